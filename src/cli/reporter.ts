@@ -1,0 +1,46 @@
+// All CLI output goes through a Reporter, so tests can record it and --json can keep stdout clean.
+
+export type Level = 'info' | 'warn' | 'error' | 'success' | 'debug';
+
+export interface Reporter {
+  readonly json: boolean;
+  /** Human-readable line. In --json mode it goes to stderr so stdout stays one JSON document. */
+  line(message: string, level?: Level): void;
+  /** The one machine-readable result of a command (printed only in --json mode). */
+  result(value: unknown): void;
+}
+
+const prefix: Record<Level, string> = { info: '', warn: 'warning: ', error: 'error: ', success: '', debug: 'debug: ' };
+
+export class ConsoleReporter implements Reporter {
+  constructor(
+    readonly json: boolean,
+    private readonly debug = false,
+    private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly err: NodeJS.WritableStream = process.stderr,
+  ) {}
+  line(message: string, level: Level = 'info'): void {
+    if (level === 'debug' && !this.debug) return;
+    const stream = this.json || level === 'error' || level === 'warn' ? this.err : this.out;
+    stream.write(`${prefix[level]}${message}\n`);
+  }
+  result(value: unknown): void {
+    if (this.json) this.out.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+}
+
+/** Test double: keeps every message. */
+export class RecordingReporter implements Reporter {
+  readonly lines: { level: Level; message: string }[] = [];
+  readonly results: unknown[] = [];
+  constructor(readonly json = false) {}
+  line(message: string, level: Level = 'info'): void {
+    this.lines.push({ level, message });
+  }
+  result(value: unknown): void {
+    this.results.push(value);
+  }
+  text(): string {
+    return this.lines.map((l) => l.message).join('\n');
+  }
+}

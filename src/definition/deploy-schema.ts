@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+// Owned by the roll work (issue 6). The Auto Scaling Group this image is rolled onto.
+export const refreshSchema = z
+  .strictObject({
+    minHealthyPercentage: z.number().int().min(0).max(100).default(100),
+    maxHealthyPercentage: z.number().int().min(100).max(200).default(200),
+    instanceWarmup: z.number().int().min(0).default(120).describe('seconds'),
+    checkpointPercentages: z.array(z.number().int().min(1).max(100)).optional(),
+    checkpointDelay: z.number().int().min(0).default(300).describe('seconds'),
+    bakeTime: z.number().int().min(0).default(300).describe('seconds the refresh waits after the last replacement before it is Successful'),
+    skipMatching: z.boolean().default(true),
+    autoRollback: z.boolean().default(true),
+    alarms: z.array(z.string().min(1)).default([]).describe('CloudWatch alarm names; any in ALARM fails the roll'),
+    scaleInProtectedInstances: z.enum(['Refresh', 'Ignore', 'Wait']).default('Ignore'),
+    standbyInstances: z.enum(['Terminate', 'Ignore', 'Wait']).default('Ignore'),
+  })
+  .prefault({});
+
+export const deploySchema = z.strictObject({
+  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1'),
+  asgName: z.string().min(1),
+  targetGroupArns: z.array(z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:/, 'must be a target group ARN')).min(1),
+  healthyDeadlineSeconds: z.number().int().min(30).default(900).describe('A new instance must be healthy in every target group within this'),
+  pollSeconds: z.number().int().min(1).default(15),
+  refresh: refreshSchema,
+});
+export type DeployConfig = z.infer<typeof deploySchema>;

@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import { absolutePath, cidr, ipv4, port, secretRef, seconds, sipUri } from './primitives.js';
+import { TWILIO_SIGNALLING_CIDRS } from './twilio.js';
+import { drainSchema } from './drain-schema.js';
+import { bakeSchema } from './bake-schema.js';
+import { deploySchema } from './deploy-schema.js';
+
+// One schema for every image definition in images/*.yaml. Field-level rules live here;
+// rules that span fields live in rules.ts. Defaults reproduce the seeds' behaviour.
+
+const transport = z.enum(['udp', 'tcp', 'tls']);
+
+export const listenSchema = z
+  .strictObject({
+    udp: port.optional().describe('UDP SIP port'),
+    tcp: port.optional().describe('TCP SIP port'),
+    tls: port.optional().describe('TLS SIP port (needs tls.enabled)'),
+  })
+  .describe('SIP listeners. The private address to bind and the public address to advertise come from instance metadata at boot.');
+
+export const advertiseSchema = z
+  .strictObject({
+    source: z
+      .enum(['instance-public-ipv4', 'elastic-ip', 'private-ipv4'])
+      .default('instance-public-ipv4')
+      .describe('Which public address Via/Record-Route/SDP carry: the instance public IPv4 from IMDS, a fixed Elastic IP (NLB/NAT set-ups), or none (private)'),
+    elasticIp: ipv4.optional().describe('With source: elastic-ip, the NLB/NAT Elastic IP to advertise'),
+  })
+  .prefault({});
+
+export const relaySchema = z
+  .strictObject({
+    destination: z.strictObject({
+      domain: z.string().min(1).describe('SIP domain (or address) every call is relayed to, e.g. example.sip.twilio.com'),
+      port: port.default(5060),
+      transport: transport.default('udp'),
+    }),
+    allowedSources: z
+      .array(cidr)
+      .min(1)
+      .default([...TWILIO_SIGNALLING_CIDRS])
+      .describe("Source CIDRs allowed to send SIP; enforced in Kamailio itself. Default: Twilio's signalling ranges"),
+    onDisallowed: z.enum(['reject', 'drop']).default('reject').describe('reject: 403 Forbidden; drop: silently discard'),
+    recordRoute: z.boolean().default(true).describe('Record-Route so ACK and BYE stay on this instance'),
+  })
+  .describe('Seed 000: relay every call to one destination SIP domain');
+
+export const destinationSchema = z.strictObject({
+  host: z.string().min(1).describe('Recorder address or host name'),
+  port: port.default(5080),
+  transport: transport.default('tcp'),
+  flags: z.number().int().min(0).max(31).default(0).describe('dispatcher flags (1 inactive, 2 probing, 4 disabled, 8 keep probing, 16 ignore for algorithms)'),
+  priority: z.number().int().min(0).default(0),
+  attrs: z
+    .strictObject({
+      weight: z.number().int().min(1).max(100).optional().describe('Share of calls in percent; honoured only by algorithm 9'),
+      rweight: z.number().int().min(1).max(100).optional().describe('Relative weight; honoured only by algorithm 11'),
+      duid: z.string().min(1).optional().describe('Destination unique id; used by algorithm 10'),
+      maxload: z.number().int().min(1).optional().describe('Maximum active calls; used by algorithm 10'),
+      socket: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  description: z.string().default(''),
+});
+
+export const dispatcherSchema = z
+  .strictObject({
+    setId: z.number().int().min(1).default(1),
+    algorithm: z
+      .number()
+      .int()
+      .min(0)
+      .max(13)
+      .default(4)
+      .describe('ds_select_dst algorithm: 4 round-robin, 9 weight-based, 10 call load, 11 relative weight, 8 priority'),
+    destinations: z.array(destinationSchema).min(1),
+    probing: z
+      .strictObject({
+        interval: seconds(1).default(10).describe('ds_ping_interval'),
+        method: z.enum(['OPTIONS', 'INFO']).default('OPTIONS').describe('ds_ping_method'),
+        threshold: z.number().int().min(1).default(10).describe('ds_probing_threshold: failed pings before a destination is inactive'),
+        inactiveThreshold: z.number().int().min(1).default(10).describe('ds_inactive_threshold: good replies before it is active again'),
+        latencyStats: z.boolean().default(true).describe('ds_ping_latency_stats'),
+        mode: z.number().int().min(0).max(3).default(1).describe('ds_probing_mode: 1 probes every destination'),
+        from: sipUri.default('sip:dispatcher@localhost').describe('ds_ping_from'),
+      })
+      .prefault({}),
+    backend: z
+      .discriminatedUnion('type', [
+        z.strictObject({ type: z.literal('file') }),
+        z.strictObject({
+          type: z.literal('postgres'),
+          host: z.string().min(1),
+          port: port.default(5432),
+          database: z.string().min(1).default('kamailio'),
+          user: z.string().min(1).default('kamailio'),
+          password: secretRef.describe('Read at boot; the value never enters the image'),
+        }),
+      ])
+      .prefault({ type: 'file' }),
+  })
+  .describe('Seed 004: load-balance calls across recorders with the dispatcher module');
+
+export const mediaSchema = z
+  .strictObject({
+    rtpproxy: z
+      .strictObject({
+        enabled: z.boolean().default(false).describe('Run RTPProxy beside Kamailio and anchor media through it'),
+        controlSocket: z
+          .string()
+          .regex(/^(udp6?:[^:]+|\[[0-9a-fA-F:]+\]):\d{1,5}$|^udp6?:[^\s]+:\d{1,5}$|^unix:\/\S+$/, 'must look like udp:127.0.0.1:7722 or unix:/run/rtpproxy/rtpproxy.sock')
+          .default('udp:127.0.0.1:7722'),
+        allowNonLoopbackControl: z
+          .boolean()
+          .default(false)
+          .describe('The control protocol has no authentication; a non-loopback socket must be asked for explicitly'),
+        rtpPorts: z.strictObject({ min: port.default(20000), max: port.default(30000) }).prefault({}),
+        logLevel: z.enum(['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT']).default('INFO'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export const nathelperSchema = z
+  .strictObject({
+    keepalive: z.boolean().default(false).describe('Send NAT keepalive pings (seed 004 enable_NAT_keepalive)'),
+    natpingInterval: seconds(1).default(30),
+    pingNatedOnly: z.boolean().default(true),
+    sippingFrom: sipUri.default('sip:pinger@kamailio.org'),
+  })
+  .prefault({});
+
+export const tcpSchema = z
+  .strictObject({
+    maxConnections: z.number().int().min(1).default(2048),
+    connectionLifetime: seconds(1).default(3605),
+    keepaliveIdle: seconds(1).default(300).describe('TCP keepalive idle time; must stay below the NLB idle timeout (350 s)'),
+    keepaliveInterval: seconds(1).default(30),
+    keepaliveCount: z.number().int().min(1).default(3),
+  })
+  .prefault({});
+
+export const antifloodSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    sampleTime: seconds(1).default(2).describe('pike sampling_time_unit'),
+    requestsDensity: z.number().int().min(1).default(30).describe('pike reqs_density_per_unit'),
+    removeLatency: seconds(1).default(120).describe('pike remove_latency'),
+    ipbanExpire: seconds(1).default(300).describe('ipban htable autoexpire'),
+  })
+  .prefault({});
+
+export const tlsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    certificate: absolutePath.default('/etc/kamailio/tls/server.pem'),
+    privateKey: absolutePath.default('/etc/kamailio/tls/server.key'),
+    maxConnections: z.number().int().min(1).default(2048),
+    method: z.enum(['TLSv1.2+', 'TLSv1.3']).default('TLSv1.2+'),
+  })
+  .prefault({});
+
+export const diagnosticsSchema = z
+  .strictObject({
+    jsonrpc: z.boolean().default(false).describe('jsonrpcs over a FIFO on the instance'),
+    debugger: z.boolean().default(false).describe('Load the debugger module'),
+    debugLevel: z.number().int().min(-5).max(3).default(2).describe('3 DBG, 2 INFO, 1 NOTICE, 0 WARN, -1 ERR'),
+    log: z.enum(['syslog', 'stderr']).default('syslog'),
+    logFacility: z.string().regex(/^LOG_(LOCAL[0-7]|DAEMON|USER)$/).default('LOG_LOCAL0'),
+  })
+  .prefault({});
+
+export const memorySchema = z
+  .strictObject({
+    sharedMb: z.number().int().min(64).max(65536).default(512).describe('kamailio -m: shared memory (tm transactions, dialogs, dispatcher)'),
+    privateMb: z.number().int().min(4).max(1024).default(16).describe('kamailio -M: private memory per process'),
+    children: z.number().int().min(1).max(64).default(8).describe('Worker processes per UDP listener (and TCP workers)'),
+  })
+  .prefault({});
+
+export const imageSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'must be lower-case letters, digits and dashes, starting with a letter'),
+    description: z.string().default(''),
+    listen: listenSchema,
+    advertise: advertiseSchema,
+    relay: relaySchema.optional(),
+    dispatcher: dispatcherSchema.optional(),
+    media: mediaSchema,
+    nathelper: nathelperSchema,
+    tcp: tcpSchema,
+    antiflood: antifloodSchema,
+    tls: tlsSchema,
+    diagnostics: diagnosticsSchema,
+    memory: memorySchema,
+    drain: drainSchema,
+    bake: bakeSchema,
+    deploy: deploySchema.optional(),
+  })
+  .describe('A sipbake image definition: one golden Kamailio AMI');
+
+export type ImageInput = z.input<typeof imageSchema>;
+export type ImageDefinition = z.output<typeof imageSchema>;
+export type Destination = z.output<typeof destinationSchema>;
+export type DispatcherConfig = z.output<typeof dispatcherSchema>;
+export type RelayConfig = z.output<typeof relaySchema>;
