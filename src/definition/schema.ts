@@ -147,14 +147,20 @@ export const antifloodSchema = z
     requestsDensity: z.number().int().min(1).default(30).describe('pike reqs_density_per_unit'),
     removeLatency: seconds(1).default(120).describe('pike remove_latency'),
     ipbanExpire: seconds(1).default(300).describe('ipban htable autoexpire'),
+    exempt: z
+      .array(cidr)
+      .default([])
+      .describe('Sources pike never bans: trunks and voice platforms that legitimately send more than requestsDensity per sampleTime'),
   })
   .prefault({});
 
 export const tlsSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
-    certificate: absolutePath.default('/etc/kamailio/tls/server.pem'),
-    privateKey: absolutePath.default('/etc/kamailio/tls/server.key'),
+    certificate: absolutePath.default('/etc/kamailio/tls/server.pem').describe('Certificate path on the instance'),
+    privateKey: absolutePath.default('/etc/kamailio/tls/server.key').describe('Private key path on the instance'),
+    certificateSecret: secretRef.optional().describe('Read at boot and written to certificate (PEM)'),
+    privateKeySecret: secretRef.optional().describe('Read at boot and written to privateKey (PEM); keeps the key out of the image'),
     maxConnections: z.number().int().min(1).default(2048),
     method: z.enum(['TLSv1.2+', 'TLSv1.3']).default('TLSv1.2+'),
   })

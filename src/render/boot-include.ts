@@ -8,6 +8,8 @@ export interface BootValues {
   root: string;
   /** postgres://user:password@host:port/db, postgres backend only. */
   dbUrl?: string;
+  /** TLS only: certificate and key paths on the instance (root is prefixed). */
+  tls?: { certificate: string; privateKey: string };
 }
 
 export const BOOT_INCLUDE_PATH = 'etc/kamailio/sipbake-boot.cfg';
@@ -35,8 +37,10 @@ export function renderBootInclude(v: BootValues): string {
     `#!define SIPBAKE_CTL_SOCK ${str(`unix:${runDir(r)}/kamailio_ctl`)}`,
     `#!define SIPBAKE_JSONRPC_FIFO ${str(`${runDir(r)}/kamailio_rpc.fifo`)}`,
     `#!define SIPBAKE_DS_LIST ${str(`${r}/etc/kamailio/dispatcher.list`)}`,
-    `#!define SIPBAKE_TLS_CFG ${str(`${r}/etc/kamailio/tls.cfg`)}`,
   ];
+  if (v.tls !== undefined) {
+    lines.push(`#!define SIPBAKE_TLS_CERT ${str(`${r}${v.tls.certificate}`)}`, `#!define SIPBAKE_TLS_KEY ${str(`${r}${v.tls.privateKey}`)}`);
+  }
   if (v.dbUrl !== undefined) lines.push(`#!define SIPBAKE_DB_URL ${str(v.dbUrl)}`);
   return `${lines.join('\n')}\n`;
 }

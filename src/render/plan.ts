@@ -1,0 +1,128 @@
+import type { ImageDefinition } from '../definition/schema.js';
+import { renderTemplate, type TemplateSet } from './templates.js';
+import { destinationAttrs, destinationUri, kamailioView, renderDispatcherList } from './view.js';
+import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from './boot-include.js';
+
+// Pure: definition (+ loaded templates and agent bundle) in, the list of files to write out.
+
+export interface PlannedFile {
+  path: string; // relative to the tree root, '/'-separated
+  content: string;
+  mode: number;
+}
+
+export interface RenderPlan {
+  image: ImageDefinition;
+  files: PlannedFile[];
+  /** Kamailio modules the image loads, in load order. The bake builds exactly these. */
+  modules: string[];
+  /** Directories that must exist (relative), e.g. run/kamailio for --local. */
+  dirs: string[];
+}
+
+export interface RenderInputs {
+  templates: TemplateSet;
+  agentBundle: string;
+}
+
+export interface LocalBoot {
+  privateIp: string;
+  publicIp: string;
+  /** Absolute path the tree will live at, so the include's paths resolve there. */
+  root: string;
+  dbUrl?: string;
+}
+
+export const KAMAILIO_CFG_PATH = 'etc/kamailio/kamailio.cfg';
+export const MANIFEST_PATH = 'etc/sipbake/image.json';
+export const AGENT_PATH = 'usr/local/lib/sipbake/agent.mjs';
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+function sqlIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+/** The manifest the on-instance agent and the bake read. */
+export function imageManifest(image: ImageDefinition, modules: string[]): object {
+  const ds = image.dispatcher;
+  return {
+    schemaVersion: 1,
+    name: image.name,
+    description: image.description,
+    modules,
+    listen: image.listen,
+    advertise: image.advertise,
+    memory: image.memory,
+    drain: image.drain,
+    kamailio: { binary: '/usr/local/sbin/kamailio', kamcmd: '/usr/local/sbin/kamcmd', config: '/etc/kamailio/kamailio.cfg' },
+    rtpproxy: { enabled: image.media.rtpproxy.enabled, controlSocket: image.media.rtpproxy.controlSocket },
+    tls: image.tls.enabled
+      ? {
+          enabled: true,
+          certificate: image.tls.certificate,
+          privateKey: image.tls.privateKey,
+          certificateSecret: image.tls.certificateSecret ?? null,
+          privateKeySecret: image.tls.privateKeySecret ?? null,
+        }
+      : { enabled: false },
+    dispatcher: ds ? { setId: ds.setId, algorithm: ds.algorithm, backend: ds.backend } : null,
+    relay: image.relay ? { destination: image.relay.destination } : null,
+  };
+}
+
+export function planRender(image: ImageDefinition, inputs: RenderInputs): RenderPlan {
+  const view = kamailioView(image);
+  const t = (name: string, data: object = view): string => renderTemplate(inputs.templates, name, data);
+  const files: PlannedFile[] = [
+    { path: KAMAILIO_CFG_PATH, content: t('kamailio/kamailio.cfg.eta'), mode: 0o644 },
+    { path: 'etc/systemd/system/kamailio.service', content: t('systemd/kamailio.service.eta'), mode: 0o644 },
+    { path: 'etc/systemd/system/sipbake-boot.service', content: t('systemd/sipbake-boot.service.eta'), mode: 0o644 },
+    { path: 'etc/systemd/system/sipbake-drain.service', content: t('systemd/sipbake-drain.service.eta'), mode: 0o644 },
+    { path: MANIFEST_PATH, content: `${JSON.stringify(imageManifest(image, view.modules), null, 2)}\n`, mode: 0o644 },
+    { path: AGENT_PATH, content: inputs.agentBundle, mode: 0o755 },
+  ];
+  if (view.useRtpproxy) {
+    files.push(
+      { path: 'etc/systemd/system/rtpproxy.service', content: t('systemd/rtpproxy.service.eta'), mode: 0o644 },
+      { path: 'etc/sipbake/rtpproxy.env', content: t('rtpproxy/rtpproxy.env.eta'), mode: 0o644 },
+    );
+  }
+  const ds = image.dispatcher;
+  if (ds?.backend.type === 'file') {
+    files.push({ path: 'etc/kamailio/dispatcher.list', content: renderDispatcherList(image), mode: 0o644 });
+  } else if (ds?.backend.type === 'postgres') {
+    const rows = ds.destinations.map((d) => ({ uri: destinationUri(d), flags: d.flags, priority: d.priority, attrs: destinationAttrs(d), description: d.description }));
+    files.push({
+      path: 'usr/share/sipbake/dispatcher.sql',
+      content: t('sql/dispatcher.sql.eta', { image, rows, sql: sqlString, ident: sqlIdent, grantUser: ds.backend.user }),
+      mode: 0o644,
+    });
+  }
+  files.sort((a, b) => a.path.localeCompare(b.path));
+  return { image, files, modules: view.modules, dirs: [] };
+}
+
+/** Adds what the boot agent would write on an instance, for running the tree on loopback. */
+export function withLocalBoot(plan: RenderPlan, local: LocalBoot): RenderPlan {
+  const image = plan.image;
+  const extra: PlannedFile[] = [
+    {
+      path: BOOT_INCLUDE_PATH,
+      content: renderBootInclude({
+        privateIp: local.privateIp,
+        publicIp: local.publicIp,
+        root: local.root,
+        ...(local.dbUrl !== undefined ? { dbUrl: local.dbUrl } : {}),
+        ...(image.tls.enabled ? { tls: { certificate: image.tls.certificate, privateKey: image.tls.privateKey } } : {}),
+      }),
+      mode: 0o640,
+    },
+  ];
+  if (image.media.rtpproxy.enabled) {
+    extra.push({ path: RTPPROXY_BOOT_ENV_PATH, content: renderRtpproxyBootEnv(local), mode: 0o644 });
+  }
+  const files = [...plan.files, ...extra].sort((a, b) => a.path.localeCompare(b.path));
+  return { ...plan, files, dirs: [...plan.dirs, 'run/kamailio'] };
+}

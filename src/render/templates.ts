@@ -1,0 +1,31 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Eta } from 'eta';
+
+/** Template sources by path relative to templates/, e.g. 'kamailio/kamailio.cfg.eta'. */
+export type TemplateSet = ReadonlyMap<string, string>;
+
+export async function loadTemplates(root: string): Promise<TemplateSet> {
+  const dir = path.join(root, 'templates');
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const out = new Map<string, string>();
+  for (const e of entries) {
+    if (!e.isFile() || !e.name.endsWith('.eta')) continue;
+    const abs = path.join(e.parentPath, e.name);
+    out.set(path.relative(dir, abs).split(path.sep).join('/'), await readFile(abs, 'utf8'));
+  }
+  return out;
+}
+
+// Config files are not HTML: no escaping; `-%>` trims the newline after a tag.
+const eta = new Eta({ autoEscape: false, autoTrim: false, useWith: false });
+
+export function renderTemplate(templates: TemplateSet, name: string, data: object): string {
+  const src = templates.get(name);
+  if (src === undefined) throw new Error(`template templates/${name} is missing`);
+  try {
+    return eta.renderString(src, data);
+  } catch (e) {
+    throw new Error(`templates/${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
