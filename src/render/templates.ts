@@ -1,12 +1,23 @@
 import { readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
+
+/** sipbake's own checkout (src/render or dist/render are two levels down). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A repository's own templates/ wins; otherwise the ones shipped with sipbake. */
+export function templatesDir(root: string): string {
+  const own = path.join(root, 'templates');
+  return existsSync(own) ? own : path.join(packageRoot, 'templates');
+}
 
 /** Template sources by path relative to templates/, e.g. 'kamailio/kamailio.cfg.eta'. */
 export type TemplateSet = ReadonlyMap<string, string>;
 
 export async function loadTemplates(root: string): Promise<TemplateSet> {
-  const dir = path.join(root, 'templates');
+  const dir = templatesDir(root);
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const out = new Map<string, string>();
   for (const e of entries) {
