@@ -1,9 +1,12 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap, isScalar, isPair, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { imageSchema, type ImageDefinition } from './schema.js';
 import { UserError } from '../cli/errors.js';
+import { YamlLocator, type PathSegment, type PointAt } from './locate.js';
+import { explain, type RawIssue } from './explain.js';
+import { checkRules } from './rules.js';
 
 /** One thing wrong with a definition, positioned in its file. */
 export interface DefinitionIssue {
@@ -28,7 +31,11 @@ export function formatIssue(i: DefinitionIssue): string {
 
 /** IMAGE is a name under images/ or a path to a YAML file. */
 export function resolveImagePath(root: string, nameOrPath: string): string {
-  if (nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/')) return path.resolve(nameOrPath);
+  if (nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/')) {
+    // A path: relative to the repository first, then to the current directory.
+    const fromRoot = path.resolve(root, nameOrPath);
+    return existsSync(fromRoot) ? fromRoot : path.resolve(nameOrPath);
+  }
   return path.join(root, 'images', `${nameOrPath}.yaml`);
 }
 
@@ -40,7 +47,7 @@ export async function listImages(root: string): Promise<string[]> {
 
 function displayName(root: string, file: string): string {
   const rel = path.relative(root, file);
-  return rel.startsWith('..') ? file : rel;
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/');
 }
 
 export async function loadImage(root: string, nameOrPath: string): Promise<LoadResult> {
@@ -50,70 +57,77 @@ export async function loadImage(root: string, nameOrPath: string): Promise<LoadR
   try {
     source = await readFile(abs, 'utf8');
   } catch {
+    const known = await listImages(root);
     return {
       ok: false,
       file,
-      issues: [{ file, line: 1, col: 1, path: '', message: 'no such image definition', got: nameOrPath, fix: `create ${file}, or pick one of: ${(await listImages(root)).join(', ') || '(none)'}` }],
+      issues: [{ file, line: 1, col: 1, path: '', message: 'no such image definition', got: JSON.stringify(nameOrPath), fix: `create ${file}, or name one of: ${known.join(', ') || '(none under images/)'}` }],
     };
   }
   return parseImage(source, file);
 }
 
-/** Pure: YAML text to a validated definition or every issue found. */
+/** The name a definition file must carry: its base name without .yaml/.yml. */
+export function expectedName(file: string): string {
+  return path.basename(file).replace(/\.ya?ml$/, '');
+}
+
+const dotted = (p: readonly PathSegment[]): string => p.join('.');
+
+/** Pure: YAML text to a validated definition or every issue found, each positioned in the file. */
 export function parseImage(source: string, file: string): LoadResult {
   const lc = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const where = new YamlLocator(doc, lc);
+  const fail = (issues: DefinitionIssue[]): LoadResult => ({ ok: false, file, issues });
+
   if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      file,
-      issues: doc.errors.map((e) => {
-        const pos = lc.linePos(e.pos[0]);
-        return { file, line: pos.line, col: pos.col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`, fix: 'fix the YAML syntax at that position' };
-      }),
-    };
+    const seen = new Set<string>();
+    const issues: DefinitionIssue[] = [];
+    for (const e of doc.errors) {
+      const pos = lc.linePos(e.pos[0]);
+      if (seen.has(`${pos.line}:${pos.col}`)) continue;
+      seen.add(`${pos.line}:${pos.col}`);
+      const p = dotted(where.pathAt(e.pos[0]));
+      if (e.code === 'DUPLICATE_KEY') {
+        const key = p.split('.').pop() || source.slice(e.pos[0]).split(/[:\s]/)[0];
+        issues.push({ file, ...pos, path: p, message: `duplicate key '${key}': YAML keeps only one of them`, fix: 'remove one of the two, or merge them' });
+      } else {
+        issues.push({ file, ...pos, path: p, message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/;.*$/, '')}`, fix: 'fix the YAML at that line (check indentation, quotes and brackets just before it)' });
+      }
+    }
+    return fail(issues);
   }
-  const data: unknown = doc.toJS();
-  const parsed = imageSchema.safeParse(data);
+
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || data === undefined) {
+    return fail([{ file, line: 1, col: 1, path: '', message: 'the file is empty', fix: `write a definition starting with name: ${expectedName(file)} (see images/recorder-lb.yaml)` }]);
+  }
+  const position = (p: readonly PathSegment[], at: PointAt = 'value') => where.position(p, at);
+
+  const parsed = imageSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    return { ok: false, file, issues: parsed.error.issues.map((i) => zodIssue(i, doc, lc, file)) };
+    const issues = (parsed.error.issues as unknown as RawIssue[]).flatMap((raw) =>
+      explain(raw, imageSchema, data).map((x) => ({ file, ...position(x.path, x.at), path: dotted(x.path), message: x.message, ...(x.got === undefined ? {} : { got: x.got }), fix: x.fix })),
+    );
+    // The name check does not depend on the rest of the file.
+    const name = (data as { name?: unknown }).name;
+    if (typeof name === 'string' && !issues.some((i) => i.path === 'name') && name !== expectedName(file)) {
+      issues.unshift(nameIssue(file, name, position(['name'])));
+    }
+    return fail(issues);
+  }
+
+  const broken = checkRules(parsed.data, { fileName: expectedName(file) });
+  if (broken.length > 0) {
+    return fail(broken.map((r) => ({ file, ...position(r.path, r.at ?? 'value'), path: dotted(r.path), message: r.message, ...(r.got === undefined ? {} : { got: r.got }), fix: r.fix })));
   }
   return { ok: true, file, image: parsed.data, source };
 }
 
-function positionOf(doc: Document, lc: LineCounter, p: readonly PropertyKey[], key = false): { line: number; col: number } {
-  // Walk as far down the path as the document goes; point at the key when asked.
-  let node: unknown = doc.contents;
-  let offset = 0;
-  for (const seg of p) {
-    if (!isMap(node) && !(node && typeof node === 'object' && 'items' in node)) break;
-    const coll = node as { items: unknown[]; range?: [number, number, number] };
-    let next: unknown;
-    if (isMap(node)) {
-      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
-      if (!pair || !isPair(pair)) break;
-      offset = key && seg === p[p.length - 1] ? ((pair.key as { range?: number[] }).range?.[0] ?? offset) : ((pair.value as { range?: number[] } | null)?.range?.[0] ?? (pair.key as { range?: number[] }).range?.[0] ?? offset);
-      next = pair.value;
-    } else {
-      next = coll.items[Number(seg)];
-      offset = (next as { range?: number[] } | undefined)?.range?.[0] ?? offset;
-    }
-    node = next;
-  }
-  if (offset === 0 && (doc.contents as { range?: number[] } | null)?.range) offset = (doc.contents as { range: number[] }).range[0] ?? 0;
-  return lc.linePos(offset);
-}
-
-function zodIssue(i: { code: string; path: PropertyKey[]; message: string; keys?: string[]; input?: unknown }, doc: Document, lc: LineCounter, file: string): DefinitionIssue {
-  const p = i.path;
-  if (i.code === 'unrecognized_keys' && i.keys?.length) {
-    const k = i.keys[0]!;
-    const pos = positionOf(doc, lc, [...p, k], true);
-    return { file, ...pos, path: [...p, k].join('.'), message: 'unknown field', got: k, fix: 'remove it, or check the field reference in the README' };
-  }
-  const pos = positionOf(doc, lc, p);
-  const got = i.input === undefined ? 'nothing' : JSON.stringify(i.input);
-  return { file, ...pos, path: p.join('.'), message: i.message, got, fix: 'see the field reference in the README' };
+function nameIssue(file: string, name: string, pos: { line: number; col: number }): DefinitionIssue {
+  const want = expectedName(file);
+  return { file, ...pos, path: 'name', message: `must equal the file name '${want}'`, got: JSON.stringify(name), fix: `set name: ${want}, or rename the file to images/${name}.yaml` };
 }
 
 /** Load or throw a UserError that lists every issue, one per line. */
