@@ -8,7 +8,7 @@ import { deploySchema } from './deploy-schema.js';
 // One schema for every image definition in images/*.yaml. Field-level rules live here;
 // rules that span fields live in rules.ts. Defaults reproduce the seeds' behaviour.
 
-const transport = z.enum(['udp', 'tcp', 'tls']);
+const transport = z.enum(['udp', 'tcp', 'tls']).describe('SIP transport (Kamailio sends it from a listener of the same transport)');
 
 export const listenSchema = z
   .strictObject({
@@ -32,9 +32,9 @@ export const relaySchema = z
   .strictObject({
     destination: z.strictObject({
       domain: z.string().min(1).describe('SIP domain (or address) every call is relayed to, e.g. example.sip.twilio.com'),
-      port: port.default(5060),
+      port: port.default(5060).describe('Destination SIP port'),
       transport: transport.default('udp'),
-    }),
+    }).describe('Where every call goes'),
     allowedSources: z
       .array(cidr)
       .min(1)
@@ -47,25 +47,25 @@ export const relaySchema = z
 
 export const destinationSchema = z.strictObject({
   host: z.string().min(1).describe('Recorder address or host name'),
-  port: port.default(5080),
+  port: port.default(5080).describe('Destination SIP port'),
   transport: transport.default('tcp'),
   flags: z.number().int().min(0).max(31).default(0).describe('dispatcher flags (1 inactive, 2 probing, 4 disabled, 8 keep probing, 16 ignore for algorithms)'),
-  priority: z.number().int().min(0).default(0),
+  priority: z.number().int().min(0).default(0).describe('dispatcher priority: orders destinations inside the set (algorithm 8 uses it)'),
   attrs: z
     .strictObject({
       weight: z.number().int().min(1).max(100).optional().describe('Share of calls in percent; honoured only by algorithm 9'),
       rweight: z.number().int().min(1).max(100).optional().describe('Relative weight; honoured only by algorithm 11'),
       duid: z.string().min(1).optional().describe('Destination unique id; used by algorithm 10'),
       maxload: z.number().int().min(1).optional().describe('Maximum active calls; used by algorithm 10'),
-      socket: z.string().min(1).optional(),
+      socket: z.string().min(1).optional().describe('Local socket to send from, e.g. udp:10.0.0.10:5080'),
     })
     .prefault({}),
-  description: z.string().default(''),
+  description: z.string().default('').describe('Free text shown by dispatcher.list and the dispatcher table'),
 });
 
 export const dispatcherSchema = z
   .strictObject({
-    setId: z.number().int().min(1).default(1),
+    setId: z.number().int().min(1).default(1).describe('Dispatcher set id the destinations belong to'),
     algorithm: z
       .number()
       .int()
@@ -73,7 +73,7 @@ export const dispatcherSchema = z
       .max(13)
       .default(4)
       .describe('ds_select_dst algorithm: 4 round-robin, 9 weight-based, 10 call load, 11 relative weight, 8 priority'),
-    destinations: z.array(destinationSchema).min(1),
+    destinations: z.array(destinationSchema).min(1).describe('The destinations calls are spread across (at least one)'),
     probing: z
       .strictObject({
         interval: seconds(1).default(10).describe('ds_ping_interval'),
@@ -90,10 +90,10 @@ export const dispatcherSchema = z
         z.strictObject({ type: z.literal('file') }),
         z.strictObject({
           type: z.literal('postgres'),
-          host: z.string().min(1),
-          port: port.default(5432),
-          database: z.string().min(1).default('kamailio'),
-          user: z.string().min(1).default('kamailio'),
+          host: z.string().min(1).describe('PostgreSQL host name or address'),
+          port: port.default(5432).describe('PostgreSQL port'),
+          database: z.string().min(1).default('kamailio').describe('Database that holds the dispatcher table'),
+          user: z.string().min(1).default('kamailio').describe('Database user'),
           password: secretRef.describe('Read at boot; the value never enters the image'),
         }),
       ])
@@ -109,13 +109,14 @@ export const mediaSchema = z
         controlSocket: z
           .string()
           .regex(/^(udp6?:[^:]+|\[[0-9a-fA-F:]+\]):\d{1,5}$|^udp6?:[^\s]+:\d{1,5}$|^unix:\/\S+$/, 'must look like udp:127.0.0.1:7722 or unix:/run/rtpproxy/rtpproxy.sock')
-          .default('udp:127.0.0.1:7722'),
+          .default('udp:127.0.0.1:7722')
+          .describe('RTPProxy control socket (rtpproxy -s; rtpproxy_sock): udp:HOST:PORT, udp6:[HOST]:PORT or unix:/path'),
         allowNonLoopbackControl: z
           .boolean()
           .default(false)
           .describe('The control protocol has no authentication; a non-loopback socket must be asked for explicitly'),
-        rtpPorts: z.strictObject({ min: port.default(20000), max: port.default(30000) }).prefault({}),
-        logLevel: z.enum(['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT']).default('INFO'),
+        rtpPorts: z.strictObject({ min: port.default(20000).describe('Lowest RTP port (rtpproxy -m)'), max: port.default(30000).describe('Highest RTP port (rtpproxy -M)') }).prefault({}),
+        logLevel: z.enum(['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT']).default('INFO').describe('rtpproxy -d log level'),
       })
       .prefault({}),
   })
@@ -124,25 +125,25 @@ export const mediaSchema = z
 export const nathelperSchema = z
   .strictObject({
     keepalive: z.boolean().default(false).describe('Send NAT keepalive pings (seed 004 enable_NAT_keepalive)'),
-    natpingInterval: seconds(1).default(30),
-    pingNatedOnly: z.boolean().default(true),
-    sippingFrom: sipUri.default('sip:pinger@kamailio.org'),
+    natpingInterval: seconds(1).default(30).describe('natping_interval, seconds'),
+    pingNatedOnly: z.boolean().default(true).describe('ping_nated_only: ping only contacts behind NAT'),
+    sippingFrom: sipUri.default('sip:pinger@kamailio.org').describe('sipping_from: From URI of the keepalive OPTIONS'),
   })
   .prefault({});
 
 export const tcpSchema = z
   .strictObject({
-    maxConnections: z.number().int().min(1).default(2048),
-    connectionLifetime: seconds(1).default(3605),
+    maxConnections: z.number().int().min(1).default(2048).describe('tcp_max_connections'),
+    connectionLifetime: seconds(1).default(3605).describe('tcp_connection_lifetime, seconds'),
     keepaliveIdle: seconds(1).default(300).describe('TCP keepalive idle time; must stay below the NLB idle timeout (350 s)'),
-    keepaliveInterval: seconds(1).default(30),
-    keepaliveCount: z.number().int().min(1).default(3),
+    keepaliveInterval: seconds(1).default(30).describe('tcp_keepintvl: seconds between unanswered keepalive probes; below 350 s too'),
+    keepaliveCount: z.number().int().min(1).default(3).describe('tcp_keepcnt: unanswered probes before the connection is dropped'),
   })
   .prefault({});
 
 export const antifloodSchema = z
   .strictObject({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('Rate-limit sources with pike and ban them in an htable'),
     sampleTime: seconds(1).default(2).describe('pike sampling_time_unit'),
     requestsDensity: z.number().int().min(1).default(30).describe('pike reqs_density_per_unit'),
     removeLatency: seconds(1).default(120).describe('pike remove_latency'),
@@ -156,13 +157,13 @@ export const antifloodSchema = z
 
 export const tlsSchema = z
   .strictObject({
-    enabled: z.boolean().default(false),
+    enabled: z.boolean().default(false).describe('Load the tls module; needs listen.tls'),
     certificate: absolutePath.default('/etc/kamailio/tls/server.pem').describe('Certificate path on the instance'),
     privateKey: absolutePath.default('/etc/kamailio/tls/server.key').describe('Private key path on the instance'),
     certificateSecret: secretRef.optional().describe('Read at boot and written to certificate (PEM)'),
     privateKeySecret: secretRef.optional().describe('Read at boot and written to privateKey (PEM); keeps the key out of the image'),
-    maxConnections: z.number().int().min(1).default(2048),
-    method: z.enum(['TLSv1.2+', 'TLSv1.3']).default('TLSv1.2+'),
+    maxConnections: z.number().int().min(1).default(2048).describe('tls_max_connections; at most tcp.maxConnections'),
+    method: z.enum(['TLSv1.2+', 'TLSv1.3']).default('TLSv1.2+').describe('Lowest TLS version accepted'),
   })
   .prefault({});
 
@@ -171,8 +172,8 @@ export const diagnosticsSchema = z
     jsonrpc: z.boolean().default(false).describe('jsonrpcs over a FIFO on the instance'),
     debugger: z.boolean().default(false).describe('Load the debugger module'),
     debugLevel: z.number().int().min(-5).max(3).default(2).describe('3 DBG, 2 INFO, 1 NOTICE, 0 WARN, -1 ERR'),
-    log: z.enum(['syslog', 'stderr']).default('syslog'),
-    logFacility: z.string().regex(/^LOG_(LOCAL[0-7]|DAEMON|USER)$/).default('LOG_LOCAL0'),
+    log: z.enum(['syslog', 'stderr']).default('syslog').describe('Where Kamailio logs: syslog (journald) or stderr'),
+    logFacility: z.string().regex(/^LOG_(LOCAL[0-7]|DAEMON|USER)$/, 'must be a syslog facility such as LOG_LOCAL0 (LOG_LOCAL0-7, LOG_DAEMON or LOG_USER)').default('LOG_LOCAL0').describe('syslog facility'),
   })
   .prefault({});
 
@@ -186,8 +187,11 @@ export const memorySchema = z
 
 export const imageSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'must be lower-case letters, digits and dashes, starting with a letter'),
-    description: z.string().default(''),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,40}$/, 'must be 2-41 lower-case letters, digits and dashes, starting with a letter')
+      .describe('Image name; must equal the file name (images/NAME.yaml). Tags the AMI (sipbake:image)'),
+    description: z.string().default('').describe('Free text'),
     listen: listenSchema,
     advertise: advertiseSchema,
     relay: relaySchema.optional(),
