@@ -29,7 +29,7 @@ export interface Explained {
 }
 
 /** Field names that only ever hold a secret; their literal values are never echoed back. */
-export const SECRET_KEY = /pass(word|wd|phrase)?$|secret|token|api[-_]?key|credential|private[-_]?key$/i;
+export const SECRET_KEY = /passw(or)?d|passphrase|^pass$|secret|token|api[-_]?key|credential/i;
 
 type AnySchema = z.ZodType & { def: Record<string, unknown> & { type: string } };
 

@@ -35,7 +35,7 @@ export const RULE_SUMMARIES: readonly string[] = [
   'An RTPProxy control socket that is not loopback (127.x, ::1, localhost or unix:) needs `allowNonLoopbackControl: true`: the control protocol has no authentication.',
   'No two sockets on the instance collide. TCP: `listen.tcp`, `listen.tls`, `drain.healthCheck.port`. UDP (with RTPProxy on): `listen.udp`, the RTPProxy control port and the RTP port range. TCP and UDP ports never collide with each other.',
   'Dispatcher attributes need the algorithm that reads them: `weight` needs algorithm 9, `rweight` 11, `duid`/`maxload` 10. Algorithm 9 needs a `weight` on every destination, summing to exactly 100 (Kamailio ignores the destinations past 100, and gives a shortfall to the last one); algorithm 10 needs a `duid` on each, algorithm 11 an `rweight` on each. No destination is listed twice.',
-  'No literal secrets: a field named like a password/secret/token is rejected, the PostgreSQL password must be `{ source, name }`, and no URI may carry `user:password@`.',
+  'No literal secrets: an unknown field named like a password, secret or token is reported as one, secret fields (`dispatcher.backend.password`, `tls.*Secret`) must be references `{ source: ssm|secretsmanager, name }` read at boot, and no URI may carry `user:password@`.',
   '`drain.pollSeconds` < `drain.maxSeconds`.',
   '`advertise.source: elastic-ip` needs `advertise.elasticIp`, and `elasticIp` needs that source.',
   '`deploy.refresh.checkpointPercentages` rise strictly and end at 100; `maxHealthyPercentage` > `minHealthyPercentage` and at most 100 apart (the AWS limit); `deploy.healthyDeadlineSeconds` > `instanceWarmup`.',

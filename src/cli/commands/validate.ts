@@ -1,12 +1,44 @@
 import { defineCommand } from '../command.js';
-import { UserError } from '../errors.js';
+import { formatIssue, listImages, loadImage, type DefinitionIssue } from '../../definition/load.js';
 
-// Placeholder: replaced by the work that owns this command.
+export interface ValidateReport {
+  ok: boolean;
+  images: { file: string; ok: boolean; issues: DefinitionIssue[] }[];
+}
+
+/** Load every named image (all under images/ when none), collecting every issue. */
+export async function validateImages(root: string, names: readonly string[]): Promise<ValidateReport> {
+  const targets = names.length ? names : await listImages(root);
+  const images: ValidateReport['images'] = [];
+  for (const n of targets) {
+    const r = await loadImage(root, n);
+    images.push({ file: r.file, ok: r.ok, issues: r.ok ? [] : r.issues });
+  }
+  return { ok: images.length > 0 && images.every((i) => i.ok), images };
+}
+
 export default defineCommand({
   command: 'validate [images..]',
-  describe: 'Validate image definitions (all under images/ when none named)',
-  builder: (y) => y,
-  run: async () => {
-    throw new UserError('`sipbake validate` is not available in this build yet');
+  describe: 'Validate image definitions (all under images/ when none named); prints every error as FILE:LINE:COL FIELD: what is wrong; what to do',
+  builder: (y) =>
+    y
+      .positional('images', { type: 'string', array: true, default: [] as string[], describe: 'Names under images/ or paths to YAML files' })
+      .example('$0 validate', 'every image under images/')
+      .example('$0 validate recorder-lb ./my-image.yaml --json', 'named ones, as one JSON document'),
+  run: async (o, ctx) => {
+    const report = await validateImages(ctx.root, (o.images ?? []).map(String));
+    if (report.images.length === 0) {
+      ctx.reporter.line(`no image definitions under ${ctx.root}/images`, 'error');
+      ctx.reporter.line('  fix: add images/NAME.yaml, or pass --root', 'error');
+    }
+    for (const img of report.images) {
+      if (img.ok) ctx.reporter.line(`${img.file}: ok`, 'success');
+      // The issue line itself must start with the file, so it carries no "error: " prefix.
+      for (const i of img.issues) ctx.reporter.line(formatIssue(i), 'info');
+    }
+    const bad = report.images.filter((i) => !i.ok);
+    if (bad.length) ctx.reporter.line(`${bad.reduce((n, i) => n + i.issues.length, 0)} problem(s) in ${bad.length} of ${report.images.length} image definition(s)`, 'info');
+    ctx.reporter.result({ ok: report.ok, images: report.images.map((i) => ({ file: i.file, ok: i.ok, issues: i.issues.map((x) => ({ file: x.file, line: x.line, col: x.col, path: x.path, message: x.message, got: x.got ?? null, fix: x.fix })) })) });
+    return report.ok ? 0 : 1;
   },
 });
