@@ -1,12 +1,31 @@
 // sipbake on-instance agent: `node agent.mjs boot` (before kamailio/rtpproxy) and `node agent.mjs drain`.
+// A thin dispatcher: the work lives in boot.ts and drain-agent.ts.
+import { UserError } from '../cli/errors.js';
+import { agentEnv } from './env.js';
+import { stderrLog } from './log.js';
+
 const [, , command] = process.argv;
 
 async function run(): Promise<number> {
   switch (command) {
-    case 'boot':
-    case 'drain':
-      process.stderr.write(`sipbake-agent: ${command} is not implemented in this build\n`);
-      return 1;
+    case 'boot': {
+      const { runBoot } = await import('./boot.js');
+      const env = agentEnv(process.env);
+      const log = stderrLog('sipbake-boot');
+      const r = await runBoot({
+        root: env.root,
+        imds: { endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000 },
+        ...(env.ssmEndpoint ? { ssmEndpoint: env.ssmEndpoint } : {}),
+        ...(env.secretsManagerEndpoint ? { secretsManagerEndpoint: env.secretsManagerEndpoint } : {}),
+        log,
+      });
+      log(`done: ${r.files.length} file(s) written`);
+      return 0;
+    }
+    case 'drain': {
+      const { runDrainAgent } = await import('./drain-agent.js');
+      return runDrainAgent(agentEnv(process.env), stderrLog('sipbake-drain'));
+    }
     default:
       process.stderr.write('usage: agent.mjs boot|drain\n');
       return 2;
@@ -16,7 +35,8 @@ async function run(): Promise<number> {
 run().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`sipbake-agent: ${e instanceof Error ? e.message : String(e)}\n`);
+    const fix = e instanceof UserError && e.fix ? `; ${e.fix}` : '';
+    process.stderr.write(`sipbake-agent ${command ?? ''}: ${e instanceof Error ? e.message : String(e)}${fix}\n`);
     process.exit(1);
   },
 );

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { port, seconds } from './primitives.js';
 
 // Owned by the drain work (issue 7). How an instance leaves without dropping calls.
+export const DEFAULT_LIFECYCLE_HOOK_NAME = 'sipbake-drain';
+
 export const drainSchema = z
   .strictObject({
     maxSeconds: seconds(1).max(7200).default(900).describe('Longest an instance waits for its calls to end before it lets Auto Scaling terminate it'),
@@ -16,10 +18,24 @@ export const drainSchema = z
     healthCheck: z
       .strictObject({
         port: port.default(8090).describe('TCP port the NLB health-checks; served by the drain agent while Kamailio is up'),
-        behaviour: z.enum(['close', 'refuse']).default('close').describe('close: stop listening when the drain starts; refuse: accept and reset at once'),
+        behaviour: z
+          .enum(['close', 'refuse'])
+          .default('close')
+          .describe(
+            'close: stop listening when the drain starts (fails TCP and HTTP checks); refuse: keep listening but reset every connection (fails HTTP checks only)',
+          ),
       })
       .prefault({}),
     pollSeconds: seconds(1).max(60).default(5).describe('How often the agent reads the lifecycle state and the dialog count'),
+    lifecycleHookName: z
+      .string()
+      .regex(/^[A-Za-z0-9\-_/]{1,255}$/, 'must be 1-255 letters, digits, -, _ or /')
+      .default(DEFAULT_LIFECYCLE_HOOK_NAME)
+      .describe('Name of the termination lifecycle hook the roll creates and the agent completes'),
+    heartbeatTimeoutSeconds: seconds(30)
+      .max(7200)
+      .default(120)
+      .describe("Used only when the agent cannot read the hook's HeartbeatTimeout: it heartbeats every half of this while it waits"),
   })
   .prefault({});
 export type DrainConfig = z.infer<typeof drainSchema>;

@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { runDrain } from './drain.js';
+import type { AgentEnv } from './env.js';
+import { healthPort } from './health-port.js';
+import { Imds, META } from './imds.js';
+import { findCtlSocket, kamcmdRpc } from './kamailio-rpc.js';
+import { lifecycleHook } from './lifecycle.js';
+import type { Log } from './log.js';
+import { readManifest } from './manifest.js';
+
+// `agent.mjs drain`: wires the real effects (IMDS, kamcmd, a TCP port, the Auto Scaling API) into runDrain.
+
+export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
+  const m = await readManifest(env.root);
+  const cfg = m.drain;
+  const kamcmd = env.kamcmd ?? (m.kamcmd && existsSync(m.kamcmd) ? m.kamcmd : 'kamcmd');
+  const socket = await findCtlSocket(env.root);
+  // Drain polls must not stall on IMDS: a short budget per read, retried at the next poll.
+  const imds = new Imds({ endpoint: env.imdsEndpoint, budgetMs: Math.min(env.imdsBudgetSeconds * 1000, cfg.pollSeconds * 1000) });
+  const instanceId = await new Imds({ endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000 }).get(META.instanceId);
+  const region = await imds.get(META.region);
+  const autoScaling = new AutoScalingClient({ region, maxAttempts: 5, ...(env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {}) });
+  const port = healthPort(cfg.healthCheck.port);
+  const stop = new AbortController();
+  let wake: (() => void) | undefined;
+  const onSignal = () => {
+    stop.abort();
+    wake?.();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  log(`instance ${instanceId}: health-check port ${cfg.healthCheck.port} (${cfg.healthCheck.behaviour} on drain), ctl ${socket}, polling every ${cfg.pollSeconds} s`);
+  try {
+    const report = await runDrain(cfg, {
+      now: Date.now,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        }),
+      lifecycleState: () => imds.find(META.targetLifecycleState),
+      kamailio: kamcmdRpc({ kamcmd, socket }),
+      health: { open: () => port.open(), fail: () => port.fail(cfg.healthCheck.behaviour) },
+      lifecycle: lifecycleHook({ autoScaling, instanceId, hookName: cfg.lifecycleHookName, fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds, log }),
+      log,
+      signal: stop.signal,
+    });
+    if (!report) {
+      log('stopped by signal');
+      return 0;
+    }
+    log(`summary: ${JSON.stringify(report)}`);
+    return report.completed ? 0 : 1;
+  } finally {
+    await port.stop();
+    autoScaling.destroy();
+  }
+}

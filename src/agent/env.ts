@@ -1,0 +1,39 @@
+import { DEFAULT_IMDS_ENDPOINT } from './imds.js';
+
+// Pure: the agent's environment overrides (tests point these at loopback fakes).
+export interface AgentEnv {
+  root: string;
+  imdsEndpoint: string;
+  /** Total seconds boot keeps retrying one IMDS item. */
+  imdsBudgetSeconds: number;
+  ssmEndpoint?: string;
+  secretsManagerEndpoint?: string;
+  autoScalingEndpoint?: string;
+  /** kamcmd binary; default: the manifest's, else `kamcmd` on PATH. */
+  kamcmd?: string;
+}
+
+function num(v: string | undefined, dflt: number, name: string): number {
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${JSON.stringify(v)} is not a positive number of seconds`);
+  return n;
+}
+
+export function agentEnv(env: NodeJS.ProcessEnv): AgentEnv {
+  const opt = (k: string) => (env[k] ? env[k] : undefined);
+  const e: AgentEnv = {
+    root: (env.SIPBAKE_ROOT ?? '').replace(/\/+$/, ''),
+    imdsEndpoint: opt('SIPBAKE_IMDS_ENDPOINT') ?? DEFAULT_IMDS_ENDPOINT,
+    imdsBudgetSeconds: num(env.SIPBAKE_IMDS_TIMEOUT_SECONDS, 90, 'SIPBAKE_IMDS_TIMEOUT_SECONDS'),
+  };
+  const ssm = opt('SIPBAKE_SSM_ENDPOINT');
+  const sm = opt('SIPBAKE_SECRETSMANAGER_ENDPOINT');
+  const asg = opt('SIPBAKE_AUTOSCALING_ENDPOINT');
+  const kamcmd = opt('SIPBAKE_KAMCMD');
+  if (ssm) e.ssmEndpoint = ssm;
+  if (sm) e.secretsManagerEndpoint = sm;
+  if (asg) e.autoScalingEndpoint = asg;
+  if (kamcmd) e.kamcmd = kamcmd;
+  return e;
+}

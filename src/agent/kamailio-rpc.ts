@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { BOOT_INCLUDE_PATH, runDir } from '../render/boot-include.js';
+
+// Kamailio over its ctl socket with kamcmd (BinRPC), argv arrays only. The contract is in
+// docs/design.md: pv.shvSet draining int 1, dlg.stats_active, core.uptime.
+
+export interface KamailioRpc {
+  /** True when Kamailio answers core.uptime on the ctl socket. */
+  alive(): Promise<boolean>;
+  setDraining(on: boolean): Promise<void>;
+  /** Dialogs in any state but ended (dlg.stats_active "all"). */
+  activeDialogs(): Promise<number>;
+}
+
+export class RpcError extends Error {
+  override readonly name = 'RpcError';
+}
+
+/** Pure: the `all:` field of `kamcmd dlg.stats_active` (5.5 and 5.6 print the same struct). */
+export function parseStatsActive(out: string): number {
+  const m = /^\s*all:\s*(\d+)\s*$/m.exec(out);
+  if (!m) throw new RpcError(`unexpected dlg.stats_active output: ${out.trim().slice(0, 200)}`);
+  return Number(m[1]);
+}
+
+/** Pure: SIPBAKE_CTL_SOCK from the boot include text, if present. */
+export function ctlSocketFromInclude(text: string): string | undefined {
+  return /^#!define\s+SIPBAKE_CTL_SOCK\s+"([^"]+)"/m.exec(text)?.[1];
+}
+
+export async function findCtlSocket(root: string): Promise<string> {
+  try {
+    const s = ctlSocketFromInclude(await readFile(`${root}/${BOOT_INCLUDE_PATH}`, 'utf8'));
+    if (s) return s;
+  } catch {
+    /* not written yet: fall back to the contract's default */
+  }
+  return `unix:${runDir(root)}/kamailio_ctl`;
+}
+
+export interface KamcmdOptions {
+  kamcmd: string;
+  socket: string;
+  timeoutMs?: number;
+}
+
+export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
+  const call = (args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      execFile(o.kamcmd, ['-s', o.socket, ...args], { timeout: o.timeoutMs ?? 5000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+        if (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          const why =
+            code === 'ENOENT'
+              ? `${o.kamcmd} is not installed (it ships with kamailio; set SIPBAKE_KAMCMD to its path)`
+              : `${stderr.trim() || stdout.trim() || err.message}`.slice(0, 300);
+          reject(new RpcError(`kamcmd ${args.join(' ')} on ${o.socket} failed: ${why}`));
+        } else resolve(stdout);
+      });
+    });
+  return {
+    async alive() {
+      try {
+        return /uptime:\s*\d+/.test(await call(['core.uptime']));
+      } catch {
+        return false;
+      }
+    },
+    async setDraining(on) {
+      await call(['pv.shvSet', 'draining', 'int', on ? '1' : '0']);
+    },
+    async activeDialogs() {
+      return parseStatsActive(await call(['dlg.stats_active']));
+    },
+  };
+}

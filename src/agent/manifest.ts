@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { drainSchema, type DrainConfig } from '../definition/drain-schema.js';
+import { secretRef, type SecretRef } from '../definition/primitives.js';
+import { UserError } from '../cli/errors.js';
+
+// The image manifest (etc/sipbake/image.json), written by the renderer, read by the agent.
+// Read defensively: unknown fields are ignored and missing optional ones fall back to defaults,
+// so an agent and a manifest from neighbouring builds still agree.
+
+export const MANIFEST_PATH = 'etc/sipbake/image.json';
+
+const postgresBackend = z.looseObject({
+  type: z.literal('postgres'),
+  host: z.string().min(1),
+  port: z.number().int().default(5432),
+  database: z.string().min(1).default('kamailio'),
+  user: z.string().min(1).default('kamailio'),
+  password: secretRef,
+});
+
+const manifestSchema = z.looseObject({
+  name: z.string().min(1),
+  advertise: z
+    .looseObject({
+      source: z.enum(['instance-public-ipv4', 'elastic-ip', 'private-ipv4']).default('instance-public-ipv4'),
+      elasticIp: z.string().optional(),
+    })
+    .prefault({}),
+  dispatcher: z.looseObject({ backend: z.looseObject({ type: z.string() }).optional() }).nullish(),
+  rtpproxy: z.looseObject({ enabled: z.boolean().default(false) }).nullish(),
+  tls: z
+    .looseObject({
+      enabled: z.boolean().default(false),
+      certificate: z.string().optional(),
+      privateKey: z.string().optional(),
+      certificateSecret: secretRef.nullish(),
+      privateKeySecret: secretRef.nullish(),
+    })
+    .nullish(),
+  drain: drainSchema,
+  kamailio: z.looseObject({ kamcmd: z.string().optional() }).nullish(),
+});
+
+export interface PostgresRef {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: SecretRef;
+}
+
+export interface TlsFiles {
+  certificate: string;
+  privateKey: string;
+  certificateSecret?: SecretRef;
+  privateKeySecret?: SecretRef;
+}
+
+/** What the agent needs from the manifest, normalised. */
+export interface AgentManifest {
+  name: string;
+  advertise: { source: 'instance-public-ipv4' | 'elastic-ip' | 'private-ipv4'; elasticIp?: string };
+  postgres?: PostgresRef;
+  rtpproxy: boolean;
+  tls?: TlsFiles;
+  drain: DrainConfig;
+  kamcmd?: string;
+}
+
+/** Pure: JSON text → manifest, or a UserError naming the file and the field. */
+export function parseManifest(text: string, file: string): AgentManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${e instanceof Error ? e.message : String(e)})`, 'render the image again with `sipbake render` and bake it');
+  }
+  const r = manifestSchema.safeParse(raw);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new UserError(`${file} is not a sipbake image manifest: ${issues.join('; ')}`, 'render the image again with `sipbake render` and bake it', {
+      details: issues,
+    });
+  }
+  const m = r.data;
+  const backend = m.dispatcher?.backend;
+  let postgres: PostgresRef | undefined;
+  if (backend?.type === 'postgres') {
+    const pg = postgresBackend.safeParse(backend);
+    if (!pg.success) throw new UserError(`${file} dispatcher.backend: ${pg.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'render the image again');
+    postgres = { host: pg.data.host, port: pg.data.port, database: pg.data.database, user: pg.data.user, password: pg.data.password };
+  }
+  if (m.advertise.source === 'elastic-ip' && !m.advertise.elasticIp) {
+    throw new UserError(`${file} advertise.source is elastic-ip but advertise.elasticIp is missing`, 'set advertise.elasticIp in the image definition, render and bake again');
+  }
+  let tls: TlsFiles | undefined;
+  if (m.tls?.enabled) {
+    tls = {
+      certificate: m.tls.certificate ?? '/etc/kamailio/tls/server.pem',
+      privateKey: m.tls.privateKey ?? '/etc/kamailio/tls/server.key',
+      ...(m.tls.certificateSecret ? { certificateSecret: m.tls.certificateSecret } : {}),
+      ...(m.tls.privateKeySecret ? { privateKeySecret: m.tls.privateKeySecret } : {}),
+    };
+  }
+  return {
+    name: m.name,
+    advertise: { source: m.advertise.source, ...(m.advertise.elasticIp ? { elasticIp: m.advertise.elasticIp } : {}) },
+    ...(postgres ? { postgres } : {}),
+    rtpproxy: m.rtpproxy?.enabled ?? false,
+    ...(tls ? { tls } : {}),
+    drain: m.drain,
+    ...(m.kamailio?.kamcmd ? { kamcmd: m.kamailio.kamcmd } : {}),
+  };
+}
+
+export async function readManifest(root: string): Promise<AgentManifest> {
+  const file = `${root}/${MANIFEST_PATH}`;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read the image manifest ${file} (${e instanceof Error ? e.message : String(e)})`, 'this instance was not built from a sipbake image, or SIPBAKE_ROOT points at the wrong directory');
+  }
+  return parseManifest(text, file);
+}
