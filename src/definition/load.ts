@@ -92,6 +92,14 @@ export function parseImage(source: string, file: string): LoadResult {
       if (e.code === 'DUPLICATE_KEY') {
         const key = p.split('.').pop() || source.slice(e.pos[0]).split(/[:\s]/)[0];
         issues.push({ file, ...pos, path: p, message: `duplicate key '${key}': YAML keeps only one of them`, fix: 'remove one of the two, or merge them' });
+      } else if (/^Flow (map|sequence)/.test(e.message)) {
+        // Reported where the parser gave up; point at the bracket that was never closed instead.
+        const open = where.flowStartBefore(e.pos[0]) ?? pos;
+        const kind = e.message.startsWith('Flow map') ? ['mapping', '{', '}'] : ['list', '[', ']'];
+        issues.push({ file, ...open, path: p, message: `YAML syntax error: the flow ${kind[0]} opened with ${kind[1]} here is not closed by ${kind[2]} (or a line inside it is not indented enough)`, fix: `close it with ${kind[2]}, or write it as indented lines` });
+      } else if (e.code === 'MISSING_CHAR' && /quote/.test(e.message) && p) {
+        // An unclosed quote runs to the end of the file; point at where it opens.
+        issues.push({ file, ...where.position(where.pathAt(e.pos[0])), path: p, message: 'YAML syntax error: the quoted string that starts here is never closed', fix: 'add the closing quote at the end of the value' });
       } else {
         issues.push({ file, ...pos, path: p, message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/;.*$/, '')}`, fix: 'fix the YAML at that line (check indentation, quotes and brackets just before it)' });
       }

@@ -100,6 +100,24 @@ export class YamlLocator {
     }
   }
 
+  /** Start of the innermost flow collection ({…} or […]) on the way to an offset, for unclosed-bracket errors. */
+  flowStartBefore(offset: number): Position | undefined {
+    let found: number | undefined;
+    let node: unknown = this.doc.contents;
+    const contains = (n: unknown) => {
+      const s = start(n);
+      const e = end(n);
+      return s !== undefined && e !== undefined && s <= offset && offset <= e;
+    };
+    while (node && (isMap(node) || isSeq(node))) {
+      if (node.flow) found = start(node);
+      const items: unknown[] = node.items;
+      const next: unknown = isMap(node) ? node.items.find((p) => contains(p.value))?.value : items.find(contains);
+      node = next;
+    }
+    return found === undefined ? undefined : this.lc.linePos(found);
+  }
+
   linePos(offset: number): Position {
     return this.lc.linePos(offset);
   }

@@ -2,8 +2,8 @@ import { distance } from 'fastest-levenshtein';
 
 /**
  * The closest candidate to a misspelt word, or undefined when nothing is close enough to be a
- * plausible typo. Case is ignored; the threshold grows with the word (1 edit for short words,
- * up to a third of the length for long ones).
+ * plausible typo. Case is ignored; the threshold grows with the word (2 edits, or a third of
+ * the length for long words).
  */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   const w = word.toLowerCase();
@@ -16,7 +16,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
       bestDistance = d;
     }
   }
-  const limit = Math.max(1, Math.floor(Math.max(w.length, 3) / 3));
+  // Short words get 2 edits so a swapped pair of letters ('tpc' for 'tcp') still counts.
+  const limit = w.length < 3 ? 1 : Math.max(2, Math.floor(w.length / 3));
   return best !== undefined && bestDistance <= limit ? best : undefined;
 }
 
