@@ -1,0 +1,271 @@
+// The one stateful AWS fake: EC2 images and launch templates, Auto Scaling groups with instance refreshes and
+// lifecycle hooks, ELBv2 target groups with target health, CloudWatch alarms. Simulated clock, no real sleeps.
+// Behaviour is written down in README.md beside this file.
+import { Faults } from './faults.js';
+import type {
+  FakeAlarm,
+  FakeAsg,
+  FakeImage,
+  FakeInstance,
+  FakeLaunchTemplate,
+  FakeRefresh,
+  FakeTargetGroup,
+  ReplaceTarget,
+} from './model.js';
+import { ACTIVE_REFRESH } from './model.js';
+import { stepRefresh } from './refresh-engine.js';
+
+export const FAKE_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
+const sec = 1000;
+
+export interface FakeOptions {
+  /** Seconds from launch to InService (default 0: the bench floor counts warm-up and health checks only). */
+  bootSeconds?: number;
+  /** Seconds a refresh stays Pending (default 0). */
+  pendingSeconds?: number;
+  /** Seconds the (simulated) drain agent needs before it completes the termination hook (default 0). */
+  drainSeconds?: number;
+}
+
+export interface CallRecord {
+  service: 'ec2' | 'autoscaling' | 'elbv2' | 'cloudwatch';
+  command: string;
+  input: Record<string, unknown>;
+  atMs: number;
+}
+
+type Listener = (r: FakeRefresh) => void;
+
+export class FakeAws {
+  nowMs = FAKE_EPOCH;
+  readonly images = new Map<string, FakeImage>();
+  readonly launchTemplates = new Map<string, FakeLaunchTemplate>();
+  readonly asgs = new Map<string, FakeAsg>();
+  readonly instances = new Map<string, FakeInstance>();
+  readonly targetGroups = new Map<string, FakeTargetGroup>();
+  readonly alarms = new Map<string, FakeAlarm>();
+  readonly refreshes: FakeRefresh[] = [];
+  readonly calls: CallRecord[] = [];
+  readonly faults = new Faults();
+  readonly opts: Required<FakeOptions>;
+  private seq = 0;
+  private timers: { atMs: number; fn: () => void }[] = [];
+  private watchers: { pred: () => boolean; fn: () => void }[] = [];
+  private listeners = new Map<string, Listener[]>();
+
+  constructor(opts: FakeOptions = {}) {
+    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, ...opts };
+  }
+
+  // ---- clock -------------------------------------------------------------------------------------------
+  /** The Clock the code under test gets: sleeping advances simulated time. */
+  readonly clock = {
+    now: (): number => this.nowMs,
+    sleep: async (ms: number, signal?: AbortSignal): Promise<void> => {
+      this.advance(ms);
+      await Promise.resolve();
+      signal?.throwIfAborted();
+    },
+  };
+
+  /** Seconds since the fake's epoch. */
+  get elapsedSeconds(): number {
+    return (this.nowMs - FAKE_EPOCH) / sec;
+  }
+
+  /** Moves simulated time forward in one-second steps, running timers, watchers and refreshes. */
+  advance(ms: number): void {
+    const end = this.nowMs + ms;
+    while (this.nowMs < end) {
+      this.nowMs = Math.min(end, this.nowMs + sec);
+      this.tick();
+    }
+  }
+
+  /** Runs `fn` at a simulated time (ms since the epoch: use `FAKE_EPOCH + s * 1000`). */
+  at(atMs: number, fn: () => void): void {
+    this.timers.push({ atMs, fn });
+  }
+
+  /** Runs `fn` once, the first tick `pred` holds. */
+  when(pred: () => boolean, fn: () => void): void {
+    this.watchers.push({ pred, fn });
+  }
+
+  /** Refresh events: 'checkpoint', 'Baking', 'rollback-started', and every terminal status. */
+  on(event: string, fn: Listener): void {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn]);
+  }
+
+  emit(event: string, r: FakeRefresh): void {
+    for (const l of this.listeners.get(event) ?? []) l(r);
+  }
+
+  private tick(): void {
+    const now = this.nowMs;
+    const due = this.timers.filter((t) => t.atMs <= now);
+    this.timers = this.timers.filter((t) => t.atMs > now);
+    for (const t of due) t.fn();
+    for (const i of this.instances.values()) this.stepInstance(i, now);
+    for (const r of this.refreshes) if (ACTIVE_REFRESH.includes(r.Status)) stepRefresh(this, r, now);
+    const fired = this.watchers.filter((w) => w.pred());
+    this.watchers = this.watchers.filter((w) => !fired.includes(w));
+    for (const w of fired) w.fn();
+  }
+
+  private stepInstance(i: FakeInstance, now: number): void {
+    if (i.LifecycleState === 'Pending' && now >= i.inServiceAt) i.LifecycleState = 'InService';
+    if (i.LifecycleState.startsWith('Terminating') && i.terminateAt !== undefined && now >= i.terminateAt) {
+      i.LifecycleState = 'Terminated';
+    }
+  }
+
+  nextId(prefix: string): string {
+    this.seq++;
+    return `${prefix}-${this.seq.toString(16).padStart(17, '0')}`;
+  }
+
+  // ---- scenario set-up ----------------------------------------------------------------------------------
+  addImage(img: Partial<FakeImage> & { ImageId?: string; Tags?: Record<string, string> }): FakeImage {
+    const image: FakeImage = {
+      ImageId: img.ImageId ?? this.nextId('ami'),
+      Name: img.Name ?? `image-${this.seq}`,
+      State: img.State ?? 'available',
+      Architecture: img.Architecture ?? 'x86_64',
+      CreationDate: img.CreationDate ?? new Date(this.nowMs).toISOString(),
+      Tags: img.Tags ?? {},
+      health: img.health ?? 'healthy',
+      ...(img.deregisteredAt !== undefined ? { deregisteredAt: img.deregisteredAt } : {}),
+    };
+    this.images.set(image.ImageId, image);
+    return image;
+  }
+
+  addLaunchTemplate(name: string, data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' }): FakeLaunchTemplate {
+    const lt: FakeLaunchTemplate = {
+      LaunchTemplateId: this.nextId('lt'),
+      LaunchTemplateName: name,
+      DefaultVersionNumber: 1,
+      versions: [{ VersionNumber: 1, CreateTime: new Date(this.nowMs), data: { InstanceType: 't3.small', HttpTokens: 'required', ...data } }],
+    };
+    this.launchTemplates.set(lt.LaunchTemplateId, lt);
+    return lt;
+  }
+
+  addTargetGroup(name: string, hc: Partial<Omit<FakeTargetGroup, 'TargetGroupName' | 'TargetGroupArn'>> = {}): FakeTargetGroup {
+    const tg: FakeTargetGroup = {
+      TargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${name}/${this.nextId('tg').slice(3, 19)}`,
+      TargetGroupName: name,
+      HealthCheckIntervalSeconds: 10,
+      HealthyThresholdCount: 3,
+      UnhealthyThresholdCount: 3,
+      deregistrationDelay: 0,
+      ...hc,
+    };
+    this.targetGroups.set(tg.TargetGroupArn, tg);
+    return tg;
+  }
+
+  /** A group with `desired` healthy InService instances on the given launch template version. */
+  addAsg(a: Partial<FakeAsg> & { AutoScalingGroupName: string; desired: number }): FakeAsg {
+    const asg: FakeAsg = {
+      AutoScalingGroupName: a.AutoScalingGroupName,
+      MinSize: a.MinSize ?? Math.min(2, a.desired),
+      MaxSize: a.MaxSize ?? Math.max(10, a.desired * 2),
+      DesiredCapacity: a.desired,
+      HealthCheckType: a.HealthCheckType ?? 'ELB',
+      TargetGroupARNs: a.TargetGroupARNs ?? [],
+      tags: a.tags ?? {},
+      hooks: a.hooks ?? [],
+      ...(a.launchTemplate ? { launchTemplate: a.launchTemplate } : {}),
+      ...(a.LaunchConfigurationName ? { LaunchConfigurationName: a.LaunchConfigurationName } : {}),
+    };
+    this.asgs.set(asg.AutoScalingGroupName, asg);
+    if (asg.launchTemplate) {
+      const target = this.resolveGroupTarget(asg);
+      for (let n = 0; n < a.desired; n++) {
+        const i = this.launchInstance(asg.AutoScalingGroupName, target);
+        i.LifecycleState = 'InService';
+        i.inServiceAt = this.nowMs;
+        i.healthAt = this.nowMs;
+      }
+    }
+    return asg;
+  }
+
+  setAlarm(name: string, state: FakeAlarm['StateValue']): void {
+    this.alarms.set(name, { AlarmName: name, StateValue: state });
+  }
+
+  // ---- behaviour used by the engine and handlers ---------------------------------------------------------
+  instancesOf(asg: string): FakeInstance[] {
+    return [...this.instances.values()].filter((i) => i.asg === asg && i.LifecycleState !== 'Terminated');
+  }
+
+  ltVersion(ltId: string, version: string | number): { lt: FakeLaunchTemplate; v: FakeLaunchTemplate['versions'][number] } | undefined {
+    const lt = this.launchTemplates.get(ltId) ?? [...this.launchTemplates.values()].find((l) => l.LaunchTemplateName === ltId);
+    if (!lt) return undefined;
+    const n =
+      version === '$Latest' ? Math.max(...lt.versions.map((v) => v.VersionNumber)) : version === '$Default' ? lt.DefaultVersionNumber : Number(version);
+    const v = lt.versions.find((x) => x.VersionNumber === n);
+    return v ? { lt, v } : undefined;
+  }
+
+  /** What the group's own configuration launches now. */
+  resolveGroupTarget(asg: FakeAsg): ReplaceTarget {
+    const found = this.ltVersion(asg.launchTemplate!.LaunchTemplateId, asg.launchTemplate!.Version)!;
+    return { LaunchTemplateId: found.lt.LaunchTemplateId, version: found.v.VersionNumber, ImageId: found.v.data.ImageId };
+  }
+
+  launchInstance(asgName: string, t: ReplaceTarget): FakeInstance {
+    const image = this.images.get(t.ImageId);
+    const tgs = this.asgs.get(asgName)!.TargetGroupARNs.map((a) => this.targetGroups.get(a)!).filter(Boolean);
+    const health = image?.health ?? 'healthy';
+    const inServiceAt = this.nowMs + this.opts.bootSeconds * sec;
+    // Healthy after HealthyThresholdCount passing checks; unhealthy after UnhealthyThresholdCount failing ones.
+    const checks = Math.max(0, ...tgs.map((g) => (health === 'healthy' ? g.HealthyThresholdCount : g.UnhealthyThresholdCount) * g.HealthCheckIntervalSeconds));
+    const i: FakeInstance = {
+      InstanceId: this.nextId('i'),
+      asg: asgName,
+      ltId: t.LaunchTemplateId,
+      ltVersion: t.version,
+      ImageId: t.ImageId,
+      LifecycleState: this.opts.bootSeconds > 0 ? 'Pending' : 'InService',
+      launchedAt: this.nowMs,
+      inServiceAt,
+      healthAt: inServiceAt + checks * sec,
+      health,
+      ProtectedFromScaleIn: false,
+    };
+    this.instances.set(i.InstanceId, i);
+    return i;
+  }
+
+  /** Deregisters from the target groups (draining) and waits for the termination hook, then terminates. */
+  beginTermination(i: FakeInstance): void {
+    const asg = this.asgs.get(i.asg)!;
+    const hook = asg.hooks.find((h) => h.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+    const dereg = Math.max(0, ...asg.TargetGroupARNs.map((a) => this.targetGroups.get(a)?.deregistrationDelay ?? 0));
+    const hookWait = hook ? Math.min(this.opts.drainSeconds, hook.HeartbeatTimeout) : 0;
+    i.LifecycleState = hook ? 'Terminating:Wait' : 'Terminating';
+    i.terminateAt = this.nowMs + Math.max(dereg, hookWait) * sec;
+    if (i.terminateAt <= this.nowMs) i.LifecycleState = 'Terminated';
+  }
+
+  activeRefresh(asg: string): FakeRefresh | undefined {
+    return this.refreshes.find((r) => r.asg === asg && ACTIVE_REFRESH.includes(r.Status));
+  }
+
+  // ---- assertions helpers --------------------------------------------------------------------------------
+  /** The AMI of every live instance of a group, sorted. */
+  amisOf(asg: string): string[] {
+    return this.instancesOf(asg)
+      .filter((i) => !i.LifecycleState.startsWith('Terminating'))
+      .map((i) => i.ImageId)
+      .sort();
+  }
+
+  callsOf(command: string): CallRecord[] {
+    return this.calls.filter((c) => c.command === command);
+  }
+}

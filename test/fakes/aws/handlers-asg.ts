@@ -1,0 +1,188 @@
+// Auto Scaling commands of the fake: groups, instance refreshes (start, describe, rollback, cancel), hooks, tags.
+import type { FakeAws } from './fake-aws.js';
+import { awsError } from './faults.js';
+import type { FakeRefresh, RefreshPrefs } from './model.js';
+import { progressOf, startRollback, stepRefresh } from './refresh-engine.js';
+
+type In = Record<string, any>;
+
+function prefsOf(p: In = {}): RefreshPrefs {
+  return {
+    MinHealthyPercentage: p.MinHealthyPercentage ?? 90,
+    MaxHealthyPercentage: p.MaxHealthyPercentage ?? 100,
+    InstanceWarmup: p.InstanceWarmup ?? 0,
+    CheckpointPercentages: p.CheckpointPercentages ?? [],
+    CheckpointDelay: p.CheckpointDelay ?? 3600,
+    SkipMatching: p.SkipMatching ?? false,
+    AutoRollback: p.AutoRollback ?? false,
+    BakeTime: p.BakeTime ?? 0,
+    Alarms: p.AlarmSpecification?.Alarms ?? [],
+    ScaleInProtectedInstances: p.ScaleInProtectedInstances ?? 'Ignore',
+    StandbyInstances: p.StandbyInstances ?? 'Ignore',
+    raw: p,
+  };
+}
+
+function refreshView(f: FakeAws, r: FakeRefresh) {
+  const p = progressOf(f, r);
+  return {
+    InstanceRefreshId: r.InstanceRefreshId,
+    AutoScalingGroupName: r.asg,
+    Status: r.Status,
+    StatusReason: r.StatusReason,
+    StartTime: new Date(r.StartTime),
+    EndTime: r.EndTime === undefined ? undefined : new Date(r.EndTime),
+    PercentageComplete: p.pct,
+    InstancesToUpdate: p.left,
+    ProgressDetails: { LivePoolProgress: { PercentageComplete: p.pct, InstancesToUpdate: p.left } },
+    Preferences: r.prefs.raw,
+    DesiredConfiguration: r.desired ? { LaunchTemplate: r.desired } : undefined,
+    Strategy: 'Rolling',
+    RollbackDetails: r.rollback
+      ? {
+          RollbackReason: r.rollback.reason,
+          RollbackStartTime: new Date(r.rollback.startTime),
+          PercentageCompleteOnRollback: p.rbPct,
+          InstancesToUpdateOnRollback: p.rbLeft,
+        }
+      : undefined,
+  };
+}
+
+function groupOrThrow(f: FakeAws, name: string) {
+  const asg = f.asgs.get(name);
+  if (!asg) throw awsError('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`);
+  return asg;
+}
+
+export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> {
+  return {
+    DescribeAutoScalingGroups(input) {
+      const names = (input.AutoScalingGroupNames as string[] | undefined) ?? [...f.asgs.keys()];
+      const groups = names.flatMap((n) => {
+        const a = f.asgs.get(n);
+        if (!a) return [];
+        return [
+          {
+            AutoScalingGroupName: a.AutoScalingGroupName,
+            MinSize: a.MinSize,
+            MaxSize: a.MaxSize,
+            DesiredCapacity: a.DesiredCapacity,
+            LaunchTemplate: a.launchTemplate
+              ? { ...a.launchTemplate, LaunchTemplateName: f.launchTemplates.get(a.launchTemplate.LaunchTemplateId)?.LaunchTemplateName }
+              : undefined,
+            LaunchConfigurationName: a.LaunchConfigurationName,
+            HealthCheckType: a.HealthCheckType,
+            HealthCheckGracePeriod: 300,
+            TargetGroupARNs: a.TargetGroupARNs,
+            Instances: f.instancesOf(n).map((i) => ({
+              InstanceId: i.InstanceId,
+              LifecycleState: i.LifecycleState,
+              HealthStatus: i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt ? 'Unhealthy' : 'Healthy',
+              LaunchTemplate: { LaunchTemplateId: i.ltId, Version: String(i.ltVersion) },
+              ProtectedFromScaleIn: i.ProtectedFromScaleIn,
+              AvailabilityZone: 'us-east-1a',
+            })),
+            Tags: Object.entries(a.tags).map(([Key, Value]) => ({ Key, Value, ResourceId: n, ResourceType: 'auto-scaling-group', PropagateAtLaunch: false })),
+          },
+        ];
+      });
+      return { AutoScalingGroups: groups };
+    },
+    StartInstanceRefresh(input) {
+      const asg = groupOrThrow(f, input.AutoScalingGroupName);
+      const active = f.activeRefresh(asg.AutoScalingGroupName);
+      if (active) throw awsError('InstanceRefreshInProgressFault', `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`);
+      if (!asg.launchTemplate) throw awsError('ValidationError', 'The instance refresh needs a launch template on the group or in DesiredConfiguration');
+      const prefs = prefsOf(input.Preferences);
+      const desired = input.DesiredConfiguration?.LaunchTemplate as { LaunchTemplateId: string; Version: string } | undefined;
+      const resolved = desired ? f.ltVersion(desired.LaunchTemplateId, desired.Version) : f.ltVersion(asg.launchTemplate.LaunchTemplateId, asg.launchTemplate.Version);
+      if (!resolved) throw awsError('ValidationError', `Launch template version ${desired?.Version} not found`);
+      if (prefs.CheckpointPercentages.length && prefs.CheckpointPercentages.at(-1) !== 100)
+        throw awsError('ValidationError', 'The last checkpoint percentage must be 100');
+      const target = { LaunchTemplateId: resolved.lt.LaunchTemplateId, version: resolved.v.VersionNumber, ImageId: resolved.v.data.ImageId };
+      const live = f.instancesOf(asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService' || i.LifecycleState === 'Pending');
+      const toReplace = live.filter((i) => !prefs.SkipMatching || i.ltId !== target.LaunchTemplateId || i.ltVersion !== target.version);
+      const r: FakeRefresh = {
+        InstanceRefreshId: crypto.randomUUID(),
+        asg: asg.AutoScalingGroupName,
+        Status: 'Pending',
+        StartTime: f.nowMs,
+        prefs,
+        ...(desired ? { desired: { LaunchTemplateId: desired.LaunchTemplateId, Version: String(desired.Version) } } : {}),
+        target,
+        total: toReplace.length,
+        toReplace: new Set(toReplace.map((i) => i.InstanceId)),
+        checkpointIndex: 0,
+        pendingUntil: f.nowMs + f.opts.pendingSeconds * 1000,
+      };
+      f.refreshes.push(r);
+      stepRefresh(f, r, f.nowMs);
+      return { InstanceRefreshId: r.InstanceRefreshId };
+    },
+    DescribeInstanceRefreshes(input) {
+      groupOrThrow(f, input.AutoScalingGroupName);
+      const ids = input.InstanceRefreshIds as string[] | undefined;
+      const list = f.refreshes
+        .filter((r) => r.asg === input.AutoScalingGroupName && (!ids?.length || ids.includes(r.InstanceRefreshId)))
+        .sort((a, b) => b.StartTime - a.StartTime)
+        .slice(0, input.MaxRecords ?? 50);
+      return { InstanceRefreshes: list.map((r) => refreshView(f, r)) };
+    },
+    RollbackInstanceRefresh(input) {
+      const asg = groupOrThrow(f, input.AutoScalingGroupName);
+      const r = f.refreshes.find((x) => x.asg === asg.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status));
+      if (!r) throw awsError('ActiveInstanceRefreshNotFoundFault', 'No in-progress or pending Instance Refresh found for this Auto Scaling group.');
+      if (!r.desired || asg.launchTemplate!.Version.startsWith('$'))
+        throw awsError('IrreversibleInstanceRefreshFault', 'The instance refresh cannot be rolled back: the desired configuration was not specified or the group uses $Latest/$Default.');
+      startRollback(f, r, 'Rollback requested by user', f.nowMs);
+      return { InstanceRefreshId: r.InstanceRefreshId };
+    },
+    CancelInstanceRefresh(input) {
+      const r = f.refreshes.find((x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status));
+      if (!r) throw awsError('ActiveInstanceRefreshNotFoundFault', 'No in-progress or pending Instance Refresh found for this Auto Scaling group.');
+      r.Status = 'Cancelling';
+      return { InstanceRefreshId: r.InstanceRefreshId };
+    },
+    DescribeLifecycleHooks(input) {
+      const asg = groupOrThrow(f, input.AutoScalingGroupName);
+      return { LifecycleHooks: asg.hooks.map((h) => ({ ...h, AutoScalingGroupName: asg.AutoScalingGroupName, GlobalTimeout: Math.min(h.HeartbeatTimeout * 100, 172800) })) };
+    },
+    PutLifecycleHook(input) {
+      const asg = groupOrThrow(f, input.AutoScalingGroupName);
+      const hook = {
+        LifecycleHookName: input.LifecycleHookName,
+        LifecycleTransition: input.LifecycleTransition,
+        HeartbeatTimeout: input.HeartbeatTimeout ?? 3600,
+        DefaultResult: input.DefaultResult ?? 'ABANDON',
+      };
+      asg.hooks = [...asg.hooks.filter((h) => h.LifecycleHookName !== hook.LifecycleHookName), hook];
+      return {};
+    },
+    CompleteLifecycleAction(input) {
+      const i = f.instances.get(input.InstanceId);
+      if (!i || i.LifecycleState !== 'Terminating:Wait') throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${input.InstanceId}`);
+      i.terminateAt = Math.min(i.terminateAt ?? f.nowMs, f.nowMs);
+      return {};
+    },
+    RecordLifecycleActionHeartbeat(input) {
+      const i = f.instances.get(input.InstanceId);
+      if (!i || i.LifecycleState !== 'Terminating:Wait') throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${input.InstanceId}`);
+      return {};
+    },
+    CreateOrUpdateTags(input) {
+      for (const t of input.Tags as { ResourceId: string; Key: string; Value?: string }[]) groupOrThrow(f, t.ResourceId).tags[t.Key] = t.Value ?? '';
+      return {};
+    },
+    DeleteTags(input) {
+      for (const t of input.Tags as { ResourceId: string; Key: string }[]) delete groupOrThrow(f, t.ResourceId).tags[t.Key];
+      return {};
+    },
+    UpdateAutoScalingGroup(input) {
+      const asg = groupOrThrow(f, input.AutoScalingGroupName);
+      if (input.LaunchTemplate) asg.launchTemplate = input.LaunchTemplate;
+      if (input.DesiredCapacity !== undefined) asg.DesiredCapacity = input.DesiredCapacity;
+      return {};
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// ELBv2 (target groups, target health, deregistration delay) and CloudWatch (alarms) commands of the fake.
+import type { FakeAws } from './fake-aws.js';
+import { awsError } from './faults.js';
+import type { FakeInstance } from './model.js';
+
+type In = Record<string, any>;
+
+/** initial → healthy | unhealthy after the thresholds; draining while it leaves. */
+function targetState(f: FakeAws, i: FakeInstance): { State: string; Reason?: string } | undefined {
+  if (i.LifecycleState === 'Terminated' || i.LifecycleState === 'Pending') return undefined;
+  if (i.LifecycleState.startsWith('Terminating')) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
+  if (f.nowMs < i.healthAt) return { State: 'initial', Reason: 'Elb.InitialHealthChecking' };
+  return i.health === 'healthy' ? { State: 'healthy' } : { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' };
+}
+
+function tgOrThrow(f: FakeAws, arn: string) {
+  const tg = f.targetGroups.get(arn);
+  if (!tg) throw awsError('TargetGroupNotFoundException', `Target groups '${arn}' not found`);
+  return tg;
+}
+
+export function elbHandlers(f: FakeAws): Record<string, (input: In) => unknown> {
+  return {
+    DescribeTargetGroups(input) {
+      const arns = (input.TargetGroupArns as string[] | undefined) ?? [...f.targetGroups.keys()];
+      return {
+        TargetGroups: arns.map((a) => {
+          const tg = tgOrThrow(f, a);
+          return {
+            TargetGroupArn: tg.TargetGroupArn,
+            TargetGroupName: tg.TargetGroupName,
+            Protocol: 'TCP_UDP',
+            HealthCheckProtocol: 'TCP',
+            HealthCheckIntervalSeconds: tg.HealthCheckIntervalSeconds,
+            HealthyThresholdCount: tg.HealthyThresholdCount,
+            UnhealthyThresholdCount: tg.UnhealthyThresholdCount,
+            TargetType: 'instance',
+          };
+        }),
+      };
+    },
+    DescribeTargetGroupAttributes(input) {
+      const tg = tgOrThrow(f, input.TargetGroupArn);
+      return { Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(tg.deregistrationDelay) }] };
+    },
+    ModifyTargetGroupAttributes(input) {
+      const tg = tgOrThrow(f, input.TargetGroupArn);
+      for (const a of input.Attributes as { Key: string; Value: string }[])
+        if (a.Key === 'deregistration_delay.timeout_seconds') tg.deregistrationDelay = Number(a.Value);
+      return { Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(tg.deregistrationDelay) }] };
+    },
+    DescribeTargetHealth(input) {
+      const tg = tgOrThrow(f, input.TargetGroupArn);
+      const wanted = (input.Targets as { Id: string }[] | undefined)?.map((t) => t.Id);
+      const members = [...f.instances.values()].filter((i) => f.asgs.get(i.asg)?.TargetGroupARNs.includes(tg.TargetGroupArn));
+      const out = (wanted ?? members.map((i) => i.InstanceId)).flatMap((id) => {
+        const i = f.instances.get(id);
+        const s = i && members.includes(i) ? targetState(f, i) : undefined;
+        if (!s) return wanted ? [{ Target: { Id: id, Port: 5060 }, TargetHealth: { State: 'unused', Reason: 'Target.NotRegistered' } }] : [];
+        return [{ Target: { Id: id, Port: 5060 }, TargetHealth: s }];
+      });
+      return { TargetHealthDescriptions: out };
+    },
+  };
+}
+
+export function cloudwatchHandlers(f: FakeAws): Record<string, (input: In) => unknown> {
+  return {
+    DescribeAlarms(input) {
+      const names = (input.AlarmNames as string[] | undefined) ?? [...f.alarms.keys()];
+      return {
+        MetricAlarms: names.flatMap((n) => {
+          const a = f.alarms.get(n);
+          return a ? [{ AlarmName: a.AlarmName, StateValue: a.StateValue, StateReason: `fake alarm is ${a.StateValue}` }] : [];
+        }),
+        CompositeAlarms: [],
+      };
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// Wires the stateful fake behind aws-sdk-client-mock. Nothing is installed on import: call createFakeAws().
+import * as asgSdk from '@aws-sdk/client-auto-scaling';
+import * as cwSdk from '@aws-sdk/client-cloudwatch';
+import * as ec2Sdk from '@aws-sdk/client-ec2';
+import * as elbSdk from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { AwsClients } from '../../../src/aws/clients.js';
+import { FakeAws, type CallRecord, type FakeOptions } from './fake-aws.js';
+import { awsError } from './faults.js';
+import { ec2Handlers } from './handlers-ec2.js';
+import { asgHandlers } from './handlers-asg.js';
+import { cloudwatchHandlers, elbHandlers } from './handlers-elb-cw.js';
+
+export { FakeAws, FAKE_EPOCH } from './fake-aws.js';
+export { awsError } from './faults.js';
+
+type Handlers = Record<string, (input: Record<string, any>) => unknown>;
+
+function wire(fake: FakeAws, client: object, sdk: Record<string, unknown>, service: CallRecord['service'], handlers: Handlers) {
+  const mock = mockClient(client as never);
+  // Anything the fake does not model fails loudly rather than returning undefined.
+  mock.onAnyCommand().callsFake(() => {
+    throw awsError('NotImplementedByFake', `the AWS fake does not model this ${service} command; add it in test/fakes/aws/`);
+  });
+  for (const [name, handler] of Object.entries(handlers)) {
+    const Command = sdk[`${name}Command`];
+    if (typeof Command !== 'function') throw new Error(`fake: ${service} has no ${name}Command`);
+    mock.on(Command as never).callsFake(async (input: Record<string, unknown>) => {
+      fake.calls.push({ service, command: name, input: structuredClone(input), atMs: fake.nowMs });
+      fake.faults.check(name, fake.nowMs);
+      return structuredClone(handler(input));
+    });
+  }
+  return mock;
+}
+
+export interface FakeAwsHandle {
+  fake: FakeAws;
+  clients: AwsClients;
+  /** Restores the clients' real send(). */
+  restore(): void;
+}
+
+/** A fresh fake and four real SDK clients whose send() is served by it. */
+export function createFakeAws(opts: FakeOptions = {}): FakeAwsHandle {
+  const fake = new FakeAws(opts);
+  const cfg = { region: 'us-east-1', credentials: { accessKeyId: 'FAKE', secretAccessKey: 'FAKE' } };
+  const clients: AwsClients = {
+    ec2: new ec2Sdk.EC2Client(cfg),
+    autoScaling: new asgSdk.AutoScalingClient(cfg),
+    elbv2: new elbSdk.ElasticLoadBalancingV2Client(cfg),
+    cloudwatch: new cwSdk.CloudWatchClient(cfg),
+  };
+  const mocks = [
+    wire(fake, clients.ec2, ec2Sdk, 'ec2', ec2Handlers(fake)),
+    wire(fake, clients.autoScaling, asgSdk, 'autoscaling', asgHandlers(fake)),
+    wire(fake, clients.elbv2, elbSdk, 'elbv2', elbHandlers(fake)),
+    wire(fake, clients.cloudwatch, cwSdk, 'cloudwatch', cloudwatchHandlers(fake)),
+  ];
+  return { fake, clients, restore: () => mocks.forEach((m) => m.restore()) };
+}
+
+/**
+ * Class-level install, for driving the CLI through main(): every client the code builds is served by `fake`.
+ * Returns a restore function; call it in afterEach.
+ */
+export function installFakeAws(fake: FakeAws): () => void {
+  const mocks = [
+    wire(fake, ec2Sdk.EC2Client, ec2Sdk, 'ec2', ec2Handlers(fake)),
+    wire(fake, asgSdk.AutoScalingClient, asgSdk, 'autoscaling', asgHandlers(fake)),
+    wire(fake, elbSdk.ElasticLoadBalancingV2Client, elbSdk, 'elbv2', elbHandlers(fake)),
+    wire(fake, cwSdk.CloudWatchClient, cwSdk, 'cloudwatch', cloudwatchHandlers(fake)),
+  ];
+  return () => mocks.forEach((m) => m.restore());
+}

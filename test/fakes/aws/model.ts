@@ -1,0 +1,139 @@
+// Plain data the stateful AWS fake keeps. See README.md in this folder for the behaviour.
+
+export type ImageState = 'available' | 'pending' | 'failed' | 'deregistered' | 'disabled';
+
+export interface FakeImage {
+  ImageId: string;
+  Name: string;
+  State: ImageState;
+  Architecture: 'x86_64' | 'arm64';
+  CreationDate: string;
+  Tags: Record<string, string>;
+  /** Simulated ms when it was deregistered: DescribeImages by id still shows it for an hour, as AWS does. */
+  deregisteredAt?: number;
+  /** How instances launched from it behave behind the target groups. */
+  health: 'healthy' | 'unhealthy';
+}
+
+export interface FakeLtVersion {
+  VersionNumber: number;
+  VersionDescription?: string;
+  CreateTime: Date;
+  data: { ImageId: string; InstanceType: string; HttpTokens: 'required' | 'optional'; [k: string]: unknown };
+}
+
+export interface FakeLaunchTemplate {
+  LaunchTemplateId: string;
+  LaunchTemplateName: string;
+  DefaultVersionNumber: number;
+  versions: FakeLtVersion[];
+}
+
+export type LifecycleState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminated' | 'Standby';
+
+export interface FakeInstance {
+  InstanceId: string;
+  asg: string;
+  ltId: string;
+  ltVersion: number;
+  ImageId: string;
+  LifecycleState: LifecycleState;
+  launchedAt: number;
+  inServiceAt: number;
+  /** When the target groups see it healthy (or unhealthy); undefined before it is registered. */
+  healthAt: number;
+  health: 'healthy' | 'unhealthy';
+  terminateAt?: number;
+  ProtectedFromScaleIn: boolean;
+}
+
+export interface FakeHook {
+  LifecycleHookName: string;
+  LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' | 'autoscaling:EC2_INSTANCE_LAUNCHING';
+  HeartbeatTimeout: number;
+  DefaultResult: 'CONTINUE' | 'ABANDON';
+}
+
+export interface FakeAsg {
+  AutoScalingGroupName: string;
+  MinSize: number;
+  MaxSize: number;
+  DesiredCapacity: number;
+  /** Version as the group references it: '3', '$Latest' or '$Default'. */
+  launchTemplate?: { LaunchTemplateId: string; Version: string };
+  LaunchConfigurationName?: string;
+  HealthCheckType: 'EC2' | 'ELB';
+  TargetGroupARNs: string[];
+  tags: Record<string, string>;
+  hooks: FakeHook[];
+}
+
+export interface FakeTargetGroup {
+  TargetGroupArn: string;
+  TargetGroupName: string;
+  HealthCheckIntervalSeconds: number;
+  HealthyThresholdCount: number;
+  UnhealthyThresholdCount: number;
+  deregistrationDelay: number;
+}
+
+export interface FakeAlarm {
+  AlarmName: string;
+  StateValue: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+}
+
+export type RefreshStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Baking'
+  | 'Successful'
+  | 'Failed'
+  | 'Cancelling'
+  | 'Cancelled'
+  | 'RollbackInProgress'
+  | 'RollbackSuccessful'
+  | 'RollbackFailed';
+
+export const ACTIVE_REFRESH: readonly RefreshStatus[] = ['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'];
+
+export interface RefreshPrefs {
+  MinHealthyPercentage: number;
+  MaxHealthyPercentage: number;
+  InstanceWarmup: number;
+  CheckpointPercentages: number[];
+  CheckpointDelay: number;
+  SkipMatching: boolean;
+  AutoRollback: boolean;
+  BakeTime: number;
+  Alarms: string[];
+  ScaleInProtectedInstances: string;
+  StandbyInstances: string;
+  /** The raw Preferences as sent, for assertions. */
+  raw: Record<string, unknown>;
+}
+
+export interface ReplaceTarget {
+  LaunchTemplateId: string;
+  version: number;
+  ImageId: string;
+}
+
+export interface FakeRefresh {
+  InstanceRefreshId: string;
+  asg: string;
+  Status: RefreshStatus;
+  StatusReason?: string;
+  StartTime: number;
+  EndTime?: number;
+  prefs: RefreshPrefs;
+  /** DesiredConfiguration as sent; undefined when the refresh only re-applies the group's own configuration. */
+  desired?: { LaunchTemplateId: string; Version: string };
+  target: ReplaceTarget;
+  total: number;
+  toReplace: Set<string>;
+  checkpointIndex: number;
+  checkpointReachedAt?: number;
+  bakeStartedAt?: number;
+  rollback?: { reason: string; startTime: number; target: ReplaceTarget; total: number; toReplace: Set<string> };
+  pendingUntil: number;
+}

@@ -1,0 +1,153 @@
+// The instance refresh lifecycle of the fake, stepped once per simulated second.
+// Honours MinHealthyPercentage/MaxHealthyPercentage, checkpoints, warm-up, bake time, alarms and rollback.
+import type { FakeAws } from './fake-aws.js';
+import type { FakeInstance, FakeRefresh, ReplaceTarget } from './model.js';
+
+const sec = 1000;
+
+function matches(i: FakeInstance, t: ReplaceTarget): boolean {
+  return i.ltId === t.LaunchTemplateId && i.ltVersion === t.version;
+}
+
+function live(f: FakeAws, asg: string): FakeInstance[] {
+  return f.instancesOf(asg).filter((i) => i.LifecycleState === 'Pending' || i.LifecycleState === 'InService');
+}
+
+/** Healthy in every target group (or InService for EC2 health checks). */
+export function isHealthy(f: FakeAws, i: FakeInstance, now: number): boolean {
+  return i.LifecycleState === 'InService' && i.health === 'healthy' && now >= i.healthAt;
+}
+
+/** A replacement counts once it is healthy and its warm-up has passed. */
+function isReady(f: FakeAws, r: FakeRefresh, i: FakeInstance, now: number): boolean {
+  return isHealthy(f, i, now) && now >= i.healthAt + r.prefs.InstanceWarmup * sec;
+}
+
+interface Pass {
+  target: ReplaceTarget;
+  total: number;
+  toReplace: Set<string>;
+  checkpoints: number[];
+}
+
+/** One step of replacing `toReplace` with instances of `target`. Returns true when every one is replaced. */
+function replaceStep(f: FakeAws, r: FakeRefresh, p: Pass, now: number): { done: boolean; atCheckpoint: boolean } {
+  const asg = f.asgs.get(r.asg)!;
+  const D = asg.DesiredCapacity;
+  const all = live(f, r.asg);
+  const old = all.filter((i) => p.toReplace.has(i.InstanceId));
+  const fresh = all.filter((i) => !p.toReplace.has(i.InstanceId) && matches(i, p.target));
+  const cp = p.checkpoints[r.checkpointIndex] ?? 100;
+  const goal = Math.ceil((p.total * cp) / 100);
+  const allowedOld = p.total - goal;
+  const maxCount = Math.max(D, Math.floor((D * r.prefs.MaxHealthyPercentage) / 100));
+  const minHealthy = Math.ceil((D * r.prefs.MinHealthyPercentage) / 100);
+  const healthy = all.filter((i) => (p.toReplace.has(i.InstanceId) ? isHealthy(f, i, now) : isReady(f, r, i, now)));
+  // Terminate old instances while enough healthy capacity remains.
+  // Unhealthy old instances add no capacity, so they may always go; healthy ones only above the minimum.
+  const sick = old.filter((i) => !isHealthy(f, i, now));
+  const canTerminate = Math.max(0, Math.min(old.length - allowedOld, sick.length + Math.max(0, healthy.length - minHealthy)));
+  const terminable = sick.concat(old.filter((i) => isHealthy(f, i, now)));
+  let liveCount = all.length;
+  for (const i of terminable.slice(0, canTerminate)) {
+    f.beginTermination(i);
+    liveCount--;
+  }
+  const oldLeft = old.length - Math.min(canTerminate, old.length);
+  // Launch replacements up to the checkpoint goal and the maximum healthy percentage.
+  const wantFresh = D - allowedOld;
+  const toLaunch = Math.max(0, Math.min(wantFresh - fresh.length, maxCount - liveCount));
+  for (let n = 0; n < toLaunch; n++) f.launchInstance(r.asg, p.target);
+  const leaving = f.instancesOf(r.asg).some((i) => i.LifecycleState.startsWith('Terminating'));
+  const freshReady = fresh.filter((i) => isReady(f, r, i, now)).length;
+  const atCheckpoint = oldLeft <= allowedOld && freshReady >= wantFresh && !leaving;
+  return { done: atCheckpoint && cp >= 100, atCheckpoint };
+}
+
+function percent(r: FakeRefresh, toReplace: Set<string>, total: number, f: FakeAws): { pct: number; left: number } {
+  const left = live(f, r.asg).filter((i) => toReplace.has(i.InstanceId)).length;
+  if (total === 0) return { pct: 100, left: 0 };
+  return { pct: Math.floor((100 * (total - left)) / total), left };
+}
+
+export function progressOf(f: FakeAws, r: FakeRefresh): { pct: number; left: number; rbPct?: number; rbLeft?: number } {
+  const main = percent(r, r.toReplace, r.total, f);
+  if (!r.rollback) return main;
+  const rb = percent(r, r.rollback.toReplace, r.rollback.total, f);
+  return { ...main, rbPct: rb.pct, rbLeft: rb.left };
+}
+
+export function startRollback(f: FakeAws, r: FakeRefresh, reason: string, now: number): void {
+  const asg = f.asgs.get(r.asg)!;
+  const target = f.resolveGroupTarget(asg);
+  const toReplace = new Set(live(f, r.asg).filter((i) => !matches(i, target)).map((i) => i.InstanceId));
+  r.rollback = { reason, startTime: now, target, total: toReplace.size, toReplace };
+  r.Status = 'RollbackInProgress';
+  r.StatusReason = reason;
+  r.checkpointIndex = 0;
+  r.checkpointReachedAt = undefined;
+  f.emit('rollback-started', r);
+}
+
+function finish(f: FakeAws, r: FakeRefresh, status: FakeRefresh['Status'], reason: string | undefined, now: number): void {
+  r.Status = status;
+  r.StatusReason = reason;
+  r.EndTime = now;
+  f.emit(status, r);
+}
+
+export function stepRefresh(f: FakeAws, r: FakeRefresh, now: number): void {
+  if (r.Status === 'Pending') {
+    if (now < r.pendingUntil) return;
+    r.Status = 'InProgress';
+  }
+  if (r.Status === 'Cancelling') return finish(f, r, 'Cancelled', 'Cancelled by request', now);
+  if (r.Status === 'InProgress' || r.Status === 'Baking') {
+    const firing = r.prefs.Alarms.filter((a) => f.alarms.get(a)?.StateValue === 'ALARM');
+    if (firing.length > 0) {
+      const reason = `Alarm ${firing.join(', ')} is in ALARM state`;
+      if (r.prefs.AutoRollback) return startRollback(f, r, reason, now);
+      return finish(f, r, 'Failed', reason, now);
+    }
+  }
+  if (r.Status === 'InProgress') {
+    const pass: Pass = { target: r.target, total: r.total, toReplace: r.toReplace, checkpoints: r.prefs.CheckpointPercentages };
+    const { done, atCheckpoint } = replaceStep(f, r, pass, now);
+    if (done) {
+      if (r.prefs.BakeTime > 0) {
+        r.Status = 'Baking';
+        r.StatusReason = `Waiting for bake time of ${r.prefs.BakeTime} seconds`;
+        r.bakeStartedAt = now;
+        f.emit('Baking', r);
+      } else return succeed(f, r, now);
+    } else if (atCheckpoint) {
+      if (r.checkpointReachedAt === undefined) {
+        r.checkpointReachedAt = now;
+        r.StatusReason = `Waiting for checkpoint delay of ${r.prefs.CheckpointDelay} seconds at ${r.prefs.CheckpointPercentages[r.checkpointIndex]}%`;
+        f.emit('checkpoint', r);
+      } else if (now - r.checkpointReachedAt >= r.prefs.CheckpointDelay * sec) {
+        r.checkpointIndex++;
+        r.checkpointReachedAt = undefined;
+        r.StatusReason = undefined;
+        stepRefresh(f, r, now);
+      }
+    }
+    return;
+  }
+  if (r.Status === 'Baking') {
+    if (now - r.bakeStartedAt! >= r.prefs.BakeTime * sec) succeed(f, r, now);
+    return;
+  }
+  if (r.Status === 'RollbackInProgress') {
+    const rb = r.rollback!;
+    const pass: Pass = { target: rb.target, total: rb.total, toReplace: rb.toReplace, checkpoints: [100] };
+    if (replaceStep(f, r, pass, now).done) finish(f, r, 'RollbackSuccessful', r.StatusReason, now);
+  }
+}
+
+function succeed(f: FakeAws, r: FakeRefresh, now: number): void {
+  const asg = f.asgs.get(r.asg)!;
+  // After a successful refresh with a DesiredConfiguration, AWS updates the group to it.
+  if (r.desired) asg.launchTemplate = { LaunchTemplateId: r.desired.LaunchTemplateId, Version: r.desired.Version };
+  finish(f, r, 'Successful', undefined, now);
+}
