@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Base packages, build dependencies, Node.js (the on-instance agent) and the SSM agent (Session Manager).
+# Build dependencies are recorded so 90-cleanup.sh removes exactly those again.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+RUNTIME_PACKAGES=(ca-certificates nodejs libssl3 libpq5 iproute2 procps)
+BUILD_PACKAGES=(build-essential bison flex pkg-config libssl-dev libpq-dev git curl)
+BUILD_TOOLS=(cc make bison flex pkg-config git curl sha256sum tar node)
+
+if ! on_instance; then
+  log "local root $SIPBAKE_ROOT: not installing packages on this host; checking the build tools are present"
+  missing=()
+  for tool in "${BUILD_TOOLS[@]}"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [ "${#missing[@]}" -eq 0 ] || die "missing build tools: ${missing[*]}" "fix: apt-get install -y ${BUILD_PACKAGES[*]} nodejs"
+  log "build tools present"
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+mkdir -p "$SIPBAKE_WORK"
+deps_file="$SIPBAKE_WORK/build-deps.txt"
+if [ ! -f "$deps_file" ]; then
+  # Only packages that are not already on the base image count as build dependencies.
+  : >"$deps_file"
+  for p in "${BUILD_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p" >>"$deps_file"
+  done
+fi
+
+log "apt-get update"
+apt-get update -q
+log "installing runtime packages: ${RUNTIME_PACKAGES[*]}"
+apt-get install -y -q --no-install-recommends "${RUNTIME_PACKAGES[@]}"
+log "installing build dependencies: ${BUILD_PACKAGES[*]}"
+apt-get install -y -q --no-install-recommends "${BUILD_PACKAGES[@]}"
+node --version >/dev/null || die "node does not run after installing nodejs" "fix: check the base AMI's apt sources"
+
+# SSM agent, from a pinned and checksum-verified .deb.
+if dpkg-query -W -f='${Status}' amazon-ssm-agent 2>/dev/null | grep -q 'install ok installed'; then
+  log "amazon-ssm-agent already installed"
+else
+  load_pins
+  case "$(dpkg --print-architecture)" in
+    amd64) url="${SSM_AGENT_X86_64_URL:-}" sha="${SSM_AGENT_X86_64_SHA256:-}" ;;
+    arm64) url="${SSM_AGENT_ARM64_URL:-}" sha="${SSM_AGENT_ARM64_SHA256:-}" ;;
+    *) die "no SSM agent pin for architecture $(dpkg --print-architecture)" ;;
+  esac
+  if [ -z "$url" ] || ! [[ "$sha" =~ ^[0-9a-f]{64}$ ]]; then
+    die "pins.env has no SSM agent pin for this architecture" "fix: npx sipbake pin ssm-agent VERSION (downloads the .deb and records its sha256)"
+  fi
+  deb="$SIPBAKE_WORK/amazon-ssm-agent.deb"
+  log "downloading amazon-ssm-agent $SSM_AGENT_VERSION from $url"
+  curl -fsSL --retry 3 -o "$deb" "$url" || die "could not download $url" "fix: check SSM_AGENT_*_URL in pins.env"
+  actual="$(sha256sum "$deb" | cut -d' ' -f1)"
+  [ "$actual" = "$sha" ] || die "amazon-ssm-agent: sha256 does not match the pin" "expected sha256: $sha" "actual sha256:   $actual" "url:             $url"
+  dpkg -i "$deb"
+fi
+systemctl enable amazon-ssm-agent.service
+log "amazon-ssm-agent present and enabled"

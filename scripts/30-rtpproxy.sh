@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Build and install RTPProxy (when the image uses it), create its user and install its unit.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+require_manifest
+if ! uses_rtpproxy; then
+  log "image does not use RTPProxy; nothing to do"
+  exit 0
+fi
+src="$SIPBAKE_WORK/src/rtpproxy"
+[ -f "$src/configure" ] || die "RTPProxy source not found in $src (no configure script)" "fix: run 10-sources.sh first"
+
+bin="$SIPBAKE_PREFIX/bin/rtpproxy"
+key="$(git -C "$src" rev-parse HEAD 2>/dev/null || cat "$(stamp_file extract-RTPPROXY)" 2>/dev/null || echo unknown) $SIPBAKE_PREFIX"
+if stamp_matches rtpproxy-install "$key" && [ -x "$bin" ]; then
+  log "RTPProxy already built and installed for this source and prefix"
+else
+  log "configure --prefix=$SIPBAKE_PREFIX"
+  (cd "$src" && ./configure --prefix="$SIPBAKE_PREFIX")
+  log "make (-j$SIPBAKE_JOBS)"
+  make -C "$src" -j"$SIPBAKE_JOBS"
+  log "make install"
+  make -C "$src" install
+  stamp_write rtpproxy-install "$key"
+fi
+[ -x "$bin" ] || die "make install did not produce $bin"
+log "installed $bin"
+
+if on_instance; then
+  if getent passwd rtpproxy >/dev/null; then
+    log "user rtpproxy exists"
+  else
+    log "creating system user rtpproxy"
+    useradd --system --user-group --home-dir /run/rtpproxy --no-create-home --shell /usr/sbin/nologin rtpproxy
+  fi
+else
+  log "local root: not creating the rtpproxy user on this host"
+fi
+
+for f in etc/systemd/system/rtpproxy.service etc/sipbake/rtpproxy.env; do
+  [ -f "$SIPBAKE_TREE/$f" ] || die "rendered tree has no $f" "fix: re-render the image"
+  install -D -m 0644 "$SIPBAKE_TREE/$f" "$SIPBAKE_ROOT/$f"
+done
+log "installed rtpproxy.service with the rendered options"
