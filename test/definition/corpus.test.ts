@@ -12,7 +12,7 @@ import { DISPATCHER, RELAY, testdir } from './testdir.js';
 interface Case {
   yaml: string;
   line: number;
-  col: number;
+  col?: number; // omitted only where two checks may report the list or its element
   path: string;
   says: string; // a fragment of the formatted line (message and/or fix)
   hides?: string; // a secret value that must not be echoed
@@ -92,9 +92,11 @@ const cases: Record<string, Case> = {
   'same destination twice': { yaml: DISPATCHER.replace('10.0.0.4', '10.0.0.3'), line: 7, col: 15, path: 'dispatcher.destinations.1.host', says: 'repeats destination 0' },
   'elastic-ip without an address': { yaml: RELAY + 'advertise:\n  source: elastic-ip\n', line: 7, col: 11, path: 'advertise.source', says: 'add advertise.elasticIp' },
   'elasticIp without elastic-ip': { yaml: RELAY + 'advertise:\n  elasticIp: 44.199.36.104\n', line: 7, col: 14, path: 'advertise.elasticIp', says: 'set advertise.source: elastic-ip' },
-  'checkpoints not ending at 100': { yaml: RELAY + deploy('    checkpointPercentages: [50, 90]\n'), line: 11, col: 33, path: 'deploy.refresh.checkpointPercentages.1', says: 'the last checkpoint must be 100' },
-  'checkpoints not rising': { yaml: RELAY + deploy('    checkpointPercentages: [50, 20, 100]\n'), line: 11, col: 33, path: 'deploy.refresh.checkpointPercentages.1', says: 'must be greater than the checkpoint before it (50)' },
-  'max healthy not above min': { yaml: RELAY + deploy('    minHealthyPercentage: 100\n    maxHealthyPercentage: 100\n'), line: 12, col: 27, path: 'deploy.refresh.maxHealthyPercentage', says: 'must be greater than minHealthyPercentage (100)' },
+  // deploy.refresh's own refinements (deploy-schema.ts) may catch these first; both report the same line and words.
+  'checkpoints not ending at 100': { yaml: RELAY + deploy('    checkpointPercentages: [50, 90]\n'), line: 11, path: 'deploy.refresh.checkpointPercentages', says: 'the last checkpoint must be 100' },
+  'max healthy too far above min': { yaml: RELAY + deploy('    minHealthyPercentage: 50\n    maxHealthyPercentage: 200\n'), line: 12, col: 27, path: 'deploy.refresh.maxHealthyPercentage', says: 'may be at most 100 above minHealthyPercentage' },
+  'health deadline inside the warm-up': { yaml: RELAY + deploy('    instanceWarmup: 600\n').replace('  refresh:', '  healthyDeadlineSeconds: 300\n  refresh:'), line: 10, col: 27, path: 'deploy.healthyDeadlineSeconds', says: 'must be longer than refresh.instanceWarmup (600)' },
+  'AMI region listed twice': { yaml: RELAY + 'bake:\n  amiRegions: [eu-west-1, eu-west-1]\n', line: 7, col: 27, path: 'bake.amiRegions.1', says: 'is listed twice' },
   'AMI copied to its own region': { yaml: RELAY + 'bake:\n  region: us-east-1\n  amiRegions: [eu-west-1, us-east-1]\n', line: 8, col: 27, path: 'bake.amiRegions.1', says: 'is bake.region itself' },
   'poll not shorter than the drain': { yaml: RELAY + 'drain:\n  maxSeconds: 5\n', line: 6, col: 1, path: 'drain.pollSeconds', says: 'must be shorter than drain.maxSeconds (5)' },
 };
@@ -119,9 +121,9 @@ describe('bad-definition corpus', () => {
     expect(r.ok).toBe(false);
     const issues: DefinitionIssue[] = r.ok ? [] : r.issues;
     const lines = issues.map(formatIssue);
-    const hit = issues.find((i) => i.path === c.path && formatIssue(i).includes(c.says));
+    const hit = issues.find((i) => (i.path === c.path || (c.col === undefined && i.path.startsWith(`${c.path}.`))) && formatIssue(i).includes(c.says));
     expect(hit, `no issue at ${c.path} saying "${c.says}"; got:\n${lines.join('\n')}`).toBeDefined();
-    expect(hit).toMatchObject({ file: 'images/img.yaml', line: c.line, col: c.col });
+    expect(hit).toMatchObject({ file: 'images/img.yaml', line: c.line, ...(c.col === undefined ? {} : { col: c.col }) });
     for (const l of lines) expect(l).toMatch(/^images\/img\.yaml:\d+:\d+ \S+: .+; .+$/);
     if (c.hides) expect(lines.join('\n')).not.toContain(c.hides);
 
