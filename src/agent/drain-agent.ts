@@ -54,6 +54,9 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
       return 0;
     }
     log(`summary: ${JSON.stringify(report)}`);
+    // Stay up with the port closed until shutdown: exiting would let systemd restart us into serving again.
+    await port.stop();
+    if (!stop.signal.aborted) await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
     return report.completed ? 0 : 1;
   } finally {
     await port.stop();

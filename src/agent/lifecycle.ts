@@ -19,7 +19,7 @@ export interface LifecycleHook {
 }
 
 export interface LifecycleOptions {
-  autoScaling: AutoScalingClient;
+  autoScaling: Pick<AutoScalingClient, 'send'>;
   instanceId: string;
   hookName: string;
   fallbackHeartbeatTimeoutSeconds: number;
