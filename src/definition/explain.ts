@@ -18,6 +18,8 @@ export interface RawIssue {
   origin?: string;
   minimum?: number | bigint;
   maximum?: number | bigint;
+  /** A refinement may say what to do: `.refine(fn, { message, params: { fix: '…' } })`. */
+  params?: { fix?: string };
 }
 
 export interface Explained {
@@ -226,7 +228,8 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
     case 'invalid_format':
     case 'custom': {
       const custom = !/^Invalid/.test(issue.message);
-      return [{ path, at: 'value', message: custom ? issue.message : 'has the wrong format', got, fix: custom ? fixFromMessage(issue.message) : 'see the field reference in the README' }];
+      const fix = issue.params?.fix ?? (custom ? fixFromMessage(issue.message) : 'see the field reference in the README');
+      return [{ path, at: 'value', message: custom ? issue.message : 'has the wrong format', got, fix }];
     }
     default:
       return [{ path, at: 'value', message: issue.message, got, fix: 'see the field reference in the README' }];

@@ -77,3 +77,15 @@ describe('didYouMean', () => {
     expect(didYouMean(word, candidates)).toBe(want);
   });
 });
+
+describe('refinements from other schema files', () => {
+  it('use the fix a refinement gives in params', async () => {
+    const { z } = await import('zod');
+    const { explain } = await import('../../src/definition/explain.js');
+    const schema = z.strictObject({ a: z.number().refine((n) => n % 2 === 0, { message: 'must be even', params: { fix: 'use 2, 4 or 6' } }) });
+    const r = schema.safeParse({ a: 3 }, { reportInput: true });
+    expect(r.success).toBe(false);
+    const issues = r.success ? [] : r.error.issues.flatMap((i) => explain(i as never, schema, { a: 3 }));
+    expect(issues).toEqual([{ path: ['a'], at: 'value', message: 'must be even', got: '3', fix: 'use 2, 4 or 6' }]);
+  });
+});
