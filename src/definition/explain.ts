@@ -97,7 +97,8 @@ function dataAt(data: unknown, path: readonly PathSegment[]): unknown {
 
 /** A value as shown after `got`. */
 export function printable(v: unknown, path: readonly PathSegment[] = []): string {
-  if (path.some((p) => typeof p === 'string' && SECRET_KEY.test(p)) && typeof v === 'string') return 'a literal secret, not shown';
+  const last = path[path.length - 1];
+  if (typeof last === 'string' && SECRET_KEY.test(last) && typeof v === 'string') return 'a literal secret, not shown';
   if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return `a list of ${v.length}`;
   if (v !== null && typeof v === 'object') return 'a mapping';
