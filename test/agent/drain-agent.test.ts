@@ -1,0 +1,134 @@
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startAutoScalingHttpFake, type AutoScalingHttpFake } from '../fakes/autoscaling-http.js';
+import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
+import { agentNode, agentRoot, FAKE_AWS_ENV, image, type TempRoot } from './support.js';
+
+// The bundled drain agent as a child process: IMDSv2 and Auto Scaling fakes on loopback, and a stand-in
+// kamcmd (a shell script over a state file) so the whole process runs in seconds without Kamailio.
+// The live suite (drain.live.test.ts) does the same against real Kamailio and SIPp.
+
+const INSTANCE = 'i-0drain000000000001';
+const ASG = 'kamailio-lb-asg';
+
+let imds: ImdsFake;
+let asg: AutoScalingHttpFake;
+let r: TempRoot;
+let child: ResultPromise | undefined;
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((res) => s.close(() => res()));
+  return p;
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.on('connect', () => (s.destroy(), resolve(true)));
+    s.on('error', () => resolve(false));
+  });
+}
+
+async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 10_000): Promise<number> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await pred()) return Date.now();
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const KAMCMD = `#!/bin/sh
+# stand-in for kamcmd: -s SOCK CMD ARGS…; state in files beside this script
+d=$(dirname "$0")
+shift 2
+case "$1" in
+  core.uptime) [ -f "$d/alive" ] || { echo "ERROR: connect_unix_sock: No such file or directory" >&2; exit 255; }; printf '{\\n\\tuptime: 5\\n}\\n' ;;
+  pv.shvSet) echo "$4" > "$d/draining"; echo "Ok. Variable set to new value." ;;
+  dlg.stats_active) printf '{\\n\\tstarting: 0\\n\\tconnecting: 0\\n\\tanswering: 0\\n\\tongoing: %s\\n\\tall: %s\\n}\\n' "$(cat $d/dialogs)" "$(cat $d/dialogs)" ;;
+  *) echo "error: 500 - command $1 not found" >&2; exit 1 ;;
+esac
+`;
+
+beforeAll(async () => {
+  asg = await startAutoScalingHttpFake();
+});
+afterAll(async () => {
+  await asg.close();
+});
+afterEach(async () => {
+  child?.kill('SIGKILL');
+  await child?.catch(() => undefined);
+  child = undefined;
+  await imds?.close();
+  await r?.cleanup();
+});
+
+async function startAgent(drain: Record<string, unknown>) {
+  const port = await freePort();
+  r = await agentRoot(await image('twilio-relay', { drain: { pollSeconds: 1, healthCheck: { port }, ...drain } }));
+  const kamcmd = path.join(r.root, 'kamcmd');
+  await writeFile(kamcmd, KAMCMD);
+  await chmod(kamcmd, 0o755);
+  await writeFile(path.join(r.root, 'alive'), '');
+  await writeFile(path.join(r.root, 'dialogs'), '3\n');
+  imds = await startImdsFake({ instanceId: INSTANCE, lifecycleState: 'InService' });
+  asg.instances.set(INSTANCE, { asg: ASG, state: 'InService' });
+  asg.hooks.set(ASG, [{ name: 'sipbake-drain', heartbeatTimeout: 60 }]);
+  asg.calls.length = 0;
+  const c = execa(agentNode, [r.agent, 'drain'], {
+    env: { ...FAKE_AWS_ENV, SIPBAKE_ROOT: r.root, SIPBAKE_IMDS_ENDPOINT: imds.endpoint, SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint, SIPBAKE_KAMCMD: kamcmd },
+    reject: false,
+    timeout: 60_000,
+    all: true,
+  });
+  child = c;
+  await until('the health-check port to open', () => connects(port));
+  return { port, kamcmd, child: c };
+}
+
+function terminate() {
+  imds.setLifecycleState('Terminated');
+  asg.instances.get(INSTANCE)!.state = 'Terminating:Wait';
+}
+
+describe('agent.mjs drain (bundled, child process)', () => {
+  it('closes the health port at once, completes the hook only after the last call, and logs the count', async () => {
+    const { port, child: c } = await startAgent({ maxSeconds: 60 });
+    terminate();
+    const flippedAt = Date.now();
+    await until('the health-check port to close', async () => !(await connects(port)), 5000);
+    expect(await readFile(path.join(r.root, 'draining'), 'utf8')).toBe('1\n');
+    await new Promise((res) => setTimeout(res, 2500));
+    expect(asg.calls.some((x) => x.action === 'CompleteLifecycleAction')).toBe(false);
+    await writeFile(path.join(r.root, 'dialogs'), '0\n');
+    const lastCallEndedAt = Date.now();
+    await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
+    const complete = asg.calls.find((x) => x.action === 'CompleteLifecycleAction')!;
+    expect(complete.atMs).toBeGreaterThanOrEqual(lastCallEndedAt);
+    expect(complete.params).toMatchObject({ AutoScalingGroupName: ASG, LifecycleHookName: 'sipbake-drain', InstanceId: INSTANCE, LifecycleActionResult: 'CONTINUE' });
+    expect(asg.instances.get(INSTANCE)!.state).toBe('Terminating:Proceed');
+    expect(complete.atMs).toBeGreaterThan(flippedAt);
+    // The port stays closed after completion (the agent idles until shutdown instead of restarting).
+    expect(await connects(port)).toBe(false);
+    c.kill('SIGTERM');
+    const res = await c;
+    expect(res.all).toMatch(/3 call\(s\) ended normally, 0 cut/);
+    expect(res.exitCode).toBe(0);
+  });
+
+  it('completes at drain.maxSeconds and reports the calls it cut', async () => {
+    const { child: c } = await startAgent({ maxSeconds: 2 });
+    terminate();
+    await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
+    c.kill('SIGTERM');
+    const res = await c;
+    expect(res.all).toMatch(/maxSeconds \(2 s\) ran out; 0 call\(s\) ended normally, 3 cut/);
+  });
+});
