@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install the rendered tree, enable the units, and check the baked config with the built kamailio
 # (placeholder boot values; the real include is written at boot). A config kamailio rejects fails the bake.
+# SIPBAKE_BOOT_PLACEHOLDER: the placeholder include, rendered by sipbake with the same function the boot
+# agent uses (uploaded by Packer beside the tree).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-# shellcheck source=lib/boot-include.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib/boot-include.sh"
 
 require_manifest
 for f in etc/kamailio/sipbake-boot.cfg etc/sipbake/rtpproxy-boot.env; do
@@ -36,11 +36,11 @@ bin="$SIPBAKE_PREFIX/sbin/kamailio"
 [ -x "$bin" ] || die "$bin not found" "fix: run 20-kamailio.sh first"
 cfg="$SIPBAKE_ROOT/etc/kamailio/kamailio.cfg"
 include="$SIPBAKE_ROOT/etc/kamailio/sipbake-boot.cfg"
-db_url=""
-if has_module db_postgres; then db_url="postgres://sipbake:placeholder@127.0.0.1:5432/kamailio"; fi
+placeholder="${SIPBAKE_BOOT_PLACEHOLDER:-$(dirname "$SIPBAKE_TREE")/boot-placeholder.cfg}"
+[ -f "$placeholder" ] || die "placeholder boot include not found: $placeholder" "fix: sipbake build uploads it; in a rehearsal set SIPBAKE_BOOT_PLACEHOLDER"
 trap 'rm -f "$include"' EXIT
-write_boot_include "$include" 10.0.0.1 203.0.113.1 "$SIPBAKE_ROOT" "$db_url"
-log "checking $cfg with $bin -c (placeholder boot values 10.0.0.1 / 203.0.113.1)"
+install -m 0640 "$placeholder" "$include"
+log "checking $cfg with $bin -c (placeholder boot values from $placeholder)"
 if ! out="$("$bin" -c -f "$cfg" 2>&1)"; then
   printf '%s\n' "$out" | tail -n 20 >&2
   die "kamailio rejects the baked config $cfg" "fix: run 'sipbake render IMAGE --local' and 'kamailio -c' locally to see the error"

@@ -26,6 +26,7 @@ fi
 
 log "removing build directory, caches and uploaded files"
 rm -rf "$SIPBAKE_WORK"
+if on_instance; then rm -rf "$(dirname "$SIPBAKE_TREE")"; fi
 rm -rf "$R"/var/lib/apt/lists/* "$R"/var/cache/apt/*.bin "$R"/var/cache/apt/archives/*.deb "$R"/root/.cache "$R"/root/.npm
 rm -rf "$R"/var/lib/cloud/instances "$R"/var/lib/cloud/instance "$R"/var/lib/cloud/data "$R"/var/lib/cloud/sem
 
