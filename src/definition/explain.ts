@@ -229,8 +229,10 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
     case 'invalid_format':
     case 'custom': {
       const custom = !/^Invalid/.test(issue.message);
-      const fix = issue.params?.fix ?? (custom ? fixFromMessage(issue.message) : 'see the field reference in the README');
-      return [{ path, at: 'value', message: custom ? issue.message : 'has the wrong format', got, fix }];
+      const pattern = (issue as { pattern?: string }).pattern;
+      const message = custom ? issue.message : pattern ? `does not match the pattern ${pattern}` : 'has the wrong format';
+      const fix = issue.params?.fix ?? (custom ? fixFromMessage(issue.message) : `write it in the form the README's field reference shows for ${path.filter((p) => typeof p === 'string').join('.')}`);
+      return [{ path, at: 'value', message, got, fix }];
     }
     default:
       return [{ path, at: 'value', message: issue.message, got, fix: 'see the field reference in the README' }];

@@ -96,6 +96,7 @@ const cases: Record<string, Case> = {
   'checkpoints not ending at 100': { yaml: RELAY + deploy('    checkpointPercentages: [50, 90]\n'), line: 11, path: 'deploy.refresh.checkpointPercentages', says: 'the last checkpoint must be 100' },
   'max healthy too far above min': { yaml: RELAY + deploy('    minHealthyPercentage: 50\n    maxHealthyPercentage: 200\n'), line: 12, col: 27, path: 'deploy.refresh.maxHealthyPercentage', says: 'may be at most 100 above minHealthyPercentage' },
   'health deadline inside the warm-up': { yaml: RELAY + deploy('    instanceWarmup: 600\n').replace('  refresh:', '  healthyDeadlineSeconds: 300\n  refresh:'), line: 10, col: 27, path: 'deploy.healthyDeadlineSeconds', says: 'must be longer than refresh.instanceWarmup (600)' },
+  'pattern without its own message': { yaml: RELAY + 'bake:\n  amiRegions: [eu-west]\n', line: 7, col: 16, path: 'bake.amiRegions.0', says: 'does not match the pattern /^[a-z]{2}(-gov)?-[a-z]+-\\d$/ (got "eu-west")' },
   'AMI region listed twice': { yaml: RELAY + 'bake:\n  amiRegions: [eu-west-1, eu-west-1]\n', line: 7, col: 27, path: 'bake.amiRegions.1', says: 'is listed twice' },
   'AMI copied to its own region': { yaml: RELAY + 'bake:\n  region: us-east-1\n  amiRegions: [eu-west-1, us-east-1]\n', line: 8, col: 27, path: 'bake.amiRegions.1', says: 'is bake.region itself' },
   'poll not shorter than the drain': { yaml: RELAY + 'drain:\n  maxSeconds: 5\n', line: 6, col: 1, path: 'drain.pollSeconds', says: 'must be shorter than drain.maxSeconds (5)' },
