@@ -56,7 +56,11 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
     log(`summary: ${JSON.stringify(report)}`);
     // Stay up with the port closed until shutdown: exiting would let systemd restart us into serving again.
     await port.stop();
-    if (!stop.signal.aborted) await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (!stop.signal.aborted) {
+      const keepAlive = setInterval(() => {}, 3_600_000); // signal handlers alone do not keep node running
+      await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+      clearInterval(keepAlive);
+    }
     return report.completed ? 0 : 1;
   } finally {
     await port.stop();
