@@ -40,6 +40,8 @@ export function buildParser(argv: string[], ctxFor: (g: GlobalOptions & { root?:
     })
     .help()
     .alias('h', 'help')
+    // main() returns the exit code; yargs must not end the process itself (--help in tests, embedding).
+    .exitProcess(false)
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110)) as unknown as Argv<GlobalOptions>;
   for (const c of commands) {
@@ -77,7 +79,12 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
         exitCode = code;
       },
     );
-    await parser.parseAsync();
+    // yargs hands its own output (--help, usage) to the callback instead of printing it.
+    let output = '';
+    await parser.parseAsync(argv, {}, (_err, _args, out) => {
+      output = out;
+    });
+    if (output) reporter.line(output.trimEnd());
     return exitCode;
   } catch (e) {
     return reportError(e, reporter, debug);
