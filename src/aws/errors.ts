@@ -1,0 +1,80 @@
+// Known AWS failures, mapped through one table to a sentence and a fix. Anything else passes through unchanged.
+import { UserError } from '../cli/errors.js';
+
+export interface KnownAwsError {
+  /** Matches the SDK v3 error name (e.g. InstanceRefreshInProgressFault) or its Code. */
+  pattern: RegExp;
+  message: (e: Error, where: string) => string;
+  fix: string;
+}
+
+export const awsErrorTable: KnownAwsError[] = [
+  {
+    pattern: /^(ExpiredToken|ExpiredTokenException|RequestExpired)$/,
+    message: (_e, where) => `AWS credentials have expired (${where})`,
+    fix: 'log in again (aws sso login --profile …) or refresh the CI role session, then run the command again',
+  },
+  {
+    pattern: /^(CredentialsProviderError|UnrecognizedClientException|InvalidClientTokenId|AuthFailure)$/,
+    message: (_e, where) => `no valid AWS credentials (${where})`,
+    fix: 'pass --profile NAME, or set AWS_PROFILE / AWS_ACCESS_KEY_ID, or configure the CI OIDC role (docs/ci.md)',
+  },
+  {
+    pattern: /^(AccessDenied|AccessDeniedException|UnauthorizedOperation)$/,
+    message: (e, where) => `AWS denied ${where}: ${e.message}`,
+    fix: 'attach the policy printed by `sipbake iam roll` (or `sipbake iam build`) to the role you use',
+  },
+  {
+    pattern: /^(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)$/,
+    message: (_e, where) => `AWS kept throttling ${where} after the SDK's adaptive retries`,
+    fix: 'run the same command again in a minute: a roll resumes the refresh it started',
+  },
+  {
+    pattern: /^InstanceRefreshInProgress(Fault)?$/,
+    message: (_e, where) => `another instance refresh is already in progress (${where})`,
+    fix: 'wait for it (sipbake status IMAGE) or cancel it with aws autoscaling cancel-instance-refresh, then roll again',
+  },
+  {
+    pattern: /^ActiveInstanceRefreshNotFound(Fault)?$/,
+    message: (_e, where) => `no active instance refresh to act on (${where})`,
+    fix: 'check sipbake status IMAGE; start a roll or a rollback instead',
+  },
+  {
+    pattern: /^IrreversibleInstanceRefresh(Fault)?$/,
+    message: (_e, where) => `AWS cannot roll this instance refresh back (${where})`,
+    fix: 'roll back with a new refresh: sipbake rollback IMAGE --previous',
+  },
+  {
+    pattern: /^InvalidAMIID\./,
+    message: (e, where) => `the AMI is unknown to EC2 (${where}): ${e.message}`,
+    fix: 'pick an AMI from `sipbake history IMAGE`',
+  },
+  {
+    pattern: /^ValidationError$/,
+    message: (e, where) => `AWS rejected ${where}: ${e.message}`,
+    fix: 'check the deploy: section of the image definition against the message',
+  },
+];
+
+/** The UserError for a known AWS failure, or undefined. */
+export function mapAwsError(e: unknown, where: string): UserError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const code = (e as { Code?: string }).Code;
+  const known = awsErrorTable.find((k) => k.pattern.test(e.name) || (code !== undefined && k.pattern.test(code)));
+  return known ? new UserError(known.message(e, where), known.fix, { cause: e }) : undefined;
+}
+
+export function isAwsError(e: unknown, name: RegExp): boolean {
+  return e instanceof Error && (name.test(e.name) || name.test((e as { Code?: string }).Code ?? ''));
+}
+
+export const isThrottle = (e: unknown): boolean => isAwsError(e, /^(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)$/);
+
+/** Runs an AWS call and turns a known failure into a UserError that says what was being done. */
+export async function aws<T>(where: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw mapAwsError(e, where) ?? e;
+  }
+}

@@ -1,0 +1,113 @@
+// The effects of a roll: hook, launch template version, refresh start, rollback, and the record on AWS.
+import {
+  CancelInstanceRefreshCommand,
+  CreateOrUpdateTagsCommand,
+  PutLifecycleHookCommand,
+  RollbackInstanceRefreshCommand,
+  StartInstanceRefreshCommand,
+  type RefreshPreferences,
+} from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
+import type { AwsClients } from '../aws/clients.js';
+import { aws, isAwsError } from '../aws/errors.js';
+import { hookTimeoutFor } from './preflight.js';
+import { formatMarker, type RollMarker } from './types.js';
+
+export async function ensureTerminationHook(c: AwsClients, asgName: string, hookName: string, drainMaxSeconds: number): Promise<void> {
+  await aws(`creating lifecycle hook ${hookName} on ${asgName}`, () =>
+    c.autoScaling.send(
+      new PutLifecycleHookCommand({
+        AutoScalingGroupName: asgName,
+        LifecycleHookName: hookName,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        HeartbeatTimeout: hookTimeoutFor(drainMaxSeconds),
+        DefaultResult: 'CONTINUE',
+      }),
+    ),
+  );
+}
+
+/** A new launch template version: the live one with only ImageId changed. Its description marks it as sipbake's. */
+export async function createVersion(c: AwsClients, ltId: string, sourceVersion: number, marker: RollMarker): Promise<number> {
+  const out = await aws(`creating a launch template version of ${ltId}`, () =>
+    c.ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: ltId,
+        SourceVersion: String(sourceVersion),
+        VersionDescription: formatMarker(marker),
+        LaunchTemplateData: { ImageId: marker.ami },
+      }),
+    ),
+  );
+  return out.LaunchTemplateVersion!.VersionNumber!;
+}
+
+export async function startRefresh(c: AwsClients, asgName: string, ltId: string, version: number, prefs: RefreshPreferences): Promise<string> {
+  const out = await aws(`starting an instance refresh of ${asgName}`, () =>
+    c.autoScaling.send(
+      new StartInstanceRefreshCommand({
+        AutoScalingGroupName: asgName,
+        Strategy: 'Rolling',
+        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: ltId, Version: String(version) } },
+        Preferences: prefs,
+      }),
+    ),
+  );
+  return out.InstanceRefreshId!;
+}
+
+/** Preferences for the fallback refresh back to the previous version: no checkpoints, no alarms, no bake. */
+export function fallbackPreferences(p: RefreshPreferences): RefreshPreferences {
+  return {
+    MinHealthyPercentage: p.MinHealthyPercentage,
+    MaxHealthyPercentage: p.MaxHealthyPercentage,
+    InstanceWarmup: p.InstanceWarmup,
+    SkipMatching: true,
+    AutoRollback: false,
+    BakeTime: 0,
+    ScaleInProtectedInstances: p.ScaleInProtectedInstances,
+    StandbyInstances: p.StandbyInstances,
+  };
+}
+
+export type RollbackStart = { kind: 'aws-rollback'; refreshId: string } | { kind: 'new-refresh'; refreshId: string; why: string };
+
+/**
+ * RollbackInstanceRefresh; when AWS refuses (irreversible, or no active refresh any more), a new refresh to the
+ * previous version. An irreversible refresh that is still active is cancelled first (`waitInactive` polls).
+ */
+export async function beginRollback(
+  c: AwsClients,
+  asgName: string,
+  previous: { ltId: string; version: number },
+  prefs: RefreshPreferences,
+  waitInactive: () => Promise<void>,
+): Promise<RollbackStart> {
+  try {
+    const out = await c.autoScaling.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: asgName }));
+    return { kind: 'aws-rollback', refreshId: out.InstanceRefreshId! };
+  } catch (e) {
+    const irreversible = isAwsError(e, /^IrreversibleInstanceRefresh(Fault)?$/);
+    if (!irreversible && !isAwsError(e, /^ActiveInstanceRefreshNotFound(Fault)?$/)) throw e;
+    if (irreversible) {
+      await aws(`cancelling the irreversible refresh of ${asgName}`, () => c.autoScaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: asgName }))).catch(
+        (err: unknown) => {
+          if (!isAwsError((err as Error).cause ?? err, /^ActiveInstanceRefreshNotFound/)) throw err;
+        },
+      );
+      await waitInactive();
+    }
+    const refreshId = await startRefresh(c, asgName, previous.ltId, previous.version, fallbackPreferences(prefs));
+    return { kind: 'new-refresh', refreshId, why: irreversible ? 'AWS called the refresh irreversible' : 'the refresh had already ended' };
+  }
+}
+
+export async function tagGroup(c: AwsClients, asgName: string, tags: Record<string, string>): Promise<void> {
+  await aws(`tagging ${asgName}`, () =>
+    c.autoScaling.send(
+      new CreateOrUpdateTagsCommand({
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ ResourceId: asgName, ResourceType: 'auto-scaling-group', Key, Value: Value.slice(0, 256), PropagateAtLaunch: false })),
+      }),
+    ),
+  );
+}

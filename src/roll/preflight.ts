@@ -1,0 +1,218 @@
+// Preflight of a roll (pure): each check is a named predicate over the observed state that returns one finding
+// with a sentence and, for refusals, the fix. Nothing here talks to AWS.
+import type { DeployConfig } from '../definition/deploy-schema.js';
+import { ACTIVE_STATUSES, parseMarker, type Observed } from './types.js';
+
+export type FindingLevel = 'refuse' | 'warn' | 'act' | 'ok';
+
+export interface Finding {
+  check: string;
+  level: FindingLevel;
+  message: string;
+  fix?: string;
+}
+
+export interface PreflightInput {
+  obs: Observed;
+  image: string;
+  deploy: DeployConfig;
+  drainMaxSeconds: number;
+  /** The AMI requested; `obs.target` is what EC2 said about it. */
+  amiId: string;
+}
+
+type Check = (i: PreflightInput) => Finding | undefined;
+
+const refuse = (check: string, message: string, fix: string): Finding => ({ check, level: 'refuse', message, fix });
+const ok = (check: string, message: string): Finding => ({ check, level: 'ok', message });
+
+export const groupExists: Check = ({ obs, deploy }) =>
+  obs.group
+    ? ok('groupExists', `Auto Scaling group ${deploy.asgName} found (${obs.group.instances.length} instances, desired ${obs.group.desired})`)
+    : refuse('groupExists', `Auto Scaling group ${deploy.asgName} does not exist in ${deploy.region}`, 'check deploy.asgName and deploy.region in the image definition, or --region');
+
+export const usesLaunchTemplate: Check = ({ obs, deploy }) => {
+  const g = obs.group;
+  if (!g) return undefined;
+  if (g.launchConfigurationName)
+    return refuse(
+      'usesLaunchTemplate',
+      `${deploy.asgName} uses launch configuration ${g.launchConfigurationName}; instance refresh rollback needs a launch template`,
+      'migrate the group to a launch template (aws ec2 create-launch-template … then aws autoscaling update-auto-scaling-group --launch-template …)',
+    );
+  if (g.mixedInstancesPolicy || !g.launchTemplate)
+    return refuse('usesLaunchTemplate', `${deploy.asgName} has no plain launch template (mixed instances policies are not supported)`, 'give the group a launch template with a numbered version');
+  return ok('usesLaunchTemplate', `uses launch template ${g.launchTemplate.name ?? g.launchTemplate.id}`);
+};
+
+export const pinnedVersion: Check = ({ obs, deploy }) => {
+  const lt = obs.group?.launchTemplate;
+  if (!lt) return undefined;
+  if (!lt.version.startsWith('$')) return ok('pinnedVersion', `references launch template version ${lt.version}`);
+  const n = obs.current?.version ?? 'N';
+  return refuse(
+    'pinnedVersion',
+    `${deploy.asgName} references launch template version ${lt.version}: a refresh to ${lt.version} never notices a new version, and a rollback has nothing to return to`,
+    `pin the version it runs today: aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${deploy.asgName} --launch-template LaunchTemplateId=${lt.id},Version=${n}`,
+  );
+};
+
+export const healthCheckIsElb: Check = ({ obs, deploy }) => {
+  const g = obs.group;
+  if (!g) return undefined;
+  if (g.healthCheckType === 'ELB') return ok('healthCheckIsElb', 'health check type is ELB');
+  return refuse(
+    'healthCheckIsElb',
+    `${deploy.asgName} uses ${g.healthCheckType} health checks: the refresh would call an instance healthy before the load balancer does`,
+    `aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${deploy.asgName} --health-check-type ELB --health-check-grace-period 300`,
+  );
+};
+
+export const targetGroupAttached: Check = ({ obs, deploy }) => {
+  const g = obs.group;
+  if (!g) return undefined;
+  if (obs.missingTargetGroups.length > 0)
+    return refuse('targetGroupAttached', `target group ${obs.missingTargetGroups.join(', ')} does not exist`, 'fix deploy.targetGroupArns in the image definition');
+  const detached = deploy.targetGroupArns.filter((a) => !g.targetGroupArns.includes(a));
+  if (g.targetGroupArns.length === 0 || detached.length > 0)
+    return refuse(
+      'targetGroupAttached',
+      `${detached.length ? `target group ${detached.join(', ')} is` : 'no target group is'} attached to ${deploy.asgName}; new instances would never be health-gated`,
+      `aws autoscaling attach-load-balancer-target-groups --auto-scaling-group-name ${deploy.asgName} --target-group-arns ${(detached.length ? detached : deploy.targetGroupArns).join(' ')}`,
+    );
+  return ok('targetGroupAttached', `${g.targetGroupArns.length} target group(s) attached`);
+};
+
+/** An active refresh that sipbake started for the same AMI is resumed, not refused. */
+export function resumableRefresh(i: PreflightInput): string | undefined {
+  const active = i.obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
+  const marker = parseMarker(i.obs.activeDesired?.description);
+  return active && marker && marker.image === i.image && marker.ami === i.amiId ? active.id : undefined;
+}
+
+export const noActiveRefresh: Check = (i) => {
+  const active = i.obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
+  if (!active) return ok('noActiveRefresh', 'no instance refresh is active');
+  if (resumableRefresh(i)) return ok('noActiveRefresh', `attaching to refresh ${active.id} that sipbake started for ${i.amiId}`);
+  const marker = parseMarker(i.obs.activeDesired?.description);
+  const who = marker ? `sipbake's roll of ${marker.image} to ${marker.ami}` : 'a refresh sipbake did not start';
+  return refuse(
+    'noActiveRefresh',
+    `instance refresh ${active.id} (${who}) is ${active.status} on ${i.deploy.asgName}; a second one would be refused by AWS`,
+    `wait for it (sipbake status ${i.image}), or cancel it: aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${i.deploy.asgName}`,
+  );
+};
+
+export const amiUsable: Check = ({ obs, amiId, image }) => {
+  const t = obs.target;
+  if (!t || t.state === 'missing' || t.state === 'deregistered')
+    return refuse('amiUsable', `AMI ${amiId} does not exist or was deregistered`, `pick one from \`sipbake history ${image}\``);
+  if (t.state === 'disabled') return refuse('amiUsable', `AMI ${amiId} is disabled`, `re-enable it (aws ec2 enable-image --image-id ${amiId}) or pick another from \`sipbake history ${image}\``);
+  if (t.state !== 'available') return refuse('amiUsable', `AMI ${amiId} is ${t.state}, not available`, 'wait until the bake finishes, or pick another AMI');
+  return ok('amiUsable', `AMI ${amiId} is available`);
+};
+
+export const amiOfThisImage: Check = ({ obs, image, amiId }) => {
+  const t = obs.target;
+  if (!t || t.state === 'missing') return undefined;
+  const tagged = t.tags['sipbake:image'];
+  if (tagged === image) return ok('amiOfThisImage', `AMI ${amiId} is tagged sipbake:image=${image}`);
+  return refuse(
+    'amiOfThisImage',
+    `AMI ${amiId} is ${tagged ? `an AMI of image ${tagged}` : 'not a sipbake AMI (no sipbake:image tag)'}, not of ${image}`,
+    `roll an AMI built from this image: \`sipbake history ${image}\` lists them`,
+  );
+};
+
+export const sameArchitecture: Check = ({ obs }) => {
+  const t = obs.target;
+  const c = obs.currentAmi;
+  if (!t?.architecture || !c?.architecture || c.state === 'missing') return undefined;
+  if (t.architecture === c.architecture) return ok('sameArchitecture', `architecture ${t.architecture} matches the live AMI`);
+  return refuse(
+    'sameArchitecture',
+    `AMI ${t.imageId} is ${t.architecture} but the group runs ${c.architecture} (${c.imageId}); the instance type would not boot it`,
+    'bake the image for the same architecture, or change the instance type in the launch template first',
+  );
+};
+
+export const requiresImdsV2: Check = ({ obs, deploy }) => {
+  const v = obs.current;
+  if (!v) return undefined;
+  if (v.httpTokens === 'required') return ok('requiresImdsV2', 'launch template requires IMDSv2');
+  return refuse(
+    'requiresImdsV2',
+    `launch template ${v.ltName ?? v.ltId} version ${v.version} does not require IMDSv2 (HttpTokens=${v.httpTokens}); the drain agent relies on it`,
+    `aws ec2 create-launch-template-version --launch-template-id ${v.ltId} --source-version ${v.version} --launch-template-data '{"MetadataOptions":{"HttpTokens":"required","HttpEndpoint":"enabled"}}' and pin ${deploy.asgName} to the new version`,
+  );
+};
+
+/** Heartbeat timeout the created hook gets: the image's longest drain plus a minute of slack. */
+export function hookTimeoutFor(drainMaxSeconds: number): number {
+  return Math.min(7200, drainMaxSeconds + 60);
+}
+
+export const terminationHook: Check = ({ obs, deploy, drainMaxSeconds }) => {
+  if (!obs.group) return undefined;
+  const hook = obs.hooks.find((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+  const want = hookTimeoutFor(drainMaxSeconds);
+  if (!hook) {
+    if (deploy.lifecycleHook.create)
+      return { check: 'terminationHook', level: 'act', message: `will create termination lifecycle hook ${deploy.lifecycleHook.name} (heartbeat timeout ${want} s ≥ drain.maxSeconds ${drainMaxSeconds} s, default CONTINUE)` };
+    return {
+      check: 'terminationHook',
+      level: 'warn',
+      message: `${deploy.asgName} has no termination lifecycle hook: leaving instances are terminated without draining their calls`,
+      fix: `set deploy.lifecycleHook.create: true, or aws autoscaling put-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${deploy.lifecycleHook.name} --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING --heartbeat-timeout ${want} --default-result CONTINUE`,
+    };
+  }
+  if (hook.heartbeatTimeout < drainMaxSeconds)
+    return {
+      check: 'terminationHook',
+      level: 'warn',
+      message: `termination hook ${hook.name} times out after ${hook.heartbeatTimeout} s, before drain.maxSeconds (${drainMaxSeconds} s): calls longer than that rely on the agent's heartbeats`,
+      fix: `aws autoscaling put-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${hook.name} --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING --heartbeat-timeout ${want} --default-result ${hook.defaultResult}`,
+    };
+  return ok('terminationHook', `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s ≥ drain.maxSeconds ${drainMaxSeconds} s`);
+};
+
+export const deregistrationDelay: Check = ({ obs, drainMaxSeconds }) => {
+  if (obs.targetGroups.length === 0) return undefined;
+  const short = obs.targetGroups.filter((t) => t.deregistrationDelay < drainMaxSeconds);
+  if (short.length === 0)
+    return ok('deregistrationDelay', `deregistration delay ${obs.targetGroups.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ')} ≥ drain.maxSeconds ${drainMaxSeconds} s`);
+  return {
+    check: 'deregistrationDelay',
+    level: 'warn',
+    message: `target group ${short.map((t) => `${t.name} (${t.deregistrationDelay} s)`).join(', ')} cuts UDP flows before drain.maxSeconds (${drainMaxSeconds} s) ends`,
+    fix: short
+      .map((t) => `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${Math.min(3600, drainMaxSeconds)}`)
+      .join('; '),
+  };
+};
+
+export const alarmsExist: Check = ({ obs, deploy }) => {
+  if (deploy.refresh.alarms.length === 0) return undefined;
+  if (obs.missingAlarms.length === 0) return ok('alarmsExist', `alarms ${deploy.refresh.alarms.join(', ')} exist`);
+  return refuse('alarmsExist', `CloudWatch alarm ${obs.missingAlarms.join(', ')} does not exist in ${deploy.region}`, 'create it, or fix deploy.refresh.alarms in the image definition');
+};
+
+export const checks: Check[] = [
+  groupExists,
+  usesLaunchTemplate,
+  pinnedVersion,
+  healthCheckIsElb,
+  targetGroupAttached,
+  noActiveRefresh,
+  amiUsable,
+  amiOfThisImage,
+  sameArchitecture,
+  requiresImdsV2,
+  terminationHook,
+  deregistrationDelay,
+  alarmsExist,
+];
+
+export function preflight(i: PreflightInput): Finding[] {
+  return checks.map((c) => c(i)).filter((f): f is Finding => f !== undefined);
+}

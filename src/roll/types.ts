@@ -1,0 +1,125 @@
+// Plain data describing what sipbake observed on AWS. Produced by observe.ts, consumed by the pure planner.
+
+export const AMI_TAGS = [
+  'sipbake:image',
+  'sipbake:content-hash',
+  'sipbake:kamailio-version',
+  'sipbake:rtpproxy-version',
+  'sipbake:git-commit',
+  'sipbake:built-at',
+  'sipbake:source-ami',
+] as const;
+
+export interface AmiInfo {
+  imageId: string;
+  name: string;
+  /** available | pending | failed | deregistered | disabled | missing */
+  state: string;
+  architecture?: string;
+  creationDate?: string;
+  tags: Record<string, string>;
+}
+
+export interface LtVersionInfo {
+  ltId: string;
+  ltName?: string;
+  version: number;
+  imageId?: string;
+  description?: string;
+  httpTokens?: string;
+}
+
+export interface GroupInfo {
+  name: string;
+  desired: number;
+  min: number;
+  max: number;
+  healthCheckType: string;
+  targetGroupArns: string[];
+  launchTemplate?: { id: string; name?: string; version: string };
+  launchConfigurationName?: string;
+  mixedInstancesPolicy: boolean;
+  instances: { id: string; lifecycleState: string; ltVersion?: string }[];
+  tags: Record<string, string>;
+}
+
+export interface TargetGroupInfo {
+  arn: string;
+  name: string;
+  intervalSeconds: number;
+  healthyThreshold: number;
+  deregistrationDelay: number;
+}
+
+export interface HookInfo {
+  name: string;
+  transition: string;
+  heartbeatTimeout: number;
+  defaultResult: string;
+}
+
+export interface RefreshInfo {
+  id: string;
+  status: string;
+  statusReason?: string;
+  startTime?: Date;
+  endTime?: Date;
+  percentageComplete: number;
+  instancesToUpdate: number;
+  desired?: { ltId: string; version: string };
+  rollback?: { reason?: string; startTime?: Date; percentageComplete?: number; instancesToUpdate?: number };
+  checkpoints: number[];
+  bakeTime?: number;
+}
+
+export const ACTIVE_STATUSES = ['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'];
+
+export interface Observed {
+  group?: GroupInfo;
+  /** The launch template version the group references, resolved to a number. */
+  current?: LtVersionInfo;
+  currentAmi?: AmiInfo;
+  target?: AmiInfo;
+  targetGroups: TargetGroupInfo[];
+  /** Target groups named in deploy.targetGroupArns that AWS does not know. */
+  missingTargetGroups: string[];
+  hooks: HookInfo[];
+  /** Newest first. */
+  refreshes: RefreshInfo[];
+  /** The LT version an active refresh is heading to (to tell whether sipbake started it). */
+  activeDesired?: LtVersionInfo;
+  /** Alarm names from the definition that CloudWatch does not know. */
+  missingAlarms: string[];
+}
+
+/** What sipbake writes into a launch template version description, so a later run knows the roll is its own. */
+export interface RollMarker {
+  image: string;
+  ami: string;
+  fromVersion: number;
+  fromAmi: string;
+}
+
+const MARKER = /^sipbake roll (\S+): (ami-[0-9a-f]+) \(from version (\d+), (ami-[0-9a-f]+|unknown)\)/;
+
+export function formatMarker(m: RollMarker): string {
+  return `sipbake roll ${m.image}: ${m.ami} (from version ${m.fromVersion}, ${m.fromAmi})`;
+}
+
+export function parseMarker(description: string | undefined): RollMarker | undefined {
+  const m = description ? MARKER.exec(description) : null;
+  return m ? { image: m[1]!, ami: m[2]!, fromVersion: Number(m[3]), fromAmi: m[4]! } : undefined;
+}
+
+/** ASG tags sipbake keeps, so history and rollback need no local state. */
+export const TAG_LAST_KNOWN_GOOD = 'sipbake:last-known-good';
+export const TAG_LAST_ROLL = 'sipbake:last-roll';
+
+export function formatLkg(version: number, ami: string): string {
+  return `version ${version} ${ami}`;
+}
+
+export function parseLkg(v: string | undefined): { version: number; ami: string } | undefined {
+  const m = v ? /^version (\d+) (ami-[0-9a-f]+)$/.exec(v) : null;
+  return m ? { version: Number(m[1]), ami: m[2]! } : undefined;
+}

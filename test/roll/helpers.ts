@@ -1,0 +1,48 @@
+// Shared set-up for the roll scenarios: a fake world, a deploy section pointing at it, and a runner that maps
+// thrown errors to exit codes through the CLI's one error handler.
+import { reportError } from '../../src/cli/main.js';
+import { RecordingReporter } from '../../src/cli/reporter.js';
+import { deploySchema, type DeployConfig } from '../../src/definition/deploy-schema.js';
+import { runRoll, type RollRequest, type RollSummary } from '../../src/roll/run.js';
+import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
+import { seedWorld, type World } from '../fakes/aws/scenario.js';
+
+export interface Harness extends FakeAwsHandle {
+  world: World;
+  deploy: DeployConfig;
+}
+
+export function harness(o: Parameters<typeof seedWorld>[1] & { refresh?: Record<string, unknown>; deploy?: Record<string, unknown> } = {}): Harness {
+  const h = createFakeAws();
+  const world = seedWorld(h.fake, o);
+  const deploy = deploySchema.parse({
+    region: 'us-east-1',
+    asgName: world.asg.AutoScalingGroupName,
+    targetGroupArns: [world.tg.TargetGroupArn],
+    pollSeconds: 15,
+    healthyDeadlineSeconds: 600,
+    refresh: { instanceWarmup: 60, bakeTime: 0, ...o.refresh },
+    ...o.deploy,
+  });
+  return { ...h, world, deploy };
+}
+
+export interface RunResult {
+  exitCode: number;
+  summary?: RollSummary;
+  reporter: RecordingReporter;
+  error?: unknown;
+}
+
+export async function run(h: Harness, req: Partial<RollRequest> = {}, signal = new AbortController().signal): Promise<RunResult> {
+  const reporter = new RecordingReporter();
+  try {
+    const r = await runRoll(
+      { kind: 'roll', image: 'twilio-relay', deploy: h.deploy, drainMaxSeconds: 900, ...req },
+      { clients: h.clients, clock: h.fake.clock, reporter, signal, renderer: 'silent' },
+    );
+    return { exitCode: r.exitCode, summary: r.summary, reporter };
+  } catch (e) {
+    return { exitCode: reportError(e, reporter, false), reporter, error: e };
+  }
+}
