@@ -54,11 +54,13 @@ if [ -f "$R/etc/machine-id" ]; then : >"$R/etc/machine-id"; fi
 rm -f "$R/var/lib/dbus/machine-id"
 
 # The scan. Anything here would be shared by every instance launched from the AMI.
+# shellcheck disable=SC2016 # the patterns are literal regular expressions
 patterns=(
   '-----BEGIN ([A-Z]+ )?PRIVATE KEY-----'
   '(AKIA|ASIA)[0-9A-Z]{16}'
-  'aws_secret_access_key'
-  '[a-z][a-z0-9+.-]*://[^/:@[:space:]"'"'"']+:[^/@[:space:]"'"'"']+@'
+  'aws_secret_access_key[[:space:]]*[=:][[:space:]]*["'"'"']?[A-Za-z0-9/+]{40}'
+  # user:password@ in a URL; code that builds such a URL (${...}) is not a credential.
+  '[a-z][a-z0-9+.-]*://[^/:@[:space:]"'"'"'${}()]+:[^/@[:space:]"'"'"'${}()]+@'
 )
 scan_dirs=()
 for d in etc usr/local opt root home srv var/lib/sipbake; do [ -d "$R/$d" ] && scan_dirs+=("$R/$d"); done

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gitRepo, pinsFile, runScript, scriptsDir, tarball, writeStandInProject, writeTree } from './helpers.js';
@@ -103,5 +103,59 @@ describe('10-sources.sh verifies every pin before anything is built', () => {
     const r = await run({ KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: '' }, RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit } }, path.join(dir, 'w3'));
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toContain('npx sipbake pin kamailio VERSION --tarball');
+  });
+});
+
+describe('90-cleanup.sh on a local root', () => {
+  const secrets: [string, string, string][] = [
+    ['a private key', 'etc/kamailio/tls.key', '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n'],
+    ['an AWS access key id', 'etc/profile.d/aws.sh', 'export AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n'],
+    ['an AWS secret in a credentials file', 'root/.aws/credentials', `[default]\naws_secret_access_key = ${'a'.repeat(40)}\n`],
+    ['a database URL with a password', 'etc/kamailio/db.cfg', '#!define DBURL "postgres://kamailio:hunter2@db.example.com/kamailio"\n'],
+  ];
+
+  async function rootWith(files: Record<string, string>): Promise<string> {
+    const root = await mkdtemp(path.join(tmpdir(), 'sipbake-cleanup-'));
+    for (const [f, text] of Object.entries({
+      'etc/ssh/ssh_host_ed25519_key': 'host key',
+      'root/.bash_history': 'ls',
+      'home/admin/.ssh/authorized_keys': 'ssh-ed25519 AAAA packer',
+      'var/log/syslog': 'lots',
+      'etc/machine-id': '0123456789abcdef0123456789abcdef\n',
+      'usr/local/lib/sipbake/agent.mjs': 'const u = `postgres://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${h}`; x.aws_secret_access_key;',
+      ...files,
+    })) {
+      await mkdir(path.dirname(path.join(root, f)), { recursive: true });
+      await writeFile(path.join(root, f), text);
+    }
+    return root;
+  }
+
+  it('removes host keys, authorized keys, history, logs and the machine id, and finds no secret in clean code', async () => {
+    const root = await rootWith({});
+    try {
+      const r = await runScript('90-cleanup.sh', { SIPBAKE_ROOT: root, SIPBAKE_WORK: path.join(root, 'work'), SIPBAKE_TREE: path.join(root, 'tree') });
+      expect(r.exitCode, r.output).toBe(0);
+      expect(r.output).toContain('no secret-looking values found');
+      expect(existsSync(path.join(root, 'etc/ssh/ssh_host_ed25519_key'))).toBe(false);
+      expect(existsSync(path.join(root, 'home/admin/.ssh/authorized_keys'))).toBe(false);
+      expect(existsSync(path.join(root, 'root/.bash_history'))).toBe(false);
+      expect(await readFile(path.join(root, 'var/log/syslog'), 'utf8')).toBe('');
+      expect(await readFile(path.join(root, 'etc/machine-id'), 'utf8')).toBe('');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it.each(secrets)('fails the bake when %s remains, naming the file', async (_what, file, text) => {
+    const root = await rootWith({ [file]: text });
+    try {
+      const r = await runScript('90-cleanup.sh', { SIPBAKE_ROOT: root, SIPBAKE_WORK: path.join(root, 'work'), SIPBAKE_TREE: path.join(root, 'tree') });
+      expect(r.exitCode).not.toBe(0);
+      expect(r.output).toContain('secret-looking values remain');
+      expect(r.output).toContain(path.join(root, file));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
