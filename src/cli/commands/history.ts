@@ -1,12 +1,21 @@
 import { defineCommand } from '../command.js';
-import { UserError } from '../errors.js';
+import { destroyAwsClients } from '../../aws/clients.js';
+import { clientsFor, loadDeploy, withAwsOptions } from '../../roll/cli-support.js';
+import { formatHistory, history } from '../../roll/status.js';
 
-// Placeholder: replaced by the work that owns this command.
 export default defineCommand({
   command: 'history <image>',
-  describe: "List this image's AMIs, newest first",
-  builder: (y) => y,
-  run: async () => {
-    throw new UserError('`sipbake history` is not available in this build yet');
+  describe: "List this image's AMIs, newest first, marking the live one and the last-known-good one",
+  builder: (y) => withAwsOptions(y.positional('image', { type: 'string', demandOption: true, describe: 'Image name (images/NAME.yaml) or path' })),
+  run: async (o, ctx) => {
+    const t = await loadDeploy(ctx, o.image, o.region);
+    const clients = clientsFor(t.deploy, o);
+    try {
+      const h = await history(clients, t.image, t.deploy.asgName, o.region ?? t.deploy.region);
+      for (const l of formatHistory(t.image, h)) ctx.reporter.line(l);
+      ctx.reporter.result({ ok: true, image: t.image, amis: h });
+    } finally {
+      destroyAwsClients(clients);
+    }
   },
 });

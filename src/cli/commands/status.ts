@@ -1,12 +1,21 @@
 import { defineCommand } from '../command.js';
-import { UserError } from '../errors.js';
+import { destroyAwsClients } from '../../aws/clients.js';
+import { clientsFor, loadDeploy, withAwsOptions } from '../../roll/cli-support.js';
+import { formatStatus, status } from '../../roll/status.js';
 
-// Placeholder: replaced by the work that owns this command.
 export default defineCommand({
   command: 'status <image>',
-  describe: 'Show the live AMI and the instance refresh state',
-  builder: (y) => y,
-  run: async () => {
-    throw new UserError('`sipbake status` is not available in this build yet');
+  describe: 'Show the live AMI, every instance, last-known-good and the instance refresh state',
+  builder: (y) => withAwsOptions(y.positional('image', { type: 'string', demandOption: true, describe: 'Image name (images/NAME.yaml) or path' })),
+  run: async (o, ctx) => {
+    const t = await loadDeploy(ctx, o.image, o.region);
+    const clients = clientsFor(t.deploy, o);
+    try {
+      const s = await status(clients, t.deploy.asgName, o.region ?? t.deploy.region);
+      for (const l of formatStatus(s)) ctx.reporter.line(l);
+      ctx.reporter.result({ ok: true, status: s });
+    } finally {
+      destroyAwsClients(clients);
+    }
   },
 });

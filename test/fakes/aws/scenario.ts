@@ -26,13 +26,18 @@ export function sipbakeTags(image: string, n: number, extra: Record<string, stri
 
 export function seedWorld(
   fake: FakeAws,
-  o: { image?: string; desired?: number; hook?: boolean; heartbeat?: number; deregistrationDelay?: number; version?: string } = {},
+  o: { image?: string; desired?: number; hook?: boolean; heartbeat?: number; deregistrationDelay?: number; version?: string; targetGroupArn?: string } = {},
 ): World {
   const image = o.image ?? 'twilio-relay';
   const oldAmi = fake.addImage({ Name: `${image}-1`, Tags: sipbakeTags(image, 1), CreationDate: '2025-12-01T00:00:00.000Z' });
   const newAmi = fake.addImage({ Name: `${image}-2`, Tags: sipbakeTags(image, 2), CreationDate: '2025-12-02T00:00:00.000Z' });
   const lt = fake.addLaunchTemplate('kamailio-lb', { ImageId: oldAmi.ImageId });
   const tg = fake.addTargetGroup('kamailio-lb-tg', { deregistrationDelay: o.deregistrationDelay ?? 0 });
+  if (o.targetGroupArn) {
+    fake.targetGroups.delete(tg.TargetGroupArn);
+    tg.TargetGroupArn = o.targetGroupArn;
+    fake.targetGroups.set(tg.TargetGroupArn, tg);
+  }
   const asg = fake.addAsg({
     AutoScalingGroupName: 'kamailio-lb-asg',
     desired: o.desired ?? 2,

@@ -1,0 +1,44 @@
+// What the roll-family commands share: AWS options, the deploy section, the listr2 renderer choice.
+import type { Argv } from 'yargs';
+import { createAwsClients, type AwsClients } from '../aws/clients.js';
+import type { CommandContext } from '../cli/context.js';
+import { UserError } from '../cli/errors.js';
+import type { DeployConfig } from '../definition/deploy-schema.js';
+import { loadImageOrThrow } from '../definition/load.js';
+import type { Renderer } from './run.js';
+
+export interface AwsArgs {
+  profile?: string;
+  region?: string;
+}
+
+export function withAwsOptions<T>(y: Argv<T>): Argv<T & AwsArgs> {
+  return y
+    .option('profile', { type: 'string', describe: 'AWS profile (default: the default credential chain)' })
+    .option('region', { type: 'string', describe: "AWS region (default: the image's deploy.region)" }) as Argv<T & AwsArgs>;
+}
+
+export interface DeployTarget {
+  image: string;
+  file: string;
+  deploy: DeployConfig;
+  drainMaxSeconds: number;
+}
+
+export async function loadDeploy(ctx: CommandContext, image: string, region?: string): Promise<DeployTarget> {
+  const { image: def, file } = await loadImageOrThrow(ctx.root, image);
+  if (!def.deploy)
+    throw new UserError(`${file} has no deploy: section, so sipbake does not know which Auto Scaling group to roll`, 'add deploy: with region, asgName and targetGroupArns (see the README, section "Rolling")');
+  return { image: def.name, file, deploy: region ? { ...def.deploy, region } : def.deploy, drainMaxSeconds: def.drain.maxSeconds };
+}
+
+export function clientsFor(deploy: DeployConfig, a: AwsArgs): AwsClients {
+  return createAwsClients({ region: a.region ?? deploy.region, ...(a.profile ? { profile: a.profile } : {}) });
+}
+
+/** listr2: silent with --json, the plain (simple) renderer without a TTY or in CI, the default one otherwise. */
+export function rendererFor(json: boolean, env: NodeJS.ProcessEnv, isTTY = Boolean(process.stdout.isTTY)): Renderer {
+  if (json) return 'silent';
+  if (!isTTY || env.CI) return 'simple';
+  return 'default';
+}

@@ -1,0 +1,109 @@
+// `status` and `history` (load + pure shaping): what is live, what is refreshing, which AMIs exist.
+import type { AwsClients } from '../aws/clients.js';
+import { UserError } from '../cli/errors.js';
+import { aws } from '../aws/errors.js';
+import { listImageAmis } from './images.js';
+import { describeGroup, describeLtVersion, describeRefreshes } from './observe.js';
+import { parseLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type AmiInfo, type GroupInfo, type LtVersionInfo, type RefreshInfo } from './types.js';
+import { instanceAmis } from './watch.js';
+
+export interface StatusReport {
+  asgName: string;
+  launchTemplate?: { id: string; version: string };
+  liveAmi?: string;
+  instances: { id: string; ami: string }[];
+  lastKnownGood?: { version: number; ami: string };
+  lastRoll?: string;
+  refresh?: RefreshInfo;
+}
+
+async function groupOrThrow(c: AwsClients, asgName: string, region: string): Promise<GroupInfo> {
+  const g = await aws(`describing ${asgName}`, () => describeGroup(c, asgName));
+  if (!g) throw new UserError(`Auto Scaling group ${asgName} does not exist in ${region}`, 'check deploy.asgName and deploy.region in the image definition, or --region');
+  return g;
+}
+
+async function liveVersion(c: AwsClients, g: GroupInfo): Promise<LtVersionInfo | undefined> {
+  return g.launchTemplate ? describeLtVersion(c, g.launchTemplate.id, g.launchTemplate.version) : undefined;
+}
+
+export async function status(c: AwsClients, asgName: string, region: string): Promise<StatusReport> {
+  const g = await groupOrThrow(c, asgName, region);
+  const v = await liveVersion(c, g);
+  const [refresh] = await aws(`describing refreshes of ${asgName}`, () => describeRefreshes(c, asgName));
+  const lkg = parseLkg(g.tags[TAG_LAST_KNOWN_GOOD]);
+  return {
+    asgName,
+    ...(g.launchTemplate ? { launchTemplate: { id: g.launchTemplate.id, version: g.launchTemplate.version } } : {}),
+    ...(v?.imageId ? { liveAmi: v.imageId } : {}),
+    instances: await instanceAmis(c, asgName),
+    ...(lkg ? { lastKnownGood: lkg } : {}),
+    ...(g.tags[TAG_LAST_ROLL] ? { lastRoll: g.tags[TAG_LAST_ROLL] } : {}),
+    ...(refresh ? { refresh } : {}),
+  };
+}
+
+export function formatStatus(s: StatusReport): string[] {
+  const out = [`${s.asgName}: launch template ${s.launchTemplate?.id ?? '-'} version ${s.launchTemplate?.version ?? '-'}, live AMI ${s.liveAmi ?? 'unknown'}`];
+  for (const i of s.instances) out.push(`  ${i.id} ${i.ami}${i.ami === s.liveAmi ? '' : '  (not the live AMI)'}`);
+  out.push(`  last-known-good: ${s.lastKnownGood ? `version ${s.lastKnownGood.version} ${s.lastKnownGood.ami}` : 'not recorded yet'}`);
+  if (s.lastRoll) out.push(`  last roll: ${s.lastRoll}`);
+  const r = s.refresh;
+  if (r)
+    out.push(
+      `  refresh ${r.id}: ${r.status} ${r.percentageComplete}%, ${r.instancesToUpdate} to update` +
+        `${r.rollback ? `, rollback ${r.rollback.percentageComplete ?? 0}% (${r.rollback.reason ?? ''})` : ''}${r.statusReason ? ` · ${r.statusReason}` : ''}`,
+    );
+  else out.push('  no instance refresh yet');
+  return out;
+}
+
+export interface HistoryEntry {
+  ami: string;
+  name: string;
+  state: string;
+  builtAt?: string;
+  contentHash?: string;
+  kamailioVersion?: string;
+  gitCommit?: string;
+  live: boolean;
+  running: number;
+  lastKnownGood: boolean;
+}
+
+export function historyEntries(amis: AmiInfo[], liveAmi: string | undefined, running: string[], lkgAmi: string | undefined): HistoryEntry[] {
+  return amis.map((a) => ({
+    ami: a.imageId,
+    name: a.name,
+    state: a.state,
+    ...(a.tags['sipbake:built-at'] ? { builtAt: a.tags['sipbake:built-at'] } : {}),
+    ...(a.tags['sipbake:content-hash'] ? { contentHash: a.tags['sipbake:content-hash'] } : {}),
+    ...(a.tags['sipbake:kamailio-version'] ? { kamailioVersion: a.tags['sipbake:kamailio-version'] } : {}),
+    ...(a.tags['sipbake:git-commit'] ? { gitCommit: a.tags['sipbake:git-commit'] } : {}),
+    live: a.imageId === liveAmi,
+    running: running.filter((r) => r === a.imageId).length,
+    lastKnownGood: a.imageId === lkgAmi,
+  }));
+}
+
+export async function history(c: AwsClients, image: string, asgName: string | undefined, region: string): Promise<HistoryEntry[]> {
+  const amis = await aws(`listing AMIs of ${image}`, () => listImageAmis(c, image));
+  if (!asgName) return historyEntries(amis, undefined, [], undefined);
+  const g = await groupOrThrow(c, asgName, region);
+  const v = await liveVersion(c, g);
+  const running = (await instanceAmis(c, asgName)).map((i) => i.ami);
+  return historyEntries(amis, v?.imageId, running, parseLkg(g.tags[TAG_LAST_KNOWN_GOOD])?.ami);
+}
+
+export function formatHistory(image: string, h: HistoryEntry[]): string[] {
+  if (h.length === 0) return [`no AMIs of ${image} yet (bake one: sipbake build ${image})`];
+  return [
+    `AMIs of ${image}, newest first:`,
+    ...h.map((e) => {
+      const marks = [e.live ? 'LIVE' : '', e.lastKnownGood ? 'last-known-good' : '', e.running && !e.live ? `${e.running} running` : '', e.state !== 'available' ? e.state : '']
+        .filter(Boolean)
+        .join(', ');
+      return `  ${e.ami}  ${e.builtAt ?? '-'}  hash ${e.contentHash?.slice(0, 12) ?? '-'}  kamailio ${e.kamailioVersion ?? '-'}  commit ${e.gitCommit?.slice(0, 10) ?? '-'}${marks ? `  [${marks}]` : ''}`;
+    }),
+  ];
+}

@@ -1,0 +1,82 @@
+// The roll-family commands through main(), against the fake installed on the SDK client classes.
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { RecordingReporter } from '../../src/cli/reporter.js';
+import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
+import { seedWorld, type World } from '../fakes/aws/scenario.js';
+
+const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/kamailio-lb-tg/0123456789abcdef';
+let restore: (() => void) | undefined;
+afterEach(() => restore?.());
+
+function world(o: Parameters<typeof seedWorld>[1] = {}): { fake: FakeAws; w: World } {
+  const fake = new FakeAws();
+  const w = seedWorld(fake, { targetGroupArn: TG, ...o });
+  restore = installFakeAws(fake);
+  return { fake, w };
+}
+
+async function cli(args: string[], json = false) {
+  const reporter = new RecordingReporter(json);
+  const code = await main(args, { reporter, cwd: process.cwd(), env: {}, signal: new AbortController().signal });
+  return { code, reporter, out: reporter.text(), result: reporter.results[0] as Record<string, any> };
+}
+
+describe('sipbake roll/rollback/status/history/iam', () => {
+  it('roll --plan shows the AMI diff, launch template diff, batches, duration and the drain checks, and changes nothing', async () => {
+    const { fake, w } = world({ heartbeat: 300, deregistrationDelay: 30 });
+    const r = await cli(['roll', 'twilio-relay', '--plan']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`ImageId: ${w.oldAmi.ImageId} → ${w.newAmi.ImageId}`);
+    expect(r.out).toMatch(/kamailio-version\s+5\.8\.3 → 5\.8\.4/);
+    expect(r.out).toMatch(/rtpproxy-version\s+3\.0\.1 \(same\)/);
+    expect(r.out).toMatch(/batches \(2\):\n\s+1\. launch 1, then terminate 1; checkpoint 50%\n\s+2\. launch 1, then terminate 1/);
+    expect(r.out).toMatch(/expected duration: 15 min \(up to 45 min while calls drain\)/);
+    expect(r.out).toMatch(/warn\s+terminationHook: termination hook sipbake-drain times out after 300 s, before drain.maxSeconds/);
+    expect(r.out).toMatch(/warn\s+deregistrationDelay: target group kamailio-lb-tg \(30 s\) cuts UDP flows/);
+    expect(fake.calls.filter((c) => !/^Describe/.test(c.command))).toEqual([]);
+  });
+
+  it('roll --plan --json is one document with every refusal, and exits 1 when it would refuse', async () => {
+    const { fake } = world({ version: '$Default' });
+    fake.asgs.get('kamailio-lb-asg')!.HealthCheckType = 'EC2';
+    const r = await cli(['roll', 'twilio-relay', '--plan', '--json'], true);
+    expect(r.code).toBe(1);
+    expect(r.result.plan.mode).toBe('refuse');
+    expect(r.result.plan.findings.filter((f: { level: string }) => f.level === 'refuse').map((f: { check: string }) => f.check)).toEqual(['pinnedVersion', 'healthCheckIsElb']);
+  });
+
+  it('status and history show the live AMI, last-known-good and the refresh', async () => {
+    const { w } = world();
+    w.asg.tags['sipbake:last-known-good'] = `version 1 ${w.oldAmi.ImageId}`;
+    const s = await cli(['status', 'twilio-relay']);
+    expect(s.code).toBe(0);
+    expect(s.out).toContain(`version 1, live AMI ${w.oldAmi.ImageId}`);
+    expect(s.out).toContain(`last-known-good: version 1 ${w.oldAmi.ImageId}`);
+    const h = await cli(['history', 'twilio-relay', '--json'], true);
+    expect(h.code).toBe(0);
+    expect(h.result.amis.map((a: { ami: string; live: boolean; lastKnownGood: boolean }) => [a.ami, a.live, a.lastKnownGood])).toEqual([
+      [w.newAmi.ImageId, false, false],
+      [w.oldAmi.ImageId, true, true],
+    ]);
+  });
+
+  it('rollback needs exactly one of --to and --previous (usage error, exit 2)', async () => {
+    world();
+    expect((await cli(['rollback', 'twilio-relay'])).code).toBe(2);
+    const bad = await cli(['rollback', 'twilio-relay', '--to', 'latest']);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain('--to latest is not an AMI id');
+  });
+
+  it('iam roll scopes writes to the group; iam build limits deregistering to this image', async () => {
+    const roll = await cli(['iam', 'roll', '--image', 'twilio-relay', '--account', '123456789012', '--json'], true);
+    expect(roll.code).toBe(0);
+    const writes = roll.result.Statement.find((s: { Sid: string }) => s.Sid === 'RefreshThisGroup');
+    expect(writes.Resource).toBe('arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/kamailio-lb-asg');
+    expect(writes.Action).toContain('autoscaling:RollbackInstanceRefresh');
+    expect(JSON.stringify(roll.result)).not.toContain('UpdateAutoScalingGroup');
+    const build = await cli(['iam', 'build', '--image', 'twilio-relay', '--json'], true);
+    expect(build.result.Statement[1].Condition.StringEquals['aws:ResourceTag/sipbake:image']).toBe('twilio-relay');
+  });
+});
