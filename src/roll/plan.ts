@@ -60,7 +60,7 @@ export function planBatches(desired: number, total: number, minPct: number, maxP
   let fresh = desired - total;
   for (const { cp, goal } of goals) {
     const allowedOld = total - goal;
-    while (oldLeft > allowedOld) {
+    while (oldLeft > allowedOld || fresh < desired - allowedOld) {
       const first = Math.max(0, Math.min(oldLeft - allowedOld, oldLeft + fresh - minHealthy));
       oldLeft -= first;
       const launch = Math.max(0, Math.min(desired - allowedOld - fresh, maxCount - (oldLeft + fresh)));

@@ -22,3 +22,28 @@ describe('roll: happy path', () => {
     expect(r.reporter.text()).toContain('succeeded');
   });
 });
+
+describe('roll: other shapes', () => {
+  it('rolls terminate-first (min 50 % max 100 %) with a deregistration delay, and creates the missing hook', async () => {
+    const h = harness({ desired: 2, hook: false, deregistrationDelay: 30, refresh: { minHealthyPercentage: 50, maxHealthyPercentage: 100 } });
+    const r = await run(h);
+    expect(r.exitCode).toBe(0);
+    const { asg, newAmi } = h.world;
+    expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([newAmi.ImageId, newAmi.ImageId]);
+    expect(asg.launchTemplate!.Version).toBe('2');
+    expect(asg.hooks).toEqual([{ LifecycleHookName: 'sipbake-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 960, DefaultResult: 'CONTINUE' }]);
+    // Never below one healthy instance: terminate one and launch its replacement, twice (health 30 s + warm-up 60 s).
+    expect(r.summary!.seconds).toBeGreaterThanOrEqual(2 * (30 + 60));
+    expect(h.fake.callsOf('PutLifecycleHook')).toHaveLength(1);
+  });
+
+  it('does nothing when the newest AMI is already live', async () => {
+    const h = harness({ desired: 2 });
+    h.fake.images.get(h.world.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
+    const r = await run(h);
+    expect(r.exitCode).toBe(0);
+    expect(r.summary!.outcome).toBe('noop');
+    expect(h.fake.callsOf('StartInstanceRefresh')).toHaveLength(0);
+    expect(h.world.asg.tags['sipbake:last-known-good']).toBe(`version 1 ${h.world.oldAmi.ImageId}`);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { clientConfig, createAwsClients, destroyAwsClients } from '../../src/aws/clients.js';
+import { mapAwsError } from '../../src/aws/errors.js';
+import { gate, type Snapshot } from '../../src/roll/gate.js';
+import { awsError } from '../fakes/aws/index.js';
+
+describe('AWS failures mapped to sentences with a fix', () => {
+  it.each([
+    ['InstanceRefreshInProgressFault', /already in progress/, /cancel-instance-refresh/],
+    ['IrreversibleInstanceRefreshFault', /cannot roll this instance refresh back/, /--previous/],
+    ['ActiveInstanceRefreshNotFoundFault', /no active instance refresh/, /status/],
+    ['ThrottlingException', /kept throttling/, /resumes/],
+    ['ExpiredToken', /expired/, /sso login/],
+    ['AccessDenied', /denied/, /sipbake iam roll/],
+    ['InvalidAMIID.NotFound', /unknown to EC2/, /history/],
+  ])('%s', (name, message, fix) => {
+    const e = mapAwsError(awsError(name, 'boom'), 'starting a refresh');
+    expect(e?.message).toMatch(message);
+    expect(e?.message).toContain('starting a refresh');
+    expect(e?.fix).toMatch(fix);
+  });
+
+  it('leaves unknown errors alone', () => {
+    expect(mapAwsError(awsError('SomethingNew', 'x'), 'w')).toBeUndefined();
+  });
+});
+
+describe('clients', () => {
+  it('use adaptive retry and the region asked for', async () => {
+    expect(clientConfig({ region: 'eu-west-1', profile: 'ops' })).toMatchObject({ retryMode: 'adaptive', region: 'eu-west-1', profile: 'ops' });
+    const c = createAwsClients({ region: 'eu-west-1' });
+    expect(await c.autoScaling.config.region()).toBe('eu-west-1');
+    expect((await c.ec2.config.retryStrategy()).mode).toBe('adaptive');
+    destroyAwsClients(c);
+  });
+});
+
+describe('the health gate', () => {
+  const snap = (states: string[], waited: number, alarm = 'OK'): Snapshot => ({
+    atMs: waited * 1000,
+    refresh: { id: 'r', status: 'InProgress', percentageComplete: 0, instancesToUpdate: 2, checkpoints: [] },
+    newInstances: states.map((s, n) => ({ id: `i-${n}`, lifecycleState: 'InService', targets: { tg: s }, firstSeenMs: 0 })),
+    alarms: [{ name: 'a', state: alarm }],
+  });
+  it.each([
+    [['initial'], 599, 'OK', true],
+    [['initial'], 600, 'OK', false],
+    [['healthy', 'unhealthy'], 700, 'OK', false],
+    [['healthy', 'healthy'], 10_000, 'OK', true],
+    [['healthy'], 10, 'ALARM', false],
+  ])('states %j after %i s, alarm %s → ok %s', (states, waited, alarm, ok) => {
+    expect(gate(snap(states, waited, alarm), 600).ok).toBe(ok);
+  });
+});
