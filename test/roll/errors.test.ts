@@ -30,7 +30,7 @@ describe('clients', () => {
     expect(clientConfig({ region: 'eu-west-1', profile: 'ops' })).toMatchObject({ retryMode: 'adaptive', region: 'eu-west-1', profile: 'ops' });
     const c = createAwsClients({ region: 'eu-west-1' });
     expect(await c.autoScaling.config.region()).toBe('eu-west-1');
-    expect((await c.ec2.config.retryStrategy()).mode).toBe('adaptive');
+    expect(((await c.ec2.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
     destroyAwsClients(c);
   });
 });
