@@ -1,0 +1,196 @@
+// `sipbake build IMAGE`: validate and render, hash, look the hash up per region, and only when some target
+// region lacks it, run Packer (init, build) and read the AMI per region from its manifest.
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UserError } from '../cli/errors.js';
+import type { Reporter } from '../cli/reporter.js';
+import { loadImageOrThrow } from '../definition/load.js';
+import { renderImage } from '../render/index.js';
+import { templateFor } from '../packer/generate.js';
+import { execaPacker, type PackerRunner } from '../packer/run.js';
+import { stageOf, uiText } from '../packer/machine-readable.js';
+import { PLUGINS_FILE, TEMPLATE_FILE } from '../packer/template.js';
+import { packerVars, varFile } from '../packer/vars.js';
+import { changedParts, combineParts, contentParts, partsTag, type PartName } from './hash.js';
+import { decideBake, targetRegions } from './decide.js';
+import { findByContent, latestOfImage, type Ec2ForRegion } from './lookup.js';
+import { readManifest } from './manifest.js';
+import { parsePins, pinProblems } from './pins.js';
+import { placeholderBootInclude } from './placeholder.js';
+import type { BuildState } from './state.js';
+import { taskList, type Renderer, type Step } from './tasks.js';
+
+export interface BuildOptions {
+  image: string;
+  force?: boolean;
+  plan?: boolean;
+  /** Overrides bake.region. */
+  region?: string;
+  profile?: string;
+}
+
+export interface BuildDeps {
+  root: string;
+  reporter: Reporter;
+  signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+  ec2For: Ec2ForRegion;
+  renderer: Renderer;
+  packer?: PackerRunner;
+}
+
+export interface BuildResult {
+  image: string;
+  contentHash: string;
+  parts: Record<PartName, string>;
+  regions: string[];
+  action: 'skipped' | 'built' | 'planned';
+  bake: boolean;
+  reasons: string[];
+  amis: Record<string, string>;
+  /** --plan: how the content differs from the newest AMI of this image in the build region. */
+  changedSince?: { imageId: string; builtAt?: string; parts: PartName[] | 'unknown' } | null;
+}
+
+const MANIFEST = 'packer-manifest.json';
+const VARS = 'sipbake.pkrvars.hcl';
+
+async function gitCommit(root: string): Promise<string> {
+  const head = await execa('git', ['rev-parse', 'HEAD'], { cwd: root, reject: false });
+  if (head.exitCode !== 0) return 'unknown';
+  const dirty = await execa('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, reject: false });
+  return `${String(head.stdout).trim()}${String(dirty.stdout).trim() ? '-dirty' : ''}`;
+}
+
+function prepareSteps(o: BuildOptions, d: BuildDeps): Step[] {
+  return [
+    {
+      title: `Validate and render ${o.image}`,
+      run: async (s, out) => {
+        const { image } = await loadImageOrThrow(d.root, o.image);
+        const r = await renderImage(d.root, o.image, { out: path.join(s.bakeDir, 'tree') });
+        s.image = image;
+        s.modules = r.plan.modules;
+        s.template = await templateFor(d.root);
+        await writeFile(path.join(s.bakeDir, TEMPLATE_FILE), s.template.template);
+        await writeFile(path.join(s.bakeDir, PLUGINS_FILE), s.template.plugins);
+        await writeFile(path.join(s.bakeDir, 'boot-placeholder.cfg'), placeholderBootInclude(image));
+        out(`${r.plan.modules.length} Kamailio modules: ${r.plan.modules.join(' ')}`);
+      },
+    },
+    {
+      title: 'Content hash',
+      run: async (s, out) => {
+        s.parts = await contentParts({
+          image: s.image!,
+          treeDir: path.join(s.bakeDir, 'tree'),
+          scriptsDir: path.join(d.root, 'scripts'),
+          template: s.template!.template,
+          plugins: s.template!.plugins,
+        });
+        s.hash = combineParts(s.parts);
+        out(`content ${s.hash} (${partsTag(s.parts)})`);
+      },
+    },
+    {
+      title: 'Look up AMIs with this content',
+      run: async (s, out) => {
+        const home = o.region ?? s.image!.bake.region;
+        s.regions = targetRegions(home, s.image!.bake.amiRegions);
+        s.found = await findByContent(d.ec2For, s.regions, s.image!.name, s.hash!, d.signal);
+        s.decision = decideBake({ regions: s.regions, found: s.found, hash: s.hash!, force: o.force ?? false });
+        if (o.plan) s.previous = await latestOfImage(d.ec2For(home), s.image!.name, d.signal);
+        out(s.decision.reasons.at(-1)!);
+      },
+    },
+  ];
+}
+
+function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner): Step[] {
+  const env = { ...d.env, ...(o.profile ? { AWS_PROFILE: o.profile } : {}), CHECKPOINT_DISABLE: '1' };
+  return [
+    {
+      title: 'packer init',
+      run: async (s) => {
+        await packer.run(['init', '.'], { cwd: s.bakeDir, env, signal: d.signal });
+      },
+    },
+    {
+      title: 'packer build',
+      run: async (s, out, title) => {
+        await packer.run(['build', '-machine-readable', '-color=false', '-on-error=cleanup', `-var-file=${VARS}`, '.'], {
+          cwd: s.bakeDir,
+          env,
+          signal: d.signal,
+          onLine: (l) => {
+            const text = uiText(l);
+            if (text === undefined) return;
+            const stage = stageOf(text);
+            if (stage && stage !== s.stages.at(-1)) {
+              s.stages.push(stage);
+              title(`packer build: ${stage}`);
+              d.reporter.line(`packer: ${stage}`, 'debug');
+            }
+            out(text.split('\n')[0]!.slice(0, 200));
+          },
+        });
+        s.amis = await readManifest(path.join(s.bakeDir, MANIFEST), s.hash!);
+      },
+    },
+  ];
+}
+
+export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
+  const bakeDir = await mkdtemp(path.join(tmpdir(), 'sipbake-bake-'));
+  const s: BuildState = { bakeDir, stages: [] };
+  try {
+    await taskList(prepareSteps(o, d), s, d.renderer).run();
+    const decision = s.decision!;
+    for (const r of decision.reasons) d.reporter.line(r);
+    const base = { image: s.image!.name, contentHash: s.hash!, parts: s.parts!, regions: s.regions!, bake: decision.bake, reasons: decision.reasons };
+
+    if (o.plan) {
+      const prev = s.previous;
+      const changedSince = prev ? { imageId: prev.imageId, ...(prev.tags['sipbake:built-at'] ? { builtAt: prev.tags['sipbake:built-at'] } : {}), parts: changedParts(s.parts!, prev.tags['sipbake:content-parts']) } : null;
+      d.reporter.line(`content hash ${s.hash}`);
+      if (!changedSince) d.reporter.line(`no earlier AMI of ${s.image!.name} in ${s.regions![0]}`);
+      else if (changedSince.parts === 'unknown') d.reporter.line(`last AMI ${changedSince.imageId} has no sipbake:content-parts tag; cannot say what changed`);
+      else d.reporter.line(`changed since ${changedSince.imageId}: ${changedSince.parts.length ? changedSince.parts.join(', ') : 'nothing'}`);
+      d.reporter.line(decision.bake ? 'plan: would run packer init and packer build' : 'plan: would build nothing');
+      return { ...base, action: 'planned', amis: decision.present, changedSince };
+    }
+    if (!decision.bake) {
+      for (const [region, ami] of Object.entries(decision.present)) d.reporter.line(`${region}: ${ami}`, 'success');
+      return { ...base, action: 'skipped', amis: decision.present };
+    }
+
+    const pins = parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8'));
+    const problems = pinProblems(pins, { architecture: s.image!.bake.architecture, rtpproxy: s.image!.media.rtpproxy.enabled });
+    if (problems.length) {
+      throw new UserError('scripts/pins.env is not ready for a bake; nothing was launched', problems[0]!.fix, {
+        details: problems.map((p) => `scripts/pins.env ${p.key}: ${p.problem}; ${p.fix}`),
+      });
+    }
+    const vars = packerVars({
+      image: s.image!,
+      contentHash: s.hash!,
+      contentParts: partsTag(s.parts!),
+      kamailioVersion: pins.KAMAILIO_VERSION ?? 'unknown',
+      rtpproxyVersion: pins.RTPPROXY_VERSION ?? 'unknown',
+      gitCommit: await gitCommit(d.root),
+      region: s.regions![0]!,
+      treeDir: path.join(bakeDir, 'tree'),
+      scriptsDir: path.join(d.root, 'scripts'),
+      bootPlaceholder: path.join(bakeDir, 'boot-placeholder.cfg'),
+      manifestPath: path.join(bakeDir, MANIFEST),
+    });
+    await writeFile(path.join(bakeDir, VARS), varFile(vars));
+    await taskList(packerSteps(o, d, d.packer ?? execaPacker), s, d.renderer).run();
+    for (const [region, ami] of Object.entries(s.amis!)) d.reporter.line(`${region}: ${ami}`, 'success');
+    return { ...base, action: 'built', amis: s.amis! };
+  } finally {
+    await rm(bakeDir, { recursive: true, force: true });
+  }
+}

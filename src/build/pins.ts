@@ -1,0 +1,44 @@
+// scripts/pins.env, read as data (pure parse): versions for the AMI tags, and the checks that must pass
+// before a build instance is launched at all.
+export type Pins = Record<string, string>;
+
+export function parsePins(text: string): Pins {
+  const out: Pins = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
+
+export interface PinProblem {
+  key: string;
+  problem: string;
+  fix: string;
+}
+
+/** Problems that would make the bake fail on the instance; found here, before anything is launched. */
+export function pinProblems(p: Pins, opts: { architecture: 'x86_64' | 'arm64'; rtpproxy: boolean }): PinProblem[] {
+  const out: PinProblem[] = [];
+  const check = (name: string, component: string) => {
+    const kind = p[`${name}_SOURCE`];
+    if (kind === 'git') {
+      if (!p[`${name}_GIT_URL`] || !p[`${name}_GIT_TAG`]) out.push({ key: `${name}_GIT_URL/${name}_GIT_TAG`, problem: 'empty', fix: `npx sipbake pin ${component} VERSION` });
+      if (!/^[0-9a-f]{40}$/.test(p[`${name}_GIT_COMMIT`] ?? '')) out.push({ key: `${name}_GIT_COMMIT`, problem: 'not a 40-character commit', fix: `npx sipbake pin ${component} VERSION` });
+    } else if (kind === 'tarball') {
+      if (!p[`${name}_TARBALL_URL`]) out.push({ key: `${name}_TARBALL_URL`, problem: 'empty', fix: `npx sipbake pin ${component} VERSION --tarball` });
+      if (!/^[0-9a-f]{64}$/.test(p[`${name}_TARBALL_SHA256`] ?? '')) out.push({ key: `${name}_TARBALL_SHA256`, problem: 'not a sha256', fix: `npx sipbake pin ${component} VERSION --tarball` });
+    } else out.push({ key: `${name}_SOURCE`, problem: `must be git or tarball (got ${kind ?? 'nothing'})`, fix: 'edit scripts/pins.env' });
+  };
+  check('KAMAILIO', 'kamailio');
+  if (opts.rtpproxy) check('RTPPROXY', 'rtpproxy');
+  const arch = opts.architecture === 'arm64' ? 'ARM64' : 'X86_64';
+  if (!p[`SSM_AGENT_${arch}_URL`] || !/^[0-9a-f]{64}$/.test(p[`SSM_AGENT_${arch}_SHA256`] ?? '')) {
+    out.push({
+      key: `SSM_AGENT_${arch}_SHA256`,
+      problem: 'the SSM agent (Session Manager) is not pinned yet; nobody has computed its checksum',
+      fix: 'npx sipbake pin ssm-agent VERSION (downloads the .deb and records its sha256)',
+    });
+  }
+  return out;
+}

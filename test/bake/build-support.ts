@@ -1,0 +1,68 @@
+// Set-up for build orchestration tests: a repository-shaped temp dir, per-region EC2 fakes and a fake packer.
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
+import { repoRoot } from './helpers.js';
+
+export interface BuildFixture {
+  root: string;
+  bin: string;
+  log: string;
+  cleaned: string;
+  regions: Map<string, FakeAwsHandle>;
+  ec2For: (region: string) => FakeAwsHandle['clients']['ec2'];
+  env: (mode?: string) => NodeJS.ProcessEnv;
+  calls: () => Promise<{ argv: string[]; cwd: string }[]>;
+  cleanup: () => Promise<void>;
+}
+
+/** A repository with the seed images (optionally edited), scripts/ with a fully pinned pins.env, and fakes. */
+export async function buildFixture(o: { regions: string[]; edit?: (name: string, yaml: string) => string; pinsReady?: boolean }): Promise<BuildFixture> {
+  const root = await mkdtemp(path.join(tmpdir(), 'sipbake-build-'));
+  await mkdir(path.join(root, 'images'));
+  for (const name of ['twilio-relay', 'recorder-lb']) {
+    const text = await readFile(path.join(repoRoot, 'images', `${name}.yaml`), 'utf8');
+    await writeFile(path.join(root, 'images', `${name}.yaml`), o.edit ? o.edit(name, text) : text);
+  }
+  await cp(path.join(repoRoot, 'scripts'), path.join(root, 'scripts'), { recursive: true });
+  if (o.pinsReady !== false) {
+    // Test-only pin values; the checksum is of these test bytes, computed here.
+    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8'))
+      .replace(/^SSM_AGENT_VERSION=$/m, 'SSM_AGENT_VERSION=0.0.0-test')
+      .replace(/^SSM_AGENT_X86_64_URL=$/m, 'SSM_AGENT_X86_64_URL=http://127.0.0.1:9/amazon-ssm-agent.deb')
+      .replace(/^SSM_AGENT_X86_64_SHA256=$/m, `SSM_AGENT_X86_64_SHA256=${'ab'.repeat(32)}`);
+    await writeFile(path.join(root, 'scripts/pins.env'), pins);
+  }
+  const bin = path.join(root, 'bin');
+  await mkdir(bin);
+  await symlink(path.join(repoRoot, 'test/fakes/packer/packer.mjs'), path.join(bin, 'packer'));
+  const log = path.join(root, 'packer-calls.jsonl');
+  const cleaned = path.join(root, 'packer-cleaned');
+  const regions = new Map(o.regions.map((r) => [r, createFakeAws()] as const));
+  return {
+    root,
+    bin,
+    log,
+    cleaned,
+    regions,
+    ec2For: (r) => {
+      const h = regions.get(r);
+      if (!h) throw new Error(`test: no fake for region ${r}`);
+      return h.clients.ec2;
+    },
+    env: (mode = 'ok') => ({ ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_PACKER_LOG: log, FAKE_PACKER_MODE: mode, FAKE_PACKER_CLEANED: cleaned }),
+    calls: async () =>
+      existsSync(log)
+        ? (await readFile(log, 'utf8'))
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l))
+        : [],
+    cleanup: async () => {
+      for (const h of regions.values()) h.restore();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// A fake `packer` for build orchestration tests. Put its directory first on PATH.
+// FAKE_PACKER_LOG: file that gets one JSON line per call ({ argv, cwd }).
+// FAKE_PACKER_MODE: ok (default) | expired (fails like expired AWS credentials) | script (a bake script fails) | crash
+//                   | hang (waits; on SIGINT "cleans up", touches FAKE_PACKER_CLEANED, exits 1) | nomanifest
+// On `build`, reads -var-file for region, ami_regions, manifest_path, content_hash, image_name, and writes the
+// manifest the manifest post-processor would, with ami-<n> per region.
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const argv = process.argv.slice(2);
+if (process.env.FAKE_PACKER_LOG) appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd() })}\n`);
+const mode = process.env.FAKE_PACKER_MODE ?? 'ok';
+const ts = () => Math.floor(Date.now() / 1000);
+const esc = (s) => s.replace(/,/g, '%!(PACKER_COMMA)').replace(/\n/g, '\\n');
+const ui = (text, kind = 'say') => console.log(`${ts()},,ui,${kind},${esc(text)}`);
+
+if (argv[0] === 'version') {
+  console.log('Packer v1.11.2 (fake)');
+  process.exit(0);
+}
+if (argv[0] === 'init') {
+  console.log('Installed plugin github.com/hashicorp/amazon v1.3.3 (fake)');
+  process.exit(0);
+}
+if (argv[0] !== 'build') {
+  console.error(`fake packer: unsupported command ${argv[0]}`);
+  process.exit(2);
+}
+
+const varFile = argv.find((a) => a.startsWith('-var-file='))?.slice('-var-file='.length);
+const text = readFileSync(path.resolve(varFile), 'utf8');
+const str = (k) => new RegExp(`^${k}\\s*=\\s*"([^"]*)"`, 'm').exec(text)?.[1] ?? '';
+const list = (k) => JSON.parse(new RegExp(`^${k}\\s*=\\s*(\\[.*\\])`, 'm').exec(text)?.[1] ?? '[]');
+const region = str('region');
+const regions = [region, ...list('ami_regions')];
+
+ui('==> amazon-ebs.sipbake: Prevalidating any provided VPC information');
+ui('==> amazon-ebs.sipbake: Launching a source AWS instance...');
+ui('==> amazon-ebs.sipbake: Waiting for SSH to become available...');
+ui('==> amazon-ebs.sipbake: Connected to SSH!');
+ui('==> amazon-ebs.sipbake: Uploading /tmp/tree/ => /tmp/sipbake/tree');
+ui('    amazon-ebs.sipbake: ==> sipbake [00-base] apt-get update', 'message');
+
+if (mode === 'expired') {
+  ui('Build \'amazon-ebs.sipbake\' errored after 2 seconds: error creating instance: ExpiredToken: The security token included in the request is expired\n\tstatus code: 400', 'error');
+  ui('==> amazon-ebs.sipbake: Terminating the source AWS instance...');
+  process.exit(1);
+}
+if (mode === 'script') {
+  ui('    amazon-ebs.sipbake: ==> sipbake [20-kamailio] make all (-j2)', 'message');
+  ui('    amazon-ebs.sipbake: ==> sipbake [40-config] error: kamailio rejects the baked config /etc/kamailio/kamailio.cfg', 'message');
+  ui('==> amazon-ebs.sipbake: Terminating the source AWS instance...');
+  ui("Build 'amazon-ebs.sipbake' errored after 5 minutes: Script exited with non-zero exit status: 1", 'error');
+  process.exit(1);
+}
+if (mode === 'crash') {
+  ui("Build 'amazon-ebs.sipbake' errored after 1 second: something nobody has seen before", 'error');
+  console.error('panic: unexpected');
+  process.exit(1);
+}
+if (mode === 'hang') {
+  ui('    amazon-ebs.sipbake: ==> sipbake [20-kamailio] make all (-j2)', 'message');
+  process.on('SIGINT', () => {
+    ui('==> amazon-ebs.sipbake: Terminating the source AWS instance...');
+    ui('==> amazon-ebs.sipbake: Deleting temporary security group...');
+    if (process.env.FAKE_PACKER_CLEANED) writeFileSync(process.env.FAKE_PACKER_CLEANED, 'cleaned\n');
+    process.exit(1);
+  });
+  setTimeout(() => process.exit(3), 60_000);
+} else {
+  ui('    amazon-ebs.sipbake: ==> sipbake [90-cleanup] no secret-looking values found', 'message');
+  ui('==> amazon-ebs.sipbake: Stopping the source instance...');
+  ui(`==> amazon-ebs.sipbake: Creating AMI sipbake-${str('image_name')}-x from instance i-0abc`);
+  ui('==> amazon-ebs.sipbake: Waiting for AMI to become ready...');
+  if (regions.length > 1) ui('==> amazon-ebs.sipbake: Copying/Encrypting AMI (ami-1) to other regions...');
+  ui('==> amazon-ebs.sipbake: Terminating the source AWS instance...');
+  ui('==> amazon-ebs.sipbake: Running post-processor: manifest');
+  const artifact = regions.map((r, i) => `${r}:ami-0fake${String(i + 1).padStart(12, '0')}`).join(',');
+  console.log(`${ts()},amazon-ebs.sipbake,artifact,0,id,${esc(artifact)}`);
+  if (mode !== 'nomanifest') {
+    const run = 'run-uuid-1';
+    writeFileSync(
+      str('manifest_path'),
+      JSON.stringify({ builds: [{ name: 'sipbake', builder_type: 'amazon-ebs', artifact_id: artifact, packer_run_uuid: run, custom_data: { content_hash: str('content_hash'), image: str('image_name') } }], last_run_uuid: run }),
+    );
+  }
+  process.exit(0);
+}
