@@ -6,7 +6,7 @@ export interface InstanceHealth {
   lifecycleState: string;
   /** Target group name → state (initial, healthy, unhealthy, draining, unused …). */
   targets: Record<string, string>;
-  firstSeenMs: number;
+  launchedAtMs: number;
 }
 
 export interface Snapshot {
@@ -26,7 +26,7 @@ export interface GateVerdict {
 export function newInstancesHealthyInTime(s: Snapshot, deadlineSeconds: number): string[] {
   return s.newInstances.flatMap((i) => {
     const bad = Object.entries(i.targets).filter(([, state]) => state !== 'healthy');
-    const waited = (s.atMs - i.firstSeenMs) / 1000;
+    const waited = (s.atMs - i.launchedAtMs) / 1000;
     if (bad.length === 0 || waited < deadlineSeconds) return [];
     return [`instance ${i.id} is not healthy after ${Math.round(waited)} s (deadline ${deadlineSeconds} s): ${bad.map(([tg, st]) => `${tg} ${st}`).join(', ')}`];
   });

@@ -34,15 +34,22 @@ export type WatchEnd =
 
 const DONE = ['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed'];
 
-async function snapshot(d: WatchDeps, t: WatchTarget, firstSeen: Map<string, number>): Promise<Snapshot> {
+async function snapshot(d: WatchDeps, t: WatchTarget, launchedAt: Map<string, number>): Promise<Snapshot> {
   const [refresh] = await describeRefreshes(d.clients, t.asgName, [t.refreshId]);
   if (!refresh) throw new Error(`instance refresh ${t.refreshId} vanished from ${t.asgName}`);
   const group = await describeGroup(d.clients, t.asgName);
   const now = d.clock.now();
   const fresh = (group?.instances ?? []).filter((i) => refresh.desired && i.ltVersion === refresh.desired.version && !i.lifecycleState.startsWith('Terminat'));
+  // The deadline runs from each instance's launch time (EC2), so a resumed run keeps the same deadline.
+  const unseen = fresh.filter((i) => !launchedAt.has(i.id)).map((i) => i.id);
+  if (unseen.length) {
+    const out = await d.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: unseen }));
+    for (const inst of (out.Reservations ?? []).flatMap((r) => r.Instances ?? []))
+      if (inst.InstanceId) launchedAt.set(inst.InstanceId, inst.LaunchTime?.getTime() ?? now);
+  }
   const newInstances: InstanceHealth[] = fresh.map((i) => {
-    if (!firstSeen.has(i.id)) firstSeen.set(i.id, now);
-    return { id: i.id, lifecycleState: i.lifecycleState, targets: {}, firstSeenMs: firstSeen.get(i.id)! };
+    if (!launchedAt.has(i.id)) launchedAt.set(i.id, now);
+    return { id: i.id, lifecycleState: i.lifecycleState, targets: {}, launchedAtMs: launchedAt.get(i.id)! };
   });
   if (newInstances.length) {
     for (const tg of t.targetGroups) {
@@ -66,13 +73,13 @@ async function snapshot(d: WatchDeps, t: WatchTarget, firstSeen: Map<string, num
  * the SDK's adaptive retry already spaced its own attempts.
  */
 export async function watchRefresh(d: WatchDeps, t: WatchTarget): Promise<WatchEnd> {
-  const firstSeen = new Map<string, number>();
+  const launchedAt = new Map<string, number>();
   let throttled = 0;
   for (;;) {
     d.signal.throwIfAborted();
     let s: Snapshot | undefined;
     try {
-      s = await snapshot(d, t, firstSeen);
+      s = await snapshot(d, t, launchedAt);
       if (throttled) d.onNote(`AWS stopped throttling after ${throttled} skipped poll(s)`);
       throttled = 0;
     } catch (e) {

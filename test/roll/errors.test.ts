@@ -39,7 +39,7 @@ describe('the health gate', () => {
   const snap = (states: string[], waited: number, alarm = 'OK'): Snapshot => ({
     atMs: waited * 1000,
     refresh: { id: 'r', status: 'InProgress', percentageComplete: 0, instancesToUpdate: 2, checkpoints: [] },
-    newInstances: states.map((s, n) => ({ id: `i-${n}`, lifecycleState: 'InService', targets: { tg: s }, firstSeenMs: 0 })),
+    newInstances: states.map((s, n) => ({ id: `i-${n}`, lifecycleState: 'InService', targets: { tg: s }, launchedAtMs: 0 })),
     alarms: [{ name: 'a', state: alarm }],
   });
   it.each([
