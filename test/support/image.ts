@@ -1,0 +1,48 @@
+// Test image definitions: a seed image from images/*.yaml with loopback values merged in, written as
+// YAML into a temp dir, then rendered with --local (the lead's renderImage) into DIR/tree.
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { renderImage, type LocalOptions } from '../../src/render/index.js';
+import type { ImageInput } from '../../src/definition/schema.js';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Deep merge: objects merge, everything else (arrays included) is replaced; `undefined` deletes. */
+export function merge(base: Plain, over: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) delete out[k];
+    else out[k] = isPlain(v) && isPlain(out[k]) ? merge(out[k] as Plain, v) : v;
+  }
+  return out;
+}
+
+export type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
+
+/** images/NAME.yaml merged with overrides (deploy and bake dropped unless given). */
+export async function seedDefinition(name: string, over: DeepPartial<ImageInput> & Plain): Promise<Plain> {
+  const base = parse(await readFile(path.join(REPO_ROOT, 'images', `${name}.yaml`), 'utf8')) as Plain;
+  delete base.deploy;
+  return merge(base, over as Plain);
+}
+
+export interface RenderedImage {
+  /** The YAML file written. */
+  file: string;
+  /** The rendered tree (render --local). */
+  tree: string;
+  config: string;
+}
+
+/** Writes `definition` to DIR/NAME.yaml and renders it with --local into DIR/tree. */
+export async function renderDefinition(dir: string, definition: Plain, local: LocalOptions): Promise<RenderedImage> {
+  const file = path.join(dir, `${String(definition.name)}.yaml`);
+  await writeFile(file, stringify(definition));
+  const tree = path.join(dir, 'tree');
+  await renderImage(REPO_ROOT, file, { out: tree, local });
+  return { file, tree, config: path.join(tree, 'etc/kamailio/kamailio.cfg') };
+}
