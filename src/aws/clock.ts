@@ -11,6 +11,12 @@ export interface Clock {
 export const realClock: Clock = {
   now: () => Date.now(),
   sleep: async (ms, signal) => {
-    await delay(ms, undefined, signal ? { signal } : undefined);
+    try {
+      await delay(ms, undefined, signal ? { signal } : undefined);
+    } catch (e) {
+      // Surface the signal's own reason (the CLI's AbortError), not node's generic one.
+      if (signal?.aborted) throw signal.reason;
+      throw e;
+    }
   },
 };

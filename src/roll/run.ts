@@ -3,7 +3,7 @@
 import { Listr } from 'listr2';
 import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../aws/clock.js';
-import { UserError } from '../cli/errors.js';
+import { AbortError, UserError } from '../cli/errors.js';
 import type { Reporter } from '../cli/reporter.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
 import { beginRollback, createVersion, ensureTerminationHook, startRefresh, tagGroup } from './apply.js';
@@ -221,7 +221,13 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
     ],
     { renderer: deps.renderer, fallbackRenderer: 'simple', registerSignalListeners: false, exitOnError: true, ctx },
   );
-  await tasks.run();
+  try {
+    await tasks.run();
+  } catch (e) {
+    if (e instanceof AbortError && ctx.refreshId)
+      throw new AbortError(`${e.message}; refresh ${ctx.refreshId} goes on in AWS: run the same command again to attach to it (sipbake status ${req.image} shows it)`);
+    throw e;
+  }
   const instances = await instanceAmis(c, deploy.asgName);
   const g = await describeGroup(c, deploy.asgName);
   const summary = summaryOf(ctx, ctx.outcome!, instances, g?.launchTemplate?.version);

@@ -52,3 +52,22 @@ describe('the health gate', () => {
     expect(gate(snap(states, waited, alarm), 600).ok).toBe(ok);
   });
 });
+
+describe('real clock and renderer choice', () => {
+  it('sleep rejects with the signal reason, so Ctrl-C exits 130 and not as an internal error', async () => {
+    const { realClock } = await import('../../src/aws/clock.js');
+    const { AbortError } = await import('../../src/cli/errors.js');
+    const ac = new AbortController();
+    const p = realClock.sleep(60_000, ac.signal);
+    ac.abort(new AbortError('interrupted'));
+    await expect(p).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it('picks silent for --json, simple without a TTY or in CI, default on a terminal', async () => {
+    const { rendererFor } = await import('../../src/roll/cli-support.js');
+    expect(rendererFor(true, {}, true)).toBe('silent');
+    expect(rendererFor(false, {}, false)).toBe('simple');
+    expect(rendererFor(false, { CI: 'true' }, true)).toBe('simple');
+    expect(rendererFor(false, {}, true)).toBe('default');
+  });
+});

@@ -17,6 +17,7 @@ describe('roll: recovery and refusals', () => {
     const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], checkpointDelay: 120 } });
     const first = await runKilledAfter(h, 100);
     expect(first.exitCode).toBe(130);
+    expect(first.reporter.text()).toMatch(/goes on in AWS: run the same command again to attach to it/);
     expect(h.fake.activeRefresh(h.world.asg.AutoScalingGroupName)?.Status).toBe('InProgress');
     const second = await run(h);
     expect(second.exitCode).toBe(0);
