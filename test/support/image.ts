@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { renderImage, type LocalOptions } from '../../src/render/index.js';
+import { UserError } from '../../src/cli/errors.js';
 import type { ImageInput } from '../../src/definition/schema.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -43,6 +44,12 @@ export async function renderDefinition(dir: string, definition: Plain, local: Lo
   const file = path.join(dir, `${String(definition.name)}.yaml`);
   await writeFile(file, stringify(definition));
   const tree = path.join(dir, 'tree');
-  await renderImage(REPO_ROOT, file, { out: tree, local });
+  try {
+    await renderImage(REPO_ROOT, file, { out: tree, local });
+  } catch (e) {
+    // Show every definition issue in the test failure, not just the count.
+    if (e instanceof UserError) throw new Error(`${e.message}\n${e.details.join('\n')}\n${e.fix ?? ''}`, { cause: e });
+    throw e;
+  }
   return { file, tree, config: path.join(tree, 'etc/kamailio/kamailio.cfg') };
 }
