@@ -70,6 +70,12 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     fix: 'pick another bake.instanceType, or another subnet/availability zone, or raise the vCPU quota',
   },
   {
+    id: 'packer-too-old',
+    pattern: /Available commands are:[\s\S]*hcl2_upgrade/,
+    message: 'this Packer has no `packer init` (it is older than 1.7; Debian ships 1.6.6)',
+    fix: 'install Packer >= 1.8 from https://developer.hashicorp.com/packer/install and put it first on PATH',
+  },
+  {
     id: 'plugin-missing',
     pattern: /Unknown source type "?amazon-ebs"?|Missing plugins|plugin .* not installed|Failed to initialize build/i,
     message: 'Packer does not have the amazon plugin',

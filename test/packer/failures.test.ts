@@ -14,6 +14,7 @@ const cases: [string, string][] = [
   ['base-ami-not-found', 'Error: No AMI was found matching filters: {...}'],
   ['unauthorized', 'UnauthorizedOperation: You are not authorized to perform this operation.'],
   ['capacity', 'Error launching source instance: InsufficientInstanceCapacity: We currently do not have sufficient c6i.large capacity'],
+  ['packer-too-old', 'Usage: packer [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n    build           build image(s) from template\n    hcl2_upgrade    transform a JSON template into an HCL2 configuration'],
   ['plugin-missing', 'Error: Unknown source type amazon-ebs'],
 ];
 
