@@ -61,6 +61,18 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     ]);
   });
 
+  it('an AWS failure becomes a sentence with a fix (exit 1), not an internal error', async () => {
+    const { fake } = world();
+    fake.faults.add({ command: 'DescribeAutoScalingGroups', error: 'AccessDenied', message: 'not authorized to perform autoscaling:DescribeAutoScalingGroups' });
+    const r = await cli(['status', 'twilio-relay']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('AWS denied describing kamailio-lb-asg');
+    expect(r.out).toContain('fix: attach the policy printed by `sipbake iam roll`');
+    const p = await cli(['roll', 'twilio-relay', '--plan']);
+    expect(p.code).toBe(1);
+    expect(p.out).toContain('AWS denied rolling twilio-relay onto kamailio-lb-asg');
+  });
+
   it('rollback needs exactly one of --to and --previous (usage error, exit 2)', async () => {
     world();
     expect((await cli(['rollback', 'twilio-relay'])).code).toBe(2);

@@ -2,6 +2,7 @@ import { defineCommand } from '../command.js';
 import { destroyAwsClients } from '../../aws/clients.js';
 import { clientsFor, loadDeploy, withAwsOptions } from '../../roll/cli-support.js';
 import { formatHistory, history } from '../../roll/status.js';
+import { aws } from '../../aws/errors.js';
 
 export default defineCommand({
   command: 'history <image>',
@@ -11,7 +12,7 @@ export default defineCommand({
     const t = await loadDeploy(ctx, o.image, o.region);
     const clients = clientsFor(t.deploy, o);
     try {
-      const h = await history(clients, t.image, t.deploy.asgName, o.region ?? t.deploy.region);
+      const h = await aws(`listing the AMIs of ${t.image}`, () => history(clients, t.image, t.deploy.asgName, o.region ?? t.deploy.region));
       for (const l of formatHistory(t.image, h)) ctx.reporter.line(l);
       ctx.reporter.result({ ok: true, image: t.image, amis: h });
     } finally {

@@ -4,6 +4,7 @@ import { realClock } from '../../aws/clock.js';
 import { destroyAwsClients } from '../../aws/clients.js';
 import { clientsFor, loadDeploy, rendererFor, withAwsOptions } from '../../roll/cli-support.js';
 import { runRoll } from '../../roll/run.js';
+import { aws } from '../../aws/errors.js';
 
 export default defineCommand({
   command: 'rollback <image>',
@@ -25,9 +26,11 @@ export default defineCommand({
     const t = await loadDeploy(ctx, o.image, o.region);
     const clients = clientsFor(t.deploy, o);
     try {
-      const r = await runRoll(
+      const r = await aws(`rolling ${t.image} back on ${t.deploy.asgName}`, () =>
+        runRoll(
         { kind: 'rollback', image: t.image, deploy: t.deploy, drainMaxSeconds: t.drainMaxSeconds, ...(o.to ? { ami: o.to } : {}), previous: o.previous, planOnly: o.plan },
-        { clients, clock: realClock, reporter: ctx.reporter, signal: ctx.signal, renderer: rendererFor(o.json, ctx.env) },
+          { clients, clock: realClock, reporter: ctx.reporter, signal: ctx.signal, renderer: rendererFor(o.json, ctx.env) },
+        ),
       );
       ctx.reporter.result({ ok: r.exitCode === 0, ...(o.plan ? { plan: r.plan } : { summary: r.summary }) });
       return r.exitCode;

@@ -2,6 +2,7 @@ import { defineCommand } from '../command.js';
 import { destroyAwsClients } from '../../aws/clients.js';
 import { clientsFor, loadDeploy, withAwsOptions } from '../../roll/cli-support.js';
 import { formatStatus, status } from '../../roll/status.js';
+import { aws } from '../../aws/errors.js';
 
 export default defineCommand({
   command: 'status <image>',
@@ -11,7 +12,7 @@ export default defineCommand({
     const t = await loadDeploy(ctx, o.image, o.region);
     const clients = clientsFor(t.deploy, o);
     try {
-      const s = await status(clients, t.deploy.asgName, o.region ?? t.deploy.region);
+      const s = await aws(`reading the state of ${t.deploy.asgName}`, () => status(clients, t.deploy.asgName, o.region ?? t.deploy.region));
       for (const l of formatStatus(s)) ctx.reporter.line(l);
       ctx.reporter.result({ ok: true, status: s });
     } finally {
