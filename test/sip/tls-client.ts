@@ -48,7 +48,7 @@ export class SipTlsClient {
 
   static connect(host: string, port: number, localAddress: string): Promise<SipTlsClient> {
     return new Promise((resolve, reject) => {
-      const s = tls.connect({ host, port, localAddress, rejectUnauthorized: false, servername: undefined as unknown as string, timeout: 5000 }, () => resolve(new SipTlsClient(s)));
+      const s = tls.connect({ host, port, localAddress, rejectUnauthorized: false, timeout: 5000 }, () => resolve(new SipTlsClient(s)));
       s.once('error', reject);
     });
   }
