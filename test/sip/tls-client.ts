@@ -1,5 +1,6 @@
 // A tiny SIP-over-TLS client on Node's `tls` (Debian's SIPp has no TLS): send requests on one
 // connection, read responses framed by Content-Length.
+import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 
@@ -48,7 +49,10 @@ export class SipTlsClient {
 
   static connect(host: string, port: number, localAddress: string): Promise<SipTlsClient> {
     return new Promise((resolve, reject) => {
-      const s = tls.connect({ host, port, localAddress, rejectUnauthorized: false, timeout: 5000 }, () => resolve(new SipTlsClient(s)));
+      // Bind the caller's own loopback address first, then run TLS over that socket.
+      const raw = net.connect({ host, port, localAddress, timeout: 5000 });
+      raw.once('error', reject);
+      const s = tls.connect({ socket: raw, rejectUnauthorized: false }, () => resolve(new SipTlsClient(s)));
       s.once('error', reject);
     });
   }
