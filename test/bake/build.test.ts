@@ -53,6 +53,25 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
     expect(calls[1]!.argv).toEqual(expect.arrayContaining(['-machine-readable', '-on-error=cleanup']));
     expect(reporter.text()).toContain('no AMI with content');
     expect(reporter.text()).toMatch(/us-east-1: ami-0fake/);
+    // Progress stages parsed from the machine-readable output, in order.
+    const stages = reporter.lines.filter((l) => l.message.startsWith('packer: ')).map((l) => l.message.slice('packer: '.length));
+    expect(stages).toEqual([
+      'preparing',
+      'launching the build instance',
+      'waiting for SSH',
+      'connected',
+      'uploading the rendered tree and scripts',
+      'running 00-base',
+      'running 90-cleanup',
+      'stopping the build instance',
+      'creating the AMI',
+      'waiting for the AMI',
+      'copying to other regions',
+      'cleaning up',
+      'writing the manifest',
+    ]);
+    // The var file carried the image's values into the one template.
+    expect(calls[1]!.argv).toContain('-var-file=sipbake.pkrvars.hcl');
     // DescribeImages asked each region for the image's content hash by tag.
     for (const [, h] of fx.regions) {
       const q = h.fake.calls.find((c) => c.command === 'DescribeImages')!;
