@@ -18,7 +18,7 @@ if has_module tls && [ "$tls" != true ]; then die "image.json loads tls but tls.
 
 bin="$SIPBAKE_PREFIX/sbin/kamailio"
 moddir="$SIPBAKE_PREFIX/lib64/kamailio/modules"
-key="$(git -C "$src" rev-parse HEAD 2>/dev/null || cat "$(stamp_file extract-KAMAILIO)" 2>/dev/null || echo unknown) ${SIPBAKE_PREFIX} ${modules[*]}"
+key="$(source_id "$src" KAMAILIO) ${SIPBAKE_PREFIX} ${modules[*]}"
 if stamp_matches kamailio-install "$key" && [ -x "$bin" ]; then
   log "Kamailio already built and installed for this source, prefix and module set"
 else

@@ -13,7 +13,7 @@ src="$SIPBAKE_WORK/src/rtpproxy"
 [ -f "$src/configure" ] || die "RTPProxy source not found in $src (no configure script)" "fix: run 10-sources.sh first"
 
 bin="$SIPBAKE_PREFIX/bin/rtpproxy"
-key="$(git -C "$src" rev-parse HEAD 2>/dev/null || cat "$(stamp_file extract-RTPPROXY)" 2>/dev/null || echo unknown) $SIPBAKE_PREFIX"
+key="$(source_id "$src" RTPPROXY) $SIPBAKE_PREFIX"
 if stamp_matches rtpproxy-install "$key" && [ -x "$bin" ]; then
   log "RTPProxy already built and installed for this source and prefix"
 else

@@ -70,3 +70,8 @@ has_module() {
 stamp_file() { printf '%s/.stamp-%s' "$SIPBAKE_WORK" "$1"; }
 stamp_matches() { [ -f "$(stamp_file "$1")" ] && [ "$(cat "$(stamp_file "$1")")" = "$2" ]; }
 stamp_write() { mkdir -p "$SIPBAKE_WORK" && printf '%s' "$2" >"$(stamp_file "$1")"; }
+
+# Identity of a verified source tree: its git commit, or the sha256 of the tarball it came from.
+source_id() {
+  if [ -d "$1/.git" ]; then git -C "$1" rev-parse HEAD; else cat "$(stamp_file "extract-$2")" 2>/dev/null || echo unknown; fi
+}
