@@ -21,5 +21,11 @@ listen=udp:${o.listen}
 request_route {
 	forward("${host}", ${port});
 }
+
+# Workers run in parallel: a forwarded 100 could overtake the 200 and confuse the caller (a stateful
+# proxy absorbs 100s the same way).
+onreply_route {
+	if (status == "100") drop;
+}
 `;
 }
