@@ -32,7 +32,8 @@ export function modulesFor(image: ImageDefinition): string[] {
   const m = ['kex', 'corex', 'tm', 'tmx', 'sl', 'rr', 'pv', 'maxfwd', 'textops', 'siputils', 'xlog', 'sanity', 'ctl', 'cfgutils', 'dialog'];
   if (image.diagnostics.jsonrpc) m.push('jsonrpcs');
   if (image.tls.enabled) m.unshift('tls'); // tls first, as Kamailio's own config does
-  if (image.relay) m.push('ipops');
+  // is_in_subnet(): the relay's allowed sources and antiflood's exempt sources.
+  if (image.relay || (image.antiflood.enabled && image.antiflood.exempt.length > 0)) m.push('ipops');
   if (usesNathelper(image)) {
     if (image.nathelper.keepalive) m.push('usrloc');
     m.push('nathelper');
