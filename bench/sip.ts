@@ -53,7 +53,24 @@ async function measure(b: Bench, dir: string, label: string): Promise<{ best: nu
       const pass = failed / calls < 0.001 && seconds <= STEP_S + 3;
       steps.push({ rate, calls, failed, seconds: Math.round(seconds * 10) / 10, pass });
       process.stderr.write(`${label}: ${rate} calls/s × ${STEP_S} s: ${failed} failed, ${seconds.toFixed(1)} s ${pass ? 'ok' : 'FAIL'}\n`);
-      if (!pass) break;
+      if (!pass) {
+        // Say why: the most frequent Kamailio complaints and SIPp's first unexpected messages.
+        const errs = new Map<string, number>();
+        for (const l of kam.lines) {
+          const m = l.match(/(ERROR|WARNING|CRITICAL|ALERT): (.*)$/);
+          if (m) {
+            const key = (m[2] ?? '').replace(/\d+/g, 'N').slice(0, 160);
+            errs.set(key, (errs.get(key) ?? 0) + 1);
+          }
+        }
+        const top = [...errs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
+        for (const [k, n] of top) process.stderr.write(`  kamailio ×${n}: ${k}\n`);
+        const errFile = path.join(dir, `${label}-${rate}.errors.log`);
+        const { readFile } = await import('node:fs/promises');
+        const sippErr = await readFile(errFile, 'utf8').catch(() => '');
+        process.stderr.write(`  sipp: ${sippErr.split('\n').filter((l) => /Aborting|unexpected|timeout|Unexpected/.test(l)).slice(0, 4).join('\n  sipp: ')}\n`);
+        break;
+      }
       best = rate;
       await new Promise((r) => setTimeout(r, 1000)); // let transactions from this step expire
     }
