@@ -1,0 +1,69 @@
+// `sipbake try`: the image comes up on 127.0.20.x with its fake peers, a call placed to the printed
+// address completes, and on stop every process is gone and the temp dir removed.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RecordingReporter } from '../../src/cli/reporter.js';
+import { main } from '../../src/cli/main.js';
+import { runTry, type TryResult } from '../../src/try/run.js';
+import { freePort, makeTmpDir, REPO_ROOT, runCalls, type TmpDir } from '../support/index.js';
+
+const CALLER = '127.0.20.20';
+
+describe('sipbake try', () => {
+  const dirs: TmpDir[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await d.remove();
+  });
+
+  it.each(['twilio-relay', 'recorder-lb'])('%s: a call to the printed address completes; Ctrl-C cleans up', async (name) => {
+    const work = await makeTmpDir('sipbake-try-test-');
+    dirs.push(work);
+    const reporter = new RecordingReporter();
+    const ctl = new AbortController();
+    let call: Awaited<ReturnType<typeof runCalls>> | undefined;
+    let pids: number[] = [];
+    const result: TryResult = await runTry({
+      root: REPO_ROOT,
+      image: name,
+      reporter,
+      signal: ctl.signal,
+      forSeconds: 60,
+      onReady: async (plan, dir) => {
+        call = await runCalls({ dir: work.path, name: `uac-${name}`, localIp: CALLER, localPort: await freePort(CALLER), remote: plan.sip.udp!, calls: 2, rate: 2, timeoutS: 20 });
+        // Kamailio and the SIPp peers all name files inside try's temp dir on their command lines.
+        pids = execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n').map(Number);
+        ctl.abort(); // what Ctrl-C does
+      },
+    });
+    expect(call?.stats?.successful, call?.output).toBe(2);
+    expect(result.stoppedBy).toBe('signal');
+    expect(reporter.text()).toContain(`sip:test@${result.plan.sip.udp}`);
+    expect(reporter.text()).toMatch(/SIPp UAS at 127\.0\.20\.1\d:\d+/);
+    const doc = reporter.results[0] as { sip: { udp: string }; peers: unknown[] };
+    expect(doc.sip.udp).toBe(result.plan.sip.udp);
+    expect(doc.peers.length).toBeGreaterThan(0);
+    expect(existsSync(result.dir)).toBe(false);
+    // Every process it started (found by its temp dir on their command lines) is gone.
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('prints the addresses as JSON through the CLI and stops by itself with --for', async () => {
+    const reporter = new RecordingReporter(true);
+    const code = await main(['try', 'twilio-relay', '--json', '--for', '1', '--root', REPO_ROOT], { reporter, signal: new AbortController().signal });
+    expect(code, reporter.text()).toBe(0);
+    const doc = reporter.results[0] as { ok: boolean; sip: { udp: string }; advertised: string; peers: { role: string; host: string; port: number }[] };
+    expect(doc.ok).toBe(true);
+    expect(doc.sip.udp).toMatch(/^127\.0\.20\.2:\d+$/);
+    expect(doc.advertised).toBe('127.0.20.3');
+    expect(doc.peers[0]).toMatchObject({ role: 'destination', host: '127.0.20.10' });
+  });
+
+  it('says what is wrong for an unknown image', async () => {
+    const reporter = new RecordingReporter();
+    const code = await main(['try', 'no-such-image', '--root', REPO_ROOT], { reporter, signal: new AbortController().signal });
+    expect(code).toBe(1);
+    expect(reporter.text()).toMatch(/no-such-image/);
+  });
+});
