@@ -70,3 +70,33 @@ describe('kamailio -c on rendered images', () => {
     }
   });
 });
+
+describe('check --start', () => {
+  it('starts the images until their control sockets answer (jsonrpc, rtpproxy, dispatcher from a file)', async () => {
+    const { code, out } = await check('twilio-relay', 'recorder-file', '--start');
+    expect(out.text()).toContain('images/recorder-file.yaml: kamailio -c and start-up ok');
+    expect(out.text()).toContain('images/twilio-relay.yaml: kamailio -c and start-up ok');
+    expect(code).toBe(0);
+  });
+
+  it('says the database must be reachable when a postgres image cannot connect', async () => {
+    const { code, out } = await check('recorder-lb', '--start');
+    expect(code).toBe(1);
+    expect(out.text()).toMatch(/start-up needs the PostgreSQL server .*database\.example\.com:5432/);
+  });
+
+  it('catches a module start-up error that kamailio -c passes', async () => {
+    const tpl = path.join(root, 'templates/kamailio/kamailio.cfg.eta');
+    const good = await readFile(tpl, 'utf8');
+    try {
+      // jsonrpcs transport 1 is HTTP only and needs xhttp: -c accepts it, start-up does not.
+      await writeFile(tpl, good.replace('modparam("jsonrpcs", "transport", 2)', 'modparam("jsonrpcs", "transport", 1)'));
+      expect((await check('recorder-file')).code).toBe(0);
+      const { code, out } = await check('recorder-file', '--start');
+      expect(code).toBe(1);
+      expect(out.lines.filter((l) => l.level === 'error').map((l) => l.message).join('\n')).toMatch(/jsonrpcs[\s\S]*xhttp|xhttp[\s\S]*jsonrpcs/);
+    } finally {
+      await writeFile(tpl, good);
+    }
+  });
+});

@@ -1,0 +1,42 @@
+import { execa } from 'execa';
+import { kamailioErrorLines, type CheckOutcome } from './kamailio-check.js';
+
+export interface StartOptions {
+  kamailio?: string;
+  kamcmd?: string;
+  /** unix:/path of the tree's ctl socket (from the boot include). */
+  ctlSocket: string;
+  /** How long Kamailio gets to come up. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts Kamailio in the foreground and waits until its ctl socket answers: module initialisation
+ * errors (which `kamailio -c` cannot see) surface here. Always stops the process before returning.
+ */
+export async function kamailioStart(cfg: string, opts: StartOptions): Promise<CheckOutcome> {
+  const child = execa(opts.kamailio ?? 'kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', cfg], { reject: false, all: true, buffer: true, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
+  let exited = false;
+  void child.finally(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  let up = false;
+  while (!exited && Date.now() < deadline) {
+    const r = await execa(opts.kamcmd ?? 'kamcmd', ['-s', opts.ctlSocket, 'core.uptime'], { reject: false, timeout: 2000 });
+    if (r.exitCode === 0) {
+      up = true;
+      break;
+    }
+    await sleep(200);
+  }
+  if (!exited) child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const res = await child;
+  clearTimeout(killer);
+  const output = res.all ?? '';
+  return { ok: up, errors: up ? [] : kamailioErrorLines(output), output: up ? output : output || 'kamailio did not come up in time' };
+}
