@@ -20,9 +20,24 @@ export interface BootSecrets {
   tlsPrivateKey?: string;
 }
 
-/** Pure: postgres://user:password@host:port/db with user and password URL-encoded. */
+/**
+ * Pure: postgres://user:password@host:port/db as Kamailio reads it. Kamailio's parse_db_url
+ * (lib/srdb1/db_id.c) does not percent-decode: it takes the password verbatim up to the last '@',
+ * so ':', '/' and '@' are fine raw and URL-encoding would change the password. What a Kamailio
+ * config string cannot carry ('"', '\\', line breaks) is refused without echoing the value.
+ */
 export function postgresUrl(pg: NonNullable<AgentManifest['postgres']>, password: string): string {
-  return `postgres://${encodeURIComponent(pg.user)}:${encodeURIComponent(password)}@${pg.host}:${pg.port}/${encodeURIComponent(pg.database)}`;
+  const bad = /["\\\r\n\0]/;
+  if (bad.test(password)) {
+    throw new UserError(
+      'the PostgreSQL password contains a character the Kamailio config cannot carry (a double quote, backslash, line break or NUL)',
+      'set a password without those characters in PostgreSQL and in the secret',
+    );
+  }
+  for (const [what, v] of [['user', pg.user], ['host', pg.host], ['database', pg.database]] as const) {
+    if (/["\\\s/?]/.test(v) || (what !== 'user' && v.includes('@'))) throw new UserError(`dispatcher.backend.${what} ${JSON.stringify(v)} cannot be written into a Kamailio db_url`, `use a plain ${what} name`);
+  }
+  return `postgres://${pg.user}:${password}@${pg.host}:${pg.port}/${pg.database}`;
 }
 
 /** Pure: which files boot writes, with what content and mode. */

@@ -9,7 +9,8 @@ import { agentRoot, image, runAgent, type TempRoot } from './support.js';
 
 const INCLUDE = 'etc/kamailio/sipbake-boot.cfg';
 const RTP_ENV = 'etc/sipbake/rtpproxy-boot.env';
-const PASSWORD = 'p@ss/w:rd%"é S3cret';
+// Every character Kamailio's db_url parser takes verbatim: '@', '/', ':' and '%' included.
+const PASSWORD = 'p@ss/w:rd%41 é S3cret!';
 
 let imds: ImdsFake;
 let aws: SecretsFake;
@@ -19,6 +20,7 @@ beforeAll(async () => {
   aws = await startSecretsFake();
   aws.parameters.set('/sipbake/recorder-lb/db-password', { value: PASSWORD, secure: true });
   aws.secrets.set('sipbake/db', JSON.stringify({ username: 'kamailio', password: PASSWORD }));
+  aws.parameters.set('/sipbake/quoted', { value: `${PASSWORD}"`, secure: true });
 });
 afterAll(async () => {
   await aws.close();
@@ -106,18 +108,18 @@ describe('agent.mjs boot (bundled, child process)', () => {
     expect(await leftovers(r.root)).toEqual([]);
   });
 
-  it('puts the SSM SecureString password, URL-encoded, into the DB URL and prints it nowhere', async () => {
+  it('puts the SSM SecureString password, verbatim as Kamailio parses it, into the DB URL and prints it nowhere', async () => {
     imds = await startImdsFake({ localIpv4: '10.0.1.27', publicIpv4: '203.0.113.9', region: 'eu-west-1' });
     const r = await rootFor('recorder-lb');
     const res = await runAgent(r.agent, 'boot', env(r.root));
     expect(res.exitCode).toBe(0);
     const inc = await readFile(path.join(r.root, INCLUDE), 'utf8');
-    expect(inc).toContain(`#!define SIPBAKE_DB_URL "postgres://kamailio:${encodeURIComponent(PASSWORD)}@database.example.com:5432/kamailio"`);
+    expect(inc).toContain(`#!define SIPBAKE_DB_URL "postgres://kamailio:${PASSWORD}@database.example.com:5432/kamailio"`);
     const req = aws.requests.at(-1)!;
     expect(req).toMatchObject({ target: 'AmazonSSM.GetParameter', body: { Name: '/sipbake/recorder-lb/db-password', WithDecryption: true }, signed: true });
     for (const out of [res.stdout, res.stderr]) {
       expect(out).not.toContain(PASSWORD);
-      expect(out).not.toContain(encodeURIComponent(PASSWORD));
+      expect(out).not.toContain('S3cret');
     }
   });
 
@@ -127,13 +129,14 @@ describe('agent.mjs boot (bundled, child process)', () => {
     const res = await runAgent(r.agent, 'boot', env(r.root));
     expect(res.exitCode).toBe(0);
     expect(aws.requests.at(-1)).toMatchObject({ target: 'secretsmanager.GetSecretValue', body: { SecretId: 'sipbake/db' } });
-    expect(await readFile(path.join(r.root, INCLUDE), 'utf8')).toContain(`postgres://kamailio:${encodeURIComponent(PASSWORD)}@`);
+    expect(await readFile(path.join(r.root, INCLUDE), 'utf8')).toContain(`postgres://kamailio:${PASSWORD}@database.example.com:5432/`);
     expect(res.stderr).not.toContain(PASSWORD);
   });
 
   it.each([
     ['a missing SSM parameter', { source: 'ssm', name: '/nope' }, /ParameterNotFound.*create it in us-east-1/s],
     ['a missing JSON key', { source: 'secretsmanager', name: 'sipbake/db', jsonKey: 'pw' }, /no non-empty string under key "pw"/],
+    ['a password Kamailio cannot carry', { source: 'ssm', name: '/sipbake/quoted' }, /password contains a character the Kamailio config cannot carry/],
   ])('fails on %s, says what to do, writes nothing and leaks nothing', async (_n, password, message) => {
     imds = await startImdsFake({ publicIpv4: '203.0.113.11' });
     const r = await rootFor('recorder-lb', { dispatcher: { backend: { password } } });

@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { planBoot, postgresUrl, runBoot } from '../../src/agent/boot.js';
+import { parseManifest } from '../../src/agent/manifest.js';
+import { imageManifest } from '../../src/render/plan.js';
+import { modulesFor } from '../../src/render/view.js';
+import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
+import { image } from './support.js';
+
+const pg = { host: 'db.internal', port: 5432, database: 'kamailio', user: 'kamailio', password: { source: 'ssm' as const, name: '/x' } };
+
+async function manifestOf(...args: Parameters<typeof image>) {
+  const def = await image(...args);
+  return parseManifest(JSON.stringify(imageManifest(def, modulesFor(def))), 'image.json');
+}
+
+describe('boot plan (pure)', () => {
+  it.each([
+    ['plain', 'secret', 'postgres://kamailio:secret@db.internal:5432/kamailio'],
+    // Kamailio takes the password up to the last '@' and never percent-decodes (lib/srdb1/db_id.c).
+    ['with @ / : %', 'a@b/c:d%40', 'postgres://kamailio:a@b/c:d%40@db.internal:5432/kamailio'],
+  ])('db URL, %s password', (_n, pw, url) => {
+    expect(postgresUrl(pg, pw)).toBe(url);
+  });
+
+  it.each(['with"quote', 'back\\slash', 'line\nbreak'])('refuses a password Kamailio cannot carry, without echoing it (%#)', (pw) => {
+    expect(() => postgresUrl(pg, pw)).toThrow(/cannot carry/);
+    try {
+      postgresUrl(pg, pw);
+    } catch (e) {
+      expect(String(e)).not.toContain(pw);
+    }
+  });
+
+  it('reads the renderer manifest: postgres ref, rtpproxy, drain defaults', async () => {
+    const m = await manifestOf('recorder-lb');
+    expect(m.postgres).toMatchObject({ host: 'database.example.com', user: 'kamailio', password: { source: 'ssm', name: '/sipbake/recorder-lb/db-password' } });
+    expect(m.rtpproxy).toBe(true);
+    expect(m.drain).toMatchObject({ lifecycleHookName: 'sipbake-drain', pollSeconds: 5 });
+  });
+
+  it('says which manifest field is wrong', () => {
+    expect(() => parseManifest('{"name":"x","drain":{"maxSeconds":"long"}}', '/etc/sipbake/image.json')).toThrow(/\/etc\/sipbake\/image.json is not a sipbake image manifest: drain.maxSeconds/);
+  });
+
+  it('plans the include (0640, kamailio group) and only the files the image needs', async () => {
+    const relay = planBoot(await manifestOf('twilio-relay'), { privateIp: '10.0.0.5', publicIp: '44.199.36.104' }, {}, '');
+    expect(relay.map((f) => [f.path, f.mode.toString(8), f.group])).toEqual([['/etc/kamailio/sipbake-boot.cfg', '640', 'kamailio']]);
+    const lb = await manifestOf('recorder-lb');
+    expect(() => planBoot(lb, { privateIp: '10.0.0.5', publicIp: '1.2.3.4' }, {}, '')).toThrow(/needs the database password/);
+  });
+});
+
+describe('runBoot (in process)', () => {
+  let imds: ImdsFake | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await imds?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('takes an injected manifest and secret reader (for other suites)', async () => {
+    imds = await startImdsFake({ localIpv4: '127.0.0.1', publicIpv4: '127.0.0.1' });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-runboot-'));
+    const asked: string[] = [];
+    const r = await runBoot({
+      root: dir,
+      imds: { endpoint: imds.endpoint, budgetMs: 2000 },
+      manifest: await manifestOf('recorder-lb', { dispatcher: { backend: { host: '127.0.0.1' } } }),
+      readSecret: async (ref) => (asked.push(ref.name), 'pw@1'),
+    });
+    expect(asked).toEqual(['/sipbake/recorder-lb/db-password']);
+    expect(r.files).toEqual([path.join(dir, 'etc/kamailio/sipbake-boot.cfg'), path.join(dir, 'etc/sipbake/rtpproxy-boot.env')]);
+    expect(await readFile(r.files[0]!, 'utf8')).toContain('#!define SIPBAKE_DB_URL "postgres://kamailio:pw@1@127.0.0.1:5432/kamailio"');
+  });
+});
