@@ -25,6 +25,8 @@ export interface FakeOptions {
   pendingSeconds?: number;
   /** Seconds the (simulated) drain agent needs before it completes the termination hook (default 0). */
   drainSeconds?: number;
+  /** Simulated time after which clock.sleep() throws (default 2 days). */
+  maxSimulatedSeconds?: number;
 }
 
 export interface CallRecord {
@@ -54,7 +56,7 @@ export class FakeAws {
   private listeners = new Map<string, Listener[]>();
 
   constructor(opts: FakeOptions = {}) {
-    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, ...opts };
+    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, maxSimulatedSeconds: 2 * 86400, ...opts };
   }
 
   // ---- clock -------------------------------------------------------------------------------------------
@@ -62,6 +64,9 @@ export class FakeAws {
   readonly clock = {
     now: (): number => this.nowMs,
     sleep: async (ms: number, signal?: AbortSignal): Promise<void> => {
+      // A loop that never ends would never yield to vitest's timeout either: stop it with a clear error.
+      if (this.nowMs + ms - FAKE_EPOCH > this.opts.maxSimulatedSeconds * sec)
+        throw new Error(`AWS fake: more than ${this.opts.maxSimulatedSeconds} simulated seconds passed; the code under test seems to poll forever`);
       this.advance(ms);
       await Promise.resolve();
       signal?.throwIfAborted();
