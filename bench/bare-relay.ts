@@ -29,3 +29,27 @@ onreply_route {
 }
 `;
 }
+
+/**
+ * The same relay, but transaction-stateful (tm): the floor any image pays for tm's transactions, 100
+ * Trying and retransmission handling. Used to show how much of an image's cost is tm itself.
+ */
+export function bareStatefulConfig(o: BareRelay): string {
+  const [host, port] = o.to.split(':');
+  return `#!KAMAILIO
+debug=0
+log_stderror=yes
+children=${o.children}
+auto_aliases=no
+disable_tcp=yes
+listen=udp:${o.listen}
+
+loadmodule "tm.so"
+loadmodule "sl.so"
+
+request_route {
+	if (!t_relay_to_udp("${host}", "${port}")) sl_reply_error();
+	exit;
+}
+`;
+}

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { listImages } from '../src/definition/load.js';
 import { RtpproxyResponder } from '../src/try/rtpproxy-responder.js';
 import { freePort, makeTmpDir, renderDefinition, REPO_ROOT, runCalls, seedDefinition, startKamailio, startUas, type Listener, type ManagedProcess, type Uas } from '../test/support/index.js';
-import { bareRelayConfig } from './bare-relay.js';
+import { bareRelayConfig, bareStatefulConfig } from './bare-relay.js';
 
 const RATES = (process.env.SIPBAKE_BENCH_RATES ?? '100,200,300,400,500,600,700,800,1000,1200,1500').split(',').map(Number);
 const STEP_S = Number(process.env.SIPBAKE_BENCH_STEP_S ?? 4);
@@ -128,12 +128,12 @@ async function imageBench(name: string, dir: string): Promise<Bench> {
   return { tree: img.tree, port, listeners: [{ host: PROXY, port, transport: 'udp' }], sharedMb: mem.sharedMb ?? 512, privateMb: mem.privateMb ?? 16, peers };
 }
 
-async function bareBench(dir: string): Promise<Bench> {
+async function bareBench(dir: string, config = bareRelayConfig): Promise<Bench> {
   const port = await freePort(PROXY);
   const { uas, ports } = await uasPair(dir, [UAS]);
   const tree = path.join(dir, 'tree');
   await mkdir(path.join(tree, 'etc/kamailio'), { recursive: true });
-  await writeFile(path.join(tree, 'etc/kamailio/kamailio.cfg'), bareRelayConfig({ listen: `${PROXY}:${port}`, to: `${UAS}:${ports[0]}`, children: 8 }));
+  await writeFile(path.join(tree, 'etc/kamailio/kamailio.cfg'), config({ listen: `${PROXY}:${port}`, to: `${UAS}:${ports[0]}`, children: 8 }));
   return { tree, port, listeners: [{ host: PROXY, port, transport: 'udp' }], sharedMb: 512, privateMb: 16, peers: uas };
 }
 
@@ -150,22 +150,25 @@ async function withBench<T>(make: (dir: string) => Promise<Bench>, label: string
 }
 
 async function main(): Promise<void> {
-  const bare = await withBench(bareBench, 'bare');
+  const bare = await withBench((dir) => bareBench(dir), 'bare');
+  const stateful = await withBench((dir) => bareBench(dir, bareStatefulConfig), 'bare-stateful');
   const images: Record<string, unknown> = {};
   for (const name of await listImages(REPO_ROOT)) {
     const r = await withBench((dir) => imageBench(name, dir), name);
     const ratio = bare.best > 0 ? Math.round((r.best / bare.best) * 100) / 100 : 0;
-    images[name] = { callsPerSecond: r.best, bareCallsPerSecond: bare.best, ratio, target: 0.9, meetsTarget: ratio >= 0.9, steps: r.steps };
+    const ratioToStateful = stateful.best > 0 ? Math.round((r.best / stateful.best) * 100) / 100 : 0;
+    images[name] = { callsPerSecond: r.best, bareCallsPerSecond: bare.best, ratio, target: 0.9, meetsTarget: ratio >= 0.9, statefulBareCallsPerSecond: stateful.best, ratioToStateful, steps: r.steps };
   }
   const doc = {
     measuredAt: new Date().toISOString(),
     method: `SIPp UAC→Kamailio→SIPp UAS on loopback; INVITE/200/ACK/BYE, 50 ms between ACK and BYE; rate steps ${RATES.join(',')} calls/s for ${STEP_S} s each; pass = < 0.1 % failed and on schedule`,
     machine: { cpus: (await import('node:os')).cpus().length, kamailio: '5.6 (Debian)', sipp: '3.6.1' },
     bare: { callsPerSecond: bare.best, steps: bare.steps, config: 'bench/bare-relay.ts: stateless forward() of every request to the UAS' },
+    bareStateful: { callsPerSecond: stateful.best, steps: stateful.steps, config: 'bench/bare-relay.ts: t_relay_to_udp() of every request (tm only)' },
     images,
   };
   await writeFile(path.join(REPO_ROOT, 'bench/sip.json'), `${JSON.stringify(doc, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify({ bare: bare.best, images: Object.fromEntries(Object.entries(images).map(([k, v]) => [k, { cps: (v as { callsPerSecond: number }).callsPerSecond, ratio: (v as { ratio: number }).ratio }])) }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ bare: bare.best, bareStateful: stateful.best, images: Object.fromEntries(Object.entries(images).map(([k, v]) => [k, { cps: (v as { callsPerSecond: number }).callsPerSecond, ratio: (v as { ratio: number }).ratio }])) }, null, 2)}\n`);
 }
 
 await main();
