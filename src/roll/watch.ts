@@ -75,6 +75,7 @@ async function snapshot(d: WatchDeps, t: WatchTarget, launchedAt: Map<string, nu
 export async function watchRefresh(d: WatchDeps, t: WatchTarget): Promise<WatchEnd> {
   const launchedAt = new Map<string, number>();
   let throttled = 0;
+  let last = '';
   for (;;) {
     d.signal.throwIfAborted();
     let s: Snapshot | undefined;
@@ -88,7 +89,10 @@ export async function watchRefresh(d: WatchDeps, t: WatchTarget): Promise<WatchE
       if (throttled === 1) d.onNote(`AWS is throttling the status poll; skipping polls until it stops`);
     }
     if (s) {
-      d.onProgress(progressLine(s));
+      // Only changes are shown, so the plain renderer in CI prints one line per change, not one per poll.
+      const line = progressLine(s);
+      if (line !== last) d.onProgress(line);
+      last = line;
       if (DONE.includes(s.refresh.status)) return { kind: 'status', status: s.refresh.status, ...(s.refresh.statusReason ? { reason: s.refresh.statusReason } : {}), atMs: s.atMs };
       if (s.refresh.status === 'RollbackInProgress' && t.healthyDeadlineSeconds !== undefined)
         return { kind: 'status', status: 'RollbackInProgress', reason: s.refresh.rollback?.reason ?? s.refresh.statusReason ?? 'AWS started a rollback', atMs: s.atMs };
