@@ -97,4 +97,15 @@ describe('recorder-lb (seed 004), file backend, through real Kamailio', () => {
     expect(again.stats?.failed, again.output).toBe(0);
     expect((await back.invites()).length).toBeGreaterThan(0);
   });
+
+  it('fails a call over to the other recorder when the chosen one does not answer (before probing notices)', async () => {
+    await lb.recorders[1]!.stop();
+    // Right away, while recorder1 is still selected: about a quarter of these go to it first.
+    const before0 = (await inviteCounts(lb))[0]!;
+    const run = await calls(8, 8);
+    expect(run.stats?.failed, `${run.output}\n(see test/sip/FINDINGS.md, finding 4)`).toBe(0);
+    expect(run.stats?.successful).toBe(8);
+    expect((await inviteCounts(lb))[0]! - before0).toBe(8);
+    expect(lb.kamailio.text()).not.toMatch(/failover support disabled/);
+  });
 });
