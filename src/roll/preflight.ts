@@ -99,7 +99,7 @@ export const noActiveRefresh: Check = (i) => {
   return refuse(
     'noActiveRefresh',
     `instance refresh ${active.id} (${who}) is ${active.status} on ${i.deploy.asgName}; a second one would be refused by AWS`,
-    `wait for it (sipbake status ${i.image}), or cancel it: aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${i.deploy.asgName}`,
+    `wait for it (sipbake status ${i.image})${marker && marker.image === i.image ? `, attach to it (sipbake roll ${i.image} --ami ${marker.ami})` : ''}, or cancel it: aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${i.deploy.asgName}`,
   );
 };
 

@@ -2,6 +2,7 @@ import { StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { describe, expect, it } from 'vitest';
 import { AbortError, UserError } from '../../src/cli/errors.js';
 import { sipbakeTags } from '../fakes/aws/scenario.js';
+import { history } from '../../src/roll/status.js';
 import { harness, run, type Harness } from './helpers.js';
 
 /** Runs a roll and kills it (as Ctrl-C / a dead CI runner would) once `seconds` of simulated time have passed. */
@@ -38,8 +39,12 @@ describe('roll: recovery and refusals', () => {
     expect(r.error).toBeInstanceOf(UserError);
     expect(r.reporter.text()).toMatch(/refused: 1 check failed/);
     expect(r.reporter.text()).toMatch(/noActiveRefresh: instance refresh \S+ \(sipbake's roll of twilio-relay to ami-\w+\) is InProgress/);
-    expect(r.reporter.text()).toMatch(/fix: wait for it \(sipbake status twilio-relay\), or cancel it/);
+    expect(r.reporter.text()).toMatch(/fix: wait for it \(sipbake status twilio-relay\), attach to it \(sipbake roll twilio-relay --ami ami-\w+\), or cancel it/);
     expect(h.fake.callsOf('StartInstanceRefresh')).toHaveLength(1);
+    // The first roll is untouched: still mid-way, the group still on version 1, nothing of the third AMI.
+    expect(h.world.asg.launchTemplate!.Version).toBe('1');
+    expect(h.fake.amisOf(h.world.asg.AutoScalingGroupName)).not.toContain(third.ImageId);
+    expect(h.fake.activeRefresh(h.world.asg.AutoScalingGroupName)?.Status).toBe('InProgress');
 
     const other = harness({ desired: 2 });
     await other.clients.autoScaling.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: other.world.asg.AutoScalingGroupName }));
@@ -79,6 +84,12 @@ describe('roll: recovery and refusals', () => {
     expect(again.exitCode).toBe(0);
     expect(again.reporter.text()).toMatch(new RegExp(`previous AMI of twilio-relay: ${newAmi.ImageId} \\(launch template version 3 was rolled from version 2\\)`));
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([newAmi.ImageId, newAmi.ImageId]);
+    // history needs no local state: live and last-known-good come from AWS.
+    const hist = await history(h.clients, 'twilio-relay', asg.AutoScalingGroupName, 'us-east-1');
+    expect(hist.map((e) => [e.ami, e.live, e.lastKnownGood, e.running])).toEqual([
+      [newAmi.ImageId, true, true, 2],
+      [oldAmi.ImageId, false, false, 0],
+    ]);
   });
 
   it.each([

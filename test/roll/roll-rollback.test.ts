@@ -63,6 +63,7 @@ describe('roll: the gate fails and the roll is rolled back', () => {
     h.fake.faults.throttleStorm(FAKE_EPOCH + 10_000, FAKE_EPOCH + 300_000, /^Describe/);
     const r = await run(h);
     expect(r.exitCode).toBe(0);
+    expect(r.summary).toMatchObject({ outcome: 'succeeded', groupVersion: '2' });
     expect(h.fake.faults.fired.length).toBeGreaterThan(10);
     expect(h.fake.amisOf(h.world.asg.AutoScalingGroupName)).toEqual(Array(2).fill(h.world.newAmi.ImageId));
     expect(h.world.asg.launchTemplate!.Version).toBe('2');
