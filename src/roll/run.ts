@@ -12,7 +12,7 @@ import { getAmi, listImageAmis } from './images.js';
 import { describeGroup, describeRefreshes, observe } from './observe.js';
 import { planRoll, refusals, type RollPlan } from './plan.js';
 import { choosePrevious } from './previous.js';
-import { ACTIVE_STATUSES, formatLkg, parseLkg, parseMarker, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type Observed } from './types.js';
+import { ACTIVE_STATUSES, formatLkg, parseLkg, parseMarker, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type Observed, type RollMarker } from './types.js';
 import { instanceAmis, watchRefresh, type WatchEnd } from './watch.js';
 
 export type Renderer = 'default' | 'simple' | 'silent';
@@ -110,13 +110,15 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
     for (const l of formatPlan(plan)) reporter.line(l);
     return { exitCode: refusals(plan).length ? 1 : 0, summary: summaryOf({}, 'planned'), plan };
   }
-  const refused = refusals(plan);
+  // A rollback requested while sipbake's own roll away from that AMI is still active rolls that refresh back.
+  const undo = req.kind === 'rollback' ? activeRollFrom(obs, req.image, plan.to.ami) : undefined;
+  const refused = refusals(plan).filter((f) => !(undo && f.check === 'noActiveRefresh'));
   if (refused.length)
     throw new UserError(`${req.kind} of ${req.image} onto ${req.deploy.asgName} refused: ${refused.length} check${refused.length === 1 ? '' : 's'} failed`, refused[0]!.fix, {
       details: formatFindings(refused),
     });
   for (const l of formatFindings(plan.findings.filter((f) => f.level === 'warn' || f.level === 'act'))) reporter.line(l.trim(), 'warn');
-  if (plan.mode === 'noop') {
+  if (plan.mode === 'noop' && !undo) {
     reporter.line(`${req.deploy.asgName} already runs ${plan.to.ami}; nothing to roll`, 'success');
     await recordLkgIfMissing(deps, plan, obs);
     return { exitCode: 0, summary: summaryOf({ reasons: [] }, 'noop', await instanceAmis(c, req.deploy.asgName)), plan };
@@ -135,8 +137,18 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
   const tasks = new Listr<Ctx, Renderer, 'simple'>(
     [
       {
-        title: plan.mode === 'resume' ? `Attach to refresh ${plan.resumeRefreshId}` : `Start the refresh of ${deploy.asgName} onto ${plan.to.ami}`,
+        title: undo ? `Stop the active roll ${undo.refreshId}` : plan.mode === 'resume' ? `Attach to refresh ${plan.resumeRefreshId}` : `Start the refresh of ${deploy.asgName} onto ${plan.to.ami}`,
         task: async (ctx, task) => {
+          if (undo) {
+            ctx.refreshId = undo.refreshId;
+            ctx.previous = { ltId: undo.ltId, version: undo.marker.fromVersion, ami: undo.marker.fromAmi };
+            ctx.toVersion = undo.marker.fromVersion;
+            const reason = `rollback to ${plan.to.ami} requested while sipbake's roll to ${undo.marker.ami} (refresh ${undo.refreshId}) was active`;
+            ctx.reasons = [reason];
+            ctx.end = { kind: 'gate-failed', reasons: [reason], atMs: deps.clock.now() };
+            reporter.line(`${reason}: rolling that refresh back`, 'warn');
+            return;
+          }
           if (plan.mode === 'resume') {
             ctx.refreshId = plan.resumeRefreshId!;
             const marker = parseMarker(obs.activeDesired?.description)!;
@@ -162,6 +174,7 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
       },
       {
         title: 'Wait for the refresh (health-gated)',
+        enabled: () => !undo,
         task: async (ctx, task) => {
           ctx.end = await watchRefresh(
             { clients: c, clock: deps.clock, signal: deps.signal, onProgress: (l) => (task.output = l), onNote: (l) => reporter.line(l, 'warn') },
@@ -176,7 +189,7 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
         title: 'Roll back to the previous version',
         enabled: (ctx) => ctx.outcome !== 'succeeded',
         task: async (ctx, task) => {
-          for (const r of ctx.reasons) reporter.line(`gate failed: ${r}`, 'error');
+          if (!undo) for (const r of ctx.reasons) reporter.line(`gate failed: ${r}`, 'error');
           const end = ctx.end!;
           const prev = ctx.previous!;
           let refreshId = ctx.refreshId!;
@@ -232,7 +245,16 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
   const g = await describeGroup(c, deploy.asgName);
   const summary = summaryOf(ctx, ctx.outcome!, instances, g?.launchTemplate?.version);
   reportSummary(reporter, summary);
-  return { exitCode: summary.outcome === 'succeeded' ? 0 : 1, summary, plan };
+  const wanted = undo ? 'rolled-back' : 'succeeded';
+  return { exitCode: summary.outcome === wanted ? 0 : 1, summary, plan };
+}
+
+/** The active refresh, when it is sipbake's roll of this image away from `ami`. */
+function activeRollFrom(obs: Observed, image: string, ami: string): { refreshId: string; ltId: string; marker: RollMarker } | undefined {
+  const active = obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
+  const marker = parseMarker(obs.activeDesired?.description);
+  if (!active || !marker || !obs.activeDesired || marker.image !== image || marker.fromAmi !== ami) return undefined;
+  return { refreshId: active.id, ltId: obs.activeDesired.ltId, marker };
 }
 
 async function waitInactive(deps: RollDeps, asgName: string, pollSeconds: number): Promise<void> {

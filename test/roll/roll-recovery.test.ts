@@ -54,6 +54,20 @@ describe('roll: recovery and refusals', () => {
     expect(other.fake.amisOf(other.world.asg.AutoScalingGroupName)).toEqual(Array(2).fill(other.world.oldAmi.ImageId));
   });
 
+  it('rollback --previous while its own roll is still active rolls that refresh back', async () => {
+    const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], checkpointDelay: 300 } });
+    const { asg, oldAmi } = h.world;
+    expect((await runKilledAfter(h, 100)).exitCode).toBe(130);
+    const r = await run(h, { kind: 'rollback', previous: true });
+    expect(r.exitCode).toBe(0);
+    expect(r.reporter.text()).toMatch(/previous AMI of twilio-relay: ami-\w+ \(the AMI the active roll to ami-\w+ started from\)/);
+    expect(r.summary).toMatchObject({ kind: 'rollback', outcome: 'rolled-back', groupVersion: '1', rollback: { how: 'aws-rollback' } });
+    expect(h.fake.callsOf('RollbackInstanceRefresh')).toHaveLength(1);
+    expect(h.fake.callsOf('StartInstanceRefresh')).toHaveLength(1);
+    expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual(Array(4).fill(oldAmi.ImageId));
+    expect(asg.launchTemplate!.Version).toBe('1');
+  });
+
   it('refuses a $Latest group and gives the exact fix', async () => {
     const h = harness({ desired: 2, version: '$Latest' });
     const r = await run(h);
