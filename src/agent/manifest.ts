@@ -40,6 +40,8 @@ const manifestSchema = z.looseObject({
     .nullish(),
   drain: drainSchema,
   kamailio: z.looseObject({ kamcmd: z.string().optional() }).nullish(),
+  // The roll names the hook in deploy.lifecycleHook.name; when the manifest carries it, it wins.
+  deploy: z.looseObject({ lifecycleHook: z.looseObject({ name: z.string().min(1).optional() }).nullish() }).nullish(),
 });
 
 export interface PostgresRef {
@@ -109,7 +111,7 @@ export function parseManifest(text: string, file: string): AgentManifest {
     ...(postgres ? { postgres } : {}),
     rtpproxy: m.rtpproxy?.enabled ?? false,
     ...(tls ? { tls } : {}),
-    drain: m.drain,
+    drain: m.deploy?.lifecycleHook?.name ? { ...m.drain, lifecycleHookName: m.deploy.lifecycleHook.name } : m.drain,
     ...(m.kamailio?.kamcmd ? { kamcmd: m.kamailio.kamcmd } : {}),
   };
 }

@@ -41,6 +41,11 @@ describe('boot plan (pure)', () => {
     expect(m.drain).toMatchObject({ lifecycleHookName: 'sipbake-drain', pollSeconds: 5 });
   });
 
+  it("takes the hook name from deploy.lifecycleHook.name when the manifest carries it", () => {
+    const m = parseManifest(JSON.stringify({ name: 'x', drain: {}, deploy: { lifecycleHook: { name: 'custom-hook' } } }), 'image.json');
+    expect(m.drain.lifecycleHookName).toBe('custom-hook');
+  });
+
   it('says which manifest field is wrong', () => {
     expect(() => parseManifest('{"name":"x","drain":{"maxSeconds":"long"}}', '/etc/sipbake/image.json')).toThrow(/\/etc\/sipbake\/image.json is not a sipbake image manifest: drain.maxSeconds/);
   });
