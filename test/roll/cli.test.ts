@@ -46,6 +46,17 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     expect(r.result.plan.findings.filter((f: { level: string }) => f.level === 'refuse').map((f: { check: string }) => f.check)).toEqual(['pinnedVersion', 'healthCheckIsElb']);
   });
 
+  it('roll --json prints one summary document (here: the newest AMI is already live, so nothing to wait for)', async () => {
+    const { fake, w } = world();
+    fake.images.get(w.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
+    const r = await cli(['roll', 'twilio-relay', '--json'], true);
+    expect(r.code).toBe(0);
+    expect(r.reporter.results).toHaveLength(1);
+    expect(r.result).toMatchObject({ ok: true, summary: { outcome: 'noop', to: { ami: w.oldAmi.ImageId } } });
+    expect(r.result.summary.instances.map((i: { ami: string }) => i.ami)).toEqual([w.oldAmi.ImageId, w.oldAmi.ImageId]);
+    expect(fake.callsOf('StartInstanceRefresh')).toHaveLength(0);
+  });
+
   it('status and history show the live AMI, last-known-good and the refresh', async () => {
     const { w } = world();
     w.asg.tags['sipbake:last-known-good'] = `version 1 ${w.oldAmi.ImageId}`;
