@@ -91,7 +91,7 @@ async function uasPair(dir: string, hosts: string[]): Promise<{ uas: Uas[]; port
   return { uas, ports };
 }
 
-async function imageBench(name: string, dir: string): Promise<Bench> {
+async function imageBench(name: string, dir: string, media = true): Promise<Bench> {
   const port = await freePort(PROXY);
   const peers: { stop(): Promise<unknown> }[] = [];
   const { uas, ports } = await uasPair(dir, [UAS, UAS2]);
@@ -112,7 +112,8 @@ async function imageBench(name: string, dir: string): Promise<Bench> {
     };
   }
   const rtp = (base.media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled;
-  if (rtp) {
+  if (rtp && !media) over.media = { rtpproxy: { enabled: false } };
+  if (rtp && media) {
     const r = await new RtpproxyResponder({ host: RTPP, port: await freePort(RTPP) }).start();
     peers.push(r);
     over.media = { rtpproxy: { controlSocket: r.url } };
@@ -153,11 +154,15 @@ async function main(): Promise<void> {
   const bare = await withBench((dir) => bareBench(dir), 'bare');
   const stateful = await withBench((dir) => bareBench(dir, bareStatefulConfig), 'bare-stateful');
   const images: Record<string, unknown> = {};
-  for (const name of await listImages(REPO_ROOT)) {
+  const only = process.env.SIPBAKE_BENCH_IMAGES?.split(',');
+  for (const name of (await listImages(REPO_ROOT)).filter((n) => !only || only.includes(n))) {
     const r = await withBench((dir) => imageBench(name, dir), name);
     const ratio = bare.best > 0 ? Math.round((r.best / bare.best) * 100) / 100 : 0;
     const ratioToStateful = stateful.best > 0 ? Math.round((r.best / stateful.best) * 100) / 100 : 0;
-    images[name] = { callsPerSecond: r.best, bareCallsPerSecond: bare.best, ratio, target: 0.9, meetsTarget: ratio >= 0.9, statefulBareCallsPerSecond: stateful.best, ratioToStateful, steps: r.steps };
+    // Attribute the cost: the same image without RTPProxy (3 synchronous control round trips per call).
+    const hasMedia = Boolean(((await seedDefinition(name, {})).media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled);
+    const noMedia = hasMedia && process.env.SIPBAKE_BENCH_ATTRIBUTE !== '0' ? await withBench((dir) => imageBench(name, dir, false), `${name}-no-media`) : undefined;
+    images[name] = { ...(noMedia ? { withoutMediaCallsPerSecond: noMedia.best } : {}), callsPerSecond: r.best, bareCallsPerSecond: bare.best, ratio, target: 0.9, meetsTarget: ratio >= 0.9, statefulBareCallsPerSecond: stateful.best, ratioToStateful, steps: r.steps };
   }
   const doc = {
     measuredAt: new Date().toISOString(),
