@@ -69,6 +69,8 @@ export function imageManifest(image: ImageDefinition, modules: string[]): object
       : { enabled: false },
     dispatcher: ds ? { setId: ds.setId, algorithm: ds.algorithm, backend: ds.backend } : null,
     relay: image.relay ? { destination: image.relay.destination } : null,
+    // The drain agent completes the lifecycle hook the roll checks or creates.
+    deploy: image.deploy ? { lifecycleHook: { name: image.deploy.lifecycleHook.name } } : null,
   };
 }
 
