@@ -42,6 +42,21 @@ describe('roll: the gate fails and the roll is rolled back', () => {
     expect(r.summary!.rollback!.startedAtMs - firedAt).toBeLessThanOrEqual(15_000);
   });
 
+  it('starts a new refresh to the previous version when AWS already failed the refresh (AutoRollback off)', async () => {
+    const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], autoRollback: false, alarms: ['sip-5xx'] } });
+    const { asg, oldAmi } = h.world;
+    h.fake.setAlarm('sip-5xx', 'OK');
+    // Between two polls (every 15 s), so AWS fails the refresh before sipbake's own gate sees the alarm.
+    h.fake.at(FAKE_EPOCH + 91_000, () => h.fake.setAlarm('sip-5xx', 'ALARM'));
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    expect(r.summary).toMatchObject({ outcome: 'rolled-back', groupVersion: '1', rollback: { how: 'new-refresh' } });
+    expect(r.summary!.reasons.join()).toMatch(/refresh Failed: Alarm sip-5xx is in ALARM state/);
+    expect(h.fake.refreshes.map((x) => x.Status)).toEqual(['Failed', 'Successful']);
+    expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual(Array(4).fill(oldAmi.ImageId));
+    expect(asg.launchTemplate!.Version).toBe('1');
+  });
+
   it('starts a new refresh to the previous version when AWS calls the refresh irreversible', async () => {
     const h = harness({ desired: 2 });
     const { asg, oldAmi, newAmi } = h.world;
