@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../src/try/ports.js';
+import { startProcess } from '../../src/try/process.js';
 
 const run = promisify(execFile);
 export const PG_BIN = process.env.SIPBAKE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -48,8 +49,18 @@ export async function startPostgres(o: { host?: string } = {}): Promise<Postgres
   const hba = ['local all postgres trust', `host all all ${host}/32 scram-sha-256`].join('\n');
   await writeFile(path.join(data, 'pg_hba.conf'), `${hba}\n`);
   await chown(path.join(data, 'pg_hba.conf'), uid, gid);
-  const opts = `-c listen_addresses=${host} -p ${port} -c unix_socket_directories=${socketDir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60`;
-  await asPostgres(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-o', opts, '-l', path.join(base, 'server.log'), '-w', '-t', '30', 'start']);
+  // In the foreground under our process manager: if the test process dies, its group is killed with it.
+  const server = startProcess(
+    ['runuser', '-u', 'postgres', '--', path.join(PG_BIN, 'postgres'), '-D', data, '-c', `listen_addresses=${host}`, '-p', String(port), '-c', `unix_socket_directories=${socketDir}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=60'],
+    { name: 'postgres', installHint: 'apt-get install postgresql' },
+  );
+  try {
+    await server.waitForLine(/database system is ready to accept connections/, 30_000);
+  } catch (e) {
+    await server.stop('SIGINT');
+    await rm(base, { recursive: true, force: true });
+    throw e;
+  }
   let stopped = false;
   const pg: Postgres = {
     host,
@@ -68,7 +79,7 @@ export async function startPostgres(o: { host?: string } = {}): Promise<Postgres
       if (stopped) return;
       stopped = true;
       try {
-        await asPostgres(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '20', 'stop'], 30_000);
+        await server.stop('SIGINT', 10_000); // fast shutdown, then SIGKILL to the group
       } finally {
         await rm(base, { recursive: true, force: true });
       }
