@@ -62,6 +62,7 @@ describe('recorder-lb (seed 004), file backend, through real Kamailio', () => {
     expect(rp.commands.slice(seen).filter((c) => c.command === 'D' && c.callId === callId).length).toBeGreaterThanOrEqual(1);
     // The module checked the protocol version and capabilities first.
     expect(rp.of('V').length).toBeGreaterThanOrEqual(1);
+    expect(rp.of('VF').length).toBeGreaterThanOrEqual(1);
   });
 
   it('stops sending calls to a stopped recorder within threshold × interval, and resumes when it is back', async () => {
