@@ -46,6 +46,11 @@ describe('boot plan (pure)', () => {
     expect(m.drain.lifecycleHookName).toBe('custom-hook');
   });
 
+  it("follows the renderer's manifest: the roll's deploy.lifecycleHook.name reaches the agent", async () => {
+    const m = await manifestOf('twilio-relay', { deploy: { lifecycleHook: { name: 'relay-drain' } } });
+    expect(m.drain.lifecycleHookName).toBe('relay-drain');
+  });
+
   it('says which manifest field is wrong', () => {
     expect(() => parseManifest('{"name":"x","drain":{"maxSeconds":"long"}}', '/etc/sipbake/image.json')).toThrow(/\/etc\/sipbake\/image.json is not a sipbake image manifest: drain.maxSeconds/);
   });
