@@ -50,6 +50,11 @@ export const awsErrorTable: KnownAwsError[] = [
     fix: 'pick an AMI from `sipbake history IMAGE`',
   },
   {
+    pattern: /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|TimeoutError)$/,
+    message: (e, where) => `could not reach AWS (${where}): ${e.message}`,
+    fix: 'check the network and any proxy (HTTPS_PROXY), and that the region is right (--region, or deploy.region / bake.region)',
+  },
+  {
     pattern: /^ValidationError$/,
     message: (e, where) => `AWS rejected ${where}: ${e.message}`,
     fix: 'check the deploy: section of the image definition against the message',
@@ -59,7 +64,8 @@ export const awsErrorTable: KnownAwsError[] = [
 /** The UserError for a known AWS failure, or undefined. */
 export function mapAwsError(e: unknown, where: string): UserError | undefined {
   if (!(e instanceof Error)) return undefined;
-  const code = (e as { Code?: string }).Code;
+  // SDK service errors carry name/Code; network failures from Node carry code (ENOTFOUND, …).
+  const code = (e as { Code?: string }).Code ?? (e as { code?: string }).code;
   const known = awsErrorTable.find((k) => k.pattern.test(e.name) || (code !== undefined && k.pattern.test(code)));
   return known ? new UserError(known.message(e, where), known.fix, { cause: e }) : undefined;
 }

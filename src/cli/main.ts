@@ -6,6 +6,7 @@ import { AbortError, ProcessError, UsageError, UserError } from './errors.js';
 import { ConsoleReporter, type Reporter } from './reporter.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { commands } from './commands/index.js';
+import { mapAwsError } from '../aws/errors.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -121,6 +122,9 @@ export function reportError(e: unknown, reporter: Reporter, debug: boolean): num
     reporter.result({ ok: false, error: e.message });
     return 2;
   }
+  // An AWS failure that no command mapped still gets its sentence and fix.
+  const mapped = mapAwsError(e, 'an AWS call');
+  if (mapped) return reportError(mapped, reporter, debug);
   const err = e instanceof Error ? e : new Error(String(e));
   reporter.line(`internal error: ${err.message}`, 'error');
   reporter.line(debug ? (err.stack ?? '') : '  (run again with --debug for the stack trace, and please report it)', 'error');

@@ -37,3 +37,20 @@ describe('sipbake CLI frame', () => {
     expect(out.results[0]).toMatchObject({ ok: false });
   });
 });
+
+describe('one error handler', () => {
+  it('turns an unmapped network failure from an AWS call into a sentence with a fix (exit 1, not internal)', async () => {
+    const { reportError } = await import('../../src/cli/main.js');
+    const out = new RecordingReporter();
+    const e = Object.assign(new Error('getaddrinfo ENOTFOUND autoscaling.us-east-1.amazonaws.com'), { code: 'ENOTFOUND' });
+    expect(reportError(e, out, false)).toBe(1);
+    expect(out.text()).toMatch(/could not reach AWS[\s\S]*fix: check the network/);
+  });
+
+  it('keeps unknown failures internal (exit 70) and asks for --debug', async () => {
+    const { reportError } = await import('../../src/cli/main.js');
+    const out = new RecordingReporter();
+    expect(reportError(new TypeError('x is undefined'), out, false)).toBe(70);
+    expect(out.text()).toMatch(/internal error: x is undefined[\s\S]*--debug/);
+  });
+});
