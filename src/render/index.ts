@@ -46,7 +46,11 @@ export async function planImage(root: string, image: ImageDefinition): Promise<R
 function localDbUrl(image: ImageDefinition, local: LocalOptions): { dbUrl?: string } {
   const b = image.dispatcher?.backend;
   if (b?.type !== 'postgres') return {};
-  const auth = local.dbPassword === undefined ? encodeURIComponent(b.user) : `${encodeURIComponent(b.user)}:${encodeURIComponent(local.dbPassword)}`;
+  // Kamailio's db_url parser takes user and password verbatim (up to the last '@'); it never percent-decodes.
+  if (local.dbPassword !== undefined && /["\\\r\n]/.test(local.dbPassword)) {
+    throw new UserError('the database password contains a quote, backslash or line break, which a Kamailio db_url cannot carry', 'use a password without those characters');
+  }
+  const auth = local.dbPassword === undefined ? b.user : `${b.user}:${local.dbPassword}`;
   return { dbUrl: `postgres://${auth}@${b.host}:${b.port}/${b.database}` };
 }
 

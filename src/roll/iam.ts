@@ -127,3 +127,57 @@ export function buildPolicy(s: PolicyScope): Policy {
     ],
   };
 }
+
+/** Secrets an image reads at boot, by reference (never values). */
+export interface SecretScope {
+  ssm: string[]; // parameter names
+  secretsmanager: string[]; // secret ids or ARNs
+}
+
+function ssmArn(s: PolicyScope, name: string): string {
+  return name.startsWith('arn:') ? name : `arn:aws:ssm:${s.region}:${s.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+}
+function secretArn(s: PolicyScope, id: string): string {
+  // Secrets Manager appends a random 6-character suffix to a secret's ARN.
+  return id.startsWith('arn:') ? id : `arn:aws:secretsmanager:${s.region}:${s.account}:secret:${id}-??????`;
+}
+
+/**
+ * The instance role: what the on-instance agent calls at boot (secrets) and while draining
+ * (lifecycle hook). Attach AmazonSSMManagedInstanceCore beside it for Session Manager.
+ */
+export function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
+  const asg = `arn:aws:autoscaling:${s.region}:${s.account}:autoScalingGroup:*:autoScalingGroupName/${s.asgName}`;
+  const statements: Statement[] = [
+    {
+      Sid: 'FindOwnGroupAndHook',
+      Effect: 'Allow',
+      // Describe calls cannot be scoped to a resource.
+      Action: ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks'],
+      Resource: '*',
+    },
+    {
+      Sid: 'DrainLifecycleHook',
+      Effect: 'Allow',
+      Action: ['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:CompleteLifecycleAction'],
+      Resource: asg,
+    },
+  ];
+  if (secrets.ssm.length > 0) {
+    statements.push({ Sid: 'BootSecretsFromParameterStore', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: secrets.ssm.map((n) => ssmArn(s, n)) });
+  }
+  if (secrets.secretsmanager.length > 0) {
+    statements.push({ Sid: 'BootSecretsFromSecretsManager', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secrets.secretsmanager.map((n) => secretArn(s, n)) });
+  }
+  if (secrets.ssm.length > 0 || secrets.secretsmanager.length > 0) {
+    const via = [...(secrets.ssm.length > 0 ? [`ssm.${s.region}.amazonaws.com`] : []), ...(secrets.secretsmanager.length > 0 ? [`secretsmanager.${s.region}.amazonaws.com`] : [])];
+    statements.push({
+      Sid: 'DecryptBootSecrets',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: `arn:aws:kms:${s.region}:${s.account}:key/*`,
+      Condition: { StringEquals: { 'kms:ViaService': via.length === 1 ? via[0]! : via } },
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
