@@ -5,6 +5,8 @@ import { agentEnv } from './env.js';
 import { stderrLog } from './log.js';
 
 const [, , command] = process.argv;
+// The image's node is Debian's 18 and the bundled SDK is pinned; its notice about future releases is noise at boot.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function run(): Promise<number> {
   switch (command) {
