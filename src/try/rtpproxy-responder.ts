@@ -30,7 +30,7 @@ export interface RtpproxyResponderOptions {
   port: number;
   /** Address returned for media (goes into the rewritten c= line). Default: host. */
   mediaIp?: string;
-  /** First media port handed out; each U/L gets the next even one. Default 35000. */
+  /** First media port handed out; each U/L gets the next even one, wrapping within 20000 ports (never past 65535). Default 35000. */
   firstMediaPort?: number;
 }
 
@@ -104,7 +104,12 @@ export class RtpproxyResponder {
     const have = this.ports.get(key);
     if (have !== undefined) return have;
     const p = this.next;
-    this.next += 2;
+    // Even ports in [first, min(first + 20000, 65536)), reused round-robin: a long benchmark allocates far more
+    // sessions than there are ports (RTPProxy reuses freed ports the same way).
+    const first = this.opts.firstMediaPort ?? 35000;
+    const end = Math.min(first + 20000, 65536);
+    this.next = p + 2 >= end ? first : p + 2;
+    if (this.ports.size > 50_000) this.ports.clear(); // bounded memory over long runs
     this.ports.set(key, p);
     return p;
   }

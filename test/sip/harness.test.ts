@@ -108,3 +108,15 @@ describe('bench bare relay', () => {
     expect(cfg).not.toMatch(/loadmodule/);
   });
 });
+
+describe('RTPProxy responder port allocation', () => {
+  it('stays within a valid even port range however many sessions it hands out', async () => {
+    const { RtpproxyResponder } = await import('../fakes/rtpproxy.js');
+    const r = new RtpproxyResponder({ host: '127.0.0.1', port: 1, firstMediaPort: 60000 });
+    const alloc = (r as unknown as { allocate(c: string, t: string): number }).allocate.bind(r);
+    for (let i = 0; i < 30_000; i++) {
+      const p = alloc(`c${i}`, 't');
+      expect(p >= 60000 && p < 65536 && p % 2 === 0).toBe(true);
+    }
+  });
+});
