@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // Live suites (real Kamailio, SIPp, PostgreSQL, compiles) are named *.live.test.ts.
 export default defineConfig({
   test: {
+    // The SDK is pinned by the lockfile; its notice about future Node requirements is noise in test output.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-results.json' },
     projects: [
