@@ -47,16 +47,7 @@ done
 [ "${#extra[@]}" -eq 0 ] || die "modules built that the image does not load: ${extra[*]}" "remove $moddir and re-run"
 log "kamailio $("$bin" -v | head -n1 | cut -d' ' -f3) with ${#modules[@]} modules in $moddir"
 
-if on_instance; then
-  if getent passwd kamailio >/dev/null; then
-    log "user kamailio exists"
-  else
-    log "creating system user kamailio"
-    useradd --system --user-group --home-dir /run/kamailio --no-create-home --shell /usr/sbin/nologin kamailio
-  fi
-else
-  log "local root: not creating the kamailio user on this host"
-fi
+ensure_system_user kamailio
 
 unit="$SIPBAKE_TREE/etc/systemd/system/kamailio.service"
 [ -f "$unit" ] || die "rendered tree has no kamailio.service" "fix: re-render the image"

@@ -28,16 +28,7 @@ fi
 [ -x "$bin" ] || die "make install did not produce $bin"
 log "installed $bin"
 
-if on_instance; then
-  if getent passwd rtpproxy >/dev/null; then
-    log "user rtpproxy exists"
-  else
-    log "creating system user rtpproxy"
-    useradd --system --user-group --home-dir /run/rtpproxy --no-create-home --shell /usr/sbin/nologin rtpproxy
-  fi
-else
-  log "local root: not creating the rtpproxy user on this host"
-fi
+ensure_system_user rtpproxy
 
 for f in etc/systemd/system/rtpproxy.service etc/sipbake/rtpproxy.env; do
   [ -f "$SIPBAKE_TREE/$f" ] || die "rendered tree has no $f" "fix: re-render the image"

@@ -35,6 +35,19 @@ die() {
 # True on the real build instance (the image is this machine's /), false in a local rehearsal.
 on_instance() { [ -z "$SIPBAKE_ROOT" ]; }
 
+# A locked system user with its own group, home under /run; never on the host of a local rehearsal.
+ensure_system_user() {
+  local name="$1"
+  if ! on_instance; then
+    log "local root: not creating the $name user on this host"
+  elif getent passwd "$name" >/dev/null; then
+    log "user $name exists"
+  else
+    log "creating system user $name"
+    useradd --system --user-group --home-dir "/run/$name" --no-create-home --shell /usr/sbin/nologin "$name"
+  fi
+}
+
 load_pins() {
   [ -f "$SIPBAKE_PINS" ] || die "pins file not found: $SIPBAKE_PINS" "fix: restore scripts/pins.env, or point SIPBAKE_PINS at one"
   # shellcheck source=/dev/null
