@@ -4,20 +4,25 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAutoScalingHttpFake, type AutoScalingHttpFake } from '../fakes/autoscaling-http.js';
+import { FakeAws } from '../fakes/aws/fake-aws.js';
+import type { FakeInstance } from '../fakes/aws/model.js';
+import { seedWorld } from '../fakes/aws/scenario.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { agentNode, agentRoot, FAKE_AWS_ENV, image, type TempRoot } from './support.js';
 
-// The bundled drain agent as a child process: IMDSv2 and Auto Scaling fakes on loopback, and a stand-in
+// The bundled drain agent as a child process: IMDSv2 and Auto Scaling fakes on loopback (the latter a wire
+// front for the shared AWS fake, its simulated drain agent off, clock following real time), and a stand-in
 // kamcmd (a shell script over a state file) so the whole process runs in seconds without Kamailio.
 // The live suite (drain.live.test.ts) does the same against real Kamailio and SIPp.
 
-const INSTANCE = 'i-0drain000000000001';
 const ASG = 'kamailio-lb-asg';
+const HOOK = 'sipbake-drain';
 
 let imds: ImdsFake;
 let asg: AutoScalingHttpFake;
 let r: TempRoot;
 let child: ResultPromise | undefined;
+let inst: FakeInstance;
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -78,10 +83,11 @@ async function startAgent(drain: Record<string, unknown>) {
   await chmod(kamcmd, 0o755);
   await writeFile(path.join(r.root, 'alive'), '');
   await writeFile(path.join(r.root, 'dialogs'), '3\n');
-  imds = await startImdsFake({ instanceId: INSTANCE, lifecycleState: 'InService' });
-  asg.instances.set(INSTANCE, { asg: ASG, state: 'InService' });
-  asg.hooks.set(ASG, [{ name: 'sipbake-drain', heartbeatTimeout: 60 }]);
-  asg.calls.length = 0;
+  const fake = new FakeAws({ drainAgent: false });
+  seedWorld(fake, { desired: 1, heartbeat: 60 });
+  inst = [...fake.instances.values()][0]!;
+  asg.use(fake);
+  imds = await startImdsFake({ instanceId: inst.InstanceId, lifecycleState: 'InService' });
   const c = execa(agentNode, [r.agent, 'drain'], {
     env: { ...FAKE_AWS_ENV, SIPBAKE_ROOT: r.root, SIPBAKE_IMDS_ENDPOINT: imds.endpoint, SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint, SIPBAKE_KAMCMD: kamcmd },
     reject: false,
@@ -95,7 +101,7 @@ async function startAgent(drain: Record<string, unknown>) {
 
 function terminate() {
   imds.setLifecycleState('Terminated');
-  asg.instances.get(INSTANCE)!.state = 'Terminating:Wait';
+  asg.fake.beginTermination(inst);
 }
 
 describe('agent.mjs drain (bundled, child process)', () => {
@@ -112,8 +118,11 @@ describe('agent.mjs drain (bundled, child process)', () => {
     await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
     const complete = asg.calls.find((x) => x.action === 'CompleteLifecycleAction')!;
     expect(complete.atMs).toBeGreaterThanOrEqual(lastCallEndedAt);
-    expect(complete.params).toMatchObject({ AutoScalingGroupName: ASG, LifecycleHookName: 'sipbake-drain', InstanceId: INSTANCE, LifecycleActionResult: 'CONTINUE' });
-    expect(asg.instances.get(INSTANCE)!.state).toBe('Terminating:Proceed');
+    expect(complete.params).toMatchObject({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' });
+    // The shared fake took it: the action for this hook and group ended by that call, and the instance went.
+    expect(asg.fake.callsOf('CompleteLifecycleAction').map((x) => x.input)).toEqual([{ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' }]);
+    expect(inst.lifecycleAction).toMatchObject({ LifecycleHookName: HOOK, AutoScalingGroupName: ASG, endedBy: 'complete', result: 'CONTINUE' });
+    expect(inst.LifecycleState).toBe('Terminated');
     expect(complete.atMs).toBeGreaterThan(flippedAt);
     // The port stays closed after completion (the agent idles until shutdown instead of restarting).
     expect(await connects(port)).toBe(false);
@@ -127,6 +136,7 @@ describe('agent.mjs drain (bundled, child process)', () => {
     const { child: c } = await startAgent({ maxSeconds: 2 });
     terminate();
     await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
+    expect(inst.lifecycleAction).toMatchObject({ endedBy: 'complete', result: 'CONTINUE' });
     c.kill('SIGTERM');
     const res = await c;
     expect(res.all).toMatch(/maxSeconds \(2 s\) ran out; 0 call\(s\) ended normally, 3 cut/);

@@ -7,6 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { renderImage } from '../../src/render/index.js';
 import { seed, repoRoot, variant } from '../render/fixtures.js';
 import { startAutoScalingHttpFake, type AutoScalingHttpFake } from '../fakes/autoscaling-http.js';
+import { FakeAws } from '../fakes/aws/fake-aws.js';
+import type { FakeInstance } from '../fakes/aws/model.js';
+import { seedWorld } from '../fakes/aws/scenario.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { agentNode, FAKE_AWS_ENV } from './support.js';
 import { activeDialogs, connects, kamcmd, freeSipPort, freeTcpPort, killAll, sendInvite, track, until } from './live-support.js';
@@ -14,7 +17,6 @@ import { activeDialogs, connects, kamcmd, freeSipPort, freeTcpPort, killAll, sen
 // Issue 7 with real Kamailio and SIPp on loopback: calls through the rendered twilio-relay config to a
 // SIPp UAS, the bundled agent from the rendered tree, IMDSv2 and Auto Scaling fakes. One Kamailio per test.
 
-const INSTANCE = 'i-0live0000000000001';
 const ASG = 'kamailio-lb-asg';
 const HOOK = 'sipbake-drain';
 const UAS_HOST = '127.0.0.2';
@@ -24,6 +26,7 @@ const SCENARIOS = path.join(import.meta.dirname, 'scenarios');
 let tmp: string;
 let asg: AutoScalingHttpFake;
 let imds: ImdsFake;
+let inst: FakeInstance;
 let agentLog = '';
 
 beforeAll(async () => {
@@ -77,10 +80,13 @@ async function rig(drain: Record<string, unknown>): Promise<Rig> {
   });
   track(execa('sipp', ['-sf', path.join(SCENARIOS, 'uas-rr.xml'), '-i', UAS_HOST, '-p', String(uasPort), '-nostdin', '-timeout', '170s'], { reject: false, all: true, detached: true }));
 
-  imds = await startImdsFake({ instanceId: INSTANCE, lifecycleState: 'InService' });
-  asg.instances.set(INSTANCE, { asg: ASG, state: 'InService' });
-  asg.hooks.set(ASG, [{ name: HOOK, heartbeatTimeout: 30 }]);
-  asg.calls.length = 0;
+  // The shared AWS fake behind the loopback Auto Scaling API: its clock follows real time, so the 30 s hook
+  // times out unless the agent's heartbeats extend it; its own simulated drain agent is off.
+  const fake = new FakeAws({ drainAgent: false });
+  seedWorld(fake, { desired: 1, heartbeat: 30 });
+  inst = [...fake.instances.values()][0]!;
+  asg.use(fake);
+  imds = await startImdsFake({ instanceId: inst.InstanceId, lifecycleState: 'InService' });
   const agent = track(
     execa(agentNode, [path.join(out, 'usr/local/lib/sipbake/agent.mjs'), 'drain'], {
       env: { ...FAKE_AWS_ENV, SIPBAKE_ROOT: out, SIPBAKE_IMDS_ENDPOINT: imds.endpoint, SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint, SIPBAKE_KAMCMD: 'kamcmd' },
@@ -107,7 +113,7 @@ function uac(r: Rig, calls: number, durationMs: number): ResultPromise<{ reject:
 
 function startTermination(): number {
   imds.setLifecycleState('Terminated');
-  asg.instances.get(INSTANCE)!.state = 'Terminating:Wait';
+  asg.fake.beginTermination(inst);
   return Date.now();
 }
 
@@ -154,8 +160,10 @@ describe('drain with real Kamailio and SIPp', () => {
     expect(uacResult.all).toMatch(/BYE ---------->\s+20\s+0\s+0\s+200 <----------\s+20/);
     expect(done.atMs).toBeGreaterThan(lastUpAt);
     expect(done.atMs - drainAt).toBeGreaterThan(50_000);
-    expect(done.params).toMatchObject({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: INSTANCE, LifecycleActionResult: 'CONTINUE' });
+    expect(done.params).toMatchObject({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' });
     expect(asg.calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat' && c.ok).length).toBeGreaterThanOrEqual(2);
+    // Completed, not timed out: over 50 s against a 30 s hook, so the heartbeats kept the action open.
+    expect(inst.lifecycleAction).toMatchObject({ LifecycleHookName: HOOK, AutoScalingGroupName: ASG, endedBy: 'complete', result: 'CONTINUE' });
     r.agent.kill('SIGTERM');
     const log = (await r.agent).all;
     expect(log).toMatch(/20 call\(s\) ended normally, 0 cut/);

@@ -1,4 +1,3 @@
-import { DescribeAutoScalingInstancesCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drainSchema } from '../../src/definition/drain-schema.js';
 import { runDrain, type DrainEffects } from '../../src/agent/drain.js';
@@ -9,38 +8,20 @@ import { seedWorld } from '../fakes/aws/scenario.js';
 import type { FakeInstance } from '../fakes/aws/model.js';
 
 // The drain loop against the shared stateful AWS fake (simulated clock), a scripted Kamailio and a
-// recorded health port. The fake does not model DescribeAutoScalingInstances, so a thin adapter answers
-// it from the fake's own instances and passes every other command to the fake.
+// recorded health port. The fake's own simulated drain agent is off: the agent under test is the only one
+// that completes the lifecycle action, and the hook (60 s) times out unless its heartbeats extend it.
 
 let h: FakeAwsHandle;
 let inst: FakeInstance;
 const HOOK = 'sipbake-drain';
+const ASG = 'kamailio-lb-asg';
 
 beforeEach(() => {
-  h = createFakeAws({ drainSeconds: 7200 });
+  h = createFakeAws({ drainAgent: false });
   seedWorld(h.fake, { heartbeat: 60 });
   inst = [...h.fake.instances.values()][0]!;
 });
 afterEach(() => h.restore());
-
-function autoScaling(): Pick<AutoScalingClient, 'send'> {
-  const real = h.clients.autoScaling;
-  return {
-    send: (async (cmd: { input: { InstanceIds?: string[] } }) => {
-      if (cmd instanceof DescribeAutoScalingInstancesCommand) {
-        const found = (cmd.input.InstanceIds ?? []).map((id) => h.fake.instances.get(id)).filter((i) => i !== undefined);
-        return { AutoScalingInstances: found.map((i) => ({ InstanceId: i.InstanceId, AutoScalingGroupName: i.asg, LifecycleState: i.LifecycleState })) };
-      }
-      const out = await real.send(cmd as never);
-      // Real Auto Scaling restarts the hook timeout on a heartbeat; the shared fake does not model that yet.
-      if (cmd.constructor.name === 'RecordLifecycleActionHeartbeatCommand') {
-        const hook = h.fake.asgs.get(inst.asg)!.hooks.find((x) => x.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
-        if (hook) inst.terminateAt = h.fake.nowMs + hook.HeartbeatTimeout * 1000;
-      }
-      return out;
-    }) as AutoScalingClient['send'],
-  };
-}
 
 /** Calls end at the given simulated seconds after the drain starts; `up` is how many are up before. */
 function scriptedKamailio(endAtSeconds: number[]): KamailioRpc & { drainingSetAt?: number; startedAt?: number } {
@@ -62,14 +43,15 @@ function effects(kamailio: KamailioRpc, log: string[], health: string[], fallbac
     now: h.fake.clock.now,
     sleep: (ms) => h.fake.clock.sleep(ms),
     // What IMDS says: the *target* state, Terminated, once the instance is picked for termination.
-    lifecycleState: async () => (inst.LifecycleState.startsWith('Terminating') ? 'Terminated' : 'InService'),
+    lifecycleState: async () => imdsState(),
     kamailio,
     health: { open: async () => void health.push(`open@${h.fake.elapsedSeconds}`), fail: async () => void health.push(`fail@${h.fake.elapsedSeconds}`) },
-    lifecycle: lifecycleHook({ autoScaling: autoScaling(), instanceId: inst.InstanceId, hookName: HOOK, fallbackHeartbeatTimeoutSeconds, log: (l) => log.push(l) }),
+    lifecycle: lifecycleHook({ autoScaling: h.clients.autoScaling, instanceId: inst.InstanceId, hookName: HOOK, fallbackHeartbeatTimeoutSeconds, log: (l) => log.push(l) }),
     log: (l) => log.push(l),
   };
 }
 
+const imdsState = () => (inst.LifecycleState === 'InService' || inst.LifecycleState === 'Pending' ? 'InService' : 'Terminated');
 const lifecycleCalls = () => h.fake.calls.filter((c) => /LifecycleAction/.test(c.command));
 
 describe('runDrain against the AWS fake', () => {
@@ -85,7 +67,7 @@ describe('runDrain against the AWS fake', () => {
     const fx = effects(k, log, health);
     fx.lifecycleState = async () => {
       if (origNow() >= begin && inst.LifecycleState === 'InService') h.fake.beginTermination(inst);
-      return inst.LifecycleState.startsWith('Terminating') ? 'Terminated' : 'InService';
+      return imdsState();
     };
     const report = await runDrain(cfg, fx);
     const drainStart = k.drainingSetAt!;
@@ -93,13 +75,19 @@ describe('runDrain against the AWS fake', () => {
     const calls = lifecycleCalls();
     const complete = calls.filter((c) => c.command === 'CompleteLifecycleAction');
     expect(complete).toHaveLength(1);
-    expect(complete[0]!.input).toEqual({ AutoScalingGroupName: 'kamailio-lb-asg', LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' });
+    expect(complete[0]!.input).toEqual({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' });
+    // The fake accepted it: the action the termination started (this hook, this group) ended by that call.
+    expect(inst.lifecycleAction).toMatchObject({ LifecycleHookName: HOOK, AutoScalingGroupName: ASG, endedBy: 'complete', result: 'CONTINUE', endedAt: complete[0]!.atMs });
+    expect(inst.LifecycleState).toBe('Terminated');
+    // It waited past the hook's 60 s HeartbeatTimeout: only the heartbeats kept the action open that long.
+    expect(complete[0]!.atMs - inst.lifecycleAction!.startedAt).toBeGreaterThan(60_000);
     // Not before the last call (95 s after the drain started) ended.
     expect(complete[0]!.atMs - drainStart).toBeGreaterThanOrEqual(95_000);
     // Hook timeout 60 s → a heartbeat every 30 s while waiting.
     const beats = calls.filter((c) => c.command === 'RecordLifecycleActionHeartbeat');
     expect(beats.map((b) => (b.atMs - drainStart) / 1000)).toEqual([30, 60, 90]);
-    expect(beats.every((b) => b.input.InstanceId === inst.InstanceId && b.input.LifecycleHookName === HOOK)).toBe(true);
+    expect(beats.map((b) => b.input)).toEqual(beats.map(() => ({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId })));
+    expect(inst.lifecycleAction!.heartbeats).toEqual(beats.map((b) => b.atMs));
     // Open while serving; failed in the same poll that saw the termination, never reopened.
     expect(health).toEqual(['open@10', `fail@${(drainStart - FAKE_EPOCH) / 1000}`]);
     expect(log.join('\n')).toMatch(/3 call\(s\) ended normally, 0 cut/);
@@ -114,6 +102,8 @@ describe('runDrain against the AWS fake', () => {
     expect(report).toMatchObject({ completed: true, reason: 'deadline', endedNormally: 1, cut: 2 });
     const complete = lifecycleCalls().find((c) => c.command === 'CompleteLifecycleAction')!;
     expect((complete.atMs - k.drainingSetAt!) / 1000).toBe(60);
+    // The heartbeat at 30 s moved the hook's timeout from 60 s to 90 s, so the completion at 60 s was in time.
+    expect(inst.lifecycleAction).toMatchObject({ endedBy: 'complete', heartbeats: [k.drainingSetAt! + 30_000], timeoutAt: k.drainingSetAt! + 90_000 });
     expect(log.join('\n')).toMatch(/maxSeconds \(60 s\) ran out; 1 call\(s\) ended normally, 2 cut/);
   });
 
@@ -125,16 +115,23 @@ describe('runDrain against the AWS fake', () => {
 
     expect(report?.completed).toBe(true);
     expect(lifecycleCalls().filter((c) => c.command === 'CompleteLifecycleAction')).toHaveLength(3);
+    expect(inst.lifecycleAction).toMatchObject({ endedBy: 'complete', result: 'CONTINUE' });
   });
 
   it('falls back to the configured heartbeat timeout when the hook is missing, and says so', async () => {
-    h.fake.asgs.get('kamailio-lb-asg')!.hooks = [];
-    inst.LifecycleState = 'Terminating:Wait';
+    h.fake.asgs.get(ASG)!.hooks = [];
+    for (const tg of h.fake.targetGroups.values()) tg.deregistrationDelay = 300;
+    // Without a hook Auto Scaling does not wait for the agent: Terminating only for the deregistration delay.
+    h.fake.beginTermination(inst);
+    expect(inst.LifecycleState).toBe('Terminating');
     const cfg = drainSchema.parse({ maxSeconds: 200, pollSeconds: 5, heartbeatTimeoutSeconds: 100 });
     const log: string[] = [];
     const k = scriptedKamailio([120]);
-    await runDrain(cfg, effects(k, log, [], cfg.heartbeatTimeoutSeconds));
+    const report = await runDrain(cfg, effects(k, log, [], cfg.heartbeatTimeoutSeconds));
     expect(log.join('\n')).toMatch(/lifecycle hook sipbake-drain not found on kamailio-lb-asg/);
+    // There is no lifecycle action to heartbeat or complete: AWS refuses both, and the agent gives up cleanly.
+    expect(log.join('\n')).toMatch(/heartbeat failed: ValidationError: No active Lifecycle Action found with instance ID i-/);
+    expect(report).toMatchObject({ completed: false });
     const beats = lifecycleCalls().filter((c) => c.command === 'RecordLifecycleActionHeartbeat');
     expect(beats.map((b) => (b.atMs - k.drainingSetAt!) / 1000)).toEqual([50, 100]);
   });

@@ -1,16 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FakeAws } from './aws/fake-aws.js';
+import { asgHandlers } from './aws/handlers-asg.js';
 
 // The Auto Scaling API on 127.0.0.1 for a child process (the bundled drain agent), in its real wire
 // protocol (awsQuery: form-encoded POST, XML answers), so the agent's SDK client talks to it unchanged.
-// In-process tests use the shared stateful fake in test/fakes/aws/ instead; this one models only what an
-// instance's drain agent calls:
-// - DescribeAutoScalingInstances(InstanceIds) → the instance's group and lifecycle state.
-// - DescribeLifecycleHooks(AutoScalingGroupName, LifecycleHookNames) → the group's hooks.
-// - RecordLifecycleActionHeartbeat / CompleteLifecycleAction: need the instance in Terminating:Wait and
-//   a hook of that name on its group, else 400 ValidationError ("No active Lifecycle Action found").
-//   Complete moves the instance to Terminating:Proceed.
-// Requests without a SigV4 Authorization header are refused. Every call is recorded with its time.
+// It is a wire front for the shared stateful fake (test/fakes/aws/, README.md there): the same state, the same
+// handlers and errors, the same call log (`fake.calls`) and faults. It serves only what an instance's drain
+// agent calls: DescribeAutoScalingInstances, DescribeLifecycleHooks, RecordLifecycleActionHeartbeat,
+// CompleteLifecycleAction. The fake's simulated clock follows real time from the start (a child process
+// sleeps for real), so hook timeouts and heartbeats behave as in AWS. Requests without a SigV4 Authorization
+// header are refused. `calls` also records every request with its real time and whether it succeeded.
 
 export interface AsgCall {
   action: string;
@@ -19,33 +19,56 @@ export interface AsgCall {
   ok: boolean;
 }
 
-export interface AsgInstance {
-  asg: string;
-  state: string;
-}
-
 export interface AutoScalingHttpFake {
   endpoint: string;
-  instances: Map<string, AsgInstance>;
-  hooks: Map<string, { name: string; heartbeatTimeout: number }[]>;
+  /** The fake behind it (replace it per test with use()). */
+  readonly fake: FakeAws;
   calls: AsgCall[];
+  /** Serves another fake from now on; clears `calls` and restarts the real-time clock link. */
+  use(fake: FakeAws): void;
   close(): Promise<void>;
 }
 
+const SERVED = ['DescribeAutoScalingInstances', 'DescribeLifecycleHooks', 'RecordLifecycleActionHeartbeat', 'CompleteLifecycleAction'];
 const NS = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function ok(action: string, result: string): string {
-  return `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>fake-1</RequestId></ResponseMetadata></${action}Response>`;
-}
-function fault(code: string, message: string): string {
-  return `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>fake-1</RequestId></ErrorResponse>`;
+/** awsQuery input: `InstanceIds.member.1=…` → `{ InstanceIds: […] }` (flat names and member lists only). */
+function inputOf(params: Record<string, string>): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (k === 'Action' || k === 'Version') continue;
+    const m = /^(\w+)\.member\.(\d+)$/.exec(k);
+    if (m) ((input[m[1]!] ??= []) as string[])[Number(m[2]) - 1] = v;
+    else input[k] = v;
+  }
+  return input;
 }
 
-export async function startAutoScalingHttpFake(): Promise<AutoScalingHttpFake> {
-  const instances = new Map<string, AsgInstance>();
-  const hooks = new Map<string, { name: string; heartbeatTimeout: number }[]>();
+/** awsQuery output: objects as elements, arrays as <member> lists. */
+function xmlOf(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.map((x) => `<member>${xmlOf(x)}</member>`).join('');
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object')
+    return Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => `<${k}>${xmlOf(x)}</${k}>`)
+      .join('');
+  return esc(String(v));
+}
+
+function ok(action: string, result: unknown): string {
+  return `<${action}Response xmlns="${NS}"><${action}Result>${xmlOf(result)}</${action}Result><ResponseMetadata><RequestId>fake-1</RequestId></ResponseMetadata></${action}Response>`;
+}
+function fault(code: string, message: string): string {
+  return `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${esc(code)}</Code><Message>${esc(message)}</Message></Error><RequestId>fake-1</RequestId></ErrorResponse>`;
+}
+
+export async function startAutoScalingHttpFake(fake: FakeAws = new FakeAws()): Promise<AutoScalingHttpFake> {
+  let handlers = asgHandlers(fake);
   const calls: AsgCall[] = [];
+  let realMs = Date.now();
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
@@ -58,52 +81,35 @@ export async function startAutoScalingHttpFake(): Promise<AutoScalingHttpFake> {
         res.end(xml);
       };
       if (!/^AWS4-HMAC-SHA256 Credential=/.test(String(req.headers.authorization ?? ''))) return send(403, fault('MissingAuthenticationToken', 'unsigned request'));
-      const activeAction = () => {
-        const i = instances.get(params.InstanceId ?? '');
-        const hookOk = i && i.asg === params.AutoScalingGroupName && (hooks.get(i.asg) ?? []).some((h) => h.name === params.LifecycleHookName);
-        return i && hookOk && i.state === 'Terminating:Wait' ? i : undefined;
-      };
-      switch (action) {
-        case 'DescribeAutoScalingInstances': {
-          const ids = Object.entries(params).filter(([k]) => k.startsWith('InstanceIds.member.')).map(([, v]) => v);
-          const members = ids
-            .map((id) => [id, instances.get(id)] as const)
-            .filter((x): x is readonly [string, AsgInstance] => x[1] !== undefined)
-            .map(
-              ([id, i]) =>
-                `<member><InstanceId>${esc(id)}</InstanceId><AutoScalingGroupName>${esc(i.asg)}</AutoScalingGroupName><AvailabilityZone>us-east-1a</AvailabilityZone><LifecycleState>${esc(i.state)}</LifecycleState><HealthStatus>HEALTHY</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`,
-            );
-          return send(200, ok(action, `<AutoScalingInstances>${members.join('')}</AutoScalingInstances>`));
-        }
-        case 'DescribeLifecycleHooks': {
-          const asg = params.AutoScalingGroupName ?? '';
-          const names = Object.entries(params).filter(([k]) => k.startsWith('LifecycleHookNames.member.')).map(([, v]) => v);
-          const members = (hooks.get(asg) ?? [])
-            .filter((h) => names.length === 0 || names.includes(h.name))
-            .map(
-              (h) =>
-                `<member><LifecycleHookName>${esc(h.name)}</LifecycleHookName><AutoScalingGroupName>${esc(asg)}</AutoScalingGroupName><LifecycleTransition>autoscaling:EC2_INSTANCE_TERMINATING</LifecycleTransition><HeartbeatTimeout>${h.heartbeatTimeout}</HeartbeatTimeout><GlobalTimeout>${h.heartbeatTimeout * 100}</GlobalTimeout><DefaultResult>CONTINUE</DefaultResult></member>`,
-            );
-          return send(200, ok(action, `<LifecycleHooks>${members.join('')}</LifecycleHooks>`));
-        }
-        case 'RecordLifecycleActionHeartbeat':
-        case 'CompleteLifecycleAction': {
-          const i = activeAction();
-          if (!i) return send(400, fault('ValidationError', `No active Lifecycle Action found with instance ID ${params.InstanceId ?? ''}`));
-          if (action === 'CompleteLifecycleAction') i.state = 'Terminating:Proceed';
-          return send(200, ok(action, ''));
-        }
-        default:
-          return send(400, fault('InvalidAction', `the fake does not model ${action}`));
+      if (!SERVED.includes(action)) return send(400, fault('InvalidAction', `the fake does not serve ${action} over HTTP`));
+      // Simulated time follows real time, whole seconds at a time.
+      const elapsed = Math.floor((Date.now() - realMs) / 1000) * 1000;
+      realMs += elapsed;
+      fake.advance(elapsed);
+      const input = inputOf(params);
+      fake.calls.push({ service: 'autoscaling', command: action, input: structuredClone(input), atMs: fake.nowMs });
+      try {
+        fake.faults.check(action, fake.nowMs);
+        return send(200, ok(action, handlers[action]!(input)));
+      } catch (e) {
+        const err = e as Error & { $metadata?: { httpStatusCode?: number } };
+        return send(err.$metadata?.httpStatusCode ?? 400, fault(err.name, err.message));
       }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    instances,
-    hooks,
+    get fake() {
+      return fake;
+    },
     calls,
+    use(f: FakeAws) {
+      fake = f;
+      handlers = asgHandlers(f);
+      realMs = Date.now();
+      calls.length = 0;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

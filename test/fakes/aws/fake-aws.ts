@@ -8,6 +8,7 @@ import type {
   FakeImage,
   FakeInstance,
   FakeLaunchTemplate,
+  FakeLifecycleAction,
   FakeRefresh,
   FakeTargetGroup,
   ReplaceTarget,
@@ -23,8 +24,13 @@ export interface FakeOptions {
   bootSeconds?: number;
   /** Seconds a refresh stays Pending (default 0). */
   pendingSeconds?: number;
-  /** Seconds the (simulated) drain agent needs before it completes the termination hook (default 0). */
+  /** Seconds the simulated drain agent on each instance needs before it completes the termination hook (default 0). */
   drainSeconds?: number;
+  /**
+   * Whether that simulated drain agent runs (default true). false: a Terminating:Wait instance waits for a
+   * CompleteLifecycleAction call or the hook's timeout, as when the real agent (under test) is the only one.
+   */
+  drainAgent?: boolean;
   /** Simulated time after which clock.sleep() throws (default 2 days). */
   maxSimulatedSeconds?: number;
 }
@@ -56,7 +62,7 @@ export class FakeAws {
   private listeners = new Map<string, Listener[]>();
 
   constructor(opts: FakeOptions = {}) {
-    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, maxSimulatedSeconds: 2 * 86400, ...opts };
+    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, drainAgent: true, maxSimulatedSeconds: 2 * 86400, ...opts };
   }
 
   // ---- clock -------------------------------------------------------------------------------------------
@@ -120,9 +126,24 @@ export class FakeAws {
 
   private stepInstance(i: FakeInstance, now: number): void {
     if (i.LifecycleState === 'Pending' && now >= i.inServiceAt) i.LifecycleState = 'InService';
-    if (i.LifecycleState.startsWith('Terminating') && i.terminateAt !== undefined && now >= i.terminateAt) {
+    const a = i.lifecycleAction;
+    if (i.LifecycleState === 'Terminating:Wait' && a && now >= Math.min(a.timeoutAt, a.globalTimeoutAt)) this.endLifecycleAction(i, a.defaultResult, 'timeout');
+    if ((i.LifecycleState === 'Terminating' || i.LifecycleState === 'Terminating:Proceed') && i.terminateAt !== undefined && now >= i.terminateAt) {
       i.LifecycleState = 'Terminated';
     }
+  }
+
+  /** The instance's lifecycle action if it is waiting in Terminating:Wait. */
+  activeLifecycleAction(i: FakeInstance | undefined): FakeLifecycleAction | undefined {
+    return i?.LifecycleState === 'Terminating:Wait' ? i.lifecycleAction : undefined;
+  }
+
+  /** Ends the wait (CONTINUE and ABANDON both terminate on a termination hook): Terminating:Proceed, then Terminated. */
+  endLifecycleAction(i: FakeInstance, result: 'CONTINUE' | 'ABANDON', by: NonNullable<FakeLifecycleAction['endedBy']>): void {
+    const a = i.lifecycleAction!;
+    Object.assign(a, { result, endedBy: by, endedAt: this.nowMs });
+    i.LifecycleState = 'Terminating:Proceed';
+    if ((i.terminateAt ?? this.nowMs) <= this.nowMs) i.LifecycleState = 'Terminated';
   }
 
   nextId(prefix: string): string {
@@ -246,15 +267,37 @@ export class FakeAws {
     return i;
   }
 
-  /** Deregisters from the target groups (draining) and waits for the termination hook, then terminates. */
+  /**
+   * Deregisters from the target groups (draining) and, with a termination hook, waits in Terminating:Wait for
+   * the lifecycle action (CompleteLifecycleAction, the simulated drain agent, or the hook's timeout), then
+   * terminates once the deregistration delay is over too.
+   */
   beginTermination(i: FakeInstance): void {
     const asg = this.asgs.get(i.asg)!;
     const hook = asg.hooks.find((h) => h.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
     const dereg = Math.max(0, ...asg.TargetGroupARNs.map((a) => this.targetGroups.get(a)?.deregistrationDelay ?? 0));
-    const hookWait = hook ? Math.min(this.opts.drainSeconds, hook.HeartbeatTimeout) : 0;
-    i.LifecycleState = hook ? 'Terminating:Wait' : 'Terminating';
-    i.terminateAt = this.nowMs + Math.max(dereg, hookWait) * sec;
-    if (i.terminateAt <= this.nowMs) i.LifecycleState = 'Terminated';
+    i.terminateAt = this.nowMs + dereg * sec;
+    if (!hook) {
+      i.LifecycleState = i.terminateAt <= this.nowMs ? 'Terminated' : 'Terminating';
+      return;
+    }
+    const action: FakeLifecycleAction = {
+      LifecycleHookName: hook.LifecycleHookName,
+      AutoScalingGroupName: asg.AutoScalingGroupName,
+      startedAt: this.nowMs,
+      timeoutAt: this.nowMs + hook.HeartbeatTimeout * sec,
+      globalTimeoutAt: this.nowMs + Math.min(100 * hook.HeartbeatTimeout, 172800) * sec,
+      defaultResult: hook.DefaultResult,
+      heartbeats: [],
+    };
+    i.lifecycleAction = action;
+    i.LifecycleState = 'Terminating:Wait';
+    if (!this.opts.drainAgent) return;
+    const agentDone = () => {
+      if (this.activeLifecycleAction(i) === action) this.endLifecycleAction(i, 'CONTINUE', 'agent');
+    };
+    if (this.opts.drainSeconds <= 0) agentDone();
+    else this.at(this.nowMs + this.opts.drainSeconds * sec, agentDone);
   }
 
   activeRefresh(asg: string): FakeRefresh | undefined {

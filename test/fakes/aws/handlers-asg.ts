@@ -49,6 +49,20 @@ function refreshView(f: FakeAws, r: FakeRefresh) {
   };
 }
 
+/**
+ * The lifecycle action a Complete/Heartbeat call names. AWS answers a wrong hook name, a wrong group or an
+ * instance that is not waiting with the same ValidationError; a missing group gets the group error.
+ */
+function activeAction(f: FakeAws, input: In) {
+  groupOrThrow(f, input.AutoScalingGroupName);
+  if (!input.InstanceId) throw awsError('ValidationError', 'Either an instance ID or a lifecycle action token must be provided');
+  const i = f.instances.get(input.InstanceId);
+  const a = f.activeLifecycleAction(i);
+  if (!i || !a || a.AutoScalingGroupName !== input.AutoScalingGroupName || a.LifecycleHookName !== input.LifecycleHookName)
+    throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${input.InstanceId}`);
+  return { i, a };
+}
+
 function groupOrThrow(f: FakeAws, name: string) {
   const asg = f.asgs.get(name);
   if (!asg) throw awsError('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`);
@@ -159,15 +173,40 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       asg.hooks = [...asg.hooks.filter((h) => h.LifecycleHookName !== hook.LifecycleHookName), hook];
       return {};
     },
+    DescribeAutoScalingInstances(input) {
+      const ids = input.InstanceIds as string[] | undefined;
+      if (ids && ids.length > 50) throw awsError('ValidationError', 'The number of instance ids that may be passed in is limited to 50');
+      const all = [...f.instances.values()].filter((i) => i.LifecycleState !== 'Terminated');
+      const found = ids ? all.filter((i) => ids.includes(i.InstanceId)) : all;
+      return {
+        AutoScalingInstances: found.map((i) => {
+          const lt = f.launchTemplates.get(i.ltId);
+          return {
+            InstanceId: i.InstanceId,
+            InstanceType: lt?.versions.find((v) => v.VersionNumber === i.ltVersion)?.data.InstanceType ?? 't3.small',
+            AutoScalingGroupName: i.asg,
+            AvailabilityZone: 'us-east-1a',
+            LifecycleState: i.LifecycleState,
+            // This API spells health in capitals, unlike DescribeAutoScalingGroups.
+            HealthStatus: i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt ? 'UNHEALTHY' : 'HEALTHY',
+            LaunchTemplate: { LaunchTemplateId: i.ltId, LaunchTemplateName: lt?.LaunchTemplateName, Version: String(i.ltVersion) },
+            ProtectedFromScaleIn: i.ProtectedFromScaleIn,
+          };
+        }),
+      };
+    },
     CompleteLifecycleAction(input) {
-      const i = f.instances.get(input.InstanceId);
-      if (!i || i.LifecycleState !== 'Terminating:Wait') throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${input.InstanceId}`);
-      i.terminateAt = Math.min(i.terminateAt ?? f.nowMs, f.nowMs);
+      const { i } = activeAction(f, input);
+      if (input.LifecycleActionResult !== 'CONTINUE' && input.LifecycleActionResult !== 'ABANDON')
+        throw awsError('ValidationError', `1 validation error detected: Value '${input.LifecycleActionResult}' at 'lifecycleActionResult' failed to satisfy constraint: Member must be CONTINUE or ABANDON`);
+      f.endLifecycleAction(i, input.LifecycleActionResult, 'complete');
       return {};
     },
     RecordLifecycleActionHeartbeat(input) {
-      const i = f.instances.get(input.InstanceId);
-      if (!i || i.LifecycleState !== 'Terminating:Wait') throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${input.InstanceId}`);
+      const { i, a } = activeAction(f, input);
+      const hook = f.asgs.get(i.asg)!.hooks.find((h) => h.LifecycleHookName === a.LifecycleHookName)!;
+      a.timeoutAt = f.nowMs + hook.HeartbeatTimeout * 1000;
+      a.heartbeats.push(f.nowMs);
       return {};
     },
     CreateOrUpdateTags(input) {

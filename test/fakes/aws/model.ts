@@ -29,7 +29,24 @@ export interface FakeLaunchTemplate {
   versions: FakeLtVersion[];
 }
 
-export type LifecycleState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminated' | 'Standby';
+export type LifecycleState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated' | 'Standby';
+
+/** A termination lifecycle action: the instance waits in Terminating:Wait until it is completed or times out. */
+export interface FakeLifecycleAction {
+  LifecycleHookName: string;
+  AutoScalingGroupName: string;
+  startedAt: number;
+  /** Restarted by every RecordLifecycleActionHeartbeat: now + HeartbeatTimeout. */
+  timeoutAt: number;
+  /** startedAt + min(100 × HeartbeatTimeout, 48 h): heartbeats cannot extend the wait past it. */
+  globalTimeoutAt: number;
+  defaultResult: 'CONTINUE' | 'ABANDON';
+  heartbeats: number[];
+  result?: 'CONTINUE' | 'ABANDON';
+  /** How it ended: CompleteLifecycleAction, the simulated drain agent, or the timeout (DefaultResult). */
+  endedBy?: 'complete' | 'agent' | 'timeout';
+  endedAt?: number;
+}
 
 export interface FakeInstance {
   InstanceId: string;
@@ -43,7 +60,9 @@ export interface FakeInstance {
   /** When the target groups see it healthy (or unhealthy); undefined before it is registered. */
   healthAt: number;
   health: 'healthy' | 'unhealthy';
+  /** When the deregistration delay is over (termination also waits for the lifecycle action, if any). */
   terminateAt?: number;
+  lifecycleAction?: FakeLifecycleAction;
   ProtectedFromScaleIn: boolean;
 }
 
