@@ -1,6 +1,7 @@
 // `sipbake try`: the pure part. From a loaded definition and ports picked at run time, decide the
 // loopback layout (who listens where) and the definition overrides that point the image at its fake
 // peers. No I/O here.
+import { deepMerge, type Plain } from '../definition/merge.js';
 import type { ImageDefinition } from '../definition/schema.js';
 
 /** One loopback net per `try`, so it does not collide with the live tests (127.0.1-9.x). */
@@ -95,16 +96,7 @@ export function planTry(image: ImageDefinition, ports: TryPorts): TryPlan {
   };
 }
 
-type Plain = Record<string, unknown>;
-const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Deep merge for definitions: objects merge, arrays and scalars replace, `undefined` deletes. */
+/** Deep merge for definitions; a backend is replaced whole (file and postgres fields never mix). */
 export function mergeDefinition(base: Plain, over: Plain): Plain {
-  const out: Plain = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) delete out[k];
-    else if (k === 'backend') out[k] = v; // a backend is replaced whole (file and postgres fields never mix)
-    else out[k] = isPlain(v) && isPlain(out[k]) ? mergeDefinition(out[k] as Plain, v) : v;
-  }
-  return out;
+  return deepMerge(base, over, { replaceWhole: ['backend'] });
 }

@@ -2,6 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { deepMerge } from '../../src/definition/merge.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -20,15 +21,7 @@ export async function seed(name: 'twilio-relay' | 'recorder-lb'): Promise<Record
   return parse(await readFile(path.join(repoRoot, 'images', `${name}.yaml`), 'utf8')) as Record<string, unknown>;
 }
 
-/** Deep-merge `patch` into a copy of `base` (objects merge, everything else replaces). */
+/** `base` with `patch` deep-merged in (objects merge, everything else replaces). */
 export function variant(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = structuredClone(base);
-  for (const [k, v] of Object.entries(patch)) {
-    const cur = out[k];
-    out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
-        ? variant(cur as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
+  return deepMerge(base, patch);
 }

@@ -6,21 +6,12 @@ import { parse, stringify } from 'yaml';
 import { renderImage, type LocalOptions } from '../../src/render/index.js';
 import { UserError } from '../../src/cli/errors.js';
 import type { ImageInput } from '../../src/definition/schema.js';
+import { deepMerge, type Plain } from '../../src/definition/merge.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
-type Plain = Record<string, unknown>;
-const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Deep merge: objects merge, everything else (arrays included) is replaced; `undefined` deletes. */
-export function merge(base: Plain, over: Plain): Plain {
-  const out: Plain = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) delete out[k];
-    else out[k] = isPlain(v) && isPlain(out[k]) ? merge(out[k] as Plain, v) : v;
-  }
-  return out;
-}
+export const merge = (base: Plain, over: Plain): Plain => deepMerge(base, over);
 
 export type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
 
