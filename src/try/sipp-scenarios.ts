@@ -11,6 +11,16 @@ const head = (name: string): string => `<?xml version="1.0" encoding="ISO-8859-1
  * (SDP, copying Record-Route), takes ACK and BYE, and answers OPTIONS probes with 200. Each OPTIONS
  * probe counts as one (successful) SIPp call.
  */
+// One offer/answer body for both sides; SIPp fills in the addresses and the media port.
+const SDP = `v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+`;
+
 export function uasScenario(): string {
   return `${head('sipbake uas')}  <recv request="INVITE|OPTIONS" regexp_match="true">
     <action>
@@ -43,14 +53,7 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-
+${SDP}
     ]]>
   </send>
   <recv request="ACK" crlf="true"/>
@@ -109,14 +112,7 @@ Max-Forwards: 70
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-
+${SDP}
     ]]>
   </send>
   <recv response="100" optional="true"/>
