@@ -8,8 +8,8 @@ export interface BareRelay {
   children: number;
 }
 
-export function bareRelayConfig(o: BareRelay): string {
-  const [host, port] = o.to.split(':');
+// Both baselines share the core settings, so they differ only in how they forward.
+function coreHeader(o: BareRelay): string {
   return `#!KAMAILIO
 debug=0
 log_stderror=yes
@@ -17,7 +17,12 @@ children=${o.children}
 auto_aliases=no
 disable_tcp=yes
 listen=udp:${o.listen}
+`;
+}
 
+export function bareRelayConfig(o: BareRelay): string {
+  const [host, port] = o.to.split(':');
+  return `${coreHeader(o)}
 request_route {
 	forward("${host}", ${port});
 }
@@ -36,14 +41,7 @@ onreply_route {
  */
 export function bareStatefulConfig(o: BareRelay): string {
   const [host, port] = o.to.split(':');
-  return `#!KAMAILIO
-debug=0
-log_stderror=yes
-children=${o.children}
-auto_aliases=no
-disable_tcp=yes
-listen=udp:${o.listen}
-
+  return `${coreHeader(o)}
 loadmodule "tm.so"
 loadmodule "sl.so"
 
