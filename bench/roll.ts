@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RecordingReporter } from '../src/cli/reporter.js';
+import { RecordingReporter } from '../src/core/reporter.js';
 import { loadImageOrThrow } from '../src/definition/load.js';
 import type { DeployConfig } from '../src/definition/deploy-schema.js';
 import { runRoll } from '../src/roll/run.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../render/boot-include.js';
-import { UserError } from '../cli/errors.js';
+import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
+import { UserError } from '../core/errors.js';
 import { Imds, META, type ImdsOptions } from './imds.js';
 import { readManifest, type AgentManifest } from './manifest.js';
 import { awsSecretReader, type SecretReader } from './secrets.js';

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { BOOT_INCLUDE_PATH, runDir } from '../render/boot-include.js';
+import { BOOT_INCLUDE_PATH, runDir } from '../contract/boot-include.js';
 
 // Kamailio over its ctl socket with kamcmd (BinRPC), argv arrays only. The contract is in
 // docs/design.md: pv.shvSet draining int 1, dlg.stats_active, core.uptime.

@@ -5,7 +5,7 @@ import {
   DescribeLifecycleHooksCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Log } from './log.js';
 
 // The instance's side of the termination lifecycle hook. The ASG name is not in IMDS, so it comes from

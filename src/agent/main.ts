@@ -1,6 +1,6 @@
 // sipbake on-instance agent: `node agent.mjs boot` (before kamailio/rtpproxy) and `node agent.mjs drain`.
 // A thin dispatcher: the work lives in boot.ts and drain-agent.ts.
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { agentEnv } from './env.js';
 import { stderrLog } from './log.js';
 

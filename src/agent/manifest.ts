@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { drainSchema, type DrainConfig } from '../definition/drain-schema.js';
 import { secretRef, type SecretRef } from '../definition/primitives.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 // The image manifest (etc/sipbake/image.json), written by the renderer, read by the agent.
 // Read defensively: unknown fields are ignored and missing optional ones fall back to defaults,

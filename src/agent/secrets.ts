@@ -1,7 +1,7 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretRef } from '../definition/primitives.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 // Secrets are read at boot through the real SDK v3 clients (default credential chain: the instance
 // role on EC2, AWS_* variables in tests). No message built here ever contains a secret's value.

@@ -1,5 +1,5 @@
 // Known AWS failures, mapped through one table to a sentence and a fix. Anything else passes through unchanged.
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface KnownAwsError {
   /** Matches the SDK v3 error name (e.g. InstanceRefreshInProgressFault) or its Code. */

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { ProcessError, UserError } from '../cli/errors.js';
+import { ProcessError, UserError } from '../core/errors.js';
 
 export interface CheckOutcome {
   ok: boolean;

@@ -1,4 +1,4 @@
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../core/reporter.js';
 
 /** What every command handler gets besides its own options. */
 export interface CommandContext {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { imageSchema, type ImageDefinition } from './schema.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { YamlLocator, type PathSegment, type PointAt } from './locate.js';
 import { explain, type RawIssue } from './explain.js';
 import { checkRules } from './rules.js';

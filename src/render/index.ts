@@ -4,11 +4,11 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { loadImageOrThrow } from '../definition/load.js';
 import type { ImageDefinition } from '../definition/schema.js';
-import { bundleAgent } from '../agent/bundle.js';
+import { bundleAgent } from './bundle.js';
 import { loadTemplates } from './templates.js';
 import { planRender, withLocalBoot, type RenderPlan } from './plan.js';
 import { writeTreeAtomic } from './write.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface LocalOptions {
   privateIp: string;

@@ -1,7 +1,7 @@
 import type { ImageDefinition } from '../definition/schema.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
 import { destinationAttrs, destinationUri, kamailioView, renderDispatcherList } from './view.js';
-import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from './boot-include.js';
+import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
 
 // Pure: definition (+ loaded templates and agent bundle) in, the list of files to write out.
 

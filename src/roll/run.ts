@@ -3,8 +3,8 @@
 import { Listr } from 'listr2';
 import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../aws/clock.js';
-import { AbortError, UserError } from '../cli/errors.js';
-import type { Reporter } from '../cli/reporter.js';
+import { AbortError, UserError } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
 import { beginRollback, createVersion, ensureTerminationHook, startRefresh, tagGroup } from './apply.js';
 import { duration, formatFindings, formatPlan } from './format.js';

@@ -1,6 +1,6 @@
 // `status` and `history` (load + pure shaping): what is live, what is refreshing, which AMIs exist.
 import type { AwsClients } from '../aws/clients.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { aws } from '../aws/errors.js';
 import { listImageAmis } from './images.js';
 import { describeGroup, describeLtVersion, describeRefreshes } from './observe.js';

@@ -4,7 +4,7 @@
 // remembered so that `stopAll()` (and process exit) can end whatever a crashed caller left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { ProcessError } from '../cli/errors.js';
+import { ProcessError } from '../core/errors.js';
 
 export interface StartOptions {
   /** Short name used in messages, e.g. "kamailio" or "sipp uas recorder0". */

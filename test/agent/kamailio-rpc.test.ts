@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ctlSocketFromInclude, kamcmdRpc, parseStatsActive } from '../../src/agent/kamailio-rpc.js';
-import { renderBootInclude } from '../../src/render/boot-include.js';
+import { renderBootInclude } from '../../src/contract/boot-include.js';
 
 describe('kamailio rpc', () => {
   it('reads "all" from dlg.stats_active as kamcmd 5.6 prints it', () => {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { bundleAgent } from '../../src/agent/bundle.js';
+import { bundleAgent } from '../../src/render/bundle.js';
 import { imageSchema, type ImageDefinition } from '../../src/definition/schema.js';
 import { imageManifest } from '../../src/render/plan.js';
 import { modulesFor } from '../../src/render/view.js';

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { AbortError, ProcessError, UserError } from '../../src/cli/errors.js';
-import { RecordingReporter } from '../../src/cli/reporter.js';
-import { buildImage, type BuildOptions } from '../../src/build/index.js';
-import { TAG } from '../../src/packer/template.js';
+import { AbortError, ProcessError, UserError } from '../../src/core/errors.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
+import { buildImage, type BuildOptions } from '../../src/bake/index.js';
+import { TAG } from '../../src/bake/template.js';
 import { buildFixture, type BuildFixture } from './build-support.js';
 
 let fx: BuildFixture | undefined;

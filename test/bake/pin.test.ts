@@ -6,8 +6,8 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { RecordingReporter } from '../../src/cli/reporter.js';
-import { setPins } from '../../src/build/pin.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
+import { setPins } from '../../src/bake/pin-command.js';
 import { gitRepo, repoRoot } from './helpers.js';
 
 const BODY = Buffer.from('pretend kamailio-5.5.7_src.tar.gz bytes\n'.repeat(1000));

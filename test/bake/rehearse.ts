@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { renderImage } from '../../src/render/index.js';
-import { placeholderBootInclude } from '../../src/build/placeholder.js';
+import { placeholderBootInclude } from '../../src/bake/placeholder.js';
 import { pinsFile, repoRoot, runScript, type Pin, type RunResult } from './helpers.js';
 
 export const BAKE_SCRIPTS = ['00-base.sh', '10-sources.sh', '20-kamailio.sh', '30-rtpproxy.sh', '40-config.sh', '90-cleanup.sh'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { RecordingReporter } from '../../src/cli/reporter.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: RecordingReporter }> {
   const out = new RecordingReporter(argv.includes('--json'));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { RecordingReporter } from '../../src/cli/reporter.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
 import { DISPATCHER, RELAY, testdir } from './testdir.js';
 
 // `sipbake validate` in-process: exit codes, one line per error in the contract format, --json.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatIssue, loadImage, type DefinitionIssue } from '../../src/definition/load.js';
 import { renderImage } from '../../src/render/index.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { DISPATCHER, RELAY, testdir } from './testdir.js';
 
 // The bad-definition corpus: each definition is written to images/img.yaml in a fresh directory and

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatIssue, listImages, loadImage, loadImageOrThrow, parseImage, resolveImagePath } from '../../src/definition/load.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { didYouMean } from '../../src/definition/suggest.js';
 import { RELAY, testdir } from './testdir.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KNOWN_FAILURES, mapFailure } from '../../src/packer/failures.js';
-import { parseArtifactId, parseLine, stageOf, uiText } from '../../src/packer/machine-readable.js';
+import { KNOWN_FAILURES, mapFailure } from '../../src/bake/failures.js';
+import { parseArtifactId, parseLine, stageOf, uiText } from '../../src/bake/machine-readable.js';
 
 // Real-world shapes of Packer/AWS failure output, one per known failure.
 const cases: [string, string][] = [

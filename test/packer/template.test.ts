@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { generatePacker, templateFor } from '../../src/packer/generate.js';
-import { PLUGINS_FILE, TAG, TEMPLATE_FILE, scriptOrder } from '../../src/packer/template.js';
-import { quote } from '../../src/packer/hcl.js';
+import { generatePacker, templateFor } from '../../src/bake/generate.js';
+import { PLUGINS_FILE, TAG, TEMPLATE_FILE, scriptOrder } from '../../src/bake/template.js';
+import { quote } from '../../src/bake/hcl.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

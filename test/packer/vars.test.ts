@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { loadImageOrThrow } from '../../src/definition/load.js';
-import { packerVars, varFile } from '../../src/packer/vars.js';
+import { packerVars, varFile } from '../../src/bake/vars.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { RecordingReporter } from '../../src/cli/reporter.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
 import { seed, tempRoot, variant } from './fixtures.js';
 
 // Every rendered image and variant must be accepted by the real Kamailio (Debian 5.6.3).

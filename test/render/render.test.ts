@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, mkdir, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { renderImage } from '../../src/render/index.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { repoRoot, seed, tempRoot, variant } from './fixtures.js';
 
 async function tree(dir: string): Promise<Map<string, string>> {

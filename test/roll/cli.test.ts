@@ -1,7 +1,7 @@
 // The roll-family commands through main(), against the fake installed on the SDK client classes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { RecordingReporter } from '../../src/cli/reporter.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
 import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
 import { seedWorld, type World } from '../fakes/aws/scenario.js';
 

@@ -56,7 +56,7 @@ describe('the health gate', () => {
 describe('real clock and renderer choice', () => {
   it('sleep rejects with the signal reason, so Ctrl-C exits 130 and not as an internal error', async () => {
     const { realClock } = await import('../../src/aws/clock.js');
-    const { AbortError } = await import('../../src/cli/errors.js');
+    const { AbortError } = await import('../../src/core/errors.js');
     const ac = new AbortController();
     const p = realClock.sleep(60_000, ac.signal);
     ac.abort(new AbortError('interrupted'));
@@ -64,7 +64,7 @@ describe('real clock and renderer choice', () => {
   });
 
   it('picks silent for --json, simple without a TTY or in CI, default on a terminal', async () => {
-    const { rendererFor } = await import('../../src/roll/cli-support.js');
+    const { rendererFor } = await import('../../src/cli/aws-support.js');
     expect(rendererFor(true, {}, true)).toBe('silent');
     expect(rendererFor(false, {}, false)).toBe('simple');
     expect(rendererFor(false, { CI: 'true' }, true)).toBe('simple');

@@ -1,7 +1,7 @@
 // Shared set-up for the roll scenarios: a fake world, a deploy section pointing at it, and a runner that maps
 // thrown errors to exit codes through the CLI's one error handler.
 import { reportError } from '../../src/cli/main.js';
-import { RecordingReporter } from '../../src/cli/reporter.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
 import { deploySchema, type DeployConfig } from '../../src/definition/deploy-schema.js';
 import { runRoll, type RollRequest, type RollSummary } from '../../src/roll/run.js';
 import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';

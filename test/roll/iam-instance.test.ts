@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { RecordingReporter } from '../../src/cli/reporter.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

@@ -1,6 +1,6 @@
 import { StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { describe, expect, it } from 'vitest';
-import { AbortError, UserError } from '../../src/cli/errors.js';
+import { AbortError, UserError } from '../../src/core/errors.js';
 import { sipbakeTags } from '../fakes/aws/scenario.js';
 import { history } from '../../src/roll/status.js';
 import { harness, run, type Harness } from './helpers.js';

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RecordingReporter } from '../../src/cli/reporter.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
 import { main } from '../../src/cli/main.js';
 import { runTry, type TryResult } from '../../src/try/run.js';
 import { freePort, makeTmpDir, REPO_ROOT, runCalls, type TmpDir } from '../support/index.js';

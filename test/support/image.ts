@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { renderImage, type LocalOptions } from '../../src/render/index.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import type { ImageInput } from '../../src/definition/schema.js';
 import { deepMerge, type Plain } from '../../src/definition/merge.js';
 

@@ -1,8 +1,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { defineCommand } from '../command.js';
 import { clientConfig } from '../../aws/clients.js';
-import { buildImage } from '../../build/index.js';
-import { pickRenderer } from '../../build/tasks.js';
+import { buildImage } from '../../bake/index.js';
+import { pickRenderer } from '../../bake/tasks.js';
 
 export default defineCommand({
   command: 'build <image>',

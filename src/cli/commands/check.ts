@@ -7,7 +7,7 @@ import { renderImage } from '../../render/index.js';
 import { kamailioCheck } from '../../check/kamailio-check.js';
 import { kamailioStart } from '../../check/kamailio-start.js';
 import { KAMAILIO_CFG_PATH } from '../../render/plan.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../core/errors.js';
 
 export default defineCommand({
   command: 'check [images..]',

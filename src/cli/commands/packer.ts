@@ -1,6 +1,6 @@
 import { defineCommand } from '../command.js';
-import { UserError } from '../errors.js';
-import { generatePacker } from '../../packer/generate.js';
+import { UserError } from '../../core/errors.js';
+import { generatePacker } from '../../bake/generate.js';
 
 export default defineCommand({
   command: 'packer',

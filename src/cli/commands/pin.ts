@@ -1,5 +1,5 @@
 import { defineCommand } from '../command.js';
-import { COMPONENTS, pinSource, type Component } from '../../build/pin.js';
+import { COMPONENTS, pinSource, type Component } from '../../bake/pin-command.js';
 
 export default defineCommand({
   command: 'pin <component> <version>',

@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { defineCommand } from '../command.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../core/errors.js';
 import { renderImage } from '../../render/index.js';
 
 export default defineCommand({

@@ -1,7 +1,7 @@
 import { defineCommand } from '../command.js';
 import { realClock } from '../../aws/clock.js';
 import { destroyAwsClients } from '../../aws/clients.js';
-import { clientsFor, loadDeploy, rendererFor, withAwsOptions } from '../../roll/cli-support.js';
+import { clientsFor, loadDeploy, rendererFor, withAwsOptions } from '../aws-support.js';
 import { runRoll } from '../../roll/run.js';
 import { aws } from '../../aws/errors.js';
 

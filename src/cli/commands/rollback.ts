@@ -1,8 +1,8 @@
 import { defineCommand } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../core/errors.js';
 import { realClock } from '../../aws/clock.js';
 import { destroyAwsClients } from '../../aws/clients.js';
-import { clientsFor, loadDeploy, rendererFor, withAwsOptions } from '../../roll/cli-support.js';
+import { clientsFor, loadDeploy, rendererFor, withAwsOptions } from '../aws-support.js';
 import { runRoll } from '../../roll/run.js';
 import { aws } from '../../aws/errors.js';
 

@@ -1,6 +1,6 @@
 import { defineCommand } from '../command.js';
 import { destroyAwsClients } from '../../aws/clients.js';
-import { clientsFor, loadDeploy, withAwsOptions } from '../../roll/cli-support.js';
+import { clientsFor, loadDeploy, withAwsOptions } from '../aws-support.js';
 import { formatStatus, status } from '../../roll/status.js';
 import { aws } from '../../aws/errors.js';
 

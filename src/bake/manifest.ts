@@ -1,7 +1,7 @@
 // Packer's manifest post-processor output: the AMI per region of the last run.
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../cli/errors.js';
-import { parseArtifactId } from '../packer/machine-readable.js';
+import { UserError } from '../core/errors.js';
+import { parseArtifactId } from './machine-readable.js';
 
 interface ManifestBuild {
   name?: string;

@@ -1,7 +1,7 @@
 // The boot include used only for `kamailio -c` during the bake: the real one is written at boot.
 // Rendered by the same pure function the agent uses, so the bake checks the config the way it will run.
 import type { ImageDefinition } from '../definition/schema.js';
-import { renderBootInclude } from '../render/boot-include.js';
+import { renderBootInclude } from '../contract/boot-include.js';
 
 export const PLACEHOLDER_PRIVATE_IP = '10.0.0.1';
 export const PLACEHOLDER_PUBLIC_IP = '203.0.113.1';

@@ -1,7 +1,7 @@
-// Running Packer: the one effect in src/packer/. Spawned from an argv array through execa; Ctrl-C is passed
+// Running Packer: the one effect in src/bake/. Spawned from an argv array through execa; Ctrl-C is passed
 // on as SIGINT so Packer terminates its build instance and temporary resources before it exits.
 import { execa } from 'execa';
-import { AbortError, ProcessError, UserError } from '../cli/errors.js';
+import { AbortError, ProcessError, UserError } from '../core/errors.js';
 import { mapFailure } from './failures.js';
 import { parseLine, uiText, type PackerLine } from './machine-readable.js';
 

@@ -1,11 +1,11 @@
 // What the roll-family commands share: AWS options, the deploy section, the listr2 renderer choice.
 import type { Argv } from 'yargs';
 import { createAwsClients, type AwsClients } from '../aws/clients.js';
-import type { CommandContext } from '../cli/context.js';
-import { UserError } from '../cli/errors.js';
+import type { CommandContext } from './context.js';
+import { UserError } from '../core/errors.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
 import { loadImageOrThrow } from '../definition/load.js';
-import type { Renderer } from './run.js';
+import type { Renderer } from '../roll/run.js';
 
 export interface AwsArgs {
   profile?: string;

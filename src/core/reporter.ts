@@ -8,6 +8,17 @@ export interface Reporter {
   line(message: string, level?: Level): void;
   /** The one machine-readable result of a command (printed only in --json mode). */
   result(value: unknown): void;
+  /**
+   * A progress event (stage, instance, health, checkpoint, drain…). In --json mode each is one JSON line on
+   * stderr, so CI sees progress while stdout stays one document; in a terminal listr2 shows progress instead.
+   */
+  event(e: ProgressEvent): void;
+}
+
+/** One NDJSON progress line: `{"event":"stage","at":"…",…}`. `event` names the kind; the rest is its data. */
+export interface ProgressEvent {
+  event: string;
+  [field: string]: unknown;
 }
 
 const prefix: Record<Level, string> = { info: '', warn: 'warning: ', error: 'error: ', success: '', debug: 'debug: ' };
@@ -27,13 +38,20 @@ export class ConsoleReporter implements Reporter {
   result(value: unknown): void {
     if (this.json) this.out.write(`${JSON.stringify(value, null, 2)}\n`);
   }
+  event(e: ProgressEvent): void {
+    if (this.json) this.err.write(`${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`);
+  }
 }
 
 /** Test double: keeps every message. */
 export class RecordingReporter implements Reporter {
   readonly lines: { level: Level; message: string }[] = [];
   readonly results: unknown[] = [];
+  readonly events: ProgressEvent[] = [];
   constructor(readonly json = false) {}
+  event(e: ProgressEvent): void {
+    this.events.push(e);
+  }
   line(message: string, level: Level = 'info'): void {
     this.lines.push({ level, message });
   }

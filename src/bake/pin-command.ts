@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 export const COMPONENTS = ['kamailio', 'rtpproxy', 'ssm-agent'] as const;
 export type Component = (typeof COMPONENTS)[number];
