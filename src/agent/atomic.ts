@@ -60,5 +60,5 @@ export async function writeFilesAtomic(files: AgentFile[]): Promise<void> {
     await Promise.all(temps.map((t) => rm(t, { force: true })));
     throw e;
   }
-  for (let i = 0; i < files.length; i++) await rename(temps[i]!, files[i]!.path);
+  for (const [i, f] of files.entries()) await rename(temps[i] ?? '', f.path);
 }

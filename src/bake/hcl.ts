@@ -51,9 +51,9 @@ function value(v: HclValue, indent: string): string {
   const entries = Object.entries(v);
   if (entries.length === 0) return '{}';
   const inner = `${indent}  `;
-  const keys = entries.map(([k]) => (bareKey.test(k) ? k : quote(k)));
-  const width = Math.max(...keys.map((k) => k.length));
-  const lines = entries.map(([, x], i) => `${inner}${keys[i]!.padEnd(width)} = ${value(x, inner)}`);
+  const keyed = entries.map(([k, x]) => [bareKey.test(k) ? k : quote(k), x] as const);
+  const width = Math.max(...keyed.map(([k]) => k.length));
+  const lines = keyed.map(([k, x]) => `${inner}${k.padEnd(width)} = ${value(x, inner)}`);
   return `{\n${lines.join('\n')}\n${indent}}`;
 }
 
@@ -64,8 +64,7 @@ function isOneLine(item: HclItem, indent: string): boolean {
 function body(items: HclItem[], indent: string): string[] {
   const out: string[] = [];
   let i = 0;
-  while (i < items.length) {
-    const item = items[i]!;
+  for (let item = items[0]; item !== undefined; item = items[i]) {
     if (item.kind === 'attr') {
       // Alignment group: consecutive one-line attributes. A multi-line value stands alone, unaligned.
       const group: HclAttr[] = [];
@@ -73,7 +72,7 @@ function body(items: HclItem[], indent: string): string[] {
         group.push(item);
         i++;
       } else {
-        while (i < items.length && isOneLine(items[i]!, indent)) group.push(items[i++] as HclAttr);
+        for (let next = items[i]; next !== undefined && isOneLine(next, indent); next = items[++i]) group.push(next as HclAttr);
       }
       const width = Math.max(...group.map((a) => a.key.length));
       for (const a of group) out.push(`${indent}${a.key.padEnd(width)} = ${value(a.value, indent)}`);

@@ -11,9 +11,9 @@ export interface PackerLine {
 const unescape = (s: string): string => s.replace(/%!\(PACKER_COMMA\)/g, ',').replace(/\\n/g, '\n').replace(/\\r/g, '\r');
 
 export function parseLine(line: string): PackerLine | undefined {
-  const parts = line.split(',');
-  if (parts.length < 3 || !/^\d+$/.test(parts[0]!)) return undefined;
-  return { timestamp: Number(parts[0]), target: parts[1]!, type: parts[2]!, data: parts.slice(3).map(unescape) };
+  const [timestamp, target, type, ...data] = line.split(',');
+  if (timestamp === undefined || target === undefined || type === undefined || !/^\d+$/.test(timestamp)) return undefined;
+  return { timestamp: Number(timestamp), target, type, data: data.map(unescape) };
 }
 
 /** The human text of a `ui` line (say/message/error), else undefined. */

@@ -106,8 +106,9 @@ export async function pinSource(root: string, o: PinOptions, env: NodeJS.Process
     const url = o.url ?? info.tarballUrl(o.version);
     values = { [`${k}_VERSION`]: o.version, [`${k}_SOURCE`]: 'tarball', [`${k}_TARBALL_URL`]: url, [`${k}_TARBALL_SHA256`]: await sha256Url(url, signal) };
   } else {
-    const url = o.url ?? info.gitUrl!;
-    const tag = info.tag!(o.version);
+    const url = o.url ?? info.gitUrl;
+    if (url === undefined || info.tag === undefined) throw new Error(`${o.component} has no git source to pin`);
+    const tag = info.tag(o.version);
     values = { [`${k}_VERSION`]: o.version, [`${k}_SOURCE`]: 'git', [`${k}_GIT_URL`]: url, [`${k}_GIT_TAG`]: tag, [`${k}_GIT_COMMIT`]: await tagCommit(url, tag, env) };
   }
   const file = path.join(root, 'scripts/pins.env');

@@ -5,11 +5,14 @@ export type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function deepMerge(base: Plain, over: Plain, opts: { replaceWhole?: readonly string[] } = {}): Plain {
-  const out: Plain = { ...base };
+  const out = new Map(Object.entries(base));
   for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) delete out[k];
-    else if (opts.replaceWhole?.includes(k)) out[k] = v;
-    else out[k] = isPlain(v) && isPlain(out[k]) ? deepMerge(out[k] as Plain, v, opts) : v;
+    if (v === undefined) out.delete(k);
+    else if (opts.replaceWhole?.includes(k)) out.set(k, v);
+    else {
+      const prev = out.get(k);
+      out.set(k, isPlain(v) && isPlain(prev) ? deepMerge(prev, v, opts) : v);
+    }
   }
-  return out;
+  return Object.fromEntries(out);
 }

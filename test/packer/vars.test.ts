@@ -9,7 +9,7 @@ import { packerVars, varFile } from '../../src/bake/vars.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-async function vars(edit: (b: any) => void = () => undefined) {
+async function vars(edit: (b: Record<string, unknown>) => void = () => undefined) {
   const { image } = await loadImageOrThrow(root, 'twilio-relay');
   const img = structuredClone(image);
   edit(img.bake);
