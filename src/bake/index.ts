@@ -2,6 +2,7 @@
 // region lacks it, run Packer (init, build) and read the AMI per region from its manifest.
 import { execa } from 'execa';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -45,6 +46,7 @@ export interface BuildDeps {
   outDir?: string;
   /** The interrupt path's registry: what Packer left in AWS is reported through it. */
   onInterrupt?: InterruptHooks['onInterrupt'];
+  onForcedExit?: InterruptHooks['onForcedExit'];
 }
 
 export interface BuildResult {
@@ -131,6 +133,9 @@ function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner, keep: 
     {
       title: 'packer build',
       run: async (s, out, title) => {
+        // In a terminal, listr2 repaints over plain lines: the interrupt shows in the task's own title.
+        const stopping = 'interrupted, Packer is cleaning up (Ctrl-C again to quit at once)';
+        d.signal.addEventListener('abort', () => title(`packer build: ${stopping}`), { once: true });
         await packer.run(['build', '-machine-readable', '-color=false', '-on-error=cleanup', `-var-file=${VARS}`, '.'], {
           cwd: s.bakeDir,
           ...common,
@@ -141,7 +146,7 @@ function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner, keep: 
             d.reporter.event({ event: 'packer', ...(stage ? { stage } : {}), kind: l.data[0] ?? 'say', text });
             if (stage && stage !== s.stages.at(-1)) {
               s.stages.push(stage);
-              title(`packer build: ${stage}`);
+              title(`packer build: ${d.signal.aborted ? `${stopping}: ` : ''}${stage}`);
               d.reporter.line(`packer: ${stage}`, 'debug');
             }
             out(text.split('\n')[0]!.slice(0, 200));
@@ -156,6 +161,8 @@ function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner, keep: 
 export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const bakeDir = await mkdtemp(path.join(tmpdir(), 'sipbake-bake-'));
   const s: BuildState = { bakeDir, stages: [] };
+  // A second Ctrl-C exits at once, past the finally below: the work directory goes then too.
+  const unregister = d.onForcedExit?.(() => rmSync(bakeDir, { recursive: true, force: true }));
   try {
     await taskList(withStageEvents(prepareSteps(o, d), d.reporter), s, d.renderer).run();
     const decision = s.decision!;
@@ -210,6 +217,7 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
     d.reporter.line(`Packer's manifest: ${manifest}; its log: ${packerLog}`);
     return { ...base, action: 'built', amis: s.amis!, manifest, packerLog };
   } finally {
+    unregister?.();
     await rm(bakeDir, { recursive: true, force: true });
   }
 }

@@ -13,6 +13,8 @@ export interface CommandContext {
    * `sipbake status` / `sipbake rollback` commands). Returns the unregister function.
    */
   onInterrupt: InterruptHooks['onInterrupt'];
+  /** Registers a synchronous clean-up for a forced exit (second Ctrl-C), e.g. removing a work directory. */
+  onForcedExit: InterruptHooks['onForcedExit'];
   /** Environment (injectable for tests). */
   env: NodeJS.ProcessEnv;
   /** Whether stdin and stdout are a terminal (prompts, the listr2 renderer). Injectable for tests. */

@@ -4,6 +4,7 @@
 // hides the cursor through restore-cursor → signal-exit, and signal-exit re-raises the signal (killing the
 // process before any cleanup) when it finds itself the only listener — which is what a `process.once`
 // listener that already fired looks like. A second signal forces the exit.
+import { writeSync } from 'node:fs';
 import { AbortError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { InterruptRegistry } from '../core/interrupt.js';
@@ -12,6 +13,18 @@ export interface InterruptPath {
   signal: AbortSignal;
   dispose(): void;
 }
+
+/**
+ * listr2's terminal renderer holds back writes to process.stdout/stderr while it draws (ProcessOutput hijack),
+ * and a forced exit would lose them: the last words go straight to file descriptor 2.
+ */
+const writeNow = (line: string): void => {
+  try {
+    writeSync(2, `${line}\n`);
+  } catch {
+    /* stderr closed: nothing to tell */
+  }
+};
 
 export function listenForInterrupts(reporter: Reporter, registry: InterruptRegistry, exit: (code: number) => void = (c) => process.exit(c)): InterruptPath {
   const controller = new AbortController();
@@ -23,8 +36,9 @@ export function listenForInterrupts(reporter: Reporter, registry: InterruptRegis
       controller.abort(new AbortError(`interrupted (${sig})`));
       return;
     }
-    reporter.line('quitting without waiting for the clean-up', 'error');
-    for (const l of registry.lines()) reporter.line(`  ${l}`, 'error');
+    writeNow('\nerror: quitting without waiting for the clean-up');
+    for (const l of registry.lines()) writeNow(`error:   ${l}`);
+    registry.runForcedExit();
     exit(130);
   };
   process.on('SIGINT', onSignal);

@@ -149,6 +149,7 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
           root: repo.root,
           signal,
           onInterrupt: (l) => interrupts.onInterrupt(l),
+          onForcedExit: (c) => interrupts.onForcedExit(c),
           env: io.env ?? process.env,
           isTTY: io.isTTY ?? Boolean(process.stdin.isTTY && process.stdout.isTTY),
         };

@@ -9,10 +9,33 @@ export type RecoveryLines = () => readonly string[];
 export interface InterruptHooks {
   /** Registers recovery lines; call the returned function when they no longer apply. */
   onInterrupt(lines: RecoveryLines): () => void;
+  /**
+   * Registers a synchronous last-resort clean-up (remove a work directory) for a forced exit (a second Ctrl-C),
+   * when no `finally` runs. Returns the unregister function.
+   */
+  onForcedExit(cleanup: () => void): () => void;
 }
 
 export class InterruptRegistry implements InterruptHooks {
   private readonly providers = new Set<RecoveryLines>();
+  private readonly cleanups = new Set<() => void>();
+  onForcedExit(cleanup: () => void): () => void {
+    const entry = (): void => cleanup();
+    this.cleanups.add(entry);
+    return () => {
+      this.cleanups.delete(entry);
+    };
+  }
+  /** Runs every forced-exit clean-up; one that throws does not stop the others. */
+  runForcedExit(): void {
+    for (const c of this.cleanups) {
+      try {
+        c();
+      } catch {
+        /* keep going */
+      }
+    }
+  }
   onInterrupt(lines: RecoveryLines): () => void {
     // A wrapper, so the same function registered twice is two entries and each unregisters its own.
     const entry: RecoveryLines = () => lines();

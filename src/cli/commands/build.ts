@@ -52,6 +52,7 @@ export default defineCommand({
           ec2For,
           renderer: pickRenderer({ json: opts.json, env: ctx.env, isTTY: ctx.isTTY }),
           onInterrupt: ctx.onInterrupt,
+          onForcedExit: ctx.onForcedExit,
           ...(opts['out-dir'] ? { outDir: path.resolve(opts['out-dir']) } : {}),
         },
       );

@@ -1,0 +1,109 @@
+// Ctrl-C in a real terminal. util-linux `script` gives the CLI a pseudo-terminal; writing ^C (0x03) into it
+// makes the line discipline send SIGINT to the foreground process group, as a person's Ctrl-C does. Under a
+// TTY, listr2's renderer hides the cursor through restore-cursor → signal-exit, which used to re-raise the
+// signal and kill the process before any clean-up (issue 15 item 2).
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildFixture, type BuildFixture } from '../bake/build-support.js';
+import { repoRoot } from '../bake/helpers.js';
+
+let fx: BuildFixture | undefined;
+let tmp: string | undefined;
+afterEach(async () => {
+  await fx?.cleanup();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+  fx = undefined;
+  tmp = undefined;
+});
+
+const harness = path.join(repoRoot, 'test/cli/pty-main.ts');
+const strip = (s: string): string => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+
+interface PtyRun {
+  output: () => string;
+  press: (keys: string) => void;
+  exited: Promise<number | null>;
+}
+
+function underPty(args: string[], env: NodeJS.ProcessEnv): PtyRun {
+  // script's pty starts 0 columns wide when its own stdin is no terminal; give it a person's size.
+  const cmd = `stty cols 120 rows 40; ${['node', '--import', 'tsx', harness, ...args].join(' ')}`;
+  // -e: script exits with the child's code; -f: flush output as it comes; -q: no banner.
+  const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  void exited.then(() => clearTimeout(timer));
+  return { output: () => strip(out), press: (k) => child.stdin.write(k), exited };
+}
+
+async function until(what: () => Promise<boolean> | boolean, run: PtyRun, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > end) throw new Error(`timed out; the terminal showed:\n${run.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('Ctrl-C under a pseudo-terminal', () => {
+  it('build: Packer gets one SIGINT and cleans up, the work directory is removed, and the user is told what is left in AWS', async () => {
+    fx = await buildFixture({ regions: ['us-east-1'] });
+    tmp = await mkdtemp(path.join(tmpdir(), 'sipbake-pty-'));
+    const sigints = path.join(fx.root, 'sigints');
+    const env: NodeJS.ProcessEnv = { ...fx.env('hang'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', TMPDIR: tmp, TERM: 'xterm-256color', AWS_ACCESS_KEY_ID: 'FAKE', AWS_SECRET_ACCESS_KEY: 'FAKE', FAKE_PACKER_SIGINTS: sigints };
+    delete env.CI; // a person's terminal: listr2's default renderer, the one that hides the cursor
+    const run = underPty(['build', 'twilio-relay', '--root', fx.root], env);
+    // Press Ctrl-C once Packer is building (its build call is logged and it has printed its first stages).
+    await until(async () => (await fx!.calls()).length >= 2 && /Instance ID|running 20-kamailio|packer build/.test(run.output()), run);
+    expect((await readdir(tmp)).filter((d) => d.startsWith('sipbake-bake-'))).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    run.press('\x03');
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(130);
+    expect(out).toContain('Ctrl-C: stopping and cleaning up');
+    expect(existsSync(fx.cleaned), 'packer ran its clean-up').toBe(true);
+    // Packer is in its own process group: the terminal's SIGINT does not reach it, only sipbake's one.
+    expect((await readFile(sigints, 'utf8')).trim().split('\n')).toEqual(['SIGINT']);
+    expect(out).toMatch(/Packer cleaned up in AWS: terminated i-0123456789abcdef0, deleted its security group, deleted its key pair/);
+    expect(out).toContain('Nothing was left in AWS.');
+    expect(out).toMatch(/Packer's log: .*\.sipbake\/twilio-relay\/packer\.log/);
+    expect((await readdir(tmp)).filter((d) => d.startsWith('sipbake-'))).toEqual([]);
+    expect(await readFile(path.join(fx.root, '.sipbake/twilio-relay/packer.log'), 'utf8')).toContain('Terminating the source AWS instance');
+  }, 90_000);
+
+  it('build: a second Ctrl-C quits at once and names what Packer had created, with the commands to delete it', async () => {
+    fx = await buildFixture({ regions: ['us-east-1'] });
+    tmp = await mkdtemp(path.join(tmpdir(), 'sipbake-pty-'));
+    const env: NodeJS.ProcessEnv = { ...fx.env('stubborn'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', TMPDIR: tmp, TERM: 'xterm-256color', AWS_ACCESS_KEY_ID: 'FAKE', AWS_SECRET_ACCESS_KEY: 'FAKE' };
+    delete env.CI;
+    const run = underPty(['build', 'twilio-relay', '--root', fx.root], env);
+    await until(async () => (await fx!.calls()).length >= 2 && /Instance ID|running 20-kamailio|packer build/.test(run.output()), run);
+    await new Promise((r) => setTimeout(r, 300));
+    run.press('\x03');
+    await until(() => run.output().includes('ignoring the interrupt'), run);
+    expect(run.output()).toContain('interrupted, Packer is cleaning up');
+    run.press('\x03');
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(130);
+    expect(out, out.slice(-2500)).toContain("quitting without waiting for the clean-up");
+    expect(out).toMatch(/build instance i-0123456789abcdef0: aws ec2 terminate-instances --instance-ids i-0123456789abcdef0 --region us-east-1/);
+    expect(out).toMatch(/security group sg-0123456789abcdef0: aws ec2 delete-security-group/);
+    expect(out).toMatch(/key pair packer_6560a1b2-fake: aws ec2 delete-key-pair/);
+    // The stubborn fake outlives sipbake by design (a real Packer would still be cleaning up); stop it here.
+    const build = (await fx.calls())[1] as unknown as { pid: number };
+    try {
+      process.kill(build.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    expect((await readdir(tmp)).filter((d) => d.startsWith('sipbake-'))).toEqual([]);
+  }, 90_000);
+});
