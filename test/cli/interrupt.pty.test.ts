@@ -1,15 +1,13 @@
-// Ctrl-C in a real terminal. util-linux `script` gives the CLI a pseudo-terminal; writing ^C (0x03) into it
-// makes the line discipline send SIGINT to the foreground process group, as a person's Ctrl-C does. Under a
-// TTY, listr2's renderer hides the cursor through restore-cursor → signal-exit, which used to re-raise the
+// Ctrl-C in a real terminal (test/cli/pty.ts). Under a TTY, listr2's renderer hides the cursor through restore-cursor → signal-exit, which used to re-raise the
 // signal and kill the process before any clean-up (issue 15 item 2).
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildFixture, type BuildFixture } from '../bake/build-support.js';
 import { repoRoot } from '../bake/helpers.js';
+import { underPty, until, type PtyRun } from './pty.js';
 
 let fx: BuildFixture | undefined;
 let tmp: string | undefined;
@@ -21,35 +19,7 @@ afterEach(async () => {
 });
 
 const harness = path.join(repoRoot, 'test/cli/pty-main.ts');
-const strip = (s: string): string => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
-
-interface PtyRun {
-  output: () => string;
-  press: (keys: string) => void;
-  exited: Promise<number | null>;
-}
-
-function underPty(args: string[], env: NodeJS.ProcessEnv): PtyRun {
-  // script's pty starts 0 columns wide when its own stdin is no terminal; give it a person's size.
-  const cmd = `stty cols 120 rows 40; ${['node', '--import', 'tsx', harness, ...args].join(' ')}`;
-  // -e: script exits with the child's code; -f: flush output as it comes; -q: no banner.
-  const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  void exited.then(() => clearTimeout(timer));
-  return { output: () => strip(out), press: (k) => child.stdin.write(k), exited };
-}
-
-async function until(what: () => Promise<boolean> | boolean, run: PtyRun, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await what())) {
-    if (Date.now() > end) throw new Error(`timed out; the terminal showed:\n${run.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv): PtyRun => underPty(['node', '--import', 'tsx', harness, ...args], { cwd: repoRoot, env });
 
 describe('Ctrl-C under a pseudo-terminal', () => {
   it('build: Packer gets one SIGINT and cleans up, the work directory is removed, and the user is told what is left in AWS', async () => {
@@ -58,7 +28,7 @@ describe('Ctrl-C under a pseudo-terminal', () => {
     const sigints = path.join(fx.root, 'sigints');
     const env: NodeJS.ProcessEnv = { ...fx.env('hang'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', TMPDIR: tmp, TERM: 'xterm-256color', AWS_ACCESS_KEY_ID: 'FAKE', AWS_SECRET_ACCESS_KEY: 'FAKE', FAKE_PACKER_SIGINTS: sigints };
     delete env.CI; // a person's terminal: listr2's default renderer, the one that hides the cursor
-    const run = underPty(['build', 'twilio-relay', '--root', fx.root], env);
+    const run = cli(['build', 'twilio-relay', '--root', fx.root], env);
     // Press Ctrl-C once Packer is building (its build call is logged and it has printed its first stages).
     await until(async () => (await fx!.calls()).length >= 2 && /Instance ID|running 20-kamailio|packer build/.test(run.output()), run);
     expect((await readdir(tmp)).filter((d) => d.startsWith('sipbake-bake-'))).toHaveLength(1);
@@ -83,7 +53,7 @@ describe('Ctrl-C under a pseudo-terminal', () => {
     tmp = await mkdtemp(path.join(tmpdir(), 'sipbake-pty-'));
     const env: NodeJS.ProcessEnv = { ...fx.env('stubborn'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', TMPDIR: tmp, TERM: 'xterm-256color', AWS_ACCESS_KEY_ID: 'FAKE', AWS_SECRET_ACCESS_KEY: 'FAKE' };
     delete env.CI;
-    const run = underPty(['build', 'twilio-relay', '--root', fx.root], env);
+    const run = cli(['build', 'twilio-relay', '--root', fx.root], env);
     await until(async () => (await fx!.calls()).length >= 2 && /Instance ID|running 20-kamailio|packer build/.test(run.output()), run);
     await new Promise((r) => setTimeout(r, 300));
     run.press('\x03');

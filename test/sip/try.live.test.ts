@@ -8,6 +8,7 @@ import { RecordingReporter } from '../../src/core/reporter.js';
 import { main } from '../../src/cli/main.js';
 import { runTry, type TryResult } from '../../src/try/run.js';
 import { freePort, makeTmpDir, REPO_ROOT, runCalls, type TmpDir } from '../support/index.js';
+import { underPty, until } from '../cli/pty.js';
 
 const CALLER = '127.0.20.20';
 
@@ -93,6 +94,21 @@ describe('sipbake try', () => {
       ctl.abort();
       expect(await running).toBe(0);
     }
+  });
+
+  it('Ctrl-C in a terminal: try stops its peers and Kamailio (which got the SIGINT too) and removes its temp dir, exit 0', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+    delete env.CI;
+    const run = underPty(['node', path.join(REPO_ROOT, 'bin/sipbake.js'), 'try', 'twilio-relay', '--address', '127.0.34.0/24', '--for', '60'], { cwd: REPO_ROOT, env });
+    await until(() => run.output().includes('Ctrl-C stops everything'), run);
+    const dir = run.output().match(/kamailio log:\s+(\/\S+)\/kamailio\.log/)![1]!;
+    const pids = execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n').map(Number);
+    expect(pids.length).toBeGreaterThan(0);
+    run.press('\x03');
+    expect(await run.exited, run.output()).toBe(0);
+    expect(run.output()).toContain('stopping (interrupted)');
+    expect(existsSync(dir)).toBe(false);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   });
 
   it('says what is wrong for an unknown image', async () => {
