@@ -3,6 +3,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Argv } from 'yargs';
 import { AbortError, UserError } from '../core/errors.js';
+import { EXIT } from './exit-codes.js';
 
 export interface ConfirmOptions {
   /** --yes was given: do not ask. */
@@ -18,7 +19,7 @@ export interface ConfirmOptions {
 }
 
 /** Exit code when a confirmation is needed but cannot be asked: a command line to fix (like a usage error). */
-export const CONFIRMATION_REQUIRED_EXIT = 2;
+export const CONFIRMATION_REQUIRED_EXIT = EXIT.usage;
 
 const truthy = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 

@@ -251,3 +251,12 @@ describe('confirm()', () => {
     }
   });
 });
+
+describe('README', () => {
+  it('shows JSON through npm only with -s (npm prints its banner on stdout otherwise)', async () => {
+    const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    const viaNpm = readme.split('\n').filter((l) => /npm run (?:-s )?image:build/.test(l) && l.includes('--json'));
+    expect(viaNpm.length).toBeGreaterThan(0);
+    for (const l of viaNpm) expect(l).toContain('npm run -s image:build');
+  });
+});

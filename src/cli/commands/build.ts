@@ -7,9 +7,8 @@ import { buildImage } from '../../bake/index.js';
 import { pickRenderer } from '../../bake/tasks.js';
 import { UsageError, UserError } from '../../core/errors.js';
 import { scriptsFix } from '../repository.js';
+import { EXIT } from '../exit-codes.js';
 
-/** --detailed-exitcode: 0 when a plan changes nothing, 3 when it would bake (2 stays a usage error). */
-export const PLAN_HAS_CHANGES = 3;
 
 export default defineCommand({
   command: 'build <image>',
@@ -57,7 +56,7 @@ export default defineCommand({
         },
       );
       ctx.reporter.result({ ok: true, ...r });
-      if (opts.plan && opts['detailed-exitcode']) return r.bake ? PLAN_HAS_CHANGES : 0;
+      if (opts.plan && opts['detailed-exitcode']) return r.bake ? EXIT.planHasChanges : EXIT.ok;
     } finally {
       for (const c of clients.values()) c.destroy();
     }
