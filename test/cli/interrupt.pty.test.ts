@@ -1,6 +1,7 @@
 // Ctrl-C in a real terminal (test/cli/pty.ts). Under a TTY, listr2's renderer hides the cursor through restore-cursor → signal-exit, which used to re-raise the
 // signal and kill the process before any clean-up (issue 15 item 2).
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,28 @@ describe('Ctrl-C under a pseudo-terminal', () => {
     } catch {
       /* already gone */
     }
+    expect((await readdir(tmp)).filter((d) => d.startsWith('sipbake-'))).toEqual([]);
+  }, 90_000);
+
+  it('off a terminal (pipes, --json), SIGTERM as a CI cancel sends it takes the same path: one JSON document with the recovery lines', async () => {
+    fx = await buildFixture({ regions: ['us-east-1'] });
+    tmp = await mkdtemp(path.join(tmpdir(), 'sipbake-pipe-'));
+    const env: NodeJS.ProcessEnv = { ...fx.env('hang'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', TMPDIR: tmp, AWS_ACCESS_KEY_ID: 'FAKE', AWS_SECRET_ACCESS_KEY: 'FAKE', CI: 'true' };
+    const child = spawn('node', ['--import', 'tsx', harness, 'build', 'twilio-relay', '--json', '--root', fx.root], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const end = Date.now() + 30_000;
+    while (!stderr.includes('Instance ID') && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(130);
+    const doc = JSON.parse(stdout) as { ok: boolean; error: string; recovery: string[] };
+    expect(doc).toMatchObject({ ok: false, error: 'aborted' });
+    expect(doc.recovery).toContain('Nothing was left in AWS.');
+    expect(doc.recovery.join('\n')).toMatch(/Packer cleaned up in AWS: terminated i-0123456789abcdef0/);
+    expect(existsSync(fx.cleaned)).toBe(true);
     expect((await readdir(tmp)).filter((d) => d.startsWith('sipbake-'))).toEqual([]);
   }, 90_000);
 });
