@@ -4,19 +4,29 @@ import { UserError } from '../core/errors.js';
 export interface KnownAwsError {
   /** Matches the SDK v3 error name (e.g. InstanceRefreshInProgressFault) or its Code. */
   pattern: RegExp;
+  /** A further test on the error (e.g. its message), when the name alone is not enough. */
+  when?: (e: Error) => boolean;
   message: (e: Error, where: string) => string;
   fix: string;
 }
 
+// The SDK's own advice is kept in the message: @aws-sdk/credential-provider-sso (resolveSSOCredentials) and
+// @aws-sdk/token-providers (constants REFRESH_MESSAGE) say "To refresh this SSO session run aws sso login …".
 export const awsErrorTable: KnownAwsError[] = [
   {
+    pattern: /^(CredentialsProviderError|TokenProviderError)$/,
+    when: (e) => /SSO session|sso login|SSO token/i.test(e.message),
+    message: (e, where) => `the AWS SSO session has expired or is invalid (${where}): ${e.message}`,
+    fix: 'run `aws sso login --profile NAME` with the profile you use (--profile or AWS_PROFILE), then run the command again',
+  },
+  {
     pattern: /^(ExpiredToken|ExpiredTokenException|RequestExpired)$/,
-    message: (_e, where) => `AWS credentials have expired (${where})`,
+    message: (e, where) => `AWS credentials have expired (${where}): ${e.message}`,
     fix: 'log in again (aws sso login --profile …) or refresh the CI role session, then run the command again',
   },
   {
     pattern: /^(CredentialsProviderError|UnrecognizedClientException|InvalidClientTokenId|AuthFailure)$/,
-    message: (_e, where) => `no valid AWS credentials (${where})`,
+    message: (e, where) => `no valid AWS credentials (${where}): ${e.message}`,
     fix: 'pass --profile NAME, or set AWS_PROFILE / AWS_ACCESS_KEY_ID, or configure the CI OIDC role (docs/ci.md)',
   },
   {
@@ -66,7 +76,7 @@ export function mapAwsError(e: unknown, where: string): UserError | undefined {
   if (!(e instanceof Error)) return undefined;
   // SDK service errors carry name/Code; network failures from Node carry code (ENOTFOUND, …).
   const code = (e as { Code?: string }).Code ?? (e as { code?: string }).code;
-  const known = awsErrorTable.find((k) => k.pattern.test(e.name) || (code !== undefined && k.pattern.test(code)));
+  const known = awsErrorTable.find((k) => (k.pattern.test(e.name) || (code !== undefined && k.pattern.test(code))) && (k.when?.(e) ?? true));
   return known ? new UserError(known.message(e, where), known.fix, { cause: e }) : undefined;
 }
 

@@ -1,11 +1,14 @@
 // `sipbake build IMAGE`: validate and render, hash, look the hash up per region, and only when some target
 // region lacks it, run Packer (init, build) and read the AMI per region from its manifest.
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
+import type { InterruptHooks } from '../core/interrupt.js';
+import { withStageEvents } from './progress.js';
 import { loadImageOrThrow } from '../definition/load.js';
 import { renderImage } from '../render/index.js';
 import { templateFor } from './generate.js';
@@ -39,6 +42,11 @@ export interface BuildDeps {
   ec2For: Ec2ForRegion;
   renderer: Renderer;
   packer?: PackerRunner;
+  /** Where Packer's manifest and its log (packer.log) are kept after the bake (default: .sipbake/IMAGE under root). */
+  outDir?: string;
+  /** The interrupt path's registry: what Packer left in AWS is reported through it. */
+  onInterrupt?: InterruptHooks['onInterrupt'];
+  onForcedExit?: InterruptHooks['onForcedExit'];
 }
 
 export interface BuildResult {
@@ -52,9 +60,13 @@ export interface BuildResult {
   amis: Record<string, string>;
   /** --plan: how the content differs from the newest AMI of this image in the build region. */
   changedSince?: { imageId: string; builtAt?: string; parts: PartName[] | 'unknown' } | null;
+  /** A bake: Packer's manifest and its whole output, kept after the bake. */
+  manifest?: string;
+  packerLog?: string;
 }
 
 const MANIFEST = 'packer-manifest.json';
+const PACKER_LOG = 'packer.log';
 const VARS = 'sipbake.pkrvars.hcl';
 
 async function gitCommit(root: string): Promise<string> {
@@ -108,35 +120,39 @@ function prepareSteps(o: BuildOptions, d: BuildDeps): Step[] {
   ];
 }
 
-function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner): Step[] {
+function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner, keep: { manifest: string; log: string; region: string }): Step[] {
   const env = { ...d.env, ...(o.profile ? { AWS_PROFILE: o.profile } : {}), CHECKPOINT_DISABLE: '1' };
+  const common = { env, signal: d.signal, logFile: keep.log, region: keep.region, ...(d.onInterrupt ? { onInterrupt: d.onInterrupt } : {}) };
   return [
     {
       title: 'packer init',
       run: async (s) => {
-        await packer.run(['init', '.'], { cwd: s.bakeDir, env, signal: d.signal });
+        await packer.run(['init', '.'], { cwd: s.bakeDir, ...common });
       },
     },
     {
       title: 'packer build',
       run: async (s, out, title) => {
+        // In a terminal, listr2 repaints over plain lines: the interrupt shows in the task's own title.
+        const stopping = 'interrupted, Packer is cleaning up (Ctrl-C again to quit at once)';
+        d.signal.addEventListener('abort', () => title(`packer build: ${stopping}`), { once: true });
         await packer.run(['build', '-machine-readable', '-color=false', '-on-error=cleanup', `-var-file=${VARS}`, '.'], {
           cwd: s.bakeDir,
-          env,
-          signal: d.signal,
+          ...common,
           onLine: (l) => {
             const text = uiText(l);
             if (text === undefined) return;
             const stage = stageOf(text);
+            d.reporter.event({ event: 'packer', ...(stage ? { stage } : {}), kind: l.data[0] ?? 'say', text });
             if (stage && stage !== s.stages.at(-1)) {
               s.stages.push(stage);
-              title(`packer build: ${stage}`);
+              title(`packer build: ${d.signal.aborted ? `${stopping}: ` : ''}${stage}`);
               d.reporter.line(`packer: ${stage}`, 'debug');
             }
             out(text.split('\n')[0]!.slice(0, 200));
           },
         });
-        s.amis = await readManifest(path.join(s.bakeDir, MANIFEST), s.hash!);
+        s.amis = await readManifest(keep.manifest, s.hash!);
       },
     },
   ];
@@ -145,8 +161,10 @@ function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner): Step[
 export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const bakeDir = await mkdtemp(path.join(tmpdir(), 'sipbake-bake-'));
   const s: BuildState = { bakeDir, stages: [] };
+  // A second Ctrl-C exits at once, past the finally below: the work directory goes then too.
+  const unregister = d.onForcedExit?.(() => rmSync(bakeDir, { recursive: true, force: true }));
   try {
-    await taskList(prepareSteps(o, d), s, d.renderer).run();
+    await taskList(withStageEvents(prepareSteps(o, d), d.reporter), s, d.renderer).run();
     const decision = s.decision!;
     for (const r of decision.reasons) d.reporter.line(r);
     const base = { image: s.image!.name, contentHash: s.hash!, parts: s.parts!, regions: s.regions!, bake: decision.bake, reasons: decision.reasons };
@@ -166,6 +184,13 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
       return { ...base, action: 'skipped', amis: decision.present };
     }
 
+    // The manifest and Packer's log outlive the work directory; a stale manifest must not be read as this run's.
+    const keep = d.outDir ?? path.join(d.root, '.sipbake', s.image!.name);
+    await mkdir(keep, { recursive: true });
+    const manifest = path.join(keep, MANIFEST);
+    const packerLog = path.join(keep, PACKER_LOG);
+    await rm(manifest, { force: true });
+    await rm(packerLog, { force: true });
     const pins = parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8'));
     const problems = pinProblems(pins, { architecture: s.image!.bake.architecture, rtpproxy: s.image!.media.rtpproxy.enabled });
     if (problems.length) {
@@ -184,13 +209,15 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
       treeDir: path.join(bakeDir, 'tree'),
       scriptsDir: path.join(d.root, 'scripts'),
       bootPlaceholder: path.join(bakeDir, 'boot-placeholder.cfg'),
-      manifestPath: path.join(bakeDir, MANIFEST),
+      manifestPath: manifest,
     });
     await writeFile(path.join(bakeDir, VARS), varFile(vars));
-    await taskList(packerSteps(o, d, d.packer ?? execaPacker), s, d.renderer).run();
+    await taskList(withStageEvents(packerSteps(o, d, d.packer ?? execaPacker, { manifest, log: packerLog, region: s.regions![0]! }), d.reporter), s, d.renderer).run();
     for (const [region, ami] of Object.entries(s.amis!)) d.reporter.line(`${region}: ${ami}`, 'success');
-    return { ...base, action: 'built', amis: s.amis! };
+    d.reporter.line(`Packer's manifest: ${manifest}; its log: ${packerLog}`);
+    return { ...base, action: 'built', amis: s.amis!, manifest, packerLog };
   } finally {
+    unregister?.();
     await rm(bakeDir, { recursive: true, force: true });
   }
 }

@@ -1,36 +1,92 @@
 import yargs, { type Argv } from 'yargs';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AbortError, ProcessError, UsageError, UserError } from '../core/errors.js';
 import { ConsoleReporter, type Reporter } from '../core/reporter.js';
+import { InterruptRegistry } from '../core/interrupt.js';
 import type { CommandContext, GlobalOptions } from './context.js';
-import { commands } from './commands/index.js';
+import type { SipbakeCommand } from './command.js';
+import { commandIndex, type CommandEntry } from './commands/index.js';
 import { mapAwsError } from '../aws/errors.js';
+import { findRepository, packageRoot, repositoryNote } from './repository.js';
+import { listenForInterrupts } from './interrupts.js';
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** The repository a command works on: --root, else the cwd when it has images/, else sipbake's own checkout. */
+/** The repository a command works on: --root, else the nearest images/ at or above the cwd, else sipbake's own checkout. */
 export function resolveRoot(explicit: string | undefined, cwd = process.cwd()): string {
-  if (explicit) return path.resolve(explicit);
-  if (existsSync(path.join(cwd, 'images'))) return cwd;
-  return packageRoot;
+  return findRepository(explicit, cwd).root;
+}
+
+export function version(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 export interface MainIO {
   reporter?: Reporter;
   env?: NodeJS.ProcessEnv;
+  /** Tests pass their own signal; otherwise SIGINT/SIGTERM drive one (src/cli/interrupts.ts). */
   signal?: AbortSignal;
   cwd?: string;
+  isTTY?: boolean;
+  /** Where recovery lines are registered (tests read it). */
+  interrupts?: InterruptRegistry;
 }
 
-export function buildParser(argv: string[], ctxFor: (g: GlobalOptions & { root?: string }) => CommandContext, onExit: (code: number) => void): Argv<GlobalOptions> {
+/** The command the argv names (so only its module is loaded), or undefined for --help / --version / none. */
+export function commandOf(argv: readonly string[]): CommandEntry | undefined {
+  const words: string[] = [];
+  const completion = argv.indexOf('--get-yargs-completions');
+  if (completion >= 0) {
+    // yargs asks `sipbake --get-yargs-completions sipbake WORD… CURRENT`: load the command once it is complete.
+    const rest = argv.slice(completion + 2);
+    if (rest.length < 2) return undefined;
+    words.push(rest[0]!);
+  } else {
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === '--') break;
+      if (a === '--root') {
+        i++;
+        continue;
+      }
+      if (a.startsWith('-')) continue;
+      words.push(a);
+      break;
+    }
+  }
+  return commandIndex.find((c) => c.name === words[0]);
+}
+
+/** Applies a command's builder, adding the index's examples when the module itself shows none. */
+function withExamples(b: Argv<GlobalOptions>, entry: CommandEntry, builder: SipbakeCommand<never>['builder']): Argv<GlobalOptions> {
+  let shown = 0;
+  const counting = b as unknown as { example: (...a: unknown[]) => unknown };
+  const original = counting.example.bind(b);
+  counting.example = (...a: unknown[]) => {
+    shown++;
+    return original(...a);
+  };
+  const built = builder(b) as unknown as Argv<GlobalOptions>;
+  counting.example = original;
+  if (shown === 0) for (const [cmd, what] of entry.examples) built.example(cmd, what);
+  return built;
+}
+
+export function buildParser(
+  argv: string[],
+  loaded: { entry: CommandEntry; module: SipbakeCommand<never> } | undefined,
+  ctxFor: (g: GlobalOptions & { root?: string }) => CommandContext,
+  onExit: (code: number) => void,
+): Argv<GlobalOptions> {
   let y = yargs(argv)
     .scriptName('sipbake')
     .usage('$0 <command> [options]\n\nGolden Kamailio AMIs, and health-gated, call-draining ASG rolls.')
-    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON document on stdout (progress goes to stderr)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON document on stdout; progress goes to stderr as one JSON event per line' })
     .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces and debug lines' })
-    .option('root', { type: 'string', describe: 'Repository with images/ (default: the current directory when it has one)' })
+    .option('root', { type: 'string', describe: 'Repository with images/ (default: the nearest images/ at or above the current directory)' })
     .strict()
     .demandCommand(1, 'Name a command; `sipbake --help` lists them.')
     .recommendCommands()
@@ -39,19 +95,28 @@ export function buildParser(argv: string[], ctxFor: (g: GlobalOptions & { root?:
       if (err) throw err;
       throw new UsageError(msg);
     })
+    .completion('completion', 'Print a bash/zsh completion script: sipbake completion >> ~/.bashrc')
     .help()
     .alias('h', 'help')
+    .version(version())
+    .alias('V', 'version')
+    .example('$0 validate', 'check every image definition under images/')
+    .example('$0 build twilio-relay --plan', 'what a bake would do; changes nothing')
+    .example('$0 roll twilio-relay --plan', 'what a roll would do; changes nothing')
+    .epilogue('Exit codes: 0 ok, 1 something to fix, 2 a wrong command line, 3 a plan with changes (--detailed-exitcode), 70 internal error, 130 interrupted.')
     // main() returns the exit code; yargs must not end the process itself (--help in tests, embedding).
     .exitProcess(false)
-    .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110)) as unknown as Argv<GlobalOptions>;
-  for (const c of commands) {
+  for (const entry of commandIndex) {
+    const mod = loaded?.entry === entry ? loaded.module : undefined;
     y = y.command({
-      command: c.command,
-      describe: c.describe,
-      builder: (b: Argv<GlobalOptions>) => c.builder(b) as unknown as Argv<GlobalOptions>,
+      command: mod?.command ?? entry.command,
+      describe: mod?.describe ?? entry.describe,
+      // Commands that do not run are listed by name only; their modules stay unloaded.
+      builder: (b: Argv<GlobalOptions>) => (mod ? withExamples(b, entry, mod.builder) : b),
       handler: async (opts) => {
-        const code = await c.run(opts as never, ctxFor(opts as unknown as GlobalOptions & { root?: string }));
+        if (!mod) throw new Error(`command ${entry.name} was not loaded`);
+        const code = await mod.run(opts as never, ctxFor(opts as unknown as GlobalOptions & { root?: string }));
         onExit(typeof code === 'number' ? code : 0);
       },
     }) as Argv<GlobalOptions>;
@@ -64,38 +129,54 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   const reporter = io.reporter ?? new ConsoleReporter(json, debug);
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new AbortError('interrupted'));
-  if (!io.signal) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
-  const signal = io.signal ?? controller.signal;
+  const interrupts = io.interrupts ?? new InterruptRegistry();
+  const path_ = io.signal ? undefined : listenForInterrupts(reporter, interrupts);
+  const signal = io.signal ?? path_!.signal;
+  const cwd = io.cwd ?? process.cwd();
   let exitCode = 0;
   try {
+    const entry = commandOf(argv);
+    const loaded = entry ? { entry, module: (await entry.load()).default } : undefined;
     const parser = buildParser(
       argv,
-      (g) => ({ reporter, root: resolveRoot(g.root, io.cwd), signal, env: io.env ?? process.env }),
+      loaded,
+      (g) => {
+        const repo = findRepository(g.root, cwd);
+        const note = repositoryNote(repo, cwd);
+        if (note) reporter.line(note, 'note');
+        return {
+          reporter,
+          root: repo.root,
+          signal,
+          onInterrupt: (l) => interrupts.onInterrupt(l),
+          onForcedExit: (c) => interrupts.onForcedExit(c),
+          env: io.env ?? process.env,
+          isTTY: io.isTTY ?? Boolean(process.stdin.isTTY && process.stdout.isTTY),
+        };
+      },
       (code) => {
         exitCode = code;
       },
     );
-    // yargs hands its own output (--help, usage) to the callback instead of printing it.
+    // yargs hands its own output (--help, --version, usage, completion) to the callback instead of printing it.
     let output = '';
     await parser.parseAsync(argv, {}, (_err, _args, out) => {
       output = out;
     });
     if (output) reporter.line(output.trimEnd());
+    // A command that treats the interrupt as its normal end (try) returns; its recovery lines still show.
+    if (signal.aborted) for (const l of interrupts.lines()) reporter.line(l, 'warn');
     return exitCode;
   } catch (e) {
-    return reportError(e, reporter, debug);
+    return reportError(e, reporter, debug, signal.aborted || e instanceof AbortError ? interrupts.lines() : []);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    path_?.dispose();
   }
 }
 
-export function reportError(e: unknown, reporter: Reporter, debug: boolean): number {
+/** The one error handler: a sentence, details, a fix, one JSON document, and the exit code. */
+export function reportError(e: unknown, reporter: Reporter, debug: boolean, recovery: readonly string[] = []): number {
+  if (recovery.length && !(e instanceof AbortError)) return reportError(new AbortError(e instanceof Error ? e.message : String(e)), reporter, debug, recovery);
   if (e instanceof UserError) {
     reporter.line(e.message, 'error');
     for (const d of e.details) reporter.line(`  ${d}`, 'error');
@@ -113,7 +194,8 @@ export function reportError(e: unknown, reporter: Reporter, debug: boolean): num
   }
   if (e instanceof AbortError) {
     reporter.line(`stopped: ${e.message}`, 'error');
-    reporter.result({ ok: false, error: 'aborted' });
+    for (const l of recovery) reporter.line(`  ${l}`, 'error');
+    reporter.result({ ok: false, error: 'aborted', message: e.message, recovery });
     return 130;
   }
   if (e instanceof UsageError || (e instanceof Error && e.name === 'YError')) {

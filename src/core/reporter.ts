@@ -1,6 +1,7 @@
 // All CLI output goes through a Reporter, so tests can record it and --json can keep stdout clean.
 
-export type Level = 'info' | 'warn' | 'error' | 'success' | 'debug';
+/** note: a remark for the person (which repository is in use), always on stderr so stdout stays the command's own. */
+export type Level = 'info' | 'note' | 'warn' | 'error' | 'success' | 'debug';
 
 export interface Reporter {
   readonly json: boolean;
@@ -21,7 +22,7 @@ export interface ProgressEvent {
   [field: string]: unknown;
 }
 
-const prefix: Record<Level, string> = { info: '', warn: 'warning: ', error: 'error: ', success: '', debug: 'debug: ' };
+const prefix: Record<Level, string> = { info: '', note: 'note: ', warn: 'warning: ', error: 'error: ', success: '', debug: 'debug: ' };
 
 export class ConsoleReporter implements Reporter {
   constructor(
@@ -32,7 +33,7 @@ export class ConsoleReporter implements Reporter {
   ) {}
   line(message: string, level: Level = 'info'): void {
     if (level === 'debug' && !this.debug) return;
-    const stream = this.json || level === 'error' || level === 'warn' ? this.err : this.out;
+    const stream = this.json || level === 'error' || level === 'warn' || level === 'note' ? this.err : this.out;
     stream.write(`${prefix[level]}${message}\n`);
   }
   result(value: unknown): void {

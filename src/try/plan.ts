@@ -7,6 +7,19 @@ import type { ImageDefinition } from '../definition/schema.js';
 /** One loopback net per `try`, so it does not collide with the live tests (127.0.1-9.x). */
 export const TRY_NET = '127.0.20';
 
+/**
+ * The /24 of loopback `try --address` names: 127.0.30, 127.0.30.0, 127.0.30.0/24 or any address in it.
+ * Undefined when it is not inside 127.0.0.0/8 (Linux routes all of it to lo; elsewhere aliases are needed).
+ */
+export function loopbackNet(address: string): string | undefined {
+  const m = address.trim().match(/^127\.(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?(?:\/(\d{1,2}))?$/);
+  if (!m) return undefined;
+  const [, b, c, d, bits] = m;
+  if ([b, c, d ?? '0'].some((o) => Number(o) > 255)) return undefined;
+  if (bits !== undefined && (Number(bits) > 24 || Number(bits) < 8)) return undefined;
+  return `127.${Number(b)}.${Number(c)}`;
+}
+
 export interface TryPorts {
   sip: number;
   tls?: number;
@@ -30,6 +43,8 @@ export interface TryPlan {
   rtpproxy?: { host: string; port: number };
   /** The caller address allowed by a relay image (allowedSources is narrowed to it). */
   callerSubnet: string;
+  /** Where to place a call from (inside callerSubnet). */
+  caller: string;
   overrides: Record<string, unknown>;
   notes: string[];
 }
@@ -39,7 +54,8 @@ export function peerCount(image: ImageDefinition): number {
   return image.relay ? 1 : (image.dispatcher?.destinations.length ?? 0);
 }
 
-export function planTry(image: ImageDefinition, ports: TryPorts): TryPlan {
+export function planTry(image: ImageDefinition, ports: TryPorts, net = TRY_NET): TryPlan {
+  const TRY_NET = net;
   const privateIp = `${TRY_NET}.2`;
   // An image that advertises another address gets a second loopback address, as on AWS.
   const publicIp = image.advertise.source === 'private-ipv4' ? privateIp : `${TRY_NET}.3`;
@@ -91,6 +107,7 @@ export function planTry(image: ImageDefinition, ports: TryPorts): TryPlan {
     peers,
     ...(rtpproxy ? { rtpproxy } : {}),
     callerSubnet,
+    caller: `${TRY_NET}.20`,
     overrides,
     notes,
   };

@@ -12,6 +12,7 @@ import type { Reporter } from '../core/reporter.js';
 import { UserError } from '../core/errors.js';
 import { freePort } from './ports.js';
 import { planTry, peerCount, mergeDefinition, TRY_NET, type TryPlan } from './plan.js';
+import { UAC_SCENARIO } from './scenario-files.js';
 import { startKamailio, type Listener } from './kamailio.js';
 import { startSipp } from './sipp.js';
 import { RtpproxyResponder } from './rtpproxy-responder.js';
@@ -24,6 +25,8 @@ export interface TryOptions {
   signal: AbortSignal;
   /** Stop by itself after this many seconds (default: run until the signal). */
   forSeconds?: number;
+  /** The loopback /24 to use, e.g. 127.0.30 (default 127.0.20). */
+  net?: string;
   /** Called once everything listens (tests use it to place calls). */
   onReady?: (plan: TryPlan, dir: string) => Promise<void> | void;
 }
@@ -55,7 +58,8 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
   const dir = await mkdtemp(path.join(tmpdir(), `sipbake-try-${image.name}-`));
   const stops: { stop(): Promise<unknown> }[] = [];
   try {
-    const ip = (x: number): string => `${TRY_NET}.${x}`;
+    const net = o.net ?? TRY_NET;
+    const ip = (x: number): string => `${net}.${x}`;
     const peers: number[] = [];
     for (let i = 0; i < peerCount(image); i++) peers.push(await freePort(ip(10 + i)));
     const plan = planTry(image, {
@@ -64,7 +68,7 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
       health: await freePort(ip(2)),
       peers,
       ...(image.media.rtpproxy.enabled ? { rtpproxy: await freePort(ip(50)) } : {}),
-    });
+    }, net);
     const raw = parse(await readFile(path.resolve(o.root, file), 'utf8')) as Record<string, unknown>;
     delete raw.deploy;
     const defFile = path.join(dir, `${image.name}.yaml`);
@@ -95,9 +99,13 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
     if (plan.rtpproxy) r.line(`  rtpproxy control: responder at udp:${plan.rtpproxy.host}:${plan.rtpproxy.port}`);
     r.line(`  kamailio log:    ${path.join(dir, 'kamailio.log')}`);
     for (const n of plan.notes) r.line(`  note: ${n}`);
-    if (plan.sip.udp) r.line(`  e.g.: sipp ${plan.sip.udp} -sn uac -i ${TRY_NET}.20 -m 1`);
+    const call = plan.sip.udp ? sippCommand(plan.sip.udp, plan.caller) : undefined;
+    if (call) {
+      r.line('place a call (in another terminal):');
+      r.line(`  ${call}`);
+    }
     r.line('Ctrl-C stops everything and removes the temp dir.');
-    r.result({ ok: true, image: image.name, dir, sip: plan.sip, advertised: plan.publicIp, peers: plan.peers, rtpproxy: plan.rtpproxy ?? null, callerSubnet: plan.callerSubnet, notes: plan.notes });
+    r.result({ ok: true, image: image.name, dir, sip: plan.sip, advertised: plan.publicIp, peers: plan.peers, rtpproxy: plan.rtpproxy ?? null, callerSubnet: plan.callerSubnet, call: call ?? null, notes: plan.notes });
     await o.onReady?.(plan, dir);
 
     const stoppedBy = await until(o.signal, o.forSeconds === undefined ? undefined : o.forSeconds * 1000, kam);
@@ -105,10 +113,19 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
     r.line(`stopping (${stoppedBy === 'signal' ? 'interrupted' : 'time is up'})`);
     return { image: image.name, dir, plan, stoppedBy };
   } catch (e) {
-    if (e instanceof Error && /EADDRNOTAVAIL/.test(e.message)) throw new UserError(`cannot bind ${TRY_NET}.x on this machine`, 'Linux routes all of 127.0.0.0/8 to lo; on other systems add the loopback aliases first', { cause: e });
+    if (e instanceof Error && /EADDRNOTAVAIL/.test(e.message)) throw new UserError(`cannot bind ${o.net ?? TRY_NET}.x on this machine`, 'Linux routes all of 127.0.0.0/8 to lo; on other systems add the loopback aliases first', { cause: e });
     throw e;
   } finally {
     for (const s of stops.reverse()) await s.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The SIPp command that places one call through the proxy and ends with exit code 0 when it completed: the
+ * scenario shipped in share/sipp follows Record-Route for ACK and BYE. (Printed, and run verbatim by the test.)
+ */
+export function sippCommand(proxy: string, caller: string): string {
+  const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return `sipp ${proxy} -sf ${q(UAC_SCENARIO)} -i ${caller} -m 1 -timeout 20s -timeout_error`;
 }

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { AbortError, ProcessError, UserError } from '../../src/core/errors.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { buildImage, type BuildOptions } from '../../src/bake/index.js';
@@ -36,14 +34,14 @@ async function currentHash(): Promise<string> {
   return result.contentHash;
 }
 
-async function bakeDirsLeft(): Promise<string[]> {
-  return (await readdir(tmpdir())).filter((d) => d.startsWith('sipbake-bake-'));
+/** The work directories this test's packer ran in (its cwd, from the fake's call log) that still exist. */
+async function ownBakeDirsLeft(): Promise<string[]> {
+  return [...new Set((await fx!.calls()).map((c) => c.cwd))].filter((d) => existsSync(d));
 }
 
 describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', () => {
   it('dedup miss: runs packer init and build, reads the manifest, prints the AMI per region', async () => {
     fx = await buildFixture({ regions: ['us-east-1', 'eu-west-1'], edit: withRegions(['eu-west-1']) });
-    const before = await bakeDirsLeft();
     const { result, reporter } = await run();
     expect(result.action).toBe('built');
     expect(Object.keys(result.amis).sort()).toEqual(['eu-west-1', 'us-east-1']);
@@ -77,7 +75,8 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
       const q = h.fake.calls.find((c) => c.command === 'DescribeImages')!;
       expect(q.input.Filters).toEqual(expect.arrayContaining([{ Name: `tag:${TAG.contentHash}`, Values: [result.contentHash] }]));
     }
-    expect(await bakeDirsLeft()).toEqual(before);
+    // Other test files bake in parallel in the same tmpdir: only this test's own work directory counts.
+    expect(await ownBakeDirsLeft()).toEqual([]);
   });
 
   it('dedup hit: every target region has the content, so nothing is built', async () => {
@@ -156,13 +155,13 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
     ['script', 'bake script 40-config.sh failed: kamailio rejects the baked config', 'rehearse locally'],
   ])('packer failure (%s) is mapped to a sentence with a fix, and leaves no bake directory', async (mode, message, fix) => {
     fx = await buildFixture({ regions: ['us-east-1'] });
-    const before = await bakeDirsLeft();
     const err = await run({ mode }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).message).toContain(message);
     expect((err as UserError).fix).toContain(fix);
     expect((err as UserError).details.length).toBeGreaterThan(0);
-    expect(await bakeDirsLeft()).toEqual(before);
+    // Other test files bake in parallel in the same tmpdir: only this test's own work directory counts.
+    expect(await ownBakeDirsLeft()).toEqual([]);
   });
 
   it('an unknown packer failure is a ProcessError with its last lines', async () => {
@@ -183,7 +182,6 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
 
   it('Ctrl-C: packer gets SIGINT, cleans up, and the build ends as an abort with no bake directory left', async () => {
     fx = await buildFixture({ regions: ['us-east-1'] });
-    const before = await bakeDirsLeft();
     const ac = new AbortController();
     const p = run({ mode: 'hang', signal: ac.signal }).catch((e: unknown) => e);
     // Abort once packer build is running (its first call has been logged and it has printed its stages).
@@ -193,7 +191,8 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
     const err = await p;
     expect(err).toBeInstanceOf(AbortError);
     expect(existsSync(fx.cleaned)).toBe(true);
-    expect(await bakeDirsLeft()).toEqual(before);
+    // Other test files bake in parallel in the same tmpdir: only this test's own work directory counts.
+    expect(await ownBakeDirsLeft()).toEqual([]);
   });
 
   it('packer not installed is its own message', async () => {

@@ -1,12 +1,14 @@
 // `sipbake try`: the image comes up on 127.0.20.x with its fake peers, a call placed to the printed
 // address completes, and on stop every process is gone and the temp dir removed.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { main } from '../../src/cli/main.js';
 import { runTry, type TryResult } from '../../src/try/run.js';
 import { freePort, makeTmpDir, REPO_ROOT, runCalls, type TmpDir } from '../support/index.js';
+import { underPty, until } from '../cli/pty.js';
 
 const CALLER = '127.0.20.20';
 
@@ -58,6 +60,55 @@ describe('sipbake try', () => {
     expect(doc.sip.udp).toMatch(/^127\.0\.20\.2:\d+$/);
     expect(doc.advertised).toBe('127.0.20.3');
     expect(doc.peers[0]).toMatchObject({ role: 'destination', host: '127.0.20.10' });
+  });
+
+  it.each([
+    ['twilio-relay', '127.0.31.0/24'],
+    ['recorder-lb', '127.0.32.0/24'],
+  ])('%s: the sipp command try prints (and the README shows) completes a call, exit code 0', async (name, address) => {
+    const reporter = new RecordingReporter();
+    const ctl = new AbortController();
+    const running = main(['try', name, '--address', address, '--for', '90', '--root', REPO_ROOT], { reporter, signal: ctl.signal });
+    try {
+      let printed: string | undefined;
+      for (let i = 0; i < 300 && !printed; i++) {
+        printed = reporter.lines.map((l) => l.message.trim()).find((l) => l.startsWith('sipp '));
+        if (!printed) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(printed, reporter.text()).toBeDefined();
+      const net = address.replace(/\.0\/24$/, '');
+      expect(printed).toMatch(new RegExp(`^sipp ${net.replace(/\./g, '\\.')}\\.2:\\d+ -sf \\S+/share/sipp/sipbake-uac\\.xml -i ${net.replace(/\./g, '\\.')}\\.20 -m 1 `));
+      // The README walkthrough shows the same command, with PORT and the checkout path as placeholders.
+      const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+      const shown = readme.match(/^sipp 127\.0\.20\.2:PORT .*$/m)?.[0];
+      expect(shown, 'README try walkthrough').toBeDefined();
+      const port = printed!.match(/^sipp [\d.]+:(\d+)/)![1]!;
+      expect(shown!.replace('127.0.20', net).replace('127.0.20', net).replace('PORT', port).replace('SIPBAKE', REPO_ROOT)).toBe(printed);
+      // Run exactly the printed line through a shell, as a person pastes it.
+      const code = await new Promise<number | null>((resolve) => {
+        const p = spawn('bash', ['-c', printed!], { cwd: path.join(REPO_ROOT, 'test'), stdio: ['ignore', 'pipe', 'pipe'] });
+        p.on('exit', (c) => resolve(c));
+      });
+      expect(code).toBe(0);
+    } finally {
+      ctl.abort();
+      expect(await running).toBe(0);
+    }
+  });
+
+  it('Ctrl-C in a terminal: try stops its peers and Kamailio (which got the SIGINT too) and removes its temp dir, exit 0', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+    delete env.CI;
+    const run = underPty(['node', path.join(REPO_ROOT, 'bin/sipbake.js'), 'try', 'twilio-relay', '--address', '127.0.34.0/24', '--for', '60'], { cwd: REPO_ROOT, env });
+    await until(() => run.output().includes('Ctrl-C stops everything'), run);
+    const dir = run.output().match(/kamailio log:\s+(\/\S+)\/kamailio\.log/)![1]!;
+    const pids = execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n').map(Number);
+    expect(pids.length).toBeGreaterThan(0);
+    run.press('\x03');
+    expect(await run.exited, run.output()).toBe(0);
+    expect(run.output()).toContain('stopping (interrupted)');
+    expect(existsSync(dir)).toBe(false);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   });
 
   it('says what is wrong for an unknown image', async () => {

@@ -1,8 +1,14 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { defineCommand } from '../command.js';
-import { clientConfig } from '../../aws/clients.js';
+import { clientConfig, packerProxyEnv } from '../../aws/clients.js';
 import { buildImage } from '../../bake/index.js';
 import { pickRenderer } from '../../bake/tasks.js';
+import { UsageError, UserError } from '../../core/errors.js';
+import { scriptsFix } from '../repository.js';
+import { EXIT } from '../exit-codes.js';
+
 
 export default defineCommand({
   command: 'build <image>',
@@ -12,16 +18,25 @@ export default defineCommand({
       .positional('image', { type: 'string', demandOption: true, describe: 'Image name under images/, or a path to its YAML' })
       .option('force', { type: 'boolean', default: false, describe: 'Bake even when an AMI of this content exists' })
       .option('plan', { type: 'boolean', default: false, describe: 'Change nothing, run no Packer: print the hash, the decision and what changed' })
+      .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'With --plan: exit 0 when nothing would be baked, 3 when a bake would run' })
+      .option('out-dir', { type: 'string', describe: "Where Packer's manifest and log (packer.log) are kept (default: .sipbake/IMAGE in the repository)" })
       .option('profile', { type: 'string', describe: 'AWS profile (default credential chain otherwise)' })
       .option('region', { type: 'string', describe: 'Build region (default: bake.region of the image)' })
+      .check((a) => {
+        if (a['detailed-exitcode'] && !a.plan) throw new UsageError('--detailed-exitcode goes with --plan');
+        return true;
+      })
       .example('$0 build twilio-relay', 'bake, or print the existing AMI when nothing changed')
-      .example('$0 build recorder-lb --plan', 'show the content hash and what changed since the last AMI')
-      .example('$0 build recorder-lb --json', 'for CI: one JSON document with the AMI per region'),
+      .example('$0 build recorder-lb --plan --detailed-exitcode', 'show the content hash and what changed; exit 3 when a bake would run')
+      .example('npm run -s image:build -- recorder-lb --json > build.json', 'for CI: one JSON document with the AMI per region; progress as JSON lines on stderr'),
   run: async (opts, ctx) => {
+    if (!existsSync(path.join(ctx.root, 'scripts'))) {
+      throw new UserError(`${ctx.root} has no scripts/: a bake hashes and runs the provisioning scripts from there`, scriptsFix(ctx.root));
+    }
     const clients = new Map<string, EC2Client>();
     const ec2For = (region: string): EC2Client => {
       let c = clients.get(region);
-      if (!c) clients.set(region, (c = new EC2Client(clientConfig({ region, ...(opts.profile ? { profile: opts.profile } : {}) }))));
+      if (!c) clients.set(region, (c = new EC2Client(clientConfig({ region, env: ctx.env, ...(opts.profile ? { profile: opts.profile } : {}) }))));
       return c;
     };
     try {
@@ -31,12 +46,17 @@ export default defineCommand({
           root: ctx.root,
           reporter: ctx.reporter,
           signal: ctx.signal,
-          env: ctx.env,
+          // Packer reads the proxy variables itself (Go's net/http); pass both spellings on.
+          env: { ...ctx.env, ...packerProxyEnv(ctx.env) },
           ec2For,
-          renderer: pickRenderer({ json: opts.json, env: ctx.env, isTTY: Boolean(process.stdout.isTTY) }),
+          renderer: pickRenderer({ json: opts.json, env: ctx.env, isTTY: ctx.isTTY }),
+          onInterrupt: ctx.onInterrupt,
+          onForcedExit: ctx.onForcedExit,
+          ...(opts['out-dir'] ? { outDir: path.resolve(opts['out-dir']) } : {}),
         },
       );
       ctx.reporter.result({ ok: true, ...r });
+      if (opts.plan && opts['detailed-exitcode']) return r.bake ? EXIT.planHasChanges : EXIT.ok;
     } finally {
       for (const c of clients.values()) c.destroy();
     }

@@ -20,7 +20,9 @@ export default defineCommand({
         type: 'boolean',
         default: false,
         describe: 'Also start Kamailio on a random loopback address until its control socket answers (catches module start-up errors that -c cannot)',
-      }),
+      })
+      .example('$0 check', 'every image under images/, with the real kamailio -c')
+      .example('$0 check twilio-relay --start', 'also start it on loopback until its control socket answers'),
   run: async (o, ctx) => {
     const names = o.images && o.images.length > 0 ? o.images : await listImages(ctx.root);
     if (names.length === 0) throw new UserError(`no image definitions under ${path.join(ctx.root, 'images')}`, 'add images/NAME.yaml, or name a YAML file');

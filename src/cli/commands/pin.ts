@@ -6,6 +6,8 @@ export default defineCommand({
   describe: 'Pin a source in scripts/pins.env: git tag + commit, or --tarball with its sha256 (downloads it; needs internet)',
   builder: (y) =>
     y
+      // The positional is named version, so --version (sipbake's) is off here.
+      .version(false)
       .positional('component', { choices: [...COMPONENTS], demandOption: true, describe: 'What to pin' })
       .positional('version', { type: 'string', demandOption: true, describe: 'Upstream version, e.g. 5.5.7' })
       .option('tarball', { type: 'boolean', default: false, describe: 'Pin the release tarball by sha256 instead of the git tag by commit' })

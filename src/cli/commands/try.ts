@@ -1,16 +1,35 @@
 import { defineCommand } from '../command.js';
+import { UsageError } from '../../core/errors.js';
 import { runTry } from '../../try/run.js';
+import { loopbackNet, TRY_NET } from '../../try/plan.js';
 
 export default defineCommand({
   command: 'try <image>',
-  describe: 'Start the rendered image on loopback (127.0.20.x) with fake peers to poke at; Ctrl-C stops everything',
+  describe: `Start the rendered image on loopback (${TRY_NET}.x) with fake peers, and print a SIPp command that places a call; Ctrl-C stops everything`,
   builder: (y) =>
     y
       .positional('image', { type: 'string', demandOption: true, describe: 'Name under images/ or a path to a YAML file' })
       .option('for', { type: 'number', describe: 'Stop by itself after this many seconds (default: until Ctrl-C)' })
-      .example('$0 try twilio-relay', 'prints the address to call and where the fake destination listens')
+      .option('address', {
+        type: 'string',
+        default: `${TRY_NET}.0/24`,
+        describe: 'The loopback /24 to run on (inside 127.0.0.0/8): Kamailio on .2, the peers on .10+, the caller on .20',
+      })
+      .check((a) => {
+        if (!loopbackNet(String(a.address))) throw new UsageError(`--address ${a.address} is not a loopback /24 (e.g. 127.0.30.0/24): try only runs on 127.0.0.0/8`);
+        return true;
+      })
+      .example('$0 try twilio-relay', 'prints the address to call, the fake destination, and the sipp command that places a call')
+      .example('$0 try recorder-lb --address 127.0.30.0/24', 'on another loopback range (e.g. next to another try)')
       .example('$0 try recorder-lb --json --for 60', 'the addresses as JSON; stops after a minute'),
   run: async (o, ctx) => {
-    await runTry({ root: ctx.root, image: o.image, reporter: ctx.reporter, signal: ctx.signal, ...(o.for !== undefined ? { forSeconds: o.for } : {}) });
+    await runTry({
+      root: ctx.root,
+      image: o.image,
+      reporter: ctx.reporter,
+      signal: ctx.signal,
+      net: loopbackNet(String(o.address))!,
+      ...(o.for !== undefined ? { forSeconds: o.for } : {}),
+    });
   },
 });

@@ -3,13 +3,15 @@
 // FAKE_PACKER_LOG: file that gets one JSON line per call ({ argv, cwd }).
 // FAKE_PACKER_MODE: ok (default) | expired (fails like expired AWS credentials) | script (a bake script fails) | crash
 //                   | hang (waits; on SIGINT "cleans up", touches FAKE_PACKER_CLEANED, exits 1) | nomanifest
+//                   | stubborn (waits and ignores SIGINT: a Packer that never finishes its clean-up)
+// FAKE_PACKER_SIGINTS: file that gets one line per SIGINT received (a second one makes real Packer give up cleaning).
 // On `build`, reads -var-file for region, ami_regions, manifest_path, content_hash, image_name, and writes the
 // manifest the manifest post-processor would, with ami-<n> per region.
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const argv = process.argv.slice(2);
-if (process.env.FAKE_PACKER_LOG) appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd() })}\n`);
+if (process.env.FAKE_PACKER_LOG) appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid })}\n`);
 const mode = process.env.FAKE_PACKER_MODE ?? 'ok';
 const ts = () => Math.floor(Date.now() / 1000);
 const esc = (s) => s.replace(/,/g, '%!(PACKER_COMMA)').replace(/\n/g, '\\n');
@@ -35,8 +37,13 @@ const list = (k) => JSON.parse(new RegExp(`^${k}\\s*=\\s*(\\[.*\\])`, 'm').exec(
 const region = str('region');
 const regions = [region, ...list('ami_regions')];
 
+// Resource lines as packer-plugin-amazon prints them (builder/common step_key_pair.go, step_security_group.go,
+// step_run_source_instance.go): what src/bake/packer-leftovers.ts reads after an interrupt.
 ui('==> amazon-ebs.sipbake: Prevalidating any provided VPC information');
+ui('==> amazon-ebs.sipbake: Creating temporary keypair: packer_6560a1b2-fake');
+ui('==> amazon-ebs.sipbake: Creating temporary security group for this instance: sg-0123456789abcdef0');
 ui('==> amazon-ebs.sipbake: Launching a source AWS instance...');
+ui('    amazon-ebs.sipbake: Instance ID: i-0123456789abcdef0', 'message');
 ui('==> amazon-ebs.sipbake: Waiting for SSH to become available...');
 ui('==> amazon-ebs.sipbake: Connected to SSH!');
 ui('==> amazon-ebs.sipbake: Uploading /tmp/tree/ => /tmp/sipbake/tree');
@@ -59,11 +66,16 @@ if (mode === 'crash') {
   console.error('panic: unexpected');
   process.exit(1);
 }
-if (mode === 'hang') {
+if (process.env.FAKE_PACKER_SIGINTS) process.on('SIGINT', () => appendFileSync(process.env.FAKE_PACKER_SIGINTS, 'SIGINT\n'));
+if (mode === 'stubborn') {
+  process.on('SIGINT', () => ui('==> amazon-ebs.sipbake: (fake) ignoring the interrupt'));
+  setTimeout(() => process.exit(3), 60_000);
+} else if (mode === 'hang') {
   ui('    amazon-ebs.sipbake: ==> sipbake [20-kamailio] make all (-j2)', 'message');
   process.on('SIGINT', () => {
     ui('==> amazon-ebs.sipbake: Terminating the source AWS instance...');
     ui('==> amazon-ebs.sipbake: Deleting temporary security group...');
+    ui('==> amazon-ebs.sipbake: Deleting temporary keypair...');
     if (process.env.FAKE_PACKER_CLEANED) writeFileSync(process.env.FAKE_PACKER_CLEANED, 'cleaned\n');
     process.exit(1);
   });

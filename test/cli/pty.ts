@@ -1,0 +1,33 @@
+// A command under a pseudo-terminal: util-linux `script` gives it a pty; writing ^C (0x03) into it makes the
+// line discipline send SIGINT to the foreground process group, as a person's Ctrl-C does.
+import { spawn } from 'node:child_process';
+
+export interface PtyRun {
+  output: () => string;
+  press: (keys: string) => void;
+  exited: Promise<number | null>;
+}
+
+export const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+
+export function underPty(argv: string[], o: { cwd: string; env: NodeJS.ProcessEnv; killAfterMs?: number }): PtyRun {
+  // script's pty starts 0 columns wide when its own stdin is no terminal; give it a person's size.
+  const cmd = `stty cols 120 rows 40; ${argv.join(' ')}`;
+  // -e: script exits with the child's code; -f: flush output as it comes; -q: no banner.
+  const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs ?? 60_000);
+  void exited.then(() => clearTimeout(timer));
+  return { output: () => stripAnsi(out), press: (k) => child.stdin.write(k), exited };
+}
+
+export async function until(what: () => Promise<boolean> | boolean, run: PtyRun, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > end) throw new Error(`timed out; the terminal showed:\n${run.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
