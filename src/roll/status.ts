@@ -5,7 +5,8 @@ import { aws } from '../aws/errors.js';
 import { listImageAmis } from './images.js';
 import { describeGroup, describeLtVersion, describeRefreshes } from './observe.js';
 import { parseLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type AmiInfo, type GroupInfo, type LtVersionInfo, type RefreshInfo } from './types.js';
-import { instanceAmis } from './watch.js';
+import { instanceAmis } from './fleet.js';
+import { parseLease, rejectionsOf, TAG_LEASE, type Lease, type Rejection } from './tags.js';
 
 export interface StatusReport {
   asgName: string;
@@ -15,6 +16,10 @@ export interface StatusReport {
   lastKnownGood?: { version: number; ami: string };
   lastRoll?: string;
   refresh?: RefreshInfo;
+  /** The roll holding the group now, if any. */
+  lease?: Lease;
+  /** AMIs the gate rejected on this group. */
+  rejected: Rejection[];
 }
 
 async function groupOrThrow(c: AwsClients, asgName: string, region: string): Promise<GroupInfo> {
@@ -40,6 +45,8 @@ export async function status(c: AwsClients, asgName: string, region: string): Pr
     ...(lkg ? { lastKnownGood: lkg } : {}),
     ...(g.tags[TAG_LAST_ROLL] ? { lastRoll: g.tags[TAG_LAST_ROLL] } : {}),
     ...(refresh ? { refresh } : {}),
+    ...(parseLease(g.tags[TAG_LEASE]) ? { lease: parseLease(g.tags[TAG_LEASE])! } : {}),
+    rejected: rejectionsOf(g.tags),
   };
 }
 
@@ -48,6 +55,8 @@ export function formatStatus(s: StatusReport): string[] {
   for (const i of s.instances) out.push(`  ${i.id} ${i.ami}${i.ami === s.liveAmi ? '' : '  (not the live AMI)'}`);
   out.push(`  last-known-good: ${s.lastKnownGood ? `version ${s.lastKnownGood.version} ${s.lastKnownGood.ami}` : 'not recorded yet'}`);
   if (s.lastRoll) out.push(`  last roll: ${s.lastRoll}`);
+  if (s.lease) out.push(`  roll in progress: ${s.lease.owner} since ${s.lease.startedAt} (lease expires ${s.lease.expiresAt})`);
+  for (const r of s.rejected) out.push(`  rejected: ${r.ami} at ${r.at}: ${r.reason}`);
   const r = s.refresh;
   if (r)
     out.push(

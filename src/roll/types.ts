@@ -39,7 +39,7 @@ export interface GroupInfo {
   launchTemplate?: { id: string; name?: string; version: string };
   launchConfigurationName?: string;
   mixedInstancesPolicy: boolean;
-  instances: { id: string; lifecycleState: string; ltVersion?: string }[];
+  instances: { id: string; lifecycleState: string; ltVersion?: string; health?: string }[];
   tags: Record<string, string>;
 }
 
@@ -72,6 +72,20 @@ export interface RefreshInfo {
   bakeTime?: number;
 }
 
+/** One instance of the group as it is: its AMI (EC2), launch time, Auto Scaling health and target health. */
+export interface FleetInstance {
+  id: string;
+  lifecycleState: string;
+  ltVersion?: string;
+  /** Undefined while EC2 does not know the instance yet (eventual consistency right after launch). */
+  ami?: string;
+  launchedAtMs?: number;
+  /** Auto Scaling's view: Healthy | Unhealthy. */
+  asgHealth?: string;
+  /** Target group name → state (initial, healthy, unhealthy, draining, unused …). */
+  targets: Record<string, string>;
+}
+
 export const ACTIVE_STATUSES = ['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'];
 
 export interface Observed {
@@ -90,6 +104,8 @@ export interface Observed {
   activeDesired?: LtVersionInfo;
   /** Alarm names from the definition that CloudWatch does not know. */
   missingAlarms: string[];
+  /** Every instance of the group with the AMI it runs (load step of roll/rollback). */
+  fleet?: FleetInstance[];
 }
 
 /** What sipbake writes into a launch template version description, so a later run knows the roll is its own. */

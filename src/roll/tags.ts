@@ -1,0 +1,44 @@
+// The group tags sipbake keeps beside last-known-good (pure): the roll lease and the rejected AMIs.
+export const TAG_LEASE = 'sipbake:lease';
+export const REJECTED_PREFIX = 'sipbake:rejected:';
+
+/** One roll at a time: who holds the group, since when, until when. `token` tells two holders apart. */
+export interface Lease {
+  owner: string;
+  token: string;
+  startedAt: string;
+  expiresAt: string;
+}
+
+export function formatLease(l: Lease): string {
+  return `owner=${l.owner} start=${l.startedAt} expires=${l.expiresAt} token=${l.token}`;
+}
+
+export function parseLease(v: string | undefined): Lease | undefined {
+  const m = v ? /^owner=(\S+) start=(\S+) expires=(\S+) token=(\S+)$/.exec(v) : null;
+  return m ? { owner: m[1]!, startedAt: m[2]!, expiresAt: m[3]!, token: m[4]! } : undefined;
+}
+
+export function leaseExpired(l: Lease, nowMs: number): boolean {
+  return Date.parse(l.expiresAt) <= nowMs;
+}
+
+export interface Rejection {
+  ami: string;
+  at: string;
+  reason: string;
+}
+
+export function rejectionTag(ami: string, at: string, reason: string): Record<string, string> {
+  // Tag values hold 256 characters.
+  return { [`${REJECTED_PREFIX}${ami}`]: `${at} ${reason}`.slice(0, 256) };
+}
+
+export function rejectionsOf(tags: Record<string, string>): Rejection[] {
+  return Object.entries(tags)
+    .filter(([k]) => k.startsWith(REJECTED_PREFIX))
+    .map(([k, v]) => {
+      const sp = v.indexOf(' ');
+      return { ami: k.slice(REJECTED_PREFIX.length), at: sp > 0 ? v.slice(0, sp) : v, reason: sp > 0 ? v.slice(sp + 1) : '' };
+    });
+}
