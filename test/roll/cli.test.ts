@@ -49,7 +49,7 @@ describe('sipbake roll/rollback/status/history/iam', () => {
   it('roll --json prints one summary document (here: the newest AMI is already live, so nothing to wait for)', async () => {
     const { fake, w } = world();
     fake.images.get(w.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
-    const r = await cli(['roll', 'twilio-relay', '--json'], true);
+    const r = await cli(['roll', 'twilio-relay', '--json', '--yes'], true);
     expect(r.code).toBe(0);
     expect(r.reporter.results).toHaveLength(1);
     expect(r.result).toMatchObject({ ok: true, summary: { outcome: 'noop', to: { ami: w.oldAmi.ImageId } } });
