@@ -1,5 +1,6 @@
 // The roll's stages (effects, shown by tasks.ts): take the lease, start (or attach, or undo), wait behind the
 // health gate, roll back when it fails, read the end state. The decisions are the machine's (machine.ts).
+import { DeleteTagsCommand } from '@aws-sdk/client-auto-scaling';
 import type { AwsClients } from '../aws/clients.js';
 import { aws } from '../aws/errors.js';
 import { createVersion, ensureTerminationHook, startRefresh } from './apply.js';
@@ -13,6 +14,7 @@ import { instanceLine, refreshLine } from './progress.js';
 import { recordLkgIfMissing } from './record.js';
 import type { RollDeps, RollRequest } from './run.js';
 import { setInFlight } from './summary.js';
+import { REJECTED_PREFIX } from './tags.js';
 import type { Stage } from './tasks.js';
 import { parseMarker, TAG_LAST_ROLL, type Observed } from './types.js';
 import { duration } from './format.js';
@@ -114,6 +116,19 @@ async function run(ctx: RollCtx, setOutput: (t: string) => void, until: (s: Mach
   ctx.tagFailures.push(...r.tagFailures);
 }
 
+/** A forced roll of a rejected AMI that succeeded: the rejection no longer holds. */
+async function clearRejection(ctx: RollCtx): Promise<void> {
+  const key = `${REJECTED_PREFIX}${ctx.forwardAmi}`;
+  if (ctx.obs.group?.tags[key] === undefined) return;
+  const d = ctx.req.deploy;
+  try {
+    await ctx.deps.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: d.asgName, ResourceType: 'auto-scaling-group', Key: key }] }));
+    ctx.deps.reporter.line(`${ctx.forwardAmi} passed the gate: its rejection on ${d.asgName} is cleared`);
+  } catch (e) {
+    ctx.tagFailures.push(`${key} (clearing): ${(e as Error).message}`);
+  }
+}
+
 export function rollStages(): Stage<RollCtx>[] {
   return [
     {
@@ -149,6 +164,7 @@ export function rollStages(): Stage<RollCtx>[] {
       run: async (ctx) => {
         const g = await describeGroup(ctx.deps.clients, ctx.req.deploy.asgName);
         const fleet = g ? await describeFleet(ctx.deps.clients, g, []) : [];
+        if (ctx.state?.outcome === 'succeeded') await clearRejection(ctx);
         ctx.end = {
           ...(g?.launchTemplate ? { groupVersion: g.launchTemplate.version } : {}),
           instances: fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? '' })),

@@ -22,7 +22,7 @@ export function rollTasks<C extends { state?: MachineState }>(stages: Stage<C>[]
       title: s.title,
       ...(s.enabled ? { enabled: (c: C) => s.enabled!(c) } : {}),
       exitOnError: !s.failed,
-      rendererOptions: { persistentOutput: true, outputBar: Infinity, timer: PRESET_TIMER },
+      rendererOptions: { persistentOutput: true, outputBar: 1, timer: PRESET_TIMER },
       task: async (c: C, task) => {
         const t0 = now();
         reporter.event({ event: 'stage', stage: s.name, state: 'started', title: s.title });

@@ -131,6 +131,8 @@ describe('4. re-rolling a rejected AMI', () => {
     expect(forced.summary).toMatchObject({ outcome: 'succeeded', groupVersion: '3', to: { ami: newAmi.ImageId, version: 3 } });
     expect(fleetOf(h)).toEqual(Array(2).fill(newAmi.ImageId));
     expect(asg.tags['sipbake:last-known-good']).toBe(`version 3 ${newAmi.ImageId}`);
+    expect(forced.reporter.text()).toMatch(/passed the gate: its rejection on kamailio-lb-asg is cleared/);
+    expect(asg.tags[rejectedKey(newAmi.ImageId)]).toBeUndefined();
   });
 });
 
