@@ -75,14 +75,21 @@ export class RollLease {
     await this.write().catch(() => undefined); // a missed renewal is retried next poll; the lease still has ≥ 5 min
   }
 
-  /** Removes the lease if it is still ours (best effort: an expired lease frees the group anyway). */
+  /**
+   * Ends the lease if it is still ours: DeleteTags, or (when the role may not delete tags) the lease rewritten as
+   * expired, which frees the group just the same. Best effort: an unreleased lease expires by itself.
+   */
   async release(): Promise<void> {
+    const signal = new AbortController().signal; // releasing must not be stopped by the interrupt that ends the roll
     try {
       const g = await describeGroup(this.d.clients, this.d.asgName);
       if (parseLease(g?.tags[TAG_LEASE])?.token !== this.lease.token) return;
-      await retryThrottled({ clock: this.d.clock, signal: new AbortController().signal }, () =>
-        this.d.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: this.d.asgName, ResourceType: 'auto-scaling-group', Key: TAG_LEASE }] })),
-      );
+      try {
+        await this.d.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: this.d.asgName, ResourceType: 'auto-scaling-group', Key: TAG_LEASE }] }));
+      } catch {
+        this.lease = { ...this.lease, expiresAt: new Date(this.d.clock.now()).toISOString() };
+        await retryThrottled({ clock: this.d.clock, signal }, () => tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }));
+      }
     } catch {
       // Left to expire.
     }

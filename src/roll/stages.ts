@@ -125,7 +125,7 @@ async function clearRejection(ctx: RollCtx): Promise<void> {
     await ctx.deps.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: d.asgName, ResourceType: 'auto-scaling-group', Key: key }] }));
     ctx.deps.reporter.line(`${ctx.forwardAmi} passed the gate: its rejection on ${d.asgName} is cleared`);
   } catch (e) {
-    ctx.tagFailures.push(`${key} (clearing): ${(e as Error).message}`);
+    ctx.deps.reporter.line(`could not clear the rejection of ${ctx.forwardAmi} (${(e as Error).message}): remove tag ${key} from ${d.asgName} by hand`, 'warn');
   }
 }
 

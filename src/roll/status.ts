@@ -6,7 +6,7 @@ import { listImageAmis } from './images.js';
 import { describeGroup, describeLtVersion, describeRefreshes } from './observe.js';
 import { parseLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type AmiInfo, type GroupInfo, type LtVersionInfo, type RefreshInfo } from './types.js';
 import { instanceAmis } from './fleet.js';
-import { parseLease, rejectionsOf, TAG_LEASE, type Lease, type Rejection } from './tags.js';
+import { leaseExpired, parseLease, rejectionsOf, TAG_LEASE, type Lease, type Rejection } from './tags.js';
 
 export interface StatusReport {
   asgName: string;
@@ -32,11 +32,12 @@ async function liveVersion(c: AwsClients, g: GroupInfo): Promise<LtVersionInfo |
   return g.launchTemplate ? describeLtVersion(c, g.launchTemplate.id, g.launchTemplate.version) : undefined;
 }
 
-export async function status(c: AwsClients, asgName: string, region: string): Promise<StatusReport> {
+export async function status(c: AwsClients, asgName: string, region: string, nowMs = Date.now()): Promise<StatusReport> {
   const g = await groupOrThrow(c, asgName, region);
   const v = await liveVersion(c, g);
   const [refresh] = await aws(`describing refreshes of ${asgName}`, () => describeRefreshes(c, asgName));
   const lkg = parseLkg(g.tags[TAG_LAST_KNOWN_GOOD]);
+  const lease = parseLease(g.tags[TAG_LEASE]);
   return {
     asgName,
     ...(g.launchTemplate ? { launchTemplate: { id: g.launchTemplate.id, version: g.launchTemplate.version } } : {}),
@@ -45,7 +46,7 @@ export async function status(c: AwsClients, asgName: string, region: string): Pr
     ...(lkg ? { lastKnownGood: lkg } : {}),
     ...(g.tags[TAG_LAST_ROLL] ? { lastRoll: g.tags[TAG_LAST_ROLL] } : {}),
     ...(refresh ? { refresh } : {}),
-    ...(parseLease(g.tags[TAG_LEASE]) ? { lease: parseLease(g.tags[TAG_LEASE])! } : {}),
+    ...(lease && !leaseExpired(lease, nowMs) ? { lease } : {}),
     rejected: rejectionsOf(g.tags),
   };
 }

@@ -179,6 +179,21 @@ describe('5. two rolls at once', () => {
   });
 });
 
+describe('5b. releasing the lease without tags:DeleteTags', () => {
+  it('rewrites it as expired, so the next roll goes on at once', async () => {
+    const h = harness({ desired: 2 });
+    const { asg, oldAmi } = h.world;
+    h.fake.faults.add({ command: 'DeleteTags', error: 'AccessDenied', message: 'not authorized to perform autoscaling:DeleteTags' });
+    expect((await run(h, {}, undefined, 'alice@ci:1')).exitCode).toBe(0);
+    expect(asg.tags[LEASE]).toMatch(new RegExp(`^owner=alice@ci:1 start=\\S+ expires=${new Date(h.fake.nowMs).toISOString()} token=`));
+    const back = await run(h, { kind: 'rollback', ami: oldAmi.ImageId }, undefined, 'bob@ci:2');
+    expect(back.exitCode).toBe(0);
+    expect(back.reporter.text()).toMatch(/the lease of alice@ci:1 expired at \S+; this run takes it over/);
+    expect(fleetOf(h)).toEqual(Array(2).fill(oldAmi.ImageId));
+    expect(asg.launchTemplate!.Version).toBe('3');
+  });
+});
+
 describe('6. a throttled tag write after a successful refresh', () => {
   it('retries, reports what it could not record (exit 1), and a re-run repairs last-known-good', async () => {
     const h = harness({ desired: 2 });
