@@ -22,7 +22,7 @@ export function terminalConfirm(kind: 'roll' | 'rollback', input: NodeJS.Readabl
     const rl = createInterface({ input, output });
     try {
       const what = plan.mode === 'undo' ? `roll back refresh ${plan.undo?.refreshId} on ${plan.asgName}` : `${kind} ${plan.asgName} onto ${plan.to.ami}`;
-      const answer = await rl.question(`${what[0]!.toUpperCase()}${what.slice(1)}? [y/N] `);
+      const answer = await rl.question(`${what.charAt(0).toUpperCase()}${what.slice(1)}? [y/N] `);
       return /^y(es)?$/i.test(answer.trim());
     } finally {
       rl.close();

@@ -3,7 +3,6 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from '../aws/clients.js';
 import { isAwsError } from '../aws/errors.js';
-import { describeGroup } from './observe.js';
 import type { FleetInstance, GroupInfo, TargetGroupInfo } from './types.js';
 
 const NOT_FOUND = /^InvalidInstanceID\.NotFound$/;
@@ -59,10 +58,3 @@ export function inService(fleet: FleetInstance[]): FleetInstance[] {
   return fleet.filter((i) => i.lifecycleState === 'InService');
 }
 
-/** The AMI of every instance of the group that is not leaving (status, history). */
-export async function instanceAmis(c: Pick<AwsClients, 'ec2' | 'elbv2' | 'autoScaling'>, asgName: string): Promise<{ id: string; ami: string }[]> {
-  const group = await describeGroup(c, asgName);
-  if (!group) return [];
-  const fleet = await describeFleet(c, group, []);
-  return fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? 'unknown (EC2 does not list it yet)' }));
-}

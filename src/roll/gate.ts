@@ -52,9 +52,11 @@ export function gateReasons(s: GateState, o: { atMs: number; instances: FleetIns
   if (s.firstNewLaunchMs !== undefined && !s.proven && o.atMs - s.firstNewLaunchMs >= p.deadlineMs)
     reasons.push(`no instance of ${p.targetAmi} became healthy within ${secs} s of its first launch (deadline ${secs} s)`);
   else
-    for (const i of o.instances.filter((x) => isNew(x, p) && x.lifecycleState === 'InService' && !isHealthyEverywhere(x) && x.launchedAtMs !== undefined))
-      if (o.atMs - i.launchedAtMs! >= p.deadlineMs)
-        reasons.push(`instance ${i.id} is not healthy after ${Math.round((o.atMs - i.launchedAtMs!) / 1000)} s (deadline ${secs} s): ${Object.entries(i.targets).map(([tg, st]) => `${tg} ${st}`).join(', ')}`);
+    for (const i of o.instances.filter((x) => isNew(x, p) && x.lifecycleState === 'InService' && !isHealthyEverywhere(x))) {
+      const waited = o.atMs - (i.launchedAtMs ?? o.atMs);
+      if (waited >= p.deadlineMs)
+        reasons.push(`instance ${i.id} is not healthy after ${Math.round(waited / 1000)} s (deadline ${secs} s): ${Object.entries(i.targets).map(([tg, st]) => `${tg} ${st}`).join(', ')}`);
+    }
   for (const a of o.alarms) if (a.state === 'ALARM') reasons.push(`alarm ${a.name} is in ALARM`);
   return reasons;
 }

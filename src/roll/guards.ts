@@ -12,8 +12,9 @@ export interface GuardInput extends PreflightInput {
 /** A roll onto a group that serves nothing now would hide whether the new AMI works; refuse unless --force. */
 export function healthyTargetsNow(i: GuardInput): Finding | undefined {
   const { obs, deploy } = i;
-  if (!obs.group || !obs.fleet || obs.group.desired === 0 || obs.targetGroups.length === 0) return undefined;
-  const empty = obs.targetGroups.filter((tg) => !obs.fleet!.some((f) => f.targets[tg.name] === 'healthy'));
+  const fleet = obs.fleet;
+  if (!obs.group || !fleet || obs.group.desired === 0 || obs.targetGroups.length === 0) return undefined;
+  const empty = obs.targetGroups.filter((tg) => !fleet.some((f) => f.targets[tg.name] === 'healthy'));
   if (empty.length === 0) return { check: 'healthyTargets', level: 'ok', message: `every target group has a healthy target now` };
   const message = `${deploy.asgName} has no healthy target in ${empty.map((t) => t.name).join(', ')} right now`;
   if (i.force || i.kind === 'rollback') return { check: 'healthyTargets', level: 'warn', message: `${message}${i.force ? ' (--force)' : ''}` };

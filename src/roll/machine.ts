@@ -4,18 +4,13 @@ import type { ProgressEvent } from '../core/reporter.js';
 import { badNewInstances, gateReasons, isHealthyEverywhere, isNew, type GateParams } from './gate.js';
 import { progressEvents } from './progress.js';
 import { rejectionTag } from './tags.js';
-import { formatLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type FleetInstance, type RefreshInfo } from './types.js';
+import { formatLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type RefreshInfo, type Snap } from './types.js';
+
+export type { Snap } from './types.js';
 
 export type Phase = 'rolling' | 'rolling-back' | 'done';
 export type Outcome = 'succeeded' | 'rolled-back' | 'rollback-failed';
 
-export interface Snap {
-  atMs: number;
-  /** The refresh the machine watches (undefined: AWS did not list it this poll). */
-  refresh?: RefreshInfo;
-  instances: FleetInstance[];
-  alarms: { name: string; state: string }[];
-}
 
 export interface MachineParams extends GateParams {
   image: string;
@@ -100,9 +95,10 @@ function stepForward(s: MachineState, o: Snap, p: MachineParams, r: RefreshInfo)
   if (r.status === 'RollbackInProgress' || r.status === 'RollbackSuccessful' || r.status === 'RollbackFailed')
     return failGate(next, o, p, [`AWS rolled the refresh back: ${r.rollback?.reason ?? r.statusReason ?? 'no reason given'}`], true);
   if (FORWARD_DONE.includes(r.status)) {
-    next.reasons = [`refresh ${r.status}${r.statusReason ? `: ${r.statusReason}` : ''}`];
+    const why = `refresh ${r.status}${r.statusReason ? `: ${r.statusReason}` : ''}`;
+    next.reasons = [why];
     // A refresh someone cancelled is not the AMI's fault: roll back, but do not reject the AMI.
-    if (r.status === 'Cancelled') return { state: { ...next, phase: 'rolling-back', gateFailedAtMs: o.atMs }, actions: [{ type: 'rollback', reason: next.reasons[0]! }] };
+    if (r.status === 'Cancelled') return { state: { ...next, phase: 'rolling-back', gateFailedAtMs: o.atMs }, actions: [{ type: 'rollback', reason: why }] };
     return failGate(next, o, p, next.reasons, false);
   }
   if (!p.gated || r.status === 'Cancelling') return { state: next, actions: [] };

@@ -1,5 +1,5 @@
 // Progress as events (pure): what changed since the last poll, as NDJSON-ready events and one display line.
-import type { Snap } from './machine.js';
+import type { Snap } from './types.js';
 
 type EventAction = { type: 'event'; event: { event: string; [k: string]: unknown } };
 

@@ -39,7 +39,7 @@ export async function repairRecord(d: RecordDeps, plan: RollPlan, obs: Observed)
   if (proven && !obs.group?.tags[TAG_LAST_ROLL]?.startsWith('succeeded'))
     tags[TAG_LAST_ROLL] = `succeeded ${plan.image} ${from.ami} ${newest.endTime?.toISOString() ?? new Date(d.clock.now()).toISOString()}`;
   const note = lkg
-    ? `repaired last-known-good: was version ${lkg.version} ${lkg.ami}, refresh ${newest!.id} made version ${from.version} ${from.ami} live`
+    ? `repaired last-known-good: was version ${lkg.version} ${lkg.ami}, refresh ${newest?.id ?? '?'} made version ${from.version} ${from.ami} live`
     : `recorded last-known-good: version ${from.version} ${from.ami}`;
   try {
     await write(d, plan.asgName, tags);

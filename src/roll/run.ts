@@ -1,10 +1,6 @@
 // Roll orchestration: load (observe) → plan (one decision) → lease → machine (perform.ts) → summary.
 // `roll` (newest AMI or --ami) and `rollback` (--to or --previous) share all of it.
-import type { AwsClients } from '../aws/clients.js';
-import type { Clock } from '../aws/clock.js';
 import { AbortError, UserError } from '../core/errors.js';
-import type { Reporter } from '../core/reporter.js';
-import type { DeployConfig } from '../definition/deploy-schema.js';
 import { formatFindings, formatPlan } from './format.js';
 import { getAmi, listImageAmis } from './images.js';
 import { repairRecord } from './record.js';
@@ -13,36 +9,13 @@ import { planRoll, refusals, type RollPlan } from './plan.js';
 import { choosePrevious } from './previous.js';
 import { rollStages, type RollCtx } from './stages.js';
 import { interruptNotice, reportSummary, setInFlight, type Outcome, type RollSummary } from './summary.js';
-import { rollTasks, type Renderer } from './tasks.js';
+import type { RollDeps, RollRequest } from './request.js';
+import { rollTasks } from './tasks.js';
 import type { Observed } from './types.js';
 
 export type { Renderer } from './tasks.js';
+export type { RollDeps, RollRequest } from './request.js';
 export type { Outcome, RollSummary } from './summary.js';
-
-export interface RollDeps {
-  clients: AwsClients;
-  clock: Clock;
-  reporter: Reporter;
-  signal: AbortSignal;
-  renderer: Renderer;
-  /** Asked with the plan before anything changes (a terminal prompt); omitted: proceed. */
-  confirm?: (plan: RollPlan) => Promise<boolean>;
-  /** Identifies this run in the lease (default: user@host:pid). */
-  owner?: string;
-}
-
-export interface RollRequest {
-  kind: 'roll' | 'rollback';
-  image: string;
-  deploy: DeployConfig;
-  drainMaxSeconds: number;
-  /** roll: default newest AMI of the image; rollback: the pinned AMI (or use `previous`). */
-  ami?: string;
-  previous?: boolean;
-  planOnly?: boolean;
-  /** Roll a rejected AMI, or onto a group with no healthy target. */
-  force?: boolean;
-}
 
 async function chooseAmi(req: RollRequest, deps: RollDeps, obs: Observed): Promise<string> {
   if (req.ami) return req.ami;
@@ -84,7 +57,7 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
   }
   const refused = refusals(plan);
   if (refused.length)
-    throw new UserError(`${req.kind} of ${req.image} onto ${req.deploy.asgName} refused: ${refused.length} check${refused.length === 1 ? '' : 's'} failed`, refused[0]!.fix, {
+    throw new UserError(`${req.kind} of ${req.image} onto ${req.deploy.asgName} refused: ${refused.length} check${refused.length === 1 ? '' : 's'} failed`, refused[0]?.fix, {
       details: formatFindings(refused),
     });
   for (const l of formatFindings(plan.findings.filter((f) => f.level === 'warn' || f.level === 'act'))) reporter.line(l.trim(), 'warn');
@@ -102,19 +75,19 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
     // A stage that shows its failure and lets the next run (the gate) swallows an interrupt: raise it here.
     deps.signal.throwIfAborted();
   } catch (e) {
-    const notice = ctx.refreshId ? interruptNotice({ image: req.image, asgName: req.deploy.asgName, refreshId: ctx.refreshId }) : undefined;
+    const notice = ctx.started ? interruptNotice({ image: req.image, asgName: req.deploy.asgName, refreshId: ctx.started.refreshId }) : undefined;
     if (e instanceof AbortError && notice) throw new AbortError(`${e.message}; ${notice.join('\n')}`);
     throw e;
   } finally {
     setInFlight(undefined);
     await ctx.lease?.release();
   }
-  const s = ctx.state!;
-  const summary = summaryOf(s.outcome ?? 'rollback-failed', {
-    ...(ctx.refreshId ? { refreshId: ctx.refreshId } : {}),
-    to: { ami: plan.to.ami, ...(ctx.toVersion ? { version: ctx.toVersion } : {}) },
-    reasons: s.reasons,
-    ...(s.rollback ? { rollback: { how: s.rollback.how, refreshId: s.rollback.refreshId, gateFailedAtMs: s.gateFailedAtMs ?? s.rollback.startedAtMs, startedAtMs: s.rollback.startedAtMs } } : {}),
+  const s = ctx.state;
+  const summary = summaryOf(s?.outcome ?? 'rollback-failed', {
+    ...(ctx.started ? { refreshId: ctx.started.refreshId } : {}),
+    to: { ami: plan.to.ami, ...(ctx.started?.toVersion ? { version: ctx.started.toVersion } : {}) },
+    reasons: s?.reasons ?? plan.reasons,
+    ...(s?.rollback ? { rollback: { how: s.rollback.how, refreshId: s.rollback.refreshId, gateFailedAtMs: s.gateFailedAtMs ?? s.rollback.startedAtMs, startedAtMs: s.rollback.startedAtMs } } : {}),
     ...(ctx.end ? { groupVersion: ctx.end.groupVersion, instances: ctx.end.instances } : {}),
     ...(ctx.tagFailures.length ? { unrecorded: ctx.tagFailures } : {}),
   });

@@ -12,12 +12,21 @@ import { drive, tagWithRetry, type PerformDeps } from './perform.js';
 import type { RollPlan } from './plan.js';
 import { instanceLine, refreshLine } from './progress.js';
 import { recordLkgIfMissing } from './record.js';
-import type { RollDeps, RollRequest } from './run.js';
+import type { RollDeps, RollRequest } from './request.js';
 import { setInFlight } from './summary.js';
 import { REJECTED_PREFIX } from './tags.js';
 import type { Stage } from './tasks.js';
 import { parseMarker, TAG_LAST_ROLL, type Observed } from './types.js';
 import { duration } from './format.js';
+
+/** What the start stage established: the refresh to watch, where it heads, and where a rollback returns. */
+export interface Started {
+  refreshId: string;
+  toVersion: number;
+  /** Forward AMI the machine gates (in an undo: the AMI being undone). */
+  forwardAmi: string;
+  previous: MachineParams['previous'];
+}
 
 export interface RollCtx {
   plan: RollPlan;
@@ -25,15 +34,16 @@ export interface RollCtx {
   req: RollRequest;
   deps: RollDeps;
   lease?: RollLease;
-  refreshId?: string;
-  toVersion?: number;
-  /** Forward AMI the machine gates (in an undo: the AMI being undone). */
-  forwardAmi?: string;
-  previous?: MachineParams['previous'];
+  started?: Started;
   state?: MachineState;
   pending?: Action[];
   tagFailures: string[];
   end?: { groupVersion?: string; instances: { id: string; ami: string }[] };
+}
+
+function need<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new Error(`internal: ${what} is not known at this stage`);
+  return v;
 }
 
 function performDeps(ctx: RollCtx, setOutput: (t: string) => void): PerformDeps {
@@ -55,11 +65,12 @@ function performDeps(ctx: RollCtx, setOutput: (t: string) => void): PerformDeps 
 
 function params(ctx: RollCtx): MachineParams {
   const d = ctx.req.deploy;
+  const st = need(ctx.started, 'the refresh');
   return {
     image: ctx.req.image,
-    targetAmi: ctx.forwardAmi!,
-    toVersion: ctx.toVersion!,
-    previous: ctx.previous!,
+    targetAmi: st.forwardAmi,
+    toVersion: st.toVersion,
+    previous: st.previous,
     gated: ctx.plan.mode !== 'undo',
     maxReplaced: d.maxReplacedInstances,
     deadlineMs: d.healthyDeadlineSeconds * 1000,
@@ -67,50 +78,60 @@ function params(ctx: RollCtx): MachineParams {
   };
 }
 
-async function start(ctx: RollCtx, setTitle: (t: string) => void): Promise<void> {
+/** Undo: sipbake's own active roll away from the requested AMI is rolled back. */
+function startUndo(ctx: RollCtx): Started {
+  const u = need(ctx.plan.undo, 'the roll to undo');
+  const r = undo(u.refreshId, ctx.plan.reasons[0] ?? 'rollback requested', ctx.deps.clock.now());
+  Object.assign(ctx, { state: r.state, pending: r.actions });
+  return { refreshId: u.refreshId, toVersion: ctx.obs.activeDesired?.version ?? 0, forwardAmi: u.marker.ami, previous: { ltId: u.ltId, version: u.marker.fromVersion, ami: u.marker.fromAmi } };
+}
+
+/** Resume: attach to the refresh sipbake started for this AMI. */
+function startResume(ctx: RollCtx): Started {
+  const v = need(ctx.obs.activeDesired, 'the active refresh version');
+  const marker = need(parseMarker(v.description), 'the active roll marker');
+  const refreshId = need(ctx.plan.resumeRefreshId, 'the refresh to resume');
+  ctx.state = initialState(refreshId);
+  ctx.deps.reporter.line(`resuming: refresh ${refreshId} (sipbake's roll to ${marker.ami}) is still active; attaching to it`);
+  return { refreshId, toVersion: v.version, forwardAmi: marker.ami, previous: { ltId: v.ltId, version: marker.fromVersion, ami: marker.fromAmi } };
+}
+
+/** Start: hook, last-known-good, launch template version (only now, with the lease held), refresh. */
+async function startNew(ctx: RollCtx): Promise<Started> {
   const { plan, obs, req, deps } = ctx;
   const c: AwsClients = deps.clients;
   const d = req.deploy;
-  if (plan.mode === 'undo') {
-    const u = plan.undo!;
-    Object.assign(ctx, { refreshId: u.refreshId, toVersion: parseMarker(obs.activeDesired?.description) ? obs.activeDesired!.version : 0, forwardAmi: u.marker.ami });
-    ctx.previous = { ltId: u.ltId, version: u.marker.fromVersion, ami: u.marker.fromAmi };
-    const r = undo(u.refreshId, plan.reasons[0]!, deps.clock.now());
-    Object.assign(ctx, { state: r.state, pending: r.actions });
-  } else if (plan.mode === 'resume') {
-    const marker = parseMarker(obs.activeDesired?.description)!;
-    Object.assign(ctx, { refreshId: plan.resumeRefreshId!, toVersion: obs.activeDesired!.version, forwardAmi: marker.ami });
-    ctx.previous = { ltId: obs.activeDesired!.ltId, version: marker.fromVersion, ami: marker.fromAmi };
-    ctx.state = initialState(ctx.refreshId!);
-    deps.reporter.line(`resuming: refresh ${ctx.refreshId} (sipbake's roll to ${marker.ami}) is still active; attaching to it`);
-  } else {
-    const from = plan.from!;
-    ctx.previous = { ltId: from.ltId, version: from.version, ami: from.ami ?? 'unknown' };
-    ctx.forwardAmi = plan.to.ami;
-    if (plan.findings.some((f) => f.check === 'terminationHook' && f.level === 'act')) {
-      await ensureTerminationHook(c, d.asgName, d.lifecycleHook.name, req.drainMaxSeconds);
-      deps.reporter.line(`created termination lifecycle hook ${d.lifecycleHook.name}`);
-    }
-    await recordLkgIfMissing(deps, plan, obs);
-    // Only now, with the lease held: a refused or raced roll leaves no orphan version behind.
-    ctx.toVersion = plan.createVersion
-      ? await createVersion(c, from.ltId, from.version, { image: req.image, ami: plan.to.ami, fromVersion: from.version, fromAmi: from.ami ?? 'unknown' })
-      : from.version;
-    if (plan.createVersion) deps.reporter.line(`launch template ${from.ltId} version ${ctx.toVersion}: ImageId ${from.ami} → ${plan.to.ami}`);
-    ctx.refreshId = await startRefresh(c, d.asgName, from.ltId, ctx.toVersion, plan.preferences);
-    ctx.state = initialState(ctx.refreshId);
-    deps.reporter.line(`started instance refresh ${ctx.refreshId} (${plan.batches.length} batch(es), expected ${duration(plan.expectedSeconds)})`);
-    await aws(`tagging ${d.asgName}`, () =>
-      tagWithRetry(performDeps(ctx, () => undefined), { [TAG_LAST_ROLL]: `started ${req.image} ${plan.to.ami} version ${ctx.toVersion} refresh ${ctx.refreshId}` }),
-    ).catch((e: Error) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e.message}`));
+  const from = need(plan.from, 'the live launch template version');
+  if (plan.findings.some((f) => f.check === 'terminationHook' && f.level === 'act')) {
+    await ensureTerminationHook(c, d.asgName, d.lifecycleHook.name, req.drainMaxSeconds);
+    deps.reporter.line(`created termination lifecycle hook ${d.lifecycleHook.name}`);
   }
-  setInFlight({ image: req.image, asgName: d.asgName, refreshId: ctx.refreshId! });
-  setTitle(`Refresh ${ctx.refreshId} → launch template ${ctx.previous!.ltId} version ${ctx.toVersion} (${ctx.forwardAmi})`);
-  deps.reporter.event({ event: 'stage', stage: 'refresh', refreshId: ctx.refreshId, mode: plan.mode, launchTemplate: ctx.previous!.ltId, version: ctx.toVersion, ami: ctx.forwardAmi });
+  await recordLkgIfMissing(deps, plan, obs);
+  // A refused or raced roll never gets here, so it leaves no orphan version behind.
+  const toVersion = plan.createVersion
+    ? await createVersion(c, from.ltId, from.version, { image: req.image, ami: plan.to.ami, fromVersion: from.version, fromAmi: from.ami ?? 'unknown' })
+    : from.version;
+  if (plan.createVersion) deps.reporter.line(`launch template ${from.ltId} version ${toVersion}: ImageId ${from.ami} → ${plan.to.ami}`);
+  const refreshId = await startRefresh(c, d.asgName, from.ltId, toVersion, plan.preferences);
+  ctx.state = initialState(refreshId);
+  deps.reporter.line(`started instance refresh ${refreshId} (${plan.batches.length} batch(es), expected ${duration(plan.expectedSeconds)})`);
+  await aws(`tagging ${d.asgName}`, () => tagWithRetry(performDeps(ctx, () => undefined), { [TAG_LAST_ROLL]: `started ${req.image} ${plan.to.ami} version ${toVersion} refresh ${refreshId}` })).catch(
+    (e: Error) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e.message}`),
+  );
+  return { refreshId, toVersion, forwardAmi: plan.to.ami, previous: { ltId: from.ltId, version: from.version, ami: from.ami ?? 'unknown' } };
+}
+
+async function start(ctx: RollCtx, setTitle: (t: string) => void): Promise<void> {
+  const { plan, req, deps } = ctx;
+  const st = plan.mode === 'undo' ? startUndo(ctx) : plan.mode === 'resume' ? startResume(ctx) : await startNew(ctx);
+  ctx.started = st;
+  setInFlight({ image: req.image, asgName: req.deploy.asgName, refreshId: st.refreshId });
+  setTitle(`Refresh ${st.refreshId} → launch template ${st.previous.ltId} version ${st.toVersion} (${st.forwardAmi})`);
+  deps.reporter.event({ event: 'stage', stage: 'refresh', refreshId: st.refreshId, mode: plan.mode, launchTemplate: st.previous.ltId, version: st.toVersion, ami: st.forwardAmi });
 }
 
 async function run(ctx: RollCtx, setOutput: (t: string) => void, until: (s: MachineState) => boolean): Promise<void> {
-  const r = await drive(performDeps(ctx, setOutput), params(ctx), ctx.state!, ctx.pending ?? [], until);
+  const r = await drive(performDeps(ctx, setOutput), params(ctx), need(ctx.state, 'the machine state'), ctx.pending ?? [], until);
   ctx.pending = [];
   ctx.state = r.state;
   ctx.tagFailures.push(...r.tagFailures);
@@ -118,14 +139,16 @@ async function run(ctx: RollCtx, setOutput: (t: string) => void, until: (s: Mach
 
 /** A forced roll of a rejected AMI that succeeded: the rejection no longer holds. */
 async function clearRejection(ctx: RollCtx): Promise<void> {
-  const key = `${REJECTED_PREFIX}${ctx.forwardAmi}`;
+  const ami = ctx.started?.forwardAmi;
+  if (!ami) return;
+  const key = `${REJECTED_PREFIX}${ami}`;
   if (ctx.obs.group?.tags[key] === undefined) return;
   const d = ctx.req.deploy;
   try {
     await ctx.deps.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: d.asgName, ResourceType: 'auto-scaling-group', Key: key }] }));
-    ctx.deps.reporter.line(`${ctx.forwardAmi} passed the gate: its rejection on ${d.asgName} is cleared`);
+    ctx.deps.reporter.line(`${ami} passed the gate: its rejection on ${d.asgName} is cleared`);
   } catch (e) {
-    ctx.deps.reporter.line(`could not clear the rejection of ${ctx.forwardAmi} (${(e as Error).message}): remove tag ${key} from ${d.asgName} by hand`, 'warn');
+    ctx.deps.reporter.line(`could not clear the rejection of ${ami} (${(e as Error).message}): remove tag ${key} from ${d.asgName} by hand`, 'warn');
   }
 }
 
@@ -153,7 +176,8 @@ export function rollStages(): Stage<RollCtx>[] {
       title: 'Roll back to the previous version',
       enabled: (ctx) => ctx.state?.phase === 'rolling-back',
       run: async (ctx, setOutput, setTitle) => {
-        setTitle(`Roll back to version ${ctx.previous!.version} (${ctx.previous!.ami})`);
+        const prev = need(ctx.started, 'the refresh').previous;
+        setTitle(`Roll back to version ${prev.version} (${prev.ami})`);
         await run(ctx, setOutput, () => false);
       },
       failed: (ctx) => (ctx.state?.outcome === 'rollback-failed' ? `rollback did not finish: ${ctx.state.reasons.at(-1)}` : undefined),

@@ -5,7 +5,7 @@ import { aws } from '../aws/errors.js';
 import { listImageAmis } from './images.js';
 import { describeGroup, describeLtVersion, describeRefreshes } from './observe.js';
 import { parseLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type AmiInfo, type GroupInfo, type LtVersionInfo, type RefreshInfo } from './types.js';
-import { instanceAmis } from './fleet.js';
+import { describeFleet } from './fleet.js';
 import { leaseExpired, parseLease, rejectionsOf, TAG_LEASE, type Lease, type Rejection } from './tags.js';
 
 export interface StatusReport {
@@ -30,6 +30,14 @@ async function groupOrThrow(c: AwsClients, asgName: string, region: string): Pro
 
 async function liveVersion(c: AwsClients, g: GroupInfo): Promise<LtVersionInfo | undefined> {
   return g.launchTemplate ? describeLtVersion(c, g.launchTemplate.id, g.launchTemplate.version) : undefined;
+}
+
+/** The AMI of every instance of the group that is not leaving. */
+export async function instanceAmis(c: AwsClients, asgName: string): Promise<{ id: string; ami: string }[]> {
+  const group = await describeGroup(c, asgName);
+  if (!group) return [];
+  const fleet = await describeFleet(c, group, []);
+  return fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? 'unknown (EC2 does not list it yet)' }));
 }
 
 export async function status(c: AwsClients, asgName: string, region: string, nowMs = Date.now()): Promise<StatusReport> {

@@ -15,8 +15,9 @@ export function formatLease(l: Lease): string {
 }
 
 export function parseLease(v: string | undefined): Lease | undefined {
-  const m = v ? /^owner=(\S+) start=(\S+) expires=(\S+) token=(\S+)$/.exec(v) : null;
-  return m ? { owner: m[1]!, startedAt: m[2]!, expiresAt: m[3]!, token: m[4]! } : undefined;
+  const m = v ? /^owner=(?<owner>\S+) start=(?<startedAt>\S+) expires=(?<expiresAt>\S+) token=(?<token>\S+)$/.exec(v) : null;
+  const g = m?.groups;
+  return g ? { owner: g['owner'] ?? '', startedAt: g['startedAt'] ?? '', expiresAt: g['expiresAt'] ?? '', token: g['token'] ?? '' } : undefined;
 }
 
 export function leaseExpired(l: Lease, nowMs: number): boolean {

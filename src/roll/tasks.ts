@@ -20,7 +20,7 @@ export function rollTasks<C extends { state?: MachineState }>(stages: Stage<C>[]
   return new Listr<C, Renderer, 'simple'>(
     stages.map((s) => ({
       title: s.title,
-      ...(s.enabled ? { enabled: (c: C) => s.enabled!(c) } : {}),
+      ...(s.enabled ? { enabled: s.enabled } : {}),
       exitOnError: !s.failed,
       rendererOptions: { persistentOutput: true, outputBar: 1, timer: PRESET_TIMER },
       task: async (c: C, task) => {

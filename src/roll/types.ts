@@ -86,6 +86,15 @@ export interface FleetInstance {
   targets: Record<string, string>;
 }
 
+/** One poll of the world, as the refresh machine steps on it. */
+export interface Snap {
+  atMs: number;
+  /** The refresh the machine watches (undefined: AWS did not list it this poll). */
+  refresh?: RefreshInfo;
+  instances: FleetInstance[];
+  alarms: { name: string; state: string }[];
+}
+
 export const ACTIVE_STATUSES = ['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'];
 
 export interface Observed {
@@ -124,7 +133,9 @@ export function formatMarker(m: RollMarker): string {
 
 export function parseMarker(description: string | undefined): RollMarker | undefined {
   const m = description ? MARKER.exec(description) : null;
-  return m ? { image: m[1]!, ami: m[2]!, fromVersion: Number(m[3]), fromAmi: m[4]! } : undefined;
+  if (!m) return undefined;
+  const [, image = '', ami = '', from = '', fromAmi = ''] = m;
+  return { image, ami, fromVersion: Number(from), fromAmi };
 }
 
 /** ASG tags sipbake keeps, so history and rollback need no local state. */
@@ -137,5 +148,7 @@ export function formatLkg(version: number, ami: string): string {
 
 export function parseLkg(v: string | undefined): { version: number; ami: string } | undefined {
   const m = v ? /^version (\d+) (ami-[0-9a-f]+)$/.exec(v) : null;
-  return m ? { version: Number(m[1]), ami: m[2]! } : undefined;
+  if (!m) return undefined;
+  const [, version = '', ami = ''] = m;
+  return { version: Number(version), ami };
 }
