@@ -4,6 +4,7 @@ import type { RefreshPreferences } from '@aws-sdk/client-auto-scaling';
 import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../aws/clock.js';
 import { aws, isThrottle } from '../aws/errors.js';
+import { UserError } from '../core/errors.js';
 import type { ProgressEvent, Reporter } from '../core/reporter.js';
 import { beginRollback, tagGroup } from './apply.js';
 import { describeFleet } from './fleet.js';
@@ -52,10 +53,15 @@ export async function tagWithRetry(d: PerformDeps, tags: Record<string, string>)
   await retryThrottled({ clock: d.clock, signal: d.signal }, () => tagGroup(d.clients, d.asgName, tags));
 }
 
+/** After CancelInstanceRefresh: wait until no refresh is active, at most 15 minutes (then say so). */
 async function waitInactive(d: PerformDeps): Promise<void> {
+  const until = d.clock.now() + 15 * 60_000;
   for (;;) {
     const rs = await describeRefreshes(d.clients, d.asgName);
-    if (!rs.some((r) => ACTIVE_STATUSES.includes(r.status))) return;
+    const active = rs.find((r) => ACTIVE_STATUSES.includes(r.status));
+    if (!active) return;
+    if (d.clock.now() >= until)
+      throw new UserError(`refresh ${active.id} of ${d.asgName} is still ${active.status} 15 minutes after it was cancelled; no rollback was started`, `watch it (aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${d.asgName}), then: sipbake rollback IMAGE --previous`);
     await d.clock.sleep(d.pollSeconds * 1000, d.signal);
   }
 }
