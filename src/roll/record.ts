@@ -3,14 +3,18 @@ import { aws } from '../aws/errors.js';
 import type { Clock } from '../aws/clock.js';
 import type { AwsClients } from '../aws/clients.js';
 import { tagGroup } from './apply.js';
+import type { Reporter } from '../core/reporter.js';
 import type { RollPlan } from './plan.js';
+import { DeleteTagsCommand } from '@aws-sdk/client-auto-scaling';
 import { retryThrottled } from './retry.js';
+import { REJECTED_PREFIX, rejectionsOf } from './tags.js';
 import { formatLkg, parseLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type Observed } from './types.js';
 
 interface RecordDeps {
   clients: AwsClients;
   clock: Clock;
   signal: AbortSignal;
+  reporter: Reporter;
 }
 
 async function write(d: RecordDeps, asgName: string, tags: Record<string, string>): Promise<void> {
@@ -46,5 +50,31 @@ export async function repairRecord(d: RecordDeps, plan: RollPlan, obs: Observed)
     return { notes: [note], failed: [] };
   } catch (e) {
     return { notes: [], failed: [`${TAG_LAST_KNOWN_GOOD}: ${(e as Error).message}`] };
+  }
+}
+
+/** Auto Scaling allows 50 tags per group: keep the newest `keep` rejections, drop older ones (best effort). */
+export async function pruneRejections(d: RecordDeps, asgName: string, tags: Record<string, string>, keep = 10): Promise<string[]> {
+  const old = rejectionsOf(tags)
+    .sort((a, b) => b.at.localeCompare(a.at))
+    .slice(keep);
+  if (old.length === 0) return [];
+  try {
+    await d.clients.autoScaling.send(new DeleteTagsCommand({ Tags: old.map((r) => ({ ResourceId: asgName, ResourceType: 'auto-scaling-group', Key: `${REJECTED_PREFIX}${r.ami}` })) }));
+    return old.map((r) => r.ami);
+  } catch {
+    return [];
+  }
+}
+
+/** A forced roll of a rejected AMI that passed the gate: the rejection no longer holds. */
+export async function clearRejection(d: RecordDeps, asgName: string, ami: string, tags: Record<string, string>): Promise<void> {
+  const key = `${REJECTED_PREFIX}${ami}`;
+  if (tags[key] === undefined) return;
+  try {
+    await d.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: asgName, ResourceType: 'auto-scaling-group', Key: key }] }));
+    d.reporter.line(`${ami} passed the gate: its rejection on ${asgName} is cleared`);
+  } catch (e) {
+    d.reporter.line(`could not clear the rejection of ${ami} (${(e as Error).message}): remove tag ${key} from ${asgName} by hand`, 'warn');
   }
 }

@@ -1,6 +1,5 @@
 // The roll's stages (effects, shown by tasks.ts): take the lease, start (or attach, or undo), wait behind the
 // health gate, roll back when it fails, read the end state. The decisions are the machine's (machine.ts).
-import { DeleteTagsCommand } from '@aws-sdk/client-auto-scaling';
 import type { AwsClients } from '../aws/clients.js';
 import { aws } from '../aws/errors.js';
 import { createVersion, ensureTerminationHook, startRefresh } from './apply.js';
@@ -11,10 +10,9 @@ import { describeGroup } from './observe.js';
 import { drive, tagWithRetry, type PerformDeps } from './perform.js';
 import type { RollPlan } from './plan.js';
 import { instanceLine, refreshLine } from './progress.js';
-import { recordLkgIfMissing } from './record.js';
+import { clearRejection, pruneRejections, recordLkgIfMissing } from './record.js';
 import type { RollDeps, RollRequest } from './request.js';
 import { setInFlight } from './summary.js';
-import { REJECTED_PREFIX } from './tags.js';
 import type { Stage } from './tasks.js';
 import { parseMarker, TAG_LAST_ROLL, type Observed } from './types.js';
 import { duration } from './format.js';
@@ -107,6 +105,8 @@ async function startNew(ctx: RollCtx): Promise<Started> {
     deps.reporter.line(`created termination lifecycle hook ${d.lifecycleHook.name}`);
   }
   await recordLkgIfMissing(deps, plan, obs);
+  const pruned = await pruneRejections(deps, d.asgName, obs.group?.tags ?? {});
+  if (pruned.length) deps.reporter.line(`dropped the oldest rejections from ${d.asgName} (50 tags per group): ${pruned.join(', ')}`);
   // A refused or raced roll never gets here, so it leaves no orphan version behind.
   const toVersion = plan.createVersion
     ? await createVersion(c, from.ltId, from.version, { image: req.image, ami: plan.to.ami, fromVersion: from.version, fromAmi: from.ami ?? 'unknown' })
@@ -135,21 +135,6 @@ async function run(ctx: RollCtx, setOutput: (t: string) => void, until: (s: Mach
   ctx.pending = [];
   ctx.state = r.state;
   ctx.tagFailures.push(...r.tagFailures);
-}
-
-/** A forced roll of a rejected AMI that succeeded: the rejection no longer holds. */
-async function clearRejection(ctx: RollCtx): Promise<void> {
-  const ami = ctx.started?.forwardAmi;
-  if (!ami) return;
-  const key = `${REJECTED_PREFIX}${ami}`;
-  if (ctx.obs.group?.tags[key] === undefined) return;
-  const d = ctx.req.deploy;
-  try {
-    await ctx.deps.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: d.asgName, ResourceType: 'auto-scaling-group', Key: key }] }));
-    ctx.deps.reporter.line(`${ami} passed the gate: its rejection on ${d.asgName} is cleared`);
-  } catch (e) {
-    ctx.deps.reporter.line(`could not clear the rejection of ${ami} (${(e as Error).message}): remove tag ${key} from ${d.asgName} by hand`, 'warn');
-  }
 }
 
 export function rollStages(): Stage<RollCtx>[] {
@@ -188,7 +173,8 @@ export function rollStages(): Stage<RollCtx>[] {
       run: async (ctx) => {
         const g = await describeGroup(ctx.deps.clients, ctx.req.deploy.asgName);
         const fleet = g ? await describeFleet(ctx.deps.clients, g, []) : [];
-        if (ctx.state?.outcome === 'succeeded') await clearRejection(ctx);
+        const ami = ctx.started?.forwardAmi;
+        if (ctx.state?.outcome === 'succeeded' && ami) await clearRejection(ctx.deps, ctx.req.deploy.asgName, ami, ctx.obs.group?.tags ?? {});
         ctx.end = {
           ...(g?.launchTemplate ? { groupVersion: g.launchTemplate.version } : {}),
           instances: fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? '' })),

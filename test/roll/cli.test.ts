@@ -72,6 +72,18 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     ]);
   });
 
+  it('status shows the roll holding the lease and the rejected AMIs', async () => {
+    const { w } = world();
+    const expires = new Date(Date.now() + 600_000).toISOString();
+    w.asg.tags['sipbake:lease'] = `owner=alice@ci:7 start=2026-01-01T00:00:00.000Z expires=${expires} token=t1`;
+    w.asg.tags[`sipbake:rejected:${w.newAmi.ImageId}`] = '2026-01-01T00:10:00.000Z 2 instance(s) went unhealthy';
+    const s = await cli(['status', 'twilio-relay', '--json'], true);
+    expect(s.code).toBe(0);
+    expect(s.out).toContain(`roll in progress: alice@ci:7 since 2026-01-01T00:00:00.000Z (lease expires ${expires})`);
+    expect(s.out).toContain(`rejected: ${w.newAmi.ImageId} at 2026-01-01T00:10:00.000Z: 2 instance(s) went unhealthy`);
+    expect(s.result.status.rejected).toEqual([{ ami: w.newAmi.ImageId, at: '2026-01-01T00:10:00.000Z', reason: '2 instance(s) went unhealthy' }]);
+  });
+
   it('an AWS failure becomes a sentence with a fix (exit 1), not an internal error', async () => {
     const { fake } = world();
     fake.faults.add({ command: 'DescribeAutoScalingGroups', error: 'AccessDenied', message: 'not authorized to perform autoscaling:DescribeAutoScalingGroups' });
