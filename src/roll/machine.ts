@@ -3,7 +3,7 @@
 import type { ProgressEvent } from '../core/reporter.js';
 import { badNewInstances, gateReasons, isHealthyEverywhere, isNew, type GateParams } from './gate.js';
 import { progressEvents } from './progress.js';
-import { rejectionTag } from './tags.js';
+import { formatGate, parseGate, rejectionTag, TAG_GATE } from './tags.js';
 import { formatLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type RefreshInfo, type Snap } from './types.js';
 
 export type { Snap } from './types.js';
@@ -50,6 +50,16 @@ export function initialState(refreshId: string, phase: Phase = 'rolling'): Machi
   return { phase, refreshId, proven: false, bad: {}, seenNew: [], reasons: [], shown: {} };
 }
 
+/** A re-run attaching to the same refresh goes on counting from what the earlier run recorded on the group. */
+export function resumedState(refreshId: string, tags: Record<string, string>): MachineState {
+  const s = initialState(refreshId);
+  const g = parseGate(tags[TAG_GATE]);
+  if (!g || g.refreshId !== refreshId) return s;
+  const bad: Record<string, string> = {};
+  for (let n = 0; n < g.count; n++) bad[g.ids[n] ?? `earlier-${n + 1}`] = 'counted by an earlier run';
+  return { ...s, bad, ...(g.firstNewLaunchMs !== undefined ? { firstNewLaunchMs: g.firstNewLaunchMs } : {}) };
+}
+
 /** Undo: a rollback of sipbake's own active roll starts by rolling that refresh back. */
 export function undo(refreshId: string, reason: string, atMs: number): { state: MachineState; actions: Action[] } {
   const s = { ...initialState(refreshId, 'rolling-back'), reasons: [reason], gateFailedAtMs: atMs };
@@ -88,6 +98,11 @@ function stepForward(s: MachineState, o: Snap, p: MachineParams, r: RefreshInfo)
   const launches = fresh.map((i) => i.launchedAtMs ?? o.atMs);
   if (launches.length) next.firstNewLaunchMs = Math.min(next.firstNewLaunchMs ?? Infinity, ...launches);
   if (fresh.some(isHealthyEverywhere)) next.proven = true;
+  const bad = Object.keys(next.bad);
+  const record: Action[] =
+    bad.length > Object.keys(s.bad).length
+      ? [{ type: 'tag', tags: { [TAG_GATE]: formatGate({ refreshId: s.refreshId, ...(next.firstNewLaunchMs !== undefined ? { firstNewLaunchMs: next.firstNewLaunchMs } : {}), count: bad.length, ids: bad }) } }]
+      : [];
   if (r.status === 'Successful') {
     const at = new Date(o.atMs).toISOString();
     return done(next, 'succeeded', { [TAG_LAST_KNOWN_GOOD]: formatLkg(p.toVersion, p.targetAmi), [TAG_LAST_ROLL]: `succeeded ${p.image} ${p.targetAmi} ${at}` });
@@ -101,9 +116,11 @@ function stepForward(s: MachineState, o: Snap, p: MachineParams, r: RefreshInfo)
     if (r.status === 'Cancelled') return { state: { ...next, phase: 'rolling-back', gateFailedAtMs: o.atMs }, actions: [{ type: 'rollback', reason: why }] };
     return failGate(next, o, p, next.reasons, false);
   }
-  if (!p.gated || r.status === 'Cancelling') return { state: next, actions: [] };
+  if (!p.gated || r.status === 'Cancelling') return { state: next, actions: record };
   const reasons = gateReasons(next, o, p);
-  return reasons.length ? failGate(next, o, p, reasons, false) : { state: next, actions: [] };
+  if (!reasons.length) return { state: next, actions: record };
+  const failed = failGate(next, o, p, reasons, false);
+  return { state: failed.state, actions: [...record, ...failed.actions] };
 }
 
 function stepBack(s: MachineState, o: Snap, p: MachineParams, r: RefreshInfo | undefined): { state: MachineState; actions: Action[] } {

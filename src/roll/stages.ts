@@ -5,7 +5,7 @@ import { aws } from '../aws/errors.js';
 import { createVersion, ensureTerminationHook, startRefresh } from './apply.js';
 import { describeFleet } from './fleet.js';
 import { leaseOwner, RollLease } from './lease.js';
-import { initialState, undo, type Action, type MachineParams, type MachineState } from './machine.js';
+import { initialState, resumedState, undo, type Action, type MachineParams, type MachineState } from './machine.js';
 import { describeGroup } from './observe.js';
 import { drive, tagWithRetry, type PerformDeps } from './perform.js';
 import type { RollPlan } from './plan.js';
@@ -89,8 +89,9 @@ function startResume(ctx: RollCtx): Started {
   const v = need(ctx.obs.activeDesired, 'the active refresh version');
   const marker = need(parseMarker(v.description), 'the active roll marker');
   const refreshId = need(ctx.plan.resumeRefreshId, 'the refresh to resume');
-  ctx.state = initialState(refreshId);
-  ctx.deps.reporter.line(`resuming: refresh ${refreshId} (sipbake's roll to ${marker.ami}) is still active; attaching to it`);
+  ctx.state = resumedState(refreshId, ctx.obs.group?.tags ?? {});
+  const counted = Object.keys(ctx.state.bad).length;
+  ctx.deps.reporter.line(`resuming: refresh ${refreshId} (sipbake's roll to ${marker.ami}) is still active; attaching to it${counted ? ` (the gate already counts ${counted} bad instance(s))` : ''}`);
   return { refreshId, toVersion: v.version, forwardAmi: marker.ami, previous: { ltId: v.ltId, version: marker.fromVersion, ami: marker.fromAmi } };
 }
 

@@ -43,3 +43,28 @@ export function rejectionsOf(tags: Record<string, string>): Rejection[] {
       return { ami: k.slice(REJECTED_PREFIX.length), at: sp > 0 ? v.slice(0, sp) : v, reason: sp > 0 ? v.slice(sp + 1) : '' };
     });
 }
+
+/** The gate's count for one refresh, kept on the group so that a re-run (after Ctrl-C) goes on counting. */
+export const TAG_GATE = 'sipbake:gate';
+
+export interface GateRecord {
+  refreshId: string;
+  firstNewLaunchMs?: number;
+  count: number;
+  ids: string[];
+}
+
+export function formatGate(g: GateRecord): string {
+  const head = `refresh=${g.refreshId} first=${g.firstNewLaunchMs === undefined ? '-' : new Date(g.firstNewLaunchMs).toISOString()} count=${g.count} ids=`;
+  const ids: string[] = [];
+  for (const id of g.ids) if (head.length + [...ids, id].join(',').length <= 256) ids.push(id);
+  return head + ids.join(',');
+}
+
+export function parseGate(v: string | undefined): GateRecord | undefined {
+  const m = v ? /^refresh=(?<id>\S+) first=(?<first>\S+) count=(?<count>\d+) ids=(?<ids>\S*)$/.exec(v) : null;
+  const g = m?.groups;
+  if (!g) return undefined;
+  const first = g['first'] && g['first'] !== '-' ? Date.parse(g['first']) : undefined;
+  return { refreshId: g['id'] ?? '', ...(first !== undefined ? { firstNewLaunchMs: first } : {}), count: Number(g['count']), ids: g['ids'] ? g['ids'].split(',') : [] };
+}

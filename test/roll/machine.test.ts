@@ -1,6 +1,6 @@
 // The refresh machine (pure), table-driven over snapshots in the style of test/agent/drain-plan.test.ts.
 import { describe, expect, it } from 'vitest';
-import { initialState, step, undo, type Action, type MachineParams, type MachineState, type Snap } from '../../src/roll/machine.js';
+import { initialState, resumedState, step, undo, type Action, type MachineParams, type MachineState, type Snap } from '../../src/roll/machine.js';
 import type { FleetInstance, RefreshInfo } from '../../src/roll/types.js';
 
 const NEW = 'ami-0000000000000000b';
@@ -34,7 +34,9 @@ const snap = (t: number, status: string | RefreshInfo, instances: FleetInstance[
   instances,
   alarms: [{ name: 'sip-5xx', state: alarm }],
 });
-const kinds = (a: Action[]) => a.filter((x) => x.type !== 'event' && x.type !== 'log').map((x) => x.type);
+const isGateRecord = (x: Action) => x.type === 'tag' && 'sipbake:gate' in x.tags;
+// The gate's own record (sipbake:gate) is asserted on its own below.
+const kinds = (a: Action[]) => a.filter((x) => x.type !== 'event' && x.type !== 'log' && !isGateRecord(x)).map((x) => x.type);
 
 function play(snaps: Snap[], st: MachineState = initialState('r-1'), p: MachineParams = P) {
   const all: Action[][] = [];
@@ -90,7 +92,7 @@ describe('refresh machine (pure): the gate', () => {
     if (reason) {
       expect(r.state.phase).toBe('rolling-back');
       expect(r.state.reasons.join('; ')).toMatch(reason);
-      const tag = r.actions.at(-1)!.find((a) => a.type === 'tag') as Extract<Action, { type: 'tag' }>;
+      const tag = r.actions.at(-1)!.find((a) => a.type === 'tag' && !isGateRecord(a)) as Extract<Action, { type: 'tag' }>;
       expect(Object.keys(tag.tags)).toEqual([`sipbake:rejected:${NEW}`]);
       expect(Object.values(tag.tags)[0]).toMatch(/^1970-01-01T\S+Z /);
     } else expect(r.state.phase).toBe('rolling');
@@ -99,6 +101,23 @@ describe('refresh machine (pure): the gate', () => {
   it('without the gate (waiting on a rollback it was asked for) nothing fails', () => {
     const r = play([snap(700, 'InProgress', [inst('i-1', NEW, 'unhealthy'), inst('i-2', NEW, 'unhealthy')], 'ALARM')], initialState('r-1'), { ...P, gated: false });
     expect(r.state.phase).toBe('rolling');
+  });
+});
+
+describe('refresh machine (pure): the count survives a re-run', () => {
+  it('records each newly counted instance on the group, and a resumed run starts from that record', () => {
+    const first = play([snap(30, 'InProgress', [old('i-a'), inst('i-1', NEW, 'unhealthy')]), snap(45, 'InProgress', [old('i-a'), inst('i-1', NEW, 'unhealthy')])]);
+    const recorded = first.actions.map((a) => a.filter(isGateRecord)) as Extract<Action, { type: 'tag' }>[][];
+    expect(recorded.map((x) => x.length)).toEqual([1, 0]); // on change only
+    const tag = recorded[0]![0]!.tags['sipbake:gate']!;
+    expect(tag).toBe('refresh=r-1 first=1970-01-01T00:00:00.000Z count=1 ids=i-1');
+    // Ctrl-C, re-run: the replacement's failure is the second, so the gate fails now (limit 2).
+    const again = resumedState('r-1', { 'sipbake:gate': tag });
+    expect(Object.keys(again.bad)).toEqual(['i-1']);
+    const r = play([snap(360, 'InProgress', [old('i-a'), inst('i-2', NEW, 'unhealthy', { launchedAtMs: s(330) })])], again);
+    expect(r.state.phase).toBe('rolling-back');
+    // A record of another refresh is ignored.
+    expect(resumedState('r-2', { 'sipbake:gate': tag }).bad).toEqual({});
   });
 });
 

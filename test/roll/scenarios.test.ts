@@ -44,6 +44,25 @@ describe('1. a bad AMI while Auto Scaling replaces unhealthy instances', () => {
   });
 });
 
+describe('1b. the count cannot be reset by Ctrl-C and a re-run', () => {
+  it('a re-run attaching to the refresh goes on counting from the record on the group', async () => {
+    const h = harness({ desired: 4, refresh: { maxHealthyPercentage: 125 }, deploy: { healthyDeadlineSeconds: 900, maxReplacedInstances: 3 } });
+    const { asg, oldAmi, newAmi } = h.world;
+    h.fake.images.get(newAmi.ImageId)!.health = 'unhealthy';
+    expect((await killedAfter(h, 360)).exitCode).toBe(130);
+    expect(asg.tags['sipbake:gate']).toMatch(/^refresh=\S+ first=\S+ count=2 ids=i-\w+,i-\w+$/);
+    const again = await run(h);
+    expect(again.reporter.text()).toMatch(/attaching to it \(the gate already counts 2 bad instance\(s\)\)/);
+    expect(again.exitCode).toBe(1);
+    expect(again.summary).toMatchObject({ outcome: 'rolled-back', groupVersion: '1' });
+    expect(again.summary!.reasons.join()).toMatch(/3 instance\(s\) of ami-\w+ went unhealthy or were replaced \(limit 3\)/);
+    // Three launches of the bad AMI in all, as without the interruption (a fresh count would have needed a fourth).
+    expect([...h.fake.instances.values()].filter((i) => i.ImageId === newAmi.ImageId)).toHaveLength(3);
+    expect(fleetOf(h)).toEqual(Array(4).fill(oldAmi.ImageId));
+    expect(asg.tags[rejectedKey(newAmi.ImageId)]).toBeDefined();
+  });
+});
+
 describe('2. InvalidInstanceID.NotFound right after a launch', () => {
   it.each([
     ['naming the new instance', true],
