@@ -46,6 +46,12 @@ function need<T>(v: T | undefined, what: string): T {
 
 function performDeps(ctx: RollCtx, setOutput: (t: string) => void): PerformDeps {
   const { deps, req, obs, plan } = ctx;
+  // Only changes are shown, so the plain renderer in CI prints a block per change, not one per poll.
+  let last = '';
+  const show = (text: string) => {
+    if (text !== last) setOutput(text);
+    last = text;
+  };
   return {
     clients: deps.clients,
     clock: deps.clock,
@@ -56,7 +62,7 @@ function performDeps(ctx: RollCtx, setOutput: (t: string) => void): PerformDeps 
     alarms: req.deploy.refresh.alarms,
     pollSeconds: req.deploy.pollSeconds,
     preferences: plan.preferences,
-    onSnap: (o) => setOutput([refreshLine(o), ...o.instances.map(instanceLine)].join('\n')),
+    onSnap: (o) => show([refreshLine(o), ...o.instances.map(instanceLine)].join('\n')),
     onPoll: () => ctx.lease?.renew() ?? Promise.resolve(),
   };
 }
