@@ -2,7 +2,10 @@
 // 1. For 2, 10 and 50 instances: the tool's total time against the floor from the preferences,
 //    batches × (warm-up + healthy threshold × health-check interval) + checkpoint delays + bake time.
 //    overheadPolls = (tool − floor) / poll interval. Target ≤ 1.
-// 2. The time from a failed gate to the start of the rollback. Target ≤ 1 poll interval.
+// 2. With Auto Scaling health replacement on (grace period 300 s, as the fake reports): a bad AMI, one new
+//    instance at a time. The time from the first unhealthy new-AMI instance to the rollback start, and from the
+//    Nth (maxReplacedInstances) to it. Target: the rollback starts ≤ 1 poll interval after the Nth.
+// 3. An alarm at the first checkpoint: time from the alarm to the rollback start. Target ≤ 1 poll interval.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +15,7 @@ import type { DeployConfig } from '../src/definition/deploy-schema.js';
 import { runRoll } from '../src/roll/run.js';
 import { createFakeAws } from '../test/fakes/aws/index.js';
 import { seedWorld } from '../test/fakes/aws/scenario.js';
+import { healthReplacements } from '../test/fakes/aws/refresh-engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -60,10 +64,12 @@ async function main(): Promise<void> {
       awsCalls: calls,
     });
   }
-  // Failed gate 1: the new AMI never turns healthy; the gate deadline runs from the instance's launch.
-  const sick = await roll(unaligned, 2, (h, w) => (h.fake.images.get(w.newAmi.ImageId)!.health = 'unhealthy'));
-  const firstLaunch = Math.min(...[...sick.h.fake.instances.values()].filter((i) => i.ImageId === sick.w.newAmi.ImageId).map((i) => i.launchedAt));
-  const deadlineAt = firstLaunch + unaligned.healthyDeadlineSeconds * 1000;
+  // Failed gate 1: a bad AMI while Auto Scaling replaces its unhealthy instances (one new instance at a time).
+  const replacing: DeployConfig = { ...unaligned, refresh: { ...unaligned.refresh, maxHealthyPercentage: 125 } };
+  const sick = await roll(replacing, 4, (h, w) => (h.fake.images.get(w.newAmi.ImageId)!.health = 'unhealthy'));
+  const bad = [...sick.h.fake.instances.values()].filter((i) => i.ImageId === sick.w.newAmi.ImageId).sort((a, b) => a.healthAt - b.healthAt);
+  const firstUnhealthy = bad[0]!.healthAt;
+  const nthUnhealthy = bad[replacing.maxReplacedInstances - 1]!.healthAt;
   const rbCall = sick.h.fake.callsOf('RollbackInstanceRefresh')[0]!.atMs;
   // Failed gate 2: an alarm fires at the first checkpoint (AutoRollback off, so sipbake's own gate acts).
   const alarmDeploy: DeployConfig = { ...deploy, refresh: { ...deploy.refresh, instanceWarmup: 97, autoRollback: false, alarms: ['sip-5xx'] } };
@@ -83,14 +89,23 @@ async function main(): Promise<void> {
     fake: { bootSeconds: 0, healthCheckIntervalSeconds: 10, healthyThresholdCount: 3, deregistrationDelaySeconds: 0, drainSeconds: 0 },
     sizes,
     gateToRollback: {
-      unhealthyAmi: { seconds: (rbCall - deadlineAt) / 1000, polls: Math.round(((rbCall - deadlineAt) / 1000 / poll) * 100) / 100, outcome: sick.r.summary.outcome },
+      unhealthyAmiWithHealthReplacement: {
+        gracePeriodSeconds: 300,
+        maxReplacedInstances: replacing.maxReplacedInstances,
+        newAmiLaunches: bad.length,
+        healthReplacements: healthReplacements(sick.h.fake).length,
+        firstUnhealthyToRollbackSeconds: (rbCall - firstUnhealthy) / 1000,
+        nthUnhealthyToRollbackSeconds: (rbCall - nthUnhealthy) / 1000,
+        polls: Math.round(((rbCall - nthUnhealthy) / 1000 / poll) * 100) / 100,
+        outcome: sick.r.summary.outcome,
+      },
       alarmAtFirstCheckpoint: { seconds: (alarmRb - firedAt) / 1000, polls: Math.round(((alarmRb - firedAt) / 1000 / poll) * 100) / 100, outcome: alarm.r.summary.outcome },
       targetPolls: 1,
     },
   };
   await writeFile(path.join(root, 'bench/roll.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log(JSON.stringify({ sizes: result.sizes, gateToRollback: result.gateToRollback }, null, 2));
-  const worst = Math.max(...sizes.map((s) => s.overheadPolls), result.gateToRollback.unhealthyAmi.polls, result.gateToRollback.alarmAtFirstCheckpoint.polls);
+  const worst = Math.max(...sizes.map((s) => s.overheadPolls), result.gateToRollback.unhealthyAmiWithHealthReplacement.polls, result.gateToRollback.alarmAtFirstCheckpoint.polls);
   if (worst > 1) {
     console.error(`over target: ${worst} polls > 1`);
     process.exitCode = 1;

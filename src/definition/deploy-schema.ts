@@ -42,6 +42,8 @@ export const deploySchema = z.strictObject({
   targetGroupArns: z.array(z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:/, 'must be a target group ARN')).min(1),
   healthyDeadlineSeconds: z.number().int().min(30).default(900).describe('A new instance must be healthy in every target group within this'),
   pollSeconds: z.number().int().min(1).default(15),
+  maxReplacedInstances: z.number().int().min(1).default(2).describe('The gate fails once this many new-AMI instances went unhealthy or were replaced by Auto Scaling'),
+  rollbackDeadlineSeconds: z.number().int().min(60).optional().describe('How long a rollback may take before sipbake stops waiting (default: twice the worst case of the roll plus healthyDeadlineSeconds)'),
   refresh: refreshSchema,
   lifecycleHook: lifecycleHookSchema,
 });

@@ -1,58 +1,62 @@
-// The health gate (pure): named predicates over one poll's snapshot, each giving the reason it fails.
-import type { RefreshInfo } from './types.js';
+// The health gate (pure): which new-AMI instances count against the AMI, and the reasons the gate fails.
+// It counts over the whole refresh, so Auto Scaling replacing unhealthy instances cannot reset it.
+import type { FleetInstance } from './types.js';
 
-export interface InstanceHealth {
-  id: string;
-  lifecycleState: string;
-  /** Target group name → state (initial, healthy, unhealthy, draining, unused …). */
-  targets: Record<string, string>;
-  launchedAtMs: number;
+export interface GateParams {
+  targetAmi: string;
+  /** The launch template version of the refresh (identifies new instances while EC2 does not know their AMI yet). */
+  toVersion: number;
+  /** Fail once this many new-AMI instances went unhealthy or were replaced. */
+  maxReplaced: number;
+  /** The new AMI must have a healthy instance this long after its first launch, and every instance this long after its own. */
+  deadlineMs: number;
 }
 
-export interface Snapshot {
-  atMs: number;
-  refresh: RefreshInfo;
-  /** Instances on the refresh's desired launch template version. */
-  newInstances: InstanceHealth[];
-  alarms: { name: string; state: string }[];
+interface GateState {
+  firstNewLaunchMs?: number;
+  proven: boolean;
+  bad: Record<string, string>;
+  seenNew: string[];
 }
 
-export interface GateVerdict {
-  ok: boolean;
-  reasons: string[];
+export function isNew(i: FleetInstance, p: Pick<GateParams, 'targetAmi' | 'toVersion'>): boolean {
+  return i.ami !== undefined ? i.ami === p.targetAmi : i.ltVersion === String(p.toVersion);
 }
 
-/** Every new instance is healthy in every target group, or still inside its deadline. */
-export function newInstancesHealthyInTime(s: Snapshot, deadlineSeconds: number): string[] {
-  return s.newInstances.flatMap((i) => {
-    const bad = Object.entries(i.targets).filter(([, state]) => state !== 'healthy');
-    const waited = (s.atMs - i.launchedAtMs) / 1000;
-    if (bad.length === 0 || waited < deadlineSeconds) return [];
-    return [`instance ${i.id} is not healthy after ${Math.round(waited)} s (deadline ${deadlineSeconds} s): ${bad.map(([tg, st]) => `${tg} ${st}`).join(', ')}`];
-  });
+export function isHealthyEverywhere(i: FleetInstance): boolean {
+  const states = Object.values(i.targets);
+  return i.lifecycleState === 'InService' && states.length > 0 && states.every((s) => s === 'healthy');
 }
 
-/** No alarm of the definition is in ALARM. */
-export function noAlarmFiring(s: Snapshot): string[] {
-  return s.alarms.filter((a) => a.state === 'ALARM').map((a) => `alarm ${a.name} is in ALARM`);
+/** New-AMI instances newly seen unhealthy, leaving, or gone while the refresh goes forward. */
+export function badNewInstances(s: GateState, instances: FleetInstance[], p: GateParams, status: string): Record<string, string> {
+  if (status !== 'InProgress' && status !== 'Baking' && status !== 'Pending') return {};
+  const out: Record<string, string> = {};
+  for (const i of instances.filter((x) => isNew(x, p) && !s.bad[x.id])) {
+    const sick = Object.entries(i.targets).filter(([, st]) => st === 'unhealthy');
+    if (sick.length) out[i.id] = `unhealthy in ${sick.map(([tg]) => tg).join(', ')}`;
+    else if (i.asgHealth === 'Unhealthy') out[i.id] = 'marked Unhealthy by Auto Scaling';
+    else if (i.lifecycleState.startsWith('Terminat')) out[i.id] = 'replaced by Auto Scaling';
+  }
+  const present = new Set(instances.map((i) => i.id));
+  for (const id of s.seenNew) if (!present.has(id) && !s.bad[id]) out[id] = 'replaced by Auto Scaling (gone)';
+  return out;
 }
 
-export function gate(s: Snapshot, deadlineSeconds: number): GateVerdict {
-  const reasons = [...newInstancesHealthyInTime(s, deadlineSeconds), ...noAlarmFiring(s)];
-  return { ok: reasons.length === 0, reasons };
-}
-
-/** One progress line: status, percentage, instances to update, each new instance's health, checkpoint, bake. */
-export function progressLine(s: Snapshot): string {
-  const r = s.refresh;
-  const parts = [`${r.status} ${r.percentageComplete}%`, `${r.instancesToUpdate} to update`];
-  if (r.rollback) parts.push(`rollback ${r.rollback.percentageComplete ?? 0}% (${r.rollback.instancesToUpdate ?? 0} to update)`);
-  if (s.newInstances.length)
-    parts.push(s.newInstances.map((i) => `${i.id} ${Object.values(i.targets).join('/') || i.lifecycleState}`).join(', '));
-  if (r.checkpoints.length) parts.push(`checkpoints ${r.checkpoints.join('/')}%`);
-  if (r.status === 'Baking') parts.push(`baking ${r.bakeTime ?? 0} s`);
-  if (r.statusReason) parts.push(r.statusReason);
-  const firing = noAlarmFiring(s);
-  if (firing.length) parts.push(firing.join(', '));
-  return parts.join(' · ');
+export function gateReasons(s: GateState, o: { atMs: number; instances: FleetInstance[]; alarms: { name: string; state: string }[] }, p: GateParams): string[] {
+  const reasons: string[] = [];
+  const bad = Object.entries(s.bad);
+  if (bad.length >= p.maxReplaced)
+    reasons.push(`${bad.length} instance(s) of ${p.targetAmi} went unhealthy or were replaced (limit ${p.maxReplaced}): ${bad.map(([id, why]) => `${id} ${why}`).join(', ')}`);
+  const secs = Math.round(p.deadlineMs / 1000);
+  if (s.firstNewLaunchMs !== undefined && !s.proven && o.atMs - s.firstNewLaunchMs >= p.deadlineMs)
+    reasons.push(`no instance of ${p.targetAmi} became healthy within ${secs} s of its first launch (deadline ${secs} s)`);
+  else
+    for (const i of o.instances.filter((x) => isNew(x, p) && x.lifecycleState === 'InService' && !isHealthyEverywhere(x))) {
+      const waited = o.atMs - (i.launchedAtMs ?? o.atMs);
+      if (waited >= p.deadlineMs)
+        reasons.push(`instance ${i.id} is not healthy after ${Math.round(waited / 1000)} s (deadline ${secs} s): ${Object.entries(i.targets).map(([tg, st]) => `${tg} ${st}`).join(', ')}`);
+    }
+  for (const a of o.alarms) if (a.state === 'ALARM') reasons.push(`alarm ${a.name} is in ALARM`);
+  return reasons;
 }

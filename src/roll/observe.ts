@@ -5,6 +5,7 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetGroupAttributesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from '../aws/clients.js';
+import { describeFleet } from './fleet.js';
 import { getAmi } from './images.js';
 import { ACTIVE_STATUSES, type GroupInfo, type LtVersionInfo, type Observed, type RefreshInfo, type TargetGroupInfo } from './types.js';
 
@@ -24,7 +25,7 @@ export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: st
       : {}),
     ...(g.LaunchConfigurationName ? { launchConfigurationName: g.LaunchConfigurationName } : {}),
     mixedInstancesPolicy: g.MixedInstancesPolicy !== undefined,
-    instances: (g.Instances ?? []).map((i) => ({ id: i.InstanceId!, lifecycleState: i.LifecycleState ?? '', ltVersion: i.LaunchTemplate?.Version })),
+    instances: (g.Instances ?? []).map((i) => ({ id: i.InstanceId!, lifecycleState: i.LifecycleState ?? '', ltVersion: i.LaunchTemplate?.Version, health: i.HealthStatus })),
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
   };
 }
@@ -133,6 +134,7 @@ export async function observe(c: AwsClients, o: ObserveInput): Promise<Observed>
   const tgs = await describeTargetGroups(c, [...new Set([...o.targetGroupArns, ...group.targetGroupArns])]);
   obs.targetGroups = tgs.found;
   obs.missingTargetGroups = tgs.missing;
+  obs.fleet = await describeFleet(c, group, obs.targetGroups);
   const hooks = await c.autoScaling.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: o.asgName }));
   obs.hooks = (hooks.LifecycleHooks ?? []).map((h) => ({
     name: h.LifecycleHookName!,

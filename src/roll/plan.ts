@@ -1,8 +1,10 @@
 // The roll plan (pure): from the observed state and the deploy section to what a roll would do and refuse.
 import type { RefreshPreferences } from '@aws-sdk/client-auto-scaling';
 import type { DeployConfig } from '../definition/deploy-schema.js';
-import { preflight, resumableRefresh, type Finding, type PreflightInput } from './preflight.js';
-import { AMI_TAGS, type AmiInfo, type Observed } from './types.js';
+import { inService } from './fleet.js';
+import { guards, type GuardInput } from './guards.js';
+import { preflight, resumableRefresh, type Finding } from './preflight.js';
+import { ACTIVE_STATUSES, AMI_TAGS, parseMarker, type AmiInfo, type Observed, type RollMarker } from './types.js';
 
 export interface Batch {
   /** Instances launched in this batch. */
@@ -16,9 +18,19 @@ export interface Batch {
 export interface RollPlan {
   image: string;
   asgName: string;
-  /** start: a new refresh; resume: attach to ours; noop: already live; refuse: a check failed. */
-  mode: 'start' | 'resume' | 'noop' | 'refuse';
+  /**
+   * start: a new refresh; resume: attach to ours; undo: roll our own active refresh back (rollback);
+   * noop: the launch template and every instance already run the AMI; refuse: a check failed.
+   */
+  mode: 'start' | 'resume' | 'undo' | 'noop' | 'refuse';
+  /** Why this mode, in sentences. */
+  reasons: string[];
   resumeRefreshId?: string;
+  undo?: { refreshId: string; ltId: string; marker: RollMarker };
+  /** false: the live version already has the AMI and only instances differ (a mixed fleet): refresh onto it. */
+  createVersion: boolean;
+  /** AMI → InService instances running it, from the instances themselves. */
+  fleet: Record<string, number>;
   from?: { ltId: string; version: number; ami?: string };
   to: { ami: string; version?: number };
   amiDiff: { tag: string; from?: string; to?: string }[];
@@ -84,37 +96,68 @@ export function amiDiff(from: AmiInfo | undefined, to: AmiInfo | undefined): Rol
   }));
 }
 
-export interface PlanInput extends PreflightInput {
+export interface PlanInput extends Omit<GuardInput, 'kind' | 'force' | 'nowMs'>, Partial<Pick<GuardInput, 'kind' | 'force' | 'nowMs'>> {
   /** Health-check figures of the slowest target group. */
   healthSeconds?: number;
 }
 
+/** The active refresh, when it is sipbake's roll of this image away from `ami` (what a rollback undoes). */
+export function activeRollFrom(obs: Observed, image: string, ami: string): RollPlan['undo'] {
+  const active = obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
+  const marker = parseMarker(obs.activeDesired?.description);
+  if (!active || !marker || !obs.activeDesired || marker.image !== image || marker.fromAmi !== ami) return undefined;
+  return { refreshId: active.id, ltId: obs.activeDesired.ltId, marker };
+}
+
 export function planRoll(i: PlanInput): RollPlan {
   const { obs, deploy, image, amiId } = i;
-  const findings = preflight(i);
+  const g: GuardInput = { ...i, kind: i.kind ?? 'roll', force: i.force ?? false, nowMs: i.nowMs ?? Date.now() };
+  const undo = g.kind === 'rollback' ? activeRollFrom(obs, image, amiId) : undefined;
+  // Undoing our own active roll is what a rollback is for: the "refresh active" refusal does not apply to it.
+  const findings = [...preflight(i), ...guards(g)].filter((f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse'));
   const prefs = refreshPreferences(deploy);
   const desired = obs.group?.desired ?? 0;
   const healthSeconds = i.healthSeconds ?? Math.max(0, ...obs.targetGroups.map((t) => t.intervalSeconds * t.healthyThreshold));
   const live = obs.currentAmi?.imageId ?? obs.current?.imageId;
-  const total = live === amiId && deploy.refresh.skipMatching ? 0 : desired;
+  const serving = inService(obs.fleet ?? []);
+  const fleet: Record<string, number> = {};
+  for (const f of serving) fleet[f.ami ?? 'unknown'] = (fleet[f.ami ?? 'unknown'] ?? 0) + 1;
+  const off = serving.filter((f) => f.ami !== amiId).length;
+  const total = live === amiId && deploy.refresh.skipMatching ? off : desired;
   const batches = planBatches(desired, total, deploy.refresh.minHealthyPercentage, deploy.refresh.maxHealthyPercentage, deploy.refresh.checkpointPercentages ?? []);
   const cps = (deploy.refresh.checkpointPercentages ?? []).filter((c) => c < 100).length;
   const expectedSeconds = batches.length * (deploy.refresh.instanceWarmup + healthSeconds) + cps * deploy.refresh.checkpointDelay + (batches.length ? deploy.refresh.bakeTime : 0);
   const drain = Math.max(i.drainMaxSeconds, ...obs.targetGroups.map((t) => t.deregistrationDelay));
   const resumeId = resumableRefresh(i);
+  const fleetText = Object.entries(fleet).map(([a, n]) => `${n} on ${a}`).join(', ') || 'no instance in service';
   let mode: RollPlan['mode'] = 'start';
-  if (findings.some((f) => f.level === 'refuse')) mode = 'refuse';
-  else if (resumeId) mode = 'resume';
-  else if (live === amiId) mode = 'noop';
+  let reasons: string[] = [`launch template version ${obs.current?.version ?? '?'} runs ${live ?? 'an unknown AMI'}; instances: ${fleetText}`];
+  if (findings.some((f) => f.level === 'refuse')) {
+    mode = 'refuse';
+    reasons = findings.filter((f) => f.level === 'refuse').map((f) => f.message);
+  } else if (undo) {
+    mode = 'undo';
+    reasons = [`rollback to ${amiId} requested while sipbake's roll to ${undo.marker.ami} (refresh ${undo.refreshId}) was active`];
+  } else if (resumeId) {
+    mode = 'resume';
+    reasons = [`refresh ${resumeId} (sipbake's roll to ${amiId}) is still active`];
+  } else if (live === amiId && off === 0) {
+    mode = 'noop';
+    reasons = [`launch template version ${obs.current?.version} and every instance in service run ${amiId}`];
+  } else if (live === amiId) reasons.push(`the launch template already runs ${amiId} but ${off} instance(s) do not: refresh them onto it`);
   return {
     image,
     asgName: deploy.asgName,
     mode,
-    ...(resumeId ? { resumeRefreshId: resumeId } : {}),
+    reasons,
+    ...(resumeId && mode === 'resume' ? { resumeRefreshId: resumeId } : {}),
+    ...(undo && mode === 'undo' ? { undo } : {}),
+    createVersion: live !== amiId,
+    fleet,
     ...(obs.current ? { from: { ltId: obs.current.ltId, version: obs.current.version, ...(live ? { ami: live } : {}) } } : {}),
     to: { ami: amiId },
     amiDiff: amiDiff(obs.currentAmi, obs.target),
-    ltDiff: [{ field: 'ImageId', ...(live ? { from: live } : {}), to: amiId }],
+    ltDiff: live === amiId ? [] : [{ field: 'ImageId', ...(live ? { from: live } : {}), to: amiId }],
     preferences: prefs,
     batches,
     expectedSeconds,

@@ -5,7 +5,8 @@ import { aws } from '../aws/errors.js';
 import { listImageAmis } from './images.js';
 import { describeGroup, describeLtVersion, describeRefreshes } from './observe.js';
 import { parseLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type AmiInfo, type GroupInfo, type LtVersionInfo, type RefreshInfo } from './types.js';
-import { instanceAmis } from './watch.js';
+import { describeFleet } from './fleet.js';
+import { leaseExpired, parseLease, rejectionsOf, TAG_LEASE, type Lease, type Rejection } from './tags.js';
 
 export interface StatusReport {
   asgName: string;
@@ -15,6 +16,10 @@ export interface StatusReport {
   lastKnownGood?: { version: number; ami: string };
   lastRoll?: string;
   refresh?: RefreshInfo;
+  /** The roll holding the group now, if any. */
+  lease?: Lease;
+  /** AMIs the gate rejected on this group. */
+  rejected: Rejection[];
 }
 
 async function groupOrThrow(c: AwsClients, asgName: string, region: string): Promise<GroupInfo> {
@@ -27,11 +32,20 @@ async function liveVersion(c: AwsClients, g: GroupInfo): Promise<LtVersionInfo |
   return g.launchTemplate ? describeLtVersion(c, g.launchTemplate.id, g.launchTemplate.version) : undefined;
 }
 
-export async function status(c: AwsClients, asgName: string, region: string): Promise<StatusReport> {
+/** The AMI of every instance of the group that is not leaving. */
+export async function instanceAmis(c: AwsClients, asgName: string): Promise<{ id: string; ami: string }[]> {
+  const group = await describeGroup(c, asgName);
+  if (!group) return [];
+  const fleet = await describeFleet(c, group, []);
+  return fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? 'unknown (EC2 does not list it yet)' }));
+}
+
+export async function status(c: AwsClients, asgName: string, region: string, nowMs = Date.now()): Promise<StatusReport> {
   const g = await groupOrThrow(c, asgName, region);
   const v = await liveVersion(c, g);
   const [refresh] = await aws(`describing refreshes of ${asgName}`, () => describeRefreshes(c, asgName));
   const lkg = parseLkg(g.tags[TAG_LAST_KNOWN_GOOD]);
+  const lease = parseLease(g.tags[TAG_LEASE]);
   return {
     asgName,
     ...(g.launchTemplate ? { launchTemplate: { id: g.launchTemplate.id, version: g.launchTemplate.version } } : {}),
@@ -40,6 +54,8 @@ export async function status(c: AwsClients, asgName: string, region: string): Pr
     ...(lkg ? { lastKnownGood: lkg } : {}),
     ...(g.tags[TAG_LAST_ROLL] ? { lastRoll: g.tags[TAG_LAST_ROLL] } : {}),
     ...(refresh ? { refresh } : {}),
+    ...(lease && !leaseExpired(lease, nowMs) ? { lease } : {}),
+    rejected: rejectionsOf(g.tags),
   };
 }
 
@@ -48,6 +64,8 @@ export function formatStatus(s: StatusReport): string[] {
   for (const i of s.instances) out.push(`  ${i.id} ${i.ami}${i.ami === s.liveAmi ? '' : '  (not the live AMI)'}`);
   out.push(`  last-known-good: ${s.lastKnownGood ? `version ${s.lastKnownGood.version} ${s.lastKnownGood.ami}` : 'not recorded yet'}`);
   if (s.lastRoll) out.push(`  last roll: ${s.lastRoll}`);
+  if (s.lease) out.push(`  roll in progress: ${s.lease.owner} since ${s.lease.startedAt} (lease expires ${s.lease.expiresAt})`);
+  for (const r of s.rejected) out.push(`  rejected: ${r.ami} at ${r.at}: ${r.reason}`);
   const r = s.refresh;
   if (r)
     out.push(

@@ -39,7 +39,7 @@ export interface GroupInfo {
   launchTemplate?: { id: string; name?: string; version: string };
   launchConfigurationName?: string;
   mixedInstancesPolicy: boolean;
-  instances: { id: string; lifecycleState: string; ltVersion?: string }[];
+  instances: { id: string; lifecycleState: string; ltVersion?: string; health?: string }[];
   tags: Record<string, string>;
 }
 
@@ -72,6 +72,29 @@ export interface RefreshInfo {
   bakeTime?: number;
 }
 
+/** One instance of the group as it is: its AMI (EC2), launch time, Auto Scaling health and target health. */
+export interface FleetInstance {
+  id: string;
+  lifecycleState: string;
+  ltVersion?: string;
+  /** Undefined while EC2 does not know the instance yet (eventual consistency right after launch). */
+  ami?: string;
+  launchedAtMs?: number;
+  /** Auto Scaling's view: Healthy | Unhealthy. */
+  asgHealth?: string;
+  /** Target group name → state (initial, healthy, unhealthy, draining, unused …). */
+  targets: Record<string, string>;
+}
+
+/** One poll of the world, as the refresh machine steps on it. */
+export interface Snap {
+  atMs: number;
+  /** The refresh the machine watches (undefined: AWS did not list it this poll). */
+  refresh?: RefreshInfo;
+  instances: FleetInstance[];
+  alarms: { name: string; state: string }[];
+}
+
 export const ACTIVE_STATUSES = ['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'];
 
 export interface Observed {
@@ -90,6 +113,8 @@ export interface Observed {
   activeDesired?: LtVersionInfo;
   /** Alarm names from the definition that CloudWatch does not know. */
   missingAlarms: string[];
+  /** Every instance of the group with the AMI it runs (load step of roll/rollback). */
+  fleet?: FleetInstance[];
 }
 
 /** What sipbake writes into a launch template version description, so a later run knows the roll is its own. */
@@ -108,7 +133,9 @@ export function formatMarker(m: RollMarker): string {
 
 export function parseMarker(description: string | undefined): RollMarker | undefined {
   const m = description ? MARKER.exec(description) : null;
-  return m ? { image: m[1]!, ami: m[2]!, fromVersion: Number(m[3]), fromAmi: m[4]! } : undefined;
+  if (!m) return undefined;
+  const [, image = '', ami = '', from = '', fromAmi = ''] = m;
+  return { image, ami, fromVersion: Number(from), fromAmi };
 }
 
 /** ASG tags sipbake keeps, so history and rollback need no local state. */
@@ -121,5 +148,7 @@ export function formatLkg(version: number, ami: string): string {
 
 export function parseLkg(v: string | undefined): { version: number; ami: string } | undefined {
   const m = v ? /^version (\d+) (ami-[0-9a-f]+)$/.exec(v) : null;
-  return m ? { version: Number(m[1]), ami: m[2]! } : undefined;
+  if (!m) return undefined;
+  const [, version = '', ami = ''] = m;
+  return { version: Number(version), ami };
 }

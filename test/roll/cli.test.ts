@@ -49,7 +49,7 @@ describe('sipbake roll/rollback/status/history/iam', () => {
   it('roll --json prints one summary document (here: the newest AMI is already live, so nothing to wait for)', async () => {
     const { fake, w } = world();
     fake.images.get(w.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
-    const r = await cli(['roll', 'twilio-relay', '--json'], true);
+    const r = await cli(['roll', 'twilio-relay', '--json', '--yes'], true);
     expect(r.code).toBe(0);
     expect(r.reporter.results).toHaveLength(1);
     expect(r.result).toMatchObject({ ok: true, summary: { outcome: 'noop', to: { ami: w.oldAmi.ImageId } } });
@@ -70,6 +70,18 @@ describe('sipbake roll/rollback/status/history/iam', () => {
       [w.newAmi.ImageId, false, false],
       [w.oldAmi.ImageId, true, true],
     ]);
+  });
+
+  it('status shows the roll holding the lease and the rejected AMIs', async () => {
+    const { w } = world();
+    const expires = new Date(Date.now() + 600_000).toISOString();
+    w.asg.tags['sipbake:lease'] = `owner=alice@ci:7 start=2026-01-01T00:00:00.000Z expires=${expires} token=t1`;
+    w.asg.tags[`sipbake:rejected:${w.newAmi.ImageId}`] = '2026-01-01T00:10:00.000Z 2 instance(s) went unhealthy';
+    const s = await cli(['status', 'twilio-relay', '--json'], true);
+    expect(s.code).toBe(0);
+    expect(s.out).toContain(`roll in progress: alice@ci:7 since 2026-01-01T00:00:00.000Z (lease expires ${expires})`);
+    expect(s.out).toContain(`rejected: ${w.newAmi.ImageId} at 2026-01-01T00:10:00.000Z: 2 instance(s) went unhealthy`);
+    expect(s.result.status.rejected).toEqual([{ ami: w.newAmi.ImageId, at: '2026-01-01T00:10:00.000Z', reason: '2 instance(s) went unhealthy' }]);
   });
 
   it('an AWS failure becomes a sentence with a fix (exit 1), not an internal error', async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clientConfig, createAwsClients, destroyAwsClients } from '../../src/aws/clients.js';
 import { mapAwsError } from '../../src/aws/errors.js';
-import { gate, type Snapshot } from '../../src/roll/gate.js';
 import { awsError } from '../fakes/aws/index.js';
 
 describe('AWS failures mapped to sentences with a fix', () => {
@@ -32,24 +31,6 @@ describe('clients', () => {
     expect(await c.autoScaling.config.region()).toBe('eu-west-1');
     expect(((await c.ec2.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
     destroyAwsClients(c);
-  });
-});
-
-describe('the health gate', () => {
-  const snap = (states: string[], waited: number, alarm = 'OK'): Snapshot => ({
-    atMs: waited * 1000,
-    refresh: { id: 'r', status: 'InProgress', percentageComplete: 0, instancesToUpdate: 2, checkpoints: [] },
-    newInstances: states.map((s, n) => ({ id: `i-${n}`, lifecycleState: 'InService', targets: { tg: s }, launchedAtMs: 0 })),
-    alarms: [{ name: 'a', state: alarm }],
-  });
-  it.each([
-    [['initial'], 599, 'OK', true],
-    [['initial'], 600, 'OK', false],
-    [['healthy', 'unhealthy'], 700, 'OK', false],
-    [['healthy', 'healthy'], 10_000, 'OK', true],
-    [['healthy'], 10, 'ALARM', false],
-  ])('states %j after %i s, alarm %s → ok %s', (states, waited, alarm, ok) => {
-    expect(gate(snap(states, waited, alarm), 600).ok).toBe(ok);
   });
 });
 

@@ -5,6 +5,7 @@ import { RecordingReporter } from '../../src/core/reporter.js';
 import { deploySchema, type DeployConfig } from '../../src/definition/deploy-schema.js';
 import { runRoll, type RollRequest, type RollSummary } from '../../src/roll/run.js';
 import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
+import type { FakeOptions } from '../fakes/aws/fake-aws.js';
 import { seedWorld, type World } from '../fakes/aws/scenario.js';
 
 export interface Harness extends FakeAwsHandle {
@@ -12,8 +13,8 @@ export interface Harness extends FakeAwsHandle {
   deploy: DeployConfig;
 }
 
-export function harness(o: Parameters<typeof seedWorld>[1] & { refresh?: Record<string, unknown>; deploy?: Record<string, unknown> } = {}): Harness {
-  const h = createFakeAws();
+export function harness(o: Parameters<typeof seedWorld>[1] & { refresh?: Record<string, unknown>; deploy?: Record<string, unknown>; fake?: FakeOptions } = {}): Harness {
+  const h = createFakeAws(o.fake);
   const world = seedWorld(h.fake, o);
   const deploy = deploySchema.parse({
     region: 'us-east-1',
@@ -34,15 +35,20 @@ export interface RunResult {
   error?: unknown;
 }
 
-export async function run(h: Harness, req: Partial<RollRequest> = {}, signal = new AbortController().signal): Promise<RunResult> {
+export async function run(h: Harness, req: Partial<RollRequest> = {}, signal = new AbortController().signal, owner = 'ci@runner-a:1'): Promise<RunResult> {
   const reporter = new RecordingReporter();
   try {
     const r = await runRoll(
       { kind: 'roll', image: 'twilio-relay', deploy: h.deploy, drainMaxSeconds: 900, ...req },
-      { clients: h.clients, clock: h.fake.clock, reporter, signal, renderer: 'silent' },
+      { clients: h.clients, clock: h.fake.clock, reporter, signal, renderer: 'silent', owner },
     );
     return { exitCode: r.exitCode, summary: r.summary, reporter };
   } catch (e) {
     return { exitCode: reportError(e, reporter, false), reporter, error: e };
   }
+}
+
+/** What every instance of the group runs, by id (leaving ones excluded), and the group's tags without the lease. */
+export function fleetOf(h: Harness): string[] {
+  return h.fake.amisOf(h.world.asg.AutoScalingGroupName);
 }

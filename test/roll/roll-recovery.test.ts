@@ -19,6 +19,8 @@ describe('roll: recovery and refusals', () => {
     const first = await runKilledAfter(h, 100);
     expect(first.exitCode).toBe(130);
     expect(first.reporter.text()).toMatch(/goes on in AWS: run the same command again to attach to it/);
+    expect(first.reporter.text()).toMatch(/follow it: +sipbake status twilio-relay\n.*roll it back: sipbake rollback twilio-relay --previous/);
+    expect(first.reporter.text()).toMatch(/refresh [0-9a-f-]{36} of kamailio-lb-asg goes on in AWS/);
     expect(h.fake.activeRefresh(h.world.asg.AutoScalingGroupName)?.Status).toBe('InProgress');
     const second = await run(h);
     expect(second.exitCode).toBe(0);

@@ -1,9 +1,37 @@
 // The instance refresh lifecycle of the fake, stepped once per simulated second.
 // Honours MinHealthyPercentage/MaxHealthyPercentage, checkpoints, warm-up, bake time, alarms and rollback.
 import type { FakeAws } from './fake-aws.js';
-import type { FakeInstance, FakeRefresh, ReplaceTarget } from './model.js';
+import type { FakeAsg, FakeInstance, FakeRefresh, ReplaceTarget } from './model.js';
 
 const sec = 1000;
+
+/** HealthCheckGracePeriod: what DescribeAutoScalingGroups reports for the group (300 s unless a test sets it). */
+export function gracePeriodOf(asg: FakeAsg): number {
+  return (asg as FakeAsg & { HealthCheckGracePeriod?: number }).HealthCheckGracePeriod ?? 300;
+}
+
+/** Every health replacement the fake made, per fake: instance, its AMI, when. */
+const replacements = new WeakMap<FakeAws, { instanceId: string; imageId: string; atMs: number }[]>();
+export function healthReplacements(f: FakeAws): { instanceId: string; imageId: string; atMs: number }[] {
+  return replacements.get(f) ?? [];
+}
+
+/**
+ * AWS "Health checks for instances in an Auto Scaling group" / "Replace unhealthy instances": with ELB health
+ * checks, an InService instance the target group reports unhealthy is marked Unhealthy once the grace period since
+ * it went InService is over, then terminated (termination hooks apply) and replaced. Here the replacement is the
+ * active refresh's next launch (the refresh wants its count of new instances back).
+ */
+export function replaceUnhealthy(f: FakeAws, asgName: string, now: number): void {
+  const asg = f.asgs.get(asgName);
+  if (!asg || asg.HealthCheckType !== 'ELB') return;
+  const grace = gracePeriodOf(asg) * sec;
+  for (const i of f.instancesOf(asgName)) {
+    if (i.LifecycleState !== 'InService' || i.health !== 'unhealthy' || now < i.healthAt || now < i.inServiceAt + grace) continue;
+    replacements.set(f, [...healthReplacements(f), { instanceId: i.InstanceId, imageId: i.ImageId, atMs: now }]);
+    f.beginTermination(i);
+  }
+}
 
 function matches(i: FakeInstance, t: ReplaceTarget): boolean {
   return i.ltId === t.LaunchTemplateId && i.ltVersion === t.version;
@@ -97,6 +125,7 @@ function finish(f: FakeAws, r: FakeRefresh, status: FakeRefresh['Status'], reaso
 }
 
 export function stepRefresh(f: FakeAws, r: FakeRefresh, now: number): void {
+  replaceUnhealthy(f, r.asg, now);
   if (r.Status === 'Pending') {
     if (now < r.pendingUntil) return;
     r.Status = 'InProgress';

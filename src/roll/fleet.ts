@@ -1,0 +1,60 @@
+// The instances' truth (effects): which AMI each instance of the group runs, since when, and how its targets are.
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { AwsClients } from '../aws/clients.js';
+import { isAwsError } from '../aws/errors.js';
+import type { FleetInstance, GroupInfo, TargetGroupInfo } from './types.js';
+
+const NOT_FOUND = /^InvalidInstanceID\.NotFound$/;
+
+/**
+ * ImageId and LaunchTime of each id. EC2 is eventually consistent: an instance Auto Scaling just launched may be
+ * unknown to DescribeInstances for a while (InvalidInstanceID.NotFound). Those ids are left out (their AMI is
+ * unknown for this poll) instead of failing the roll; when the error names no id, the whole lookup is skipped.
+ */
+export async function describeAmis(c: Pick<AwsClients, 'ec2'>, ids: string[]): Promise<Map<string, { ami?: string; launchedAtMs?: number }>> {
+  const out = new Map<string, { ami?: string; launchedAtMs?: number }>();
+  let ask = [...ids];
+  for (let attempt = 0; ask.length > 0 && attempt < 3; attempt++) {
+    try {
+      const r = await c.ec2.send(new DescribeInstancesCommand({ InstanceIds: ask }));
+      for (const i of (r.Reservations ?? []).flatMap((x) => x.Instances ?? []))
+        if (i.InstanceId) out.set(i.InstanceId, { ...(i.ImageId ? { ami: i.ImageId } : {}), ...(i.LaunchTime ? { launchedAtMs: i.LaunchTime.getTime() } : {}) });
+      return out;
+    } catch (e) {
+      if (!isAwsError(e, NOT_FOUND)) throw e;
+      const named = new Set(((e as Error).message.match(/i-[0-9a-f]+/g) ?? []).filter((id) => ask.includes(id)));
+      if (named.size === 0) return out;
+      ask = ask.filter((id) => !named.has(id));
+    }
+  }
+  return out;
+}
+
+export async function describeFleet(c: Pick<AwsClients, 'ec2' | 'elbv2'>, group: GroupInfo, targetGroups: TargetGroupInfo[]): Promise<FleetInstance[]> {
+  const live = group.instances.filter((i) => i.lifecycleState !== 'Terminated');
+  if (live.length === 0) return [];
+  const amis = await describeAmis(c, live.map((i) => i.id));
+  const fleet: FleetInstance[] = live.map((i) => ({
+    id: i.id,
+    lifecycleState: i.lifecycleState,
+    ...(i.ltVersion ? { ltVersion: i.ltVersion } : {}),
+    ...amis.get(i.id),
+    ...(i.health ? { asgHealth: i.health } : {}),
+    targets: {},
+  }));
+  for (const tg of targetGroups) {
+    const out = await c.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.arn, Targets: fleet.map((i) => ({ Id: i.id })) }));
+    for (const d of out.TargetHealthDescriptions ?? []) {
+      const i = fleet.find((f) => f.id === d.Target?.Id);
+      if (i) i.targets[tg.name] = d.TargetHealth?.State ?? 'unknown';
+    }
+  }
+  return fleet.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Instances that serve (not leaving, not pending). */
+export function inService(fleet: FleetInstance[]): FleetInstance[] {
+  return fleet.filter((i) => i.lifecycleState === 'InService');
+}
+

@@ -1,0 +1,32 @@
+// What a roll is asked to do, and what it runs with (plain types shared by run.ts and stages.ts).
+import type { AwsClients } from '../aws/clients.js';
+import type { Clock } from '../aws/clock.js';
+import type { Reporter } from '../core/reporter.js';
+import type { DeployConfig } from '../definition/deploy-schema.js';
+import type { RollPlan } from './plan.js';
+import type { Renderer } from './tasks.js';
+
+export interface RollDeps {
+  clients: AwsClients;
+  clock: Clock;
+  reporter: Reporter;
+  signal: AbortSignal;
+  renderer: Renderer;
+  /** Asked with the plan before anything changes (a terminal prompt); omitted: proceed. */
+  confirm?: (plan: RollPlan) => Promise<boolean>;
+  /** Identifies this run in the lease (default: user@host:pid). */
+  owner?: string;
+}
+
+export interface RollRequest {
+  kind: 'roll' | 'rollback';
+  image: string;
+  deploy: DeployConfig;
+  drainMaxSeconds: number;
+  /** roll: default newest AMI of the image; rollback: the pinned AMI (or use `previous`). */
+  ami?: string;
+  previous?: boolean;
+  planOnly?: boolean;
+  /** Roll a rejected AMI, or onto a group with no healthy target. */
+  force?: boolean;
+}

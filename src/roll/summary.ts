@@ -1,0 +1,65 @@
+// The roll's end (pure text): the JSON summary's shape, its human line, and what to say when interrupted.
+import type { Reporter } from '../core/reporter.js';
+import { duration } from './format.js';
+
+export type Outcome = 'succeeded' | 'rolled-back' | 'rollback-failed' | 'noop' | 'planned';
+
+export interface RollSummary {
+  image: string;
+  asgName: string;
+  kind: 'roll' | 'rollback';
+  outcome: Outcome;
+  refreshId?: string;
+  from?: { version: number; ami?: string };
+  to: { version?: number; ami: string };
+  reasons: string[];
+  rollback?: { how: 'aws-rollback' | 'new-refresh'; refreshId: string; gateFailedAtMs: number; startedAtMs: number };
+  /** The launch template version the group references at the end. */
+  groupVersion?: string;
+  instances: { id: string; ami: string }[];
+  /** Tag writes that failed after retries (a re-run repairs them). */
+  unrecorded?: string[];
+  seconds: number;
+}
+
+/** What is left in AWS when a roll stops: the refresh goes on; how to follow it or roll it back. */
+export interface InFlight {
+  image: string;
+  asgName: string;
+  refreshId: string;
+}
+
+let inFlight: InFlight | undefined;
+
+/** Set while a roll watches a refresh, so an interrupt path (src/cli) can say what goes on in AWS. */
+export function setInFlight(f: InFlight | undefined): void {
+  inFlight = f;
+}
+
+/**
+ * The lines to print when a roll is interrupted (Ctrl-C, SIGTERM) while its refresh goes on in AWS; undefined when
+ * no refresh was started. The CLI's interrupt path may call it with no argument for the roll in flight.
+ */
+export function interruptNotice(f: InFlight | undefined = inFlight): string[] | undefined {
+  if (!f) return undefined;
+  return [
+    `refresh ${f.refreshId} of ${f.asgName} goes on in AWS: run the same command again to attach to it`,
+    `  follow it:    sipbake status ${f.image}`,
+    `  roll it back: sipbake rollback ${f.image} --previous`,
+  ];
+}
+
+export function reportSummary(reporter: Reporter, s: RollSummary): void {
+  const what = `${s.kind} of ${s.image} (${s.asgName})`;
+  const where = `group on launch template version ${s.groupVersion ?? '?'}; instances: ${s.instances.map((i) => `${i.id} ${i.ami}`).join(', ') || 'none'}`;
+  if (s.outcome === 'succeeded') reporter.line(`${what} succeeded in ${duration(s.seconds)}: ${s.to.ami} is live and last-known-good; ${where}`, 'success');
+  else if (s.outcome === 'rolled-back')
+    reporter.line(`${what} FAILED and was rolled back to version ${s.from?.version} (${s.from?.ami}) in ${duration(s.seconds)}: ${s.reasons.join('; ')}; ${where}`, 'error');
+  else if (s.outcome === 'rollback-failed')
+    reporter.line(
+      `${what} FAILED and the rollback did not finish: ${s.reasons.join('; ')}; ${where}. Follow it: sipbake status ${s.image}; then: sipbake rollback ${s.image} --to ${s.from?.ami}`,
+      'error',
+    );
+  if (s.unrecorded?.length)
+    reporter.line(`the outcome is not fully recorded on ${s.asgName} (${s.unrecorded.join('; ')}); run the same command again to record it`, 'error');
+}
