@@ -23,13 +23,18 @@ export const CONFIRMATION_REQUIRED_EXIT = EXIT.usage;
 
 const truthy = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 
+/** Someone can be asked: a terminal, and not CI. */
+export function canAsk(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
+  return isTTY && !truthy(env.CI);
+}
+
 /**
  * Resolves true to go ahead (--yes, or the person typed y/yes), false when the person declined. Throws a
  * UserError (exit 2) when no one can be asked: not a terminal, or CI=true, without --yes.
  */
 export async function confirm(question: string, o: ConfirmOptions): Promise<boolean> {
   if (o.yes) return true;
-  if (!o.isTTY || truthy(o.env.CI)) {
+  if (!canAsk(o.isTTY, o.env)) {
     throw new UserError(`${question.replace(/\?$/, '')}: this needs a confirmation, and ${o.isTTY ? 'CI is set' : 'this is not a terminal'} so no one can be asked`, o.retry ? `add --yes: ${o.retry}` : 'add --yes to go ahead without a prompt', {
       exitCode: CONFIRMATION_REQUIRED_EXIT,
     });

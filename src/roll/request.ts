@@ -1,3 +1,4 @@
+import type { InterruptHooks } from '../core/interrupt.js';
 // What a roll is asked to do, and what it runs with (plain types shared by run.ts and stages.ts).
 import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../aws/clock.js';
@@ -14,6 +15,8 @@ export interface RollDeps {
   renderer: Renderer;
   /** Asked with the plan before anything changes (a terminal prompt); omitted: proceed. */
   confirm?: (plan: RollPlan) => Promise<boolean>;
+  /** Registers the recovery lines the CLI prints when this run is interrupted (src/core/interrupt.ts). */
+  onInterrupt?: InterruptHooks['onInterrupt'];
   /** Identifies this run in the lease (default: user@host:pid). */
   owner?: string;
 }

@@ -8,7 +8,8 @@ import { observe } from './observe.js';
 import { planRoll, refusals, type RollPlan } from './plan.js';
 import { choosePrevious } from './previous.js';
 import { rollStages, type RollCtx } from './stages.js';
-import { interruptNotice, reportSummary, setInFlight, type Outcome, type RollSummary } from './summary.js';
+import { reportSummary, type Outcome, type RollSummary } from './summary.js';
+import { refreshRecoveryLines } from './recovery.js';
 import type { RollDeps, RollRequest } from './request.js';
 import { rollTasks } from './tasks.js';
 import type { Observed } from './types.js';
@@ -70,16 +71,23 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
   if (deps.confirm && !(await deps.confirm(plan))) throw new UserError(`${req.kind} of ${req.image} not confirmed; nothing changed`, 'run it again and answer y, or pass --yes');
 
   const ctx: RollCtx = { plan, obs, req, deps, tagFailures: [] };
+  // Once a refresh runs, an interrupt only stops sipbake watching it: say how to follow it or roll it back.
+  const recovery = () =>
+    ctx.started
+      ? refreshRecoveryLines({ kind: req.kind, image: req.image, refreshId: ctx.started.refreshId, asgName: req.deploy.asgName, region: req.deploy.region, to: plan.to.ami, ...(plan.from?.ami ? { from: plan.from.ami } : {}) })
+      : [];
+  const unregister = deps.onInterrupt?.(recovery);
   try {
     await rollTasks(rollStages(), ctx, deps.renderer, reporter, deps.clock.now).run();
     // A stage that shows its failure and lets the next run (the gate) swallows an interrupt: raise it here.
     deps.signal.throwIfAborted();
   } catch (e) {
-    const notice = ctx.started ? interruptNotice({ image: req.image, asgName: req.deploy.asgName, refreshId: ctx.started.refreshId }) : undefined;
-    if (e instanceof AbortError && notice) throw new AbortError(`${e.message}; ${notice.join('\n')}`);
+    // Without the CLI's interrupt path (tests, library use) the recovery lines travel in the error.
+    const notice = recovery();
+    if (e instanceof AbortError && notice.length && !deps.onInterrupt) throw new AbortError(`${e.message}; ${notice.join('\n')}`);
     throw e;
   } finally {
-    setInFlight(undefined);
+    unregister?.();
     await ctx.lease?.release();
   }
   const s = ctx.state;

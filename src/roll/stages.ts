@@ -12,7 +12,6 @@ import type { RollPlan } from './plan.js';
 import { instanceLine, refreshLine } from './progress.js';
 import { clearRejection, pruneRejections, recordLkgIfMissing } from './record.js';
 import type { RollDeps, RollRequest } from './request.js';
-import { setInFlight } from './summary.js';
 import type { Stage } from './tasks.js';
 import { parseMarker, TAG_LAST_ROLL, type Observed } from './types.js';
 import { duration } from './format.js';
@@ -132,7 +131,6 @@ async function start(ctx: RollCtx, setTitle: (t: string) => void): Promise<void>
   const { plan, req, deps } = ctx;
   const st = plan.mode === 'undo' ? startUndo(ctx) : plan.mode === 'resume' ? startResume(ctx) : await startNew(ctx);
   ctx.started = st;
-  setInFlight({ image: req.image, asgName: req.deploy.asgName, refreshId: st.refreshId });
   setTitle(`Refresh ${st.refreshId} → launch template ${st.previous.ltId} version ${st.toVersion} (${st.forwardAmi})`);
   deps.reporter.event({ event: 'stage', stage: 'refresh', refreshId: st.refreshId, mode: plan.mode, launchTemplate: st.previous.ltId, version: st.toVersion, ami: st.forwardAmi });
 }

@@ -1,4 +1,4 @@
-// The roll's end (pure text): the JSON summary's shape, its human line, and what to say when interrupted.
+// The roll's end (pure text): the JSON summary's shape and its human line (interrupts: recovery.ts).
 import type { Reporter } from '../core/reporter.js';
 import { duration } from './format.js';
 
@@ -20,33 +20,6 @@ export interface RollSummary {
   /** Tag writes that failed after retries (a re-run repairs them). */
   unrecorded?: string[];
   seconds: number;
-}
-
-/** What is left in AWS when a roll stops: the refresh goes on; how to follow it or roll it back. */
-export interface InFlight {
-  image: string;
-  asgName: string;
-  refreshId: string;
-}
-
-let inFlight: InFlight | undefined;
-
-/** Set while a roll watches a refresh, so an interrupt path (src/cli) can say what goes on in AWS. */
-export function setInFlight(f: InFlight | undefined): void {
-  inFlight = f;
-}
-
-/**
- * The lines to print when a roll is interrupted (Ctrl-C, SIGTERM) while its refresh goes on in AWS; undefined when
- * no refresh was started. The CLI's interrupt path may call it with no argument for the roll in flight.
- */
-export function interruptNotice(f: InFlight | undefined = inFlight): string[] | undefined {
-  if (!f) return undefined;
-  return [
-    `refresh ${f.refreshId} of ${f.asgName} goes on in AWS: run the same command again to attach to it`,
-    `  follow it:    sipbake status ${f.image}`,
-    `  roll it back: sipbake rollback ${f.image} --previous`,
-  ];
 }
 
 export function reportSummary(reporter: Reporter, s: RollSummary): void {

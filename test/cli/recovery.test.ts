@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { InterruptRegistry } from '../../src/core/interrupt.js';
-import { refreshRecoveryLines } from '../../src/cli/recovery.js';
+import { refreshRecoveryLines } from '../../src/roll/recovery.js';
 import { AbortError } from '../../src/core/errors.js';
 
 describe('recovery lines after an interrupt', () => {

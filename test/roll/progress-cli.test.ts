@@ -3,9 +3,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ConsoleReporter, RecordingReporter } from '../../src/core/reporter.js';
-import { canPrompt, terminalConfirm } from '../../src/roll/confirm.js';
+import { canPrompt, terminalConfirm } from '../../src/cli/roll-confirm.js';
 import { runRoll } from '../../src/roll/run.js';
-import { interruptNotice } from '../../src/roll/summary.js';
 import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
 import { seedWorld } from '../fakes/aws/scenario.js';
 import { harness } from './helpers.js';
@@ -146,12 +145,46 @@ describe('confirmation', () => {
 });
 
 describe('interrupt', () => {
-  it('says the refresh goes on and gives the exact status and rollback commands', async () => {
-    expect(interruptNotice()).toBeUndefined();
-    expect(interruptNotice({ image: 'twilio-relay', asgName: 'kamailio-lb-asg', refreshId: 'r-123' })).toEqual([
-      'refresh r-123 of kamailio-lb-asg goes on in AWS: run the same command again to attach to it',
-      '  follow it:    sipbake status twilio-relay',
-      '  roll it back: sipbake rollback twilio-relay --previous',
-    ]);
+  it('registers recovery lines once the refresh runs: the refresh id and the exact status and rollback commands', async () => {
+    const h = harness({ desired: 2, fake: { drainSeconds: 40 } });
+    const ac = new AbortController();
+    let provider: (() => readonly string[]) | undefined;
+    let unregistered = false;
+    const reporter = new RecordingReporter(true);
+    const done = runRoll(
+      { kind: 'roll', image: 'twilio-relay', deploy: h.deploy, drainMaxSeconds: 900 },
+      {
+        clients: h.clients,
+        clock: h.fake.clock,
+        reporter: {
+          ...reporter,
+          line: (m, l) => reporter.line(m, l),
+          result: (v) => reporter.result(v),
+          // Interrupt as soon as the refresh has started: sipbake stops watching, AWS goes on.
+          event: (e) => {
+            reporter.event(e);
+            if (e.event === 'stage' && e.stage === 'refresh') ac.abort();
+          },
+        },
+        signal: ac.signal,
+        renderer: 'silent',
+        owner: 'ci@runner:1',
+        onInterrupt: (lines) => {
+          provider = lines;
+          return () => {
+            unregistered = true;
+          };
+        },
+      },
+    ).catch((e: unknown) => e);
+    const err = await done;
+    expect(err).toBeInstanceOf(Error);
+    const refreshId = reporter.events.find((e) => e.stage === 'refresh')?.refreshId as string;
+    expect(refreshId).toBeTruthy();
+    const lines = provider?.() ?? [];
+    expect(lines[0]).toContain(`instance refresh ${refreshId} of kamailio-lb-asg`);
+    expect(lines.join('\n')).toContain('sipbake status twilio-relay');
+    expect(lines.join('\n')).toMatch(/sipbake rollback twilio-relay --to ami-/);
+    expect(unregistered).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { clientsFor, loadDeploy, rendererFor, withAwsOptions } from '../aws-supp
 import { runRoll, type RollRequest } from '../../roll/run.js';
 import { aws } from '../../aws/errors.js';
 import { UsageError } from '../../core/errors.js';
-import { canPrompt, planExitCode, terminalConfirm, yesRequired } from '../../roll/confirm.js';
+import { canPrompt, planExitCode, terminalConfirm, yesRequired } from '../roll-confirm.js';
 
 export interface ChangeOptions {
   plan: boolean;
@@ -46,6 +46,7 @@ export async function runFromCli(o: ChangeOptions & { json: boolean; profile?: s
           reporter: ctx.reporter,
           signal: ctx.signal,
           renderer: rendererFor(o.json, ctx.env),
+          onInterrupt: (lines) => ctx.onInterrupt(lines),
           ...(!o.plan && !o.yes && interactive ? { confirm: terminalConfirm(req.kind) } : {}),
         },
       ),

@@ -1,12 +1,12 @@
-// Asking before a roll changes AWS: in a terminal, the plan and a y/N question; off a terminal (or CI=true) no
-// prompt at all, so --yes is required there.
-import { createInterface } from 'node:readline/promises';
+// Asking before a roll changes AWS: in a terminal, the plan and a y/N question (the one confirm() of
+// src/cli/confirm.ts); off a terminal (or CI=true) no prompt at all, so --yes is required there.
 import { UsageError } from '../core/errors.js';
-import { formatPlan } from './format.js';
-import type { RollPlan } from './plan.js';
+import { formatPlan } from '../roll/format.js';
+import type { RollPlan } from '../roll/plan.js';
+import { canAsk, confirm } from './confirm.js';
 
 export function canPrompt(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean } = process.stdin, stdout: { isTTY?: boolean } = process.stdout): boolean {
-  return Boolean(stdin.isTTY && stdout.isTTY) && !env.CI;
+  return canAsk(Boolean(stdin.isTTY && stdout.isTTY), env);
 }
 
 export function yesRequired(kind: 'roll' | 'rollback', image: string): UsageError {
@@ -19,14 +19,8 @@ export function yesRequired(kind: 'roll' | 'rollback', image: string): UsageErro
 export function terminalConfirm(kind: 'roll' | 'rollback', input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout) {
   return async (plan: RollPlan): Promise<boolean> => {
     output.write(`${formatPlan(plan).join('\n')}\n\n`);
-    const rl = createInterface({ input, output });
-    try {
-      const what = plan.mode === 'undo' ? `roll back refresh ${plan.undo?.refreshId} on ${plan.asgName}` : `${kind} ${plan.asgName} onto ${plan.to.ami}`;
-      const answer = await rl.question(`${what.charAt(0).toUpperCase()}${what.slice(1)}? [y/N] `);
-      return /^y(es)?$/i.test(answer.trim());
-    } finally {
-      rl.close();
-    }
+    const what = plan.mode === 'undo' ? `roll back refresh ${plan.undo?.refreshId} on ${plan.asgName}` : `${kind} ${plan.asgName} onto ${plan.to.ami}`;
+    return confirm(`${what.charAt(0).toUpperCase()}${what.slice(1)}?`, { yes: false, isTTY: true, env: {}, input, output });
   };
 }
 

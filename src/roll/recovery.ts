@@ -1,6 +1,6 @@
 // The lines a person (or a cancelled CI job) needs after a roll or rollback is interrupted: the refresh goes
 // on in AWS; these are the exact commands to follow it, resume watching, or roll back. Pure.
-// Used with ctx.onInterrupt: `ctx.onInterrupt(() => (id ? refreshRecoveryLines({ … refreshId: id }) : []))`.
+// runRoll registers them through RollDeps.onInterrupt once its refresh has started.
 
 export interface RefreshRecovery {
   kind: 'roll' | 'rollback';
