@@ -212,7 +212,9 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
     case 'invalid_value': {
       const values = (issue.values ?? []).map(String);
       const guess = typeof issue.input === 'string' ? didYouMean(issue.input, values) : undefined;
-      return [{ path, at: 'value', message: `must be one of ${oneOf(values)}`, got, fix: guess ? `did you mean '${guess}'?` : `use one of ${oneOf(values)}` }];
+      // An enum may explain a tempting wrong value itself (e.g. tls.method: TLSv1.3).
+      const why = /^Invalid/.test(issue.message) ? '' : `: ${issue.message}`;
+      return [{ path, at: 'value', message: `must be one of ${oneOf(values)}${why}`, got, fix: guess && !why ? `did you mean '${guess}'?` : `use one of ${oneOf(values)}` }];
     }
     case 'invalid_union': {
       const values = (issue.options ?? []).map(String);

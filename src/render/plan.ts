@@ -1,6 +1,8 @@
 import type { ImageDefinition } from '../definition/schema.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
-import { destinationAttrs, destinationUri, kamailioView, renderDispatcherList } from './view.js';
+import { kamailioView } from './view.js';
+import { dispatcherRows, renderDispatcherList } from './dispatcher.js';
+import { commentText, sqlIdentifier, sqlLiteral } from '../contract/escape.js';
 import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
 
 // Pure: definition (+ loaded templates and agent bundle) in, the list of files to write out.
@@ -36,13 +38,6 @@ export interface LocalBoot {
 export const KAMAILIO_CFG_PATH = 'etc/kamailio/kamailio.cfg';
 export const MANIFEST_PATH = 'etc/sipbake/image.json';
 export const AGENT_PATH = 'usr/local/lib/sipbake/agent.mjs';
-
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-function sqlIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
-}
 
 /** The manifest the on-instance agent and the bake read. */
 export function imageManifest(image: ImageDefinition, modules: string[]): object {
@@ -95,10 +90,10 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
   if (ds?.backend.type === 'file') {
     files.push({ path: 'etc/kamailio/dispatcher.list', content: renderDispatcherList(image), mode: 0o644 });
   } else if (ds?.backend.type === 'postgres') {
-    const rows = ds.destinations.map((d) => ({ uri: destinationUri(d), flags: d.flags, priority: d.priority, attrs: destinationAttrs(d), description: d.description }));
+    // Every value reaches SQL through the escapers: literals, identifiers, and one-line comments.
     files.push({
       path: 'usr/share/sipbake/dispatcher.sql',
-      content: t('sql/dispatcher.sql.eta', { image, rows, sql: sqlString, ident: sqlIdent, grantUser: ds.backend.user }),
+      content: t('sql/dispatcher.sql.eta', { image, rows: dispatcherRows(image), sql: sqlLiteral, ident: sqlIdentifier, comment: commentText, grantUser: ds.backend.user }),
       mode: 0o644,
     });
   }
