@@ -19,7 +19,7 @@ export interface RawIssue {
   minimum?: number | bigint;
   maximum?: number | bigint;
   /** A refinement may say what to do: `.refine(fn, { message, params: { fix: '…' } })`. */
-  params?: { fix?: string };
+  params?: { fix?: string; got?: string };
 }
 
 export interface Explained {
@@ -234,7 +234,7 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
       const pattern = (issue as { pattern?: string }).pattern;
       const message = custom ? issue.message : pattern ? `does not match the pattern ${pattern}` : 'has the wrong format';
       const fix = issue.params?.fix ?? (custom ? fixFromMessage(issue.message) : `write it in the form the README's field reference shows for ${path.filter((p) => typeof p === 'string').join('.')}`);
-      return [{ path, at: 'value', message, got, fix }];
+      return [{ path, at: 'value', message, got: issue.params?.got ?? got, fix }];
     }
     default:
       return [{ path, at: 'value', message: issue.message, got, fix: 'see the field reference in the README' }];

@@ -80,6 +80,11 @@ export function sipUriProblem(s: string): string | undefined {
   return undefined;
 }
 export const sipUri = z.string().superRefine((s, ctx) => {
+  if (/^sips?:[^@;]*:[^@;]*@/.test(s)) {
+    // Never echo it back: the definition ends up in git and in the AMI.
+    ctx.addIssue({ code: 'custom', message: 'carries a password inside the URI (user:password@), and the definition ends up in the AMI and in git', params: { fix: 'remove the password from the URI; secrets are read at boot from SSM or Secrets Manager', got: 'a URI with a password, not shown' }, input: s });
+    return;
+  }
   const p = sipUriProblem(s);
   if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
 });
