@@ -30,7 +30,7 @@ export interface RenderResult {
 
 /** Load (files), plan (pure), apply (one atomic tree write). */
 export async function renderImage(root: string, nameOrPath: string, opts: RenderOptions): Promise<RenderResult> {
-  const { image, file } = await loadImageOrThrow(root, nameOrPath);
+  const { image, file } = await loadImageOrThrow(root, nameOrPath, opts.local ? { local: true } : {});
   const plan = await planImage(root, image);
   const outDir = path.resolve(opts.out);
   const final = opts.local ? withLocalBoot(plan, { ...opts.local, root: outDir, ...localDbUrl(image, opts.local) }) : plan;

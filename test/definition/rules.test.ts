@@ -31,7 +31,7 @@ describe('cross-field rules', () => {
   });
 
   it('reject a health deadline shorter than the warm-up', () => {
-    const deploy = { region: 'us-east-1', asgName: 'a', targetGroupArns: ['arn:aws:elasticloadbalancing:x'], healthyDeadlineSeconds: 60 };
+    const deploy = { region: 'us-east-1', asgName: 'a', targetGroupArns: ['arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef'], healthyDeadlineSeconds: 60 };
     expect(checkRules(image({ deploy })).map((i) => i.path.join('.'))).toEqual(['deploy.healthyDeadlineSeconds']);
   });
 });
