@@ -86,7 +86,13 @@ export async function loadImage(root: string, nameOrPath: string, opts: LoadOpti
     };
   }
   const decoded = decodeDefinition(bytes);
-  if (!('text' in decoded)) return one(decoded.message, decoded.fix, undefined, bytePosition(bytes, decoded.offset));
+  if (!('text' in decoded)) {
+    const pos = bytePosition(bytes, decoded.offset);
+    // Name the field the bad byte sits in: parse a lossy decoding just to locate it.
+    const lossy = decoded.offset > 0 ? new TextDecoder('utf-8').decode(bytes.subarray(0, Math.min(bytes.length, MAX_DEFINITION_BYTES))) : '';
+    const at = lossy ? fieldAt(lossy, pos) : '';
+    return { ok: false, file, issues: [{ file, ...pos, path: at, message: decoded.message, fix: decoded.fix }] };
+  }
   return parseImage(decoded.text, file, expectedName(abs), opts);
 }
 
@@ -96,6 +102,19 @@ export function expectedName(file: string): string {
 }
 
 const dotted = (p: readonly PathSegment[]): string => p.join('.');
+
+/** The dotted field path at a line and column of some YAML text ('' when none). */
+function fieldAt(text: string, pos: { line: number; col: number }): string {
+  try {
+    const lc = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+    const lines = text.split('\n');
+    const offset = lines.slice(0, pos.line - 1).reduce((n, l) => n + l.length + 1, 0) + pos.col - 1;
+    return dotted(new YamlLocator(doc, lc).pathAt(offset));
+  } catch {
+    return '';
+  }
+}
 
 /** Pure: YAML text to a validated definition or every issue found, each positioned in the file. */
 export function parseImage(source: string, file: string, fileName = expectedName(file), opts: LoadOptions = {}): LoadResult {
