@@ -60,7 +60,7 @@ export const refreshSchema = z
 
 export const lifecycleHookSchema = z
   .strictObject({
-    name: z.string().min(1).max(255).default('sipbake-drain').describe('Termination lifecycle hook the drain agent completes'),
+    name: z.string().regex(/^[A-Za-z0-9\-_/]{1,255}$/, 'must be 1-255 letters, digits, -, _ or / (PutLifecycleHook LifecycleHookName)').default('sipbake-drain').describe('Termination lifecycle hook the drain agent completes'),
     create: z.boolean().default(true).describe('Create the hook during roll when missing (false: only warn)'),
   })
   .prefault({});
