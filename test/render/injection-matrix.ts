@@ -85,6 +85,9 @@ export interface Cell {
   /** Accepted cells: the rendered files (path → text), for the live checks. */
   files?: Map<string, string>;
   image?: unknown;
+  /** Accepted cells: the definition as written, and the files whose text differs from the clean render. */
+  yaml?: Buffer;
+  changed?: string[];
 }
 
 export interface Deps {
@@ -192,6 +195,8 @@ export async function runMatrix(deps: Deps, only?: { bases?: string[]; payloads?
           }
           cell.files = files;
           cell.image = r.image;
+          cell.yaml = bytes;
+          cell.changed = [...files].filter(([f, text]) => clean.get(f) !== text).map(([f]) => f);
           const leaked = [...files].filter(([f, text]) => f !== 'usr/local/lib/sipbake/agent.mjs' && !containedIn(f, text, clean.get(f) ?? '', value, original)).map(([f]) => f);
           const list = files.get('etc/kamailio/dispatcher.list');
           let rowsOk = true;
