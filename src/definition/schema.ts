@@ -151,7 +151,7 @@ export const antifloodSchema = z
     sampleTime: seconds(1).default(2).describe('pike sampling_time_unit'),
     requestsDensity: z.number().int().min(1).default(30).describe('pike reqs_density_per_unit'),
     removeLatency: seconds(1).default(120).describe('pike remove_latency'),
-    ipbanExpire: seconds(1).default(300).describe('ipban htable autoexpire'),
+    ipbanExpire: seconds(1).max(31_536_000).default(300).describe('ipban htable autoexpire, seconds (at most a year: htable refuses values past its integer range)'),
     exempt: z
       .array(cidr)
       .default([])
