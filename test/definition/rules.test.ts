@@ -1,3 +1,4 @@
+import { partitionOf } from '../../src/definition/partition.js';
 import { describe, expect, it } from 'vitest';
 import { checkRules, isLoopbackHost, parseControlSocket } from '../../src/definition/rules.js';
 import { imageSchema } from '../../src/definition/schema.js';
@@ -56,5 +57,17 @@ describe('control socket parsing', () => {
     ['10.0.0.5', false],
   ] as const)('%s is loopback: %s', (h, want) => {
     expect(isLoopbackHost(h)).toBe(want);
+  });
+});
+
+describe('partitionOf', () => {
+  it.each([
+    ['us-east-1', 'aws'],
+    ['eu-west-1', 'aws'],
+    ['us-gov-west-1', 'aws-us-gov'],
+    ['cn-north-1', 'aws-cn'],
+    ['cn-northwest-1', 'aws-cn'],
+  ] as const)('%s is in %s', (region, partition) => {
+    expect(partitionOf(region)).toBe(partition);
   });
 });
