@@ -75,7 +75,7 @@ export const deploySchema = z.strictObject({
         .string()
         .max(511)
         .regex(
-          /^arn:aws(-[a-z-]+)?:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+$/,
+          /^arn:aws(-[a-z-]+)?:elasticloadbalancing:[a-z0-9-]+:\d+:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+$/, // region, account and partition: rules.ts
           'must be a target group ARN such as arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/NAME/0123456789abcdef',
         ),
     )

@@ -105,7 +105,8 @@ const targetGroups: Rule = (img) => {
   d.targetGroupArns.forEach((arn, i) => {
     const a = parseArn(arn);
     if (!a) return;
-    if (a.region !== d.region) out.push({ path: ['deploy', 'targetGroupArns', i], message: `is in region ${a.region}, but deploy.region is ${d.region}: an Auto Scaling group can only use target groups of its own region`, got: JSON.stringify(arn), fix: `use the target group in ${d.region} (aws elbv2 describe-target-groups --region ${d.region}), or set deploy.region: ${a.region}` });
+    if (!/^\d{12}$/.test(a.account)) out.push({ path: ['deploy', 'targetGroupArns', i], message: `has account ${a.account || '(none)'}, and an AWS account id is 12 digits`, got: JSON.stringify(arn), fix: 'copy the ARN from aws elbv2 describe-target-groups --query "TargetGroups[].TargetGroupArn"' });
+    else if (a.region !== d.region) out.push({ path: ['deploy', 'targetGroupArns', i], message: `is in region ${a.region}, but deploy.region is ${d.region}: an Auto Scaling group can only use target groups of its own region`, got: JSON.stringify(arn), fix: `use the target group in ${d.region} (aws elbv2 describe-target-groups --region ${d.region}), or set deploy.region: ${a.region}` });
     else if (a.partition !== want) out.push({ path: ['deploy', 'targetGroupArns', i], message: `has partition ${a.partition}, but ${d.region} is in partition ${want}`, got: JSON.stringify(arn), fix: `write it as arn:${want}:elasticloadbalancing:…` });
   });
   return out;
