@@ -2,7 +2,7 @@ import type { ImageDefinition } from '../definition/schema.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
 import { kamailioView } from './view.js';
 import { dispatcherRows, renderDispatcherList } from './dispatcher.js';
-import { commentText, sqlIdentifier, sqlLiteral } from '../contract/escape.js';
+import { commentText, envValue, sqlIdentifier, sqlLiteral, systemdValue } from '../contract/escape.js';
 import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
 
 // Pure: definition (+ loaded templates and agent bundle) in, the list of files to write out.
@@ -71,7 +71,9 @@ export function imageManifest(image: ImageDefinition, modules: string[]): object
 
 export function planRender(image: ImageDefinition, inputs: RenderInputs): RenderPlan {
   const view = kamailioView(image);
-  const t = (name: string, data: object = view): string => renderTemplate(inputs.templates, name, data);
+  // Every template gets the escaper of its own language beside the view: q() (Kamailio string) from
+  // the view, it.unit() for systemd settings, it.env() for EnvironmentFile values.
+  const t = (name: string, data: object = { ...view, unit: systemdValue, env: envValue }): string => renderTemplate(inputs.templates, name, data);
   const files: PlannedFile[] = [
     { path: KAMAILIO_CFG_PATH, content: t('kamailio/kamailio.cfg.eta'), mode: 0o644 },
     { path: 'etc/systemd/system/kamailio.service', content: t('systemd/kamailio.service.eta'), mode: 0o644 },
