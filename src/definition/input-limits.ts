@@ -2,11 +2,11 @@ import { isMap, isPair, isScalar, isSeq, type Document } from 'yaml';
 import type { PathSegment } from './locate.js';
 
 // What a definition file may be before it is parsed at all: small, UTF-8, shallow, and without
-// alias bombs. Each check is linear in the input and answers well under a second (bench: the 1 MiB
+// alias bombs. Each check is linear in the input and answers well under a second (bench/definition.json: the
 // worst cases in test/definition/limits.test.ts). Pure.
 
-/** The largest definition read. The seeds are about 2 KiB; 1 MiB is far beyond any real one. */
-export const MAX_DEFINITION_BYTES = 1024 * 1024;
+/** The largest definition read. The seeds are about 2 KiB; 64 KiB is thirty times the largest seed, and small enough that the largest accepted file validates well under a second (bench/definition.json). */
+export const MAX_DEFINITION_BYTES = 64 * 1024;
 /** The deepest nesting the schema can use is 5 (dispatcher.destinations[i].attrs.weight); leave room for mistakes. */
 export const MAX_NESTING = 16;
 /** Alias expansions a definition may make (yaml's toJS maxAliasCount). Definitions need few, if any. */
@@ -62,7 +62,7 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
 /** Size and encoding: the file's text, or why it cannot be read as a definition. */
 export function decodeDefinition(buf: Uint8Array): { text: string } | InputProblem {
   if (buf.length > MAX_DEFINITION_BYTES) {
-    return { offset: 0, message: `is ${buf.length.toLocaleString('en')} bytes; a definition may be at most ${MAX_DEFINITION_BYTES.toLocaleString('en')} bytes (1 MiB)`, fix: 'is this the right file? A definition is a few kilobytes of YAML (see images/recorder-lb.yaml)' };
+    return { offset: 0, message: `is ${buf.length.toLocaleString('en')} bytes; a definition may be at most ${MAX_DEFINITION_BYTES.toLocaleString('en')} bytes (64 KiB)`, fix: 'is this the right file? A definition is a few kilobytes of YAML (see images/recorder-lb.yaml)' };
   }
   const utf16 = (buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff);
   // UTF-16 without a byte-order mark: ASCII text with a NUL beside every character.

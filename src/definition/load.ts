@@ -75,7 +75,7 @@ export async function loadImage(root: string, nameOrPath: string, opts: LoadOpti
     }
     if (!st.isFile()) return one('is not a regular file', 'pass an image definition file (images/NAME.yaml) or its name', JSON.stringify(nameOrPath));
     // Checked before reading: a huge file must not be read into memory to be refused.
-    if (st.size > MAX_DEFINITION_BYTES) return one(`is ${st.size.toLocaleString('en')} bytes; a definition may be at most ${MAX_DEFINITION_BYTES.toLocaleString('en')} bytes (1 MiB)`, 'is this the right file? A definition is a few kilobytes of YAML (see images/recorder-lb.yaml)');
+    if (st.size > MAX_DEFINITION_BYTES) return one(`is ${st.size.toLocaleString('en')} bytes; a definition may be at most ${MAX_DEFINITION_BYTES.toLocaleString('en')} bytes (64 KiB)`, 'is this the right file? A definition is a few kilobytes of YAML (see images/recorder-lb.yaml)');
     bytes = await readFile(abs);
   } catch {
     const known = await listImages(root);
@@ -117,15 +117,23 @@ function fieldAt(text: string, pos: { line: number; col: number }): string {
 }
 
 /** Pure: YAML text to a validated definition or every issue found, each positioned in the file. */
+/** More issues than anyone reads: the rest are summarised in one line. */
+export const MAX_ISSUES = 50;
+
 export function parseImage(source: string, file: string, fileName = expectedName(file), opts: LoadOptions = {}): LoadResult {
-  const fail = (issues: DefinitionIssue[]): LoadResult => ({ ok: false, file, issues });
+  const fail = (issues: DefinitionIssue[]): LoadResult => {
+    if (issues.length <= MAX_ISSUES) return { ok: false, file, issues };
+    const next = issues[MAX_ISSUES]!;
+    const more = { file, line: next.line, col: next.col, path: next.path, message: `and ${issues.length - MAX_ISSUES} more issues from here on`, fix: 'fix the ones above and run validate again' };
+    return { ok: false, file, issues: [...issues.slice(0, MAX_ISSUES), more] };
+  };
   const lineOf = (offset: number) => {
     const before = source.slice(0, offset);
     const nl = before.lastIndexOf('\n');
     return { line: before.split('\n').length, col: offset - nl };
   };
   if (source.length > MAX_DEFINITION_BYTES) {
-    return fail([{ file, line: 1, col: 1, path: '', message: `is ${source.length.toLocaleString('en')} characters; a definition may be at most ${MAX_DEFINITION_BYTES.toLocaleString('en')} bytes (1 MiB)`, fix: 'is this the right file? A definition is a few kilobytes of YAML' }]);
+    return fail([{ file, line: 1, col: 1, path: '', message: `is ${source.length.toLocaleString('en')} characters; a definition may be at most ${MAX_DEFINITION_BYTES.toLocaleString('en')} bytes (64 KiB)`, fix: 'is this the right file? A definition is a few kilobytes of YAML' }]);
   }
   const tooDeep = (offset: number): LoadResult =>
     fail([{ file, ...lineOf(offset), path: '', message: `nests deeper than ${MAX_NESTING} levels, and no field of a definition is more than 5 deep`, fix: 'check the brackets and indentation around this line; a definition is a few levels of mappings and lists' }]);
@@ -184,9 +192,15 @@ export function parseImage(source: string, file: string, fileName = expectedName
 
   const parsed = imageSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    const issues = (parsed.error.issues as unknown as RawIssue[]).flatMap((raw) =>
+    // Only the issues that will be shown are explained and positioned (a huge list of bad values must stay fast).
+    const raws = parsed.error.issues as unknown as RawIssue[];
+    const issues = raws.slice(0, MAX_ISSUES + 1).flatMap((raw) =>
       explain(raw, imageSchema, data).map((x) => ({ file, ...position(x.path, x.at), path: dotted(x.path), message: x.message, ...(x.got === undefined ? {} : { got: x.got }), fix: x.fix })),
     );
+    if (raws.length > MAX_ISSUES + 1) {
+      const last = issues[issues.length - 1]!;
+      issues.push(...Array.from({ length: raws.length - MAX_ISSUES - 1 }, () => last)); // counted, not shown: fail() summarises
+    }
     // The name check does not depend on the rest of the file.
     const name = (data as { name?: unknown }).name;
     if (typeof name === 'string' && !issues.some((i) => i.path === 'name') && name !== fileName) {

@@ -187,8 +187,8 @@ const heldOut: Record<string, HeldOut> = {
   'tls.method TLSv1.3': { files: { 'img.yaml': relayWith('  udp: 5060\n  tls: 5061\n', 'tls:\n  enabled: true\n  method: TLSv1.3\n  certificateSecret: { source: ssm, name: /c }\n  privateKeySecret: { source: ssm, name: /k }\n') }, file: 'images/img.yaml', line: 9, col: 11, path: 'tls.method', says: ["must be one of 'TLSv1.2+' or 'TLSv1.2': Kamailio 5.5 and 5.6 refuse it at start-up", "use one of 'TLSv1.2+' or 'TLSv1.2'"] },
   // input limits (issue 11 item 7)
   'alias bomb': { files: { 'img.yaml': RELAY + bomb }, file: 'images/img.yaml', line: 7, path: 'a1.0', says: ['expands YAML aliases (*name) more than 50 times', 'write the values out'] },
-  'oversize file': { files: { 'img.yaml': RELAY + `description: "${'x'.repeat(1_100_000)}"\n` }, file: 'images/img.yaml', line: 1, col: 1, path: '', says: ['a definition may be at most 1,048,576 bytes (1 MiB)'] },
-  'deep flow nesting': { files: { 'img.yaml': RELAY + `x: ${'['.repeat(400_000)}${']'.repeat(400_000)}\n` }, file: 'images/img.yaml', line: 6, col: 20, path: '', says: ['nests deeper than 16 levels'] },
+  'oversize file': { files: { 'img.yaml': RELAY + `description: "${'x'.repeat(70_000)}"\n` }, file: 'images/img.yaml', line: 1, col: 1, path: '', says: ['a definition may be at most 65,536 bytes (64 KiB)'] },
+  'deep flow nesting': { files: { 'img.yaml': RELAY + `x: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n` }, file: 'images/img.yaml', line: 6, col: 20, path: '', says: ['nests deeper than 16 levels'] },
   'deep block nesting': { files: { 'img.yaml': RELAY + deepBlock }, file: 'images/img.yaml', line: 22, path: '', says: ['nests deeper than 16 levels'] },
 };
 
