@@ -44,7 +44,9 @@ export const RULE_SUMMARIES: readonly string[] = [
   '`advertise.elasticIp` is a public address (not in 10/8, 172.16/12, 192.168/16, 100.64/10, loopback, link-local, multicast or reserved ranges).',
   "`deploy.targetGroupArns` are in `deploy.region` and in that region's partition (`aws`, `aws-cn` for China, `aws-us-gov` for GovCloud).",
   '`tls.enabled: true` needs a source for the certificate and the key: `tls.certificateSecret`/`tls.privateKeySecret` (read at boot), or `tls.certificate`/`tls.privateKey` written out as files the bake provides.',
-  "With the postgres backend, each destination's `description` fits Kamailio's dispatcher table column (64 characters).",
+  "With the postgres backend, each destination fits Kamailio's dispatcher table: URI ≤ 192, attrs ≤ 128, `description` ≤ 64 characters.",
+  "AWS's own limits, so a roll never fails after creating a launch template version: `checkpointDelay` and `bakeTime` ≤ 172800 s, at most 10 `alarms` of ≤ 255 characters, lifecycle hook names of `A-Za-z0-9-_/`, target group ARNs with a 12-digit account (API_RefreshPreferences, API_AlarmSpecification, API_PutLifecycleHook).",
+  '`tls.method` is one Kamailio 5.5 accepts (`TLSv1.2+` or `TLSv1.2`; its tls module has no `TLSv1.3` and fails at start-up).',
   'Warning only: a dispatcher destination written as a DNS name is resolved once at Kamailio start-up, and dropped silently if it does not resolve then.',
 ];
 
@@ -147,6 +149,10 @@ const postgresColumns: Rule = (img) => {
   if (ds?.backend.type !== 'postgres') return [];
   const out: RuleIssue[] = [];
   ds.destinations.forEach((d, i) => {
+    const uri = `sip:${d.host}:${d.port};transport=${d.transport}`;
+    if (uri.length > DISPATCHER_COLUMNS.destination) out.push({ path: ['dispatcher', 'destinations', i, 'host'], message: `makes a destination URI of ${uri.length} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.destination} (destination VARCHAR(192))`, got: JSON.stringify(d.host), fix: 'use the IP address or a shorter host name' });
+    const attrs = Object.entries(d.attrs).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(';');
+    if (attrs.length > DISPATCHER_COLUMNS.attrs) out.push({ path: ['dispatcher', 'destinations', i, 'attrs'], message: `come to ${attrs.length} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.attrs} (attrs VARCHAR(128))`, got: JSON.stringify(attrs), fix: 'shorten duid or socket' });
     const len = [...d.description].length;
     if (len > DISPATCHER_COLUMNS.description) out.push({ path: ['dispatcher', 'destinations', i, 'description'], message: `is ${len} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.description} (description VARCHAR(64)): loading the SQL would fail`, got: JSON.stringify(d.description), fix: `shorten it to ${DISPATCHER_COLUMNS.description} characters or fewer` });
   });
