@@ -38,6 +38,7 @@ function hostProblem(s: string, what: string, portField: string): { message: str
   }
   const hp = /^(.+):(\d{1,5})$/.exec(s);
   if (hp && (isIPv4(hp[1]!) || isDnsName(hp[1]!))) return { message: `must be a ${what} without a port`, fix: `write ${hp[1]} here and ${portField}: ${hp[2]}` };
+  if (s.includes('_') && isDnsName(s.replace(/_/g, '-'))) return { message: `must be an IPv4 address or a DNS name, and DNS host names have no '_'`, fix: `write ${s.replace(/_/g, '-')}` };
   if (isIPv6(s.replace(/^\[|\]$/g, ''))) return { message: `must be an IPv4 address or a DNS name; IPv6 is not supported here`, fix: 'use the IPv4 address or a DNS name' };
   return { message: `must be an IPv4 address or a DNS name (letters, digits, dots and dashes)`, fix: `write it like 10.0.0.3 or ${what === 'SIP domain' ? 'example.sip.twilio.com' : 'recorder1.example.com'}` };
 }
@@ -59,11 +60,24 @@ export const text = (max: number) =>
     .max(max)
     .refine((s) => !CONTROL.test(s), { message: 'must be text on one line, without control characters (line breaks, tabs, NUL)', params: { fix: 'write it on one line with plain characters' } });
 
+/**
+ * A string from a safe alphabet. When it does not match, the fix proposes the value with the
+ * offending characters dropped or replaced (`sanitize`), so the user sees exactly what would pass.
+ */
+function safe(pattern: RegExp, message: string, sanitize: (s: string) => string) {
+  return z.string().superRefine((s, ctx) => {
+    if (pattern.test(s)) return;
+    const clean = sanitize(s);
+    ctx.addIssue({ code: 'custom', message, input: s, ...(clean && clean !== s && pattern.test(clean) ? { params: { fix: `write ${JSON.stringify(clean)} instead` } } : {}) });
+  });
+}
+
 /** An absolute path on the instance from a safe alphabet (it is written into Kamailio strings and the boot include). */
-export const absolutePath = z
-  .string()
-  .max(1024)
-  .regex(/^\/[A-Za-z0-9._+@,=~\/-]*$/, 'must be an absolute path on the instance made of letters, digits and . _ - + @ , = ~ /, such as /etc/kamailio/tls/server.pem');
+export const absolutePath = safe(
+  /^\/[A-Za-z0-9._+@,=~\/-]{0,1023}$/,
+  'must be an absolute path on the instance made of letters, digits and . _ - + @ , = ~ /, such as /etc/kamailio/tls/server.pem',
+  (s) => `/${s.replace(/^\/*/, '').replace(/\s+/g, '-').replace(/[^A-Za-z0-9._+@,=~\/-]/g, '')}`,
+);
 
 const URI_USER = /^[A-Za-z0-9._~+!*'()&=,-]+$/;
 const URI_PARAM = /^[A-Za-z0-9._~+-]+(=[A-Za-z0-9._~+-]+)?$/;
@@ -90,14 +104,14 @@ export const sipUri = z.string().superRefine((s, ctx) => {
 });
 
 /** A SIP reason phrase: printable ASCII without quote, backslash or `$` (Kamailio reads `$` as a pseudo-variable). */
-export const reasonPhrase = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[\x20-\x21\x23\x25-\x5b\x5d-\x7e]+$/, 'must be printable ASCII without ", \\ or $ (a SIP reason phrase such as Service Unavailable - draining)');
+export const reasonPhrase = safe(
+  /^[\x20-\x21\x23\x25-\x5b\x5d-\x7e]{1,128}$/,
+  'must be 1-128 characters of printable ASCII without ", \\ or $ (a SIP reason phrase such as Service Unavailable - draining)',
+  (s) => s.replace(/[^\x20-\x21\x23\x25-\x5b\x5d-\x7e]/g, '').replace(/\s+/g, ' ').trim().slice(0, 128),
+);
 
 /** A value in dispatcher attrs: a token from a safe alphabet (attrs are `key=value;…`, whitespace ends the field). */
-export const attrToken = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores (it is written into the dispatcher attrs, e.g. rec1)');
+export const attrToken = safe(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores (it is written into the dispatcher attrs, e.g. rec1)', (s) => s.replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64));
 
 /** A dispatcher send socket: proto:address:port, as Kamailio's parse_phostport() reads it. */
 export const socketSpec = z.string().superRefine((s, ctx) => {
@@ -108,7 +122,7 @@ export const socketSpec = z.string().superRefine((s, ctx) => {
 });
 
 /** A PostgreSQL database or role name sipbake writes into SQL and the db_url without quoting surprises. */
-export const pgName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/, 'must be a PostgreSQL name: a letter or _, then up to 62 letters, digits, _ or -');
+export const pgName = safe(/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/, 'must be a PostgreSQL name: a letter or _, then up to 62 letters, digits, _ or -', (s) => s.replace(/[^A-Za-z0-9_-]/g, '').replace(/^[^A-Za-z_]+/, '').slice(0, 63));
 
 export const awsName = z.string().min(1);
 
