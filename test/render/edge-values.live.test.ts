@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadImage } from '../../src/definition/load.js';
-import { renderImage } from '../../src/render/index.js';
+import { planImage, renderImage } from '../../src/render/index.js';
+import { repoRoot } from './fixtures.js';
 import { kamailioCheck } from '../../src/check/kamailio-check.js';
 import { imageSchema } from '../../src/definition/schema.js';
 import { schemaAt } from '../../src/definition/explain.js';
@@ -39,6 +40,9 @@ it('kamailio -c accepts every numeric field at its minimum and maximum', { timeo
     await writeFile(path.join(work, 'images', 'img.yaml'), BASES[b]!);
     const base = await loadImage(work, 'img');
     if (!base.ok) throw new Error(`base ${b} does not validate`);
+    // Only variants that change what Kamailio reads need kamailio -c.
+    const kamFiles = async (image: unknown) => (await planImage(repoRoot, image as never)).files.filter((f) => f.path.startsWith('etc/kamailio/')).map((f) => f.content).join('\0');
+    const clean = await kamFiles(base.image);
     for (const p of numberPaths(base.image)) {
       const s = leaf(schemaAt(imageSchema, p, base.image));
       for (const v of new Set([s.minValue, s.maxValue].map((x) => Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, x))))) {
@@ -48,7 +52,7 @@ it('kamailio -c accepts every numeric field at its minimum and maximum', { timeo
         o[p[p.length - 1]!] = v;
         await writeFile(path.join(work, 'images', 'img.yaml'), stringify(d));
         const r = await loadImage(work, 'img', { local: true });
-        if (!r.ok) continue;
+        if (!r.ok || (await kamFiles(r.image)) === clean) continue;
         const out = path.join(work, `t${checked}`);
         await renderImage(work, 'img', { out, local: { privateIp: '127.0.0.1', publicIp: '127.0.0.1' } });
         const c = await kamailioCheck(path.join(out, 'etc/kamailio/kamailio.cfg'));
@@ -59,5 +63,5 @@ it('kamailio -c accepts every numeric field at its minimum and maximum', { timeo
     }
   }
   expect(failed).toEqual([]);
-  expect(checked).toBeGreaterThan(50);
+  expect(checked).toBeGreaterThan(30);
 });
