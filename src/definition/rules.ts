@@ -373,10 +373,11 @@ const dnsDestinations: Rule = (img) =>
       ? []
       : [{ path: ['dispatcher', 'destinations', i, 'host'], message: `is a DNS name: Kamailio resolves it once at start-up, and if it does not resolve then, drops this destination without failing (pack_dest(): could not resolve)`, got: JSON.stringify(d.host), fix: 'use the recorder\'s IP address, or make sure the name resolves from the instance at boot' }],
   );
-export const WARNINGS: readonly Rule[] = [dnsDestinations];
+/** Rules that warn: the definition stays valid. */
+export const WARNING_RULES: readonly Rule[] = [dnsDestinations];
 
 export function checkWarnings(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {
-  return WARNINGS.flatMap((r) => r(img, ctx));
+  return WARNING_RULES.flatMap((r) => r(img, ctx));
 }
 
 /** Every cross-field problem in a schema-valid definition. */
