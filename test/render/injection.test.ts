@@ -23,7 +23,7 @@ describe('injection matrix', () => {
     expect(s.cells).toBe(s.fields * Object.keys(PAYLOADS).length);
     // Fields that reach Kamailio, the dispatcher list, SQL or systemd are all present.
     const fields = new Set(cells.map((c) => c.path.join('.')));
-    for (const f of ['dispatcher.destinations.0.host', 'dispatcher.destinations.0.attrs.duid', 'dispatcher.destinations.0.attrs.socket', 'dispatcher.destinations.0.description', 'dispatcher.backend.database', 'dispatcher.backend.user', 'dispatcher.backend.host', 'relay.destination.domain', 'drain.newInvites.reason', 'nathelper.sippingFrom', 'dispatcher.probing.from', 'tls.certificate', 'tls.privateKey', 'media.rtpproxy.controlSocket', 'description', 'name']) {
+    for (const f of ['dispatcher.destinations.0.host', 'dispatcher.destinations.0.attrs.duid', 'dispatcher.destinations.0.attrs.socket', 'dispatcher.destinations.0.description', 'dispatcher.backend.database', 'dispatcher.backend.user', 'dispatcher.backend.host', 'relay.destination.domain', 'drain.newInvites.reason', 'dispatcher.probing.from', 'tls.certificate', 'tls.privateKey', 'media.rtpproxy.controlSocket', 'description', 'name']) {
       expect(fields, f).toContain(f);
     }
   });
