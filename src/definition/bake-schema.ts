@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const bakeSchema = z
   .strictObject({
     region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1').default('us-east-1'),
-    instanceType: z.string().min(2).default('c6i.large'),
+    instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as c6i.large').default('c6i.large'),
     architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
     subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id such as subnet-0abc123').optional(),
     vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'must be a VPC id such as vpc-0abc123').optional(),

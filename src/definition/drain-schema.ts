@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { port, seconds } from './primitives.js';
+import { port, reasonPhrase, seconds } from './primitives.js';
 
 // Owned by the drain work (issue 7). How an instance leaves without dropping calls.
 export const DEFAULT_LIFECYCLE_HOOK_NAME = 'sipbake-drain';
@@ -10,7 +10,7 @@ export const drainSchema = z
     newInvites: z
       .strictObject({
         code: z.number().int().min(300).max(699).default(503).describe('SIP status sent to new out-of-dialog INVITEs while draining'),
-        reason: z.string().min(1).default('Service Unavailable - draining'),
+        reason: reasonPhrase.default('Service Unavailable - draining').describe('Reason phrase of that reply: printable ASCII without ", \\ or $'),
         retryAfter: seconds(0).max(3600).default(30).describe('Retry-After header value; 0 omits the header'),
       })
       .prefault({})

@@ -19,7 +19,7 @@ export interface RawIssue {
   minimum?: number | bigint;
   maximum?: number | bigint;
   /** A refinement may say what to do: `.refine(fn, { message, params: { fix: '…' } })`. */
-  params?: { fix?: string };
+  params?: { fix?: string; got?: string };
 }
 
 export interface Explained {
@@ -89,6 +89,42 @@ export function allowedKeys(root: z.ZodType, path: readonly PathSegment[], data:
     u = (u.def.options as AnySchema[]).find((o) => ((o as unknown as { shape: Record<string, AnySchema> }).shape[u.def.discriminator as string]?.def.values as unknown[] | undefined)?.includes(value)) ?? u;
   }
   return u.def.type === 'object' ? Object.keys((u as unknown as { shape: object }).shape) : [];
+}
+
+/** Every schema path (list items as '[]') that ends in an object field named `key`. */
+export function keyPaths(root: z.ZodType, key: string, maxDepth = 6): string[][] {
+  const out: string[][] = [];
+  const walk = (s: AnySchema, at: string[]) => {
+    if (at.length > maxDepth) return;
+    const u = unwrap(s);
+    if (u.def.type === 'union') for (const o of u.def.options as AnySchema[]) walk(o, at);
+    else if (u.def.type === 'array') walk(u.def.element as AnySchema, [...at, '[]']);
+    else if (u.def.type === 'object') {
+      for (const [k, v] of Object.entries((u as unknown as { shape: Record<string, AnySchema> }).shape)) {
+        if (k === key) out.push([...at, k]);
+        walk(v, [...at, k]);
+      }
+    }
+  };
+  walk(root as AnySchema, []);
+  return out;
+}
+
+/** Where an unknown key really belongs: below the object it was written in, else anywhere in the schema. */
+function misplaced(root: z.ZodType, path: readonly PathSegment[], key: string): { rel: string; how: string } | undefined {
+  const here = path.map((p) => (typeof p === 'number' ? '[]' : p));
+  const isHere = (p: string[]) => p.length === here.length + 1 && here.every((seg, i) => p[i] === seg);
+  const found = keyPaths(root, key).filter((p) => (p.length > 1 || here.length > 0) && !isHere(p));
+  if (!found.length) return undefined;
+  const below = found.filter((p) => p.length > here.length + 1 && here.every((seg, i) => p[i] === seg)).sort((a, b) => a.length - b.length)[0];
+  if (below) {
+    const rel = below.slice(here.length).filter((x) => x !== '[]');
+    const parent = rel.slice(0, -1).join('.');
+    return { rel: rel.join('.'), how: `(${key} goes under ${parent}: write ${parent}: { ${key}: … })` };
+  }
+  const best = found.sort((a, b) => a.length - b.length)[0]!;
+  const full = best.join('.').replace(/\.\[\]/g, '[]');
+  return { rel: full, how: `(${key} belongs under ${best.slice(0, -1).join('.').replace(/\.\[\]/g, '[]') || 'the top level'}, not ${here.length ? here.join('.').replace(/\.\[\]/g, '[]') : 'the top level'})` };
 }
 
 function dataAt(data: unknown, path: readonly PathSegment[]): unknown {
@@ -172,6 +208,9 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
         const at = [...path, k];
         const guess = didYouMean(k, allowed);
         const where = path.length ? path.join('.') : 'the top level';
+        // A real field written at the wrong level (weight beside host, rtpproxy: at the top level).
+        const moved = SECRET_KEY.test(k) ? undefined : misplaced(root, path, k);
+        if (moved) return { path: at, at: 'key', message: `'${k}' is not a field here`, fix: `did you mean '${moved.rel}'? ${moved.how}` };
         if (guess) return { path: at, at: 'key', message: `unknown field '${k}'`, fix: `did you mean '${guess}'?` };
         if (SECRET_KEY.test(k)) {
           return { path: at, at: 'key', message: `unknown field '${k}' looks like a literal secret, and secrets never go into a definition (the file ends up in the AMI and in git)`, fix: 'remove it; a secret is named by reference, e.g. password: { source: ssm, name: /sipbake/IMAGE/db-password }, and read at boot' };
@@ -212,7 +251,9 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
     case 'invalid_value': {
       const values = (issue.values ?? []).map(String);
       const guess = typeof issue.input === 'string' ? didYouMean(issue.input, values) : undefined;
-      return [{ path, at: 'value', message: `must be one of ${oneOf(values)}`, got, fix: guess ? `did you mean '${guess}'?` : `use one of ${oneOf(values)}` }];
+      // An enum may explain a tempting wrong value itself (e.g. tls.method: TLSv1.3).
+      const why = /^Invalid/.test(issue.message) ? '' : `: ${issue.message}`;
+      return [{ path, at: 'value', message: `must be one of ${oneOf(values)}${why}`, got, fix: guess && !why ? `did you mean '${guess}'?` : `use one of ${oneOf(values)}` }];
     }
     case 'invalid_union': {
       const values = (issue.options ?? []).map(String);
@@ -232,7 +273,7 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
       const pattern = (issue as { pattern?: string }).pattern;
       const message = custom ? issue.message : pattern ? `does not match the pattern ${pattern}` : 'has the wrong format';
       const fix = issue.params?.fix ?? (custom ? fixFromMessage(issue.message) : `write it in the form the README's field reference shows for ${path.filter((p) => typeof p === 'string').join('.')}`);
-      return [{ path, at: 'value', message, got, fix }];
+      return [{ path, at: 'value', message, got: issue.params?.got ?? got, fix }];
     }
     default:
       return [{ path, at: 'value', message: issue.message, got, fix: 'see the field reference in the README' }];

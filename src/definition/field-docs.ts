@@ -103,7 +103,14 @@ export function fieldReference(): string {
     "images/recorder-lb.yaml:7:3 listen.tpc: unknown field 'tpc'; did you mean 'tcp'?",
     '```',
     '',
-    'With `--json` it prints `{ ok, images: [{ file, ok, issues: [{ file, line, col, path, message, got, fix }] }] }`.',
+    'With `--json` it prints `{ ok, images: [{ file, ok, issues: [{ file, line, col, path, message, got, fix }], warnings: [same shape] }] }`.',
+    'Warnings (e.g. a dispatcher destination written as a DNS name) are printed as `FILE:LINE:COL FIELD: …` on stderr and do not fail validation.',
+    '',
+    'A definition is UTF-8 text of at most 64 KiB, nested at most 16 levels, with at most 50 YAML alias expansions; anything else is refused',
+    'with one line saying why (a UTF-16 or Latin-1 file is told to save as UTF-8). Every string that reaches a rendered file is typed',
+    'here (hosts are IPv4 addresses or DNS names without a port or scheme, SIP URIs are parsed, paths and attrs come from a safe alphabet,',
+    'reason phrases are printable ASCII without `\"`, `\\` or `$`), and render writes each value through the escaper of its output language',
+    '(`src/contract/escape.ts`: Kamailio string, dispatcher.list field, SQL literal, systemd value, env file).',
   ];
   const required = schema.required ?? [];
   const table = (rows: Row[]) => {

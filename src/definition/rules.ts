@@ -1,4 +1,5 @@
-import { isIP } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
+import { parseArn, partitionOf } from './partition.js';
 import type { ImageDefinition } from './schema.js';
 import type { PathSegment, PointAt } from './locate.js';
 
@@ -40,18 +41,135 @@ export const RULE_SUMMARIES: readonly string[] = [
   '`advertise.source: elastic-ip` needs `advertise.elasticIp`, and `elasticIp` needs that source.',
   '`deploy.refresh.checkpointPercentages` rise strictly and end at 100; `maxHealthyPercentage` > `minHealthyPercentage` and at most 100 apart (the AWS limit); `deploy.healthyDeadlineSeconds` > `instanceWarmup`.',
   '`bake.amiRegions` lists each region once and not `bake.region` itself (the AMI is built there).',
+  '`advertise.elasticIp` is a public address (not in 10/8, 172.16/12, 192.168/16, 100.64/10, loopback, link-local, multicast or reserved ranges).',
+  "`deploy.targetGroupArns` are in `deploy.region` and in that region's partition (`aws`, `aws-cn` for China, `aws-us-gov` for GovCloud).",
+  '`tls.enabled: true` needs a source for the certificate and the key: `tls.certificateSecret`/`tls.privateKeySecret` (read at boot), or `tls.certificate`/`tls.privateKey` written out as files the bake provides.',
+  "With the postgres backend, each destination fits Kamailio's dispatcher table: URI ≤ 192, attrs ≤ 128, `description` ≤ 64 characters.",
+  "AWS's own limits, so a roll never fails after creating a launch template version: `checkpointDelay` and `bakeTime` ≤ 172800 s, at most 10 `alarms` of ≤ 255 characters, lifecycle hook names of `A-Za-z0-9-_/`, target group ARNs with a 12-digit account (API_RefreshPreferences, API_AlarmSpecification, API_PutLifecycleHook).",
+  '`tls.method` is one Kamailio 5.5 accepts (`TLSv1.2+` or `TLSv1.2`; its tls module has no `TLSv1.3` and fails at start-up).',
+  'Warning only: a dispatcher destination written as a DNS name is resolved once at Kamailio start-up, and dropped silently if it does not resolve then.',
 ];
 
+export const NAME_RULE = /^[a-z][a-z0-9-]{1,40}$/;
+
+/** A name the name rule accepts, made from a file's base name (My_Image → my-image). */
+export function suggestName(base: string): string {
+  let n = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+/g, '-').replace(/-$/, '').slice(0, 41);
+  if (n.length < 2) n = 'image';
+  return NAME_RULE.test(n) ? n : 'image';
+}
+
+/** The name/file-name mismatch in words; never proposes a name the name rule refuses. */
+export function nameMismatch(want: string, name: string): { message: string; fix: string } {
+  if (NAME_RULE.test(want)) return { message: `must equal the file name '${want}'`, fix: `set name: ${want}, or rename the file to images/${name}.yaml` };
+  const good = NAME_RULE.test(name) ? name : suggestName(want);
+  return { message: `must equal the file's base name, and '${want}' cannot be an image name (2-41 lower-case letters, digits and dashes, starting with a letter)`, fix: `rename the file to images/${good}.yaml${good === name ? '' : ` and set name: ${good}`}` };
+}
+
 type Rule = (img: ImageDefinition, ctx: RuleContext) => RuleIssue[];
+
+/** Ranges no Elastic IP can be in (RFC 1918, RFC 6598 shared, loopback, link-local, this-network, multicast, reserved). */
+const NON_PUBLIC: readonly [string, number, string][] = [
+  ['10.0.0.0', 8, 'the private range 10.0.0.0/8'],
+  ['172.16.0.0', 12, 'the private range 172.16.0.0/12'],
+  ['192.168.0.0', 16, 'the private range 192.168.0.0/16'],
+  ['100.64.0.0', 10, 'the carrier-grade NAT range 100.64.0.0/10'],
+  ['127.0.0.0', 8, 'loopback 127.0.0.0/8'],
+  ['169.254.0.0', 16, 'link-local 169.254.0.0/16'],
+  ['0.0.0.0', 8, '0.0.0.0/8'],
+  ['224.0.0.0', 4, 'multicast 224.0.0.0/4'],
+  ['240.0.0.0', 4, 'the reserved range 240.0.0.0/4'],
+];
+const ipNum = (ip: string): number => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+export function nonPublicRange(ip: string): string | undefined {
+  if (!isIPv4(ip)) return undefined;
+  const n = ipNum(ip);
+  for (const [base, len, what] of NON_PUBLIC) {
+    const size = 2 ** (32 - len);
+    if (Math.floor(n / size) === Math.floor(ipNum(base) / size)) return what;
+  }
+  return undefined;
+}
+
+const elasticIpPublic: Rule = (img) => {
+  const ip = img.advertise.elasticIp;
+  const range = ip && nonPublicRange(ip);
+  return range
+    ? [{ path: ['advertise', 'elasticIp'], message: `is in ${range}, and an Elastic IP is always a public address: callers would be told to reach a private address`, got: JSON.stringify(ip), fix: "use the NLB's (or NAT gateway's) Elastic IP: aws ec2 describe-addresses --query 'Addresses[].PublicIp'" }]
+    : [];
+};
+
+const targetGroups: Rule = (img) => {
+  const d = img.deploy;
+  if (!d) return [];
+  const want = partitionOf(d.region);
+  const out: RuleIssue[] = [];
+  d.targetGroupArns.forEach((arn, i) => {
+    const a = parseArn(arn);
+    if (!a) return;
+    if (!/^\d{12}$/.test(a.account)) out.push({ path: ['deploy', 'targetGroupArns', i], message: `has account ${a.account || '(none)'}, and an AWS account id is 12 digits`, got: JSON.stringify(arn), fix: 'copy the ARN from aws elbv2 describe-target-groups --query "TargetGroups[].TargetGroupArn"' });
+    else if (a.region !== d.region) out.push({ path: ['deploy', 'targetGroupArns', i], message: `is in region ${a.region}, but deploy.region is ${d.region}: an Auto Scaling group can only use target groups of its own region`, got: JSON.stringify(arn), fix: `use the target group in ${d.region} (aws elbv2 describe-target-groups --region ${d.region}), or set deploy.region: ${a.region}` });
+    else if (a.partition !== want) out.push({ path: ['deploy', 'targetGroupArns', i], message: `has partition ${a.partition}, but ${d.region} is in partition ${want}`, got: JSON.stringify(arn), fix: `write it as arn:${want}:elasticloadbalancing:…` });
+  });
+  return out;
+};
+
+const has = (raw: unknown, ...path: string[]): boolean => {
+  let v = raw;
+  for (const k of path) {
+    if (!v || typeof v !== 'object' || !(k in v)) return false;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v !== undefined && v !== null;
+};
+
+const tlsSource: Rule = (img, { raw, local }) => {
+  const t = img.tls;
+  if (!t.enabled || local) return [];
+  const out: RuleIssue[] = [];
+  // A certificate comes from a secret read at boot, or from a path the user states the image provides.
+  const pairs = [
+    ['certificate', 'certificateSecret', 'certificate (PEM)'],
+    ['privateKey', 'privateKeySecret', 'private key (PEM)'],
+  ] as const;
+  for (const [file, secret, what] of pairs) {
+    if (t[secret] === undefined && !has(raw, 'tls', file)) {
+      out.push({ path: ['tls', 'enabled'], message: `TLS is on, but nothing provides the ${what}: tls.${secret} is not set and tls.${file} is only the default path ${t[file]}, which nothing writes, so Kamailio cannot start`, got: 'true', fix: `add tls.${secret}: { source: ssm, name: /sipbake/${img.name}/tls-${file === 'certificate' ? 'cert' : 'key'} } (written to ${t[file]} at boot), or set tls.${file} to a file your bake puts on the image` });
+    }
+  }
+  return out;
+};
+
+// Kamailio's dispatcher table (utils/kamctl/postgres/dispatcher-create.sql, version 4):
+// destination VARCHAR(192), attrs VARCHAR(128), description VARCHAR(64).
+export const DISPATCHER_COLUMNS = { destination: 192, attrs: 128, description: 64 } as const;
+
+const postgresColumns: Rule = (img) => {
+  const ds = img.dispatcher;
+  if (ds?.backend.type !== 'postgres') return [];
+  const out: RuleIssue[] = [];
+  ds.destinations.forEach((d, i) => {
+    const uri = `sip:${d.host}:${d.port};transport=${d.transport}`;
+    if (uri.length > DISPATCHER_COLUMNS.destination) out.push({ path: ['dispatcher', 'destinations', i, 'host'], message: `makes a destination URI of ${uri.length} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.destination} (destination VARCHAR(192))`, got: JSON.stringify(d.host), fix: 'use the IP address or a shorter host name' });
+    const attrs = Object.entries(d.attrs).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(';');
+    if (attrs.length > DISPATCHER_COLUMNS.attrs) out.push({ path: ['dispatcher', 'destinations', i, 'attrs'], message: `come to ${attrs.length} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.attrs} (attrs VARCHAR(128))`, got: JSON.stringify(attrs), fix: 'shorten duid or socket' });
+    const len = [...d.description].length;
+    if (len > DISPATCHER_COLUMNS.description) out.push({ path: ['dispatcher', 'destinations', i, 'description'], message: `is ${len} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.description} (description VARCHAR(64)): loading the SQL would fail`, got: JSON.stringify(d.description), fix: `shorten it to ${DISPATCHER_COLUMNS.description} characters or fewer` });
+  });
+  return out;
+};
+
 export interface RuleContext {
   /** The file's base name without extension; `name:` must equal it. */
   fileName?: string;
+  /** The definition as written, before defaults (to tell a default from a value the user chose). */
+  raw?: unknown;
+  /** Rendering for a loopback run (`render --local`, `check`), which makes its own throwaway TLS pair. */
+  local?: boolean;
 }
 
 const nameMatchesFile: Rule = (img, { fileName }) =>
-  fileName !== undefined && img.name !== fileName
-    ? [{ path: ['name'], message: `must equal the file name '${fileName}'`, got: JSON.stringify(img.name), fix: `set name: ${fileName}, or rename the file to images/${img.name}.yaml` }]
-    : [];
+  fileName !== undefined && img.name !== fileName ? [{ path: ['name'], ...nameMismatch(fileName, img.name), got: JSON.stringify(img.name) }] : [];
 
 const oneRole: Rule = (img) => {
   if (img.relay && img.dispatcher) return [{ path: ['dispatcher'], at: 'key', message: 'an image is either a relay or a dispatcher, and this one has both relay: and dispatcher:', fix: 'keep one of them: relay: (one destination domain, seed 000) or dispatcher: (a set of recorders, seed 004)' }];
@@ -246,7 +364,21 @@ const amiRegions: Rule = (img) => {
   return out;
 };
 
-export const RULES: readonly Rule[] = [nameMatchesFile, oneRole, listeners, connectionLimits, keepalive, rtpRange, controlSocket, portClashes, dispatcherAttrs, noLiteralSecrets, drainTiming, advertise, deployRefresh, amiRegions];
+export const RULES: readonly Rule[] = [nameMatchesFile, oneRole, listeners, connectionLimits, keepalive, rtpRange, controlSocket, portClashes, dispatcherAttrs, noLiteralSecrets, drainTiming, advertise, deployRefresh, amiRegions, elasticIpPublic, targetGroups, tlsSource, postgresColumns];
+
+/** Things that pass but deserve a look; `validate` prints them and still exits 0. */
+const dnsDestinations: Rule = (img) =>
+  (img.dispatcher?.destinations ?? []).flatMap((d, i) =>
+    isIP(d.host)
+      ? []
+      : [{ path: ['dispatcher', 'destinations', i, 'host'], message: `is a DNS name: Kamailio resolves it once at start-up, and if it does not resolve then, drops this destination without failing (pack_dest(): could not resolve)`, got: JSON.stringify(d.host), fix: 'use the recorder\'s IP address, or make sure the name resolves from the instance at boot' }],
+  );
+/** Rules that warn: the definition stays valid. */
+export const WARNING_RULES: readonly Rule[] = [dnsDestinations];
+
+export function checkWarnings(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {
+  return WARNING_RULES.flatMap((r) => r(img, ctx));
+}
 
 /** Every cross-field problem in a schema-valid definition. */
 export function checkRules(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {

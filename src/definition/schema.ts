@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, cidr, ipv4, port, secretRef, seconds, sipUri } from './primitives.js';
+import { absolutePath, attrToken, cidr, host, ipv4, pgName, port, secretRef, seconds, sipUri, socketSpec, text } from './primitives.js';
 import { TWILIO_SIGNALLING_CIDRS } from './twilio.js';
 import { drainSchema } from './drain-schema.js';
 import { bakeSchema } from './bake-schema.js';
@@ -31,7 +31,7 @@ export const advertiseSchema = z
 export const relaySchema = z
   .strictObject({
     destination: z.strictObject({
-      domain: z.string().min(1).describe('SIP domain (or address) every call is relayed to, e.g. example.sip.twilio.com'),
+      domain: host('SIP domain', 'relay.destination.port').describe('SIP domain (or IPv4 address) every call is relayed to, e.g. example.sip.twilio.com; no sip: and no port'),
       port: port.default(5060).describe('Destination SIP port'),
       transport: transport.default('udp'),
     }).describe('Where every call goes'),
@@ -46,7 +46,7 @@ export const relaySchema = z
   .describe('Seed 000: relay every call to one destination SIP domain');
 
 export const destinationSchema = z.strictObject({
-  host: z.string().min(1).describe('Recorder address or host name'),
+  host: host('recorder address', 'port').describe('Recorder IPv4 address or DNS name; no port (that goes in port:)'),
   port: port.default(5080).describe('Destination SIP port'),
   transport: transport.default('tcp'),
   flags: z.number().int().min(0).max(31).default(0).describe('dispatcher flags (1 inactive, 2 probing, 4 disabled, 8 keep probing, 16 ignore for algorithms)'),
@@ -55,12 +55,12 @@ export const destinationSchema = z.strictObject({
     .strictObject({
       weight: z.number().int().min(1).max(100).optional().describe('Share of calls in percent; honoured only by algorithm 9'),
       rweight: z.number().int().min(1).max(100).optional().describe('Relative weight; honoured only by algorithm 11'),
-      duid: z.string().min(1).optional().describe('Destination unique id; used by algorithm 10'),
+      duid: attrToken.optional().describe('Destination unique id; used by algorithm 10'),
       maxload: z.number().int().min(1).optional().describe('Maximum active calls; used by algorithm 10'),
-      socket: z.string().min(1).optional().describe('Local socket to send from, e.g. udp:10.0.0.10:5080'),
+      socket: socketSpec.optional().describe('Local socket to send from, e.g. udp:10.0.0.10:5080'),
     })
     .prefault({}),
-  description: z.string().default('').describe('Free text shown by dispatcher.list and the dispatcher table'),
+  description: text(255).default('').describe('Free text shown by dispatcher.list and the dispatcher table (at most 64 characters with the postgres backend)'),
 });
 
 export const dispatcherSchema = z
@@ -90,10 +90,10 @@ export const dispatcherSchema = z
         z.strictObject({ type: z.literal('file') }),
         z.strictObject({
           type: z.literal('postgres'),
-          host: z.string().min(1).describe('PostgreSQL host name or address'),
+          host: host('database host', 'dispatcher.backend.port').describe('PostgreSQL host name or IPv4 address'),
           port: port.default(5432).describe('PostgreSQL port'),
-          database: z.string().min(1).default('kamailio').describe('Database that holds the dispatcher table'),
-          user: z.string().min(1).default('kamailio').describe('Database user'),
+          database: pgName.default('kamailio').describe('Database that holds the dispatcher table'),
+          user: pgName.default('kamailio').describe('Database user'),
           password: secretRef.describe('Read at boot; the value never enters the image'),
         }),
       ])
@@ -108,7 +108,11 @@ export const mediaSchema = z
         enabled: z.boolean().default(false).describe('Run RTPProxy beside Kamailio and anchor media through it'),
         controlSocket: z
           .string()
-          .regex(/^(udp6?:[^:]+|\[[0-9a-fA-F:]+\]):\d{1,5}$|^udp6?:[^\s]+:\d{1,5}$|^unix:\/\S+$/, 'must look like udp:127.0.0.1:7722 or unix:/run/rtpproxy/rtpproxy.sock')
+          // Host: IPv4, a DNS name or * (udp); an IPv6 address in brackets (udp6); a path from the safe alphabet (unix).
+          .regex(
+            /^udp:(\*|[A-Za-z0-9.-]+):\d{1,5}$|^udp6:\[[0-9a-fA-F:.]+\]:\d{1,5}$|^unix:\/[A-Za-z0-9._+@,=~\/-]+$/,
+            'must look like udp:127.0.0.1:7722, udp6:[::1]:7722 or unix:/run/rtpproxy/rtpproxy.sock',
+          )
           .default('udp:127.0.0.1:7722')
           .describe('RTPProxy control socket (rtpproxy -s; rtpproxy_sock): udp:HOST:PORT, udp6:[HOST]:PORT or unix:/path'),
         allowNonLoopbackControl: z
@@ -147,13 +151,16 @@ export const antifloodSchema = z
     sampleTime: seconds(1).default(2).describe('pike sampling_time_unit'),
     requestsDensity: z.number().int().min(1).default(30).describe('pike reqs_density_per_unit'),
     removeLatency: seconds(1).default(120).describe('pike remove_latency'),
-    ipbanExpire: seconds(1).default(300).describe('ipban htable autoexpire'),
+    ipbanExpire: seconds(1).max(31_536_000).default(300).describe('ipban htable autoexpire, seconds (at most a year: htable refuses values past its integer range)'),
     exempt: z
       .array(cidr)
       .default([])
       .describe('Sources pike never bans: trunks and voice platforms that legitimately send more than requestsDensity per sampleTime'),
   })
   .prefault({});
+
+/** tls_method values offered: the Kamailio 5.5 tls module's methods[] minus the obsolete protocols. */
+export const TLS_METHODS = ['TLSv1.2+', 'TLSv1.2'] as const;
 
 export const tlsSchema = z
   .strictObject({
@@ -163,7 +170,18 @@ export const tlsSchema = z
     certificateSecret: secretRef.optional().describe('Read at boot and written to certificate (PEM)'),
     privateKeySecret: secretRef.optional().describe('Read at boot and written to privateKey (PEM); keeps the key out of the image'),
     maxConnections: z.number().int().min(1).default(2048).describe('tls_max_connections; at most tcp.maxConnections'),
-    method: z.enum(['TLSv1.2+', 'TLSv1.3']).default('TLSv1.2+').describe('Lowest TLS version accepted'),
+    // Kamailio 5.5's tls module knows SSLv2, SSLv3, SSLv23, TLSv1(.0)(+), TLSv1.1(+) and TLSv1.2(+)
+    // (src/modules/tls/tls_config.c, methods[]); anything else fails mod_init at start-up, after `-c`
+    // passed. Only the two that exclude obsolete protocols are offered; TLSv1.2+ negotiates TLS 1.3 too.
+    method: z
+      .enum(TLS_METHODS, {
+        error: (iss) =>
+          typeof iss.input === 'string' && /^TLSv1\.3/i.test(iss.input)
+            ? "Kamailio 5.5 and 5.6 refuse it at start-up (mod_init(): Invalid tls_method parameter value): their tls module has no TLSv1.3 method, yet TLSv1.2+ already negotiates TLS 1.3 with OpenSSL 1.1.1 and later"
+            : undefined,
+      })
+      .default('TLSv1.2+')
+      .describe("Lowest TLS version accepted, as Kamailio 5.5's tls_method: TLSv1.2+ (TLS 1.2 or newer, 1.3 included) or TLSv1.2 (exactly 1.2)"),
   })
   .prefault({});
 
@@ -191,7 +209,7 @@ export const imageSchema = z
       .string()
       .regex(/^[a-z][a-z0-9-]{1,40}$/, 'must be 2-41 lower-case letters, digits and dashes, starting with a letter')
       .describe('Image name; must equal the file name (images/NAME.yaml). Tags the AMI (sipbake:image)'),
-    description: z.string().default('').describe('Free text'),
+    description: text(255).default('').describe('Free text, one line'),
     listen: listenSchema,
     advertise: advertiseSchema,
     relay: relaySchema.optional(),

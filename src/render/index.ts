@@ -7,7 +7,7 @@ import type { ImageDefinition } from '../definition/schema.js';
 import { bundleAgent } from './bundle.js';
 import { loadTemplates } from './templates.js';
 import { planRender, withLocalBoot, type RenderPlan } from './plan.js';
-import { writeTreeAtomic } from './write.js';
+import { checkOutDir, writeTreeAtomic } from './write.js';
 import { UserError } from '../core/errors.js';
 
 export interface LocalOptions {
@@ -30,7 +30,9 @@ export interface RenderResult {
 
 /** Load (files), plan (pure), apply (one atomic tree write). */
 export async function renderImage(root: string, nameOrPath: string, opts: RenderOptions): Promise<RenderResult> {
-  const { image, file } = await loadImageOrThrow(root, nameOrPath);
+  // Refuse a dangerous --out before any work (and again at the write, which may come much later).
+  await checkOutDir(opts.out);
+  const { image, file } = await loadImageOrThrow(root, nameOrPath, opts.local ? { local: true } : {});
   const plan = await planImage(root, image);
   const outDir = path.resolve(opts.out);
   const final = opts.local ? withLocalBoot(plan, { ...opts.local, root: outDir, ...localDbUrl(image, opts.local) }) : plan;

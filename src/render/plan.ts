@@ -1,6 +1,8 @@
 import type { ImageDefinition } from '../definition/schema.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
-import { destinationAttrs, destinationUri, kamailioView, renderDispatcherList } from './view.js';
+import { kamailioView } from './view.js';
+import { dispatcherRows, renderDispatcherList } from './dispatcher.js';
+import { commentText, envValue, sqlIdentifier, sqlLiteral, systemdValue } from '../contract/escape.js';
 import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
 
 // Pure: definition (+ loaded templates and agent bundle) in, the list of files to write out.
@@ -37,13 +39,6 @@ export const KAMAILIO_CFG_PATH = 'etc/kamailio/kamailio.cfg';
 export const MANIFEST_PATH = 'etc/sipbake/image.json';
 export const AGENT_PATH = 'usr/local/lib/sipbake/agent.mjs';
 
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-function sqlIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
-}
-
 /** The manifest the on-instance agent and the bake read. */
 export function imageManifest(image: ImageDefinition, modules: string[]): object {
   const ds = image.dispatcher;
@@ -76,7 +71,9 @@ export function imageManifest(image: ImageDefinition, modules: string[]): object
 
 export function planRender(image: ImageDefinition, inputs: RenderInputs): RenderPlan {
   const view = kamailioView(image);
-  const t = (name: string, data: object = view): string => renderTemplate(inputs.templates, name, data);
+  // Every template gets the escaper of its own language beside the view: q() (Kamailio string) from
+  // the view, it.unit() for systemd settings, it.env() for EnvironmentFile values.
+  const t = (name: string, data: object = { ...view, unit: systemdValue, env: envValue }): string => renderTemplate(inputs.templates, name, data);
   const files: PlannedFile[] = [
     { path: KAMAILIO_CFG_PATH, content: t('kamailio/kamailio.cfg.eta'), mode: 0o644 },
     { path: 'etc/systemd/system/kamailio.service', content: t('systemd/kamailio.service.eta'), mode: 0o644 },
@@ -95,10 +92,10 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
   if (ds?.backend.type === 'file') {
     files.push({ path: 'etc/kamailio/dispatcher.list', content: renderDispatcherList(image), mode: 0o644 });
   } else if (ds?.backend.type === 'postgres') {
-    const rows = ds.destinations.map((d) => ({ uri: destinationUri(d), flags: d.flags, priority: d.priority, attrs: destinationAttrs(d), description: d.description }));
+    // Every value reaches SQL through the escapers: literals, identifiers, and one-line comments.
     files.push({
       path: 'usr/share/sipbake/dispatcher.sql',
-      content: t('sql/dispatcher.sql.eta', { image, rows, sql: sqlString, ident: sqlIdent, grantUser: ds.backend.user }),
+      content: t('sql/dispatcher.sql.eta', { image, rows: dispatcherRows(image), sql: sqlLiteral, ident: sqlIdentifier, comment: commentText, grantUser: ds.backend.user }),
       mode: 0o644,
     });
   }

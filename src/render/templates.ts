@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
+import { UserError } from '../core/errors.js';
 
 /** sipbake's own checkout (src/render or dist/render are two levels down). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,6 +38,8 @@ export function renderTemplate(templates: TemplateSet, name: string, data: objec
   try {
     return eta.renderString(src, data);
   } catch (e) {
+    // A value an escaper refused is the user's to fix (exit 1), not a broken template (exit 70).
+    if (e instanceof UserError) throw e;
     throw new Error(`templates/${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

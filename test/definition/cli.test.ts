@@ -73,8 +73,9 @@ describe('sipbake validate', () => {
             { file: 'images/bad.yaml', line: 3, col: 8, path: 'listen.udp', message: 'must be an integer from 1 to 65535', got: '99999', fix: 'use a port number from 1 to 65535' },
             { file: 'images/bad.yaml', line: 7, col: 3, path: 'tcp.keepaliveIdel', message: "unknown field 'keepaliveIdel'", got: null, fix: "did you mean 'keepaliveIdle'?" },
           ],
+          warnings: [],
         },
-        { file: 'images/good.yaml', ok: true, issues: [] },
+        { file: 'images/good.yaml', ok: true, issues: [], warnings: [] },
       ],
     });
   });
@@ -82,7 +83,20 @@ describe('sipbake validate', () => {
   it('--json is ok:true when all are valid', async () => {
     const { code, reporter } = await run({ 'good.yaml': GOOD }, ['--json']);
     expect(code).toBe(0);
-    expect(reporter.results).toEqual([{ ok: true, images: [{ file: 'images/good.yaml', ok: true, issues: [] }] }]);
+    expect(reporter.results).toEqual([{ ok: true, images: [{ file: 'images/good.yaml', ok: true, issues: [], warnings: [] }] }]);
+  });
+
+  it('warns, and still exits 0, when a dispatcher destination is a DNS name (Kamailio drops one that does not resolve at start)', async () => {
+    const named = DISPATCHER.replace('name: img', 'name: named').replace('host: 10.0.0.4', 'host: rec1.example.com');
+    const { code, reporter } = await run({ 'named.yaml': named }, []);
+    expect(code).toBe(0);
+    expect(reporter.lines.map((l) => l.message)).toEqual([
+      'images/named.yaml: ok (1 warning)',
+      'images/named.yaml:7:15 dispatcher.destinations.1.host: is a DNS name: Kamailio resolves it once at start-up, and if it does not resolve then, drops this destination without failing (pack_dest(): could not resolve) (got "rec1.example.com"); use the recorder\'s IP address, or make sure the name resolves from the instance at boot',
+    ]);
+    expect(reporter.lines[1]?.level).toBe('warn');
+    const json = await run({ 'named.yaml': named }, ['--json']);
+    expect((json.reporter.results[0] as { images: { warnings: { path: string }[] }[] }).images[0]?.warnings.map((w) => w.path)).toEqual(['dispatcher.destinations.1.host']);
   });
 
 });

@@ -5,6 +5,8 @@ import { formatIssue, loadImage, type DefinitionIssue } from '../../src/definiti
 import { renderImage } from '../../src/render/index.js';
 import { UserError } from '../../src/core/errors.js';
 import { DISPATCHER, RELAY, testdir } from './testdir.js';
+import { main } from '../../src/cli/main.js';
+import { RecordingReporter } from '../../src/core/reporter.js';
 
 // The bad-definition corpus: each definition is written to images/img.yaml in a fresh directory and
 // must report the right file, line, column and field, in plain words, and render must leave nothing.
@@ -132,5 +134,89 @@ describe('bad-definition corpus', () => {
     const out = path.join(d.root, 'out');
     await expect(renderImage(d.root, 'img', { out })).rejects.toBeInstanceOf(UserError);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+// Held-out bad definitions (issue 15 item 10) and input limits (issue 11 item 7): each is caught with
+// file:line:field and a concrete fix, and the path is reported as the user typed it.
+interface HeldOut {
+  files: Record<string, string | Buffer>;
+  /** What the user passes as IMAGE; `{root}` is the test directory. Default 'img'. */
+  image?: string;
+  /** The repository root to load from, relative to the test directory. Default '.'. */
+  from?: string;
+  file: string;
+  line: number;
+  col?: number;
+  path: string;
+  says: string[];
+}
+
+const pg = '  backend: { type: postgres, host: db.example.com, password: { source: ssm, name: /sipbake/img/db } }\n';
+const tg = (region: string) => `deploy:\n  region: us-east-1\n  asgName: asg\n  targetGroupArns: [arn:aws:elasticloadbalancing:${region}:123456789012:targetgroup/tg/0123456789abcdef]\n`;
+let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
+for (let i = 1; i < 9; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+let deepBlock = '';
+for (let i = 0; i < 40; i++) deepBlock += `${'  '.repeat(i)}k${i}:\n`;
+
+const heldOut: Record<string, HeldOut> = {
+  'Elastic IP in a private range': { files: { 'img.yaml': RELAY + 'advertise:\n  source: elastic-ip\n  elasticIp: 10.1.2.3\n' }, file: 'images/img.yaml', line: 8, col: 14, path: 'advertise.elasticIp', says: ['is in the private range 10.0.0.0/8', "use the NLB's (or NAT gateway's) Elastic IP"] },
+  'target group from another region': { files: { 'img.yaml': RELAY + tg('us-west-2') }, file: 'images/img.yaml', line: 9, col: 21, path: 'deploy.targetGroupArns.0', says: ['is in region us-west-2, but deploy.region is us-east-1', 'or set deploy.region: us-west-2'] },
+  'target group from another partition': { files: { 'img.yaml': RELAY + tg('us-gov-west-1').replace('region: us-east-1', 'region: us-gov-west-1').replace('arn:aws:', 'arn:aws:') }, file: 'images/img.yaml', line: 9, col: 21, path: 'deploy.targetGroupArns.0', says: ['has partition aws, but us-gov-west-1 is in partition aws-us-gov', 'arn:aws-us-gov:elasticloadbalancing:'] },
+  'TLS with no certificate or key source': { files: { 'img.yaml': relayWith('  udp: 5060\n  tls: 5061\n', 'tls:\n  enabled: true\n') }, file: 'images/img.yaml', line: 8, col: 12, path: 'tls.enabled', says: ['nothing provides the certificate (PEM)', 'add tls.certificateSecret: { source: ssm'] },
+  'host written with :port': { files: { 'img.yaml': DISPATCHER.replace('{ host: 10.0.0.3,', '{ host: "10.0.0.3:5070",') }, file: 'images/img.yaml', line: 6, col: 15, path: 'dispatcher.destinations.0.host', says: ['must be a recorder address without a port (got "10.0.0.3:5070")', 'write 10.0.0.3 here and port: 5070'] },
+  'relay domain written sip:…': { files: { 'img.yaml': RELAY.replace('{ domain: sip.example.com }', '{ domain: "sip:pbx.example.com" }') }, file: 'images/img.yaml', line: 5, col: 26, path: 'relay.destination.domain', says: ['must be a bare SIP domain, not a URI', 'write pbx.example.com here'] },
+  'relay domain with a port': { files: { 'img.yaml': RELAY.replace('{ domain: sip.example.com }', '{ domain: "pbx.example.com:5070" }') }, file: 'images/img.yaml', line: 5, col: 26, path: 'relay.destination.domain', says: ['must be a SIP domain without a port', 'write pbx.example.com here and relay.destination.port: 5070'] },
+  '76-character description under postgres': { files: { 'img.yaml': DISPATCHER.replace('{ host: 10.0.0.3, transport: udp }', `{ host: 10.0.0.3, transport: udp, description: ${'r'.repeat(76)} }`) + pg }, file: 'images/img.yaml', line: 6, col: 54, path: 'dispatcher.destinations.0.description', says: ["is 76 characters, and Kamailio's dispatcher table holds 64", 'shorten it to 64 characters or fewer'] },
+  'a non-UTF-8 byte': { files: { 'img.yaml': Buffer.concat([Buffer.from(RELAY + 'description: caf'), Buffer.from([0xe9]), Buffer.from('\n')]) }, file: 'images/img.yaml', line: 6, col: 17, path: 'description', says: ['byte 0xE9 here is not UTF-8', 'save the file as UTF-8'] },
+  'duplicated dispatcher: section': { files: { 'img.yaml': DISPATCHER + 'media:\n  rtpproxy:\n    enabled: true\ndispatcher:\n  setId: 2\n' }, file: 'images/img.yaml', line: 11, col: 1, path: 'dispatcher', says: ["duplicate key 'dispatcher' at the top level (first at line 4)", "remove one of the two 'dispatcher:' sections, or merge them"] },
+  'weight beside host': { files: { 'img.yaml': DISPATCHER.replace('{ host: 10.0.0.3, transport: udp }', '{ host: 10.0.0.3, transport: udp, weight: 50 }') }, file: 'images/img.yaml', line: 6, col: 41, path: 'dispatcher.destinations.0.weight', says: ["did you mean 'attrs.weight'?"] },
+  'rtpproxy: at the top level': { files: { 'img.yaml': DISPATCHER + 'rtpproxy:\n  enabled: true\n' }, file: 'images/img.yaml', line: 8, col: 1, path: 'rtpproxy', says: ["did you mean 'media.rtpproxy'?"] },
+  'checkpoints [33, 66, 99]': { files: { 'img.yaml': RELAY + deploy('    checkpointPercentages: [33, 66, 99]\n') }, file: 'images/img.yaml', line: 11, col: 37, path: 'deploy.refresh.checkpointPercentages.2', says: ['the last checkpoint must be 100 (AWS requires it; 99 would leave 1% of the group on the old image', 'e.g. [33, 66, 100]'] },
+  'a UTF-16 file': { files: { 'img.yaml': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(RELAY, 'utf16le')]) }, file: 'images/img.yaml', line: 1, col: 1, path: '', says: ['is encoded as UTF-16, and definitions are read as UTF-8', 'save the file as UTF-8'] },
+  'a .json file': { files: { 'relay.json': JSON.stringify({ name: 'img', listen: { udp: 5060 }, relay: { destination: { domain: 'sip.example.com' } } }) }, image: 'images/relay.json', file: 'images/relay.json', line: 1, path: 'name', says: ["must equal the file name 'relay'", 'set name: relay, or rename the file to images/img.yaml'] },
+  'a .json file whose name the name rule refuses': { files: { 'My_Relay.json': JSON.stringify({ name: 'img', listen: { udp: 5060 }, relay: { destination: { domain: 'sip.example.com' } } }) }, image: 'images/My_Relay.json', file: 'images/My_Relay.json', line: 1, path: 'name', says: ["'My_Relay' cannot be an image name", 'rename the file to images/img.yaml'] },
+  'a directory passed as IMAGE': { files: { 'img.yaml': RELAY }, image: '{root}', file: '{root}', line: 1, col: 1, path: '', says: ['is a directory, not an image definition', 'pass --root {root} and a name (img)'] },
+  'a path typed with ../': { files: { 'img.yaml': RELAY.replace('udp: 5060', 'udp: 0') }, from: 'images', image: '../images/img.yaml', file: '../images/img.yaml', line: 3, col: 8, path: 'listen.udp', says: ['must be an integer from 1 to 65535'] },
+  // AWS's own limits (issue 13), caught before any effect
+  'checkpointDelay past the AWS maximum': { files: { 'img.yaml': RELAY + deploy('    checkpointDelay: 172801\n') }, file: 'images/img.yaml', line: 11, col: 22, path: 'deploy.refresh.checkpointDelay', says: ['must be an integer from 0 to 172800'] },
+  'bakeTime past the AWS maximum': { files: { 'img.yaml': RELAY + deploy('    bakeTime: 200000\n') }, file: 'images/img.yaml', line: 11, col: 15, path: 'deploy.refresh.bakeTime', says: ['must be an integer from 0 to 172800'] },
+  'more alarms than AlarmSpecification takes': { files: { 'img.yaml': RELAY + deploy(`    alarms: [${Array.from({ length: 11 }, (_, i) => `a${i}`).join(', ')}]\n`) }, file: 'images/img.yaml', line: 11, col: 13, path: 'deploy.refresh.alarms', says: ['must list at most 10 items'] },
+  'lifecycle hook name AWS refuses': { files: { 'img.yaml': RELAY + deploy('    bakeTime: 0\n') + '  lifecycleHook: { name: "drain hook" }\n' }, file: 'images/img.yaml', line: 12, col: 26, path: 'deploy.lifecycleHook.name', says: ['must be 1-255 letters, digits, -, _ or /'] },
+  // Kamailio 5.5/5.6 start-up failures (issue 12 item 3)
+  'tls.method TLSv1.3': { files: { 'img.yaml': relayWith('  udp: 5060\n  tls: 5061\n', 'tls:\n  enabled: true\n  method: TLSv1.3\n  certificateSecret: { source: ssm, name: /c }\n  privateKeySecret: { source: ssm, name: /k }\n') }, file: 'images/img.yaml', line: 9, col: 11, path: 'tls.method', says: ["must be one of 'TLSv1.2+' or 'TLSv1.2': Kamailio 5.5 and 5.6 refuse it at start-up", "use one of 'TLSv1.2+' or 'TLSv1.2'"] },
+  // input limits (issue 11 item 7)
+  'alias bomb': { files: { 'img.yaml': RELAY + bomb }, file: 'images/img.yaml', line: 7, path: 'a1.0', says: ['expands YAML aliases (*name) more than 50 times', 'write the values out'] },
+  'oversize file': { files: { 'img.yaml': RELAY + `description: "${'x'.repeat(70_000)}"\n` }, file: 'images/img.yaml', line: 1, col: 1, path: '', says: ['a definition may be at most 65,536 bytes (64 KiB)'] },
+  'deep flow nesting': { files: { 'img.yaml': RELAY + `x: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n` }, file: 'images/img.yaml', line: 6, col: 20, path: '', says: ['nests deeper than 16 levels'] },
+  'deep block nesting': { files: { 'img.yaml': RELAY + deepBlock }, file: 'images/img.yaml', line: 22, path: '', says: ['nests deeper than 16 levels'] },
+};
+
+describe('held-out bad definitions and input limits', () => {
+  const made: { cleanup: () => Promise<void> }[] = [];
+  afterAll(async () => {
+    await Promise.all(made.map((d) => d.cleanup()));
+  });
+
+  it.each(Object.entries(heldOut))('%s', async (_title, c) => {
+    const d = await testdir(c.files);
+    made.push(d);
+    const sub = (s: string) => s.replaceAll('{root}', d.root);
+    const r = await loadImage(path.join(d.root, c.from ?? '.'), sub(c.image ?? 'img'));
+    expect(r.ok).toBe(false);
+    const issues: DefinitionIssue[] = r.ok ? [] : r.issues;
+    const lines = issues.map(formatIssue);
+    const hit = issues.find((i) => i.path === c.path && c.says.every((s) => formatIssue(i).includes(sub(s))));
+    expect(hit, `no issue at '${c.path}' saying ${JSON.stringify(c.says)}; got:\n${lines.join('\n')}`).toBeDefined();
+    expect(hit).toMatchObject({ file: sub(c.file), line: c.line, ...(c.col === undefined ? {} : { col: c.col }) });
+    for (const l of lines) expect(l.split('\n')).toHaveLength(1);
+  });
+
+  it.each(['alias bomb', 'oversize file', 'deep flow nesting', 'deep block nesting', 'a UTF-16 file', 'a non-UTF-8 byte'])('`sipbake validate` exits 1 on: %s', async (title) => {
+    const d = await testdir(heldOut[title]!.files);
+    made.push(d);
+    const reporter = new RecordingReporter();
+    expect(await main(['validate', 'img', '--root', d.root], { reporter, env: {} })).toBe(1);
+    expect(reporter.lines.filter((l) => l.message.startsWith('images/img.yaml:'))).toHaveLength(1);
   });
 });

@@ -1,3 +1,4 @@
+import { partitionOf } from '../../src/definition/partition.js';
 import { describe, expect, it } from 'vitest';
 import { checkRules, isLoopbackHost, parseControlSocket } from '../../src/definition/rules.js';
 import { imageSchema } from '../../src/definition/schema.js';
@@ -31,7 +32,7 @@ describe('cross-field rules', () => {
   });
 
   it('reject a health deadline shorter than the warm-up', () => {
-    const deploy = { region: 'us-east-1', asgName: 'a', targetGroupArns: ['arn:aws:elasticloadbalancing:x'], healthyDeadlineSeconds: 60 };
+    const deploy = { region: 'us-east-1', asgName: 'a', targetGroupArns: ['arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef'], healthyDeadlineSeconds: 60 };
     expect(checkRules(image({ deploy })).map((i) => i.path.join('.'))).toEqual(['deploy.healthyDeadlineSeconds']);
   });
 });
@@ -56,5 +57,17 @@ describe('control socket parsing', () => {
     ['10.0.0.5', false],
   ] as const)('%s is loopback: %s', (h, want) => {
     expect(isLoopbackHost(h)).toBe(want);
+  });
+});
+
+describe('partitionOf', () => {
+  it.each([
+    ['us-east-1', 'aws'],
+    ['eu-west-1', 'aws'],
+    ['us-gov-west-1', 'aws-us-gov'],
+    ['cn-north-1', 'aws-cn'],
+    ['cn-northwest-1', 'aws-cn'],
+  ] as const)('%s is in %s', (region, partition) => {
+    expect(partitionOf(region)).toBe(partition);
   });
 });

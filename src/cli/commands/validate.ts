@@ -3,7 +3,7 @@ import { formatIssue, listImages, loadImage, type DefinitionIssue } from '../../
 
 export interface ValidateReport {
   ok: boolean;
-  images: { file: string; ok: boolean; issues: DefinitionIssue[] }[];
+  images: { file: string; ok: boolean; issues: DefinitionIssue[]; warnings: DefinitionIssue[] }[];
 }
 
 /** Load every named image (all under images/ when none), collecting every issue. */
@@ -12,7 +12,7 @@ export async function validateImages(root: string, names: readonly string[]): Pr
   const images: ValidateReport['images'] = [];
   for (const n of targets) {
     const r = await loadImage(root, n);
-    images.push({ file: r.file, ok: r.ok, issues: r.ok ? [] : r.issues });
+    images.push({ file: r.file, ok: r.ok, issues: r.ok ? [] : r.issues, warnings: r.ok ? r.warnings : [] });
   }
   return { ok: images.length > 0 && images.every((i) => i.ok), images };
 }
@@ -32,13 +32,14 @@ export default defineCommand({
       ctx.reporter.line('  fix: add images/NAME.yaml, or pass --root', 'error');
     }
     for (const img of report.images) {
-      if (img.ok) ctx.reporter.line(`${img.file}: ok`, 'success');
+      if (img.ok) ctx.reporter.line(`${img.file}: ok${img.warnings.length ? ` (${img.warnings.length} warning${img.warnings.length === 1 ? '' : 's'})` : ''}`, 'success');
+      for (const w of img.warnings) ctx.reporter.line(formatIssue(w), 'warn');
       // The issue line itself must start with the file, so it carries no "error: " prefix.
       for (const i of img.issues) ctx.reporter.line(formatIssue(i), 'info');
     }
     const bad = report.images.filter((i) => !i.ok);
     if (bad.length) ctx.reporter.line(`${bad.reduce((n, i) => n + i.issues.length, 0)} problem(s) in ${bad.length} of ${report.images.length} image definition(s)`, 'info');
-    ctx.reporter.result({ ok: report.ok, images: report.images.map((i) => ({ file: i.file, ok: i.ok, issues: i.issues.map((x) => ({ file: x.file, line: x.line, col: x.col, path: x.path, message: x.message, got: x.got ?? null, fix: x.fix })) })) });
+    ctx.reporter.result({ ok: report.ok, images: report.images.map((i) => ({ file: i.file, ok: i.ok, issues: i.issues.map((x) => ({ file: x.file, line: x.line, col: x.col, path: x.path, message: x.message, got: x.got ?? null, fix: x.fix })), warnings: i.warnings.map((x) => ({ file: x.file, line: x.line, col: x.col, path: x.path, message: x.message, got: x.got ?? null, fix: x.fix })) })) });
     return report.ok ? 0 : 1;
   },
 });
