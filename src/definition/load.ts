@@ -6,7 +6,7 @@ import { imageSchema, type ImageDefinition } from './schema.js';
 import { UserError } from '../core/errors.js';
 import { YamlLocator, type PathSegment, type PointAt } from './locate.js';
 import { explain, type RawIssue } from './explain.js';
-import { checkRules } from './rules.js';
+import { checkRules, checkWarnings } from './rules.js';
 
 /** One thing wrong with a definition, positioned in its file. */
 export interface DefinitionIssue {
@@ -20,7 +20,7 @@ export interface DefinitionIssue {
 }
 
 export type LoadResult =
-  | { ok: true; file: string; image: ImageDefinition; source: string }
+  | { ok: true; file: string; image: ImageDefinition; source: string; warnings?: DefinitionIssue[] }
   | { ok: false; file: string; issues: DefinitionIssue[] };
 
 /** `images/NAME.yaml:LINE:COL FIELD.PATH: what is wrong (got VALUE); what to do` */
@@ -130,7 +130,8 @@ export function parseImage(source: string, file: string): LoadResult {
   if (broken.length > 0) {
     return fail(broken.map((r) => ({ file, ...position(r.path, r.at ?? 'value'), path: dotted(r.path), message: r.message, ...(r.got === undefined ? {} : { got: r.got }), fix: r.fix })));
   }
-  return { ok: true, file, image: parsed.data, source };
+  const warnings = checkWarnings(parsed.data).map((r) => ({ file, ...position(r.path, r.at ?? 'value'), path: dotted(r.path), message: r.message, ...(r.got === undefined ? {} : { got: r.got }), fix: r.fix }));
+  return { ok: true, file, image: parsed.data, source, ...(warnings.length ? { warnings } : {}) };
 }
 
 function nameIssue(file: string, name: string, pos: { line: number; col: number }): DefinitionIssue {

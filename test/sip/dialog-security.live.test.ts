@@ -33,7 +33,7 @@ async function stand(tmp: TmpDir, image: 'twilio-relay' | 'recorder-lb', net: nu
   const callee = await startCallee(a(10), { extra200: ['X-Twilio-AccountSid: ACcallee0000000000000000000000000'] });
   const caller = await SipUa.open(a(20));
   const third = await SipUa.open(a(99));
-  const common = { listen: { udp: port, tcp: port }, diagnostics: { log: 'stderr', debugLevel: 1, jsonrpc: false }, memory: { children: 2 }, drain: { healthCheck: { port: await freePort(a(2)) } } };
+  const common = { listen: { udp: port, tcp: port }, diagnostics: { log: 'stderr' as const, debugLevel: 1, jsonrpc: false }, memory: { children: 2 }, drain: { healthCheck: { port: await freePort(a(2)) } } };
   const def =
     image === 'twilio-relay'
       ? await seedDefinition(image, { ...common, advertise: { source: 'elastic-ip', elasticIp: a(3) }, relay: { destination: { domain: callee.ip, port: callee.port, transport: 'udp' }, allowedSources: [`${a(16)}/28`, `${a(10)}/32`] } })

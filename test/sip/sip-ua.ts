@@ -166,7 +166,7 @@ export class SipUa {
   }
 
   /** Answers a request where it came from (the proxy), as RFC 3261 18.2.2 does for UDP with rport. */
-  reply(req: SipMessage, status: number, reason: string, o: Parameters<SipUa['response']>[2] = {}): void {
+  reply(req: SipMessage, status: number, reason: string, o: Parameters<SipUa['response']>[3] = {}): void {
     this.send(this.response(req, status, reason, o), req.from.address, req.from.port);
   }
 

@@ -3,7 +3,7 @@ import { formatIssue, listImages, loadImage, type DefinitionIssue } from '../../
 
 export interface ValidateReport {
   ok: boolean;
-  images: { file: string; ok: boolean; issues: DefinitionIssue[] }[];
+  images: { file: string; ok: boolean; issues: DefinitionIssue[]; warnings?: DefinitionIssue[] }[];
 }
 
 /** Load every named image (all under images/ when none), collecting every issue. */
@@ -12,7 +12,7 @@ export async function validateImages(root: string, names: readonly string[]): Pr
   const images: ValidateReport['images'] = [];
   for (const n of targets) {
     const r = await loadImage(root, n);
-    images.push({ file: r.file, ok: r.ok, issues: r.ok ? [] : r.issues });
+    images.push({ file: r.file, ok: r.ok, issues: r.ok ? [] : r.issues, ...(r.ok && r.warnings ? { warnings: r.warnings } : {}) });
   }
   return { ok: images.length > 0 && images.every((i) => i.ok), images };
 }
@@ -33,6 +33,7 @@ export default defineCommand({
     }
     for (const img of report.images) {
       if (img.ok) ctx.reporter.line(`${img.file}: ok`, 'success');
+      for (const w of img.warnings ?? []) ctx.reporter.line(formatIssue(w), 'warn');
       // The issue line itself must start with the file, so it carries no "error: " prefix.
       for (const i of img.issues) ctx.reporter.line(formatIssue(i), 'info');
     }
