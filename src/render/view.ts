@@ -42,6 +42,10 @@ export interface KamailioView {
   /** Core maxbuffer: the UDP receive buffer Kamailio probes up to, sized for capacity.callsPerSecond. */
   udpMaxBuffer: number;
   debuggerCfgtrace: 0 | 1;
+  logStderror: 'yes' | 'no';
+  /** A TCP or TLS listener: tcp workers on. */
+  useTcp: boolean;
+  dsLatencyStats: 0 | 1;
   /** Relayed requests arm onreply_route[MANAGE_REPLY] (NAT fix, SDP, header stripping). */
   useManageReply: boolean;
   /** Relay only: the Request-URI suffix (@host[:port]) and the next hop for initial requests. */
@@ -164,6 +168,9 @@ export function kamailioView(image: ImageDefinition): KamailioView {
     antifloodExemptDispatcher: image.antiflood.exemptUpstream && Boolean(image.dispatcher),
     udpMaxBuffer: udpMaxBuffer(image),
     debuggerCfgtrace: image.diagnostics.debugLevel >= 3 ? 1 : 0,
+    logStderror: image.diagnostics.log === 'stderr' ? 'yes' : 'no',
+    useTcp: listenersOf(image).some((l) => l.proto !== 'udp'),
+    dsLatencyStats: image.dispatcher?.probing.latencyStats === false ? 0 : 1,
     useManageReply: usesNathelper(image) || image.media.rtpproxy.enabled || (image.relay?.stripHeaders.length ?? 0) > 0,
     ...(image.relay ? { relayTarget: relayTarget(image.relay.destination) } : {}),
     q: kamailioString,
