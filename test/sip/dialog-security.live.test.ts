@@ -18,6 +18,8 @@ const FORGED = ['INVITE', 'MESSAGE', 'NOTIFY', 'REFER'] as const;
 interface Stand {
   kam: ManagedProcess;
   proxy: { host: string; port: number };
+  /** The address Record-Route carries (the relay's Elastic IP stand-in, recorder-lb's own). */
+  advertised: string;
   caller: SipUa;
   callee: SipUa;
   third: SipUa;
@@ -51,6 +53,7 @@ async function stand(tmp: TmpDir, image: 'twilio-relay' | 'recorder-lb', net: nu
   return {
     kam,
     proxy: { host: a(2), port },
+    advertised: image === 'twilio-relay' ? a(3) : a(2),
     caller,
     callee,
     third,
@@ -73,6 +76,7 @@ async function forgeAll(s: Stand, real: Dialog): Promise<SipMessage[]> {
     { name: 'our Route, foreign R-URI', route: ours, ruri: thirdUri, callId: `${newId()}@forged` },
     { name: 'our Route then a foreign one', route: [...ours, `<${thirdUri};lr>`], ruri: thirdUri, callId: `${newId()}@forged` },
     { name: 'no Route', route: [], ruri: thirdUri, callId: `${newId()}@forged` },
+    { name: 'our address without the instance token', route: [`<sip:${s.advertised}:${s.proxy.port};lr>`], ruri: thirdUri, callId: `${newId()}@forged` },
     // A real dialog's Route and Call-ID with a guessed to-tag still matches no dialog.
     { name: 'real Call-ID, wrong tag', route: ours, ruri: thirdUri, callId: real.callId },
   ];
@@ -146,6 +150,8 @@ describe.each([
     // (The dispatcher's OPTIONS probes are the only thing the recorder may see.)
     expect(s.callee.received.slice(calleeBefore).filter((m) => m.method !== 'OPTIONS' && cseqMethod(m) !== 'OPTIONS').map((m) => m.startLine)).toEqual([]);
     if (rtp) expect(rtp.commands.filter((c) => c.command === 'U' || c.command === 'L').length).toBe(offersBefore);
+    // No Route token names another instance here, so nothing was taken for a peer's request.
+    expect(s.kam.text()).not.toMatch(/outside the peer network/);
     // The real call is untouched and ends normally.
     s.caller.send(inDialogText(s.caller, dialog, 'BYE'), s.proxy.host, s.proxy.port);
     expect((await s.caller.finalResponse(dialog.callId, 'BYE', 4000))?.status).toBe(200);
