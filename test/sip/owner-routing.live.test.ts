@@ -3,8 +3,9 @@
 // call goes through instance 1; the callee's BYE arrives at instance 2 (its source IP hashes there).
 // Instance 2 reads the Record-Route's instance token (sbinst) and forwards the BYE unchanged to
 // instance 1's private address, so the owner's dialog ends (dlg.stats_active 0) and the caller gets
-// the BYE from the owner. SIPBAKE_PEER_NET is 127.0.0.0/8 under render --local.
-import { mkdir } from 'node:fs/promises';
+// the BYE from the owner. render --local writes SIPBAKE_PEER_NET 127.0.0.0/8; the test narrows it to
+// 127.0.43.0/29 (the instances), as the VPC CIDR would be, to show nothing is forwarded outside it.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -17,6 +18,8 @@ const run = promisify(execFile);
 const a = (x: number): string => `127.0.43.${x}`;
 const NLB = a(100);
 const INSTANCES = [a(1), a(2), a(3)];
+const PEER_NET = '127.0.43.0/29';
+const OUTSIDE = a(50);
 
 interface Instance {
   ip: string;
@@ -50,6 +53,10 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
         drain: { healthCheck: { port: await freePort(ip) } },
       });
       const img = await renderDefinition(dir, def, { privateIp: ip, publicIp: NLB });
+      const include = path.join(img.tree, 'etc/kamailio/sipbake-boot.cfg');
+      const text = await readFile(include, 'utf8');
+      if (!text.includes('#!define SIPBAKE_PEER_NET "127.0.0.0/8"')) throw new Error('render --local no longer writes SIPBAKE_PEER_NET 127.0.0.0/8');
+      await writeFile(include, text.replace('"127.0.0.0/8"', `"${PEER_NET}"`));
       const kam = await startKamailio({ tree: img.tree, sharedMb: 64, privateMb: 8, listeners: [{ host: ip, port, transport: 'udp' }], logFile: path.join(dir, 'kamailio.log') });
       const sock = `unix:${img.tree}/run/kamailio/kamailio_ctl`;
       inst.push({
@@ -107,5 +114,25 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
     expect((await caller.finalResponse(dialog.callId, 'BYE', 4000))?.status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect(await owner.active()).toBe(0);
+  });
+
+  it('never forwards to an instance token outside the peer network', async () => {
+    const other = inst[1]!;
+    const outside = await SipUa.open(OUTSIDE, port);
+    try {
+      const callId = 'forged-outside@test';
+      const since = caller.received.length;
+      caller.send(
+        caller.request({ method: 'BYE', ruri: `sip:victim@${OUTSIDE}:${port}`, from: `<sip:a@${caller.hostport}>;tag=1`, to: `<sip:b@${NLB}>;tag=2`, callId, cseq: 2, route: [`<sip:${NLB}:${port};lr;sbinst=${OUTSIDE}>`] }),
+        other.ip,
+        port,
+      );
+      expect((await caller.finalResponse(callId, 'BYE', 3000, since))?.status).toBe(404);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(outside.received).toEqual([]);
+      expect(other.kam.text()).toMatch(/names instance 127\.0\.43\.50 outside the peer network; refused/);
+    } finally {
+      await outside.close();
+    }
   });
 });
