@@ -14,6 +14,7 @@ export function placeholderBootInclude(image: ImageDefinition, root = ''): strin
     privateIp: PLACEHOLDER_PRIVATE_IP,
     publicIp: PLACEHOLDER_PUBLIC_IP,
     root,
+    peerNet: '10.0.0.0/16',
     ...(postgres ? { dbUrl: PLACEHOLDER_DB_URL } : {}),
     ...(image.tls.enabled ? { tls: { certificate: image.tls.certificate, privateKey: image.tls.privateKey } } : {}),
   });

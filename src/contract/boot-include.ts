@@ -8,6 +8,12 @@ export interface BootValues {
   root: string;
   /** postgres://user:password@host:port/db, postgres backend only. */
   dbUrl?: string;
+  /**
+   * CIDR of the network the image's instances share (the VPC, from IMDS
+   * network/interfaces/macs/MAC/vpc-ipv4-cidr-block). In-dialog requests are forwarded to the owning
+   * instance only inside it. Unset: this instance alone (privateIp/32), so nothing is forwarded.
+   */
+  peerNet?: string;
   /** TLS only: certificate and key paths on the instance (root is prefixed). */
   tls?: { certificate: string; privateKey: string };
 }
@@ -28,11 +34,14 @@ export function renderBootInclude(v: BootValues): string {
   for (const ip of [v.privateIp, v.publicIp]) {
     if (!/^[0-9a-fA-F.:]+$/.test(ip)) throw new Error(`refusing to write ${JSON.stringify(ip)} as an address into the boot include`);
   }
+  const peerNet = v.peerNet ?? `${v.privateIp}/32`;
+  if (!/^[0-9.]+\/\d{1,2}$/.test(peerNet)) throw new Error(`refusing to write ${JSON.stringify(peerNet)} as the peer network CIDR into the boot include`);
   const r = v.root.replace(/\/+$/, '');
   const lines = [
     '# Written at boot by sipbake-boot (never baked into the image).',
     `#!substdef "!SIPBAKE_PRIVATE_IP!${v.privateIp}!g"`,
     `#!substdef "!SIPBAKE_PUBLIC_IP!${v.publicIp}!g"`,
+    `#!define SIPBAKE_PEER_NET ${str(peerNet)}`,
     `#!define SIPBAKE_RUN_DIR ${str(runDir(r))}`,
     `#!define SIPBAKE_CTL_SOCK ${str(`unix:${runDir(r)}/kamailio_ctl`)}`,
     `#!define SIPBAKE_JSONRPC_FIFO ${str(`${runDir(r)}/kamailio_rpc.fifo`)}`,

@@ -373,12 +373,23 @@ const dnsDestinations: Rule = (img) =>
       ? []
       : [{ path: ['dispatcher', 'destinations', i, 'host'], message: `is a DNS name: Kamailio resolves it once at start-up, and if it does not resolve then, drops this destination without failing (pack_dest(): could not resolve)`, got: JSON.stringify(d.host), fix: 'use the recorder\'s IP address, or make sure the name resolves from the instance at boot' }],
   );
-/** Rules that warn: the definition stays valid. */
-export const WARNING_RULES: readonly Rule[] = [dnsDestinations];
+/** Advice: pike may ban one source sending at the rate the image is sized for (pike README: blocks between x and 3x). */
+const antifloodBelowCapacity: Rule = (img) => {
+  const af = img.antiflood;
+  if (!af.enabled || af.requestsDensity === undefined) return [];
+  const need = img.capacity.callsPerSecond * af.sampleTime;
+  if (af.requestsDensity >= need) return [];
+  return [{ path: ['antiflood', 'requestsDensity'], message: `is below what one source sends at capacity.callsPerSecond (${img.capacity.callsPerSecond}/s x sampleTime ${af.sampleTime} s = ${need} initial requests), so pike may ban a trunk at the rate this image is sized for`, got: String(af.requestsDensity), fix: `remove requestsDensity (default ${Math.ceil(1.5 * need)}), raise it to at least ${need}, or list the trunk in antiflood.exempt` }];
+};
 
+/** Rules that warn: the definition stays valid. */
+export const WARNING_RULES: readonly Rule[] = [antifloodBelowCapacity, dnsDestinations];
+
+/** Every warning for a schema-valid definition. */
 export function checkWarnings(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {
   return WARNING_RULES.flatMap((r) => r(img, ctx));
 }
+
 
 /** Every cross-field problem in a schema-valid definition. */
 export function checkRules(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {

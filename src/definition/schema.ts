@@ -10,6 +10,17 @@ import { deploySchema } from './deploy-schema.js';
 
 const transport = z.enum(['udp', 'tcp', 'tls']).describe('SIP transport (Kamailio sends it from a listener of the same transport)');
 
+/** Initial (out-of-dialog) methods an image may relay. Only INVITE creates a dialog the proxy tracks. */
+const initialMethod = z.enum(['INVITE', 'MESSAGE', 'OPTIONS', 'INFO', 'NOTIFY', 'PUBLISH']);
+const initialMethods = (what: string) =>
+  z
+    .array(initialMethod)
+    .min(1)
+    .default(['INVITE'])
+    .describe(`Initial requests relayed to ${what}; other methods get 405. OPTIONS not listed here is answered locally (200)`);
+/** A header name, or a prefix ending in `*` (X-Twilio-*). */
+const headerPattern = z.string().max(64).regex(/^[A-Za-z0-9-]+\*?$/, 'must be a header name such as X-Twilio-AccountSid, or a prefix ending in * such as X-Twilio-*');
+
 export const listenSchema = z
   .strictObject({
     udp: port.optional().describe('UDP SIP port'),
@@ -42,6 +53,11 @@ export const relaySchema = z
       .describe("Source CIDRs allowed to send SIP; enforced in Kamailio itself. Default: Twilio's signalling ranges"),
     onDisallowed: z.enum(['reject', 'drop']).default('reject').describe('reject: 403 Forbidden; drop: silently discard'),
     recordRoute: z.boolean().default(true).describe('Record-Route so ACK and BYE stay on this instance'),
+    initialMethods: initialMethods('the destination'),
+    stripHeaders: z
+      .array(headerPattern)
+      .default(['X-Twilio-*'])
+      .describe("Headers removed from relayed requests and their responses, so neither side sees the other's account data (seed 000). [] strips nothing"),
   })
   .describe('Seed 000: relay every call to one destination SIP domain');
 
@@ -74,6 +90,7 @@ export const dispatcherSchema = z
       .default(4)
       .describe('ds_select_dst algorithm: 4 round-robin, 9 weight-based, 10 call load, 11 relative weight, 8 priority'),
     destinations: z.array(destinationSchema).min(1).describe('The destinations calls are spread across (at least one)'),
+    initialMethods: initialMethods('a destination'),
     probing: z
       .strictObject({
         interval: seconds(1).default(10).describe('ds_ping_interval'),
@@ -126,15 +143,6 @@ export const mediaSchema = z
   })
   .prefault({});
 
-export const nathelperSchema = z
-  .strictObject({
-    keepalive: z.boolean().default(false).describe('Send NAT keepalive pings (seed 004 enable_NAT_keepalive)'),
-    natpingInterval: seconds(1).default(30).describe('natping_interval, seconds'),
-    pingNatedOnly: z.boolean().default(true).describe('ping_nated_only: ping only contacts behind NAT'),
-    sippingFrom: sipUri.default('sip:pinger@kamailio.org').describe('sipping_from: From URI of the keepalive OPTIONS'),
-  })
-  .prefault({});
-
 export const tcpSchema = z
   .strictObject({
     maxConnections: z.number().int().min(1).default(2048).describe('tcp_max_connections'),
@@ -149,13 +157,22 @@ export const antifloodSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Rate-limit sources with pike and ban them in an htable'),
     sampleTime: seconds(1).default(2).describe('pike sampling_time_unit'),
-    requestsDensity: z.number().int().min(1).default(30).describe('pike reqs_density_per_unit'),
+    requestsDensity: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('pike reqs_density_per_unit: initial requests per source per sampleTime. Default: 1.5 x capacity.callsPerSecond x sampleTime'),
     removeLatency: seconds(1).default(120).describe('pike remove_latency'),
     ipbanExpire: seconds(1).max(31_536_000).default(300).describe('ipban htable autoexpire, seconds (at most a year: htable refuses values past its integer range)'),
     exempt: z
       .array(cidr)
       .default([])
       .describe('Sources pike never bans: trunks and voice platforms that legitimately send more than requestsDensity per sampleTime'),
+    exemptUpstream: z
+      .boolean()
+      .default(true)
+      .describe("Never ban the relay's allowedSources or the dispatcher's destinations (false: count them like anyone else)"),
   })
   .prefault({});
 
@@ -203,6 +220,18 @@ export const memorySchema = z
   })
   .prefault({});
 
+export const capacitySchema = z
+  .strictObject({
+    callsPerSecond: z
+      .number()
+      .int()
+      .min(1)
+      .max(5000)
+      .default(100)
+      .describe("New calls per second this image is sized for (from one source too): antiflood's default density and Kamailio's UDP receive buffer follow from it"),
+  })
+  .prefault({});
+
 export const imageSchema = z
   .strictObject({
     name: z
@@ -215,12 +244,12 @@ export const imageSchema = z
     relay: relaySchema.optional(),
     dispatcher: dispatcherSchema.optional(),
     media: mediaSchema,
-    nathelper: nathelperSchema,
     tcp: tcpSchema,
     antiflood: antifloodSchema,
     tls: tlsSchema,
     diagnostics: diagnosticsSchema,
     memory: memorySchema,
+    capacity: capacitySchema,
     drain: drainSchema,
     bake: bakeSchema,
     deploy: deploySchema.optional(),

@@ -113,6 +113,8 @@ export function withLocalBoot(plan: RenderPlan, local: LocalBoot): RenderPlan {
         privateIp: local.privateIp,
         publicIp: local.publicIp,
         root: local.root,
+        // On loopback every instance is a peer (the topology rehearsal runs several on 127.x).
+        peerNet: '127.0.0.0/8',
         ...(local.dbUrl !== undefined ? { dbUrl: local.dbUrl } : {}),
         ...(image.tls.enabled ? { tls: { certificate: image.tls.certificate, privateKey: image.tls.privateKey } } : {}),
       }),

@@ -52,7 +52,7 @@ const cases: Record<string, Case> = {
   'empty value': { yaml: RELAY.replace('udp: 5060', 'udp:'), line: 3, col: 3, path: 'listen.udp', says: 'is empty; it must be an integer from 1 to 65535' },
   // unknown keys
   'unknown key with did-you-mean': { yaml: relayWith('  udp: 5060\n  tpc: 5060\n'), line: 4, col: 3, path: 'listen.tpc', says: `listen.tpc: unknown field 'tpc'; did you mean 'tcp'?` },
-  'unknown top-level key': { yaml: RELAY + 'nathelpr:\n  keepalive: true\n', line: 6, col: 1, path: 'nathelpr', says: `unknown field 'nathelpr'; did you mean 'nathelper'?` },
+  'unknown top-level key': { yaml: RELAY + 'antiflod:\n  enabled: true\n', line: 6, col: 1, path: 'antiflod', says: `unknown field 'antiflod'; did you mean 'antiflood'?` },
   'unknown key, nothing close': { yaml: RELAY + 'diagnostics:\n  colour: red\n', line: 7, col: 3, path: 'diagnostics.colour', says: 'the fields allowed in diagnostics are jsonrpc, debugger' },
   'literal secret as unknown key': { yaml: DISPATCHER + '  backend:\n    type: file\n    password: hunter2\n', line: 10, col: 5, path: 'dispatcher.backend.password', says: 'looks like a literal secret', hides: 'hunter2' },
   // missing required fields: positioned at the parent

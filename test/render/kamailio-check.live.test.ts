@@ -30,10 +30,12 @@ beforeAll(async () => {
     'relay-drop-noflood': variant(relay, { name: 'relay-drop-noflood', relay: { onDisallowed: 'drop', allowedSources: ['10.0.0.0/8'] }, antiflood: { enabled: false } }),
     'recorder-file': withBackend(variant(rec, { name: 'recorder-file' }), { type: 'file' }),
     'recorder-postgres-tls': variant(rec, { name: 'recorder-postgres-tls', ...tls, listen: { tls: 5081 } }),
-    'recorder-keepalive-nomedia': withBackend(
-      variant(rec, { name: 'recorder-keepalive-nomedia', nathelper: { keepalive: true }, media: { rtpproxy: { enabled: false } }, diagnostics: { jsonrpc: false } }),
+    // nathelper.keepalive is gone (nothing registers, so it pinged nothing); the data-plane options instead.
+    'recorder-nomedia-open': withBackend(
+      variant(rec, { name: 'recorder-nomedia-open', media: { rtpproxy: { enabled: false } }, diagnostics: { jsonrpc: false }, dispatcher: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'] }, antiflood: { exemptUpstream: false, requestsDensity: 1000 } }),
       { type: 'file' },
     ),
+    'relay-widened': variant(relay, { name: 'relay-widened', relay: { initialMethods: ['INVITE', 'OPTIONS', 'INFO'], stripHeaders: [] }, capacity: { callsPerSecond: 2000 } }),
   });
   ({ root, cleanup } = await tempRoot(images));
 });
@@ -46,7 +48,7 @@ async function check(...args: string[]): Promise<{ code: number; out: RecordingR
 }
 
 describe('kamailio -c on rendered images', () => {
-  it.each(['twilio-relay', 'recorder-lb', 'relay-tls', 'relay-jsonrpc-debugger', 'relay-drop-noflood', 'recorder-file', 'recorder-postgres-tls', 'recorder-keepalive-nomedia'])(
+  it.each(['twilio-relay', 'recorder-lb', 'relay-tls', 'relay-jsonrpc-debugger', 'relay-drop-noflood', 'recorder-file', 'recorder-postgres-tls', 'recorder-nomedia-open', 'relay-widened'])(
     '%s passes',
     async (name) => {
       const { code, out } = await check(name);

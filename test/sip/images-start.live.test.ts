@@ -51,6 +51,14 @@ describe('rendered images start under the real Kamailio', () => {
     await startsWith('recorder-lb', 'lb-exempt', { antiflood: { exempt: ['10.1.0.0/16'] }, diagnostics: { jsonrpc: false } });
   });
 
+  it('twilio-relay with widened initial methods, no header stripping, antiflood counting upstream too', async () => {
+    await startsWith('twilio-relay', 'relay-dataplane', { relay: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'], stripHeaders: [], allowedSources: ['127.0.8.0/24'] }, antiflood: { exemptUpstream: false, requestsDensity: 50 }, capacity: { callsPerSecond: 20 } });
+  });
+
+  it('recorder-lb with its destinations counted by antiflood and a higher rated rate', async () => {
+    await startsWith('recorder-lb', 'lb-dataplane', { antiflood: { exemptUpstream: false }, dispatcher: { initialMethods: ['INVITE', 'OPTIONS'] }, capacity: { callsPerSecond: 1000 }, diagnostics: { jsonrpc: false } });
+  });
+
   it('twilio-relay with diagnostics.jsonrpc', async () => {
     await startsWith('twilio-relay', 'relay-jsonrpc', { diagnostics: { jsonrpc: true } });
   });

@@ -87,9 +87,15 @@ describe('twilio-relay (seed 000) through real Kamailio', () => {
     expect(invites.length).toBeGreaterThan(0);
     for (const inv of invites) {
       expect(first(inv, 'record-route')).toContain(`sip:${PUBLIC}:${sipPort}`);
-      // The headers the proxy writes never leak the private address (To/R-URI are the caller's own).
+      // The headers the proxy writes never route to the private address (To/R-URI are the caller's own).
+      // Record-Route carries it only as the instance token (sbinst=), which peers use to forward a
+      // dialog's requests to their owner inside the VPC; nothing outside can reach that address.
       const priv = new RegExp(`${PRIVATE.replace(/\./g, '\\.')}(?!\\d)`); // 127.0.1.2 but not 127.0.1.20
-      for (const h of ['via', 'record-route']) for (const v of inv.headers[h] ?? []) expect(v).not.toMatch(priv);
+      for (const v of inv.headers.via ?? []) expect(v).not.toMatch(priv);
+      for (const v of inv.headers['record-route'] ?? []) {
+        expect(v).toContain(`;sbinst=${PRIVATE};`);
+        expect(v.replace(`;sbinst=${PRIVATE};`, ';')).not.toMatch(priv);
+      }
     }
   });
 
