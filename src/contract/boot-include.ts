@@ -49,7 +49,7 @@ export function renderBootInclude(v: BootValues): string {
   const r = v.root.replace(/\/+$/, '');
   const str = kamailioString;
   const lines = [
-    '# Written at boot by sipbake-boot (never baked into the image). Defines only: no #!substdef.',
+    '# Written at boot by sipbake-boot (never baked into the image). Defines only, no subst rules.',
     `#!define SIPBAKE_PRIVATE_IP ${v.privateIp}`,
     `#!define SIPBAKE_PUBLIC_IP ${v.publicIp}`,
     // Quoted forms for string parameters (a bare define is not replaced inside a quoted string).
