@@ -55,7 +55,9 @@ function failure(ref: SecretRef, what: string, region: string, e: unknown): User
       ? `create it in ${region} (${ref.source === 'ssm' ? 'aws ssm put-parameter --type SecureString' : 'aws secretsmanager create-secret'} --name ${ref.name} …)`
       : name === 'AccessDeniedException' || name === 'UnrecognizedClientException'
         ? `allow the instance role ${ref.source === 'ssm' ? 'ssm:GetParameter (and kms:Decrypt on its key)' : 'secretsmanager:GetSecretValue'} on ${ref.name}`
-        : 'check the instance role, the region and network access to the endpoint';
+        : name === 'ProviderError' || name === 'CredentialsProviderError' || name === 'InstanceMetadataV1FallbackError'
+          ? 'no instance-role credentials from instance metadata (IMDSv2 iam/security-credentials/): attach the instance profile `sipbake iam` prints to the launch template'
+          : 'check the instance role, the region and network access to the endpoint';
   // Only the SDK's error name and message: they describe the request, never the value.
   const msg = e instanceof Error ? e.message : String(e);
   const Err = PERMANENT_SECRET_ERRORS.has(name) ? SecretUnusable : UserError;
