@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { POISON_ADDRESS, startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { startSecretsFake, type SecretsFake } from '../fakes/ssm.js';
-import { agentRoot, image, runAgent, type TempRoot } from './support.js';
+import { agentNode, agentRoot, image, runAgent, type TempRoot } from './support.js';
 
 // The bundled agent, as a child process, against IMDSv2 and SSM/Secrets Manager fakes on loopback.
 
@@ -147,5 +147,18 @@ describe('agent.mjs boot (bundled, child process)', () => {
     expect(res.stderr).toMatch(message);
     expect(res.stderr).not.toContain(PASSWORD);
     expect(await leftovers(r.root)).toEqual([]);
+  });
+});
+
+describe('the Node the agent runs on', () => {
+  // CI runs this file again with SIPBAKE_TEST_NODE = Debian 12's node 18 (.ci/debian-node18.sh) and
+  // SIPBAKE_AGENT_NODE_MAJOR=18: the image runs the agent on Debian's Node, not on the CI's.
+  it('is the one CI asked for', async () => {
+    const { execa } = await import('execa');
+    const r = await execa(agentNode, ['-p', 'process.versions.node'], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const want = process.env.SIPBAKE_AGENT_NODE_MAJOR;
+    if (want) expect(r.stdout.trim().split('.')[0]).toBe(want);
+    else expect(Number(r.stdout.trim().split('.')[0])).toBeGreaterThanOrEqual(18);
   });
 });
