@@ -100,6 +100,7 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
     { path: 'etc/systemd/system/sipbake-drain.service', content: t('systemd/sipbake-drain.service.eta'), mode: 0o644 },
     { path: MANIFEST_PATH, content: `${JSON.stringify(imageManifest(image, view.modules), null, 2)}\n`, mode: 0o644 },
     { path: AGENT_PATH, content: inputs.agentBundle, mode: 0o755 },
+    { path: 'usr/local/bin/sipbake-status', content: t('bin/sipbake-status.eta'), mode: 0o755 },
   ];
   if (view.useRtpproxy) {
     files.push(
