@@ -20,11 +20,13 @@ const sdpC = (m: LoggedMessage | undefined): string | undefined => m?.text.match
 
 let lb: Lb;
 let n = 0;
+const mine: RtpproxyResponder[] = [];
 
 async function callWith(argv: string[]): Promise<{ toRecorder: string | undefined; toCaller: string | undefined }> {
   await lb.rtpproxy.stop();
+  for (const m of mine) await m.stop();
   const r = await RtpproxyResponder.fromArgv(argv).start();
-  lb.rtpproxy = r; // down() stops it
+  mine.push(r);
   const caller = lb.addr.callers[0]!;
   const run = await runCalls({ dir: lb.dir, name: `uac-argv-${++n}`, localIp: caller, localPort: await freePort(caller), remote: `${lb.addr.proxy}:${lb.sipPort}`, calls: 1, rate: 1, timeoutS: 30, uac: { holdMs: 50 } });
   expect(run.stats?.successful, run.output).toBe(1);
@@ -42,6 +44,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  for (const m of mine) await m.stop();
   await lb?.down();
 });
 
