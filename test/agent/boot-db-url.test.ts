@@ -3,7 +3,7 @@ import { DbUrlError, parseKamailioDbUrl, passwordProblem, postgresDbUrl } from '
 import { kamailioString, renderBootInclude } from '../../src/contract/boot-include.js';
 
 // The one db_url builder, against a model of Kamailio 5.5/5.6's parse_db_url (src/lib/srdb1/db_id.c).
-// The live proof (Kamailio loading the rows from PostgreSQL) is test/agent/boot-secrets.live.test.ts.
+// The live proof (Kamailio loading the rows from PostgreSQL) is test/agent/boot-secrets.live.test.ts (this is the one test of the builder).
 
 const parts = { user: 'kamailio', host: 'db.internal', port: 5432, database: 'kamailio' };
 
