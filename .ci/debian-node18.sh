@@ -11,7 +11,7 @@ rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root"
 apt-get install -y -q --no-install-recommends libbrotli1 libc-ares2 libicu72 libnghttp2-14 libuv1 zlib1g libssl3 util-linux >/dev/null
 ver=$(apt-cache madison nodejs | awk '$3 ~ /deb12/ {print $3; exit}')
 [ -n "$ver" ] || { echo "debian-node18: no Debian 12 nodejs in apt-cache" >&2; exit 1; }
-(cd "$dir/debs" && apt-get download "nodejs=$ver" "libnode108=$ver" node-acorn node-cjs-module-lexer node-undici >/dev/null 2>&1)
+(cd "$dir/debs" && apt-get download "nodejs=$ver" "libnode108=$ver" node-acorn node-cjs-module-lexer node-undici >/dev/null)
 for d in "$dir"/debs/*.deb; do dpkg -x "$d" "$dir/root"; done
 mkdir -p /usr/share/nodejs
 cat > "$dir/node" <<WRAP
