@@ -5,7 +5,8 @@ set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-RUNTIME_PACKAGES=(ca-certificates nodejs libssl3 libpq5 iproute2 procps)
+# sngrep and tcpdump: what an operator reaches for in Session Manager at 3 a.m. (seed 000's hosts carry both).
+RUNTIME_PACKAGES=(ca-certificates nodejs libssl3 libpq5 iproute2 procps sngrep tcpdump)
 BUILD_PACKAGES=(build-essential bison flex pkg-config libssl-dev libpq-dev git curl)
 BUILD_TOOLS=(cc make bison flex pkg-config git curl sha256sum tar node)
 

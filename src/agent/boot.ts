@@ -1,17 +1,23 @@
 import path from 'node:path';
 import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
+import { DbUrlError, postgresDbUrl } from '../contract/db-url.js';
 import { UserError } from '../core/errors.js';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { Imds, META, type ImdsOptions } from './imds.js';
 import { readManifest, type AgentManifest } from './manifest.js';
-import { awsSecretReader, type SecretReader } from './secrets.js';
+import { awsSecretReader, describe as describeSecret, SecretUnusable, type SecretReader } from './secrets.js';
 import { writeFilesAtomic, type AgentFile } from './atomic.js';
 import { silentLog, type Log } from './log.js';
+import { retry } from './retry.js';
+import { systemLookup, unresolvedHosts, type Lookup } from './resolve.js';
 
-// `agent.mjs boot`: load (manifest, IMDS, secrets), plan the files (pure), write them atomically.
+// `agent.mjs boot`: load (manifest, IMDS, secrets, DNS), plan the files (pure), write them atomically.
 
 export interface BootFacts {
   privateIp: string;
   publicIp: string;
+  /** The VPC CIDR (IMDS network/interfaces/macs/MAC/vpc-ipv4-cidr-block). */
+  peerNet?: string;
 }
 
 export interface BootSecrets {
@@ -21,23 +27,22 @@ export interface BootSecrets {
 }
 
 /**
- * Pure: postgres://user:password@host:port/db as Kamailio reads it. Kamailio's parse_db_url
- * (lib/srdb1/db_id.c) does not percent-decode: it takes the password verbatim up to the last '@',
- * so ':', '/' and '@' are fine raw and URL-encoding would change the password. What a Kamailio
- * config string cannot carry ('"', '\\', line breaks) is refused without echoing the value.
+ * Pure: the db_url for the manifest's backend (src/contract/db-url.ts). A password Kamailio cannot parse
+ * is refused with the secret's name (the parameter), never its value.
  */
-export function postgresUrl(pg: NonNullable<AgentManifest['postgres']>, password: string): string {
-  const bad = /["\\\r\n\0]/;
-  if (bad.test(password)) {
-    throw new UserError(
-      'the PostgreSQL password contains a character the Kamailio config cannot carry (a double quote, backslash, line break or NUL)',
-      'set a password without those characters in PostgreSQL and in the secret',
-    );
+export function bootDbUrl(pg: NonNullable<AgentManifest['postgres']>, password: string): string {
+  try {
+    return postgresDbUrl(pg, password);
+  } catch (e) {
+    if (!(e instanceof DbUrlError)) throw e;
+    if (e.field === 'password') {
+      throw new UserError(
+        `the PostgreSQL password in ${describeSecret(pg.password)} cannot be used: ${e.problem}`,
+        `set a password in PostgreSQL and in ${pg.password.name} that has no '/' before its first '@' (or no '/' at all), then restart sipbake-boot`,
+      );
+    }
+    throw new UserError(`dispatcher.backend.${e.field} cannot be written into Kamailio's db_url: ${e.problem}`, `fix dispatcher.backend.${e.field} in the image definition, render and bake again`);
   }
-  for (const [what, v] of [['user', pg.user], ['host', pg.host], ['database', pg.database]] as const) {
-    if (/["\\\s/?]/.test(v) || (what !== 'user' && v.includes('@'))) throw new UserError(`dispatcher.backend.${what} ${JSON.stringify(v)} cannot be written into a Kamailio db_url`, `use a plain ${what} name`);
-  }
-  return `postgres://${pg.user}:${password}@${pg.host}:${pg.port}/${pg.database}`;
 }
 
 /** Pure: which files boot writes, with what content and mode. */
@@ -49,24 +54,36 @@ export function planBoot(m: AgentManifest, facts: BootFacts, secrets: BootSecret
     privateIp: facts.privateIp,
     publicIp: facts.publicIp,
     root: r,
-    ...(m.postgres && secrets.dbPassword !== undefined ? { dbUrl: postgresUrl(m.postgres, secrets.dbPassword) } : {}),
+    ...(facts.peerNet ? { peerNet: facts.peerNet } : {}),
+    ...(m.postgres && secrets.dbPassword !== undefined ? { dbUrl: bootDbUrl(m.postgres, secrets.dbPassword) } : {}),
     ...(m.tls ? { tls: { certificate: m.tls.certificate, privateKey: m.tls.privateKey } } : {}),
   });
   const files: AgentFile[] = [{ path: at(BOOT_INCLUDE_PATH), content: include, mode: 0o640, group: 'kamailio' }];
-  if (m.rtpproxy) files.push({ path: at(RTPPROXY_BOOT_ENV_PATH), content: renderRtpproxyBootEnv(facts), mode: 0o640, group: 'kamailio' });
+  if (m.rtpproxy) files.push({ path: at(RTPPROXY_BOOT_ENV_PATH), content: renderRtpproxyBootEnv(facts), mode: 0o644 });
   if (m.tls && secrets.tlsCertificate !== undefined) files.push({ path: at(m.tls.certificate), content: secrets.tlsCertificate, mode: 0o644 });
   if (m.tls && secrets.tlsPrivateKey !== undefined) files.push({ path: at(m.tls.privateKey), content: secrets.tlsPrivateKey, mode: 0o640, group: 'kamailio' });
   return files;
 }
 
+/** The VPC CIDR of the primary interface. */
+export async function readPeerNet(imds: Imds): Promise<string> {
+  const mac = await imds.get(META.mac);
+  const cidr = await imds.find(META.vpcCidr(mac));
+  if (!cidr || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) {
+    throw new UserError(`instance metadata has no usable network/interfaces/macs/${mac}/vpc-ipv4-cidr-block`, 'check that the instance runs in a VPC with an IPv4 CIDR and that IMDSv2 is reachable');
+  }
+  return cidr;
+}
+
 /** Reads the private and the advertised address as the manifest says. */
 export async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootFacts> {
   const privateIp = await imds.get(META.localIpv4);
+  const peerNet = await readPeerNet(imds);
   switch (m.advertise.source) {
     case 'private-ipv4':
-      return { privateIp, publicIp: privateIp };
+      return { privateIp, publicIp: privateIp, peerNet };
     case 'elastic-ip':
-      return { privateIp, publicIp: m.advertise.elasticIp! };
+      return { privateIp, publicIp: m.advertise.elasticIp!, peerNet };
     case 'instance-public-ipv4': {
       const publicIp = await imds.find(META.publicIpv4);
       if (!publicIp) {
@@ -75,7 +92,7 @@ export async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootF
           'behind an NLB or NAT, set advertise.source: elastic-ip with advertise.elasticIp, or private-ipv4; or launch the instance with a public IPv4',
         );
       }
-      return { privateIp, publicIp };
+      return { privateIp, publicIp, peerNet };
     }
   }
 }
@@ -88,21 +105,37 @@ export interface BootOptions {
   readSecret?: SecretReader;
   ssmEndpoint?: string;
   secretsManagerEndpoint?: string;
+  /** Credentials for the secret reads (the instance role on EC2); default: the SDK's chain. */
+  credentials?: AwsCredentialIdentityProvider;
   /** Overrides the region from IMDS placement/region. */
   region?: string;
   manifest?: AgentManifest;
   log?: Log;
+  /** Seconds from start after which boot stops retrying (secret reads, credentials). Default 150. */
+  deadlineSeconds?: number;
+  lookup?: Lookup;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface BootResult extends BootFacts {
   files: string[];
+  advertise: AgentManifest['advertise']['source'];
 }
 
-async function readSecrets(m: AgentManifest, read: SecretReader): Promise<BootSecrets> {
+async function readSecrets(m: AgentManifest, read: SecretReader, deadline: number, log: Log, o: BootOptions): Promise<BootSecrets> {
   const s: BootSecrets = {};
-  if (m.postgres) s.dbPassword = await read(m.postgres.password, 'the PostgreSQL password');
-  if (m.tls?.certificateSecret) s.tlsCertificate = await read(m.tls.certificateSecret, 'the TLS certificate');
-  if (m.tls?.privateKeySecret) s.tlsPrivateKey = await read(m.tls.privateKeySecret, 'the TLS private key');
+  const one = (ref: Parameters<SecretReader>[0], what: string) =>
+    retry(() => read(ref, what), {
+      deadline,
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.sleep ? { sleep: o.sleep } : {}),
+      isPermanent: (e) => e instanceof SecretUnusable,
+      onRetry: (n, e, wait) => log(`reading ${what} failed (attempt ${n}): ${e instanceof Error ? e.message : String(e)}; retrying in ${(wait / 1000).toFixed(1)} s`),
+    });
+  if (m.postgres) s.dbPassword = await one(m.postgres.password, 'the PostgreSQL password');
+  if (m.tls?.certificateSecret) s.tlsCertificate = await one(m.tls.certificateSecret, 'the TLS certificate');
+  if (m.tls?.privateKeySecret) s.tlsPrivateKey = await one(m.tls.privateKeySecret, 'the TLS private key');
   return s;
 }
 
@@ -110,13 +143,32 @@ function needsSecrets(m: AgentManifest): boolean {
   return Boolean(m.postgres || m.tls?.certificateSecret || m.tls?.privateKeySecret);
 }
 
+/** Fails when a destination host name does not resolve, unless the definition allows it. */
+async function checkDestinations(m: AgentManifest, look: Lookup, log: Log): Promise<void> {
+  if (m.destinationHosts.length === 0) return;
+  const bad = await unresolvedHosts(m.destinationHosts, look);
+  if (bad.length === 0) return;
+  const list = bad.map((b) => `${b.host} (${b.error})`).join(', ');
+  if (m.allowUnresolved) {
+    log(`warning: dispatcher destination(s) do not resolve: ${list}; Kamailio will start without them (dispatcher.allowUnresolved: true)`);
+    return;
+  }
+  throw new UserError(
+    `dispatcher destination host(s) do not resolve: ${list}. Kamailio would drop them silently`,
+    'fix DNS for these names (or use addresses) and restart sipbake-boot; to start without them, set dispatcher.allowUnresolved: true',
+  );
+}
+
 /** In-process boot: the same code path `agent.mjs boot` runs. Writes nothing unless everything was read. */
 export async function runBoot(opts: BootOptions): Promise<BootResult> {
   const log = opts.log ?? silentLog;
+  const now = opts.now ?? Date.now;
+  const deadline = now() + (opts.deadlineSeconds ?? 150) * 1000;
   const m = opts.manifest ?? (await readManifest(opts.root));
   const imds = opts.imds instanceof Imds ? opts.imds : new Imds(opts.imds);
   const facts = await readAddresses(m, imds);
-  log(`addresses: private ${facts.privateIp}, advertised ${facts.publicIp} (${m.advertise.source})`);
+  log(`addresses: private ${facts.privateIp}, advertised ${facts.publicIp} (${m.advertise.source}), peer network ${facts.peerNet}`);
+  await checkDestinations(m, opts.lookup ?? systemLookup, log);
   let secrets: BootSecrets = {};
   if (needsSecrets(m)) {
     let read = opts.readSecret;
@@ -126,13 +178,14 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
         region,
         ...(opts.ssmEndpoint ? { ssm: opts.ssmEndpoint } : {}),
         ...(opts.secretsManagerEndpoint ? { secretsManager: opts.secretsManagerEndpoint } : {}),
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
       });
     }
-    secrets = await readSecrets(m, read);
+    secrets = await readSecrets(m, read, deadline, log, opts);
     log(`secrets read: ${Object.keys(secrets).join(', ')}`);
   }
   const files = planBoot(m, facts, secrets, opts.root);
   await writeFilesAtomic(files);
   for (const f of files) log(`wrote ${f.path} (mode ${f.mode.toString(8)})`);
-  return { ...facts, files: files.map((f) => f.path) };
+  return { ...facts, files: files.map((f) => f.path), advertise: m.advertise.source };
 }

@@ -124,4 +124,6 @@ export const META = {
   region: 'placement/region',
   instanceId: 'instance-id',
   targetLifecycleState: 'autoscaling/target-lifecycle-state',
+  mac: 'mac',
+  vpcCidr: (mac: string) => `network/interfaces/macs/${mac}/vpc-ipv4-cidr-block`,
 } as const;

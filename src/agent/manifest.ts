@@ -27,7 +27,13 @@ const manifestSchema = z.looseObject({
       elasticIp: z.string().optional(),
     })
     .prefault({}),
-  dispatcher: z.looseObject({ backend: z.looseObject({ type: z.string() }).optional() }).nullish(),
+  dispatcher: z
+    .looseObject({
+      backend: z.looseObject({ type: z.string() }).optional(),
+      destinations: z.array(z.looseObject({ host: z.string().min(1) })).default([]),
+      allowUnresolved: z.boolean().default(false),
+    })
+    .nullish(),
   rtpproxy: z.looseObject({ enabled: z.boolean().default(false) }).nullish(),
   tls: z
     .looseObject({
@@ -68,6 +74,9 @@ export interface AgentManifest {
   tls?: TlsFiles;
   drain: DrainConfig;
   kamcmd?: string;
+  /** Dispatcher destination hosts (names or addresses) boot resolves, and whether one may fail to. */
+  destinationHosts: string[];
+  allowUnresolved: boolean;
 }
 
 /** Pure: JSON text → manifest, or a UserError naming the file and the field. */
@@ -113,6 +122,8 @@ export function parseManifest(text: string, file: string): AgentManifest {
     ...(tls ? { tls } : {}),
     drain: m.deploy?.lifecycleHook?.name ? { ...m.drain, lifecycleHookName: m.deploy.lifecycleHook.name } : m.drain,
     ...(m.kamailio?.kamcmd ? { kamcmd: m.kamailio.kamcmd } : {}),
+    destinationHosts: [...new Set((m.dispatcher?.destinations ?? []).map((d) => d.host))],
+    allowUnresolved: m.dispatcher?.allowUnresolved ?? false,
   };
 }
 

@@ -2,6 +2,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretRef } from '../definition/primitives.js';
 import { UserError } from '../core/errors.js';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 
 // Secrets are read at boot through the real SDK v3 clients (default credential chain: the instance
 // role on EC2, AWS_* variables in tests). No message built here ever contains a secret's value.
@@ -12,7 +13,15 @@ export interface SecretEndpoints {
   ssm?: string;
   /** SIPBAKE_SECRETSMANAGER_ENDPOINT. */
   secretsManager?: string;
+  /** Credentials; default: the SDK's chain (AWS_* variables in tests). On the instance: instanceRoleCredentials(). */
+  credentials?: AwsCredentialIdentityProvider;
 }
+
+/** Errors that waiting cannot fix: the secret is missing, or its content is unusable. Others are retried at boot. */
+export const PERMANENT_SECRET_ERRORS = new Set(['ParameterNotFound', 'ResourceNotFoundException', 'ParameterVersionNotFound', 'ValidationException', 'InvalidParameterException', 'InvalidKeyId']);
+
+/** A secret failure boot should not retry. */
+export class SecretUnusable extends UserError {}
 
 export type SecretReader = (ref: SecretRef, what: string) => Promise<string>;
 
@@ -20,7 +29,7 @@ function errorName(e: unknown): string {
   return e instanceof Error ? e.name : 'Error';
 }
 
-function describe(ref: SecretRef): string {
+export function describe(ref: SecretRef): string {
   return ref.source === 'ssm' ? `SSM parameter ${ref.name}` : `Secrets Manager secret ${ref.name}`;
 }
 
@@ -31,12 +40,12 @@ export function pickJsonKey(secret: string, ref: SecretRef): string {
   try {
     doc = JSON.parse(secret);
   } catch {
-    throw new UserError(`${describe(ref)} is not JSON, but the definition asks for its key "${ref.jsonKey}"`, 'store the secret as a JSON object, or remove jsonKey from the definition');
+    throw new SecretUnusable(`${describe(ref)} is not JSON, but the definition asks for its key "${ref.jsonKey}"`, 'store the secret as a JSON object, or remove jsonKey from the definition');
   }
   const v = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[ref.jsonKey] : undefined;
   if (typeof v === 'string' && v.length > 0) return v;
   if (typeof v === 'number') return String(v);
-  throw new UserError(`${describe(ref)} has no non-empty string under key "${ref.jsonKey}"`, `add "${ref.jsonKey}" to the secret's JSON, or fix jsonKey in the definition`);
+  throw new SecretUnusable(`${describe(ref)} has no non-empty string under key "${ref.jsonKey}"`, `add "${ref.jsonKey}" to the secret's JSON, or fix jsonKey in the definition`);
 }
 
 function failure(ref: SecretRef, what: string, region: string, e: unknown): UserError {
@@ -46,10 +55,13 @@ function failure(ref: SecretRef, what: string, region: string, e: unknown): User
       ? `create it in ${region} (${ref.source === 'ssm' ? 'aws ssm put-parameter --type SecureString' : 'aws secretsmanager create-secret'} --name ${ref.name} …)`
       : name === 'AccessDeniedException' || name === 'UnrecognizedClientException'
         ? `allow the instance role ${ref.source === 'ssm' ? 'ssm:GetParameter (and kms:Decrypt on its key)' : 'secretsmanager:GetSecretValue'} on ${ref.name}`
-        : 'check the instance role, the region and network access to the endpoint';
+        : name === 'ProviderError' || name === 'CredentialsProviderError' || name === 'InstanceMetadataV1FallbackError'
+          ? 'no instance-role credentials from instance metadata (IMDSv2 iam/security-credentials/): attach the instance profile `sipbake iam` prints to the launch template'
+          : 'check the instance role, the region and network access to the endpoint';
   // Only the SDK's error name and message: they describe the request, never the value.
   const msg = e instanceof Error ? e.message : String(e);
-  return new UserError(`cannot read ${what} from ${describe(ref)} in ${region}: ${name}: ${msg}`, fix, { cause: e });
+  const Err = PERMANENT_SECRET_ERRORS.has(name) ? SecretUnusable : UserError;
+  return new Err(`cannot read ${what} from ${describe(ref)} in ${region}: ${name}: ${msg}`, fix, { cause: e });
 }
 
 export function awsSecretReader(ep: SecretEndpoints): SecretReader {
@@ -59,11 +71,11 @@ export function awsSecretReader(ep: SecretEndpoints): SecretReader {
     let value: string | undefined;
     try {
       if (ref.source === 'ssm') {
-        ssm ??= new SSMClient({ region: ep.region, maxAttempts: 4, ...(ep.ssm ? { endpoint: ep.ssm } : {}) });
+        ssm ??= new SSMClient({ region: ep.region, maxAttempts: 4, ...(ep.credentials ? { credentials: ep.credentials } : {}), ...(ep.ssm ? { endpoint: ep.ssm } : {}) });
         const out = await ssm.send(new GetParameterCommand({ Name: ref.name, WithDecryption: true }));
         value = out.Parameter?.Value;
       } else {
-        sm ??= new SecretsManagerClient({ region: ep.region, maxAttempts: 4, ...(ep.secretsManager ? { endpoint: ep.secretsManager } : {}) });
+        sm ??= new SecretsManagerClient({ region: ep.region, maxAttempts: 4, ...(ep.credentials ? { credentials: ep.credentials } : {}), ...(ep.secretsManager ? { endpoint: ep.secretsManager } : {}) });
         const out = await sm.send(new GetSecretValueCommand({ SecretId: ref.name }));
         value = out.SecretString;
         if (value === undefined && out.SecretBinary) value = Buffer.from(out.SecretBinary).toString('utf8');
@@ -71,7 +83,7 @@ export function awsSecretReader(ep: SecretEndpoints): SecretReader {
     } catch (e) {
       throw failure(ref, what, ep.region, e);
     }
-    if (!value) throw new UserError(`${describe(ref)} (${what}) is empty`, `store a value in ${describe(ref)}`);
+    if (!value) throw new SecretUnusable(`${describe(ref)} (${what}) is empty`, `store a value in ${describe(ref)}`);
     return pickJsonKey(value, ref);
   };
 }

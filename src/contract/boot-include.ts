@@ -1,46 +1,64 @@
 // The per-instance include kamailio.cfg imports. Pure: the same function serves `render --local`
 // and the on-instance agent at boot, so the two can never disagree on its shape.
+//
+// Only `#!define`, never `#!substdef`: a subst rule rewrites every string Kamailio lexes after it
+// (src/core/cfg.lex runs pp_subst_run on each STRING token, after escapes), so a password or a path
+// that contains the text of a token would be rewritten. A define is replaced only where the whole token
+// stands on its own (listen=udp:SIPBAKE_PRIVATE_IP:5060, modparam(..., SIPBAKE_DB_URL)).
 
 export interface BootValues {
   privateIp: string;
   publicIp: string;
   /** Filesystem root the image lives under: '' on the instance, the render directory for --local. */
   root: string;
-  /** postgres://user:password@host:port/db, postgres backend only. */
+  /** postgres://user:password@host:port/db (src/contract/db-url.ts), postgres backend only. */
   dbUrl?: string;
+  /** TLS only: certificate and key paths on the instance (root is prefixed). */
+  tls?: { certificate: string; privateKey: string };
   /**
    * CIDR of the network the image's instances share (the VPC, from IMDS
    * network/interfaces/macs/MAC/vpc-ipv4-cidr-block). In-dialog requests are forwarded to the owning
    * instance only inside it. Unset: this instance alone (privateIp/32), so nothing is forwarded.
    */
   peerNet?: string;
-  /** TLS only: certificate and key paths on the instance (root is prefixed). */
-  tls?: { certificate: string; privateKey: string };
 }
 
 export const BOOT_INCLUDE_PATH = 'etc/kamailio/sipbake-boot.cfg';
 export const RTPPROXY_BOOT_ENV_PATH = 'etc/sipbake/rtpproxy-boot.env';
+export const DEFAULT_PEER_NET = '127.0.0.0/8';
 
-function str(s: string): string {
-  if (/["\n\r]/.test(s)) throw new Error(`value ${JSON.stringify(s)} cannot be written into a Kamailio #!define string`);
-  return `"${s}"`;
+/**
+ * A Kamailio cfg double-quoted string carrying `s` byte for byte (cfg.lex STRING1: \" \\ and \xHH).
+ * Everything outside printable ASCII but above 0x7f passes raw (UTF-8 bytes); NUL cannot be carried.
+ */
+export function kamailioString(s: string): string {
+  if (s.includes('\0')) throw new Error('a Kamailio cfg string cannot carry a NUL byte');
+  // eslint-disable-next-line no-control-regex
+  const body = s.replace(/[\\"\x00-\x1f\x7f]/g, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return `"${body}"`;
 }
 
 export function runDir(root: string): string {
   return `${root}/run/kamailio`;
 }
 
+function checkIp(ip: string): void {
+  if (!/^[0-9a-fA-F.:]+$/.test(ip)) throw new Error(`refusing to write ${JSON.stringify(ip)} as an address into the boot include`);
+}
+
 export function renderBootInclude(v: BootValues): string {
-  for (const ip of [v.privateIp, v.publicIp]) {
-    if (!/^[0-9a-fA-F.:]+$/.test(ip)) throw new Error(`refusing to write ${JSON.stringify(ip)} as an address into the boot include`);
-  }
+  for (const ip of [v.privateIp, v.publicIp]) checkIp(ip);
   const peerNet = v.peerNet ?? `${v.privateIp}/32`;
-  if (!/^[0-9.]+\/\d{1,2}$/.test(peerNet)) throw new Error(`refusing to write ${JSON.stringify(peerNet)} as the peer network CIDR into the boot include`);
+  if (!/^[0-9.]+\/\d{1,2}$/.test(peerNet)) throw new Error(`refusing to write ${JSON.stringify(peerNet)} as a CIDR into the boot include`);
   const r = v.root.replace(/\/+$/, '');
+  const str = kamailioString;
   const lines = [
-    '# Written at boot by sipbake-boot (never baked into the image).',
-    `#!substdef "!SIPBAKE_PRIVATE_IP!${v.privateIp}!g"`,
-    `#!substdef "!SIPBAKE_PUBLIC_IP!${v.publicIp}!g"`,
+    '# Written at boot by sipbake-boot (never baked into the image). Defines only, no subst rules.',
+    `#!define SIPBAKE_PRIVATE_IP ${v.privateIp}`,
+    `#!define SIPBAKE_PUBLIC_IP ${v.publicIp}`,
+    // Quoted forms for string parameters (a bare define is not replaced inside a quoted string).
+    `#!define SIPBAKE_PRIVATE_IP_STR ${str(v.privateIp)}`,
+    `#!define SIPBAKE_PUBLIC_IP_STR ${str(v.publicIp)}`,
     `#!define SIPBAKE_PEER_NET ${str(peerNet)}`,
     `#!define SIPBAKE_RUN_DIR ${str(runDir(r))}`,
     `#!define SIPBAKE_CTL_SOCK ${str(`unix:${runDir(r)}/kamailio_ctl`)}`,
@@ -54,8 +72,22 @@ export function renderBootInclude(v: BootValues): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function renderRtpproxyBootEnv(v: Pick<BootValues, 'privateIp' | 'publicIp'>): string {
-  // -l binds the private address; -A advertises the public one in rewritten SDP.
-  const adv = v.publicIp === v.privateIp ? '' : ` -A ${v.publicIp}`;
-  return `RTPPROXY_ADDR_OPTS="-l ${v.privateIp}${adv}"\n`;
+export interface RtpproxyBootValues {
+  privateIp: string;
+  publicIp: string;
+}
+
+/**
+ * RTPProxy 3.2.0's listen argument (doc/manpage.xml, src/rtpp_bindargs.c bindarg_parse): the advertised
+ * address rides inside it as `-l PRIVATE=PUBLIC`. `-A` is only the bridge-mode pair (`-l a/b -A x/y`)
+ * and is ignored without a word with a single `-l`.
+ */
+export function rtpproxyListenArgs(v: RtpproxyBootValues): string[] {
+  checkIp(v.privateIp);
+  checkIp(v.publicIp);
+  return ['-l', v.publicIp === v.privateIp ? v.privateIp : `${v.privateIp}=${v.publicIp}`];
+}
+
+export function renderRtpproxyBootEnv(v: RtpproxyBootValues): string {
+  return `RTPPROXY_ADDR_OPTS="${rtpproxyListenArgs(v).join(' ')}"\n`;
 }

@@ -91,6 +91,10 @@ export const dispatcherSchema = z
       .describe('ds_select_dst algorithm: 4 round-robin, 9 weight-based, 10 call load, 11 relative weight, 8 priority'),
     destinations: z.array(destinationSchema).min(1).describe('The destinations calls are spread across (at least one)'),
     initialMethods: initialMethods('a destination'),
+    allowUnresolved: z
+      .boolean()
+      .default(false)
+      .describe('Boot resolves every destination host name and fails (journal line, no Kamailio) when one does not resolve; true lets Kamailio start without it'),
     probing: z
       .strictObject({
         interval: seconds(1).default(10).describe('ds_ping_interval'),
@@ -137,7 +141,16 @@ export const mediaSchema = z
           .default(false)
           .describe('The control protocol has no authentication; a non-loopback socket must be asked for explicitly'),
         rtpPorts: z.strictObject({ min: port.default(20000).describe('Lowest RTP port (rtpproxy -m)'), max: port.default(30000).describe('Highest RTP port (rtpproxy -M)') }).prefault({}),
-        logLevel: z.enum(['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT']).default('INFO').describe('rtpproxy -d log level'),
+        logLevel: z
+          .enum(['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT'])
+          .default('WARN')
+          .describe('rtpproxy -d log level; INFO and DBUG write several lines per call, which journald rate-limits away under load'),
+        maxCalls: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('Concurrent calls the instance is sized for: rtpproxy -L and LimitNOFILE get 4 descriptors per call (default: what rtpPorts holds)'),
       })
       .prefault({}),
   })

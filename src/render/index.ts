@@ -1,3 +1,4 @@
+import { DbUrlError, postgresDbUrl } from '../contract/db-url.js';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -48,12 +49,13 @@ export async function planImage(root: string, image: ImageDefinition): Promise<R
 function localDbUrl(image: ImageDefinition, local: LocalOptions): { dbUrl?: string } {
   const b = image.dispatcher?.backend;
   if (b?.type !== 'postgres') return {};
-  // Kamailio's db_url parser takes user and password verbatim (up to the last '@'); it never percent-decodes.
-  if (local.dbPassword !== undefined && /["\\\r\n]/.test(local.dbPassword)) {
-    throw new UserError('the database password contains a quote, backslash or line break, which a Kamailio db_url cannot carry', 'use a password without those characters');
+  // The one db_url builder (src/contract/db-url.ts), the same the boot agent uses.
+  try {
+    return { dbUrl: postgresDbUrl(b, local.dbPassword) };
+  } catch (e) {
+    if (e instanceof DbUrlError) throw new UserError(`--db-password-env: the database ${e.field} cannot be used: ${e.problem}`, e.field === 'password' ? "use a password with no '/' before its first '@'" : `fix dispatcher.backend.${e.field}`);
+    throw e;
   }
-  const auth = local.dbPassword === undefined ? b.user : `${b.user}:${local.dbPassword}`;
-  return { dbUrl: `postgres://${auth}@${b.host}:${b.port}/${b.database}` };
 }
 
 /** --local with TLS: a throwaway self-signed pair inside the tree, where the boot include points. */

@@ -4,6 +4,13 @@ import { kamailioView } from './view.js';
 import { dispatcherRows, renderDispatcherList } from './dispatcher.js';
 import { commentText, envValue, sqlIdentifier, sqlLiteral, systemdValue } from '../contract/escape.js';
 import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
+import { RTPPROXY_PIDFILE, rtpproxyFdLimit, rtpproxyMaxCalls, rtpproxyOptsLine } from '../contract/rtpproxy-args.js';
+
+/** What the rtpproxy templates print: every flag comes from src/contract/rtpproxy-args.ts. */
+function rtpproxyTemplateData(image: ImageDefinition) {
+  const s = image.media.rtpproxy;
+  return { optsLine: rtpproxyOptsLine(s), fdLimit: rtpproxyFdLimit(s), maxCalls: rtpproxyMaxCalls(s), pidFile: RTPPROXY_PIDFILE };
+}
 
 // Pure: definition (+ loaded templates and agent bundle) in, the list of files to write out.
 
@@ -52,7 +59,7 @@ export function imageManifest(image: ImageDefinition, modules: string[]): object
     memory: image.memory,
     drain: image.drain,
     kamailio: { binary: '/usr/local/sbin/kamailio', kamcmd: '/usr/local/sbin/kamcmd', config: '/etc/kamailio/kamailio.cfg' },
-    rtpproxy: { enabled: image.media.rtpproxy.enabled, controlSocket: image.media.rtpproxy.controlSocket },
+    rtpproxy: { enabled: image.media.rtpproxy.enabled, controlSocket: image.media.rtpproxy.controlSocket, rtpPorts: image.media.rtpproxy.rtpPorts, logLevel: image.media.rtpproxy.logLevel, maxCalls: image.media.rtpproxy.maxCalls ?? null },
     tls: image.tls.enabled
       ? {
           enabled: true,
@@ -62,7 +69,16 @@ export function imageManifest(image: ImageDefinition, modules: string[]): object
           privateKeySecret: image.tls.privateKeySecret ?? null,
         }
       : { enabled: false },
-    dispatcher: ds ? { setId: ds.setId, algorithm: ds.algorithm, backend: ds.backend } : null,
+    dispatcher: ds
+      ? {
+          setId: ds.setId,
+          algorithm: ds.algorithm,
+          backend: ds.backend,
+          // The boot agent resolves these host names before Kamailio starts (Kamailio drops one that does not resolve).
+          destinations: ds.destinations.map((d) => ({ host: d.host, port: d.port, transport: d.transport })),
+          allowUnresolved: ds.allowUnresolved,
+        }
+      : null,
     relay: image.relay ? { destination: image.relay.destination } : null,
     // The drain agent completes the lifecycle hook the roll checks or creates.
     deploy: image.deploy ? { lifecycleHook: { name: image.deploy.lifecycleHook.name } } : null,
@@ -81,11 +97,12 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
     { path: 'etc/systemd/system/sipbake-drain.service', content: t('systemd/sipbake-drain.service.eta'), mode: 0o644 },
     { path: MANIFEST_PATH, content: `${JSON.stringify(imageManifest(image, view.modules), null, 2)}\n`, mode: 0o644 },
     { path: AGENT_PATH, content: inputs.agentBundle, mode: 0o755 },
+    { path: 'usr/local/bin/sipbake-status', content: t('bin/sipbake-status.eta'), mode: 0o755 },
   ];
   if (view.useRtpproxy) {
     files.push(
-      { path: 'etc/systemd/system/rtpproxy.service', content: t('systemd/rtpproxy.service.eta'), mode: 0o644 },
-      { path: 'etc/sipbake/rtpproxy.env', content: t('rtpproxy/rtpproxy.env.eta'), mode: 0o644 },
+      { path: 'etc/systemd/system/rtpproxy.service', content: t('systemd/rtpproxy.service.eta', { ...view, rtpproxy: rtpproxyTemplateData(image) }), mode: 0o644 },
+      { path: 'etc/sipbake/rtpproxy.env', content: t('rtpproxy/rtpproxy.env.eta', { ...view, rtpproxy: rtpproxyTemplateData(image) }), mode: 0o644 },
     );
   }
   const ds = image.dispatcher;

@@ -7,7 +7,149 @@
 //   D<flags> callid fromtag [totag]                 (delete) → 0
 //   anything else      → E1 (syntax error), as RTPProxy answers
 // Media never flows: this is control only. Each command is recorded for assertions.
+//
+// Started from an argv (RtpproxyResponder.fromArgv), it reads the command line the way RTPProxy 3.2.0 does
+// (sippy/rtpproxy b26b09b3: src/main.c getopt, src/rtpp_bindargs.c bindarg_parse/init_bindaddrs,
+// src/rtpp_command_reply.c): the address in each reply is the first listen address's `=advertised` part,
+// else the listen address itself; `-A` counts only in bridge mode (`-l a/b -A x/y`) and is otherwise
+// ignored without a word; an unknown option or a missing argument refuses to start, as getopt does.
 import { createSocket, type Socket } from 'node:dgram';
+
+/** RTPProxy 3.2.0's getopt string (src/main.c). */
+const OPTSTRING = 'vf2Rl:6:s:S:t:r:p:T:L:m:M:u:Fin:Pad:Vc:A:w:bW:DC';
+
+export interface RtpproxyListen {
+  label?: string;
+  address: string;
+  advertised?: string;
+  v6: boolean;
+}
+
+export interface RtpproxyArgs {
+  control: { host: string; port: number } | { path: string };
+  listen: RtpproxyListen[];
+  /** -A advertised pair (bridge mode only). */
+  legacyAdvertised?: [string, string | undefined];
+  bridge: boolean;
+  logLevel?: string;
+  pidFile?: string;
+  nofile?: number;
+  ports: { min: number; max: number };
+}
+
+export class RtpproxyArgvError extends Error {}
+
+/** Pure: argv (after the binary) → what RTPProxy 3.2.0 would configure, or RtpproxyArgvError where it refuses. */
+export function parseRtpproxyArgv(argv: readonly string[]): RtpproxyArgs {
+  const out: RtpproxyArgs = { control: { path: '/var/run/rtpproxy.sock' }, listen: [], bridge: false, ports: { min: 35000, max: 65000 } };
+  const withArg = (c: string) => OPTSTRING[OPTSTRING.indexOf(c) + 1] === ':';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('--')) continue; // long options (--force_asymmetric, …) take no part in addressing
+    if (!a.startsWith('-') || a === '-') throw new RtpproxyArgvError(`unexpected argument ${JSON.stringify(a)}`);
+    for (let j = 1; j < a.length; j++) {
+      const c = a[j]!;
+      if (c === ':' || !OPTSTRING.includes(c)) throw new RtpproxyArgvError(`invalid option -- '${c}'`);
+      let val: string | undefined;
+      if (withArg(c)) {
+        val = j + 1 < a.length ? a.slice(j + 1) : argv[++i];
+        if (val === undefined) throw new RtpproxyArgvError(`option requires an argument -- '${c}'`);
+        j = a.length;
+      }
+      apply(out, c, val);
+    }
+  }
+  const first = out.listen.find((l) => !l.v6);
+  if (first?.address.includes('/')) {
+    out.bridge = true;
+    if (first.advertised !== undefined) throw new RtpproxyArgvError('bridging address(es) cannot have an advertized address, use matching -A argument');
+    if (out.legacyAdvertised && out.legacyAdvertised[1] === undefined) throw new RtpproxyArgvError('two advertised addresses are required for internal and external interfaces in bridging mode');
+  } else if (out.listen.length > 1 && out.listen.slice(1).some((l) => l.label === undefined)) {
+    throw new RtpproxyArgvError('address label is missing');
+  }
+  return out;
+}
+
+function apply(out: RtpproxyArgs, c: string, val: string | undefined): void {
+  switch (c) {
+    case 'l':
+    case '6': {
+      let rest = val!;
+      const l: RtpproxyListen = { address: '', v6: c === '6' };
+      const at = rest.indexOf('@');
+      if (at >= 0) {
+        l.label = rest.slice(0, at);
+        rest = rest.slice(at + 1);
+      }
+      const eq = rest.indexOf('=');
+      if (eq >= 0) {
+        l.advertised = rest.slice(eq + 1);
+        rest = rest.slice(0, eq);
+      }
+      l.address = rest;
+      out.listen.push(l);
+      return;
+    }
+    case 'A': {
+      if (!val) throw new RtpproxyArgvError('first advertised address is invalid');
+      const [x, y] = val.split('/', 2) as [string, string | undefined];
+      if (y === '') throw new RtpproxyArgvError('second advertised address is invalid');
+      out.legacyAdvertised = [x, y];
+      return;
+    }
+    case 's': {
+      const m = /^(udp6?|tcp6?):(.*?)(?::(\d+))?$/.exec(val!);
+      if (m) out.control = { host: m[2]!.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(m[3] ?? 22222) };
+      else if (/^c?unix:/.test(val!)) out.control = { path: val!.replace(/^c?unix:/, '') };
+      else throw new RtpproxyArgvError("can't parse control socket argument");
+      return;
+    }
+    case 'd': {
+      const level = val!.split(':')[0]!;
+      if (!['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT'].includes(level)) throw new RtpproxyArgvError(`${level}: invalid log level`);
+      out.logLevel = level;
+      return;
+    }
+    case 'p':
+      out.pidFile = val!;
+      return;
+    case 'L':
+      if (!/^\d+$/.test(val!)) throw new RtpproxyArgvError(`${val}: max file rlimit argument is invalid`);
+      out.nofile = Number(val);
+      return;
+    case 'm':
+    case 'M': {
+      const n = Number(val);
+      if (!/^\d+$/.test(val!) || n < 1 || n > 65535) throw new RtpproxyArgvError(`${val}: ${c === 'm' ? 'min' : 'max'} port argument is invalid`);
+      if (c === 'm') out.ports.min = n;
+      else out.ports.max = n;
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/**
+ * Pure: the address RTPProxy 3.2.0 puts in a U/L reply (rtpc_reply_append_port_addr): the bind address's
+ * advertised address, else the bind address; none when it is bound to any address ('*', 0.0.0.0).
+ * In bridge mode the command's i/e flags choose the interface and -A gives its advertised address.
+ */
+export function replyAddress(args: RtpproxyArgs, flags = ''): string | undefined {
+  const first = args.listen.find((l) => !l.v6) ?? args.listen[0];
+  const isNull = (a: string | undefined) => a === undefined || a === '*' || a === '0.0.0.0' || a === '::';
+  if (args.bridge && first) {
+    const [internal, external] = first.address.split('/') as [string, string];
+    const ie = /[ie]/i.exec(flags)?.[0]?.toLowerCase();
+    const idx = ie === 'e' ? 1 : 0;
+    const adv = args.legacyAdvertised?.[idx];
+    const bind = idx === 0 ? internal : external;
+    return adv ?? (isNull(bind) ? undefined : bind);
+  }
+  if (!first) return undefined;
+  return first.advertised ?? (isNull(first.address) ? undefined : first.address);
+}
 
 export const CAPABILITIES = ['20040107', '20050322', '20060704', '20071218', '20080403', '20081102', '20081224', '20090810'];
 
@@ -32,10 +174,12 @@ export interface RtpproxyResponderOptions {
   mediaIp?: string;
   /** First media port handed out; each U/L gets the next even one, wrapping within 20000 ports (never past 65535). Default 35000. */
   firstMediaPort?: number;
+  /** Started from an RTPProxy command line: replies carry the address 3.2.0 would (see parseRtpproxyArgv). */
+  args?: RtpproxyArgs;
 }
 
 /** Pure: one request text → the reply text (without cookie) and what was understood. */
-export function answer(body: string, allocate: (callId: string, tag: string) => number, mediaIp: string): Omit<RtpproxyCommand, 'at' | 'raw'> {
+export function answer(body: string, allocate: (callId: string, tag: string) => number, mediaIp: string | ((flags: string) => string | undefined)): Omit<RtpproxyCommand, 'at' | 'raw'> {
   const parts = body.trim().split(/\s+/);
   const head = parts[0] ?? '';
   if (head === 'V') return { command: 'V', flags: '', reply: '20040107' };
@@ -48,7 +192,8 @@ export function answer(body: string, allocate: (callId: string, tag: string) => 
     if (!callId || !addr || !port || !fromTag) return { command: letter, flags, reply: 'E1' };
     const own = letter === 'U' ? tag(fromTag) : (tag(toTag) ?? tag(fromTag));
     const p = allocate(callId, own ?? '');
-    return { command: letter, flags, callId, addr, port: Number(port), fromTag: tag(fromTag), ...(toTag ? { toTag: tag(toTag) } : {}), reply: `${p} ${mediaIp}` };
+    const ip = typeof mediaIp === 'string' ? mediaIp : mediaIp(flags);
+    return { command: letter, flags, callId, addr, port: Number(port), fromTag: tag(fromTag), ...(toTag ? { toTag: tag(toTag) } : {}), reply: ip === undefined ? `${p}` : `${p} ${ip}` };
   }
   if (letter === 'D') {
     const [, callId, fromTag, toTag] = parts;
@@ -66,8 +211,15 @@ export class RtpproxyResponder {
   readonly mediaIp: string;
 
   constructor(readonly opts: RtpproxyResponderOptions) {
-    this.mediaIp = opts.mediaIp ?? opts.host;
-    this.next = opts.firstMediaPort ?? 35000;
+    this.mediaIp = opts.args ? (replyAddress(opts.args) ?? '') : (opts.mediaIp ?? opts.host);
+    this.next = opts.firstMediaPort ?? opts.args?.ports.min ?? 35000;
+  }
+
+  /** A responder configured by an RTPProxy 3.2.0 command line (after the binary); its -s must be udp:HOST:PORT. */
+  static fromArgv(argv: readonly string[], o: { firstMediaPort?: number } = {}): RtpproxyResponder {
+    const args = parseRtpproxyArgv(argv);
+    if (!('host' in args.control)) throw new RtpproxyArgvError('the responder speaks UDP only: give -s udp:HOST:PORT');
+    return new RtpproxyResponder({ host: args.control.host, port: args.control.port, args, ...(o.firstMediaPort !== undefined ? { firstMediaPort: o.firstMediaPort } : {}) });
   }
 
   /** The control socket as Kamailio's rtpproxy_sock wants it. */
@@ -88,7 +240,8 @@ export class RtpproxyResponder {
       const sp = raw.indexOf(' ');
       if (sp <= 0) return; // no cookie: RTPProxy ignores it too
       const cookie = raw.slice(0, sp);
-      const a = answer(raw.slice(sp + 1), (callId, tag) => this.allocate(callId, tag), this.mediaIp);
+      const args = this.opts.args;
+      const a = answer(raw.slice(sp + 1), (callId, tag) => this.allocate(callId, tag), args ? (flags) => replyAddress(args, flags) : this.mediaIp);
       this.commands.push({ at: Date.now(), raw, ...a });
       s.send(`${cookie} ${a.reply}\n`, rinfo.port, rinfo.address);
     });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { POISON_ADDRESS, startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { startSecretsFake, type SecretsFake } from '../fakes/ssm.js';
-import { agentRoot, image, runAgent, type TempRoot } from './support.js';
+import { agentNode, agentRoot, image, runAgent, type TempRoot } from './support.js';
 
 // The bundled agent, as a child process, against IMDSv2 and SSM/Secrets Manager fakes on loopback.
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   aws = await startSecretsFake();
   aws.parameters.set('/sipbake/recorder-lb/db-password', { value: PASSWORD, secure: true });
   aws.secrets.set('sipbake/db', JSON.stringify({ username: 'kamailio', password: PASSWORD }));
-  aws.parameters.set('/sipbake/quoted', { value: `${PASSWORD}"`, secure: true });
+  aws.parameters.set('/sipbake/slashed', { value: `S3cret/${PASSWORD}`, secure: true });
 });
 afterAll(async () => {
   await aws.close();
@@ -49,15 +49,17 @@ async function leftovers(root: string): Promise<string[]> {
 describe('agent.mjs boot (bundled, child process)', () => {
   it('reads both addresses with an IMDSv2 token and writes the include and the rtpproxy env', async () => {
     imds = await startImdsFake({ localIpv4: '10.0.1.23', publicIpv4: '203.0.113.7' });
-    const r = await rootFor('recorder-lb');
+    const r = await rootFor('recorder-lb', { advertise: { source: 'instance-public-ipv4' } });
     const res = await runAgent(r.agent, 'boot', env(r.root));
     expect(res.stderr).toContain('wrote');
     expect(res.exitCode).toBe(0);
     const inc = await readFile(path.join(r.root, INCLUDE), 'utf8');
-    expect(inc).toContain('#!substdef "!SIPBAKE_PRIVATE_IP!10.0.1.23!g"');
-    expect(inc).toContain('#!substdef "!SIPBAKE_PUBLIC_IP!203.0.113.7!g"');
+    expect(inc).toContain('#!define SIPBAKE_PRIVATE_IP 10.0.1.23\n');
+    expect(inc).toContain('#!define SIPBAKE_PUBLIC_IP 203.0.113.7\n');
+    expect(inc).toContain('#!define SIPBAKE_PEER_NET "10.0.0.0/16"\n');
+    expect(inc).not.toContain('substdef');
     expect(inc).toContain(`#!define SIPBAKE_CTL_SOCK "unix:${r.root}/run/kamailio/kamailio_ctl"`);
-    expect(await readFile(path.join(r.root, RTP_ENV), 'utf8')).toBe('RTPPROXY_ADDR_OPTS="-l 10.0.1.23 -A 203.0.113.7"\n');
+    expect(await readFile(path.join(r.root, RTP_ENV), 'utf8')).toBe('RTPPROXY_ADDR_OPTS="-l 10.0.1.23=203.0.113.7"\n');
     expect((await stat(path.join(r.root, INCLUDE))).mode & 0o777).toBe(0o640);
     // Every metadata GET carried a token; the PUT came first.
     const gets = imds.requests.filter((q) => q.method === 'GET');
@@ -74,7 +76,7 @@ describe('agent.mjs boot (bundled, child process)', () => {
     expect(res.exitCode).toBe(0);
     const inc = await readFile(path.join(r.root, INCLUDE), 'utf8');
     expect(inc).not.toContain(POISON_ADDRESS);
-    expect(inc).toContain('!SIPBAKE_PRIVATE_IP!10.0.1.24!g');
+    expect(inc).toContain('#!define SIPBAKE_PRIVATE_IP 10.0.1.24\n');
     expect(imds.requests.filter((q) => q.status === 401)).toHaveLength(1);
     expect(imds.requests.filter((q) => q.method === 'PUT')).toHaveLength(2);
   });
@@ -85,7 +87,7 @@ describe('agent.mjs boot (bundled, child process)', () => {
     const res = await runAgent(r.agent, 'boot', env(r.root));
     expect(res.exitCode).toBe(0);
     const inc = await readFile(path.join(r.root, INCLUDE), 'utf8');
-    expect(inc).toContain('!SIPBAKE_PUBLIC_IP!198.51.100.9!g');
+    expect(inc).toContain('#!define SIPBAKE_PUBLIC_IP 198.51.100.9\n');
     expect(imds.requests.some((q) => q.path.endsWith('public-ipv4'))).toBe(false);
   });
 
@@ -136,7 +138,7 @@ describe('agent.mjs boot (bundled, child process)', () => {
   it.each([
     ['a missing SSM parameter', { source: 'ssm', name: '/nope' }, /ParameterNotFound.*create it in us-east-1/s],
     ['a missing JSON key', { source: 'secretsmanager', name: 'sipbake/db', jsonKey: 'pw' }, /no non-empty string under key "pw"/],
-    ['a password Kamailio cannot carry', { source: 'ssm', name: '/sipbake/quoted' }, /password contains a character the Kamailio config cannot carry/],
+    ['a password Kamailio cannot parse', { source: 'ssm', name: '/sipbake/slashed' }, /PostgreSQL password in SSM parameter \/sipbake\/slashed cannot be used: it has a '\/' before any '@'/],
   ])('fails on %s, says what to do, writes nothing and leaks nothing', async (_n, password, message) => {
     imds = await startImdsFake({ publicIpv4: '203.0.113.11' });
     const r = await rootFor('recorder-lb', { dispatcher: { backend: { password } } });
@@ -145,5 +147,18 @@ describe('agent.mjs boot (bundled, child process)', () => {
     expect(res.stderr).toMatch(message);
     expect(res.stderr).not.toContain(PASSWORD);
     expect(await leftovers(r.root)).toEqual([]);
+  });
+});
+
+describe('the Node the agent runs on', () => {
+  // CI runs this file again with SIPBAKE_TEST_NODE = Debian 12's node 18 (.ci/debian-node18.sh) and
+  // SIPBAKE_AGENT_NODE_MAJOR=18: the image runs the agent on Debian's Node, not on the CI's.
+  it('is the one CI asked for', async () => {
+    const { execa } = await import('execa');
+    const r = await execa(agentNode, ['-p', 'process.versions.node'], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const want = process.env.SIPBAKE_AGENT_NODE_MAJOR;
+    if (want) expect(r.stdout.trim().split('.')[0]).toBe(want);
+    else expect(Number(r.stdout.trim().split('.')[0])).toBeGreaterThanOrEqual(18);
   });
 });

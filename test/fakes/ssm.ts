@@ -8,12 +8,16 @@ import type { AddressInfo } from 'node:net';
 // - secretsmanager.GetSecretValue {SecretId} → {Name, SecretString, VersionId};
 //   a missing id → 400 ResourceNotFoundException.
 // - A request without a SigV4 Authorization header → 400 MissingAuthenticationTokenException.
-// Every request is recorded (target, body, signed).
+// Every request is recorded (target, body, signed, the signing access key id and session token).
+// `failNext(n)` answers the next n requests with 500 InternalServerError (the SDK retries those).
 
 export interface SecretsRequest {
   target: string;
   body: Record<string, unknown>;
   signed: boolean;
+  /** The access key id in the SigV4 Credential= scope, and the X-Amz-Security-Token (instance-role keys carry one). */
+  accessKeyId?: string;
+  sessionToken?: string;
 }
 
 export interface SecretsFake {
@@ -21,6 +25,7 @@ export interface SecretsFake {
   parameters: Map<string, { value: string; secure: boolean }>;
   secrets: Map<string, string>;
   requests: SecretsRequest[];
+  failNext(n: number): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +33,7 @@ export async function startSecretsFake(): Promise<SecretsFake> {
   const parameters = new Map<string, { value: string; secure: boolean }>();
   const secrets = new Map<string, string>();
   const requests: SecretsRequest[] = [];
+  let failures = 0;
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
@@ -40,12 +46,18 @@ export async function startSecretsFake(): Promise<SecretsFake> {
         /* answered below as a bad request */
       }
       const signed = /^AWS4-HMAC-SHA256 Credential=/.test(String(req.headers.authorization ?? ''));
-      requests.push({ target, body, signed });
+      const akid = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+      const tok = req.headers['x-amz-security-token'];
+      requests.push({ target, body, signed, ...(akid ? { accessKeyId: akid } : {}), ...(typeof tok === 'string' ? { sessionToken: tok } : {}) });
       const send = (status: number, doc: object, errorType?: string) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
         res.end(JSON.stringify(doc));
       };
       const error = (type: string, message: string) => send(400, { __type: type, message }, type);
+      if (failures > 0) {
+        failures--;
+        return send(500, { __type: 'InternalServerError', message: 'injected failure' }, 'InternalServerError');
+      }
       if (!signed) return error('MissingAuthenticationTokenException', 'Missing Authentication Token');
       if (target === 'AmazonSSM.GetParameter') {
         const name = String(body.Name ?? '');
@@ -69,6 +81,9 @@ export async function startSecretsFake(): Promise<SecretsFake> {
     parameters,
     secrets,
     requests,
+    failNext(n) {
+      failures += n;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

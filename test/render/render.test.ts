@@ -79,8 +79,9 @@ describe('render', () => {
     const out = path.join(r, 'local');
     await renderImage(repoRoot, 'twilio-relay', { out, local: { privateIp: '127.0.0.2', publicIp: '127.0.0.3' } });
     const inc = await readFile(path.join(out, 'etc/kamailio/sipbake-boot.cfg'), 'utf8');
-    expect(inc).toContain('#!substdef "!SIPBAKE_PRIVATE_IP!127.0.0.2!g"');
-    expect(inc).toContain('#!substdef "!SIPBAKE_PUBLIC_IP!127.0.0.3!g"');
+    expect(inc).toContain('#!define SIPBAKE_PRIVATE_IP 127.0.0.2\n');
+    expect(inc).toContain('#!define SIPBAKE_PUBLIC_IP 127.0.0.3\n');
+    expect(inc).toContain('#!define SIPBAKE_PEER_NET "127.0.0.0/8"\n');
     expect(inc).toContain(`#!define SIPBAKE_CTL_SOCK "unix:${out}/run/kamailio/kamailio_ctl"`);
     expect(existsSync(path.join(out, 'run/kamailio'))).toBe(true);
   });

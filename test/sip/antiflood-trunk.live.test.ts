@@ -30,7 +30,7 @@ describe('recorder-lb antiflood sized for trunks', () => {
     port = await freePort(PROXY);
     const def = await seedDefinition('recorder-lb', {
       listen: { udp: port, tcp: port },
-      advertise: { source: 'private-ipv4' },
+      advertise: { source: 'private-ipv4', elasticIp: undefined },
       dispatcher: { algorithm: 4, destinations: [{ host: recorder.ip, port: recorder.port, transport: 'udp', description: 'recorder' }], probing: { interval: 5 } },
       media: { rtpproxy: { enabled: false } },
       diagnostics: { log: 'stderr', debugLevel: 1, jsonrpc: false },

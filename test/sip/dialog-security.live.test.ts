@@ -41,7 +41,7 @@ async function stand(tmp: TmpDir, image: 'twilio-relay' | 'recorder-lb', net: nu
       ? await seedDefinition(image, { ...common, advertise: { source: 'elastic-ip', elasticIp: a(3) }, relay: { destination: { domain: callee.ip, port: callee.port, transport: 'udp' }, allowedSources: [`${a(16)}/28`, `${a(10)}/32`] } })
       : await seedDefinition(image, {
           ...common,
-          advertise: { source: 'private-ipv4' },
+          advertise: { source: 'private-ipv4', elasticIp: undefined },
           dispatcher: { algorithm: 4, destinations: [{ host: callee.ip, port: callee.port, transport: 'udp', description: 'recorder' }], probing: { interval: 5 } },
           media: { rtpproxy: { enabled: true, controlSocket: rtpUrl } },
         });

@@ -26,7 +26,7 @@ describe('recorder-lb failover under 1 % recorder timeouts', () => {
     port = await freePort(PROXY);
     const def = await seedDefinition('recorder-lb', {
       listen: { udp: port, tcp: port },
-      advertise: { source: 'private-ipv4' },
+      advertise: { source: 'private-ipv4', elasticIp: undefined },
       dispatcher: {
         algorithm: 4,
         destinations: recorders.map((r, i) => ({ host: r.ip, port: r.port, transport: 'udp', description: `recorder${i}` })),

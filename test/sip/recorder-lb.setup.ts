@@ -64,7 +64,7 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
     started.push(rtpproxy);
     const def = await seedDefinition('recorder-lb', {
       listen: { udp: sipPort, tcp: sipPort, ...(tlsPort ? { tls: tlsPort } : {}) },
-      advertise: { source: 'private-ipv4' },
+      advertise: { source: 'private-ipv4', elasticIp: undefined },
       dispatcher: {
         algorithm: 9,
         destinations: [
