@@ -6,6 +6,8 @@
 // that contains the text of a token would be rewritten. A define is replaced only where the whole token
 // stands on its own (listen=udp:SIPBAKE_PRIVATE_IP:5060, modparam(..., SIPBAKE_DB_URL)).
 
+import { kamailioString } from './escape.js';
+
 export interface BootValues {
   privateIp: string;
   publicIp: string;
@@ -25,18 +27,6 @@ export interface BootValues {
 
 export const BOOT_INCLUDE_PATH = 'etc/kamailio/sipbake-boot.cfg';
 export const RTPPROXY_BOOT_ENV_PATH = 'etc/sipbake/rtpproxy-boot.env';
-export const DEFAULT_PEER_NET = '127.0.0.0/8';
-
-/**
- * A Kamailio cfg double-quoted string carrying `s` byte for byte (cfg.lex STRING1: \" \\ and \xHH).
- * Everything outside printable ASCII but above 0x7f passes raw (UTF-8 bytes); NUL cannot be carried.
- */
-export function kamailioString(s: string): string {
-  if (s.includes('\0')) throw new Error('a Kamailio cfg string cannot carry a NUL byte');
-  // eslint-disable-next-line no-control-regex
-  const body = s.replace(/[\\"\x00-\x1f\x7f]/g, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-  return `"${body}"`;
-}
 
 export function runDir(root: string): string {
   return `${root}/run/kamailio`;
@@ -49,7 +39,7 @@ function checkIp(ip: string): void {
 export function renderBootInclude(v: BootValues): string {
   for (const ip of [v.privateIp, v.publicIp]) checkIp(ip);
   const peerNet = v.peerNet ?? `${v.privateIp}/32`;
-  if (!/^[0-9.]+\/\d{1,2}$/.test(peerNet)) throw new Error(`refusing to write ${JSON.stringify(peerNet)} as a CIDR into the boot include`);
+  if (!/^[0-9.]+\/\d{1,2}$/.test(peerNet)) throw new Error(`refusing to write ${JSON.stringify(peerNet)} as the peer network CIDR into the boot include`);
   const r = v.root.replace(/\/+$/, '');
   const str = kamailioString;
   const lines = [

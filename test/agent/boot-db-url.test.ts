@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DbUrlError, parseKamailioDbUrl, passwordProblem, postgresDbUrl } from '../../src/contract/db-url.js';
-import { kamailioString, renderBootInclude } from '../../src/contract/boot-include.js';
+import { renderBootInclude } from '../../src/contract/boot-include.js';
+import { kamailioString } from '../../src/contract/escape.js';
 
 // The one db_url builder, against a model of Kamailio 5.5/5.6's parse_db_url (src/lib/srdb1/db_id.c).
 // The live proof (Kamailio loading the rows from PostgreSQL) is test/agent/boot-secrets.live.test.ts (this is the one test of the builder).
@@ -53,14 +54,14 @@ describe('postgresDbUrl (src/contract/db-url.ts)', () => {
 
 describe('boot include strings', () => {
   it('escapes what a Kamailio cfg string cannot hold raw', () => {
-    expect(kamailioString('a"b\\c\nd\te')).toBe('"a\\"b\\\\c\\x0ad\\x09e"');
+    expect(kamailioString('a"b\\c\nd\te')).toBe('"a\\"b\\\\c\\nd\\te"');
     expect(() => kamailioString('a\0b')).toThrow(/NUL/);
   });
 
-  it('defines only, with the peer network (default loopback)', () => {
+  it('defines only, with the peer network (default: this instance alone)', () => {
     const inc = renderBootInclude({ privateIp: '10.0.0.5', publicIp: '198.51.100.7', root: '', dbUrl: postgresDbUrl(parts, 'SIPBAKE_PUBLIC_IP') });
     expect(inc).not.toMatch(/#!subst/);
-    expect(inc).toContain('#!define SIPBAKE_PEER_NET "127.0.0.0/8"');
+    expect(inc).toContain('#!define SIPBAKE_PEER_NET "10.0.0.5/32"');
     expect(inc).toContain('#!define SIPBAKE_DB_URL "postgres://kamailio:SIPBAKE_PUBLIC_IP@db.internal:5432/kamailio"');
     expect(renderBootInclude({ privateIp: '10.0.0.5', publicIp: '10.0.0.5', root: '', peerNet: '10.0.0.0/16' })).toContain('#!define SIPBAKE_PEER_NET "10.0.0.0/16"');
   });

@@ -6,6 +6,9 @@ import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { seed, tempRoot, variant } from './fixtures.js';
+// esbuild remembers the working directory it was first imported in and spawns its service there; these
+// tests chdir into directories they delete, so load it (lazily loaded by the CLI) from here first.
+import 'esbuild';
 
 // `render --out` replaces the directory whole, so it must refuse anything that is not a new
 // directory, an empty one, or an earlier sipbake tree, and say so with exit 1 (never 70).

@@ -18,9 +18,8 @@ describe('roll: recovery and refusals', () => {
     const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], checkpointDelay: 120 } });
     const first = await runKilledAfter(h, 100);
     expect(first.exitCode).toBe(130);
-    expect(first.reporter.text()).toMatch(/goes on in AWS: run the same command again to attach to it/);
-    expect(first.reporter.text()).toMatch(/follow it: +sipbake status twilio-relay\n.*roll it back: sipbake rollback twilio-relay --previous/);
-    expect(first.reporter.text()).toMatch(/refresh [0-9a-f-]{36} of kamailio-lb-asg goes on in AWS/);
+    expect(first.reporter.text()).toMatch(/instance refresh [0-9a-f-]{36} of kamailio-lb-asg \(us-east-1\) goes on in AWS; sipbake only stopped watching it/);
+    expect(first.reporter.text()).toMatch(/follow it: +sipbake status twilio-relay\n.*watch again: +sipbake roll twilio-relay --ami ami-\w+ .*\n.*roll back: +sipbake rollback twilio-relay --to ami-/);
     expect(h.fake.activeRefresh(h.world.asg.AutoScalingGroupName)?.Status).toBe('InProgress');
     const second = await run(h);
     expect(second.exitCode).toBe(0);
