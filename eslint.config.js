@@ -29,8 +29,8 @@ export default tseslint.config(
             { target: './src/!(cli)/**/*', from: './src/cli', message: 'Only src/cli imports src/cli (docs/design.md, layout).' },
             // core/ is the floor: imported by everything, importing nothing of ours.
             { target: './src/core/**/*', from: './src/!(core)/**/*', message: 'src/core is a leaf: it imports nothing of ours.' },
-            // contract/ is shared by render and the agent; it depends on neither.
-            { target: './src/contract/**/*', from: './src/!(contract|core)/**/*', message: 'src/contract imports only src/core.' },
+            // contract/ is shared by render and the agent; it depends on neither (only on the definition's types).
+            { target: './src/contract/**/*', from: './src/!(contract|core|definition)/**/*', message: 'src/contract imports only src/core and src/definition.' },
             // The on-instance agent and the renderer meet only in src/contract.
             { target: './src/agent', from: './src/render', message: 'agent and render share code through src/contract only.' },
             { target: './src/render', from: './src/agent', message: 'agent and render share code through src/contract only.' },

@@ -4,7 +4,7 @@ import { DbUrlError, postgresDbUrl } from '../contract/db-url.js';
 import { UserError } from '../core/errors.js';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { Imds, META, type ImdsOptions } from './imds.js';
-import { readManifest, type AgentManifest } from './manifest.js';
+import { readManifest, type AgentManifest } from '../contract/image-manifest.js';
 import { awsSecretReader, describe as describeSecret, SecretUnusable, type SecretReader } from './secrets.js';
 import { writeFilesAtomic, type AgentFile } from './atomic.js';
 import { silentLog, type Log } from './log.js';

@@ -7,7 +7,7 @@ import { Imds, META } from './imds.js';
 import { findCtlSocket, kamcmdRpc } from './kamailio-rpc.js';
 import { lifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
-import { readManifest } from './manifest.js';
+import { readManifest } from '../contract/image-manifest.js';
 
 // `agent.mjs drain`: wires the real effects (IMDS, kamcmd, a TCP port, the Auto Scaling API) into runDrain.
 

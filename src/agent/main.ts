@@ -49,7 +49,7 @@ async function boot(): Promise<number> {
 }
 
 async function status(): Promise<number> {
-  const [{ observeStatus, formatStatus, kamcmdRunner }, { readManifest }, { findCtlSocket }] = await Promise.all([import('./status.js'), import('./manifest.js'), import('./kamailio-rpc.js')]);
+  const [{ observeStatus, formatStatus, kamcmdRunner }, { readManifest }, { findCtlSocket }] = await Promise.all([import('./status.js'), import('../contract/image-manifest.js'), import('./kamailio-rpc.js')]);
   const env = agentEnv(process.env);
   const m = await readManifest(env.root).catch(() => undefined);
   const kam = kamcmdRunner(env.kamcmd ?? m?.kamcmd ?? 'kamcmd', await findCtlSocket(env.root));

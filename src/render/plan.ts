@@ -1,3 +1,4 @@
+import { imageManifest, MANIFEST_PATH } from '../contract/image-manifest.js';
 import type { ImageDefinition } from '../definition/schema.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
 import { kamailioView } from './view.js';
@@ -43,48 +44,9 @@ export interface LocalBoot {
 }
 
 export const KAMAILIO_CFG_PATH = 'etc/kamailio/kamailio.cfg';
-export const MANIFEST_PATH = 'etc/sipbake/image.json';
 export const AGENT_PATH = 'usr/local/lib/sipbake/agent.mjs';
 
 /** The manifest the on-instance agent and the bake read. */
-export function imageManifest(image: ImageDefinition, modules: string[]): object {
-  const ds = image.dispatcher;
-  return {
-    schemaVersion: 1,
-    name: image.name,
-    description: image.description,
-    modules,
-    listen: image.listen,
-    advertise: image.advertise,
-    memory: image.memory,
-    drain: image.drain,
-    kamailio: { binary: '/usr/local/sbin/kamailio', kamcmd: '/usr/local/sbin/kamcmd', config: '/etc/kamailio/kamailio.cfg' },
-    rtpproxy: { enabled: image.media.rtpproxy.enabled, controlSocket: image.media.rtpproxy.controlSocket, rtpPorts: image.media.rtpproxy.rtpPorts, logLevel: image.media.rtpproxy.logLevel, maxCalls: image.media.rtpproxy.maxCalls ?? null },
-    tls: image.tls.enabled
-      ? {
-          enabled: true,
-          certificate: image.tls.certificate,
-          privateKey: image.tls.privateKey,
-          certificateSecret: image.tls.certificateSecret ?? null,
-          privateKeySecret: image.tls.privateKeySecret ?? null,
-        }
-      : { enabled: false },
-    dispatcher: ds
-      ? {
-          setId: ds.setId,
-          algorithm: ds.algorithm,
-          backend: ds.backend,
-          // The boot agent resolves these host names before Kamailio starts (Kamailio drops one that does not resolve).
-          destinations: ds.destinations.map((d) => ({ host: d.host, port: d.port, transport: d.transport })),
-          allowUnresolved: ds.allowUnresolved,
-        }
-      : null,
-    relay: image.relay ? { destination: image.relay.destination } : null,
-    // The drain agent completes the lifecycle hook the roll checks or creates.
-    deploy: image.deploy ? { lifecycleHook: { name: image.deploy.lifecycleHook.name } } : null,
-  };
-}
-
 export function planRender(image: ImageDefinition, inputs: RenderInputs): RenderPlan {
   const view = kamailioView(image);
   // Every template gets the escaper of its own language beside the view: q() (Kamailio string) from

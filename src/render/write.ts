@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'nod
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RenderPlan } from './plan.js';
-import { MANIFEST_PATH } from './plan.js';
+import { MANIFEST_PATH } from '../contract/image-manifest.js';
 import { UserError } from '../core/errors.js';
 
 /** Errors that mean "you cannot write there", as opposed to a bug: exit 1 with the path. */

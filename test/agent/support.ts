@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { bundleAgent } from '../../src/render/bundle.js';
 import { imageSchema, type ImageDefinition } from '../../src/definition/schema.js';
-import { imageManifest } from '../../src/render/plan.js';
+import { imageManifest } from '../../src/contract/image-manifest.js';
 import { modulesFor } from '../../src/render/view.js';
 import { seed, variant } from '../render/fixtures.js';
 

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
+import type { ImageDefinition } from '../definition/schema.js';
 import { z } from 'zod';
 import { drainSchema, type DrainConfig } from '../definition/drain-schema.js';
 import { secretRef, type SecretRef } from '../definition/primitives.js';
 import { UserError } from '../core/errors.js';
 
-// The image manifest (etc/sipbake/image.json), written by the renderer, read by the agent.
-// Read defensively: unknown fields are ignored and missing optional ones fall back to defaults,
-// so an agent and a manifest from neighbouring builds still agree.
+// The image manifest (etc/sipbake/image.json): the one writer (render) and the one reader (the agent,
+// sipbake-status, render's --out check). Read defensively: unknown fields are ignored and missing
+// optional ones fall back to defaults, so an agent and a manifest from neighbouring builds still agree.
 
 export const MANIFEST_PATH = 'etc/sipbake/image.json';
 
@@ -124,6 +125,46 @@ export function parseManifest(text: string, file: string): AgentManifest {
     ...(m.kamailio?.kamcmd ? { kamcmd: m.kamailio.kamcmd } : {}),
     destinationHosts: [...new Set((m.dispatcher?.destinations ?? []).map((d) => d.host))],
     allowUnresolved: m.dispatcher?.allowUnresolved ?? false,
+  };
+}
+
+
+/** The one writer: what render puts in etc/sipbake/image.json (schemaVersion 1). */
+export function imageManifest(image: ImageDefinition, modules: string[]): Record<string, unknown> {
+  const ds = image.dispatcher;
+  return {
+    schemaVersion: 1,
+    name: image.name,
+    description: image.description,
+    modules,
+    listen: image.listen,
+    advertise: image.advertise,
+    memory: image.memory,
+    drain: image.drain,
+    kamailio: { binary: '/usr/local/sbin/kamailio', kamcmd: '/usr/local/sbin/kamcmd', config: '/etc/kamailio/kamailio.cfg' },
+    rtpproxy: { enabled: image.media.rtpproxy.enabled, controlSocket: image.media.rtpproxy.controlSocket, rtpPorts: image.media.rtpproxy.rtpPorts, logLevel: image.media.rtpproxy.logLevel, maxCalls: image.media.rtpproxy.maxCalls ?? null },
+    tls: image.tls.enabled
+      ? {
+          enabled: true,
+          certificate: image.tls.certificate,
+          privateKey: image.tls.privateKey,
+          certificateSecret: image.tls.certificateSecret ?? null,
+          privateKeySecret: image.tls.privateKeySecret ?? null,
+        }
+      : { enabled: false },
+    dispatcher: ds
+      ? {
+          setId: ds.setId,
+          algorithm: ds.algorithm,
+          backend: ds.backend,
+          // The boot agent resolves these host names before Kamailio starts (Kamailio drops one that does not resolve).
+          destinations: ds.destinations.map((d) => ({ host: d.host, port: d.port, transport: d.transport })),
+          allowUnresolved: ds.allowUnresolved,
+        }
+      : null,
+    relay: image.relay ? { destination: image.relay.destination } : null,
+    // The drain agent completes the lifecycle hook the roll checks or creates.
+    deploy: image.deploy ? { lifecycleHook: { name: image.deploy.lifecycleHook.name } } : null,
   };
 }
 
