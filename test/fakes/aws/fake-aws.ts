@@ -2,6 +2,7 @@
 // lifecycle hooks, ELBv2 target groups with target health, CloudWatch alarms. Simulated clock, no real sleeps.
 // Behaviour is written down in README.md beside this file.
 import { Faults } from './faults.js';
+import { FAKE_ACCOUNT, FakeIam, type IamOptions } from './iam.js';
 import type {
   FakeAlarm,
   FakeAsg,
@@ -33,6 +34,15 @@ export interface FakeOptions {
   drainAgent?: boolean;
   /** Simulated time after which clock.sleep() throws (default 2 days). */
   maxSimulatedSeconds?: number;
+  /** Region of the clients createFakeAws builds (default us-east-1). */
+  region?: string;
+  /** Account id in ARNs and in the evaluated policy (default 123456789012). */
+  account?: string;
+  /**
+   * IAM evaluation of every call (see iam.ts). Default on: the roll role of twilio-relay (the seed world's image).
+   * false turns it off.
+   */
+  iam?: IamOptions | false;
 }
 
 export interface CallRecord {
@@ -55,14 +65,22 @@ export class FakeAws {
   readonly refreshes: FakeRefresh[] = [];
   readonly calls: CallRecord[] = [];
   readonly faults = new Faults();
-  readonly opts: Required<FakeOptions>;
+  readonly opts: Required<Omit<FakeOptions, 'iam'>>;
+  /** Evaluates each call against the printed policy; undefined when IAM is off. */
+  readonly iam?: FakeIam;
   private seq = 0;
   private timers: { atMs: number; fn: () => void }[] = [];
   private watchers: { pred: () => boolean; fn: () => void }[] = [];
   private listeners = new Map<string, Listener[]>();
 
   constructor(opts: FakeOptions = {}) {
-    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, drainAgent: true, maxSimulatedSeconds: 2 * 86400, ...opts };
+    const { iam, ...rest } = opts;
+    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, drainAgent: true, maxSimulatedSeconds: 2 * 86400, region: 'us-east-1', account: FAKE_ACCOUNT, ...rest };
+    if (iam !== false) this.iam = new FakeIam({ ...iam, account: this.opts.account });
+  }
+
+  get account(): string {
+    return this.opts.account;
   }
 
   // ---- clock -------------------------------------------------------------------------------------------
@@ -196,6 +214,7 @@ export class FakeAws {
   addAsg(a: Partial<FakeAsg> & { AutoScalingGroupName: string; desired: number }): FakeAsg {
     const asg: FakeAsg = {
       AutoScalingGroupName: a.AutoScalingGroupName,
+      uuid: a.uuid ?? crypto.randomUUID(),
       MinSize: a.MinSize ?? Math.min(2, a.desired),
       MaxSize: a.MaxSize ?? Math.max(10, a.desired * 2),
       DesiredCapacity: a.desired,

@@ -13,7 +13,8 @@ const ASG = 'kamailio-lb-asg';
 const HOOK = 'sipbake-drain';
 
 function world(o: { heartbeat?: number; defaultResult?: 'CONTINUE' | 'ABANDON'; deregistrationDelay?: number } = {}) {
-  const h = createFakeAws({ drainAgent: false });
+  // IAM off: these tests exercise the API's own validation (a wrong group would be an AccessDenied first).
+  const h = createFakeAws({ drainAgent: false, iam: false });
   const w = seedWorld(h.fake, { desired: 2, heartbeat: o.heartbeat ?? 60, deregistrationDelay: o.deregistrationDelay ?? 0 });
   if (o.defaultResult) w.asg.hooks[0]!.DefaultResult = o.defaultResult;
   const inst = [...h.fake.instances.values()][0]!;

@@ -75,6 +75,8 @@ export interface FakeHook {
 
 export interface FakeAsg {
   AutoScalingGroupName: string;
+  /** The id in the group's ARN (…:autoScalingGroup:UUID:autoScalingGroupName/NAME). */
+  uuid: string;
   MinSize: number;
   MaxSize: number;
   DesiredCapacity: number;
