@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
+import { linkRegions } from '../fakes/aws/fake-aws.js';
+import type { IamOptions } from '../fakes/aws/iam.js';
 import { repoRoot } from './helpers.js';
 
 export interface BuildFixture {
@@ -19,7 +21,15 @@ export interface BuildFixture {
 }
 
 /** A repository with the seed images (optionally edited), scripts/ with a fully pinned pins.env, and fakes. */
-export async function buildFixture(o: { regions: string[]; edit?: (name: string, yaml: string) => string; pinsReady?: boolean }): Promise<BuildFixture> {
+export async function buildFixture(o: {
+  regions: string[];
+  edit?: (name: string, yaml: string) => string;
+  pinsReady?: boolean;
+  /** IAM evaluation of every call: the build role of this image (default twilio-relay) as `sipbake iam build` prints it. */
+  iam?: Omit<IamOptions, 'role' | 'root'>;
+  amiSeconds?: number;
+  consistencyLagSeconds?: number;
+}): Promise<BuildFixture> {
   const root = await mkdtemp(path.join(tmpdir(), 'sipbake-build-'));
   await mkdir(path.join(root, 'images'));
   for (const name of ['twilio-relay', 'recorder-lb']) {
@@ -40,7 +50,14 @@ export async function buildFixture(o: { regions: string[]; edit?: (name: string,
   await symlink(path.join(repoRoot, 'test/fakes/packer/packer.mjs'), path.join(bin, 'packer'));
   const log = path.join(root, 'packer-calls.jsonl');
   const cleaned = path.join(root, 'packer-cleaned');
-  const regions = new Map(o.regions.map((r) => [r, createFakeAws()] as const));
+  // One fake per region (one account), each evaluating calls against `sipbake iam build --image IMAGE`.
+  const regions = new Map(
+    o.regions.map(
+      (r) =>
+        [r, createFakeAws({ region: r, amiSeconds: o.amiSeconds ?? 0, consistencyLagSeconds: o.consistencyLagSeconds ?? 0, iam: { image: 'twilio-relay', ...o.iam, role: 'build', root } })] as const,
+    ),
+  );
+  linkRegions([...regions].map(([r, h]) => [r, h.fake] as const));
   return {
     root,
     bin,

@@ -6,7 +6,9 @@ import { FAKE_ACCOUNT, FakeIam, type IamOptions } from './iam.js';
 import type {
   FakeAlarm,
   FakeAsg,
+  FakeEc2Instance,
   FakeImage,
+  FakeSecurityGroup,
   FakeInstance,
   FakeLaunchTemplate,
   FakeLifecycleAction,
@@ -34,6 +36,14 @@ export interface FakeOptions {
   drainAgent?: boolean;
   /** Simulated time after which clock.sleep() throws (default 2 days). */
   maxSimulatedSeconds?: number;
+  /** Seconds a new AMI (CreateImage, CopyImage) stays pending before it is available (default 0). */
+  amiSeconds?: number;
+  /**
+   * Eventual consistency (default 0): for this many seconds after an instance or AMI is created, EC2 answers
+   * DescribeInstances / DescribeImages by id with InvalidInstanceID.NotFound / InvalidAMIID.NotFound, and a new
+   * instance's target registration is not visible (DescribeTargetHealth by id: InvalidTarget).
+   */
+  consistencyLagSeconds?: number;
   /** Region of the clients createFakeAws builds (default us-east-1). */
   region?: string;
   /** Account id in ARNs and in the evaluated policy (default 123456789012). */
@@ -62,6 +72,13 @@ export class FakeAws {
   readonly instances = new Map<string, FakeInstance>();
   readonly targetGroups = new Map<string, FakeTargetGroup>();
   readonly alarms = new Map<string, FakeAlarm>();
+  /** Packer's world: plain instances, security groups, key pairs, snapshots. */
+  readonly ec2Instances = new Map<string, FakeEc2Instance>();
+  readonly securityGroups = new Map<string, FakeSecurityGroup>();
+  readonly keyPairs = new Set<string>();
+  readonly snapshots = new Map<string, { SnapshotId: string; encrypted: boolean; kmsKeyId?: string; Tags: Record<string, string> }>();
+  /** The same account's fakes in other regions (CopyImage reads its source there): see linkRegions(). */
+  readonly peers = new Map<string, FakeAws>();
   readonly refreshes: FakeRefresh[] = [];
   readonly calls: CallRecord[] = [];
   readonly faults = new Faults();
@@ -75,7 +92,7 @@ export class FakeAws {
 
   constructor(opts: FakeOptions = {}) {
     const { iam, ...rest } = opts;
-    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, drainAgent: true, maxSimulatedSeconds: 2 * 86400, region: 'us-east-1', account: FAKE_ACCOUNT, ...rest };
+    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, drainAgent: true, maxSimulatedSeconds: 2 * 86400, amiSeconds: 0, consistencyLagSeconds: 0, region: 'us-east-1', account: FAKE_ACCOUNT, ...rest };
     if (iam !== false) this.iam = new FakeIam({ ...iam, account: this.opts.account });
   }
 
@@ -136,6 +153,7 @@ export class FakeAws {
     this.timers = this.timers.filter((t) => t.atMs > now);
     for (const t of due) t.fn();
     for (const i of this.instances.values()) this.stepInstance(i, now);
+    for (const img of this.images.values()) if (img.State === 'pending' && img.availableAt !== undefined && now >= img.availableAt) img.State = 'available';
     for (const r of this.refreshes) if (ACTIVE_REFRESH.includes(r.Status)) stepRefresh(this, r, now);
     const fired = this.watchers.filter((w) => w.pred());
     this.watchers = this.watchers.filter((w) => !fired.includes(w));
@@ -179,6 +197,7 @@ export class FakeAws {
       CreationDate: img.CreationDate ?? new Date(this.nowMs).toISOString(),
       Tags: img.Tags ?? {},
       health: img.health ?? 'healthy',
+      ...Object.fromEntries(Object.entries(img).filter(([k, v]) => v !== undefined && !['ImageId', 'Name', 'State', 'Architecture', 'CreationDate', 'Tags', 'health', 'deregisteredAt'].includes(k))),
       ...(img.deregisteredAt !== undefined ? { deregisteredAt: img.deregisteredAt } : {}),
     };
     this.images.set(image.ImageId, image);
@@ -335,4 +354,10 @@ export class FakeAws {
   callsOf(command: string): CallRecord[] {
     return this.calls.filter((c) => c.command === command);
   }
+}
+
+/** Makes one account's per-region fakes see each other (CopyImage's SourceRegion). */
+export function linkRegions(fakes: Iterable<[string, FakeAws]>): void {
+  const all = [...fakes];
+  for (const [, f] of all) for (const [r, g] of all) f.peers.set(r, g);
 }

@@ -13,6 +13,41 @@ export interface FakeImage {
   deregisteredAt?: number;
   /** How instances launched from it behave behind the target groups. */
   health: 'healthy' | 'unhealthy';
+  /** Simulated ms a pending image becomes available (CreateImage, CopyImage). */
+  availableAt?: number;
+  /** Until this simulated ms, DescribeImages by id answers InvalidAMIID.NotFound (eventual consistency). */
+  visibleAt?: number;
+  /** EBS encryption of its snapshots: the key is alias/aws/ebs (AWS managed) unless a KmsKeyId was given. */
+  encrypted?: boolean;
+  kmsKeyId?: string;
+  snapshotIds?: string[];
+  /** ImdsSupport v2.0: instances launched from it require IMDSv2 whatever the launch template says. */
+  ImdsSupport?: 'v2.0';
+  DeprecationTime?: string;
+  /** Account ids with launch permission (ModifyImageAttribute). */
+  launchPermissions?: string[];
+  OwnerId?: string;
+  RootDeviceType?: string;
+  VirtualizationType?: string;
+}
+
+/** A plain EC2 instance outside any group (Packer's build instance). */
+export interface FakeEc2Instance {
+  InstanceId: string;
+  ImageId: string;
+  State: 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+  Tags: Record<string, string>;
+  launchedAt: number;
+  MetadataOptions?: Record<string, unknown>;
+  SecurityGroupIds: string[];
+  KeyName?: string;
+}
+
+export interface FakeSecurityGroup {
+  GroupId: string;
+  GroupName: string;
+  VpcId?: string;
+  ingress: { IpProtocol: string; FromPort?: number; ToPort?: number; CidrIp: string }[];
 }
 
 export interface FakeLtVersion {
