@@ -78,17 +78,27 @@ export class FakeIam {
     return p;
   }
 
+  /** Evaluate this role's calls against `policy` from now on (e.g. one printed by the CLI for another root). */
+  usePolicy(policy: Policy): void {
+    this.opts.policy = policy;
+    this.policies.delete(this.role);
+    this.cache.clear();
+  }
+
   /** Throws AWS's access-denied error when the policy denies any part of the call. */
   async authorize(site: CallSite): Promise<void> {
     const role: IamRole = INSTANCE_ONLY.has(site.command) ? 'instance' : this.role;
-    for (const r of requestsFor(site)) {
-      const why = await this.decide(role, r);
-      this.evaluated.push({ role, action: r.action, resource: r.resource, allowed: why === undefined });
-      if (why === undefined) continue;
-      const d: Denial = { role, command: site.command, action: r.action, resource: r.resource, context: r.context, why };
-      this.denials.push(d);
-      throw accessDenied(site, d);
-    }
+    for (const r of requestsFor(site)) await this.check(role, site.command, r, site.service);
+  }
+
+  /** Evaluates one request as `role` (also for services the fake does not serve, e.g. SSM, KMS). */
+  async check(role: IamRole, command: string, r: AuthRequest, service: CallSite['service'] | 'other' = 'other'): Promise<void> {
+    const why = await this.decide(role, r);
+    this.evaluated.push({ role, action: r.action, resource: r.resource, allowed: why === undefined });
+    if (why === undefined) return;
+    const d: Denial = { role, command, action: r.action, resource: r.resource, context: r.context, why };
+    this.denials.push(d);
+    throw accessDenied(service, d);
   }
 
   /** undefined when allowed, else why not. Memoized: a roll repeats the same Describe calls many times. */
@@ -126,6 +136,16 @@ async function evaluate(policy: Policy, role: IamRole, r: AuthRequest, account: 
       identityPolicies: [{ name: `sipbake-${role}`, policy }],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      // A KMS key also needs its key policy to allow: the default key policy delegates to the account's IAM
+      // policies (AWS KMS "Default key policy").
+      ...(r.resource.startsWith('arn:') && r.resource.split(':')[2] === 'kms'
+        ? {
+            resourcePolicy: {
+              Version: '2012-10-17',
+              Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+            },
+          }
+        : {}),
     },
     {},
   );
@@ -138,18 +158,18 @@ async function evaluate(policy: Policy, role: IamRole, r: AuthRequest, account: 
     for (const s of one.analysis?.identityAnalysis?.unmatchedStatements ?? []) {
       const e = s.explain;
       if (!e.actionMatch) continue;
-      const sid = (policy.Statement[Number(e.identifier) - 1]?.Sid ?? e.identifier) || 'statement';
+      const st = policy.Statement.find((x) => x.Sid === e.identifier) ?? policy.Statement[Number(e.identifier) - 1];
       const parts: string[] = [];
-      if (!e.resourceMatch) parts.push(`resource not in ${JSON.stringify(policy.Statement.find((x) => x.Sid === sid)?.Resource)}`);
-      if (!e.conditionMatch) parts.push(`condition ${JSON.stringify(policy.Statement.find((x) => x.Sid === sid)?.Condition)} does not hold`);
-      near.push(`${sid}: ${parts.join('; ')}`);
+      if (!e.resourceMatch) parts.push(`resource not in ${JSON.stringify(st?.Resource)}`);
+      if (!e.conditionMatch) parts.push(`condition ${JSON.stringify(st?.Condition)} does not hold`);
+      near.push(`${st?.Sid ?? e.identifier}: ${parts.join('; ')}`);
     }
   }
   return near.length ? `no statement allows it (${near.join(' | ')})` : 'no statement grants this action';
 }
 
-function accessDenied(site: CallSite, d: Denial) {
+function accessDenied(service: CallSite['service'] | 'other', d: Denial) {
   // EC2 says UnauthorizedOperation; Auto Scaling, ELBv2 and CloudWatch say AccessDenied.
-  const name = site.service === 'ec2' ? 'UnauthorizedOperation' : 'AccessDenied';
+  const name = service === 'ec2' ? 'UnauthorizedOperation' : 'AccessDenied';
   return awsError(name, `You are not authorized to perform this operation. ${describeDenial(d)}`, 403);
 }
