@@ -63,6 +63,8 @@ export interface CallRecord {
 }
 
 type Listener = (r: FakeRefresh) => void;
+export type InstanceEvent = 'terminating' | 'deregistered' | 'wait' | 'terminated';
+type InstanceListener = (event: InstanceEvent, i: FakeInstance) => void;
 
 export class FakeAws {
   nowMs = FAKE_EPOCH;
@@ -89,6 +91,7 @@ export class FakeAws {
   private timers: { atMs: number; fn: () => void }[] = [];
   private watchers: { pred: () => boolean; fn: () => void }[] = [];
   private listeners = new Map<string, Listener[]>();
+  private instanceListeners: InstanceListener[] = [];
 
   constructor(opts: FakeOptions = {}) {
     const { iam, ...rest } = opts;
@@ -164,9 +167,9 @@ export class FakeAws {
     if (i.LifecycleState === 'Pending' && now >= i.inServiceAt) i.LifecycleState = 'InService';
     const a = i.lifecycleAction;
     if (i.LifecycleState === 'Terminating:Wait' && a && now >= Math.min(a.timeoutAt, a.globalTimeoutAt)) this.endLifecycleAction(i, a.defaultResult, 'timeout');
-    if ((i.LifecycleState === 'Terminating' || i.LifecycleState === 'Terminating:Proceed') && i.terminateAt !== undefined && now >= i.terminateAt) {
-      i.LifecycleState = 'Terminated';
-    }
+    // Deregistration (and its delay) comes first; only then the termination hook (AWS's order).
+    if (i.LifecycleState === 'Terminating' && i.deregisteredAt !== undefined && now >= i.deregisteredAt) this.afterDeregistration(i);
+    if (i.LifecycleState === 'Terminating:Proceed') this.terminated(i);
   }
 
   /** The instance's lifecycle action if it is waiting in Terminating:Wait. */
@@ -179,7 +182,22 @@ export class FakeAws {
     const a = i.lifecycleAction!;
     Object.assign(a, { result, endedBy: by, endedAt: this.nowMs });
     i.LifecycleState = 'Terminating:Proceed';
-    if ((i.terminateAt ?? this.nowMs) <= this.nowMs) i.LifecycleState = 'Terminated';
+    this.terminated(i);
+  }
+
+  private terminated(i: FakeInstance): void {
+    i.LifecycleState = 'Terminated';
+    i.terminatedAt = this.nowMs;
+    this.emitInstance('terminated', i);
+  }
+
+  /** Instance events: 'terminating' (selected; IMDS target-lifecycle-state is Terminated from here), 'deregistered', 'wait' (Terminating:Wait), 'terminated'. */
+  onInstance(fn: InstanceListener): void {
+    this.instanceListeners.push(fn);
+  }
+
+  private emitInstance(event: InstanceEvent, i: FakeInstance): void {
+    for (const l of this.instanceListeners) l(event, i);
   }
 
   nextId(prefix: string): string {
@@ -306,19 +324,30 @@ export class FakeAws {
   }
 
   /**
-   * Deregisters from the target groups (draining) and, with a termination hook, waits in Terminating:Wait for
-   * the lifecycle action (CompleteLifecycleAction, the simulated drain agent, or the hook's timeout), then
-   * terminates once the deregistration delay is over too.
+   * AWS's termination order ("How lifecycle hooks work", steps 4-5; ELB "Deregistration delay"):
+   * 1. the instance is selected: LifecycleState Terminating, IMDS target-lifecycle-state Terminated at once;
+   * 2. it is deregistered from its target groups: targets draining for the longest deregistration delay, while
+   *    existing connections drain;
+   * 3. only then, with a termination hook, Terminating:Wait: the lifecycle action starts and its heartbeat timeout
+   *    counts from here (CompleteLifecycleAction, the simulated drain agent, or the timeout end it);
+   * 4. Terminating:Proceed, then Terminated.
    */
   beginTermination(i: FakeInstance): void {
     const asg = this.asgs.get(i.asg)!;
-    const hook = asg.hooks.find((h) => h.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
     const dereg = Math.max(0, ...asg.TargetGroupARNs.map((a) => this.targetGroups.get(a)?.deregistrationDelay ?? 0));
-    i.terminateAt = this.nowMs + dereg * sec;
-    if (!hook) {
-      i.LifecycleState = i.terminateAt <= this.nowMs ? 'Terminated' : 'Terminating';
-      return;
-    }
+    i.targetLifecycleState = 'Terminated';
+    i.terminationStartedAt = this.nowMs;
+    i.deregisteredAt = this.nowMs + dereg * sec;
+    i.LifecycleState = 'Terminating';
+    this.emitInstance('terminating', i);
+    if (dereg === 0) this.afterDeregistration(i);
+  }
+
+  private afterDeregistration(i: FakeInstance): void {
+    this.emitInstance('deregistered', i);
+    const asg = this.asgs.get(i.asg)!;
+    const hook = asg.hooks.find((h) => h.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+    if (!hook) return this.terminated(i);
     const action: FakeLifecycleAction = {
       LifecycleHookName: hook.LifecycleHookName,
       AutoScalingGroupName: asg.AutoScalingGroupName,
@@ -330,6 +359,7 @@ export class FakeAws {
     };
     i.lifecycleAction = action;
     i.LifecycleState = 'Terminating:Wait';
+    this.emitInstance('wait', i);
     if (!this.opts.drainAgent) return;
     const agentDone = () => {
       if (this.activeLifecycleAction(i) === action) this.endLifecycleAction(i, 'CONTINUE', 'agent');

@@ -8,7 +8,9 @@ type In = Record<string, any>;
 /** initial → healthy | unhealthy after the thresholds; draining while it leaves. */
 function targetState(f: FakeAws, i: FakeInstance): { State: string; Reason?: string } | undefined {
   if (i.LifecycleState === 'Terminated' || i.LifecycleState === 'Pending') return undefined;
-  if (i.LifecycleState.startsWith('Terminating')) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
+  // Draining for the deregistration delay; after it the target is no longer registered.
+  if (i.LifecycleState === 'Terminating' && f.nowMs < (i.deregisteredAt ?? 0)) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
+  if (i.LifecycleState.startsWith('Terminating')) return undefined;
   if (f.nowMs < i.healthAt) return { State: 'initial', Reason: 'Elb.InitialHealthChecking' };
   return i.health === 'healthy' ? { State: 'healthy' } : { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' };
 }

@@ -95,8 +95,12 @@ export interface FakeInstance {
   /** When the target groups see it healthy (or unhealthy); undefined before it is registered. */
   healthAt: number;
   health: 'healthy' | 'unhealthy';
-  /** When the deregistration delay is over (termination also waits for the lifecycle action, if any). */
-  terminateAt?: number;
+  /** IMDS autoscaling/target-lifecycle-state: Terminated from the moment the instance is selected to leave. */
+  targetLifecycleState?: 'InService' | 'Terminated';
+  terminationStartedAt?: number;
+  /** When the deregistration delay is over: the termination hook (Terminating:Wait) starts only then. */
+  deregisteredAt?: number;
+  terminatedAt?: number;
   lifecycleAction?: FakeLifecycleAction;
   ProtectedFromScaleIn: boolean;
 }
