@@ -275,8 +275,9 @@ export class FakeAws {
     return asg;
   }
 
-  setAlarm(name: string, state: FakeAlarm['StateValue']): void {
-    this.alarms.set(name, { AlarmName: name, StateValue: state });
+  setAlarm(name: string, state: FakeAlarm['StateValue'], o: { composite?: boolean } = {}): void {
+    const type = o.composite ?? this.alarms.get(name)?.type === 'composite' ? 'composite' : 'metric';
+    this.alarms.set(name, { AlarmName: name, StateValue: state, type });
   }
 
   // ---- behaviour used by the engine and handlers ---------------------------------------------------------

@@ -122,7 +122,8 @@ export interface FakeAsg {
   /** Version as the group references it: '3', '$Latest' or '$Default'. */
   launchTemplate?: { LaunchTemplateId: string; Version: string };
   LaunchConfigurationName?: string;
-  HealthCheckType: 'EC2' | 'ELB';
+  /** Comma-separated: 'EC2', 'ELB', 'ELB,EBS', 'EBS,VPC_LATTICE'… (EC2 checks are always on). */
+  HealthCheckType: string;
   TargetGroupARNs: string[];
   tags: Record<string, string>;
   hooks: FakeHook[];
@@ -140,6 +141,8 @@ export interface FakeTargetGroup {
 export interface FakeAlarm {
   AlarmName: string;
   StateValue: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  /** DescribeAlarms lists a composite alarm only when AlarmTypes asks for CompositeAlarm. */
+  type?: 'metric' | 'composite';
 }
 
 export type RefreshStatus =
