@@ -24,7 +24,10 @@ export interface BuildFixture {
 export async function buildFixture(o: {
   regions: string[];
   edit?: (name: string, yaml: string) => string;
+  /** false: pins.env without the SSM agent key fingerprint (not ready for a bake). */
   pinsReady?: boolean;
+  /** Keep scripts/pins.env exactly as checked in. */
+  pinsAsShipped?: boolean;
   /** IAM evaluation of every call: the build role of this image (default twilio-relay) as `sipbake iam build` prints it. */
   iam?: Omit<IamOptions, 'role' | 'root'>;
   amiSeconds?: number;
@@ -37,14 +40,18 @@ export async function buildFixture(o: {
     await writeFile(path.join(root, 'images', `${name}.yaml`), o.edit ? o.edit(name, text) : text);
   }
   await cp(path.join(repoRoot, 'scripts'), path.join(root, 'scripts'), { recursive: true });
-  if (o.pinsReady !== false) {
-    // Test-only pin values; the checksum is of these test bytes, computed here.
-    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8'))
-      .replace(/^SSM_AGENT_VERSION=$/m, 'SSM_AGENT_VERSION=0.0.0-test')
-      .replace(/^SSM_AGENT_X86_64_URL=$/m, 'SSM_AGENT_X86_64_URL=http://127.0.0.1:9/amazon-ssm-agent.deb')
-      .replace(/^SSM_AGENT_X86_64_SHA256=$/m, `SSM_AGENT_X86_64_SHA256=${'ab'.repeat(32)}`);
+  if (o.pinsReady === false) {
+    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(/^SSM_AGENT_KEY_FINGERPRINT=.*$/m, 'SSM_AGENT_KEY_FINGERPRINT=');
+    await writeFile(path.join(root, 'scripts/pins.env'), pins);
+  } else if (!o.pinsAsShipped) {
+    // Test-only pin values: nothing is downloaded from these.
+    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(/^SSM_AGENT_X86_64_URL=.*$/m, 'SSM_AGENT_X86_64_URL=http://127.0.0.1:9/amazon-ssm-agent.deb');
     await writeFile(path.join(root, 'scripts/pins.env'), pins);
   }
+  // A private TMPDIR: bake directories of suites running in parallel never mix with this one's.
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = path.join(root, 'tmp');
+  await mkdir(process.env.TMPDIR);
   const bin = path.join(root, 'bin');
   await mkdir(bin);
   await symlink(path.join(repoRoot, 'test/fakes/packer/packer.mjs'), path.join(bin, 'packer'));
@@ -79,6 +86,8 @@ export async function buildFixture(o: {
         : [],
     cleanup: async () => {
       for (const h of regions.values()) h.restore();
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
       await rm(root, { recursive: true, force: true });
     },
   };
