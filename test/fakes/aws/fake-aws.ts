@@ -222,7 +222,8 @@ export class FakeAws {
     return image;
   }
 
-  addLaunchTemplate(name: string, data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' }): FakeLaunchTemplate {
+  /** HttpTokens defaults to required; pass `HttpTokens: undefined` for a template that leaves it unset. */
+  addLaunchTemplate(name: string, data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' | undefined }): FakeLaunchTemplate {
     const lt: FakeLaunchTemplate = {
       LaunchTemplateId: this.nextId('lt'),
       LaunchTemplateName: name,

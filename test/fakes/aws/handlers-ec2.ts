@@ -51,7 +51,7 @@ function ltVersionView(f: FakeAws, ltId: string, n: number) {
     VersionDescription: v.VersionDescription,
     CreateTime: v.CreateTime,
     DefaultVersion: lt.DefaultVersionNumber === v.VersionNumber,
-    LaunchTemplateData: { ...rest, MetadataOptions: { HttpTokens, HttpEndpoint: 'enabled' } },
+    LaunchTemplateData: { ...rest, MetadataOptions: { ...(HttpTokens ? { HttpTokens } : {}), HttpEndpoint: 'enabled' } },
   };
 }
 
@@ -121,7 +121,7 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
     CreateLaunchTemplateVersion(input) {
       const src = f.ltVersion(input.LaunchTemplateId ?? input.LaunchTemplateName, input.SourceVersion ?? '$Latest');
       if (!src) throw awsError('InvalidLaunchTemplateId.NotFound', `launch template ${input.LaunchTemplateId} or version ${input.SourceVersion} not found`);
-      const data: typeof src.v.data = input.SourceVersion ? { ...src.v.data } : { ImageId: '', InstanceType: 't3.small', HttpTokens: 'optional' };
+      const data: typeof src.v.data = input.SourceVersion ? { ...src.v.data } : { ImageId: '', InstanceType: 't3.small' };
       const { MetadataOptions, ...given } = (input.LaunchTemplateData ?? {}) as In;
       Object.assign(data, given);
       if (MetadataOptions?.HttpTokens) data.HttpTokens = MetadataOptions.HttpTokens;

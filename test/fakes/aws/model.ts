@@ -54,7 +54,8 @@ export interface FakeLtVersion {
   VersionNumber: number;
   VersionDescription?: string;
   CreateTime: Date;
-  data: { ImageId: string; InstanceType: string; HttpTokens: 'required' | 'optional'; [k: string]: unknown };
+  /** HttpTokens undefined: the launch template leaves MetadataOptions.HttpTokens unset (the AMI's ImdsSupport decides). */
+  data: { ImageId: string; InstanceType: string; HttpTokens?: 'required' | 'optional' | undefined; [k: string]: unknown };
 }
 
 export interface FakeLaunchTemplate {
