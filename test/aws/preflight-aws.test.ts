@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { deploySchema } from '../../src/definition/deploy-schema.js';
 import { preflight, REFRESH_LIMITS } from '../../src/roll/preflight.js';
 import type { Observed } from '../../src/roll/types.js';
+import { harness, run } from '../roll/helpers.js';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1';
 const deployWith = (extra: Record<string, unknown> = {}) => deploySchema.parse({ region: 'us-east-1', asgName: 'asg', targetGroupArns: [TG], ...extra });
@@ -88,5 +89,23 @@ describe('roll preflight: AWS as it is', () => {
   it('10 alarms and 172800 s are within the limits', () => {
     const f = findings(() => {}, { deploy: { refresh: { alarms: Array.from({ length: 10 }, (_, i) => `a${i}`), checkpointDelay: 172800, bakeTime: 172800 } } });
     expect(level(f, 'refreshWithinLimits')).toBeUndefined();
+  });
+});
+
+describe('roll on the fake: AWS limits are refused before a launch template version exists', () => {
+  it.each<[string, (r: ReturnType<typeof deployWith>['refresh']) => void]>([
+    ['11 alarms', (r) => (r.alarms = Array.from({ length: 11 }, (_, i) => `a${i}`))],
+    ['bakeTime 172801 s', (r) => (r.bakeTime = REFRESH_LIMITS.bakeTime + 1)],
+  ])('%s: exit 1, no CreateLaunchTemplateVersion, no StartInstanceRefresh', async (_n, edit) => {
+    const h = harness({ desired: 2 });
+    edit(h.deploy.refresh);
+    for (const a of h.deploy.refresh.alarms) h.fake.setAlarm(a, 'OK');
+    const r = await run(h);
+    expect(r.exitCode).toBe(1);
+    expect(r.reporter.text()).toContain('refreshWithinLimits');
+    expect(h.fake.callsOf('CreateLaunchTemplateVersion')).toEqual([]);
+    expect(h.fake.callsOf('StartInstanceRefresh')).toEqual([]);
+    expect(h.world.lt.versions).toHaveLength(1);
+    h.restore();
   });
 });
