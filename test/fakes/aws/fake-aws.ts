@@ -271,6 +271,7 @@ export class FakeAws {
         i.LifecycleState = 'InService';
         i.inServiceAt = this.nowMs;
         i.healthAt = this.nowMs;
+        i.knownAt = this.nowMs; // running before the scenario starts
       }
     }
     return asg;
@@ -316,6 +317,7 @@ export class FakeAws {
       ImageId: t.ImageId,
       LifecycleState: this.opts.bootSeconds > 0 ? 'Pending' : 'InService',
       launchedAt: this.nowMs,
+      knownAt: this.nowMs + this.opts.consistencyLagSeconds * sec,
       inServiceAt,
       healthAt: inServiceAt + checks * sec,
       health,

@@ -138,7 +138,7 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
           return { InstanceId: id, ImageId: plain.ImageId, LaunchTime: new Date(plain.launchedAt), State: { Name: plain.State }, Tags: tagList(plain.Tags), MetadataOptions: plain.MetadataOptions };
         const i = f.instances.get(id);
         // Eventual consistency: an instance just launched is not yet known to DescribeInstances.
-        if (!i || f.nowMs < i.launchedAt + lag) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+        if (!i || f.nowMs < (i.knownAt ?? i.launchedAt + lag)) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
         const state = i.LifecycleState === 'Terminated' ? 'terminated' : i.LifecycleState === 'Pending' ? 'pending' : 'running';
         return { InstanceId: i.InstanceId, ImageId: i.ImageId, LaunchTime: new Date(i.launchedAt), State: { Name: state } };
       });

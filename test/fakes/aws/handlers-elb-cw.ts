@@ -58,7 +58,7 @@ export function elbHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       const lag = f.opts.consistencyLagSeconds * 1000;
       const unknown = (wanted ?? []).filter((id) => {
         const i = f.instances.get(id);
-        return i !== undefined && f.nowMs < i.launchedAt + lag;
+        return i !== undefined && f.nowMs < (i.knownAt ?? i.launchedAt + lag);
       });
       if (unknown.length) throw awsError('InvalidTargetException', `The following targets are not valid instances: ${unknown.join(', ')}`);
       const members = [...f.instances.values()].filter((i) => f.asgs.get(i.asg)?.TargetGroupARNs.includes(tg.TargetGroupArn));

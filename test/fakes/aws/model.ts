@@ -92,6 +92,8 @@ export interface FakeInstance {
   ImageId: string;
   LifecycleState: LifecycleState;
   launchedAt: number;
+  /** Eventual consistency: EC2 and ELB know the id from this simulated ms (launch + consistencyLagSeconds). */
+  knownAt?: number;
   inServiceAt: number;
   /** When the target groups see it healthy (or unhealthy); undefined before it is registered. */
   healthAt: number;
