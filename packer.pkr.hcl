@@ -125,6 +125,9 @@ source "amazon-ebs" "sipbake" {
   subnet_id     = var.subnet_id
   vpc_id        = var.vpc_id
   ssh_username  = "admin"
+  # SSH to the build instance only from this machine's public address (amazon plugin >= 1.1.4, run_config.go),
+  # not the plugin's default 0.0.0.0/0.
+  temporary_security_group_source_public_ip = true
 
   # Base image: the newest official Debian 12 AMI; the one resolved is recorded in sipbake:source-ami.
   source_ami_filter {

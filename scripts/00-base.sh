@@ -6,9 +6,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # sngrep and tcpdump: what an operator reaches for in Session Manager at 3 a.m. (seed 000's hosts carry both).
-RUNTIME_PACKAGES=(ca-certificates nodejs libssl3 libpq5 iproute2 procps sngrep tcpdump)
+RUNTIME_PACKAGES=(ca-certificates nodejs libssl3 libpq5 iproute2 procps sngrep tcpdump gpg)
 BUILD_PACKAGES=(build-essential bison flex pkg-config libssl-dev libpq-dev git curl)
-BUILD_TOOLS=(cc make bison flex pkg-config git curl sha256sum tar node)
+BUILD_TOOLS=(cc make bison flex pkg-config git curl sha256sum tar node gpg)
 
 if ! on_instance; then
   log "local root $SIPBAKE_ROOT: not installing packages on this host; checking the build tools are present"
@@ -38,24 +38,29 @@ log "installing build dependencies: ${BUILD_PACKAGES[*]}"
 apt-get install -y -q --no-install-recommends "${BUILD_PACKAGES[@]}"
 node --version >/dev/null || die "node does not run after installing nodejs" "fix: check the base AMI's apt sources"
 
-# SSM agent, from a pinned and checksum-verified .deb.
+# SSM agent: the .deb and its detached signature from AWS, verified with gpg against AWS's published key whose
+# fingerprint pins.env pins (lib/verify-signature.sh); an optional sha256 pin is checked too.
 if dpkg-query -W -f='${Status}' amazon-ssm-agent 2>/dev/null | grep -q 'install ok installed'; then
   log "amazon-ssm-agent already installed"
 else
   load_pins
+  # shellcheck source=lib/verify-signature.sh
+  . "$SIPBAKE_SCRIPTS/lib/verify-signature.sh"
   case "$(dpkg --print-architecture)" in
     amd64) url="${SSM_AGENT_X86_64_URL:-}" sha="${SSM_AGENT_X86_64_SHA256:-}" ;;
     arm64) url="${SSM_AGENT_ARM64_URL:-}" sha="${SSM_AGENT_ARM64_SHA256:-}" ;;
     *) die "no SSM agent pin for architecture $(dpkg --print-architecture)" ;;
   esac
-  if [ -z "$url" ] || ! [[ "$sha" =~ ^[0-9a-f]{64}$ ]]; then
-    die "pins.env has no SSM agent pin for this architecture" "fix: npx sipbake pin ssm-agent VERSION (downloads the .deb and records its sha256)"
-  fi
+  [ -n "$url" ] || die "pins.env has no SSM agent URL for this architecture" "fix: set SSM_AGENT_X86_64_URL / SSM_AGENT_ARM64_URL (AWS's regional bucket)"
   deb="$SIPBAKE_WORK/amazon-ssm-agent.deb"
-  log "downloading amazon-ssm-agent $SSM_AGENT_VERSION from $url"
+  log "downloading amazon-ssm-agent $SSM_AGENT_VERSION from $url (and its .sig)"
   curl -fsSL --retry 3 -o "$deb" "$url" || die "could not download $url" "fix: check SSM_AGENT_*_URL in pins.env"
-  actual="$(sha256sum "$deb" | cut -d' ' -f1)"
-  [ "$actual" = "$sha" ] || die "amazon-ssm-agent: sha256 does not match the pin" "expected sha256: $sha" "actual sha256:   $actual" "url:             $url"
+  curl -fsSL --retry 3 -o "$deb.sig" "$url.sig" || die "could not download $url.sig" "fix: AWS publishes the signature beside the .deb"
+  verify_signature "$SIPBAKE_SCRIPTS/keys/amazon-ssm-agent.asc" "${SSM_AGENT_KEY_FINGERPRINT:-}" "$deb.sig" "$deb"
+  if [ -n "$sha" ]; then
+    actual="$(sha256sum "$deb" | cut -d' ' -f1)"
+    [ "$actual" = "$sha" ] || die "amazon-ssm-agent: sha256 does not match the pin" "expected sha256: $sha" "actual sha256:   $actual" "url:             $url"
+  fi
   dpkg -i "$deb"
 fi
 systemctl enable amazon-ssm-agent.service

@@ -20,7 +20,8 @@ import { changedParts, combineParts, contentParts, partsTag, type PartName } fro
 import { decideBake, targetRegions } from './decide.js';
 import { findByContent, latestOfImage, type Ec2ForRegion } from './lookup.js';
 import { readManifest } from './manifest.js';
-import { parsePins, pinProblems } from './pins.js';
+import { parsePins } from './pins.js';
+import { bakeProblems, type BakeProblem } from './preflight.js';
 import { placeholderBootInclude } from './placeholder.js';
 import type { BuildState } from './state.js';
 import { taskList, type Renderer, type Step } from './tasks.js';
@@ -158,6 +159,12 @@ function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner, keep: 
   ];
 }
 
+function refusal(problems: BakeProblem[]): UserError {
+  const first = problems[0]!;
+  const what = first.where.startsWith('scripts/pins.env') ? 'scripts/pins.env is not ready for a bake' : `${first.where}: ${first.problem}`;
+  return new UserError(`${what}; nothing was launched`, first.fix, { details: problems.map((p) => `${p.where}: ${p.problem}; ${p.fix}`) });
+}
+
 export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildResult> {
   const bakeDir = await mkdtemp(path.join(tmpdir(), 'sipbake-bake-'));
   const s: BuildState = { bakeDir, stages: [] };
@@ -169,6 +176,9 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
     for (const r of decision.reasons) d.reporter.line(r);
     const base = { image: s.image!.name, contentHash: s.hash!, parts: s.parts!, regions: s.regions!, bake: decision.bake, reasons: decision.reasons };
 
+    // The same preflight for build and --plan, and only when something would be baked.
+    const problems = decision.bake ? bakeProblems(s.image!, parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8'))) : [];
+
     if (o.plan) {
       const prev = s.previous;
       const changedSince = prev ? { imageId: prev.imageId, ...(prev.tags['sipbake:built-at'] ? { builtAt: prev.tags['sipbake:built-at'] } : {}), parts: changedParts(s.parts!, prev.tags['sipbake:content-parts']) } : null;
@@ -176,6 +186,7 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
       if (!changedSince) d.reporter.line(`no earlier AMI of ${s.image!.name} in ${s.regions![0]}`);
       else if (changedSince.parts === 'unknown') d.reporter.line(`last AMI ${changedSince.imageId} has no sipbake:content-parts tag; cannot say what changed`);
       else d.reporter.line(`changed since ${changedSince.imageId}: ${changedSince.parts.length ? changedSince.parts.join(', ') : 'nothing'}`);
+      if (problems.length) throw refusal(problems);
       d.reporter.line(decision.bake ? 'plan: would run packer init and packer build' : 'plan: would build nothing');
       return { ...base, action: 'planned', amis: decision.present, changedSince };
     }
@@ -184,6 +195,7 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
       return { ...base, action: 'skipped', amis: decision.present };
     }
 
+    if (problems.length) throw refusal(problems);
     // The manifest and Packer's log outlive the work directory; a stale manifest must not be read as this run's.
     const keep = d.outDir ?? path.join(d.root, '.sipbake', s.image!.name);
     await mkdir(keep, { recursive: true });
@@ -192,12 +204,6 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
     await rm(manifest, { force: true });
     await rm(packerLog, { force: true });
     const pins = parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8'));
-    const problems = pinProblems(pins, { architecture: s.image!.bake.architecture, rtpproxy: s.image!.media.rtpproxy.enabled });
-    if (problems.length) {
-      throw new UserError('scripts/pins.env is not ready for a bake; nothing was launched', problems[0]!.fix, {
-        details: problems.map((p) => `scripts/pins.env ${p.key}: ${p.problem}; ${p.fix}`),
-      });
-    }
     const vars = packerVars({
       image: s.image!,
       contentHash: s.hash!,

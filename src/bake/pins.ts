@@ -33,12 +33,12 @@ export function pinProblems(p: Pins, opts: { architecture: 'x86_64' | 'arm64'; r
   check('KAMAILIO', 'kamailio');
   if (opts.rtpproxy) check('RTPPROXY', 'rtpproxy');
   const arch = opts.architecture === 'arm64' ? 'ARM64' : 'X86_64';
-  if (!p[`SSM_AGENT_${arch}_URL`] || !/^[0-9a-f]{64}$/.test(p[`SSM_AGENT_${arch}_SHA256`] ?? '')) {
-    out.push({
-      key: `SSM_AGENT_${arch}_SHA256`,
-      problem: 'the SSM agent (Session Manager) is not pinned yet; nobody has computed its checksum',
-      fix: 'npx sipbake pin ssm-agent VERSION (downloads the .deb and records its sha256)',
-    });
-  }
+  // The SSM agent is verified by its signature (scripts/lib/verify-signature.sh); a sha256 pin is optional.
+  if (!p[`SSM_AGENT_${arch}_URL`])
+    out.push({ key: `SSM_AGENT_${arch}_URL`, problem: 'the SSM agent (Session Manager) has no download URL', fix: "set it to AWS's bucket, e.g. https://s3.amazonaws.com/ec2-downloads-windows/SSMAgent/latest/debian_amd64/amazon-ssm-agent.deb" });
+  if (!/^[0-9A-Fa-f]{40}$/.test((p.SSM_AGENT_KEY_FINGERPRINT ?? '').replace(/ /g, '')))
+    out.push({ key: 'SSM_AGENT_KEY_FINGERPRINT', problem: 'not a 40-hex-digit key fingerprint', fix: 'set it to the fingerprint AWS publishes on "Verify the signature of SSM Agent"' });
+  const sha = p[`SSM_AGENT_${arch}_SHA256`];
+  if (sha && !/^[0-9a-f]{64}$/.test(sha)) out.push({ key: `SSM_AGENT_${arch}_SHA256`, problem: 'not a sha256 (leave it empty to rely on the signature)', fix: 'npx sipbake pin ssm-agent VERSION' });
   return out;
 }

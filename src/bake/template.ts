@@ -94,6 +94,9 @@ function source(): HclItem {
     attr('subnet_id', expr('var.subnet_id')),
     attr('vpc_id', expr('var.vpc_id')),
     attr('ssh_username', 'admin'),
+    comment('SSH to the build instance only from this machine\'s public address (amazon plugin >= 1.1.4, run_config.go),'),
+    comment('not the plugin\'s default 0.0.0.0/0.'),
+    attr('temporary_security_group_source_public_ip', true),
     blank,
     comment('Base image: the newest official Debian 12 AMI; the one resolved is recorded in sipbake:source-ami.'),
     block('source_ami_filter', [], [

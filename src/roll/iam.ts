@@ -1,19 +1,49 @@
-// Least-privilege IAM policies for baking (Packer amazon-ebs) and rolling (pure).
+// Least-privilege IAM policies for baking (Packer amazon-ebs), rolling, and the instance role (pure).
+// The test suite evaluates every call the AWS fake serves against these (test/fakes/aws/iam.ts).
+import type { SecretRef } from '../definition/primitives.js';
+import type { ImageDefinition } from '../definition/schema.js';
+
+export type IamRole = 'build' | 'roll' | 'instance';
+
 export interface PolicyScope {
-  region: string;
+  /** Every region the role acts in: build = bake.region + bake.amiRegions, roll/instance = deploy.region. '*' = any. */
+  regions: string[];
   account: string;
   asgName: string;
   image: string;
+  /** aws, aws-us-gov or aws-cn: follows the first region. */
+  partition: string;
 }
 
-type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> };
+type ConditionBlock = Record<string, Record<string, string | string[]>>;
+type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: string | string[]; Condition?: ConditionBlock };
 export interface Policy {
   Version: '2012-10-17';
   Statement: Statement[];
 }
 
+/** The ARN partition of a region (GovCloud and China have their own). '*' and unknown: aws. */
+export function partitionOf(region: string): 'aws' | 'aws-us-gov' | 'aws-cn' {
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('cn-')) return 'aws-cn';
+  return 'aws';
+}
+
+const hasWildcard = (v: string | string[]) => (Array.isArray(v) ? v : [v]).some((x) => /[*?]/.test(x));
+const one = (v: string[]) => (v.length === 1 ? v[0]! : v);
+
+/** StringEquals is exact: any value with * or ? needs StringLike, or it matches nothing. */
+export function stringCondition(key: string, values: string | string[]): ConditionBlock {
+  const v = Array.isArray(values) ? one([...new Set(values)]) : values;
+  return { [hasWildcard(v) ? 'StringLike' : 'StringEquals']: { [key]: v } };
+}
+
+function asgArn(s: PolicyScope, region: string): string {
+  return `arn:${s.partition}:autoscaling:${region}:${s.account}:autoScalingGroup:*:autoScalingGroupName/${s.asgName}`;
+}
+const each = (s: PolicyScope, f: (region: string) => string) => one(s.regions.map(f));
+
 export function rollPolicy(s: PolicyScope): Policy {
-  const asg = `arn:aws:autoscaling:${s.region}:${s.account}:autoScalingGroup:*:autoScalingGroupName/${s.asgName}`;
   return {
     Version: '2012-10-17',
     Statement: [
@@ -23,6 +53,7 @@ export function rollPolicy(s: PolicyScope): Policy {
         // Describe calls cannot be scoped to a resource.
         Action: [
           'autoscaling:DescribeAutoScalingGroups',
+          'autoscaling:DescribeAutoScalingInstances',
           'autoscaling:DescribeInstanceRefreshes',
           'autoscaling:DescribeLifecycleHooks',
           'ec2:DescribeImages',
@@ -34,6 +65,7 @@ export function rollPolicy(s: PolicyScope): Policy {
           'cloudwatch:DescribeAlarms',
         ],
         Resource: '*',
+        Condition: stringCondition('aws:RequestedRegion', s.regions),
       },
       {
         Sid: 'RefreshThisGroup',
@@ -44,29 +76,31 @@ export function rollPolicy(s: PolicyScope): Policy {
           'autoscaling:CancelInstanceRefresh',
           'autoscaling:PutLifecycleHook',
           'autoscaling:CreateOrUpdateTags',
+          'autoscaling:DeleteTags',
         ],
-        Resource: asg,
+        Resource: each(s, (r) => asgArn(s, r)),
       },
       {
         Sid: 'NewLaunchTemplateVersion',
         Effect: 'Allow',
         Action: ['ec2:CreateLaunchTemplateVersion'],
-        Resource: `arn:aws:ec2:${s.region}:${s.account}:launch-template/*`,
+        Resource: each(s, (r) => `arn:${s.partition}:ec2:${r}:${s.account}:launch-template/*`),
       },
       {
         Sid: 'LaunchWithTheTemplate',
         Effect: 'Allow',
-        // Auto Scaling checks the caller may launch what the launch template describes.
+        // Auto Scaling checks the caller may launch what the launch template describes ("Control Amazon EC2 launch
+        // template usage in Auto Scaling groups"): StartInstanceRefresh with a DesiredConfiguration needs it.
         Action: ['ec2:RunInstances', 'ec2:CreateTags'],
         Resource: '*',
-        Condition: { StringEquals: { 'aws:RequestedRegion': s.region } },
+        Condition: stringCondition('aws:RequestedRegion', s.regions),
       },
       {
         Sid: 'PassTheInstanceRole',
         Effect: 'Allow',
         Action: ['iam:PassRole'],
-        Resource: `arn:aws:iam::${s.account}:role/*`,
-        Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+        Resource: `arn:${s.partition}:iam::${s.account}:role/*`,
+        Condition: stringCondition('iam:PassedToService', 'ec2.amazonaws.com'),
       },
     ],
   };
@@ -79,7 +113,9 @@ export function buildPolicy(s: PolicyScope): Policy {
       {
         Sid: 'PackerReadAndLaunch',
         Effect: 'Allow',
-        // The amazon-ebs builder's documented minimum.
+        // The amazon-ebs builder's documented minimum, plus what sipbake's options make it call:
+        // encrypt_boot copies the temporary AMI encrypted (CopyImage, in the build region too), ami_regions copy it
+        // on (CopyImage in each), deprecate_at calls EnableImageDeprecation, ami_users ModifyImageAttribute.
         Action: [
           'ec2:DescribeImages',
           'ec2:DescribeImageAttribute',
@@ -108,21 +144,24 @@ export function buildPolicy(s: PolicyScope): Policy {
           'ec2:CreateSnapshot',
           'ec2:DeleteSnapshot',
           'ec2:CreateImage',
+          'ec2:CopyImage',
           'ec2:RegisterImage',
+          'ec2:EnableImageDeprecation',
           'ec2:ModifyImageAttribute',
           'ec2:ModifyInstanceAttribute',
           'ec2:ModifySnapshotAttribute',
           'ec2:CreateTags',
         ],
         Resource: '*',
-        Condition: { StringEquals: { 'aws:RequestedRegion': s.region } },
+        Condition: stringCondition('aws:RequestedRegion', s.regions),
       },
       {
         Sid: 'RetireOnlyThisImagesAmis',
         Effect: 'Allow',
+        // Also Packer's deregistration of the unencrypted temporary AMI: it carries the run tags (sipbake:image).
         Action: ['ec2:DeregisterImage', 'ec2:DisableImage', 'ec2:EnableImage'],
-        Resource: `arn:aws:ec2:${s.region}::image/*`,
-        Condition: { StringEquals: { 'aws:ResourceTag/sipbake:image': s.image } },
+        Resource: each(s, (r) => `arn:${s.partition}:ec2:${r}::image/*`),
+        Condition: stringCondition('aws:ResourceTag/sipbake:image', s.image),
       },
     ],
   };
@@ -134,12 +173,12 @@ export interface SecretScope {
   secretsmanager: string[]; // secret ids or ARNs
 }
 
-function ssmArn(s: PolicyScope, name: string): string {
-  return name.startsWith('arn:') ? name : `arn:aws:ssm:${s.region}:${s.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+function ssmArn(s: PolicyScope, region: string, name: string): string {
+  return name.startsWith('arn:') ? name : `arn:${s.partition}:ssm:${region}:${s.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
 }
-function secretArn(s: PolicyScope, id: string): string {
+function secretArn(s: PolicyScope, region: string, id: string): string {
   // Secrets Manager appends a random 6-character suffix to a secret's ARN.
-  return id.startsWith('arn:') ? id : `arn:aws:secretsmanager:${s.region}:${s.account}:secret:${id}-??????`;
+  return id.startsWith('arn:') ? id : `arn:${s.partition}:secretsmanager:${region}:${s.account}:secret:${id}-??????`;
 }
 
 /**
@@ -147,7 +186,6 @@ function secretArn(s: PolicyScope, id: string): string {
  * (lifecycle hook). Attach AmazonSSMManagedInstanceCore beside it for Session Manager.
  */
 export function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
-  const asg = `arn:aws:autoscaling:${s.region}:${s.account}:autoScalingGroup:*:autoScalingGroupName/${s.asgName}`;
   const statements: Statement[] = [
     {
       Sid: 'FindOwnGroupAndHook',
@@ -160,24 +198,62 @@ export function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
       Sid: 'DrainLifecycleHook',
       Effect: 'Allow',
       Action: ['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:CompleteLifecycleAction'],
-      Resource: asg,
+      Resource: each(s, (r) => asgArn(s, r)),
     },
   ];
-  if (secrets.ssm.length > 0) {
-    statements.push({ Sid: 'BootSecretsFromParameterStore', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: secrets.ssm.map((n) => ssmArn(s, n)) });
-  }
-  if (secrets.secretsmanager.length > 0) {
-    statements.push({ Sid: 'BootSecretsFromSecretsManager', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secrets.secretsmanager.map((n) => secretArn(s, n)) });
-  }
-  if (secrets.ssm.length > 0 || secrets.secretsmanager.length > 0) {
-    const via = [...(secrets.ssm.length > 0 ? [`ssm.${s.region}.amazonaws.com`] : []), ...(secrets.secretsmanager.length > 0 ? [`secretsmanager.${s.region}.amazonaws.com`] : [])];
+  const ssm = s.regions.flatMap((r) => secrets.ssm.map((n) => ssmArn(s, r, n)));
+  const sm = s.regions.flatMap((r) => secrets.secretsmanager.map((n) => secretArn(s, r, n)));
+  if (ssm.length > 0) statements.push({ Sid: 'BootSecretsFromParameterStore', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [...new Set(ssm)] });
+  if (sm.length > 0) statements.push({ Sid: 'BootSecretsFromSecretsManager', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...new Set(sm)] });
+  if (ssm.length > 0 || sm.length > 0) {
+    const via = s.regions.flatMap((r) => [...(ssm.length > 0 ? [`ssm.${r}.amazonaws.com`] : []), ...(sm.length > 0 ? [`secretsmanager.${r}.amazonaws.com`] : [])]);
     statements.push({
       Sid: 'DecryptBootSecrets',
       Effect: 'Allow',
       Action: ['kms:Decrypt'],
-      Resource: `arn:aws:kms:${s.region}:${s.account}:key/*`,
-      Condition: { StringEquals: { 'kms:ViaService': via.length === 1 ? via[0]! : via } },
+      Resource: each(s, (r) => `arn:${s.partition}:kms:${r}:${s.account}:key/*`),
+      Condition: stringCondition('kms:ViaService', via),
     });
   }
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Every secret the image's agent reads at boot. */
+export function secretsOf(image: ImageDefinition): SecretScope {
+  const refs: SecretRef[] = [];
+  const b = image.dispatcher?.backend;
+  if (b?.type === 'postgres') refs.push(b.password);
+  if (image.tls.certificateSecret) refs.push(image.tls.certificateSecret);
+  if (image.tls.privateKeySecret) refs.push(image.tls.privateKeySecret);
+  return {
+    ssm: [...new Set(refs.filter((r) => r.source === 'ssm').map((r) => r.name))],
+    secretsmanager: [...new Set(refs.filter((r) => r.source === 'secretsmanager').map((r) => r.name))],
+  };
+}
+
+/**
+ * Where each role acts: build in bake.region (or --region) plus bake.amiRegions; roll and instance in
+ * deploy.region (or --region). Without an image, any region ('*', matched with StringLike).
+ */
+export function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): PolicyScope {
+  let regions: string[];
+  if (role === 'build') {
+    const home = o.region ?? def?.bake.region ?? '*';
+    regions = [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i);
+  } else regions = [o.region ?? def?.deploy?.region ?? '*'];
+  return {
+    regions,
+    account: o.account ?? '*',
+    asgName: def?.deploy?.asgName ?? '*',
+    image: def?.name ?? '*',
+    partition: partitionOf(regions[0]!),
+  };
+}
+
+/** The policy `sipbake iam ROLE [--image NAME]` prints. */
+export function policyFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): Policy {
+  const scope = scopeFor(role, def, o);
+  if (role === 'build') return buildPolicy(scope);
+  if (role === 'roll') return rollPolicy(scope);
+  return instancePolicy(scope, def ? secretsOf(def) : { ssm: ['*'], secretsmanager: [] });
 }

@@ -1,7 +1,7 @@
 // Preflight of a roll (pure): each check is a named predicate over the observed state that returns one finding
 // with a sentence and, for refusals, the fix. Nothing here talks to AWS.
 import type { DeployConfig } from '../definition/deploy-schema.js';
-import { ACTIVE_STATUSES, parseMarker, type Observed } from './types.js';
+import { ACTIVE_STATUSES, parseMarker, type AmiInfo, type Observed } from './types.js';
 
 export type FindingLevel = 'refuse' | 'warn' | 'act' | 'ok';
 
@@ -19,7 +19,12 @@ export interface PreflightInput {
   drainMaxSeconds: number;
   /** The AMI requested; `obs.target` is what EC2 said about it. */
   amiId: string;
+  /** drain.lifecycleHookName: the hook the on-instance agent completes (default: deploy.lifecycleHook.name). */
+  drainHookName?: string;
 }
+
+/** AWS's own limits on StartInstanceRefresh (API reference, RefreshPreferences and AlarmSpecification). */
+export const REFRESH_LIMITS = { alarms: 10, checkpointDelay: 172800, bakeTime: 172800 } as const;
 
 type Check = (i: PreflightInput) => Finding | undefined;
 
@@ -60,7 +65,9 @@ export const pinnedVersion: Check = ({ obs, deploy }) => {
 export const healthCheckIsElb: Check = ({ obs, deploy }) => {
   const g = obs.group;
   if (!g) return undefined;
-  if (g.healthCheckType === 'ELB') return ok('healthCheckIsElb', 'health check type is ELB');
+  // HealthCheckType is a comma-separated list (e.g. "ELB,EBS"); EC2 checks are always on (UpdateAutoScalingGroup).
+  const types = g.healthCheckType.split(',').map((t) => t.trim());
+  if (types.includes('ELB')) return ok('healthCheckIsElb', `health check type ${g.healthCheckType} includes ELB`);
   return refuse(
     'healthCheckIsElb',
     `${deploy.asgName} uses ${g.healthCheckType} health checks: the refresh would call an instance healthy before the load balancer does`,
@@ -140,6 +147,11 @@ export const requiresImdsV2: Check = ({ obs, deploy }) => {
   const v = obs.current;
   if (!v) return undefined;
   if (v.httpTokens === 'required') return ok('requiresImdsV2', 'launch template requires IMDSv2');
+  // An AMI registered with ImdsSupport v2.0 (sipbake bakes with imds_support = "v2.0") launches with HttpTokens
+  // required unless the launch template sets it explicitly ("Configure the AMI" in the EC2 user guide).
+  const target = obs.target as (AmiInfo & { imdsSupport?: string }) | undefined;
+  if (v.httpTokens === undefined && target?.imdsSupport === 'v2.0')
+    return ok('requiresImdsV2', `launch template leaves HttpTokens unset and AMI ${target.imageId} has ImdsSupport v2.0: IMDSv2 is required`);
   return refuse(
     'requiresImdsV2',
     `launch template ${v.ltName ?? v.ltId} version ${v.version} does not require IMDSv2 (HttpTokens=${v.httpTokens}); the drain agent relies on it`,
@@ -152,10 +164,24 @@ export function hookTimeoutFor(drainMaxSeconds: number): number {
   return Math.min(7200, drainMaxSeconds + 60);
 }
 
-export const terminationHook: Check = ({ obs, deploy, drainMaxSeconds }) => {
+export const terminationHook: Check = ({ obs, deploy, drainMaxSeconds, drainHookName }) => {
   if (!obs.group) return undefined;
-  const hook = obs.hooks.find((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+  const ours = deploy.lifecycleHook.name;
+  if (drainHookName !== undefined && drainHookName !== ours)
+    return refuse(
+      'terminationHook',
+      `the drain agent completes lifecycle hook ${drainHookName} (drain.lifecycleHookName) but the roll manages ${ours} (deploy.lifecycleHook.name): instances would wait out the hook's timeout`,
+      `give both the same name in the image definition (drain.lifecycleHookName and deploy.lifecycleHook.name)`,
+    );
+  const terminating = obs.hooks.filter((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+  const hook = terminating.find((h) => h.name === ours);
   const want = hookTimeoutFor(drainMaxSeconds);
+  if (!hook && terminating.length > 0)
+    return refuse(
+      'terminationHook',
+      `${deploy.asgName}'s termination hook ${terminating.map((h) => h.name).join(', ')} is not the one the drain agent completes (${ours}): every leaving instance would wait out that hook's timeout`,
+      `name it in the image definition (deploy.lifecycleHook.name and drain.lifecycleHookName: ${terminating[0]!.name}), or delete it: aws autoscaling delete-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${terminating[0]!.name}`,
+    );
   if (!hook) {
     if (deploy.lifecycleHook.create)
       return { check: 'terminationHook', level: 'act', message: `will create termination lifecycle hook ${deploy.lifecycleHook.name} (heartbeat timeout ${want} s ≥ drain.maxSeconds ${drainMaxSeconds} s, default CONTINUE)` };
@@ -197,7 +223,20 @@ export const alarmsExist: Check = ({ obs, deploy }) => {
   return refuse('alarmsExist', `CloudWatch alarm ${obs.missingAlarms.join(', ')} does not exist in ${deploy.region}`, 'create it, or fix deploy.refresh.alarms in the image definition');
 };
 
+/** AWS rejects these in StartInstanceRefresh: refuse before anything (a launch template version) is created. */
+export const refreshWithinLimits: Check = ({ deploy }) => {
+  const r = deploy.refresh;
+  const over = [
+    ...(r.alarms.length > REFRESH_LIMITS.alarms ? [`deploy.refresh.alarms has ${r.alarms.length} alarms (AWS allows ${REFRESH_LIMITS.alarms})`] : []),
+    ...(r.checkpointDelay > REFRESH_LIMITS.checkpointDelay ? [`deploy.refresh.checkpointDelay ${r.checkpointDelay} s is above AWS's ${REFRESH_LIMITS.checkpointDelay} s`] : []),
+    ...(r.bakeTime > REFRESH_LIMITS.bakeTime ? [`deploy.refresh.bakeTime ${r.bakeTime} s is above AWS's ${REFRESH_LIMITS.bakeTime} s`] : []),
+  ];
+  if (over.length === 0) return undefined;
+  return refuse('refreshWithinLimits', `${over.join('; ')}: StartInstanceRefresh would be rejected`, 'lower the value in the image definition');
+};
+
 export const checks: Check[] = [
+  refreshWithinLimits,
   groupExists,
   usesLaunchTemplate,
   pinnedVersion,

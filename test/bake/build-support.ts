@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
+import { linkRegions } from '../fakes/aws/fake-aws.js';
+import type { IamOptions } from '../fakes/aws/iam.js';
 import { repoRoot } from './helpers.js';
 
 export interface BuildFixture {
@@ -19,7 +21,18 @@ export interface BuildFixture {
 }
 
 /** A repository with the seed images (optionally edited), scripts/ with a fully pinned pins.env, and fakes. */
-export async function buildFixture(o: { regions: string[]; edit?: (name: string, yaml: string) => string; pinsReady?: boolean }): Promise<BuildFixture> {
+export async function buildFixture(o: {
+  regions: string[];
+  edit?: (name: string, yaml: string) => string;
+  /** false: pins.env without the SSM agent key fingerprint (not ready for a bake). */
+  pinsReady?: boolean;
+  /** Keep scripts/pins.env exactly as checked in. */
+  pinsAsShipped?: boolean;
+  /** IAM evaluation of every call: the build role of this image (default twilio-relay) as `sipbake iam build` prints it. */
+  iam?: Omit<IamOptions, 'role' | 'root'>;
+  amiSeconds?: number;
+  consistencyLagSeconds?: number;
+}): Promise<BuildFixture> {
   const root = await mkdtemp(path.join(tmpdir(), 'sipbake-build-'));
   await mkdir(path.join(root, 'images'));
   for (const name of ['twilio-relay', 'recorder-lb']) {
@@ -27,20 +40,31 @@ export async function buildFixture(o: { regions: string[]; edit?: (name: string,
     await writeFile(path.join(root, 'images', `${name}.yaml`), o.edit ? o.edit(name, text) : text);
   }
   await cp(path.join(repoRoot, 'scripts'), path.join(root, 'scripts'), { recursive: true });
-  if (o.pinsReady !== false) {
-    // Test-only pin values; the checksum is of these test bytes, computed here.
-    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8'))
-      .replace(/^SSM_AGENT_VERSION=$/m, 'SSM_AGENT_VERSION=0.0.0-test')
-      .replace(/^SSM_AGENT_X86_64_URL=$/m, 'SSM_AGENT_X86_64_URL=http://127.0.0.1:9/amazon-ssm-agent.deb')
-      .replace(/^SSM_AGENT_X86_64_SHA256=$/m, `SSM_AGENT_X86_64_SHA256=${'ab'.repeat(32)}`);
+  if (o.pinsReady === false) {
+    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(/^SSM_AGENT_KEY_FINGERPRINT=.*$/m, 'SSM_AGENT_KEY_FINGERPRINT=');
+    await writeFile(path.join(root, 'scripts/pins.env'), pins);
+  } else if (!o.pinsAsShipped) {
+    // Test-only pin values: nothing is downloaded from these.
+    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(/^SSM_AGENT_X86_64_URL=.*$/m, 'SSM_AGENT_X86_64_URL=http://127.0.0.1:9/amazon-ssm-agent.deb');
     await writeFile(path.join(root, 'scripts/pins.env'), pins);
   }
+  // A private TMPDIR: bake directories of suites running in parallel never mix with this one's.
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = path.join(root, 'tmp');
+  await mkdir(process.env.TMPDIR);
   const bin = path.join(root, 'bin');
   await mkdir(bin);
   await symlink(path.join(repoRoot, 'test/fakes/packer/packer.mjs'), path.join(bin, 'packer'));
   const log = path.join(root, 'packer-calls.jsonl');
   const cleaned = path.join(root, 'packer-cleaned');
-  const regions = new Map(o.regions.map((r) => [r, createFakeAws()] as const));
+  // One fake per region (one account), each evaluating calls against `sipbake iam build --image IMAGE`.
+  const regions = new Map(
+    o.regions.map(
+      (r) =>
+        [r, createFakeAws({ region: r, amiSeconds: o.amiSeconds ?? 0, consistencyLagSeconds: o.consistencyLagSeconds ?? 0, iam: { image: 'twilio-relay', ...o.iam, role: 'build', root } })] as const,
+    ),
+  );
+  linkRegions([...regions].map(([r, h]) => [r, h.fake] as const));
   return {
     root,
     bin,
@@ -62,6 +86,8 @@ export async function buildFixture(o: { regions: string[]; edit?: (name: string,
         : [],
     cleanup: async () => {
       for (const h of regions.values()) h.restore();
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
       await rm(root, { recursive: true, force: true });
     },
   };

@@ -141,13 +141,19 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
     expect(await currentHash()).not.toBe(a);
   });
 
-  it('refuses to launch anything while pins.env lacks a checksum, and says how to get one', async () => {
+  it('refuses to launch anything while pins.env lacks the SSM agent key fingerprint, and says where to get it', async () => {
     fx = await buildFixture({ regions: ['us-east-1'], pinsReady: false });
     const err = await run().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).details.join('\n')).toContain('SSM_AGENT_X86_64_SHA256');
-    expect((err as UserError).fix).toContain('npx sipbake pin ssm-agent');
+    expect((err as UserError).details.join('\n')).toContain('SSM_AGENT_KEY_FINGERPRINT');
+    expect((err as UserError).fix).toContain('Verify the signature of SSM Agent');
     expect(await fx.calls()).toEqual([]);
+  });
+
+  it('the checked-in pins.env is ready for a bake: the SSM agent needs no hand-computed sha256', async () => {
+    fx = await buildFixture({ regions: ['us-east-1'], pinsAsShipped: true });
+    const { result } = await run();
+    expect(result.action).toBe('built');
   });
 
   it.each([

@@ -29,7 +29,7 @@ describe('CLI: build, packer, pin', () => {
 
   it('build --plan --json prints one document with the hash and the decision, and runs no packer', async () => {
     fx = await buildFixture({ regions: ['us-east-1'] });
-    const fake = new FakeAws();
+    const fake = new FakeAws({ iam: { role: 'build', root: fx.root } });
     restore = installFakeAws(fake);
     const { code, reporter } = await cli(['build', 'twilio-relay', '--plan', '--json', '--root', fx.root], { ...fx.env(), AWS_ACCESS_KEY_ID: 'FAKE', AWS_SECRET_ACCESS_KEY: 'FAKE' });
     expect(code).toBe(0);
@@ -41,7 +41,7 @@ describe('CLI: build, packer, pin', () => {
 
   it('build --json on a hit returns the AMI and exit 0', async () => {
     fx = await buildFixture({ regions: ['us-east-1'] });
-    const fake = new FakeAws();
+    const fake = new FakeAws({ iam: { role: 'build', root: fx.root } });
     restore = installFakeAws(fake);
     const env = { ...fx.env(), AWS_ACCESS_KEY_ID: 'FAKE', AWS_SECRET_ACCESS_KEY: 'FAKE' };
     const plan = await cli(['build', 'twilio-relay', '--plan', '--json', '--root', fx.root], env);

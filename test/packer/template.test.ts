@@ -60,6 +60,9 @@ describe('packer.pkr.hcl', () => {
     expect(src.imds_support).toBe('v2.0');
     expect(src.encrypt_boot).toBe(true);
     expect(src.ena_support).toBe(true);
+    // SSH only from the builder's own public address (issue 11): nothing overrides it with a wider source.
+    expect(src.temporary_security_group_source_public_ip).toBe(true);
+    for (const k of ['temporary_security_group_source_cidrs', 'security_group_id', 'security_group_ids', 'security_group_filter']) expect(src[k]).toBeUndefined();
     expect(src.source_ami_filter[0].owners).toEqual(['136693071363']);
     expect(src.source_ami_filter[0].filters.name).toMatch(/^debian-12-/);
     expect(src.source_ami_filter[0].most_recent).toBe(true);

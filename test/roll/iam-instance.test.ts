@@ -19,8 +19,8 @@ describe('sipbake iam instance', () => {
     expect(sids).toEqual(['FindOwnGroupAndHook', 'DrainLifecycleHook', 'BootSecretsFromParameterStore', 'DecryptBootSecrets']);
     const ssm = p.Statement.find((s) => s.Sid === 'BootSecretsFromParameterStore')!;
     expect(ssm.Action).toEqual(['ssm:GetParameter']);
-    expect(ssm.Resource).toEqual(['arn:aws:ssm:*:123456789012:parameter/sipbake/recorder-lb/db-password']);
-    expect(p.Statement.find((s) => s.Sid === 'DecryptBootSecrets')!.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'ssm.*.amazonaws.com' } });
+    expect(ssm.Resource).toEqual(['arn:aws:ssm:us-east-1:123456789012:parameter/sipbake/recorder-lb/db-password']);
+    expect(p.Statement.find((s) => s.Sid === 'DecryptBootSecrets')!.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'ssm.us-east-1.amazonaws.com' } });
   });
 
   it('lets the relay complete only its own group\'s lifecycle actions and read no secrets', async () => {

@@ -63,7 +63,8 @@ describe('the AWS fake', () => {
   });
 
   it('filters images by tag, hides deregistered ones from listings, and injects throttling in a window', async () => {
-    const h = createFakeAws();
+    // Retiring AMIs is the build role's job (RetireOnlyThisImagesAmis).
+    const h = createFakeAws({ iam: { role: 'build' } });
     const w = seedWorld(h.fake);
     h.fake.addImage({ Name: 'other', Tags: { 'sipbake:image': 'recorder-lb' } });
     const list = async () =>

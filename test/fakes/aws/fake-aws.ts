@@ -2,10 +2,13 @@
 // lifecycle hooks, ELBv2 target groups with target health, CloudWatch alarms. Simulated clock, no real sleeps.
 // Behaviour is written down in README.md beside this file.
 import { Faults } from './faults.js';
+import { FAKE_ACCOUNT, FakeIam, type IamOptions } from './iam.js';
 import type {
   FakeAlarm,
   FakeAsg,
+  FakeEc2Instance,
   FakeImage,
+  FakeSecurityGroup,
   FakeInstance,
   FakeLaunchTemplate,
   FakeLifecycleAction,
@@ -33,6 +36,23 @@ export interface FakeOptions {
   drainAgent?: boolean;
   /** Simulated time after which clock.sleep() throws (default 2 days). */
   maxSimulatedSeconds?: number;
+  /** Seconds a new AMI (CreateImage, CopyImage) stays pending before it is available (default 0). */
+  amiSeconds?: number;
+  /**
+   * Eventual consistency (default 0): for this many seconds after an instance or AMI is created, EC2 answers
+   * DescribeInstances / DescribeImages by id with InvalidInstanceID.NotFound / InvalidAMIID.NotFound, and a new
+   * instance's target registration is not visible (DescribeTargetHealth by id: InvalidTarget).
+   */
+  consistencyLagSeconds?: number;
+  /** Region of the clients createFakeAws builds (default us-east-1). */
+  region?: string;
+  /** Account id in ARNs and in the evaluated policy (default 123456789012). */
+  account?: string;
+  /**
+   * IAM evaluation of every call (see iam.ts). Default on: the roll role of twilio-relay (the seed world's image).
+   * false turns it off.
+   */
+  iam?: IamOptions | false;
 }
 
 export interface CallRecord {
@@ -43,6 +63,8 @@ export interface CallRecord {
 }
 
 type Listener = (r: FakeRefresh) => void;
+export type InstanceEvent = 'terminating' | 'deregistered' | 'wait' | 'terminated';
+type InstanceListener = (event: InstanceEvent, i: FakeInstance) => void;
 
 export class FakeAws {
   nowMs = FAKE_EPOCH;
@@ -52,17 +74,33 @@ export class FakeAws {
   readonly instances = new Map<string, FakeInstance>();
   readonly targetGroups = new Map<string, FakeTargetGroup>();
   readonly alarms = new Map<string, FakeAlarm>();
+  /** Packer's world: plain instances, security groups, key pairs, snapshots. */
+  readonly ec2Instances = new Map<string, FakeEc2Instance>();
+  readonly securityGroups = new Map<string, FakeSecurityGroup>();
+  readonly keyPairs = new Set<string>();
+  readonly snapshots = new Map<string, { SnapshotId: string; encrypted: boolean; kmsKeyId?: string; Tags: Record<string, string> }>();
+  /** The same account's fakes in other regions (CopyImage reads its source there): see linkRegions(). */
+  readonly peers = new Map<string, FakeAws>();
   readonly refreshes: FakeRefresh[] = [];
   readonly calls: CallRecord[] = [];
   readonly faults = new Faults();
-  readonly opts: Required<FakeOptions>;
+  readonly opts: Required<Omit<FakeOptions, 'iam'>>;
+  /** Evaluates each call against the printed policy; undefined when IAM is off. */
+  readonly iam?: FakeIam;
   private seq = 0;
   private timers: { atMs: number; fn: () => void }[] = [];
   private watchers: { pred: () => boolean; fn: () => void }[] = [];
   private listeners = new Map<string, Listener[]>();
+  private instanceListeners: InstanceListener[] = [];
 
   constructor(opts: FakeOptions = {}) {
-    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, drainAgent: true, maxSimulatedSeconds: 2 * 86400, ...opts };
+    const { iam, ...rest } = opts;
+    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, drainAgent: true, maxSimulatedSeconds: 2 * 86400, amiSeconds: 0, consistencyLagSeconds: 0, region: 'us-east-1', account: FAKE_ACCOUNT, ...rest };
+    if (iam !== false) this.iam = new FakeIam({ ...iam, account: this.opts.account });
+  }
+
+  get account(): string {
+    return this.opts.account;
   }
 
   // ---- clock -------------------------------------------------------------------------------------------
@@ -118,6 +156,7 @@ export class FakeAws {
     this.timers = this.timers.filter((t) => t.atMs > now);
     for (const t of due) t.fn();
     for (const i of this.instances.values()) this.stepInstance(i, now);
+    for (const img of this.images.values()) if (img.State === 'pending' && img.availableAt !== undefined && now >= img.availableAt) img.State = 'available';
     for (const r of this.refreshes) if (ACTIVE_REFRESH.includes(r.Status)) stepRefresh(this, r, now);
     const fired = this.watchers.filter((w) => w.pred());
     this.watchers = this.watchers.filter((w) => !fired.includes(w));
@@ -128,9 +167,9 @@ export class FakeAws {
     if (i.LifecycleState === 'Pending' && now >= i.inServiceAt) i.LifecycleState = 'InService';
     const a = i.lifecycleAction;
     if (i.LifecycleState === 'Terminating:Wait' && a && now >= Math.min(a.timeoutAt, a.globalTimeoutAt)) this.endLifecycleAction(i, a.defaultResult, 'timeout');
-    if ((i.LifecycleState === 'Terminating' || i.LifecycleState === 'Terminating:Proceed') && i.terminateAt !== undefined && now >= i.terminateAt) {
-      i.LifecycleState = 'Terminated';
-    }
+    // Deregistration (and its delay) comes first; only then the termination hook (AWS's order).
+    if (i.LifecycleState === 'Terminating' && i.deregisteredAt !== undefined && now >= i.deregisteredAt) this.afterDeregistration(i);
+    if (i.LifecycleState === 'Terminating:Proceed') this.terminated(i);
   }
 
   /** The instance's lifecycle action if it is waiting in Terminating:Wait. */
@@ -143,7 +182,22 @@ export class FakeAws {
     const a = i.lifecycleAction!;
     Object.assign(a, { result, endedBy: by, endedAt: this.nowMs });
     i.LifecycleState = 'Terminating:Proceed';
-    if ((i.terminateAt ?? this.nowMs) <= this.nowMs) i.LifecycleState = 'Terminated';
+    this.terminated(i);
+  }
+
+  private terminated(i: FakeInstance): void {
+    i.LifecycleState = 'Terminated';
+    i.terminatedAt = this.nowMs;
+    this.emitInstance('terminated', i);
+  }
+
+  /** Instance events: 'terminating' (selected; IMDS target-lifecycle-state is Terminated from here), 'deregistered', 'wait' (Terminating:Wait), 'terminated'. */
+  onInstance(fn: InstanceListener): void {
+    this.instanceListeners.push(fn);
+  }
+
+  private emitInstance(event: InstanceEvent, i: FakeInstance): void {
+    for (const l of this.instanceListeners) l(event, i);
   }
 
   nextId(prefix: string): string {
@@ -161,13 +215,15 @@ export class FakeAws {
       CreationDate: img.CreationDate ?? new Date(this.nowMs).toISOString(),
       Tags: img.Tags ?? {},
       health: img.health ?? 'healthy',
+      ...Object.fromEntries(Object.entries(img).filter(([k, v]) => v !== undefined && !['ImageId', 'Name', 'State', 'Architecture', 'CreationDate', 'Tags', 'health', 'deregisteredAt'].includes(k))),
       ...(img.deregisteredAt !== undefined ? { deregisteredAt: img.deregisteredAt } : {}),
     };
     this.images.set(image.ImageId, image);
     return image;
   }
 
-  addLaunchTemplate(name: string, data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' }): FakeLaunchTemplate {
+  /** HttpTokens defaults to required; pass `HttpTokens: undefined` for a template that leaves it unset. */
+  addLaunchTemplate(name: string, data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' | undefined }): FakeLaunchTemplate {
     const lt: FakeLaunchTemplate = {
       LaunchTemplateId: this.nextId('lt'),
       LaunchTemplateName: name,
@@ -196,6 +252,7 @@ export class FakeAws {
   addAsg(a: Partial<FakeAsg> & { AutoScalingGroupName: string; desired: number }): FakeAsg {
     const asg: FakeAsg = {
       AutoScalingGroupName: a.AutoScalingGroupName,
+      uuid: a.uuid ?? crypto.randomUUID(),
       MinSize: a.MinSize ?? Math.min(2, a.desired),
       MaxSize: a.MaxSize ?? Math.max(10, a.desired * 2),
       DesiredCapacity: a.desired,
@@ -214,13 +271,15 @@ export class FakeAws {
         i.LifecycleState = 'InService';
         i.inServiceAt = this.nowMs;
         i.healthAt = this.nowMs;
+        i.knownAt = this.nowMs; // running before the scenario starts
       }
     }
     return asg;
   }
 
-  setAlarm(name: string, state: FakeAlarm['StateValue']): void {
-    this.alarms.set(name, { AlarmName: name, StateValue: state });
+  setAlarm(name: string, state: FakeAlarm['StateValue'], o: { composite?: boolean } = {}): void {
+    const type = o.composite ?? this.alarms.get(name)?.type === 'composite' ? 'composite' : 'metric';
+    this.alarms.set(name, { AlarmName: name, StateValue: state, type });
   }
 
   // ---- behaviour used by the engine and handlers ---------------------------------------------------------
@@ -258,6 +317,7 @@ export class FakeAws {
       ImageId: t.ImageId,
       LifecycleState: this.opts.bootSeconds > 0 ? 'Pending' : 'InService',
       launchedAt: this.nowMs,
+      knownAt: this.nowMs + this.opts.consistencyLagSeconds * sec,
       inServiceAt,
       healthAt: inServiceAt + checks * sec,
       health,
@@ -268,19 +328,30 @@ export class FakeAws {
   }
 
   /**
-   * Deregisters from the target groups (draining) and, with a termination hook, waits in Terminating:Wait for
-   * the lifecycle action (CompleteLifecycleAction, the simulated drain agent, or the hook's timeout), then
-   * terminates once the deregistration delay is over too.
+   * AWS's termination order ("How lifecycle hooks work", steps 4-5; ELB "Deregistration delay"):
+   * 1. the instance is selected: LifecycleState Terminating, IMDS target-lifecycle-state Terminated at once;
+   * 2. it is deregistered from its target groups: targets draining for the longest deregistration delay, while
+   *    existing connections drain;
+   * 3. only then, with a termination hook, Terminating:Wait: the lifecycle action starts and its heartbeat timeout
+   *    counts from here (CompleteLifecycleAction, the simulated drain agent, or the timeout end it);
+   * 4. Terminating:Proceed, then Terminated.
    */
   beginTermination(i: FakeInstance): void {
     const asg = this.asgs.get(i.asg)!;
-    const hook = asg.hooks.find((h) => h.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
     const dereg = Math.max(0, ...asg.TargetGroupARNs.map((a) => this.targetGroups.get(a)?.deregistrationDelay ?? 0));
-    i.terminateAt = this.nowMs + dereg * sec;
-    if (!hook) {
-      i.LifecycleState = i.terminateAt <= this.nowMs ? 'Terminated' : 'Terminating';
-      return;
-    }
+    i.targetLifecycleState = 'Terminated';
+    i.terminationStartedAt = this.nowMs;
+    i.deregisteredAt = this.nowMs + dereg * sec;
+    i.LifecycleState = 'Terminating';
+    this.emitInstance('terminating', i);
+    if (dereg === 0) this.afterDeregistration(i);
+  }
+
+  private afterDeregistration(i: FakeInstance): void {
+    this.emitInstance('deregistered', i);
+    const asg = this.asgs.get(i.asg)!;
+    const hook = asg.hooks.find((h) => h.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+    if (!hook) return this.terminated(i);
     const action: FakeLifecycleAction = {
       LifecycleHookName: hook.LifecycleHookName,
       AutoScalingGroupName: asg.AutoScalingGroupName,
@@ -292,6 +363,7 @@ export class FakeAws {
     };
     i.lifecycleAction = action;
     i.LifecycleState = 'Terminating:Wait';
+    this.emitInstance('wait', i);
     if (!this.opts.drainAgent) return;
     const agentDone = () => {
       if (this.activeLifecycleAction(i) === action) this.endLifecycleAction(i, 'CONTINUE', 'agent');
@@ -316,4 +388,10 @@ export class FakeAws {
   callsOf(command: string): CallRecord[] {
     return this.calls.filter((c) => c.command === command);
   }
+}
+
+/** Makes one account's per-region fakes see each other (CopyImage's SourceRegion). */
+export function linkRegions(fakes: Iterable<[string, FakeAws]>): void {
+  const all = [...fakes];
+  for (const [, f] of all) for (const [r, g] of all) f.peers.set(r, g);
 }

@@ -109,6 +109,11 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       if (active) throw awsError('InstanceRefreshInProgressFault', `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`);
       if (!asg.launchTemplate) throw awsError('ValidationError', 'The instance refresh needs a launch template on the group or in DesiredConfiguration');
       const prefs = prefsOf(input.Preferences);
+      // AWS's limits (API reference: RefreshPreferences, AlarmSpecification), checked by StartInstanceRefresh itself.
+      if (prefs.Alarms.length > 10) throw awsError('ValidationError', `1 validation error detected: Value at 'preferences.alarmSpecification.alarms' failed to satisfy constraint: Member must have length less than or equal to 10`);
+      for (const [k, max] of [['CheckpointDelay', 172800], ['BakeTime', 172800], ['InstanceWarmup', 2147483647]] as const)
+        if ((input.Preferences?.[k] ?? 0) > max || (input.Preferences?.[k] ?? 0) < 0)
+          throw awsError('ValidationError', `1 validation error detected: Value '${input.Preferences[k]}' at 'preferences.${k[0]!.toLowerCase()}${k.slice(1)}' failed to satisfy constraint: Member must have value less than or equal to ${max}`);
       const desired = input.DesiredConfiguration?.LaunchTemplate as { LaunchTemplateId: string; Version: string } | undefined;
       const resolved = desired ? f.ltVersion(desired.LaunchTemplateId, desired.Version) : f.ltVersion(asg.launchTemplate.LaunchTemplateId, asg.launchTemplate.Version);
       if (!resolved) throw awsError('ValidationError', `Launch template version ${desired?.Version} not found`);

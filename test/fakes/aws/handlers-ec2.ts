@@ -2,6 +2,7 @@
 import type { FakeAws } from './fake-aws.js';
 import { awsError } from './faults.js';
 import type { FakeImage } from './model.js';
+import { ec2BakeHandlers } from './handlers-ec2-bake.js';
 
 type In = Record<string, any>;
 const HOUR = 3600_000;
@@ -9,7 +10,20 @@ const HOUR = 3600_000;
 const tagList = (t: Record<string, string>) => Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
 
 function imageView(img: FakeImage) {
-  return { ImageId: img.ImageId, Name: img.Name, State: img.State, Architecture: img.Architecture, CreationDate: img.CreationDate, Tags: tagList(img.Tags) };
+  return {
+    ImageId: img.ImageId,
+    Name: img.Name,
+    State: img.State,
+    Architecture: img.Architecture,
+    CreationDate: img.CreationDate,
+    Tags: tagList(img.Tags),
+    ...(img.OwnerId ? { OwnerId: img.OwnerId } : {}),
+    ...(img.ImdsSupport ? { ImdsSupport: img.ImdsSupport } : {}),
+    ...(img.DeprecationTime ? { DeprecationTime: img.DeprecationTime } : {}),
+    ...(img.snapshotIds
+      ? { BlockDeviceMappings: img.snapshotIds.map((SnapshotId, n) => ({ DeviceName: n === 0 ? '/dev/xvda' : `/dev/xvd${'bcdefgh'[n - 1]}`, Ebs: { SnapshotId, Encrypted: !!img.encrypted } })) }
+      : {}),
+  };
 }
 
 function filterMatch(img: FakeImage, f: { Name: string; Values: string[] }): boolean {
@@ -21,6 +35,9 @@ function filterMatch(img: FakeImage, f: { Name: string; Values: string[] }): boo
   if (f.Name === 'name') return any(img.Name);
   if (f.Name === 'architecture') return any(img.Architecture);
   if (f.Name === 'image-id') return any(img.ImageId);
+  if (f.Name === 'root-device-type') return any(img.RootDeviceType ?? 'ebs');
+  if (f.Name === 'virtualization-type') return any(img.VirtualizationType ?? 'hvm');
+  if (f.Name === 'owner-id') return any(img.OwnerId);
   throw awsError('InvalidParameterValue', `The filter '${f.Name}' is not supported by the fake; add it in handlers-ec2.ts`);
 }
 
@@ -34,22 +51,33 @@ function ltVersionView(f: FakeAws, ltId: string, n: number) {
     VersionDescription: v.VersionDescription,
     CreateTime: v.CreateTime,
     DefaultVersion: lt.DefaultVersionNumber === v.VersionNumber,
-    LaunchTemplateData: { ...rest, MetadataOptions: { HttpTokens, HttpEndpoint: 'enabled' } },
+    LaunchTemplateData: { ...rest, MetadataOptions: { ...(HttpTokens ? { HttpTokens } : {}), HttpEndpoint: 'enabled' } },
   };
 }
 
 export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> {
   return {
+    ...ec2BakeHandlers(f),
     DescribeImages(input) {
       const visible = (img: FakeImage, byId: boolean) => {
         if (img.State === 'deregistered') return byId && img.deregisteredAt !== undefined && f.nowMs - img.deregisteredAt < HOUR;
         if (img.State === 'disabled') return byId || input.IncludeDisabled === true;
         return true;
       };
+      // Eventual consistency: a fresh AMI is unknown for consistencyLagSeconds ("Eventual consistency in the
+      // Amazon EC2 API"); by id that is InvalidAMIID.NotFound, in listings it is simply absent.
+      const known = (img: FakeImage) => img.visibleAt === undefined || f.nowMs >= img.visibleAt;
+      const owned = (img: FakeImage) => {
+        const owners = input.Owners as string[] | undefined;
+        if (!owners?.length) return true;
+        return owners.some((o) => (o === 'self' ? (img.OwnerId ?? f.account) === f.account : (img.OwnerId ?? f.account) === o));
+      };
       let imgs: FakeImage[];
       if (input.ImageIds?.length) {
+        const missing = (input.ImageIds as string[]).filter((id) => { const i = f.images.get(id); return !i || !known(i); });
+        if (missing.length) throw awsError('InvalidAMIID.NotFound', `The image id '[${missing.join(', ')}]' does not exist`);
         imgs = (input.ImageIds as string[]).map((id) => f.images.get(id)).filter((i): i is FakeImage => !!i && visible(i, true));
-      } else imgs = [...f.images.values()].filter((i) => visible(i, false));
+      } else imgs = [...f.images.values()].filter((i) => visible(i, false) && known(i) && owned(i));
       for (const flt of (input.Filters ?? []) as { Name: string; Values: string[] }[]) imgs = imgs.filter((i) => filterMatch(i, flt));
       return { Images: imgs.map(imageView) };
     },
@@ -74,8 +102,8 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
     },
     CreateTags(input) {
       for (const id of input.Resources as string[]) {
-        const img = f.images.get(id);
-        if (img) for (const t of input.Tags as { Key: string; Value: string }[]) img.Tags[t.Key] = t.Value;
+        const target = f.images.get(id)?.Tags ?? f.snapshots.get(id)?.Tags ?? f.ec2Instances.get(id)?.Tags;
+        if (target) for (const t of input.Tags as { Key: string; Value: string }[]) target[t.Key] = t.Value;
       }
       return {};
     },
@@ -93,7 +121,7 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
     CreateLaunchTemplateVersion(input) {
       const src = f.ltVersion(input.LaunchTemplateId ?? input.LaunchTemplateName, input.SourceVersion ?? '$Latest');
       if (!src) throw awsError('InvalidLaunchTemplateId.NotFound', `launch template ${input.LaunchTemplateId} or version ${input.SourceVersion} not found`);
-      const data: typeof src.v.data = input.SourceVersion ? { ...src.v.data } : { ImageId: '', InstanceType: 't3.small', HttpTokens: 'optional' };
+      const data: typeof src.v.data = input.SourceVersion ? { ...src.v.data } : { ImageId: '', InstanceType: 't3.small' };
       const { MetadataOptions, ...given } = (input.LaunchTemplateData ?? {}) as In;
       Object.assign(data, given);
       if (MetadataOptions?.HttpTokens) data.HttpTokens = MetadataOptions.HttpTokens;
@@ -102,10 +130,15 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
       return { LaunchTemplateVersion: ltVersionView(f, src.lt.LaunchTemplateId, n) };
     },
     DescribeInstances(input) {
-      const ids = (input.InstanceIds as string[] | undefined) ?? [...f.instances.keys()];
+      const ids = (input.InstanceIds as string[] | undefined) ?? [...f.instances.keys(), ...f.ec2Instances.keys()];
+      const lag = f.opts.consistencyLagSeconds * 1000;
       const instances = ids.map((id) => {
+        const plain = f.ec2Instances.get(id);
+        if (plain && f.nowMs >= plain.launchedAt + lag)
+          return { InstanceId: id, ImageId: plain.ImageId, LaunchTime: new Date(plain.launchedAt), State: { Name: plain.State }, Tags: tagList(plain.Tags), MetadataOptions: plain.MetadataOptions };
         const i = f.instances.get(id);
-        if (!i) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+        // Eventual consistency: an instance just launched is not yet known to DescribeInstances.
+        if (!i || f.nowMs < (i.knownAt ?? i.launchedAt + lag)) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
         const state = i.LifecycleState === 'Terminated' ? 'terminated' : i.LifecycleState === 'Pending' ? 'pending' : 'running';
         return { InstanceId: i.InstanceId, ImageId: i.ImageId, LaunchTime: new Date(i.launchedAt), State: { Name: state } };
       });

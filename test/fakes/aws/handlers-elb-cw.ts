@@ -8,7 +8,9 @@ type In = Record<string, any>;
 /** initial → healthy | unhealthy after the thresholds; draining while it leaves. */
 function targetState(f: FakeAws, i: FakeInstance): { State: string; Reason?: string } | undefined {
   if (i.LifecycleState === 'Terminated' || i.LifecycleState === 'Pending') return undefined;
-  if (i.LifecycleState.startsWith('Terminating')) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
+  // Draining for the deregistration delay; after it the target is no longer registered.
+  if (i.LifecycleState === 'Terminating' && f.nowMs < (i.deregisteredAt ?? 0)) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
+  if (i.LifecycleState.startsWith('Terminating')) return undefined;
   if (f.nowMs < i.healthAt) return { State: 'initial', Reason: 'Elb.InitialHealthChecking' };
   return i.health === 'healthy' ? { State: 'healthy' } : { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' };
 }
@@ -52,6 +54,13 @@ export function elbHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
     DescribeTargetHealth(input) {
       const tg = tgOrThrow(f, input.TargetGroupArn);
       const wanted = (input.Targets as { Id: string }[] | undefined)?.map((t) => t.Id);
+      // Eventual consistency: an instance id EC2 does not know yet is not a valid target.
+      const lag = f.opts.consistencyLagSeconds * 1000;
+      const unknown = (wanted ?? []).filter((id) => {
+        const i = f.instances.get(id);
+        return i !== undefined && f.nowMs < (i.knownAt ?? i.launchedAt + lag);
+      });
+      if (unknown.length) throw awsError('InvalidTargetException', `The following targets are not valid instances: ${unknown.join(', ')}`);
       const members = [...f.instances.values()].filter((i) => f.asgs.get(i.asg)?.TargetGroupARNs.includes(tg.TargetGroupArn));
       const out = (wanted ?? members.map((i) => i.InstanceId)).flatMap((id) => {
         const i = f.instances.get(id);
@@ -67,13 +76,18 @@ export function elbHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
 export function cloudwatchHandlers(f: FakeAws): Record<string, (input: In) => unknown> {
   return {
     DescribeAlarms(input) {
+      // "If you omit this parameter [AlarmTypes], only metric alarms are returned" (CloudWatch API reference).
+      const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
+      if (input.AlarmNames && (input.AlarmNames as string[]).length > 100) throw awsError('InvalidParameterValue', 'AlarmNames may hold at most 100 names');
       const names = (input.AlarmNames as string[] | undefined) ?? [...f.alarms.keys()];
+      const found = names.flatMap((n) => {
+        const a = f.alarms.get(n);
+        return a ? [a] : [];
+      });
+      const view = (a: (typeof found)[number]) => ({ AlarmName: a.AlarmName, StateValue: a.StateValue, StateReason: `fake alarm is ${a.StateValue}` });
       return {
-        MetricAlarms: names.flatMap((n) => {
-          const a = f.alarms.get(n);
-          return a ? [{ AlarmName: a.AlarmName, StateValue: a.StateValue, StateReason: `fake alarm is ${a.StateValue}` }] : [];
-        }),
-        CompositeAlarms: [],
+        MetricAlarms: types.includes('MetricAlarm') ? found.filter((a) => a.type !== 'composite').map(view) : [],
+        CompositeAlarms: types.includes('CompositeAlarm') ? found.filter((a) => a.type === 'composite').map(view) : [],
       };
     },
   };

@@ -13,6 +13,21 @@ import { cloudwatchHandlers, elbHandlers } from './handlers-elb-cw.js';
 
 export { FakeAws, FAKE_EPOCH } from './fake-aws.js';
 export { awsError } from './faults.js';
+export { FAKE_ACCOUNT, describeDenial } from './iam.js';
+
+// Under vitest a denied call fails the test even when the code under test caught the error.
+const vitest = process.env.VITEST ? await import('vitest') : undefined;
+function failTestOnDenials(fake: FakeAws): void {
+  if (!fake.iam || !vitest) return;
+  try {
+    vitest.onTestFinished(() => {
+      const unexpected = fake.iam!.opts.expectDenials ? [] : fake.iam!.denials;
+      if (unexpected.length) throw new Error(`IAM denied ${unexpected.length} call(s):\n${unexpected.map((d) => fake.iam!.describe(d)).join('\n')}`);
+    });
+  } catch {
+    // Not inside a test (e.g. beforeAll): the thrown AccessDenied still reaches the caller.
+  }
+}
 
 type Handlers = Record<string, (input: Record<string, any>) => unknown>;
 
@@ -25,8 +40,12 @@ function wire(fake: FakeAws, client: object, sdk: Record<string, unknown>, servi
   for (const [name, handler] of Object.entries(handlers)) {
     const Command = sdk[`${name}Command`];
     if (typeof Command !== 'function') throw new Error(`fake: ${service} has no ${name}Command`);
-    mock.on(Command as never).callsFake(async (input: Record<string, unknown>) => {
+    mock.on(Command as never).callsFake(async (input: Record<string, unknown>, getClient: () => { config: unknown }) => {
       fake.calls.push({ service, command: name, input: structuredClone(input), atMs: fake.nowMs });
+      if (fake.iam) {
+        const region = String(await (getClient().config as { region: () => Promise<string> }).region());
+        await fake.iam.authorize({ fake, service, command: name, input: input as Record<string, any>, region });
+      }
       fake.faults.check(name, fake.nowMs);
       return structuredClone(handler(input));
     });
@@ -44,7 +63,8 @@ export interface FakeAwsHandle {
 /** A fresh fake and four real SDK clients whose send() is served by it. */
 export function createFakeAws(opts: FakeOptions = {}): FakeAwsHandle {
   const fake = new FakeAws(opts);
-  const cfg = { region: 'us-east-1', credentials: { accessKeyId: 'FAKE', secretAccessKey: 'FAKE' } };
+  failTestOnDenials(fake);
+  const cfg = { region: fake.opts.region, credentials: { accessKeyId: 'FAKE', secretAccessKey: 'FAKE' } };
   const clients: AwsClients = {
     ec2: new ec2Sdk.EC2Client(cfg),
     autoScaling: new asgSdk.AutoScalingClient(cfg),
@@ -65,6 +85,7 @@ export function createFakeAws(opts: FakeOptions = {}): FakeAwsHandle {
  * Returns a restore function; call it in afterEach.
  */
 export function installFakeAws(fake: FakeAws): () => void {
+  failTestOnDenials(fake);
   const mocks = [
     wire(fake, ec2Sdk.EC2Client, ec2Sdk, 'ec2', ec2Handlers(fake)),
     wire(fake, asgSdk.AutoScalingClient, asgSdk, 'autoscaling', asgHandlers(fake)),

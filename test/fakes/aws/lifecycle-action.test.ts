@@ -5,6 +5,7 @@ import {
   StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
 import { createFakeAws } from './index.js';
 import { seedWorld } from './scenario.js';
@@ -13,7 +14,8 @@ const ASG = 'kamailio-lb-asg';
 const HOOK = 'sipbake-drain';
 
 function world(o: { heartbeat?: number; defaultResult?: 'CONTINUE' | 'ABANDON'; deregistrationDelay?: number } = {}) {
-  const h = createFakeAws({ drainAgent: false });
+  // IAM off: these tests exercise the API's own validation (a wrong group would be an AccessDenied first).
+  const h = createFakeAws({ drainAgent: false, iam: false });
   const w = seedWorld(h.fake, { desired: 2, heartbeat: o.heartbeat ?? 60, deregistrationDelay: o.deregistrationDelay ?? 0 });
   if (o.defaultResult) w.asg.hooks[0]!.DefaultResult = o.defaultResult;
   const inst = [...h.fake.instances.values()][0]!;
@@ -61,16 +63,33 @@ describe('the AWS fake: termination lifecycle actions', () => {
     expect(other.lifecycleAction!.endedAt! - t1).toBe(3000_000);
   });
 
-  it('CompleteLifecycleAction ends the wait at once; the instance still waits for the deregistration delay', async () => {
-    const { h, inst } = world({ heartbeat: 600, deregistrationDelay: 30 });
+  it('follows AWS’s order: Terminating and IMDS Terminated at once, deregistration delay first, only then Terminating:Wait', async () => {
+    const { h, w, inst } = world({ heartbeat: 600, deregistrationDelay: 30 });
+    const events: string[] = [];
+    h.fake.onInstance((e, i) => i === inst && events.push(`${e}@${h.fake.elapsedSeconds}`));
     h.fake.beginTermination(inst);
+    expect(inst.LifecycleState).toBe('Terminating');
+    expect(inst.targetLifecycleState).toBe('Terminated');
+    const health = async () =>
+      (await h.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn, Targets: [{ Id: inst.InstanceId }] }))).TargetHealthDescriptions![0]!.TargetHealth!.State;
+    expect(await health()).toBe('draining');
+    // No lifecycle action exists yet: completing it now is AWS's "No active Lifecycle Action" (issue 10).
+    await expect(h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }))).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: `No active Lifecycle Action found with instance ID ${inst.InstanceId}`,
+    });
+    h.fake.advance(29_000);
+    expect(inst.LifecycleState).toBe('Terminating');
+    h.fake.advance(1000);
+    expect(inst.LifecycleState).toBe('Terminating:Wait');
+    expect(await health()).toBe('unused');
+    // The hook's timeout counts from Terminating:Wait, not from the start of the termination.
+    expect(inst.lifecycleAction).toMatchObject({ startedAt: h.fake.nowMs, timeoutAt: h.fake.nowMs + 600_000 });
     h.fake.advance(10_000);
     await h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }));
-    expect(inst.LifecycleState).toBe('Terminating:Proceed');
-    expect(inst.lifecycleAction).toMatchObject({ result: 'CONTINUE', endedBy: 'complete', endedAt: h.fake.nowMs });
-    h.fake.advance(20_000);
     expect(inst.LifecycleState).toBe('Terminated');
-    expect(h.fake.callsOf('CompleteLifecycleAction').map((c) => c.input)).toEqual([{ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }]);
+    expect(inst.lifecycleAction).toMatchObject({ result: 'CONTINUE', endedBy: 'complete', endedAt: h.fake.nowMs });
+    expect(events).toEqual(['terminating@0', 'deregistered@30', 'wait@30', 'terminated@40']);
   });
 
   it('rejects a wrong hook, a wrong group, an instance not waiting and a second completion with AWS’s ValidationError', async () => {

@@ -13,13 +13,49 @@ export interface FakeImage {
   deregisteredAt?: number;
   /** How instances launched from it behave behind the target groups. */
   health: 'healthy' | 'unhealthy';
+  /** Simulated ms a pending image becomes available (CreateImage, CopyImage). */
+  availableAt?: number;
+  /** Until this simulated ms, DescribeImages by id answers InvalidAMIID.NotFound (eventual consistency). */
+  visibleAt?: number;
+  /** EBS encryption of its snapshots: the key is alias/aws/ebs (AWS managed) unless a KmsKeyId was given. */
+  encrypted?: boolean;
+  kmsKeyId?: string;
+  snapshotIds?: string[];
+  /** ImdsSupport v2.0: instances launched from it require IMDSv2 whatever the launch template says. */
+  ImdsSupport?: 'v2.0';
+  DeprecationTime?: string;
+  /** Account ids with launch permission (ModifyImageAttribute). */
+  launchPermissions?: string[];
+  OwnerId?: string;
+  RootDeviceType?: string;
+  VirtualizationType?: string;
+}
+
+/** A plain EC2 instance outside any group (Packer's build instance). */
+export interface FakeEc2Instance {
+  InstanceId: string;
+  ImageId: string;
+  State: 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+  Tags: Record<string, string>;
+  launchedAt: number;
+  MetadataOptions?: Record<string, unknown>;
+  SecurityGroupIds: string[];
+  KeyName?: string;
+}
+
+export interface FakeSecurityGroup {
+  GroupId: string;
+  GroupName: string;
+  VpcId?: string;
+  ingress: { IpProtocol: string; FromPort?: number; ToPort?: number; CidrIp: string }[];
 }
 
 export interface FakeLtVersion {
   VersionNumber: number;
   VersionDescription?: string;
   CreateTime: Date;
-  data: { ImageId: string; InstanceType: string; HttpTokens: 'required' | 'optional'; [k: string]: unknown };
+  /** HttpTokens undefined: the launch template leaves MetadataOptions.HttpTokens unset (the AMI's ImdsSupport decides). */
+  data: { ImageId: string; InstanceType: string; HttpTokens?: 'required' | 'optional' | undefined; [k: string]: unknown };
 }
 
 export interface FakeLaunchTemplate {
@@ -56,12 +92,18 @@ export interface FakeInstance {
   ImageId: string;
   LifecycleState: LifecycleState;
   launchedAt: number;
+  /** Eventual consistency: EC2 and ELB know the id from this simulated ms (launch + consistencyLagSeconds). */
+  knownAt?: number;
   inServiceAt: number;
   /** When the target groups see it healthy (or unhealthy); undefined before it is registered. */
   healthAt: number;
   health: 'healthy' | 'unhealthy';
-  /** When the deregistration delay is over (termination also waits for the lifecycle action, if any). */
-  terminateAt?: number;
+  /** IMDS autoscaling/target-lifecycle-state: Terminated from the moment the instance is selected to leave. */
+  targetLifecycleState?: 'InService' | 'Terminated';
+  terminationStartedAt?: number;
+  /** When the deregistration delay is over: the termination hook (Terminating:Wait) starts only then. */
+  deregisteredAt?: number;
+  terminatedAt?: number;
   lifecycleAction?: FakeLifecycleAction;
   ProtectedFromScaleIn: boolean;
 }
@@ -75,13 +117,16 @@ export interface FakeHook {
 
 export interface FakeAsg {
   AutoScalingGroupName: string;
+  /** The id in the group's ARN (…:autoScalingGroup:UUID:autoScalingGroupName/NAME). */
+  uuid: string;
   MinSize: number;
   MaxSize: number;
   DesiredCapacity: number;
   /** Version as the group references it: '3', '$Latest' or '$Default'. */
   launchTemplate?: { LaunchTemplateId: string; Version: string };
   LaunchConfigurationName?: string;
-  HealthCheckType: 'EC2' | 'ELB';
+  /** Comma-separated: 'EC2', 'ELB', 'ELB,EBS', 'EBS,VPC_LATTICE'… (EC2 checks are always on). */
+  HealthCheckType: string;
   TargetGroupARNs: string[];
   tags: Record<string, string>;
   hooks: FakeHook[];
@@ -99,6 +144,8 @@ export interface FakeTargetGroup {
 export interface FakeAlarm {
   AlarmName: string;
   StateValue: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  /** DescribeAlarms lists a composite alarm only when AlarmTypes asks for CompositeAlarm. */
+  type?: 'metric' | 'composite';
 }
 
 export type RefreshStatus =

@@ -26,7 +26,17 @@ export function sipbakeTags(image: string, n: number, extra: Record<string, stri
 
 export function seedWorld(
   fake: FakeAws,
-  o: { image?: string; desired?: number; hook?: boolean; heartbeat?: number; deregistrationDelay?: number; version?: string; targetGroupArn?: string } = {},
+  o: {
+    image?: string;
+    desired?: number;
+    hook?: boolean;
+    heartbeat?: number;
+    deregistrationDelay?: number;
+    version?: string;
+    targetGroupArn?: string;
+    asgName?: string;
+    hookName?: string;
+  } = {},
 ): World {
   const image = o.image ?? 'twilio-relay';
   const oldAmi = fake.addImage({ Name: `${image}-1`, Tags: sipbakeTags(image, 1), CreationDate: '2025-12-01T00:00:00.000Z' });
@@ -39,14 +49,14 @@ export function seedWorld(
     fake.targetGroups.set(tg.TargetGroupArn, tg);
   }
   const asg = fake.addAsg({
-    AutoScalingGroupName: 'kamailio-lb-asg',
+    AutoScalingGroupName: o.asgName ?? 'kamailio-lb-asg',
     desired: o.desired ?? 2,
     launchTemplate: { LaunchTemplateId: lt.LaunchTemplateId, Version: o.version ?? '1' },
     TargetGroupARNs: [tg.TargetGroupArn],
     hooks:
       o.hook === false
         ? []
-        : [{ LifecycleHookName: 'sipbake-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: o.heartbeat ?? 1800, DefaultResult: 'CONTINUE' }],
+        : [{ LifecycleHookName: o.hookName ?? 'sipbake-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: o.heartbeat ?? 1800, DefaultResult: 'CONTINUE' }],
   });
   return { asg, lt, tg, oldAmi, newAmi };
 }
