@@ -10,6 +10,7 @@ export function toAmiInfo(i: Image): AmiInfo {
     state: i.State ?? 'unknown',
     ...(i.Architecture ? { architecture: i.Architecture } : {}),
     ...(i.CreationDate ? { creationDate: i.CreationDate } : {}),
+    ...(i.ImdsSupport ? { imdsSupport: i.ImdsSupport } : {}),
     tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
   };
 }

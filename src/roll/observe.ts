@@ -41,7 +41,7 @@ export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string
       version: v.VersionNumber!,
       ...(v.LaunchTemplateData?.ImageId ? { imageId: v.LaunchTemplateData.ImageId } : {}),
       ...(v.VersionDescription ? { description: v.VersionDescription } : {}),
-      httpTokens: v.LaunchTemplateData?.MetadataOptions?.HttpTokens ?? 'optional',
+      ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens } : {}),
     };
   } catch (e) {
     if (e instanceof Error && /NotFound/.test(e.name)) return undefined;
@@ -149,7 +149,7 @@ export async function observe(c: AwsClients, o: ObserveInput): Promise<Observed>
     if (v) obs.activeDesired = v;
   }
   if (o.alarms.length > 0) {
-    const out = await c.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: o.alarms }));
+    const out = await c.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: o.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
     const known = new Set([...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => a.AlarmName));
     obs.missingAlarms = o.alarms.filter((a) => !known.has(a));
   }

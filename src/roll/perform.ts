@@ -43,8 +43,9 @@ export async function snapshot(d: PerformDeps, refreshId: string): Promise<Snap>
   const instances = group ? await describeFleet(d.clients, group, d.targetGroups) : [];
   let alarms: Snap['alarms'] = [];
   if (d.alarms.length) {
-    const out = await d.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: d.alarms }));
-    alarms = (out.MetricAlarms ?? []).map((a) => ({ name: a.AlarmName ?? '', state: a.StateValue ?? 'INSUFFICIENT_DATA' }));
+    // Composite alarms come back only when AlarmTypes asks for them (CloudWatch API reference, DescribeAlarms).
+    const out = await d.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: d.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
+    alarms = [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => ({ name: a.AlarmName ?? '', state: a.StateValue ?? 'INSUFFICIENT_DATA' }));
   }
   return { atMs: d.clock.now(), ...(refresh ? { refresh } : {}), instances, alarms };
 }

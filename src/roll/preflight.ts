@@ -149,7 +149,7 @@ export const requiresImdsV2: Check = ({ obs, deploy }) => {
   if (v.httpTokens === 'required') return ok('requiresImdsV2', 'launch template requires IMDSv2');
   // An AMI registered with ImdsSupport v2.0 (sipbake bakes with imds_support = "v2.0") launches with HttpTokens
   // required unless the launch template sets it explicitly ("Configure the AMI" in the EC2 user guide).
-  const target = obs.target as (AmiInfo & { imdsSupport?: string }) | undefined;
+  const target = obs.target;
   if (v.httpTokens === undefined && target?.imdsSupport === 'v2.0')
     return ok('requiresImdsV2', `launch template leaves HttpTokens unset and AMI ${target.imageId} has ImdsSupport v2.0: IMDSv2 is required`);
   return refuse(

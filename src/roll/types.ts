@@ -17,6 +17,8 @@ export interface AmiInfo {
   state: string;
   architecture?: string;
   creationDate?: string;
+  /** 'v2.0' when the AMI was registered to require IMDSv2 (sipbake bakes with imds_support = "v2.0"). */
+  imdsSupport?: string;
   tags: Record<string, string>;
 }
 
