@@ -125,7 +125,7 @@ describe('seed 000 relay from the tarball pin: compile, -c, boot against IMDSv2,
     const agent = path.join(r.root, 'usr/local/lib/sipbake/agent.mjs');
     const boot = await execa('node', [agent, 'boot'], { env: { ...process.env, SIPBAKE_ROOT: r.root, SIPBAKE_IMDS_ENDPOINT: imds.endpoint }, reject: false, all: true });
     expect(boot.exitCode, boot.all).toBe(0);
-    expect(await readFile(path.join(r.root, 'etc/kamailio/sipbake-boot.cfg'), 'utf8')).toContain('SIPBAKE_PRIVATE_IP!127.0.0.1!');
+    expect(await readFile(path.join(r.root, 'etc/kamailio/sipbake-boot.cfg'), 'utf8')).toContain('#!define SIPBAKE_PRIVATE_IP 127.0.0.1');
     await mkdir(path.join(r.root, 'run/kamailio'), { recursive: true });
 
     const bin = path.join(r.root, 'usr/local/sbin/kamailio');
