@@ -11,5 +11,6 @@ import status from './status.js';
 import history from './history.js';
 import iam from './iam.js';
 import tryCmd from './try.js';
+import rehearse from './rehearse.js';
 
-export const commands: SipbakeCommand<never>[] = [validate, render, check, tryCmd, packer, build, pin, roll, rollback, status, history, iam] as unknown as SipbakeCommand<never>[];
+export const commands: SipbakeCommand<never>[] = [validate, render, check, tryCmd, rehearse, packer, build, pin, roll, rollback, status, history, iam] as unknown as SipbakeCommand<never>[];
