@@ -75,7 +75,10 @@ export interface RehearsalSummary {
   hooksTimedOut: number;
   timeline: TimelineEntry[];
   droppedCalls: CallOutcome[];
-  natPath: { outboundInvites: number; byesThroughNat: number };
+  /** Outbound INVITEs the destination received (they leave through the NAT gateway), how many had rport in the
+   *  proxy's Via (needed for responses through a port-translating NAT), caller BYEs relayed to the callee; and the
+   *  NAT gateway's translations seen in its conntrack table (source ports kept = not random). */
+  natPath: { outboundInvites: number; invitesWithRport: number; byesFromProxy: number; natFlows: number; natPortsKept: number; natSamples: string[] };
   failed?: string;
 }
 
@@ -135,6 +138,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     log(`${e.t.toFixed(1).padStart(6)} s  ${id.padEnd(18)} ${what}`);
   };
   const procs: ManagedProcess[] = [];
+  const timers: NodeJS.Timeout[] = [];
   const servers: http.Server[] = [];
   const nsCreated: string[] = [];
   const live = new Map<string, Live>();
@@ -263,14 +267,14 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const uasFile = await writeScn('uas', uas(hold, ADDR.nlbEip, oldImg.port, waitMs));
     const peers = oldImg.relay ? [ADDR.destination] : ADDR.recorders;
     for (const p of peers) {
-      start([...inet, 'sipp', '-sf', uasFile, '-i', p, '-p', '5060', '-t', 'u1', '-nostdin', '-skip_rlimit', '-bind_local', '-trace_msg', '-message_file', path.join(dir, `uas-${p}.log`), '-timeout', '600s'], `sipp peer ${p}`);
+      start([...inet, 'sipp', '-sf', uasFile, '-i', p, '-p', '5060', '-mp', '17000', '-t', 'u1', '-nostdin', '-skip_rlimit', '-bind_local', '-trace_msg', '-message_file', path.join(dir, `uas-${p}.log`), '-timeout', '600s'], `sipp peer ${p}`);
     }
     const callerFile = await writeScn('uac-caller', uacCallerBye(hold));
     const calleeFile = await writeScn('uac-callee', uacCalleeBye(waitMs));
     // Calls spread over the time the roll should take, so that every instance has calls when it is picked.
     const perInstance = 2000 + deregMs + hold.maxMs + 1000;
     const windowMs = Math.max(hold.maxMs, o.instances * perInstance * 0.8);
-    const sources = ADDR.sources.slice(0, 3);
+    const sources = ADDR.sources;
     const uacs: ManagedProcess[] = [];
     const groups = sources.flatMap((src, si) => [
       { src, kind: 'caller' as const, file: callerFile, service: 'callerbye', si },
@@ -284,11 +288,18 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       const period = Math.max(100, Math.round(windowMs / n));
       uacs.push(
         start(
-          [...inet, 'sipp', `${ADDR.nlbEip}:${oldImg.port}`, '-sf', g.file, '-s', g.service, '-i', g.src, '-p', String(6000 + gi), '-t', 'un', '-m', String(n), '-r', '1', '-rp', String(period), '-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`), '-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1', '-recv_timeout', `${waitMs}ms`, '-timeout', `${Math.round((windowMs + waitMs * 2) / 1000) + 60}s`],
+          [...inet, 'sipp', `${ADDR.nlbEip}:${oldImg.port}`, '-sf', g.file, '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un', '-m', String(n), '-r', '1', '-rp', String(period), '-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`), '-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1', '-recv_timeout', `${waitMs}ms`, '-timeout', `${Math.round((windowMs + waitMs * 2) / 1000) + 60}s`],
           `sipp ${g.kind}-bye from ${g.src}`,
         ),
       );
     });
+    const natFlows: string[] = [];
+    const natWatch = setInterval(() => {
+      void run(['ip', 'netns', 'exec', names.nat, 'conntrack', '-L', '-p', 'udp']).then((out) => {
+        for (const l of out.split('\n')) if (l.includes(`dst=${ADDR.natEip}`) && !natFlows.includes(l.replace(/^\S+\s+\S+\s+\d+\s+/, ''))) natFlows.push(l.replace(/^\S+\s+\S+\s+\d+\s+/, ''));
+      }, () => undefined);
+    }, 1000);
+    timers.push(natWatch);
     event('calls', `${o.calls} call(s) from ${sources.length} source address(es) over ${(windowMs / 1000).toFixed(0)} s; half end with a caller BYE, half with a callee BYE`);
 
     if (o.stopDrainAgents) {
@@ -331,7 +342,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           imdsState.set(a.id, a.state);
           // Which calls the instance holds now (the dialogs its drain has to wait for).
           const out = await run(['kamcmd', '-s', `unix:${l!.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
-          callsAtPick.set(a.id, [...out.matchAll(/call-id:\s*(\S+)/g)].map((m) => m[1]!));
+          callsAtPick.set(a.id, [...out.matchAll(/(?:call-id|callid):\s*(\S+)/gi)].map((m) => m[1]!));
+          event(a.id, `holds ${callsAtPick.get(a.id)!.length} call(s)`);
           return;
         }
         case 'cut-flows':
@@ -346,6 +358,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
 
     // ---- the calls end by themselves ----
     await Promise.race([Promise.all(uacs.map((u) => u.exited)), sleep(windowMs + waitMs + 10_000)]);
+    clearInterval(natWatch);
     const outcomes = await callOutcomes(await Promise.all(uacs.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
     const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
     const ends = callEnds([...uasLogs]);
@@ -400,12 +413,13 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       hooksTimedOut: cs.instances.filter((i) => i.endedBy === 'timeout').length,
       timeline,
       droppedCalls: outcomes.filter((c) => c.result === 'dropped'),
-      natPath: natPath(natLogs),
+      natPath: { ...natPath(natLogs), ...natTranslations(natFlows) },
       ...(cs.failed ? { failed: cs.failed } : {}),
     };
     if (asgCalls.length) event('asg', `${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && c.ok).length} accepted`);
     return summary;
   } finally {
+    for (const t of timers) clearInterval(t);
     await Promise.all(procs.map((p) => p.stop('SIGTERM', 1500).catch(() => undefined)));
     for (const s of servers) await closeServer(s).catch(() => undefined);
     for (const ns of nsCreated.reverse()) await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
@@ -428,17 +442,32 @@ function callEnds(logs: string[]): Map<string, number> {
   return out;
 }
 
+/** conntrack lines of the NAT gateway: flows from instances, translated to its Elastic IP with another source port. */
+function natTranslations(flows: string[]): { natFlows: number; natPortsKept: number; natSamples: string[] } {
+  let kept = 0;
+  for (const f of flows) {
+    const sport = /src=10\.0\.1\.\d+ dst=\S+ sport=(\d+)/.exec(f)?.[1];
+    const dport = /src=\S+ dst=203\.0\.113\.20 sport=\d+ dport=(\d+)/.exec(f)?.[1];
+    if (sport && sport === dport) kept++;
+  }
+  return { natFlows: flows.length, natPortsKept: kept, natSamples: flows.slice(0, 3) };
+}
+
 /** The NAT path, from the callee's side: INVITEs that arrived from the NAT gateway's address, and BYEs answered that way. */
-function natPath(log: string): { outboundInvites: number; byesThroughNat: number } {
+function natPath(log: string): { outboundInvites: number; invitesWithRport: number; byesFromProxy: number } {
   let invites = 0;
+  let rport = 0;
   let byes = 0;
   for (const m of timedMessages(log)) {
     if (m.direction !== 'received') continue;
-    if (!m.header.includes(ADDR.natEip)) continue;
-    if (/^INVITE /.test(m.text)) invites++;
+    const via = /^Via:\s*([^\n,]*)/im.exec(m.text)?.[1] ?? '';
+    if (/^INVITE /.test(m.text)) {
+      invites++;
+      if (/;rport\b/.test(via)) rport++;
+    }
     if (/^BYE /.test(m.text)) byes++;
   }
-  return { outboundInvites: invites, byesThroughNat: byes };
+  return { outboundInvites: invites, invitesWithRport: rport, byesFromProxy: byes };
 }
 
 export async function ensureDir(d: string): Promise<void> {

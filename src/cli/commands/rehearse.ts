@@ -46,7 +46,7 @@ export function formatSummary(s: RehearsalSummary): string {
     '',
     `rehearsal: ${s.image} → ${s.to}, ${s.instances} instance(s); times below in real seconds (run 1/${s.scale} as fast)`,
     `calls: ${s.calls.placed} placed, ${s.calls.completed} completed (${s.calls.callerBye} caller BYE, ${s.calls.calleeBye} callee BYE), ${s.calls.dropped} dropped, ${s.calls.refused} refused, ${s.calls.unanswered} unanswered`,
-    `NAT path: ${s.natPath.outboundInvites} INVITE(s) reached the destination from the NAT gateway's address`,
+    `NAT path: ${s.natPath.outboundInvites} INVITE(s) reached the destination (${s.natPath.invitesWithRport} with rport in the proxy's Via), ${s.natPath.byesFromProxy} BYE(s); ${s.natPath.natFlows} flow(s) translated to the NAT gateway's address, ${s.natPath.natPortsKept} kept their source port`,
     `roll: ${s.rollSeconds.toFixed(0)} s (sequential floor ${s.floorSeconds.toFixed(0)} s); hooks timed out: ${s.hooksTimedOut}`,
     '',
     'instance            drain   longest call   bound (+dereg +poll)   ended by',
