@@ -2,7 +2,7 @@
 // Pure: what happened to each call, from the callers' SIPp message logs.
 //   refused   — the INVITE got a final error (e.g. 503 from a draining instance): never established
 //   completed — established, and its BYE transaction ended with 200 (caller's or callee's BYE)
-//   dropped   — established, and never properly ended: the call was cut
+//   dropped   — established, and never properly ended (or, set by run.ts, its instance was terminated under it)
 
 export interface CallOutcome {
   callId: string;

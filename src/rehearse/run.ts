@@ -53,6 +53,8 @@ export interface InstanceSummary {
   /** Seconds (scaled) from the pick to the end of its last call. */
   longestRemainingCallSeconds?: number;
   callsAtPick?: number;
+  /** Calls still up when it was terminated. */
+  callsCut?: number;
   endedBy?: 'complete' | 'timeout';
   heartbeats: number;
   /** drainSeconds within longest remaining call + deregistration delay + one poll. */
@@ -311,6 +313,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     // ---- the roll ----
     const params: ControllerParams = { deregistrationDelayMs: deregMs, hookTimeoutMs, healthyThreshold: 2, launchTimeoutMs: 30_000 };
     const callsAtPick = new Map<string, string[]>();
+    const heldAtTerminate = new Map<string, { at: number; calls: string[] }>();
     const rollStart = Date.now();
     while (!cs.done) {
       check();
@@ -349,10 +352,13 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         case 'cut-flows':
           await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(l!.k)]).catch(() => '');
           return;
-        case 'terminate':
+        case 'terminate': {
+          const out = await run(['kamcmd', '-s', `unix:${l!.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
+          heldAtTerminate.set(a.id, { at: Date.now(), calls: [...out.matchAll(/(?:call-id|callid):\s*(\S+)/gi)].map((m) => m[1]!) });
           await Promise.all(l!.procs.map((p) => p.stop('SIGTERM', 1000)));
           await run(['ip', 'netns', 'del', l!.ns]).catch(() => '');
           return;
+        }
       }
     }
 
@@ -367,6 +373,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       if (e !== undefined) c.endedAt = e;
     }
 
+    // A call is cut when the instance that owned its dialog was terminated while the call was still up (its end,
+    // seen at the callee, came later or never): its media anchor and dialog state went with the instance.
+    const cut = new Set<string>();
+    for (const [, h] of heldAtTerminate) for (const c of h.calls) if ((ends.get(c) ?? Infinity) > h.at) cut.add(c);
+    for (const c of outcomes) if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
     const poll = oldImg.pollSeconds;
     const perInstanceSummary: InstanceSummary[] = cs.instances.map((i) => {
       const s: InstanceSummary = { id: i.id, image: i.image, heartbeats: i.heartbeats, ...(i.endedBy ? { endedBy: i.endedBy } : {}) };
@@ -376,6 +387,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         s.drainSeconds = sec(i.terminatedAt - i.pickedAt) * o.scale;
         s.longestRemainingCallSeconds = sec(lastEnd - i.pickedAt) * o.scale;
         s.callsAtPick = held.length;
+        s.callsCut = (heldAtTerminate.get(i.id)?.calls ?? []).filter((c) => cut.has(c)).length;
         s.withinBound = i.terminatedAt - i.pickedAt <= lastEnd - i.pickedAt + deregMs + poll * 1000 + 1000;
       }
       return s;
