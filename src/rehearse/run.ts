@@ -273,26 +273,28 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     }
     const callerFile = await writeScn('uac-caller', uacCallerBye(hold));
     const calleeFile = await writeScn('uac-callee', uacCalleeBye(waitMs));
-    // Calls spread over the time the roll should take, so that every instance has calls when it is picked.
-    const perInstance = 2000 + deregMs + hold.maxMs + 1000;
-    const windowMs = Math.max(hold.maxMs, o.instances * perInstance * 0.8);
+    // Calls spread over the time the roll should take, so that every instance has calls when it is picked. SIPp
+    // places a UAC's first call one period after it starts, so the UACs start staggered: arrivals are even overall.
+    const estimateMs = o.instances * (1500 + deregMs + (hold.minMs + hold.maxMs) / 2 + 1000);
     const sources = ADDR.sources;
-    const uacs: ManagedProcess[] = [];
-    const groups = sources.flatMap((src, si) => [
-      { src, kind: 'caller' as const, file: callerFile, service: 'callerbye', si },
-      { src, kind: 'callee' as const, file: calleeFile, service: 'calleebye', si },
+    const groups = sources.flatMap((src) => [
+      { src, kind: 'caller' as const, file: callerFile, service: 'callerbye' },
+      { src, kind: 'callee' as const, file: calleeFile, service: 'calleebye' },
     ]);
+    const periodMs = Math.max(200, Math.round(estimateMs / Math.max(1, o.calls / groups.length)));
+    const windowMs = periodMs * (Math.ceil(o.calls / groups.length) + 1) + hold.maxMs;
+    const uacs: ManagedProcess[] = [];
+    const uacStarts: Promise<void>[] = [];
     let left = o.calls;
     groups.forEach((g, gi) => {
       const n = Math.floor(left / (groups.length - gi));
       left -= n;
       if (n === 0) return;
-      const period = Math.max(100, Math.round(windowMs / n));
-      uacs.push(
-        start(
-          [...inet, 'sipp', `${ADDR.nlbEip}:${oldImg.port}`, '-sf', g.file, '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un', '-m', String(n), '-r', '1', '-rp', String(period), '-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`), '-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1', '-recv_timeout', `${waitMs}ms`, '-timeout', `${Math.round((windowMs + waitMs * 2) / 1000) + 60}s`],
-          `sipp ${g.kind}-bye from ${g.src}`,
-        ),
+      const argv = [...inet, 'sipp', `${ADDR.nlbEip}:${oldImg.port}`, '-sf', g.file, '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un', '-m', String(n), '-r', '1', '-rp', String(periodMs), '-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`), '-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1', '-recv_timeout', `${waitMs}ms`, '-timeout', `${Math.round((windowMs + waitMs * 2) / 1000) + 60}s`];
+      uacStarts.push(
+        sleep(Math.round((gi * periodMs) / groups.length)).then(() => {
+          if (!o.signal?.aborted) uacs.push(start(argv, `sipp ${g.kind}-bye from ${g.src}`));
+        }),
       );
     });
     const natFlows: string[] = [];
@@ -302,13 +304,14 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       }, () => undefined);
     }, 1000);
     timers.push(natWatch);
-    event('calls', `${o.calls} call(s) from ${sources.length} source address(es) over ${(windowMs / 1000).toFixed(0)} s; half end with a caller BYE, half with a callee BYE`);
+    event('calls', `${o.calls} call(s) from ${sources.length} source address(es), one every ${(periodMs / groups.length / 1000).toFixed(1)} s; half end with a caller BYE, half with a callee BYE`);
 
     if (o.stopDrainAgents) {
       for (const l of live.values()) await l.agent?.stop('SIGKILL', 500);
       event('control', 'drain agents of the old instances stopped (negative control)');
     }
-    await sleep(Math.min(hold.maxMs, 1500));
+    // The roll starts once about half the callers have placed their first call.
+    await sleep(Math.round(periodMs * 1.5));
 
     // ---- the roll ----
     const params: ControllerParams = { deregistrationDelayMs: deregMs, hookTimeoutMs, healthyThreshold: 2, launchTimeoutMs: 30_000 };
@@ -363,9 +366,10 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     }
 
     // ---- the calls end by themselves ----
+    await Promise.all(uacStarts);
     await Promise.race([Promise.all(uacs.map((u) => u.exited)), sleep(windowMs + waitMs + 10_000)]);
     clearInterval(natWatch);
-    const outcomes = await callOutcomes(await Promise.all(uacs.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
+    const outcomes = await callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
     const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
     const ends = callEnds([...uasLogs]);
     for (const c of outcomes) {
