@@ -300,7 +300,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const natFlows: string[] = [];
     const natWatch = setInterval(() => {
       void run(['ip', 'netns', 'exec', names.nat, 'conntrack', '-L', '-p', 'udp']).then((out) => {
-        for (const l of out.split('\n')) if (l.includes(`dst=${ADDR.natEip}`) && !natFlows.includes(l.replace(/^\S+\s+\S+\s+\d+\s+/, ''))) natFlows.push(l.replace(/^\S+\s+\S+\s+\d+\s+/, ''));
+        for (const l of out.split('\n')) {
+          // One entry per flow: the tuples only (state, timers, flags and counters change as it lives).
+          const flow = [...l.matchAll(/(?:src|dst|sport|dport)=\S+/g)].map((m) => m[0]).join(' ');
+          if (l.includes(`dst=${ADDR.natEip}`) && !natFlows.includes(flow)) natFlows.push(flow);
+        }
       }, () => undefined);
     }, 1000);
     timers.push(natWatch);
