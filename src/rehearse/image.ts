@@ -4,6 +4,7 @@ import { parse, stringify } from 'yaml';
 import { loadImageOrThrow } from '../definition/load.js';
 import { deepMerge, type Plain } from '../definition/merge.js';
 import type { ImageDefinition } from '../definition/schema.js';
+import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { renderImage } from '../render/index.js';
 import { ADDR } from './net-plan.js';
 
@@ -82,4 +83,11 @@ export async function prepareImage(root: string, nameOrPath: string, dir: string
 /** Renders the patched definition for one instance (its private address, the NLB's Elastic IP as its public one). */
 export async function renderInstance(root: string, img: RehearsalImage, out: string, privateIp: string): Promise<void> {
   await renderImage(root, img.definitionFile, { out, local: { privateIp, publicIp: ADDR.nlbEip } });
+  // The peer network is the VPC's CIDR, which the boot agent reads from IMDS on an instance; `render --local`
+  // knows no VPC, so the rehearsal writes the private subnet here (the instances forward in-dialog requests to
+  // a dialog's owner only inside it).
+  const include = path.join(out, BOOT_INCLUDE_PATH);
+  const text = await readFile(include, 'utf8');
+  const line = `#!define SIPBAKE_PEER_NET "${ADDR.subnet}"`;
+  await writeFile(include, /^#!define SIPBAKE_PEER_NET .*$/m.test(text) ? text.replace(/^#!define SIPBAKE_PEER_NET .*$/m, line) : `${text}${line}\n`);
 }
