@@ -126,14 +126,36 @@ export function instanceCommands(n: NetNames, k: number): Cmd[] {
   ];
 }
 
-/** Pure: bucket → target for the registered targets, in order (bucket b goes to targets[b mod n]). */
-export function bucketMap(targets: string[]): Array<[number, string]> {
+/**
+ * Pure: bucket → target after a registration change, moving as few buckets as possible (as a flow hash does):
+ * buckets of targets still registered stay; a leaving target's buckets go to the least loaded; a new target takes
+ * buckets from the most loaded until the spread is even.
+ */
+export function rebalance(prev: readonly string[] | undefined, targets: readonly string[]): string[] {
   if (targets.length === 0) return [];
-  return Array.from({ length: BUCKETS }, (_, b) => [b, targets[b % targets.length]!] as [number, string]);
+  const map = Array.from({ length: BUCKETS }, (_, b) => (prev?.[b] !== undefined && targets.includes(prev[b]!) ? prev[b]! : ''));
+  const load = new Map(targets.map((t) => [t, map.filter((x) => x === t).length]));
+  const least = () => [...load].sort((a, b) => a[1] - b[1] || targets.indexOf(a[0]) - targets.indexOf(b[0]))[0]![0];
+  const most = () => [...load].sort((a, b) => b[1] - a[1] || targets.indexOf(a[0]) - targets.indexOf(b[0]))[0]![0];
+  for (let b = 0; b < BUCKETS; b++) {
+    if (map[b] !== '') continue;
+    const t = least();
+    map[b] = t;
+    load.set(t, load.get(t)! + 1);
+  }
+  for (;;) {
+    const lo = least();
+    const hi = most();
+    if (load.get(hi)! - load.get(lo)! <= 1) break;
+    const b = map.lastIndexOf(hi);
+    map[b] = lo;
+    load.set(hi, load.get(hi)! - 1);
+    load.set(lo, load.get(lo)! + 1);
+  }
+  return map;
 }
 
 /** One nft script that replaces the whole bucket map atomically (a flush and the new elements in one transaction). */
-export function mapScript(targets: string[]): string {
-  const m = bucketMap(targets);
-  return `flush map ip nlb targets\n${m.length ? `add element ip nlb targets { ${m.map(([b, t]) => `${b} : ${t}`).join(', ')} }\n` : ''}`;
+export function mapScript(buckets: readonly string[]): string {
+  return `flush map ip nlb targets\n${buckets.length ? `add element ip nlb targets { ${buckets.map((t, b) => `${b} : ${t}`).join(', ')} }\n` : ''}`;
 }

@@ -10,7 +10,7 @@ import { startProcess, type ManagedProcess } from '../try/process.js';
 import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
 import { closeServer, serveAutoScaling, serveImds, type AsgCall } from './endpoints.js';
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
-import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, type Cmd, type NetNames } from './net-plan.js';
+import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd, type NetNames } from './net-plan.js';
 import { uacCalleeBye, uacCallerBye, uas } from './scenarios.js';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
 
@@ -238,9 +238,10 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         req.on('error', () => resolve(false));
         req.on('timeout', () => req.destroy());
       });
+    let buckets: string[] = [];
     const setTargets = async () => {
-      const targets = cs.instances.filter((i) => i.registered).map((i) => instanceIp(i.k));
-      await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], mapScript(targets));
+      buckets = rebalance(buckets, cs.instances.filter((i) => i.registered).map((i) => instanceIp(i.k)));
+      await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], mapScript(buckets));
     };
 
     // ---- the old image's instances, healthy and registered ----
