@@ -67,11 +67,22 @@ export interface TimingAdvice {
   message: string;
 }
 
-/** What preflight should tell the user, given the real order. */
-export function timingAdvice(i: Omit<DrainTimingInput, 'longestCallSeconds'>): TimingAdvice[] {
+/**
+ * What preflight should tell the user, given the real order. mediaAnchored: the instance relays RTP (RTPProxy) through
+ * the NLB, whose UDP flows are closed when the deregistration delay ends (connection termination, on by default for
+ * UDP target groups), so the delay must cover the drain; signalling alone survives it (in-dialog requests are
+ * re-hashed and forwarded to the dialog's owner).
+ */
+export function timingAdvice(i: Omit<DrainTimingInput, 'longestCallSeconds'> & { mediaAnchored?: boolean }): TimingAdvice[] {
   const out: TimingAdvice[] = [];
   const dereg = i.deregistrationDelaySeconds;
-  if (dereg > i.drainMaxSeconds) {
+  if (i.mediaAnchored && dereg < i.drainMaxSeconds) {
+    out.push({
+      level: 'warning',
+      field: 'deregistrationDelay',
+      message: `deregistration delay ${dereg} s is shorter than drain.maxSeconds ${i.drainMaxSeconds} s: the NLB closes the instance's UDP flows when the delay ends, cutting the RTP of calls still up on its RTPProxy; set it to ${Math.min(3600, i.drainMaxSeconds)} s`,
+    });
+  } else if (!i.mediaAnchored && dereg > i.drainMaxSeconds) {
     out.push({
       level: 'warning',
       field: 'deregistrationDelay',
