@@ -147,6 +147,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   const check = () => {
     if (o.signal?.aborted) throw new AbortError('rehearsal interrupted');
   };
+  // Ctrl-C during a long wait: the wait ends at once, and `finally` removes everything.
+  const interrupted = new Promise<never>((_, reject) => {
+    if (o.signal?.aborted) reject(new AbortError('rehearsal interrupted'));
+    o.signal?.addEventListener('abort', () => reject(new AbortError('rehearsal interrupted')), { once: true });
+  });
+  interrupted.catch(() => undefined);
   const hookTimeoutMs = (o.hookTimeoutSeconds * 1000) / o.scale;
   const deregMs = (o.deregistrationDelaySeconds * 1000) / o.scale;
   const hold = { minMs: Math.round((o.callSeconds * 1000) / 3 / o.scale), maxMs: Math.round((o.callSeconds * 1000) / o.scale) };
@@ -379,8 +385,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     }
 
     // ---- the calls end by themselves ----
-    await Promise.all(uacStarts);
-    await Promise.race([Promise.all(uacs.map((u) => u.exited)), sleep(windowMs + waitMs + 10_000)]);
+    await Promise.race([Promise.all(uacStarts), interrupted]);
+    await Promise.race([Promise.all(uacs.map((u) => u.exited)), sleep(windowMs + waitMs + 10_000), interrupted]);
     clearInterval(natWatch);
     const outcomes = await callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
     const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
