@@ -89,4 +89,30 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     expect(s.perInstance.some((i) => (i.callsCut ?? 0) > 0), ctx).toBe(true);
     expect(leftovers()).toEqual([]);
   }, 300_000);
+
+  it('Ctrl-C mid-roll: stops at once and removes every namespace and process it made', async () => {
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const p = rehearse({
+      root: repoRoot,
+      image: 'twilio-relay',
+      instances: 2,
+      calls: 12,
+      callSeconds: 60,
+      scale: 10,
+      deregistrationDelaySeconds: 30,
+      hookTimeoutSeconds: 120,
+      tag: 'c',
+      signal: ac.signal,
+      log: (l) => {
+        seen.push(l);
+        if (/picked for termination/.test(l)) ac.abort();
+      },
+    });
+    await expect(p).rejects.toThrow(/interrupted/);
+    expect(seen.some((l) => /picked for termination/.test(l))).toBe(true);
+    expect(execFileSync('ip', ['netns', 'list']).toString()).not.toMatch(new RegExp(`${netNames(process.pid, 'c').prefix}-`));
+    const mine = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => /sipbake-rehearse-/.test(l));
+    expect(mine).toEqual([]);
+  }, 120_000);
 });
