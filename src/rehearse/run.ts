@@ -141,6 +141,9 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   };
   const procs: ManagedProcess[] = [];
   const timers: NodeJS.Timeout[] = [];
+  const cancels: Array<() => void> = [];
+  /** Set when cleanup starts: nothing new is started after it. */
+  let closing = false;
   const servers: http.Server[] = [];
   const nsCreated: string[] = [];
   const live = new Map<string, Live>();
@@ -298,9 +301,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       left -= n;
       if (n === 0) return;
       const argv = [...inet, 'sipp', `${ADDR.nlbEip}:${oldImg.port}`, '-sf', g.file, '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un', '-m', String(n), '-r', '1', '-rp', String(periodMs), '-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`), '-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1', '-recv_timeout', `${waitMs}ms`, '-timeout', `${Math.round((windowMs + waitMs * 2) / 1000) + 60}s`];
+      const staggered = cancellableSleep(Math.round((gi * periodMs) / groups.length));
+      cancels.push(staggered.cancel);
       uacStarts.push(
-        sleep(Math.round((gi * periodMs) / groups.length)).then(() => {
-          if (!o.signal?.aborted) uacs.push(start(argv, `sipp ${g.kind}-bye from ${g.src}`));
+        staggered.done.then(() => {
+          if (!closing) uacs.push(start(argv, `sipp ${g.kind}-bye from ${g.src}`));
         }),
       );
     });
@@ -385,7 +390,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
 
     // ---- the calls end by themselves ----
     await Promise.race([Promise.all(uacStarts), interrupted]);
-    await Promise.race([Promise.all(uacs.map((u) => u.exited)), sleep(windowMs + waitMs + 10_000), interrupted]);
+    const cap = cancellableSleep(windowMs + waitMs + 10_000);
+    await Promise.race([Promise.all(uacs.map((u) => u.exited)), cap.done, interrupted]).finally(cap.cancel);
     clearInterval(natWatch);
     const outcomes = await callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
     const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
@@ -453,6 +459,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     if (asgCalls.length) event('asg', `${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && c.ok).length} accepted`);
     return summary;
   } finally {
+    closing = true;
+    for (const c of cancels) c();
     for (const t of timers) clearInterval(t);
     await Promise.all(procs.map((p) => p.stop('SIGTERM', 1500).catch(() => undefined)));
     for (const s of servers) await closeServer(s).catch(() => undefined);
@@ -463,6 +471,13 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A sleep that can be cancelled, so a finished race leaves no timer keeping the process alive. */
+function cancellableSleep(ms: number): { done: Promise<void>; cancel: () => void } {
+  let t: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((r) => (t = setTimeout(r, ms)));
+  return { done, cancel: () => clearTimeout(t) };
+}
 
 /** From the callee's message log: per Call-ID, when its BYE transaction ended (the 200 to the BYE). */
 function callEnds(logs: string[]): Map<string, number> {
