@@ -126,8 +126,36 @@ interface Live {
   kamailio?: ManagedProcess;
 }
 
+/** Namespaces left by a rehearsal whose process died without cleaning up (SIGKILL): their processes, then them. */
+export async function removeStale(log: (l: string) => void): Promise<void> {
+  const list = await run(['ip', 'netns', 'list']).catch(() => '');
+  for (const ns of list.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+    const pid = Number(/^sbr(\d+)[a-z]*-/.exec(ns)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    for (const p of (await run(['ip', 'netns', 'pids', ns]).catch(() => '')).split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await run(['ip', 'netns', 'del', ns]).catch(() => '');
+    log(`removed namespace ${ns} left by an earlier rehearsal (process ${pid} is gone)`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   await preflight();
+  await removeStale(o.log ?? (() => undefined));
   const log = o.log ?? (() => undefined);
   const t0 = Date.now();
   const sec = (ms: number) => ms / 1000;
