@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,8 @@ import { closeServer, serveAutoScaling, serveImds, type AsgCall } from './endpoi
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
 import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd, type NetNames } from './net-plan.js';
 import { uacCalleeBye, uacCallerBye, uas } from './scenarios.js';
-import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
+import { callOutcomes, type CallOutcome } from './calls.js';
+import { callEnds, natPath, natTranslations } from './measure.js';
 
 // The rehearsal: builds the network (net-plan.ts), starts the instances of the old image, places live calls, and
 // plays the controller (controller.ts) until every instance runs the new image; then reports. Every namespace and
@@ -505,48 +506,4 @@ function cancellableSleep(ms: number): { done: Promise<void>; cancel: () => void
   let t: NodeJS.Timeout | undefined;
   const done = new Promise<void>((r) => (t = setTimeout(r, ms)));
   return { done, cancel: () => clearTimeout(t) };
-}
-
-/** From the callee's message log: per Call-ID, when its BYE transaction ended (the 200 to the BYE). */
-function callEnds(logs: string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const m of timedMessages(logs.join('\n'))) {
-    if (/^SIP\/2\.0 200/.test(m.text) && /^CSeq:\s*\d+ BYE/im.test(m.text)) {
-      const id = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
-      if (id) out.set(id, m.at);
-    }
-  }
-  return out;
-}
-
-/** conntrack lines of the NAT gateway: flows from instances, translated to its Elastic IP with another source port. */
-function natTranslations(flows: string[]): { natFlows: number; natPortsKept: number; natSamples: string[] } {
-  let kept = 0;
-  for (const f of flows) {
-    const sport = /src=10\.0\.1\.\d+ dst=\S+ sport=(\d+)/.exec(f)?.[1];
-    const dport = /src=\S+ dst=203\.0\.113\.20 sport=\d+ dport=(\d+)/.exec(f)?.[1];
-    if (sport && sport === dport) kept++;
-  }
-  return { natFlows: flows.length, natPortsKept: kept, natSamples: flows.slice(0, 3) };
-}
-
-/** The NAT path, from the callee's side: INVITEs that arrived from the NAT gateway's address, and BYEs answered that way. */
-function natPath(log: string): { outboundInvites: number; invitesWithRport: number; byesFromProxy: number } {
-  let invites = 0;
-  let rport = 0;
-  let byes = 0;
-  for (const m of timedMessages(log)) {
-    if (m.direction !== 'received') continue;
-    const via = /^Via:\s*([^\n,]*)/im.exec(m.text)?.[1] ?? '';
-    if (/^INVITE /.test(m.text)) {
-      invites++;
-      if (/;rport\b/.test(via)) rport++;
-    }
-    if (/^BYE /.test(m.text)) byes++;
-  }
-  return { outboundInvites: invites, invitesWithRport: rport, byesFromProxy: byes };
-}
-
-export async function ensureDir(d: string): Promise<void> {
-  await mkdir(d, { recursive: true });
 }
