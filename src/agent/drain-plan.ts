@@ -1,9 +1,19 @@
 // Pure: the drain agent's decisions. One observation in, the next state and the effects to run out.
 // The runner (drain.ts) observes, calls step(), and performs the actions in order.
+//
+// The order this follows is AWS's (docs/drain-timeline.md, "How lifecycle hooks work", steps 4-5):
+// IMDS autoscaling/target-lifecycle-state turns Terminated first; the load balancer then deregisters the
+// instance and waits out its deregistration delay; only then does the termination hook put the instance into
+// Terminating:Wait, which is when a lifecycle action exists. So the drain starts at Terminated, and once the
+// calls are gone the agent keeps offering CompleteLifecycleAction every poll ("No active Lifecycle Action" is
+// the normal answer until Terminating:Wait) instead of giving up after a few tries.
 
-export type Phase = 'serving' | 'draining' | 'completing';
+export type Phase = 'serving' | 'draining' | 'completing' | 'done';
 
 export type EndReason = 'no-calls-left' | 'deadline' | 'kamailio-down';
+
+/** What the last CompleteLifecycleAction returned: accepted, refused because there is no action yet, or failed otherwise. */
+export type CompleteResult = 'accepted' | 'no-action' | 'failed';
 
 export interface DrainState {
   phase: Phase;
@@ -13,20 +23,39 @@ export interface DrainState {
   /** Highest dialog count seen since the drain started (calls the drain had to wait for). */
   peakDialogs: number;
   lastDialogs?: number;
+  /** Consecutive observations in which Kamailio did not answer its RPC (failed or too slow). */
+  rpcFailures: number;
+  /** Set when the calls are over (or cut): what the drain achieved. */
+  outcome?: Outcome;
+  completeAttempts: number;
+  /** No-action answers seen so far (the action does not exist until Terminating:Wait). */
+  noActionAnswers: number;
 }
 
 export interface Observation {
   now: number;
   /** autoscaling/target-lifecycle-state, undefined when unknown (no hook, IMDS error). */
   lifecycle?: string;
+  /** Kamailio answered core.uptime in time. One miss is not "down": see rpcFailures and processAlive. */
   kamailioAlive: boolean;
+  /** The Kamailio process is there (its ctl socket accepts a connection); undefined when not checked. */
+  processAlive?: boolean;
   /** dlg.stats_active "all"; undefined when it was not read or the read failed. */
   dialogs?: number;
+  /** The answer to the 'complete' action of the previous step, if one was performed. */
+  completeResult?: CompleteResult;
 }
 
 export interface DrainParams {
   maxMs: number;
   heartbeatEveryMs: number;
+  /** Consecutive failed RPCs before Kamailio may count as down (with the process check). */
+  downAfterFailures: number;
+  /**
+   * How long after the drain deadline the agent still offers CompleteLifecycleAction when the action has not
+   * appeared (a deregistration delay longer than drain.maxSeconds). After it, Auto Scaling's hook timeout decides.
+   */
+  completeGraceMs: number;
 }
 
 export interface Outcome {
@@ -36,22 +65,37 @@ export interface Outcome {
   drainMs: number;
 }
 
+export interface Report extends Outcome {
+  completed: boolean;
+  completeAttempts: number;
+  /** From the drain start to the accepted CompleteLifecycleAction (or to giving up). */
+  totalMs: number;
+}
+
 export type Action =
   | { type: 'health-open' }
   | { type: 'health-fail' }
   | { type: 'set-draining' }
   | { type: 'heartbeat' }
-  | { type: 'complete'; outcome: Outcome }
+  | { type: 'complete' }
+  | { type: 'done'; report: Report }
   | { type: 'log'; line: string };
 
-export const initialState: DrainState = { phase: 'serving', healthOpen: false, peakDialogs: 0 };
+export const DEFAULT_DOWN_AFTER_FAILURES = 3;
+
+export const initialState: DrainState = { phase: 'serving', healthOpen: false, peakDialogs: 0, rpcFailures: 0, completeAttempts: 0, noActionAnswers: 0 };
 
 /** Auto Scaling sets the target state to Terminated when a scale-in/refresh picks this instance. */
 export function isLeaving(lifecycle: string | undefined): boolean {
   return lifecycle !== undefined && (lifecycle === 'Terminated' || lifecycle.startsWith('Terminating') || lifecycle === 'Warmed:Terminated');
 }
 
-function complete(s: DrainState, o: Observation, reason: EndReason, cut: number): { state: DrainState; actions: Action[] } {
+/** Kamailio is down only when several RPCs in a row failed and its process is gone too. */
+function kamailioDown(failures: number, o: Observation, p: DrainParams): boolean {
+  return failures >= p.downAfterFailures && o.processAlive === false;
+}
+
+function drainOver(s: DrainState, o: Observation, reason: EndReason, cut: number): { state: DrainState; actions: Action[] } {
   const started = s.drainStartedAt ?? o.now;
   const outcome: Outcome = { reason, cut, endedNormally: Math.max(0, s.peakDialogs - cut), drainMs: o.now - started };
   const why = {
@@ -60,62 +104,100 @@ function complete(s: DrainState, o: Observation, reason: EndReason, cut: number)
     'kamailio-down': 'Kamailio is not running',
   }[reason];
   return {
-    state: { ...s, phase: 'completing' },
-    actions: [
-      { type: 'log', line: `drain over: ${why}; ${outcome.endedNormally} call(s) ended normally, ${cut} cut` },
-      { type: 'complete', outcome },
-    ],
+    state: { ...s, phase: 'completing', outcome, completeAttempts: s.completeAttempts + 1 },
+    actions: [{ type: 'log', line: `drain over: ${why}; ${outcome.endedNormally} call(s) ended normally, ${cut} cut` }, { type: 'complete' }],
   };
 }
 
+function heartbeatIfDue(s: DrainState, o: Observation, p: DrainParams, next: DrainState, actions: Action[], waitingFor: string): void {
+  const started = s.drainStartedAt ?? o.now;
+  if (o.now - (s.lastHeartbeatAt ?? started) >= p.heartbeatEveryMs) {
+    next.lastHeartbeatAt = o.now;
+    actions.push({ type: 'heartbeat' }, { type: 'log', line: `${waitingFor}: lifecycle heartbeat` });
+  }
+}
+
+function completing(s: DrainState, o: Observation, p: DrainParams): { state: DrainState; actions: Action[] } {
+  const started = s.drainStartedAt ?? o.now;
+  const outcome = s.outcome!;
+  const finish = (completed: boolean, line: string) => ({
+    state: { ...s, phase: 'done' as const },
+    actions: [{ type: 'log' as const, line }, { type: 'done' as const, report: { ...outcome, completed, completeAttempts: s.completeAttempts, totalMs: o.now - started } }],
+  });
+  if (o.completeResult === 'accepted') return finish(true, `CompleteLifecycleAction CONTINUE accepted (attempt ${s.completeAttempts})`);
+  const next: DrainState = { ...s };
+  const actions: Action[] = [];
+  if (o.completeResult === 'no-action') {
+    next.noActionAnswers = s.noActionAnswers + 1;
+    if (s.noActionAnswers === 0) actions.push({ type: 'log', line: 'no lifecycle action yet (the load balancer is still deregistering this instance): offering CompleteLifecycleAction every poll until Terminating:Wait' });
+  }
+  if (o.now >= started + p.maxMs + p.completeGraceMs) {
+    return finish(false, `giving up on CompleteLifecycleAction after ${s.completeAttempts} attempt(s): Auto Scaling will apply the hook's default result when its timeout ends`);
+  }
+  heartbeatIfDue(s, o, p, next, actions, 'waiting for the lifecycle action');
+  next.completeAttempts = s.completeAttempts + 1;
+  actions.push({ type: 'complete' });
+  return { state: next, actions };
+}
+
 export function step(s: DrainState, o: Observation, p: DrainParams): { state: DrainState; actions: Action[] } {
-  if (s.phase === 'completing') return { state: s, actions: [] };
+  if (s.phase === 'done') return { state: s, actions: [] };
+  if (s.phase === 'completing') return completing(s, o, p);
+
+  const rpcFailures = o.kamailioAlive ? 0 : s.rpcFailures + 1;
+  const down = kamailioDown(rpcFailures, o, p);
 
   if (s.phase === 'serving') {
     if (isLeaving(o.lifecycle)) {
       const dialogs = o.dialogs ?? 0;
-      const next: DrainState = { ...s, phase: 'draining', healthOpen: false, drainStartedAt: o.now, peakDialogs: dialogs, lastDialogs: dialogs };
-      const actions: Action[] = [{ type: 'log', line: `lifecycle state ${o.lifecycle}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs turned away, health-check port failing` }];
-      if (o.kamailioAlive) actions.push({ type: 'set-draining' });
-      actions.push({ type: 'health-fail' });
-      if (!o.kamailioAlive) {
-        const c = complete(next, o, 'kamailio-down', 0);
+      const next: DrainState = { ...s, rpcFailures, phase: 'draining', healthOpen: false, drainStartedAt: o.now, peakDialogs: dialogs, ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}) };
+      const actions: Action[] = [
+        { type: 'log', line: `lifecycle state ${o.lifecycle}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs turned away, health-check port failing` },
+        { type: 'set-draining' },
+        { type: 'health-fail' },
+      ];
+      if (down) {
+        const c = drainOver(next, o, 'kamailio-down', 0);
         return { state: c.state, actions: [...actions, ...c.actions] };
       }
       if (o.dialogs === 0) {
-        const c = complete(next, o, 'no-calls-left', 0);
+        const c = drainOver(next, o, 'no-calls-left', 0);
         return { state: c.state, actions: [...actions, ...c.actions] };
       }
       return { state: next, actions };
     }
-    if (o.kamailioAlive && !s.healthOpen) return { state: { ...s, healthOpen: true }, actions: [{ type: 'health-open' }, { type: 'log', line: 'Kamailio is up: health-check port open' }] };
-    if (!o.kamailioAlive && s.healthOpen) return { state: { ...s, healthOpen: false }, actions: [{ type: 'health-fail' }, { type: 'log', line: 'Kamailio is not answering: health-check port closed' }] };
-    return { state: s, actions: [] };
+    const next = { ...s, rpcFailures };
+    if (o.kamailioAlive && !s.healthOpen) return { state: { ...next, healthOpen: true }, actions: [{ type: 'health-open' }, { type: 'log', line: 'Kamailio is up: health-check port open' }] };
+    // The health port closes after consecutive misses (a wedged Kamailio is unhealthy even if its process lives).
+    if (rpcFailures >= p.downAfterFailures && s.healthOpen) {
+      return { state: { ...next, healthOpen: false }, actions: [{ type: 'health-fail' }, { type: 'log', line: `Kamailio did not answer ${rpcFailures} RPCs in a row: health-check port closed` }] };
+    }
+    return { state: next, actions: [] };
   }
 
   // draining
   const started = s.drainStartedAt ?? o.now;
   const next: DrainState = {
     ...s,
+    rpcFailures,
     peakDialogs: Math.max(s.peakDialogs, o.dialogs ?? 0),
     ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}),
   };
-  if (!o.kamailioAlive) return complete(next, o, 'kamailio-down', next.lastDialogs ?? 0);
-  if (o.dialogs === 0) return complete(next, o, 'no-calls-left', 0);
-  if (o.now - started >= p.maxMs) return complete(next, o, 'deadline', next.lastDialogs ?? 0);
+  if (down) return drainOver(next, o, 'kamailio-down', next.lastDialogs ?? 0);
+  if (o.dialogs === 0) return drainOver(next, o, 'no-calls-left', 0);
+  if (o.now - started >= p.maxMs) return drainOver(next, o, 'deadline', next.lastDialogs ?? 0);
   // Re-asserted every poll: idempotent, and survives a failed RPC or a Kamailio restart.
   const actions: Action[] = [{ type: 'set-draining' }];
-  if (o.now - (s.lastHeartbeatAt ?? started) >= p.heartbeatEveryMs) {
-    next.lastHeartbeatAt = o.now;
-    actions.push({ type: 'heartbeat' }, { type: 'log', line: `still waiting for ${next.lastDialogs ?? '?'} call(s): lifecycle heartbeat` });
-  }
+  if (rpcFailures > 0) actions.push({ type: 'log', line: `Kamailio did not answer (${rpcFailures} in a row, process ${o.processAlive === false ? 'gone' : o.processAlive ? 'still there' : 'not checked'}): still draining` });
+  heartbeatIfDue(s, o, p, next, actions, `still waiting for ${next.lastDialogs ?? '?'} call(s)`);
   return { state: next, actions };
 }
 
 /** Pure: how long to sleep before the next observation (never past the deadline or a heartbeat). */
 export function nextDelayMs(s: DrainState, now: number, pollMs: number, p: DrainParams): number {
-  if (s.phase !== 'draining' || s.drainStartedAt === undefined) return pollMs;
-  const toDeadline = s.drainStartedAt + p.maxMs - now;
+  if ((s.phase !== 'draining' && s.phase !== 'completing') || s.drainStartedAt === undefined) return pollMs;
+  const deadline = s.drainStartedAt + p.maxMs + (s.phase === 'completing' ? p.completeGraceMs : 0);
+  const toDeadline = deadline - now;
   const toHeartbeat = (s.lastHeartbeatAt ?? s.drainStartedAt) + p.heartbeatEveryMs - now;
   return Math.max(0, Math.min(pollMs, toDeadline, toHeartbeat));
 }

@@ -1,5 +1,17 @@
 import type { DrainConfig } from '../definition/drain-schema.js';
-import { initialState, isLeaving, nextDelayMs, step, type Action, type DrainParams, type DrainState, type Observation, type Outcome } from './drain-plan.js';
+import {
+  DEFAULT_DOWN_AFTER_FAILURES,
+  initialState,
+  isLeaving,
+  nextDelayMs,
+  step,
+  type Action,
+  type CompleteResult,
+  type DrainParams,
+  type DrainState,
+  type Observation,
+  type Report,
+} from './drain-plan.js';
 import type { KamailioRpc } from './kamailio-rpc.js';
 import type { LifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
@@ -19,13 +31,16 @@ export interface DrainEffects {
   signal?: AbortSignal;
 }
 
-export interface DrainReport extends Outcome {
-  completed: boolean;
-}
+export type DrainReport = Report;
 
 const errText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
-async function observe(fx: DrainEffects, state: DrainState): Promise<Observation> {
+/** Pure: Auto Scaling's answer before Terminating:Wait (the action does not exist yet). */
+export function isNoActiveAction(e: unknown): boolean {
+  return e instanceof Error && /No active Lifecycle Action/i.test(e.message);
+}
+
+async function observe(fx: DrainEffects, state: DrainState, completeResult: CompleteResult | undefined): Promise<Observation> {
   let lifecycle: string | undefined;
   try {
     lifecycle = await fx.lifecycleState();
@@ -33,6 +48,8 @@ async function observe(fx: DrainEffects, state: DrainState): Promise<Observation
     fx.log(`cannot read the lifecycle state: ${errText(e)}`);
   }
   const kamailioAlive = await fx.kamailio.alive();
+  // The process check runs only behind a failed RPC: a slow answer from a busy Kamailio is not a death.
+  const processAlive = kamailioAlive ? true : await fx.kamailio.processAlive().catch(() => undefined);
   let dialogs: number | undefined;
   if (kamailioAlive && (state.phase === 'draining' || isLeaving(lifecycle))) {
     try {
@@ -41,35 +58,35 @@ async function observe(fx: DrainEffects, state: DrainState): Promise<Observation
       fx.log(`cannot read active dialogs: ${errText(e)}`);
     }
   }
-  return { now: fx.now(), kamailioAlive, ...(lifecycle !== undefined ? { lifecycle } : {}), ...(dialogs !== undefined ? { dialogs } : {}) };
+  return {
+    now: fx.now(),
+    kamailioAlive,
+    ...(processAlive !== undefined ? { processAlive } : {}),
+    ...(lifecycle !== undefined ? { lifecycle } : {}),
+    ...(dialogs !== undefined ? { dialogs } : {}),
+    ...(completeResult !== undefined ? { completeResult } : {}),
+  };
 }
 
-async function completeWithRetry(fx: DrainEffects, attempts = 5): Promise<boolean> {
-  for (let i = 1; i <= attempts; i++) {
-    try {
-      await fx.lifecycle.complete();
-      fx.log('CompleteLifecycleAction CONTINUE sent');
-      return true;
-    } catch (e) {
-      fx.log(`CompleteLifecycleAction failed (attempt ${i}/${attempts}): ${errText(e)}`);
-      if (i < attempts) await fx.sleep(1000 * 2 ** (i - 1));
-    }
-  }
-  fx.log('giving up: Auto Scaling will apply the hook default result when its timeout ends');
-  return false;
-}
-
-/** Runs until the drain is over and the lifecycle action is completed (or the signal aborts). */
+/** Runs until the drain is over and the lifecycle action is completed or given up (or the signal aborts). */
 export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<DrainReport | undefined> {
   const pollMs = cfg.pollSeconds * 1000;
-  const params: DrainParams = { maxMs: cfg.maxSeconds * 1000, heartbeatEveryMs: (cfg.heartbeatTimeoutSeconds * 1000) / 2 };
+  const params: DrainParams = {
+    maxMs: cfg.maxSeconds * 1000,
+    heartbeatEveryMs: (cfg.heartbeatTimeoutSeconds * 1000) / 2,
+    downAfterFailures: DEFAULT_DOWN_AFTER_FAILURES,
+    completeGraceMs: cfg.heartbeatTimeoutSeconds * 1000,
+  };
   let state = initialState;
+  let completeResult: CompleteResult | undefined;
   while (!fx.signal?.aborted) {
-    const o = await observe(fx, state);
+    const o = await observe(fx, state, completeResult);
+    completeResult = undefined;
     if (state.phase === 'serving' && isLeaving(o.lifecycle)) {
       try {
         const hook = await fx.lifecycle.prepare();
         params.heartbeatEveryMs = Math.max(1000, (hook.heartbeatTimeoutSeconds * 1000) / 2);
+        params.completeGraceMs = hook.heartbeatTimeoutSeconds * 1000;
         fx.log(`leaving ${hook.asgName}: hook ${cfg.lifecycleHookName}, heartbeat every ${Math.round(params.heartbeatEveryMs / 1000)} s, at most ${cfg.maxSeconds} s`);
       } catch (e) {
         fx.log(`cannot resolve the Auto Scaling group yet: ${errText(e)} (draining anyway)`);
@@ -78,38 +95,50 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
     const r = step(state, o, params);
     state = r.state;
     for (const a of r.actions) {
-      const report = await perform(a, fx);
-      if (report) return report;
+      if (a.type === 'done') return a.report;
+      if (a.type === 'complete') completeResult = await complete(fx);
+      else await perform(a, fx);
     }
     await fx.sleep(nextDelayMs(state, fx.now(), pollMs, params));
   }
   return undefined;
 }
 
-async function perform(a: Action, fx: DrainEffects): Promise<DrainReport | undefined> {
+async function complete(fx: DrainEffects): Promise<CompleteResult> {
+  try {
+    await fx.lifecycle.complete();
+    fx.log('CompleteLifecycleAction CONTINUE sent');
+    return 'accepted';
+  } catch (e) {
+    if (isNoActiveAction(e)) return 'no-action';
+    fx.log(`CompleteLifecycleAction failed: ${errText(e)} (retrying at the next poll)`);
+    return 'failed';
+  }
+}
+
+async function perform(a: Exclude<Action, { type: 'done' | 'complete' }>, fx: DrainEffects): Promise<void> {
   try {
     switch (a.type) {
       case 'log':
         fx.log(a.line);
-        return undefined;
+        return;
       case 'health-open':
         await fx.health.open();
-        return undefined;
+        return;
       case 'health-fail':
         await fx.health.fail();
-        return undefined;
+        return;
       case 'set-draining':
         await fx.kamailio.setDraining(true);
-        return undefined;
+        return;
       case 'heartbeat':
         await fx.lifecycle.heartbeat();
-        return undefined;
-      case 'complete':
-        return { ...a.outcome, completed: await completeWithRetry(fx) };
+        return;
     }
   } catch (e) {
     // One failed effect must not stop the drain: the next observation retries what still matters.
+    // Before Terminating:Wait a heartbeat has no action to extend; that is expected, not news.
+    if (a.type === 'heartbeat' && isNoActiveAction(e)) return;
     fx.log(`${a.type} failed: ${errText(e)}`);
-    return undefined;
   }
 }

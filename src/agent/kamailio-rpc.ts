@@ -1,13 +1,19 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import { BOOT_INCLUDE_PATH, runDir } from '../contract/boot-include.js';
 
 // Kamailio over its ctl socket with kamcmd (BinRPC), argv arrays only. The contract is in
 // docs/design.md: pv.shvSet draining int 1, dlg.stats_active, core.uptime.
 
 export interface KamailioRpc {
-  /** True when Kamailio answers core.uptime on the ctl socket. */
+  /** True when Kamailio answers core.uptime on the ctl socket (in time). */
   alive(): Promise<boolean>;
+  /**
+   * The process check behind a failed RPC: true when the ctl socket accepts a connection (Kamailio is there,
+   * only slow), false when it is refused or gone. A slow or failed RPC alone never means "down".
+   */
+  processAlive(): Promise<boolean>;
   setDraining(on: boolean): Promise<void>;
   /** Dialogs in any state but ended (dlg.stats_active "all"). */
   activeDialogs(): Promise<number>;
@@ -67,6 +73,7 @@ export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
         return false;
       }
     },
+    processAlive: () => ctlAccepts(o.socket),
     async setDraining(on) {
       await call(['pv.shvSet', 'draining', 'int', on ? '1' : '0']);
     },
@@ -74,4 +81,20 @@ export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
       return parseStatsActive(await call(['dlg.stats_active']));
     },
   };
+}
+
+/** Does a listener accept on this ctl socket (unix:/path, or udp/tcp: which only a live process serves)? */
+export function ctlAccepts(socket: string, timeoutMs = 2000): Promise<boolean> {
+  const m = /^unix:(.+)$/.exec(socket) ?? /^(?:tcp:)?([^:]+):(\d+)$/.exec(socket);
+  if (!m) return Promise.resolve(true); // unknown form (udp): cannot tell, so never claim it is gone
+  return new Promise((resolve) => {
+    const s = m[2] === undefined ? net.connect({ path: m[1]! }) : net.connect({ host: m[1]!, port: Number(m[2]) });
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(timeoutMs, () => done(true)); // a listener that is slow to accept is still a process
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }

@@ -27,6 +27,7 @@ afterEach(() => h.restore());
 function scriptedKamailio(endAtSeconds: number[]): KamailioRpc & { drainingSetAt?: number; startedAt?: number } {
   const k: KamailioRpc & { drainingSetAt?: number } = {
     alive: async () => true,
+    processAlive: async () => true,
     setDraining: async () => {
       k.drainingSetAt ??= h.fake.nowMs;
     },
@@ -107,6 +108,41 @@ describe('runDrain against the AWS fake', () => {
     expect(log.join('\n')).toMatch(/maxSeconds \(60 s\) ran out; 1 call\(s\) ended normally, 2 cut/);
   });
 
+  it("AWS's order: calls end during the deregistration delay; completes only once Terminating:Wait comes, never giving up at a small count", async () => {
+    const cfg = drainSchema.parse({ maxSeconds: 900, pollSeconds: 5 });
+    const log: string[] = [];
+    // Step 1: target state Terminated (IMDS); the load balancer deregisters for 300 s; only then the hook's action.
+    let imds = 'InService';
+    h.fake.at(h.fake.nowMs + 300_000, () => h.fake.beginTermination(inst));
+    imds = 'Terminated';
+    const k = scriptedKamailio([10, 20]);
+    const fx = effects(k, log, []);
+    fx.lifecycleState = async () => imds;
+    const report = await runDrain(cfg, fx);
+    const complete = lifecycleCalls().filter((c) => c.command === 'CompleteLifecycleAction');
+    expect(report).toMatchObject({ completed: true, reason: 'no-calls-left', endedNormally: 2, cut: 0 });
+    // Refused ("No active Lifecycle Action") every poll from the last call (20 s) to the action (300 s), then accepted.
+    expect(complete.length).toBeGreaterThan(40);
+    const accepted = complete.at(-1)!;
+    expect((accepted.atMs - k.drainingSetAt!) / 1000).toBeGreaterThanOrEqual(300);
+    expect((accepted.atMs - k.drainingSetAt!) / 1000).toBeLessThanOrEqual(305);
+    expect(inst.lifecycleAction).toMatchObject({ endedBy: 'complete', result: 'CONTINUE' });
+    expect(log.join('\n')).toMatch(/no lifecycle action yet/);
+    expect(log.join('\n')).not.toMatch(/giving up/);
+  });
+
+  it('a Kamailio that answers slowly (timeouts) but is still running is waited for, not declared down', async () => {
+    const cfg = drainSchema.parse({ maxSeconds: 900, pollSeconds: 5 });
+    h.fake.beginTermination(inst);
+    const k = scriptedKamailio([60]);
+    const slowUntil = h.fake.nowMs + 40_000;
+    const base = k.activeDialogs;
+    k.alive = async () => h.fake.nowMs >= slowUntil;
+    k.activeDialogs = base;
+    const report = await runDrain(cfg, effects(k, [], []));
+    expect(report).toMatchObject({ completed: true, reason: 'no-calls-left', cut: 0 });
+  });
+
   it('keeps retrying CompleteLifecycleAction through throttling', async () => {
     const cfg = drainSchema.parse({ maxSeconds: 60, pollSeconds: 5 });
     h.fake.beginTermination(inst);
@@ -129,10 +165,12 @@ describe('runDrain against the AWS fake', () => {
     const k = scriptedKamailio([120]);
     const report = await runDrain(cfg, effects(k, log, [], cfg.heartbeatTimeoutSeconds));
     expect(log.join('\n')).toMatch(/lifecycle hook sipbake-drain not found on kamailio-lb-asg/);
-    // There is no lifecycle action to heartbeat or complete: AWS refuses both, and the agent gives up cleanly.
-    expect(log.join('\n')).toMatch(/heartbeat failed: ValidationError: No active Lifecycle Action found with instance ID i-/);
+    // There is no lifecycle action to heartbeat or complete: AWS refuses both; the agent offers the completion
+    // until the drain deadline plus one hook timeout, then gives up cleanly.
     expect(report).toMatchObject({ completed: false });
+    expect(log.join('\n')).toMatch(/giving up on CompleteLifecycleAction/);
     const beats = lifecycleCalls().filter((c) => c.command === 'RecordLifecycleActionHeartbeat');
-    expect(beats.map((b) => (b.atMs - k.drainingSetAt!) / 1000)).toEqual([50, 100]);
+    expect(beats.slice(0, 2).map((b) => (b.atMs - k.drainingSetAt!) / 1000)).toEqual([50, 100]);
+    expect((h.fake.nowMs - k.drainingSetAt!) / 1000).toBeLessThanOrEqual(300);
   });
 });

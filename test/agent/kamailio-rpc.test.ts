@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ctlSocketFromInclude, kamcmdRpc, parseStatsActive } from '../../src/agent/kamailio-rpc.js';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ctlAccepts, ctlSocketFromInclude, kamcmdRpc, parseStatsActive } from '../../src/agent/kamailio-rpc.js';
 import { renderBootInclude } from '../../src/contract/boot-include.js';
 
 describe('kamailio rpc', () => {
@@ -26,5 +29,23 @@ describe('kamailio rpc', () => {
   it('says how to fix a missing kamcmd', async () => {
     const rpc = kamcmdRpc({ kamcmd: '/nonexistent/kamcmd', socket: 'unix:/tmp/none' });
     await expect(rpc.setDraining(true)).rejects.toThrow(/not installed.*SIPBAKE_KAMCMD/);
+  });
+
+  it('the process check: a listening ctl socket means Kamailio is there (even when its RPC is slow); a stale or missing one means gone', async () => {
+    const sock = path.join(os.tmpdir(), `sipbake-ctl-${process.pid}.sock`);
+    const conns = new Set<net.Socket>();
+    const srv = net.createServer((c) => void conns.add(c.on('error', () => undefined))); // accepts, never answers: a busy Kamailio
+    await new Promise<void>((r) => srv.listen(sock, r));
+    try {
+      expect(await ctlAccepts(`unix:${sock}`)).toBe(true);
+      const rpc = kamcmdRpc({ kamcmd: 'kamcmd', socket: `unix:${sock}`, timeoutMs: 300 });
+      expect(await rpc.alive()).toBe(false); // the RPC times out …
+      expect(await rpc.processAlive()).toBe(true); // … but the process is there
+    } finally {
+      for (const c of conns) c.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+    expect(await ctlAccepts(`unix:${sock}`)).toBe(false);
+    expect(await ctlAccepts('unix:/nonexistent/sipbake/kamailio_ctl')).toBe(false);
   });
 });

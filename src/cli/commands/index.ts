@@ -27,6 +27,7 @@ export const commandIndex: CommandEntry[] = [
   entry('render', 'render <image>', 'Render an image into a root-filesystem tree', () => import('./render.js')),
   entry('check', 'check [images..]', 'Render and run the real `kamailio -c` on it (--start: also start it on loopback)', () => import('./check.js')),
   entry('try', 'try <image>', 'Start the image on loopback with fake peers, and print a SIPp command that places a call', () => import('./try.js')),
+  entry('rehearse', 'rehearse <image>', 'Roll N instances behind an emulated NLB and NAT gateway onto a new image under live calls (root, Linux); no AWS account needed', () => import('./rehearse.js')),
   entry('packer', 'packer', 'Generate packer.pkr.hcl (and packer-plugins.pkr.hcl) at the repository root', () => import('./packer.js')),
   entry('build', 'build <image>', 'Bake the golden AMI with Packer (nothing when an AMI of this content exists)', () => import('./build.js')),
   entry('pin', 'pin <component> <version>', 'Pin a source in scripts/pins.env', () => import('./pin.js')),

@@ -1,0 +1,61 @@
+import { defineCommand } from '../command.js';
+import { rehearse, type RehearsalSummary } from '../../rehearse/run.js';
+
+// `sipbake rehearse IMAGE`: the seed's network on this machine (namespaces, nftables), live calls, a roll in AWS's order.
+
+export default defineCommand({
+  command: 'rehearse <image>',
+  describe: 'Roll N instances of IMAGE behind an emulated NLB and NAT gateway onto a new image under live calls (root, Linux); no AWS account needed',
+  builder: (y) =>
+    y
+      .positional('image', { type: 'string', demandOption: true, describe: 'Name under images/ or a path to a YAML file' })
+      .option('instances', { type: 'number', default: 3, describe: 'Instances in the Auto Scaling group (1-20)' })
+      .option('calls', { type: 'number', default: 30, describe: 'Calls placed while the group rolls' })
+      .option('call-seconds', { type: 'number', default: 60, describe: 'Longest call in real seconds (calls hold 1/3 to all of it, scaled)' })
+      .option('to', { type: 'string', describe: 'The new image (default: IMAGE rendered again)' })
+      .option('scale', { type: 'number', default: 10, describe: 'Time scale: every AWS delay and call length is divided by this' })
+      .option('deregistration-delay', { type: 'number', default: 30, describe: 'Target group deregistration delay, real seconds' })
+      .option('hook-timeout', { type: 'number', default: 120, describe: 'Termination lifecycle hook HeartbeatTimeout, real seconds' })
+      .option('keep', { type: 'boolean', default: false, describe: 'Keep the work directory (logs, rendered trees)' })
+      .example('sudo $0 rehearse twilio-relay', '3 instances, 30 calls, rolled onto the same image rendered again')
+      .example('sudo $0 rehearse recorder-lb --instances 6 --json', 'the summary as JSON'),
+  run: async (o, ctx) => {
+    if (!(o.instances >= 1 && o.instances <= 20)) throw new Error('--instances must be 1-20');
+    const summary = await rehearse({
+      root: ctx.root,
+      image: o.image,
+      ...(o.to ? { to: o.to } : {}),
+      instances: o.instances,
+      calls: o.calls,
+      callSeconds: o['call-seconds'],
+      scale: o.scale,
+      deregistrationDelaySeconds: o['deregistration-delay'],
+      hookTimeoutSeconds: o['hook-timeout'],
+      keepDir: o.keep,
+      log: (l) => ctx.reporter.line(l),
+      signal: ctx.signal,
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else process.stdout.write(formatSummary(summary));
+    return summary.calls.dropped + summary.calls.unanswered > 0 || summary.failed ? 1 : 0;
+  },
+});
+
+export function formatSummary(s: RehearsalSummary): string {
+  const lines = [
+    '',
+    `rehearsal: ${s.image} → ${s.to}, ${s.instances} instance(s); times below in real seconds (run 1/${s.scale} as fast)`,
+    `calls: ${s.calls.placed} placed, ${s.calls.completed} completed (${s.calls.callerBye} caller BYE, ${s.calls.calleeBye} callee BYE), ${s.calls.dropped} dropped, ${s.calls.refused} refused, ${s.calls.unanswered} unanswered`,
+    `NAT path: ${s.natPath.outboundInvites} INVITE(s) reached the destination (${s.natPath.invitesWithRport} with rport in the proxy's Via), ${s.natPath.byesFromProxy} BYE(s); ${s.natPath.natFlows} flow(s) translated to the NAT gateway's address, ${s.natPath.natPortsKept} kept their source port`,
+    `roll: ${s.rollSeconds.toFixed(0)} s (sequential floor ${s.floorSeconds.toFixed(0)} s); hooks timed out: ${s.hooksTimedOut}`,
+    '',
+    'instance            drain   longest call   bound (+dereg +poll)   ended by',
+  ];
+  for (const i of s.perInstance.filter((x) => x.drainSeconds !== undefined)) {
+    lines.push(
+      `${i.id.padEnd(18)} ${i.drainSeconds!.toFixed(0).padStart(5)} s ${i.longestRemainingCallSeconds!.toFixed(0).padStart(8)} s     ${i.withinBound ? 'within' : 'EXCEEDED'}               ${i.endedBy ?? '?'}`,
+    );
+  }
+  if (s.failed) lines.push('', `FAILED: ${s.failed}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,59 @@
+
+// Pure: what happened to each call, from the callers' SIPp message logs.
+//   refused   — the INVITE got a final error (e.g. 503 from a draining instance): never established
+//   completed — established, and its BYE transaction ended with 200 (caller's or callee's BYE)
+//   dropped   — established, and never properly ended (or, set by run.ts, its instance was terminated under it)
+
+export interface CallOutcome {
+  callId: string;
+  result: 'completed' | 'dropped' | 'refused' | 'unanswered';
+  endedBy?: 'caller' | 'callee';
+  status?: number;
+  /** When its BYE got its 200 at the callee (filled in by the caller of callOutcomes). */
+  endedAt?: number;
+}
+
+export async function callOutcomes(logs: string[]): Promise<CallOutcome[]> {
+  const calls = new Map<string, { established: boolean; final?: number; byeSent: boolean; byeOk: boolean; byeReceived: boolean; byeAnswered: boolean }>();
+  for (const m of timedMessages(logs.join('\n'))) {
+    const id = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
+    if (!id) continue;
+    const c = calls.get(id) ?? { established: false, byeSent: false, byeOk: false, byeReceived: false, byeAnswered: false };
+    calls.set(id, c);
+    const status = Number(/^SIP\/2\.0 (\d{3})/.exec(m.text)?.[1] ?? 0);
+    const cseq = /^CSeq:\s*\d+\s+(\w+)/im.exec(m.text)?.[1];
+    if (m.direction === 'received' && cseq === 'INVITE' && status >= 200) {
+      if (status < 300) c.established = true;
+      else c.final = status;
+    }
+    if (m.direction === 'sent' && /^BYE /.test(m.text)) c.byeSent = true;
+    if (m.direction === 'received' && cseq === 'BYE' && status === 200) c.byeOk = true;
+    if (m.direction === 'received' && /^BYE /.test(m.text)) c.byeReceived = true;
+    if (m.direction === 'sent' && cseq === 'BYE' && status === 200) c.byeAnswered = true;
+  }
+  return [...calls].map(([callId, c]) => {
+    if (!c.established) return c.final ? { callId, result: 'refused' as const, status: c.final } : { callId, result: 'unanswered' as const };
+    if (c.byeSent && c.byeOk) return { callId, result: 'completed' as const, endedBy: 'caller' as const };
+    if (c.byeReceived && c.byeAnswered) return { callId, result: 'completed' as const, endedBy: 'callee' as const };
+    return { callId, result: 'dropped' as const };
+  });
+}
+
+export interface TimedMessage {
+  at: number;
+  direction: 'sent' | 'received';
+  header: string;
+  text: string;
+}
+
+/** SIPp -trace_msg: "----- YYYY-MM-DD HH:MM:SS.micro" then "UDP message received [n] bytes :" (pure). */
+export function timedMessages(log: string): TimedMessage[] {
+  const out: TimedMessage[] = [];
+  const re = /^-{10,}\s+(\d{4}-\d\d-\d\d[\sT]\d\d:\d\d:\d\d(?:\.\d+)?)\s*\n(.*message (sent|received)[^\n]*)\n([\s\S]*?)(?=^-{10,}\s+\d{4}-|$(?![\s\S]))/gm;
+  for (const m of log.matchAll(re)) {
+    const at = Date.parse(m[1]!.replace(' ', 'T').replace(/(\.\d{3})\d*/, '$1'));
+    out.push({ at, header: m[2]!, direction: m[3] as 'sent' | 'received', text: m[4]!.replace(/\r/g, '').trim() });
+  }
+  return out;
+}
+

@@ -1,0 +1,93 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { loadImageOrThrow } from '../definition/load.js';
+import { deepMerge, type Plain } from '../definition/merge.js';
+import type { ImageDefinition } from '../definition/schema.js';
+import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
+import { renderImage } from '../render/index.js';
+import { ADDR } from './net-plan.js';
+
+// The image under rehearsal, pointed at the emulated world: the destination SIP domain / recorders are the SIPp
+// peers on the internet side, the allowed sources the internet side, the database a file, RTPProxy the responder
+// on each instance's loopback. Everything else (routing, drain, antiflood) stays as the definition says; sizes and
+// the drain's clocks are scaled down. The patched definition is written next to the trees, so it can be read.
+
+export interface RehearsalImage {
+  name: string;
+  /** The SIP port the image listens on (the NLB forwards the same port). */
+  port: number;
+  relay: boolean;
+  rtpproxy: boolean;
+  /** drain.pollSeconds after scaling (at least 1). */
+  pollSeconds: number;
+  healthPort: number;
+  definitionFile: string;
+  /** Lifecycle hook name the agent completes. */
+  hookName: string;
+}
+
+export interface ImagePatchOptions {
+  /** The drain's clocks are divided by this (drain.maxSeconds). */
+  scale: number;
+  hookTimeoutSeconds: number;
+}
+
+export function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
+  const p: Plain = {
+    diagnostics: { log: 'stderr', debugLevel: 1, jsonrpc: false },
+    memory: { sharedMb: 64, privateMb: 8, children: 2 },
+    drain: { pollSeconds: 1, maxSeconds: Math.max(10, Math.round(image.drain.maxSeconds / o.scale)), heartbeatTimeoutSeconds: Math.max(30, o.hookTimeoutSeconds) },
+    tls: { enabled: false },
+    // The emulated internet is one /24: every peer would look like a flood to a per-source limit tuned for Twilio.
+    antiflood: { exempt: ['198.51.100.0/24', ADDR.subnet] },
+  };
+  if (image.relay) {
+    p.relay = { destination: { domain: ADDR.destination, port: 5060, transport: 'udp' }, allowedSources: ['198.51.100.0/24', ADDR.subnet] };
+  }
+  if (image.dispatcher) {
+    p.dispatcher = {
+      destinations: ADDR.recorders.map((host, i) => ({ host, port: 5060, transport: 'udp', attrs: { weight: i === 0 ? 75 : 25 }, description: `recorder${i}` })),
+      backend: { type: 'file' },
+      probing: { interval: 2 },
+    };
+  }
+  if (image.media?.rtpproxy?.enabled) p.media = { rtpproxy: { controlSocket: 'udp:127.0.0.1:7722' } };
+  return p;
+}
+
+/** Loads IMAGE, writes the patched definition into dir/NAME.yaml and returns what the rehearsal needs to know. */
+export async function prepareImage(root: string, nameOrPath: string, dir: string, o: ImagePatchOptions): Promise<RehearsalImage> {
+  const { image, file } = await loadImageOrThrow(root, nameOrPath);
+  const raw = parse(await readFile(file, 'utf8')) as Plain;
+  delete raw.deploy;
+  const merged = deepMerge(raw, rehearsalPatch(image, o), { replaceWhole: ['backend'] });
+  // Instances sit behind the NLB: they advertise its address (the render's public address), whatever the source.
+  merged.advertise = { source: 'private-ipv4' };
+  await mkdir(dir, { recursive: true });
+  const definitionFile = path.join(dir, `${image.name}.yaml`);
+  await writeFile(definitionFile, stringify(merged));
+  const { image: patched } = await loadImageOrThrow(root, definitionFile);
+  return {
+    name: patched.name,
+    port: patched.listen.udp ?? 5060,
+    relay: Boolean(patched.relay),
+    rtpproxy: Boolean(patched.media?.rtpproxy?.enabled),
+    pollSeconds: patched.drain.pollSeconds,
+    healthPort: patched.drain.healthCheck.port,
+    definitionFile,
+    hookName: patched.drain.lifecycleHookName,
+  };
+}
+
+/** Renders the patched definition for one instance (its private address, the NLB's Elastic IP as its public one). */
+export async function renderInstance(root: string, img: RehearsalImage, out: string, privateIp: string): Promise<void> {
+  await renderImage(root, img.definitionFile, { out, local: { privateIp, publicIp: ADDR.nlbEip } });
+  // The peer network is the VPC's CIDR, which the boot agent reads from IMDS on an instance; `render --local`
+  // knows no VPC, so the rehearsal writes the private subnet here (the instances forward in-dialog requests to
+  // a dialog's owner only inside it).
+  const include = path.join(out, BOOT_INCLUDE_PATH);
+  const text = await readFile(include, 'utf8');
+  const line = `#!define SIPBAKE_PEER_NET "${ADDR.subnet}"`;
+  await writeFile(include, /^#!define SIPBAKE_PEER_NET .*$/m.test(text) ? text.replace(/^#!define SIPBAKE_PEER_NET .*$/m, line) : `${text}${line}\n`);
+}

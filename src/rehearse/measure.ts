@@ -1,0 +1,45 @@
+import { timedMessages } from './calls.js';
+import { ADDR } from './net-plan.js';
+
+// Pure: the summary's measurements from SIPp message logs and the NAT gateway's conntrack lines.
+
+/** From the callee's message log: per Call-ID, when its BYE transaction ended (the 200 to the BYE). */
+export function callEnds(logs: string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of timedMessages(logs.join('\n'))) {
+    if (/^SIP\/2\.0 200/.test(m.text) && /^CSeq:\s*\d+ BYE/im.test(m.text)) {
+      const id = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
+      if (id) out.set(id, m.at);
+    }
+  }
+  return out;
+}
+
+/** conntrack lines of the NAT gateway: flows from instances, translated to its Elastic IP with another source port. */
+export function natTranslations(flows: string[]): { natFlows: number; natPortsKept: number; natSamples: string[] } {
+  let kept = 0;
+  for (const f of flows) {
+    const sport = /src=10\.0\.1\.\d+ dst=\S+ sport=(\d+)/.exec(f)?.[1];
+    const dport = /src=\S+ dst=203\.0\.113\.20 sport=\d+ dport=(\d+)/.exec(f)?.[1];
+    if (sport && sport === dport) kept++;
+  }
+  return { natFlows: flows.length, natPortsKept: kept, natSamples: flows.slice(0, 3) };
+}
+
+/** The NAT path, from the callee's side: INVITEs that arrived from the NAT gateway's address, and BYEs answered that way. */
+export function natPath(log: string): { outboundInvites: number; invitesWithRport: number; byesFromProxy: number } {
+  let invites = 0;
+  let rport = 0;
+  let byes = 0;
+  for (const m of timedMessages(log)) {
+    if (m.direction !== 'received') continue;
+    const via = /^Via:\s*([^\n,]*)/im.exec(m.text)?.[1] ?? '';
+    if (/^INVITE /.test(m.text)) {
+      invites++;
+      if (/;rport\b/.test(via)) rport++;
+    }
+    if (/^BYE /.test(m.text)) byes++;
+  }
+  return { outboundInvites: invites, invitesWithRport: rport, byesFromProxy: byes };
+}
+

@@ -1,0 +1,161 @@
+// Pure: the rehearsal network's names, addresses and the commands that build it (README.md here has the picture).
+// Everything is created inside namespaces named with the run's prefix (veth ends are created directly in their
+// namespaces, so nothing is ever named in the host's namespace), and deleting the namespaces removes all of it.
+
+export const ADDR = {
+  /** Public side ("the internet"): the source Twilio's addresses, the destination, the recorders. */
+  sources: ['198.51.100.11', '198.51.100.12', '198.51.100.13', '198.51.100.14', '198.51.100.15', '198.51.100.16'],
+  destination: '198.51.100.20',
+  recorders: ['198.51.100.21', '198.51.100.22'],
+  /** Elastic IP 1: the NLB. Elastic IP 2: the NAT gateway. */
+  nlbEip: '203.0.113.10',
+  natEip: '203.0.113.20',
+  /** Transit links internet↔NLB and internet↔NAT (stand-ins for AWS's edge). */
+  inetNlb: ['100.64.0.1', '100.64.0.2'] as const,
+  inetNat: ['100.64.1.1', '100.64.1.2'] as const,
+  /** The private subnet: the NLB's router end and the instances (10.0.1.11 …). */
+  subnet: '10.0.1.0/24',
+  router: '10.0.1.1',
+  /** VPC link from the subnet's router to the NAT gateway. */
+  vpcNat: ['10.0.2.1', '10.0.2.2'] as const,
+};
+
+/** Hash buckets of the NLB's flow table: more buckets than targets, so a deregistration moves only its own. */
+export const BUCKETS = 60;
+
+export interface NetNames {
+  prefix: string;
+  inet: string;
+  nlb: string;
+  nat: string;
+  instance(k: number): string;
+}
+
+export function netNames(pid: number, tag = ''): NetNames {
+  const prefix = `sbr${pid}${tag}`;
+  return { prefix, inet: `${prefix}-inet`, nlb: `${prefix}-nlb`, nat: `${prefix}-nat`, instance: (k) => `${prefix}-i${k}` };
+}
+
+export function instanceIp(k: number): string {
+  if (k < 1 || k > 200) throw new Error(`instance index ${k} out of range 1-200`);
+  return `10.0.1.${10 + k}`;
+}
+
+export type Cmd = string[];
+
+const ip = (ns: string, ...a: string[]): Cmd => ['ip', '-n', ns, ...a];
+const sysctl = (ns: string, kv: string): Cmd => ['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', kv];
+
+export interface NetOptions {
+  /** UDP idle timeout of the NLB's flow table (AWS: 120 s), already scaled. */
+  udpIdleSeconds: number;
+  /** true: hash the source address only (target group stickiness on); false: the 5-tuple (NLB default). */
+  stickiness: boolean;
+}
+
+/** nft ruleset of the NLB namespace: flow-hash DNAT through a bucket map; the route mark for instance-originated flows. */
+export function nlbRuleset(o: NetOptions): string {
+  const hash = (l4: 'udp' | 'tcp') => (o.stickiness ? 'jhash ip saddr' : `jhash ip saddr . ${l4} sport`);
+  return `table ip nlb {
+  map targets { typeof numgen inc mod ${BUCKETS} : ip daddr; }
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr ${ADDR.nlbEip} udp dport 1-65535 dnat to ${hash('udp')} mod ${BUCKETS} map @targets
+    ip daddr ${ADDR.nlbEip} tcp dport 1-65535 dnat to ${hash('tcp')} mod ${BUCKETS} map @targets
+  }
+  chain route_mark {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "br0" ct direction original meta mark set 2
+  }
+}
+`;
+}
+
+/** nft ruleset of the NAT gateway: source NAT to its Elastic IP with random ports (AWS NAT does not keep source ports). */
+export function natRuleset(): string {
+  return `table ip natgw {
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "inet" snat to ${ADDR.natEip} fully-random
+  }
+}
+`;
+}
+
+/** Commands that build internet, NLB (also the subnet's router) and NAT gateway. nft rulesets are loaded separately. */
+export function baseCommands(n: NetNames, o: NetOptions): Cmd[] {
+  const c: Cmd[] = [];
+  for (const ns of [n.inet, n.nlb, n.nat]) c.push(['ip', 'netns', 'add', ns], ip(ns, 'link', 'set', 'lo', 'up'));
+  // internet ↔ NLB, internet ↔ NAT
+  c.push(ip(n.inet, 'link', 'add', 'nlb', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nlb));
+  c.push(ip(n.inet, 'link', 'add', 'nat', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nat));
+  c.push(ip(n.inet, 'addr', 'add', `${ADDR.inetNlb[0]}/30`, 'dev', 'nlb'), ip(n.inet, 'addr', 'add', `${ADDR.inetNat[0]}/30`, 'dev', 'nat'));
+  for (const a of [...ADDR.sources, ADDR.destination, ...ADDR.recorders]) c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
+  c.push(ip(n.inet, 'link', 'set', 'nlb', 'up'), ip(n.inet, 'link', 'set', 'nat', 'up'));
+  c.push(ip(n.inet, 'route', 'add', `${ADDR.nlbEip}/32`, 'via', ADDR.inetNlb[1]), ip(n.inet, 'route', 'add', `${ADDR.natEip}/32`, 'via', ADDR.inetNat[1]));
+  // NLB: its Elastic IP, the subnet's bridge, the VPC link to the NAT gateway
+  c.push(ip(n.nlb, 'addr', 'add', `${ADDR.inetNlb[1]}/30`, 'dev', 'inet'), ip(n.nlb, 'addr', 'add', `${ADDR.nlbEip}/32`, 'dev', 'inet'), ip(n.nlb, 'link', 'set', 'inet', 'up'));
+  c.push(ip(n.nlb, 'link', 'add', 'br0', 'type', 'bridge'), ip(n.nlb, 'addr', 'add', `${ADDR.router}/24`, 'dev', 'br0'), ip(n.nlb, 'link', 'set', 'br0', 'up'));
+  c.push(ip(n.nlb, 'link', 'add', 'nat', 'type', 'veth', 'peer', 'name', 'vpc', 'netns', n.nat));
+  c.push(ip(n.nlb, 'addr', 'add', `${ADDR.vpcNat[0]}/30`, 'dev', 'nat'), ip(n.nlb, 'link', 'set', 'nat', 'up'));
+  c.push(ip(n.nlb, 'route', 'add', '198.51.100.0/24', 'via', ADDR.inetNlb[0]));
+  // Flows the instances start (marked 2) leave through the NAT gateway; replies of NLB flows go back out directly.
+  c.push(ip(n.nlb, 'route', 'add', 'default', 'via', ADDR.vpcNat[1], 'table', '200'), ip(n.nlb, 'rule', 'add', 'fwmark', '2', 'lookup', '200', 'pref', '100'));
+  c.push(sysctl(n.nlb, 'net.ipv4.ip_forward=1'));
+  c.push(sysctl(n.nlb, `net.netfilter.nf_conntrack_udp_timeout=${o.udpIdleSeconds}`), sysctl(n.nlb, `net.netfilter.nf_conntrack_udp_timeout_stream=${o.udpIdleSeconds}`));
+  // NAT gateway
+  c.push(ip(n.nat, 'addr', 'add', `${ADDR.inetNat[1]}/30`, 'dev', 'inet'), ip(n.nat, 'addr', 'add', `${ADDR.natEip}/32`, 'dev', 'inet'), ip(n.nat, 'link', 'set', 'inet', 'up'));
+  c.push(ip(n.nat, 'addr', 'add', `${ADDR.vpcNat[1]}/30`, 'dev', 'vpc'), ip(n.nat, 'link', 'set', 'vpc', 'up'));
+  c.push(ip(n.nat, 'route', 'add', ADDR.subnet, 'via', ADDR.vpcNat[0]), ip(n.nat, 'route', 'add', 'default', 'via', ADDR.inetNat[0]));
+  c.push(sysctl(n.nat, 'net.ipv4.ip_forward=1'));
+  return c;
+}
+
+/** Commands that add instance k to the private subnet (not yet a target). */
+export function instanceCommands(n: NetNames, k: number): Cmd[] {
+  const ns = n.instance(k);
+  return [
+    ['ip', 'netns', 'add', ns],
+    ip(ns, 'link', 'set', 'lo', 'up'),
+    ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `v${k}`, 'netns', n.nlb),
+    ip(ns, 'addr', 'add', `${instanceIp(k)}/24`, 'dev', 'eth0'),
+    ip(ns, 'link', 'set', 'eth0', 'up'),
+    ip(ns, 'route', 'add', 'default', 'via', ADDR.router),
+    ip(n.nlb, 'link', 'set', `v${k}`, 'master', 'br0'),
+    ip(n.nlb, 'link', 'set', `v${k}`, 'up'),
+  ];
+}
+
+/**
+ * Pure: bucket → target after a registration change, moving as few buckets as possible (as a flow hash does):
+ * buckets of targets still registered stay; a leaving target's buckets go to the least loaded; a new target takes
+ * buckets from the most loaded until the spread is even.
+ */
+export function rebalance(prev: readonly string[] | undefined, targets: readonly string[]): string[] {
+  if (targets.length === 0) return [];
+  const map = Array.from({ length: BUCKETS }, (_, b) => (prev?.[b] !== undefined && targets.includes(prev[b]!) ? prev[b]! : ''));
+  const load = new Map(targets.map((t) => [t, map.filter((x) => x === t).length]));
+  const least = () => [...load].sort((a, b) => a[1] - b[1] || targets.indexOf(a[0]) - targets.indexOf(b[0]))[0]![0];
+  const most = () => [...load].sort((a, b) => b[1] - a[1] || targets.indexOf(a[0]) - targets.indexOf(b[0]))[0]![0];
+  for (let b = 0; b < BUCKETS; b++) {
+    if (map[b] !== '') continue;
+    const t = least();
+    map[b] = t;
+    load.set(t, load.get(t)! + 1);
+  }
+  for (;;) {
+    const lo = least();
+    const hi = most();
+    if (load.get(hi)! - load.get(lo)! <= 1) break;
+    const b = map.lastIndexOf(hi);
+    map[b] = lo;
+    load.set(hi, load.get(hi)! - 1);
+    load.set(lo, load.get(lo)! + 1);
+  }
+  return map;
+}
+
+/** One nft script that replaces the whole bucket map atomically (a flush and the new elements in one transaction). */
+export function mapScript(buckets: readonly string[]): string {
+  return `flush map ip nlb targets\n${buckets.length ? `add element ip nlb targets { ${buckets.map((t, b) => `${b} : ${t}`).join(', ')} }\n` : ''}`;
+}

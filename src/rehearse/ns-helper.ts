@@ -1,0 +1,72 @@
+// Runs inside a rehearsal namespace (`ip netns exec NS node ns-helper.js …`): the small pieces a namespace needs
+// from the controller, which lives in the host's namespace and serves on unix sockets (the filesystem is shared).
+//   --forward HOST:PORT=SOCKET   a TCP listener in the namespace piped to a unix socket (IMDS, Auto Scaling API)
+//   --rtpproxy HOST:PORT         the RTPProxy control-protocol responder (src/try/rtpproxy-responder.ts)
+//   --probe SOCKET               health checks from this namespace: GET /tcp?host=H&port=P → 200 "1" or "0"
+// It stops on SIGTERM/SIGINT, or when its parent (the controller) goes away (stdin closes).
+import http from 'node:http';
+import net from 'node:net';
+import { rmSync } from 'node:fs';
+import { RtpproxyResponder } from '../try/rtpproxy-responder.js';
+
+function tcpCheck(host: string, port: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(ms, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const closers: Array<() => void> = [];
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i];
+    const value = argv[i + 1] ?? '';
+    if (flag === '--forward') {
+      const [hp, sock] = value.split('=');
+      const [host, port] = (hp ?? '').split(':');
+      const srv = net.createServer((c) => {
+        const u = net.connect({ path: sock! });
+        c.pipe(u).pipe(c);
+        c.on('error', () => u.destroy());
+        u.on('error', () => c.destroy());
+      });
+      await new Promise<void>((r) => srv.listen(Number(port), host, r));
+      closers.push(() => srv.close());
+    } else if (flag === '--rtpproxy') {
+      const [host, port] = value.split(':');
+      const r = await new RtpproxyResponder({ host: host!, port: Number(port) }).start();
+      closers.push(() => void r.stop());
+    } else if (flag === '--probe') {
+      rmSync(value, { force: true });
+      const srv = http.createServer((req, res) => {
+        const u = new URL(req.url ?? '/', 'http://probe');
+        void tcpCheck(u.searchParams.get('host') ?? '', Number(u.searchParams.get('port')), 1000).then((v) => {
+          res.writeHead(200);
+          res.end(v ? '1' : '0');
+        });
+      });
+      await new Promise<void>((r) => srv.listen(value, r));
+      closers.push(() => srv.close());
+    } else {
+      throw new Error(`ns-helper: unknown option ${flag}`);
+    }
+  }
+  process.stdout.write('ready\n');
+  const stop = () => {
+    for (const c of closers) c();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`ns-helper: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,509 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AbortError, UserError } from '../core/errors.js';
+import { startProcess, type ManagedProcess } from '../try/process.js';
+import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
+import { closeServer, serveAutoScaling, serveImds, type AsgCall } from './endpoints.js';
+import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
+import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd, type NetNames } from './net-plan.js';
+import { uacCalleeBye, uacCallerBye, uas } from './scenarios.js';
+import { callOutcomes, type CallOutcome } from './calls.js';
+import { callEnds, natPath, natTranslations } from './measure.js';
+
+// The rehearsal: builds the network (net-plan.ts), starts the instances of the old image, places live calls, and
+// plays the controller (controller.ts) until every instance runs the new image; then reports. Every namespace and
+// process it makes is removed in `finally`, on Ctrl-C (the signal) and on errors.
+
+export interface RehearseOptions {
+  root: string;
+  image: string;
+  to?: string;
+  instances: number;
+  calls: number;
+  /** Longest call, in real (unscaled) seconds; calls hold for 1/3 to all of it, scaled. */
+  callSeconds: number;
+  /** Time scale: AWS's and the calls' seconds are divided by this. */
+  scale: number;
+  deregistrationDelaySeconds: number;
+  hookTimeoutSeconds: number;
+  /** Negative control: stop every old instance's drain agent before the roll. */
+  stopDrainAgents?: boolean;
+  /** Tag appended to namespace names (tests running in parallel). */
+  tag?: string;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+  keepDir?: boolean;
+}
+
+export interface TimelineEntry {
+  t: number;
+  id: string;
+  what: string;
+}
+
+export interface InstanceSummary {
+  id: string;
+  image: 'old' | 'new';
+  /** Seconds (scaled) from the pick to termination. */
+  drainSeconds?: number;
+  /** Seconds (scaled) from the pick to the end of its last call. */
+  longestRemainingCallSeconds?: number;
+  callsAtPick?: number;
+  /** Calls still up when it was terminated. */
+  callsCut?: number;
+  endedBy?: 'complete' | 'timeout';
+  heartbeats: number;
+  /** drainSeconds within longest remaining call + deregistration delay + one poll. */
+  withinBound?: boolean;
+}
+
+export interface RehearsalSummary {
+  image: string;
+  to: string;
+  instances: number;
+  scale: number;
+  deregistrationDelaySeconds: number;
+  hookTimeoutSeconds: number;
+  pollSeconds: number;
+  calls: { placed: number; completed: number; dropped: number; refused: number; unanswered: number; callerBye: number; calleeBye: number };
+  perInstance: InstanceSummary[];
+  rollSeconds: number;
+  /** Σ per instance (launch-to-healthy + deregistration delay + what was left of its drain), the sequential floor. */
+  floorSeconds: number;
+  hooksTimedOut: number;
+  timeline: TimelineEntry[];
+  droppedCalls: CallOutcome[];
+  /** Outbound INVITEs the destination received (they leave through the NAT gateway), how many had rport in the
+   *  proxy's Via (needed for responses through a port-translating NAT), caller BYEs relayed to the callee; and the
+   *  NAT gateway's translations seen in its conntrack table (source ports kept = not random). */
+  natPath: { outboundInvites: number; invitesWithRport: number; byesFromProxy: number; natFlows: number; natPortsKept: number; natSamples: string[] };
+  failed?: string;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** ns-helper.js next to this module when built; from the sources, the built copy in dist/. */
+function helperScript(): string {
+  const built = path.join(here, 'ns-helper.js');
+  if (existsSync(built)) return built;
+  const dist = path.resolve(here, '../../dist/rehearse/ns-helper.js');
+  if (existsSync(dist)) return dist;
+  throw new UserError('dist/rehearse/ns-helper.js is missing', 'run `npm run build` first');
+}
+
+function run(argv: Cmd, input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = execFile(argv[0]!, argv.slice(1), { timeout: 15_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${argv.join(' ')}: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) c.stdin?.end(input);
+  });
+}
+
+/** Refuses clearly when the rehearsal cannot run here. */
+export async function preflight(): Promise<void> {
+  if (process.platform !== 'linux') throw new UserError('sipbake rehearse needs Linux (network namespaces, nftables)', 'run it on a Linux machine or VM');
+  if (process.getuid?.() !== 0) throw new UserError('sipbake rehearse must run as root: it creates network namespaces and nftables rules', 'run it with sudo');
+  const missing: string[] = [];
+  for (const [bin, pkg] of [['ip', 'iproute2'], ['nft', 'nftables'], ['conntrack', 'conntrack'], ['kamailio', 'kamailio'], ['kamcmd', 'kamailio'], ['sipp', 'sip-tester']] as const) {
+    const ok = await run(['sh', '-c', `command -v ${bin}`]).then(() => true, () => false);
+    if (!ok) missing.push(`${bin} (apt-get install ${pkg})`);
+  }
+  if (missing.length) throw new UserError(`sipbake rehearse needs ${missing.join(', ')}`, 'install the missing packages and run it again');
+}
+
+interface Live {
+  k: number;
+  id: string;
+  ns: string;
+  tree: string;
+  procs: ManagedProcess[];
+  agent?: ManagedProcess;
+  kamailio?: ManagedProcess;
+}
+
+/** Namespaces left by a rehearsal whose process died without cleaning up (SIGKILL): their processes, then them. */
+export async function removeStale(log: (l: string) => void): Promise<void> {
+  const list = await run(['ip', 'netns', 'list']).catch(() => '');
+  for (const ns of list.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+    const pid = Number(/^sbr(\d+)[a-z]*-/.exec(ns)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    for (const p of (await run(['ip', 'netns', 'pids', ns]).catch(() => '')).split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await run(['ip', 'netns', 'del', ns]).catch(() => '');
+    log(`removed namespace ${ns} left by an earlier rehearsal (process ${pid} is gone)`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
+  await preflight();
+  await removeStale(o.log ?? (() => undefined));
+  const log = o.log ?? (() => undefined);
+  const t0 = Date.now();
+  const sec = (ms: number) => ms / 1000;
+  const names = netNames(process.pid, o.tag ?? '');
+  const dir = await mkdtemp(path.join(os.tmpdir(), `sipbake-rehearse-`));
+  const timeline: TimelineEntry[] = [];
+  const event = (id: string, what: string) => {
+    const e = { t: Math.round((Date.now() - t0) / 100) / 10, id, what };
+    timeline.push(e);
+    log(`${e.t.toFixed(1).padStart(6)} s  ${id.padEnd(18)} ${what}`);
+  };
+  const procs: ManagedProcess[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const cancels: Array<() => void> = [];
+  /** Set when cleanup starts: nothing new is started after it. */
+  let closing = false;
+  const servers: http.Server[] = [];
+  const nsCreated: string[] = [];
+  const live = new Map<string, Live>();
+  const check = () => {
+    if (o.signal?.aborted) throw new AbortError('rehearsal interrupted');
+  };
+  // Ctrl-C during a long wait: the wait ends at once, and `finally` removes everything.
+  const interrupted = new Promise<never>((_, reject) => {
+    if (o.signal?.aborted) reject(new AbortError('rehearsal interrupted'));
+    o.signal?.addEventListener('abort', () => reject(new AbortError('rehearsal interrupted')), { once: true });
+  });
+  interrupted.catch(() => undefined);
+  const hookTimeoutMs = (o.hookTimeoutSeconds * 1000) / o.scale;
+  const deregMs = (o.deregistrationDelaySeconds * 1000) / o.scale;
+  const hold = { minMs: Math.round((o.callSeconds * 1000) / 3 / o.scale), maxMs: Math.round((o.callSeconds * 1000) / o.scale) };
+  const start = (argv: string[], name: string, logFile?: string) => {
+    const p = startProcess(argv, { name, cwd: dir, ...(logFile ? { logFile: path.join(dir, logFile) } : {}) });
+    procs.push(p);
+    return p;
+  };
+  const sh = async (cmds: Cmd[]) => {
+    for (const c of cmds) {
+      if (c[0] === 'ip' && c[1] === 'netns' && c[2] === 'add') nsCreated.push(c[3]!);
+      await run(c);
+    }
+  };
+
+  try {
+    // ---- images: the old one and the new one (default: the same definition rendered again) ----
+    const patch = { scale: o.scale, hookTimeoutSeconds: o.hookTimeoutSeconds };
+    const oldImg = await prepareImage(o.root, o.image, path.join(dir, 'old'), patch);
+    const newImg = await prepareImage(o.root, o.to ?? o.image, path.join(dir, 'new'), patch);
+    if (oldImg.port !== newImg.port) throw new UserError(`--to ${o.to} listens on ${newImg.port}, ${o.image} on ${oldImg.port}`, 'an NLB listener forwards one port: roll between images on the same SIP port');
+    event('rehearsal', `${oldImg.name} → ${newImg.name}: ${o.instances} instance(s), ${o.calls} call(s) of ${hold.minMs / 1000}-${hold.maxMs / 1000} s, time scale 1/${o.scale}`);
+
+    // ---- network ----
+    await sh(baseCommands(names, { udpIdleSeconds: Math.max(1, Math.round(120 / o.scale)), stickiness: true }));
+    await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], nlbRuleset({ udpIdleSeconds: 0, stickiness: true }));
+    await run(['ip', 'netns', 'exec', names.nat, 'nft', '-f', '-'], natRuleset());
+    event('network', `internet, NLB ${ADDR.nlbEip} (flow hash, source-IP stickiness, UDP idle ${Math.round(120 / o.scale)} s), NAT gateway ${ADDR.natEip} (random ports)`);
+    const helper = helperScript();
+    const probeSock = path.join(dir, 'probe.sock');
+    start(['ip', 'netns', 'exec', names.nlb, process.execPath, helper, '--probe', probeSock], 'nlb health checker');
+    const asgSock = path.join(dir, 'autoscaling.sock');
+
+    // ---- the Auto Scaling group, its endpoints ----
+    let cs: ControllerState = initialController(o.instances, Date.now());
+    const pending = { completed: [] as string[], heartbeats: [] as string[] };
+    const asgCalls: AsgCall[] = [];
+    const imdsState = new Map<string, string>();
+    servers.push(
+      await serveAutoScaling(
+        asgSock,
+        {
+          groupName: 'rehearsal-asg',
+          hookName: oldImg.hookName,
+          hookTimeoutSeconds: Math.max(1, Math.round(hookTimeoutMs / 1000)),
+          stateOf: (id) => cs.instances.find((i) => i.id === id)?.state,
+          heartbeat: (id) => cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.heartbeats.push(id), true),
+          complete: (id) => cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.completed.push(id), true),
+        },
+        asgCalls,
+      ),
+    );
+
+    const launch = async (k: number, id: string, img: RehearsalImage) => {
+      const ns = names.instance(k);
+      await sh(instanceCommands(names, k));
+      const tree = path.join(dir, `i${k}`);
+      await renderInstance(o.root, img, tree, instanceIp(k));
+      const imdsSock = path.join(dir, `imds-${k}.sock`);
+      imdsState.set(id, 'InService');
+      servers.push(
+        await serveImds(imdsSock, () => ({
+          'instance-id': id,
+          'local-ipv4': instanceIp(k),
+          'public-ipv4': ADDR.nlbEip,
+          'placement/region': 'us-east-1',
+          'autoscaling/target-lifecycle-state': imdsState.get(id) ?? 'InService',
+        })),
+      );
+      const nsx = ['ip', 'netns', 'exec', ns];
+      const helperArgs = ['--forward', `127.0.0.1:1338=${imdsSock}`, '--forward', `127.0.0.1:1339=${asgSock}`, ...(img.rtpproxy ? ['--rtpproxy', '127.0.0.1:7722'] : [])];
+      const h = start([...nsx, process.execPath, helper, ...helperArgs], `helper ${ns}`);
+      await h.waitForLine(/^ready$/, 10_000);
+      const kam = start([...nsx, 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(tree, 'etc/kamailio/kamailio.cfg')], `kamailio ${id}`, `kamailio-${k}.log`);
+      const agent = start(
+        [...nsx, 'env', 'AWS_ACCESS_KEY_ID=rehearsal', 'AWS_SECRET_ACCESS_KEY=rehearsal', 'AWS_REGION=us-east-1', 'AWS_EC2_METADATA_DISABLED=true', `SIPBAKE_ROOT=${tree}`, 'SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338', 'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339', 'SIPBAKE_KAMCMD=kamcmd', process.execPath, path.join(tree, 'usr/local/lib/sipbake/agent.mjs'), 'drain'],
+        `drain agent ${id}`,
+        `agent-${k}.log`,
+      );
+      live.set(id, { k, id, ns, tree, procs: [h, kam, agent], agent, kamailio: kam });
+    };
+    const healthy = (k: number, port: number) =>
+      new Promise<boolean>((resolve) => {
+        const req = http.get({ socketPath: probeSock, path: `/tcp?host=${instanceIp(k)}&port=${port}`, timeout: 3000 }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve(b === '1'));
+        });
+        req.on('error', () => resolve(false));
+        req.on('timeout', () => req.destroy());
+      });
+    let buckets: string[] = [];
+    const setTargets = async () => {
+      buckets = rebalance(buckets, cs.instances.filter((i) => i.registered).map((i) => instanceIp(i.k)));
+      await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], mapScript(buckets));
+    };
+
+    // ---- the old image's instances, healthy and registered ----
+    await Promise.all(cs.instances.map((i) => launch(i.k, i.id, oldImg)));
+    const until = Date.now() + 30_000;
+    for (const i of cs.instances) {
+      while (!(await healthy(i.k, oldImg.healthPort))) {
+        check();
+        const l = live.get(i.id)!;
+        if (l.kamailio && !l.kamailio.running) throw l.kamailio.failure('Kamailio exited at start');
+        if (Date.now() > until) throw new UserError(`instance ${i.id} never passed its health check (port ${oldImg.healthPort})`, `see ${dir}/kamailio-${i.k}.log and agent-${i.k}.log`);
+        await sleep(200);
+      }
+    }
+    await setTargets();
+    event('asg', `${o.instances} instance(s) of ${oldImg.name} InService and registered`);
+
+    // ---- peers and calls ----
+    const inet = ['ip', 'netns', 'exec', names.inet];
+    const waitMs = hold.maxMs + 30_000;
+    const writeScn = async (name: string, xml: string) => {
+      const f = path.join(dir, `${name}.xml`);
+      await writeFile(f, xml);
+      return f;
+    };
+    const uasFile = await writeScn('uas', uas(hold, ADDR.nlbEip, oldImg.port, waitMs));
+    const peers = oldImg.relay ? [ADDR.destination] : ADDR.recorders;
+    for (const p of peers) {
+      start([...inet, 'sipp', '-sf', uasFile, '-i', p, '-p', '5060', '-mp', '17000', '-t', 'u1', '-nostdin', '-skip_rlimit', '-bind_local', '-trace_msg', '-message_file', path.join(dir, `uas-${p}.log`), '-timeout', '600s'], `sipp peer ${p}`);
+    }
+    const callerFile = await writeScn('uac-caller', uacCallerBye(hold));
+    const calleeFile = await writeScn('uac-callee', uacCalleeBye(waitMs));
+    // Calls spread over the time the roll should take, so that every instance has calls when it is picked. SIPp
+    // places a UAC's first call one period after it starts, so the UACs start staggered: arrivals are even overall.
+    const estimateMs = o.instances * (1500 + deregMs + (hold.minMs + hold.maxMs) / 2 + 1000);
+    const sources = ADDR.sources;
+    const groups = sources.flatMap((src) => [
+      { src, kind: 'caller' as const, file: callerFile, service: 'callerbye' },
+      { src, kind: 'callee' as const, file: calleeFile, service: 'calleebye' },
+    ]);
+    const periodMs = Math.max(200, Math.round(estimateMs / Math.max(1, o.calls / groups.length)));
+    const windowMs = periodMs * (Math.ceil(o.calls / groups.length) + 1) + hold.maxMs;
+    const uacs: ManagedProcess[] = [];
+    const uacStarts: Promise<void>[] = [];
+    let left = o.calls;
+    groups.forEach((g, gi) => {
+      const n = Math.floor(left / (groups.length - gi));
+      left -= n;
+      if (n === 0) return;
+      const argv = [...inet, 'sipp', `${ADDR.nlbEip}:${oldImg.port}`, '-sf', g.file, '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un', '-m', String(n), '-r', '1', '-rp', String(periodMs), '-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`), '-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1', '-recv_timeout', `${waitMs}ms`, '-timeout', `${Math.round((windowMs + waitMs * 2) / 1000) + 60}s`];
+      const staggered = cancellableSleep(Math.round((gi * periodMs) / groups.length));
+      cancels.push(staggered.cancel);
+      uacStarts.push(
+        staggered.done.then(() => {
+          if (!closing) uacs.push(start(argv, `sipp ${g.kind}-bye from ${g.src}`));
+        }),
+      );
+    });
+    const natFlows: string[] = [];
+    const natWatch = setInterval(() => {
+      void run(['ip', 'netns', 'exec', names.nat, 'conntrack', '-L', '-p', 'udp']).then((out) => {
+        for (const l of out.split('\n')) {
+          // One entry per flow: the tuples only (state, timers, flags and counters change as it lives).
+          const flow = [...l.matchAll(/(?:src|dst|sport|dport)=\S+/g)].map((m) => m[0]).join(' ');
+          if (l.includes(`dst=${ADDR.natEip}`) && !natFlows.includes(flow)) natFlows.push(flow);
+        }
+      }, () => undefined);
+    }, 1000);
+    timers.push(natWatch);
+    event('calls', `${o.calls} call(s) from ${sources.length} source address(es), one every ${(periodMs / groups.length / 1000).toFixed(1)} s; half end with a caller BYE, half with a callee BYE`);
+
+    if (o.stopDrainAgents) {
+      for (const l of live.values()) await l.agent?.stop('SIGKILL', 500);
+      event('control', 'drain agents of the old instances stopped (negative control)');
+    }
+    // The roll starts once calls are up on the first instance to leave (bounded: stickiness may leave an instance
+    // without callers).
+    const dialogsOn = async (k: number) => Number(/all:\s*(\d+)/.exec(await run(['kamcmd', '-s', `unix:${path.join(dir, `i${k}`)}/run/kamailio/kamailio_ctl`, 'dlg.stats_active']).catch(() => ''))?.[1] ?? 0);
+    const readyBy = Date.now() + Math.round(periodMs * 2);
+    while (Date.now() < readyBy) {
+      check();
+      if ((await dialogsOn(cs.instances[0]!.k)) > 0) break;
+      await sleep(200);
+    }
+
+    // ---- the roll ----
+    const params: ControllerParams = { deregistrationDelayMs: deregMs, hookTimeoutMs, healthyThreshold: 2, launchTimeoutMs: 30_000 };
+    const callsAtPick = new Map<string, string[]>();
+    const heldAtTerminate = new Map<string, { at: number; calls: string[] }>();
+    const rollStart = Date.now();
+    while (!cs.done) {
+      check();
+      const health: Record<string, boolean> = {};
+      if (cs.launching) {
+        const inst = cs.instances.find((i) => i.id === cs.launching)!;
+        health[inst.id] = await healthy(inst.k, newImg.healthPort);
+      }
+      const obs = { now: Date.now(), health, completed: pending.completed.splice(0), heartbeats: pending.heartbeats.splice(0) };
+      const r = step(cs, obs, params);
+      cs = r.state;
+      for (const a of r.actions) await perform(a);
+      await sleep(Math.max(20, nextDelayMs(cs, Date.now(), 200, params)));
+    }
+    const rollMs = Date.now() - rollStart;
+    event('asg', cs.failed ? `roll failed: ${cs.failed}` : `every instance replaced in ${(rollMs / 1000).toFixed(1)} s`);
+
+    async function perform(a: Action): Promise<void> {
+      const l = 'id' in a ? live.get(a.id) : undefined;
+      switch (a.type) {
+        case 'event':
+          return event(a.id, a.what);
+        case 'launch':
+          return launch(a.k, a.id, newImg);
+        case 'register':
+        case 'deregister':
+          return setTargets();
+        case 'set-target-state': {
+          imdsState.set(a.id, a.state);
+          // Which calls the instance holds now (the dialogs its drain has to wait for).
+          const out = await run(['kamcmd', '-s', `unix:${l!.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
+          callsAtPick.set(a.id, [...out.matchAll(/(?:call-id|callid):\s*(\S+)/gi)].map((m) => m[1]!));
+          event(a.id, `holds ${callsAtPick.get(a.id)!.length} call(s)`);
+          return;
+        }
+        case 'cut-flows':
+          await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(l!.k)]).catch(() => '');
+          return;
+        case 'terminate': {
+          const out = await run(['kamcmd', '-s', `unix:${l!.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
+          heldAtTerminate.set(a.id, { at: Date.now(), calls: [...out.matchAll(/(?:call-id|callid):\s*(\S+)/gi)].map((m) => m[1]!) });
+          await Promise.all(l!.procs.map((p) => p.stop('SIGTERM', 1000)));
+          await run(['ip', 'netns', 'del', l!.ns]).catch(() => '');
+          return;
+        }
+      }
+    }
+
+    // ---- the calls end by themselves ----
+    await Promise.race([Promise.all(uacStarts), interrupted]);
+    const cap = cancellableSleep(windowMs + waitMs + 10_000);
+    await Promise.race([Promise.all(uacs.map((u) => u.exited)), cap.done, interrupted]).finally(cap.cancel);
+    clearInterval(natWatch);
+    const outcomes = await callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
+    const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
+    const ends = callEnds([...uasLogs]);
+    for (const c of outcomes) {
+      const e = ends.get(c.callId);
+      if (e !== undefined) c.endedAt = e;
+    }
+
+    // A call is cut when the instance that owned its dialog was terminated while the call was still up (its end,
+    // seen at the callee, came later or never): its media anchor and dialog state went with the instance.
+    const cut = new Set<string>();
+    for (const [, h] of heldAtTerminate) for (const c of h.calls) if ((ends.get(c) ?? Infinity) > h.at) cut.add(c);
+    for (const c of outcomes) if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
+    const poll = oldImg.pollSeconds;
+    const perInstanceSummary: InstanceSummary[] = cs.instances.map((i) => {
+      const s: InstanceSummary = { id: i.id, image: i.image, heartbeats: i.heartbeats, ...(i.endedBy ? { endedBy: i.endedBy } : {}) };
+      if (i.pickedAt !== undefined && i.terminatedAt !== undefined) {
+        const held = callsAtPick.get(i.id) ?? [];
+        const lastEnd = Math.max(i.pickedAt, ...held.map((c) => ends.get(c) ?? i.pickedAt!));
+        s.drainSeconds = sec(i.terminatedAt - i.pickedAt) * o.scale;
+        s.longestRemainingCallSeconds = sec(lastEnd - i.pickedAt) * o.scale;
+        s.callsAtPick = held.length;
+        s.callsCut = (heldAtTerminate.get(i.id)?.calls ?? []).filter((c) => cut.has(c)).length;
+        s.withinBound = i.terminatedAt - i.pickedAt <= lastEnd - i.pickedAt + deregMs + poll * 1000 + 1000;
+      }
+      return s;
+    });
+    // The sequential floor: each replacement's launch-to-healthy, its old instance's deregistration delay and what
+    // was left of its drain after the delay (AWS cannot do better in this order; src/roll/drain-timing.ts).
+    const floorMs = cs.instances
+      .filter((i) => i.image === 'old' && i.pickedAt !== undefined)
+      .reduce((sum, i) => {
+        const held = callsAtPick.get(i.id) ?? [];
+        const left = Math.max(0, ...held.map((c) => (ends.get(c) ?? i.pickedAt!) - i.pickedAt!));
+        return sum + deregMs + Math.max(0, left - deregMs);
+      }, 0) + cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
+    const natLogs = uasLogs.join('\n');
+    const summary: RehearsalSummary = {
+      image: oldImg.name,
+      to: newImg.name,
+      instances: o.instances,
+      scale: o.scale,
+      deregistrationDelaySeconds: o.deregistrationDelaySeconds,
+      hookTimeoutSeconds: o.hookTimeoutSeconds,
+      pollSeconds: poll,
+      calls: {
+        placed: outcomes.length,
+        completed: outcomes.filter((c) => c.result === 'completed').length,
+        dropped: outcomes.filter((c) => c.result === 'dropped').length,
+        refused: outcomes.filter((c) => c.result === 'refused').length,
+        unanswered: outcomes.filter((c) => c.result === 'unanswered').length,
+        callerBye: outcomes.filter((c) => c.result === 'completed' && c.endedBy === 'caller').length,
+        calleeBye: outcomes.filter((c) => c.result === 'completed' && c.endedBy === 'callee').length,
+      },
+      perInstance: perInstanceSummary,
+      rollSeconds: sec(rollMs) * o.scale,
+      floorSeconds: sec(floorMs) * o.scale,
+      hooksTimedOut: cs.instances.filter((i) => i.endedBy === 'timeout').length,
+      timeline,
+      droppedCalls: outcomes.filter((c) => c.result === 'dropped'),
+      natPath: { ...natPath(natLogs), ...natTranslations(natFlows) },
+      ...(cs.failed ? { failed: cs.failed } : {}),
+    };
+    if (asgCalls.length) event('asg', `${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && c.ok).length} accepted`);
+    return summary;
+  } finally {
+    closing = true;
+    for (const c of cancels) c();
+    for (const t of timers) clearInterval(t);
+    await Promise.all(procs.map((p) => p.stop('SIGTERM', 1500).catch(() => undefined)));
+    for (const s of servers) await closeServer(s).catch(() => undefined);
+    for (const ns of nsCreated.reverse()) await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
+    if (!o.keepDir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    else log(`files kept in ${dir}`);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A sleep that can be cancelled, so a finished race leaves no timer keeping the process alive. */
+function cancellableSleep(ms: number): { done: Promise<void>; cancel: () => void } {
+  let t: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((r) => (t = setTimeout(r, ms)));
+  return { done, cancel: () => clearTimeout(t) };
+}

@@ -1,0 +1,203 @@
+// Pure: SIPp scenarios for the rehearsal's calls. Each call holds for a uniformly random time, then one side hangs up:
+// the caller (service "callerbye") or the callee ("calleebye"). The callee sends its BYE to the NLB's address (the
+// host in the Record-Route it received), as a Twilio SIP domain does, so it arrives from another source address
+// than the call's INVITE and the NLB may hash it to another instance than the one that owns the dialog.
+
+const head = (name: string) => `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="${name}">
+`;
+
+const SDP = `v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+`;
+
+export interface Hold {
+  minMs: number;
+  maxMs: number;
+}
+
+const invite = `  <send retrans="500">
+    <![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
+  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+`;
+
+/** The source Twilio: INVITE, then it hangs up after the hold (caller BYE along the route set). */
+export function uacCallerBye(h: Hold): string {
+  return `${head('rehearse caller-bye')}${invite}  <pause distribution="uniform" min="${h.minMs}" max="${h.maxMs}"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+</scenario>
+`;
+}
+
+/** The source Twilio for calls the callee ends: INVITE, then waits for the BYE (at most waitMs) and answers it. */
+export function uacCalleeBye(waitMs: number): string {
+  return `${head('rehearse callee-bye')}${invite}  <recv request="BYE" timeout="${waitMs}"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+`;
+}
+
+/**
+ * The destination (or a recorder): answers INVITE, and for "calleebye" hangs up after the hold, sending the BYE
+ * to the NLB (nlbHost:nlbPort) along the recorded route; otherwise waits for the caller's BYE. Answers OPTIONS.
+ */
+export function uas(h: Hold, nlbHost: string, nlbPort: number, waitMs: number): string {
+  return `${head('rehearse uas')}  <recv request="INVITE|OPTIONS" regexp_match="true" rrs="true">
+    <action>
+      <ereg regexp="^OPTIONS" search_in="msg" check_it="false" assign_to="isopt"/>
+      <ereg regexp="^INVITE sip:calleebye@" search_in="msg" check_it="false" assign_to="hangup"/>
+    </action>
+  </recv>
+  <nop next="options" test="isopt"/>
+  <send>
+    <![CDATA[
+SIP/2.0 100 Trying
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_Record-Route:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="ackfrom"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="ackto"/>
+    </action>
+  </recv>
+  <nop next="hangup" test="hangup"/>
+  <recv request="BYE" timeout="${waitMs}"/>
+  <send next="done">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="hangup"/>
+  <pause distribution="uniform" min="${h.minMs}" max="${h.maxMs}"/>
+  <nop>
+    <action>
+      <setdest host="${nlbHost}" port="${nlbPort}" protocol="udp"/>
+    </action>
+  </nop>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$ackto]
+To: [$ackfrom]
+[routes]
+Call-ID: [call_id]
+CSeq: 1 BYE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" next="done"/>
+  <label id="options"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag02[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="done"/>
+</scenario>
+`;
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { hasActiveAction, initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState, type Observation } from '../../src/rehearse/controller.js';
+import { BUCKETS, mapScript, nlbRuleset, rebalance } from '../../src/rehearse/net-plan.js';
+
+// The rehearsal's Auto Scaling group (pure): AWS's order per replaced instance, driven by scripted observations.
+
+const P: ControllerParams = { deregistrationDelayMs: 3000, hookTimeoutMs: 12_000, healthyThreshold: 2, launchTimeoutMs: 30_000 };
+const kinds = (a: Action[]) => a.filter((x) => x.type !== 'event').map((x) => (x.type === 'launch' ? `launch ${x.id}` : `${x.type} ${'id' in x ? x.id : ''}`.trim()));
+
+function drive(s: ControllerState, script: Array<Partial<Observation> & { now: number }>) {
+  const out: string[][] = [];
+  for (const o of script) {
+    const r = step(s, { health: {}, completed: [], heartbeats: [], ...o }, P);
+    s = r.state;
+    out.push(kinds(r.actions));
+  }
+  return { s, out };
+}
+
+const A = 'i-0rehearse000001';
+const NEW = 'i-0rehearse000002';
+
+describe('rehearsal controller (pure)', () => {
+  it('launch → healthy → register, then pick: Terminated, deregister; delay; cut flows + Terminating:Wait; complete → terminate', () => {
+    const r = drive(initialController(1, 0), [
+      { now: 0 },
+      { now: 200, health: { [NEW]: true } },
+      { now: 400, health: { [NEW]: true } },
+      { now: 600 },
+      { now: 2000, completed: [A] }, // too early: no action yet, ignored
+      { now: 3400 },
+      { now: 4000, completed: [A] },
+      { now: 4200 },
+    ]);
+    expect(r.out).toEqual([
+      [`launch ${NEW}`],
+      [],
+      [`register ${NEW}`, `set-target-state ${A}`, `deregister ${A}`],
+      [],
+      [],
+      [`cut-flows ${A}`],
+      [`terminate ${A}`],
+      [],
+    ]);
+    expect(r.s.done).toBe(true);
+    expect(r.s.instances.find((i) => i.id === A)).toMatchObject({ state: 'Terminated', endedBy: 'complete', pickedAt: 400, terminatedAt: 4000 });
+  });
+
+  it.each([
+    // [heartbeats at, hook ends at, ended by]
+    [[], 3400 + 12_000, 'timeout'],
+    [[10_000], 10_000 + 12_000, 'timeout'],
+    [[10_000, 20_000], 20_000 + 12_000, 'timeout'],
+  ] as const)('hook timeout %j: ends at %s by %s (each heartbeat restarts it)', (beats, endAt, by) => {
+    let s = drive(initialController(1, 0), [{ now: 0 }, { now: 200, health: { [NEW]: true } }, { now: 400, health: { [NEW]: true } }, { now: 3400 }]).s;
+    expect(hasActiveAction(s, A)).toBe(true);
+    for (const t of beats) s = step(s, { now: t, health: {}, completed: [], heartbeats: [A] }, P).state;
+    s = step(s, { now: endAt - 1, health: {}, completed: [], heartbeats: [] }, P).state;
+    expect(s.instances.find((i) => i.id === A)!.state).toBe('Terminating:Wait');
+    s = step(s, { now: endAt, health: {}, completed: [], heartbeats: [] }, P).state;
+    expect(s.instances.find((i) => i.id === A)).toMatchObject({ state: 'Terminated', endedBy: by });
+  });
+
+  it('a replacement that never turns healthy fails the roll', () => {
+    const r = drive(initialController(1, 0), [{ now: 0 }, { now: 10_000, health: { [NEW]: false } }, { now: 30_001, health: { [NEW]: false } }]);
+    expect(r.s).toMatchObject({ done: true, failed: expect.stringMatching(/never became healthy/) });
+  });
+
+  it('replaces instances one after another, in order', () => {
+    let s = initialController(2, 0);
+    const picks: string[] = [];
+    for (let t = 0; t < 60_000 && !s.done; t += 200) {
+      const health = Object.fromEntries(s.instances.filter((i) => i.state === 'Pending').map((i) => [i.id, true]));
+      const completed = s.instances.filter((i) => i.state === 'Terminating:Wait').map((i) => i.id);
+      const r = step(s, { now: t, health, completed, heartbeats: [] }, P);
+      s = r.state;
+      for (const a of r.actions) if (a.type === 'set-target-state') picks.push(a.id);
+    }
+    expect(picks).toEqual(['i-0rehearse000001', 'i-0rehearse000002']);
+    expect(s.instances.filter((i) => i.state === 'InService').map((i) => i.image)).toEqual(['new', 'new']);
+  });
+
+  it('wakes at the end of the deregistration delay and at the hook timeout', () => {
+    const s = drive(initialController(1, 0), [{ now: 0 }, { now: 200, health: { [NEW]: true } }, { now: 400, health: { [NEW]: true } }]).s;
+    expect(nextDelayMs(s, 3300, 1000, P)).toBe(100);
+  });
+});
+
+describe('NLB plan (pure)', () => {
+  it('fills every bucket; a deregistration moves only the leaving target\'s share of new flows', () => {
+    const three = rebalance(undefined, ['a', 'b', 'c']);
+    expect(three).toHaveLength(BUCKETS);
+    expect(['a', 'b', 'c'].map((t) => three.filter((x) => x === t).length)).toEqual([20, 20, 20]);
+    // b leaves: a's and c's buckets stay where they were.
+    const two = rebalance(three, ['a', 'c']);
+    three.forEach((t, i) => {
+      if (t !== 'b') expect(two[i]).toBe(t);
+    });
+    expect(two.filter((x) => x === 'a').length).toBe(30);
+    // d joins: takes an even share, only from the others' buckets.
+    const back = rebalance(two, ['a', 'c', 'd']);
+    expect(back.filter((x) => x === 'd').length).toBe(20);
+    expect(back.filter((x, i) => x !== two[i]).every((x) => x === 'd')).toBe(true);
+    expect(mapScript([])).toBe('flush map ip nlb targets\n');
+  });
+  it('hashes the source address only with stickiness, the 5-tuple without', () => {
+    expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: true })).toMatch(/dnat to jhash ip saddr mod 60 map @targets/);
+    expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: false })).toMatch(/jhash ip saddr \. udp sport mod 60/);
+  });
+});

@@ -1,0 +1,118 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rehearse, type RehearsalSummary } from '../../src/rehearse/run.js';
+import { netNames } from '../../src/rehearse/net-plan.js';
+
+// Issue 10 end to end, as root: the seed's network from network namespaces and nftables (NLB with flow hash and
+// source-IP stickiness, NAT gateway with random ports), three real Kamailio instances of each seed image with their
+// drain agents, 30 live SIPp calls ended from both sides, and a roll in AWS's termination order.
+// Times are scaled 1/10: calls of 20-60 s run 2-6 s, a 30 s deregistration delay 3 s, a 120 s hook timeout 12 s.
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const isRoot = process.getuid?.() === 0;
+const have = (bin: string) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${bin}`]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const canRun = isRoot && ['ip', 'nft', 'conntrack', 'kamailio', 'sipp'].every(have);
+const lines: string[] = [];
+const leftovers = () => execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => l.startsWith(netNames(process.pid).prefix));
+
+beforeAll(() => {
+  if (canRun && !existsSync(path.join(repoRoot, 'dist/rehearse/ns-helper.js'))) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
+});
+
+function show(s: RehearsalSummary): string {
+  return JSON.stringify({ calls: s.calls, perInstance: s.perInstance, nat: s.natPath, dropped: s.droppedCalls, failed: s.failed, timeline: s.timeline.map((e) => `${e.t} ${e.id} ${e.what}`) }, null, 1);
+}
+
+describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated NLB and NAT gateway', () => {
+  it.each(['twilio-relay', 'recorder-lb'])(
+    '%s: 3 instances, 30 calls from both sides, all rolled: 0 dropped, every drain within its bound, no hook timeout, NAT path works',
+    async (image) => {
+      const s = await rehearse({ root: repoRoot, image, instances: 3, calls: 30, callSeconds: 60, scale: 10, deregistrationDelaySeconds: 30, hookTimeoutSeconds: 120, tag: image === 'twilio-relay' ? 'a' : 'b', log: (l) => lines.push(l) });
+      const ctx = show(s);
+      expect(s.failed, ctx).toBeUndefined();
+      expect(s.calls.placed, ctx).toBe(30);
+      expect(s.calls.completed, ctx).toBe(30);
+      expect(s.calls.dropped + s.calls.refused + s.calls.unanswered, ctx).toBe(0);
+      expect(s.calls.callerBye, ctx).toBeGreaterThan(0);
+      expect(s.calls.calleeBye, ctx).toBeGreaterThan(0);
+      // Every old instance was replaced, by a new one that is still there.
+      const old = s.perInstance.filter((i) => i.image === 'old');
+      expect(old.map((i) => i.drainSeconds !== undefined)).toEqual([true, true, true]);
+      expect(s.perInstance.filter((i) => i.image === 'new')).toHaveLength(3);
+      // Each left within its longest remaining call + deregistration delay + one poll (the drain agent's own order),
+      // and by CompleteLifecycleAction, never by the hook's timeout.
+      for (const i of old) expect(i.withinBound, `${i.id}\n${ctx}`).toBe(true);
+      expect(old.map((i) => i.endedBy)).toEqual(['complete', 'complete', 'complete']);
+      expect(s.hooksTimedOut).toBe(0);
+      // The drains had calls to wait for (otherwise the bound above proves nothing).
+      expect(old.reduce((n, i) => n + (i.callsAtPick ?? 0), 0), ctx).toBeGreaterThan(0);
+      // NAT path: every outbound INVITE reached the destination through the NAT gateway, whose translations changed
+      // the source port (random ports); the caller's BYEs followed the same way; the proxy's Via asks for rport.
+      expect(s.natPath.outboundInvites, ctx).toBe(30);
+      expect(s.natPath.natFlows, ctx).toBeGreaterThan(0);
+      expect(s.natPath.natPortsKept, ctx).toBe(0);
+      expect(s.natPath.byesFromProxy, ctx).toBeGreaterThanOrEqual(s.calls.callerBye);
+      expect(s.natPath.invitesWithRport, ctx).toBe(s.natPath.outboundInvites);
+      expect(leftovers()).toEqual([]);
+    },
+    300_000,
+  );
+
+  it('negative control: with the old instances\' drain agents stopped, hooks time out and calls are cut', async () => {
+    const s = await rehearse({
+      root: repoRoot,
+      image: 'twilio-relay',
+      // Calls of 100-300 s (10-30 s run), a 10 s deregistration delay and a 10 s hook: the instance goes ~2 s after
+      // its pick, long before its calls end, since no agent holds the hook.
+      instances: 1,
+      calls: 12,
+      callSeconds: 300,
+      scale: 10,
+      deregistrationDelaySeconds: 10,
+      hookTimeoutSeconds: 10,
+      stopDrainAgents: true,
+      tag: 'n',
+      log: (l) => lines.push(l),
+    });
+    const ctx = show(s);
+    expect(s.hooksTimedOut, ctx).toBe(1);
+    expect(s.calls.dropped, ctx).toBeGreaterThan(0);
+    expect(s.perInstance.some((i) => (i.callsCut ?? 0) > 0), ctx).toBe(true);
+    expect(leftovers()).toEqual([]);
+  }, 300_000);
+
+  it('Ctrl-C mid-roll: stops at once and removes every namespace and process it made', async () => {
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const p = rehearse({
+      root: repoRoot,
+      image: 'twilio-relay',
+      instances: 2,
+      calls: 12,
+      callSeconds: 60,
+      scale: 10,
+      deregistrationDelaySeconds: 30,
+      hookTimeoutSeconds: 120,
+      tag: 'c',
+      signal: ac.signal,
+      log: (l) => {
+        seen.push(l);
+        if (/picked for termination/.test(l)) ac.abort();
+      },
+    });
+    await expect(p).rejects.toThrow(/interrupted/);
+    expect(seen.some((l) => /picked for termination/.test(l))).toBe(true);
+    expect(execFileSync('ip', ['netns', 'list']).toString()).not.toMatch(new RegExp(`${netNames(process.pid, 'c').prefix}-`));
+    const mine = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => /sipbake-rehearse-/.test(l));
+    expect(mine).toEqual([]);
+  }, 120_000);
+});
