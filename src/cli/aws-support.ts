@@ -23,13 +23,16 @@ export interface DeployTarget {
   file: string;
   deploy: DeployConfig;
   drainMaxSeconds: number;
+  /** The image relays RTP itself (RTPProxy), and drain.pollSeconds: both shape the drain timing advice. */
+  mediaAnchored: boolean;
+  drainPollSeconds: number;
 }
 
 export async function loadDeploy(ctx: CommandContext, image: string, region?: string): Promise<DeployTarget> {
   const { image: def, file } = await loadImageOrThrow(ctx.root, image);
   if (!def.deploy)
     throw new UserError(`${file} has no deploy: section, so sipbake does not know which Auto Scaling group to roll`, 'add deploy: with region, asgName and targetGroupArns (see the README, section "Rolling")');
-  return { image: def.name, file, deploy: region ? { ...def.deploy, region } : def.deploy, drainMaxSeconds: def.drain.maxSeconds };
+  return { image: def.name, file, deploy: region ? { ...def.deploy, region } : def.deploy, drainMaxSeconds: def.drain.maxSeconds, mediaAnchored: def.media.rtpproxy.enabled, drainPollSeconds: def.drain.pollSeconds };
 }
 
 export function clientsFor(deploy: DeployConfig, a: AwsArgs): AwsClients {

@@ -1,9 +1,10 @@
 // The roll plan (pure): from the observed state and the deploy section to what a roll would do and refuse.
+import { replacementTime } from './drain-timing.js';
 import type { RefreshPreferences } from '@aws-sdk/client-auto-scaling';
 import type { DeployConfig } from '../definition/deploy-schema.js';
 import { inService } from './fleet.js';
 import { guards, type GuardInput } from './guards.js';
-import { preflight, resumableRefresh, type Finding } from './preflight.js';
+import { hookTimeoutFor, preflight, resumableRefresh, type Finding } from './preflight.js';
 import { ACTIVE_STATUSES, AMI_TAGS, parseMarker, type AmiInfo, type Observed, type RollMarker } from './types.js';
 
 export interface Batch {
@@ -126,8 +127,13 @@ export function planRoll(i: PlanInput): RollPlan {
   const total = live === amiId && deploy.refresh.skipMatching ? off : desired;
   const batches = planBatches(desired, total, deploy.refresh.minHealthyPercentage, deploy.refresh.maxHealthyPercentage, deploy.refresh.checkpointPercentages ?? []);
   const cps = (deploy.refresh.checkpointPercentages ?? []).filter((c) => c < 100).length;
-  const expectedSeconds = batches.length * (deploy.refresh.instanceWarmup + healthSeconds) + cps * deploy.refresh.checkpointDelay + (batches.length ? deploy.refresh.bakeTime : 0);
-  const drain = Math.max(i.drainMaxSeconds, ...obs.targetGroups.map((t) => t.deregistrationDelay));
+  // Each batch's old instances leave in AWS's order (drain-timing.ts): the whole deregistration delay, then the
+  // hook until the agent completes: about the delay plus a poll when idle, up to drain.maxSeconds with calls up.
+  const timing = { deregistrationDelaySeconds: Math.max(0, ...obs.targetGroups.map((t) => t.deregistrationDelay)), hookTimeoutSeconds: hookTimeoutFor(i.drainMaxSeconds), drainMaxSeconds: i.drainMaxSeconds, pollSeconds: i.drainPollSeconds ?? 5 };
+  const idleLeave = replacementTime({ ...timing, longestCallSeconds: 0 }).totalSeconds;
+  const busyLeave = replacementTime({ ...timing, longestCallSeconds: i.drainMaxSeconds }).totalSeconds;
+  const expectedSeconds = batches.length * (deploy.refresh.instanceWarmup + healthSeconds + idleLeave) + cps * deploy.refresh.checkpointDelay + (batches.length ? deploy.refresh.bakeTime : 0);
+  const drain = busyLeave - idleLeave;
   const resumeId = resumableRefresh(i);
   const fleetText = Object.entries(fleet).map(([a, n]) => `${n} on ${a}`).join(', ') || 'no instance in service';
   let mode: RollPlan['mode'] = 'start';

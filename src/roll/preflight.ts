@@ -1,5 +1,6 @@
 // Preflight of a roll (pure): each check is a named predicate over the observed state that returns one finding
 // with a sentence and, for refusals, the fix. Nothing here talks to AWS.
+import { timingAdvice, type TimingAdvice } from './drain-timing.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
 import { ACTIVE_STATUSES, parseMarker, type AmiInfo, type Observed } from './types.js';
 
@@ -21,6 +22,16 @@ export interface PreflightInput {
   amiId: string;
   /** drain.lifecycleHookName: the hook the on-instance agent completes (default: deploy.lifecycleHook.name). */
   drainHookName?: string;
+  /** The image relays RTP itself (RTPProxy): the NLB's flow cut at the end of the delay would cut audio. Default true. */
+  mediaAnchored?: boolean;
+  /** drain.pollSeconds: how late the agent sees its lifecycle action. Default 5. */
+  drainPollSeconds?: number;
+}
+
+/** The advice of src/roll/drain-timing.ts for this group: the real termination order decides it. */
+function adviceFor(i: PreflightInput, hookTimeoutSeconds: number): TimingAdvice[] {
+  const dereg = Math.max(0, ...i.obs.targetGroups.map((t) => t.deregistrationDelay));
+  return timingAdvice({ deregistrationDelaySeconds: dereg, hookTimeoutSeconds, drainMaxSeconds: i.drainMaxSeconds, pollSeconds: i.drainPollSeconds ?? 5, mediaAnchored: i.mediaAnchored ?? true });
 }
 
 /** AWS's own limits on StartInstanceRefresh (API reference, RefreshPreferences and AlarmSpecification). */
@@ -164,7 +175,8 @@ export function hookTimeoutFor(drainMaxSeconds: number): number {
   return Math.min(7200, drainMaxSeconds + 60);
 }
 
-export const terminationHook: Check = ({ obs, deploy, drainMaxSeconds, drainHookName }) => {
+export const terminationHook: Check = (input) => {
+  const { obs, deploy, drainMaxSeconds, drainHookName } = input;
   if (!obs.group) return undefined;
   const ours = deploy.lifecycleHook.name;
   if (drainHookName !== undefined && drainHookName !== ours)
@@ -192,27 +204,35 @@ export const terminationHook: Check = ({ obs, deploy, drainMaxSeconds, drainHook
       fix: `set deploy.lifecycleHook.create: true, or aws autoscaling put-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${deploy.lifecycleHook.name} --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING --heartbeat-timeout ${want} --default-result CONTINUE`,
     };
   }
-  if (hook.heartbeatTimeout < drainMaxSeconds)
+  // While the agent heartbeats, only the global timeout (100 x HeartbeatTimeout) ends the wait (drain-timing.ts).
+  const hookWarning = adviceFor(input, hook.heartbeatTimeout).find((a) => a.field === 'hookTimeout' && a.level === 'warning');
+  if (hookWarning)
     return {
       check: 'terminationHook',
       level: 'warn',
-      message: `termination hook ${hook.name} times out after ${hook.heartbeatTimeout} s, before drain.maxSeconds (${drainMaxSeconds} s): calls longer than that rely on the agent's heartbeats`,
+      message: `termination hook ${hook.name}: ${hookWarning.message}`,
       fix: `aws autoscaling put-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${hook.name} --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING --heartbeat-timeout ${want} --default-result ${hook.defaultResult}`,
     };
-  return ok('terminationHook', `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s ≥ drain.maxSeconds ${drainMaxSeconds} s`);
+  return ok('terminationHook', `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s, heartbeats keep it open up to ${Math.min(100 * hook.heartbeatTimeout, 172_800)} s ≥ drain.maxSeconds ${drainMaxSeconds} s`);
 };
 
-export const deregistrationDelay: Check = ({ obs, drainMaxSeconds }) => {
+export const deregistrationDelay: Check = (input) => {
+  const { obs, drainMaxSeconds, deploy } = input;
   if (obs.targetGroups.length === 0) return undefined;
-  const short = obs.targetGroups.filter((t) => t.deregistrationDelay < drainMaxSeconds);
-  if (short.length === 0)
-    return ok('deregistrationDelay', `deregistration delay ${obs.targetGroups.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ')} ≥ drain.maxSeconds ${drainMaxSeconds} s`);
+  const hook = obs.hooks.find((h) => h.name === deploy.lifecycleHook.name);
+  const advice = adviceFor(input, hook?.heartbeatTimeout ?? hookTimeoutFor(drainMaxSeconds)).filter((a) => a.field === 'deregistrationDelay');
+  const warning = advice.find((a) => a.level === 'warning');
+  const delays = obs.targetGroups.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ');
+  if (!warning) return ok('deregistrationDelay', `deregistration delay ${delays}${advice[0] ? `: ${advice[0].message}` : ''}`);
+  // With media on the instance the delay must cover the drain; without, a short delay only saves time.
+  const want = input.mediaAnchored ?? true ? Math.min(3600, drainMaxSeconds) : 30;
   return {
     check: 'deregistrationDelay',
     level: 'warn',
-    message: `target group ${short.map((t) => `${t.name} (${t.deregistrationDelay} s)`).join(', ')} cuts UDP flows before drain.maxSeconds (${drainMaxSeconds} s) ends`,
-    fix: short
-      .map((t) => `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${Math.min(3600, drainMaxSeconds)}`)
+    message: `target group ${delays}: ${warning.message}`,
+    fix: obs.targetGroups
+      .filter((t) => t.deregistrationDelay !== want)
+      .map((t) => `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${want}`)
       .join('; '),
   };
 };

@@ -26,6 +26,9 @@ export interface RollRequest {
   image: string;
   deploy: DeployConfig;
   drainMaxSeconds: number;
+  /** Media through the instance (RTPProxy) and drain.pollSeconds, for the drain timing advice (drain-timing.ts). */
+  mediaAnchored?: boolean;
+  drainPollSeconds?: number;
   /** roll: default newest AMI of the image; rollback: the pinned AMI (or use `previous`). */
   ami?: string;
   previous?: boolean;

@@ -36,7 +36,7 @@ export async function planFor(req: RollRequest, deps: RollDeps): Promise<{ plan:
   const obs = await observe(deps.clients, { asgName: req.deploy.asgName, targetGroupArns: req.deploy.targetGroupArns, alarms: req.deploy.refresh.alarms });
   const ami = await chooseAmi(req, deps, obs);
   obs.target = await getAmi(deps.clients, ami);
-  const plan = planRoll({ obs, image: req.image, deploy: req.deploy, drainMaxSeconds: req.drainMaxSeconds, amiId: ami, kind: req.kind, force: req.force ?? false, nowMs: deps.clock.now() });
+  const plan = planRoll({ obs, image: req.image, deploy: req.deploy, drainMaxSeconds: req.drainMaxSeconds, ...(req.mediaAnchored === undefined ? {} : { mediaAnchored: req.mediaAnchored }), ...(req.drainPollSeconds ? { drainPollSeconds: req.drainPollSeconds } : {}), amiId: ami, kind: req.kind, force: req.force ?? false, nowMs: deps.clock.now() });
   return { obs, plan };
 }
 

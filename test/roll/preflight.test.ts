@@ -108,7 +108,18 @@ describe('roll plan (pure)', () => {
     const d = deploySchema.parse({ region: 'us-east-1', asgName: 'asg', targetGroupArns: [TG], refresh: { checkpointPercentages: [50, 100], checkpointDelay: 300, bakeTime: 60, instanceWarmup: 120 } });
     const p = planRoll({ ...input(healthy()), deploy: d });
     expect(p.batches).toHaveLength(2);
-    expect(p.expectedSeconds).toBe(2 * (120 + 30) + 300 + 60);
+    // Per batch: warm-up + health, then the old instance leaves in AWS's order: the whole 1000 s
+    // deregistration delay, then one agent poll (5 s) until it completes the hook.
+    expect(p.expectedSeconds).toBe(2 * (120 + 30 + 1000 + 5) + 300 + 60);
+  });
+
+  it('advises on the deregistration delay from the real order: media on the instance needs it to cover the drain; a relay wants it short', () => {
+    const o = healthy();
+    o.targetGroups[0]!.deregistrationDelay = 1000;
+    expect(preflight({ ...input(o), mediaAnchored: false }).find((f) => f.check === 'deregistrationDelay')).toMatchObject({ level: 'warn', message: expect.stringMatching(/longer than drain.maxSeconds/), fix: expect.stringMatching(/Value=30\b/) });
+    o.targetGroups[0]!.deregistrationDelay = 30;
+    expect(preflight({ ...input(o), mediaAnchored: false }).find((f) => f.check === 'deregistrationDelay')).toMatchObject({ level: 'ok' });
+    expect(preflight({ ...input(o), mediaAnchored: true }).find((f) => f.check === 'deregistrationDelay')).toMatchObject({ level: 'warn', message: expect.stringMatching(/cutting the RTP/) });
   });
 
   it('rejects checkpoints that do not end at 100, and min = max = 100', () => {

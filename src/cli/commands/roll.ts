@@ -39,7 +39,7 @@ export async function runFromCli(o: ChangeOptions & { json: boolean; profile?: s
   try {
     const r = await aws(req.kind === 'roll' ? `rolling ${t.image} onto ${t.deploy.asgName}` : `rolling ${t.image} back on ${t.deploy.asgName}`, () =>
       runRoll(
-        { ...rest, image: t.image, deploy: t.deploy, drainMaxSeconds: t.drainMaxSeconds, planOnly: o.plan, force: o.force },
+        { ...rest, image: t.image, deploy: t.deploy, drainMaxSeconds: t.drainMaxSeconds, mediaAnchored: t.mediaAnchored, drainPollSeconds: t.drainPollSeconds, planOnly: o.plan, force: o.force },
         {
           clients,
           clock: realClock,
