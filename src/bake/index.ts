@@ -10,7 +10,7 @@ import type { Reporter } from '../core/reporter.js';
 import type { InterruptHooks } from '../core/interrupt.js';
 import { withStageEvents } from './progress.js';
 import { loadImageOrThrow } from '../definition/load.js';
-import { renderImage } from '../render/index.js';
+import { renderDefinition } from '../render/index.js';
 import { templateFor } from './generate.js';
 import { execaPacker, type PackerRunner } from './packer-run.js';
 import { stageOf, uiText } from './machine-readable.js';
@@ -23,7 +23,7 @@ import { readManifest } from './manifest.js';
 import { parsePins } from './pins.js';
 import { bakeProblems, type BakeProblem } from './preflight.js';
 import { placeholderBootInclude } from './placeholder.js';
-import type { BuildState } from './state.js';
+import { need, type BuildState } from './state.js';
 import { taskList, type Renderer, type Step } from './tasks.js';
 
 export interface BuildOptions {
@@ -83,39 +83,41 @@ function prepareSteps(o: BuildOptions, d: BuildDeps): Step[] {
       title: `Validate and render ${o.image}`,
       run: async (s, out) => {
         const { image } = await loadImageOrThrow(d.root, o.image);
-        const r = await renderImage(d.root, o.image, { out: path.join(s.bakeDir, 'tree') });
-        s.image = image;
-        s.modules = r.plan.modules;
-        s.template = await templateFor(d.root);
-        await writeFile(path.join(s.bakeDir, TEMPLATE_FILE), s.template.template);
-        await writeFile(path.join(s.bakeDir, PLUGINS_FILE), s.template.plugins);
+        const r = await renderDefinition(d.root, image, { out: path.join(s.bakeDir, 'tree') });
+        const template = await templateFor(d.root);
+        await writeFile(path.join(s.bakeDir, TEMPLATE_FILE), template.template);
+        await writeFile(path.join(s.bakeDir, PLUGINS_FILE), template.plugins);
         await writeFile(path.join(s.bakeDir, 'boot-placeholder.cfg'), placeholderBootInclude(image));
+        s.rendered = { image, modules: r.plan.modules, template };
         out(`${r.plan.modules.length} Kamailio modules: ${r.plan.modules.join(' ')}`);
       },
     },
     {
       title: 'Content hash',
       run: async (s, out) => {
-        s.parts = await contentParts({
-          image: s.image!,
+        const r = need(s.rendered, 'Validate and render');
+        const parts = await contentParts({
+          image: r.image,
           treeDir: path.join(s.bakeDir, 'tree'),
           scriptsDir: path.join(d.root, 'scripts'),
-          template: s.template!.template,
-          plugins: s.template!.plugins,
+          template: r.template.template,
+          plugins: r.template.plugins,
         });
-        s.hash = combineParts(s.parts);
-        out(`content ${s.hash} (${partsTag(s.parts)})`);
+        s.prepared = { ...r, parts, hash: combineParts(parts) };
+        out(`content ${s.prepared.hash} (${partsTag(parts)})`);
       },
     },
     {
       title: 'Look up AMIs with this content',
       run: async (s, out) => {
-        const home = o.region ?? s.image!.bake.region;
-        s.regions = targetRegions(home, s.image!.bake.amiRegions);
-        s.found = await findByContent(d.ec2For, s.regions, s.image!.name, s.hash!, d.signal);
-        s.decision = decideBake({ regions: s.regions, found: s.found, hash: s.hash!, force: o.force ?? false });
-        if (o.plan) s.previous = await latestOfImage(d.ec2For(home), s.image!.name, d.signal);
-        out(s.decision.reasons.at(-1)!);
+        const p = need(s.prepared, 'Content hash');
+        const home = o.region ?? p.image.bake.region;
+        const regions = targetRegions(home, p.image.bake.amiRegions);
+        const found = await findByContent(d.ec2For, regions, p.image.name, p.hash, d.signal);
+        const decision = decideBake({ regions, found, hash: p.hash, force: o.force ?? false });
+        const previous = o.plan ? await latestOfImage(d.ec2For(home), p.image.name, d.signal) : undefined;
+        s.decided = { ...p, regions, region: regions[0] ?? home, found, decision, ...(previous ? { previous } : {}) };
+        out(decision.reasons.at(-1) ?? '');
       },
     },
   ];
@@ -150,17 +152,18 @@ function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner, keep: 
               title(`packer build: ${d.signal.aborted ? `${stopping}: ` : ''}${stage}`);
               d.reporter.line(`packer: ${stage}`, 'debug');
             }
-            out(text.split('\n')[0]!.slice(0, 200));
+            out((text.split('\n', 1)[0] ?? '').slice(0, 200));
           },
         });
-        s.amis = await readManifest(keep.manifest, s.hash!);
+        s.amis = await readManifest(keep.manifest, need(s.prepared, 'Content hash').hash);
       },
     },
   ];
 }
 
 function refusal(problems: BakeProblem[]): UserError {
-  const first = problems[0]!;
+  const [first] = problems;
+  if (!first) throw new Error('internal: a refusal needs a problem');
   const what = first.where.startsWith('scripts/pins.env') ? 'scripts/pins.env is not ready for a bake' : `${first.where}: ${first.problem}`;
   return new UserError(`${what}; nothing was launched`, first.fix, { details: problems.map((p) => `${p.where}: ${p.problem}; ${p.fix}`) });
 }
@@ -172,18 +175,19 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
   const unregister = d.onForcedExit?.(() => rmSync(bakeDir, { recursive: true, force: true }));
   try {
     await taskList(withStageEvents(prepareSteps(o, d), d.reporter), s, d.renderer).run();
-    const decision = s.decision!;
+    const dd = need(s.decided, 'Look up AMIs with this content');
+    const { decision, image } = dd;
     for (const r of decision.reasons) d.reporter.line(r);
-    const base = { image: s.image!.name, contentHash: s.hash!, parts: s.parts!, regions: s.regions!, bake: decision.bake, reasons: decision.reasons };
+    const base = { image: image.name, contentHash: dd.hash, parts: dd.parts, regions: dd.regions, bake: decision.bake, reasons: decision.reasons };
 
     // The same preflight for build and --plan, and only when something would be baked.
-    const problems = decision.bake ? bakeProblems(s.image!, parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8'))) : [];
+    const problems = decision.bake ? bakeProblems(image, parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8'))) : [];
 
     if (o.plan) {
-      const prev = s.previous;
-      const changedSince = prev ? { imageId: prev.imageId, ...(prev.tags['sipbake:built-at'] ? { builtAt: prev.tags['sipbake:built-at'] } : {}), parts: changedParts(s.parts!, prev.tags['sipbake:content-parts']) } : null;
-      d.reporter.line(`content hash ${s.hash}`);
-      if (!changedSince) d.reporter.line(`no earlier AMI of ${s.image!.name} in ${s.regions![0]}`);
+      const prev = dd.previous;
+      const changedSince = prev ? { imageId: prev.imageId, ...(prev.tags['sipbake:built-at'] ? { builtAt: prev.tags['sipbake:built-at'] } : {}), parts: changedParts(dd.parts, prev.tags['sipbake:content-parts']) } : null;
+      d.reporter.line(`content hash ${dd.hash}`);
+      if (!changedSince) d.reporter.line(`no earlier AMI of ${image.name} in ${dd.region}`);
       else if (changedSince.parts === 'unknown') d.reporter.line(`last AMI ${changedSince.imageId} has no sipbake:content-parts tag; cannot say what changed`);
       else d.reporter.line(`changed since ${changedSince.imageId}: ${changedSince.parts.length ? changedSince.parts.join(', ') : 'nothing'}`);
       if (problems.length) throw refusal(problems);
@@ -197,7 +201,7 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
 
     if (problems.length) throw refusal(problems);
     // The manifest and Packer's log outlive the work directory; a stale manifest must not be read as this run's.
-    const keep = d.outDir ?? path.join(d.root, '.sipbake', s.image!.name);
+    const keep = d.outDir ?? path.join(d.root, '.sipbake', image.name);
     await mkdir(keep, { recursive: true });
     const manifest = path.join(keep, MANIFEST);
     const packerLog = path.join(keep, PACKER_LOG);
@@ -205,23 +209,24 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
     await rm(packerLog, { force: true });
     const pins = parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8'));
     const vars = packerVars({
-      image: s.image!,
-      contentHash: s.hash!,
-      contentParts: partsTag(s.parts!),
+      image,
+      contentHash: dd.hash,
+      contentParts: partsTag(dd.parts),
       kamailioVersion: pins.KAMAILIO_VERSION ?? 'unknown',
       rtpproxyVersion: pins.RTPPROXY_VERSION ?? 'unknown',
       gitCommit: await gitCommit(d.root),
-      region: s.regions![0]!,
+      region: dd.region,
       treeDir: path.join(bakeDir, 'tree'),
       scriptsDir: path.join(d.root, 'scripts'),
       bootPlaceholder: path.join(bakeDir, 'boot-placeholder.cfg'),
       manifestPath: manifest,
     });
     await writeFile(path.join(bakeDir, VARS), varFile(vars));
-    await taskList(withStageEvents(packerSteps(o, d, d.packer ?? execaPacker, { manifest, log: packerLog, region: s.regions![0]! }), d.reporter), s, d.renderer).run();
-    for (const [region, ami] of Object.entries(s.amis!)) d.reporter.line(`${region}: ${ami}`, 'success');
+    await taskList(withStageEvents(packerSteps(o, d, d.packer ?? execaPacker, { manifest, log: packerLog, region: dd.region }), d.reporter), s, d.renderer).run();
+    const amis = need(s.amis, 'packer build');
+    for (const [region, ami] of Object.entries(amis)) d.reporter.line(`${region}: ${ami}`, 'success');
     d.reporter.line(`Packer's manifest: ${manifest}; its log: ${packerLog}`);
-    return { ...base, action: 'built', amis: s.amis!, manifest, packerLog };
+    return { ...base, action: 'built', amis, manifest, packerLog };
   } finally {
     unregister?.();
     await rm(bakeDir, { recursive: true, force: true });

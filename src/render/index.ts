@@ -34,11 +34,17 @@ export async function renderImage(root: string, nameOrPath: string, opts: Render
   // Refuse a dangerous --out before any work (and again at the write, which may come much later).
   await checkOutDir(opts.out);
   const { image, file } = await loadImageOrThrow(root, nameOrPath, opts.local ? { local: true } : {});
+  return { ...(await renderDefinition(root, image, opts)), file };
+}
+
+/** Plan and write an already loaded (validated) definition: the bake and `try` hand theirs on. */
+export async function renderDefinition(root: string, image: ImageDefinition, opts: RenderOptions): Promise<Omit<RenderResult, 'file'>> {
+  await checkOutDir(opts.out);
   const plan = await planImage(root, image);
   const outDir = path.resolve(opts.out);
   const final = opts.local ? withLocalBoot(plan, { ...opts.local, root: outDir, ...localDbUrl(image, opts.local) }) : plan;
   await writeTreeAtomic(final, outDir, opts.local && image.tls.enabled ? (tmp) => localTlsPair(image, tmp) : undefined);
-  return { outDir, file, plan: final };
+  return { outDir, plan: final };
 }
 
 export async function planImage(root: string, image: ImageDefinition): Promise<RenderPlan> {

@@ -17,8 +17,8 @@ export default defineCommand({
       .option('deregistration-delay', { type: 'number', default: 30, describe: 'Target group deregistration delay, real seconds' })
       .option('hook-timeout', { type: 'number', default: 120, describe: 'Termination lifecycle hook HeartbeatTimeout, real seconds' })
       .option('keep', { type: 'boolean', default: false, describe: 'Keep the work directory (logs, rendered trees)' })
-      .example('sudo $0 rehearse twilio-relay', '3 instances, 30 calls, rolled onto the same image rendered again')
-      .example('sudo $0 rehearse recorder-lb --instances 6 --json', 'the summary as JSON'),
+      .example('$0 rehearse twilio-relay', 'as root: 3 instances, 30 calls, rolled onto the same image rendered again')
+      .example('$0 rehearse recorder-lb --instances 6 --json', 'as root: 6 instances, the summary as JSON'),
   run: async (o, ctx) => {
     if (!(o.instances >= 1 && o.instances <= 20)) throw new Error('--instances must be 1-20');
     const summary = await rehearse({
