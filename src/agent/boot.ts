@@ -82,8 +82,12 @@ export async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootF
   switch (m.advertise.source) {
     case 'private-ipv4':
       return { privateIp, publicIp: privateIp, peerNet };
-    case 'elastic-ip':
-      return { privateIp, publicIp: m.advertise.elasticIp!, peerNet };
+    case 'elastic-ip': {
+      // readImageManifest rejects elastic-ip without an address.
+      const { elasticIp } = m.advertise;
+      if (elasticIp === undefined) throw new Error('image manifest: advertise.source elastic-ip without advertise.elasticIp passed the reader');
+      return { privateIp, publicIp: elasticIp, peerNet };
+    }
     case 'instance-public-ipv4': {
       const publicIp = await imds.find(META.publicIpv4);
       if (!publicIp) {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { partitionOf } from './partition.js';
 
 // Owned by the roll work (issue 6). The Auto Scaling Group this image is rolled onto.
 // Numeric limits are AWS's own, so `validate` refuses what StartInstanceRefresh would refuse after
@@ -12,10 +11,13 @@ export const AWS_LIMITS = { refreshDelayMax: 172_800, alarmsMax: 10, nameMax: 25
 
 /** What is wrong with a list of checkpoint percentages, in words, with the list that would work. */
 export function checkpointProblem(c: readonly number[]): { index: number; message: string; fix: string } | undefined {
-  if (c.length === 0) return undefined;
-  const rising = c.findIndex((v, i) => i > 0 && v <= c[i - 1]!);
+  const last = c.at(-1);
+  if (last === undefined) return undefined; // no checkpoints: nothing to check
+  const rising = c.findIndex((v, i) => {
+    const prev = c[i - 1];
+    return prev !== undefined && v <= prev;
+  });
   if (rising > 0) return { index: rising, message: `must be greater than the checkpoint before it (${c[rising - 1]}): AWS requires checkpoints in ascending order`, fix: `sort them and drop repeats, e.g. [${[...new Set(c)].sort((a, b) => a - b).join(', ')}]` };
-  const last = c[c.length - 1]!;
   if (last !== 100) {
     const fixed = [...c.slice(0, -1), ...(last >= 90 ? [] : [last]), 100];
     return { index: c.length - 1, message: `the last checkpoint must be 100 (AWS requires it; ${last} would leave ${100 - last}% of the group on the old image and the refresh never finishes)`, fix: `end the list at 100, e.g. [${fixed.join(', ')}]` };
@@ -41,6 +43,7 @@ export const refreshSchema = z
     skipMatching: z.boolean().default(true),
     autoRollback: z.boolean().default(true),
     alarms: z
+      // eslint-disable-next-line no-control-regex -- AWS names may not hold control characters
       .array(z.string().min(1).max(AWS_LIMITS.nameMax).regex(/^[^\x00-\x1f\x7f]+$/, 'must be a CloudWatch alarm name without control characters'))
       .max(AWS_LIMITS.alarmsMax)
       .default([])
@@ -68,6 +71,7 @@ export const lifecycleHookSchema = z
 export const deploySchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1'),
   // CreateAutoScalingGroup: AutoScalingGroupName 1-255, no control characters.
+  // eslint-disable-next-line no-control-regex -- AWS names may not hold control characters
   asgName: z.string().min(1).max(AWS_LIMITS.nameMax).regex(/^[^\x00-\x1f\x7f]+$/, 'must be an Auto Scaling group name without control characters'),
   targetGroupArns: z
     .array(

@@ -122,7 +122,8 @@ function misplaced(root: z.ZodType, path: readonly PathSegment[], key: string): 
     const parent = rel.slice(0, -1).join('.');
     return { rel: rel.join('.'), how: `(${key} goes under ${parent}: write ${parent}: { ${key}: … })` };
   }
-  const best = found.sort((a, b) => a.length - b.length)[0]!;
+  const best = found.sort((a, b) => a.length - b.length)[0];
+  if (best === undefined) return undefined; // found is not empty (checked above)
   const full = best.join('.').replace(/\.\[\]/g, '[]');
   return { rel: full, how: `(${key} belongs under ${best.slice(0, -1).join('.').replace(/\.\[\]/g, '[]') || 'the top level'}, not ${here.length ? here.join('.').replace(/\.\[\]/g, '[]') : 'the top level'})` };
 }

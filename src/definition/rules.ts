@@ -253,10 +253,8 @@ const portClashes: Rule = (img) => {
     if (rp.rtpPorts.min < rp.rtpPorts.max) s.push({ path: ['media', 'rtpproxy', 'rtpPorts'], proto: 'udp', lo: rp.rtpPorts.min, hi: rp.rtpPorts.max, what: `the RTP port range ${rp.rtpPorts.min}-${rp.rtpPorts.max}` });
   }
   const out: RuleIssue[] = [];
-  for (let i = 0; i < s.length; i++) {
-    for (let j = 0; j < i; j++) {
-      const a = s[j]!;
-      const b = s[i]!;
+  for (const [i, b] of s.entries()) {
+    for (const a of s.slice(0, i)) {
       if (a.proto !== b.proto || b.lo > a.hi || a.lo > b.hi) continue;
       // Report at the single port (not the range), naming the other socket.
       const [at, other] = b.lo === b.hi ? [b, a] : [a, b];
@@ -345,7 +343,10 @@ const deployRefresh: Rule = (img) => {
   const out: RuleIssue[] = [];
   const cps = r.checkpointPercentages;
   if (cps && cps.length) {
-    const bad = cps.findIndex((p, i) => i > 0 && p <= cps[i - 1]!);
+    const bad = cps.findIndex((p, i) => {
+      const prev = cps[i - 1];
+      return prev !== undefined && p <= prev;
+    });
     if (bad > 0) out.push({ path: ['deploy', 'refresh', 'checkpointPercentages', bad], message: `must be greater than the checkpoint before it (${cps[bad - 1]}): checkpoints rise`, got: String(cps[bad]), fix: 'list the percentages in increasing order, e.g. [10, 50, 100]' });
     else if (cps[cps.length - 1] !== 100) out.push({ path: ['deploy', 'refresh', 'checkpointPercentages', cps.length - 1], message: 'the last checkpoint must be 100, or the refresh stops part-way and never finishes', got: String(cps[cps.length - 1]), fix: 'end the list with 100, e.g. [50, 100]' });
   }

@@ -131,7 +131,7 @@ export const mediaSchema = z
           .string()
           // Host: IPv4, a DNS name or * (udp); an IPv6 address in brackets (udp6); a path from the safe alphabet (unix).
           .regex(
-            /^udp:(\*|[A-Za-z0-9.-]+):\d{1,5}$|^udp6:\[[0-9a-fA-F:.]+\]:\d{1,5}$|^unix:\/[A-Za-z0-9._+@,=~\/-]+$/,
+            /^udp:(\*|[A-Za-z0-9.-]+):\d{1,5}$|^udp6:\[[0-9a-fA-F:.]+\]:\d{1,5}$|^unix:\/[A-Za-z0-9._+@,=~/-]+$/,
             'must look like udp:127.0.0.1:7722, udp6:[::1]:7722 or unix:/run/rtpproxy/rtpproxy.sock',
           )
           .default('udp:127.0.0.1:7722')

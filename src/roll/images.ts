@@ -1,11 +1,12 @@
 // Reading this image's AMIs from EC2 (effects). Newest first by sipbake:built-at, then CreationDate.
 import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../aws/clients.js';
+import { returned } from '../aws/response.js';
 import type { AmiInfo } from './types.js';
 
 export function toAmiInfo(i: Image): AmiInfo {
   return {
-    imageId: i.ImageId!,
+    imageId: returned(i.ImageId, 'DescribeImages Images[].ImageId'),
     name: i.Name ?? '',
     state: i.State ?? 'unknown',
     ...(i.Architecture ? { architecture: i.Architecture } : {}),

@@ -128,7 +128,7 @@ async function startNew(ctx: RollCtx): Promise<Started> {
 }
 
 async function start(ctx: RollCtx, setTitle: (t: string) => void): Promise<void> {
-  const { plan, req, deps } = ctx;
+  const { plan, deps } = ctx;
   const st = plan.mode === 'undo' ? startUndo(ctx) : plan.mode === 'resume' ? startResume(ctx) : await startNew(ctx);
   ctx.started = st;
   setTitle(`Refresh ${st.refreshId} → launch template ${st.previous.ltId} version ${st.toVersion} (${st.forwardAmi})`);
