@@ -8,7 +8,7 @@ import { readBootResult, type BootResultFile } from './boot-result.js';
 // what it could not read.
 
 /** The drain agent's state file, when it writes one (see docs/design.md). */
-export const DRAIN_STATE_PATH = 'run/sipbake/drain.json';
+const DRAIN_STATE_PATH = 'run/sipbake/drain.json';
 
 export interface Destination {
   setId?: number;

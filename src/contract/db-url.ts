@@ -32,7 +32,7 @@ export function passwordProblem(password: string): string | undefined {
 }
 
 /** Why a user, host or database cannot be written into a db_url, or undefined. */
-export function partProblem(field: 'user' | 'host' | 'database', v: string): string | undefined {
+function partProblem(field: 'user' | 'host' | 'database', v: string): string | undefined {
   if (v.length === 0) return 'it is empty';
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x20\x7f"\\]/.test(v)) return 'it contains white space, a control character, a quote or a backslash';

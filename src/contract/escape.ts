@@ -13,7 +13,7 @@ export class UnsafeValueError extends UserError {
 }
 
 /** A value as shown in an error: JSON-quoted and cut, control characters escaped. */
-export function printableValue(s: string): string {
+function printableValue(s: string): string {
   const j = JSON.stringify(s);
   return j.length > 60 ? `${j.slice(0, 57)}..."` : j;
 }

@@ -7,10 +7,10 @@ import { z } from 'zod';
 // CheckpointDelay 0-172800, Min/MaxHealthyPercentage 0-100/100-200, CheckpointPercentages 1-100) and
 // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AlarmSpecification.html (up to 10 alarms,
 // names 1-255 characters).
-export const AWS_LIMITS = { refreshDelayMax: 172_800, alarmsMax: 10, nameMax: 255 } as const;
+const AWS_LIMITS = { refreshDelayMax: 172_800, alarmsMax: 10, nameMax: 255 } as const;
 
 /** What is wrong with a list of checkpoint percentages, in words, with the list that would work. */
-export function checkpointProblem(c: readonly number[]): { index: number; message: string; fix: string } | undefined {
+function checkpointProblem(c: readonly number[]): { index: number; message: string; fix: string } | undefined {
   const last = c.at(-1);
   if (last === undefined) return undefined; // no checkpoints: nothing to check
   const rising = c.findIndex((v, i) => {
@@ -25,7 +25,7 @@ export function checkpointProblem(c: readonly number[]): { index: number; messag
   return undefined;
 }
 
-export const refreshSchema = z
+const refreshSchema = z
   .strictObject({
     minHealthyPercentage: z.number().int().min(0).max(100).default(100),
     maxHealthyPercentage: z.number().int().min(100).max(200).default(200),
@@ -61,7 +61,7 @@ export const refreshSchema = z
   })
   .prefault({});
 
-export const lifecycleHookSchema = z
+const lifecycleHookSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9\-_/]{1,255}$/, 'must be 1-255 letters, digits, -, _ or / (PutLifecycleHook LifecycleHookName)').default('sipbake-drain').describe('Termination lifecycle hook the drain agent completes'),
     create: z.boolean().default(true).describe('Create the hook during roll when missing (false: only warn)'),

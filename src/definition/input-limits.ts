@@ -33,7 +33,7 @@ export function bytePosition(buf: Uint8Array, offset: number): { line: number; c
 }
 
 /** The first offset that is not well-formed UTF-8, or -1. */
-export function firstInvalidUtf8(buf: Uint8Array): number {
+function firstInvalidUtf8(buf: Uint8Array): number {
   let i = 0;
   for (let b = buf[i]; b !== undefined; b = buf[i]) {
     let n = 0;

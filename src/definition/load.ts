@@ -97,7 +97,7 @@ export async function loadImage(root: string, nameOrPath: string, opts: LoadOpti
 }
 
 /** The name a definition file must carry: its base name without .yaml/.yml. */
-export function expectedName(file: string): string {
+function expectedName(file: string): string {
   return path.basename(file).replace(/\.(ya?ml|json)$/i, '');
 }
 
@@ -118,7 +118,7 @@ function fieldAt(text: string, pos: { line: number; col: number }): string {
 
 /** Pure: YAML text to a validated definition or every issue found, each positioned in the file. */
 /** More issues than anyone reads: the rest are summarised in one line. */
-export const MAX_ISSUES = 50;
+const MAX_ISSUES = 50;
 
 export function parseImage(source: string, file: string, fileName = expectedName(file), opts: LoadOptions = {}): LoadResult {
   const fail = (issues: DefinitionIssue[]): LoadResult => {

@@ -19,7 +19,7 @@ export const cidr = z
   );
 
 /** A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits and inner dashes; at most 253 characters. */
-export function isDnsName(s: string): boolean {
+function isDnsName(s: string): boolean {
   if (s.length === 0 || s.length > 253) return false;
   const labels = s.replace(/\.$/, '').split('.');
   if (labels.some((l) => !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l))) return false;
@@ -85,7 +85,7 @@ const URI_USER = /^[A-Za-z0-9._~+!*'()&=,-]+$/;
 const URI_PARAM = /^[A-Za-z0-9._~+-]+(=[A-Za-z0-9._~+-]+)?$/;
 
 /** The problem with a SIP URI, or undefined: sip:/sips:, optional user@, an IPv4 or DNS host, optional :port and ;params. */
-export function sipUriProblem(s: string): string | undefined {
+function sipUriProblem(s: string): string | undefined {
   const m = /^(sips?):(?:([^@]*)@)?([^:;]*)(?::(\d{1,5}))?((?:;[^;]*)*)$/.exec(s);
   if (!m) return 'must be a SIP URI such as sip:pinger@example.com';
   const [, , user, h, p, params] = m;
@@ -125,8 +125,6 @@ export const socketSpec = z.string().superRefine((s, ctx) => {
 
 /** A PostgreSQL database or role name sipbake writes into SQL and the db_url without quoting surprises. */
 export const pgName = safe(/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/, 'must be a PostgreSQL name: a letter or _, then up to 62 letters, digits, _ or -', (s) => s.replace(/[^A-Za-z0-9_-]/g, '').replace(/^[^A-Za-z_]+/, '').slice(0, 63));
-
-export const awsName = z.string().min(1);
 
 /** Where a secret is read at boot. Never its value. */
 export const secretRef = z.strictObject({

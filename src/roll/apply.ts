@@ -58,7 +58,7 @@ export async function startRefresh(c: AwsClients, asgName: string, ltId: string,
 }
 
 /** Preferences for the fallback refresh back to the previous version: no checkpoints, no alarms, no bake. */
-export function fallbackPreferences(p: RefreshPreferences): RefreshPreferences {
+function fallbackPreferences(p: RefreshPreferences): RefreshPreferences {
   return {
     MinHealthyPercentage: p.MinHealthyPercentage,
     MaxHealthyPercentage: p.MaxHealthyPercentage,

@@ -4,7 +4,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { returned } from '../aws/response.js';
 import type { AmiInfo } from './types.js';
 
-export function toAmiInfo(i: Image): AmiInfo {
+function toAmiInfo(i: Image): AmiInfo {
   return {
     imageId: returned(i.ImageId, 'DescribeImages Images[].ImageId'),
     name: i.Name ?? '',
@@ -19,7 +19,7 @@ export function builtAt(a: AmiInfo): string {
   return a.tags['sipbake:built-at'] ?? a.creationDate ?? '';
 }
 
-export function newestFirst(amis: AmiInfo[]): AmiInfo[] {
+function newestFirst(amis: AmiInfo[]): AmiInfo[] {
   return [...amis].sort((a, b) => builtAt(b).localeCompare(builtAt(a)) || b.imageId.localeCompare(a.imageId));
 }
 

@@ -50,7 +50,7 @@ export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string
   }
 }
 
-export function toRefreshInfo(r: InstanceRefresh): RefreshInfo {
+function toRefreshInfo(r: InstanceRefresh): RefreshInfo {
   return {
     id: returned(r.InstanceRefreshId, 'DescribeInstanceRefreshes InstanceRefreshId'),
     status: r.Status ?? 'Pending',

@@ -17,7 +17,7 @@ import { parseMarker, TAG_LAST_ROLL, type Observed } from './types.js';
 import { duration } from './format.js';
 
 /** What the start stage established: the refresh to watch, where it heads, and where a rollback returns. */
-export interface Started {
+interface Started {
   refreshId: string;
   toVersion: number;
   /** Forward AMI the machine gates (in an undo: the AMI being undone). */

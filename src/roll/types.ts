@@ -51,7 +51,7 @@ export interface TargetGroupInfo {
   deregistrationDelay: number;
 }
 
-export interface HookInfo {
+interface HookInfo {
   name: string;
   transition: string;
   heartbeatTimeout: number;

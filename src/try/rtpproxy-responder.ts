@@ -18,7 +18,7 @@ import { createSocket, type Socket } from 'node:dgram';
 /** RTPProxy 3.2.0's getopt string (src/main.c). */
 const OPTSTRING = 'vf2Rl:6:s:S:t:r:p:T:L:m:M:u:Fin:Pad:Vc:A:w:bW:DC';
 
-export interface RtpproxyListen {
+interface RtpproxyListen {
   label?: string;
   address: string;
   advertised?: string;
@@ -158,7 +158,7 @@ export function replyAddress(args: RtpproxyArgs, flags = ''): string | undefined
   return first.advertised ?? (isNull(first.address) ? undefined : first.address);
 }
 
-export const CAPABILITIES = ['20040107', '20050322', '20060704', '20071218', '20080403', '20081102', '20081224', '20090810'];
+const CAPABILITIES = ['20040107', '20050322', '20060704', '20071218', '20080403', '20081102', '20081224', '20090810'];
 
 export interface RtpproxyCommand {
   at: number;

@@ -28,7 +28,7 @@ export default defineCommand({
 });
 
 /** Every secret the image's agent reads at boot. */
-export function secretsOf(image: ImageDefinition): SecretScope {
+function secretsOf(image: ImageDefinition): SecretScope {
   const refs: SecretRef[] = [];
   const b = image.dispatcher?.backend;
   if (b?.type === 'postgres') refs.push(b.password);
