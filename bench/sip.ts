@@ -138,7 +138,7 @@ async function bareBench(dir: string, config = bareRelayConfig): Promise<Bench> 
   return { tree, port, listeners: [{ host: PROXY, port, transport: 'udp' }], sharedMb: 512, privateMb: 16, peers: uas };
 }
 
-async function withBench<T>(make: (dir: string) => Promise<Bench>, label: string): Promise<{ best: number; steps: Step[] }> {
+async function withBench(make: (dir: string) => Promise<Bench>, label: string): Promise<{ best: number; steps: Step[] }> {
   const tmp = await makeTmpDir(`sipbake-bench-${label}-`);
   let b: Bench | undefined;
   try {

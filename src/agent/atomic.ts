@@ -14,7 +14,7 @@ export interface AgentFile {
 }
 
 /** Pure: the gid of a group in /etc/group text, or undefined. */
-export function gidOf(groupFile: string, name: string): number | undefined {
+function gidOf(groupFile: string, name: string): number | undefined {
   for (const line of groupFile.split('\n')) {
     const [n, , gid] = line.split(':');
     if (n === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);

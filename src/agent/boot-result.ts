@@ -4,7 +4,7 @@ import path from 'node:path';
 // The last boot's outcome, for `sipbake-status` and the operator at 3 a.m.: /run/sipbake/boot.json
 // (tmpfs: it always describes this boot). Never holds a secret.
 
-export const BOOT_RESULT_PATH = 'run/sipbake/boot.json';
+const BOOT_RESULT_PATH = 'run/sipbake/boot.json';
 
 export interface BootResultFile {
   ok: boolean;

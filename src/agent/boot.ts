@@ -66,7 +66,7 @@ export function planBoot(m: AgentManifest, facts: BootFacts, secrets: BootSecret
 }
 
 /** The VPC CIDR of the primary interface. */
-export async function readPeerNet(imds: Imds): Promise<string> {
+async function readPeerNet(imds: Imds): Promise<string> {
   const mac = await imds.get(META.mac);
   const cidr = await imds.find(META.vpcCidr(mac));
   if (!cidr || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) {
@@ -76,14 +76,18 @@ export async function readPeerNet(imds: Imds): Promise<string> {
 }
 
 /** Reads the private and the advertised address as the manifest says. */
-export async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootFacts> {
+async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootFacts> {
   const privateIp = await imds.get(META.localIpv4);
   const peerNet = await readPeerNet(imds);
   switch (m.advertise.source) {
     case 'private-ipv4':
       return { privateIp, publicIp: privateIp, peerNet };
-    case 'elastic-ip':
-      return { privateIp, publicIp: m.advertise.elasticIp!, peerNet };
+    case 'elastic-ip': {
+      // readImageManifest rejects elastic-ip without an address.
+      const { elasticIp } = m.advertise;
+      if (elasticIp === undefined) throw new Error('image manifest: advertise.source elastic-ip without advertise.elasticIp passed the reader');
+      return { privateIp, publicIp: elasticIp, peerNet };
+    }
     case 'instance-public-ipv4': {
       const publicIp = await imds.find(META.publicIpv4);
       if (!publicIp) {

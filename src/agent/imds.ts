@@ -1,8 +1,8 @@
 // IMDSv2 client: PUT for a session token, then GET with it. Never falls back to IMDSv1 and never
 // reads the body of a response it got without a valid token (a 401 only means "get a new token").
 
-export const IMDS_TOKEN_TTL_HEADER = 'X-aws-ec2-metadata-token-ttl-seconds';
-export const IMDS_TOKEN_HEADER = 'X-aws-ec2-metadata-token';
+const IMDS_TOKEN_TTL_HEADER = 'X-aws-ec2-metadata-token-ttl-seconds';
+const IMDS_TOKEN_HEADER = 'X-aws-ec2-metadata-token';
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 
 export interface ImdsOptions {
@@ -17,17 +17,17 @@ export interface ImdsOptions {
   now?: () => number;
 }
 
-export class ImdsError extends Error {
+class ImdsError extends Error {
   override readonly name = 'ImdsError';
 }
 
 /** The path is not in this instance's metadata (404), e.g. no public IPv4 or no lifecycle hook. */
-export class ImdsNotFound extends ImdsError {}
+class ImdsNotFound extends ImdsError {}
 
 const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Capped exponential backoff: 100 ms, 200 ms, … up to 2 s. */
-export function backoffMs(attempt: number): number {
+function backoffMs(attempt: number): number {
   return Math.min(2000, 100 * 2 ** Math.min(attempt, 5));
 }
 

@@ -1,7 +1,7 @@
 // Bounded retries for boot: capped exponential backoff with jitter, until a deadline. Errors marked
 // permanent (a missing parameter, a bad password) are thrown at once: waiting cannot fix them.
 
-export class PermanentError extends Error {}
+class PermanentError extends Error {}
 
 export interface RetryOptions {
   /** Epoch ms after which no new attempt starts. */
@@ -17,7 +17,7 @@ export interface RetryOptions {
 const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Pure: the wait before attempt n+1: 250 ms, 500 ms, 1 s … capped at 8 s, with ±25 % jitter. */
-export function retryDelayMs(attempt: number, random = Math.random): number {
+function retryDelayMs(attempt: number, random = Math.random): number {
   const base = Math.min(8000, 250 * 2 ** Math.min(attempt, 5));
   return Math.round(base * (0.75 + random() * 0.5));
 }

@@ -18,7 +18,7 @@ export interface SecretEndpoints {
 }
 
 /** Errors that waiting cannot fix: the secret is missing, or its content is unusable. Others are retried at boot. */
-export const PERMANENT_SECRET_ERRORS = new Set(['ParameterNotFound', 'ResourceNotFoundException', 'ParameterVersionNotFound', 'ValidationException', 'InvalidParameterException', 'InvalidKeyId']);
+const PERMANENT_SECRET_ERRORS = new Set(['ParameterNotFound', 'ResourceNotFoundException', 'ParameterVersionNotFound', 'ValidationException', 'InvalidParameterException', 'InvalidKeyId']);
 
 /** A secret failure boot should not retry. */
 export class SecretUnusable extends UserError {}
@@ -34,7 +34,7 @@ export function describe(ref: SecretRef): string {
 }
 
 /** Pure: picks jsonKey out of a JSON secret string. Parse errors never echo the text. */
-export function pickJsonKey(secret: string, ref: SecretRef): string {
+function pickJsonKey(secret: string, ref: SecretRef): string {
   if (ref.jsonKey === undefined) return secret;
   let doc: unknown;
   try {

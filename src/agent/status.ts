@@ -8,7 +8,7 @@ import { readBootResult, type BootResultFile } from './boot-result.js';
 // what it could not read.
 
 /** The drain agent's state file, when it writes one (see docs/design.md). */
-export const DRAIN_STATE_PATH = 'run/sipbake/drain.json';
+const DRAIN_STATE_PATH = 'run/sipbake/drain.json';
 
 export interface Destination {
   setId?: number;
@@ -46,14 +46,14 @@ export function parseDispatcherList(out: string): Destination[] {
   for (const line of out.split('\n')) {
     const id = /^\s*ID:\s*(\d+)\s*$/.exec(line);
     if (id && !cur) setId = Number(id[1]);
-    const uri = /^\s*URI:\s*(\S+)/.exec(line);
-    if (uri) {
-      cur = { ...(setId !== undefined ? { setId } : {}), uri: uri[1]!, flags: '' };
+    const uri = /^\s*URI:\s*(\S+)/.exec(line)?.[1];
+    if (uri !== undefined) {
+      cur = { ...(setId !== undefined ? { setId } : {}), uri, flags: '' };
       dests.push(cur);
     }
-    const flags = /^\s*FLAGS:\s*(\S+)/.exec(line);
-    if (flags && cur) {
-      cur.flags = flags[1]!;
+    const flags = /^\s*FLAGS:\s*(\S+)/.exec(line)?.[1];
+    if (flags !== undefined && cur) {
+      cur.flags = flags;
       cur = undefined;
     }
   }
@@ -122,11 +122,11 @@ export function formatStatus(name: string, o: StatusObservation, now = Date.now(
   if (o.drainState) drainBits.push(Object.entries(o.drainState).map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : String(b)}`).join(' '));
   lines.push(`Drain            ${drainBits.join('; ')}`);
   if (o.destinations !== undefined || o.destinationsError !== undefined) {
-    if (o.destinationsError) lines.push(`Destinations     ? (${o.destinationsError})`);
+    if (o.destinationsError || o.destinations === undefined) lines.push(`Destinations     ? (${o.destinationsError ?? 'not read'})`);
     else {
-      const active = o.destinations!.filter((d) => d.flags.startsWith('A')).length;
-      lines.push(`Destinations     ${active}/${o.destinations!.length} active`);
-      for (const d of o.destinations!) lines.push(`  ${d.setId !== undefined ? `set ${d.setId}  ` : ''}${d.uri.padEnd(32)} ${d.flags.padEnd(3)} ${describeFlags(d.flags)}`);
+      const active = o.destinations.filter((d) => d.flags.startsWith('A')).length;
+      lines.push(`Destinations     ${active}/${o.destinations.length} active`);
+      for (const d of o.destinations) lines.push(`  ${d.setId !== undefined ? `set ${d.setId}  ` : ''}${d.uri.padEnd(32)} ${d.flags.padEnd(3)} ${describeFlags(d.flags)}`);
     }
   }
   const b = o.boot;

@@ -28,7 +28,7 @@ export interface ClientOptions {
 const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'];
 
 /** Whether the environment names a proxy. The SDK's Node handler ignores these variables by itself. */
-export function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return PROXY_VARS.some((k) => Boolean(env[k]));
 }
 
@@ -36,7 +36,7 @@ export function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
  * An agent that sends each request through the proxy the environment names for its URL, honouring NO_PROXY
  * (proxy-agent decides per request through proxy-from-env, which reads process.env), or undefined without one.
  */
-export function proxyAgentFor(env: NodeJS.ProcessEnv = process.env): Agent | undefined {
+function proxyAgentFor(env: NodeJS.ProcessEnv = process.env): Agent | undefined {
   return proxyConfigured(env) ? (new ProxyAgent() as unknown as Agent) : undefined;
 }
 

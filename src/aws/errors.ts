@@ -1,7 +1,7 @@
 // Known AWS failures, mapped through one table to a sentence and a fix. Anything else passes through unchanged.
 import { UserError } from '../core/errors.js';
 
-export interface KnownAwsError {
+interface KnownAwsError {
   /** Matches the SDK v3 error name (e.g. InstanceRefreshInProgressFault) or its Code. */
   pattern: RegExp;
   /** A further test on the error (e.g. its message), when the name alone is not enough. */
@@ -12,7 +12,7 @@ export interface KnownAwsError {
 
 // The SDK's own advice is kept in the message: @aws-sdk/credential-provider-sso (resolveSSOCredentials) and
 // @aws-sdk/token-providers (constants REFRESH_MESSAGE) say "To refresh this SSO session run aws sso login …".
-export const awsErrorTable: KnownAwsError[] = [
+const awsErrorTable: KnownAwsError[] = [
   {
     pattern: /^(CredentialsProviderError|TokenProviderError)$/,
     when: (e) => /SSO session|sso login|SSO token/i.test(e.message),

@@ -1,7 +1,6 @@
 // The one confirmation for commands that change production (roll, rollback). In a terminal it asks after the
 // plan was shown; off a terminal, or with CI=true, there is no one to ask: --yes is then required.
 import { createInterface } from 'node:readline/promises';
-import type { Argv } from 'yargs';
 import { AbortError, UserError } from '../core/errors.js';
 import { EXIT } from './exit-codes.js';
 
@@ -19,7 +18,7 @@ export interface ConfirmOptions {
 }
 
 /** Exit code when a confirmation is needed but cannot be asked: a command line to fix (like a usage error). */
-export const CONFIRMATION_REQUIRED_EXIT = EXIT.usage;
+const CONFIRMATION_REQUIRED_EXIT = EXIT.usage;
 
 const truthy = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 
@@ -49,9 +48,4 @@ export async function confirm(question: string, o: ConfirmOptions): Promise<bool
   } finally {
     rl.close();
   }
-}
-
-/** Adds --yes (alias -y) to a command. */
-export function withYes<T>(y: Argv<T>): Argv<T & { yes: boolean }> {
-  return y.option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Go ahead without asking (required off a terminal and with CI=true)' }) as Argv<T & { yes: boolean }>;
 }

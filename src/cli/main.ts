@@ -41,13 +41,13 @@ export function commandOf(argv: readonly string[]): CommandEntry | undefined {
   const completion = argv.indexOf('--get-yargs-completions');
   if (completion >= 0) {
     // yargs asks `sipbake --get-yargs-completions sipbake WORD… CURRENT`: load the command once it is complete.
-    const rest = argv.slice(completion + 2);
-    if (rest.length < 2) return undefined;
-    words.push(rest[0]!);
+    const [word, current] = argv.slice(completion + 2);
+    if (word === undefined || current === undefined) return undefined;
+    words.push(word);
   } else {
     for (let i = 0; i < argv.length; i++) {
-      const a = argv[i]!;
-      if (a === '--') break;
+      const a = argv[i];
+      if (a === undefined || a === '--') break;
       if (a === '--root') {
         i++;
         continue;
@@ -130,8 +130,10 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
   const debug = argv.includes('--debug');
   const reporter = io.reporter ?? new ConsoleReporter(json, debug);
   const interrupts = io.interrupts ?? new InterruptRegistry();
+  // Tests pass their own signal; otherwise SIGINT/SIGTERM drive one.
   const path_ = io.signal ? undefined : listenForInterrupts(reporter, interrupts);
-  const signal = io.signal ?? path_!.signal;
+  const signal = io.signal ?? path_?.signal;
+  if (signal === undefined) throw new Error('main: no abort signal although one of io.signal / listenForInterrupts is always set');
   const cwd = io.cwd ?? process.cwd();
   let exitCode = 0;
   try {

@@ -16,7 +16,7 @@ export interface Repository {
 const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
 
 /** The nearest directory at or above `from` that holds images/, or undefined. */
-export function findUp(from: string): string | undefined {
+function findUp(from: string): string | undefined {
   let dir = path.resolve(from);
   for (;;) {
     if (isDir(path.join(dir, 'images'))) return dir;

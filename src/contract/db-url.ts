@@ -32,7 +32,7 @@ export function passwordProblem(password: string): string | undefined {
 }
 
 /** Why a user, host or database cannot be written into a db_url, or undefined. */
-export function partProblem(field: 'user' | 'host' | 'database', v: string): string | undefined {
+function partProblem(field: 'user' | 'host' | 'database', v: string): string | undefined {
   if (v.length === 0) return 'it is empty';
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x20\x7f"\\]/.test(v)) return 'it contains white space, a control character, a quote or a backslash';
@@ -65,18 +65,23 @@ export function postgresDbUrl(p: DbUrlParts, password?: string): string {
   return `postgres://${p.user}:${password}@${p.host}:${p.port}/${p.database}`;
 }
 
+/** The database name ends at '?' (the parameters). */
+function beforeQuery(s: string): string {
+  const q = s.indexOf('?');
+  return q < 0 ? s : s.slice(0, q);
+}
+
 /** Pure: the parse Kamailio 5.5/5.6 applies (for tests and for checking a URL before writing it). */
 export function parseKamailioDbUrl(url: string): { user?: string; password?: string; host: string; port?: number; database: string } | undefined {
-  const m = /^([^:]*):\/\/(.*)$/s.exec(url);
-  if (!m) return undefined;
-  const rest = m[2]!;
+  const rest = /^([^:]*):\/\/(.*)$/s.exec(url)?.[2];
+  if (rest === undefined) return undefined;
   // ST_USER_HOST: up to ':' (password follows), '@' (user only) or '/' (host only).
   const first = rest.search(/[:@/]/);
   if (first < 0) return undefined;
   let user: string | undefined;
   let password: string | undefined;
   let hostStart: number;
-  if (rest[first] === '/') return { host: rest.slice(0, first), database: rest.slice(first + 1).split('?')[0]! };
+  if (rest[first] === '/') return { host: rest.slice(0, first), database: beforeQuery(rest.slice(first + 1)) };
   if (rest[first] === '@') {
     user = rest.slice(0, first);
     hostStart = first + 1;
@@ -87,7 +92,7 @@ export function parseKamailioDbUrl(url: string): { user?: string; password?: str
     const at = afterColon + nxt;
     if (rest[at] === '/') {
       // host:port/db
-      return { host: rest.slice(0, first), port: Number(rest.slice(afterColon, at)), database: rest.slice(at + 1).split('?')[0]! };
+      return { host: rest.slice(0, first), port: Number(rest.slice(afterColon, at)), database: beforeQuery(rest.slice(at + 1)) };
     }
     const last = rest.lastIndexOf('@');
     user = rest.slice(0, first);
@@ -104,6 +109,6 @@ export function parseKamailioDbUrl(url: string): { user?: string; password?: str
     ...(password !== undefined ? { password } : {}),
     host: colon < 0 ? hostPort : hostPort.slice(0, colon),
     ...(colon < 0 ? {} : { port: Number(hostPort.slice(colon + 1)) }),
-    database: hp.slice(slash + 1).split('?')[0]!,
+    database: beforeQuery(hp.slice(slash + 1)),
   };
 }

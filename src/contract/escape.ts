@@ -13,7 +13,7 @@ export class UnsafeValueError extends UserError {
 }
 
 /** A value as shown in an error: JSON-quoted and cut, control characters escaped. */
-export function printableValue(s: string): string {
+function printableValue(s: string): string {
   const j = JSON.stringify(s);
   return j.length > 60 ? `${j.slice(0, 57)}..."` : j;
 }
@@ -35,8 +35,10 @@ function wellFormed(language: string, s: string): void {
 export function kamailioString(s: string): string {
   const lang = 'a Kamailio config string';
   wellFormed(lang, s);
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
   if (/[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(s)) throw new UnsafeValueError(lang, s, 'it contains a control character');
-  const body = s.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
+  // Backslash first, so the escapes added after it are not escaped again.
+  const body = s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
   return `"${body}"`;
 }
 
@@ -57,6 +59,7 @@ export function dispatcherListField(s: string): string {
 
 /** A dispatcher.list (or SQL) comment's text on one line: control characters become spaces. */
 export function commentText(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this replaces
   return s.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, ' ').replace(LONE_SURROGATE, '\uFFFD');
 }
 
@@ -87,6 +90,7 @@ export function sqlIdentifier(s: string): string {
 export function systemdValue(s: string): string {
   const lang = 'a systemd unit setting';
   wellFormed(lang, s);
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
   if (/[\x00-\x1f\x7f]/.test(s)) throw new UnsafeValueError(lang, s, 'a line break or control character would end the setting');
   if (s.endsWith('\\')) throw new UnsafeValueError(lang, s, 'a trailing backslash continues the line');
   return s.replace(/%/g, '%%');
@@ -99,6 +103,7 @@ export function systemdValue(s: string): string {
 export function envValue(s: string): string {
   const lang = 'an environment file value';
   wellFormed(lang, s);
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
   if (/[\x00-\x1f\x7f]/.test(s)) throw new UnsafeValueError(lang, s, 'a line break or control character would end the assignment');
   return `"${s.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
 }

@@ -51,7 +51,7 @@ const manifestSchema = z.looseObject({
   deploy: z.looseObject({ lifecycleHook: z.looseObject({ name: z.string().min(1).optional() }).nullish() }).nullish(),
 });
 
-export interface PostgresRef {
+interface PostgresRef {
   host: string;
   port: number;
   database: string;
@@ -59,7 +59,7 @@ export interface PostgresRef {
   password: SecretRef;
 }
 
-export interface TlsFiles {
+interface TlsFiles {
   certificate: string;
   privateKey: string;
   certificateSecret?: SecretRef;

@@ -4,7 +4,7 @@
 // here; the boot agent writes the addresses (rtpproxy-boot.env) from here. Pure.
 import { rtpproxyListenArgs, type RtpproxyBootValues } from './boot-include.js';
 
-export type RtpproxyLogLevel = 'DBUG' | 'INFO' | 'WARN' | 'ERR' | 'CRIT';
+type RtpproxyLogLevel = 'DBUG' | 'INFO' | 'WARN' | 'ERR' | 'CRIT';
 
 export interface RtpproxySettings {
   controlSocket: string;
@@ -20,10 +20,10 @@ export const RTPPROXY_PIDFILE = '/run/rtpproxy/rtpproxy.pid';
 /** Descriptors besides media: control socket, log, timers, the resolver. */
 const FD_HEADROOM = 256;
 /** rtpproxy issue #75 and the -L entry of the manual: four descriptors per session (RTP + RTCP, each side). */
-export const FDS_PER_CALL = 4;
+const FDS_PER_CALL = 4;
 
 /** Calls the port range holds: each call takes an RTP and an RTCP port on each of its two legs. */
-export function rtpproxyPortCapacity(s: Pick<RtpproxySettings, 'rtpPorts'>): number {
+function rtpproxyPortCapacity(s: Pick<RtpproxySettings, 'rtpPorts'>): number {
   return Math.max(1, Math.floor((s.rtpPorts.max - s.rtpPorts.min + 1) / 4));
 }
 
@@ -37,7 +37,7 @@ export function rtpproxyFdLimit(s: RtpproxySettings): number {
 }
 
 /** Everything but the addresses: known at render time. */
-export function rtpproxyStaticArgs(s: RtpproxySettings): string[] {
+function rtpproxyStaticArgs(s: RtpproxySettings): string[] {
   return [
     '-f', // foreground: systemd supervises it, logs go to the journal
     '-F', // the UDP control socket is loopback-only by default (validate refuses anything else unasked)

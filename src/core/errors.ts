@@ -42,7 +42,3 @@ export class ProcessError extends Error {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
-
-export function isUserFacing(e: unknown): e is UserError | ProcessError | AbortError {
-  return e instanceof UserError || e instanceof ProcessError || e instanceof AbortError;
-}

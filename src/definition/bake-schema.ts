@@ -13,4 +13,3 @@ export const bakeSchema = z
     deprecateAfterDays: z.number().int().min(1).max(3650).optional().describe('Sets deprecate_at this many days after the build'),
   })
   .prefault({});
-export type BakeConfig = z.infer<typeof bakeSchema>;

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { partitionOf } from './partition.js';
 
 // Owned by the roll work (issue 6). The Auto Scaling Group this image is rolled onto.
 // Numeric limits are AWS's own, so `validate` refuses what StartInstanceRefresh would refuse after
@@ -8,14 +7,17 @@ import { partitionOf } from './partition.js';
 // CheckpointDelay 0-172800, Min/MaxHealthyPercentage 0-100/100-200, CheckpointPercentages 1-100) and
 // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AlarmSpecification.html (up to 10 alarms,
 // names 1-255 characters).
-export const AWS_LIMITS = { refreshDelayMax: 172_800, alarmsMax: 10, nameMax: 255 } as const;
+const AWS_LIMITS = { refreshDelayMax: 172_800, alarmsMax: 10, nameMax: 255 } as const;
 
 /** What is wrong with a list of checkpoint percentages, in words, with the list that would work. */
-export function checkpointProblem(c: readonly number[]): { index: number; message: string; fix: string } | undefined {
-  if (c.length === 0) return undefined;
-  const rising = c.findIndex((v, i) => i > 0 && v <= c[i - 1]!);
+function checkpointProblem(c: readonly number[]): { index: number; message: string; fix: string } | undefined {
+  const last = c.at(-1);
+  if (last === undefined) return undefined; // no checkpoints: nothing to check
+  const rising = c.findIndex((v, i) => {
+    const prev = c[i - 1];
+    return prev !== undefined && v <= prev;
+  });
   if (rising > 0) return { index: rising, message: `must be greater than the checkpoint before it (${c[rising - 1]}): AWS requires checkpoints in ascending order`, fix: `sort them and drop repeats, e.g. [${[...new Set(c)].sort((a, b) => a - b).join(', ')}]` };
-  const last = c[c.length - 1]!;
   if (last !== 100) {
     const fixed = [...c.slice(0, -1), ...(last >= 90 ? [] : [last]), 100];
     return { index: c.length - 1, message: `the last checkpoint must be 100 (AWS requires it; ${last} would leave ${100 - last}% of the group on the old image and the refresh never finishes)`, fix: `end the list at 100, e.g. [${fixed.join(', ')}]` };
@@ -23,7 +25,7 @@ export function checkpointProblem(c: readonly number[]): { index: number; messag
   return undefined;
 }
 
-export const refreshSchema = z
+const refreshSchema = z
   .strictObject({
     minHealthyPercentage: z.number().int().min(0).max(100).default(100),
     maxHealthyPercentage: z.number().int().min(100).max(200).default(200),
@@ -41,6 +43,7 @@ export const refreshSchema = z
     skipMatching: z.boolean().default(true),
     autoRollback: z.boolean().default(true),
     alarms: z
+      // eslint-disable-next-line no-control-regex -- AWS names may not hold control characters
       .array(z.string().min(1).max(AWS_LIMITS.nameMax).regex(/^[^\x00-\x1f\x7f]+$/, 'must be a CloudWatch alarm name without control characters'))
       .max(AWS_LIMITS.alarmsMax)
       .default([])
@@ -58,7 +61,7 @@ export const refreshSchema = z
   })
   .prefault({});
 
-export const lifecycleHookSchema = z
+const lifecycleHookSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9\-_/]{1,255}$/, 'must be 1-255 letters, digits, -, _ or / (PutLifecycleHook LifecycleHookName)').default('sipbake-drain').describe('Termination lifecycle hook the drain agent completes'),
     create: z.boolean().default(true).describe('Create the hook during roll when missing (false: only warn)'),
@@ -68,6 +71,7 @@ export const lifecycleHookSchema = z
 export const deploySchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1'),
   // CreateAutoScalingGroup: AutoScalingGroupName 1-255, no control characters.
+  // eslint-disable-next-line no-control-regex -- AWS names may not hold control characters
   asgName: z.string().min(1).max(AWS_LIMITS.nameMax).regex(/^[^\x00-\x1f\x7f]+$/, 'must be an Auto Scaling group name without control characters'),
   targetGroupArns: z
     .array(

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { port, reasonPhrase, seconds } from './primitives.js';
 
 // Owned by the drain work (issue 7). How an instance leaves without dropping calls.
-export const DEFAULT_LIFECYCLE_HOOK_NAME = 'sipbake-drain';
+const DEFAULT_LIFECYCLE_HOOK_NAME = 'sipbake-drain';
 
 export const drainSchema = z
   .strictObject({

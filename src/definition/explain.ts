@@ -31,7 +31,7 @@ export interface Explained {
 }
 
 /** Field names that only ever hold a secret; their literal values are never echoed back. */
-export const SECRET_KEY = /passw(or)?d|passphrase|^pass$|secret|token|api[-_]?key|credential/i;
+const SECRET_KEY = /passw(or)?d|passphrase|^pass$|secret|token|api[-_]?key|credential/i;
 
 type AnySchema = z.ZodType & { def: Record<string, unknown> & { type: string } };
 
@@ -80,7 +80,7 @@ export function schemaAt(root: z.ZodType, path: readonly PathSegment[], data: un
 }
 
 /** The keys an object field allows (for did-you-mean), following the data through unions. */
-export function allowedKeys(root: z.ZodType, path: readonly PathSegment[], data: unknown): string[] {
+function allowedKeys(root: z.ZodType, path: readonly PathSegment[], data: unknown): string[] {
   const s = schemaAt(root, path, data);
   if (!s) return [];
   let u = unwrap(s);
@@ -92,7 +92,7 @@ export function allowedKeys(root: z.ZodType, path: readonly PathSegment[], data:
 }
 
 /** Every schema path (list items as '[]') that ends in an object field named `key`. */
-export function keyPaths(root: z.ZodType, key: string, maxDepth = 6): string[][] {
+function keyPaths(root: z.ZodType, key: string, maxDepth = 6): string[][] {
   const out: string[][] = [];
   const walk = (s: AnySchema, at: string[]) => {
     if (at.length > maxDepth) return;
@@ -122,7 +122,8 @@ function misplaced(root: z.ZodType, path: readonly PathSegment[], key: string): 
     const parent = rel.slice(0, -1).join('.');
     return { rel: rel.join('.'), how: `(${key} goes under ${parent}: write ${parent}: { ${key}: … })` };
   }
-  const best = found.sort((a, b) => a.length - b.length)[0]!;
+  const best = found.sort((a, b) => a.length - b.length)[0];
+  if (best === undefined) return undefined; // found is not empty (checked above)
   const full = best.join('.').replace(/\.\[\]/g, '[]');
   return { rel: full, how: `(${key} belongs under ${best.slice(0, -1).join('.').replace(/\.\[\]/g, '[]') || 'the top level'}, not ${here.length ? here.join('.').replace(/\.\[\]/g, '[]') : 'the top level'})` };
 }
@@ -132,7 +133,7 @@ function dataAt(data: unknown, path: readonly PathSegment[]): unknown {
 }
 
 /** A value as shown after `got`. */
-export function printable(v: unknown, path: readonly PathSegment[] = []): string {
+function printable(v: unknown, path: readonly PathSegment[] = []): string {
   const last = path[path.length - 1];
   if (typeof last === 'string' && SECRET_KEY.test(last) && typeof v === 'string') return 'a literal secret, not shown';
   if (v === undefined) return 'nothing';

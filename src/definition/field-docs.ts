@@ -67,8 +67,8 @@ function walk(j: J, at: string, required: boolean, rows: Row[], note = ''): void
   if (!isObject || j.description || required) {
     rows.push({ field: code(at) + note, type: typeOf(j), dflt: defaultOf(j, required), meaning: (j.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ') });
   }
-  if (isObject) {
-    for (const [k, v] of Object.entries(j.properties!)) walk(v, `${at}.${k}`, (j.required ?? []).includes(k) && v.default === undefined, rows);
+  if (j.type === 'object' && j.properties) {
+    for (const [k, v] of Object.entries(j.properties)) walk(v, `${at}.${k}`, (j.required ?? []).includes(k) && v.default === undefined, rows);
   }
   if (j.type === 'array' && j.items?.properties) walk({ ...j.items, description: undefined }, `${at}[]`, false, rows);
   if (alternatives) {
@@ -109,7 +109,7 @@ export function fieldReference(): string {
     'A definition is UTF-8 text of at most 64 KiB, nested at most 16 levels, with at most 50 YAML alias expansions; anything else is refused',
     'with one line saying why (a UTF-16 or Latin-1 file is told to save as UTF-8). Every string that reaches a rendered file is typed',
     'here (hosts are IPv4 addresses or DNS names without a port or scheme, SIP URIs are parsed, paths and attrs come from a safe alphabet,',
-    'reason phrases are printable ASCII without `\"`, `\\` or `$`), and render writes each value through the escaper of its output language',
+    'reason phrases are printable ASCII without `"`, `\\` or `$`), and render writes each value through the escaper of its output language',
     '(`src/contract/escape.ts`: Kamailio string, dispatcher.list field, SQL literal, systemd value, env file).',
   ];
   const required = schema.required ?? [];

@@ -33,10 +33,9 @@ export function bytePosition(buf: Uint8Array, offset: number): { line: number; c
 }
 
 /** The first offset that is not well-formed UTF-8, or -1. */
-export function firstInvalidUtf8(buf: Uint8Array): number {
+function firstInvalidUtf8(buf: Uint8Array): number {
   let i = 0;
-  while (i < buf.length) {
-    const b = buf[i]!;
+  for (let b = buf[i]; b !== undefined; b = buf[i]) {
     let n = 0;
     let min = 0;
     if (b < 0x80) {
@@ -71,8 +70,9 @@ export function decodeDefinition(buf: Uint8Array): { text: string } | InputProbl
     return { offset: 0, message: 'is encoded as UTF-16, and definitions are read as UTF-8', fix: 'save the file as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.new, or "UTF-8" in your editor\'s encoding menu)' };
   }
   const bad = firstInvalidUtf8(buf);
-  if (bad >= 0) {
-    const hex = `0x${buf[bad]!.toString(16).toUpperCase().padStart(2, '0')}`;
+  const badByte = buf[bad]; // undefined when bad is -1 (all well-formed)
+  if (badByte !== undefined) {
+    const hex = `0x${badByte.toString(16).toUpperCase().padStart(2, '0')}`;
     return { offset: bad, message: `byte ${hex} here is not UTF-8 (the file looks saved as Latin-1 or Windows-1252)`, fix: 'save the file as UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.new), or replace that character with plain ASCII' };
   }
   const text = new TextDecoder('utf-8').decode(buf); // drops a UTF-8 byte-order mark
@@ -91,7 +91,7 @@ export function flowTooDeep(text: string, max = MAX_NESTING): number {
   let quote: string | undefined;
   let comment = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text.charAt(i);
     if (comment) {
       if (c === '\n') comment = false;
       continue;
@@ -105,7 +105,7 @@ export function flowTooDeep(text: string, max = MAX_NESTING): number {
       // Only a quote that starts a scalar opens a string (not an apostrophe inside a plain word).
       const prev = text[i - 1];
       if (prev === undefined || /[\s[{,:]/.test(prev)) quote = c;
-    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) comment = true;
+    } else if (c === '#' && (i === 0 || /\s/.test(text.charAt(i - 1)))) comment = true;
     else if (c === '[' || c === '{') {
       if (++depth > max) return i;
     } else if ((c === ']' || c === '}') && depth > 0) depth--;
@@ -116,8 +116,8 @@ export function flowTooDeep(text: string, max = MAX_NESTING): number {
 /** The first node nested deeper than `max` in a parsed document (block or flow), as a source offset; or -1. */
 export function treeTooDeep(doc: Document, max = MAX_NESTING): number {
   const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 0 }];
-  while (stack.length) {
-    const { node, depth } = stack.pop()!;
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { node, depth } = top;
     if (!(isMap(node) || isSeq(node))) continue;
     if (depth >= max) return (node as { range?: [number, number, number] }).range?.[0] ?? 0;
     for (const it of node.items as unknown[]) {

@@ -97,7 +97,7 @@ export async function loadImage(root: string, nameOrPath: string, opts: LoadOpti
 }
 
 /** The name a definition file must carry: its base name without .yaml/.yml. */
-export function expectedName(file: string): string {
+function expectedName(file: string): string {
   return path.basename(file).replace(/\.(ya?ml|json)$/i, '');
 }
 
@@ -118,12 +118,12 @@ function fieldAt(text: string, pos: { line: number; col: number }): string {
 
 /** Pure: YAML text to a validated definition or every issue found, each positioned in the file. */
 /** More issues than anyone reads: the rest are summarised in one line. */
-export const MAX_ISSUES = 50;
+const MAX_ISSUES = 50;
 
 export function parseImage(source: string, file: string, fileName = expectedName(file), opts: LoadOptions = {}): LoadResult {
   const fail = (issues: DefinitionIssue[]): LoadResult => {
-    if (issues.length <= MAX_ISSUES) return { ok: false, file, issues };
-    const next = issues[MAX_ISSUES]!;
+    const next = issues[MAX_ISSUES];
+    if (next === undefined) return { ok: false, file, issues }; // MAX_ISSUES or fewer
     const more = { file, line: next.line, col: next.col, path: next.path, message: `and ${issues.length - MAX_ISSUES} more issues from here on`, fix: 'fix the ones above and run validate again' };
     return { ok: false, file, issues: [...issues.slice(0, MAX_ISSUES), more] };
   };
@@ -168,7 +168,7 @@ export function parseImage(source: string, file: string, fileName = expectedName
         // An unclosed quote runs to the end of the file; point at where it opens.
         issues.push({ file, ...where.position(where.pathAt(e.pos[0])), path: p, message: 'YAML syntax error: the quoted string that starts here is never closed', fix: 'add the closing quote at the end of the value' });
       } else {
-        issues.push({ file, ...pos, path: p, message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/;.*$/, '')}`, fix: 'fix the YAML at that line (check indentation, quotes and brackets just before it)' });
+        issues.push({ file, ...pos, path: p, message: `YAML syntax error: ${e.message.replace(/\n[\s\S]*$/, '').replace(/;.*$/, '')}`, fix: 'fix the YAML at that line (check indentation, quotes and brackets just before it)' });
       }
     }
     return fail(issues);
@@ -198,8 +198,8 @@ export function parseImage(source: string, file: string, fileName = expectedName
       explain(raw, imageSchema, data).map((x) => ({ file, ...position(x.path, x.at), path: dotted(x.path), message: x.message, ...(x.got === undefined ? {} : { got: x.got }), fix: x.fix })),
     );
     if (raws.length > MAX_ISSUES + 1) {
-      const last = issues[issues.length - 1]!;
-      issues.push(...Array.from({ length: raws.length - MAX_ISSUES - 1 }, () => last)); // counted, not shown: fail() summarises
+      const last = issues.at(-1);
+      if (last !== undefined) issues.push(...Array.from({ length: raws.length - MAX_ISSUES - 1 }, () => last)); // counted, not shown: fail() summarises
     }
     // The name check does not depend on the rest of the file.
     const name = (data as { name?: unknown }).name;

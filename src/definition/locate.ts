@@ -33,8 +33,7 @@ export class YamlLocator {
   position(path: readonly PathSegment[], at: PointAt = 'value'): Position {
     let node: unknown = deref(this.doc, this.doc.contents);
     let offset = start(node) ?? 0;
-    for (let i = 0; i < path.length; i++) {
-      const seg = path[i]!;
+    for (const [i, seg] of path.entries()) {
       const last = i === path.length - 1;
       if (isMap(node)) {
         const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));

@@ -14,7 +14,7 @@ export function partitionOf(region: string): Partition {
 
 /** The parts of an ARN, or undefined when it is not one. */
 export function parseArn(arn: string): { partition: string; service: string; region: string; account: string; resource: string } | undefined {
-  const m = /^arn:([a-z-]+):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$/.exec(arn);
-  if (!m) return undefined;
-  return { partition: m[1]!, service: m[2]!, region: m[3]!, account: m[4]!, resource: m[5]! };
+  const [, partition, service, region, account, resource] = /^arn:([a-z-]+):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$/.exec(arn) ?? [];
+  if (partition === undefined || service === undefined || region === undefined || account === undefined || resource === undefined) return undefined;
+  return { partition, service, region, account, resource };
 }

@@ -19,25 +19,26 @@ export const cidr = z
   );
 
 /** A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits and inner dashes; at most 253 characters. */
-export function isDnsName(s: string): boolean {
+function isDnsName(s: string): boolean {
   if (s.length === 0 || s.length > 253) return false;
   const labels = s.replace(/\.$/, '').split('.');
   if (labels.some((l) => !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l))) return false;
   // An all-numeric last label is a mistyped address, not a name.
-  return !/^\d+$/.test(labels[labels.length - 1]!);
+  const last = labels.at(-1);
+  return last !== undefined && !/^\d+$/.test(last);
 }
 
 /** The reason a host-like value is not a bare host, with the fix; undefined when it is one. */
 function hostProblem(s: string, what: string, portField: string): { message: string; fix: string } | undefined {
   if (isIPv4(s) || isDnsName(s)) return undefined;
-  const scheme = /^(sips?|tel|https?|udp|tcp|tls):\/*/i.exec(s);
-  if (scheme) {
-    const rest = s.slice(scheme[0].length).replace(/^[^@]*@/, '');
+  const [schemeText, scheme] = /^(sips?|tel|https?|udp|tcp|tls):\/*/i.exec(s) ?? [];
+  if (schemeText !== undefined && scheme !== undefined) {
+    const rest = s.slice(schemeText.length).replace(/^[^@]*@/, '');
     const bare = rest.split(/[:;/]/)[0] ?? '';
-    return { message: `must be a bare ${what}, not a URI: sipbake writes the ${scheme[1]!.toLowerCase()}: scheme, port and transport itself`, fix: `write ${bare || 'the host name'} here${/:\d+/.test(rest) ? `, and the port in ${portField}` : ''}` };
+    return { message: `must be a bare ${what}, not a URI: sipbake writes the ${scheme.toLowerCase()}: scheme, port and transport itself`, fix: `write ${bare || 'the host name'} here${/:\d+/.test(rest) ? `, and the port in ${portField}` : ''}` };
   }
-  const hp = /^(.+):(\d{1,5})$/.exec(s);
-  if (hp && (isIPv4(hp[1]!) || isDnsName(hp[1]!))) return { message: `must be a ${what} without a port`, fix: `write ${hp[1]} here and ${portField}: ${hp[2]}` };
+  const [, hpHost, hpPort] = /^(.+):(\d{1,5})$/.exec(s) ?? [];
+  if (hpHost !== undefined && (isIPv4(hpHost) || isDnsName(hpHost))) return { message: `must be a ${what} without a port`, fix: `write ${hpHost} here and ${portField}: ${hpPort}` };
   if (s.includes('_') && isDnsName(s.replace(/_/g, '-'))) return { message: `must be an IPv4 address or a DNS name, and DNS host names have no '_'`, fix: `write ${s.replace(/_/g, '-')}` };
   if (isIPv6(s.replace(/^\[|\]$/g, ''))) return { message: `must be an IPv4 address or a DNS name; IPv6 is not supported here`, fix: 'use the IPv4 address or a DNS name' };
   return { message: `must be an IPv4 address or a DNS name (letters, digits, dots and dashes)`, fix: `write it like 10.0.0.3 or ${what === 'SIP domain' ? 'example.sip.twilio.com' : 'recorder1.example.com'}` };
@@ -51,6 +52,7 @@ export const host = (what: string, portField: string) =>
   });
 
 /** Control characters, DEL, Unicode line separators and lone surrogates: nothing a one-line value may hold. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point of this pattern
 const CONTROL = /[\x00-\x1f\x7f\u2028\u2029]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Free text on one line (descriptions). */
@@ -74,16 +76,16 @@ function safe(pattern: RegExp, message: string, sanitize: (s: string) => string)
 
 /** An absolute path on the instance from a safe alphabet (it is written into Kamailio strings and the boot include). */
 export const absolutePath = safe(
-  /^\/[A-Za-z0-9._+@,=~\/-]{0,1023}$/,
+  /^\/[A-Za-z0-9._+@,=~/-]{0,1023}$/,
   'must be an absolute path on the instance made of letters, digits and . _ - + @ , = ~ /, such as /etc/kamailio/tls/server.pem',
-  (s) => `/${s.replace(/^\/*/, '').replace(/\s+/g, '-').replace(/[^A-Za-z0-9._+@,=~\/-]/g, '')}`,
+  (s) => `/${s.replace(/^\/*/, '').replace(/\s+/g, '-').replace(/[^A-Za-z0-9._+@,=~/-]/g, '')}`,
 );
 
 const URI_USER = /^[A-Za-z0-9._~+!*'()&=,-]+$/;
 const URI_PARAM = /^[A-Za-z0-9._~+-]+(=[A-Za-z0-9._~+-]+)?$/;
 
 /** The problem with a SIP URI, or undefined: sip:/sips:, optional user@, an IPv4 or DNS host, optional :port and ;params. */
-export function sipUriProblem(s: string): string | undefined {
+function sipUriProblem(s: string): string | undefined {
   const m = /^(sips?):(?:([^@]*)@)?([^:;]*)(?::(\d{1,5}))?((?:;[^;]*)*)$/.exec(s);
   if (!m) return 'must be a SIP URI such as sip:pinger@example.com';
   const [, , user, h, p, params] = m;
@@ -115,16 +117,14 @@ export const attrToken = safe(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, d
 
 /** A dispatcher send socket: proto:address:port, as Kamailio's parse_phostport() reads it. */
 export const socketSpec = z.string().superRefine((s, ctx) => {
-  const m = /^(udp|tcp|tls|sctp):([^:]+):(\d{1,5})$/.exec(s);
-  if (!m || !(isIPv4(m[2]!) || isDnsName(m[2]!)) || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+  const [, , address, port] = /^(udp|tcp|tls|sctp):([^:]+):(\d{1,5})$/.exec(s) ?? [];
+  if (address === undefined || !(isIPv4(address) || isDnsName(address)) || Number(port) < 1 || Number(port) > 65535) {
     ctx.addIssue({ code: 'custom', message: 'must look like udp:10.0.0.10:5080 (proto:IPv4-or-name:port)', input: s });
   }
 });
 
 /** A PostgreSQL database or role name sipbake writes into SQL and the db_url without quoting surprises. */
 export const pgName = safe(/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/, 'must be a PostgreSQL name: a letter or _, then up to 62 letters, digits, _ or -', (s) => s.replace(/[^A-Za-z0-9_-]/g, '').replace(/^[^A-Za-z_]+/, '').slice(0, 63));
-
-export const awsName = z.string().min(1);
 
 /** Where a secret is read at boot. Never its value. */
 export const secretRef = z.strictObject({

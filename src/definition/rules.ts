@@ -15,14 +15,14 @@ export interface RuleIssue {
 }
 
 /** The NLB's fixed TCP idle timeout (seconds); it cannot be changed. */
-export const NLB_IDLE_TIMEOUT = 350;
+const NLB_IDLE_TIMEOUT = 350;
 
 const ALGORITHMS: Record<number, string> = {
   0: 'hash over Call-ID', 1: 'hash over From URI', 2: 'hash over To URI', 3: 'hash over Request-URI', 4: 'round-robin',
   5: 'hash over authorization username', 6: 'random', 7: 'hash over a PV', 8: 'priority order', 9: 'weight-based',
   10: 'call load', 11: 'relative weight', 12: 'parallel forking', 13: 'latency-optimised',
 };
-export const algorithmName = (n: number): string => `algorithm ${n}${ALGORITHMS[n] ? ` (${ALGORITHMS[n]})` : ''}`;
+const algorithmName = (n: number): string => `algorithm ${n}${ALGORITHMS[n] ? ` (${ALGORITHMS[n]})` : ''}`;
 
 /** The human summary of every rule, in the order they run (shown in the README field reference). */
 export const RULE_SUMMARIES: readonly string[] = [
@@ -50,10 +50,10 @@ export const RULE_SUMMARIES: readonly string[] = [
   'Warning only: a dispatcher destination written as a DNS name is resolved once at Kamailio start-up, and dropped silently if it does not resolve then.',
 ];
 
-export const NAME_RULE = /^[a-z][a-z0-9-]{1,40}$/;
+const NAME_RULE = /^[a-z][a-z0-9-]{1,40}$/;
 
 /** A name the name rule accepts, made from a file's base name (My_Image → my-image). */
-export function suggestName(base: string): string {
+function suggestName(base: string): string {
   let n = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+/g, '-').replace(/-$/, '').slice(0, 41);
   if (n.length < 2) n = 'image';
   return NAME_RULE.test(n) ? n : 'image';
@@ -81,7 +81,7 @@ const NON_PUBLIC: readonly [string, number, string][] = [
   ['240.0.0.0', 4, 'the reserved range 240.0.0.0/4'],
 ];
 const ipNum = (ip: string): number => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-export function nonPublicRange(ip: string): string | undefined {
+function nonPublicRange(ip: string): string | undefined {
   if (!isIPv4(ip)) return undefined;
   const n = ipNum(ip);
   for (const [base, len, what] of NON_PUBLIC) {
@@ -144,7 +144,7 @@ const tlsSource: Rule = (img, { raw, local }) => {
 
 // Kamailio's dispatcher table (utils/kamctl/postgres/dispatcher-create.sql, version 4):
 // destination VARCHAR(192), attrs VARCHAR(128), description VARCHAR(64).
-export const DISPATCHER_COLUMNS = { destination: 192, attrs: 128, description: 64 } as const;
+const DISPATCHER_COLUMNS = { destination: 192, attrs: 128, description: 64 } as const;
 
 const postgresColumns: Rule = (img) => {
   const ds = img.dispatcher;
@@ -253,10 +253,8 @@ const portClashes: Rule = (img) => {
     if (rp.rtpPorts.min < rp.rtpPorts.max) s.push({ path: ['media', 'rtpproxy', 'rtpPorts'], proto: 'udp', lo: rp.rtpPorts.min, hi: rp.rtpPorts.max, what: `the RTP port range ${rp.rtpPorts.min}-${rp.rtpPorts.max}` });
   }
   const out: RuleIssue[] = [];
-  for (let i = 0; i < s.length; i++) {
-    for (let j = 0; j < i; j++) {
-      const a = s[j]!;
-      const b = s[i]!;
+  for (const [i, b] of s.entries()) {
+    for (const a of s.slice(0, i)) {
       if (a.proto !== b.proto || b.lo > a.hi || a.lo > b.hi) continue;
       // Report at the single port (not the range), naming the other socket.
       const [at, other] = b.lo === b.hi ? [b, a] : [a, b];
@@ -345,7 +343,10 @@ const deployRefresh: Rule = (img) => {
   const out: RuleIssue[] = [];
   const cps = r.checkpointPercentages;
   if (cps && cps.length) {
-    const bad = cps.findIndex((p, i) => i > 0 && p <= cps[i - 1]!);
+    const bad = cps.findIndex((p, i) => {
+      const prev = cps[i - 1];
+      return prev !== undefined && p <= prev;
+    });
     if (bad > 0) out.push({ path: ['deploy', 'refresh', 'checkpointPercentages', bad], message: `must be greater than the checkpoint before it (${cps[bad - 1]}): checkpoints rise`, got: String(cps[bad]), fix: 'list the percentages in increasing order, e.g. [10, 50, 100]' });
     else if (cps[cps.length - 1] !== 100) out.push({ path: ['deploy', 'refresh', 'checkpointPercentages', cps.length - 1], message: 'the last checkpoint must be 100, or the refresh stops part-way and never finishes', got: String(cps[cps.length - 1]), fix: 'end the list with 100, e.g. [50, 100]' });
   }
@@ -366,7 +367,7 @@ const amiRegions: Rule = (img) => {
   return out;
 };
 
-export const RULES: readonly Rule[] = [nameMatchesFile, oneRole, listeners, connectionLimits, keepalive, rtpRange, controlSocket, portClashes, dispatcherAttrs, noLiteralSecrets, drainTiming, advertise, deployRefresh, amiRegions, elasticIpPublic, targetGroups, tlsSource, postgresColumns];
+const RULES: readonly Rule[] = [nameMatchesFile, oneRole, listeners, connectionLimits, keepalive, rtpRange, controlSocket, portClashes, dispatcherAttrs, noLiteralSecrets, drainTiming, advertise, deployRefresh, amiRegions, elasticIpPublic, targetGroups, tlsSource, postgresColumns];
 
 /** Things that pass but deserve a look; `validate` prints them and still exits 0. */
 const dnsDestinations: Rule = (img) =>
@@ -385,7 +386,7 @@ const antifloodBelowCapacity: Rule = (img) => {
 };
 
 /** Rules that warn: the definition stays valid. */
-export const WARNING_RULES: readonly Rule[] = [antifloodBelowCapacity, dnsDestinations];
+const WARNING_RULES: readonly Rule[] = [antifloodBelowCapacity, dnsDestinations];
 
 /** Every warning for a schema-valid definition. */
 export function checkWarnings(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {

@@ -21,7 +21,7 @@ const initialMethods = (what: string) =>
 /** A header name, or a prefix ending in `*` (X-Twilio-*). */
 const headerPattern = z.string().max(64).regex(/^[A-Za-z0-9-]+\*?$/, 'must be a header name such as X-Twilio-AccountSid, or a prefix ending in * such as X-Twilio-*');
 
-export const listenSchema = z
+const listenSchema = z
   .strictObject({
     udp: port.optional().describe('UDP SIP port'),
     tcp: port.optional().describe('TCP SIP port'),
@@ -29,7 +29,7 @@ export const listenSchema = z
   })
   .describe('SIP listeners. The private address to bind and the public address to advertise come from instance metadata at boot.');
 
-export const advertiseSchema = z
+const advertiseSchema = z
   .strictObject({
     source: z
       .enum(['instance-public-ipv4', 'elastic-ip', 'private-ipv4'])
@@ -39,7 +39,7 @@ export const advertiseSchema = z
   })
   .prefault({});
 
-export const relaySchema = z
+const relaySchema = z
   .strictObject({
     destination: z.strictObject({
       domain: host('SIP domain', 'relay.destination.port').describe('SIP domain (or IPv4 address) every call is relayed to, e.g. example.sip.twilio.com; no sip: and no port'),
@@ -61,7 +61,7 @@ export const relaySchema = z
   })
   .describe('Seed 000: relay every call to one destination SIP domain');
 
-export const destinationSchema = z.strictObject({
+const destinationSchema = z.strictObject({
   host: host('recorder address', 'port').describe('Recorder IPv4 address or DNS name; no port (that goes in port:)'),
   port: port.default(5080).describe('Destination SIP port'),
   transport: transport.default('tcp'),
@@ -79,7 +79,7 @@ export const destinationSchema = z.strictObject({
   description: text(255).default('').describe('Free text shown by dispatcher.list and the dispatcher table (at most 64 characters with the postgres backend)'),
 });
 
-export const dispatcherSchema = z
+const dispatcherSchema = z
   .strictObject({
     setId: z.number().int().min(1).default(1).describe('Dispatcher set id the destinations belong to'),
     algorithm: z
@@ -122,7 +122,7 @@ export const dispatcherSchema = z
   })
   .describe('Seed 004: load-balance calls across recorders with the dispatcher module');
 
-export const mediaSchema = z
+const mediaSchema = z
   .strictObject({
     rtpproxy: z
       .strictObject({
@@ -131,7 +131,7 @@ export const mediaSchema = z
           .string()
           // Host: IPv4, a DNS name or * (udp); an IPv6 address in brackets (udp6); a path from the safe alphabet (unix).
           .regex(
-            /^udp:(\*|[A-Za-z0-9.-]+):\d{1,5}$|^udp6:\[[0-9a-fA-F:.]+\]:\d{1,5}$|^unix:\/[A-Za-z0-9._+@,=~\/-]+$/,
+            /^udp:(\*|[A-Za-z0-9.-]+):\d{1,5}$|^udp6:\[[0-9a-fA-F:.]+\]:\d{1,5}$|^unix:\/[A-Za-z0-9._+@,=~/-]+$/,
             'must look like udp:127.0.0.1:7722, udp6:[::1]:7722 or unix:/run/rtpproxy/rtpproxy.sock',
           )
           .default('udp:127.0.0.1:7722')
@@ -156,7 +156,7 @@ export const mediaSchema = z
   })
   .prefault({});
 
-export const tcpSchema = z
+const tcpSchema = z
   .strictObject({
     maxConnections: z.number().int().min(1).default(2048).describe('tcp_max_connections'),
     connectionLifetime: seconds(1).default(3605).describe('tcp_connection_lifetime, seconds'),
@@ -166,7 +166,7 @@ export const tcpSchema = z
   })
   .prefault({});
 
-export const antifloodSchema = z
+const antifloodSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Rate-limit sources with pike and ban them in an htable'),
     sampleTime: seconds(1).default(2).describe('pike sampling_time_unit'),
@@ -190,9 +190,9 @@ export const antifloodSchema = z
   .prefault({});
 
 /** tls_method values offered: the Kamailio 5.5 tls module's methods[] minus the obsolete protocols. */
-export const TLS_METHODS = ['TLSv1.2+', 'TLSv1.2'] as const;
+const TLS_METHODS = ['TLSv1.2+', 'TLSv1.2'] as const;
 
-export const tlsSchema = z
+const tlsSchema = z
   .strictObject({
     enabled: z.boolean().default(false).describe('Load the tls module; needs listen.tls'),
     certificate: absolutePath.default('/etc/kamailio/tls/server.pem').describe('Certificate path on the instance'),
@@ -215,7 +215,7 @@ export const tlsSchema = z
   })
   .prefault({});
 
-export const diagnosticsSchema = z
+const diagnosticsSchema = z
   .strictObject({
     jsonrpc: z.boolean().default(false).describe('jsonrpcs over a FIFO on the instance'),
     debugger: z.boolean().default(false).describe('Load the debugger module'),
@@ -225,7 +225,7 @@ export const diagnosticsSchema = z
   })
   .prefault({});
 
-export const memorySchema = z
+const memorySchema = z
   .strictObject({
     sharedMb: z.number().int().min(64).max(65536).default(512).describe('kamailio -m: shared memory (tm transactions, dialogs, dispatcher)'),
     privateMb: z.number().int().min(4).max(1024).default(16).describe('kamailio -M: private memory per process'),
@@ -233,7 +233,7 @@ export const memorySchema = z
   })
   .prefault({});
 
-export const capacitySchema = z
+const capacitySchema = z
   .strictObject({
     callsPerSecond: z
       .number()
@@ -272,5 +272,3 @@ export const imageSchema = z
 export type ImageInput = z.input<typeof imageSchema>;
 export type ImageDefinition = z.output<typeof imageSchema>;
 export type Destination = z.output<typeof destinationSchema>;
-export type DispatcherConfig = z.output<typeof dispatcherSchema>;
-export type RelayConfig = z.output<typeof relaySchema>;

@@ -5,11 +5,11 @@ import { commentText, dispatcherListField, UnsafeValueError } from '../contract/
 // each. Every field goes through the dispatcher.list escaper (src/contract/escape.ts), so a value
 // that slipped past the schema is refused here instead of adding a destination.
 
-export function destinationUri(d: Destination): string {
+function destinationUri(d: Destination): string {
   return dispatcherListField(`sip:${d.host}:${d.port};transport=${d.transport}`);
 }
 
-export function destinationAttrs(d: Destination): string {
+function destinationAttrs(d: Destination): string {
   const a = d.attrs;
   const parts: string[] = [];
   if (a.weight !== undefined) parts.push(`weight=${a.weight}`);

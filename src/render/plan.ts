@@ -15,7 +15,7 @@ function rtpproxyTemplateData(image: ImageDefinition) {
 
 // Pure: definition (+ loaded templates and agent bundle) in, the list of files to write out.
 
-export interface PlannedFile {
+interface PlannedFile {
   path: string; // relative to the tree root, '/'-separated
   content: string;
   mode: number;
@@ -44,7 +44,7 @@ export interface LocalBoot {
 }
 
 export const KAMAILIO_CFG_PATH = 'etc/kamailio/kamailio.cfg';
-export const AGENT_PATH = 'usr/local/lib/sipbake/agent.mjs';
+const AGENT_PATH = 'usr/local/lib/sipbake/agent.mjs';
 
 /** The manifest the on-instance agent and the bake read. */
 export function planRender(image: ImageDefinition, inputs: RenderInputs): RenderPlan {

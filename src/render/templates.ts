@@ -6,10 +6,10 @@ import { Eta } from 'eta';
 import { UserError } from '../core/errors.js';
 
 /** sipbake's own checkout (src/render or dist/render are two levels down). */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A repository's own templates/ wins; otherwise the ones shipped with sipbake. */
-export function templatesDir(root: string): string {
+function templatesDir(root: string): string {
   const own = path.join(root, 'templates');
   return existsSync(own) ? own : path.join(packageRoot, 'templates');
 }

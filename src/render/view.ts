@@ -6,7 +6,7 @@ import { renderDispatcherList } from './dispatcher.js';
 // is computed here; the template only prints and chooses blocks by these flags. Other parts (Packer's
 // module list, the agent's manifest) read the same answers.
 
-export interface Listener {
+interface Listener {
   proto: 'udp' | 'tcp' | 'tls';
   port: number;
 }
@@ -97,7 +97,7 @@ export function udpMaxBuffer(image: ImageDefinition): number {
   return Math.min(16 << 20, Math.max(256 << 10, image.capacity.callsPerSecond * 4 * 1500));
 }
 
-export function listenersOf(image: ImageDefinition): Listener[] {
+function listenersOf(image: ImageDefinition): Listener[] {
   const out: Listener[] = [];
   for (const proto of ['udp', 'tcp', 'tls'] as const) {
     const port = image.listen[proto];
@@ -106,10 +106,6 @@ export function listenersOf(image: ImageDefinition): Listener[] {
   return out;
 }
 
-// The dispatcher list and the string escaper live in their own modules (render/dispatcher.ts,
-// contract/escape.ts); re-exported here for the template view's users.
-export { destinationAttrs, destinationUri, renderDispatcherList } from './dispatcher.js';
-export { kamailioString } from '../contract/escape.js';
 
 function relayTarget(d: NonNullable<ImageDefinition['relay']>['destination']): { ruriHostport: string; nextHop: string } {
   const hostport = d.port === 5060 ? d.domain : `${d.domain}:${d.port}`;

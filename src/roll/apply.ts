@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../aws/clients.js';
+import { returned } from '../aws/response.js';
 import { aws, isAwsError } from '../aws/errors.js';
 import { hookTimeoutFor } from './preflight.js';
 import { formatMarker, type RollMarker } from './types.js';
@@ -39,7 +40,7 @@ export async function createVersion(c: AwsClients, ltId: string, sourceVersion: 
       }),
     ),
   );
-  return out.LaunchTemplateVersion!.VersionNumber!;
+  return returned(out.LaunchTemplateVersion?.VersionNumber, 'CreateLaunchTemplateVersion LaunchTemplateVersion.VersionNumber');
 }
 
 export async function startRefresh(c: AwsClients, asgName: string, ltId: string, version: number, prefs: RefreshPreferences): Promise<string> {
@@ -53,11 +54,11 @@ export async function startRefresh(c: AwsClients, asgName: string, ltId: string,
       }),
     ),
   );
-  return out.InstanceRefreshId!;
+  return returned(out.InstanceRefreshId, 'StartInstanceRefresh InstanceRefreshId');
 }
 
 /** Preferences for the fallback refresh back to the previous version: no checkpoints, no alarms, no bake. */
-export function fallbackPreferences(p: RefreshPreferences): RefreshPreferences {
+function fallbackPreferences(p: RefreshPreferences): RefreshPreferences {
   return {
     MinHealthyPercentage: p.MinHealthyPercentage,
     MaxHealthyPercentage: p.MaxHealthyPercentage,
@@ -85,7 +86,7 @@ export async function beginRollback(
 ): Promise<RollbackStart> {
   try {
     const out = await c.autoScaling.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: asgName }));
-    return { kind: 'aws-rollback', refreshId: out.InstanceRefreshId! };
+    return { kind: 'aws-rollback', refreshId: returned(out.InstanceRefreshId, 'RollbackInstanceRefresh InstanceRefreshId') };
   } catch (e) {
     const irreversible = isAwsError(e, /^IrreversibleInstanceRefresh(Fault)?$/);
     if (!irreversible && !isAwsError(e, /^ActiveInstanceRefreshNotFound(Fault)?$/)) throw e;

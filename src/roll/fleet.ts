@@ -12,7 +12,7 @@ const NOT_FOUND = /^InvalidInstanceID\.NotFound$/;
  * unknown to DescribeInstances for a while (InvalidInstanceID.NotFound). Those ids are left out (their AMI is
  * unknown for this poll) instead of failing the roll; when the error names no id, the whole lookup is skipped.
  */
-export async function describeAmis(c: Pick<AwsClients, 'ec2'>, ids: string[]): Promise<Map<string, { ami?: string; launchedAtMs?: number }>> {
+async function describeAmis(c: Pick<AwsClients, 'ec2'>, ids: string[]): Promise<Map<string, { ami?: string; launchedAtMs?: number }>> {
   const out = new Map<string, { ami?: string; launchedAtMs?: number }>();
   let ask = [...ids];
   for (let attempt = 0; ask.length > 0 && attempt < 3; attempt++) {

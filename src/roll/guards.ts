@@ -10,7 +10,7 @@ export interface GuardInput extends PreflightInput {
 }
 
 /** A roll onto a group that serves nothing now would hide whether the new AMI works; refuse unless --force. */
-export function healthyTargetsNow(i: GuardInput): Finding | undefined {
+function healthyTargetsNow(i: GuardInput): Finding | undefined {
   const { obs, deploy } = i;
   const fleet = obs.fleet;
   if (!obs.group || !fleet || obs.group.desired === 0 || obs.targetGroups.length === 0) return undefined;
@@ -21,7 +21,7 @@ export function healthyTargetsNow(i: GuardInput): Finding | undefined {
   return { check: 'healthyTargets', level: 'refuse', message: `${message}: the gate could not tell a bad AMI from a broken group`, fix: `find out why (sipbake status ${i.image}); roll anyway with --force` };
 }
 
-export function notRejected(i: GuardInput): Finding | undefined {
+function notRejected(i: GuardInput): Finding | undefined {
   const r = rejectionsOf(i.obs.group?.tags ?? {}).find((x) => x.ami === i.amiId);
   if (!r) return undefined;
   const message = `AMI ${i.amiId} was rejected on ${i.deploy.asgName} at ${r.at}: ${r.reason}`;
@@ -29,7 +29,7 @@ export function notRejected(i: GuardInput): Finding | undefined {
   return { check: 'notRejected', level: 'refuse', message, fix: `bake a fixed image (sipbake build ${i.image}) and roll that, or roll this AMI anyway with --force` };
 }
 
-export function leaseFree(i: GuardInput): Finding | undefined {
+function leaseFree(i: GuardInput): Finding | undefined {
   const l = parseLease(i.obs.group?.tags[TAG_LEASE]);
   if (!l) return undefined;
   if (leaseExpired(l, i.nowMs)) return { check: 'lease', level: 'warn', message: `the lease of ${l.owner} expired at ${l.expiresAt}; this run takes it over` };

@@ -1,11 +1,12 @@
 // Reading this image's AMIs from EC2 (effects). Newest first by sipbake:built-at, then CreationDate.
 import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../aws/clients.js';
+import { returned } from '../aws/response.js';
 import type { AmiInfo } from './types.js';
 
-export function toAmiInfo(i: Image): AmiInfo {
+function toAmiInfo(i: Image): AmiInfo {
   return {
-    imageId: i.ImageId!,
+    imageId: returned(i.ImageId, 'DescribeImages Images[].ImageId'),
     name: i.Name ?? '',
     state: i.State ?? 'unknown',
     ...(i.Architecture ? { architecture: i.Architecture } : {}),
@@ -19,7 +20,7 @@ export function builtAt(a: AmiInfo): string {
   return a.tags['sipbake:built-at'] ?? a.creationDate ?? '';
 }
 
-export function newestFirst(amis: AmiInfo[]): AmiInfo[] {
+function newestFirst(amis: AmiInfo[]): AmiInfo[] {
   return [...amis].sort((a, b) => builtAt(b).localeCompare(builtAt(a)) || b.imageId.localeCompare(a.imageId));
 }
 

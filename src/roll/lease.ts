@@ -14,7 +14,7 @@ import { retryThrottled } from './retry.js';
 import { leaseHeldMessage } from './lease-text.js';
 import { formatLease, leaseExpired, parseLease, TAG_LEASE, type Lease } from './tags.js';
 
-export const LEASE_TTL_MS = 15 * 60_000;
+const LEASE_TTL_MS = 15 * 60_000;
 const SETTLE_MS = 3000;
 
 export function leaseOwner(): string {

@@ -9,7 +9,7 @@ import { formatLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type RefreshInfo, type S
 export type { Snap } from './types.js';
 
 export type Phase = 'rolling' | 'rolling-back' | 'done';
-export type Outcome = 'succeeded' | 'rolled-back' | 'rollback-failed';
+type Outcome = 'succeeded' | 'rolled-back' | 'rollback-failed';
 
 
 export interface MachineParams extends GateParams {

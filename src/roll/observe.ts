@@ -5,6 +5,7 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetGroupAttributesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from '../aws/clients.js';
+import { returned } from '../aws/response.js';
 import { describeFleet } from './fleet.js';
 import { getAmi } from './images.js';
 import { ACTIVE_STATUSES, type GroupInfo, type LtVersionInfo, type Observed, type RefreshInfo, type TargetGroupInfo } from './types.js';
@@ -14,7 +15,7 @@ export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: st
   const g = out.AutoScalingGroups?.[0];
   if (!g) return undefined;
   return {
-    name: g.AutoScalingGroupName!,
+    name: returned(g.AutoScalingGroupName, 'DescribeAutoScalingGroups AutoScalingGroupName'),
     desired: g.DesiredCapacity ?? 0,
     min: g.MinSize ?? 0,
     max: g.MaxSize ?? 0,
@@ -25,7 +26,7 @@ export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: st
       : {}),
     ...(g.LaunchConfigurationName ? { launchConfigurationName: g.LaunchConfigurationName } : {}),
     mixedInstancesPolicy: g.MixedInstancesPolicy !== undefined,
-    instances: (g.Instances ?? []).map((i) => ({ id: i.InstanceId!, lifecycleState: i.LifecycleState ?? '', ltVersion: i.LaunchTemplate?.Version, health: i.HealthStatus })),
+    instances: (g.Instances ?? []).map((i) => ({ id: returned(i.InstanceId, 'DescribeAutoScalingGroups Instances[].InstanceId'), lifecycleState: i.LifecycleState ?? '', ltVersion: i.LaunchTemplate?.Version, health: i.HealthStatus })),
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
   };
 }
@@ -36,9 +37,9 @@ export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string
     const v = out.LaunchTemplateVersions?.[0];
     if (!v) return undefined;
     return {
-      ltId: v.LaunchTemplateId!,
+      ltId: returned(v.LaunchTemplateId, 'DescribeLaunchTemplateVersions LaunchTemplateId'),
       ...(v.LaunchTemplateName ? { ltName: v.LaunchTemplateName } : {}),
-      version: v.VersionNumber!,
+      version: returned(v.VersionNumber, 'DescribeLaunchTemplateVersions VersionNumber'),
       ...(v.LaunchTemplateData?.ImageId ? { imageId: v.LaunchTemplateData.ImageId } : {}),
       ...(v.VersionDescription ? { description: v.VersionDescription } : {}),
       ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens } : {}),
@@ -49,9 +50,9 @@ export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string
   }
 }
 
-export function toRefreshInfo(r: InstanceRefresh): RefreshInfo {
+function toRefreshInfo(r: InstanceRefresh): RefreshInfo {
   return {
-    id: r.InstanceRefreshId!,
+    id: returned(r.InstanceRefreshId, 'DescribeInstanceRefreshes InstanceRefreshId'),
     status: r.Status ?? 'Pending',
     ...(r.StatusReason ? { statusReason: r.StatusReason } : {}),
     ...(r.StartTime ? { startTime: r.StartTime } : {}),
@@ -137,7 +138,7 @@ export async function observe(c: AwsClients, o: ObserveInput): Promise<Observed>
   obs.fleet = await describeFleet(c, group, obs.targetGroups);
   const hooks = await c.autoScaling.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: o.asgName }));
   obs.hooks = (hooks.LifecycleHooks ?? []).map((h) => ({
-    name: h.LifecycleHookName!,
+    name: returned(h.LifecycleHookName, 'DescribeLifecycleHooks LifecycleHookName'),
     transition: h.LifecycleTransition ?? '',
     heartbeatTimeout: h.HeartbeatTimeout ?? 3600,
     defaultResult: h.DefaultResult ?? 'ABANDON',

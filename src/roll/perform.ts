@@ -37,7 +37,7 @@ export interface Driven {
   tagFailures: string[];
 }
 
-export async function snapshot(d: PerformDeps, refreshId: string): Promise<Snap> {
+async function snapshot(d: PerformDeps, refreshId: string): Promise<Snap> {
   const [refresh] = await describeRefreshes(d.clients, d.asgName, [refreshId]);
   const group = await describeGroup(d.clients, d.asgName);
   const instances = group ? await describeFleet(d.clients, group, d.targetGroups) : [];

@@ -45,7 +45,7 @@ export interface RollPlan {
   findings: Finding[];
 }
 
-export function refreshPreferences(d: DeployConfig): RefreshPreferences {
+function refreshPreferences(d: DeployConfig): RefreshPreferences {
   const r = d.refresh;
   const cps = r.checkpointPercentages ?? [];
   return {
@@ -89,7 +89,7 @@ export function planBatches(desired: number, total: number, minPct: number, maxP
   return batches;
 }
 
-export function amiDiff(from: AmiInfo | undefined, to: AmiInfo | undefined): RollPlan['amiDiff'] {
+function amiDiff(from: AmiInfo | undefined, to: AmiInfo | undefined): RollPlan['amiDiff'] {
   return AMI_TAGS.filter((t) => t !== 'sipbake:image').map((tag) => ({
     tag: tag.replace('sipbake:', ''),
     ...(from?.tags[tag] !== undefined ? { from: from.tags[tag] } : {}),
@@ -103,7 +103,7 @@ export interface PlanInput extends Omit<GuardInput, 'kind' | 'force' | 'nowMs'>,
 }
 
 /** The active refresh, when it is sipbake's roll of this image away from `ami` (what a rollback undoes). */
-export function activeRollFrom(obs: Observed, image: string, ami: string): RollPlan['undo'] {
+function activeRollFrom(obs: Observed, image: string, ami: string): RollPlan['undo'] {
   const active = obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
   const marker = parseMarker(obs.activeDesired?.description);
   if (!active || !marker || !obs.activeDesired || marker.image !== image || marker.fromAmi !== ami) return undefined;
@@ -176,4 +176,3 @@ export function refusals(p: RollPlan): Finding[] {
   return p.findings.filter((f) => f.level === 'refuse');
 }
 
-export type { Observed };

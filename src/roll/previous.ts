@@ -10,9 +10,10 @@ export function choosePrevious(obs: Observed, amis: AmiInfo[], image: string): {
   const active = parseMarker(obs.activeDesired?.description);
   if (active && active.image === image && obs.refreshes.some((r) => ACTIVE_STATUSES.includes(r.status)) && active.fromAmi.startsWith('ami-'))
     return { ami: active.fromAmi, why: `the AMI the active roll to ${active.ami} started from` };
-  const marker = parseMarker(obs.current?.description);
-  if (marker && marker.image === image && marker.fromAmi !== live && marker.fromAmi.startsWith('ami-'))
-    return { ami: marker.fromAmi, why: `launch template version ${obs.current!.version} was rolled from version ${marker.fromVersion}` };
+  const { current } = obs;
+  const marker = parseMarker(current?.description);
+  if (current && marker && marker.image === image && marker.fromAmi !== live && marker.fromAmi.startsWith('ami-'))
+    return { ami: marker.fromAmi, why: `launch template version ${current.version} was rolled from version ${marker.fromVersion}` };
   const lkg = parseLkg(obs.group?.tags[TAG_LAST_KNOWN_GOOD]);
   const strays = inService(obs.fleet ?? []).filter((i) => i.ami !== undefined && i.ami !== lkg?.ami);
   if (lkg && lkg.ami !== live) return { ami: lkg.ami, why: `last-known-good (version ${lkg.version})` };

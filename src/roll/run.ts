@@ -16,7 +16,7 @@ import type { Observed } from './types.js';
 
 export type { Renderer } from './tasks.js';
 export type { RollDeps, RollRequest } from './request.js';
-export type { Outcome, RollSummary } from './summary.js';
+export type { RollSummary } from './summary.js';
 
 async function chooseAmi(req: RollRequest, deps: RollDeps, obs: Observed): Promise<string> {
   if (req.ami) return req.ami;
@@ -32,7 +32,7 @@ async function chooseAmi(req: RollRequest, deps: RollDeps, obs: Observed): Promi
   return newest.imageId;
 }
 
-export async function planFor(req: RollRequest, deps: RollDeps): Promise<{ plan: RollPlan; obs: Observed }> {
+async function planFor(req: RollRequest, deps: RollDeps): Promise<{ plan: RollPlan; obs: Observed }> {
   const obs = await observe(deps.clients, { asgName: req.deploy.asgName, targetGroupArns: req.deploy.targetGroupArns, alarms: req.deploy.refresh.alarms });
   const ami = await chooseAmi(req, deps, obs);
   obs.target = await getAmi(deps.clients, ami);

@@ -17,7 +17,7 @@ import { parseMarker, TAG_LAST_ROLL, type Observed } from './types.js';
 import { duration } from './format.js';
 
 /** What the start stage established: the refresh to watch, where it heads, and where a rollback returns. */
-export interface Started {
+interface Started {
   refreshId: string;
   toVersion: number;
   /** Forward AMI the machine gates (in an undo: the AMI being undone). */
@@ -128,7 +128,7 @@ async function startNew(ctx: RollCtx): Promise<Started> {
 }
 
 async function start(ctx: RollCtx, setTitle: (t: string) => void): Promise<void> {
-  const { plan, req, deps } = ctx;
+  const { plan, deps } = ctx;
   const st = plan.mode === 'undo' ? startUndo(ctx) : plan.mode === 'resume' ? startResume(ctx) : await startNew(ctx);
   ctx.started = st;
   setTitle(`Refresh ${st.refreshId} → launch template ${st.previous.ltId} version ${st.toVersion} (${st.forwardAmi})`);

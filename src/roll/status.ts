@@ -33,7 +33,7 @@ async function liveVersion(c: AwsClients, g: GroupInfo): Promise<LtVersionInfo |
 }
 
 /** The AMI of every instance of the group that is not leaving. */
-export async function instanceAmis(c: AwsClients, asgName: string): Promise<{ id: string; ami: string }[]> {
+async function instanceAmis(c: AwsClients, asgName: string): Promise<{ id: string; ami: string }[]> {
   const group = await describeGroup(c, asgName);
   if (!group) return [];
   const fleet = await describeFleet(c, group, []);
@@ -89,7 +89,7 @@ export interface HistoryEntry {
   lastKnownGood: boolean;
 }
 
-export function historyEntries(amis: AmiInfo[], liveAmi: string | undefined, running: string[], lkgAmi: string | undefined): HistoryEntry[] {
+function historyEntries(amis: AmiInfo[], liveAmi: string | undefined, running: string[], lkgAmi: string | undefined): HistoryEntry[] {
   return amis.map((a) => ({
     ami: a.imageId,
     name: a.name,

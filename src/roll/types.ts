@@ -53,7 +53,7 @@ export interface TargetGroupInfo {
   deregistrationDelay: number;
 }
 
-export interface HookInfo {
+interface HookInfo {
   name: string;
   transition: string;
   heartbeatTimeout: number;

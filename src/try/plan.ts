@@ -28,7 +28,7 @@ export interface TryPorts {
   rtpproxy?: number;
 }
 
-export interface TryPeer {
+interface TryPeer {
   role: 'destination' | 'recorder';
   name: string;
   host: string;

@@ -51,8 +51,3 @@ export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]
   for (let i = 0; i < n; i++) out.push(await freePort(host));
   return out;
 }
-
-/** Forget handed-out ports (tests that run many suites in one process may call it between suites). */
-export function releasePorts(): void {
-  handedOut.clear();
-}

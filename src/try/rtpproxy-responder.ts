@@ -18,7 +18,7 @@ import { createSocket, type Socket } from 'node:dgram';
 /** RTPProxy 3.2.0's getopt string (src/main.c). */
 const OPTSTRING = 'vf2Rl:6:s:S:t:r:p:T:L:m:M:u:Fin:Pad:Vc:A:w:bW:DC';
 
-export interface RtpproxyListen {
+interface RtpproxyListen {
   label?: string;
   address: string;
   advertised?: string;
@@ -44,12 +44,12 @@ export function parseRtpproxyArgv(argv: readonly string[]): RtpproxyArgs {
   const out: RtpproxyArgs = { control: { path: '/var/run/rtpproxy.sock' }, listen: [], bridge: false, ports: { min: 35000, max: 65000 } };
   const withArg = (c: string) => OPTSTRING[OPTSTRING.indexOf(c) + 1] === ':';
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') break;
+    const a = argv[i];
+    if (a === undefined || a === '--') break;
     if (a.startsWith('--')) continue; // long options (--force_asymmetric, …) take no part in addressing
     if (!a.startsWith('-') || a === '-') throw new RtpproxyArgvError(`unexpected argument ${JSON.stringify(a)}`);
     for (let j = 1; j < a.length; j++) {
-      const c = a[j]!;
+      const c = a.charAt(j);
       if (c === ':' || !OPTSTRING.includes(c)) throw new RtpproxyArgvError(`invalid option -- '${c}'`);
       let val: string | undefined;
       if (withArg(c)) {
@@ -71,11 +71,17 @@ export function parseRtpproxyArgv(argv: readonly string[]): RtpproxyArgs {
   return out;
 }
 
+/** The argument of an option that takes one (parseRtpproxyArgv has read it, or refused the argv). */
+function argOf(c: string, val: string | undefined): string {
+  if (val === undefined) throw new RtpproxyArgvError(`option requires an argument -- '${c}'`);
+  return val;
+}
+
 function apply(out: RtpproxyArgs, c: string, val: string | undefined): void {
   switch (c) {
     case 'l':
     case '6': {
-      let rest = val!;
+      let rest = argOf(c, val);
       const l: RtpproxyListen = { address: '', v6: c === '6' };
       const at = rest.indexOf('@');
       if (at >= 0) {
@@ -99,29 +105,30 @@ function apply(out: RtpproxyArgs, c: string, val: string | undefined): void {
       return;
     }
     case 's': {
-      const m = /^(udp6?|tcp6?):(.*?)(?::(\d+))?$/.exec(val!);
-      if (m) out.control = { host: m[2]!.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(m[3] ?? 22222) };
-      else if (/^c?unix:/.test(val!)) out.control = { path: val!.replace(/^c?unix:/, '') };
+      const v = argOf(c, val);
+      const [, , host, port] = /^(udp6?|tcp6?):(.*?)(?::(\d+))?$/.exec(v) ?? [];
+      if (host !== undefined) out.control = { host: host.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(port ?? 22222) };
+      else if (/^c?unix:/.test(v)) out.control = { path: v.replace(/^c?unix:/, '') };
       else throw new RtpproxyArgvError("can't parse control socket argument");
       return;
     }
     case 'd': {
-      const level = val!.split(':')[0]!;
+      const level = argOf(c, val).replace(/:.*$/s, ''); // the part before the first ':'
       if (!['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT'].includes(level)) throw new RtpproxyArgvError(`${level}: invalid log level`);
       out.logLevel = level;
       return;
     }
     case 'p':
-      out.pidFile = val!;
+      out.pidFile = argOf(c, val);
       return;
     case 'L':
-      if (!/^\d+$/.test(val!)) throw new RtpproxyArgvError(`${val}: max file rlimit argument is invalid`);
+      if (!/^\d+$/.test(argOf(c, val))) throw new RtpproxyArgvError(`${val}: max file rlimit argument is invalid`);
       out.nofile = Number(val);
       return;
     case 'm':
     case 'M': {
       const n = Number(val);
-      if (!/^\d+$/.test(val!) || n < 1 || n > 65535) throw new RtpproxyArgvError(`${val}: ${c === 'm' ? 'min' : 'max'} port argument is invalid`);
+      if (!/^\d+$/.test(argOf(c, val)) || n < 1 || n > 65535) throw new RtpproxyArgvError(`${val}: ${c === 'm' ? 'min' : 'max'} port argument is invalid`);
       if (c === 'm') out.ports.min = n;
       else out.ports.max = n;
       return;
@@ -151,7 +158,7 @@ export function replyAddress(args: RtpproxyArgs, flags = ''): string | undefined
   return first.advertised ?? (isNull(first.address) ? undefined : first.address);
 }
 
-export const CAPABILITIES = ['20040107', '20050322', '20060704', '20071218', '20080403', '20081102', '20081224', '20090810'];
+const CAPABILITIES = ['20040107', '20050322', '20060704', '20071218', '20080403', '20081102', '20081224', '20090810'];
 
 export interface RtpproxyCommand {
   at: number;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
-import { freePort, runCalls, startSipp } from '../support/index.js';
+import { freePort, startSipp } from '../support/index.js';
 import { upRecorderLb, type Lb } from '../sip/recorder-lb.setup.js';
 import { FAKE_AWS_ENV, agentNode } from './support.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 // "EnvironmentFile="): env files are read in order (later wins; quotes removed), then in ExecStart
 // `$VAR` splits on white space into several words and `${VAR}` stays one word. Paths are read under `tree`.
 
-export function parseEnvFile(text: string): Record<string, string> {
+function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const raw of text.split('\n')) {
     const line = raw.trim();

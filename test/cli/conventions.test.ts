@@ -151,12 +151,12 @@ describe('credentials', () => {
     process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(home, '.aws/credentials');
     cleanups.push(() => {
       for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
+        if (v === undefined) Reflect.deleteProperty(process.env, k);
         else process.env[k] = v;
       }
     });
-    const env = { ...fx.env() };
-    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete env[k];
+    const dropped = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
+    const env = Object.fromEntries(Object.entries(fx.env()).filter(([k]) => !dropped.includes(k)));
     const r = await cli(['build', 'twilio-relay', '--plan', '--profile', 'ops', '--root', fx.root], { env });
     expect(r.code, r.text).toBe(1);
     expect(r.text).toMatch(/the AWS SSO session has expired or is invalid/);
@@ -186,7 +186,7 @@ describe('proxy', () => {
     const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY, https_proxy: process.env.https_proxy, no_proxy: process.env.no_proxy };
     cleanups.push(() => {
       for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
+        if (v === undefined) Reflect.deleteProperty(process.env, k);
         else process.env[k] = v;
       }
     });

@@ -8,7 +8,8 @@ export interface PtyRun {
   exited: Promise<number | null>;
 }
 
-export const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+// eslint-disable-next-line no-control-regex -- ESC starts the terminal escapes this removes
+const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 
 export function underPty(argv: string[], o: { cwd: string; env: NodeJS.ProcessEnv; killAfterMs?: number }): PtyRun {
   // script's pty starts 0 columns wide when its own stdin is no terminal; give it a person's size.

@@ -12,7 +12,7 @@ import { asgHandlers } from './aws/handlers-asg.js';
 // sleeps for real), so hook timeouts and heartbeats behave as in AWS. Requests without a SigV4 Authorization
 // header are refused. `calls` also records every request with its real time and whether it succeeded.
 
-export interface AsgCall {
+interface AsgCall {
   action: string;
   params: Record<string, string>;
   atMs: number;

@@ -18,19 +18,19 @@ import type { AddressInfo } from 'node:net';
 
 export const POISON_ADDRESS = '10.66.66.66';
 
-export interface ImdsRequest {
+interface ImdsRequest {
   method: string;
   path: string;
   token: boolean;
   status: number;
 }
 
-export interface ImdsFault {
+interface ImdsFault {
   status?: number;
   delayMs?: number;
 }
 
-export interface InstanceRoleCredentials {
+interface InstanceRoleCredentials {
   role: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -62,7 +62,7 @@ export interface ImdsFakeOptions {
   role?: InstanceRoleCredentials;
 }
 
-export const FAKE_MAC = '0e:49:61:0f:c3:11';
+const FAKE_MAC = '0e:49:61:0f:c3:11';
 
 export async function startImdsFake(o: ImdsFakeOptions = {}): Promise<ImdsFake> {
   const metadata = new Map<string, string>([

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 // Every request is recorded (target, body, signed, the signing access key id and session token).
 // `failNext(n)` answers the next n requests with 500 InternalServerError (the SDK retries those).
 
-export interface SecretsRequest {
+interface SecretsRequest {
   target: string;
   body: Record<string, unknown>;
   signed: boolean;

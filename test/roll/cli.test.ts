@@ -16,10 +16,27 @@ function world(o: Parameters<typeof seedWorld>[1] = {}): { fake: FakeAws; w: Wor
   return { fake, w };
 }
 
-async function cli(args: string[], json = false) {
+// The parts of each --json document these tests read.
+interface PlanDoc {
+  plan: { mode: string; findings: { level: string; check: string }[] };
+}
+interface SummaryDoc {
+  summary: { instances: { ami: string }[] };
+}
+interface HistoryDoc {
+  amis: { ami: string; live: boolean; lastKnownGood: boolean }[];
+}
+interface StatusDoc {
+  status: { rejected: unknown[] };
+}
+interface PolicyDoc {
+  Statement: { Sid?: string; Action: string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string>> }[];
+}
+
+async function cli<Doc = unknown>(args: string[], json = false) {
   const reporter = new RecordingReporter(json);
   const code = await main(args, { reporter, cwd: process.cwd(), env: {}, signal: new AbortController().signal });
-  return { code, reporter, out: reporter.text(), result: reporter.results[0] as Record<string, any> };
+  return { code, reporter, out: reporter.text(), result: reporter.results[0] as Doc };
 }
 
 describe('sipbake roll/rollback/status/history/iam', () => {
@@ -42,20 +59,20 @@ describe('sipbake roll/rollback/status/history/iam', () => {
   it('roll --plan --json is one document with every refusal, and exits 1 when it would refuse', async () => {
     const { fake } = world({ version: '$Default' });
     fake.asgs.get('kamailio-lb-asg')!.HealthCheckType = 'EC2';
-    const r = await cli(['roll', 'twilio-relay', '--plan', '--json'], true);
+    const r = await cli<PlanDoc>(['roll', 'twilio-relay', '--plan', '--json'], true);
     expect(r.code).toBe(1);
     expect(r.result.plan.mode).toBe('refuse');
-    expect(r.result.plan.findings.filter((f: { level: string }) => f.level === 'refuse').map((f: { check: string }) => f.check)).toEqual(['pinnedVersion', 'healthCheckIsElb']);
+    expect(r.result.plan.findings.filter((f) => f.level === 'refuse').map((f) => f.check)).toEqual(['pinnedVersion', 'healthCheckIsElb']);
   });
 
   it('roll --json prints one summary document (here: the newest AMI is already live, so nothing to wait for)', async () => {
     const { fake, w } = world();
     fake.images.get(w.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
-    const r = await cli(['roll', 'twilio-relay', '--json', '--yes'], true);
+    const r = await cli<SummaryDoc>(['roll', 'twilio-relay', '--json', '--yes'], true);
     expect(r.code).toBe(0);
     expect(r.reporter.results).toHaveLength(1);
     expect(r.result).toMatchObject({ ok: true, summary: { outcome: 'noop', to: { ami: w.oldAmi.ImageId } } });
-    expect(r.result.summary.instances.map((i: { ami: string }) => i.ami)).toEqual([w.oldAmi.ImageId, w.oldAmi.ImageId]);
+    expect(r.result.summary.instances.map((i) => i.ami)).toEqual([w.oldAmi.ImageId, w.oldAmi.ImageId]);
     expect(fake.callsOf('StartInstanceRefresh')).toHaveLength(0);
   });
 
@@ -66,9 +83,9 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     expect(s.code).toBe(0);
     expect(s.out).toContain(`version 1, live AMI ${w.oldAmi.ImageId}`);
     expect(s.out).toContain(`last-known-good: version 1 ${w.oldAmi.ImageId}`);
-    const h = await cli(['history', 'twilio-relay', '--json'], true);
+    const h = await cli<HistoryDoc>(['history', 'twilio-relay', '--json'], true);
     expect(h.code).toBe(0);
-    expect(h.result.amis.map((a: { ami: string; live: boolean; lastKnownGood: boolean }) => [a.ami, a.live, a.lastKnownGood])).toEqual([
+    expect(h.result.amis.map((a) => [a.ami, a.live, a.lastKnownGood])).toEqual([
       [w.newAmi.ImageId, false, false],
       [w.oldAmi.ImageId, true, true],
     ]);
@@ -79,7 +96,7 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     const expires = new Date(Date.now() + 600_000).toISOString();
     w.asg.tags['sipbake:lease'] = `owner=alice@ci:7 start=2026-01-01T00:00:00.000Z expires=${expires} token=t1`;
     w.asg.tags[`sipbake:rejected:${w.newAmi.ImageId}`] = '2026-01-01T00:10:00.000Z 2 instance(s) went unhealthy';
-    const s = await cli(['status', 'twilio-relay', '--json'], true);
+    const s = await cli<StatusDoc>(['status', 'twilio-relay', '--json'], true);
     expect(s.code).toBe(0);
     expect(s.out).toContain(`roll in progress: alice@ci:7 since 2026-01-01T00:00:00.000Z (lease expires ${expires})`);
     expect(s.out).toContain(`rejected: ${w.newAmi.ImageId} at 2026-01-01T00:10:00.000Z: 2 instance(s) went unhealthy`);
@@ -107,13 +124,13 @@ describe('sipbake roll/rollback/status/history/iam', () => {
   });
 
   it('iam roll scopes writes to the group; iam build limits deregistering to this image', async () => {
-    const roll = await cli(['iam', 'roll', '--image', 'twilio-relay', '--account', '123456789012', '--json'], true);
+    const roll = await cli<PolicyDoc>(['iam', 'roll', '--image', 'twilio-relay', '--account', '123456789012', '--json'], true);
     expect(roll.code).toBe(0);
-    const writes = roll.result.Statement.find((s: { Sid: string }) => s.Sid === 'RefreshThisGroup');
+    const writes = roll.result.Statement.find((s) => s.Sid === 'RefreshThisGroup')!;
     expect(writes.Resource).toBe('arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/kamailio-lb-asg');
     expect(writes.Action).toContain('autoscaling:RollbackInstanceRefresh');
     expect(JSON.stringify(roll.result)).not.toContain('UpdateAutoScalingGroup');
-    const build = await cli(['iam', 'build', '--image', 'twilio-relay', '--json'], true);
-    expect(build.result.Statement[1].Condition.StringEquals['aws:ResourceTag/sipbake:image']).toBe('twilio-relay');
+    const build = await cli<PolicyDoc>(['iam', 'build', '--image', 'twilio-relay', '--json'], true);
+    expect(build.result.Statement[1]!.Condition!.StringEquals!['aws:ResourceTag/sipbake:image']).toBe('twilio-relay');
   });
 });

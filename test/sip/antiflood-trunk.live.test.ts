@@ -2,7 +2,6 @@
 // capacity.callsPerSecond, counting initial requests only): one upstream address at 20 calls/s for
 // 30 s is never banned; 500 requests/s from an unknown address are banned while a second source
 // completes all its calls; a banned source's BYE for its own call still ends that call.
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -18,7 +18,7 @@ export interface SipMessage {
 const COMPACT: Record<string, string> = { v: 'via', f: 'from', t: 'to', i: 'call-id', m: 'contact', l: 'content-length', c: 'content-type' };
 const norm = (n: string): string => COMPACT[n.toLowerCase()] ?? n.toLowerCase();
 
-export function parseSip(raw: string, from = { address: '', port: 0 }): SipMessage {
+function parseSip(raw: string, from = { address: '', port: 0 }): SipMessage {
   const [head = '', ...rest] = raw.split('\r\n\r\n');
   const lines = head.split('\r\n');
   const startLine = lines[0] ?? '';

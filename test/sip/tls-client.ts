@@ -10,7 +10,7 @@ export interface SipResponse {
   header(name: string): string[];
 }
 
-export function parseResponse(text: string): SipResponse {
+function parseResponse(text: string): SipResponse {
   const status = Number(text.match(/^SIP\/2\.0 (\d{3})/)?.[1] ?? 0);
   return {
     status,

@@ -11,7 +11,7 @@ import { freePort } from '../../src/try/ports.js';
 import { startProcess } from '../../src/try/process.js';
 
 const run = promisify(execFile);
-export const PG_BIN = process.env.SIPBAKE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const PG_BIN = process.env.SIPBAKE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 export interface Postgres {
   host: string;

@@ -52,5 +52,3 @@ export const commandIndex: CommandEntry[] = [
     ['$0 iam roll --image twilio-relay --account 123456789012', 'the policy of the CI roll role (roll, rollback, status, history)'],
   ]),
 ];
-
-export const commandNames = commandIndex.map((c) => c.name);

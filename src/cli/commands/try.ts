@@ -23,12 +23,14 @@ export default defineCommand({
       .example('$0 try recorder-lb --address 127.0.30.0/24', 'on another loopback range (e.g. next to another try)')
       .example('$0 try recorder-lb --json --for 60', 'the addresses as JSON; stops after a minute'),
   run: async (o, ctx) => {
+    const net = loopbackNet(String(o.address));
+    if (net === undefined) throw new Error(`--address ${o.address} passed the builder's check but is not a loopback /24`);
     await runTry({
       root: ctx.root,
       image: o.image,
       reporter: ctx.reporter,
       signal: ctx.signal,
-      net: loopbackNet(String(o.address))!,
+      net,
       ...(o.for !== undefined ? { forSeconds: o.for } : {}),
     });
   },

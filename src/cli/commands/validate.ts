@@ -1,13 +1,13 @@
 import { defineCommand } from '../command.js';
 import { formatIssue, listImages, loadImage, type DefinitionIssue } from '../../definition/load.js';
 
-export interface ValidateReport {
+interface ValidateReport {
   ok: boolean;
   images: { file: string; ok: boolean; issues: DefinitionIssue[]; warnings: DefinitionIssue[] }[];
 }
 
 /** Load every named image (all under images/ when none), collecting every issue. */
-export async function validateImages(root: string, names: readonly string[]): Promise<ValidateReport> {
+async function validateImages(root: string, names: readonly string[]): Promise<ValidateReport> {
   const targets = names.length ? names : await listImages(root);
   const images: ValidateReport['images'] = [];
   for (const n of targets) {
