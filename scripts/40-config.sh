@@ -78,23 +78,25 @@ sed -e "s|^#!define SIPBAKE_PRIVATE_IP .*|#!define SIPBAKE_PRIVATE_IP $addr|" \
   -e "s|^#!define SIPBAKE_CTL_SOCK .*|#!define SIPBAKE_CTL_SOCK \"unix:$run/kamailio_ctl\"|" \
   -e "s|^#!define SIPBAKE_JSONRPC_FIFO .*|#!define SIPBAKE_JSONRPC_FIFO \"$run/kamailio_rpc.fifo\"|" \
   "$placeholder" >"$run/sipbake-boot.cfg"
+if ! grep -qx "#!define SIPBAKE_PRIVATE_IP $addr" "$run/sipbake-boot.cfg" || ! grep -q "^#!define SIPBAKE_CTL_SOCK \"unix:$run/" "$run/sipbake-boot.cfg"; then
+  die "the placeholder include $placeholder has no SIPBAKE_PRIVATE_IP or SIPBAKE_CTL_SOCK define to point at loopback" \
+    "fix: rebuild sipbake and render again (src/contract/boot-include.ts writes them)"
+fi
 cp "$cfg" "$run/kamailio.cfg"
 
-# TLS: the certificate and key arrive at boot (from their secrets) or are baked; when they are not here
-# yet, a throwaway self-signed pair lets the tls module initialise with the image's own tls options.
-for d in CERT KEY; do
-  f="$(sed -n "s|^#!define SIPBAKE_TLS_$d \"\(.*\)\"$|\1|p" "$placeholder")"
-  if [ -z "$f" ] || [ -f "$f" ]; then continue; fi
+# TLS: the certificate and key arrive at boot (from their secrets) or are baked. When either is not here yet,
+# a throwaway self-signed pair stands in for both (a pair, so they match), and the tls module initialises with
+# the image's own tls options. openssl comes with ca-certificates (00-base.sh), which depends on it.
+cert="$(sed -n 's|^#!define SIPBAKE_TLS_CERT "\(.*\)"$|\1|p' "$placeholder")"
+key="$(sed -n 's|^#!define SIPBAKE_TLS_KEY "\(.*\)"$|\1|p' "$placeholder")"
+if [ -n "$cert$key" ] && { [ ! -f "$cert" ] || [ ! -f "$key" ]; }; then
   command -v openssl >/dev/null || die "openssl not found: needed for a throwaway certificate to start the tls module" "fix: apt-get install -y openssl"
-  if [ ! -f "$run/tls.crt" ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sipbake-bake-check \
-      -keyout "$run/tls.key" -out "$run/tls.crt" >/dev/null 2>&1 || die "openssl could not make a throwaway certificate"
-    log "$f is not in the image yet (written at boot): starting with a throwaway self-signed certificate"
-  fi
-  t="$run/tls.crt"
-  [ "$d" = CERT ] || t="$run/tls.key"
-  sed -i "s|^#!define SIPBAKE_TLS_$d .*|#!define SIPBAKE_TLS_$d \"$t\"|" "$run/sipbake-boot.cfg"
-done
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sipbake-bake-check \
+    -keyout "$run/tls.key" -out "$run/tls.crt" >/dev/null 2>&1 || die "openssl could not make a throwaway certificate"
+  sed -i -e "s|^#!define SIPBAKE_TLS_CERT .*|#!define SIPBAKE_TLS_CERT \"$run/tls.crt\"|" \
+    -e "s|^#!define SIPBAKE_TLS_KEY .*|#!define SIPBAKE_TLS_KEY \"$run/tls.key\"|" "$run/sipbake-boot.cfg"
+  log "$cert or $key is not in the image yet (written at boot): starting with a throwaway self-signed certificate"
+fi
 
 # PostgreSQL backend: the database is not reachable from the build instance (and the bake has no
 # credentials), and dispatcher's mod_init fails without it. Only for this check, dispatcher reads an
