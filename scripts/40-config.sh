@@ -61,12 +61,14 @@ kamcmd="$SIPBAKE_PREFIX/sbin/kamcmd"
 timeout_s="${SIPBAKE_START_TIMEOUT:-30}"
 run="$(mktemp -d "${TMPDIR:-/tmp}/sipbake-start.XXXXXX")"
 pid=""
+# Kamailio runs in a process group of its own (setsid), and the whole group is signalled: on a loaded machine
+# its main process once outlived the TERM's 10 s, and a KILL to the main process alone left its workers running.
 stop_kamailio() {
   [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
+  kill -TERM -- "-$pid" 2>/dev/null || true
   local n=0
-  while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 50 ]; do sleep 0.2; n=$((n + 1)); done
-  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 -- "-$pid" 2>/dev/null && [ "$n" -lt 50 ]; do sleep 0.2; n=$((n + 1)); done
+  kill -KILL -- "-$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   pid=""
 }
@@ -112,7 +114,7 @@ elif grep -q 'SIPBAKE_DB_URL' "$run/kamailio.cfg"; then
 fi
 
 log "starting $bin on $addr until its ctl socket answers (at most ${timeout_s}s)"
-"$bin" -DD -E -m 64 -M 8 -Y "$run" -w "$run" -f "$run/kamailio.cfg" >"$run/kamailio.log" 2>&1 &
+setsid "$bin" -DD -E -m 64 -M 8 -Y "$run" -w "$run" -f "$run/kamailio.cfg" >"$run/kamailio.log" 2>&1 &
 pid=$!
 up=false
 deadline=$((SECONDS + timeout_s))

@@ -190,7 +190,11 @@ describe('40-config.sh boots the baked config, not only kamailio -c', () => {
     rehearsals.push(r);
     const cfg = path.join(r.tree, 'etc/kamailio/kamailio.cfg');
     if (edit) await writeFile(cfg, edit(await readFile(cfg, 'utf8')));
-    return runScript('40-config.sh', { ...r.env, SIPBAKE_PREFIX: '/usr', TMPDIR: tmp });
+    const res = await runScript('40-config.sh', { ...r.env, SIPBAKE_PREFIX: '/usr', TMPDIR: tmp });
+    // Nothing it started outlives it: no process runs from its temporary directory (Kamailio's workers included).
+    const ps = await execa('ps', ['-eo', 'pid,args']);
+    expect(ps.stdout.split('\n').filter((l) => l.includes(`${tmp}/sipbake-start.`))).toEqual([]);
+    return res;
   }
 
   it('starts the TLS relay with a throwaway certificate and stops it again', async () => {
