@@ -86,7 +86,7 @@ describe('a pin that does not verify aborts before anything is compiled', () => 
   }, LONG);
 });
 
-describe('seed 000 relay from the tarball pin: compile, -c, boot against IMDSv2, answer OPTIONS', () => {
+describe('seed 000 relay from the tarball pin: compile, -c, start-up check, boot against IMDSv2, answer OPTIONS', () => {
   let r: Rehearsal;
   let imds: ImdsFake | undefined;
   let kamailio: ResultPromise | undefined;
@@ -105,6 +105,8 @@ describe('seed 000 relay from the tarball pin: compile, -c, boot against IMDSv2,
     expect(existsSync(bin)).toBe(true);
     expect(await modulesIn(r.root)).toEqual([...r.modules].sort());
     expect(res.results.find((x) => x.script === '40-config.sh')!.output).toContain('kamailio accepts the baked config');
+    // The baked binary also booted the config on loopback until its ctl socket (kamcmd) answered.
+    expect(res.results.find((x) => x.script === '40-config.sh')!.output).toContain('kamailio starts with the baked config');
     expect(res.results.find((x) => x.script === '30-rtpproxy.sh')!.output).toContain('does not use RTPProxy');
     // The placeholder include is gone; nothing per-instance is baked.
     expect(existsSync(path.join(r.root, 'etc/kamailio/sipbake-boot.cfg'))).toBe(false);
@@ -118,6 +120,24 @@ describe('seed 000 relay from the tarball pin: compile, -c, boot against IMDSv2,
     await writeFile(bad, `${await readFile(path.join(r.root, 'etc/kamailio/kamailio.cfg'), 'utf8')}\nroute[BROKEN] { no_such_function(); }\n`);
     const res = await execa(path.join(r.root, 'usr/local/sbin/kamailio'), ['-c', '-f', bad], { reject: false, all: true });
     expect(res.exitCode).not.toBe(0);
+  }, LONG);
+
+  it('a config that passes -c but whose module does not initialise fails the bake (40-config.sh again, on an edited tree)', async () => {
+    const cfg = path.join(r.tree, 'etc/kamailio/kamailio.cfg');
+    const good = await readFile(cfg, 'utf8');
+    // dialog's mod_init refuses a flag above 31; -c never calls mod_init.
+    await writeFile(cfg, good.replace(/^(modparam\("dialog", "default_timeout".*)$/m, '$1\nmodparam("dialog", "dlg_flag", 99)'));
+    try {
+      const res = await runBake(r, ['40-config.sh']);
+      expect(res.ok).toBe(false);
+      const out = res.results[0]!.output;
+      expect(out).toContain('kamailio accepts the baked config');
+      expect(out).toContain('kamailio accepts the baked config with -c but exited during start-up');
+      expect(out).toContain('invalid dlg flag 99');
+    } finally {
+      await writeFile(cfg, good);
+    }
+    expect((await runBake(r, ['40-config.sh'])).ok).toBe(true);
   }, LONG);
 
   it('after the boot agent runs against the IMDSv2 fake, kamailio starts and answers an OPTIONS from SIPp', async () => {
@@ -162,7 +182,11 @@ describe('seed 004 (postgres, RTPProxy) from the git pin, RTPProxy from a stand-
     expect(mods).not.toContain('tls');
     expect(existsSync(path.join(r.root, 'usr/local/bin/rtpproxy'))).toBe(true);
     expect(existsSync(path.join(r.root, 'etc/systemd/system/rtpproxy.service'))).toBe(true);
-    expect(res.results.find((x) => x.script === '40-config.sh')!.output).toContain('kamailio accepts the baked config');
+    const config = res.results.find((x) => x.script === '40-config.sh')!.output;
+    expect(config).toContain('kamailio accepts the baked config');
+    // Started without its database (not reachable from a build instance), and the bake says so.
+    expect(config).toContain("warning: dispatcher's PostgreSQL backend is not reachable at bake time");
+    expect(config).toContain('kamailio starts with the baked config');
     // The scripts are idempotent: a second run over the same root succeeds without rebuilding.
     const again = await runBake(r, ['10-sources.sh', '20-kamailio.sh', '30-rtpproxy.sh', '40-config.sh', '90-cleanup.sh']);
     expect(again.ok, transcript(again)).toBe(true);

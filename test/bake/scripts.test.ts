@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gitRepo, pinsFile, runScript, scriptsDir, tarball, writeStandInProject, writeTree } from './helpers.js';
+import { imageVariant, prepareRehearsal, type Rehearsal } from './rehearse.js';
 
 const scripts = (await readdir(scriptsDir)).filter((f) => f.endsWith('.sh'));
 const libs = (await readdir(path.join(scriptsDir, 'lib'))).map((f) => `lib/${f}`);
@@ -157,5 +158,80 @@ describe('90-cleanup.sh on a local root', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+// 40-config.sh with Debian's Kamailio standing in for the built one (SIPBAKE_PREFIX=/usr: /usr/sbin/kamailio
+// and /usr/sbin/kamcmd), on trees rendered from the seeds the way the bake renders them.
+describe('40-config.sh boots the baked config, not only kamailio -c', () => {
+  let dir: string;
+  let tmp: string;
+  const rehearsals: Rehearsal[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'sipbake-start-'));
+    tmp = path.join(dir, 'tmp');
+    await mkdir(tmp);
+    // Odd ports: the check binds a random 127/8 address, and these keep it clear of wildcard listeners too.
+    await imageVariant(dir, 'twilio-relay', 'relay-tls', (y) =>
+      y.replace(/^listen:\n {2}udp: 5060\n {2}tcp: 5060$/m, 'listen:\n  udp: 5276\n  tcp: 5276\n  tls: 5277') +
+      // The certificate arrives at boot from its secret, so it is not in the image at bake time.
+      '\ntls:\n  enabled: true\n  certificateSecret: { source: ssm, name: /sipbake/t/cert }\n  privateKeySecret: { source: ssm, name: /sipbake/t/key }\n',
+    );
+    await imageVariant(dir, 'recorder-lb', 'lb', (y) => y.replace(/^listen:\n {2}udp: 5080\n {2}tcp: 5080$/m, 'listen:\n  udp: 5278\n  tcp: 5278'));
+  });
+  afterAll(async () => {
+    await Promise.all(rehearsals.map((r) => r.cleanup()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function bake(image: string, edit?: (cfg: string) => string) {
+    const r = await prepareRehearsal({ imageRoot: dir, image, pins: {} });
+    rehearsals.push(r);
+    const cfg = path.join(r.tree, 'etc/kamailio/kamailio.cfg');
+    if (edit) await writeFile(cfg, edit(await readFile(cfg, 'utf8')));
+    const res = await runScript('40-config.sh', { ...r.env, SIPBAKE_PREFIX: '/usr', TMPDIR: tmp });
+    // Nothing it started outlives it: no process runs from its temporary directory (Kamailio's workers included).
+    const ps = await execa('ps', ['-eo', 'pid,args']);
+    expect(ps.stdout.split('\n').filter((l) => l.includes(`${tmp}/sipbake-start.`))).toEqual([]);
+    return res;
+  }
+
+  it('starts the TLS relay with a throwaway certificate and stops it again', async () => {
+    const r = await bake('relay-tls');
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.output).toContain('kamailio accepts the baked config');
+    expect(r.output).toContain('starting with a throwaway self-signed certificate');
+    expect(r.output).toMatch(/kamailio starts with the baked config \(ctl socket answered on 127\.\d+\.\d+\.\d+; stopped again\)/);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('fails the bake on a tls_method that passes -c but not mod_init, with Kamailio\'s own error and a fix', async () => {
+    const r = await bake('relay-tls', (cfg) => {
+      expect(cfg).toMatch(/^modparam\("tls", "tls_method", "TLSv1\.2\+"\)$/m);
+      return cfg.replace(/^modparam\("tls", "tls_method", .*$/m, 'modparam("tls", "tls_method", "TLSv1.3")');
+    });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toContain('kamailio accepts the baked config');
+    expect(r.output).toContain('kamailio accepts the baked config with -c but exited during start-up');
+    expect(r.output).toMatch(/first error: ERROR: tls .*mod_init\(\).*tls_method/i);
+    expect(r.output).toContain("--- last lines of kamailio's log ---");
+    expect(r.output).toContain("fix: the module named in the log (mod_init) rejects an option");
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('starts the postgres-backed recorder-lb without its database, and says what it could not check', async () => {
+    const r = await bake('lb');
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.output).toContain("warning: dispatcher's PostgreSQL backend is not reachable at bake time");
+    expect(r.output).toContain('kamailio starts with the baked config');
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('fails on a module that does not initialise in the postgres image too (dialog flag out of range)', async () => {
+    const r = await bake('lb', (cfg) => cfg.replace(/^(modparam\("dialog", "default_timeout".*)$/m, '$1\nmodparam("dialog", "dlg_flag", 99)'));
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toContain('first error: ERROR: dialog');
+    expect(r.output).toContain('invalid dlg flag 99');
   });
 });
