@@ -119,7 +119,9 @@ function heartbeatIfDue(s: DrainState, o: Observation, p: DrainParams, next: Dra
 
 function completing(s: DrainState, o: Observation, p: DrainParams): { state: DrainState; actions: Action[] } {
   const started = s.drainStartedAt ?? o.now;
-  const outcome = s.outcome!;
+  const outcome = s.outcome;
+  // drainOver sets the outcome as it enters 'completing'.
+  if (outcome === undefined) throw new Error('drain plan: completing without an outcome');
   const finish = (completed: boolean, line: string) => ({
     state: { ...s, phase: 'done' as const },
     actions: [{ type: 'log' as const, line }, { type: 'done' as const, report: { ...outcome, completed, completeAttempts: s.completeAttempts, totalMs: o.now - started } }],

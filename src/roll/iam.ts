@@ -30,7 +30,10 @@ export function partitionOf(region: string): 'aws' | 'aws-us-gov' | 'aws-cn' {
 }
 
 const hasWildcard = (v: string | string[]) => (Array.isArray(v) ? v : [v]).some((x) => /[*?]/.test(x));
-const one = (v: string[]) => (v.length === 1 ? v[0]! : v);
+const one = (v: string[]): string | string[] => {
+  const [only, ...more] = v;
+  return only !== undefined && more.length === 0 ? only : v;
+};
 
 /** StringEquals is exact: any value with * or ? needs StringLike, or it matches nothing. */
 export function stringCondition(key: string, values: string | string[]): ConditionBlock {
@@ -236,17 +239,15 @@ export function secretsOf(image: ImageDefinition): SecretScope {
  * deploy.region (or --region). Without an image, any region ('*', matched with StringLike).
  */
 export function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): PolicyScope {
-  let regions: string[];
-  if (role === 'build') {
-    const home = o.region ?? def?.bake.region ?? '*';
-    regions = [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i);
-  } else regions = [o.region ?? def?.deploy?.region ?? '*'];
+  const home = role === 'build' ? (o.region ?? def?.bake.region ?? '*') : (o.region ?? def?.deploy?.region ?? '*');
+  // home stays first: the partition follows it.
+  const regions = role === 'build' ? [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i) : [home];
   return {
     regions,
     account: o.account ?? '*',
     asgName: def?.deploy?.asgName ?? '*',
     image: def?.name ?? '*',
-    partition: partitionOf(regions[0]!),
+    partition: partitionOf(home),
   };
 }
 

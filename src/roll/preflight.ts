@@ -2,7 +2,7 @@
 // with a sentence and, for refusals, the fix. Nothing here talks to AWS.
 import { timingAdvice, type TimingAdvice } from './drain-timing.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
-import { ACTIVE_STATUSES, parseMarker, type AmiInfo, type Observed } from './types.js';
+import { ACTIVE_STATUSES, parseMarker, type Observed } from './types.js';
 
 export type FindingLevel = 'refuse' | 'warn' | 'act' | 'ok';
 
@@ -188,11 +188,12 @@ export const terminationHook: Check = (input) => {
   const terminating = obs.hooks.filter((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
   const hook = terminating.find((h) => h.name === ours);
   const want = hookTimeoutFor(drainMaxSeconds);
-  if (!hook && terminating.length > 0)
+  const [other] = terminating;
+  if (!hook && other !== undefined)
     return refuse(
       'terminationHook',
       `${deploy.asgName}'s termination hook ${terminating.map((h) => h.name).join(', ')} is not the one the drain agent completes (${ours}): every leaving instance would wait out that hook's timeout`,
-      `name it in the image definition (deploy.lifecycleHook.name and drain.lifecycleHookName: ${terminating[0]!.name}), or delete it: aws autoscaling delete-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${terminating[0]!.name}`,
+      `name it in the image definition (deploy.lifecycleHook.name and drain.lifecycleHookName: ${other.name}), or delete it: aws autoscaling delete-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${other.name}`,
     );
   if (!hook) {
     if (deploy.lifecycleHook.create)
