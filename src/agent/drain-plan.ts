@@ -8,9 +8,9 @@
 // calls are gone the agent keeps offering CompleteLifecycleAction every poll ("No active Lifecycle Action" is
 // the normal answer until Terminating:Wait) instead of giving up after a few tries.
 
-export type Phase = 'serving' | 'draining' | 'completing' | 'done';
+type Phase = 'serving' | 'draining' | 'completing' | 'done';
 
-export type EndReason = 'no-calls-left' | 'deadline' | 'kamailio-down';
+type EndReason = 'no-calls-left' | 'deadline' | 'kamailio-down';
 
 /** What the last CompleteLifecycleAction returned: accepted, refused because there is no action yet, or failed otherwise. */
 export type CompleteResult = 'accepted' | 'no-action' | 'failed';
@@ -58,7 +58,7 @@ export interface DrainParams {
   completeGraceMs: number;
 }
 
-export interface Outcome {
+interface Outcome {
   reason: EndReason;
   endedNormally: number;
   cut: number;

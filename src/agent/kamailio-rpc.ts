@@ -19,7 +19,7 @@ export interface KamailioRpc {
   activeDialogs(): Promise<number>;
 }
 
-export class RpcError extends Error {
+class RpcError extends Error {
   override readonly name = 'RpcError';
 }
 

@@ -6,9 +6,9 @@
 //   wait the deregistration delay; cut its remaining flows (conntrack); Terminating:Wait with the hook timeout
 //   (heartbeats extend it, up to the global timeout); CompleteLifecycleAction or the timeout; terminate.
 
-export type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
+type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
 
-export interface Instance {
+interface Instance {
   id: string;
   /** Index in the subnet (address 10.0.1.(10+k)) and namespace name. */
   k: number;
@@ -70,7 +70,7 @@ export type Action =
   | { type: 'terminate'; id: string }
   | { type: 'event'; id: string; what: string };
 
-export const instanceId = (k: number): string => `i-0rehearse${String(k).padStart(6, '0')}`;
+const instanceId = (k: number): string => `i-0rehearse${String(k).padStart(6, '0')}`;
 
 /** The group at the start: n old instances, already InService and registered. */
 export function initialController(n: number, now: number): ControllerState {

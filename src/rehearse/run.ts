@@ -40,13 +40,13 @@ export interface RehearseOptions {
   keepDir?: boolean;
 }
 
-export interface TimelineEntry {
+interface TimelineEntry {
   t: number;
   id: string;
   what: string;
 }
 
-export interface InstanceSummary {
+interface InstanceSummary {
   id: string;
   image: 'old' | 'new';
   /** Seconds (scaled) from the pick to termination. */
@@ -108,7 +108,7 @@ function run(argv: Cmd, input?: string): Promise<string> {
 }
 
 /** Refuses clearly when the rehearsal cannot run here. */
-export async function preflight(): Promise<void> {
+async function preflight(): Promise<void> {
   if (process.platform !== 'linux') throw new UserError('sipbake rehearse needs Linux (network namespaces, nftables)', 'run it on a Linux machine or VM');
   if (process.getuid?.() !== 0) throw new UserError('sipbake rehearse must run as root: it creates network namespaces and nftables rules', 'run it with sudo');
   const missing: string[] = [];
@@ -130,7 +130,7 @@ interface Live {
 }
 
 /** Namespaces left by a rehearsal whose process died without cleaning up (SIGKILL): their processes, then them. */
-export async function removeStale(log: (l: string) => void): Promise<void> {
+async function removeStale(log: (l: string) => void): Promise<void> {
   const list = await run(['ip', 'netns', 'list']).catch(() => '');
   for (const ns of list.split('\n').map((l) => l.split(' ')[0] ?? '')) {
     const pid = Number(/^sbr(\d+)[a-z]*-/.exec(ns)?.[1]);

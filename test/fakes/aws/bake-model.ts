@@ -84,7 +84,7 @@ export async function templateOptions(file: string): Promise<TemplateOptions> {
   };
 }
 
-export function parseVarFile(text: string): BakeVars {
+function parseVarFile(text: string): BakeVars {
   const str = (k: string) => new RegExp(`^${k}\\s*=\\s*"([^"]*)"`, 'm').exec(text)?.[1] ?? '';
   const num = (k: string) => Number(new RegExp(`^${k}\\s*=\\s*(\\d+)`, 'm').exec(text)?.[1] ?? '0');
   const list = (k: string) => JSON.parse(new RegExp(`^${k}\\s*=\\s*(\\[.*\\])`, 'm').exec(text)?.[1] ?? '[]') as string[];
