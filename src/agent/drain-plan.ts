@@ -8,9 +8,9 @@
 // calls are gone the agent keeps offering CompleteLifecycleAction every poll ("No active Lifecycle Action" is
 // the normal answer until Terminating:Wait) instead of giving up after a few tries.
 
-export type Phase = 'serving' | 'draining' | 'completing' | 'done';
+type Phase = 'serving' | 'draining' | 'completing' | 'done';
 
-export type EndReason = 'no-calls-left' | 'deadline' | 'kamailio-down';
+type EndReason = 'no-calls-left' | 'deadline' | 'kamailio-down';
 
 /** What the last CompleteLifecycleAction returned: accepted, refused because there is no action yet, or failed otherwise. */
 export type CompleteResult = 'accepted' | 'no-action' | 'failed';
@@ -58,7 +58,7 @@ export interface DrainParams {
   completeGraceMs: number;
 }
 
-export interface Outcome {
+interface Outcome {
   reason: EndReason;
   endedNormally: number;
   cut: number;
@@ -119,7 +119,9 @@ function heartbeatIfDue(s: DrainState, o: Observation, p: DrainParams, next: Dra
 
 function completing(s: DrainState, o: Observation, p: DrainParams): { state: DrainState; actions: Action[] } {
   const started = s.drainStartedAt ?? o.now;
-  const outcome = s.outcome!;
+  const outcome = s.outcome;
+  // drainOver sets the outcome as it enters 'completing'.
+  if (outcome === undefined) throw new Error('drain plan: completing without an outcome');
   const finish = (completed: boolean, line: string) => ({
     state: { ...s, phase: 'done' as const },
     actions: [{ type: 'log' as const, line }, { type: 'done' as const, report: { ...outcome, completed, completeAttempts: s.completeAttempts, totalMs: o.now - started } }],

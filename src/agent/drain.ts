@@ -36,7 +36,7 @@ export type DrainReport = Report;
 const errText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
 /** Pure: Auto Scaling's answer before Terminating:Wait (the action does not exist yet). */
-export function isNoActiveAction(e: unknown): boolean {
+function isNoActiveAction(e: unknown): boolean {
   return e instanceof Error && /No active Lifecycle Action/i.test(e.message);
 }
 

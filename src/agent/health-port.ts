@@ -4,7 +4,7 @@ import net from 'node:net';
 // both pass), close. close: stop listening (connections are refused). refuse: keep listening but
 // reset every connection at once (an HTTP check fails; a TCP check may still pass).
 
-export type HealthMode = 'open' | 'closed' | 'refusing';
+type HealthMode = 'open' | 'closed' | 'refusing';
 
 export interface HealthPort {
   readonly mode: HealthMode;

@@ -19,7 +19,7 @@ export interface KamailioRpc {
   activeDialogs(): Promise<number>;
 }
 
-export class RpcError extends Error {
+class RpcError extends Error {
   override readonly name = 'RpcError';
 }
 
@@ -85,10 +85,10 @@ export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
 
 /** Does a listener accept on this ctl socket (unix:/path, or udp/tcp: which only a live process serves)? */
 export function ctlAccepts(socket: string, timeoutMs = 2000): Promise<boolean> {
-  const m = /^unix:(.+)$/.exec(socket) ?? /^(?:tcp:)?([^:]+):(\d+)$/.exec(socket);
-  if (!m) return Promise.resolve(true); // unknown form (udp): cannot tell, so never claim it is gone
+  const [, target, port] = /^unix:(.+)$/.exec(socket) ?? /^(?:tcp:)?([^:]+):(\d+)$/.exec(socket) ?? [];
+  if (target === undefined) return Promise.resolve(true); // unknown form (udp): cannot tell, so never claim it is gone
   return new Promise((resolve) => {
-    const s = m[2] === undefined ? net.connect({ path: m[1]! }) : net.connect({ host: m[1]!, port: Number(m[2]) });
+    const s = port === undefined ? net.connect({ path: target }) : net.connect({ host: target, port: Number(port) });
     const done = (v: boolean) => {
       s.destroy();
       resolve(v);

@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { packerTemplate, PLUGINS_FILE, scriptOrder, TEMPLATE_FILE } from './template.js';
 
-export async function listScripts(root: string): Promise<string[]> {
+async function listScripts(root: string): Promise<string[]> {
   return scriptOrder(await readdir(path.join(root, 'scripts')));
 }
 

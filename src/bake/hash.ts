@@ -5,14 +5,14 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageDefinition } from '../definition/schema.js';
 
-export const PART_NAMES = ['definition', 'tree', 'scripts', 'pins', 'template'] as const;
+const PART_NAMES = ['definition', 'tree', 'scripts', 'pins', 'template'] as const;
 export type PartName = (typeof PART_NAMES)[number];
 export type ContentParts = Record<PartName, string>;
 
 const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 
 /** JSON with sorted keys, so the hash does not depend on key order. */
-export function stableJson(v: unknown): string {
+function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object') {
     return `{${Object.keys(v)
@@ -25,13 +25,13 @@ export function stableJson(v: unknown): string {
 }
 
 /** What in the definition shapes the image: not where it is built or deployed, except the architecture. */
-export function definitionForHash(image: ImageDefinition): unknown {
+function definitionForHash(image: ImageDefinition): unknown {
   const { deploy: _deploy, bake, ...rest } = image as ImageDefinition & { deploy?: unknown };
   return { ...rest, bake: { architecture: bake.architecture } };
 }
 
 /** sha256 over (relative path, executable bit, content sha256) of every file under `dir`, sorted by path. */
-export async function hashDir(dir: string, skip: (rel: string) => boolean = () => false): Promise<string> {
+async function hashDir(dir: string, skip: (rel: string) => boolean = () => false): Promise<string> {
   const entries: string[] = [];
   async function walk(rel: string): Promise<void> {
     for (const d of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -77,7 +77,7 @@ export function partsTag(p: ContentParts): string {
   return PART_NAMES.map((n) => `${n}=${p[n].slice(0, 12)}`).join(' ');
 }
 
-export function parsePartsTag(tag: string | undefined): Partial<Record<PartName, string>> {
+function parsePartsTag(tag: string | undefined): Partial<Record<PartName, string>> {
   const out: Partial<Record<PartName, string>> = {};
   for (const kv of (tag ?? '').split(/\s+/)) {
     const [k, v] = kv.split('=');

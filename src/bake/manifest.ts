@@ -11,7 +11,7 @@ interface ManifestBuild {
 }
 
 /** Pure: the AMI per region from the manifest's last run, checked against the content hash we built. */
-export function amisFromManifest(json: unknown, contentHash: string): Record<string, string> {
+function amisFromManifest(json: unknown, contentHash: string): Record<string, string> {
   const m = json as { builds?: ManifestBuild[]; last_run_uuid?: string };
   const builds = (m.builds ?? []).filter((b) => !m.last_run_uuid || b.packer_run_uuid === m.last_run_uuid);
   const build = builds.at(-1);

@@ -10,7 +10,7 @@ import { mapFailure } from './failures.js';
 import { parseLine, uiText, type PackerLine } from './machine-readable.js';
 import { leftoverLines, trackResources } from './packer-leftovers.js';
 
-export interface PackerRunOptions {
+interface PackerRunOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
@@ -31,7 +31,7 @@ export interface PackerRunner {
 
 const TAIL = 20;
 
-export const NOT_INSTALLED_FIX =
+const NOT_INSTALLED_FIX =
   'install Packer >= 1.8 (https://developer.hashicorp.com/packer/install) and make sure `packer` is on PATH; Debian\'s packer 1.6.6 can only check the template';
 
 function openLog(file: string | undefined): WriteStream | undefined {

@@ -19,7 +19,7 @@ interface ComponentInfo {
   tarballOnly?: boolean;
 }
 
-export const COMPONENT_INFO: Record<Component, ComponentInfo> = {
+const COMPONENT_INFO: Record<Component, ComponentInfo> = {
   kamailio: {
     key: 'KAMAILIO',
     gitUrl: 'https://github.com/kamailio/kamailio.git',
@@ -50,7 +50,7 @@ export function setPins(text: string, values: Record<string, string>): string {
   return out;
 }
 
-export async function sha256Url(url: string, signal?: AbortSignal): Promise<string> {
+async function sha256Url(url: string, signal?: AbortSignal): Promise<string> {
   let res: Response;
   try {
     res = await fetch(url, signal ? { signal } : {});
@@ -64,7 +64,7 @@ export async function sha256Url(url: string, signal?: AbortSignal): Promise<stri
 }
 
 /** The commit a tag points at (peeled for annotated tags). */
-export async function tagCommit(url: string, tag: string, env: NodeJS.ProcessEnv): Promise<string> {
+async function tagCommit(url: string, tag: string, env: NodeJS.ProcessEnv): Promise<string> {
   const r = await execa('git', ['ls-remote', url, `refs/tags/${tag}`, `refs/tags/${tag}^{}`], { reject: false, env });
   if (r.exitCode !== 0) throw new UserError(`git ls-remote ${url} failed: ${String(r.stderr).trim().split('\n').at(-1)}`, 'check the network (pin needs internet) and the URL');
   const lines = String(r.stdout).trim().split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]);

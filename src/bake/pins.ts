@@ -5,8 +5,8 @@ export type Pins = Record<string, string>;
 export function parsePins(text: string): Pins {
   const out: Pins = {};
   for (const line of text.split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
+    const [, key, value] = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()) ?? [];
+    if (key !== undefined && value !== undefined) out[key] = value.replace(/^"(.*)"$/, '$1');
   }
   return out;
 }

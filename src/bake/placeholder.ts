@@ -8,10 +8,10 @@
 import type { ImageDefinition } from '../definition/schema.js';
 import { renderBootInclude } from '../contract/boot-include.js';
 
-export const PLACEHOLDER_PRIVATE_IP = '10.0.0.1';
-export const PLACEHOLDER_PUBLIC_IP = '203.0.113.1';
+const PLACEHOLDER_PRIVATE_IP = '10.0.0.1';
+const PLACEHOLDER_PUBLIC_IP = '203.0.113.1';
 /** Never a real credential: the bake has none, and the scan in 90-cleanup.sh runs after this file is gone. */
-export const PLACEHOLDER_DB_URL = 'postgres://sipbake@127.0.0.1:5432/kamailio';
+const PLACEHOLDER_DB_URL = 'postgres://sipbake@127.0.0.1:5432/kamailio';
 
 export function placeholderBootInclude(image: ImageDefinition, root = ''): string {
   const postgres = image.dispatcher?.backend.type === 'postgres';

@@ -16,7 +16,7 @@ export interface BakeProblem {
  * share an AMI whose volumes are encrypted with an AWS managed key). Packer would fail at ModifyImageAttribute,
  * after the whole compile and the copies.
  */
-export function sharingProblems(image: ImageDefinition): BakeProblem[] {
+function sharingProblems(image: ImageDefinition): BakeProblem[] {
   if (image.bake.amiUsers.length === 0) return [];
   return [
     {

@@ -4,20 +4,20 @@ import type { Decision } from './decide.js';
 import type { FoundImage } from './lookup.js';
 
 /** After "Validate and render": the definition, loaded once and handed on, and what it rendered to. */
-export interface Rendered {
+interface Rendered {
   image: ImageDefinition;
   modules: string[];
   template: { template: string; plugins: string };
 }
 
 /** After "Content hash". */
-export interface Prepared extends Rendered {
+interface Prepared extends Rendered {
   parts: ContentParts;
   hash: string;
 }
 
 /** After "Look up AMIs with this content": what the build does next. */
-export interface Decided extends Prepared {
+interface Decided extends Prepared {
   /** The build region first, then bake.amiRegions. */
   regions: string[];
   region: string;

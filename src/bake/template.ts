@@ -5,10 +5,10 @@ import { attr, blank, block, comment, expr, writeHcl, type HclItem } from './hcl
 export const TEMPLATE_FILE = 'packer.pkr.hcl';
 /** `packer { required_plugins }` lives in its own file: Packer 1.6.6 rejects the block even under -syntax-only. */
 export const PLUGINS_FILE = 'packer-plugins.pkr.hcl';
-export const SOURCE_NAME = 'sipbake';
+const SOURCE_NAME = 'sipbake';
 /** Debian's official AWS account, which publishes the debian-12-* AMIs. */
-export const DEBIAN_OWNER = '136693071363';
-export const REMOTE_DIR = '/tmp/sipbake';
+const DEBIAN_OWNER = '136693071363';
+const REMOTE_DIR = '/tmp/sipbake';
 
 export const TAG = {
   image: 'sipbake:image',

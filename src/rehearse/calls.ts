@@ -50,9 +50,11 @@ export interface TimedMessage {
 export function timedMessages(log: string): TimedMessage[] {
   const out: TimedMessage[] = [];
   const re = /^-{10,}\s+(\d{4}-\d\d-\d\d[\sT]\d\d:\d\d:\d\d(?:\.\d+)?)\s*\n(.*message (sent|received)[^\n]*)\n([\s\S]*?)(?=^-{10,}\s+\d{4}-|$(?![\s\S]))/gm;
-  for (const m of log.matchAll(re)) {
-    const at = Date.parse(m[1]!.replace(' ', 'T').replace(/(\.\d{3})\d*/, '$1'));
-    out.push({ at, header: m[2]!, direction: m[3] as 'sent' | 'received', text: m[4]!.replace(/\r/g, '').trim() });
+  for (const [, stamp, header, direction, text] of log.matchAll(re)) {
+    // Every group of `re` takes part in every match.
+    if (stamp === undefined || header === undefined || text === undefined) throw new Error('timedMessages: a match without all its groups');
+    const at = Date.parse(stamp.replace(' ', 'T').replace(/(\.\d{3})\d*/, '$1'));
+    out.push({ at, header, direction: direction as 'sent' | 'received', text: text.replace(/\r/g, '').trim() });
   }
   return out;
 }

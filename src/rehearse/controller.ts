@@ -6,9 +6,9 @@
 //   wait the deregistration delay; cut its remaining flows (conntrack); Terminating:Wait with the hook timeout
 //   (heartbeats extend it, up to the global timeout); CompleteLifecycleAction or the timeout; terminate.
 
-export type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
+type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
 
-export interface Instance {
+interface Instance {
   id: string;
   /** Index in the subnet (address 10.0.1.(10+k)) and namespace name. */
   k: number;
@@ -70,7 +70,7 @@ export type Action =
   | { type: 'terminate'; id: string }
   | { type: 'event'; id: string; what: string };
 
-export const instanceId = (k: number): string => `i-0rehearse${String(k).padStart(6, '0')}`;
+const instanceId = (k: number): string => `i-0rehearse${String(k).padStart(6, '0')}`;
 
 /** The group at the start: n old instances, already InService and registered. */
 export function initialController(n: number, now: number): ControllerState {
@@ -93,6 +93,13 @@ export function hasActiveAction(s: ControllerState, id: string): boolean {
   return s.instances.find((i) => i.id === id)?.state === 'Terminating:Wait';
 }
 
+/** A time the instance's state implies was recorded (waitStartedAt in Terminating:Wait, …); its absence is a bug here. */
+function recorded(i: Instance, field: 'pickedAt' | 'deregisteredAt' | 'waitStartedAt' | 'timeoutAt'): number {
+  const v = i[field];
+  if (v === undefined) throw new Error(`controller: ${i.id} is ${i.state} without ${field}`);
+  return v;
+}
+
 function patch(s: ControllerState, id: string, p: Partial<Instance>): ControllerState {
   return { ...s, instances: s.instances.map((i) => (i.id === id ? { ...i, ...p } : i)) };
 }
@@ -102,19 +109,25 @@ export function step(s0: ControllerState, o: Observation, p: ControllerParams): 
   let s = s0;
   const actions: Action[] = [];
   const ev = (id: string, what: string) => actions.push({ type: 'event', id, what });
-  const get = (id: string) => s.instances.find((i) => i.id === id)!;
+  const find = (id: string) => s.instances.find((i) => i.id === id);
+  // For the ids the controller itself keeps (launching, leaving): always one of its instances.
+  const get = (id: string) => {
+    const i = find(id);
+    if (i === undefined) throw new Error(`controller: ${id} is not an instance of the group`);
+    return i;
+  };
 
   // Heartbeats and completions first: they belong to the action that exists now.
   for (const id of o.heartbeats) {
-    const i = get(id);
+    const i = find(id);
     if (i?.state !== 'Terminating:Wait') continue;
     s = patch(s, id, { heartbeats: i.heartbeats + 1, timeoutAt: Math.min(o.now + p.hookTimeoutMs, i.globalTimeoutAt ?? Infinity) });
   }
   for (const id of o.completed) {
-    const i = get(id);
+    const i = find(id);
     if (i?.state !== 'Terminating:Wait') continue;
     s = patch(s, id, { state: 'Terminating:Proceed', endedBy: 'complete' });
-    ev(id, `CompleteLifecycleAction CONTINUE after ${((o.now - i.waitStartedAt!) / 1000).toFixed(1)} s in Terminating:Wait`);
+    ev(id, `CompleteLifecycleAction CONTINUE after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s in Terminating:Wait`);
   }
 
   // The replacement: health checks, then registration (InService).
@@ -135,21 +148,22 @@ export function step(s0: ControllerState, o: Observation, p: ControllerParams): 
   }
 
   // The instance leaving: deregistration delay, then the hook, then termination.
-  if (s.leaving) {
-    const i = get(s.leaving);
-    if (i.state === 'Terminating' && o.now - i.deregisteredAt! >= p.deregistrationDelayMs) {
+  const leaving = s.leaving;
+  if (leaving) {
+    const i = get(leaving);
+    if (i.state === 'Terminating' && o.now - recorded(i, 'deregisteredAt') >= p.deregistrationDelayMs) {
       actions.push({ type: 'cut-flows', id: i.id });
       s = patch(s, i.id, { state: 'Terminating:Wait', waitStartedAt: o.now, timeoutAt: o.now + p.hookTimeoutMs, globalTimeoutAt: o.now + Math.min(100 * p.hookTimeoutMs, 172_800_000) });
       ev(i.id, `deregistration delay over: remaining flows cut; Terminating:Wait (hook timeout ${p.hookTimeoutMs / 1000} s)`);
-    } else if (i.state === 'Terminating:Wait' && o.now >= i.timeoutAt!) {
+    } else if (i.state === 'Terminating:Wait' && o.now >= recorded(i, 'timeoutAt')) {
       s = patch(s, i.id, { state: 'Terminating:Proceed', endedBy: 'timeout' });
-      ev(i.id, `lifecycle hook timed out after ${((o.now - i.waitStartedAt!) / 1000).toFixed(1)} s (default result)`);
+      ev(i.id, `lifecycle hook timed out after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s (default result)`);
     }
-    const j = get(s.leaving!);
+    const j = get(leaving);
     if (j.state === 'Terminating:Proceed') {
       actions.push({ type: 'terminate', id: j.id });
       s = patch(s, j.id, { state: 'Terminated', terminatedAt: o.now });
-      ev(j.id, `terminated ${((o.now - j.pickedAt!) / 1000).toFixed(1)} s after it was picked`);
+      ev(j.id, `terminated ${((o.now - recorded(j, 'pickedAt')) / 1000).toFixed(1)} s after it was picked`);
       s = { ...s, leaving: undefined, queue: s.queue.slice(1) };
     }
   }
@@ -178,7 +192,7 @@ export function step(s0: ControllerState, o: Observation, p: ControllerParams): 
 export function nextDelayMs(s: ControllerState, now: number, pollMs: number, p: ControllerParams): number {
   const l = s.leaving ? s.instances.find((i) => i.id === s.leaving) : undefined;
   let due = now + pollMs;
-  if (l?.state === 'Terminating') due = Math.min(due, l.deregisteredAt! + p.deregistrationDelayMs);
-  if (l?.state === 'Terminating:Wait') due = Math.min(due, l.timeoutAt!);
+  if (l?.state === 'Terminating') due = Math.min(due, recorded(l, 'deregisteredAt') + p.deregistrationDelayMs);
+  if (l?.state === 'Terminating:Wait') due = Math.min(due, recorded(l, 'timeoutAt'));
   return Math.max(0, due - now);
 }

@@ -38,8 +38,8 @@ export async function serveImds(socketPath: string, items: () => ImdsItems): Pro
     if (req.method !== 'GET') return send(405, 'Method Not Allowed');
     const token = req.headers['x-aws-ec2-metadata-token'];
     if (typeof token !== 'string' || !tokens.has(token)) return send(401, 'Unauthorized');
-    const m = /^\/latest\/meta-data\/(.+)$/.exec(url);
-    const v = m ? (items() as unknown as Record<string, string | undefined>)[m[1]!] : undefined;
+    const [, item] = /^\/latest\/meta-data\/(.+)$/.exec(url) ?? [];
+    const v = item === undefined ? undefined : (items() as unknown as Record<string, string | undefined>)[item];
     return v === undefined ? send(404, 'Not Found') : send(200, v);
   });
   await listenUnix(server, socketPath);

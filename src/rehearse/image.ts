@@ -33,7 +33,7 @@ export interface ImagePatchOptions {
   hookTimeoutSeconds: number;
 }
 
-export function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
+function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
   const p: Plain = {
     diagnostics: { log: 'stderr', debugLevel: 1, jsonrpc: false },
     memory: { sharedMb: 64, privateMb: 8, children: 2 },

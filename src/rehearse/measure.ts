@@ -1,5 +1,4 @@
 import { timedMessages } from './calls.js';
-import { ADDR } from './net-plan.js';
 
 // Pure: the summary's measurements from SIPp message logs and the NAT gateway's conntrack lines.
 

@@ -133,24 +133,33 @@ export function instanceCommands(n: NetNames, k: number): Cmd[] {
  */
 export function rebalance(prev: readonly string[] | undefined, targets: readonly string[]): string[] {
   if (targets.length === 0) return [];
-  const map = Array.from({ length: BUCKETS }, (_, b) => (prev?.[b] !== undefined && targets.includes(prev[b]!) ? prev[b]! : ''));
+  const map = Array.from({ length: BUCKETS }, (_, b) => {
+    const t = prev?.[b];
+    return t !== undefined && targets.includes(t) ? t : '';
+  });
   const load = new Map(targets.map((t) => [t, map.filter((x) => x === t).length]));
-  const least = () => [...load].sort((a, b) => a[1] - b[1] || targets.indexOf(a[0]) - targets.indexOf(b[0]))[0]![0];
-  const most = () => [...load].sort((a, b) => b[1] - a[1] || targets.indexOf(a[0]) - targets.indexOf(b[0]))[0]![0];
+  // The first target (in `targets` order: the map's insertion order) whose load `beats` every other's.
+  const pick = (beats: (a: number, b: number) => boolean): [string, number] => {
+    let best: [string, number] | undefined;
+    for (const entry of load) if (best === undefined || beats(entry[1], best[1])) best = entry;
+    if (best === undefined) throw new Error('rebalance: no targets'); // returned early above
+    return best;
+  };
+  const least = () => pick((a, b) => a < b);
+  const most = () => pick((a, b) => a > b);
   for (let b = 0; b < BUCKETS; b++) {
     if (map[b] !== '') continue;
-    const t = least();
+    const [t, n] = least();
     map[b] = t;
-    load.set(t, load.get(t)! + 1);
+    load.set(t, n + 1);
   }
   for (;;) {
-    const lo = least();
-    const hi = most();
-    if (load.get(hi)! - load.get(lo)! <= 1) break;
-    const b = map.lastIndexOf(hi);
-    map[b] = lo;
-    load.set(hi, load.get(hi)! - 1);
-    load.set(lo, load.get(lo)! + 1);
+    const [lo, nLo] = least();
+    const [hi, nHi] = most();
+    if (nHi - nLo <= 1) break;
+    map[map.lastIndexOf(hi)] = lo;
+    load.set(hi, nHi - 1);
+    load.set(lo, nLo + 1);
   }
   return map;
 }

@@ -10,7 +10,7 @@ import { startProcess, type ManagedProcess } from '../try/process.js';
 import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
 import { closeServer, serveAutoScaling, serveImds, type AsgCall } from './endpoints.js';
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
-import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd, type NetNames } from './net-plan.js';
+import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd } from './net-plan.js';
 import { uacCalleeBye, uacCallerBye, uas } from './scenarios.js';
 import { callOutcomes, type CallOutcome } from './calls.js';
 import { callEnds, natPath, natTranslations } from './measure.js';
@@ -40,13 +40,13 @@ export interface RehearseOptions {
   keepDir?: boolean;
 }
 
-export interface TimelineEntry {
+interface TimelineEntry {
   t: number;
   id: string;
   what: string;
 }
 
-export interface InstanceSummary {
+interface InstanceSummary {
   id: string;
   image: 'old' | 'new';
   /** Seconds (scaled) from the pick to termination. */
@@ -97,7 +97,9 @@ function helperScript(): string {
 
 function run(argv: Cmd, input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = execFile(argv[0]!, argv.slice(1), { timeout: 15_000 }, (err, stdout, stderr) => {
+    const [file, ...args] = argv;
+    if (file === undefined) throw new Error('run: an empty command');
+    const c = execFile(file, args, { timeout: 15_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${argv.join(' ')}: ${stderr.trim() || err.message}`));
       else resolve(stdout);
     });
@@ -106,7 +108,7 @@ function run(argv: Cmd, input?: string): Promise<string> {
 }
 
 /** Refuses clearly when the rehearsal cannot run here. */
-export async function preflight(): Promise<void> {
+async function preflight(): Promise<void> {
   if (process.platform !== 'linux') throw new UserError('sipbake rehearse needs Linux (network namespaces, nftables)', 'run it on a Linux machine or VM');
   if (process.getuid?.() !== 0) throw new UserError('sipbake rehearse must run as root: it creates network namespaces and nftables rules', 'run it with sudo');
   const missing: string[] = [];
@@ -128,7 +130,7 @@ interface Live {
 }
 
 /** Namespaces left by a rehearsal whose process died without cleaning up (SIGKILL): their processes, then them. */
-export async function removeStale(log: (l: string) => void): Promise<void> {
+async function removeStale(log: (l: string) => void): Promise<void> {
   const list = await run(['ip', 'netns', 'list']).catch(() => '');
   for (const ns of list.split('\n').map((l) => l.split(' ')[0] ?? '')) {
     const pid = Number(/^sbr(\d+)[a-z]*-/.exec(ns)?.[1]);
@@ -143,6 +145,11 @@ export async function removeStale(log: (l: string) => void): Promise<void> {
     await run(['ip', 'netns', 'del', ns]).catch(() => '');
     log(`removed namespace ${ns} left by an earlier rehearsal (process ${pid} is gone)`);
   }
+}
+
+/** The Call-IDs of the dialogs in kamcmd dlg.list output. */
+function dialogCallIds(out: string): string[] {
+  return [...out.matchAll(/(?:call-id|callid):\s*(\S+)/gi)].flatMap(([, id]) => (id === undefined ? [] : [id]));
 }
 
 function alive(pid: number): boolean {
@@ -176,6 +183,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   const servers: http.Server[] = [];
   const nsCreated: string[] = [];
   const live = new Map<string, Live>();
+  // Every id the controller acts on was launched (and set here) first.
+  const liveOf = (id: string): Live => {
+    const l = live.get(id);
+    if (l === undefined) throw new Error(`rehearsal: instance ${id} was never launched`);
+    return l;
+  };
   const check = () => {
     if (o.signal?.aborted) throw new AbortError('rehearsal interrupted');
   };
@@ -195,7 +208,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   };
   const sh = async (cmds: Cmd[]) => {
     for (const c of cmds) {
-      if (c[0] === 'ip' && c[1] === 'netns' && c[2] === 'add') nsCreated.push(c[3]!);
+      const [bin, object, verb, ns] = c;
+      if (bin === 'ip' && object === 'netns' && verb === 'add' && ns !== undefined) nsCreated.push(ns);
       await run(c);
     }
   };
@@ -288,7 +302,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     for (const i of cs.instances) {
       while (!(await healthy(i.k, oldImg.healthPort))) {
         check();
-        const l = live.get(i.id)!;
+        const l = liveOf(i.id);
         if (l.kamailio && !l.kamailio.running) throw l.kamailio.failure('Kamailio exited at start');
         if (Date.now() > until) throw new UserError(`instance ${i.id} never passed its health check (port ${oldImg.healthPort})`, `see ${dir}/kamailio-${i.k}.log and agent-${i.k}.log`);
         await sleep(200);
@@ -358,10 +372,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     // The roll starts once calls are up on the first instance to leave (bounded: stickiness may leave an instance
     // without callers).
     const dialogsOn = async (k: number) => Number(/all:\s*(\d+)/.exec(await run(['kamcmd', '-s', `unix:${path.join(dir, `i${k}`)}/run/kamailio/kamailio_ctl`, 'dlg.stats_active']).catch(() => ''))?.[1] ?? 0);
+    const [firstToLeave] = cs.instances;
+    if (firstToLeave === undefined) throw new Error('rehearsal: a group without instances (--instances is 1-20)');
     const readyBy = Date.now() + Math.round(periodMs * 2);
     while (Date.now() < readyBy) {
       check();
-      if ((await dialogsOn(cs.instances[0]!.k)) > 0) break;
+      if ((await dialogsOn(firstToLeave.k)) > 0) break;
       await sleep(200);
     }
 
@@ -374,7 +390,9 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       check();
       const health: Record<string, boolean> = {};
       if (cs.launching) {
-        const inst = cs.instances.find((i) => i.id === cs.launching)!;
+        const launching = cs.launching;
+        const inst = cs.instances.find((i) => i.id === launching);
+        if (inst === undefined) throw new Error(`rehearsal: the controller launches ${launching}, which is not one of its instances`);
         health[inst.id] = await healthy(inst.k, newImg.healthPort);
       }
       const obs = { now: Date.now(), health, completed: pending.completed.splice(0), heartbeats: pending.heartbeats.splice(0) };
@@ -387,7 +405,6 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     event('asg', cs.failed ? `roll failed: ${cs.failed}` : `every instance replaced in ${(rollMs / 1000).toFixed(1)} s`);
 
     async function perform(a: Action): Promise<void> {
-      const l = 'id' in a ? live.get(a.id) : undefined;
       switch (a.type) {
         case 'event':
           return event(a.id, a.what);
@@ -399,19 +416,20 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         case 'set-target-state': {
           imdsState.set(a.id, a.state);
           // Which calls the instance holds now (the dialogs its drain has to wait for).
-          const out = await run(['kamcmd', '-s', `unix:${l!.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
-          callsAtPick.set(a.id, [...out.matchAll(/(?:call-id|callid):\s*(\S+)/gi)].map((m) => m[1]!));
-          event(a.id, `holds ${callsAtPick.get(a.id)!.length} call(s)`);
+          const held = dialogCallIds(await run(['kamcmd', '-s', `unix:${liveOf(a.id).tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => ''));
+          callsAtPick.set(a.id, held);
+          event(a.id, `holds ${held.length} call(s)`);
           return;
         }
         case 'cut-flows':
-          await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(l!.k)]).catch(() => '');
+          await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(liveOf(a.id).k)]).catch(() => '');
           return;
         case 'terminate': {
-          const out = await run(['kamcmd', '-s', `unix:${l!.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
-          heldAtTerminate.set(a.id, { at: Date.now(), calls: [...out.matchAll(/(?:call-id|callid):\s*(\S+)/gi)].map((m) => m[1]!) });
-          await Promise.all(l!.procs.map((p) => p.stop('SIGTERM', 1000)));
-          await run(['ip', 'netns', 'del', l!.ns]).catch(() => '');
+          const l = liveOf(a.id);
+          const out = await run(['kamcmd', '-s', `unix:${l.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
+          heldAtTerminate.set(a.id, { at: Date.now(), calls: dialogCallIds(out) });
+          await Promise.all(l.procs.map((p) => p.stop('SIGTERM', 1000)));
+          await run(['ip', 'netns', 'del', l.ns]).catch(() => '');
           return;
         }
       }
@@ -438,24 +456,27 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const poll = oldImg.pollSeconds;
     const perInstanceSummary: InstanceSummary[] = cs.instances.map((i) => {
       const s: InstanceSummary = { id: i.id, image: i.image, heartbeats: i.heartbeats, ...(i.endedBy ? { endedBy: i.endedBy } : {}) };
-      if (i.pickedAt !== undefined && i.terminatedAt !== undefined) {
+      const { pickedAt, terminatedAt } = i;
+      if (pickedAt !== undefined && terminatedAt !== undefined) {
         const held = callsAtPick.get(i.id) ?? [];
-        const lastEnd = Math.max(i.pickedAt, ...held.map((c) => ends.get(c) ?? i.pickedAt!));
-        s.drainSeconds = sec(i.terminatedAt - i.pickedAt) * o.scale;
-        s.longestRemainingCallSeconds = sec(lastEnd - i.pickedAt) * o.scale;
+        const lastEnd = Math.max(pickedAt, ...held.map((c) => ends.get(c) ?? pickedAt));
+        s.drainSeconds = sec(terminatedAt - pickedAt) * o.scale;
+        s.longestRemainingCallSeconds = sec(lastEnd - pickedAt) * o.scale;
         s.callsAtPick = held.length;
         s.callsCut = (heldAtTerminate.get(i.id)?.calls ?? []).filter((c) => cut.has(c)).length;
-        s.withinBound = i.terminatedAt - i.pickedAt <= lastEnd - i.pickedAt + deregMs + poll * 1000 + 1000;
+        s.withinBound = terminatedAt - pickedAt <= lastEnd - pickedAt + deregMs + poll * 1000 + 1000;
       }
       return s;
     });
     // The sequential floor: each replacement's launch-to-healthy, its old instance's deregistration delay and what
     // was left of its drain after the delay (AWS cannot do better in this order; src/roll/drain-timing.ts).
     const floorMs = cs.instances
-      .filter((i) => i.image === 'old' && i.pickedAt !== undefined)
+      .filter((i) => i.image === 'old')
       .reduce((sum, i) => {
+        const { pickedAt } = i;
+        if (pickedAt === undefined) return sum;
         const held = callsAtPick.get(i.id) ?? [];
-        const left = Math.max(0, ...held.map((c) => (ends.get(c) ?? i.pickedAt!) - i.pickedAt!));
+        const left = Math.max(0, ...held.map((c) => (ends.get(c) ?? pickedAt) - pickedAt));
         return sum + deregMs + Math.max(0, left - deregMs);
       }, 0) + cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
     const natLogs = uasLogs.join('\n');

@@ -36,9 +36,9 @@ export interface ReplacementTime {
   drainSeconds: number;
 }
 
-export const GLOBAL_TIMEOUT_CAP_SECONDS = 172_800;
+const GLOBAL_TIMEOUT_CAP_SECONDS = 172_800;
 
-export function globalTimeoutSeconds(hookTimeoutSeconds: number): number {
+function globalTimeoutSeconds(hookTimeoutSeconds: number): number {
   return Math.min(100 * hookTimeoutSeconds, GLOBAL_TIMEOUT_CAP_SECONDS);
 }
 

@@ -5,7 +5,7 @@ import type { ImageDefinition } from '../definition/schema.js';
 
 export type IamRole = 'build' | 'roll' | 'instance';
 
-export interface PolicyScope {
+interface PolicyScope {
   /** Every region the role acts in: build = bake.region + bake.amiRegions, roll/instance = deploy.region. '*' = any. */
   regions: string[];
   account: string;
@@ -30,10 +30,13 @@ export function partitionOf(region: string): 'aws' | 'aws-us-gov' | 'aws-cn' {
 }
 
 const hasWildcard = (v: string | string[]) => (Array.isArray(v) ? v : [v]).some((x) => /[*?]/.test(x));
-const one = (v: string[]) => (v.length === 1 ? v[0]! : v);
+const one = (v: string[]): string | string[] => {
+  const [only, ...more] = v;
+  return only !== undefined && more.length === 0 ? only : v;
+};
 
 /** StringEquals is exact: any value with * or ? needs StringLike, or it matches nothing. */
-export function stringCondition(key: string, values: string | string[]): ConditionBlock {
+function stringCondition(key: string, values: string | string[]): ConditionBlock {
   const v = Array.isArray(values) ? one([...new Set(values)]) : values;
   return { [hasWildcard(v) ? 'StringLike' : 'StringEquals']: { [key]: v } };
 }
@@ -43,7 +46,7 @@ function asgArn(s: PolicyScope, region: string): string {
 }
 const each = (s: PolicyScope, f: (region: string) => string) => one(s.regions.map(f));
 
-export function rollPolicy(s: PolicyScope): Policy {
+function rollPolicy(s: PolicyScope): Policy {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -106,7 +109,7 @@ export function rollPolicy(s: PolicyScope): Policy {
   };
 }
 
-export function buildPolicy(s: PolicyScope): Policy {
+function buildPolicy(s: PolicyScope): Policy {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -168,7 +171,7 @@ export function buildPolicy(s: PolicyScope): Policy {
 }
 
 /** Secrets an image reads at boot, by reference (never values). */
-export interface SecretScope {
+interface SecretScope {
   ssm: string[]; // parameter names
   secretsmanager: string[]; // secret ids or ARNs
 }
@@ -185,7 +188,7 @@ function secretArn(s: PolicyScope, region: string, id: string): string {
  * The instance role: what the on-instance agent calls at boot (secrets) and while draining
  * (lifecycle hook). Attach AmazonSSMManagedInstanceCore beside it for Session Manager.
  */
-export function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
+function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
   const statements: Statement[] = [
     {
       Sid: 'FindOwnGroupAndHook',
@@ -219,7 +222,7 @@ export function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
 }
 
 /** Every secret the image's agent reads at boot. */
-export function secretsOf(image: ImageDefinition): SecretScope {
+function secretsOf(image: ImageDefinition): SecretScope {
   const refs: SecretRef[] = [];
   const b = image.dispatcher?.backend;
   if (b?.type === 'postgres') refs.push(b.password);
@@ -235,18 +238,16 @@ export function secretsOf(image: ImageDefinition): SecretScope {
  * Where each role acts: build in bake.region (or --region) plus bake.amiRegions; roll and instance in
  * deploy.region (or --region). Without an image, any region ('*', matched with StringLike).
  */
-export function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): PolicyScope {
-  let regions: string[];
-  if (role === 'build') {
-    const home = o.region ?? def?.bake.region ?? '*';
-    regions = [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i);
-  } else regions = [o.region ?? def?.deploy?.region ?? '*'];
+function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): PolicyScope {
+  const home = role === 'build' ? (o.region ?? def?.bake.region ?? '*') : (o.region ?? def?.deploy?.region ?? '*');
+  // home stays first: the partition follows it.
+  const regions = role === 'build' ? [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i) : [home];
   return {
     regions,
     account: o.account ?? '*',
     asgName: def?.deploy?.asgName ?? '*',
     image: def?.name ?? '*',
-    partition: partitionOf(regions[0]!),
+    partition: partitionOf(home),
   };
 }
 

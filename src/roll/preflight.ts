@@ -2,9 +2,9 @@
 // with a sentence and, for refusals, the fix. Nothing here talks to AWS.
 import { timingAdvice, type TimingAdvice } from './drain-timing.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
-import { ACTIVE_STATUSES, parseMarker, type AmiInfo, type Observed } from './types.js';
+import { ACTIVE_STATUSES, parseMarker, type Observed } from './types.js';
 
-export type FindingLevel = 'refuse' | 'warn' | 'act' | 'ok';
+type FindingLevel = 'refuse' | 'warn' | 'act' | 'ok';
 
 export interface Finding {
   check: string;
@@ -42,12 +42,12 @@ type Check = (i: PreflightInput) => Finding | undefined;
 const refuse = (check: string, message: string, fix: string): Finding => ({ check, level: 'refuse', message, fix });
 const ok = (check: string, message: string): Finding => ({ check, level: 'ok', message });
 
-export const groupExists: Check = ({ obs, deploy }) =>
+const groupExists: Check = ({ obs, deploy }) =>
   obs.group
     ? ok('groupExists', `Auto Scaling group ${deploy.asgName} found (${obs.group.instances.length} instances, desired ${obs.group.desired})`)
     : refuse('groupExists', `Auto Scaling group ${deploy.asgName} does not exist in ${deploy.region}`, 'check deploy.asgName and deploy.region in the image definition, or --region');
 
-export const usesLaunchTemplate: Check = ({ obs, deploy }) => {
+const usesLaunchTemplate: Check = ({ obs, deploy }) => {
   const g = obs.group;
   if (!g) return undefined;
   if (g.launchConfigurationName)
@@ -61,7 +61,7 @@ export const usesLaunchTemplate: Check = ({ obs, deploy }) => {
   return ok('usesLaunchTemplate', `uses launch template ${g.launchTemplate.name ?? g.launchTemplate.id}`);
 };
 
-export const pinnedVersion: Check = ({ obs, deploy }) => {
+const pinnedVersion: Check = ({ obs, deploy }) => {
   const lt = obs.group?.launchTemplate;
   if (!lt) return undefined;
   if (!lt.version.startsWith('$')) return ok('pinnedVersion', `references launch template version ${lt.version}`);
@@ -73,7 +73,7 @@ export const pinnedVersion: Check = ({ obs, deploy }) => {
   );
 };
 
-export const healthCheckIsElb: Check = ({ obs, deploy }) => {
+const healthCheckIsElb: Check = ({ obs, deploy }) => {
   const g = obs.group;
   if (!g) return undefined;
   // HealthCheckType is a comma-separated list (e.g. "ELB,EBS"); EC2 checks are always on (UpdateAutoScalingGroup).
@@ -86,7 +86,7 @@ export const healthCheckIsElb: Check = ({ obs, deploy }) => {
   );
 };
 
-export const targetGroupAttached: Check = ({ obs, deploy }) => {
+const targetGroupAttached: Check = ({ obs, deploy }) => {
   const g = obs.group;
   if (!g) return undefined;
   if (obs.missingTargetGroups.length > 0)
@@ -108,7 +108,7 @@ export function resumableRefresh(i: PreflightInput): string | undefined {
   return active && marker && marker.image === i.image && marker.ami === i.amiId ? active.id : undefined;
 }
 
-export const noActiveRefresh: Check = (i) => {
+const noActiveRefresh: Check = (i) => {
   const active = i.obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
   if (!active) return ok('noActiveRefresh', 'no instance refresh is active');
   if (resumableRefresh(i)) return ok('noActiveRefresh', `attaching to refresh ${active.id} that sipbake started for ${i.amiId}`);
@@ -121,7 +121,7 @@ export const noActiveRefresh: Check = (i) => {
   );
 };
 
-export const amiUsable: Check = ({ obs, amiId, image }) => {
+const amiUsable: Check = ({ obs, amiId, image }) => {
   const t = obs.target;
   if (!t || t.state === 'missing' || t.state === 'deregistered')
     return refuse('amiUsable', `AMI ${amiId} does not exist or was deregistered`, `pick one from \`sipbake history ${image}\``);
@@ -130,7 +130,7 @@ export const amiUsable: Check = ({ obs, amiId, image }) => {
   return ok('amiUsable', `AMI ${amiId} is available`);
 };
 
-export const amiOfThisImage: Check = ({ obs, image, amiId }) => {
+const amiOfThisImage: Check = ({ obs, image, amiId }) => {
   const t = obs.target;
   if (!t || t.state === 'missing') return undefined;
   const tagged = t.tags['sipbake:image'];
@@ -142,7 +142,7 @@ export const amiOfThisImage: Check = ({ obs, image, amiId }) => {
   );
 };
 
-export const sameArchitecture: Check = ({ obs }) => {
+const sameArchitecture: Check = ({ obs }) => {
   const t = obs.target;
   const c = obs.currentAmi;
   if (!t?.architecture || !c?.architecture || c.state === 'missing') return undefined;
@@ -154,7 +154,7 @@ export const sameArchitecture: Check = ({ obs }) => {
   );
 };
 
-export const requiresImdsV2: Check = ({ obs, deploy }) => {
+const requiresImdsV2: Check = ({ obs, deploy }) => {
   const v = obs.current;
   if (!v) return undefined;
   if (v.httpTokens === 'required') return ok('requiresImdsV2', 'launch template requires IMDSv2');
@@ -175,7 +175,7 @@ export function hookTimeoutFor(drainMaxSeconds: number): number {
   return Math.min(7200, drainMaxSeconds + 60);
 }
 
-export const terminationHook: Check = (input) => {
+const terminationHook: Check = (input) => {
   const { obs, deploy, drainMaxSeconds, drainHookName } = input;
   if (!obs.group) return undefined;
   const ours = deploy.lifecycleHook.name;
@@ -188,11 +188,12 @@ export const terminationHook: Check = (input) => {
   const terminating = obs.hooks.filter((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
   const hook = terminating.find((h) => h.name === ours);
   const want = hookTimeoutFor(drainMaxSeconds);
-  if (!hook && terminating.length > 0)
+  const [other] = terminating;
+  if (!hook && other !== undefined)
     return refuse(
       'terminationHook',
       `${deploy.asgName}'s termination hook ${terminating.map((h) => h.name).join(', ')} is not the one the drain agent completes (${ours}): every leaving instance would wait out that hook's timeout`,
-      `name it in the image definition (deploy.lifecycleHook.name and drain.lifecycleHookName: ${terminating[0]!.name}), or delete it: aws autoscaling delete-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${terminating[0]!.name}`,
+      `name it in the image definition (deploy.lifecycleHook.name and drain.lifecycleHookName: ${other.name}), or delete it: aws autoscaling delete-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${other.name}`,
     );
   if (!hook) {
     if (deploy.lifecycleHook.create)
@@ -216,7 +217,7 @@ export const terminationHook: Check = (input) => {
   return ok('terminationHook', `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s, heartbeats keep it open up to ${Math.min(100 * hook.heartbeatTimeout, 172_800)} s ≥ drain.maxSeconds ${drainMaxSeconds} s`);
 };
 
-export const deregistrationDelay: Check = (input) => {
+const deregistrationDelay: Check = (input) => {
   const { obs, drainMaxSeconds, deploy } = input;
   if (obs.targetGroups.length === 0) return undefined;
   const hook = obs.hooks.find((h) => h.name === deploy.lifecycleHook.name);
@@ -237,14 +238,14 @@ export const deregistrationDelay: Check = (input) => {
   };
 };
 
-export const alarmsExist: Check = ({ obs, deploy }) => {
+const alarmsExist: Check = ({ obs, deploy }) => {
   if (deploy.refresh.alarms.length === 0) return undefined;
   if (obs.missingAlarms.length === 0) return ok('alarmsExist', `alarms ${deploy.refresh.alarms.join(', ')} exist`);
   return refuse('alarmsExist', `CloudWatch alarm ${obs.missingAlarms.join(', ')} does not exist in ${deploy.region}`, 'create it, or fix deploy.refresh.alarms in the image definition');
 };
 
 /** AWS rejects these in StartInstanceRefresh: refuse before anything (a launch template version) is created. */
-export const refreshWithinLimits: Check = ({ deploy }) => {
+const refreshWithinLimits: Check = ({ deploy }) => {
   const r = deploy.refresh;
   const over = [
     ...(r.alarms.length > REFRESH_LIMITS.alarms ? [`deploy.refresh.alarms has ${r.alarms.length} alarms (AWS allows ${REFRESH_LIMITS.alarms})`] : []),
@@ -255,7 +256,7 @@ export const refreshWithinLimits: Check = ({ deploy }) => {
   return refuse('refreshWithinLimits', `${over.join('; ')}: StartInstanceRefresh would be rejected`, 'lower the value in the image definition');
 };
 
-export const checks: Check[] = [
+const checks: Check[] = [
   refreshWithinLimits,
   groupExists,
   usesLaunchTemplate,

@@ -13,7 +13,7 @@ export const DEBIAN_KAMAILIO = {
   sha256: '2a45e561895f38e933993662dd67f60c6821efc1ba6e50b4559e152c22ff4526',
 };
 
-export const cacheDir = path.join(repoRoot, '.cache/bake');
+const cacheDir = path.join(repoRoot, '.cache/bake');
 const SRC_LIST = '/etc/apt/sources.list.d/sipbake-deb-src.sources';
 
 async function ensureDebSrc(): Promise<void> {

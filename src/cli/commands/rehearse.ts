@@ -51,9 +51,12 @@ export function formatSummary(s: RehearsalSummary): string {
     '',
     'instance            drain   longest call   bound (+dereg +poll)   ended by',
   ];
-  for (const i of s.perInstance.filter((x) => x.drainSeconds !== undefined)) {
+  for (const i of s.perInstance) {
+    // The rehearsal sets both for an instance it picked and terminated; the others never drained.
+    const { drainSeconds, longestRemainingCallSeconds } = i;
+    if (drainSeconds === undefined || longestRemainingCallSeconds === undefined) continue;
     lines.push(
-      `${i.id.padEnd(18)} ${i.drainSeconds!.toFixed(0).padStart(5)} s ${i.longestRemainingCallSeconds!.toFixed(0).padStart(8)} s     ${i.withinBound ? 'within' : 'EXCEEDED'}               ${i.endedBy ?? '?'}`,
+      `${i.id.padEnd(18)} ${drainSeconds.toFixed(0).padStart(5)} s ${longestRemainingCallSeconds.toFixed(0).padStart(8)} s     ${i.withinBound ? 'within' : 'EXCEEDED'}               ${i.endedBy ?? '?'}`,
     );
   }
   if (s.failed) lines.push('', `FAILED: ${s.failed}`);

@@ -72,19 +72,33 @@ export interface TemplateOptions {
 /** The builder's public address as checkip.amazonaws.com would report it (documentation range, RFC 5737). */
 export const BUILDER_PUBLIC_IP = '203.0.113.7';
 
+/** The part of @cdktf/hcl2json's output for packer.pkr.hcl that templateOptions reads (every block is a list). */
+interface ParsedTemplate {
+  source: { 'amazon-ebs': { sipbake: AmazonEbsSource[] } };
+}
+interface AmazonEbsSource {
+  encrypt_boot?: boolean;
+  imds_support?: string;
+  metadata_options?: { http_tokens?: string }[];
+  temporary_security_group_source_public_ip?: boolean;
+  source_ami_filter: { owners: string[] }[];
+}
+
 export async function templateOptions(file: string): Promise<TemplateOptions> {
-  const j = (await parse(path.basename(file), await readFile(file, 'utf8'))) as any;
+  const j = (await parse(path.basename(file), await readFile(file, 'utf8'))) as ParsedTemplate;
   const src = j.source['amazon-ebs'].sipbake[0];
+  const owner = src?.source_ami_filter[0]?.owners[0];
+  if (src === undefined || owner === undefined) throw new Error(`${file}: no source "amazon-ebs" "sipbake" with a source_ami_filter owner`);
   return {
     encryptBoot: src.encrypt_boot === true,
     imdsSupport: src.imds_support,
     httpTokens: src.metadata_options?.[0]?.http_tokens,
     sourcePublicIp: src.temporary_security_group_source_public_ip === true,
-    sourceOwner: src.source_ami_filter[0].owners[0],
+    sourceOwner: owner,
   };
 }
 
-export function parseVarFile(text: string): BakeVars {
+function parseVarFile(text: string): BakeVars {
   const str = (k: string) => new RegExp(`^${k}\\s*=\\s*"([^"]*)"`, 'm').exec(text)?.[1] ?? '';
   const num = (k: string) => Number(new RegExp(`^${k}\\s*=\\s*(\\d+)`, 'm').exec(text)?.[1] ?? '0');
   const list = (k: string) => JSON.parse(new RegExp(`^${k}\\s*=\\s*(\\[.*\\])`, 'm').exec(text)?.[1] ?? '[]') as string[];

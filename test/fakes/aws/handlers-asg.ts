@@ -219,7 +219,7 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       return {};
     },
     DeleteTags(input) {
-      for (const t of input.Tags as { ResourceId: string; Key: string }[]) delete groupOrThrow(f, t.ResourceId).tags[t.Key];
+      for (const t of input.Tags as { ResourceId: string; Key: string }[]) Reflect.deleteProperty(groupOrThrow(f, t.ResourceId).tags, t.Key);
       return {};
     },
     UpdateAutoScalingGroup(input) {

@@ -9,7 +9,7 @@ import type { FakeImage } from './model.js';
 type In = Record<string, any>;
 const sec = 1000;
 /** The AWS managed key EBS uses when encryption is asked for without a KmsKeyId. */
-export const AWS_MANAGED_EBS_KEY = 'alias/aws/ebs';
+const AWS_MANAGED_EBS_KEY = 'alias/aws/ebs';
 
 const tagsOf = (specs: { ResourceType?: string; Tags?: { Key: string; Value: string }[] }[] | undefined, type: string) =>
   Object.fromEntries((specs ?? []).filter((s) => s.ResourceType === type).flatMap((s) => s.Tags ?? []).map((t) => [t.Key, t.Value]));

@@ -117,7 +117,7 @@ export class FakeIam {
   }
 }
 
-export function describeDenial(d: Denial): string {
+function describeDenial(d: Denial): string {
   const ctx = Object.entries(d.context)
     .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : v}`)
     .join(' ');

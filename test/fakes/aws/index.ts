@@ -13,7 +13,7 @@ import { cloudwatchHandlers, elbHandlers } from './handlers-elb-cw.js';
 
 export { FakeAws, FAKE_EPOCH } from './fake-aws.js';
 export { awsError } from './faults.js';
-export { FAKE_ACCOUNT, describeDenial } from './iam.js';
+export { FAKE_ACCOUNT } from './iam.js';
 
 // Under vitest a denied call fails the test even when the code under test caught the error.
 // A child process a test starts (test/cli/pty-main.ts) inherits VITEST but is no test: importing vitest throws there.

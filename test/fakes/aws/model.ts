@@ -1,6 +1,6 @@
 // Plain data the stateful AWS fake keeps. See README.md in this folder for the behaviour.
 
-export type ImageState = 'available' | 'pending' | 'failed' | 'deregistered' | 'disabled';
+type ImageState = 'available' | 'pending' | 'failed' | 'deregistered' | 'disabled';
 
 export interface FakeImage {
   ImageId: string;
@@ -50,7 +50,7 @@ export interface FakeSecurityGroup {
   ingress: { IpProtocol: string; FromPort?: number; ToPort?: number; CidrIp: string }[];
 }
 
-export interface FakeLtVersion {
+interface FakeLtVersion {
   VersionNumber: number;
   VersionDescription?: string;
   CreateTime: Date;
@@ -65,7 +65,7 @@ export interface FakeLaunchTemplate {
   versions: FakeLtVersion[];
 }
 
-export type LifecycleState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated' | 'Standby';
+type LifecycleState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated' | 'Standby';
 
 /** A termination lifecycle action: the instance waits in Terminating:Wait until it is completed or times out. */
 export interface FakeLifecycleAction {
@@ -108,7 +108,7 @@ export interface FakeInstance {
   ProtectedFromScaleIn: boolean;
 }
 
-export interface FakeHook {
+interface FakeHook {
   LifecycleHookName: string;
   LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' | 'autoscaling:EC2_INSTANCE_LAUNCHING';
   HeartbeatTimeout: number;

@@ -6,7 +6,7 @@ import type { FakeAsg, FakeInstance, FakeRefresh, ReplaceTarget } from './model.
 const sec = 1000;
 
 /** HealthCheckGracePeriod: what DescribeAutoScalingGroups reports for the group (300 s unless a test sets it). */
-export function gracePeriodOf(asg: FakeAsg): number {
+function gracePeriodOf(asg: FakeAsg): number {
   return (asg as FakeAsg & { HealthCheckGracePeriod?: number }).HealthCheckGracePeriod ?? 300;
 }
 
@@ -22,7 +22,7 @@ export function healthReplacements(f: FakeAws): { instanceId: string; imageId: s
  * it went InService is over, then terminated (termination hooks apply) and replaced. Here the replacement is the
  * active refresh's next launch (the refresh wants its count of new instances back).
  */
-export function replaceUnhealthy(f: FakeAws, asgName: string, now: number): void {
+function replaceUnhealthy(f: FakeAws, asgName: string, now: number): void {
   const asg = f.asgs.get(asgName);
   if (!asg || asg.HealthCheckType !== 'ELB') return;
   const grace = gracePeriodOf(asg) * sec;
@@ -42,7 +42,7 @@ function live(f: FakeAws, asg: string): FakeInstance[] {
 }
 
 /** Healthy in every target group (or InService for EC2 health checks). */
-export function isHealthy(f: FakeAws, i: FakeInstance, now: number): boolean {
+function isHealthy(f: FakeAws, i: FakeInstance, now: number): boolean {
   return i.LifecycleState === 'InService' && i.health === 'healthy' && now >= i.healthAt;
 }
 
