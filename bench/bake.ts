@@ -14,7 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildImage } from '../src/bake/index.js';
 import { RecordingReporter } from '../src/core/reporter.js';
-import { TAG } from '../src/bake/template.js';
+import { AMI_TAG as TAG } from '../src/contract/tags.js';
 import { DEBIAN_KAMAILIO, debianKamailioTarball } from '../test/bake/debian-source.js';
 import { buildFixture } from '../test/bake/build-support.js';
 import { prepareRehearsal, runBake, transcript } from '../test/bake/rehearse.js';

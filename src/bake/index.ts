@@ -1,5 +1,6 @@
 // `sipbake build IMAGE`: validate and render, hash, look the hash up per region, and only when some target
 // region lacks it, run Packer (init, build) and read the AMI per region from its manifest.
+import { AMI_TAG } from '../contract/tags.js';
 import { execa } from 'execa';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
@@ -185,7 +186,7 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
 
     if (o.plan) {
       const prev = dd.previous;
-      const changedSince = prev ? { imageId: prev.imageId, ...(prev.tags['sipbake:built-at'] ? { builtAt: prev.tags['sipbake:built-at'] } : {}), parts: changedParts(dd.parts, prev.tags['sipbake:content-parts']) } : null;
+      const changedSince = prev ? { imageId: prev.imageId, ...(prev.tags[AMI_TAG.builtAt] ? { builtAt: prev.tags[AMI_TAG.builtAt] } : {}), parts: changedParts(dd.parts, prev.tags[AMI_TAG.contentParts]) } : null;
       d.reporter.line(`content hash ${dd.hash}`);
       if (!changedSince) d.reporter.line(`no earlier AMI of ${image.name} in ${dd.region}`);
       else if (changedSince.parts === 'unknown') d.reporter.line(`last AMI ${changedSince.imageId} has no sipbake:content-parts tag; cannot say what changed`);

@@ -1,7 +1,7 @@
 // Which regions already have an AMI of this content (EC2 DescribeImages by tag). Effects only; the
 // decision is made by decide.ts.
 import { DescribeImagesCommand, type EC2Client, type Image } from '@aws-sdk/client-ec2';
-import { TAG } from './template.js';
+import { AMI_TAG as TAG } from '../contract/tags.js';
 
 export type Ec2ForRegion = (region: string) => EC2Client;
 

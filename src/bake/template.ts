@@ -1,5 +1,6 @@
 // The Packer template, generated (pure). One template serves every image: what differs per image comes in
 // as variables (see vars.ts), so the checked-in packer.pkr.hcl only changes when this file or scripts/ do.
+import { AMI_TAG } from '../contract/tags.js';
 import { attr, blank, block, comment, expr, writeHcl, type HclItem } from './hcl.js';
 
 export const TEMPLATE_FILE = 'packer.pkr.hcl';
@@ -10,16 +11,7 @@ const SOURCE_NAME = 'sipbake';
 const DEBIAN_OWNER = '136693071363';
 const REMOTE_DIR = '/tmp/sipbake';
 
-export const TAG = {
-  image: 'sipbake:image',
-  contentHash: 'sipbake:content-hash',
-  contentParts: 'sipbake:content-parts',
-  kamailioVersion: 'sipbake:kamailio-version',
-  rtpproxyVersion: 'sipbake:rtpproxy-version',
-  gitCommit: 'sipbake:git-commit',
-  builtAt: 'sipbake:built-at',
-  sourceAmi: 'sipbake:source-ami',
-} as const;
+
 
 export interface TemplateInput {
   /** scripts/ entries to run, in order (the numbered *.sh files). */
@@ -72,14 +64,14 @@ function locals(): HclItem {
       expr(
         [
           '{',
-          `    "${TAG.image}"            = var.image_name`,
-          `    "${TAG.contentHash}"     = var.content_hash`,
-          `    "${TAG.contentParts}"    = var.content_parts`,
-          `    "${TAG.kamailioVersion}" = var.kamailio_version`,
-          `    "${TAG.rtpproxyVersion}" = var.rtpproxy_version`,
-          `    "${TAG.gitCommit}"       = var.git_commit`,
-          `    "${TAG.builtAt}"         = local.built_at`,
-          `    "${TAG.sourceAmi}"       = "{{ .SourceAMI }}"`,
+          `    "${AMI_TAG.image}"            = var.image_name`,
+          `    "${AMI_TAG.contentHash}"     = var.content_hash`,
+          `    "${AMI_TAG.contentParts}"    = var.content_parts`,
+          `    "${AMI_TAG.kamailioVersion}" = var.kamailio_version`,
+          `    "${AMI_TAG.rtpproxyVersion}" = var.rtpproxy_version`,
+          `    "${AMI_TAG.gitCommit}"       = var.git_commit`,
+          `    "${AMI_TAG.builtAt}"         = local.built_at`,
+          `    "${AMI_TAG.sourceAmi}"       = "{{ .SourceAMI }}"`,
           '  }',
         ].join('\n'),
       ),

@@ -11,7 +11,7 @@ import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../aws/clients.js';
 import { returned } from '../aws/response.js';
 import { aws, isAwsError } from '../aws/errors.js';
-import { hookTimeoutFor } from './preflight.js';
+import { hookTimeoutFor } from './preflight-drain.js';
 import { formatMarker, type RollMarker } from './types.js';
 
 export async function ensureTerminationHook(c: AwsClients, asgName: string, hookName: string, drainMaxSeconds: number): Promise<void> {

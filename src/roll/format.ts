@@ -1,5 +1,5 @@
 // Human lines for a roll plan (pure). The same plan is the --json document.
-import type { Finding } from './preflight.js';
+import type { Finding } from './finding.js';
 import type { RollPlan } from './plan.js';
 
 const mark: Record<Finding['level'], string> = { ok: 'ok    ', warn: 'warn  ', act: 'will  ', refuse: 'REFUSE' };

@@ -1,5 +1,5 @@
 // The roll's own refusals (pure), beside preflight.ts: rejected AMIs, the lease, and "no healthy targets now".
-import type { Finding, PreflightInput } from './preflight.js';
+import type { Finding, PreflightInput } from './finding.js';
 import { leaseHeldMessage } from './lease-text.js';
 import { leaseExpired, parseLease, rejectionsOf, TAG_LEASE } from './tags.js';
 

@@ -1,4 +1,5 @@
 // Reading this image's AMIs from EC2 (effects). Newest first by sipbake:built-at, then CreationDate.
+import { AMI_TAG } from '../contract/tags.js';
 import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../aws/clients.js';
 import { returned } from '../aws/response.js';
@@ -17,7 +18,7 @@ function toAmiInfo(i: Image): AmiInfo {
 }
 
 export function builtAt(a: AmiInfo): string {
-  return a.tags['sipbake:built-at'] ?? a.creationDate ?? '';
+  return a.tags[AMI_TAG.builtAt] ?? a.creationDate ?? '';
 }
 
 function newestFirst(amis: AmiInfo[]): AmiInfo[] {

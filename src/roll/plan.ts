@@ -1,10 +1,13 @@
 // The roll plan (pure): from the observed state and the deploy section to what a roll would do and refuse.
+import { AMI_TAG } from '../contract/tags.js';
 import { replacementTime } from './drain-timing.js';
 import type { RefreshPreferences } from '@aws-sdk/client-auto-scaling';
 import type { DeployConfig } from '../definition/deploy-schema.js';
 import { inService } from './fleet.js';
 import { guards, type GuardInput } from './guards.js';
-import { hookTimeoutFor, preflight, resumableRefresh, type Finding } from './preflight.js';
+import type { Finding } from './finding.js';
+import { hookTimeoutFor } from './preflight-drain.js';
+import { preflight, resumableRefresh } from './preflight.js';
 import { ACTIVE_STATUSES, AMI_TAGS, parseMarker, type AmiInfo, type Observed, type RollMarker } from './types.js';
 
 export interface Batch {
@@ -90,7 +93,7 @@ export function planBatches(desired: number, total: number, minPct: number, maxP
 }
 
 function amiDiff(from: AmiInfo | undefined, to: AmiInfo | undefined): RollPlan['amiDiff'] {
-  return AMI_TAGS.filter((t) => t !== 'sipbake:image').map((tag) => ({
+  return AMI_TAGS.filter((t) => t !== AMI_TAG.image).map((tag) => ({
     tag: tag.replace('sipbake:', ''),
     ...(from?.tags[tag] !== undefined ? { from: from.tags[tag] } : {}),
     ...(to?.tags[tag] !== undefined ? { to: to.tags[tag] } : {}),

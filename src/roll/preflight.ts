@@ -1,46 +1,12 @@
 // Preflight of a roll (pure): each check is a named predicate over the observed state that returns one finding
 // with a sentence and, for refusals, the fix. Nothing here talks to AWS.
-import { timingAdvice, type TimingAdvice } from './drain-timing.js';
-import type { DeployConfig } from '../definition/deploy-schema.js';
-import { ACTIVE_STATUSES, parseMarker, type Observed } from './types.js';
-
-type FindingLevel = 'refuse' | 'warn' | 'act' | 'ok';
-
-export interface Finding {
-  check: string;
-  level: FindingLevel;
-  message: string;
-  fix?: string;
-}
-
-export interface PreflightInput {
-  obs: Observed;
-  image: string;
-  deploy: DeployConfig;
-  drainMaxSeconds: number;
-  /** The AMI requested; `obs.target` is what EC2 said about it. */
-  amiId: string;
-  /** drain.lifecycleHookName: the hook the on-instance agent completes (default: deploy.lifecycleHook.name). */
-  drainHookName?: string;
-  /** The image relays RTP itself (RTPProxy): the NLB's flow cut at the end of the delay would cut audio. Default true. */
-  mediaAnchored?: boolean;
-  /** drain.pollSeconds: how late the agent sees its lifecycle action. Default 5. */
-  drainPollSeconds?: number;
-}
-
-/** The advice of src/roll/drain-timing.ts for this group: the real termination order decides it. */
-function adviceFor(i: PreflightInput, hookTimeoutSeconds: number): TimingAdvice[] {
-  const dereg = Math.max(0, ...i.obs.targetGroups.map((t) => t.deregistrationDelay));
-  return timingAdvice({ deregistrationDelaySeconds: dereg, hookTimeoutSeconds, drainMaxSeconds: i.drainMaxSeconds, pollSeconds: i.drainPollSeconds ?? 5, mediaAnchored: i.mediaAnchored ?? true });
-}
+import { AMI_TAG } from '../contract/tags.js';
+import { ok, refuse, type Check, type Finding, type PreflightInput } from './finding.js';
+import { deregistrationDelay, terminationHook } from './preflight-drain.js';
+import { ACTIVE_STATUSES, parseMarker } from './types.js';
 
 /** AWS's own limits on StartInstanceRefresh (API reference, RefreshPreferences and AlarmSpecification). */
 export const REFRESH_LIMITS = { alarms: 10, checkpointDelay: 172800, bakeTime: 172800 } as const;
-
-type Check = (i: PreflightInput) => Finding | undefined;
-
-const refuse = (check: string, message: string, fix: string): Finding => ({ check, level: 'refuse', message, fix });
-const ok = (check: string, message: string): Finding => ({ check, level: 'ok', message });
 
 const groupExists: Check = ({ obs, deploy }) =>
   obs.group
@@ -133,7 +99,7 @@ const amiUsable: Check = ({ obs, amiId, image }) => {
 const amiOfThisImage: Check = ({ obs, image, amiId }) => {
   const t = obs.target;
   if (!t || t.state === 'missing') return undefined;
-  const tagged = t.tags['sipbake:image'];
+  const tagged = t.tags[AMI_TAG.image];
   if (tagged === image) return ok('amiOfThisImage', `AMI ${amiId} is tagged sipbake:image=${image}`);
   return refuse(
     'amiOfThisImage',
@@ -171,73 +137,6 @@ const requiresImdsV2: Check = ({ obs, deploy }) => {
 };
 
 /** Heartbeat timeout the created hook gets: the image's longest drain plus a minute of slack. */
-export function hookTimeoutFor(drainMaxSeconds: number): number {
-  return Math.min(7200, drainMaxSeconds + 60);
-}
-
-const terminationHook: Check = (input) => {
-  const { obs, deploy, drainMaxSeconds, drainHookName } = input;
-  if (!obs.group) return undefined;
-  const ours = deploy.lifecycleHook.name;
-  if (drainHookName !== undefined && drainHookName !== ours)
-    return refuse(
-      'terminationHook',
-      `the drain agent completes lifecycle hook ${drainHookName} (drain.lifecycleHookName) but the roll manages ${ours} (deploy.lifecycleHook.name): instances would wait out the hook's timeout`,
-      `give both the same name in the image definition (drain.lifecycleHookName and deploy.lifecycleHook.name)`,
-    );
-  const terminating = obs.hooks.filter((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
-  const hook = terminating.find((h) => h.name === ours);
-  const want = hookTimeoutFor(drainMaxSeconds);
-  const [other] = terminating;
-  if (!hook && other !== undefined)
-    return refuse(
-      'terminationHook',
-      `${deploy.asgName}'s termination hook ${terminating.map((h) => h.name).join(', ')} is not the one the drain agent completes (${ours}): every leaving instance would wait out that hook's timeout`,
-      `name it in the image definition (deploy.lifecycleHook.name and drain.lifecycleHookName: ${other.name}), or delete it: aws autoscaling delete-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${other.name}`,
-    );
-  if (!hook) {
-    if (deploy.lifecycleHook.create)
-      return { check: 'terminationHook', level: 'act', message: `will create termination lifecycle hook ${deploy.lifecycleHook.name} (heartbeat timeout ${want} s ≥ drain.maxSeconds ${drainMaxSeconds} s, default CONTINUE)` };
-    return {
-      check: 'terminationHook',
-      level: 'warn',
-      message: `${deploy.asgName} has no termination lifecycle hook: leaving instances are terminated without draining their calls`,
-      fix: `set deploy.lifecycleHook.create: true, or aws autoscaling put-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${deploy.lifecycleHook.name} --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING --heartbeat-timeout ${want} --default-result CONTINUE`,
-    };
-  }
-  // While the agent heartbeats, only the global timeout (100 x HeartbeatTimeout) ends the wait (drain-timing.ts).
-  const hookWarning = adviceFor(input, hook.heartbeatTimeout).find((a) => a.field === 'hookTimeout' && a.level === 'warning');
-  if (hookWarning)
-    return {
-      check: 'terminationHook',
-      level: 'warn',
-      message: `termination hook ${hook.name}: ${hookWarning.message}`,
-      fix: `aws autoscaling put-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${hook.name} --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING --heartbeat-timeout ${want} --default-result ${hook.defaultResult}`,
-    };
-  return ok('terminationHook', `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s, heartbeats keep it open up to ${Math.min(100 * hook.heartbeatTimeout, 172_800)} s ≥ drain.maxSeconds ${drainMaxSeconds} s`);
-};
-
-const deregistrationDelay: Check = (input) => {
-  const { obs, drainMaxSeconds, deploy } = input;
-  if (obs.targetGroups.length === 0) return undefined;
-  const hook = obs.hooks.find((h) => h.name === deploy.lifecycleHook.name);
-  const advice = adviceFor(input, hook?.heartbeatTimeout ?? hookTimeoutFor(drainMaxSeconds)).filter((a) => a.field === 'deregistrationDelay');
-  const warning = advice.find((a) => a.level === 'warning');
-  const delays = obs.targetGroups.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ');
-  if (!warning) return ok('deregistrationDelay', `deregistration delay ${delays}${advice[0] ? `: ${advice[0].message}` : ''}`);
-  // With media on the instance the delay must cover the drain; without, a short delay only saves time.
-  const want = input.mediaAnchored ?? true ? Math.min(3600, drainMaxSeconds) : 30;
-  return {
-    check: 'deregistrationDelay',
-    level: 'warn',
-    message: `target group ${delays}: ${warning.message}`,
-    fix: obs.targetGroups
-      .filter((t) => t.deregistrationDelay !== want)
-      .map((t) => `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${want}`)
-      .join('; '),
-  };
-};
-
 const alarmsExist: Check = ({ obs, deploy }) => {
   if (deploy.refresh.alarms.length === 0) return undefined;
   if (obs.missingAlarms.length === 0) return ok('alarmsExist', `alarms ${deploy.refresh.alarms.join(', ')} exist`);

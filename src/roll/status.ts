@@ -1,4 +1,5 @@
 // `status` and `history` (load + pure shaping): what is live, what is refreshing, which AMIs exist.
+import { AMI_TAG } from '../contract/tags.js';
 import type { AwsClients } from '../aws/clients.js';
 import { UserError } from '../core/errors.js';
 import { aws } from '../aws/errors.js';
@@ -94,10 +95,10 @@ function historyEntries(amis: AmiInfo[], liveAmi: string | undefined, running: s
     ami: a.imageId,
     name: a.name,
     state: a.state,
-    ...(a.tags['sipbake:built-at'] ? { builtAt: a.tags['sipbake:built-at'] } : {}),
-    ...(a.tags['sipbake:content-hash'] ? { contentHash: a.tags['sipbake:content-hash'] } : {}),
-    ...(a.tags['sipbake:kamailio-version'] ? { kamailioVersion: a.tags['sipbake:kamailio-version'] } : {}),
-    ...(a.tags['sipbake:git-commit'] ? { gitCommit: a.tags['sipbake:git-commit'] } : {}),
+    ...(a.tags[AMI_TAG.builtAt] ? { builtAt: a.tags[AMI_TAG.builtAt] } : {}),
+    ...(a.tags[AMI_TAG.contentHash] ? { contentHash: a.tags[AMI_TAG.contentHash] } : {}),
+    ...(a.tags[AMI_TAG.kamailioVersion] ? { kamailioVersion: a.tags[AMI_TAG.kamailioVersion] } : {}),
+    ...(a.tags[AMI_TAG.gitCommit] ? { gitCommit: a.tags[AMI_TAG.gitCommit] } : {}),
     live: a.imageId === liveAmi,
     running: running.filter((r) => r === a.imageId).length,
     lastKnownGood: a.imageId === lkgAmi,

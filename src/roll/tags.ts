@@ -1,6 +1,7 @@
 // The group tags sipbake keeps beside last-known-good (pure): the roll lease and the rejected AMIs.
-export const TAG_LEASE = 'sipbake:lease';
-export const REJECTED_PREFIX = 'sipbake:rejected:';
+import { ASG_TAG } from '../contract/tags.js';
+export const TAG_LEASE = ASG_TAG.lease;
+export const REJECTED_PREFIX = ASG_TAG.rejectedPrefix;
 
 /** One roll at a time: who holds the group, since when, until when. `token` tells two holders apart. */
 export interface Lease {
@@ -45,7 +46,7 @@ export function rejectionsOf(tags: Record<string, string>): Rejection[] {
 }
 
 /** The gate's count for one refresh, kept on the group so that a re-run (after Ctrl-C) goes on counting. */
-export const TAG_GATE = 'sipbake:gate';
+export const TAG_GATE = ASG_TAG.gate;
 
 export interface GateRecord {
   refreshId: string;

@@ -1,14 +1,7 @@
 // Plain data describing what sipbake observed on AWS. Produced by observe.ts, consumed by the pure planner.
+import { AMI_TAG, ASG_TAG } from '../contract/tags.js';
 
-export const AMI_TAGS = [
-  'sipbake:image',
-  'sipbake:content-hash',
-  'sipbake:kamailio-version',
-  'sipbake:rtpproxy-version',
-  'sipbake:git-commit',
-  'sipbake:built-at',
-  'sipbake:source-ami',
-] as const;
+export const AMI_TAGS = [AMI_TAG.image, AMI_TAG.contentHash, AMI_TAG.kamailioVersion, AMI_TAG.rtpproxyVersion, AMI_TAG.gitCommit, AMI_TAG.builtAt, AMI_TAG.sourceAmi] as const;
 
 export interface AmiInfo {
   imageId: string;
@@ -141,8 +134,8 @@ export function parseMarker(description: string | undefined): RollMarker | undef
 }
 
 /** ASG tags sipbake keeps, so history and rollback need no local state. */
-export const TAG_LAST_KNOWN_GOOD = 'sipbake:last-known-good';
-export const TAG_LAST_ROLL = 'sipbake:last-roll';
+export const TAG_LAST_KNOWN_GOOD = ASG_TAG.lastKnownGood;
+export const TAG_LAST_ROLL = ASG_TAG.lastRoll;
 
 export function formatLkg(version: number, ami: string): string {
   return `version ${version} ${ami}`;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { AbortError, ProcessError, UserError } from '../../src/core/errors.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { buildImage, type BuildOptions } from '../../src/bake/index.js';
-import { TAG } from '../../src/bake/template.js';
+import { AMI_TAG as TAG } from '../../src/contract/tags.js';
 import { buildFixture, type BuildFixture } from './build-support.js';
 
 let fx: BuildFixture | undefined;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
-import { TAG } from '../../src/bake/template.js';
+import { AMI_TAG as TAG } from '../../src/contract/tags.js';
 import { buildFixture, type BuildFixture } from './build-support.js';
 
 let fx: BuildFixture | undefined;

@@ -14,7 +14,7 @@ import { commandIndex } from '../../src/cli/commands/index.js';
 import { confirm } from '../../src/cli/confirm.js';
 import { clientConfig, packerProxyEnv } from '../../src/aws/clients.js';
 import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
-import { TAG } from '../../src/bake/template.js';
+import { AMI_TAG as TAG } from '../../src/contract/tags.js';
 import { buildFixture, type BuildFixture } from '../bake/build-support.js';
 import { repoRoot } from '../bake/helpers.js';
 

@@ -12,7 +12,7 @@ import { main } from '../../src/cli/main.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { buildImage } from '../../src/bake/index.js';
 import { deploySchema } from '../../src/definition/deploy-schema.js';
-import type { Policy } from '../../src/roll/iam.js';
+import type { Policy } from '../../src/iam/policies.js';
 import { modelledPacker, seedDebianBase } from '../fakes/aws/bake-model.js';
 import { createFakeAws, FAKE_ACCOUNT, installFakeAws } from '../fakes/aws/index.js';
 import { seedWorld } from '../fakes/aws/scenario.js';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { generatePacker, templateFor } from '../../src/bake/generate.js';
-import { PLUGINS_FILE, TAG, TEMPLATE_FILE, scriptOrder } from '../../src/bake/template.js';
+import { PLUGINS_FILE, TEMPLATE_FILE, scriptOrder } from '../../src/bake/template.js';
+import { AMI_TAG as TAG } from '../../src/contract/tags.js';
 import { quote } from '../../src/bake/hcl.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -1,6 +1,6 @@
 import { defineCommand } from '../command.js';
 import { loadImageOrThrow } from '../../definition/load.js';
-import { policyFor } from '../../roll/iam.js';
+import { policyFor } from '../../iam/policies.js';
 
 export default defineCommand({
   command: 'iam <role>',

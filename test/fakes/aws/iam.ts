@@ -6,7 +6,7 @@ import path from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { loadImageOrThrow } from '../../../src/definition/load.js';
 import type { ImageDefinition } from '../../../src/definition/schema.js';
-import { policyFor, type IamRole, type Policy } from '../../../src/roll/iam.js';
+import { policyFor, type IamRole, type Policy } from '../../../src/iam/policies.js';
 import { awsError } from './faults.js';
 import type { AuthRequest, CallSite } from './iam-requests.js';
 import { requestsFor } from './iam-requests.js';
