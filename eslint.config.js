@@ -17,23 +17,66 @@ export default tseslint.config(
       'import-x/extensions': ['.ts', '.js', '.mjs'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
     },
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', fetch: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly', setImmediate: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        fetch: 'readonly',
+        performance: 'readonly',
+        queueMicrotask: 'readonly',
+        structuredClone: 'readonly',
+        setImmediate: 'readonly',
+      },
+    },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-restricted-paths': [
         'error',
         {
           zones: [
             // cli/ is the top: it imports the features; no feature imports cli/.
-            { target: './src/!(cli)/**/*', from: './src/cli', message: 'Only src/cli imports src/cli (docs/design.md, layout).' },
+            {
+              target: './src/!(cli)/**/*',
+              from: './src/cli',
+              message: 'Only src/cli imports src/cli (docs/design.md, layout).',
+            },
             // core/ is the floor: imported by everything, importing nothing of ours.
-            { target: './src/core/**/*', from: './src/!(core)/**/*', message: 'src/core is a leaf: it imports nothing of ours.' },
+            {
+              target: './src/core/**/*',
+              from: './src/!(core)/**/*',
+              message: 'src/core is a leaf: it imports nothing of ours.',
+            },
             // contract/ is shared by render and the agent; it depends on neither (only on the definition's types).
-            { target: './src/contract/**/*', from: './src/!(contract|core|definition)/**/*', message: 'src/contract imports only src/core and src/definition.' },
+            {
+              target: './src/contract/**/*',
+              from: './src/!(contract|core|definition)/**/*',
+              message: 'src/contract imports only src/core and src/definition.',
+            },
             // The on-instance agent and the renderer meet only in src/contract.
-            { target: './src/agent', from: './src/render', message: 'agent and render share code through src/contract only.' },
-            { target: './src/render', from: './src/agent', message: 'agent and render share code through src/contract only.' },
+            {
+              target: './src/agent',
+              from: './src/render',
+              message: 'agent and render share code through src/contract only.',
+            },
+            {
+              target: './src/render',
+              from: './src/agent',
+              message: 'agent and render share code through src/contract only.',
+            },
             // Product code never imports tests.
             { target: './src', from: './test', message: 'src never imports test/.' },
           ],

@@ -30,17 +30,32 @@ interface Timing {
 }
 
 /** Runs a bash command line (argv-quoted by the caller) and returns wall and children's CPU time. */
-async function timed(script: string, env: NodeJS.ProcessEnv = process.env): Promise<Timing & { output: string; exitCode: number }> {
+async function timed(
+  script: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Timing & { output: string; exitCode: number }> {
   const t0 = performance.now();
-  const r = await execa('bash', ['-c', `${script}\nstatus=$?\ntimes >&3\nexit $status`], { env, reject: false, all: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const r = await execa('bash', ['-c', `${script}\nstatus=$?\ntimes >&3\nexit $status`], {
+    env,
+    reject: false,
+    all: true,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
   const ms = performance.now() - t0;
   // `times` prints two lines: the shell's, then its children's "XmY.YYYs XmY.YYYs" (user, sys).
-  const lines = String(r.stdio[3] ?? '').trim().split('\n');
+  const lines = String(r.stdio[3] ?? '')
+    .trim()
+    .split('\n');
   const cpu = (lines[1] ?? '')
     .split(/\s+/)
     .map((t) => /^(\d+)m([\d.]+)s$/.exec(t))
     .reduce((sum, m) => sum + (m ? Number(m[1]) * 60 + Number(m[2]) : 0), 0);
-  return { seconds: seconds(ms), cpuSeconds: Math.round(cpu * 100) / 100, output: String(r.all ?? ''), exitCode: r.exitCode ?? -1 };
+  return {
+    seconds: seconds(ms),
+    cpuSeconds: Math.round(cpu * 100) / 100,
+    output: String(r.all ?? ''),
+    exitCode: r.exitCode ?? -1,
+  };
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -52,7 +67,9 @@ async function fullDefaultBuild(tgz: string): Promise<Timing & { modules: number
     await mkdir(src);
     await execa('tar', ['-xzf', tgz, '-C', src, '--strip-components=1']);
     const prefix = path.join(dir, 'root/usr/local');
-    const t = await timed(`make -C ${q(src)} cfg prefix=${q(prefix)} && make -C ${q(src)} -j${JOBS} all && make -C ${q(src)} install`);
+    const t = await timed(
+      `make -C ${q(src)} cfg prefix=${q(prefix)} && make -C ${q(src)} -j${JOBS} all && make -C ${q(src)} install`,
+    );
     if (t.exitCode !== 0) throw new Error(t.output.slice(-3000));
     const { stdout } = await execa('bash', ['-c', `ls "${prefix}"/lib64/kamailio/modules/*.so | wc -l`]);
     return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, modules: Number(stdout.trim()) };
@@ -66,7 +83,12 @@ async function moduleSetBuild(tgz: string, image: string): Promise<Timing & { mo
     imageRoot: repoRoot,
     image,
     pins: {
-      KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: DEBIAN_KAMAILIO.sha256, version: DEBIAN_KAMAILIO.version },
+      KAMAILIO: {
+        source: 'tarball',
+        url: `file://${tgz}`,
+        sha256: DEBIAN_KAMAILIO.sha256,
+        version: DEBIAN_KAMAILIO.version,
+      },
       RTPPROXY: { source: 'tarball', url: `file://${tgz}`, sha256: DEBIAN_KAMAILIO.sha256 },
     },
     jobs: JOBS,
@@ -89,11 +111,25 @@ async function decisionTime(image: string): Promise<{ ms: number; action: string
     const run = () =>
       buildImage(
         { image },
-        { root: fx.root, reporter: new RecordingReporter(), signal: new AbortController().signal, env: fx.env(), ec2For: fx.ec2For, renderer: 'silent' },
+        {
+          root: fx.root,
+          reporter: new RecordingReporter(),
+          signal: new AbortController().signal,
+          env: fx.env(),
+          ec2For: fx.ec2For,
+          renderer: 'silent',
+        },
       );
     const plan = await buildImage(
       { image, plan: true },
-      { root: fx.root, reporter: new RecordingReporter(), signal: new AbortController().signal, env: fx.env(), ec2For: fx.ec2For, renderer: 'silent' },
+      {
+        root: fx.root,
+        reporter: new RecordingReporter(),
+        signal: new AbortController().signal,
+        env: fx.env(),
+        ec2For: fx.ec2For,
+        renderer: 'silent',
+      },
     );
     fx.regions.get('us-east-1')!.fake.addImage({ Tags: { [TAG.image]: image, [TAG.contentHash]: plan.contentHash } });
     await run(); // warm (module loading, esbuild)
@@ -137,7 +173,9 @@ for (const image of IMAGES) {
     decisionTargetMs: 2000,
     decisionOk: d.ms < 2000,
   };
-  console.error(`  ${m.seconds} s wall, ${m.cpuSeconds} s CPU for ${m.modules} modules (ratio ${ratio}, wall ${wallRatio}); unchanged decision ${d.ms} ms (${d.action})`);
+  console.error(
+    `  ${m.seconds} s wall, ${m.cpuSeconds} s CPU for ${m.modules} modules (ratio ${ratio}, wall ${wallRatio}); unchanged decision ${d.ms} ms (${d.action})`,
+  );
 }
 const out = {
   generatedAt: new Date().toISOString(),
@@ -148,7 +186,8 @@ const out = {
   ratioTarget: 0.5,
   images,
   loadAverage: loadavg(),
-  notes: 'ratio = CPU seconds (user+sys of make and the compilers) of the module-set build / the full default build; wall-clock times are shared-machine dependent; compile times include make install; the module-set time is 20-kamailio.sh (make cfg with group_include + include_modules, make all, make install); decision is the median of 5 runs of sipbake build on an unchanged image against the stateful EC2 fake (validate, render, hash, DescribeImages)',
+  notes:
+    'ratio = CPU seconds (user+sys of make and the compilers) of the module-set build / the full default build; wall-clock times are shared-machine dependent; compile times include make install; the module-set time is 20-kamailio.sh (make cfg with group_include + include_modules, make all, make install); decision is the median of 5 runs of sipbake build on an unchanged image against the stateful EC2 fake (validate, render, hash, DescribeImages)',
 };
 await writeFile(path.join(repoRoot, 'bench/bake.json'), `${JSON.stringify(out, null, 2)}\n`);
 console.log(JSON.stringify(out, null, 2));

@@ -36,7 +36,11 @@ const node = process.execPath;
 const baseline = measure(`${node} -e 0`);
 const cases = {
   help: { command: 'sipbake --help', shell: `${node} bin/sipbake.js --help`, goal: 4 },
-  validate: { command: 'sipbake validate (twilio-relay, recorder-lb)', shell: `${node} bin/sipbake.js validate twilio-relay recorder-lb`, goal: 8 },
+  validate: {
+    command: 'sipbake validate (twilio-relay, recorder-lb)',
+    shell: `${node} bin/sipbake.js validate twilio-relay recorder-lb`,
+    goal: 8,
+  },
 };
 const results: Record<string, unknown> = {};
 let ok = true;
@@ -56,7 +60,8 @@ await writeFile(
       baseline: { command: 'node -e 0', ...baseline },
       ...results,
       meetsGoals: ok,
-      notes: 'CPU seconds (user+sys) from bash `times`, median of 10 runs after one warm-up; the compiled dist/ through bin/sipbake.js; only the command that runs is imported (src/cli/commands/index.ts), the AWS SDK only by commands that call AWS',
+      notes:
+        'CPU seconds (user+sys) from bash `times`, median of 10 runs after one warm-up; the compiled dist/ through bin/sipbake.js; only the command that runs is imported (src/cli/commands/index.ts), the AWS SDK only by commands that call AWS',
     },
     null,
     2,

@@ -12,7 +12,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RELAY = 'name: img\nlisten:\n  udp: 5060\nrelay:\n  destination: { domain: sip.example.com }\n';
 
 let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
-for (let i = 1; i < 9; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+for (let i = 1; i < 9; i++)
+  bomb += `a${i}: &a${i} [${Array(10)
+    .fill(`*a${i - 1}`)
+    .join(', ')}]\n`;
 let deepBlock = '';
 for (let i = 0; i < 350; i++) deepBlock += `${' '.repeat(i)}k${i}:\n`; // ~62 KB of indentation
 const flatList = `description: x\nbake:\n  amiUsers:\n${'    - "123456789012"\n'.repeat(2_900)}`; // ~62 KB, valid, schema-checked
@@ -20,7 +23,8 @@ const flatList = `description: x\nbake:\n  amiUsers:\n${'    - "123456789012"\n'
 const cases: Record<string, () => Buffer> = {
   'alias bomb (10^9 expansions)': () => Buffer.from(RELAY + bomb),
   '106 MB file': () => Buffer.alloc(106 * 1024 * 1024, 0x20),
-  '1 MiB of [ nesting (refused by size)': () => Buffer.from(`${RELAY}x: ${'['.repeat(524_000)}${']'.repeat(524_000)}\n`),
+  '1 MiB of [ nesting (refused by size)': () =>
+    Buffer.from(`${RELAY}x: ${'['.repeat(524_000)}${']'.repeat(524_000)}\n`),
   '64 KB of [ nesting': () => Buffer.from(`${RELAY}x: ${'['.repeat(32_000)}${']'.repeat(32_000)}\n`),
   '64 KB of block nesting': () => Buffer.from(RELAY + deepBlock),
   '64 KB flat list (largest accepted shape)': () => Buffer.from(RELAY + flatList),
@@ -29,7 +33,8 @@ const cases: Record<string, () => Buffer> = {
 };
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-bench-def-'));
-const results: Record<string, { bytes: number; medianMs: number; maxMs: number; refused: boolean; message: string }> = {};
+const results: Record<string, { bytes: number; medianMs: number; maxMs: number; refused: boolean; message: string }> =
+  {};
 try {
   await mkdir(path.join(dir, 'images'));
   for (const [name, make] of Object.entries(cases)) {
@@ -43,11 +48,23 @@ try {
       times.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     times.sort((a, b) => a - b);
-    results[name] = { bytes: bytes.length, medianMs: Math.round(times[2]! * 10) / 10, maxMs: Math.round(times[4]! * 10) / 10, refused: !last!.ok, message: last!.ok ? 'ok' : last!.issues[0]!.message.slice(0, 100) };
-    process.stdout.write(`${name}: median ${results[name]!.medianMs} ms, max ${results[name]!.maxMs} ms, ${results[name]!.refused ? 'refused' : 'accepted'}\n`);
+    results[name] = {
+      bytes: bytes.length,
+      medianMs: Math.round(times[2]! * 10) / 10,
+      maxMs: Math.round(times[4]! * 10) / 10,
+      refused: !last!.ok,
+      message: last!.ok ? 'ok' : last!.issues[0]!.message.slice(0, 100),
+    };
+    process.stdout.write(
+      `${name}: median ${results[name]!.medianMs} ms, max ${results[name]!.maxMs} ms, ${results[name]!.refused ? 'refused' : 'accepted'}\n`,
+    );
   }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
-const out = { note: 'loadImage() on hostile definitions, 5 runs each; goal: each well under 1000 ms', node: process.version, results };
+const out = {
+  note: 'loadImage() on hostile definitions, 5 runs each; goal: each well under 1000 ms',
+  node: process.version,
+  results,
+};
 await writeFile(path.join(root, 'bench', 'definition.json'), `${JSON.stringify(out, null, 2)}\n`);

@@ -14,10 +14,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { listImages } from '../src/definition/load.js';
 import { RtpproxyResponder } from '../src/try/rtpproxy-responder.js';
-import { freePort, makeTmpDir, renderDefinition, REPO_ROOT, runCalls, seedDefinition, startKamailio, startUas, type Listener, type ManagedProcess, type Uas } from '../test/support/index.js';
+import {
+  freePort,
+  makeTmpDir,
+  renderDefinition,
+  REPO_ROOT,
+  runCalls,
+  seedDefinition,
+  startKamailio,
+  startUas,
+  type Listener,
+  type ManagedProcess,
+  type Uas,
+} from '../test/support/index.js';
 import { bareRelayConfig, bareStatefulConfig } from './bare-relay.js';
 
-const RATES = (process.env.SIPBAKE_BENCH_RATES ?? '100,200,300,400,500,600,700,800,1000,1200,1500').split(',').map(Number);
+const RATES = (process.env.SIPBAKE_BENCH_RATES ?? '100,200,300,400,500,600,700,800,1000,1200,1500')
+  .split(',')
+  .map(Number);
 const STEP_S = Number(process.env.SIPBAKE_BENCH_STEP_S ?? 4);
 const PROXY = '127.0.7.2';
 const UAS = '127.0.7.10';
@@ -78,15 +92,40 @@ async function measure(b: Bench, dir: string, label: string): Promise<{ best: nu
       const cpu0 = await treeCpuMs(kam.pid);
       const own0 = process.cpuUsage();
       const t0 = Date.now();
-      const run = await runCalls({ dir, name: `${label}-${rate}`, localIp: CALLER, localPort: await freePort(CALLER), remote: `${PROXY}:${b.port}`, calls, rate, limit: 5000, traceMessages: false, timeoutS: STEP_S + 30, recvTimeoutMs: 5000, uac: { holdMs: 50 } });
+      const run = await runCalls({
+        dir,
+        name: `${label}-${rate}`,
+        localIp: CALLER,
+        localPort: await freePort(CALLER),
+        remote: `${PROXY}:${b.port}`,
+        calls,
+        rate,
+        limit: 5000,
+        traceMessages: false,
+        timeoutS: STEP_S + 30,
+        recvTimeoutMs: 5000,
+        uac: { holdMs: 50 },
+      });
       const seconds = (Date.now() - t0) / 1000;
       const kamailioCpuMs = Math.round((await treeCpuMs(kam.pid)) - cpu0);
       const own = process.cpuUsage(own0);
       const benchProcessCpuMs = Math.round((own.user + own.system) / 1000);
       const failed = run.stats ? run.stats.failed + (calls - run.stats.successful - run.stats.failed) : calls;
       const pass = failed / calls < 0.001 && seconds <= STEP_S + 3;
-      steps.push({ rate, calls, failed, seconds: Math.round(seconds * 10) / 10, pass, kamailioCpuMs, benchProcessCpuMs, kamailioCpuMsPerCall: Math.round((kamailioCpuMs / calls) * 1000) / 1000, load1: Math.round(os.loadavg()[0]! * 100) / 100 });
-      process.stderr.write(`${label}: ${rate} calls/s × ${STEP_S} s: ${failed} failed, ${seconds.toFixed(1)} s ${pass ? 'ok' : 'FAIL'}\n`);
+      steps.push({
+        rate,
+        calls,
+        failed,
+        seconds: Math.round(seconds * 10) / 10,
+        pass,
+        kamailioCpuMs,
+        benchProcessCpuMs,
+        kamailioCpuMsPerCall: Math.round((kamailioCpuMs / calls) * 1000) / 1000,
+        load1: Math.round(os.loadavg()[0]! * 100) / 100,
+      });
+      process.stderr.write(
+        `${label}: ${rate} calls/s × ${STEP_S} s: ${failed} failed, ${seconds.toFixed(1)} s ${pass ? 'ok' : 'FAIL'}\n`,
+      );
       if (!pass) {
         // Say why: the most frequent Kamailio complaints and SIPp's first unexpected messages.
         const errs = new Map<string, number>();
@@ -101,7 +140,13 @@ async function measure(b: Bench, dir: string, label: string): Promise<{ best: nu
         for (const [k, n] of top) process.stderr.write(`  kamailio ×${n}: ${k}\n`);
         const errFile = path.join(dir, `${label}-${rate}.errors.log`);
         const sippErr = await readFile(errFile, 'utf8').catch(() => '');
-        process.stderr.write(`  sipp: ${sippErr.split('\n').filter((l) => /Aborting|unexpected|timeout|Unexpected/.test(l)).slice(0, 4).join('\n  sipp: ')}\n`);
+        process.stderr.write(
+          `  sipp: ${sippErr
+            .split('\n')
+            .filter((l) => /Aborting|unexpected|timeout|Unexpected/.test(l))
+            .slice(0, 4)
+            .join('\n  sipp: ')}\n`,
+        );
         break;
       }
       best = rate;
@@ -137,11 +182,18 @@ async function imageBench(name: string, dir: string, media = true): Promise<Benc
     antiflood: { requestsDensity: 1000000 },
     drain: { healthCheck: { port: await freePort(PROXY) } },
   };
-  if (base.relay) over.relay = { destination: { domain: UAS, port: ports[0], transport: 'udp' }, allowedSources: ['127.0.7.16/28'] };
+  if (base.relay)
+    over.relay = { destination: { domain: UAS, port: ports[0], transport: 'udp' }, allowedSources: ['127.0.7.16/28'] };
   if (base.dispatcher) {
     const d = base.dispatcher as { destinations: { attrs?: unknown }[] };
     over.dispatcher = {
-      destinations: [UAS, UAS2].map((h, i) => ({ host: h, port: ports[i], transport: 'udp', attrs: d.destinations[i]?.attrs ?? {}, description: `bench${i}` })),
+      destinations: [UAS, UAS2].map((h, i) => ({
+        host: h,
+        port: ports[i],
+        transport: 'udp',
+        attrs: d.destinations[i]?.attrs ?? {},
+        description: `bench${i}`,
+      })),
     };
   }
   const rtp = (base.media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled;
@@ -161,7 +213,15 @@ async function imageBench(name: string, dir: string, media = true): Promise<Benc
   const mem = def.memory as { sharedMb?: number; privateMb?: number };
   const cfg = await readFile(path.join(img.tree, 'etc/kamailio/kamailio.cfg'), 'utf8');
   const dsMark = [...cfg.matchAll(/ds_mark_dst\([^)]*\)/g)].map((m) => m[0]);
-  return { dsMark, tree: img.tree, port, listeners: [{ host: PROXY, port, transport: 'udp' }], sharedMb: mem.sharedMb ?? 512, privateMb: mem.privateMb ?? 16, peers };
+  return {
+    dsMark,
+    tree: img.tree,
+    port,
+    listeners: [{ host: PROXY, port, transport: 'udp' }],
+    sharedMb: mem.sharedMb ?? 512,
+    privateMb: mem.privateMb ?? 16,
+    peers,
+  };
 }
 
 async function bareBench(dir: string, config = bareRelayConfig): Promise<Bench> {
@@ -169,11 +229,17 @@ async function bareBench(dir: string, config = bareRelayConfig): Promise<Bench> 
   const { uas, ports } = await uasPair(dir, [UAS]);
   const tree = path.join(dir, 'tree');
   await mkdir(path.join(tree, 'etc/kamailio'), { recursive: true });
-  await writeFile(path.join(tree, 'etc/kamailio/kamailio.cfg'), config({ listen: `${PROXY}:${port}`, to: `${UAS}:${ports[0]}`, children: 8 }));
+  await writeFile(
+    path.join(tree, 'etc/kamailio/kamailio.cfg'),
+    config({ listen: `${PROXY}:${port}`, to: `${UAS}:${ports[0]}`, children: 8 }),
+  );
   return { tree, port, listeners: [{ host: PROXY, port, transport: 'udp' }], sharedMb: 512, privateMb: 16, peers: uas };
 }
 
-async function withBench(make: (dir: string) => Promise<Bench>, label: string): Promise<{ best: number; steps: Step[]; dsMark?: string[] }> {
+async function withBench(
+  make: (dir: string) => Promise<Bench>,
+  label: string,
+): Promise<{ best: number; steps: Step[]; dsMark?: string[] }> {
   const tmp = await makeTmpDir(`sipbake-bench-${label}-`);
   let b: Bench | undefined;
   try {
@@ -221,8 +287,13 @@ async function main(): Promise<void> {
     const ratio = bare.best > 0 ? Math.round((r.best / bare.best) * 100) / 100 : 0;
     const ratioToStateful = stateful.best > 0 ? Math.round((r.best / stateful.best) * 100) / 100 : 0;
     // Attribute the cost: the same image without RTPProxy (3 synchronous control round trips per call).
-    const hasMedia = Boolean(((await seedDefinition(name, {})).media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled);
-    const noMedia = hasMedia && process.env.SIPBAKE_BENCH_ATTRIBUTE !== '0' ? await withBench((dir) => imageBench(name, dir, false), `${name}-no-media`) : undefined;
+    const hasMedia = Boolean(
+      ((await seedDefinition(name, {})).media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled,
+    );
+    const noMedia =
+      hasMedia && process.env.SIPBAKE_BENCH_ATTRIBUTE !== '0'
+        ? await withBench((dir) => imageBench(name, dir, false), `${name}-no-media`)
+        : undefined;
     const media = noMedia
       ? {
           withoutMediaCallsPerSecond: noMedia.best,
@@ -234,7 +305,19 @@ async function main(): Promise<void> {
         }
       : {};
     // Passing every step means the rate list, not Kamailio, set the figure: it is a lower bound.
-    images[name] = { ...media, ...(r.steps.every((s) => s.pass) ? { highestRateIsLowerBound: true } : {}), ...(r.dsMark?.length ? { dispatcherMarking: r.dsMark } : {}), callsPerSecond: r.best, bareCallsPerSecond: bare.best, ratio, target: 0.9, meetsTarget: ratio >= 0.9, statefulBareCallsPerSecond: stateful.best, ratioToStateful, steps: r.steps };
+    images[name] = {
+      ...media,
+      ...(r.steps.every((s) => s.pass) ? { highestRateIsLowerBound: true } : {}),
+      ...(r.dsMark?.length ? { dispatcherMarking: r.dsMark } : {}),
+      callsPerSecond: r.best,
+      bareCallsPerSecond: bare.best,
+      ratio,
+      target: 0.9,
+      meetsTarget: ratio >= 0.9,
+      statefulBareCallsPerSecond: stateful.best,
+      ratioToStateful,
+      steps: r.steps,
+    };
   }
   const doc = {
     measuredAt: new Date().toISOString(),
@@ -247,13 +330,36 @@ async function main(): Promise<void> {
       loadAverage: { before: loadBefore, after: os.loadavg().map((x) => Math.round(x * 100) / 100) },
     },
     media:
-      'RTPProxy is not packaged here: the media path is the RTPProxy responder (src/try/rtpproxy-responder.ts) speaking its control protocol, so the media CPU is the responder\'s, not real RTPProxy 3.2.0\'s. Kamailio runs at the image\'s shipped debug level (diagnostics.debugLevel).',
-    bare: { callsPerSecond: bare.best, steps: bare.steps, config: 'bench/bare-relay.ts: stateless forward() of every request to the UAS' },
-    bareStateful: { callsPerSecond: stateful.best, steps: stateful.steps, config: 'bench/bare-relay.ts: t_relay_to_udp() of every request (tm only)' },
+      "RTPProxy is not packaged here: the media path is the RTPProxy responder (src/try/rtpproxy-responder.ts) speaking its control protocol, so the media CPU is the responder's, not real RTPProxy 3.2.0's. Kamailio runs at the image's shipped debug level (diagnostics.debugLevel).",
+    bare: {
+      callsPerSecond: bare.best,
+      steps: bare.steps,
+      config: 'bench/bare-relay.ts: stateless forward() of every request to the UAS',
+    },
+    bareStateful: {
+      callsPerSecond: stateful.best,
+      steps: stateful.steps,
+      config: 'bench/bare-relay.ts: t_relay_to_udp() of every request (tm only)',
+    },
     images,
   };
   await writeFile(path.join(REPO_ROOT, 'bench/sip.json'), `${JSON.stringify(doc, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify({ bare: bare.best, bareStateful: stateful.best, images: Object.fromEntries(Object.entries(images).map(([k, v]) => { const x = v as { callsPerSecond: number; ratio: number; mediaRatio?: number; mediaPath?: unknown }; return [k, { cps: x.callsPerSecond, ratio: x.ratio, mediaRatio: x.mediaRatio, mediaPath: x.mediaPath }]; })) }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        bare: bare.best,
+        bareStateful: stateful.best,
+        images: Object.fromEntries(
+          Object.entries(images).map(([k, v]) => {
+            const x = v as { callsPerSecond: number; ratio: number; mediaRatio?: number; mediaPath?: unknown };
+            return [k, { cps: x.callsPerSecond, ratio: x.ratio, mediaRatio: x.mediaRatio, mediaPath: x.mediaPath }];
+          }),
+        ),
+      },
+      null,
+      2,
+    )}\n`,
+  );
 }
 
 await main();

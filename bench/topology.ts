@@ -17,7 +17,18 @@ async function main(): Promise<void> {
   const runs = [];
   for (const instances of [3, 6]) {
     const deregistrationDelaySeconds = 30;
-    const s = await rehearse({ root, image: 'twilio-relay', instances, calls: 30, callSeconds: 60, scale: 10, deregistrationDelaySeconds, hookTimeoutSeconds: 120, tag: `b${instances}`, log: (l) => process.stderr.write(`${l}\n`) });
+    const s = await rehearse({
+      root,
+      image: 'twilio-relay',
+      instances,
+      calls: 30,
+      callSeconds: 60,
+      scale: 10,
+      deregistrationDelaySeconds,
+      hookTimeoutSeconds: 120,
+      tag: `b${instances}`,
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
     const old = s.perInstance.filter((i) => i.drainSeconds !== undefined);
     runs.push({
       instances,
@@ -29,8 +40,11 @@ async function main(): Promise<void> {
         callsAtPick: i.callsAtPick,
         drainSeconds: round(i.drainSeconds!, 1),
         longestRemainingCallSeconds: round(i.longestRemainingCallSeconds!, 1),
-        drainOverLongestCall: i.longestRemainingCallSeconds! > 0 ? round(i.drainSeconds! / i.longestRemainingCallSeconds!) : null,
-        drainOverBound: round(i.drainSeconds! / (i.longestRemainingCallSeconds! + deregistrationDelaySeconds + s.pollSeconds * s.scale)),
+        drainOverLongestCall:
+          i.longestRemainingCallSeconds! > 0 ? round(i.drainSeconds! / i.longestRemainingCallSeconds!) : null,
+        drainOverBound: round(
+          i.drainSeconds! / (i.longestRemainingCallSeconds! + deregistrationDelaySeconds + s.pollSeconds * s.scale),
+        ),
         endedBy: i.endedBy,
       })),
       rollSeconds: round(s.rollSeconds, 1),
@@ -46,7 +60,9 @@ async function main(): Promise<void> {
     runs,
   };
   await writeFile(path.join(root, 'bench/topology.json'), `${JSON.stringify(out, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify(runs.map((r) => ({ instances: r.instances, dropped: r.droppedCalls, rollOverFloor: r.rollOverFloor, drainOverBound: r.perInstance.map((p) => p.drainOverBound) })))}\n`);
+  process.stdout.write(
+    `${JSON.stringify(runs.map((r) => ({ instances: r.instances, dropped: r.droppedCalls, rollOverFloor: r.rollOverFloor, drainOverBound: r.perInstance.map((p) => p.drainOverBound) })))}\n`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -16,7 +16,11 @@ export interface InstanceRoleOptions {
 export function instanceRoleCredentials(o: InstanceRoleOptions): AwsCredentialIdentityProvider {
   // The provider resolves its endpoint from this variable on every call; the agent is its own process.
   process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = o.endpoint;
-  return fromInstanceMetadata({ timeout: o.timeoutMs ?? 5000, maxRetries: o.maxRetries ?? 3, ec2MetadataV1Disabled: true });
+  return fromInstanceMetadata({
+    timeout: o.timeoutMs ?? 5000,
+    maxRetries: o.maxRetries ?? 3,
+    ec2MetadataV1Disabled: true,
+  });
 }
 
 /** Static keys in the environment (tests, or an operator's override) win; on an instance there are none. */

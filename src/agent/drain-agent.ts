@@ -17,10 +17,19 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
   const kamcmd = env.kamcmd ?? (m.kamcmd && existsSync(m.kamcmd) ? m.kamcmd : 'kamcmd');
   const socket = await findCtlSocket(env.root);
   // Drain polls must not stall on IMDS: a short budget per read, retried at the next poll.
-  const imds = new Imds({ endpoint: env.imdsEndpoint, budgetMs: Math.min(env.imdsBudgetSeconds * 1000, cfg.pollSeconds * 1000) });
-  const instanceId = await new Imds({ endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000 }).get(META.instanceId);
+  const imds = new Imds({
+    endpoint: env.imdsEndpoint,
+    budgetMs: Math.min(env.imdsBudgetSeconds * 1000, cfg.pollSeconds * 1000),
+  });
+  const instanceId = await new Imds({ endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000 }).get(
+    META.instanceId,
+  );
   const region = await imds.get(META.region);
-  const autoScaling = new AutoScalingClient({ region, maxAttempts: 5, ...(env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {}) });
+  const autoScaling = new AutoScalingClient({
+    region,
+    maxAttempts: 5,
+    ...(env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {}),
+  });
   const port = healthPort(cfg.healthCheck.port);
   const stop = new AbortController();
   let wake: (() => void) | undefined;
@@ -30,7 +39,9 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  log(`instance ${instanceId}: health-check port ${cfg.healthCheck.port} (${cfg.healthCheck.behaviour} on drain), ctl ${socket}, polling every ${cfg.pollSeconds} s`);
+  log(
+    `instance ${instanceId}: health-check port ${cfg.healthCheck.port} (${cfg.healthCheck.behaviour} on drain), ctl ${socket}, polling every ${cfg.pollSeconds} s`,
+  );
   try {
     const report = await runDrain(cfg, {
       now: Date.now,
@@ -45,7 +56,13 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
       lifecycleState: () => imds.find(META.targetLifecycleState),
       kamailio: kamcmdRpc({ kamcmd, socket }),
       health: { open: () => port.open(), fail: () => port.fail(cfg.healthCheck.behaviour) },
-      lifecycle: lifecycleHook({ autoScaling, instanceId, hookName: cfg.lifecycleHookName, fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds, log }),
+      lifecycle: lifecycleHook({
+        autoScaling,
+        instanceId,
+        hookName: cfg.lifecycleHookName,
+        fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
+        log,
+      }),
       log,
       signal: stop.signal,
     });

@@ -83,11 +83,21 @@ export type Action =
 
 export const DEFAULT_DOWN_AFTER_FAILURES = 3;
 
-export const initialState: DrainState = { phase: 'serving', healthOpen: false, peakDialogs: 0, rpcFailures: 0, completeAttempts: 0, noActionAnswers: 0 };
+export const initialState: DrainState = {
+  phase: 'serving',
+  healthOpen: false,
+  peakDialogs: 0,
+  rpcFailures: 0,
+  completeAttempts: 0,
+  noActionAnswers: 0,
+};
 
 /** Auto Scaling sets the target state to Terminated when a scale-in/refresh picks this instance. */
 export function isLeaving(lifecycle: string | undefined): boolean {
-  return lifecycle !== undefined && (lifecycle === 'Terminated' || lifecycle.startsWith('Terminating') || lifecycle === 'Warmed:Terminated');
+  return (
+    lifecycle !== undefined &&
+    (lifecycle === 'Terminated' || lifecycle.startsWith('Terminating') || lifecycle === 'Warmed:Terminated')
+  );
 }
 
 /** Kamailio is down only when several RPCs in a row failed and its process is gone too. */
@@ -95,7 +105,12 @@ function kamailioDown(failures: number, o: Observation, p: DrainParams): boolean
   return failures >= p.downAfterFailures && o.processAlive === false;
 }
 
-function drainOver(s: DrainState, o: Observation, reason: EndReason, cut: number): { state: DrainState; actions: Action[] } {
+function drainOver(
+  s: DrainState,
+  o: Observation,
+  reason: EndReason,
+  cut: number,
+): { state: DrainState; actions: Action[] } {
   const started = s.drainStartedAt ?? o.now;
   const outcome: Outcome = { reason, cut, endedNormally: Math.max(0, s.peakDialogs - cut), drainMs: o.now - started };
   const why = {
@@ -105,11 +120,21 @@ function drainOver(s: DrainState, o: Observation, reason: EndReason, cut: number
   }[reason];
   return {
     state: { ...s, phase: 'completing', outcome, completeAttempts: s.completeAttempts + 1 },
-    actions: [{ type: 'log', line: `drain over: ${why}; ${outcome.endedNormally} call(s) ended normally, ${cut} cut` }, { type: 'complete' }],
+    actions: [
+      { type: 'log', line: `drain over: ${why}; ${outcome.endedNormally} call(s) ended normally, ${cut} cut` },
+      { type: 'complete' },
+    ],
   };
 }
 
-function heartbeatIfDue(s: DrainState, o: Observation, p: DrainParams, next: DrainState, actions: Action[], waitingFor: string): void {
+function heartbeatIfDue(
+  s: DrainState,
+  o: Observation,
+  p: DrainParams,
+  next: DrainState,
+  actions: Action[],
+  waitingFor: string,
+): void {
   const started = s.drainStartedAt ?? o.now;
   if (o.now - (s.lastHeartbeatAt ?? started) >= p.heartbeatEveryMs) {
     next.lastHeartbeatAt = o.now;
@@ -124,17 +149,31 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
   if (outcome === undefined) throw new Error('drain plan: completing without an outcome');
   const finish = (completed: boolean, line: string) => ({
     state: { ...s, phase: 'done' as const },
-    actions: [{ type: 'log' as const, line }, { type: 'done' as const, report: { ...outcome, completed, completeAttempts: s.completeAttempts, totalMs: o.now - started } }],
+    actions: [
+      { type: 'log' as const, line },
+      {
+        type: 'done' as const,
+        report: { ...outcome, completed, completeAttempts: s.completeAttempts, totalMs: o.now - started },
+      },
+    ],
   });
-  if (o.completeResult === 'accepted') return finish(true, `CompleteLifecycleAction CONTINUE accepted (attempt ${s.completeAttempts})`);
+  if (o.completeResult === 'accepted')
+    return finish(true, `CompleteLifecycleAction CONTINUE accepted (attempt ${s.completeAttempts})`);
   const next: DrainState = { ...s };
   const actions: Action[] = [];
   if (o.completeResult === 'no-action') {
     next.noActionAnswers = s.noActionAnswers + 1;
-    if (s.noActionAnswers === 0) actions.push({ type: 'log', line: 'no lifecycle action yet (the load balancer is still deregistering this instance): offering CompleteLifecycleAction every poll until Terminating:Wait' });
+    if (s.noActionAnswers === 0)
+      actions.push({
+        type: 'log',
+        line: 'no lifecycle action yet (the load balancer is still deregistering this instance): offering CompleteLifecycleAction every poll until Terminating:Wait',
+      });
   }
   if (o.now >= started + p.maxMs + p.completeGraceMs) {
-    return finish(false, `giving up on CompleteLifecycleAction after ${s.completeAttempts} attempt(s): Auto Scaling will apply the hook's default result when its timeout ends`);
+    return finish(
+      false,
+      `giving up on CompleteLifecycleAction after ${s.completeAttempts} attempt(s): Auto Scaling will apply the hook's default result when its timeout ends`,
+    );
   }
   heartbeatIfDue(s, o, p, next, actions, 'waiting for the lifecycle action');
   next.completeAttempts = s.completeAttempts + 1;
@@ -152,9 +191,20 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
   if (s.phase === 'serving') {
     if (isLeaving(o.lifecycle)) {
       const dialogs = o.dialogs ?? 0;
-      const next: DrainState = { ...s, rpcFailures, phase: 'draining', healthOpen: false, drainStartedAt: o.now, peakDialogs: dialogs, ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}) };
+      const next: DrainState = {
+        ...s,
+        rpcFailures,
+        phase: 'draining',
+        healthOpen: false,
+        drainStartedAt: o.now,
+        peakDialogs: dialogs,
+        ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}),
+      };
       const actions: Action[] = [
-        { type: 'log', line: `lifecycle state ${o.lifecycle}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs turned away, health-check port failing` },
+        {
+          type: 'log',
+          line: `lifecycle state ${o.lifecycle}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs turned away, health-check port failing`,
+        },
         { type: 'set-draining' },
         { type: 'health-fail' },
       ];
@@ -169,10 +219,20 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
       return { state: next, actions };
     }
     const next = { ...s, rpcFailures };
-    if (o.kamailioAlive && !s.healthOpen) return { state: { ...next, healthOpen: true }, actions: [{ type: 'health-open' }, { type: 'log', line: 'Kamailio is up: health-check port open' }] };
+    if (o.kamailioAlive && !s.healthOpen)
+      return {
+        state: { ...next, healthOpen: true },
+        actions: [{ type: 'health-open' }, { type: 'log', line: 'Kamailio is up: health-check port open' }],
+      };
     // The health port closes after consecutive misses (a wedged Kamailio is unhealthy even if its process lives).
     if (rpcFailures >= p.downAfterFailures && s.healthOpen) {
-      return { state: { ...next, healthOpen: false }, actions: [{ type: 'health-fail' }, { type: 'log', line: `Kamailio did not answer ${rpcFailures} RPCs in a row: health-check port closed` }] };
+      return {
+        state: { ...next, healthOpen: false },
+        actions: [
+          { type: 'health-fail' },
+          { type: 'log', line: `Kamailio did not answer ${rpcFailures} RPCs in a row: health-check port closed` },
+        ],
+      };
     }
     return { state: next, actions: [] };
   }
@@ -190,7 +250,11 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
   if (o.now - started >= p.maxMs) return drainOver(next, o, 'deadline', next.lastDialogs ?? 0);
   // Re-asserted every poll: idempotent, and survives a failed RPC or a Kamailio restart.
   const actions: Action[] = [{ type: 'set-draining' }];
-  if (rpcFailures > 0) actions.push({ type: 'log', line: `Kamailio did not answer (${rpcFailures} in a row, process ${o.processAlive === false ? 'gone' : o.processAlive ? 'still there' : 'not checked'}): still draining` });
+  if (rpcFailures > 0)
+    actions.push({
+      type: 'log',
+      line: `Kamailio did not answer (${rpcFailures} in a row, process ${o.processAlive === false ? 'gone' : o.processAlive ? 'still there' : 'not checked'}): still draining`,
+    });
   heartbeatIfDue(s, o, p, next, actions, `still waiting for ${next.lastDialogs ?? '?'} call(s)`);
   return { state: next, actions };
 }

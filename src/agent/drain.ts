@@ -40,7 +40,11 @@ function isNoActiveAction(e: unknown): boolean {
   return e instanceof Error && /No active Lifecycle Action/i.test(e.message);
 }
 
-async function observe(fx: DrainEffects, state: DrainState, completeResult: CompleteResult | undefined): Promise<Observation> {
+async function observe(
+  fx: DrainEffects,
+  state: DrainState,
+  completeResult: CompleteResult | undefined,
+): Promise<Observation> {
   let lifecycle: string | undefined;
   try {
     lifecycle = await fx.lifecycleState();
@@ -87,7 +91,9 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
         const hook = await fx.lifecycle.prepare();
         params.heartbeatEveryMs = Math.max(1000, (hook.heartbeatTimeoutSeconds * 1000) / 2);
         params.completeGraceMs = hook.heartbeatTimeoutSeconds * 1000;
-        fx.log(`leaving ${hook.asgName}: hook ${cfg.lifecycleHookName}, heartbeat every ${Math.round(params.heartbeatEveryMs / 1000)} s, at most ${cfg.maxSeconds} s`);
+        fx.log(
+          `leaving ${hook.asgName}: hook ${cfg.lifecycleHookName}, heartbeat every ${Math.round(params.heartbeatEveryMs / 1000)} s, at most ${cfg.maxSeconds} s`,
+        );
       } catch (e) {
         fx.log(`cannot resolve the Auto Scaling group yet: ${errText(e)} (draining anyway)`);
       }

@@ -109,7 +109,11 @@ export class Imds {
 
   private async request(method: 'GET' | 'PUT', p: string, headers: Record<string, string>): Promise<Response> {
     try {
-      return await this.fetchFn(`${this.endpoint}${p}`, { method, headers, signal: AbortSignal.timeout(this.requestTimeoutMs) });
+      return await this.fetchFn(`${this.endpoint}${p}`, {
+        method,
+        headers,
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
     } catch (e) {
       const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
       throw new ImdsError(`${method} ${p} failed (${e instanceof Error ? e.message : String(e)}${cause})`);

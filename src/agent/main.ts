@@ -15,7 +15,11 @@ function oneLine(e: unknown): string {
 }
 
 async function boot(): Promise<number> {
-  const [{ runBoot }, { writeBootResult }, creds] = await Promise.all([import('./boot.js'), import('./boot-result.js'), import('./credentials.js')]);
+  const [{ runBoot }, { writeBootResult }, creds] = await Promise.all([
+    import('./boot.js'),
+    import('./boot-result.js'),
+    import('./credentials.js'),
+  ]);
   const env = agentEnv(process.env);
   const log = stderrLog('sipbake-boot');
   const started = Date.now();
@@ -26,7 +30,9 @@ async function boot(): Promise<number> {
       ...(env.ssmEndpoint ? { ssmEndpoint: env.ssmEndpoint } : {}),
       ...(env.secretsManagerEndpoint ? { secretsManagerEndpoint: env.secretsManagerEndpoint } : {}),
       // On the instance: the role's keys from IMDSv2, retried; static AWS_* keys win where set (tests).
-      ...(creds.hasEnvironmentKeys(process.env) ? {} : { credentials: creds.instanceRoleCredentials({ endpoint: env.imdsEndpoint }) }),
+      ...(creds.hasEnvironmentKeys(process.env)
+        ? {}
+        : { credentials: creds.instanceRoleCredentials({ endpoint: env.imdsEndpoint }) }),
       deadlineSeconds: env.bootDeadlineSeconds,
       log,
     });
@@ -43,13 +49,22 @@ async function boot(): Promise<number> {
     }).catch(() => undefined);
     return 0;
   } catch (e) {
-    await writeBootResult(env.root, { ok: false, at: new Date().toISOString(), durationMs: Date.now() - started, error: oneLine(e) }).catch(() => undefined);
+    await writeBootResult(env.root, {
+      ok: false,
+      at: new Date().toISOString(),
+      durationMs: Date.now() - started,
+      error: oneLine(e),
+    }).catch(() => undefined);
     throw e;
   }
 }
 
 async function status(): Promise<number> {
-  const [{ observeStatus, formatStatus, kamcmdRunner }, { readManifest }, { findCtlSocket }] = await Promise.all([import('./status.js'), import('../contract/image-manifest.js'), import('./kamailio-rpc.js')]);
+  const [{ observeStatus, formatStatus, kamcmdRunner }, { readManifest }, { findCtlSocket }] = await Promise.all([
+    import('./status.js'),
+    import('../contract/image-manifest.js'),
+    import('./kamailio-rpc.js'),
+  ]);
   const env = agentEnv(process.env);
   const m = await readManifest(env.root).catch(() => undefined);
   const kam = kamcmdRunner(env.kamcmd ?? m?.kamcmd ?? 'kamcmd', await findCtlSocket(env.root));

@@ -18,7 +18,14 @@ export interface SecretEndpoints {
 }
 
 /** Errors that waiting cannot fix: the secret is missing, or its content is unusable. Others are retried at boot. */
-const PERMANENT_SECRET_ERRORS = new Set(['ParameterNotFound', 'ResourceNotFoundException', 'ParameterVersionNotFound', 'ValidationException', 'InvalidParameterException', 'InvalidKeyId']);
+const PERMANENT_SECRET_ERRORS = new Set([
+  'ParameterNotFound',
+  'ResourceNotFoundException',
+  'ParameterVersionNotFound',
+  'ValidationException',
+  'InvalidParameterException',
+  'InvalidKeyId',
+]);
 
 /** A secret failure boot should not retry. */
 export class SecretUnusable extends UserError {}
@@ -40,12 +47,21 @@ function pickJsonKey(secret: string, ref: SecretRef): string {
   try {
     doc = JSON.parse(secret);
   } catch {
-    throw new SecretUnusable(`${describe(ref)} is not JSON, but the definition asks for its key "${ref.jsonKey}"`, 'store the secret as a JSON object, or remove jsonKey from the definition');
+    throw new SecretUnusable(
+      `${describe(ref)} is not JSON, but the definition asks for its key "${ref.jsonKey}"`,
+      'store the secret as a JSON object, or remove jsonKey from the definition',
+    );
   }
-  const v = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[ref.jsonKey] : undefined;
+  const v =
+    doc !== null && typeof doc === 'object' && !Array.isArray(doc)
+      ? (doc as Record<string, unknown>)[ref.jsonKey]
+      : undefined;
   if (typeof v === 'string' && v.length > 0) return v;
   if (typeof v === 'number') return String(v);
-  throw new SecretUnusable(`${describe(ref)} has no non-empty string under key "${ref.jsonKey}"`, `add "${ref.jsonKey}" to the secret's JSON, or fix jsonKey in the definition`);
+  throw new SecretUnusable(
+    `${describe(ref)} has no non-empty string under key "${ref.jsonKey}"`,
+    `add "${ref.jsonKey}" to the secret's JSON, or fix jsonKey in the definition`,
+  );
 }
 
 function failure(ref: SecretRef, what: string, region: string, e: unknown): UserError {
@@ -71,11 +87,21 @@ export function awsSecretReader(ep: SecretEndpoints): SecretReader {
     let value: string | undefined;
     try {
       if (ref.source === 'ssm') {
-        ssm ??= new SSMClient({ region: ep.region, maxAttempts: 4, ...(ep.credentials ? { credentials: ep.credentials } : {}), ...(ep.ssm ? { endpoint: ep.ssm } : {}) });
+        ssm ??= new SSMClient({
+          region: ep.region,
+          maxAttempts: 4,
+          ...(ep.credentials ? { credentials: ep.credentials } : {}),
+          ...(ep.ssm ? { endpoint: ep.ssm } : {}),
+        });
         const out = await ssm.send(new GetParameterCommand({ Name: ref.name, WithDecryption: true }));
         value = out.Parameter?.Value;
       } else {
-        sm ??= new SecretsManagerClient({ region: ep.region, maxAttempts: 4, ...(ep.credentials ? { credentials: ep.credentials } : {}), ...(ep.secretsManager ? { endpoint: ep.secretsManager } : {}) });
+        sm ??= new SecretsManagerClient({
+          region: ep.region,
+          maxAttempts: 4,
+          ...(ep.credentials ? { credentials: ep.credentials } : {}),
+          ...(ep.secretsManager ? { endpoint: ep.secretsManager } : {}),
+        });
         const out = await sm.send(new GetSecretValueCommand({ SecretId: ref.name }));
         value = out.SecretString;
         if (value === undefined && out.SecretBinary) value = Buffer.from(out.SecretBinary).toString('utf8');

@@ -32,7 +32,15 @@ export function kamcmdRunner(kamcmd: string, socket: string, timeoutMs = 3000): 
   return (args) =>
     new Promise((resolve, reject) => {
       execFile(kamcmd, ['-s', socket, ...args], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(((err as NodeJS.ErrnoException).code === 'ENOENT' ? `${kamcmd} not found` : stderr.trim() || stdout.trim() || err.message).slice(0, 200)));
+        if (err)
+          reject(
+            new Error(
+              ((err as NodeJS.ErrnoException).code === 'ENOENT'
+                ? `${kamcmd} not found`
+                : stderr.trim() || stdout.trim() || err.message
+              ).slice(0, 200),
+            ),
+          );
         else resolve(stdout);
       });
     });
@@ -62,7 +70,15 @@ export function parseDispatcherList(out: string): Destination[] {
 
 /** Pure: dispatcher flags (A active, I inactive, D disabled, P probing, T trying) in words. */
 export function describeFlags(flags: string): string {
-  const state = flags.startsWith('A') ? 'active' : flags.startsWith('I') ? 'inactive' : flags.startsWith('D') ? 'disabled' : flags.startsWith('T') ? 'trying' : 'unknown';
+  const state = flags.startsWith('A')
+    ? 'active'
+    : flags.startsWith('I')
+      ? 'inactive'
+      : flags.startsWith('D')
+        ? 'disabled'
+        : flags.startsWith('T')
+          ? 'trying'
+          : 'unknown';
   return flags.includes('P') ? `${state}, probing` : state;
 }
 
@@ -84,7 +100,11 @@ export async function observeStatus(root: string, kam: Kamcmd, withDispatcher: b
     o.kamailio = { up: false, error: e instanceof Error ? e.message : String(e) };
   }
   if (o.kamailio.up) {
-    const [dlg, drain, ds] = await Promise.allSettled([kam(['dlg.stats_active']), kam(['pv.shvGet', 'draining']), withDispatcher ? kam(['dispatcher.list']) : Promise.resolve('')]);
+    const [dlg, drain, ds] = await Promise.allSettled([
+      kam(['dlg.stats_active']),
+      kam(['pv.shvGet', 'draining']),
+      withDispatcher ? kam(['dispatcher.list']) : Promise.resolve(''),
+    ]);
     if (dlg.status === 'fulfilled') {
       const m = /^\s*all:\s*(\d+)/m.exec(dlg.value);
       if (m) o.activeDialogs = Number(m[1]);
@@ -116,22 +136,38 @@ function ago(iso: string | undefined, now: number): string {
 export function formatStatus(name: string, o: StatusObservation, now = Date.now()): string {
   const lines: string[] = [`sipbake-status: ${name}`];
   const k = o.kamailio;
-  lines.push(`Kamailio         ${k.up ? `up ${k.uptimeSeconds !== undefined ? `${k.uptimeSeconds} s` : ''}`.trim() : `DOWN (${k.error ?? 'no answer on the ctl socket'})`}`);
+  lines.push(
+    `Kamailio         ${k.up ? `up ${k.uptimeSeconds !== undefined ? `${k.uptimeSeconds} s` : ''}`.trim() : `DOWN (${k.error ?? 'no answer on the ctl socket'})`}`,
+  );
   lines.push(`Active dialogs   ${o.activeDialogs ?? '?'}`);
-  const drainBits = [o.draining === undefined ? (k.up ? 'unknown' : '?') : o.draining ? 'DRAINING (new calls get 503)' : 'not draining'];
-  if (o.drainState) drainBits.push(Object.entries(o.drainState).map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : String(b)}`).join(' '));
+  const drainBits = [
+    o.draining === undefined ? (k.up ? 'unknown' : '?') : o.draining ? 'DRAINING (new calls get 503)' : 'not draining',
+  ];
+  if (o.drainState)
+    drainBits.push(
+      Object.entries(o.drainState)
+        .map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : String(b)}`)
+        .join(' '),
+    );
   lines.push(`Drain            ${drainBits.join('; ')}`);
   if (o.destinations !== undefined || o.destinationsError !== undefined) {
-    if (o.destinationsError || o.destinations === undefined) lines.push(`Destinations     ? (${o.destinationsError ?? 'not read'})`);
+    if (o.destinationsError || o.destinations === undefined)
+      lines.push(`Destinations     ? (${o.destinationsError ?? 'not read'})`);
     else {
       const active = o.destinations.filter((d) => d.flags.startsWith('A')).length;
       lines.push(`Destinations     ${active}/${o.destinations.length} active`);
-      for (const d of o.destinations) lines.push(`  ${d.setId !== undefined ? `set ${d.setId}  ` : ''}${d.uri.padEnd(32)} ${d.flags.padEnd(3)} ${describeFlags(d.flags)}`);
+      for (const d of o.destinations)
+        lines.push(
+          `  ${d.setId !== undefined ? `set ${d.setId}  ` : ''}${d.uri.padEnd(32)} ${d.flags.padEnd(3)} ${describeFlags(d.flags)}`,
+        );
     }
   }
   const b = o.boot;
   if (!b) lines.push('Last boot        no result file (sipbake-boot has not run on this boot)');
-  else if (b.ok) lines.push(`Last boot        ok at ${b.at}${ago(b.at, now)}: private ${b.privateIp}, advertised ${b.publicIp} (${b.advertise}), peers ${b.peerNet}`);
+  else if (b.ok)
+    lines.push(
+      `Last boot        ok at ${b.at}${ago(b.at, now)}: private ${b.privateIp}, advertised ${b.publicIp} (${b.advertise}), peers ${b.peerNet}`,
+    );
   else lines.push(`Last boot        FAILED at ${b.at}${ago(b.at, now)}: ${b.error}`);
   lines.push('Logs             journalctl -u sipbake-boot -u kamailio -u rtpproxy -u sipbake-drain -f');
   return `${lines.join('\n')}\n`;

@@ -30,7 +30,12 @@ export interface HclComment {
 export type HclItem = HclAttr | HclBlock | HclBlank | HclComment;
 
 export const attr = (key: string, value: HclValue): HclAttr => ({ kind: 'attr', key, value });
-export const block = (type: string, labels: string[], body: HclItem[]): HclBlock => ({ kind: 'block', type, labels, body });
+export const block = (type: string, labels: string[], body: HclItem[]): HclBlock => ({
+  kind: 'block',
+  type,
+  labels,
+  body,
+});
 export const blank: HclBlank = { kind: 'blank' };
 export const comment = (text: string): HclComment => ({ kind: 'comment', text });
 
@@ -72,7 +77,8 @@ function body(items: HclItem[], indent: string): string[] {
         group.push(item);
         i++;
       } else {
-        for (let next = items[i]; next !== undefined && isOneLine(next, indent); next = items[++i]) group.push(next as HclAttr);
+        for (let next = items[i]; next !== undefined && isOneLine(next, indent); next = items[++i])
+          group.push(next as HclAttr);
       }
       const width = Math.max(...group.map((a) => a.key.length));
       for (const a of group) out.push(`${indent}${a.key.padEnd(width)} = ${value(a.value, indent)}`);

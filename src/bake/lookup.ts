@@ -26,7 +26,13 @@ const newest = (imgs: Image[]): FoundImage | undefined =>
     .at(0);
 
 /** Per region: an available AMI of this image with this content hash, if any. Regions are asked in parallel. */
-export async function findByContent(ec2For: Ec2ForRegion, regions: string[], image: string, hash: string, signal?: AbortSignal): Promise<Record<string, FoundImage | undefined>> {
+export async function findByContent(
+  ec2For: Ec2ForRegion,
+  regions: string[],
+  image: string,
+  hash: string,
+  signal?: AbortSignal,
+): Promise<Record<string, FoundImage | undefined>> {
   const found = await Promise.all(
     regions.map(async (region) => {
       const r = await ec2For(region).send(
@@ -47,7 +53,11 @@ export async function findByContent(ec2For: Ec2ForRegion, regions: string[], ima
 }
 
 /** The newest AMI of this image in a region, whatever its content (for --plan's "what changed"). */
-export async function latestOfImage(ec2: EC2Client, image: string, signal?: AbortSignal): Promise<FoundImage | undefined> {
+export async function latestOfImage(
+  ec2: EC2Client,
+  image: string,
+  signal?: AbortSignal,
+): Promise<FoundImage | undefined> {
   const r = await ec2.send(
     new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: `tag:${TAG.image}`, Values: [image] }] }),
     signal ? { abortSignal: signal } : {},

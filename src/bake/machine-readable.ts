@@ -8,11 +8,16 @@ export interface PackerLine {
   data: string[];
 }
 
-const unescape = (s: string): string => s.replace(/%!\(PACKER_COMMA\)/g, ',').replace(/\\n/g, '\n').replace(/\\r/g, '\r');
+const unescape = (s: string): string =>
+  s
+    .replace(/%!\(PACKER_COMMA\)/g, ',')
+    .replace(/\\n/g, '\n')
+    .replace(/\\r/g, '\r');
 
 export function parseLine(line: string): PackerLine | undefined {
   const [timestamp, target, type, ...data] = line.split(',');
-  if (timestamp === undefined || target === undefined || type === undefined || !/^\d+$/.test(timestamp)) return undefined;
+  if (timestamp === undefined || target === undefined || type === undefined || !/^\d+$/.test(timestamp))
+    return undefined;
   return { timestamp: Number(timestamp), target, type, data: data.map(unescape) };
 }
 

@@ -18,7 +18,13 @@ export interface PackerResources {
 }
 
 export function trackResources(texts: readonly string[]): PackerResources {
-  const r: PackerResources = { amiStarted: false, terminated: false, keyPairDeleted: false, securityGroupDeleted: false, amiDeregistered: false };
+  const r: PackerResources = {
+    amiStarted: false,
+    terminated: false,
+    keyPairDeleted: false,
+    securityGroupDeleted: false,
+    amiDeregistered: false,
+  };
   for (const t of texts) {
     const inst = t.match(/Instance ID: (i-[0-9a-f]+)/) ?? t.match(/Waiting for instance \((i-[0-9a-f]+)\)/);
     if (inst) r.instance = inst[1];
@@ -42,13 +48,33 @@ export function trackResources(texts: readonly string[]): PackerResources {
 export function leftoverLines(r: PackerResources, o: { finished: boolean; region?: string }): string[] {
   const reg = o.region ? ` --region ${o.region}` : '';
   const left: string[] = [];
-  if (r.instance && !(o.finished && r.terminated)) left.push(`build instance ${r.instance}: aws ec2 terminate-instances --instance-ids ${r.instance}${reg}`);
-  if (r.securityGroup && !(o.finished && r.securityGroupDeleted)) left.push(`security group ${r.securityGroup}: aws ec2 delete-security-group --group-id ${r.securityGroup}${reg} (after the instance is gone)`);
-  if (r.keyPair && !(o.finished && r.keyPairDeleted)) left.push(`key pair ${r.keyPair}: aws ec2 delete-key-pair --key-name ${r.keyPair}${reg}`);
-  if (r.amiStarted && !(o.finished && r.amiDeregistered)) left.push(`an AMI being created from ${r.instance ?? 'the build instance'}: sipbake history IMAGE, or aws ec2 describe-images --owners self --filters Name=tag:sipbake:image,Values=IMAGE${reg}`);
-  const done = [r.terminated && r.instance ? `terminated ${r.instance}` : '', r.securityGroupDeleted ? 'deleted its security group' : '', r.keyPairDeleted ? 'deleted its key pair' : '', r.amiDeregistered ? 'deregistered the unfinished AMI' : ''].filter(Boolean);
+  if (r.instance && !(o.finished && r.terminated))
+    left.push(`build instance ${r.instance}: aws ec2 terminate-instances --instance-ids ${r.instance}${reg}`);
+  if (r.securityGroup && !(o.finished && r.securityGroupDeleted))
+    left.push(
+      `security group ${r.securityGroup}: aws ec2 delete-security-group --group-id ${r.securityGroup}${reg} (after the instance is gone)`,
+    );
+  if (r.keyPair && !(o.finished && r.keyPairDeleted))
+    left.push(`key pair ${r.keyPair}: aws ec2 delete-key-pair --key-name ${r.keyPair}${reg}`);
+  if (r.amiStarted && !(o.finished && r.amiDeregistered))
+    left.push(
+      `an AMI being created from ${r.instance ?? 'the build instance'}: sipbake history IMAGE, or aws ec2 describe-images --owners self --filters Name=tag:sipbake:image,Values=IMAGE${reg}`,
+    );
+  const done = [
+    r.terminated && r.instance ? `terminated ${r.instance}` : '',
+    r.securityGroupDeleted ? 'deleted its security group' : '',
+    r.keyPairDeleted ? 'deleted its key pair' : '',
+    r.amiDeregistered ? 'deregistered the unfinished AMI' : '',
+  ].filter(Boolean);
   const out: string[] = [];
-  if (o.finished) out.push(done.length ? `Packer cleaned up in AWS: ${done.join(', ')}.` : r.instance ? 'Packer exited after the interrupt.' : 'Packer stopped before it launched anything in AWS.');
+  if (o.finished)
+    out.push(
+      done.length
+        ? `Packer cleaned up in AWS: ${done.join(', ')}.`
+        : r.instance
+          ? 'Packer exited after the interrupt.'
+          : 'Packer stopped before it launched anything in AWS.',
+    );
   else out.push('Packer did not finish its clean-up.');
   if (left.length) {
     out.push(o.finished ? 'Packer did not confirm these; check them:' : 'Left in AWS (check, then delete):');

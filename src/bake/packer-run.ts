@@ -32,7 +32,7 @@ export interface PackerRunner {
 const TAIL = 20;
 
 const NOT_INSTALLED_FIX =
-  'install Packer >= 1.8 (https://developer.hashicorp.com/packer/install) and make sure `packer` is on PATH; Debian\'s packer 1.6.6 can only check the template';
+  "install Packer >= 1.8 (https://developer.hashicorp.com/packer/install) and make sure `packer` is on PATH; Debian's packer 1.6.6 can only check the template";
 
 function openLog(file: string | undefined): WriteStream | undefined {
   return file ? createWriteStream(file, { flags: 'a' }) : undefined;
@@ -45,7 +45,10 @@ export const execaPacker: PackerRunner = {
     log?.write(`# packer ${args.join(' ')} (${new Date().toISOString()})\n`);
     // Until Packer has exited, an interrupt (even a forced second Ctrl-C) reports what it has created so far.
     let report: string[] | undefined;
-    const unregister = o.onInterrupt?.(() => report ?? leftoverLines(trackResources(output), { finished: false, ...(o.region ? { region: o.region } : {}) }));
+    const unregister = o.onInterrupt?.(
+      () =>
+        report ?? leftoverLines(trackResources(output), { finished: false, ...(o.region ? { region: o.region } : {}) }),
+    );
     const child = execa('packer', args, {
       cwd: o.cwd,
       env: o.env,
@@ -80,14 +83,24 @@ export const execaPacker: PackerRunner = {
     const stderr = Array.isArray(r.stderr) ? (r.stderr as string[]) : String(r.stderr ?? '').split('\n');
     output.push(...stderr.filter(Boolean));
     const name = `packer ${args[0] ?? ''}`.trim();
-    if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ''))) {
+    if (
+      (r as { code?: string }).code === 'ENOENT' ||
+      /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ''))
+    ) {
       unregister?.();
       throw new UserError('packer is not installed (no `packer` on PATH)', NOT_INSTALLED_FIX);
     }
     if (o.signal.aborted || r.isCanceled) {
       const finished = !r.isForcefullyTerminated;
-      report = [...leftoverLines(trackResources(output), { finished, ...(o.region ? { region: o.region } : {}) }), ...(o.logFile ? [`Packer's log: ${o.logFile}`] : [])];
-      throw new AbortError(finished ? `interrupted; ${name} was stopped and ran its clean-up` : `interrupted; ${name} did not finish its clean-up in time and was killed`);
+      report = [
+        ...leftoverLines(trackResources(output), { finished, ...(o.region ? { region: o.region } : {}) }),
+        ...(o.logFile ? [`Packer's log: ${o.logFile}`] : []),
+      ];
+      throw new AbortError(
+        finished
+          ? `interrupted; ${name} was stopped and ran its clean-up`
+          : `interrupted; ${name} did not finish its clean-up in time and was killed`,
+      );
     }
     unregister?.();
     if (r.failed) {
@@ -96,7 +109,13 @@ export const execaPacker: PackerRunner = {
       const known = mapFailure(text);
       const logFix = o.logFile ? `; Packer's whole output is in ${o.logFile}` : '';
       if (known) throw new UserError(known.message, `${known.fix}${logFix}`, { details: tail });
-      throw new ProcessError(name, r.exitCode, r.signal ?? undefined, tail, `read the lines above${logFix}; nothing is left behind (Packer ran with -on-error=cleanup)`);
+      throw new ProcessError(
+        name,
+        r.exitCode,
+        r.signal ?? undefined,
+        tail,
+        `read the lines above${logFix}; nothing is left behind (Packer ran with -on-error=cleanup)`,
+      );
     }
     return { output };
   },

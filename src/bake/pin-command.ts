@@ -43,7 +43,8 @@ const COMPONENT_INFO: Record<Component, ComponentInfo> = {
 export function setPins(text: string, values: Record<string, string>): string {
   let out = text;
   for (const [k, v] of Object.entries(values)) {
-    if (!/^[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*$/.test(v)) throw new UserError(`refusing to write ${JSON.stringify(v)} into pins.env`, 'use a plain URL and version');
+    if (!/^[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*$/.test(v))
+      throw new UserError(`refusing to write ${JSON.stringify(v)} into pins.env`, 'use a plain URL and version');
     const re = new RegExp(`^${k}=.*$`, 'm');
     out = re.test(out) ? out.replace(re, `${k}=${v}`) : `${out.replace(/\n?$/, '\n')}${k}=${v}\n`;
   }
@@ -55,9 +56,14 @@ async function sha256Url(url: string, signal?: AbortSignal): Promise<string> {
   try {
     res = await fetch(url, signal ? { signal } : {});
   } catch (e) {
-    throw new UserError(`could not download ${url}: ${(e as Error).message}`, 'check the network (pin needs internet) and the version', { cause: e });
+    throw new UserError(
+      `could not download ${url}: ${(e as Error).message}`,
+      'check the network (pin needs internet) and the version',
+      { cause: e },
+    );
   }
-  if (!res.ok || !res.body) throw new UserError(`could not download ${url}: HTTP ${res.status}`, 'check that this version exists upstream');
+  if (!res.ok || !res.body)
+    throw new UserError(`could not download ${url}: HTTP ${res.status}`, 'check that this version exists upstream');
   const h = createHash('sha256');
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) h.update(chunk);
   return h.digest('hex');
@@ -66,8 +72,16 @@ async function sha256Url(url: string, signal?: AbortSignal): Promise<string> {
 /** The commit a tag points at (peeled for annotated tags). */
 async function tagCommit(url: string, tag: string, env: NodeJS.ProcessEnv): Promise<string> {
   const r = await execa('git', ['ls-remote', url, `refs/tags/${tag}`, `refs/tags/${tag}^{}`], { reject: false, env });
-  if (r.exitCode !== 0) throw new UserError(`git ls-remote ${url} failed: ${String(r.stderr).trim().split('\n').at(-1)}`, 'check the network (pin needs internet) and the URL');
-  const lines = String(r.stdout).trim().split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]);
+  if (r.exitCode !== 0)
+    throw new UserError(
+      `git ls-remote ${url} failed: ${String(r.stderr).trim().split('\n').at(-1)}`,
+      'check the network (pin needs internet) and the URL',
+    );
+  const lines = String(r.stdout)
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t') as [string, string]);
   const peeled = lines.find(([, ref]) => ref.endsWith('^{}')) ?? lines[0];
   if (!peeled) throw new UserError(`${url} has no tag ${tag}`, 'check the version');
   return peeled[0];
@@ -86,9 +100,15 @@ export interface PinResult {
   values: Record<string, string>;
 }
 
-export async function pinSource(root: string, o: PinOptions, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<PinResult> {
+export async function pinSource(
+  root: string,
+  o: PinOptions,
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<PinResult> {
   const info = COMPONENT_INFO[o.component];
-  if (!/^[0-9A-Za-z._-]+$/.test(o.version)) throw new UserError(`"${o.version}" does not look like a version`, `e.g. npx sipbake pin ${o.component} 5.5.7`);
+  if (!/^[0-9A-Za-z._-]+$/.test(o.version))
+    throw new UserError(`"${o.version}" does not look like a version`, `e.g. npx sipbake pin ${o.component} 5.5.7`);
   const k = info.key;
   let values: Record<string, string>;
   if (o.component === 'ssm-agent') {
@@ -104,12 +124,23 @@ export async function pinSource(root: string, o: PinOptions, env: NodeJS.Process
     };
   } else if (o.tarball || info.tarballOnly) {
     const url = o.url ?? info.tarballUrl(o.version);
-    values = { [`${k}_VERSION`]: o.version, [`${k}_SOURCE`]: 'tarball', [`${k}_TARBALL_URL`]: url, [`${k}_TARBALL_SHA256`]: await sha256Url(url, signal) };
+    values = {
+      [`${k}_VERSION`]: o.version,
+      [`${k}_SOURCE`]: 'tarball',
+      [`${k}_TARBALL_URL`]: url,
+      [`${k}_TARBALL_SHA256`]: await sha256Url(url, signal),
+    };
   } else {
     const url = o.url ?? info.gitUrl;
     if (url === undefined || info.tag === undefined) throw new Error(`${o.component} has no git source to pin`);
     const tag = info.tag(o.version);
-    values = { [`${k}_VERSION`]: o.version, [`${k}_SOURCE`]: 'git', [`${k}_GIT_URL`]: url, [`${k}_GIT_TAG`]: tag, [`${k}_GIT_COMMIT`]: await tagCommit(url, tag, env) };
+    values = {
+      [`${k}_VERSION`]: o.version,
+      [`${k}_SOURCE`]: 'git',
+      [`${k}_GIT_URL`]: url,
+      [`${k}_GIT_TAG`]: tag,
+      [`${k}_GIT_COMMIT`]: await tagCommit(url, tag, env),
+    };
   }
   const file = path.join(root, 'scripts/pins.env');
   let text: string;

@@ -28,7 +28,10 @@ function sharingProblems(image: ImageDefinition): BakeProblem[] {
 }
 
 export function bakeProblems(image: ImageDefinition, pins: Pins): BakeProblem[] {
-  const fromPins = pinProblems(pins, { architecture: image.bake.architecture, rtpproxy: image.media.rtpproxy.enabled }).map((p) => ({
+  const fromPins = pinProblems(pins, {
+    architecture: image.bake.architecture,
+    rtpproxy: image.media.rtpproxy.enabled,
+  }).map((p) => ({
     where: `scripts/pins.env ${p.key}`,
     problem: p.problem,
     fix: p.fix,

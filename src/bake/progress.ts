@@ -12,9 +12,20 @@ export function withStageEvents(steps: Step[], reporter: Reporter, now: () => nu
       reporter.event({ event: 'stage', stage: s.title, status: 'started' });
       try {
         await s.run(state, out, title);
-        reporter.event({ event: 'stage', stage: s.title, status: 'done', seconds: Math.round((now() - t0) / 100) / 10 });
+        reporter.event({
+          event: 'stage',
+          stage: s.title,
+          status: 'done',
+          seconds: Math.round((now() - t0) / 100) / 10,
+        });
       } catch (e) {
-        reporter.event({ event: 'stage', stage: s.title, status: 'failed', seconds: Math.round((now() - t0) / 100) / 10, error: e instanceof Error ? e.message : String(e) });
+        reporter.event({
+          event: 'stage',
+          stage: s.title,
+          status: 'failed',
+          seconds: Math.round((now() - t0) / 100) / 10,
+          error: e instanceof Error ? e.message : String(e),
+        });
         throw e;
       }
     },

@@ -17,10 +17,18 @@ export function kamailioErrorLines(output: string): string[] {
 }
 
 /** Runs the real `kamailio -c` on a config; effects only. */
-export async function kamailioCheck(cfg: string, opts: { kamailio?: string; signal?: AbortSignal } = {}): Promise<CheckOutcome> {
+export async function kamailioCheck(
+  cfg: string,
+  opts: { kamailio?: string; signal?: AbortSignal } = {},
+): Promise<CheckOutcome> {
   const bin = opts.kamailio ?? 'kamailio';
   try {
-    const r = await execa(bin, ['-c', '-f', cfg], { reject: false, all: true, timeout: 60_000, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
+    const r = await execa(bin, ['-c', '-f', cfg], {
+      reject: false,
+      all: true,
+      timeout: 60_000,
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+    });
     if (r.failed && r.exitCode === undefined) {
       throw new ProcessError(`${bin} -c`, undefined, r.signal ?? undefined, (r.all ?? '').split('\n').slice(-10));
     }
@@ -28,7 +36,10 @@ export async function kamailioCheck(cfg: string, opts: { kamailio?: string; sign
     return { ok: r.exitCode === 0, errors: kamailioErrorLines(output), output };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError(`${bin} is not installed`, 'install it: apt-get install kamailio kamailio-extra-modules kamailio-postgres-modules kamailio-tls-modules kamailio-utils-modules');
+      throw new UserError(
+        `${bin} is not installed`,
+        'install it: apt-get install kamailio kamailio-extra-modules kamailio-postgres-modules kamailio-tls-modules kamailio-utils-modules',
+      );
     }
     throw e;
   }

@@ -18,7 +18,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * errors (which `kamailio -c` cannot see) surface here. Always stops the process before returning.
  */
 export async function kamailioStart(cfg: string, opts: StartOptions): Promise<CheckOutcome> {
-  const child = execa(opts.kamailio ?? 'kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', cfg], { reject: false, all: true, buffer: true, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
+  const child = execa(opts.kamailio ?? 'kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', cfg], {
+    reject: false,
+    all: true,
+    buffer: true,
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+  });
   let exited = false;
   void child.finally(() => {
     exited = true;
@@ -26,7 +31,10 @@ export async function kamailioStart(cfg: string, opts: StartOptions): Promise<Ch
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   let up = false;
   while (!exited && Date.now() < deadline) {
-    const r = await execa(opts.kamcmd ?? 'kamcmd', ['-s', opts.ctlSocket, 'core.uptime'], { reject: false, timeout: 2000 });
+    const r = await execa(opts.kamcmd ?? 'kamcmd', ['-s', opts.ctlSocket, 'core.uptime'], {
+      reject: false,
+      timeout: 2000,
+    });
     if (r.exitCode === 0) {
       up = true;
       break;
@@ -38,5 +46,9 @@ export async function kamailioStart(cfg: string, opts: StartOptions): Promise<Ch
   const res = await child;
   clearTimeout(killer);
   const output = res.all ?? '';
-  return { ok: up, errors: up ? [] : kamailioErrorLines(output), output: up ? output : output || 'kamailio did not come up in time' };
+  return {
+    ok: up,
+    errors: up ? [] : kamailioErrorLines(output),
+    output: up ? output : output || 'kamailio did not come up in time',
+  };
 }

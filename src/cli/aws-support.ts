@@ -15,7 +15,9 @@ export interface AwsArgs {
 export function withAwsOptions<T>(y: Argv<T>): Argv<T & AwsArgs> {
   return y
     .option('profile', { type: 'string', describe: 'AWS profile (default: the default credential chain)' })
-    .option('region', { type: 'string', describe: "AWS region (default: the image's deploy.region)" }) as Argv<T & AwsArgs>;
+    .option('region', { type: 'string', describe: "AWS region (default: the image's deploy.region)" }) as Argv<
+    T & AwsArgs
+  >;
 }
 
 export interface DeployTarget {
@@ -31,8 +33,18 @@ export interface DeployTarget {
 export async function loadDeploy(ctx: CommandContext, image: string, region?: string): Promise<DeployTarget> {
   const { image: def, file } = await loadImageOrThrow(ctx.root, image);
   if (!def.deploy)
-    throw new UserError(`${file} has no deploy: section, so sipbake does not know which Auto Scaling group to roll`, 'add deploy: with region, asgName and targetGroupArns (see the README, section "Rolling")');
-  return { image: def.name, file, deploy: region ? { ...def.deploy, region } : def.deploy, drainMaxSeconds: def.drain.maxSeconds, mediaAnchored: def.media.rtpproxy.enabled, drainPollSeconds: def.drain.pollSeconds };
+    throw new UserError(
+      `${file} has no deploy: section, so sipbake does not know which Auto Scaling group to roll`,
+      'add deploy: with region, asgName and targetGroupArns (see the README, section "Rolling")',
+    );
+  return {
+    image: def.name,
+    file,
+    deploy: region ? { ...def.deploy, region } : def.deploy,
+    drainMaxSeconds: def.drain.maxSeconds,
+    mediaAnchored: def.media.rtpproxy.enabled,
+    drainPollSeconds: def.drain.pollSeconds,
+  };
 }
 
 export function clientsFor(deploy: DeployConfig, a: AwsArgs): AwsClients {

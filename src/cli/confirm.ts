@@ -20,7 +20,8 @@ export interface ConfirmOptions {
 /** Exit code when a confirmation is needed but cannot be asked: a command line to fix (like a usage error). */
 const CONFIRMATION_REQUIRED_EXIT = EXIT.usage;
 
-const truthy = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+const truthy = (v: string | undefined): boolean =>
+  v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 
 /** Someone can be asked: a terminal, and not CI. */
 export function canAsk(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -34,9 +35,13 @@ export function canAsk(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
 export async function confirm(question: string, o: ConfirmOptions): Promise<boolean> {
   if (o.yes) return true;
   if (!canAsk(o.isTTY, o.env)) {
-    throw new UserError(`${question.replace(/\?$/, '')}: this needs a confirmation, and ${o.isTTY ? 'CI is set' : 'this is not a terminal'} so no one can be asked`, o.retry ? `add --yes: ${o.retry}` : 'add --yes to go ahead without a prompt', {
-      exitCode: CONFIRMATION_REQUIRED_EXIT,
-    });
+    throw new UserError(
+      `${question.replace(/\?$/, '')}: this needs a confirmation, and ${o.isTTY ? 'CI is set' : 'this is not a terminal'} so no one can be asked`,
+      o.retry ? `add --yes: ${o.retry}` : 'add --yes to go ahead without a prompt',
+      {
+        exitCode: CONFIRMATION_REQUIRED_EXIT,
+      },
+    );
   }
   const rl = createInterface({ input: o.input ?? process.stdin, output: o.output ?? process.stderr });
   try {

@@ -61,7 +61,11 @@ export function commandOf(argv: readonly string[]): CommandEntry | undefined {
 }
 
 /** Applies a command's builder, adding the index's examples when the module itself shows none. */
-function withExamples(b: Argv<GlobalOptions>, entry: CommandEntry, builder: SipbakeCommand<never>['builder']): Argv<GlobalOptions> {
+function withExamples(
+  b: Argv<GlobalOptions>,
+  entry: CommandEntry,
+  builder: SipbakeCommand<never>['builder'],
+): Argv<GlobalOptions> {
   let shown = 0;
   const counting = b as unknown as { example: (...a: unknown[]) => unknown };
   const original = counting.example.bind(b);
@@ -84,9 +88,16 @@ export function buildParser(
   let y = yargs(argv)
     .scriptName('sipbake')
     .usage('$0 <command> [options]\n\nGolden Kamailio AMIs, and health-gated, call-draining ASG rolls.')
-    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON document on stdout; progress goes to stderr as one JSON event per line' })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'Print one JSON document on stdout; progress goes to stderr as one JSON event per line',
+    })
     .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces and debug lines' })
-    .option('root', { type: 'string', describe: 'Repository with images/ (default: the nearest images/ at or above the current directory)' })
+    .option('root', {
+      type: 'string',
+      describe: 'Repository with images/ (default: the nearest images/ at or above the current directory)',
+    })
     .strict()
     .demandCommand(1, 'Name a command; `sipbake --help` lists them.')
     .recommendCommands()
@@ -103,7 +114,9 @@ export function buildParser(
     .example('$0 validate', 'check every image definition under images/')
     .example('$0 build twilio-relay --plan', 'what a bake would do; changes nothing')
     .example('$0 roll twilio-relay --plan', 'what a roll would do; changes nothing')
-    .epilogue('Exit codes: 0 ok, 1 something to fix, 2 a wrong command line, 3 a plan with changes (--detailed-exitcode), 70 internal error, 130 interrupted.')
+    .epilogue(
+      'Exit codes: 0 ok, 1 something to fix, 2 a wrong command line, 3 a plan with changes (--detailed-exitcode), 70 internal error, 130 interrupted.',
+    )
     // main() returns the exit code; yargs must not end the process itself (--help in tests, embedding).
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110)) as unknown as Argv<GlobalOptions>;
@@ -133,7 +146,8 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
   // Tests pass their own signal; otherwise SIGINT/SIGTERM drive one.
   const path_ = io.signal ? undefined : listenForInterrupts(reporter, interrupts);
   const signal = io.signal ?? path_?.signal;
-  if (signal === undefined) throw new Error('main: no abort signal although one of io.signal / listenForInterrupts is always set');
+  if (signal === undefined)
+    throw new Error('main: no abort signal although one of io.signal / listenForInterrupts is always set');
   const cwd = io.cwd ?? process.cwd();
   let exitCode = 0;
   try {
@@ -178,7 +192,8 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
 
 /** The one error handler: a sentence, details, a fix, one JSON document, and the exit code. */
 export function reportError(e: unknown, reporter: Reporter, debug: boolean, recovery: readonly string[] = []): number {
-  if (recovery.length && !(e instanceof AbortError)) return reportError(new AbortError(e instanceof Error ? e.message : String(e)), reporter, debug, recovery);
+  if (recovery.length && !(e instanceof AbortError))
+    return reportError(new AbortError(e instanceof Error ? e.message : String(e)), reporter, debug, recovery);
   if (e instanceof UserError) {
     reporter.line(e.message, 'error');
     for (const d of e.details) reporter.line(`  ${d}`, 'error');
@@ -211,7 +226,10 @@ export function reportError(e: unknown, reporter: Reporter, debug: boolean, reco
   if (mapped) return reportError(mapped, reporter, debug);
   const err = e instanceof Error ? e : new Error(String(e));
   reporter.line(`internal error: ${err.message}`, 'error');
-  reporter.line(debug ? (err.stack ?? '') : '  (run again with --debug for the stack trace, and please report it)', 'error');
+  reporter.line(
+    debug ? (err.stack ?? '') : '  (run again with --debug for the stack trace, and please report it)',
+    'error',
+  );
   reporter.result({ ok: false, error: `internal: ${err.message}` });
   return 70;
 }

@@ -37,7 +37,8 @@ function partProblem(field: 'user' | 'host' | 'database', v: string): string | u
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x20\x7f"\\]/.test(v)) return 'it contains white space, a control character, a quote or a backslash';
   const bad = field === 'user' ? /[:/@[]/ : field === 'host' ? /[:/@[\]?]/ : /[/@?]/;
-  if (bad.test(v)) return `it contains one of ${field === 'user' ? "':' '/' '@' '['" : field === 'host' ? "':' '/' '@' '[' ']' '?'" : "'/' '@' '?'"}, which changes how Kamailio splits the db_url`;
+  if (bad.test(v))
+    return `it contains one of ${field === 'user' ? "':' '/' '@' '['" : field === 'host' ? "':' '/' '@' '[' ']' '?'" : "'/' '@' '?'"}, which changes how Kamailio splits the db_url`;
   return undefined;
 }
 
@@ -58,7 +59,8 @@ export function postgresDbUrl(p: DbUrlParts, password?: string): string {
     const why = partProblem(f, p[f]);
     if (why) throw new DbUrlError(f, why);
   }
-  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new DbUrlError('port', `${p.port} is not a TCP port`);
+  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
+    throw new DbUrlError('port', `${p.port} is not a TCP port`);
   if (password === undefined) return `postgres://${p.user}@${p.host}:${p.port}/${p.database}`;
   const why = passwordProblem(password);
   if (why) throw new DbUrlError('password', why);
@@ -72,7 +74,9 @@ function beforeQuery(s: string): string {
 }
 
 /** Pure: the parse Kamailio 5.5/5.6 applies (for tests and for checking a URL before writing it). */
-export function parseKamailioDbUrl(url: string): { user?: string; password?: string; host: string; port?: number; database: string } | undefined {
+export function parseKamailioDbUrl(
+  url: string,
+): { user?: string; password?: string; host: string; port?: number; database: string } | undefined {
   const rest = /^([^:]*):\/\/(.*)$/s.exec(url)?.[2];
   if (rest === undefined) return undefined;
   // ST_USER_HOST: up to ':' (password follows), '@' (user only) or '/' (host only).
@@ -92,7 +96,11 @@ export function parseKamailioDbUrl(url: string): { user?: string; password?: str
     const at = afterColon + nxt;
     if (rest[at] === '/') {
       // host:port/db
-      return { host: rest.slice(0, first), port: Number(rest.slice(afterColon, at)), database: beforeQuery(rest.slice(at + 1)) };
+      return {
+        host: rest.slice(0, first),
+        port: Number(rest.slice(afterColon, at)),
+        database: beforeQuery(rest.slice(at + 1)),
+      };
     }
     const last = rest.lastIndexOf('@');
     user = rest.slice(0, first);

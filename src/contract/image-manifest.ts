@@ -86,25 +86,45 @@ export function parseManifest(text: string, file: string): AgentManifest {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${file} is not valid JSON (${e instanceof Error ? e.message : String(e)})`, 'render the image again with `sipbake render` and bake it');
+    throw new UserError(
+      `${file} is not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+      'render the image again with `sipbake render` and bake it',
+    );
   }
   const r = manifestSchema.safeParse(raw);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new UserError(`${file} is not a sipbake image manifest: ${issues.join('; ')}`, 'render the image again with `sipbake render` and bake it', {
-      details: issues,
-    });
+    throw new UserError(
+      `${file} is not a sipbake image manifest: ${issues.join('; ')}`,
+      'render the image again with `sipbake render` and bake it',
+      {
+        details: issues,
+      },
+    );
   }
   const m = r.data;
   const backend = m.dispatcher?.backend;
   let postgres: PostgresRef | undefined;
   if (backend?.type === 'postgres') {
     const pg = postgresBackend.safeParse(backend);
-    if (!pg.success) throw new UserError(`${file} dispatcher.backend: ${pg.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'render the image again');
-    postgres = { host: pg.data.host, port: pg.data.port, database: pg.data.database, user: pg.data.user, password: pg.data.password };
+    if (!pg.success)
+      throw new UserError(
+        `${file} dispatcher.backend: ${pg.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        'render the image again',
+      );
+    postgres = {
+      host: pg.data.host,
+      port: pg.data.port,
+      database: pg.data.database,
+      user: pg.data.user,
+      password: pg.data.password,
+    };
   }
   if (m.advertise.source === 'elastic-ip' && !m.advertise.elasticIp) {
-    throw new UserError(`${file} advertise.source is elastic-ip but advertise.elasticIp is missing`, 'set advertise.elasticIp in the image definition, render and bake again');
+    throw new UserError(
+      `${file} advertise.source is elastic-ip but advertise.elasticIp is missing`,
+      'set advertise.elasticIp in the image definition, render and bake again',
+    );
   }
   let tls: TlsFiles | undefined;
   if (m.tls?.enabled) {
@@ -128,7 +148,6 @@ export function parseManifest(text: string, file: string): AgentManifest {
   };
 }
 
-
 /** The one writer: what render puts in etc/sipbake/image.json (schemaVersion 1). */
 export function imageManifest(image: ImageDefinition, modules: string[]): Record<string, unknown> {
   const ds = image.dispatcher;
@@ -141,8 +160,18 @@ export function imageManifest(image: ImageDefinition, modules: string[]): Record
     advertise: image.advertise,
     memory: image.memory,
     drain: image.drain,
-    kamailio: { binary: '/usr/local/sbin/kamailio', kamcmd: '/usr/local/sbin/kamcmd', config: '/etc/kamailio/kamailio.cfg' },
-    rtpproxy: { enabled: image.media.rtpproxy.enabled, controlSocket: image.media.rtpproxy.controlSocket, rtpPorts: image.media.rtpproxy.rtpPorts, logLevel: image.media.rtpproxy.logLevel, maxCalls: image.media.rtpproxy.maxCalls ?? null },
+    kamailio: {
+      binary: '/usr/local/sbin/kamailio',
+      kamcmd: '/usr/local/sbin/kamcmd',
+      config: '/etc/kamailio/kamailio.cfg',
+    },
+    rtpproxy: {
+      enabled: image.media.rtpproxy.enabled,
+      controlSocket: image.media.rtpproxy.controlSocket,
+      rtpPorts: image.media.rtpproxy.rtpPorts,
+      logLevel: image.media.rtpproxy.logLevel,
+      maxCalls: image.media.rtpproxy.maxCalls ?? null,
+    },
     tls: image.tls.enabled
       ? {
           enabled: true,
@@ -174,7 +203,10 @@ export async function readManifest(root: string): Promise<AgentManifest> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new UserError(`cannot read the image manifest ${file} (${e instanceof Error ? e.message : String(e)})`, 'this instance was not built from a sipbake image, or SIPBAKE_ROOT points at the wrong directory');
+    throw new UserError(
+      `cannot read the image manifest ${file} (${e instanceof Error ? e.message : String(e)})`,
+      'this instance was not built from a sipbake image, or SIPBAKE_ROOT points at the wrong directory',
+    );
   }
   return parseManifest(text, file);
 }

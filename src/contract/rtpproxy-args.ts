@@ -41,12 +41,18 @@ function rtpproxyStaticArgs(s: RtpproxySettings): string[] {
   return [
     '-f', // foreground: systemd supervises it, logs go to the journal
     '-F', // the UDP control socket is loopback-only by default (validate refuses anything else unasked)
-    '-s', s.controlSocket,
-    '-m', String(s.rtpPorts.min),
-    '-M', String(s.rtpPorts.max),
-    '-d', s.logLevel,
-    '-L', String(rtpproxyFdLimit(s)),
-    '-p', RTPPROXY_PIDFILE,
+    '-s',
+    s.controlSocket,
+    '-m',
+    String(s.rtpPorts.min),
+    '-M',
+    String(s.rtpPorts.max),
+    '-d',
+    s.logLevel,
+    '-L',
+    String(rtpproxyFdLimit(s)),
+    '-p',
+    RTPPROXY_PIDFILE,
   ];
 }
 
@@ -58,6 +64,8 @@ export function rtpproxyArgv(s: RtpproxySettings, addrs: RtpproxyBootValues): st
 /** An env-file line systemd reads back as the same words ($VAR in ExecStart splits on white space). */
 export function rtpproxyOptsLine(s: RtpproxySettings): string {
   const args = rtpproxyStaticArgs(s);
-  for (const a of args) if (/[\s"'\\$%]/.test(a)) throw new Error(`rtpproxy argument ${JSON.stringify(a)} cannot be written into an environment file`);
+  for (const a of args)
+    if (/[\s"'\\$%]/.test(a))
+      throw new Error(`rtpproxy argument ${JSON.stringify(a)} cannot be written into an environment file`);
   return `RTPPROXY_OPTS="${args.join(' ')}"`;
 }

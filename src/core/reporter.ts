@@ -22,7 +22,14 @@ export interface ProgressEvent {
   [field: string]: unknown;
 }
 
-const prefix: Record<Level, string> = { info: '', note: 'note: ', warn: 'warning: ', error: 'error: ', success: '', debug: 'debug: ' };
+const prefix: Record<Level, string> = {
+  info: '',
+  note: 'note: ',
+  warn: 'warning: ',
+  error: 'error: ',
+  success: '',
+  debug: 'debug: ',
+};
 
 export class ConsoleReporter implements Reporter {
   constructor(

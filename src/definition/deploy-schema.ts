@@ -17,10 +17,19 @@ function checkpointProblem(c: readonly number[]): { index: number; message: stri
     const prev = c[i - 1];
     return prev !== undefined && v <= prev;
   });
-  if (rising > 0) return { index: rising, message: `must be greater than the checkpoint before it (${c[rising - 1]}): AWS requires checkpoints in ascending order`, fix: `sort them and drop repeats, e.g. [${[...new Set(c)].sort((a, b) => a - b).join(', ')}]` };
+  if (rising > 0)
+    return {
+      index: rising,
+      message: `must be greater than the checkpoint before it (${c[rising - 1]}): AWS requires checkpoints in ascending order`,
+      fix: `sort them and drop repeats, e.g. [${[...new Set(c)].sort((a, b) => a - b).join(', ')}]`,
+    };
   if (last !== 100) {
     const fixed = [...c.slice(0, -1), ...(last >= 90 ? [] : [last]), 100];
-    return { index: c.length - 1, message: `the last checkpoint must be 100 (AWS requires it; ${last} would leave ${100 - last}% of the group on the old image and the refresh never finishes)`, fix: `end the list at 100, e.g. [${fixed.join(', ')}]` };
+    return {
+      index: c.length - 1,
+      message: `the last checkpoint must be 100 (AWS requires it; ${last} would leave ${100 - last}% of the group on the old image and the refresh never finishes)`,
+      fix: `end the list at 100, e.g. [${fixed.join(', ')}]`,
+    };
   }
   return undefined;
 }
@@ -35,16 +44,43 @@ const refreshSchema = z
       .optional()
       .superRefine((c, ctx) => {
         const p = c && checkpointProblem(c);
-        if (p) ctx.addIssue({ code: 'custom', path: [p.index], message: p.message, params: { fix: p.fix }, input: c[p.index] });
+        if (p)
+          ctx.addIssue({
+            code: 'custom',
+            path: [p.index],
+            message: p.message,
+            params: { fix: p.fix },
+            input: c[p.index],
+          });
       })
-      .describe('Percentages of the group replaced at which the refresh pauses for checkpointDelay; ascending, ending at 100'),
-    checkpointDelay: z.number().int().min(0).max(AWS_LIMITS.refreshDelayMax).default(300).describe('seconds (AWS: at most 172800, two days)'),
-    bakeTime: z.number().int().min(0).max(AWS_LIMITS.refreshDelayMax).default(300).describe('seconds the refresh waits after the last replacement before it is Successful (AWS: at most 172800)'),
+      .describe(
+        'Percentages of the group replaced at which the refresh pauses for checkpointDelay; ascending, ending at 100',
+      ),
+    checkpointDelay: z
+      .number()
+      .int()
+      .min(0)
+      .max(AWS_LIMITS.refreshDelayMax)
+      .default(300)
+      .describe('seconds (AWS: at most 172800, two days)'),
+    bakeTime: z
+      .number()
+      .int()
+      .min(0)
+      .max(AWS_LIMITS.refreshDelayMax)
+      .default(300)
+      .describe('seconds the refresh waits after the last replacement before it is Successful (AWS: at most 172800)'),
     skipMatching: z.boolean().default(true),
     autoRollback: z.boolean().default(true),
     alarms: z
-      // eslint-disable-next-line no-control-regex -- AWS names may not hold control characters
-      .array(z.string().min(1).max(AWS_LIMITS.nameMax).regex(/^[^\x00-\x1f\x7f]+$/, 'must be a CloudWatch alarm name without control characters'))
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(AWS_LIMITS.nameMax)
+          // eslint-disable-next-line no-control-regex -- AWS names may not hold control characters
+          .regex(/^[^\x00-\x1f\x7f]+$/, 'must be a CloudWatch alarm name without control characters'),
+      )
       .max(AWS_LIMITS.alarmsMax)
       .default([])
       .describe('CloudWatch alarm names (AWS: at most 10); any in ALARM fails the roll'),
@@ -52,7 +88,8 @@ const refreshSchema = z
     standbyInstances: z.enum(['Terminate', 'Ignore', 'Wait']).default('Ignore'),
   })
   .refine((r) => !(r.minHealthyPercentage === 100 && r.maxHealthyPercentage === 100), {
-    message: 'minHealthyPercentage and maxHealthyPercentage cannot both be 100: the refresh could neither launch nor terminate',
+    message:
+      'minHealthyPercentage and maxHealthyPercentage cannot both be 100: the refresh could neither launch nor terminate',
     path: ['maxHealthyPercentage'],
   })
   .refine((r) => r.maxHealthyPercentage - r.minHealthyPercentage <= 100, {
@@ -63,7 +100,14 @@ const refreshSchema = z
 
 const lifecycleHookSchema = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9\-_/]{1,255}$/, 'must be 1-255 letters, digits, -, _ or / (PutLifecycleHook LifecycleHookName)').default('sipbake-drain').describe('Termination lifecycle hook the drain agent completes'),
+    name: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9\-_/]{1,255}$/,
+        'must be 1-255 letters, digits, -, _ or / (PutLifecycleHook LifecycleHookName)',
+      )
+      .default('sipbake-drain')
+      .describe('Termination lifecycle hook the drain agent completes'),
     create: z.boolean().default(true).describe('Create the hook during roll when missing (false: only warn)'),
   })
   .prefault({});
@@ -71,8 +115,12 @@ const lifecycleHookSchema = z
 export const deploySchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1'),
   // CreateAutoScalingGroup: AutoScalingGroupName 1-255, no control characters.
-  // eslint-disable-next-line no-control-regex -- AWS names may not hold control characters
-  asgName: z.string().min(1).max(AWS_LIMITS.nameMax).regex(/^[^\x00-\x1f\x7f]+$/, 'must be an Auto Scaling group name without control characters'),
+  asgName: z
+    .string()
+    .min(1)
+    .max(AWS_LIMITS.nameMax)
+    // eslint-disable-next-line no-control-regex -- AWS names may not hold control characters
+    .regex(/^[^\x00-\x1f\x7f]+$/, 'must be an Auto Scaling group name without control characters'),
   targetGroupArns: z
     .array(
       z
@@ -84,10 +132,27 @@ export const deploySchema = z.strictObject({
         ),
     )
     .min(1),
-  healthyDeadlineSeconds: z.number().int().min(30).default(900).describe('A new instance must be healthy in every target group within this'),
+  healthyDeadlineSeconds: z
+    .number()
+    .int()
+    .min(30)
+    .default(900)
+    .describe('A new instance must be healthy in every target group within this'),
   pollSeconds: z.number().int().min(1).default(15),
-  maxReplacedInstances: z.number().int().min(1).default(2).describe('The gate fails once this many new-AMI instances went unhealthy or were replaced by Auto Scaling'),
-  rollbackDeadlineSeconds: z.number().int().min(60).optional().describe('How long a rollback may take before sipbake stops waiting (default: twice the worst case of the roll plus healthyDeadlineSeconds)'),
+  maxReplacedInstances: z
+    .number()
+    .int()
+    .min(1)
+    .default(2)
+    .describe('The gate fails once this many new-AMI instances went unhealthy or were replaced by Auto Scaling'),
+  rollbackDeadlineSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .optional()
+    .describe(
+      'How long a rollback may take before sipbake stops waiting (default: twice the worst case of the roll plus healthyDeadlineSeconds)',
+    ),
   refresh: refreshSchema,
   lifecycleHook: lifecycleHookSchema,
 });

@@ -61,23 +61,40 @@ function firstInvalidUtf8(buf: Uint8Array): number {
 /** Size and encoding: the file's text, or why it cannot be read as a definition. */
 export function decodeDefinition(buf: Uint8Array): { text: string } | InputProblem {
   if (buf.length > MAX_DEFINITION_BYTES) {
-    return { offset: 0, message: `is ${buf.length.toLocaleString('en')} bytes; a definition may be at most ${MAX_DEFINITION_BYTES.toLocaleString('en')} bytes (64 KiB)`, fix: 'is this the right file? A definition is a few kilobytes of YAML (see images/recorder-lb.yaml)' };
+    return {
+      offset: 0,
+      message: `is ${buf.length.toLocaleString('en')} bytes; a definition may be at most ${MAX_DEFINITION_BYTES.toLocaleString('en')} bytes (64 KiB)`,
+      fix: 'is this the right file? A definition is a few kilobytes of YAML (see images/recorder-lb.yaml)',
+    };
   }
   const utf16 = (buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff);
   // UTF-16 without a byte-order mark: ASCII text with a NUL beside every character.
   const nulPairs = buf.length >= 4 && ((buf[1] === 0 && buf[3] === 0) || (buf[0] === 0 && buf[2] === 0));
   if (utf16 || nulPairs) {
-    return { offset: 0, message: 'is encoded as UTF-16, and definitions are read as UTF-8', fix: 'save the file as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.new, or "UTF-8" in your editor\'s encoding menu)' };
+    return {
+      offset: 0,
+      message: 'is encoded as UTF-16, and definitions are read as UTF-8',
+      fix: 'save the file as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.new, or "UTF-8" in your editor\'s encoding menu)',
+    };
   }
   const bad = firstInvalidUtf8(buf);
   const badByte = buf[bad]; // undefined when bad is -1 (all well-formed)
   if (badByte !== undefined) {
     const hex = `0x${badByte.toString(16).toUpperCase().padStart(2, '0')}`;
-    return { offset: bad, message: `byte ${hex} here is not UTF-8 (the file looks saved as Latin-1 or Windows-1252)`, fix: 'save the file as UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.new), or replace that character with plain ASCII' };
+    return {
+      offset: bad,
+      message: `byte ${hex} here is not UTF-8 (the file looks saved as Latin-1 or Windows-1252)`,
+      fix: 'save the file as UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.new), or replace that character with plain ASCII',
+    };
   }
   const text = new TextDecoder('utf-8').decode(buf); // drops a UTF-8 byte-order mark
   const nul = text.indexOf('\0');
-  if (nul >= 0) return { offset: Buffer.byteLength(text.slice(0, nul)), message: 'holds a NUL byte, which no definition contains', fix: 'is this a binary file? Save the definition as plain UTF-8 text' };
+  if (nul >= 0)
+    return {
+      offset: Buffer.byteLength(text.slice(0, nul)),
+      message: 'holds a NUL byte, which no definition contains',
+      fix: 'is this a binary file? Save the definition as plain UTF-8 text',
+    };
   return { text };
 }
 

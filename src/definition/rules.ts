@@ -18,9 +18,20 @@ export interface RuleIssue {
 const NLB_IDLE_TIMEOUT = 350;
 
 const ALGORITHMS: Record<number, string> = {
-  0: 'hash over Call-ID', 1: 'hash over From URI', 2: 'hash over To URI', 3: 'hash over Request-URI', 4: 'round-robin',
-  5: 'hash over authorization username', 6: 'random', 7: 'hash over a PV', 8: 'priority order', 9: 'weight-based',
-  10: 'call load', 11: 'relative weight', 12: 'parallel forking', 13: 'latency-optimised',
+  0: 'hash over Call-ID',
+  1: 'hash over From URI',
+  2: 'hash over To URI',
+  3: 'hash over Request-URI',
+  4: 'round-robin',
+  5: 'hash over authorization username',
+  6: 'random',
+  7: 'hash over a PV',
+  8: 'priority order',
+  9: 'weight-based',
+  10: 'call load',
+  11: 'relative weight',
+  12: 'parallel forking',
+  13: 'latency-optimised',
 };
 const algorithmName = (n: number): string => `algorithm ${n}${ALGORITHMS[n] ? ` (${ALGORITHMS[n]})` : ''}`;
 
@@ -54,16 +65,29 @@ const NAME_RULE = /^[a-z][a-z0-9-]{1,40}$/;
 
 /** A name the name rule accepts, made from a file's base name (My_Image → my-image). */
 function suggestName(base: string): string {
-  let n = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+/g, '-').replace(/-$/, '').slice(0, 41);
+  let n = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .replace(/-+/g, '-')
+    .replace(/-$/, '')
+    .slice(0, 41);
   if (n.length < 2) n = 'image';
   return NAME_RULE.test(n) ? n : 'image';
 }
 
 /** The name/file-name mismatch in words; never proposes a name the name rule refuses. */
 export function nameMismatch(want: string, name: string): { message: string; fix: string } {
-  if (NAME_RULE.test(want)) return { message: `must equal the file name '${want}'`, fix: `set name: ${want}, or rename the file to images/${name}.yaml` };
+  if (NAME_RULE.test(want))
+    return {
+      message: `must equal the file name '${want}'`,
+      fix: `set name: ${want}, or rename the file to images/${name}.yaml`,
+    };
   const good = NAME_RULE.test(name) ? name : suggestName(want);
-  return { message: `must equal the file's base name, and '${want}' cannot be an image name (2-41 lower-case letters, digits and dashes, starting with a letter)`, fix: `rename the file to images/${good}.yaml${good === name ? '' : ` and set name: ${good}`}` };
+  return {
+    message: `must equal the file's base name, and '${want}' cannot be an image name (2-41 lower-case letters, digits and dashes, starting with a letter)`,
+    fix: `rename the file to images/${good}.yaml${good === name ? '' : ` and set name: ${good}`}`,
+  };
 }
 
 type Rule = (img: ImageDefinition, ctx: RuleContext) => RuleIssue[];
@@ -97,7 +121,14 @@ const elasticIpPublic: Rule = (img, { local }) => {
   // A loopback run (render --local, check, try, the live tests) stands a loopback address in for the EIP.
   if (local && ip?.startsWith('127.')) return [];
   return range
-    ? [{ path: ['advertise', 'elasticIp'], message: `is in ${range}, and an Elastic IP is always a public address: callers would be told to reach a private address`, got: JSON.stringify(ip), fix: "use the NLB's (or NAT gateway's) Elastic IP: aws ec2 describe-addresses --query 'Addresses[].PublicIp'" }]
+    ? [
+        {
+          path: ['advertise', 'elasticIp'],
+          message: `is in ${range}, and an Elastic IP is always a public address: callers would be told to reach a private address`,
+          got: JSON.stringify(ip),
+          fix: "use the NLB's (or NAT gateway's) Elastic IP: aws ec2 describe-addresses --query 'Addresses[].PublicIp'",
+        },
+      ]
     : [];
 };
 
@@ -109,9 +140,27 @@ const targetGroups: Rule = (img) => {
   d.targetGroupArns.forEach((arn, i) => {
     const a = parseArn(arn);
     if (!a) return;
-    if (!/^\d{12}$/.test(a.account)) out.push({ path: ['deploy', 'targetGroupArns', i], message: `has account ${a.account || '(none)'}, and an AWS account id is 12 digits`, got: JSON.stringify(arn), fix: 'copy the ARN from aws elbv2 describe-target-groups --query "TargetGroups[].TargetGroupArn"' });
-    else if (a.region !== d.region) out.push({ path: ['deploy', 'targetGroupArns', i], message: `is in region ${a.region}, but deploy.region is ${d.region}: an Auto Scaling group can only use target groups of its own region`, got: JSON.stringify(arn), fix: `use the target group in ${d.region} (aws elbv2 describe-target-groups --region ${d.region}), or set deploy.region: ${a.region}` });
-    else if (a.partition !== want) out.push({ path: ['deploy', 'targetGroupArns', i], message: `has partition ${a.partition}, but ${d.region} is in partition ${want}`, got: JSON.stringify(arn), fix: `write it as arn:${want}:elasticloadbalancing:…` });
+    if (!/^\d{12}$/.test(a.account))
+      out.push({
+        path: ['deploy', 'targetGroupArns', i],
+        message: `has account ${a.account || '(none)'}, and an AWS account id is 12 digits`,
+        got: JSON.stringify(arn),
+        fix: 'copy the ARN from aws elbv2 describe-target-groups --query "TargetGroups[].TargetGroupArn"',
+      });
+    else if (a.region !== d.region)
+      out.push({
+        path: ['deploy', 'targetGroupArns', i],
+        message: `is in region ${a.region}, but deploy.region is ${d.region}: an Auto Scaling group can only use target groups of its own region`,
+        got: JSON.stringify(arn),
+        fix: `use the target group in ${d.region} (aws elbv2 describe-target-groups --region ${d.region}), or set deploy.region: ${a.region}`,
+      });
+    else if (a.partition !== want)
+      out.push({
+        path: ['deploy', 'targetGroupArns', i],
+        message: `has partition ${a.partition}, but ${d.region} is in partition ${want}`,
+        got: JSON.stringify(arn),
+        fix: `write it as arn:${want}:elasticloadbalancing:…`,
+      });
   });
   return out;
 };
@@ -136,7 +185,12 @@ const tlsSource: Rule = (img, { raw, local }) => {
   ] as const;
   for (const [file, secret, what] of pairs) {
     if (t[secret] === undefined && !has(raw, 'tls', file)) {
-      out.push({ path: ['tls', 'enabled'], message: `TLS is on, but nothing provides the ${what}: tls.${secret} is not set and tls.${file} is only the default path ${t[file]}, which nothing writes, so Kamailio cannot start`, got: 'true', fix: `add tls.${secret}: { source: ssm, name: /sipbake/${img.name}/tls-${file === 'certificate' ? 'cert' : 'key'} } (written to ${t[file]} at boot), or set tls.${file} to a file your bake puts on the image` });
+      out.push({
+        path: ['tls', 'enabled'],
+        message: `TLS is on, but nothing provides the ${what}: tls.${secret} is not set and tls.${file} is only the default path ${t[file]}, which nothing writes, so Kamailio cannot start`,
+        got: 'true',
+        fix: `add tls.${secret}: { source: ssm, name: /sipbake/${img.name}/tls-${file === 'certificate' ? 'cert' : 'key'} } (written to ${t[file]} at boot), or set tls.${file} to a file your bake puts on the image`,
+      });
     }
   }
   return out;
@@ -152,11 +206,32 @@ const postgresColumns: Rule = (img) => {
   const out: RuleIssue[] = [];
   ds.destinations.forEach((d, i) => {
     const uri = `sip:${d.host}:${d.port};transport=${d.transport}`;
-    if (uri.length > DISPATCHER_COLUMNS.destination) out.push({ path: ['dispatcher', 'destinations', i, 'host'], message: `makes a destination URI of ${uri.length} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.destination} (destination VARCHAR(192))`, got: JSON.stringify(d.host), fix: 'use the IP address or a shorter host name' });
-    const attrs = Object.entries(d.attrs).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(';');
-    if (attrs.length > DISPATCHER_COLUMNS.attrs) out.push({ path: ['dispatcher', 'destinations', i, 'attrs'], message: `come to ${attrs.length} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.attrs} (attrs VARCHAR(128))`, got: JSON.stringify(attrs), fix: 'shorten duid or socket' });
+    if (uri.length > DISPATCHER_COLUMNS.destination)
+      out.push({
+        path: ['dispatcher', 'destinations', i, 'host'],
+        message: `makes a destination URI of ${uri.length} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.destination} (destination VARCHAR(192))`,
+        got: JSON.stringify(d.host),
+        fix: 'use the IP address or a shorter host name',
+      });
+    const attrs = Object.entries(d.attrs)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(';');
+    if (attrs.length > DISPATCHER_COLUMNS.attrs)
+      out.push({
+        path: ['dispatcher', 'destinations', i, 'attrs'],
+        message: `come to ${attrs.length} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.attrs} (attrs VARCHAR(128))`,
+        got: JSON.stringify(attrs),
+        fix: 'shorten duid or socket',
+      });
     const len = [...d.description].length;
-    if (len > DISPATCHER_COLUMNS.description) out.push({ path: ['dispatcher', 'destinations', i, 'description'], message: `is ${len} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.description} (description VARCHAR(64)): loading the SQL would fail`, got: JSON.stringify(d.description), fix: `shorten it to ${DISPATCHER_COLUMNS.description} characters or fewer` });
+    if (len > DISPATCHER_COLUMNS.description)
+      out.push({
+        path: ['dispatcher', 'destinations', i, 'description'],
+        message: `is ${len} characters, and Kamailio's dispatcher table holds ${DISPATCHER_COLUMNS.description} (description VARCHAR(64)): loading the SQL would fail`,
+        got: JSON.stringify(d.description),
+        fix: `shorten it to ${DISPATCHER_COLUMNS.description} characters or fewer`,
+      });
   });
   return out;
 };
@@ -171,23 +246,68 @@ export interface RuleContext {
 }
 
 const nameMatchesFile: Rule = (img, { fileName }) =>
-  fileName !== undefined && img.name !== fileName ? [{ path: ['name'], ...nameMismatch(fileName, img.name), got: JSON.stringify(img.name) }] : [];
+  fileName !== undefined && img.name !== fileName
+    ? [{ path: ['name'], ...nameMismatch(fileName, img.name), got: JSON.stringify(img.name) }]
+    : [];
 
 const oneRole: Rule = (img) => {
-  if (img.relay && img.dispatcher) return [{ path: ['dispatcher'], at: 'key', message: 'an image is either a relay or a dispatcher, and this one has both relay: and dispatcher:', fix: 'keep one of them: relay: (one destination domain, seed 000) or dispatcher: (a set of recorders, seed 004)' }];
-  if (!img.relay && !img.dispatcher) return [{ path: [], message: 'has neither relay: nor dispatcher:', fix: 'add relay: (relay every call to one SIP domain, seed 000) or dispatcher: (spread calls across destinations, seed 004)' }];
+  if (img.relay && img.dispatcher)
+    return [
+      {
+        path: ['dispatcher'],
+        at: 'key',
+        message: 'an image is either a relay or a dispatcher, and this one has both relay: and dispatcher:',
+        fix: 'keep one of them: relay: (one destination domain, seed 000) or dispatcher: (a set of recorders, seed 004)',
+      },
+    ];
+  if (!img.relay && !img.dispatcher)
+    return [
+      {
+        path: [],
+        message: 'has neither relay: nor dispatcher:',
+        fix: 'add relay: (relay every call to one SIP domain, seed 000) or dispatcher: (spread calls across destinations, seed 004)',
+      },
+    ];
   return [];
 };
 
 const listeners: Rule = (img) => {
   const out: RuleIssue[] = [];
   const { udp, tcp, tls } = img.listen;
-  if (udp === undefined && tcp === undefined && tls === undefined) out.push({ path: ['listen'], at: 'key', message: 'has no listener', fix: 'add at least one of udp:, tcp: or tls: with a port, e.g. udp: 5060' });
-  if (tls !== undefined && !img.tls.enabled) out.push({ path: ['listen', 'tls'], message: 'a TLS listener needs TLS turned on', got: String(tls), fix: 'set tls.enabled: true (with tls.certificate and tls.privateKey), or remove listen.tls' });
-  if (img.tls.enabled && tls === undefined) out.push({ path: ['tls', 'enabled'], message: 'TLS is on but nothing listens for it', got: 'true', fix: 'add listen.tls with a port (e.g. 5061), or set tls.enabled: false' });
+  if (udp === undefined && tcp === undefined && tls === undefined)
+    out.push({
+      path: ['listen'],
+      at: 'key',
+      message: 'has no listener',
+      fix: 'add at least one of udp:, tcp: or tls: with a port, e.g. udp: 5060',
+    });
+  if (tls !== undefined && !img.tls.enabled)
+    out.push({
+      path: ['listen', 'tls'],
+      message: 'a TLS listener needs TLS turned on',
+      got: String(tls),
+      fix: 'set tls.enabled: true (with tls.certificate and tls.privateKey), or remove listen.tls',
+    });
+  if (img.tls.enabled && tls === undefined)
+    out.push({
+      path: ['tls', 'enabled'],
+      message: 'TLS is on but nothing listens for it',
+      got: 'true',
+      fix: 'add listen.tls with a port (e.g. 5061), or set tls.enabled: false',
+    });
   const has = { udp: udp !== undefined, tcp: tcp !== undefined, tls: tls !== undefined };
   const check = (path: PathSegment[], transport: 'udp' | 'tcp' | 'tls') => {
-    if (!has[transport]) out.push({ path, message: `Kamailio sends ${transport.toUpperCase()} only from a ${transport} listener, and this image has none`, got: JSON.stringify(transport), fix: `add listen.${transport}, or use a transport it listens on (${Object.keys(has).filter((k) => has[k as 'udp']).join(', ') || 'none'})` });
+    if (!has[transport])
+      out.push({
+        path,
+        message: `Kamailio sends ${transport.toUpperCase()} only from a ${transport} listener, and this image has none`,
+        got: JSON.stringify(transport),
+        fix: `add listen.${transport}, or use a transport it listens on (${
+          Object.keys(has)
+            .filter((k) => has[k as 'udp'])
+            .join(', ') || 'none'
+        })`,
+      });
   };
   if (img.relay) check(['relay', 'destination', 'transport'], img.relay.destination.transport);
   img.dispatcher?.destinations.forEach((d, i) => check(['dispatcher', 'destinations', i, 'transport'], d.transport));
@@ -196,20 +316,42 @@ const listeners: Rule = (img) => {
 
 const connectionLimits: Rule = (img) =>
   img.tls.enabled && img.tls.maxConnections > img.tcp.maxConnections
-    ? [{ path: ['tls', 'maxConnections'], message: `must not exceed tcp.maxConnections (${img.tcp.maxConnections}): every TLS connection is also a TCP connection`, got: String(img.tls.maxConnections), fix: `lower tls.maxConnections to at most ${img.tcp.maxConnections}, or raise tcp.maxConnections` }]
+    ? [
+        {
+          path: ['tls', 'maxConnections'],
+          message: `must not exceed tcp.maxConnections (${img.tcp.maxConnections}): every TLS connection is also a TCP connection`,
+          got: String(img.tls.maxConnections),
+          fix: `lower tls.maxConnections to at most ${img.tcp.maxConnections}, or raise tcp.maxConnections`,
+        },
+      ]
     : [];
 
 const keepalive: Rule = (img) => {
   const out: RuleIssue[] = [];
   for (const f of ['keepaliveIdle', 'keepaliveInterval'] as const) {
-    if (img.tcp[f] >= NLB_IDLE_TIMEOUT) out.push({ path: ['tcp', f], message: `must be below the NLB's fixed ${NLB_IDLE_TIMEOUT} s idle timeout, or the NLB silently drops idle TCP connections before a keepalive reaches it`, got: String(img.tcp[f]), fix: `use at most ${NLB_IDLE_TIMEOUT - 1} (the seeds use ${f === 'keepaliveIdle' ? 300 : 30})` });
+    if (img.tcp[f] >= NLB_IDLE_TIMEOUT)
+      out.push({
+        path: ['tcp', f],
+        message: `must be below the NLB's fixed ${NLB_IDLE_TIMEOUT} s idle timeout, or the NLB silently drops idle TCP connections before a keepalive reaches it`,
+        got: String(img.tcp[f]),
+        fix: `use at most ${NLB_IDLE_TIMEOUT - 1} (the seeds use ${f === 'keepaliveIdle' ? 300 : 30})`,
+      });
   }
   return out;
 };
 
 const rtpRange: Rule = (img) => {
   const { min, max } = img.media.rtpproxy.rtpPorts;
-  return min >= max ? [{ path: ['media', 'rtpproxy', 'rtpPorts', 'min'], message: `must be below rtpPorts.max (${max})`, got: String(min), fix: 'swap them, or widen the range (e.g. min: 20000, max: 30000)' }] : [];
+  return min >= max
+    ? [
+        {
+          path: ['media', 'rtpproxy', 'rtpPorts', 'min'],
+          message: `must be below rtpPorts.max (${max})`,
+          got: String(min),
+          fix: 'swap them, or widen the range (e.g. min: 20000, max: 30000)',
+        },
+      ]
+    : [];
 };
 
 /** The control socket's host and port; unix sockets have no port. */
@@ -228,7 +370,15 @@ const controlSocket: Rule = (img) => {
   const rp = img.media.rtpproxy;
   const sock = parseControlSocket(rp.controlSocket);
   if (sock.kind === 'unix' || isLoopbackHost(sock.host) || rp.allowNonLoopbackControl) return [];
-  return [{ path: ['media', 'rtpproxy', 'controlSocket'], message: 'is not on loopback, and the RTPProxy control protocol has no authentication: anyone who reaches it can steer or tear down media', got: JSON.stringify(rp.controlSocket), fix: 'use udp:127.0.0.1:7722 (RTPProxy runs beside Kamailio), or set media.rtpproxy.allowNonLoopbackControl: true if it really must be reachable' }];
+  return [
+    {
+      path: ['media', 'rtpproxy', 'controlSocket'],
+      message:
+        'is not on loopback, and the RTPProxy control protocol has no authentication: anyone who reaches it can steer or tear down media',
+      got: JSON.stringify(rp.controlSocket),
+      fix: 'use udp:127.0.0.1:7722 (RTPProxy runs beside Kamailio), or set media.rtpproxy.allowNonLoopbackControl: true if it really must be reachable',
+    },
+  ];
 };
 
 interface Socket {
@@ -241,7 +391,8 @@ interface Socket {
 
 const portClashes: Rule = (img) => {
   const s: Socket[] = [];
-  const one = (path: PathSegment[], proto: 'tcp' | 'udp', p: number | undefined, what: string) => p !== undefined && s.push({ path, proto, lo: p, hi: p, what });
+  const one = (path: PathSegment[], proto: 'tcp' | 'udp', p: number | undefined, what: string) =>
+    p !== undefined && s.push({ path, proto, lo: p, hi: p, what });
   one(['listen', 'udp'], 'udp', img.listen.udp, 'the UDP SIP listener');
   one(['listen', 'tcp'], 'tcp', img.listen.tcp, 'the TCP SIP listener');
   one(['listen', 'tls'], 'tcp', img.listen.tls, 'the TLS SIP listener');
@@ -249,8 +400,16 @@ const portClashes: Rule = (img) => {
   const rp = img.media.rtpproxy;
   if (rp.enabled) {
     const sock = parseControlSocket(rp.controlSocket);
-    if (sock.kind === 'udp') one(['media', 'rtpproxy', 'controlSocket'], 'udp', sock.port, 'the RTPProxy control socket');
-    if (rp.rtpPorts.min < rp.rtpPorts.max) s.push({ path: ['media', 'rtpproxy', 'rtpPorts'], proto: 'udp', lo: rp.rtpPorts.min, hi: rp.rtpPorts.max, what: `the RTP port range ${rp.rtpPorts.min}-${rp.rtpPorts.max}` });
+    if (sock.kind === 'udp')
+      one(['media', 'rtpproxy', 'controlSocket'], 'udp', sock.port, 'the RTPProxy control socket');
+    if (rp.rtpPorts.min < rp.rtpPorts.max)
+      s.push({
+        path: ['media', 'rtpproxy', 'rtpPorts'],
+        proto: 'udp',
+        lo: rp.rtpPorts.min,
+        hi: rp.rtpPorts.max,
+        what: `the RTP port range ${rp.rtpPorts.min}-${rp.rtpPorts.max}`,
+      });
   }
   const out: RuleIssue[] = [];
   for (const [i, b] of s.entries()) {
@@ -259,7 +418,14 @@ const portClashes: Rule = (img) => {
       // Report at the single port (not the range), naming the other socket.
       const [at, other] = b.lo === b.hi ? [b, a] : [a, b];
       const inRange = other.lo !== other.hi;
-      out.push({ path: at.path, message: `${at.proto.toUpperCase()} port ${at.lo} ${inRange ? 'lies inside' : 'is also used by'} ${other.what} (${other.path.join('.')}), so one of them cannot bind`, got: String(at.lo), fix: inRange ? `move it outside ${other.lo}-${other.hi}, or shrink the RTP range` : 'give each socket its own port' });
+      out.push({
+        path: at.path,
+        message: `${at.proto.toUpperCase()} port ${at.lo} ${inRange ? 'lies inside' : 'is also used by'} ${other.what} (${other.path.join('.')}), so one of them cannot bind`,
+        got: String(at.lo),
+        fix: inRange
+          ? `move it outside ${other.lo}-${other.hi}, or shrink the RTP range`
+          : 'give each socket its own port',
+      });
     }
   }
   return out;
@@ -279,13 +445,23 @@ const dispatcherAttrs: Rule = (img) => {
   ds.destinations.forEach((d, i) => {
     for (const [attr, want, label] of needs) {
       if (d.attrs[attr] !== undefined && alg !== want) {
-        out.push({ path: ['dispatcher', 'destinations', i, 'attrs', attr], message: `${algorithmName(alg)} ignores '${attr}', so this destination would not get the share you wrote`, got: String(d.attrs[attr]), fix: `set dispatcher.algorithm: ${want} (${label}), or remove '${attr}'` });
+        out.push({
+          path: ['dispatcher', 'destinations', i, 'attrs', attr],
+          message: `${algorithmName(alg)} ignores '${attr}', so this destination would not get the share you wrote`,
+          got: String(d.attrs[attr]),
+          fix: `set dispatcher.algorithm: ${want} (${label}), or remove '${attr}'`,
+        });
       }
     }
   });
   const missing = (attr: 'weight' | 'rweight' | 'duid', why: string) =>
     ds.destinations.forEach((d, i) => {
-      if (d.attrs[attr] === undefined) out.push({ path: ['dispatcher', 'destinations', i], message: `${algorithmName(alg)} needs attrs.${attr} on every destination, and this one has none`, fix: `add attrs: { ${attr}: ${attr === 'duid' ? `rec${i}` : '…'} } (${why})` });
+      if (d.attrs[attr] === undefined)
+        out.push({
+          path: ['dispatcher', 'destinations', i],
+          message: `${algorithmName(alg)} needs attrs.${attr} on every destination, and this one has none`,
+          fix: `add attrs: { ${attr}: ${attr === 'duid' ? `rec${i}` : '…'} } (${why})`,
+        });
     });
   if (alg === 9) {
     missing('weight', 'without it Kamailio gives the destination no calls');
@@ -293,8 +469,17 @@ const dispatcherAttrs: Rule = (img) => {
     if (weights.every((w) => w !== undefined)) {
       const sum = weights.reduce<number>((a, w) => a + (w ?? 0), 0);
       if (sum !== 100) {
-        const effect = sum > 100 ? 'Kamailio ignores every destination whose weight takes the sum past 100' : `Kamailio gives the missing ${100 - sum}% to the last destination`;
-        out.push({ path: ['dispatcher', 'destinations'], at: 'key', message: `weights must add up to 100 percent under algorithm 9, but they add up to ${sum}: ${effect}`, got: weights.join(' + '), fix: 'adjust attrs.weight so the destinations sum to exactly 100 (e.g. 60 and 40)' });
+        const effect =
+          sum > 100
+            ? 'Kamailio ignores every destination whose weight takes the sum past 100'
+            : `Kamailio gives the missing ${100 - sum}% to the last destination`;
+        out.push({
+          path: ['dispatcher', 'destinations'],
+          at: 'key',
+          message: `weights must add up to 100 percent under algorithm 9, but they add up to ${sum}: ${effect}`,
+          got: weights.join(' + '),
+          fix: 'adjust attrs.weight so the destinations sum to exactly 100 (e.g. 60 and 40)',
+        });
       }
     }
   }
@@ -304,7 +489,13 @@ const dispatcherAttrs: Rule = (img) => {
   ds.destinations.forEach((d, i) => {
     const k = `${d.host.toLowerCase()}:${d.port}:${d.transport}`;
     const first = seen.get(k);
-    if (first !== undefined) out.push({ path: ['dispatcher', 'destinations', i, 'host'], message: `repeats destination ${first} (${d.host}:${d.port} over ${d.transport})`, got: JSON.stringify(d.host), fix: 'list each destination once; use attrs.weight to give it a bigger share' });
+    if (first !== undefined)
+      out.push({
+        path: ['dispatcher', 'destinations', i, 'host'],
+        message: `repeats destination ${first} (${d.host}:${d.port} over ${d.transport})`,
+        got: JSON.stringify(d.host),
+        fix: 'list each destination once; use attrs.weight to give it a bigger share',
+      });
     else seen.set(k, i);
   });
   return out;
@@ -316,7 +507,13 @@ const URI_PASSWORD = /^[a-z][a-z0-9+.-]*:(\/\/)?[^\s/@:]+:[^\s/@]+@/i;
 const noLiteralSecrets: Rule = (img) => {
   const out: RuleIssue[] = [];
   const walk = (v: unknown, path: PathSegment[]) => {
-    if (typeof v === 'string' && URI_PASSWORD.test(v)) out.push({ path, message: 'carries a password inside the URI (user:password@), and the definition ends up in the AMI and in git', got: 'a URI with a password, not shown', fix: 'remove the password from the URI; secrets are read at boot from SSM or Secrets Manager' });
+    if (typeof v === 'string' && URI_PASSWORD.test(v))
+      out.push({
+        path,
+        message: 'carries a password inside the URI (user:password@), and the definition ends up in the AMI and in git',
+        got: 'a URI with a password, not shown',
+        fix: 'remove the password from the URI; secrets are read at boot from SSM or Secrets Manager',
+      });
     else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
   };
@@ -326,13 +523,36 @@ const noLiteralSecrets: Rule = (img) => {
 
 const drainTiming: Rule = (img) =>
   img.drain.pollSeconds >= img.drain.maxSeconds
-    ? [{ path: ['drain', 'pollSeconds'], message: `must be shorter than drain.maxSeconds (${img.drain.maxSeconds}), or the agent never looks at the call count before the drain times out`, got: String(img.drain.pollSeconds), fix: 'use a few seconds (default 5), or raise drain.maxSeconds' }]
+    ? [
+        {
+          path: ['drain', 'pollSeconds'],
+          message: `must be shorter than drain.maxSeconds (${img.drain.maxSeconds}), or the agent never looks at the call count before the drain times out`,
+          got: String(img.drain.pollSeconds),
+          fix: 'use a few seconds (default 5), or raise drain.maxSeconds',
+        },
+      ]
     : [];
 
 const advertise: Rule = (img) => {
   const a = img.advertise;
-  if (a.source === 'elastic-ip' && !a.elasticIp) return [{ path: ['advertise', 'source'], message: 'elastic-ip needs the address to advertise', got: '"elastic-ip"', fix: 'add advertise.elasticIp: the NLB/NAT Elastic IP, e.g. 44.199.36.104' }];
-  if (a.source !== 'elastic-ip' && a.elasticIp) return [{ path: ['advertise', 'elasticIp'], message: `is only used with source: elastic-ip, but source is ${a.source}`, got: JSON.stringify(a.elasticIp), fix: 'set advertise.source: elastic-ip, or remove elasticIp' }];
+  if (a.source === 'elastic-ip' && !a.elasticIp)
+    return [
+      {
+        path: ['advertise', 'source'],
+        message: 'elastic-ip needs the address to advertise',
+        got: '"elastic-ip"',
+        fix: 'add advertise.elasticIp: the NLB/NAT Elastic IP, e.g. 44.199.36.104',
+      },
+    ];
+  if (a.source !== 'elastic-ip' && a.elasticIp)
+    return [
+      {
+        path: ['advertise', 'elasticIp'],
+        message: `is only used with source: elastic-ip, but source is ${a.source}`,
+        got: JSON.stringify(a.elasticIp),
+        fix: 'set advertise.source: elastic-ip, or remove elasticIp',
+      },
+    ];
   return [];
 };
 
@@ -347,12 +567,42 @@ const deployRefresh: Rule = (img) => {
       const prev = cps[i - 1];
       return prev !== undefined && p <= prev;
     });
-    if (bad > 0) out.push({ path: ['deploy', 'refresh', 'checkpointPercentages', bad], message: `must be greater than the checkpoint before it (${cps[bad - 1]}): checkpoints rise`, got: String(cps[bad]), fix: 'list the percentages in increasing order, e.g. [10, 50, 100]' });
-    else if (cps[cps.length - 1] !== 100) out.push({ path: ['deploy', 'refresh', 'checkpointPercentages', cps.length - 1], message: 'the last checkpoint must be 100, or the refresh stops part-way and never finishes', got: String(cps[cps.length - 1]), fix: 'end the list with 100, e.g. [50, 100]' });
+    if (bad > 0)
+      out.push({
+        path: ['deploy', 'refresh', 'checkpointPercentages', bad],
+        message: `must be greater than the checkpoint before it (${cps[bad - 1]}): checkpoints rise`,
+        got: String(cps[bad]),
+        fix: 'list the percentages in increasing order, e.g. [10, 50, 100]',
+      });
+    else if (cps[cps.length - 1] !== 100)
+      out.push({
+        path: ['deploy', 'refresh', 'checkpointPercentages', cps.length - 1],
+        message: 'the last checkpoint must be 100, or the refresh stops part-way and never finishes',
+        got: String(cps[cps.length - 1]),
+        fix: 'end the list with 100, e.g. [50, 100]',
+      });
   }
-  if (r.maxHealthyPercentage <= r.minHealthyPercentage) out.push({ path: ['deploy', 'refresh', 'maxHealthyPercentage'], message: `must be greater than minHealthyPercentage (${r.minHealthyPercentage}), or no instance can be replaced`, got: String(r.maxHealthyPercentage), fix: 'raise maxHealthyPercentage (e.g. 200) or lower minHealthyPercentage' });
-  else if (r.maxHealthyPercentage - r.minHealthyPercentage > 100) out.push({ path: ['deploy', 'refresh', 'maxHealthyPercentage'], message: `may be at most 100 above minHealthyPercentage (${r.minHealthyPercentage}); AWS rejects a wider gap`, got: String(r.maxHealthyPercentage), fix: `use at most ${r.minHealthyPercentage + 100}, or raise minHealthyPercentage` });
-  if (d.healthyDeadlineSeconds <= r.instanceWarmup) out.push({ path: ['deploy', 'healthyDeadlineSeconds'], message: `must be longer than refresh.instanceWarmup (${r.instanceWarmup}), or every new instance misses its deadline`, got: String(d.healthyDeadlineSeconds), fix: `use more than ${r.instanceWarmup} (default 900)` });
+  if (r.maxHealthyPercentage <= r.minHealthyPercentage)
+    out.push({
+      path: ['deploy', 'refresh', 'maxHealthyPercentage'],
+      message: `must be greater than minHealthyPercentage (${r.minHealthyPercentage}), or no instance can be replaced`,
+      got: String(r.maxHealthyPercentage),
+      fix: 'raise maxHealthyPercentage (e.g. 200) or lower minHealthyPercentage',
+    });
+  else if (r.maxHealthyPercentage - r.minHealthyPercentage > 100)
+    out.push({
+      path: ['deploy', 'refresh', 'maxHealthyPercentage'],
+      message: `may be at most 100 above minHealthyPercentage (${r.minHealthyPercentage}); AWS rejects a wider gap`,
+      got: String(r.maxHealthyPercentage),
+      fix: `use at most ${r.minHealthyPercentage + 100}, or raise minHealthyPercentage`,
+    });
+  if (d.healthyDeadlineSeconds <= r.instanceWarmup)
+    out.push({
+      path: ['deploy', 'healthyDeadlineSeconds'],
+      message: `must be longer than refresh.instanceWarmup (${r.instanceWarmup}), or every new instance misses its deadline`,
+      got: String(d.healthyDeadlineSeconds),
+      fix: `use more than ${r.instanceWarmup} (default 900)`,
+    });
   return out;
 };
 
@@ -360,21 +610,59 @@ const amiRegions: Rule = (img) => {
   const out: RuleIssue[] = [];
   const seen = new Set<string>();
   img.bake.amiRegions.forEach((r, i) => {
-    if (r === img.bake.region) out.push({ path: ['bake', 'amiRegions', i], message: `is bake.region itself, where the AMI is built; copying it there again fails`, got: JSON.stringify(r), fix: 'remove it; list only the extra regions' });
-    else if (seen.has(r)) out.push({ path: ['bake', 'amiRegions', i], message: 'is listed twice', got: JSON.stringify(r), fix: 'list each region once' });
+    if (r === img.bake.region)
+      out.push({
+        path: ['bake', 'amiRegions', i],
+        message: `is bake.region itself, where the AMI is built; copying it there again fails`,
+        got: JSON.stringify(r),
+        fix: 'remove it; list only the extra regions',
+      });
+    else if (seen.has(r))
+      out.push({
+        path: ['bake', 'amiRegions', i],
+        message: 'is listed twice',
+        got: JSON.stringify(r),
+        fix: 'list each region once',
+      });
     seen.add(r);
   });
   return out;
 };
 
-const RULES: readonly Rule[] = [nameMatchesFile, oneRole, listeners, connectionLimits, keepalive, rtpRange, controlSocket, portClashes, dispatcherAttrs, noLiteralSecrets, drainTiming, advertise, deployRefresh, amiRegions, elasticIpPublic, targetGroups, tlsSource, postgresColumns];
+const RULES: readonly Rule[] = [
+  nameMatchesFile,
+  oneRole,
+  listeners,
+  connectionLimits,
+  keepalive,
+  rtpRange,
+  controlSocket,
+  portClashes,
+  dispatcherAttrs,
+  noLiteralSecrets,
+  drainTiming,
+  advertise,
+  deployRefresh,
+  amiRegions,
+  elasticIpPublic,
+  targetGroups,
+  tlsSource,
+  postgresColumns,
+];
 
 /** Things that pass but deserve a look; `validate` prints them and still exits 0. */
 const dnsDestinations: Rule = (img) =>
   (img.dispatcher?.destinations ?? []).flatMap((d, i) =>
     isIP(d.host)
       ? []
-      : [{ path: ['dispatcher', 'destinations', i, 'host'], message: `is a DNS name: Kamailio resolves it once at start-up, and if it does not resolve then, drops this destination without failing (pack_dest(): could not resolve)`, got: JSON.stringify(d.host), fix: 'use the recorder\'s IP address, or make sure the name resolves from the instance at boot' }],
+      : [
+          {
+            path: ['dispatcher', 'destinations', i, 'host'],
+            message: `is a DNS name: Kamailio resolves it once at start-up, and if it does not resolve then, drops this destination without failing (pack_dest(): could not resolve)`,
+            got: JSON.stringify(d.host),
+            fix: "use the recorder's IP address, or make sure the name resolves from the instance at boot",
+          },
+        ],
   );
 /** Advice: pike may ban one source sending at the rate the image is sized for (pike README: blocks between x and 3x). */
 const antifloodBelowCapacity: Rule = (img) => {
@@ -382,7 +670,14 @@ const antifloodBelowCapacity: Rule = (img) => {
   if (!af.enabled || af.requestsDensity === undefined) return [];
   const need = img.capacity.callsPerSecond * af.sampleTime;
   if (af.requestsDensity >= need) return [];
-  return [{ path: ['antiflood', 'requestsDensity'], message: `is below what one source sends at capacity.callsPerSecond (${img.capacity.callsPerSecond}/s x sampleTime ${af.sampleTime} s = ${need} initial requests), so pike may ban a trunk at the rate this image is sized for`, got: String(af.requestsDensity), fix: `remove requestsDensity (default ${Math.ceil(1.5 * need)}), raise it to at least ${need}, or list the trunk in antiflood.exempt` }];
+  return [
+    {
+      path: ['antiflood', 'requestsDensity'],
+      message: `is below what one source sends at capacity.callsPerSecond (${img.capacity.callsPerSecond}/s x sampleTime ${af.sampleTime} s = ${need} initial requests), so pike may ban a trunk at the rate this image is sized for`,
+      got: String(af.requestsDensity),
+      fix: `remove requestsDensity (default ${Math.ceil(1.5 * need)}), raise it to at least ${need}, or list the trunk in antiflood.exempt`,
+    },
+  ];
 };
 
 /** Rules that warn: the definition stays valid. */
@@ -392,7 +687,6 @@ const WARNING_RULES: readonly Rule[] = [antifloodBelowCapacity, dnsDestinations]
 export function checkWarnings(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {
   return WARNING_RULES.flatMap((r) => r(img, ctx));
 }
-
 
 /** Every cross-field problem in a schema-valid definition. */
 export function checkRules(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {

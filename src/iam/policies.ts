@@ -16,7 +16,13 @@ interface PolicyScope {
 }
 
 type ConditionBlock = Record<string, Record<string, string | string[]>>;
-type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: string | string[]; Condition?: ConditionBlock };
+type Statement = {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string | string[];
+  Condition?: ConditionBlock;
+};
 export interface Policy {
   Version: '2012-10-17';
   Statement: Statement[];
@@ -177,7 +183,9 @@ interface SecretScope {
 }
 
 function ssmArn(s: PolicyScope, region: string, name: string): string {
-  return name.startsWith('arn:') ? name : `arn:${s.partition}:ssm:${region}:${s.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+  return name.startsWith('arn:')
+    ? name
+    : `arn:${s.partition}:ssm:${region}:${s.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
 }
 function secretArn(s: PolicyScope, region: string, id: string): string {
   // Secrets Manager appends a random 6-character suffix to a secret's ARN.
@@ -206,10 +214,25 @@ function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
   ];
   const ssm = s.regions.flatMap((r) => secrets.ssm.map((n) => ssmArn(s, r, n)));
   const sm = s.regions.flatMap((r) => secrets.secretsmanager.map((n) => secretArn(s, r, n)));
-  if (ssm.length > 0) statements.push({ Sid: 'BootSecretsFromParameterStore', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [...new Set(ssm)] });
-  if (sm.length > 0) statements.push({ Sid: 'BootSecretsFromSecretsManager', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...new Set(sm)] });
+  if (ssm.length > 0)
+    statements.push({
+      Sid: 'BootSecretsFromParameterStore',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: [...new Set(ssm)],
+    });
+  if (sm.length > 0)
+    statements.push({
+      Sid: 'BootSecretsFromSecretsManager',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: [...new Set(sm)],
+    });
   if (ssm.length > 0 || sm.length > 0) {
-    const via = s.regions.flatMap((r) => [...(ssm.length > 0 ? [`ssm.${r}.amazonaws.com`] : []), ...(sm.length > 0 ? [`secretsmanager.${r}.amazonaws.com`] : [])]);
+    const via = s.regions.flatMap((r) => [
+      ...(ssm.length > 0 ? [`ssm.${r}.amazonaws.com`] : []),
+      ...(sm.length > 0 ? [`secretsmanager.${r}.amazonaws.com`] : []),
+    ]);
     statements.push({
       Sid: 'DecryptBootSecrets',
       Effect: 'Allow',
@@ -238,10 +261,15 @@ function secretsOf(image: ImageDefinition): SecretScope {
  * Where each role acts: build in bake.region (or --region) plus bake.amiRegions; roll and instance in
  * deploy.region (or --region). Without an image, any region ('*', matched with StringLike).
  */
-function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): PolicyScope {
+function scopeFor(
+  role: IamRole,
+  def: ImageDefinition | undefined,
+  o: { account?: string; region?: string } = {},
+): PolicyScope {
   const home = role === 'build' ? (o.region ?? def?.bake.region ?? '*') : (o.region ?? def?.deploy?.region ?? '*');
   // home stays first: the partition follows it.
-  const regions = role === 'build' ? [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i) : [home];
+  const regions =
+    role === 'build' ? [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i) : [home];
   return {
     regions,
     account: o.account ?? '*',
@@ -252,7 +280,11 @@ function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: { account?
 }
 
 /** The policy `sipbake iam ROLE [--image NAME]` prints. */
-export function policyFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): Policy {
+export function policyFor(
+  role: IamRole,
+  def: ImageDefinition | undefined,
+  o: { account?: string; region?: string } = {},
+): Policy {
   const scope = scopeFor(role, def, o);
   if (role === 'build') return buildPolicy(scope);
   if (role === 'roll') return rollPolicy(scope);

@@ -6,7 +6,8 @@
 //   wait the deregistration delay; cut its remaining flows (conntrack); Terminating:Wait with the hook timeout
 //   (heartbeats extend it, up to the global timeout); CompleteLifecycleAction or the timeout; terminate.
 
-type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
+type InstanceState =
+  'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
 
 interface Instance {
   id: string;
@@ -104,7 +105,11 @@ function patch(s: ControllerState, id: string, p: Partial<Instance>): Controller
   return { ...s, instances: s.instances.map((i) => (i.id === id ? { ...i, ...p } : i)) };
 }
 
-export function step(s0: ControllerState, o: Observation, p: ControllerParams): { state: ControllerState; actions: Action[] } {
+export function step(
+  s0: ControllerState,
+  o: Observation,
+  p: ControllerParams,
+): { state: ControllerState; actions: Action[] } {
   if (s0.done) return { state: s0, actions: [] };
   let s = s0;
   const actions: Action[] = [];
@@ -121,13 +126,19 @@ export function step(s0: ControllerState, o: Observation, p: ControllerParams): 
   for (const id of o.heartbeats) {
     const i = find(id);
     if (i?.state !== 'Terminating:Wait') continue;
-    s = patch(s, id, { heartbeats: i.heartbeats + 1, timeoutAt: Math.min(o.now + p.hookTimeoutMs, i.globalTimeoutAt ?? Infinity) });
+    s = patch(s, id, {
+      heartbeats: i.heartbeats + 1,
+      timeoutAt: Math.min(o.now + p.hookTimeoutMs, i.globalTimeoutAt ?? Infinity),
+    });
   }
   for (const id of o.completed) {
     const i = find(id);
     if (i?.state !== 'Terminating:Wait') continue;
     s = patch(s, id, { state: 'Terminating:Proceed', endedBy: 'complete' });
-    ev(id, `CompleteLifecycleAction CONTINUE after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s in Terminating:Wait`);
+    ev(
+      id,
+      `CompleteLifecycleAction CONTINUE after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s in Terminating:Wait`,
+    );
   }
 
   // The replacement: health checks, then registration (InService).
@@ -143,7 +154,10 @@ export function step(s0: ControllerState, o: Observation, p: ControllerParams): 
       s = { ...s, launching: undefined, ready: r.id };
     } else if (o.now - r.launchedAt > p.launchTimeoutMs) {
       ev(r.id, `not healthy ${Math.round(p.launchTimeoutMs / 1000)} s after launch: roll failed`);
-      return { state: { ...s, done: true, failed: `replacement ${r.id} never became healthy`, launching: undefined }, actions };
+      return {
+        state: { ...s, done: true, failed: `replacement ${r.id} never became healthy`, launching: undefined },
+        actions,
+      };
     }
   }
 
@@ -153,11 +167,22 @@ export function step(s0: ControllerState, o: Observation, p: ControllerParams): 
     const i = get(leaving);
     if (i.state === 'Terminating' && o.now - recorded(i, 'deregisteredAt') >= p.deregistrationDelayMs) {
       actions.push({ type: 'cut-flows', id: i.id });
-      s = patch(s, i.id, { state: 'Terminating:Wait', waitStartedAt: o.now, timeoutAt: o.now + p.hookTimeoutMs, globalTimeoutAt: o.now + Math.min(100 * p.hookTimeoutMs, 172_800_000) });
-      ev(i.id, `deregistration delay over: remaining flows cut; Terminating:Wait (hook timeout ${p.hookTimeoutMs / 1000} s)`);
+      s = patch(s, i.id, {
+        state: 'Terminating:Wait',
+        waitStartedAt: o.now,
+        timeoutAt: o.now + p.hookTimeoutMs,
+        globalTimeoutAt: o.now + Math.min(100 * p.hookTimeoutMs, 172_800_000),
+      });
+      ev(
+        i.id,
+        `deregistration delay over: remaining flows cut; Terminating:Wait (hook timeout ${p.hookTimeoutMs / 1000} s)`,
+      );
     } else if (i.state === 'Terminating:Wait' && o.now >= recorded(i, 'timeoutAt')) {
       s = patch(s, i.id, { state: 'Terminating:Proceed', endedBy: 'timeout' });
-      ev(i.id, `lifecycle hook timed out after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s (default result)`);
+      ev(
+        i.id,
+        `lifecycle hook timed out after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s (default result)`,
+      );
     }
     const j = get(leaving);
     if (j.state === 'Terminating:Proceed') {
@@ -175,14 +200,34 @@ export function step(s0: ControllerState, o: Observation, p: ControllerParams): 
     if (!s.ready) {
       const k = s.nextK;
       const id = instanceId(k);
-      s = { ...s, nextK: k + 1, launching: id, instances: [...s.instances, { id, k, image: 'new', state: 'Pending', registered: false, healthyChecks: 0, launchedAt: o.now, heartbeats: 0 }] };
+      s = {
+        ...s,
+        nextK: k + 1,
+        launching: id,
+        instances: [
+          ...s.instances,
+          {
+            id,
+            k,
+            image: 'new',
+            state: 'Pending',
+            registered: false,
+            healthyChecks: 0,
+            launchedAt: o.now,
+            heartbeats: 0,
+          },
+        ],
+      };
       actions.push({ type: 'launch', id, k, image: 'new' });
       ev(id, `launched from the new image to replace ${old}`);
     } else {
       s = patch(s, old, { state: 'Terminating', registered: false, pickedAt: o.now, deregisteredAt: o.now });
       s = { ...s, leaving: old, ready: undefined };
       actions.push({ type: 'set-target-state', id: old, state: 'Terminated' }, { type: 'deregister', id: old });
-      ev(old, 'picked for termination: IMDS target-lifecycle-state Terminated; deregistered from the NLB (new flows go elsewhere)');
+      ev(
+        old,
+        'picked for termination: IMDS target-lifecycle-state Terminated; deregistered from the NLB (new flows go elsewhere)',
+      );
     }
   }
   return { state: s, actions };

@@ -37,17 +37,30 @@ function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
   const p: Plain = {
     diagnostics: { log: 'stderr', debugLevel: 1, jsonrpc: false },
     memory: { sharedMb: 64, privateMb: 8, children: 2 },
-    drain: { pollSeconds: 1, maxSeconds: Math.max(10, Math.round(image.drain.maxSeconds / o.scale)), heartbeatTimeoutSeconds: Math.max(30, o.hookTimeoutSeconds) },
+    drain: {
+      pollSeconds: 1,
+      maxSeconds: Math.max(10, Math.round(image.drain.maxSeconds / o.scale)),
+      heartbeatTimeoutSeconds: Math.max(30, o.hookTimeoutSeconds),
+    },
     tls: { enabled: false },
     // The emulated internet is one /24: every peer would look like a flood to a per-source limit tuned for Twilio.
     antiflood: { exempt: ['198.51.100.0/24', ADDR.subnet] },
   };
   if (image.relay) {
-    p.relay = { destination: { domain: ADDR.destination, port: 5060, transport: 'udp' }, allowedSources: ['198.51.100.0/24', ADDR.subnet] };
+    p.relay = {
+      destination: { domain: ADDR.destination, port: 5060, transport: 'udp' },
+      allowedSources: ['198.51.100.0/24', ADDR.subnet],
+    };
   }
   if (image.dispatcher) {
     p.dispatcher = {
-      destinations: ADDR.recorders.map((host, i) => ({ host, port: 5060, transport: 'udp', attrs: { weight: i === 0 ? 75 : 25 }, description: `recorder${i}` })),
+      destinations: ADDR.recorders.map((host, i) => ({
+        host,
+        port: 5060,
+        transport: 'udp',
+        attrs: { weight: i === 0 ? 75 : 25 },
+        description: `recorder${i}`,
+      })),
       backend: { type: 'file' },
       probing: { interval: 2 },
     };
@@ -57,7 +70,12 @@ function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
 }
 
 /** Loads IMAGE, writes the patched definition into dir/NAME.yaml and returns what the rehearsal needs to know. */
-export async function prepareImage(root: string, nameOrPath: string, dir: string, o: ImagePatchOptions): Promise<RehearsalImage> {
+export async function prepareImage(
+  root: string,
+  nameOrPath: string,
+  dir: string,
+  o: ImagePatchOptions,
+): Promise<RehearsalImage> {
   const { image, file } = await loadImageOrThrow(root, nameOrPath);
   const raw = parse(await readFile(file, 'utf8')) as Plain;
   delete raw.deploy;
@@ -89,5 +107,10 @@ export async function renderInstance(root: string, img: RehearsalImage, out: str
   const include = path.join(out, BOOT_INCLUDE_PATH);
   const text = await readFile(include, 'utf8');
   const line = `#!define SIPBAKE_PEER_NET "${ADDR.subnet}"`;
-  await writeFile(include, /^#!define SIPBAKE_PEER_NET .*$/m.test(text) ? text.replace(/^#!define SIPBAKE_PEER_NET .*$/m, line) : `${text}${line}\n`);
+  await writeFile(
+    include,
+    /^#!define SIPBAKE_PEER_NET .*$/m.test(text)
+      ? text.replace(/^#!define SIPBAKE_PEER_NET .*$/m, line)
+      : `${text}${line}\n`,
+  );
 }

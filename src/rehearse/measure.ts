@@ -41,4 +41,3 @@ export function natPath(log: string): { outboundInvites: number; invitesWithRpor
   }
   return { outboundInvites: invites, invitesWithRport: rport, byesFromProxy: byes };
 }
-

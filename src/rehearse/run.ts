@@ -7,10 +7,28 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, UserError } from '../core/errors.js';
 import { startProcess, type ManagedProcess } from '../try/process.js';
-import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
+import {
+  initialController,
+  nextDelayMs,
+  step,
+  type Action,
+  type ControllerParams,
+  type ControllerState,
+} from './controller.js';
 import { closeServer, serveAutoScaling, serveImds, type AsgCall } from './endpoints.js';
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
-import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd } from './net-plan.js';
+import {
+  ADDR,
+  baseCommands,
+  instanceCommands,
+  instanceIp,
+  mapScript,
+  natRuleset,
+  netNames,
+  nlbRuleset,
+  rebalance,
+  type Cmd,
+} from './net-plan.js';
 import { uacCalleeBye, uacCallerBye, uas } from './scenarios.js';
 import { callOutcomes, type CallOutcome } from './calls.js';
 import { callEnds, natPath, natTranslations } from './measure.js';
@@ -70,7 +88,15 @@ export interface RehearsalSummary {
   deregistrationDelaySeconds: number;
   hookTimeoutSeconds: number;
   pollSeconds: number;
-  calls: { placed: number; completed: number; dropped: number; refused: number; unanswered: number; callerBye: number; calleeBye: number };
+  calls: {
+    placed: number;
+    completed: number;
+    dropped: number;
+    refused: number;
+    unanswered: number;
+    callerBye: number;
+    calleeBye: number;
+  };
   perInstance: InstanceSummary[];
   rollSeconds: number;
   /** Σ per instance (launch-to-healthy + deregistration delay + what was left of its drain), the sequential floor. */
@@ -81,7 +107,14 @@ export interface RehearsalSummary {
   /** Outbound INVITEs the destination received (they leave through the NAT gateway), how many had rport in the
    *  proxy's Via (needed for responses through a port-translating NAT), caller BYEs relayed to the callee; and the
    *  NAT gateway's translations seen in its conntrack table (source ports kept = not random). */
-  natPath: { outboundInvites: number; invitesWithRport: number; byesFromProxy: number; natFlows: number; natPortsKept: number; natSamples: string[] };
+  natPath: {
+    outboundInvites: number;
+    invitesWithRport: number;
+    byesFromProxy: number;
+    natFlows: number;
+    natPortsKept: number;
+    natSamples: string[];
+  };
   failed?: string;
 }
 
@@ -109,14 +142,36 @@ function run(argv: Cmd, input?: string): Promise<string> {
 
 /** Refuses clearly when the rehearsal cannot run here. */
 async function preflight(): Promise<void> {
-  if (process.platform !== 'linux') throw new UserError('sipbake rehearse needs Linux (network namespaces, nftables)', 'run it on a Linux machine or VM');
-  if (process.getuid?.() !== 0) throw new UserError('sipbake rehearse must run as root: it creates network namespaces and nftables rules', 'run it with sudo');
+  if (process.platform !== 'linux')
+    throw new UserError(
+      'sipbake rehearse needs Linux (network namespaces, nftables)',
+      'run it on a Linux machine or VM',
+    );
+  if (process.getuid?.() !== 0)
+    throw new UserError(
+      'sipbake rehearse must run as root: it creates network namespaces and nftables rules',
+      'run it with sudo',
+    );
   const missing: string[] = [];
-  for (const [bin, pkg] of [['ip', 'iproute2'], ['nft', 'nftables'], ['conntrack', 'conntrack'], ['kamailio', 'kamailio'], ['kamcmd', 'kamailio'], ['sipp', 'sip-tester']] as const) {
-    const ok = await run(['sh', '-c', `command -v ${bin}`]).then(() => true, () => false);
+  for (const [bin, pkg] of [
+    ['ip', 'iproute2'],
+    ['nft', 'nftables'],
+    ['conntrack', 'conntrack'],
+    ['kamailio', 'kamailio'],
+    ['kamcmd', 'kamailio'],
+    ['sipp', 'sip-tester'],
+  ] as const) {
+    const ok = await run(['sh', '-c', `command -v ${bin}`]).then(
+      () => true,
+      () => false,
+    );
     if (!ok) missing.push(`${bin} (apt-get install ${pkg})`);
   }
-  if (missing.length) throw new UserError(`sipbake rehearse needs ${missing.join(', ')}`, 'install the missing packages and run it again');
+  if (missing.length)
+    throw new UserError(
+      `sipbake rehearse needs ${missing.join(', ')}`,
+      'install the missing packages and run it again',
+    );
 }
 
 interface Live {
@@ -200,7 +255,10 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   interrupted.catch(() => undefined);
   const hookTimeoutMs = (o.hookTimeoutSeconds * 1000) / o.scale;
   const deregMs = (o.deregistrationDelaySeconds * 1000) / o.scale;
-  const hold = { minMs: Math.round((o.callSeconds * 1000) / 3 / o.scale), maxMs: Math.round((o.callSeconds * 1000) / o.scale) };
+  const hold = {
+    minMs: Math.round((o.callSeconds * 1000) / 3 / o.scale),
+    maxMs: Math.round((o.callSeconds * 1000) / o.scale),
+  };
   const start = (argv: string[], name: string, logFile?: string) => {
     const p = startProcess(argv, { name, cwd: dir, ...(logFile ? { logFile: path.join(dir, logFile) } : {}) });
     procs.push(p);
@@ -219,14 +277,27 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const patch = { scale: o.scale, hookTimeoutSeconds: o.hookTimeoutSeconds };
     const oldImg = await prepareImage(o.root, o.image, path.join(dir, 'old'), patch);
     const newImg = await prepareImage(o.root, o.to ?? o.image, path.join(dir, 'new'), patch);
-    if (oldImg.port !== newImg.port) throw new UserError(`--to ${o.to} listens on ${newImg.port}, ${o.image} on ${oldImg.port}`, 'an NLB listener forwards one port: roll between images on the same SIP port');
-    event('rehearsal', `${oldImg.name} → ${newImg.name}: ${o.instances} instance(s), ${o.calls} call(s) of ${hold.minMs / 1000}-${hold.maxMs / 1000} s, time scale 1/${o.scale}`);
+    if (oldImg.port !== newImg.port)
+      throw new UserError(
+        `--to ${o.to} listens on ${newImg.port}, ${o.image} on ${oldImg.port}`,
+        'an NLB listener forwards one port: roll between images on the same SIP port',
+      );
+    event(
+      'rehearsal',
+      `${oldImg.name} → ${newImg.name}: ${o.instances} instance(s), ${o.calls} call(s) of ${hold.minMs / 1000}-${hold.maxMs / 1000} s, time scale 1/${o.scale}`,
+    );
 
     // ---- network ----
     await sh(baseCommands(names, { udpIdleSeconds: Math.max(1, Math.round(120 / o.scale)), stickiness: true }));
-    await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], nlbRuleset({ udpIdleSeconds: 0, stickiness: true }));
+    await run(
+      ['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'],
+      nlbRuleset({ udpIdleSeconds: 0, stickiness: true }),
+    );
     await run(['ip', 'netns', 'exec', names.nat, 'nft', '-f', '-'], natRuleset());
-    event('network', `internet, NLB ${ADDR.nlbEip} (flow hash, source-IP stickiness, UDP idle ${Math.round(120 / o.scale)} s), NAT gateway ${ADDR.natEip} (random ports)`);
+    event(
+      'network',
+      `internet, NLB ${ADDR.nlbEip} (flow hash, source-IP stickiness, UDP idle ${Math.round(120 / o.scale)} s), NAT gateway ${ADDR.natEip} (random ports)`,
+    );
     const helper = helperScript();
     const probeSock = path.join(dir, 'probe.sock');
     start(['ip', 'netns', 'exec', names.nlb, process.execPath, helper, '--probe', probeSock], 'nlb health checker');
@@ -245,8 +316,10 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           hookName: oldImg.hookName,
           hookTimeoutSeconds: Math.max(1, Math.round(hookTimeoutMs / 1000)),
           stateOf: (id) => cs.instances.find((i) => i.id === id)?.state,
-          heartbeat: (id) => cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.heartbeats.push(id), true),
-          complete: (id) => cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.completed.push(id), true),
+          heartbeat: (id) =>
+            cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.heartbeats.push(id), true),
+          complete: (id) =>
+            cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.completed.push(id), true),
         },
         asgCalls,
       ),
@@ -269,12 +342,36 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         })),
       );
       const nsx = ['ip', 'netns', 'exec', ns];
-      const helperArgs = ['--forward', `127.0.0.1:1338=${imdsSock}`, '--forward', `127.0.0.1:1339=${asgSock}`, ...(img.rtpproxy ? ['--rtpproxy', '127.0.0.1:7722'] : [])];
+      const helperArgs = [
+        '--forward',
+        `127.0.0.1:1338=${imdsSock}`,
+        '--forward',
+        `127.0.0.1:1339=${asgSock}`,
+        ...(img.rtpproxy ? ['--rtpproxy', '127.0.0.1:7722'] : []),
+      ];
       const h = start([...nsx, process.execPath, helper, ...helperArgs], `helper ${ns}`);
       await h.waitForLine(/^ready$/, 10_000);
-      const kam = start([...nsx, 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(tree, 'etc/kamailio/kamailio.cfg')], `kamailio ${id}`, `kamailio-${k}.log`);
+      const kam = start(
+        [...nsx, 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(tree, 'etc/kamailio/kamailio.cfg')],
+        `kamailio ${id}`,
+        `kamailio-${k}.log`,
+      );
       const agent = start(
-        [...nsx, 'env', 'AWS_ACCESS_KEY_ID=rehearsal', 'AWS_SECRET_ACCESS_KEY=rehearsal', 'AWS_REGION=us-east-1', 'AWS_EC2_METADATA_DISABLED=true', `SIPBAKE_ROOT=${tree}`, 'SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338', 'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339', 'SIPBAKE_KAMCMD=kamcmd', process.execPath, path.join(tree, 'usr/local/lib/sipbake/agent.mjs'), 'drain'],
+        [
+          ...nsx,
+          'env',
+          'AWS_ACCESS_KEY_ID=rehearsal',
+          'AWS_SECRET_ACCESS_KEY=rehearsal',
+          'AWS_REGION=us-east-1',
+          'AWS_EC2_METADATA_DISABLED=true',
+          `SIPBAKE_ROOT=${tree}`,
+          'SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338',
+          'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339',
+          'SIPBAKE_KAMCMD=kamcmd',
+          process.execPath,
+          path.join(tree, 'usr/local/lib/sipbake/agent.mjs'),
+          'drain',
+        ],
         `drain agent ${id}`,
         `agent-${k}.log`,
       );
@@ -282,17 +379,23 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     };
     const healthy = (k: number, port: number) =>
       new Promise<boolean>((resolve) => {
-        const req = http.get({ socketPath: probeSock, path: `/tcp?host=${instanceIp(k)}&port=${port}`, timeout: 3000 }, (res) => {
-          let b = '';
-          res.on('data', (c: Buffer) => (b += c.toString()));
-          res.on('end', () => resolve(b === '1'));
-        });
+        const req = http.get(
+          { socketPath: probeSock, path: `/tcp?host=${instanceIp(k)}&port=${port}`, timeout: 3000 },
+          (res) => {
+            let b = '';
+            res.on('data', (c: Buffer) => (b += c.toString()));
+            res.on('end', () => resolve(b === '1'));
+          },
+        );
         req.on('error', () => resolve(false));
         req.on('timeout', () => req.destroy());
       });
     let buckets: string[] = [];
     const setTargets = async () => {
-      buckets = rebalance(buckets, cs.instances.filter((i) => i.registered).map((i) => instanceIp(i.k)));
+      buckets = rebalance(
+        buckets,
+        cs.instances.filter((i) => i.registered).map((i) => instanceIp(i.k)),
+      );
       await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], mapScript(buckets));
     };
 
@@ -304,7 +407,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         check();
         const l = liveOf(i.id);
         if (l.kamailio && !l.kamailio.running) throw l.kamailio.failure('Kamailio exited at start');
-        if (Date.now() > until) throw new UserError(`instance ${i.id} never passed its health check (port ${oldImg.healthPort})`, `see ${dir}/kamailio-${i.k}.log and agent-${i.k}.log`);
+        if (Date.now() > until)
+          throw new UserError(
+            `instance ${i.id} never passed its health check (port ${oldImg.healthPort})`,
+            `see ${dir}/kamailio-${i.k}.log and agent-${i.k}.log`,
+          );
         await sleep(200);
       }
     }
@@ -322,7 +429,31 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const uasFile = await writeScn('uas', uas(hold, ADDR.nlbEip, oldImg.port, waitMs));
     const peers = oldImg.relay ? [ADDR.destination] : ADDR.recorders;
     for (const p of peers) {
-      start([...inet, 'sipp', '-sf', uasFile, '-i', p, '-p', '5060', '-mp', '17000', '-t', 'u1', '-nostdin', '-skip_rlimit', '-bind_local', '-trace_msg', '-message_file', path.join(dir, `uas-${p}.log`), '-timeout', '600s'], `sipp peer ${p}`);
+      start(
+        [
+          ...inet,
+          'sipp',
+          '-sf',
+          uasFile,
+          '-i',
+          p,
+          '-p',
+          '5060',
+          '-mp',
+          '17000',
+          '-t',
+          'u1',
+          '-nostdin',
+          '-skip_rlimit',
+          '-bind_local',
+          '-trace_msg',
+          '-message_file',
+          path.join(dir, `uas-${p}.log`),
+          '-timeout',
+          '600s',
+        ],
+        `sipp peer ${p}`,
+      );
     }
     const callerFile = await writeScn('uac-caller', uacCallerBye(hold));
     const calleeFile = await writeScn('uac-callee', uacCalleeBye(waitMs));
@@ -343,7 +474,43 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       const n = Math.floor(left / (groups.length - gi));
       left -= n;
       if (n === 0) return;
-      const argv = [...inet, 'sipp', `${ADDR.nlbEip}:${oldImg.port}`, '-sf', g.file, '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un', '-m', String(n), '-r', '1', '-rp', String(periodMs), '-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`), '-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1', '-recv_timeout', `${waitMs}ms`, '-timeout', `${Math.round((windowMs + waitMs * 2) / 1000) + 60}s`];
+      const argv = [
+        ...inet,
+        'sipp',
+        `${ADDR.nlbEip}:${oldImg.port}`,
+        '-sf',
+        g.file,
+        '-s',
+        g.service,
+        '-i',
+        g.src,
+        '-p',
+        String(7000 + gi),
+        '-mp',
+        String(16000 + gi * 10),
+        '-t',
+        'un',
+        '-m',
+        String(n),
+        '-r',
+        '1',
+        '-rp',
+        String(periodMs),
+        '-nostdin',
+        '-skip_rlimit',
+        '-trace_msg',
+        '-message_file',
+        path.join(dir, `uac-${gi}.log`),
+        '-trace_stat',
+        '-stf',
+        path.join(dir, `uac-${gi}.csv`),
+        '-fd',
+        '1',
+        '-recv_timeout',
+        `${waitMs}ms`,
+        '-timeout',
+        `${Math.round((windowMs + waitMs * 2) / 1000) + 60}s`,
+      ];
       const staggered = cancellableSleep(Math.round((gi * periodMs) / groups.length));
       cancels.push(staggered.cancel);
       uacStarts.push(
@@ -354,16 +521,22 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     });
     const natFlows: string[] = [];
     const natWatch = setInterval(() => {
-      void run(['ip', 'netns', 'exec', names.nat, 'conntrack', '-L', '-p', 'udp']).then((out) => {
-        for (const l of out.split('\n')) {
-          // One entry per flow: the tuples only (state, timers, flags and counters change as it lives).
-          const flow = [...l.matchAll(/(?:src|dst|sport|dport)=\S+/g)].map((m) => m[0]).join(' ');
-          if (l.includes(`dst=${ADDR.natEip}`) && !natFlows.includes(flow)) natFlows.push(flow);
-        }
-      }, () => undefined);
+      void run(['ip', 'netns', 'exec', names.nat, 'conntrack', '-L', '-p', 'udp']).then(
+        (out) => {
+          for (const l of out.split('\n')) {
+            // One entry per flow: the tuples only (state, timers, flags and counters change as it lives).
+            const flow = [...l.matchAll(/(?:src|dst|sport|dport)=\S+/g)].map((m) => m[0]).join(' ');
+            if (l.includes(`dst=${ADDR.natEip}`) && !natFlows.includes(flow)) natFlows.push(flow);
+          }
+        },
+        () => undefined,
+      );
     }, 1000);
     timers.push(natWatch);
-    event('calls', `${o.calls} call(s) from ${sources.length} source address(es), one every ${(periodMs / groups.length / 1000).toFixed(1)} s; half end with a caller BYE, half with a callee BYE`);
+    event(
+      'calls',
+      `${o.calls} call(s) from ${sources.length} source address(es), one every ${(periodMs / groups.length / 1000).toFixed(1)} s; half end with a caller BYE, half with a callee BYE`,
+    );
 
     if (o.stopDrainAgents) {
       for (const l of live.values()) await l.agent?.stop('SIGKILL', 500);
@@ -371,7 +544,17 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     }
     // The roll starts once calls are up on the first instance to leave (bounded: stickiness may leave an instance
     // without callers).
-    const dialogsOn = async (k: number) => Number(/all:\s*(\d+)/.exec(await run(['kamcmd', '-s', `unix:${path.join(dir, `i${k}`)}/run/kamailio/kamailio_ctl`, 'dlg.stats_active']).catch(() => ''))?.[1] ?? 0);
+    const dialogsOn = async (k: number) =>
+      Number(
+        /all:\s*(\d+)/.exec(
+          await run([
+            'kamcmd',
+            '-s',
+            `unix:${path.join(dir, `i${k}`)}/run/kamailio/kamailio_ctl`,
+            'dlg.stats_active',
+          ]).catch(() => ''),
+        )?.[1] ?? 0,
+      );
     const [firstToLeave] = cs.instances;
     if (firstToLeave === undefined) throw new Error('rehearsal: a group without instances (--instances is 1-20)');
     const readyBy = Date.now() + Math.round(periodMs * 2);
@@ -382,7 +565,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     }
 
     // ---- the roll ----
-    const params: ControllerParams = { deregistrationDelayMs: deregMs, hookTimeoutMs, healthyThreshold: 2, launchTimeoutMs: 30_000 };
+    const params: ControllerParams = {
+      deregistrationDelayMs: deregMs,
+      hookTimeoutMs,
+      healthyThreshold: 2,
+      launchTimeoutMs: 30_000,
+    };
     const callsAtPick = new Map<string, string[]>();
     const heldAtTerminate = new Map<string, { at: number; calls: string[] }>();
     const rollStart = Date.now();
@@ -392,17 +580,26 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       if (cs.launching) {
         const launching = cs.launching;
         const inst = cs.instances.find((i) => i.id === launching);
-        if (inst === undefined) throw new Error(`rehearsal: the controller launches ${launching}, which is not one of its instances`);
+        if (inst === undefined)
+          throw new Error(`rehearsal: the controller launches ${launching}, which is not one of its instances`);
         health[inst.id] = await healthy(inst.k, newImg.healthPort);
       }
-      const obs = { now: Date.now(), health, completed: pending.completed.splice(0), heartbeats: pending.heartbeats.splice(0) };
+      const obs = {
+        now: Date.now(),
+        health,
+        completed: pending.completed.splice(0),
+        heartbeats: pending.heartbeats.splice(0),
+      };
       const r = step(cs, obs, params);
       cs = r.state;
       for (const a of r.actions) await perform(a);
       await sleep(Math.max(20, nextDelayMs(cs, Date.now(), 200, params)));
     }
     const rollMs = Date.now() - rollStart;
-    event('asg', cs.failed ? `roll failed: ${cs.failed}` : `every instance replaced in ${(rollMs / 1000).toFixed(1)} s`);
+    event(
+      'asg',
+      cs.failed ? `roll failed: ${cs.failed}` : `every instance replaced in ${(rollMs / 1000).toFixed(1)} s`,
+    );
 
     async function perform(a: Action): Promise<void> {
       switch (a.type) {
@@ -416,17 +613,32 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         case 'set-target-state': {
           imdsState.set(a.id, a.state);
           // Which calls the instance holds now (the dialogs its drain has to wait for).
-          const held = dialogCallIds(await run(['kamcmd', '-s', `unix:${liveOf(a.id).tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => ''));
+          const held = dialogCallIds(
+            await run(['kamcmd', '-s', `unix:${liveOf(a.id).tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(
+              () => '',
+            ),
+          );
           callsAtPick.set(a.id, held);
           event(a.id, `holds ${held.length} call(s)`);
           return;
         }
         case 'cut-flows':
-          await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(liveOf(a.id).k)]).catch(() => '');
+          await run([
+            'ip',
+            'netns',
+            'exec',
+            names.nlb,
+            'conntrack',
+            '-D',
+            '--dst-nat',
+            instanceIp(liveOf(a.id).k),
+          ]).catch(() => '');
           return;
         case 'terminate': {
           const l = liveOf(a.id);
-          const out = await run(['kamcmd', '-s', `unix:${l.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
+          const out = await run(['kamcmd', '-s', `unix:${l.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(
+            () => '',
+          );
           heldAtTerminate.set(a.id, { at: Date.now(), calls: dialogCallIds(out) });
           await Promise.all(l.procs.map((p) => p.stop('SIGTERM', 1000)));
           await run(['ip', 'netns', 'del', l.ns]).catch(() => '');
@@ -440,8 +652,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const cap = cancellableSleep(windowMs + waitMs + 10_000);
     await Promise.race([Promise.all(uacs.map((u) => u.exited)), cap.done, interrupted]).finally(cap.cancel);
     clearInterval(natWatch);
-    const outcomes = await callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
-    const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
+    const outcomes = await callOutcomes(
+      await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))),
+    );
+    const uasLogs = await Promise.all(
+      peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')),
+    );
     const ends = callEnds([...uasLogs]);
     for (const c of outcomes) {
       const e = ends.get(c.callId);
@@ -455,7 +671,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     for (const c of outcomes) if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
     const poll = oldImg.pollSeconds;
     const perInstanceSummary: InstanceSummary[] = cs.instances.map((i) => {
-      const s: InstanceSummary = { id: i.id, image: i.image, heartbeats: i.heartbeats, ...(i.endedBy ? { endedBy: i.endedBy } : {}) };
+      const s: InstanceSummary = {
+        id: i.id,
+        image: i.image,
+        heartbeats: i.heartbeats,
+        ...(i.endedBy ? { endedBy: i.endedBy } : {}),
+      };
       const { pickedAt, terminatedAt } = i;
       if (pickedAt !== undefined && terminatedAt !== undefined) {
         const held = callsAtPick.get(i.id) ?? [];
@@ -470,15 +691,19 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     });
     // The sequential floor: each replacement's launch-to-healthy, its old instance's deregistration delay and what
     // was left of its drain after the delay (AWS cannot do better in this order; src/roll/drain-timing.ts).
-    const floorMs = cs.instances
-      .filter((i) => i.image === 'old')
-      .reduce((sum, i) => {
-        const { pickedAt } = i;
-        if (pickedAt === undefined) return sum;
-        const held = callsAtPick.get(i.id) ?? [];
-        const left = Math.max(0, ...held.map((c) => (ends.get(c) ?? pickedAt) - pickedAt));
-        return sum + deregMs + Math.max(0, left - deregMs);
-      }, 0) + cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
+    const floorMs =
+      cs.instances
+        .filter((i) => i.image === 'old')
+        .reduce((sum, i) => {
+          const { pickedAt } = i;
+          if (pickedAt === undefined) return sum;
+          const held = callsAtPick.get(i.id) ?? [];
+          const left = Math.max(0, ...held.map((c) => (ends.get(c) ?? pickedAt) - pickedAt));
+          return sum + deregMs + Math.max(0, left - deregMs);
+        }, 0) +
+      cs.instances
+        .filter((i) => i.image === 'new')
+        .reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
     const natLogs = uasLogs.join('\n');
     const summary: RehearsalSummary = {
       image: oldImg.name,
@@ -506,7 +731,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       natPath: { ...natPath(natLogs), ...natTranslations(natFlows) },
       ...(cs.failed ? { failed: cs.failed } : {}),
     };
-    if (asgCalls.length) event('asg', `${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && c.ok).length} accepted`);
+    if (asgCalls.length)
+      event(
+        'asg',
+        `${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${asgCalls.filter((c) => c.action === 'CompleteLifecycleAction' && c.ok).length} accepted`,
+      );
     return summary;
   } finally {
     closing = true;

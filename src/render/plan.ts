@@ -4,13 +4,23 @@ import { renderTemplate, type TemplateSet } from './templates.js';
 import { kamailioView } from './view.js';
 import { dispatcherRows, renderDispatcherList } from './dispatcher.js';
 import { commentText, envValue, sqlIdentifier, sqlLiteral, systemdValue } from '../contract/escape.js';
-import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
+import {
+  BOOT_INCLUDE_PATH,
+  RTPPROXY_BOOT_ENV_PATH,
+  renderBootInclude,
+  renderRtpproxyBootEnv,
+} from '../contract/boot-include.js';
 import { RTPPROXY_PIDFILE, rtpproxyFdLimit, rtpproxyMaxCalls, rtpproxyOptsLine } from '../contract/rtpproxy-args.js';
 
 /** What the rtpproxy templates print: every flag comes from src/contract/rtpproxy-args.ts. */
 function rtpproxyTemplateData(image: ImageDefinition) {
   const s = image.media.rtpproxy;
-  return { optsLine: rtpproxyOptsLine(s), fdLimit: rtpproxyFdLimit(s), maxCalls: rtpproxyMaxCalls(s), pidFile: RTPPROXY_PIDFILE };
+  return {
+    optsLine: rtpproxyOptsLine(s),
+    fdLimit: rtpproxyFdLimit(s),
+    maxCalls: rtpproxyMaxCalls(s),
+    pidFile: RTPPROXY_PIDFILE,
+  };
 }
 
 // Pure: definition (+ loaded templates and agent bundle) in, the list of files to write out.
@@ -51,7 +61,8 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
   const view = kamailioView(image);
   // Every template gets the escaper of its own language beside the view: q() (Kamailio string) from
   // the view, it.unit() for systemd settings, it.env() for EnvironmentFile values.
-  const t = (name: string, data: object = { ...view, unit: systemdValue, env: envValue }): string => renderTemplate(inputs.templates, name, data);
+  const t = (name: string, data: object = { ...view, unit: systemdValue, env: envValue }): string =>
+    renderTemplate(inputs.templates, name, data);
   const files: PlannedFile[] = [
     { path: KAMAILIO_CFG_PATH, content: t('kamailio/kamailio.cfg.eta'), mode: 0o644 },
     { path: 'etc/systemd/system/kamailio.service', content: t('systemd/kamailio.service.eta'), mode: 0o644 },
@@ -63,8 +74,16 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
   ];
   if (view.useRtpproxy) {
     files.push(
-      { path: 'etc/systemd/system/rtpproxy.service', content: t('systemd/rtpproxy.service.eta', { ...view, rtpproxy: rtpproxyTemplateData(image) }), mode: 0o644 },
-      { path: 'etc/sipbake/rtpproxy.env', content: t('rtpproxy/rtpproxy.env.eta', { ...view, rtpproxy: rtpproxyTemplateData(image) }), mode: 0o644 },
+      {
+        path: 'etc/systemd/system/rtpproxy.service',
+        content: t('systemd/rtpproxy.service.eta', { ...view, rtpproxy: rtpproxyTemplateData(image) }),
+        mode: 0o644,
+      },
+      {
+        path: 'etc/sipbake/rtpproxy.env',
+        content: t('rtpproxy/rtpproxy.env.eta', { ...view, rtpproxy: rtpproxyTemplateData(image) }),
+        mode: 0o644,
+      },
     );
   }
   const ds = image.dispatcher;
@@ -74,7 +93,14 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
     // Every value reaches SQL through the escapers: literals, identifiers, and one-line comments.
     files.push({
       path: 'usr/share/sipbake/dispatcher.sql',
-      content: t('sql/dispatcher.sql.eta', { image, rows: dispatcherRows(image), sql: sqlLiteral, ident: sqlIdentifier, comment: commentText, grantUser: ds.backend.user }),
+      content: t('sql/dispatcher.sql.eta', {
+        image,
+        rows: dispatcherRows(image),
+        sql: sqlLiteral,
+        ident: sqlIdentifier,
+        comment: commentText,
+        grantUser: ds.backend.user,
+      }),
       mode: 0o644,
     });
   }

@@ -14,7 +14,12 @@ import { aws, isAwsError } from '../aws/errors.js';
 import { hookTimeoutFor } from './preflight-drain.js';
 import { formatMarker, type RollMarker } from './types.js';
 
-export async function ensureTerminationHook(c: AwsClients, asgName: string, hookName: string, drainMaxSeconds: number): Promise<void> {
+export async function ensureTerminationHook(
+  c: AwsClients,
+  asgName: string,
+  hookName: string,
+  drainMaxSeconds: number,
+): Promise<void> {
   await aws(`creating lifecycle hook ${hookName} on ${asgName}`, () =>
     c.autoScaling.send(
       new PutLifecycleHookCommand({
@@ -29,7 +34,12 @@ export async function ensureTerminationHook(c: AwsClients, asgName: string, hook
 }
 
 /** A new launch template version: the live one with only ImageId changed. Its description marks it as sipbake's. */
-export async function createVersion(c: AwsClients, ltId: string, sourceVersion: number, marker: RollMarker): Promise<number> {
+export async function createVersion(
+  c: AwsClients,
+  ltId: string,
+  sourceVersion: number,
+  marker: RollMarker,
+): Promise<number> {
   const out = await aws(`creating a launch template version of ${ltId}`, () =>
     c.ec2.send(
       new CreateLaunchTemplateVersionCommand({
@@ -40,10 +50,19 @@ export async function createVersion(c: AwsClients, ltId: string, sourceVersion: 
       }),
     ),
   );
-  return returned(out.LaunchTemplateVersion?.VersionNumber, 'CreateLaunchTemplateVersion LaunchTemplateVersion.VersionNumber');
+  return returned(
+    out.LaunchTemplateVersion?.VersionNumber,
+    'CreateLaunchTemplateVersion LaunchTemplateVersion.VersionNumber',
+  );
 }
 
-export async function startRefresh(c: AwsClients, asgName: string, ltId: string, version: number, prefs: RefreshPreferences): Promise<string> {
+export async function startRefresh(
+  c: AwsClients,
+  asgName: string,
+  ltId: string,
+  version: number,
+  prefs: RefreshPreferences,
+): Promise<string> {
   const out = await aws(`starting an instance refresh of ${asgName}`, () =>
     c.autoScaling.send(
       new StartInstanceRefreshCommand({
@@ -71,7 +90,8 @@ function fallbackPreferences(p: RefreshPreferences): RefreshPreferences {
   };
 }
 
-export type RollbackStart = { kind: 'aws-rollback'; refreshId: string } | { kind: 'new-refresh'; refreshId: string; why: string };
+export type RollbackStart =
+  { kind: 'aws-rollback'; refreshId: string } | { kind: 'new-refresh'; refreshId: string; why: string };
 
 /**
  * RollbackInstanceRefresh; when AWS refuses (irreversible, or no active refresh any more), a new refresh to the
@@ -86,20 +106,27 @@ export async function beginRollback(
 ): Promise<RollbackStart> {
   try {
     const out = await c.autoScaling.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: asgName }));
-    return { kind: 'aws-rollback', refreshId: returned(out.InstanceRefreshId, 'RollbackInstanceRefresh InstanceRefreshId') };
+    return {
+      kind: 'aws-rollback',
+      refreshId: returned(out.InstanceRefreshId, 'RollbackInstanceRefresh InstanceRefreshId'),
+    };
   } catch (e) {
     const irreversible = isAwsError(e, /^IrreversibleInstanceRefresh(Fault)?$/);
     if (!irreversible && !isAwsError(e, /^ActiveInstanceRefreshNotFound(Fault)?$/)) throw e;
     if (irreversible) {
-      await aws(`cancelling the irreversible refresh of ${asgName}`, () => c.autoScaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: asgName }))).catch(
-        (err: unknown) => {
-          if (!isAwsError((err as Error).cause ?? err, /^ActiveInstanceRefreshNotFound/)) throw err;
-        },
-      );
+      await aws(`cancelling the irreversible refresh of ${asgName}`, () =>
+        c.autoScaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: asgName })),
+      ).catch((err: unknown) => {
+        if (!isAwsError((err as Error).cause ?? err, /^ActiveInstanceRefreshNotFound/)) throw err;
+      });
       await waitInactive();
     }
     const refreshId = await startRefresh(c, asgName, previous.ltId, previous.version, fallbackPreferences(prefs));
-    return { kind: 'new-refresh', refreshId, why: irreversible ? 'AWS called the refresh irreversible' : 'the refresh had already ended' };
+    return {
+      kind: 'new-refresh',
+      refreshId,
+      why: irreversible ? 'AWS called the refresh irreversible' : 'the refresh had already ended',
+    };
   }
 }
 
@@ -107,7 +134,13 @@ export async function tagGroup(c: AwsClients, asgName: string, tags: Record<stri
   await aws(`tagging ${asgName}`, () =>
     c.autoScaling.send(
       new CreateOrUpdateTagsCommand({
-        Tags: Object.entries(tags).map(([Key, Value]) => ({ ResourceId: asgName, ResourceType: 'auto-scaling-group', Key, Value: Value.slice(0, 256), PropagateAtLaunch: false })),
+        Tags: Object.entries(tags).map(([Key, Value]) => ({
+          ResourceId: asgName,
+          ResourceType: 'auto-scaling-group',
+          Key,
+          Value: Value.slice(0, 256),
+          PropagateAtLaunch: false,
+        })),
       }),
     ),
   );

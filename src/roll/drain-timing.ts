@@ -47,18 +47,36 @@ export function replacementTime(i: DrainTimingInput): ReplacementTime {
   const dereg = Math.max(0, i.deregistrationDelaySeconds);
   const drainSeconds = Math.min(i.longestCallSeconds, i.drainMaxSeconds);
   if (i.agentCompletes === false) {
-    return { deregistrationSeconds: dereg, hookWaitSeconds: i.hookTimeoutSeconds, totalSeconds: dereg + i.hookTimeoutSeconds, endedBy: 'hook-timeout', drainSeconds };
+    return {
+      deregistrationSeconds: dereg,
+      hookWaitSeconds: i.hookTimeoutSeconds,
+      totalSeconds: dereg + i.hookTimeoutSeconds,
+      endedBy: 'hook-timeout',
+      drainSeconds,
+    };
   }
   // The drain ran during the delay; what is left of it after the delay, plus one poll to see the action.
   const left = Math.max(0, drainSeconds - dereg) + i.pollSeconds;
   const cap = globalTimeoutSeconds(i.hookTimeoutSeconds);
   const hookWait = Math.min(left, cap);
-  return { deregistrationSeconds: dereg, hookWaitSeconds: hookWait, totalSeconds: dereg + hookWait, endedBy: left > cap ? 'global-timeout' : 'agent', drainSeconds };
+  return {
+    deregistrationSeconds: dereg,
+    hookWaitSeconds: hookWait,
+    totalSeconds: dereg + hookWait,
+    endedBy: left > cap ? 'global-timeout' : 'agent',
+    drainSeconds,
+  };
 }
 
 /** The AWS floor for replacing instances one after another: Σ (delay + what is left of each drain). Launch/warm-up excluded. */
-export function sequentialFloorSeconds(longestCalls: number[], t: Omit<DrainTimingInput, 'longestCallSeconds' | 'pollSeconds'>): number {
-  return longestCalls.reduce((sum, c) => sum + replacementTime({ ...t, pollSeconds: 0, longestCallSeconds: c }).totalSeconds, 0);
+export function sequentialFloorSeconds(
+  longestCalls: number[],
+  t: Omit<DrainTimingInput, 'longestCallSeconds' | 'pollSeconds'>,
+): number {
+  return longestCalls.reduce(
+    (sum, c) => sum + replacementTime({ ...t, pollSeconds: 0, longestCallSeconds: c }).totalSeconds,
+    0,
+  );
 }
 
 export interface TimingAdvice {
@@ -73,7 +91,9 @@ export interface TimingAdvice {
  * UDP target groups), so the delay must cover the drain; signalling alone survives it (in-dialog requests are
  * re-hashed and forwarded to the dialog's owner).
  */
-export function timingAdvice(i: Omit<DrainTimingInput, 'longestCallSeconds'> & { mediaAnchored?: boolean }): TimingAdvice[] {
+export function timingAdvice(
+  i: Omit<DrainTimingInput, 'longestCallSeconds'> & { mediaAnchored?: boolean },
+): TimingAdvice[] {
   const out: TimingAdvice[] = [];
   const dereg = i.deregistrationDelaySeconds;
   if (i.mediaAnchored && dereg < i.drainMaxSeconds) {
@@ -89,7 +109,11 @@ export function timingAdvice(i: Omit<DrainTimingInput, 'longestCallSeconds'> & {
       message: `deregistration delay ${dereg} s is longer than drain.maxSeconds ${i.drainMaxSeconds} s: every replaced instance waits the whole delay before its hook even starts, ${dereg - i.drainMaxSeconds} s per instance with nothing to drain; the drain agent (not the delay) holds calls, so a short delay (e.g. 30 s) is enough`,
     });
   } else if (dereg > 0) {
-    out.push({ level: 'info', field: 'deregistrationDelay', message: `each replaced instance takes at least ${dereg} s (the deregistration delay) even when idle: Auto Scaling starts the termination hook only after it` });
+    out.push({
+      level: 'info',
+      field: 'deregistrationDelay',
+      message: `each replaced instance takes at least ${dereg} s (the deregistration delay) even when idle: Auto Scaling starts the termination hook only after it`,
+    });
   }
   const needed = Math.max(0, i.drainMaxSeconds - dereg) + i.pollSeconds;
   if (globalTimeoutSeconds(i.hookTimeoutSeconds) < needed) {

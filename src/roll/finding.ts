@@ -29,5 +29,10 @@ export interface PreflightInput {
 
 export type Check = (i: PreflightInput) => Finding | undefined;
 
-export const refuse = (check: string, message: string, fix: string): Finding => ({ check, level: 'refuse', message, fix });
+export const refuse = (check: string, message: string, fix: string): Finding => ({
+  check,
+  level: 'refuse',
+  message,
+  fix,
+});
 export const ok = (check: string, message: string): Finding => ({ check, level: 'ok', message });

@@ -12,14 +12,21 @@ const NOT_FOUND = /^InvalidInstanceID\.NotFound$/;
  * unknown to DescribeInstances for a while (InvalidInstanceID.NotFound). Those ids are left out (their AMI is
  * unknown for this poll) instead of failing the roll; when the error names no id, the whole lookup is skipped.
  */
-async function describeAmis(c: Pick<AwsClients, 'ec2'>, ids: string[]): Promise<Map<string, { ami?: string; launchedAtMs?: number }>> {
+async function describeAmis(
+  c: Pick<AwsClients, 'ec2'>,
+  ids: string[],
+): Promise<Map<string, { ami?: string; launchedAtMs?: number }>> {
   const out = new Map<string, { ami?: string; launchedAtMs?: number }>();
   let ask = [...ids];
   for (let attempt = 0; ask.length > 0 && attempt < 3; attempt++) {
     try {
       const r = await c.ec2.send(new DescribeInstancesCommand({ InstanceIds: ask }));
       for (const i of (r.Reservations ?? []).flatMap((x) => x.Instances ?? []))
-        if (i.InstanceId) out.set(i.InstanceId, { ...(i.ImageId ? { ami: i.ImageId } : {}), ...(i.LaunchTime ? { launchedAtMs: i.LaunchTime.getTime() } : {}) });
+        if (i.InstanceId)
+          out.set(i.InstanceId, {
+            ...(i.ImageId ? { ami: i.ImageId } : {}),
+            ...(i.LaunchTime ? { launchedAtMs: i.LaunchTime.getTime() } : {}),
+          });
       return out;
     } catch (e) {
       if (!isAwsError(e, NOT_FOUND)) throw e;
@@ -31,10 +38,17 @@ async function describeAmis(c: Pick<AwsClients, 'ec2'>, ids: string[]): Promise<
   return out;
 }
 
-export async function describeFleet(c: Pick<AwsClients, 'ec2' | 'elbv2'>, group: GroupInfo, targetGroups: TargetGroupInfo[]): Promise<FleetInstance[]> {
+export async function describeFleet(
+  c: Pick<AwsClients, 'ec2' | 'elbv2'>,
+  group: GroupInfo,
+  targetGroups: TargetGroupInfo[],
+): Promise<FleetInstance[]> {
   const live = group.instances.filter((i) => i.lifecycleState !== 'Terminated');
   if (live.length === 0) return [];
-  const amis = await describeAmis(c, live.map((i) => i.id));
+  const amis = await describeAmis(
+    c,
+    live.map((i) => i.id),
+  );
   const fleet: FleetInstance[] = live.map((i) => ({
     id: i.id,
     lifecycleState: i.lifecycleState,
@@ -44,7 +58,9 @@ export async function describeFleet(c: Pick<AwsClients, 'ec2' | 'elbv2'>, group:
     targets: {},
   }));
   for (const tg of targetGroups) {
-    const out = await c.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.arn, Targets: fleet.map((i) => ({ Id: i.id })) }));
+    const out = await c.elbv2.send(
+      new DescribeTargetHealthCommand({ TargetGroupArn: tg.arn, Targets: fleet.map((i) => ({ Id: i.id })) }),
+    );
     for (const d of out.TargetHealthDescriptions ?? []) {
       const i = fleet.find((f) => f.id === d.Target?.Id);
       if (i) i.targets[tg.name] = d.TargetHealth?.State ?? 'unknown';
@@ -57,4 +73,3 @@ export async function describeFleet(c: Pick<AwsClients, 'ec2' | 'elbv2'>, group:
 export function inService(fleet: FleetInstance[]): FleetInstance[] {
   return fleet.filter((i) => i.lifecycleState === 'InService');
 }
-

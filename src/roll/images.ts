@@ -28,7 +28,11 @@ function newestFirst(amis: AmiInfo[]): AmiInfo[] {
 /** Every available or disabled AMI tagged sipbake:image=IMAGE in this account and region. */
 export async function listImageAmis(c: Pick<AwsClients, 'ec2'>, image: string): Promise<AmiInfo[]> {
   const out = await c.ec2.send(
-    new DescribeImagesCommand({ Owners: ['self'], IncludeDisabled: true, Filters: [{ Name: 'tag:sipbake:image', Values: [image] }] }),
+    new DescribeImagesCommand({
+      Owners: ['self'],
+      IncludeDisabled: true,
+      Filters: [{ Name: 'tag:sipbake:image', Values: [image] }],
+    }),
   );
   return newestFirst((out.Images ?? []).map(toAmiInfo));
 }

@@ -42,20 +42,30 @@ export class RollLease {
   ) {}
 
   static async take(d: LeaseDeps, owner: string): Promise<RollLease> {
-    const read = async () => parseLease((await aws(`reading the lease on ${d.asgName}`, () => describeGroup(d.clients, d.asgName)))?.tags[TAG_LEASE]);
+    const read = async () =>
+      parseLease(
+        (await aws(`reading the lease on ${d.asgName}`, () => describeGroup(d.clients, d.asgName)))?.tags[TAG_LEASE],
+      );
     const held = await read();
     const now = d.clock.now();
     if (held && !leaseExpired(held, now)) {
       const m = leaseHeldMessage(held, d.asgName, d.image);
       throw new UserError(m.message, m.fix);
     }
-    const lease: Lease = { owner, token: randomBytes(6).toString('hex'), startedAt: new Date(now).toISOString(), expiresAt: new Date(now + LEASE_TTL_MS).toISOString() };
+    const lease: Lease = {
+      owner,
+      token: randomBytes(6).toString('hex'),
+      startedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + LEASE_TTL_MS).toISOString(),
+    };
     const l = new RollLease(d, lease);
     await l.write();
     await d.clock.sleep(SETTLE_MS, d.signal);
     const after = await read();
     if (after?.token !== lease.token) {
-      const m = after ? leaseHeldMessage(after, d.asgName, d.image) : { message: `the lease on ${d.asgName} vanished while it was taken`, fix: 'run the same command again' };
+      const m = after
+        ? leaseHeldMessage(after, d.asgName, d.image)
+        : { message: `the lease on ${d.asgName} vanished while it was taken`, fix: 'run the same command again' };
       throw new UserError(`${m.message} (it took the lease at the same moment)`, m.fix);
     }
     return l;
@@ -63,7 +73,9 @@ export class RollLease {
 
   private async write(): Promise<void> {
     await aws(`taking the roll lease on ${this.d.asgName}`, () =>
-      retryThrottled({ clock: this.d.clock, signal: this.d.signal }, () => tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) })),
+      retryThrottled({ clock: this.d.clock, signal: this.d.signal }, () =>
+        tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }),
+      ),
     );
   }
 
@@ -85,10 +97,16 @@ export class RollLease {
       const g = await describeGroup(this.d.clients, this.d.asgName);
       if (parseLease(g?.tags[TAG_LEASE])?.token !== this.lease.token) return;
       try {
-        await this.d.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: this.d.asgName, ResourceType: 'auto-scaling-group', Key: TAG_LEASE }] }));
+        await this.d.clients.autoScaling.send(
+          new DeleteTagsCommand({
+            Tags: [{ ResourceId: this.d.asgName, ResourceType: 'auto-scaling-group', Key: TAG_LEASE }],
+          }),
+        );
       } catch {
         this.lease = { ...this.lease, expiresAt: new Date(this.d.clock.now()).toISOString() };
-        await retryThrottled({ clock: this.d.clock, signal }, () => tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }));
+        await retryThrottled({ clock: this.d.clock, signal }, () =>
+          tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }),
+        );
       }
     } catch {
       // Left to expire.

@@ -1,14 +1,29 @@
 // Load step of a roll: read the group, its launch template, AMIs, target groups, hooks, refreshes and alarms.
 // Only reads; the planner turns this into decisions.
-import { DescribeAutoScalingGroupsCommand, DescribeInstanceRefreshesCommand, DescribeLifecycleHooksCommand, type InstanceRefresh } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  DescribeLifecycleHooksCommand,
+  type InstanceRefresh,
+} from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
-import { DescribeTargetGroupAttributesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeTargetGroupAttributesCommand,
+  DescribeTargetGroupsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from '../aws/clients.js';
 import { returned } from '../aws/response.js';
 import { describeFleet } from './fleet.js';
 import { getAmi } from './images.js';
-import { ACTIVE_STATUSES, type GroupInfo, type LtVersionInfo, type Observed, type RefreshInfo, type TargetGroupInfo } from './types.js';
+import {
+  ACTIVE_STATUSES,
+  type GroupInfo,
+  type LtVersionInfo,
+  type Observed,
+  type RefreshInfo,
+  type TargetGroupInfo,
+} from './types.js';
 
 export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: string): Promise<GroupInfo | undefined> {
   const out = await c.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
@@ -22,18 +37,35 @@ export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: st
     healthCheckType: g.HealthCheckType ?? 'EC2',
     targetGroupArns: g.TargetGroupARNs ?? [],
     ...(g.LaunchTemplate?.LaunchTemplateId
-      ? { launchTemplate: { id: g.LaunchTemplate.LaunchTemplateId, name: g.LaunchTemplate.LaunchTemplateName, version: g.LaunchTemplate.Version ?? '$Default' } }
+      ? {
+          launchTemplate: {
+            id: g.LaunchTemplate.LaunchTemplateId,
+            name: g.LaunchTemplate.LaunchTemplateName,
+            version: g.LaunchTemplate.Version ?? '$Default',
+          },
+        }
       : {}),
     ...(g.LaunchConfigurationName ? { launchConfigurationName: g.LaunchConfigurationName } : {}),
     mixedInstancesPolicy: g.MixedInstancesPolicy !== undefined,
-    instances: (g.Instances ?? []).map((i) => ({ id: returned(i.InstanceId, 'DescribeAutoScalingGroups Instances[].InstanceId'), lifecycleState: i.LifecycleState ?? '', ltVersion: i.LaunchTemplate?.Version, health: i.HealthStatus })),
+    instances: (g.Instances ?? []).map((i) => ({
+      id: returned(i.InstanceId, 'DescribeAutoScalingGroups Instances[].InstanceId'),
+      lifecycleState: i.LifecycleState ?? '',
+      ltVersion: i.LaunchTemplate?.Version,
+      health: i.HealthStatus,
+    })),
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
   };
 }
 
-export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string, version: string): Promise<LtVersionInfo | undefined> {
+export async function describeLtVersion(
+  c: Pick<AwsClients, 'ec2'>,
+  ltId: string,
+  version: string,
+): Promise<LtVersionInfo | undefined> {
   try {
-    const out = await c.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: ltId, Versions: [version] }));
+    const out = await c.ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: ltId, Versions: [version] }),
+    );
     const v = out.LaunchTemplateVersions?.[0];
     if (!v) return undefined;
     return {
@@ -42,7 +74,9 @@ export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string
       version: returned(v.VersionNumber, 'DescribeLaunchTemplateVersions VersionNumber'),
       ...(v.LaunchTemplateData?.ImageId ? { imageId: v.LaunchTemplateData.ImageId } : {}),
       ...(v.VersionDescription ? { description: v.VersionDescription } : {}),
-      ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens } : {}),
+      ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens
+        ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens }
+        : {}),
     };
   } catch (e) {
     if (e instanceof Error && /NotFound/.test(e.name)) return undefined;
@@ -60,7 +94,12 @@ function toRefreshInfo(r: InstanceRefresh): RefreshInfo {
     percentageComplete: r.PercentageComplete ?? 0,
     instancesToUpdate: r.InstancesToUpdate ?? 0,
     ...(r.DesiredConfiguration?.LaunchTemplate?.LaunchTemplateId
-      ? { desired: { ltId: r.DesiredConfiguration.LaunchTemplate.LaunchTemplateId, version: r.DesiredConfiguration.LaunchTemplate.Version ?? '$Default' } }
+      ? {
+          desired: {
+            ltId: r.DesiredConfiguration.LaunchTemplate.LaunchTemplateId,
+            version: r.DesiredConfiguration.LaunchTemplate.Version ?? '$Default',
+          },
+        }
       : {}),
     ...(r.RollbackDetails
       ? {
@@ -77,14 +116,24 @@ function toRefreshInfo(r: InstanceRefresh): RefreshInfo {
   };
 }
 
-export async function describeRefreshes(c: Pick<AwsClients, 'autoScaling'>, asg: string, ids?: string[]): Promise<RefreshInfo[]> {
+export async function describeRefreshes(
+  c: Pick<AwsClients, 'autoScaling'>,
+  asg: string,
+  ids?: string[],
+): Promise<RefreshInfo[]> {
   const out = await c.autoScaling.send(
-    new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asg, ...(ids ? { InstanceRefreshIds: ids } : { MaxRecords: 20 }) }),
+    new DescribeInstanceRefreshesCommand({
+      AutoScalingGroupName: asg,
+      ...(ids ? { InstanceRefreshIds: ids } : { MaxRecords: 20 }),
+    }),
   );
   return (out.InstanceRefreshes ?? []).map(toRefreshInfo);
 }
 
-async function describeTargetGroups(c: Pick<AwsClients, 'elbv2'>, arns: string[]): Promise<{ found: TargetGroupInfo[]; missing: string[] }> {
+async function describeTargetGroups(
+  c: Pick<AwsClients, 'elbv2'>,
+  arns: string[],
+): Promise<{ found: TargetGroupInfo[]; missing: string[] }> {
   const found: TargetGroupInfo[] = [];
   const missing: string[] = [];
   for (const arn of arns) {
@@ -94,7 +143,8 @@ async function describeTargetGroups(c: Pick<AwsClients, 'elbv2'>, arns: string[]
         missing.push(arn);
         continue;
       }
-      const attrs = (await c.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes ?? [];
+      const attrs =
+        (await c.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes ?? [];
       const delay = attrs.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
       found.push({
         arn,
@@ -150,7 +200,9 @@ export async function observe(c: AwsClients, o: ObserveInput): Promise<Observed>
     if (v) obs.activeDesired = v;
   }
   if (o.alarms.length > 0) {
-    const out = await c.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: o.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
+    const out = await c.cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: o.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+    );
     const known = new Set([...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => a.AlarmName));
     obs.missingAlarms = o.alarms.filter((a) => !known.has(a));
   }

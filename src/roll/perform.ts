@@ -44,8 +44,13 @@ async function snapshot(d: PerformDeps, refreshId: string): Promise<Snap> {
   let alarms: Snap['alarms'] = [];
   if (d.alarms.length) {
     // Composite alarms come back only when AlarmTypes asks for them (CloudWatch API reference, DescribeAlarms).
-    const out = await d.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: d.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
-    alarms = [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => ({ name: a.AlarmName ?? '', state: a.StateValue ?? 'INSUFFICIENT_DATA' }));
+    const out = await d.clients.cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: d.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+    );
+    alarms = [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => ({
+      name: a.AlarmName ?? '',
+      state: a.StateValue ?? 'INSUFFICIENT_DATA',
+    }));
   }
   return { atMs: d.clock.now(), ...(refresh ? { refresh } : {}), instances, alarms };
 }
@@ -62,12 +67,21 @@ async function waitInactive(d: PerformDeps): Promise<void> {
     const active = rs.find((r) => ACTIVE_STATUSES.includes(r.status));
     if (!active) return;
     if (d.clock.now() >= until)
-      throw new UserError(`refresh ${active.id} of ${d.asgName} is still ${active.status} 15 minutes after it was cancelled; no rollback was started`, `watch it (aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${d.asgName}), then: sipbake rollback IMAGE --previous`);
+      throw new UserError(
+        `refresh ${active.id} of ${d.asgName} is still ${active.status} 15 minutes after it was cancelled; no rollback was started`,
+        `watch it (aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${d.asgName}), then: sipbake rollback IMAGE --previous`,
+      );
     await d.clock.sleep(d.pollSeconds * 1000, d.signal);
   }
 }
 
-async function perform(d: PerformDeps, p: MachineParams, s: MachineState, a: Action, failures: string[]): Promise<MachineState> {
+async function perform(
+  d: PerformDeps,
+  p: MachineParams,
+  s: MachineState,
+  a: Action,
+  failures: string[],
+): Promise<MachineState> {
   switch (a.type) {
     case 'log':
       d.reporter.line(a.line, a.level);
@@ -81,13 +95,18 @@ async function perform(d: PerformDeps, p: MachineParams, s: MachineState, a: Act
         await tagWithRetry(d, a.tags);
       } catch (e) {
         failures.push(`${Object.keys(a.tags).join(', ')}: ${(e as Error).message}`);
-        d.reporter.line(`could not record ${Object.keys(a.tags).join(', ')} on ${d.asgName}: ${(e as Error).message}`, 'warn');
+        d.reporter.line(
+          `could not record ${Object.keys(a.tags).join(', ')} on ${d.asgName}: ${(e as Error).message}`,
+          'warn',
+        );
       }
       return s;
     case 'rollback': {
       const prev = p.previous;
       const start = await aws(`rolling ${d.asgName} back`, () =>
-        retryThrottled({ clock: d.clock, signal: d.signal }, () => beginRollback(d.clients, d.asgName, prev, d.preferences, () => waitInactive(d))),
+        retryThrottled({ clock: d.clock, signal: d.signal }, () =>
+          beginRollback(d.clients, d.asgName, prev, d.preferences, () => waitInactive(d)),
+        ),
       );
       d.reporter.line(
         start.kind === 'aws-rollback'
@@ -95,7 +114,14 @@ async function perform(d: PerformDeps, p: MachineParams, s: MachineState, a: Act
           : `${start.why}: started refresh ${start.refreshId} back to version ${prev.version} (${prev.ami})`,
         'warn',
       );
-      d.reporter.event({ event: 'stage', stage: 'rollback', refreshId: start.refreshId, how: start.kind, toVersion: prev.version, toAmi: prev.ami });
+      d.reporter.event({
+        event: 'stage',
+        stage: 'rollback',
+        refreshId: start.refreshId,
+        how: start.kind,
+        toVersion: prev.version,
+        toAmi: prev.ami,
+      });
       return rollbackStarted(s, { how: start.kind, refreshId: start.refreshId, startedAtMs: d.clock.now() });
     }
     case 'done':
@@ -107,7 +133,13 @@ async function perform(d: PerformDeps, p: MachineParams, s: MachineState, a: Act
  * Steps the machine until `until(state)` holds or it is done. A throttled or eventually-consistent poll is skipped
  * (the next comes one poll later); anything else AWS says is thrown.
  */
-export async function drive(d: PerformDeps, p: MachineParams, start: MachineState, pending: Action[] = [], until: (s: MachineState) => boolean = () => false): Promise<Driven> {
+export async function drive(
+  d: PerformDeps,
+  p: MachineParams,
+  start: MachineState,
+  pending: Action[] = [],
+  until: (s: MachineState) => boolean = () => false,
+): Promise<Driven> {
   const failures: string[] = [];
   let s = start;
   for (const a of pending) s = await perform(d, p, s, a, failures);
@@ -121,7 +153,8 @@ export async function drive(d: PerformDeps, p: MachineParams, start: MachineStat
       throttled = 0;
     } catch (e) {
       if (!isThrottle(e)) throw e;
-      if (throttled++ === 0) d.reporter.line('AWS is throttling the status poll; skipping polls until it stops', 'warn');
+      if (throttled++ === 0)
+        d.reporter.line('AWS is throttling the status poll; skipping polls until it stops', 'warn');
     }
     if (o) {
       d.onSnap?.(o);

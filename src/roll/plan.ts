@@ -67,7 +67,13 @@ function refreshPreferences(d: DeployConfig): RefreshPreferences {
 }
 
 /** How Auto Scaling will batch `total` replacements in a group of `desired` (mirrors its min/max healthy rules). */
-export function planBatches(desired: number, total: number, minPct: number, maxPct: number, checkpoints: number[]): Batch[] {
+export function planBatches(
+  desired: number,
+  total: number,
+  minPct: number,
+  maxPct: number,
+  checkpoints: number[],
+): Batch[] {
   const maxCount = Math.max(desired, Math.floor((desired * maxPct) / 100));
   const minHealthy = Math.ceil((desired * minPct) / 100);
   const goals = (checkpoints.length ? checkpoints : [100]).map((cp) => ({ cp, goal: Math.ceil((total * cp) / 100) }));
@@ -100,7 +106,8 @@ function amiDiff(from: AmiInfo | undefined, to: AmiInfo | undefined): RollPlan['
   }));
 }
 
-export interface PlanInput extends Omit<GuardInput, 'kind' | 'force' | 'nowMs'>, Partial<Pick<GuardInput, 'kind' | 'force' | 'nowMs'>> {
+export interface PlanInput
+  extends Omit<GuardInput, 'kind' | 'force' | 'nowMs'>, Partial<Pick<GuardInput, 'kind' | 'force' | 'nowMs'>> {
   /** Health-check figures of the slowest target group. */
   healthSeconds?: number;
 }
@@ -118,42 +125,67 @@ export function planRoll(i: PlanInput): RollPlan {
   const g: GuardInput = { ...i, kind: i.kind ?? 'roll', force: i.force ?? false, nowMs: i.nowMs ?? Date.now() };
   const undo = g.kind === 'rollback' ? activeRollFrom(obs, image, amiId) : undefined;
   // Undoing our own active roll is what a rollback is for: the "refresh active" refusal does not apply to it.
-  const findings = [...preflight(i), ...guards(g)].filter((f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse'));
+  const findings = [...preflight(i), ...guards(g)].filter(
+    (f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse'),
+  );
   const prefs = refreshPreferences(deploy);
   const desired = obs.group?.desired ?? 0;
-  const healthSeconds = i.healthSeconds ?? Math.max(0, ...obs.targetGroups.map((t) => t.intervalSeconds * t.healthyThreshold));
+  const healthSeconds =
+    i.healthSeconds ?? Math.max(0, ...obs.targetGroups.map((t) => t.intervalSeconds * t.healthyThreshold));
   const live = obs.currentAmi?.imageId ?? obs.current?.imageId;
   const serving = inService(obs.fleet ?? []);
   const fleet: Record<string, number> = {};
   for (const f of serving) fleet[f.ami ?? 'unknown'] = (fleet[f.ami ?? 'unknown'] ?? 0) + 1;
   const off = serving.filter((f) => f.ami !== amiId).length;
   const total = live === amiId && deploy.refresh.skipMatching ? off : desired;
-  const batches = planBatches(desired, total, deploy.refresh.minHealthyPercentage, deploy.refresh.maxHealthyPercentage, deploy.refresh.checkpointPercentages ?? []);
+  const batches = planBatches(
+    desired,
+    total,
+    deploy.refresh.minHealthyPercentage,
+    deploy.refresh.maxHealthyPercentage,
+    deploy.refresh.checkpointPercentages ?? [],
+  );
   const cps = (deploy.refresh.checkpointPercentages ?? []).filter((c) => c < 100).length;
   // Each batch's old instances leave in AWS's order (drain-timing.ts): the whole deregistration delay, then the
   // hook until the agent completes: about the delay plus a poll when idle, up to drain.maxSeconds with calls up.
-  const timing = { deregistrationDelaySeconds: Math.max(0, ...obs.targetGroups.map((t) => t.deregistrationDelay)), hookTimeoutSeconds: hookTimeoutFor(i.drainMaxSeconds), drainMaxSeconds: i.drainMaxSeconds, pollSeconds: i.drainPollSeconds ?? 5 };
+  const timing = {
+    deregistrationDelaySeconds: Math.max(0, ...obs.targetGroups.map((t) => t.deregistrationDelay)),
+    hookTimeoutSeconds: hookTimeoutFor(i.drainMaxSeconds),
+    drainMaxSeconds: i.drainMaxSeconds,
+    pollSeconds: i.drainPollSeconds ?? 5,
+  };
   const idleLeave = replacementTime({ ...timing, longestCallSeconds: 0 }).totalSeconds;
   const busyLeave = replacementTime({ ...timing, longestCallSeconds: i.drainMaxSeconds }).totalSeconds;
-  const expectedSeconds = batches.length * (deploy.refresh.instanceWarmup + healthSeconds + idleLeave) + cps * deploy.refresh.checkpointDelay + (batches.length ? deploy.refresh.bakeTime : 0);
+  const expectedSeconds =
+    batches.length * (deploy.refresh.instanceWarmup + healthSeconds + idleLeave) +
+    cps * deploy.refresh.checkpointDelay +
+    (batches.length ? deploy.refresh.bakeTime : 0);
   const drain = busyLeave - idleLeave;
   const resumeId = resumableRefresh(i);
-  const fleetText = Object.entries(fleet).map(([a, n]) => `${n} on ${a}`).join(', ') || 'no instance in service';
+  const fleetText =
+    Object.entries(fleet)
+      .map(([a, n]) => `${n} on ${a}`)
+      .join(', ') || 'no instance in service';
   let mode: RollPlan['mode'] = 'start';
-  let reasons: string[] = [`launch template version ${obs.current?.version ?? '?'} runs ${live ?? 'an unknown AMI'}; instances: ${fleetText}`];
+  let reasons: string[] = [
+    `launch template version ${obs.current?.version ?? '?'} runs ${live ?? 'an unknown AMI'}; instances: ${fleetText}`,
+  ];
   if (findings.some((f) => f.level === 'refuse')) {
     mode = 'refuse';
     reasons = findings.filter((f) => f.level === 'refuse').map((f) => f.message);
   } else if (undo) {
     mode = 'undo';
-    reasons = [`rollback to ${amiId} requested while sipbake's roll to ${undo.marker.ami} (refresh ${undo.refreshId}) was active`];
+    reasons = [
+      `rollback to ${amiId} requested while sipbake's roll to ${undo.marker.ami} (refresh ${undo.refreshId}) was active`,
+    ];
   } else if (resumeId) {
     mode = 'resume';
     reasons = [`refresh ${resumeId} (sipbake's roll to ${amiId}) is still active`];
   } else if (live === amiId && off === 0) {
     mode = 'noop';
     reasons = [`launch template version ${obs.current?.version} and every instance in service run ${amiId}`];
-  } else if (live === amiId) reasons.push(`the launch template already runs ${amiId} but ${off} instance(s) do not: refresh them onto it`);
+  } else if (live === amiId)
+    reasons.push(`the launch template already runs ${amiId} but ${off} instance(s) do not: refresh them onto it`);
   return {
     image,
     asgName: deploy.asgName,
@@ -163,7 +195,9 @@ export function planRoll(i: PlanInput): RollPlan {
     ...(undo && mode === 'undo' ? { undo } : {}),
     createVersion: live !== amiId,
     fleet,
-    ...(obs.current ? { from: { ltId: obs.current.ltId, version: obs.current.version, ...(live ? { ami: live } : {}) } } : {}),
+    ...(obs.current
+      ? { from: { ltId: obs.current.ltId, version: obs.current.version, ...(live ? { ami: live } : {}) } }
+      : {}),
     to: { ami: amiId },
     amiDiff: amiDiff(obs.currentAmi, obs.target),
     ltDiff: live === amiId ? [] : [{ field: 'ImageId', ...(live ? { from: live } : {}), to: amiId }],
@@ -178,4 +212,3 @@ export function planRoll(i: PlanInput): RollPlan {
 export function refusals(p: RollPlan): Finding[] {
   return p.findings.filter((f) => f.level === 'refuse');
 }
-

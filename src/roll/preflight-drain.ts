@@ -6,7 +6,13 @@ import { ok, refuse, type Check, type PreflightInput } from './finding.js';
 /** The advice of src/roll/drain-timing.ts for this group: the real termination order decides it. */
 function adviceFor(i: PreflightInput, hookTimeoutSeconds: number): TimingAdvice[] {
   const dereg = Math.max(0, ...i.obs.targetGroups.map((t) => t.deregistrationDelay));
-  return timingAdvice({ deregistrationDelaySeconds: dereg, hookTimeoutSeconds, drainMaxSeconds: i.drainMaxSeconds, pollSeconds: i.drainPollSeconds ?? 5, mediaAnchored: i.mediaAnchored ?? true });
+  return timingAdvice({
+    deregistrationDelaySeconds: dereg,
+    hookTimeoutSeconds,
+    drainMaxSeconds: i.drainMaxSeconds,
+    pollSeconds: i.drainPollSeconds ?? 5,
+    mediaAnchored: i.mediaAnchored ?? true,
+  });
 }
 
 export function hookTimeoutFor(drainMaxSeconds: number): number {
@@ -35,7 +41,11 @@ export const terminationHook: Check = (input) => {
     );
   if (!hook) {
     if (deploy.lifecycleHook.create)
-      return { check: 'terminationHook', level: 'act', message: `will create termination lifecycle hook ${deploy.lifecycleHook.name} (heartbeat timeout ${want} s ≥ drain.maxSeconds ${drainMaxSeconds} s, default CONTINUE)` };
+      return {
+        check: 'terminationHook',
+        level: 'act',
+        message: `will create termination lifecycle hook ${deploy.lifecycleHook.name} (heartbeat timeout ${want} s ≥ drain.maxSeconds ${drainMaxSeconds} s, default CONTINUE)`,
+      };
     return {
       check: 'terminationHook',
       level: 'warn',
@@ -44,7 +54,9 @@ export const terminationHook: Check = (input) => {
     };
   }
   // While the agent heartbeats, only the global timeout (100 x HeartbeatTimeout) ends the wait (drain-timing.ts).
-  const hookWarning = adviceFor(input, hook.heartbeatTimeout).find((a) => a.field === 'hookTimeout' && a.level === 'warning');
+  const hookWarning = adviceFor(input, hook.heartbeatTimeout).find(
+    (a) => a.field === 'hookTimeout' && a.level === 'warning',
+  );
   if (hookWarning)
     return {
       check: 'terminationHook',
@@ -52,26 +64,35 @@ export const terminationHook: Check = (input) => {
       message: `termination hook ${hook.name}: ${hookWarning.message}`,
       fix: `aws autoscaling put-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${hook.name} --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING --heartbeat-timeout ${want} --default-result ${hook.defaultResult}`,
     };
-  return ok('terminationHook', `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s, heartbeats keep it open up to ${Math.min(100 * hook.heartbeatTimeout, 172_800)} s ≥ drain.maxSeconds ${drainMaxSeconds} s`);
+  return ok(
+    'terminationHook',
+    `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s, heartbeats keep it open up to ${Math.min(100 * hook.heartbeatTimeout, 172_800)} s ≥ drain.maxSeconds ${drainMaxSeconds} s`,
+  );
 };
 
 export const deregistrationDelay: Check = (input) => {
   const { obs, drainMaxSeconds, deploy } = input;
   if (obs.targetGroups.length === 0) return undefined;
   const hook = obs.hooks.find((h) => h.name === deploy.lifecycleHook.name);
-  const advice = adviceFor(input, hook?.heartbeatTimeout ?? hookTimeoutFor(drainMaxSeconds)).filter((a) => a.field === 'deregistrationDelay');
+  const advice = adviceFor(input, hook?.heartbeatTimeout ?? hookTimeoutFor(drainMaxSeconds)).filter(
+    (a) => a.field === 'deregistrationDelay',
+  );
   const warning = advice.find((a) => a.level === 'warning');
   const delays = obs.targetGroups.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ');
-  if (!warning) return ok('deregistrationDelay', `deregistration delay ${delays}${advice[0] ? `: ${advice[0].message}` : ''}`);
+  if (!warning)
+    return ok('deregistrationDelay', `deregistration delay ${delays}${advice[0] ? `: ${advice[0].message}` : ''}`);
   // With media on the instance the delay must cover the drain; without, a short delay only saves time.
-  const want = input.mediaAnchored ?? true ? Math.min(3600, drainMaxSeconds) : 30;
+  const want = (input.mediaAnchored ?? true) ? Math.min(3600, drainMaxSeconds) : 30;
   return {
     check: 'deregistrationDelay',
     level: 'warn',
     message: `target group ${delays}: ${warning.message}`,
     fix: obs.targetGroups
       .filter((t) => t.deregistrationDelay !== want)
-      .map((t) => `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${want}`)
+      .map(
+        (t) =>
+          `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${want}`,
+      )
       .join('; '),
   };
 };

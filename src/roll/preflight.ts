@@ -10,8 +10,15 @@ export const REFRESH_LIMITS = { alarms: 10, checkpointDelay: 172800, bakeTime: 1
 
 const groupExists: Check = ({ obs, deploy }) =>
   obs.group
-    ? ok('groupExists', `Auto Scaling group ${deploy.asgName} found (${obs.group.instances.length} instances, desired ${obs.group.desired})`)
-    : refuse('groupExists', `Auto Scaling group ${deploy.asgName} does not exist in ${deploy.region}`, 'check deploy.asgName and deploy.region in the image definition, or --region');
+    ? ok(
+        'groupExists',
+        `Auto Scaling group ${deploy.asgName} found (${obs.group.instances.length} instances, desired ${obs.group.desired})`,
+      )
+    : refuse(
+        'groupExists',
+        `Auto Scaling group ${deploy.asgName} does not exist in ${deploy.region}`,
+        'check deploy.asgName and deploy.region in the image definition, or --region',
+      );
 
 const usesLaunchTemplate: Check = ({ obs, deploy }) => {
   const g = obs.group;
@@ -23,7 +30,11 @@ const usesLaunchTemplate: Check = ({ obs, deploy }) => {
       'migrate the group to a launch template (aws ec2 create-launch-template … then aws autoscaling update-auto-scaling-group --launch-template …)',
     );
   if (g.mixedInstancesPolicy || !g.launchTemplate)
-    return refuse('usesLaunchTemplate', `${deploy.asgName} has no plain launch template (mixed instances policies are not supported)`, 'give the group a launch template with a numbered version');
+    return refuse(
+      'usesLaunchTemplate',
+      `${deploy.asgName} has no plain launch template (mixed instances policies are not supported)`,
+      'give the group a launch template with a numbered version',
+    );
   return ok('usesLaunchTemplate', `uses launch template ${g.launchTemplate.name ?? g.launchTemplate.id}`);
 };
 
@@ -56,7 +67,11 @@ const targetGroupAttached: Check = ({ obs, deploy }) => {
   const g = obs.group;
   if (!g) return undefined;
   if (obs.missingTargetGroups.length > 0)
-    return refuse('targetGroupAttached', `target group ${obs.missingTargetGroups.join(', ')} does not exist`, 'fix deploy.targetGroupArns in the image definition');
+    return refuse(
+      'targetGroupAttached',
+      `target group ${obs.missingTargetGroups.join(', ')} does not exist`,
+      'fix deploy.targetGroupArns in the image definition',
+    );
   const detached = deploy.targetGroupArns.filter((a) => !g.targetGroupArns.includes(a));
   if (g.targetGroupArns.length === 0 || detached.length > 0)
     return refuse(
@@ -77,7 +92,8 @@ export function resumableRefresh(i: PreflightInput): string | undefined {
 const noActiveRefresh: Check = (i) => {
   const active = i.obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
   if (!active) return ok('noActiveRefresh', 'no instance refresh is active');
-  if (resumableRefresh(i)) return ok('noActiveRefresh', `attaching to refresh ${active.id} that sipbake started for ${i.amiId}`);
+  if (resumableRefresh(i))
+    return ok('noActiveRefresh', `attaching to refresh ${active.id} that sipbake started for ${i.amiId}`);
   const marker = parseMarker(i.obs.activeDesired?.description);
   const who = marker ? `sipbake's roll of ${marker.image} to ${marker.ami}` : 'a refresh sipbake did not start';
   return refuse(
@@ -90,9 +106,23 @@ const noActiveRefresh: Check = (i) => {
 const amiUsable: Check = ({ obs, amiId, image }) => {
   const t = obs.target;
   if (!t || t.state === 'missing' || t.state === 'deregistered')
-    return refuse('amiUsable', `AMI ${amiId} does not exist or was deregistered`, `pick one from \`sipbake history ${image}\``);
-  if (t.state === 'disabled') return refuse('amiUsable', `AMI ${amiId} is disabled`, `re-enable it (aws ec2 enable-image --image-id ${amiId}) or pick another from \`sipbake history ${image}\``);
-  if (t.state !== 'available') return refuse('amiUsable', `AMI ${amiId} is ${t.state}, not available`, 'wait until the bake finishes, or pick another AMI');
+    return refuse(
+      'amiUsable',
+      `AMI ${amiId} does not exist or was deregistered`,
+      `pick one from \`sipbake history ${image}\``,
+    );
+  if (t.state === 'disabled')
+    return refuse(
+      'amiUsable',
+      `AMI ${amiId} is disabled`,
+      `re-enable it (aws ec2 enable-image --image-id ${amiId}) or pick another from \`sipbake history ${image}\``,
+    );
+  if (t.state !== 'available')
+    return refuse(
+      'amiUsable',
+      `AMI ${amiId} is ${t.state}, not available`,
+      'wait until the bake finishes, or pick another AMI',
+    );
   return ok('amiUsable', `AMI ${amiId} is available`);
 };
 
@@ -112,7 +142,8 @@ const sameArchitecture: Check = ({ obs }) => {
   const t = obs.target;
   const c = obs.currentAmi;
   if (!t?.architecture || !c?.architecture || c.state === 'missing') return undefined;
-  if (t.architecture === c.architecture) return ok('sameArchitecture', `architecture ${t.architecture} matches the live AMI`);
+  if (t.architecture === c.architecture)
+    return ok('sameArchitecture', `architecture ${t.architecture} matches the live AMI`);
   return refuse(
     'sameArchitecture',
     `AMI ${t.imageId} is ${t.architecture} but the group runs ${c.architecture} (${c.imageId}); the instance type would not boot it`,
@@ -128,7 +159,10 @@ const requiresImdsV2: Check = ({ obs, deploy }) => {
   // required unless the launch template sets it explicitly ("Configure the AMI" in the EC2 user guide).
   const target = obs.target;
   if (v.httpTokens === undefined && target?.imdsSupport === 'v2.0')
-    return ok('requiresImdsV2', `launch template leaves HttpTokens unset and AMI ${target.imageId} has ImdsSupport v2.0: IMDSv2 is required`);
+    return ok(
+      'requiresImdsV2',
+      `launch template leaves HttpTokens unset and AMI ${target.imageId} has ImdsSupport v2.0: IMDSv2 is required`,
+    );
   return refuse(
     'requiresImdsV2',
     `launch template ${v.ltName ?? v.ltId} version ${v.version} does not require IMDSv2 (HttpTokens=${v.httpTokens}); the drain agent relies on it`,
@@ -140,19 +174,33 @@ const requiresImdsV2: Check = ({ obs, deploy }) => {
 const alarmsExist: Check = ({ obs, deploy }) => {
   if (deploy.refresh.alarms.length === 0) return undefined;
   if (obs.missingAlarms.length === 0) return ok('alarmsExist', `alarms ${deploy.refresh.alarms.join(', ')} exist`);
-  return refuse('alarmsExist', `CloudWatch alarm ${obs.missingAlarms.join(', ')} does not exist in ${deploy.region}`, 'create it, or fix deploy.refresh.alarms in the image definition');
+  return refuse(
+    'alarmsExist',
+    `CloudWatch alarm ${obs.missingAlarms.join(', ')} does not exist in ${deploy.region}`,
+    'create it, or fix deploy.refresh.alarms in the image definition',
+  );
 };
 
 /** AWS rejects these in StartInstanceRefresh: refuse before anything (a launch template version) is created. */
 const refreshWithinLimits: Check = ({ deploy }) => {
   const r = deploy.refresh;
   const over = [
-    ...(r.alarms.length > REFRESH_LIMITS.alarms ? [`deploy.refresh.alarms has ${r.alarms.length} alarms (AWS allows ${REFRESH_LIMITS.alarms})`] : []),
-    ...(r.checkpointDelay > REFRESH_LIMITS.checkpointDelay ? [`deploy.refresh.checkpointDelay ${r.checkpointDelay} s is above AWS's ${REFRESH_LIMITS.checkpointDelay} s`] : []),
-    ...(r.bakeTime > REFRESH_LIMITS.bakeTime ? [`deploy.refresh.bakeTime ${r.bakeTime} s is above AWS's ${REFRESH_LIMITS.bakeTime} s`] : []),
+    ...(r.alarms.length > REFRESH_LIMITS.alarms
+      ? [`deploy.refresh.alarms has ${r.alarms.length} alarms (AWS allows ${REFRESH_LIMITS.alarms})`]
+      : []),
+    ...(r.checkpointDelay > REFRESH_LIMITS.checkpointDelay
+      ? [`deploy.refresh.checkpointDelay ${r.checkpointDelay} s is above AWS's ${REFRESH_LIMITS.checkpointDelay} s`]
+      : []),
+    ...(r.bakeTime > REFRESH_LIMITS.bakeTime
+      ? [`deploy.refresh.bakeTime ${r.bakeTime} s is above AWS's ${REFRESH_LIMITS.bakeTime} s`]
+      : []),
   ];
   if (over.length === 0) return undefined;
-  return refuse('refreshWithinLimits', `${over.join('; ')}: StartInstanceRefresh would be rejected`, 'lower the value in the image definition');
+  return refuse(
+    'refreshWithinLimits',
+    `${over.join('; ')}: StartInstanceRefresh would be rejected`,
+    'lower the value in the image definition',
+  );
 };
 
 const checks: Check[] = [

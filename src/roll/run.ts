@@ -23,28 +23,61 @@ async function chooseAmi(req: RollRequest, deps: RollDeps, obs: Observed): Promi
   const amis = await listImageAmis(deps.clients, req.image);
   if (req.previous) {
     const prev = choosePrevious(obs, amis, req.image);
-    if (!prev) throw new UserError(`no earlier AMI of ${req.image} to roll back to`, `name one: sipbake rollback ${req.image} --to ami-… (sipbake history ${req.image} lists them)`);
+    if (!prev)
+      throw new UserError(
+        `no earlier AMI of ${req.image} to roll back to`,
+        `name one: sipbake rollback ${req.image} --to ami-… (sipbake history ${req.image} lists them)`,
+      );
     deps.reporter.line(`previous AMI of ${req.image}: ${prev.ami} (${prev.why})`);
     return prev.ami;
   }
   const newest = amis.find((a) => a.state === 'available');
-  if (!newest) throw new UserError(`no available AMI of ${req.image} in ${req.deploy.region}`, `bake one first: sipbake build ${req.image}`);
+  if (!newest)
+    throw new UserError(
+      `no available AMI of ${req.image} in ${req.deploy.region}`,
+      `bake one first: sipbake build ${req.image}`,
+    );
   return newest.imageId;
 }
 
 async function planFor(req: RollRequest, deps: RollDeps): Promise<{ plan: RollPlan; obs: Observed }> {
-  const obs = await observe(deps.clients, { asgName: req.deploy.asgName, targetGroupArns: req.deploy.targetGroupArns, alarms: req.deploy.refresh.alarms });
+  const obs = await observe(deps.clients, {
+    asgName: req.deploy.asgName,
+    targetGroupArns: req.deploy.targetGroupArns,
+    alarms: req.deploy.refresh.alarms,
+  });
   const ami = await chooseAmi(req, deps, obs);
   obs.target = await getAmi(deps.clients, ami);
-  const plan = planRoll({ obs, image: req.image, deploy: req.deploy, drainMaxSeconds: req.drainMaxSeconds, ...(req.mediaAnchored === undefined ? {} : { mediaAnchored: req.mediaAnchored }), ...(req.drainPollSeconds ? { drainPollSeconds: req.drainPollSeconds } : {}), amiId: ami, kind: req.kind, force: req.force ?? false, nowMs: deps.clock.now() });
+  const plan = planRoll({
+    obs,
+    image: req.image,
+    deploy: req.deploy,
+    drainMaxSeconds: req.drainMaxSeconds,
+    ...(req.mediaAnchored === undefined ? {} : { mediaAnchored: req.mediaAnchored }),
+    ...(req.drainPollSeconds ? { drainPollSeconds: req.drainPollSeconds } : {}),
+    amiId: ami,
+    kind: req.kind,
+    force: req.force ?? false,
+    nowMs: deps.clock.now(),
+  });
   return { obs, plan };
 }
 
-export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitCode: number; summary: RollSummary; plan: RollPlan }> {
+export async function runRoll(
+  req: RollRequest,
+  deps: RollDeps,
+): Promise<{ exitCode: number; summary: RollSummary; plan: RollPlan }> {
   const started = deps.clock.now();
   const { reporter } = deps;
   const { plan, obs } = await planFor(req, deps);
-  const base = { image: req.image, asgName: req.deploy.asgName, kind: req.kind, to: { ami: plan.to.ami }, reasons: plan.reasons, instances: [] as RollSummary['instances'] };
+  const base = {
+    image: req.image,
+    asgName: req.deploy.asgName,
+    kind: req.kind,
+    to: { ami: plan.to.ami },
+    reasons: plan.reasons,
+    instances: [] as RollSummary['instances'],
+  };
   const summaryOf = (outcome: Outcome, extra: Partial<RollSummary> = {}): RollSummary => ({
     ...base,
     outcome,
@@ -58,23 +91,53 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
   }
   const refused = refusals(plan);
   if (refused.length)
-    throw new UserError(`${req.kind} of ${req.image} onto ${req.deploy.asgName} refused: ${refused.length} check${refused.length === 1 ? '' : 's'} failed`, refused[0]?.fix, {
-      details: formatFindings(refused),
-    });
-  for (const l of formatFindings(plan.findings.filter((f) => f.level === 'warn' || f.level === 'act'))) reporter.line(l.trim(), 'warn');
+    throw new UserError(
+      `${req.kind} of ${req.image} onto ${req.deploy.asgName} refused: ${refused.length} check${refused.length === 1 ? '' : 's'} failed`,
+      refused[0]?.fix,
+      {
+        details: formatFindings(refused),
+      },
+    );
+  for (const l of formatFindings(plan.findings.filter((f) => f.level === 'warn' || f.level === 'act')))
+    reporter.line(l.trim(), 'warn');
   if (plan.mode === 'noop') {
-    reporter.line(`${req.deploy.asgName} already runs ${plan.to.ami} (launch template and every instance); nothing to roll`, 'success');
+    reporter.line(
+      `${req.deploy.asgName} already runs ${plan.to.ami} (launch template and every instance); nothing to roll`,
+      'success',
+    );
     const fixed = await repairRecord(deps, plan, obs);
-    const instances = (obs.fleet ?? []).filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? '' }));
-    return { exitCode: fixed.failed.length ? 1 : 0, summary: summaryOf('noop', { reasons: [...plan.reasons, ...fixed.notes], instances, ...(fixed.failed.length ? { unrecorded: fixed.failed } : {}) }), plan };
+    const instances = (obs.fleet ?? [])
+      .filter((i) => !i.lifecycleState.startsWith('Terminat'))
+      .map((i) => ({ id: i.id, ami: i.ami ?? '' }));
+    return {
+      exitCode: fixed.failed.length ? 1 : 0,
+      summary: summaryOf('noop', {
+        reasons: [...plan.reasons, ...fixed.notes],
+        instances,
+        ...(fixed.failed.length ? { unrecorded: fixed.failed } : {}),
+      }),
+      plan,
+    };
   }
-  if (deps.confirm && !(await deps.confirm(plan))) throw new UserError(`${req.kind} of ${req.image} not confirmed; nothing changed`, 'run it again and answer y, or pass --yes');
+  if (deps.confirm && !(await deps.confirm(plan)))
+    throw new UserError(
+      `${req.kind} of ${req.image} not confirmed; nothing changed`,
+      'run it again and answer y, or pass --yes',
+    );
 
   const ctx: RollCtx = { plan, obs, req, deps, tagFailures: [] };
   // Once a refresh runs, an interrupt only stops sipbake watching it: say how to follow it or roll it back.
   const recovery = () =>
     ctx.started
-      ? refreshRecoveryLines({ kind: req.kind, image: req.image, refreshId: ctx.started.refreshId, asgName: req.deploy.asgName, region: req.deploy.region, to: plan.to.ami, ...(plan.from?.ami ? { from: plan.from.ami } : {}) })
+      ? refreshRecoveryLines({
+          kind: req.kind,
+          image: req.image,
+          refreshId: ctx.started.refreshId,
+          asgName: req.deploy.asgName,
+          region: req.deploy.region,
+          to: plan.to.ami,
+          ...(plan.from?.ami ? { from: plan.from.ami } : {}),
+        })
       : [];
   const unregister = deps.onInterrupt?.(recovery);
   try {
@@ -84,7 +147,8 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
   } catch (e) {
     // Without the CLI's interrupt path (tests, library use) the recovery lines travel in the error.
     const notice = recovery();
-    if (e instanceof AbortError && notice.length && !deps.onInterrupt) throw new AbortError(`${e.message}; ${notice.join('\n')}`);
+    if (e instanceof AbortError && notice.length && !deps.onInterrupt)
+      throw new AbortError(`${e.message}; ${notice.join('\n')}`);
     throw e;
   } finally {
     unregister?.();
@@ -95,7 +159,16 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
     ...(ctx.started ? { refreshId: ctx.started.refreshId } : {}),
     to: { ami: plan.to.ami, ...(ctx.started?.toVersion ? { version: ctx.started.toVersion } : {}) },
     reasons: s?.reasons ?? plan.reasons,
-    ...(s?.rollback ? { rollback: { how: s.rollback.how, refreshId: s.rollback.refreshId, gateFailedAtMs: s.gateFailedAtMs ?? s.rollback.startedAtMs, startedAtMs: s.rollback.startedAtMs } } : {}),
+    ...(s?.rollback
+      ? {
+          rollback: {
+            how: s.rollback.how,
+            refreshId: s.rollback.refreshId,
+            gateFailedAtMs: s.gateFailedAtMs ?? s.rollback.startedAtMs,
+            startedAtMs: s.rollback.startedAtMs,
+          },
+        }
+      : {}),
     ...(ctx.end ? { groupVersion: ctx.end.groupVersion, instances: ctx.end.instances } : {}),
     ...(ctx.tagFailures.length ? { unrecorded: ctx.tagFailures } : {}),
   });

@@ -77,7 +77,8 @@ function params(ctx: RollCtx): MachineParams {
     gated: ctx.plan.mode !== 'undo',
     maxReplaced: d.maxReplacedInstances,
     deadlineMs: d.healthyDeadlineSeconds * 1000,
-    rollbackDeadlineMs: (d.rollbackDeadlineSeconds ?? Math.max(600, 2 * ctx.plan.worstCaseSeconds + d.healthyDeadlineSeconds)) * 1000,
+    rollbackDeadlineMs:
+      (d.rollbackDeadlineSeconds ?? Math.max(600, 2 * ctx.plan.worstCaseSeconds + d.healthyDeadlineSeconds)) * 1000,
   };
 }
 
@@ -86,7 +87,12 @@ function startUndo(ctx: RollCtx): Started {
   const u = need(ctx.plan.undo, 'the roll to undo');
   const r = undo(u.refreshId, ctx.plan.reasons[0] ?? 'rollback requested', ctx.deps.clock.now());
   Object.assign(ctx, { state: r.state, pending: r.actions });
-  return { refreshId: u.refreshId, toVersion: ctx.obs.activeDesired?.version ?? 0, forwardAmi: u.marker.ami, previous: { ltId: u.ltId, version: u.marker.fromVersion, ami: u.marker.fromAmi } };
+  return {
+    refreshId: u.refreshId,
+    toVersion: ctx.obs.activeDesired?.version ?? 0,
+    forwardAmi: u.marker.ami,
+    previous: { ltId: u.ltId, version: u.marker.fromVersion, ami: u.marker.fromAmi },
+  };
 }
 
 /** Resume: attach to the refresh sipbake started for this AMI. */
@@ -96,8 +102,15 @@ function startResume(ctx: RollCtx): Started {
   const refreshId = need(ctx.plan.resumeRefreshId, 'the refresh to resume');
   ctx.state = resumedState(refreshId, ctx.obs.group?.tags ?? {});
   const counted = Object.keys(ctx.state.bad).length;
-  ctx.deps.reporter.line(`resuming: refresh ${refreshId} (sipbake's roll to ${marker.ami}) is still active; attaching to it${counted ? ` (the gate already counts ${counted} bad instance(s))` : ''}`);
-  return { refreshId, toVersion: v.version, forwardAmi: marker.ami, previous: { ltId: v.ltId, version: marker.fromVersion, ami: marker.fromAmi } };
+  ctx.deps.reporter.line(
+    `resuming: refresh ${refreshId} (sipbake's roll to ${marker.ami}) is still active; attaching to it${counted ? ` (the gate already counts ${counted} bad instance(s))` : ''}`,
+  );
+  return {
+    refreshId,
+    toVersion: v.version,
+    forwardAmi: marker.ami,
+    previous: { ltId: v.ltId, version: marker.fromVersion, ami: marker.fromAmi },
+  };
 }
 
 /** Start: hook, last-known-good, launch template version (only now, with the lease held), refresh. */
@@ -112,19 +125,36 @@ async function startNew(ctx: RollCtx): Promise<Started> {
   }
   await recordLkgIfMissing(deps, plan, obs);
   const pruned = await pruneRejections(deps, d.asgName, obs.group?.tags ?? {});
-  if (pruned.length) deps.reporter.line(`dropped the oldest rejections from ${d.asgName} (50 tags per group): ${pruned.join(', ')}`);
+  if (pruned.length)
+    deps.reporter.line(`dropped the oldest rejections from ${d.asgName} (50 tags per group): ${pruned.join(', ')}`);
   // A refused or raced roll never gets here, so it leaves no orphan version behind.
   const toVersion = plan.createVersion
-    ? await createVersion(c, from.ltId, from.version, { image: req.image, ami: plan.to.ami, fromVersion: from.version, fromAmi: from.ami ?? 'unknown' })
+    ? await createVersion(c, from.ltId, from.version, {
+        image: req.image,
+        ami: plan.to.ami,
+        fromVersion: from.version,
+        fromAmi: from.ami ?? 'unknown',
+      })
     : from.version;
-  if (plan.createVersion) deps.reporter.line(`launch template ${from.ltId} version ${toVersion}: ImageId ${from.ami} → ${plan.to.ami}`);
+  if (plan.createVersion)
+    deps.reporter.line(`launch template ${from.ltId} version ${toVersion}: ImageId ${from.ami} → ${plan.to.ami}`);
   const refreshId = await startRefresh(c, d.asgName, from.ltId, toVersion, plan.preferences);
   ctx.state = initialState(refreshId);
-  deps.reporter.line(`started instance refresh ${refreshId} (${plan.batches.length} batch(es), expected ${duration(plan.expectedSeconds)})`);
-  await aws(`tagging ${d.asgName}`, () => tagWithRetry(performDeps(ctx, () => undefined), { [TAG_LAST_ROLL]: `started ${req.image} ${plan.to.ami} version ${toVersion} refresh ${refreshId}` })).catch(
-    (e: Error) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e.message}`),
+  deps.reporter.line(
+    `started instance refresh ${refreshId} (${plan.batches.length} batch(es), expected ${duration(plan.expectedSeconds)})`,
   );
-  return { refreshId, toVersion, forwardAmi: plan.to.ami, previous: { ltId: from.ltId, version: from.version, ami: from.ami ?? 'unknown' } };
+  await aws(`tagging ${d.asgName}`, () =>
+    tagWithRetry(
+      performDeps(ctx, () => undefined),
+      { [TAG_LAST_ROLL]: `started ${req.image} ${plan.to.ami} version ${toVersion} refresh ${refreshId}` },
+    ),
+  ).catch((e: Error) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e.message}`));
+  return {
+    refreshId,
+    toVersion,
+    forwardAmi: plan.to.ami,
+    previous: { ltId: from.ltId, version: from.version, ami: from.ami ?? 'unknown' },
+  };
 }
 
 async function start(ctx: RollCtx, setTitle: (t: string) => void): Promise<void> {
@@ -132,11 +162,25 @@ async function start(ctx: RollCtx, setTitle: (t: string) => void): Promise<void>
   const st = plan.mode === 'undo' ? startUndo(ctx) : plan.mode === 'resume' ? startResume(ctx) : await startNew(ctx);
   ctx.started = st;
   setTitle(`Refresh ${st.refreshId} → launch template ${st.previous.ltId} version ${st.toVersion} (${st.forwardAmi})`);
-  deps.reporter.event({ event: 'stage', stage: 'refresh', refreshId: st.refreshId, mode: plan.mode, launchTemplate: st.previous.ltId, version: st.toVersion, ami: st.forwardAmi });
+  deps.reporter.event({
+    event: 'stage',
+    stage: 'refresh',
+    refreshId: st.refreshId,
+    mode: plan.mode,
+    launchTemplate: st.previous.ltId,
+    version: st.toVersion,
+    ami: st.forwardAmi,
+  });
 }
 
 async function run(ctx: RollCtx, setOutput: (t: string) => void, until: (s: MachineState) => boolean): Promise<void> {
-  const r = await drive(performDeps(ctx, setOutput), params(ctx), need(ctx.state, 'the machine state'), ctx.pending ?? [], until);
+  const r = await drive(
+    performDeps(ctx, setOutput),
+    params(ctx),
+    need(ctx.state, 'the machine state'),
+    ctx.pending ?? [],
+    until,
+  );
   ctx.pending = [];
   ctx.state = r.state;
   ctx.tagFailures.push(...r.tagFailures);
@@ -149,8 +193,19 @@ export function rollStages(): Stage<RollCtx>[] {
       title: 'Take the roll lease on the group',
       run: async (ctx, _o, setTitle) => {
         const { deps, req } = ctx;
-        ctx.lease = await RollLease.take({ clients: deps.clients, clock: deps.clock, signal: deps.signal, asgName: req.deploy.asgName, image: req.image }, deps.owner ?? leaseOwner());
-        setTitle(`Roll lease on ${req.deploy.asgName}: ${ctx.lease.lease.owner} until ${ctx.lease.lease.expiresAt} (renewed while the roll runs)`);
+        ctx.lease = await RollLease.take(
+          {
+            clients: deps.clients,
+            clock: deps.clock,
+            signal: deps.signal,
+            asgName: req.deploy.asgName,
+            image: req.image,
+          },
+          deps.owner ?? leaseOwner(),
+        );
+        setTitle(
+          `Roll lease on ${req.deploy.asgName}: ${ctx.lease.lease.owner} until ${ctx.lease.lease.expiresAt} (renewed while the roll runs)`,
+        );
       },
     },
     { name: 'start', title: 'Start the refresh', run: (ctx, _o, setTitle) => start(ctx, setTitle) },
@@ -159,7 +214,10 @@ export function rollStages(): Stage<RollCtx>[] {
       title: 'Wait for the refresh (health-gated)',
       enabled: (ctx) => ctx.plan.mode !== 'undo',
       run: (ctx, setOutput) => run(ctx, setOutput, (s) => s.phase !== 'rolling'),
-      failed: (ctx) => (ctx.state?.phase === 'rolling-back' || ctx.state?.outcome === 'rolled-back' ? `gate failed: ${ctx.state.reasons.join('; ')}` : undefined),
+      failed: (ctx) =>
+        ctx.state?.phase === 'rolling-back' || ctx.state?.outcome === 'rolled-back'
+          ? `gate failed: ${ctx.state.reasons.join('; ')}`
+          : undefined,
     },
     {
       name: 'rollback',
@@ -170,7 +228,8 @@ export function rollStages(): Stage<RollCtx>[] {
         setTitle(`Roll back to version ${prev.version} (${prev.ami})`);
         await run(ctx, setOutput, () => false);
       },
-      failed: (ctx) => (ctx.state?.outcome === 'rollback-failed' ? `rollback did not finish: ${ctx.state.reasons.at(-1)}` : undefined),
+      failed: (ctx) =>
+        ctx.state?.outcome === 'rollback-failed' ? `rollback did not finish: ${ctx.state.reasons.at(-1)}` : undefined,
     },
     {
       name: 'end',
@@ -179,10 +238,13 @@ export function rollStages(): Stage<RollCtx>[] {
         const g = await describeGroup(ctx.deps.clients, ctx.req.deploy.asgName);
         const fleet = g ? await describeFleet(ctx.deps.clients, g, []) : [];
         const ami = ctx.started?.forwardAmi;
-        if (ctx.state?.outcome === 'succeeded' && ami) await clearRejection(ctx.deps, ctx.req.deploy.asgName, ami, ctx.obs.group?.tags ?? {});
+        if (ctx.state?.outcome === 'succeeded' && ami)
+          await clearRejection(ctx.deps, ctx.req.deploy.asgName, ami, ctx.obs.group?.tags ?? {});
         ctx.end = {
           ...(g?.launchTemplate ? { groupVersion: g.launchTemplate.version } : {}),
-          instances: fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? '' })),
+          instances: fleet
+            .filter((i) => !i.lifecycleState.startsWith('Terminat'))
+            .map((i) => ({ id: i.id, ami: i.ami ?? '' })),
         };
       },
     },

@@ -16,9 +16,18 @@ export function formatLease(l: Lease): string {
 }
 
 export function parseLease(v: string | undefined): Lease | undefined {
-  const m = v ? /^owner=(?<owner>\S+) start=(?<startedAt>\S+) expires=(?<expiresAt>\S+) token=(?<token>\S+)$/.exec(v) : null;
+  const m = v
+    ? /^owner=(?<owner>\S+) start=(?<startedAt>\S+) expires=(?<expiresAt>\S+) token=(?<token>\S+)$/.exec(v)
+    : null;
   const g = m?.groups;
-  return g ? { owner: g['owner'] ?? '', startedAt: g['startedAt'] ?? '', expiresAt: g['expiresAt'] ?? '', token: g['token'] ?? '' } : undefined;
+  return g
+    ? {
+        owner: g['owner'] ?? '',
+        startedAt: g['startedAt'] ?? '',
+        expiresAt: g['expiresAt'] ?? '',
+        token: g['token'] ?? '',
+      }
+    : undefined;
 }
 
 export function leaseExpired(l: Lease, nowMs: number): boolean {
@@ -41,7 +50,11 @@ export function rejectionsOf(tags: Record<string, string>): Rejection[] {
     .filter(([k]) => k.startsWith(REJECTED_PREFIX))
     .map(([k, v]) => {
       const sp = v.indexOf(' ');
-      return { ami: k.slice(REJECTED_PREFIX.length), at: sp > 0 ? v.slice(0, sp) : v, reason: sp > 0 ? v.slice(sp + 1) : '' };
+      return {
+        ami: k.slice(REJECTED_PREFIX.length),
+        at: sp > 0 ? v.slice(0, sp) : v,
+        reason: sp > 0 ? v.slice(sp + 1) : '',
+      };
     });
 }
 
@@ -67,5 +80,10 @@ export function parseGate(v: string | undefined): GateRecord | undefined {
   const g = m?.groups;
   if (!g) return undefined;
   const first = g['first'] && g['first'] !== '-' ? Date.parse(g['first']) : undefined;
-  return { refreshId: g['id'] ?? '', ...(first !== undefined ? { firstNewLaunchMs: first } : {}), count: Number(g['count']), ids: g['ids'] ? g['ids'].split(',') : [] };
+  return {
+    refreshId: g['id'] ?? '',
+    ...(first !== undefined ? { firstNewLaunchMs: first } : {}),
+    count: Number(g['count']),
+    ids: g['ids'] ? g['ids'].split(',') : [],
+  };
 }

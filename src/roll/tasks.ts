@@ -16,7 +16,13 @@ export interface Stage<C> {
   failed?: (ctx: C) => string | undefined;
 }
 
-export function rollTasks<C extends { state?: MachineState }>(stages: Stage<C>[], ctx: C, renderer: Renderer, reporter: Reporter, now: () => number): Listr<C, Renderer, 'simple'> {
+export function rollTasks<C extends { state?: MachineState }>(
+  stages: Stage<C>[],
+  ctx: C,
+  renderer: Renderer,
+  reporter: Reporter,
+  now: () => number,
+): Listr<C, Renderer, 'simple'> {
   return new Listr<C, Renderer, 'simple'>(
     stages.map((s) => ({
       title: s.title,
@@ -33,11 +39,23 @@ export function rollTasks<C extends { state?: MachineState }>(stages: Stage<C>[]
             (title) => (task.title = title),
           );
         } catch (e) {
-          reporter.event({ event: 'stage', stage: s.name, state: 'failed', seconds: Math.round((now() - t0) / 1000), reason: (e as Error).message });
+          reporter.event({
+            event: 'stage',
+            stage: s.name,
+            state: 'failed',
+            seconds: Math.round((now() - t0) / 1000),
+            reason: (e as Error).message,
+          });
           throw e;
         }
         const why = s.failed?.(c);
-        reporter.event({ event: 'stage', stage: s.name, state: why ? 'failed' : 'done', seconds: Math.round((now() - t0) / 1000), ...(why ? { reason: why } : {}) });
+        reporter.event({
+          event: 'stage',
+          stage: s.name,
+          state: why ? 'failed' : 'done',
+          seconds: Math.round((now() - t0) / 1000),
+          ...(why ? { reason: why } : {}),
+        });
         if (why) throw new Error(why);
       },
     })),

@@ -1,7 +1,15 @@
 // Plain data describing what sipbake observed on AWS. Produced by observe.ts, consumed by the pure planner.
 import { AMI_TAG, ASG_TAG } from '../contract/tags.js';
 
-export const AMI_TAGS = [AMI_TAG.image, AMI_TAG.contentHash, AMI_TAG.kamailioVersion, AMI_TAG.rtpproxyVersion, AMI_TAG.gitCommit, AMI_TAG.builtAt, AMI_TAG.sourceAmi] as const;
+export const AMI_TAGS = [
+  AMI_TAG.image,
+  AMI_TAG.contentHash,
+  AMI_TAG.kamailioVersion,
+  AMI_TAG.rtpproxyVersion,
+  AMI_TAG.gitCommit,
+  AMI_TAG.builtAt,
+  AMI_TAG.sourceAmi,
+] as const;
 
 export interface AmiInfo {
   imageId: string;

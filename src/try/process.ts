@@ -42,13 +42,22 @@ export class ManagedProcess {
     const [cmd, ...args] = argv;
     if (!cmd) throw new Error('ManagedProcess: empty argv');
     this.log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
-    this.child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const onData = (b: Buffer): void => this.onData(b);
     this.child.stdout?.on('data', onData);
     this.child.stderr?.on('data', onData);
     this.exited = new Promise<Exit>((resolve) => {
       this.child.once('error', (e: NodeJS.ErrnoException) => {
-        this.lines.push(e.code === 'ENOENT' ? `${cmd}: not installed (${opts.installHint ?? `install ${cmd}`})` : `${cmd}: ${e.message}`);
+        this.lines.push(
+          e.code === 'ENOENT'
+            ? `${cmd}: not installed (${opts.installHint ?? `install ${cmd}`})`
+            : `${cmd}: ${e.message}`,
+        );
         this.exit = { code: 127, signal: null };
         live.delete(this);
         resolve(this.exit);
@@ -122,7 +131,13 @@ export class ManagedProcess {
 
   /** A ProcessError describing this process, for callers that give up on it. */
   failure(why: string, fix?: string): ProcessError {
-    const e = new ProcessError(`${this.opts.name} (${this.argv.join(' ')}) ${why}`, this.exit?.code ?? undefined, this.exit?.signal ?? undefined, this.tail(), fix);
+    const e = new ProcessError(
+      `${this.opts.name} (${this.argv.join(' ')}) ${why}`,
+      this.exit?.code ?? undefined,
+      this.exit?.signal ?? undefined,
+      this.tail(),
+      fix,
+    );
     return e;
   }
 

@@ -41,7 +41,12 @@ export class RtpproxyArgvError extends Error {}
 
 /** Pure: argv (after the binary) → what RTPProxy 3.2.0 would configure, or RtpproxyArgvError where it refuses. */
 export function parseRtpproxyArgv(argv: readonly string[]): RtpproxyArgs {
-  const out: RtpproxyArgs = { control: { path: '/var/run/rtpproxy.sock' }, listen: [], bridge: false, ports: { min: 35000, max: 65000 } };
+  const out: RtpproxyArgs = {
+    control: { path: '/var/run/rtpproxy.sock' },
+    listen: [],
+    bridge: false,
+    ports: { min: 35000, max: 65000 },
+  };
   const withArg = (c: string) => OPTSTRING[OPTSTRING.indexOf(c) + 1] === ':';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -63,8 +68,12 @@ export function parseRtpproxyArgv(argv: readonly string[]): RtpproxyArgs {
   const first = out.listen.find((l) => !l.v6);
   if (first?.address.includes('/')) {
     out.bridge = true;
-    if (first.advertised !== undefined) throw new RtpproxyArgvError('bridging address(es) cannot have an advertized address, use matching -A argument');
-    if (out.legacyAdvertised && out.legacyAdvertised[1] === undefined) throw new RtpproxyArgvError('two advertised addresses are required for internal and external interfaces in bridging mode');
+    if (first.advertised !== undefined)
+      throw new RtpproxyArgvError('bridging address(es) cannot have an advertized address, use matching -A argument');
+    if (out.legacyAdvertised && out.legacyAdvertised[1] === undefined)
+      throw new RtpproxyArgvError(
+        'two advertised addresses are required for internal and external interfaces in bridging mode',
+      );
   } else if (out.listen.length > 1 && out.listen.slice(1).some((l) => l.label === undefined)) {
     throw new RtpproxyArgvError('address label is missing');
   }
@@ -107,14 +116,16 @@ function apply(out: RtpproxyArgs, c: string, val: string | undefined): void {
     case 's': {
       const v = argOf(c, val);
       const [, , host, port] = /^(udp6?|tcp6?):(.*?)(?::(\d+))?$/.exec(v) ?? [];
-      if (host !== undefined) out.control = { host: host.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(port ?? 22222) };
+      if (host !== undefined)
+        out.control = { host: host.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(port ?? 22222) };
       else if (/^c?unix:/.test(v)) out.control = { path: v.replace(/^c?unix:/, '') };
       else throw new RtpproxyArgvError("can't parse control socket argument");
       return;
     }
     case 'd': {
       const level = argOf(c, val).replace(/:.*$/s, ''); // the part before the first ':'
-      if (!['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT'].includes(level)) throw new RtpproxyArgvError(`${level}: invalid log level`);
+      if (!['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT'].includes(level))
+        throw new RtpproxyArgvError(`${level}: invalid log level`);
       out.logLevel = level;
       return;
     }
@@ -128,7 +139,8 @@ function apply(out: RtpproxyArgs, c: string, val: string | undefined): void {
     case 'm':
     case 'M': {
       const n = Number(val);
-      if (!/^\d+$/.test(argOf(c, val)) || n < 1 || n > 65535) throw new RtpproxyArgvError(`${val}: ${c === 'm' ? 'min' : 'max'} port argument is invalid`);
+      if (!/^\d+$/.test(argOf(c, val)) || n < 1 || n > 65535)
+        throw new RtpproxyArgvError(`${val}: ${c === 'm' ? 'min' : 'max'} port argument is invalid`);
       if (c === 'm') out.ports.min = n;
       else out.ports.max = n;
       return;
@@ -186,11 +198,16 @@ export interface RtpproxyResponderOptions {
 }
 
 /** Pure: one request text → the reply text (without cookie) and what was understood. */
-export function answer(body: string, allocate: (callId: string, tag: string) => number, mediaIp: string | ((flags: string) => string | undefined)): Omit<RtpproxyCommand, 'at' | 'raw'> {
+export function answer(
+  body: string,
+  allocate: (callId: string, tag: string) => number,
+  mediaIp: string | ((flags: string) => string | undefined),
+): Omit<RtpproxyCommand, 'at' | 'raw'> {
   const parts = body.trim().split(/\s+/);
   const head = parts[0] ?? '';
   if (head === 'V') return { command: 'V', flags: '', reply: '20040107' };
-  if (head === 'VF') return { command: 'VF', flags: parts[1] ?? '', reply: CAPABILITIES.includes(parts[1] ?? '') ? '1' : '0' };
+  if (head === 'VF')
+    return { command: 'VF', flags: parts[1] ?? '', reply: CAPABILITIES.includes(parts[1] ?? '') ? '1' : '0' };
   const letter = head.charAt(0).toUpperCase();
   const flags = head.slice(1);
   const tag = (s: string | undefined): string | undefined => s?.split(';')[0];
@@ -200,11 +217,27 @@ export function answer(body: string, allocate: (callId: string, tag: string) => 
     const own = letter === 'U' ? tag(fromTag) : (tag(toTag) ?? tag(fromTag));
     const p = allocate(callId, own ?? '');
     const ip = typeof mediaIp === 'string' ? mediaIp : mediaIp(flags);
-    return { command: letter, flags, callId, addr, port: Number(port), fromTag: tag(fromTag), ...(toTag ? { toTag: tag(toTag) } : {}), reply: ip === undefined ? `${p}` : `${p} ${ip}` };
+    return {
+      command: letter,
+      flags,
+      callId,
+      addr,
+      port: Number(port),
+      fromTag: tag(fromTag),
+      ...(toTag ? { toTag: tag(toTag) } : {}),
+      reply: ip === undefined ? `${p}` : `${p} ${ip}`,
+    };
   }
   if (letter === 'D') {
     const [, callId, fromTag, toTag] = parts;
-    return { command: 'D', flags, ...(callId ? { callId } : {}), ...(fromTag ? { fromTag: tag(fromTag) } : {}), ...(toTag ? { toTag: tag(toTag) } : {}), reply: '0' };
+    return {
+      command: 'D',
+      flags,
+      ...(callId ? { callId } : {}),
+      ...(fromTag ? { fromTag: tag(fromTag) } : {}),
+      ...(toTag ? { toTag: tag(toTag) } : {}),
+      reply: '0',
+    };
   }
   if (letter === 'I') return { command: 'I', flags, reply: 'sessions created: 0' };
   return { command: head, flags: '', reply: 'E1' };
@@ -226,7 +259,12 @@ export class RtpproxyResponder {
   static fromArgv(argv: readonly string[], o: { firstMediaPort?: number } = {}): RtpproxyResponder {
     const args = parseRtpproxyArgv(argv);
     if (!('host' in args.control)) throw new RtpproxyArgvError('the responder speaks UDP only: give -s udp:HOST:PORT');
-    return new RtpproxyResponder({ host: args.control.host, port: args.control.port, args, ...(o.firstMediaPort !== undefined ? { firstMediaPort: o.firstMediaPort } : {}) });
+    return new RtpproxyResponder({
+      host: args.control.host,
+      port: args.control.port,
+      args,
+      ...(o.firstMediaPort !== undefined ? { firstMediaPort: o.firstMediaPort } : {}),
+    });
   }
 
   /** The control socket as Kamailio's rtpproxy_sock wants it. */
@@ -248,7 +286,11 @@ export class RtpproxyResponder {
       if (sp <= 0) return; // no cookie: RTPProxy ignores it too
       const cookie = raw.slice(0, sp);
       const args = this.opts.args;
-      const a = answer(raw.slice(sp + 1), (callId, tag) => this.allocate(callId, tag), args ? (flags) => replyAddress(args, flags) : this.mediaIp);
+      const a = answer(
+        raw.slice(sp + 1),
+        (callId, tag) => this.allocate(callId, tag),
+        args ? (flags) => replyAddress(args, flags) : this.mediaIp,
+      );
       this.commands.push({ at: Date.now(), raw, ...a });
       s.send(`${cookie} ${a.reply}\n`, rinfo.port, rinfo.address);
     });

@@ -62,13 +62,17 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
     const ip = (x: number): string => `${net}.${x}`;
     const peers: number[] = [];
     for (let i = 0; i < peerCount(image); i++) peers.push(await freePort(ip(10 + i)));
-    const plan = planTry(image, {
-      sip: await freePort(ip(2)),
-      ...(image.tls.enabled ? { tls: await freePort(ip(2)) } : {}),
-      health: await freePort(ip(2)),
-      peers,
-      ...(image.media.rtpproxy.enabled ? { rtpproxy: await freePort(ip(50)) } : {}),
-    }, net);
+    const plan = planTry(
+      image,
+      {
+        sip: await freePort(ip(2)),
+        ...(image.tls.enabled ? { tls: await freePort(ip(2)) } : {}),
+        health: await freePort(ip(2)),
+        peers,
+        ...(image.media.rtpproxy.enabled ? { rtpproxy: await freePort(ip(50)) } : {}),
+      },
+      net,
+    );
     const raw = parse(await readFile(path.resolve(o.root, file), 'utf8')) as Record<string, unknown>;
     delete raw.deploy;
     const defFile = path.join(dir, `${image.name}.yaml`);
@@ -78,9 +82,17 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
 
     const peersDir = path.join(dir, 'peers');
     await mkdir(peersDir);
-    if (plan.rtpproxy) stops.push(await new RtpproxyResponder({ host: plan.rtpproxy.host, port: plan.rtpproxy.port }).start());
+    if (plan.rtpproxy)
+      stops.push(await new RtpproxyResponder({ host: plan.rtpproxy.host, port: plan.rtpproxy.port }).start());
     for (const [i, p] of plan.peers.entries()) {
-      const uas = await startSipp({ dir: peersDir, name: `peer${i}`, role: 'uas', localIp: p.host, localPort: p.port, timeoutS: 86_400 });
+      const uas = await startSipp({
+        dir: peersDir,
+        name: `peer${i}`,
+        role: 'uas',
+        localIp: p.host,
+        localPort: p.port,
+        timeoutS: 86_400,
+      });
       stops.push(uas);
     }
     const listeners: Listener[] = [];
@@ -88,14 +100,23 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
       const [host, port] = (a ?? '').split(':');
       if (t === 'udp' && host) listeners.push({ host, port: Number(port), transport: 'udp' });
     }
-    const kam = await startKamailio({ tree, sharedMb: image.memory.sharedMb, privateMb: image.memory.privateMb, listeners, logFile: path.join(dir, 'kamailio.log') });
+    const kam = await startKamailio({
+      tree,
+      sharedMb: image.memory.sharedMb,
+      privateMb: image.memory.privateMb,
+      listeners,
+      logFile: path.join(dir, 'kamailio.log'),
+    });
     stops.push(kam);
 
     const r = o.reporter;
     r.line(`${image.name} is running on loopback (rendered into ${tree})`, 'success');
     for (const [t, a] of Object.entries(plan.sip)) r.line(`  call it (${t}):  sip:test@${a}`);
     if (plan.publicIp !== plan.privateIp) r.line(`  advertised as:   ${plan.publicIp} (Via/Record-Route)`);
-    for (const p of plan.peers) r.line(`  ${p.role} ${p.name}:  SIPp UAS at ${p.host}:${p.port} (messages: ${peersDir}/peer${plan.peers.indexOf(p)}.messages.log)`);
+    for (const p of plan.peers)
+      r.line(
+        `  ${p.role} ${p.name}:  SIPp UAS at ${p.host}:${p.port} (messages: ${peersDir}/peer${plan.peers.indexOf(p)}.messages.log)`,
+      );
     if (plan.rtpproxy) r.line(`  rtpproxy control: responder at udp:${plan.rtpproxy.host}:${plan.rtpproxy.port}`);
     r.line(`  kamailio log:    ${path.join(dir, 'kamailio.log')}`);
     for (const n of plan.notes) r.line(`  note: ${n}`);
@@ -105,15 +126,35 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
       r.line(`  ${call}`);
     }
     r.line('Ctrl-C stops everything and removes the temp dir.');
-    r.result({ ok: true, image: image.name, dir, sip: plan.sip, advertised: plan.publicIp, peers: plan.peers, rtpproxy: plan.rtpproxy ?? null, callerSubnet: plan.callerSubnet, call: call ?? null, notes: plan.notes });
+    r.result({
+      ok: true,
+      image: image.name,
+      dir,
+      sip: plan.sip,
+      advertised: plan.publicIp,
+      peers: plan.peers,
+      rtpproxy: plan.rtpproxy ?? null,
+      callerSubnet: plan.callerSubnet,
+      call: call ?? null,
+      notes: plan.notes,
+    });
     await o.onReady?.(plan, dir);
 
     const stoppedBy = await until(o.signal, o.forSeconds === undefined ? undefined : o.forSeconds * 1000, kam);
-    if (stoppedBy === 'kamailio-exit') throw kam.failure('exited while try was running', 'the lines above are the end of its output; fix the definition (sipbake validate) or report the rendered config');
+    if (stoppedBy === 'kamailio-exit')
+      throw kam.failure(
+        'exited while try was running',
+        'the lines above are the end of its output; fix the definition (sipbake validate) or report the rendered config',
+      );
     r.line(`stopping (${stoppedBy === 'signal' ? 'interrupted' : 'time is up'})`);
     return { image: image.name, dir, plan, stoppedBy };
   } catch (e) {
-    if (e instanceof Error && /EADDRNOTAVAIL/.test(e.message)) throw new UserError(`cannot bind ${o.net ?? TRY_NET}.x on this machine`, 'Linux routes all of 127.0.0.0/8 to lo; on other systems add the loopback aliases first', { cause: e });
+    if (e instanceof Error && /EADDRNOTAVAIL/.test(e.message))
+      throw new UserError(
+        `cannot bind ${o.net ?? TRY_NET}.x on this machine`,
+        'Linux routes all of 127.0.0.0/8 to lo; on other systems add the loopback aliases first',
+        { cause: e },
+      );
     throw e;
   } finally {
     for (const s of stops.reverse()) await s.stop().catch(() => undefined);

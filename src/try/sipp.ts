@@ -44,7 +44,12 @@ export interface SippFiles {
 
 export function sippFiles(o: Pick<SippOptions, 'dir' | 'name'>): SippFiles {
   const base = path.join(o.dir, o.name.replace(/[^a-zA-Z0-9_.-]/g, '_'));
-  return { scenario: `${base}.xml`, messages: `${base}.messages.log`, stats: `${base}.stats.csv`, errors: `${base}.errors.log` };
+  return {
+    scenario: `${base}.xml`,
+    messages: `${base}.messages.log`,
+    stats: `${base}.stats.csv`,
+    errors: `${base}.errors.log`,
+  };
 }
 
 /** The SIPp command line for these options (pure). */
@@ -106,7 +111,14 @@ export function parseMessageLog(log: string): LoggedMessage[] {
     }
     const st = startLine.match(/^SIP\/2\.0 (\d{3})/);
     const rq = startLine.match(/^([A-Z]+) \S+ SIP\/2\.0/);
-    out.push({ direction: m[1] as 'sent' | 'received', text, startLine, headers, ...(st ? { status: Number(st[1]) } : {}), ...(rq ? { method: rq[1] } : {}) });
+    out.push({
+      direction: m[1] as 'sent' | 'received',
+      text,
+      startLine,
+      headers,
+      ...(st ? { status: Number(st[1]) } : {}),
+      ...(rq ? { method: rq[1] } : {}),
+    });
   }
   return out;
 }
@@ -134,7 +146,13 @@ export function parseStats(csv: string): SippStats | undefined {
   const raw: Record<string, string> = {};
   names.forEach((n, i) => (raw[n] = last[i] ?? ''));
   const num = (k: string): number => Number(raw[k] ?? 0) || 0;
-  return { successful: num('SuccessfulCall(C)'), failed: num('FailedCall(C)'), created: num('TotalCallCreated'), current: num('CurrentCall'), raw };
+  return {
+    successful: num('SuccessfulCall(C)'),
+    failed: num('FailedCall(C)'),
+    created: num('TotalCallCreated'),
+    current: num('CurrentCall'),
+    raw,
+  };
 }
 
 export async function readStats(files: SippFiles): Promise<SippStats | undefined> {

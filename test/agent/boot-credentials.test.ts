@@ -10,9 +10,20 @@ import { agentRoot, image, runAgent, type TempRoot } from './support.js';
 // from the IMDSv2 fake (token, then iam/security-credentials/ROLE) through the SDK's provider as boot
 // configures it, and signs the SSM read with them. Faults: a slow first answer (1.5 s) and a 500.
 
-const ROLE = { role: 'sipbake-recorder-lb', accessKeyId: 'ASIAFAKEINSTANCEROLE', secretAccessKey: 'fake-role-secret', token: 'fake-session-token-1' };
+const ROLE = {
+  role: 'sipbake-recorder-lb',
+  accessKeyId: 'ASIAFAKEINSTANCEROLE',
+  secretAccessKey: 'fake-role-secret',
+  token: 'fake-session-token-1',
+};
 const PARAM = '/sipbake/recorder-lb/db-password';
-const NO_STATIC_KEYS = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '', AWS_EC2_METADATA_DISABLED: '', AWS_PROFILE: '' };
+const NO_STATIC_KEYS = {
+  AWS_ACCESS_KEY_ID: '',
+  AWS_SECRET_ACCESS_KEY: '',
+  AWS_SESSION_TOKEN: '',
+  AWS_EC2_METADATA_DISABLED: '',
+  AWS_PROFILE: '',
+};
 
 let imds: ImdsFake | undefined;
 let aws: SecretsFake;
@@ -38,7 +49,13 @@ async function root(patch: Record<string, unknown> = {}): Promise<TempRoot> {
 }
 
 function env(r: TempRoot, extra: Record<string, string> = {}): Record<string, string> {
-  return { SIPBAKE_ROOT: r.root, SIPBAKE_IMDS_ENDPOINT: imds!.endpoint, SIPBAKE_SSM_ENDPOINT: aws.endpoint, ...NO_STATIC_KEYS, ...extra };
+  return {
+    SIPBAKE_ROOT: r.root,
+    SIPBAKE_IMDS_ENDPOINT: imds!.endpoint,
+    SIPBAKE_SSM_ENDPOINT: aws.endpoint,
+    ...NO_STATIC_KEYS,
+    ...extra,
+  };
 }
 
 describe('boot credentials: the instance role through IMDSv2', () => {
@@ -52,7 +69,12 @@ describe('boot credentials: the instance role through IMDSv2', () => {
     expect(res.exitCode, res.stderr).toBe(0);
     const reads = aws.requests.slice(before);
     expect(reads.length).toBeGreaterThanOrEqual(1);
-    expect(reads.at(-1)).toMatchObject({ target: 'AmazonSSM.GetParameter', signed: true, accessKeyId: ROLE.accessKeyId, sessionToken: ROLE.token });
+    expect(reads.at(-1)).toMatchObject({
+      target: 'AmazonSSM.GetParameter',
+      signed: true,
+      accessKeyId: ROLE.accessKeyId,
+      sessionToken: ROLE.token,
+    });
     // IMDSv2 only: every credential GET carried a session token, the slow answer and the 500 were both met.
     const cred = imds.requests.filter((q) => q.path.includes('security-credentials'));
     expect(cred.every((q) => q.token)).toBe(true);
@@ -62,7 +84,11 @@ describe('boot credentials: the instance role through IMDSv2', () => {
       expect(out).not.toContain(ROLE.secretAccessKey);
       expect(out).not.toContain('role-path-pw');
     }
-    expect(JSON.parse(await readFile(path.join(r.root, 'run/sipbake/boot.json'), 'utf8'))).toMatchObject({ ok: true, privateIp: '10.0.2.10', advertise: 'elastic-ip' });
+    expect(JSON.parse(await readFile(path.join(r.root, 'run/sipbake/boot.json'), 'utf8'))).toMatchObject({
+      ok: true,
+      privateIp: '10.0.2.10',
+      advertise: 'elastic-ip',
+    });
   });
 
   it("the SDK's defaults (1 s, no retry) lose the same slow first answer: the reason boot configures the provider", async () => {
@@ -115,7 +141,9 @@ describe('boot resolves dispatcher destination names', () => {
     const before = aws.requests.length;
     const res = await runAgent(r.agent, 'boot', env(r, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }));
     expect(res.exitCode).toBe(1);
-    expect(res.stderr).toMatch(/dispatcher destination host\(s\) do not resolve: recorder9\.invalid \(ENOTFOUND\).*dispatcher\.allowUnresolved: true/s);
+    expect(res.stderr).toMatch(
+      /dispatcher destination host\(s\) do not resolve: recorder9\.invalid \(ENOTFOUND\).*dispatcher\.allowUnresolved: true/s,
+    );
     // It fails before any secret is read, and writes no include for Kamailio to start with.
     expect(aws.requests.length).toBe(before);
     expect(JSON.parse(await readFile(path.join(r.root, 'run/sipbake/boot.json'), 'utf8'))).toMatchObject({ ok: false });

@@ -20,7 +20,13 @@ describe('postgresDbUrl (src/contract/db-url.ts)', () => {
   ])('carries a password with %s verbatim (no percent-encoding)', (_n, pw) => {
     const url = postgresDbUrl(parts, pw);
     expect(url).toBe(`postgres://kamailio:${pw}@db.internal:5432/kamailio`);
-    expect(parseKamailioDbUrl(url)).toEqual({ user: 'kamailio', password: pw, host: 'db.internal', port: 5432, database: 'kamailio' });
+    expect(parseKamailioDbUrl(url)).toEqual({
+      user: 'kamailio',
+      password: pw,
+      host: 'db.internal',
+      port: 5432,
+      database: 'kamailio',
+    });
   });
 
   it.each(['a/b', '/lead', 'x/y@z', 'nul\0'])('refuses a password Kamailio 5.5/5.6 would misparse (%#)', (pw) => {
@@ -33,7 +39,8 @@ describe('postgresDbUrl (src/contract/db-url.ts)', () => {
       expect(String(e)).not.toContain(pw);
     }
     // The model agrees: what we refuse is exactly what the parser would split wrongly.
-    if (!pw.includes('\0')) expect(parseKamailioDbUrl(`postgres://kamailio:${pw}@db.internal:5432/kamailio`)?.password).not.toBe(pw);
+    if (!pw.includes('\0'))
+      expect(parseKamailioDbUrl(`postgres://kamailio:${pw}@db.internal:5432/kamailio`)?.password).not.toBe(pw);
   });
 
   it.each([
@@ -59,10 +66,17 @@ describe('boot include strings', () => {
   });
 
   it('defines only, with the peer network (default: this instance alone)', () => {
-    const inc = renderBootInclude({ privateIp: '10.0.0.5', publicIp: '198.51.100.7', root: '', dbUrl: postgresDbUrl(parts, 'SIPBAKE_PUBLIC_IP') });
+    const inc = renderBootInclude({
+      privateIp: '10.0.0.5',
+      publicIp: '198.51.100.7',
+      root: '',
+      dbUrl: postgresDbUrl(parts, 'SIPBAKE_PUBLIC_IP'),
+    });
     expect(inc).not.toMatch(/#!subst/);
     expect(inc).toContain('#!define SIPBAKE_PEER_NET "10.0.0.5/32"');
     expect(inc).toContain('#!define SIPBAKE_DB_URL "postgres://kamailio:SIPBAKE_PUBLIC_IP@db.internal:5432/kamailio"');
-    expect(renderBootInclude({ privateIp: '10.0.0.5', publicIp: '10.0.0.5', root: '', peerNet: '10.0.0.0/16' })).toContain('#!define SIPBAKE_PEER_NET "10.0.0.0/16"');
+    expect(
+      renderBootInclude({ privateIp: '10.0.0.5', publicIp: '10.0.0.5', root: '', peerNet: '10.0.0.0/16' }),
+    ).toContain('#!define SIPBAKE_PEER_NET "10.0.0.0/16"');
   });
 });

@@ -44,8 +44,22 @@ describe('sipbake-status formatting (pure)', () => {
   });
 
   it('shows a failed boot with its reason', () => {
-    const out = formatStatus('recorder-lb', { kamailio: { up: false, error: 'connection refused' }, boot: { ok: false, at: '2026-01-01T00:00:00Z', durationMs: 5, error: 'dispatcher destination host(s) do not resolve: r.invalid (ENOTFOUND)' } }, Date.parse('2026-01-01T00:01:00Z'));
+    const out = formatStatus(
+      'recorder-lb',
+      {
+        kamailio: { up: false, error: 'connection refused' },
+        boot: {
+          ok: false,
+          at: '2026-01-01T00:00:00Z',
+          durationMs: 5,
+          error: 'dispatcher destination host(s) do not resolve: r.invalid (ENOTFOUND)',
+        },
+      },
+      Date.parse('2026-01-01T00:01:00Z'),
+    );
     expect(out).toMatch(/^Kamailio\s+DOWN \(connection refused\)$/m);
-    expect(out).toMatch(/^Last boot\s+FAILED at 2026-01-01T00:00:00Z \(60 s ago\): dispatcher destination host\(s\) do not resolve/m);
+    expect(out).toMatch(
+      /^Last boot\s+FAILED at 2026-01-01T00:00:00Z \(60 s ago\): dispatcher destination host\(s\) do not resolve/m,
+    );
   });
 });

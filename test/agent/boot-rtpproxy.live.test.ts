@@ -28,11 +28,25 @@ async function callWith(argv: string[]): Promise<{ toRecorder: string | undefine
   const r = await RtpproxyResponder.fromArgv(argv).start();
   mine.push(r);
   const caller = lb.addr.callers[0]!;
-  const run = await runCalls({ dir: lb.dir, name: `uac-argv-${++n}`, localIp: caller, localPort: await freePort(caller), remote: `${lb.addr.proxy}:${lb.sipPort}`, calls: 1, rate: 1, timeoutS: 30, uac: { holdMs: 50 } });
+  const run = await runCalls({
+    dir: lb.dir,
+    name: `uac-argv-${++n}`,
+    localIp: caller,
+    localPort: await freePort(caller),
+    remote: `${lb.addr.proxy}:${lb.sipPort}`,
+    calls: 1,
+    rate: 1,
+    timeoutS: 30,
+    uac: { holdMs: 50 },
+  });
   expect(run.stats?.successful, run.output).toBe(1);
   const callId = run.messages.find((m) => m.direction === 'sent' && m.method === 'INVITE')!.headers['call-id']![0]!;
-  const inv = (await Promise.all(lb.recorders.map((u) => u.messages()))).flat().find((m) => m.direction === 'received' && m.method === 'INVITE' && m.headers['call-id']?.[0] === callId);
-  const ok = run.messages.find((m) => m.direction === 'received' && m.status === 200 && m.headers.cseq?.[0]?.includes('INVITE'));
+  const inv = (await Promise.all(lb.recorders.map((u) => u.messages())))
+    .flat()
+    .find((m) => m.direction === 'received' && m.method === 'INVITE' && m.headers['call-id']?.[0] === callId);
+  const ok = run.messages.find(
+    (m) => m.direction === 'received' && m.status === 200 && m.headers.cseq?.[0]?.includes('INVITE'),
+  );
   return { toRecorder: sdpC(inv), toCaller: sdpC(ok) };
 }
 
@@ -40,7 +54,11 @@ beforeAll(async () => {
   lb = await upRecorderLb({
     net: 43,
     // What boot writes on an instance whose 1:1 NAT / Elastic IP is PUBLIC (the function boot uses).
-    beforeStart: async ({ tree }) => writeFile(path.join(tree, 'etc/sipbake/rtpproxy-boot.env'), renderRtpproxyBootEnv({ privateIp: PRIVATE, publicIp: PUBLIC })),
+    beforeStart: async ({ tree }) =>
+      writeFile(
+        path.join(tree, 'etc/sipbake/rtpproxy-boot.env'),
+        renderRtpproxyBootEnv({ privateIp: PRIVATE, publicIp: PUBLIC }),
+      ),
   });
 });
 afterAll(async () => {

@@ -43,12 +43,17 @@ beforeAll(async () => {
   const def = await seedDefinition('recorder-lb', {
     listen: { udp: 5080, tcp: 5080 },
     advertise: { source: 'elastic-ip', elasticIp: PUBLIC },
-    media: { rtpproxy: { enabled: true, controlSocket: `udp:${CTL}:${ctlPort}`, rtpPorts: { min: 20000, max: 29999 } } },
+    media: {
+      rtpproxy: { enabled: true, controlSocket: `udp:${CTL}:${ctlPort}`, rtpPorts: { min: 20000, max: 29999 } },
+    },
   });
   (def.dispatcher as Record<string, unknown>).backend = { type: 'file' };
   tree = (await renderDefinition(tmp.path, def, { privateIp: '127.0.9.2', publicIp: '127.0.9.2' })).tree;
   imds = await startImdsFake({ localIpv4: PRIVATE });
-  const res = await runAgent(path.join(tree, 'usr/local/lib/sipbake/agent.mjs'), 'boot', { SIPBAKE_ROOT: tree, SIPBAKE_IMDS_ENDPOINT: imds.endpoint });
+  const res = await runAgent(path.join(tree, 'usr/local/lib/sipbake/agent.mjs'), 'boot', {
+    SIPBAKE_ROOT: tree,
+    SIPBAKE_IMDS_ENDPOINT: imds.endpoint,
+  });
   expect(res.exitCode, res.stderr).toBe(0);
 });
 afterAll(async () => {
@@ -60,7 +65,11 @@ describe('RTPProxy argv (unit + env files + boot)', () => {
   it('is what src/contract/rtpproxy-args.ts builds: -l PRIVATE=PUBLIC, -d WARN, -L from the calls, -p in the RuntimeDirectory', async () => {
     const { binary, argv, directives } = await unitArgv(tree, 'rtpproxy.service');
     expect(binary).toBe('/usr/local/bin/rtpproxy');
-    const settings = { controlSocket: `udp:${CTL}:${ctlPort}`, rtpPorts: { min: 20000, max: 29999 }, logLevel: 'WARN' as const };
+    const settings = {
+      controlSocket: `udp:${CTL}:${ctlPort}`,
+      rtpPorts: { min: 20000, max: 29999 },
+      logLevel: 'WARN' as const,
+    };
     expect(argv).toEqual(rtpproxyArgv(settings, { privateIp: PRIVATE, publicIp: PUBLIC }));
     const a = parseRtpproxyArgv(argv);
     expect(a.listen).toEqual([{ address: PRIVATE, advertised: PUBLIC, v6: false }]);
@@ -73,7 +82,9 @@ describe('RTPProxy argv (unit + env files + boot)', () => {
     expect(a.pidFile).toBe('/run/rtpproxy/rtpproxy.pid');
     expect(directives.RuntimeDirectory).toEqual(['rtpproxy']);
     expect(directives.User).toEqual(['rtpproxy']);
-    expect(await readFile(path.join(tree, 'etc/sipbake/rtpproxy-boot.env'), 'utf8')).toBe(`RTPPROXY_ADDR_OPTS="-l ${PRIVATE}=${PUBLIC}"\n`);
+    expect(await readFile(path.join(tree, 'etc/sipbake/rtpproxy-boot.env'), 'utf8')).toBe(
+      `RTPPROXY_ADDR_OPTS="-l ${PRIVATE}=${PUBLIC}"\n`,
+    );
   });
 
   it('the responder started with the unit argv answers the public address (what goes into SDP c=)', async () => {

@@ -9,7 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBoot } from '../../src/agent/boot.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { startSecretsFake, type SecretsFake } from '../fakes/ssm.js';
-import { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, startPostgres, type Postgres, type TmpDir } from '../support/index.js';
+import {
+  freePort,
+  makeTmpDir,
+  renderDefinition,
+  seedDefinition,
+  startKamailio,
+  startPostgres,
+  type Postgres,
+  type TmpDir,
+} from '../support/index.js';
 
 const NET = '127.0.42';
 const PARAM = '/sipbake/recorder-lb/db-password';
@@ -41,7 +50,11 @@ beforeAll(async () => {
   await pg.createUserDb('kamailio', 'initial-Zq7', 'kamailio');
   secrets = await startSecretsFake();
   imds = await startImdsFake({ localIpv4: `${NET}.2` });
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDLOCALFAKE', AWS_SECRET_ACCESS_KEY: 'local-fake-secret', AWS_REGION: 'us-east-1' });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'AKIDLOCALFAKE',
+    AWS_SECRET_ACCESS_KEY: 'local-fake-secret',
+    AWS_REGION: 'us-east-1',
+  });
   sipPort = await freePort(`${NET}.2`);
   const def = await seedDefinition('recorder-lb', {
     listen: { udp: sipPort, tcp: sipPort },
@@ -57,7 +70,14 @@ beforeAll(async () => {
     memory: { children: 1 },
     drain: { healthCheck: { port: await freePort(`${NET}.2`) } },
   });
-  (def.dispatcher as Record<string, unknown>).backend = { type: 'postgres', host: pg.host, port: pg.port, database: 'kamailio', user: 'kamailio', password: { source: 'ssm', name: PARAM } };
+  (def.dispatcher as Record<string, unknown>).backend = {
+    type: 'postgres',
+    host: pg.host,
+    port: pg.port,
+    database: 'kamailio',
+    user: 'kamailio',
+    password: { source: 'ssm', name: PARAM },
+  };
   tree = (await renderDefinition(tmp.path, def, { privateIp: `${NET}.2`, publicIp: `${NET}.2` })).tree;
   const sql = path.join(pg.socketDir, 'dispatcher.sql');
   await copyFile(path.join(tree, 'usr/share/sipbake/dispatcher.sql'), sql);
@@ -80,24 +100,47 @@ describe('database passwords through boot into Kamailio', () => {
     const include = path.join(tree, 'etc/kamailio/sipbake-boot.cfg');
     await rm(include, { force: true });
     const log: string[] = [];
-    const boot = runBoot({ root: tree, imds: { endpoint: imds.endpoint, budgetMs: 3000 }, ssmEndpoint: secrets.endpoint, region: 'us-east-1', log: (l) => log.push(l) });
+    const boot = runBoot({
+      root: tree,
+      imds: { endpoint: imds.endpoint, budgetMs: 3000 },
+      ssmEndpoint: secrets.endpoint,
+      region: 'us-east-1',
+      log: (l) => log.push(l),
+    });
     if (!works) {
-      const e: unknown = await boot.then(() => undefined, (x: unknown) => x);
+      const e: unknown = await boot.then(
+        () => undefined,
+        (x: unknown) => x,
+      );
       expect(e, 'boot should refuse it').toBeInstanceOf(Error);
       const msg = String(e);
-      expect(msg).toMatch(new RegExp(`PostgreSQL password in SSM parameter ${PARAM.replace(/\//g, '\\/')} cannot be used: it has a '/' before any '@'`));
+      expect(msg).toMatch(
+        new RegExp(
+          `PostgreSQL password in SSM parameter ${PARAM.replace(/\//g, '\\/')} cannot be used: it has a '/' before any '@'`,
+        ),
+      );
       for (const out of [msg, log.join('\n')]) expect(out).not.toContain(password);
       await expect(readFile(include, 'utf8')).rejects.toThrow(/ENOENT/);
       return;
     }
     await boot;
-    const kam = await startKamailio({ tree, sharedMb: 64, privateMb: 8, listeners: [{ host: `${NET}.2`, port: sipPort, transport: 'udp' }] });
+    const kam = await startKamailio({
+      tree,
+      sharedMb: 64,
+      privateMb: 8,
+      listeners: [{ host: `${NET}.2`, port: sipPort, transport: 'udp' }],
+    });
     try {
-      const list = await execa('kamcmd', ['-s', `unix:${tree}/run/kamailio/kamailio_ctl`, 'dispatcher.list'], { timeout: 5000, reject: false });
+      const list = await execa('kamcmd', ['-s', `unix:${tree}/run/kamailio/kamailio_ctl`, 'dispatcher.list'], {
+        timeout: 5000,
+        reject: false,
+      });
       expect(list.stdout, kam.text()).toContain(`sip:${NET}.10:5060`);
       expect(list.stdout).toContain(`sip:${NET}.11:5080`);
       // PostgreSQL saw kamailio log in with that password (scram-sha-256): the rows came from the table.
-      expect(kam.text()).not.toMatch(/could not translate host name|password authentication failed|error while parsing database URL/);
+      expect(kam.text()).not.toMatch(
+        /could not translate host name|password authentication failed|error while parsing database URL/,
+      );
     } finally {
       await kam.stop();
     }

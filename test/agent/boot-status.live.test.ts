@@ -45,7 +45,18 @@ describe('sipbake-status against a live Kamailio', () => {
   it('shows Kamailio up, an active dialog, both destinations, the drain state and the last boot', async () => {
     const caller = lb.addr.callers[0]!;
     // One call held for 6 s while status runs.
-    const call = startSipp({ dir: lb.dir, name: 'held', role: 'uac', localIp: caller, localPort: await freePort(caller), remote: `${lb.addr.proxy}:${lb.sipPort}`, calls: 1, rate: 1, timeoutS: 30, uac: { holdMs: 6000 } });
+    const call = startSipp({
+      dir: lb.dir,
+      name: 'held',
+      role: 'uac',
+      localIp: caller,
+      localPort: await freePort(caller),
+      remote: `${lb.addr.proxy}:${lb.sipPort}`,
+      calls: 1,
+      rate: 1,
+      timeoutS: 30,
+      uac: { holdMs: 6000 },
+    });
     const p = await call;
     try {
       let out = '';
@@ -60,7 +71,9 @@ describe('sipbake-status against a live Kamailio', () => {
       expect(out).toMatch(/^Drain\s+not draining/m);
       expect(out).toMatch(/^Destinations\s+2\/2 active$/m);
       expect(out).toContain(`sip:${lb.addr.recorders[0]}:${lb.recorderPorts[0]}`);
-      expect(out).toMatch(/^Last boot\s+ok at .*private 127\.0\.41\.2, advertised 127\.0\.41\.2 \(private-ipv4\), peers 127\.0\.0\.0\/8$/m);
+      expect(out).toMatch(
+        /^Last boot\s+ok at .*private 127\.0\.41\.2, advertised 127\.0\.41\.2 \(private-ipv4\), peers 127\.0\.0\.0\/8$/m,
+      );
       expect(out).toContain('journalctl -u sipbake-boot -u kamailio');
       expect(out.split('\n').length).toBeLessThan(25); // one screen
     } finally {
@@ -81,7 +94,11 @@ describe('sipbake-status against a live Kamailio', () => {
       expect(out).toMatch(/^Drain\s+DRAINING/m);
       expect(out).toMatch(/^Destinations\s+1\/2 active$/m);
       // Probing marks it trying (T) then inactive (I) after the threshold; either way not active.
-      expect(out).toMatch(new RegExp(`sip:${lb.addr.recorders[1]!.replace(/\./g, '\\.')}:${lb.recorderPorts[1]}\\S*\\s+[TI]P\\s+(trying|inactive), probing`));
+      expect(out).toMatch(
+        new RegExp(
+          `sip:${lb.addr.recorders[1]!.replace(/\./g, '\\.')}:${lb.recorderPorts[1]}\\S*\\s+[TI]P\\s+(trying|inactive), probing`,
+        ),
+      );
       const j = await status('--json');
       expect(j.exitCode).toBe(0);
       const doc = JSON.parse(j.stdout);
@@ -94,7 +111,11 @@ describe('sipbake-status against a live Kamailio', () => {
   });
 
   it('says Kamailio is down (exit 3) when the ctl socket does not answer', async () => {
-    const r = await execa(agentNode, [path.join(lb.tree, 'usr/local/lib/sipbake/agent.mjs'), 'status'], { env: { SIPBAKE_ROOT: '/nonexistent', SIPBAKE_KAMCMD: 'kamcmd' }, reject: false, timeout: 15_000 });
+    const r = await execa(agentNode, [path.join(lb.tree, 'usr/local/lib/sipbake/agent.mjs'), 'status'], {
+      env: { SIPBAKE_ROOT: '/nonexistent', SIPBAKE_KAMCMD: 'kamcmd' },
+      reject: false,
+      timeout: 15_000,
+    });
     expect(r.exitCode).toBe(3);
     expect(r.stdout).toMatch(/^Kamailio\s+DOWN/m);
     expect(r.stdout).toMatch(/^Last boot\s+no result file/m);

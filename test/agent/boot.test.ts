@@ -37,12 +37,19 @@ async function rootFor(...args: Parameters<typeof image>): Promise<TempRoot> {
 }
 
 function env(root: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { SIPBAKE_ROOT: root, SIPBAKE_IMDS_ENDPOINT: imds.endpoint, SIPBAKE_SSM_ENDPOINT: aws.endpoint, SIPBAKE_SECRETSMANAGER_ENDPOINT: aws.endpoint, ...extra };
+  return {
+    SIPBAKE_ROOT: root,
+    SIPBAKE_IMDS_ENDPOINT: imds.endpoint,
+    SIPBAKE_SSM_ENDPOINT: aws.endpoint,
+    SIPBAKE_SECRETSMANAGER_ENDPOINT: aws.endpoint,
+    ...extra,
+  };
 }
 
 async function leftovers(root: string): Promise<string[]> {
   const out: string[] = [];
-  for (const d of ['etc/kamailio', 'etc/sipbake']) out.push(...(await readdir(path.join(root, d))).filter((f) => f !== 'image.json').map((f) => `${d}/${f}`));
+  for (const d of ['etc/kamailio', 'etc/sipbake'])
+    out.push(...(await readdir(path.join(root, d))).filter((f) => f !== 'image.json').map((f) => `${d}/${f}`));
   return out;
 }
 
@@ -116,9 +123,15 @@ describe('agent.mjs boot (bundled, child process)', () => {
     const res = await runAgent(r.agent, 'boot', env(r.root));
     expect(res.exitCode).toBe(0);
     const inc = await readFile(path.join(r.root, INCLUDE), 'utf8');
-    expect(inc).toContain(`#!define SIPBAKE_DB_URL "postgres://kamailio:${PASSWORD}@database.example.com:5432/kamailio"`);
+    expect(inc).toContain(
+      `#!define SIPBAKE_DB_URL "postgres://kamailio:${PASSWORD}@database.example.com:5432/kamailio"`,
+    );
     const req = aws.requests.at(-1)!;
-    expect(req).toMatchObject({ target: 'AmazonSSM.GetParameter', body: { Name: '/sipbake/recorder-lb/db-password', WithDecryption: true }, signed: true });
+    expect(req).toMatchObject({
+      target: 'AmazonSSM.GetParameter',
+      body: { Name: '/sipbake/recorder-lb/db-password', WithDecryption: true },
+      signed: true,
+    });
     for (const out of [res.stdout, res.stderr]) {
       expect(out).not.toContain(PASSWORD);
       expect(out).not.toContain('S3cret');
@@ -127,18 +140,33 @@ describe('agent.mjs boot (bundled, child process)', () => {
 
   it('reads a Secrets Manager JSON secret by jsonKey', async () => {
     imds = await startImdsFake({ localIpv4: '10.0.1.28', publicIpv4: '203.0.113.10' });
-    const r = await rootFor('recorder-lb', { dispatcher: { backend: { password: { source: 'secretsmanager', name: 'sipbake/db', jsonKey: 'password' } } } });
+    const r = await rootFor('recorder-lb', {
+      dispatcher: { backend: { password: { source: 'secretsmanager', name: 'sipbake/db', jsonKey: 'password' } } },
+    });
     const res = await runAgent(r.agent, 'boot', env(r.root));
     expect(res.exitCode).toBe(0);
-    expect(aws.requests.at(-1)).toMatchObject({ target: 'secretsmanager.GetSecretValue', body: { SecretId: 'sipbake/db' } });
-    expect(await readFile(path.join(r.root, INCLUDE), 'utf8')).toContain(`postgres://kamailio:${PASSWORD}@database.example.com:5432/`);
+    expect(aws.requests.at(-1)).toMatchObject({
+      target: 'secretsmanager.GetSecretValue',
+      body: { SecretId: 'sipbake/db' },
+    });
+    expect(await readFile(path.join(r.root, INCLUDE), 'utf8')).toContain(
+      `postgres://kamailio:${PASSWORD}@database.example.com:5432/`,
+    );
     expect(res.stderr).not.toContain(PASSWORD);
   });
 
   it.each([
     ['a missing SSM parameter', { source: 'ssm', name: '/nope' }, /ParameterNotFound.*create it in us-east-1/s],
-    ['a missing JSON key', { source: 'secretsmanager', name: 'sipbake/db', jsonKey: 'pw' }, /no non-empty string under key "pw"/],
-    ['a password Kamailio cannot parse', { source: 'ssm', name: '/sipbake/slashed' }, /PostgreSQL password in SSM parameter \/sipbake\/slashed cannot be used: it has a '\/' before any '@'/],
+    [
+      'a missing JSON key',
+      { source: 'secretsmanager', name: 'sipbake/db', jsonKey: 'pw' },
+      /no non-empty string under key "pw"/,
+    ],
+    [
+      'a password Kamailio cannot parse',
+      { source: 'ssm', name: '/sipbake/slashed' },
+      /PostgreSQL password in SSM parameter \/sipbake\/slashed cannot be used: it has a '\/' before any '@'/,
+    ],
   ])('fails on %s, says what to do, writes nothing and leaks nothing', async (_n, password, message) => {
     imds = await startImdsFake({ publicIpv4: '203.0.113.11' });
     const r = await rootFor('recorder-lb', { dispatcher: { backend: { password } } });

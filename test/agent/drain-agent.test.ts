@@ -89,7 +89,13 @@ async function startAgent(drain: Record<string, unknown>) {
   asg.use(fake);
   imds = await startImdsFake({ instanceId: inst.InstanceId, lifecycleState: 'InService' });
   const c = execa(agentNode, [r.agent, 'drain'], {
-    env: { ...FAKE_AWS_ENV, SIPBAKE_ROOT: r.root, SIPBAKE_IMDS_ENDPOINT: imds.endpoint, SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint, SIPBAKE_KAMCMD: kamcmd },
+    env: {
+      ...FAKE_AWS_ENV,
+      SIPBAKE_ROOT: r.root,
+      SIPBAKE_IMDS_ENDPOINT: imds.endpoint,
+      SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint,
+      SIPBAKE_KAMCMD: kamcmd,
+    },
     reject: false,
     timeout: 60_000,
     all: true,
@@ -118,10 +124,27 @@ describe('agent.mjs drain (bundled, child process)', () => {
     await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
     const complete = asg.calls.find((x) => x.action === 'CompleteLifecycleAction')!;
     expect(complete.atMs).toBeGreaterThanOrEqual(lastCallEndedAt);
-    expect(complete.params).toMatchObject({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' });
+    expect(complete.params).toMatchObject({
+      AutoScalingGroupName: ASG,
+      LifecycleHookName: HOOK,
+      InstanceId: inst.InstanceId,
+      LifecycleActionResult: 'CONTINUE',
+    });
     // The shared fake took it: the action for this hook and group ended by that call, and the instance went.
-    expect(asg.fake.callsOf('CompleteLifecycleAction').map((x) => x.input)).toEqual([{ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' }]);
-    expect(inst.lifecycleAction).toMatchObject({ LifecycleHookName: HOOK, AutoScalingGroupName: ASG, endedBy: 'complete', result: 'CONTINUE' });
+    expect(asg.fake.callsOf('CompleteLifecycleAction').map((x) => x.input)).toEqual([
+      {
+        AutoScalingGroupName: ASG,
+        LifecycleHookName: HOOK,
+        InstanceId: inst.InstanceId,
+        LifecycleActionResult: 'CONTINUE',
+      },
+    ]);
+    expect(inst.lifecycleAction).toMatchObject({
+      LifecycleHookName: HOOK,
+      AutoScalingGroupName: ASG,
+      endedBy: 'complete',
+      result: 'CONTINUE',
+    });
     expect(inst.LifecycleState).toBe('Terminated');
     expect(complete.atMs).toBeGreaterThan(flippedAt);
     // The port stays closed after completion (the agent idles until shutdown instead of restarting).

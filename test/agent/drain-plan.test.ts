@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, isLeaving, nextDelayMs, step, type Action, type DrainParams, type DrainState, type Observation } from '../../src/agent/drain-plan.js';
+import {
+  initialState,
+  isLeaving,
+  nextDelayMs,
+  step,
+  type Action,
+  type DrainParams,
+  type DrainState,
+  type Observation,
+} from '../../src/agent/drain-plan.js';
 
 const P: DrainParams = { maxMs: 60_000, heartbeatEveryMs: 20_000, downAfterFailures: 3, completeGraceMs: 30_000 };
 const obs = (o: Partial<Observation> & { now: number }): Observation => ({ kamailioAlive: true, ...o });
@@ -29,12 +38,23 @@ describe('drain plan (pure)', () => {
 
   it('opens the health port only while Kamailio answers, and closes it when Kamailio dies', () => {
     const dead = { kamailioAlive: false, processAlive: false };
-    const r = run([obs({ now: 0, kamailioAlive: false }), obs({ now: 1 }), obs({ now: 2 }), obs({ now: 3, ...dead }), obs({ now: 4, ...dead }), obs({ now: 5, ...dead })]);
+    const r = run([
+      obs({ now: 0, kamailioAlive: false }),
+      obs({ now: 1 }),
+      obs({ now: 2 }),
+      obs({ now: 3, ...dead }),
+      obs({ now: 4, ...dead }),
+      obs({ now: 5, ...dead }),
+    ]);
     expect(r.actions.map(types)).toEqual([[], ['health-open'], [], [], [], ['health-fail']]);
   });
 
   it('on Terminated: sets the drain flag and fails the health port at once, then waits for the calls', () => {
-    const r = run([obs({ now: 0 }), obs({ now: 1000, lifecycle: 'Terminated', dialogs: 3 }), obs({ now: 2000, lifecycle: 'Terminated', dialogs: 2 })]);
+    const r = run([
+      obs({ now: 0 }),
+      obs({ now: 1000, lifecycle: 'Terminated', dialogs: 3 }),
+      obs({ now: 2000, lifecycle: 'Terminated', dialogs: 2 }),
+    ]);
     expect(types(r.actions[1]!)).toEqual(['set-draining', 'health-fail']);
     expect(types(r.actions[2]!)).toEqual(['set-draining']);
     expect(r.state.phase).toBe('draining');
@@ -47,7 +67,12 @@ describe('drain plan (pure)', () => {
       obs({ now: 9000, lifecycle: 'Terminating:Wait', dialogs: 1 }),
       obs({ now: 12_000, lifecycle: 'Terminating:Wait', dialogs: 0 }),
     ]);
-    expect(r.actions.slice(0, 3).flat().some((a) => a.type === 'complete')).toBe(false);
+    expect(
+      r.actions
+        .slice(0, 3)
+        .flat()
+        .some((a) => a.type === 'complete'),
+    ).toBe(false);
     expect(types(r.actions[3]!)).toEqual(['complete']);
     expect(r.state.outcome).toEqual({ reason: 'no-calls-left', endedNormally: 20, cut: 0, drainMs: 12_000 });
     expect(r.state.phase).toBe('completing');
@@ -77,19 +102,40 @@ describe('drain plan (pure)', () => {
   it('heartbeats every half hook timeout while it waits, and not before', () => {
     const times = [0, 10_000, 19_999, 20_000, 30_000, 40_000];
     const r = run(times.map((now) => obs({ now, lifecycle: 'Terminated', dialogs: 4 })));
-    expect(r.actions.map((a) => a.some((x) => x.type === 'heartbeat'))).toEqual([false, false, false, true, false, true]);
+    expect(r.actions.map((a) => a.some((x) => x.type === 'heartbeat'))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+      true,
+    ]);
   });
 
   it('completes when Kamailio dies mid-drain (3 missed RPCs and its process gone) and counts the calls it had as cut', () => {
     const dead = { lifecycle: 'Terminated', kamailioAlive: false, processAlive: false };
-    const r = run([obs({ now: 0, lifecycle: 'Terminated', dialogs: 4 }), obs({ now: 1000, ...dead }), obs({ now: 2000, ...dead }), obs({ now: 3000, ...dead })]);
-    expect(r.actions.slice(0, 3).flat().some((a) => a.type === 'complete')).toBe(false);
+    const r = run([
+      obs({ now: 0, lifecycle: 'Terminated', dialogs: 4 }),
+      obs({ now: 1000, ...dead }),
+      obs({ now: 2000, ...dead }),
+      obs({ now: 3000, ...dead }),
+    ]);
+    expect(
+      r.actions
+        .slice(0, 3)
+        .flat()
+        .some((a) => a.type === 'complete'),
+    ).toBe(false);
     expect(types(r.actions[3]!)).toEqual(['complete']);
     expect(r.state.outcome).toMatchObject({ reason: 'kamailio-down', cut: 4, endedNormally: 0 });
   });
 
   it('once done, does nothing more', () => {
-    const r = run([obs({ now: 0, lifecycle: 'Terminated', dialogs: 0 }), obs({ now: 1000, lifecycle: 'Terminated', completeResult: 'accepted' }), obs({ now: 2000, lifecycle: 'Terminated', dialogs: 0 })]);
+    const r = run([
+      obs({ now: 0, lifecycle: 'Terminated', dialogs: 0 }),
+      obs({ now: 1000, lifecycle: 'Terminated', completeResult: 'accepted' }),
+      obs({ now: 2000, lifecycle: 'Terminated', dialogs: 0 }),
+    ]);
     expect(r.state.phase).toBe('done');
     expect(r.actions[2]).toEqual([]);
   });
@@ -107,7 +153,11 @@ describe('drain plan (pure)', () => {
 
   // ---- AWS's real order: Terminated → deregistration delay → Terminating:Wait (the action exists only then) ----
 
-  type Row = [name: string, script: Array<Partial<Observation> & { now: number }>, want: { completedAt?: number; completed?: boolean; attempts?: number; phase?: string; reason?: string }];
+  type Row = [
+    name: string,
+    script: Array<Partial<Observation> & { now: number }>,
+    want: { completedAt?: number; completed?: boolean; attempts?: number; phase?: string; reason?: string },
+  ];
   const T = 'Terminated';
   const table: Row[] = [
     [
@@ -115,34 +165,60 @@ describe('drain plan (pure)', () => {
       [
         { now: 0, lifecycle: T, dialogs: 2 },
         { now: 5000, lifecycle: T, dialogs: 0 },
-        ...[10, 15, 20, 25, 30, 35, 40].map((t) => ({ now: t * 1000, lifecycle: T, completeResult: 'no-action' as const })),
+        ...[10, 15, 20, 25, 30, 35, 40].map((t) => ({
+          now: t * 1000,
+          lifecycle: T,
+          completeResult: 'no-action' as const,
+        })),
         { now: 45_000, lifecycle: 'Terminating:Wait', completeResult: 'accepted' },
       ],
       { completedAt: 45_000, completed: true, attempts: 8, reason: 'no-calls-left' },
     ],
     [
       'more than five no-action answers are never a reason to give up before the deadline',
-      [{ now: 0, lifecycle: T, dialogs: 0 }, ...Array.from({ length: 11 }, (_, i) => ({ now: (i + 1) * 5000, lifecycle: T, completeResult: 'no-action' as const }))],
+      [
+        { now: 0, lifecycle: T, dialogs: 0 },
+        ...Array.from({ length: 11 }, (_, i) => ({
+          now: (i + 1) * 5000,
+          lifecycle: T,
+          completeResult: 'no-action' as const,
+        })),
+      ],
       { phase: 'completing', attempts: 12 },
     ],
     [
       'gives up only after the drain deadline plus the grace (the hook timeout then decides)',
-      [{ now: 0, lifecycle: T, dialogs: 0 }, { now: 60_000, lifecycle: T, completeResult: 'no-action' }, { now: 90_000, lifecycle: T, completeResult: 'no-action' }],
+      [
+        { now: 0, lifecycle: T, dialogs: 0 },
+        { now: 60_000, lifecycle: T, completeResult: 'no-action' },
+        { now: 90_000, lifecycle: T, completeResult: 'no-action' },
+      ],
       { completedAt: 90_000, completed: false, attempts: 2 },
     ],
     [
       'a throttled completion is retried at the next poll',
-      [{ now: 0, lifecycle: T, dialogs: 0 }, { now: 5000, lifecycle: T, completeResult: 'failed' }, { now: 10_000, lifecycle: T, completeResult: 'accepted' }],
+      [
+        { now: 0, lifecycle: T, dialogs: 0 },
+        { now: 5000, lifecycle: T, completeResult: 'failed' },
+        { now: 10_000, lifecycle: T, completeResult: 'accepted' },
+      ],
       { completedAt: 10_000, completed: true, attempts: 2 },
     ],
     [
       'one failed RPC while calls are up is not "Kamailio down"',
-      [{ now: 0, lifecycle: T, dialogs: 3 }, { now: 5000, lifecycle: T, kamailioAlive: false, processAlive: false }, { now: 10_000, lifecycle: T, dialogs: 3 }],
+      [
+        { now: 0, lifecycle: T, dialogs: 3 },
+        { now: 5000, lifecycle: T, kamailioAlive: false, processAlive: false },
+        { now: 10_000, lifecycle: T, dialogs: 3 },
+      ],
       { phase: 'draining' },
     ],
     [
       'slow RPCs (timeouts) with the process still there never end the drain, however many',
-      [{ now: 0, lifecycle: T, dialogs: 3 }, ...[5, 10, 15, 20, 25].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false, processAlive: true }))],
+      [
+        { now: 0, lifecycle: T, dialogs: 3 },
+        ...[5, 10, 15, 20, 25].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false, processAlive: true })),
+      ],
       { phase: 'draining' },
     ],
     [
@@ -158,12 +234,18 @@ describe('drain plan (pure)', () => {
     ],
     [
       'an unchecked process (undefined) never counts as gone',
-      [{ now: 0, lifecycle: T, dialogs: 3 }, ...[1, 2, 3, 4].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false }))],
+      [
+        { now: 0, lifecycle: T, dialogs: 3 },
+        ...[1, 2, 3, 4].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false })),
+      ],
       { phase: 'draining' },
     ],
     [
       'three misses in a row and the process gone: the drain is over, calls counted as cut',
-      [{ now: 0, lifecycle: T, dialogs: 3 }, ...[1, 2, 3].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false, processAlive: false }))],
+      [
+        { now: 0, lifecycle: T, dialogs: 3 },
+        ...[1, 2, 3].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false, processAlive: false })),
+      ],
       { phase: 'completing', reason: 'kamailio-down', attempts: 1 },
     ],
   ];
@@ -185,19 +267,45 @@ describe('drain plan (pure)', () => {
   });
 
   it('heartbeats keep going while it waits for the action, and the health port is never reopened', () => {
-    const r = run([obs({ now: 0, lifecycle: T, dialogs: 0 }), ...[10, 20, 30, 40].map((t) => obs({ now: t * 1000, lifecycle: T, completeResult: 'no-action' }))]);
+    const r = run([
+      obs({ now: 0, lifecycle: T, dialogs: 0 }),
+      ...[10, 20, 30, 40].map((t) => obs({ now: t * 1000, lifecycle: T, completeResult: 'no-action' })),
+    ]);
     expect(r.actions.map((a) => a.some((x) => x.type === 'heartbeat'))).toEqual([false, false, true, false, true]);
     expect(r.actions.flat().some((a) => a.type === 'health-open')).toBe(false);
   });
 
   it('in serving, the health port closes only after consecutive misses', () => {
     const miss = { kamailioAlive: false };
-    const r = run([obs({ now: 0 }), obs({ now: 1, ...miss }), obs({ now: 2, ...miss }), obs({ now: 3 }), obs({ now: 4, ...miss }), obs({ now: 5, ...miss }), obs({ now: 6, ...miss })]);
+    const r = run([
+      obs({ now: 0 }),
+      obs({ now: 1, ...miss }),
+      obs({ now: 2, ...miss }),
+      obs({ now: 3 }),
+      obs({ now: 4, ...miss }),
+      obs({ now: 5, ...miss }),
+      obs({ now: 6, ...miss }),
+    ]);
     expect(r.actions.map(types)).toEqual([['health-open'], [], [], [], [], [], ['health-fail']]);
   });
 
   it('reports the whole time from the drain start to the accepted completion', () => {
-    const r = run([obs({ now: 0, lifecycle: T, dialogs: 1 }), obs({ now: 4000, lifecycle: T, dialogs: 0 }), obs({ now: 9000, lifecycle: 'Terminating:Wait', completeResult: 'accepted' })]);
-    expect(r.actions.flat().find((a) => a.type === 'done')).toEqual({ type: 'done', report: { reason: 'no-calls-left', endedNormally: 1, cut: 0, drainMs: 4000, completed: true, completeAttempts: 1, totalMs: 9000 } });
+    const r = run([
+      obs({ now: 0, lifecycle: T, dialogs: 1 }),
+      obs({ now: 4000, lifecycle: T, dialogs: 0 }),
+      obs({ now: 9000, lifecycle: 'Terminating:Wait', completeResult: 'accepted' }),
+    ]);
+    expect(r.actions.flat().find((a) => a.type === 'done')).toEqual({
+      type: 'done',
+      report: {
+        reason: 'no-calls-left',
+        endedNormally: 1,
+        cut: 0,
+        drainMs: 4000,
+        completed: true,
+        completeAttempts: 1,
+        totalMs: 9000,
+      },
+    });
   });
 });

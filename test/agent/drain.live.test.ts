@@ -12,7 +12,17 @@ import type { FakeInstance } from '../fakes/aws/model.js';
 import { seedWorld } from '../fakes/aws/scenario.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { agentNode, FAKE_AWS_ENV } from './support.js';
-import { activeDialogs, connects, kamcmd, freeSipPort, freeTcpPort, killAll, sendInvite, track, until } from './live-support.js';
+import {
+  activeDialogs,
+  connects,
+  kamcmd,
+  freeSipPort,
+  freeTcpPort,
+  killAll,
+  sendInvite,
+  track,
+  until,
+} from './live-support.js';
 
 // Issue 7 with real Kamailio and SIPp on loopback: calls through the rendered twilio-relay config to a
 // SIPp UAS, the bundled agent from the rendered tree, IMDSv2 and Auto Scaling fakes. One Kamailio per test.
@@ -68,17 +78,45 @@ async function rig(drain: Record<string, unknown>): Promise<Rig> {
   const file = path.join(tmp, 'drain-live.yaml');
   await writeFile(file, stringify(def));
   const out = path.join(tmp, 'out');
-  await renderImage(repoRoot, file, { out, local: { privateIp: '127.0.0.1', publicIp: '127.0.0.1' } }).catch((e: unknown) => {
-    throw new Error(`render failed: ${String(e)} ${JSON.stringify((e as { details?: unknown }).details)}`);
-  });
+  await renderImage(repoRoot, file, { out, local: { privateIp: '127.0.0.1', publicIp: '127.0.0.1' } }).catch(
+    (e: unknown) => {
+      throw new Error(`render failed: ${String(e)} ${JSON.stringify((e as { details?: unknown }).details)}`);
+    },
+  );
   const ctl = `unix:${out}/run/kamailio/kamailio_ctl`;
-  const kam = track(execa('kamailio', ['-DD', '-E', '-m', '256', '-M', '16', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], { reject: false, all: true, detached: true }));
+  const kam = track(
+    execa('kamailio', ['-DD', '-E', '-m', '256', '-M', '16', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], {
+      reject: false,
+      all: true,
+      detached: true,
+    }),
+  );
   let kamLog = '';
   kam.all?.on('data', (d: Buffer) => (kamLog = (kamLog + d.toString()).slice(-4000)));
-  await until('Kamailio to answer on its ctl socket', async () => (await activeDialogs(ctl)) !== undefined, 20_000).catch((e: unknown) => {
+  await until(
+    'Kamailio to answer on its ctl socket',
+    async () => (await activeDialogs(ctl)) !== undefined,
+    20_000,
+  ).catch((e: unknown) => {
     throw new Error(`${String(e)}\n${kamLog}`);
   });
-  track(execa('sipp', ['-sf', path.join(SCENARIOS, 'uas-rr.xml'), '-i', UAS_HOST, '-p', String(uasPort), '-nostdin', '-timeout', '170s'], { reject: false, all: true, detached: true }));
+  track(
+    execa(
+      'sipp',
+      [
+        '-sf',
+        path.join(SCENARIOS, 'uas-rr.xml'),
+        '-i',
+        UAS_HOST,
+        '-p',
+        String(uasPort),
+        '-nostdin',
+        '-timeout',
+        '170s',
+      ],
+      { reject: false, all: true, detached: true },
+    ),
+  );
 
   // The shared AWS fake behind the loopback Auto Scaling API: its clock follows real time, so the 30 s hook
   // times out unless the agent's heartbeats extend it; its own simulated drain agent is off.
@@ -89,7 +127,13 @@ async function rig(drain: Record<string, unknown>): Promise<Rig> {
   imds = await startImdsFake({ instanceId: inst.InstanceId, lifecycleState: 'InService' });
   const agent = track(
     execa(agentNode, [path.join(out, 'usr/local/lib/sipbake/agent.mjs'), 'drain'], {
-      env: { ...FAKE_AWS_ENV, SIPBAKE_ROOT: out, SIPBAKE_IMDS_ENDPOINT: imds.endpoint, SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint, SIPBAKE_KAMCMD: 'kamcmd' },
+      env: {
+        ...FAKE_AWS_ENV,
+        SIPBAKE_ROOT: out,
+        SIPBAKE_IMDS_ENDPOINT: imds.endpoint,
+        SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint,
+        SIPBAKE_KAMCMD: 'kamcmd',
+      },
       reject: false,
       all: true,
       detached: true,
@@ -105,7 +149,27 @@ function uac(r: Rig, calls: number, durationMs: number): ResultPromise<{ reject:
   return track(
     execa(
       'sipp',
-      ['-sf', path.join(SCENARIOS, 'uac-rr.xml'), `127.0.0.1:${r.kamPort}`, '-i', '127.0.0.1', '-p', String(0), '-m', String(calls), '-l', String(calls), '-r', '10', '-d', String(durationMs), '-nostdin', '-timeout', '170s', '-timeout_error'],
+      [
+        '-sf',
+        path.join(SCENARIOS, 'uac-rr.xml'),
+        `127.0.0.1:${r.kamPort}`,
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(0),
+        '-m',
+        String(calls),
+        '-l',
+        String(calls),
+        '-r',
+        '10',
+        '-d',
+        String(durationMs),
+        '-nostdin',
+        '-timeout',
+        '170s',
+        '-timeout_error',
+      ],
       { reject: false, all: true, detached: true },
     ),
   );
@@ -121,18 +185,30 @@ const completion = () => asg.calls.find((c) => c.action === 'CompleteLifecycleAc
 
 describe('drain with real Kamailio and SIPp', () => {
   it('20 calls of 60 s all end with BYE/200; new INVITEs get 503; the hook completes after the last call', async () => {
-    const r = await rig({ maxSeconds: 300, newInvites: { code: 503, reason: 'Service Unavailable - draining', retryAfter: 30 } });
+    const r = await rig({
+      maxSeconds: 300,
+      newInvites: { code: 503, reason: 'Service Unavailable - draining', retryAfter: 30 },
+    });
     const calls = uac(r, 20, 60_000);
     await until('20 established dialogs', async () => ((await activeDialogs(r.ctl)) === 20 ? true : undefined), 20_000);
     const drainAt = startTermination();
 
     // The health-check port stops accepting as soon as the drain starts (one poll).
-    const closedAt = await until('the health-check port to close', async () => (!(await connects(r.healthPort)) ? Date.now() : undefined), 5_000, 50);
+    const closedAt = await until(
+      'the health-check port to close',
+      async () => (!(await connects(r.healthPort)) ? Date.now() : undefined),
+      5_000,
+      50,
+    );
     // A new call is turned away with 503 and Retry-After, and never reaches the UAS.
-    const probe = await until('a drained INVITE answer', async () => {
-      const a = await sendInvite({ host: '127.0.0.1', port: r.kamPort }, { host: '127.0.0.1' });
-      return a && a.status !== 100 ? a : undefined;
-    }, 5_000);
+    const probe = await until(
+      'a drained INVITE answer',
+      async () => {
+        const a = await sendInvite({ host: '127.0.0.1', port: r.kamPort }, { host: '127.0.0.1' });
+        return a && a.status !== 100 ? a : undefined;
+      },
+      5_000,
+    );
     expect(probe.status).toBe(503);
     expect(probe.text).toMatch(/^Retry-After: 30\r$/m);
 
@@ -154,20 +230,35 @@ describe('drain with real Kamailio and SIPp', () => {
     await watcher;
 
     expect(uacResult.exitCode, uacResult.all).toBe(0); // every call ended with BYE/200, none failed
-    const cumulative = (name: string) => Number(new RegExp(`${name}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`).exec(uacResult.all)?.[1]);
+    const cumulative = (name: string) =>
+      Number(new RegExp(`${name}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`).exec(uacResult.all)?.[1]);
     expect(cumulative('Successful call')).toBe(20);
     expect(cumulative('Failed call')).toBe(0);
     expect(uacResult.all).toMatch(/BYE ---------->\s+20\s+0\s+0\s+200 <----------\s+20/);
     expect(done.atMs).toBeGreaterThan(lastUpAt);
     expect(done.atMs - drainAt).toBeGreaterThan(50_000);
-    expect(done.params).toMatchObject({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' });
-    expect(asg.calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat' && c.ok).length).toBeGreaterThanOrEqual(2);
+    expect(done.params).toMatchObject({
+      AutoScalingGroupName: ASG,
+      LifecycleHookName: HOOK,
+      InstanceId: inst.InstanceId,
+      LifecycleActionResult: 'CONTINUE',
+    });
+    expect(
+      asg.calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat' && c.ok).length,
+    ).toBeGreaterThanOrEqual(2);
     // Completed, not timed out: over 50 s against a 30 s hook, so the heartbeats kept the action open.
-    expect(inst.lifecycleAction).toMatchObject({ LifecycleHookName: HOOK, AutoScalingGroupName: ASG, endedBy: 'complete', result: 'CONTINUE' });
+    expect(inst.lifecycleAction).toMatchObject({
+      LifecycleHookName: HOOK,
+      AutoScalingGroupName: ASG,
+      endedBy: 'complete',
+      result: 'CONTINUE',
+    });
     r.agent.kill('SIGTERM');
     const log = (await r.agent).all;
     expect(log).toMatch(/20 call\(s\) ended normally, 0 cut/);
-    console.log(`drain: health port closed ${closedAt - drainAt} ms after the flip; hook completed ${done.atMs - drainAt} ms after the flip, ${done.atMs - lastUpAt} ms after the last call was seen up`);
+    console.log(
+      `drain: health port closed ${closedAt - drainAt} ms after the flip; hook completed ${done.atMs - drainAt} ms after the flip, ${done.atMs - lastUpAt} ms after the last call was seen up`,
+    );
   });
 
   it('calls longer than drain.maxSeconds: completes at the deadline and reports them as cut', async () => {

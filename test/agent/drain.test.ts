@@ -39,20 +39,35 @@ function scriptedKamailio(endAtSeconds: number[]): KamailioRpc & { drainingSetAt
   return k;
 }
 
-function effects(kamailio: KamailioRpc, log: string[], health: string[], fallbackHeartbeatTimeoutSeconds = 120): DrainEffects {
+function effects(
+  kamailio: KamailioRpc,
+  log: string[],
+  health: string[],
+  fallbackHeartbeatTimeoutSeconds = 120,
+): DrainEffects {
   return {
     now: h.fake.clock.now,
     sleep: (ms) => h.fake.clock.sleep(ms),
     // What IMDS says: the *target* state, Terminated, once the instance is picked for termination.
     lifecycleState: async () => imdsState(),
     kamailio,
-    health: { open: async () => void health.push(`open@${h.fake.elapsedSeconds}`), fail: async () => void health.push(`fail@${h.fake.elapsedSeconds}`) },
-    lifecycle: lifecycleHook({ autoScaling: h.clients.autoScaling, instanceId: inst.InstanceId, hookName: HOOK, fallbackHeartbeatTimeoutSeconds, log: (l) => log.push(l) }),
+    health: {
+      open: async () => void health.push(`open@${h.fake.elapsedSeconds}`),
+      fail: async () => void health.push(`fail@${h.fake.elapsedSeconds}`),
+    },
+    lifecycle: lifecycleHook({
+      autoScaling: h.clients.autoScaling,
+      instanceId: inst.InstanceId,
+      hookName: HOOK,
+      fallbackHeartbeatTimeoutSeconds,
+      log: (l) => log.push(l),
+    }),
     log: (l) => log.push(l),
   };
 }
 
-const imdsState = () => (inst.LifecycleState === 'InService' || inst.LifecycleState === 'Pending' ? 'InService' : 'Terminated');
+const imdsState = () =>
+  inst.LifecycleState === 'InService' || inst.LifecycleState === 'Pending' ? 'InService' : 'Terminated';
 const lifecycleCalls = () => h.fake.calls.filter((c) => /LifecycleAction/.test(c.command));
 
 describe('runDrain against the AWS fake', () => {
@@ -76,9 +91,20 @@ describe('runDrain against the AWS fake', () => {
     const calls = lifecycleCalls();
     const complete = calls.filter((c) => c.command === 'CompleteLifecycleAction');
     expect(complete).toHaveLength(1);
-    expect(complete[0]!.input).toEqual({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId, LifecycleActionResult: 'CONTINUE' });
+    expect(complete[0]!.input).toEqual({
+      AutoScalingGroupName: ASG,
+      LifecycleHookName: HOOK,
+      InstanceId: inst.InstanceId,
+      LifecycleActionResult: 'CONTINUE',
+    });
     // The fake accepted it: the action the termination started (this hook, this group) ended by that call.
-    expect(inst.lifecycleAction).toMatchObject({ LifecycleHookName: HOOK, AutoScalingGroupName: ASG, endedBy: 'complete', result: 'CONTINUE', endedAt: complete[0]!.atMs });
+    expect(inst.lifecycleAction).toMatchObject({
+      LifecycleHookName: HOOK,
+      AutoScalingGroupName: ASG,
+      endedBy: 'complete',
+      result: 'CONTINUE',
+      endedAt: complete[0]!.atMs,
+    });
     expect(inst.LifecycleState).toBe('Terminated');
     // It waited past the hook's 60 s HeartbeatTimeout: only the heartbeats kept the action open that long.
     expect(complete[0]!.atMs - inst.lifecycleAction!.startedAt).toBeGreaterThan(60_000);
@@ -87,7 +113,9 @@ describe('runDrain against the AWS fake', () => {
     // Hook timeout 60 s → a heartbeat every 30 s while waiting.
     const beats = calls.filter((c) => c.command === 'RecordLifecycleActionHeartbeat');
     expect(beats.map((b) => (b.atMs - drainStart) / 1000)).toEqual([30, 60, 90]);
-    expect(beats.map((b) => b.input)).toEqual(beats.map(() => ({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId })));
+    expect(beats.map((b) => b.input)).toEqual(
+      beats.map(() => ({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId })),
+    );
     expect(inst.lifecycleAction!.heartbeats).toEqual(beats.map((b) => b.atMs));
     // Open while serving; failed in the same poll that saw the termination, never reopened.
     expect(health).toEqual(['open@10', `fail@${(drainStart - FAKE_EPOCH) / 1000}`]);
@@ -104,7 +132,11 @@ describe('runDrain against the AWS fake', () => {
     const complete = lifecycleCalls().find((c) => c.command === 'CompleteLifecycleAction')!;
     expect((complete.atMs - k.drainingSetAt!) / 1000).toBe(60);
     // The heartbeat at 30 s moved the hook's timeout from 60 s to 90 s, so the completion at 60 s was in time.
-    expect(inst.lifecycleAction).toMatchObject({ endedBy: 'complete', heartbeats: [k.drainingSetAt! + 30_000], timeoutAt: k.drainingSetAt! + 90_000 });
+    expect(inst.lifecycleAction).toMatchObject({
+      endedBy: 'complete',
+      heartbeats: [k.drainingSetAt! + 30_000],
+      timeoutAt: k.drainingSetAt! + 90_000,
+    });
     expect(log.join('\n')).toMatch(/maxSeconds \(60 s\) ran out; 1 call\(s\) ended normally, 2 cut/);
   });
 

@@ -7,7 +7,8 @@ import type { Observed } from '../../src/roll/types.js';
 import { harness, run } from '../roll/helpers.js';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1';
-const deployWith = (extra: Record<string, unknown> = {}) => deploySchema.parse({ region: 'us-east-1', asgName: 'asg', targetGroupArns: [TG], ...extra });
+const deployWith = (extra: Record<string, unknown> = {}) =>
+  deploySchema.parse({ region: 'us-east-1', asgName: 'asg', targetGroupArns: [TG], ...extra });
 const tags = { 'sipbake:image': 'relay', 'sipbake:content-hash': 'h' };
 
 function world(): Observed {
@@ -29,26 +30,53 @@ function world(): Observed {
     target: { imageId: 'ami-0000000b', name: 'b', state: 'available', architecture: 'x86_64', tags },
     targetGroups: [{ arn: TG, name: 'tg', intervalSeconds: 10, healthyThreshold: 3, deregistrationDelay: 1000 }],
     missingTargetGroups: [],
-    hooks: [{ name: 'sipbake-drain', transition: 'autoscaling:EC2_INSTANCE_TERMINATING', heartbeatTimeout: 1000, defaultResult: 'CONTINUE' }],
+    hooks: [
+      {
+        name: 'sipbake-drain',
+        transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        heartbeatTimeout: 1000,
+        defaultResult: 'CONTINUE',
+      },
+    ],
     refreshes: [],
     missingAlarms: [],
   };
 }
 
-function findings(edit: (o: Observed) => void, extra: Partial<{ deploy: Record<string, unknown>; drainHookName: string }> = {}) {
+function findings(
+  edit: (o: Observed) => void,
+  extra: Partial<{ deploy: Record<string, unknown>; drainHookName: string }> = {},
+) {
   const obs = world();
   edit(obs);
-  return preflight({ obs, image: 'relay', deploy: deployWith(extra.deploy), drainMaxSeconds: 900, amiId: 'ami-0000000b', ...(extra.drainHookName ? { drainHookName: extra.drainHookName } : {}) });
+  return preflight({
+    obs,
+    image: 'relay',
+    deploy: deployWith(extra.deploy),
+    drainMaxSeconds: 900,
+    amiId: 'ami-0000000b',
+    ...(extra.drainHookName ? { drainHookName: extra.drainHookName } : {}),
+  });
 }
 const level = (f: ReturnType<typeof findings>, check: string) => f.find((x) => x.check === check)?.level;
 
 describe('roll preflight: AWS as it is', () => {
   it.each(['ELB', 'ELB,EBS', 'EBS,ELB', 'ELB,VPC_LATTICE'])('health check type %s is accepted', (t) => {
-    expect(level(findings((o) => (o.group!.healthCheckType = t)), 'healthCheckIsElb')).toBe('ok');
+    expect(
+      level(
+        findings((o) => (o.group!.healthCheckType = t)),
+        'healthCheckIsElb',
+      ),
+    ).toBe('ok');
   });
 
   it.each(['EC2', 'EBS', 'EC2,EBS'])('health check type %s (no ELB) is refused', (t) => {
-    expect(level(findings((o) => (o.group!.healthCheckType = t)), 'healthCheckIsElb')).toBe('refuse');
+    expect(
+      level(
+        findings((o) => (o.group!.healthCheckType = t)),
+        'healthCheckIsElb',
+      ),
+    ).toBe('refuse');
   });
 
   it('an AMI with ImdsSupport v2.0 under a launch template that leaves HttpTokens unset is accepted; explicit optional is not', () => {
@@ -62,16 +90,30 @@ describe('roll preflight: AWS as it is', () => {
       Object.assign(o.target!, { imdsSupport: 'v2.0' });
     });
     expect(level(explicit, 'requiresImdsV2')).toBe('refuse');
-    expect(level(findings((o) => delete o.current!.httpTokens), 'requiresImdsV2')).toBe('refuse');
+    expect(
+      level(
+        findings((o) => delete o.current!.httpTokens),
+        'requiresImdsV2',
+      ),
+    ).toBe('refuse');
   });
 
-  it("refuses a termination hook that is not the one the drain agent completes, and a drain/deploy name mismatch", () => {
+  it('refuses a termination hook that is not the one the drain agent completes, and a drain/deploy name mismatch', () => {
     const foreign = findings((o) => (o.hooks[0]!.name = 'someone-elses-hook'));
-    expect(foreign.find((f) => f.check === 'terminationHook')).toMatchObject({ level: 'refuse', message: expect.stringMatching(/someone-elses-hook is not the one the drain agent completes \(sipbake-drain\)/) });
-    const ours = findings((o) => (o.hooks[0]!.name = 'calls-drain'), { deploy: { lifecycleHook: { name: 'calls-drain' } }, drainHookName: 'calls-drain' });
+    expect(foreign.find((f) => f.check === 'terminationHook')).toMatchObject({
+      level: 'refuse',
+      message: expect.stringMatching(/someone-elses-hook is not the one the drain agent completes \(sipbake-drain\)/),
+    });
+    const ours = findings((o) => (o.hooks[0]!.name = 'calls-drain'), {
+      deploy: { lifecycleHook: { name: 'calls-drain' } },
+      drainHookName: 'calls-drain',
+    });
     expect(level(ours, 'terminationHook')).toBe('ok');
     const split = findings(() => {}, { drainHookName: 'other' });
-    expect(split.find((f) => f.check === 'terminationHook')).toMatchObject({ level: 'refuse', message: expect.stringMatching(/drain.lifecycleHookName.*deploy.lifecycleHook.name/) });
+    expect(split.find((f) => f.check === 'terminationHook')).toMatchObject({
+      level: 'refuse',
+      message: expect.stringMatching(/drain.lifecycleHookName.*deploy.lifecycleHook.name/),
+    });
   });
 
   // Set after parsing: validate may refuse these values itself (the definition's own rules), the preflight must too.
@@ -87,7 +129,11 @@ describe('roll preflight: AWS as it is', () => {
   });
 
   it('10 alarms and 172800 s are within the limits', () => {
-    const f = findings(() => {}, { deploy: { refresh: { alarms: Array.from({ length: 10 }, (_, i) => `a${i}`), checkpointDelay: 172800, bakeTime: 172800 } } });
+    const f = findings(() => {}, {
+      deploy: {
+        refresh: { alarms: Array.from({ length: 10 }, (_, i) => `a${i}`), checkpointDelay: 172800, bakeTime: 172800 },
+      },
+    });
     expect(level(f, 'refreshWithinLimits')).toBeUndefined();
   });
 });

@@ -41,11 +41,17 @@ export async function buildFixture(o: {
   }
   await cp(path.join(repoRoot, 'scripts'), path.join(root, 'scripts'), { recursive: true });
   if (o.pinsReady === false) {
-    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(/^SSM_AGENT_KEY_FINGERPRINT=.*$/m, 'SSM_AGENT_KEY_FINGERPRINT=');
+    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(
+      /^SSM_AGENT_KEY_FINGERPRINT=.*$/m,
+      'SSM_AGENT_KEY_FINGERPRINT=',
+    );
     await writeFile(path.join(root, 'scripts/pins.env'), pins);
   } else if (!o.pinsAsShipped) {
     // Test-only pin values: nothing is downloaded from these.
-    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(/^SSM_AGENT_X86_64_URL=.*$/m, 'SSM_AGENT_X86_64_URL=http://127.0.0.1:9/amazon-ssm-agent.deb');
+    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(
+      /^SSM_AGENT_X86_64_URL=.*$/m,
+      'SSM_AGENT_X86_64_URL=http://127.0.0.1:9/amazon-ssm-agent.deb',
+    );
     await writeFile(path.join(root, 'scripts/pins.env'), pins);
   }
   // A private TMPDIR: bake directories of suites running in parallel never mix with this one's.
@@ -61,7 +67,15 @@ export async function buildFixture(o: {
   const regions = new Map(
     o.regions.map(
       (r) =>
-        [r, createFakeAws({ region: r, amiSeconds: o.amiSeconds ?? 0, consistencyLagSeconds: o.consistencyLagSeconds ?? 0, iam: { image: 'twilio-relay', ...o.iam, role: 'build', root } })] as const,
+        [
+          r,
+          createFakeAws({
+            region: r,
+            amiSeconds: o.amiSeconds ?? 0,
+            consistencyLagSeconds: o.consistencyLagSeconds ?? 0,
+            iam: { image: 'twilio-relay', ...o.iam, role: 'build', root },
+          }),
+        ] as const,
     ),
   );
   linkRegions([...regions].map(([r, h]) => [r, h.fake] as const));
@@ -76,7 +90,13 @@ export async function buildFixture(o: {
       if (!h) throw new Error(`test: no fake for region ${r}`);
       return h.clients.ec2;
     },
-    env: (mode = 'ok') => ({ ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_PACKER_LOG: log, FAKE_PACKER_MODE: mode, FAKE_PACKER_CLEANED: cleaned }),
+    env: (mode = 'ok') => ({
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+      FAKE_PACKER_LOG: log,
+      FAKE_PACKER_MODE: mode,
+      FAKE_PACKER_CLEANED: cleaned,
+    }),
     calls: async () =>
       existsSync(log)
         ? (await readFile(log, 'utf8'))

@@ -31,10 +31,20 @@ describe('CLI: build, packer, pin', () => {
     fx = await buildFixture({ regions: ['us-east-1'] });
     const fake = new FakeAws({ iam: { role: 'build', root: fx.root } });
     restore = installFakeAws(fake);
-    const { code, reporter } = await cli(['build', 'twilio-relay', '--plan', '--json', '--root', fx.root], { ...fx.env(), AWS_ACCESS_KEY_ID: 'FAKE', AWS_SECRET_ACCESS_KEY: 'FAKE' });
+    const { code, reporter } = await cli(['build', 'twilio-relay', '--plan', '--json', '--root', fx.root], {
+      ...fx.env(),
+      AWS_ACCESS_KEY_ID: 'FAKE',
+      AWS_SECRET_ACCESS_KEY: 'FAKE',
+    });
     expect(code).toBe(0);
     const doc = reporter.results[0] as Record<string, unknown>;
-    expect(doc).toMatchObject({ ok: true, action: 'planned', bake: true, image: 'twilio-relay', regions: ['us-east-1'] });
+    expect(doc).toMatchObject({
+      ok: true,
+      action: 'planned',
+      bake: true,
+      image: 'twilio-relay',
+      regions: ['us-east-1'],
+    });
     expect(doc.contentHash).toMatch(/^[0-9a-f]{64}$/);
     expect(await fx.calls()).toEqual([]);
   });

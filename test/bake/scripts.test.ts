@@ -55,13 +55,21 @@ describe('10-sources.sh verifies every pin before anything is built', () => {
   async function run(pins: Parameters<typeof pinsFile>[0], work: string) {
     const file = path.join(dir, `${path.basename(work)}.env`);
     await writeFile(file, pinsFile(pins));
-    return runScript('10-sources.sh', { SIPBAKE_ROOT: path.join(dir, 'root'), SIPBAKE_TREE: path.join(dir, 'tree'), SIPBAKE_PINS: file, SIPBAKE_WORK: work });
+    return runScript('10-sources.sh', {
+      SIPBAKE_ROOT: path.join(dir, 'root'),
+      SIPBAKE_TREE: path.join(dir, 'tree'),
+      SIPBAKE_PINS: file,
+      SIPBAKE_WORK: work,
+    });
   }
 
   it('fetches a tarball pin and a git pin when both verify', async () => {
     const work = path.join(dir, 'work-ok');
     const r = await run(
-      { KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: sha }, RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit } },
+      {
+        KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: sha },
+        RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit },
+      },
       work,
     );
     expect(r.exitCode, r.output).toBe(0);
@@ -71,7 +79,10 @@ describe('10-sources.sh verifies every pin before anything is built', () => {
     expect(existsSync(path.join(work, 'src/rtpproxy/configure'))).toBe(true);
     // Idempotent: a second run reuses what it verified.
     const again = await run(
-      { KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: sha }, RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit } },
+      {
+        KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: sha },
+        RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit },
+      },
       work,
     );
     expect(again.exitCode, again.output).toBe(0);
@@ -81,7 +92,13 @@ describe('10-sources.sh verifies every pin before anything is built', () => {
   it('aborts on a wrong sha256 with the expected value, the actual value and the URL', async () => {
     const wrong = 'f'.repeat(64);
     const work = path.join(dir, 'work-badsha');
-    const r = await run({ KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: wrong }, RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit } }, work);
+    const r = await run(
+      {
+        KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: wrong },
+        RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit },
+      },
+      work,
+    );
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toContain(`expected sha256: ${wrong}`);
     expect(r.output).toContain(`actual sha256:   ${sha}`);
@@ -92,7 +109,13 @@ describe('10-sources.sh verifies every pin before anything is built', () => {
   it('aborts when the tag points at a commit other than the pinned one', async () => {
     const other = '0123456789abcdef0123456789abcdef01234567';
     const work = path.join(dir, 'work-badcommit');
-    const r = await run({ KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: sha }, RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit: other } }, work);
+    const r = await run(
+      {
+        KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: sha },
+        RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit: other },
+      },
+      work,
+    );
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toContain(`expected commit: ${other}`);
     expect(r.output).toContain(`actual commit:   ${commit}`);
@@ -101,7 +124,13 @@ describe('10-sources.sh verifies every pin before anything is built', () => {
   });
 
   it('refuses an empty checksum and says how to compute one', async () => {
-    const r = await run({ KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: '' }, RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit } }, path.join(dir, 'w3'));
+    const r = await run(
+      {
+        KAMAILIO: { source: 'tarball', url: `file://${tgz}`, sha256: '' },
+        RTPPROXY: { source: 'git', url: repo, tag: 'v1.0', commit },
+      },
+      path.join(dir, 'w3'),
+    );
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toContain('npx sipbake pin kamailio VERSION --tarball');
   });
@@ -111,8 +140,16 @@ describe('90-cleanup.sh on a local root', () => {
   const secrets: [string, string, string][] = [
     ['a private key', 'etc/kamailio/tls.key', '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n'],
     ['an AWS access key id', 'etc/profile.d/aws.sh', 'export AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n'],
-    ['an AWS secret in a credentials file', 'root/.aws/credentials', `[default]\naws_secret_access_key = ${'a'.repeat(40)}\n`],
-    ['a database URL with a password', 'etc/kamailio/db.cfg', '#!define DBURL "postgres://kamailio:hunter2@db.example.com/kamailio"\n'],
+    [
+      'an AWS secret in a credentials file',
+      'root/.aws/credentials',
+      `[default]\naws_secret_access_key = ${'a'.repeat(40)}\n`,
+    ],
+    [
+      'a database URL with a password',
+      'etc/kamailio/db.cfg',
+      '#!define DBURL "postgres://kamailio:hunter2@db.example.com/kamailio"\n',
+    ],
   ];
 
   async function rootWith(files: Record<string, string>): Promise<string> {
@@ -123,7 +160,8 @@ describe('90-cleanup.sh on a local root', () => {
       'home/admin/.ssh/authorized_keys': 'ssh-ed25519 AAAA packer',
       'var/log/syslog': 'lots',
       'etc/machine-id': '0123456789abcdef0123456789abcdef\n',
-      'usr/local/lib/sipbake/agent.mjs': 'const u = `postgres://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${h}`; x.aws_secret_access_key;',
+      'usr/local/lib/sipbake/agent.mjs':
+        'const u = `postgres://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${h}`; x.aws_secret_access_key;',
       ...files,
     })) {
       await mkdir(path.dirname(path.join(root, f)), { recursive: true });
@@ -135,7 +173,11 @@ describe('90-cleanup.sh on a local root', () => {
   it('removes host keys, authorized keys, history, logs and the machine id, and finds no secret in clean code', async () => {
     const root = await rootWith({});
     try {
-      const r = await runScript('90-cleanup.sh', { SIPBAKE_ROOT: root, SIPBAKE_WORK: path.join(root, 'work'), SIPBAKE_TREE: path.join(root, 'tree') });
+      const r = await runScript('90-cleanup.sh', {
+        SIPBAKE_ROOT: root,
+        SIPBAKE_WORK: path.join(root, 'work'),
+        SIPBAKE_TREE: path.join(root, 'tree'),
+      });
       expect(r.exitCode, r.output).toBe(0);
       expect(r.output).toContain('no secret-looking values found');
       expect(existsSync(path.join(root, 'etc/ssh/ssh_host_ed25519_key'))).toBe(false);
@@ -151,7 +193,11 @@ describe('90-cleanup.sh on a local root', () => {
   it.each(secrets)('fails the bake when %s remains, naming the file', async (_what, file, text) => {
     const root = await rootWith({ [file]: text });
     try {
-      const r = await runScript('90-cleanup.sh', { SIPBAKE_ROOT: root, SIPBAKE_WORK: path.join(root, 'work'), SIPBAKE_TREE: path.join(root, 'tree') });
+      const r = await runScript('90-cleanup.sh', {
+        SIPBAKE_ROOT: root,
+        SIPBAKE_WORK: path.join(root, 'work'),
+        SIPBAKE_TREE: path.join(root, 'tree'),
+      });
       expect(r.exitCode).not.toBe(0);
       expect(r.output).toContain('secret-looking values remain');
       expect(r.output).toContain(path.join(root, file));
@@ -173,12 +219,18 @@ describe('40-config.sh boots the baked config, not only kamailio -c', () => {
     tmp = path.join(dir, 'tmp');
     await mkdir(tmp);
     // Odd ports: the check binds a random 127/8 address, and these keep it clear of wildcard listeners too.
-    await imageVariant(dir, 'twilio-relay', 'relay-tls', (y) =>
-      y.replace(/^listen:\n {2}udp: 5060\n {2}tcp: 5060$/m, 'listen:\n  udp: 5276\n  tcp: 5276\n  tls: 5277') +
-      // The certificate arrives at boot from its secret, so it is not in the image at bake time.
-      '\ntls:\n  enabled: true\n  certificateSecret: { source: ssm, name: /sipbake/t/cert }\n  privateKeySecret: { source: ssm, name: /sipbake/t/key }\n',
+    await imageVariant(
+      dir,
+      'twilio-relay',
+      'relay-tls',
+      (y) =>
+        y.replace(/^listen:\n {2}udp: 5060\n {2}tcp: 5060$/m, 'listen:\n  udp: 5276\n  tcp: 5276\n  tls: 5277') +
+        // The certificate arrives at boot from its secret, so it is not in the image at bake time.
+        '\ntls:\n  enabled: true\n  certificateSecret: { source: ssm, name: /sipbake/t/cert }\n  privateKeySecret: { source: ssm, name: /sipbake/t/key }\n',
     );
-    await imageVariant(dir, 'recorder-lb', 'lb', (y) => y.replace(/^listen:\n {2}udp: 5080\n {2}tcp: 5080$/m, 'listen:\n  udp: 5278\n  tcp: 5278'));
+    await imageVariant(dir, 'recorder-lb', 'lb', (y) =>
+      y.replace(/^listen:\n {2}udp: 5080\n {2}tcp: 5080$/m, 'listen:\n  udp: 5278\n  tcp: 5278'),
+    );
   });
   afterAll(async () => {
     await Promise.all(rehearsals.map((r) => r.cleanup()));
@@ -202,11 +254,13 @@ describe('40-config.sh boots the baked config, not only kamailio -c', () => {
     expect(r.exitCode, r.output).toBe(0);
     expect(r.output).toContain('kamailio accepts the baked config');
     expect(r.output).toContain('starting with a throwaway self-signed certificate');
-    expect(r.output).toMatch(/kamailio starts with the baked config \(ctl socket answered on 127\.\d+\.\d+\.\d+; stopped again\)/);
+    expect(r.output).toMatch(
+      /kamailio starts with the baked config \(ctl socket answered on 127\.\d+\.\d+\.\d+; stopped again\)/,
+    );
     expect(await readdir(tmp)).toEqual([]);
   });
 
-  it('fails the bake on a tls_method that passes -c but not mod_init, with Kamailio\'s own error and a fix', async () => {
+  it("fails the bake on a tls_method that passes -c but not mod_init, with Kamailio's own error and a fix", async () => {
     const r = await bake('relay-tls', (cfg) => {
       expect(cfg).toMatch(/^modparam\("tls", "tls_method", "TLSv1\.2\+"\)$/m);
       return cfg.replace(/^modparam\("tls", "tls_method", .*$/m, 'modparam("tls", "tls_method", "TLSv1.3")');
@@ -216,7 +270,7 @@ describe('40-config.sh boots the baked config, not only kamailio -c', () => {
     expect(r.output).toContain('kamailio accepts the baked config with -c but exited during start-up');
     expect(r.output).toMatch(/first error: ERROR: tls .*mod_init\(\).*tls_method/i);
     expect(r.output).toContain("--- last lines of kamailio's log ---");
-    expect(r.output).toContain("fix: the module named in the log (mod_init) rejects an option");
+    expect(r.output).toContain('fix: the module named in the log (mod_init) rejects an option');
     expect(await readdir(tmp)).toEqual([]);
   });
 
@@ -229,7 +283,9 @@ describe('40-config.sh boots the baked config, not only kamailio -c', () => {
   });
 
   it('fails on a module that does not initialise in the postgres image too (dialog flag out of range)', async () => {
-    const r = await bake('lb', (cfg) => cfg.replace(/^(modparam\("dialog", "default_timeout".*)$/m, '$1\nmodparam("dialog", "dlg_flag", 99)'));
+    const r = await bake('lb', (cfg) =>
+      cfg.replace(/^(modparam\("dialog", "default_timeout".*)$/m, '$1\nmodparam("dialog", "dlg_flag", 99)'),
+    );
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toContain('first error: ERROR: dialog');
     expect(r.output).toContain('invalid dlg flag 99');

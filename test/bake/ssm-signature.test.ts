@@ -10,23 +10,36 @@ import { scriptsDir } from './helpers.js';
 
 let dir = '';
 const gpg = (home: string, args: string[], o: { faked?: string } = {}) =>
-  execa('gpg', ['--homedir', home, '--batch', '--passphrase', '', ...(o.faked ? ['--faked-system-time', o.faked] : []), ...args], { all: true });
+  execa(
+    'gpg',
+    ['--homedir', home, '--batch', '--passphrase', '', ...(o.faked ? ['--faked-system-time', o.faked] : []), ...args],
+    { all: true },
+  );
 
 /** A signing key in its own keyring: its armored public key file and fingerprint. */
 async function signer(name: string, o: { faked?: string; expire?: string } = {}) {
   const home = path.join(dir, name);
   await execa('mkdir', ['-m', '700', home]);
   await gpg(home, ['--quick-gen-key', `${name} <${name}@example.com>`, 'ed25519', 'sign', o.expire ?? '1y'], o);
-  const fpr = (await gpg(home, ['--with-colons', '--list-keys'])).stdout.split('\n').find((l) => l.startsWith('fpr'))!.split(':')[9]!;
+  const fpr = (await gpg(home, ['--with-colons', '--list-keys'])).stdout
+    .split('\n')
+    .find((l) => l.startsWith('fpr'))!
+    .split(':')[9]!;
   const key = path.join(dir, `${name}.asc`);
   await writeFile(key, (await gpg(home, ['--armor', '--export', fpr])).stdout);
-  const sign = async (file: string, faked?: string) => void (await gpg(home, ['--detach-sign', '-o', `${file}.sig`, file], faked ? { faked } : {}));
+  const sign = async (file: string, faked?: string) =>
+    void (await gpg(home, ['--detach-sign', '-o', `${file}.sig`, file], faked ? { faked } : {}));
   return { fpr, key, sign };
 }
 
 async function verify(key: string, pin: string, sig: string, file: string) {
   const script = `. lib/common.sh; . lib/verify-signature.sh; verify_signature "$@"`;
-  return execa('bash', ['-c', script, 'verify', key, pin, sig, file], { cwd: scriptsDir, reject: false, all: true, env: { SIPBAKE_ROOT: dir } });
+  return execa('bash', ['-c', script, 'verify', key, pin, sig, file], {
+    cwd: scriptsDir,
+    reject: false,
+    all: true,
+    env: { SIPBAKE_ROOT: dir },
+  });
 }
 
 beforeAll(async () => {
@@ -47,7 +60,10 @@ describe('SSM agent signature verification (scripts/lib/verify-signature.sh)', (
     expect(ok.exitCode, ok.all).toBe(0);
     expect(ok.all).toContain(`good signature on amazon-ssm-agent.deb by the pinned key ${aws.fpr}`);
     // The pin may be written with spaces and in lower case, as AWS's page prints it.
-    const spaced = aws.fpr.toLowerCase().replace(/(.{4})/g, '$1 ').trim();
+    const spaced = aws.fpr
+      .toLowerCase()
+      .replace(/(.{4})/g, '$1 ')
+      .trim();
     expect((await verify(aws.key, spaced, `${deb}.sig`, deb)).exitCode).toBe(0);
 
     const wrongPin = await verify(aws.key, other.fpr, `${deb}.sig`, deb);
@@ -84,8 +100,20 @@ describe('SSM agent signature verification (scripts/lib/verify-signature.sh)', (
     const pins = parsePins(await readFile(path.join(scriptsDir, 'pins.env'), 'utf8'));
     expect(pins.SSM_AGENT_KEY_FINGERPRINT).toBe('DE92C7DA3E56E92331D62A36BC1F495C97DD04ED');
     const home = await mkdtemp(path.join(dir, 'show-'));
-    const shown = await execa('gpg', ['--homedir', home, '--batch', '--with-colons', '--import-options', 'show-only', '--import', path.join(scriptsDir, 'keys/amazon-ssm-agent.asc')]);
-    const fpr = shown.stdout.split('\n').find((l) => l.startsWith('fpr'))!.split(':')[9];
+    const shown = await execa('gpg', [
+      '--homedir',
+      home,
+      '--batch',
+      '--with-colons',
+      '--import-options',
+      'show-only',
+      '--import',
+      path.join(scriptsDir, 'keys/amazon-ssm-agent.asc'),
+    ]);
+    const fpr = shown.stdout
+      .split('\n')
+      .find((l) => l.startsWith('fpr'))!
+      .split(':')[9];
     expect(fpr).toBe(pins.SSM_AGENT_KEY_FINGERPRINT);
     expect(shown.stdout).toContain('SSM Agent <ssm-agent-signer@amazon.com>');
     // 00-base.sh downloads URL.sig beside the .deb and runs the check before dpkg -i.

@@ -25,7 +25,12 @@ afterEach(async () => {
 
 async function cli(argv: string[], io: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const reporter = new RecordingReporter(argv.includes('--json'));
-  const code = await main(argv, { reporter, signal: new AbortController().signal, env: io.env ?? process.env, ...(io.cwd ? { cwd: io.cwd } : {}) });
+  const code = await main(argv, {
+    reporter,
+    signal: new AbortController().signal,
+    env: io.env ?? process.env,
+    ...(io.cwd ? { cwd: io.cwd } : {}),
+  });
   return { code, reporter, text: reporter.text() };
 }
 
@@ -47,12 +52,13 @@ describe('conventions', () => {
     }
   });
 
-  it('sipbake completion prints a shell script; completions list commands and a command\'s options', async () => {
+  it("sipbake completion prints a shell script; completions list commands and a command's options", async () => {
     const script = await cli(['completion']);
     expect(script.code).toBe(0);
     expect(script.text).toContain('###-begin-sipbake-completions-###');
     const commands = await cli(['--get-yargs-completions', 'sipbake', '']);
-    for (const c of ['validate', 'build', 'roll', 'rollback', 'completion']) expect(commands.text.split('\n')).toContain(c);
+    for (const c of ['validate', 'build', 'roll', 'rollback', 'completion'])
+      expect(commands.text.split('\n')).toContain(c);
     const options = await cli(['--get-yargs-completions', 'sipbake', 'build', '--']);
     expect(options.text.split('\n')).toEqual(expect.arrayContaining(['--plan', '--detailed-exitcode', '--force']));
   });
@@ -69,7 +75,9 @@ describe('build --plan --detailed-exitcode', () => {
 
   it('exits 3 when a bake would run and 0 when an AMI of this content exists; 2 without --plan', async () => {
     const { fx, fake, env } = await fixture();
-    const changes = await cli(['build', 'twilio-relay', '--plan', '--detailed-exitcode', '--json', '--root', fx.root], { env });
+    const changes = await cli(['build', 'twilio-relay', '--plan', '--detailed-exitcode', '--json', '--root', fx.root], {
+      env,
+    });
     expect(changes.code).toBe(3);
     const doc = changes.reporter.results[0] as { contentHash: string; bake: boolean };
     expect(doc.bake).toBe(true);
@@ -91,7 +99,10 @@ describe('repository discovery', () => {
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     await mkdir(path.join(root, 'images'));
     await cp(path.join(repoRoot, 'images/twilio-relay.yaml'), path.join(root, 'images/edge.yaml'));
-    await writeFile(path.join(root, 'images/edge.yaml'), (await readFile(path.join(root, 'images/edge.yaml'), 'utf8')).replace(/^name: .*$/m, 'name: edge'));
+    await writeFile(
+      path.join(root, 'images/edge.yaml'),
+      (await readFile(path.join(root, 'images/edge.yaml'), 'utf8')).replace(/^name: .*$/m, 'name: edge'),
+    );
     const sub = path.join(root, 'infra', 'notes');
     await mkdir(sub, { recursive: true });
     return { root, sub };
@@ -103,7 +114,10 @@ describe('repository discovery', () => {
     expect(r.code, r.text).toBe(0);
     const doc = r.reporter.results[0] as { images: { file: string }[] };
     expect(doc.images.map((i) => path.basename(i.file))).toEqual(['edge.yaml']);
-    expect(r.reporter.lines).toContainEqual({ level: 'note', message: `using the repository at ${root} (images/ found above ${sub})` });
+    expect(r.reporter.lines).toContainEqual({
+      level: 'note',
+      message: `using the repository at ${root} (images/ found above ${sub})`,
+    });
   });
 
   it('in the repository itself nothing is said; outside any, the sample images are named as such', async () => {
@@ -113,7 +127,9 @@ describe('repository discovery', () => {
     const nowhere = await mkdtemp(path.join(tmpdir(), 'sipbake-nowhere-'));
     cleanups.push(() => rm(nowhere, { recursive: true, force: true }));
     const out = await cli(['validate'], { cwd: nowhere });
-    expect(out.reporter.lines.find((l) => l.level === 'note')?.message).toMatch(/no images\/ in .* or above: using sipbake's sample images/);
+    expect(out.reporter.lines.find((l) => l.level === 'note')?.message).toMatch(
+      /no images\/ in .* or above: using sipbake's sample images/,
+    );
   });
 
   it('a repository without scripts/ renders and checks; build says how to get the scripts (not an internal error)', async () => {
@@ -142,10 +158,17 @@ describe('credentials', () => {
       `[profile ops]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Ops\nregion = us-east-1\n`,
     );
     const cache = createHash('sha1').update(startUrl).digest('hex');
-    await writeFile(path.join(home, `.aws/sso/cache/${cache}.json`), JSON.stringify({ startUrl, region: 'us-east-1', accessToken: 'expired', expiresAt: '2020-01-01T00:00:00Z' }));
+    await writeFile(
+      path.join(home, `.aws/sso/cache/${cache}.json`),
+      JSON.stringify({ startUrl, region: 'us-east-1', accessToken: 'expired', expiresAt: '2020-01-01T00:00:00Z' }),
+    );
     const fx = await buildFixture({ regions: ['us-east-1'] });
     cleanups.push(() => fx.cleanup());
-    const saved = { HOME: process.env.HOME, AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: process.env.AWS_SHARED_CREDENTIALS_FILE };
+    const saved = {
+      HOME: process.env.HOME,
+      AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE,
+      AWS_SHARED_CREDENTIALS_FILE: process.env.AWS_SHARED_CREDENTIALS_FILE,
+    };
     process.env.HOME = home;
     process.env.AWS_CONFIG_FILE = path.join(home, '.aws/config');
     process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(home, '.aws/credentials');
@@ -183,7 +206,12 @@ describe('proxy', () => {
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY, https_proxy: process.env.https_proxy, no_proxy: process.env.no_proxy };
+    const saved = {
+      HTTPS_PROXY: process.env.HTTPS_PROXY,
+      NO_PROXY: process.env.NO_PROXY,
+      https_proxy: process.env.https_proxy,
+      no_proxy: process.env.no_proxy,
+    };
     cleanups.push(() => {
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) Reflect.deleteProperty(process.env, k);
@@ -195,7 +223,11 @@ describe('proxy', () => {
     process.env.HTTPS_PROXY = `http://127.0.0.1:${port}`;
     process.env.NO_PROXY = '127.0.0.2';
     const call = async (endpoint: string): Promise<unknown> => {
-      const c = new EC2Client({ ...clientConfig({ region: 'us-east-1', maxAttempts: 1 }), endpoint, credentials: { accessKeyId: 'FAKE', secretAccessKey: 'FAKE' } });
+      const c = new EC2Client({
+        ...clientConfig({ region: 'us-east-1', maxAttempts: 1 }),
+        endpoint,
+        credentials: { accessKeyId: 'FAKE', secretAccessKey: 'FAKE' },
+      });
       try {
         return await c.send(new DescribeImagesCommand({})).catch((e: unknown) => e);
       } finally {
@@ -230,16 +262,28 @@ describe('confirm()', () => {
   });
 
   it('refuses off a terminal, and with CI=true, without --yes (exit 2, says to add --yes)', async () => {
-    const off = await confirm('Roll twilio-relay?', { ...base, yes: false, isTTY: false, retry: 'sipbake roll twilio-relay --yes' }).catch((e: unknown) => e);
+    const off = await confirm('Roll twilio-relay?', {
+      ...base,
+      yes: false,
+      isTTY: false,
+      retry: 'sipbake roll twilio-relay --yes',
+    }).catch((e: unknown) => e);
     expect(off).toMatchObject({ exitCode: 2, fix: 'add --yes: sipbake roll twilio-relay --yes' });
     expect(String((off as Error).message)).toContain('this is not a terminal');
-    const ci = await confirm('Roll twilio-relay?', { env: { CI: 'true' }, yes: false, isTTY: true }).catch((e: unknown) => e);
+    const ci = await confirm('Roll twilio-relay?', { env: { CI: 'true' }, yes: false, isTTY: true }).catch(
+      (e: unknown) => e,
+    );
     expect(ci).toMatchObject({ exitCode: 2 });
     expect(String((ci as Error).message)).toContain('CI is set');
   });
 
   it('in a terminal, asks and takes y/yes as consent, anything else as no', async () => {
-    for (const [answer, expected] of [['y', true], ['yes', true], ['', false], ['n', false]] as const) {
+    for (const [answer, expected] of [
+      ['y', true],
+      ['yes', true],
+      ['', false],
+      ['n', false],
+    ] as const) {
       const input = new PassThrough();
       const output = new PassThrough();
       let shown = '';

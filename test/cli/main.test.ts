@@ -13,7 +13,20 @@ describe('sipbake CLI frame', () => {
     const { code, out } = await run('--help');
     expect(code).toBe(0);
     const help = out.text();
-    for (const c of ['validate', 'render', 'check', 'try', 'packer', 'build', 'pin', 'roll', 'rollback', 'status', 'history', 'iam']) {
+    for (const c of [
+      'validate',
+      'render',
+      'check',
+      'try',
+      'packer',
+      'build',
+      'pin',
+      'roll',
+      'rollback',
+      'status',
+      'history',
+      'iam',
+    ]) {
       expect(help).toMatch(new RegExp(`sipbake ${c}\\b`));
     }
   });
@@ -42,7 +55,9 @@ describe('one error handler', () => {
   it('turns an unmapped network failure from an AWS call into a sentence with a fix (exit 1, not internal)', async () => {
     const { reportError } = await import('../../src/cli/main.js');
     const out = new RecordingReporter();
-    const e = Object.assign(new Error('getaddrinfo ENOTFOUND autoscaling.us-east-1.amazonaws.com'), { code: 'ENOTFOUND' });
+    const e = Object.assign(new Error('getaddrinfo ENOTFOUND autoscaling.us-east-1.amazonaws.com'), {
+      code: 'ENOTFOUND',
+    });
     expect(reportError(e, out, false)).toBe(1);
     expect(out.text()).toMatch(/could not reach AWS[\s\S]*fix: check the network/);
   });

@@ -36,12 +36,23 @@ describe('build --json progress', () => {
     });
     expect(code).toBe(0);
     // stdout: exactly one JSON document.
-    const doc = JSON.parse(stdout) as { ok: boolean; action: string; amis: Record<string, string>; packerLog: string; manifest: string };
+    const doc = JSON.parse(stdout) as {
+      ok: boolean;
+      action: string;
+      amis: Record<string, string>;
+      packerLog: string;
+      manifest: string;
+    };
     expect(doc).toMatchObject({ ok: true, action: 'built' });
     expect(doc.amis['us-east-1']).toMatch(/^ami-/);
     // stderr: lines; the JSON ones are the events (human lines go to stderr too with --json, unparsed by CI).
-    const errLines = arrivals.filter((a) => a.stream === 'err').flatMap((a) => a.text.split('\n')).filter(Boolean);
-    const events = errLines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; at: string; stage?: string; status?: string; text?: string });
+    const errLines = arrivals
+      .filter((a) => a.stream === 'err')
+      .flatMap((a) => a.text.split('\n'))
+      .filter(Boolean);
+    const events = errLines
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event: string; at: string; stage?: string; status?: string; text?: string });
     for (const e of events) expect(e.at).toMatch(/^\d{4}-\d\d-\d\dT/);
     const stages = events.filter((e) => e.event === 'stage').map((e) => `${e.stage}:${e.status}`);
     expect(stages).toEqual([
@@ -57,11 +68,15 @@ describe('build --json progress', () => {
       'packer build:done',
     ]);
     const packer = events.filter((e) => e.event === 'packer');
-    expect(packer.map((e) => e.stage).filter(Boolean)).toEqual(expect.arrayContaining(['launching the build instance', 'running 00-base', 'creating the AMI']));
+    expect(packer.map((e) => e.stage).filter(Boolean)).toEqual(
+      expect.arrayContaining(['launching the build instance', 'running 00-base', 'creating the AMI']),
+    );
     expect(packer.some((e) => e.text?.includes('Instance ID: i-0123456789abcdef0'))).toBe(true);
     // Every event arrived before the result document: progress while it runs, not after.
     const firstOut = arrivals.findIndex((a) => a.stream === 'out');
-    const lastEvent = arrivals.map((a, i) => (a.stream === 'err' && a.text.startsWith('{') ? i : -1)).reduce((m, i) => Math.max(m, i), -1);
+    const lastEvent = arrivals
+      .map((a, i) => (a.stream === 'err' && a.text.startsWith('{') ? i : -1))
+      .reduce((m, i) => Math.max(m, i), -1);
     expect(lastEvent).toBeLessThan(firstOut);
     // Packer's own output is kept beside the manifest and named in the result.
     expect(doc.packerLog).toBe(`${fx.root}/.sipbake/twilio-relay/packer.log`);

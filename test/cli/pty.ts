@@ -15,7 +15,11 @@ export function underPty(argv: string[], o: { cwd: string; env: NodeJS.ProcessEn
   // script's pty starts 0 columns wide when its own stdin is no terminal; give it a person's size.
   const cmd = `stty cols 120 rows 40; ${argv.join(' ')}`;
   // -e: script exits with the child's code; -f: flush output as it comes; -q: no banner.
-  const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
+    cwd: o.cwd,
+    env: o.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -7,7 +7,16 @@ import { AbortError } from '../../src/core/errors.js';
 
 describe('recovery lines after an interrupt', () => {
   it('a roll names the refresh and the exact status / roll / rollback commands', () => {
-    const lines = refreshRecoveryLines({ kind: 'roll', image: 'twilio-relay', refreshId: 'a1b2', asgName: 'sip-edge', region: 'us-east-1', to: 'ami-0aaa', from: 'ami-0bbb', profile: 'ops' });
+    const lines = refreshRecoveryLines({
+      kind: 'roll',
+      image: 'twilio-relay',
+      refreshId: 'a1b2',
+      asgName: 'sip-edge',
+      region: 'us-east-1',
+      to: 'ami-0aaa',
+      from: 'ami-0bbb',
+      profile: 'ops',
+    });
     expect(lines).toEqual([
       'instance refresh a1b2 of sip-edge (us-east-1) goes on in AWS; sipbake only stopped watching it.',
       '  follow it:     sipbake status twilio-relay --profile ops',
@@ -38,6 +47,10 @@ describe('recovery lines after an interrupt', () => {
     const code = await main(['try', 'no-such-image', '--json'], { reporter, signal: ctl.signal, interrupts });
     expect(code).toBe(130);
     expect(reporter.text()).toContain('follow it:     sipbake status twilio-relay');
-    expect(reporter.results[0]).toMatchObject({ ok: false, error: 'aborted', recovery: ['  follow it:     sipbake status twilio-relay'] });
+    expect(reporter.results[0]).toMatchObject({
+      ok: false,
+      error: 'aborted',
+      recovery: ['  follow it:     sipbake status twilio-relay'],
+    });
   });
 });

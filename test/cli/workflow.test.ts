@@ -28,7 +28,10 @@ const load = async () => {
   return { text, wf: parse(text) as { on: Record<string, unknown>; jobs: Record<string, Job> } };
 };
 const runs = (j: Job): string => j.steps.map((s) => s.run ?? '').join('\n');
-const roles = (j: Job): string[] => j.steps.flatMap((s) => (typeof s.with?.['role-to-assume'] === 'string' ? [String(s.with['role-to-assume']).replace(/^.*:role\//, '')] : []));
+const roles = (j: Job): string[] =>
+  j.steps.flatMap((s) =>
+    typeof s.with?.['role-to-assume'] === 'string' ? [String(s.with['role-to-assume']).replace(/^.*:role\//, '')] : [],
+  );
 
 describe('docs/examples/github-actions.yml', () => {
   it('parses as YAML and passes the GitHub Actions workflow schema', async () => {
@@ -38,7 +41,8 @@ describe('docs/examples/github-actions.yml', () => {
   });
 
   it('the validator would catch the old flow-mapping concurrency with ${{ }} (the check is not vacuous)', () => {
-    const old = 'name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    concurrency: { group: roll-${{ github.ref }}, cancel-in-progress: false }\n    steps:\n      - run: echo\n';
+    const old =
+      'name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    concurrency: { group: roll-${{ github.ref }}, cancel-in-progress: false }\n    steps:\n      - run: echo\n';
     expect(validateWorkflow(old).errors.map((e) => e.code)).toContain('parse_error');
   });
 
@@ -47,7 +51,9 @@ describe('docs/examples/github-actions.yml', () => {
     const build = wf.jobs.build!;
     const bake = build.steps.find((s) => s.id === 'bake')!;
     expect(bake.run).toMatch(/npx sipbake build "\$IMAGE" --json > build\.json/);
-    expect(bake.run).toMatch(/echo "ami=\$\(jq -r --arg r "\$AWS_REGION" '\.amis\[\$r\]' build\.json\)" >> "\$GITHUB_OUTPUT"/);
+    expect(bake.run).toMatch(
+      /echo "ami=\$\(jq -r --arg r "\$AWS_REGION" '\.amis\[\$r\]' build\.json\)" >> "\$GITHUB_OUTPUT"/,
+    );
     expect(build.outputs?.ami).toBe('${{ steps.bake.outputs.ami }}');
     const roll = wf.jobs.roll!;
     expect(roll.needs).toBe('build');
@@ -74,7 +80,8 @@ describe('docs/examples/github-actions.yml', () => {
     const r = runs(plan);
     expect(r).toMatch(/sipbake build "\$IMAGE" --plan --detailed-exitcode/);
     expect(r).toMatch(/sipbake roll "\$IMAGE" --plan/);
-    for (const line of r.split('\n').filter((l) => /npx sipbake (build|roll|rollback)/.test(l))) expect(line).toContain('--plan');
+    for (const line of r.split('\n').filter((l) => /npx sipbake (build|roll|rollback)/.test(l)))
+      expect(line).toContain('--plan');
   });
 
   it('uses exactly the roles docs/ci.md documents, each job the one meant for it', async () => {
@@ -83,7 +90,7 @@ describe('docs/examples/github-actions.yml', () => {
     const documented = [...doc.matchAll(/^\| `(sipbake-[a-z]+)` \|/gm)].map((m) => m[1]);
     const used = [...new Set(Object.values(wf.jobs).flatMap(roles))].sort();
     expect(used).toEqual([...documented].sort());
-    expect(doc.toLowerCase()).toContain(`${["zero", "one", "two", "three"][documented.length]} roles`);
+    expect(doc.toLowerCase()).toContain(`${['zero', 'one', 'two', 'three'][documented.length]} roles`);
     expect(roles(wf.jobs.plan!)).toEqual(['sipbake-plan']);
     expect(roles(wf.jobs.build!)).toEqual(['sipbake-bake']);
     expect(roles(wf.jobs.roll!)).toEqual(['sipbake-roll']);

@@ -15,12 +15,19 @@ describe('generated files are up to date', () => {
   it('the README field reference matches the schema and the rules', async () => {
     const readme = await readFile(path.join(repo, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf(BEGIN) + BEGIN.length, readme.indexOf(END)).trim();
-    expect(section === fieldReference(), 'README.md "Image definition reference" is stale: run `npm run schema` and commit it').toBe(true);
+    expect(
+      section === fieldReference(),
+      'README.md "Image definition reference" is stale: run `npm run schema` and commit it',
+    ).toBe(true);
   });
 
   it('the JSON schema is deterministic and describes the fields editors complete', () => {
     expect(jsonSchemaText()).toBe(jsonSchemaText());
-    const s = JSON.parse(jsonSchemaText()) as { required: string[]; properties: Record<string, { properties?: Record<string, { maximum?: number }> }>; additionalProperties: boolean };
+    const s = JSON.parse(jsonSchemaText()) as {
+      required: string[];
+      properties: Record<string, { properties?: Record<string, { maximum?: number }> }>;
+      additionalProperties: boolean;
+    };
     expect(s.required).toEqual(['name', 'listen']);
     expect(s.additionalProperties).toBe(false);
     expect(s.properties.listen?.properties?.udp?.maximum).toBe(65535);
@@ -28,7 +35,17 @@ describe('generated files are up to date', () => {
 
   it('every field of both seeds appears in the README reference', () => {
     const ref = fieldReference();
-    for (const f of ['listen.udp', 'relay.allowedSources', 'dispatcher.destinations[].attrs.weight', 'dispatcher.backend.password', 'media.rtpproxy.controlSocket', 'tcp.keepaliveIdle', 'tls.maxConnections', 'antiflood.ipbanExpire', 'diagnostics.jsonrpc']) {
+    for (const f of [
+      'listen.udp',
+      'relay.allowedSources',
+      'dispatcher.destinations[].attrs.weight',
+      'dispatcher.backend.password',
+      'media.rtpproxy.controlSocket',
+      'tcp.keepaliveIdle',
+      'tls.maxConnections',
+      'antiflood.ipbanExpire',
+      'diagnostics.jsonrpc',
+    ]) {
       expect(ref).toContain(`\`${f}\``);
     }
     expect(ref).toContain('### Rules that span fields');

@@ -73,13 +73,24 @@ export async function startImdsFake(o: ImdsFakeOptions = {}): Promise<ImdsFake> 
   if (o.publicIpv4 !== undefined) metadata.set('public-ipv4', o.publicIpv4);
   const local = metadata.get('local-ipv4')!;
   metadata.set('mac', FAKE_MAC);
-  metadata.set(`network/interfaces/macs/${FAKE_MAC}/vpc-ipv4-cidr-block`, o.vpcCidr ?? (local.startsWith('127.') ? '127.0.0.0/8' : '10.0.0.0/16'));
+  metadata.set(
+    `network/interfaces/macs/${FAKE_MAC}/vpc-ipv4-cidr-block`,
+    o.vpcCidr ?? (local.startsWith('127.') ? '127.0.0.0/8' : '10.0.0.0/16'),
+  );
   if (o.role) {
     metadata.set('iam/security-credentials/', o.role.role);
     const expiration = new Date(Date.now() + 6 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     metadata.set(
       `iam/security-credentials/${o.role.role}`,
-      JSON.stringify({ Code: 'Success', LastUpdated: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), Type: 'AWS-HMAC', AccessKeyId: o.role.accessKeyId, SecretAccessKey: o.role.secretAccessKey, Token: o.role.token, Expiration: expiration }),
+      JSON.stringify({
+        Code: 'Success',
+        LastUpdated: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        Type: 'AWS-HMAC',
+        AccessKeyId: o.role.accessKeyId,
+        SecretAccessKey: o.role.secretAccessKey,
+        Token: o.role.token,
+        Expiration: expiration,
+      }),
     );
   }
   const faults: { prefix: string; f: ImdsFault }[] = [];
@@ -122,11 +133,14 @@ export async function startImdsFake(o: ImdsFakeOptions = {}): Promise<ImdsFake> 
       const body = fault?.status !== undefined ? 'Internal Server Error' : body0;
       const token = typeof req.headers['x-aws-ec2-metadata-token'] === 'string';
       requests.push({ method: req.method ?? '', path: url, token, status });
-      setTimeout(() => {
-        if (res.destroyed) return; // the client gave up (its timeout) before this slow answer
-        res.writeHead(status, { 'content-type': 'text/plain' });
-        res.end(body);
-      }, fake.delayMs + (fault?.delayMs ?? 0));
+      setTimeout(
+        () => {
+          if (res.destroyed) return; // the client gave up (its timeout) before this slow answer
+          res.writeHead(status, { 'content-type': 'text/plain' });
+          res.end(body);
+        },
+        fake.delayMs + (fault?.delayMs ?? 0),
+      );
     };
     if (req.method === 'PUT' && url === '/latest/api/token') {
       const ttl = Number(req.headers['x-aws-ec2-metadata-token-ttl-seconds']);

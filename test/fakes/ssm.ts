@@ -48,9 +48,18 @@ export async function startSecretsFake(): Promise<SecretsFake> {
       const signed = /^AWS4-HMAC-SHA256 Credential=/.test(String(req.headers.authorization ?? ''));
       const akid = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
       const tok = req.headers['x-amz-security-token'];
-      requests.push({ target, body, signed, ...(akid ? { accessKeyId: akid } : {}), ...(typeof tok === 'string' ? { sessionToken: tok } : {}) });
+      requests.push({
+        target,
+        body,
+        signed,
+        ...(akid ? { accessKeyId: akid } : {}),
+        ...(typeof tok === 'string' ? { sessionToken: tok } : {}),
+      });
       const send = (status: number, doc: object, errorType?: string) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+        res.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.1',
+          ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+        });
         res.end(JSON.stringify(doc));
       };
       const error = (type: string, message: string) => send(400, { __type: type, message }, type);
@@ -63,14 +72,32 @@ export async function startSecretsFake(): Promise<SecretsFake> {
         const name = String(body.Name ?? '');
         const p = parameters.get(name);
         if (!p) return error('ParameterNotFound', `Parameter ${name} not found.`);
-        const value = p.secure && body.WithDecryption !== true ? `AQICAHh-ciphertext-${Buffer.from(p.value).toString('base64')}` : p.value;
-        return send(200, { Parameter: { Name: name, Type: p.secure ? 'SecureString' : 'String', Value: value, Version: 1, DataType: 'text' } });
+        const value =
+          p.secure && body.WithDecryption !== true
+            ? `AQICAHh-ciphertext-${Buffer.from(p.value).toString('base64')}`
+            : p.value;
+        return send(200, {
+          Parameter: {
+            Name: name,
+            Type: p.secure ? 'SecureString' : 'String',
+            Value: value,
+            Version: 1,
+            DataType: 'text',
+          },
+        });
       }
       if (target === 'secretsmanager.GetSecretValue') {
         const id = String(body.SecretId ?? '');
         const s = secrets.get(id);
-        if (s === undefined) return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-        return send(200, { ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${id}-AbCdEf`, Name: id, SecretString: s, VersionId: 'v1', VersionStages: ['AWSCURRENT'] });
+        if (s === undefined)
+          return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+        return send(200, {
+          ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${id}-AbCdEf`,
+          Name: id,
+          SecretString: s,
+          VersionId: 'v1',
+          VersionStages: ['AWSCURRENT'],
+        });
       }
       return error('UnknownOperationException', `unknown target ${target}`);
     });

@@ -37,91 +37,150 @@ async function printed(root: string, ...args: string[]): Promise<Policy> {
 function wildcardEquals(p: Policy): string[] {
   return p.Statement.flatMap((s) =>
     Object.entries(s.Condition ?? {}).flatMap(([op, kv]) =>
-      /^String(Not)?Equals/.test(op) ? Object.entries(kv).filter(([, v]) => [v].flat().some((x) => /[*?]/.test(x))).map(([k, v]) => `${s.Sid}: ${op} ${k} ${JSON.stringify(v)}`) : [],
+      /^String(Not)?Equals/.test(op)
+        ? Object.entries(kv)
+            .filter(([, v]) => [v].flat().some((x) => /[*?]/.test(x)))
+            .map(([k, v]) => `${s.Sid}: ${op} ${k} ${JSON.stringify(v)}`)
+        : [],
     ),
   );
 }
 
 const seeds = [
-  { image: 'twilio-relay', asg: 'kamailio-lb-asg', tg: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/kamailio-lb-tg/0123456789abcdef' },
-  { image: 'recorder-lb', asg: 'recorder-lb-asg', tg: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/recorder-lb-tg/0123456789abcdef' },
+  {
+    image: 'twilio-relay',
+    asg: 'kamailio-lb-asg',
+    tg: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/kamailio-lb-tg/0123456789abcdef',
+  },
+  {
+    image: 'recorder-lb',
+    asg: 'recorder-lb-asg',
+    tg: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/recorder-lb-tg/0123456789abcdef',
+  },
 ];
 
 describe('sipbake iam: every printable policy', () => {
-  it.each([
-    ['build'],
-    ['roll'],
-    ['instance'],
-  ])('%s: no StringEquals with a wildcard, with or without --image, for both seeds and a GovCloud region', async (role) => {
-    const variants = [[], ['--image', 'twilio-relay'], ['--image', 'recorder-lb'], ['--image', 'twilio-relay', '--region', 'us-gov-west-1']];
-    for (const v of variants) {
-      const p = await printed(root, role, ...v);
-      expect(wildcardEquals(p), `sipbake iam ${role} ${v.join(' ')}`).toEqual([]);
-      if (v.includes('us-gov-west-1')) expect(JSON.stringify(p)).not.toMatch(/arn:aws:/);
-    }
-  });
+  it.each([['build'], ['roll'], ['instance']])(
+    '%s: no StringEquals with a wildcard, with or without --image, for both seeds and a GovCloud region',
+    async (role) => {
+      const variants = [
+        [],
+        ['--image', 'twilio-relay'],
+        ['--image', 'recorder-lb'],
+        ['--image', 'twilio-relay', '--region', 'us-gov-west-1'],
+      ];
+      for (const v of variants) {
+        const p = await printed(root, role, ...v);
+        expect(wildcardEquals(p), `sipbake iam ${role} ${v.join(' ')}`).toEqual([]);
+        if (v.includes('us-gov-west-1')) expect(JSON.stringify(p)).not.toMatch(/arn:aws:/);
+      }
+    },
+  );
 
-  describe.each([[undefined], ...seeds.map((s) => [s.image])] as [string | undefined][])('roll policy (--image %s) against a roll, a rollback, status and history', (image) => {
-    it.each(seeds)('on the $image group', async (seed) => {
-      if (image && image !== seed.image) return; // a policy scoped to one image is not meant for the other's group
-      const policy = await printed(root, 'roll', ...(image ? ['--image', image] : []));
-      const h = createFakeAws({ iam: { role: 'roll', image: seed.image, policy } });
-      try {
-        const world = seedWorld(h.fake, { image: seed.image, asgName: seed.asg, targetGroupArn: seed.tg, desired: 2 });
-        const deploy = deploySchema.parse({ region: 'us-east-1', asgName: seed.asg, targetGroupArns: [seed.tg], refresh: { instanceWarmup: 60, bakeTime: 0 } });
-        const harness = { ...h, world, deploy };
-        const rolled = await run(harness, { image: seed.image });
-        expect(rolled.exitCode, rolled.reporter.text()).toBe(0);
-        const back = await run(harness, { kind: 'rollback', image: seed.image, ami: world.oldAmi.ImageId });
-        expect(back.exitCode, back.reporter.text()).toBe(0);
-        const restore = installFakeAws(h.fake);
+  describe.each([[undefined], ...seeds.map((s) => [s.image])] as [string | undefined][])(
+    'roll policy (--image %s) against a roll, a rollback, status and history',
+    (image) => {
+      it.each(seeds)('on the $image group', async (seed) => {
+        if (image && image !== seed.image) return; // a policy scoped to one image is not meant for the other's group
+        const policy = await printed(root, 'roll', ...(image ? ['--image', image] : []));
+        const h = createFakeAws({ iam: { role: 'roll', image: seed.image, policy } });
         try {
-          for (const cmd of ['status', 'history']) {
-            const reporter = new RecordingReporter();
-            expect(await main([cmd, seed.image, '--root', root], { reporter, env: {}, signal: new AbortController().signal }), `${cmd}: ${reporter.text()}`).toBe(0);
+          const world = seedWorld(h.fake, {
+            image: seed.image,
+            asgName: seed.asg,
+            targetGroupArn: seed.tg,
+            desired: 2,
+          });
+          const deploy = deploySchema.parse({
+            region: 'us-east-1',
+            asgName: seed.asg,
+            targetGroupArns: [seed.tg],
+            refresh: { instanceWarmup: 60, bakeTime: 0 },
+          });
+          const harness = { ...h, world, deploy };
+          const rolled = await run(harness, { image: seed.image });
+          expect(rolled.exitCode, rolled.reporter.text()).toBe(0);
+          const back = await run(harness, { kind: 'rollback', image: seed.image, ami: world.oldAmi.ImageId });
+          expect(back.exitCode, back.reporter.text()).toBe(0);
+          const restore = installFakeAws(h.fake);
+          try {
+            for (const cmd of ['status', 'history']) {
+              const reporter = new RecordingReporter();
+              expect(
+                await main([cmd, seed.image, '--root', root], {
+                  reporter,
+                  env: {},
+                  signal: new AbortController().signal,
+                }),
+                `${cmd}: ${reporter.text()}`,
+              ).toBe(0);
+            }
+          } finally {
+            restore();
           }
+          expect(h.fake.iam!.denials).toEqual([]);
+          const actions = new Set(h.fake.iam!.evaluated.map((e) => e.action));
+          for (const a of [
+            'autoscaling:StartInstanceRefresh',
+            'ec2:CreateLaunchTemplateVersion',
+            'ec2:RunInstances',
+            'autoscaling:CreateOrUpdateTags',
+          ])
+            expect(actions).toContain(a);
         } finally {
-          restore();
+          h.restore();
+        }
+      });
+    },
+  );
+
+  it.each([[undefined], ...seeds.map((s) => [s.image])] as [string | undefined][])(
+    'instance policy (--image %s) against the drain agent’s calls and its boot secrets',
+    async (image) => {
+      const seed = seeds.find((s) => s.image === (image ?? 'recorder-lb'))!;
+      const policy = await printed(root, 'instance', ...(image ? ['--image', image] : []));
+      const h = createFakeAws({ drainAgent: false, iam: { role: 'instance', image: seed.image, policy } });
+      try {
+        const w = seedWorld(h.fake, {
+          image: seed.image,
+          asgName: seed.asg,
+          targetGroupArn: seed.tg,
+          desired: 1,
+          heartbeat: 300,
+        });
+        const i = [...h.fake.instances.values()][0]!;
+        h.fake.beginTermination(i);
+        h.fake.advance(1000);
+        const asg = h.clients.autoScaling;
+        await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [i.InstanceId] }));
+        await asg.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }));
+        const hook = {
+          AutoScalingGroupName: w.asg.AutoScalingGroupName,
+          LifecycleHookName: 'sipbake-drain',
+          InstanceId: i.InstanceId,
+        };
+        await asg.send(new RecordLifecycleActionHeartbeatCommand(hook));
+        await asg.send(new CompleteLifecycleActionCommand({ ...hook, LifecycleActionResult: 'CONTINUE' }));
+        // Boot secrets are read from SSM (not served by this fake): evaluate the reads the agent makes directly.
+        if (seed.image === 'recorder-lb') {
+          const param = `arn:aws:ssm:us-east-1:${FAKE_ACCOUNT}:parameter/sipbake/recorder-lb/db-password`;
+          await h.fake.iam!.check('instance', 'GetParameter', {
+            action: 'ssm:GetParameter',
+            resource: param,
+            context: { 'aws:RequestedRegion': 'us-east-1' },
+          });
+          await h.fake.iam!.check('instance', 'Decrypt', {
+            action: 'kms:Decrypt',
+            resource: `arn:aws:kms:us-east-1:${FAKE_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+            context: { 'aws:RequestedRegion': 'us-east-1', 'kms:ViaService': 'ssm.us-east-1.amazonaws.com' },
+          });
         }
         expect(h.fake.iam!.denials).toEqual([]);
-        const actions = new Set(h.fake.iam!.evaluated.map((e) => e.action));
-        for (const a of ['autoscaling:StartInstanceRefresh', 'ec2:CreateLaunchTemplateVersion', 'ec2:RunInstances', 'autoscaling:CreateOrUpdateTags']) expect(actions).toContain(a);
       } finally {
         h.restore();
       }
-    });
-  });
-
-  it.each([[undefined], ...seeds.map((s) => [s.image])] as [string | undefined][])('instance policy (--image %s) against the drain agent’s calls and its boot secrets', async (image) => {
-    const seed = seeds.find((s) => s.image === (image ?? 'recorder-lb'))!;
-    const policy = await printed(root, 'instance', ...(image ? ['--image', image] : []));
-    const h = createFakeAws({ drainAgent: false, iam: { role: 'instance', image: seed.image, policy } });
-    try {
-      const w = seedWorld(h.fake, { image: seed.image, asgName: seed.asg, targetGroupArn: seed.tg, desired: 1, heartbeat: 300 });
-      const i = [...h.fake.instances.values()][0]!;
-      h.fake.beginTermination(i);
-      h.fake.advance(1000);
-      const asg = h.clients.autoScaling;
-      await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [i.InstanceId] }));
-      await asg.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }));
-      const hook = { AutoScalingGroupName: w.asg.AutoScalingGroupName, LifecycleHookName: 'sipbake-drain', InstanceId: i.InstanceId };
-      await asg.send(new RecordLifecycleActionHeartbeatCommand(hook));
-      await asg.send(new CompleteLifecycleActionCommand({ ...hook, LifecycleActionResult: 'CONTINUE' }));
-      // Boot secrets are read from SSM (not served by this fake): evaluate the reads the agent makes directly.
-      if (seed.image === 'recorder-lb') {
-        const param = `arn:aws:ssm:us-east-1:${FAKE_ACCOUNT}:parameter/sipbake/recorder-lb/db-password`;
-        await h.fake.iam!.check('instance', 'GetParameter', { action: 'ssm:GetParameter', resource: param, context: { 'aws:RequestedRegion': 'us-east-1' } });
-        await h.fake.iam!.check('instance', 'Decrypt', {
-          action: 'kms:Decrypt',
-          resource: `arn:aws:kms:us-east-1:${FAKE_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
-          context: { 'aws:RequestedRegion': 'us-east-1', 'kms:ViaService': 'ssm.us-east-1.amazonaws.com' },
-        });
-      }
-      expect(h.fake.iam!.denials).toEqual([]);
-    } finally {
-      h.restore();
-    }
-  });
+    },
+  );
 
   it.each([
     ['--image twilio-relay', ['--image', 'twilio-relay'], []],
@@ -131,14 +190,27 @@ describe('sipbake iam: every printable policy', () => {
     fx = await buildFixture({
       regions: ['us-east-1', ...extra],
       edit: (name, yaml) =>
-        name === 'twilio-relay' && extra.length ? yaml.replace(/^bake:\n {2}region: us-east-1$/m, `bake:\n  region: us-east-1\n  amiRegions: [${extra.join(', ')}]\n  deprecateAfterDays: 90`) : yaml,
+        name === 'twilio-relay' && extra.length
+          ? yaml.replace(
+              /^bake:\n {2}region: us-east-1$/m,
+              `bake:\n  region: us-east-1\n  amiRegions: [${extra.join(', ')}]\n  deprecateAfterDays: 90`,
+            )
+          : yaml,
     });
     const policy = await printed(fx.root, 'build', ...args);
     for (const h of fx.regions.values()) h.fake.iam!.usePolicy(policy);
     seedDebianBase(fx.regions.get('us-east-1')!);
     const r = await buildImage(
       { image: 'twilio-relay' },
-      { root: fx.root, reporter: new RecordingReporter(), signal: new AbortController().signal, env: fx.env(), ec2For: fx.ec2For, renderer: 'silent', packer: modelledPacker(fx.regions) },
+      {
+        root: fx.root,
+        reporter: new RecordingReporter(),
+        signal: new AbortController().signal,
+        env: fx.env(),
+        ec2For: fx.ec2For,
+        renderer: 'silent',
+        packer: modelledPacker(fx.regions),
+      },
     );
     expect(Object.keys(r.amis).sort()).toEqual(['us-east-1', ...extra].sort());
     for (const h of fx.regions.values()) expect(h.fake.iam!.denials).toEqual([]);

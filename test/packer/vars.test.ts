@@ -37,7 +37,14 @@ describe('packer variables for an image', () => {
       b.subnetId = 'subnet-0abc';
       b.vpcId = 'vpc-0abc';
     });
-    expect(v).toMatchObject({ ami_regions: ['eu-west-1'], ami_users: ['123456789012'], deprecate_after_days: 90, subnet_id: 'subnet-0abc', vpc_id: 'vpc-0abc', instance_type: 't3.small' });
+    expect(v).toMatchObject({
+      ami_regions: ['eu-west-1'],
+      ami_users: ['123456789012'],
+      deprecate_after_days: 90,
+      subnet_id: 'subnet-0abc',
+      vpc_id: 'vpc-0abc',
+      instance_type: 't3.small',
+    });
     expect(v.rtpproxy_version).toBe('none'); // seed 000 has no RTPProxy
   });
 
@@ -54,6 +61,11 @@ describe('packer variables for an image', () => {
       await rm(dir, { recursive: true, force: true });
     }
     const parsed = (await parse('sipbake.pkrvars.hcl', text)) as Record<string, unknown>;
-    expect(parsed).toMatchObject({ image_name: 'twilio-relay', content_hash: 'a'.repeat(64), ami_regions: [], deprecate_after_days: 0 });
+    expect(parsed).toMatchObject({
+      image_name: 'twilio-relay',
+      content_hash: 'a'.repeat(64),
+      ami_regions: [],
+      deprecate_after_days: 0,
+    });
   });
 });

@@ -31,7 +31,8 @@ function getAt(obj: unknown, p: Seg[]): unknown {
 /** The innermost number/string schema (through optional, default and pipes). */
 function leaf(s: unknown): { minValue?: number; maxValue?: number; maxLength?: number | null } | undefined {
   let cur = s as { def: Record<string, unknown> & { type: string } } | undefined;
-  while (cur && ['optional', 'default', 'prefault', 'nullable', 'readonly', 'pipe'].includes(cur.def.type)) cur = (cur.def.innerType ?? cur.def.in) as typeof cur;
+  while (cur && ['optional', 'default', 'prefault', 'nullable', 'readonly', 'pipe'].includes(cur.def.type))
+    cur = (cur.def.innerType ?? cur.def.in) as typeof cur;
   return cur as never;
 }
 
@@ -69,7 +70,9 @@ describe('render at the schema edges', () => {
             await planImage(repoRoot, r.image);
             rendered++;
           } catch (e) {
-            crashes.push(`${p.join('.')} = ${JSON.stringify(value).slice(0, 40)}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+            crashes.push(
+              `${p.join('.')} = ${JSON.stringify(value).slice(0, 40)}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+            );
           }
         }
       }

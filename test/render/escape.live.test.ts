@@ -34,7 +34,11 @@ it('Kamailio reads back exactly the value kamailioString() wrote', async () => {
     '',
   ].join('\n');
   await writeFile(path.join(dir, 'k.cfg'), cfg);
-  const kam = execa('kamailio', ['-DD', '-E', '-f', path.join(dir, 'k.cfg')], { reject: false, all: true, buffer: false });
+  const kam = execa('kamailio', ['-DD', '-E', '-f', path.join(dir, 'k.cfg')], {
+    reject: false,
+    all: true,
+    buffer: false,
+  });
   let text = '';
   try {
     text = await new Promise<string>((resolve, reject) => {

@@ -19,7 +19,12 @@ import { runMatrix, type Cell } from './injection-matrix.js';
 // real PostgreSQL (the table must hold exactly the intended rows, byte for byte), and a real
 // Kamailio loading a dispatcher.list whose descriptions carry every accepted payload.
 
-const deps = { loadImage: loadImage as never, planImage: planImage as never, isUserError: (e: unknown) => e instanceof UserError, repoRoot };
+const deps = {
+  loadImage: loadImage as never,
+  planImage: planImage as never,
+  isUserError: (e: unknown) => e instanceof UserError,
+  repoRoot,
+};
 let cells: Cell[] = [];
 let work: string;
 
@@ -43,7 +48,9 @@ async function tree(c: Cell, i: number): Promise<string> {
 
 describe('accepted payloads, as Kamailio and PostgreSQL read them', () => {
   it('kamailio -c passes on every tree whose config or dispatcher list a payload changed', async () => {
-    const kam = cells.filter((c) => c.changed!.some((f) => f === 'etc/kamailio/kamailio.cfg' || f === 'etc/kamailio/dispatcher.list'));
+    const kam = cells.filter((c) =>
+      c.changed!.some((f) => f === 'etc/kamailio/kamailio.cfg' || f === 'etc/kamailio/dispatcher.list'),
+    );
     expect(kam.length).toBeGreaterThan(5); // reasons, SIP URIs with parameters, descriptions in the list
     const failed: string[] = [];
     for (const [i, c] of kam.entries()) {
@@ -69,30 +76,74 @@ describe('accepted payloads, as Kamailio and PostgreSQL read them', () => {
         const file = path.join(work, `cell-sql-${i}.sql`);
         await writeFile(file, c.files!.get('usr/share/sipbake/dispatcher.sql')!, { mode: 0o644 });
         await pg.psql(['-f', file], 'kamailio');
-        const json = await pg.psql(['-A', '-t', '-c', "SELECT coalesce(json_agg(json_build_array(setid, destination, flags, priority, attrs, description) ORDER BY id), '[]') FROM dispatcher"], 'kamailio');
+        const json = await pg.psql(
+          [
+            '-A',
+            '-t',
+            '-c',
+            "SELECT coalesce(json_agg(json_build_array(setid, destination, flags, priority, attrs, description) ORDER BY id), '[]') FROM dispatcher",
+          ],
+          'kamailio',
+        );
         const got = JSON.parse(json.trim()) as unknown[];
-        const want = dispatcherRows(c.image as ImageDefinition).map((r) => [r.setId, r.uri, r.flags, r.priority, r.attrs, r.description]);
+        const want = dispatcherRows(c.image as ImageDefinition).map((r) => [
+          r.setId,
+          r.uri,
+          r.flags,
+          r.priority,
+          r.attrs,
+          r.description,
+        ]);
         expect(got, `${c.path.join('.')} + ${c.payload}`).toEqual(want);
         // No other table appeared.
-        const tables = await pg.psql(['-A', '-t', '-c', "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"], 'kamailio');
+        const tables = await pg.psql(
+          [
+            '-A',
+            '-t',
+            '-c',
+            "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
+          ],
+          'kamailio',
+        );
         expect(tables.trim()).toBe('dispatcher,version');
       }
     });
   });
 
   it('a real Kamailio loads exactly the intended destinations when every description carries a payload', async () => {
-    const payloads = [...new Set(cells.filter((c) => c.base === 'dispatcher-file' && c.path.join('.') === 'dispatcher.destinations.0.description').map((c) => c.value))];
+    const payloads = [
+      ...new Set(
+        cells
+          .filter((c) => c.base === 'dispatcher-file' && c.path.join('.') === 'dispatcher.destinations.0.description')
+          .map((c) => c.value),
+      ),
+    ];
     expect(payloads.length).toBeGreaterThanOrEqual(7);
     const port = await freePort('127.0.0.1');
-    const destinations = payloads.map((d, i) => ({ host: `127.0.0.${60 + i}`, port: 5090, transport: 'udp', description: d }));
+    const destinations = payloads.map((d, i) => ({
+      host: `127.0.0.${60 + i}`,
+      port: 5090,
+      transport: 'udp',
+      description: d,
+    }));
     const root = path.join(work, 'load');
     await mkdir(path.join(root, 'images'), { recursive: true });
-    const def = { name: 'img', listen: { udp: port }, dispatcher: { destinations, probing: { mode: 0 } }, antiflood: { enabled: false }, drain: { healthCheck: { port: await freePort('127.0.0.1') } } };
+    const def = {
+      name: 'img',
+      listen: { udp: port },
+      dispatcher: { destinations, probing: { mode: 0 } },
+      antiflood: { enabled: false },
+      drain: { healthCheck: { port: await freePort('127.0.0.1') } },
+    };
     await writeFile(path.join(root, 'images', 'img.yaml'), JSON.stringify(def));
     const out = path.join(root, 'tree');
     await renderImage(root, 'img', { out, local: { privateIp: '127.0.0.1', publicIp: '127.0.0.1' } });
     const sock = `unix:${out}/run/kamailio/kamailio_ctl`;
-    const kam = execa('kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], { reject: false, all: true });
+    const kam = execa(
+      'kamailio',
+      ['-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')],
+      { reject: false, all: true },
+    );
     try {
       let listing = '';
       for (let i = 0; i < 75 && !listing; i++) {

@@ -26,16 +26,33 @@ beforeAll(async () => {
     'twilio-relay': relay,
     'recorder-lb': rec,
     'relay-tls': variant(relay, { name: 'relay-tls', ...tls }),
-    'relay-jsonrpc-debugger': variant(relay, { name: 'relay-jsonrpc-debugger', diagnostics: { jsonrpc: true, debugger: true, debugLevel: 3, log: 'stderr' } }),
-    'relay-drop-noflood': variant(relay, { name: 'relay-drop-noflood', relay: { onDisallowed: 'drop', allowedSources: ['10.0.0.0/8'] }, antiflood: { enabled: false } }),
+    'relay-jsonrpc-debugger': variant(relay, {
+      name: 'relay-jsonrpc-debugger',
+      diagnostics: { jsonrpc: true, debugger: true, debugLevel: 3, log: 'stderr' },
+    }),
+    'relay-drop-noflood': variant(relay, {
+      name: 'relay-drop-noflood',
+      relay: { onDisallowed: 'drop', allowedSources: ['10.0.0.0/8'] },
+      antiflood: { enabled: false },
+    }),
     'recorder-file': withBackend(variant(rec, { name: 'recorder-file' }), { type: 'file' }),
     'recorder-postgres-tls': variant(rec, { name: 'recorder-postgres-tls', ...tls, listen: { tls: 5081 } }),
     // nathelper.keepalive is gone (nothing registers, so it pinged nothing); the data-plane options instead.
     'recorder-nomedia-open': withBackend(
-      variant(rec, { name: 'recorder-nomedia-open', media: { rtpproxy: { enabled: false } }, diagnostics: { jsonrpc: false }, dispatcher: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'] }, antiflood: { exemptUpstream: false, requestsDensity: 1000 } }),
+      variant(rec, {
+        name: 'recorder-nomedia-open',
+        media: { rtpproxy: { enabled: false } },
+        diagnostics: { jsonrpc: false },
+        dispatcher: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'] },
+        antiflood: { exemptUpstream: false, requestsDensity: 1000 },
+      }),
       { type: 'file' },
     ),
-    'relay-widened': variant(relay, { name: 'relay-widened', relay: { initialMethods: ['INVITE', 'OPTIONS', 'INFO'], stripHeaders: [] }, capacity: { callsPerSecond: 2000 } }),
+    'relay-widened': variant(relay, {
+      name: 'relay-widened',
+      relay: { initialMethods: ['INVITE', 'OPTIONS', 'INFO'], stripHeaders: [] },
+      capacity: { callsPerSecond: 2000 },
+    }),
   });
   ({ root, cleanup } = await tempRoot(images));
 });
@@ -48,23 +65,33 @@ async function check(...args: string[]): Promise<{ code: number; out: RecordingR
 }
 
 describe('kamailio -c on rendered images', () => {
-  it.each(['twilio-relay', 'recorder-lb', 'relay-tls', 'relay-jsonrpc-debugger', 'relay-drop-noflood', 'recorder-file', 'recorder-postgres-tls', 'recorder-nomedia-open', 'relay-widened'])(
-    '%s passes',
-    async (name) => {
-      const { code, out } = await check(name);
-      expect(out.text()).toContain(`images/${name}.yaml: kamailio -c ok`);
-      expect(code).toBe(0);
-    },
-  );
+  it.each([
+    'twilio-relay',
+    'recorder-lb',
+    'relay-tls',
+    'relay-jsonrpc-debugger',
+    'relay-drop-noflood',
+    'recorder-file',
+    'recorder-postgres-tls',
+    'recorder-nomedia-open',
+    'relay-widened',
+  ])('%s passes', async (name) => {
+    const { code, out } = await check(name);
+    expect(out.text()).toContain(`images/${name}.yaml: kamailio -c ok`);
+    expect(code).toBe(0);
+  });
 
-  it('fails with Kamailio\'s own message when a template is broken', async () => {
+  it("fails with Kamailio's own message when a template is broken", async () => {
     const tpl = path.join(root, 'templates/kamailio/kamailio.cfg.eta');
     const good = await readFile(tpl, 'utf8');
     try {
       await writeFile(tpl, good.replace('route(REQINIT);', 'route(REQINIT);\n\tno_such_function_xyz();'));
       const { code, out } = await check('twilio-relay');
       expect(code).toBe(1);
-      const errors = out.lines.filter((l) => l.level === 'error').map((l) => l.message).join('\n');
+      const errors = out.lines
+        .filter((l) => l.level === 'error')
+        .map((l) => l.message)
+        .join('\n');
       expect(errors).toContain('kamailio rejected the rendered config');
       expect(errors).toMatch(/no_such_function_xyz|unknown command|parse error/);
     } finally {
@@ -92,11 +119,19 @@ describe('check --start', () => {
     const good = await readFile(tpl, 'utf8');
     try {
       // jsonrpcs transport 1 is HTTP only and needs xhttp: -c accepts it, start-up does not.
-      await writeFile(tpl, good.replace('modparam("jsonrpcs", "transport", 2)', 'modparam("jsonrpcs", "transport", 1)'));
+      await writeFile(
+        tpl,
+        good.replace('modparam("jsonrpcs", "transport", 2)', 'modparam("jsonrpcs", "transport", 1)'),
+      );
       expect((await check('recorder-file')).code).toBe(0);
       const { code, out } = await check('recorder-file', '--start');
       expect(code).toBe(1);
-      expect(out.lines.filter((l) => l.level === 'error').map((l) => l.message).join('\n')).toMatch(/jsonrpcs[\s\S]*xhttp|xhttp[\s\S]*jsonrpcs/);
+      expect(
+        out.lines
+          .filter((l) => l.level === 'error')
+          .map((l) => l.message)
+          .join('\n'),
+      ).toMatch(/jsonrpcs[\s\S]*xhttp|xhttp[\s\S]*jsonrpcs/);
     } finally {
       await writeFile(tpl, good);
     }

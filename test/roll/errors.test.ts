@@ -26,7 +26,11 @@ describe('AWS failures mapped to sentences with a fix', () => {
 
 describe('clients', () => {
   it('use adaptive retry and the region asked for', async () => {
-    expect(clientConfig({ region: 'eu-west-1', profile: 'ops' })).toMatchObject({ retryMode: 'adaptive', region: 'eu-west-1', profile: 'ops' });
+    expect(clientConfig({ region: 'eu-west-1', profile: 'ops' })).toMatchObject({
+      retryMode: 'adaptive',
+      region: 'eu-west-1',
+      profile: 'ops',
+    });
     const c = createAwsClients({ region: 'eu-west-1' });
     expect(await c.autoScaling.config.region()).toBe('eu-west-1');
     expect(((await c.ec2.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');

@@ -13,7 +13,13 @@ export interface Harness extends FakeAwsHandle {
   deploy: DeployConfig;
 }
 
-export function harness(o: Parameters<typeof seedWorld>[1] & { refresh?: Record<string, unknown>; deploy?: Record<string, unknown>; fake?: FakeOptions } = {}): Harness {
+export function harness(
+  o: Parameters<typeof seedWorld>[1] & {
+    refresh?: Record<string, unknown>;
+    deploy?: Record<string, unknown>;
+    fake?: FakeOptions;
+  } = {},
+): Harness {
   const h = createFakeAws(o.fake);
   const world = seedWorld(h.fake, o);
   const deploy = deploySchema.parse({
@@ -35,7 +41,12 @@ export interface RunResult {
   error?: unknown;
 }
 
-export async function run(h: Harness, req: Partial<RollRequest> = {}, signal = new AbortController().signal, owner = 'ci@runner-a:1'): Promise<RunResult> {
+export async function run(
+  h: Harness,
+  req: Partial<RollRequest> = {},
+  signal = new AbortController().signal,
+  owner = 'ci@runner-a:1',
+): Promise<RunResult> {
   const reporter = new RecordingReporter();
   try {
     const r = await runRoll(

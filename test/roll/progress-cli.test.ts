@@ -24,33 +24,71 @@ function sink(onWrite: (text: string) => void): Writable {
 
 describe('--json progress: one JSON event per line on stderr while the roll runs, one document on stdout', () => {
   it('streams stage, instance, health, checkpoint and drain events during a faked roll', async () => {
-    const h = harness({ desired: 4, fake: { drainSeconds: 40 }, refresh: { checkpointPercentages: [50, 100], checkpointDelay: 60 } });
+    const h = harness({
+      desired: 4,
+      fake: { drainSeconds: 40 },
+      refresh: { checkpointPercentages: [50, 100], checkpointDelay: 60 },
+    });
     const lines: { stream: 'out' | 'err'; text: string; simSeconds: number }[] = [];
     const at = () => h.fake.elapsedSeconds;
-    const reporter = new ConsoleReporter(true, false, sink((t) => lines.push({ stream: 'out', text: t, simSeconds: at() })), sink((t) => lines.push({ stream: 'err', text: t, simSeconds: at() })));
+    const reporter = new ConsoleReporter(
+      true,
+      false,
+      sink((t) => lines.push({ stream: 'out', text: t, simSeconds: at() })),
+      sink((t) => lines.push({ stream: 'err', text: t, simSeconds: at() })),
+    );
     const r = await runRoll(
       { kind: 'roll', image: 'twilio-relay', deploy: h.deploy, drainMaxSeconds: 900 },
-      { clients: h.clients, clock: h.fake.clock, reporter, signal: new AbortController().signal, renderer: 'silent', owner: 'ci@runner:1' },
+      {
+        clients: h.clients,
+        clock: h.fake.clock,
+        reporter,
+        signal: new AbortController().signal,
+        renderer: 'silent',
+        owner: 'ci@runner:1',
+      },
     );
     reporter.result({ ok: r.exitCode === 0, summary: r.summary });
     expect(r.exitCode).toBe(0);
     const err = lines.filter((l) => l.stream === 'err');
-    const events = err.filter((l) => l.text.startsWith('{')).map((l) => ({ ...(JSON.parse(l.text) as Record<string, unknown>), simSeconds: l.simSeconds }) as Record<string, unknown> & { simSeconds: number });
+    const events = err
+      .filter((l) => l.text.startsWith('{'))
+      .map(
+        (l) =>
+          ({ ...(JSON.parse(l.text) as Record<string, unknown>), simSeconds: l.simSeconds }) as Record<
+            string,
+            unknown
+          > & { simSeconds: number },
+      );
     // Every stderr line that is JSON is exactly one event with a kind and a time.
     for (const e of events) expect(e).toMatchObject({ event: expect.any(String), at: expect.any(String) });
     const kinds = new Set(events.map((e) => e['event']));
     for (const k of ['stage', 'instance', 'checkpoint', 'drain']) expect(kinds).toContain(k);
     // The refresh id and launch template version are announced when the refresh starts, not at the end.
     const started = events.find((e) => e['event'] === 'stage' && e['stage'] === 'refresh' && e['version'] === 2)!;
-    expect(started).toMatchObject({ refreshId: r.summary.refreshId, launchTemplate: h.world.lt.LaunchTemplateId, ami: h.world.newAmi.ImageId });
+    expect(started).toMatchObject({
+      refreshId: r.summary.refreshId,
+      launchTemplate: h.world.lt.LaunchTemplateId,
+      ami: h.world.newAmi.ImageId,
+    });
     expect(started.simSeconds).toBeLessThan(10);
     // They arrive during the roll: spread over the simulated minutes it takes, drains included.
     const times = events.map((e) => e.simSeconds);
     expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(200);
-    expect(events.filter((e) => e['event'] === 'drain' && e['state'] === 'Terminating:Wait').length).toBeGreaterThanOrEqual(4);
-    expect(events.some((e) => e['event'] === 'stage' && e['stage'] === 'wait' && e['state'] === 'done' && typeof e['seconds'] === 'number')).toBe(true);
+    expect(
+      events.filter((e) => e['event'] === 'drain' && e['state'] === 'Terminating:Wait').length,
+    ).toBeGreaterThanOrEqual(4);
+    expect(
+      events.some(
+        (e) =>
+          e['event'] === 'stage' && e['stage'] === 'wait' && e['state'] === 'done' && typeof e['seconds'] === 'number',
+      ),
+    ).toBe(true);
     // stdout holds only the one result document, written last.
-    const out = lines.filter((l) => l.stream === 'out').map((l) => l.text).join('');
+    const out = lines
+      .filter((l) => l.stream === 'out')
+      .map((l) => l.text)
+      .join('');
     expect(JSON.parse(out)).toMatchObject({ ok: true, summary: { outcome: 'succeeded' } });
     expect(lines.at(-1)!.stream).toBe('out');
   });
@@ -61,11 +99,25 @@ describe('--json progress: one JSON event per line on stderr while the roll runs
     const reporter = new RecordingReporter(true);
     await runRoll(
       { kind: 'roll', image: 'twilio-relay', deploy: h.deploy, drainMaxSeconds: 900 },
-      { clients: h.clients, clock: h.fake.clock, reporter, signal: new AbortController().signal, renderer: 'silent', owner: 'ci@runner:1' },
+      {
+        clients: h.clients,
+        clock: h.fake.clock,
+        reporter,
+        signal: new AbortController().signal,
+        renderer: 'silent',
+        owner: 'ci@runner:1',
+      },
     );
-    expect(reporter.events.find((e) => e.event === 'health')).toMatchObject({ gate: 'failed', reasons: [expect.stringMatching(/went unhealthy or were replaced/)] });
-    expect(reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'wait' && e['state'] === 'failed')).toMatchObject({ reason: expect.stringMatching(/^gate failed: /) });
-    expect(reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'rollback' && e['how'] === 'aws-rollback')).toBeDefined();
+    expect(reporter.events.find((e) => e.event === 'health')).toMatchObject({
+      gate: 'failed',
+      reasons: [expect.stringMatching(/went unhealthy or were replaced/)],
+    });
+    expect(
+      reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'wait' && e['state'] === 'failed'),
+    ).toMatchObject({ reason: expect.stringMatching(/^gate failed: /) });
+    expect(
+      reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'rollback' && e['how'] === 'aws-rollback'),
+    ).toBeDefined();
   });
 });
 
@@ -85,20 +137,28 @@ describe('confirmation', () => {
   it.each([
     ['off a terminal', {}],
     ['with CI=true', { CI: 'true' }],
-  ])('roll and rollback refuse to go on without --yes %s (usage error, exit 2), before touching AWS', async (_where, env) => {
-    const { fake, w } = world();
-    for (const args of [['roll', 'twilio-relay'], ['rollback', 'twilio-relay', '--to', w.oldAmi.ImageId]]) {
-      const r = await cli(args, env);
-      expect(r.code).toBe(2);
-      expect(r.out).toMatch(/changes the Auto Scaling group and there is no terminal to confirm in \(not a TTY, or CI is set\): pass --yes to go ahead, or --plan/);
-    }
-    expect(fake.calls).toEqual([]);
-    // With --yes it goes on (here the newest AMI is already live, so the CLI's real clock never has to wait).
-    fake.images.get(w.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
-    const ok = await cli(['roll', 'twilio-relay', '--yes'], env);
-    expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/already runs ami-\w+ \(launch template and every instance\); nothing to roll/);
-  });
+  ])(
+    'roll and rollback refuse to go on without --yes %s (usage error, exit 2), before touching AWS',
+    async (_where, env) => {
+      const { fake, w } = world();
+      for (const args of [
+        ['roll', 'twilio-relay'],
+        ['rollback', 'twilio-relay', '--to', w.oldAmi.ImageId],
+      ]) {
+        const r = await cli(args, env);
+        expect(r.code).toBe(2);
+        expect(r.out).toMatch(
+          /changes the Auto Scaling group and there is no terminal to confirm in \(not a TTY, or CI is set\): pass --yes to go ahead, or --plan/,
+        );
+      }
+      expect(fake.calls).toEqual([]);
+      // With --yes it goes on (here the newest AMI is already live, so the CLI's real clock never has to wait).
+      fake.images.get(w.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
+      const ok = await cli(['roll', 'twilio-relay', '--yes'], env);
+      expect(ok.code).toBe(0);
+      expect(ok.out).toMatch(/already runs ami-\w+ \(launch template and every instance\); nothing to roll/);
+    },
+  );
 
   it('prompts only on a terminal without CI', () => {
     expect(canPrompt({}, { isTTY: true }, { isTTY: true })).toBe(true);
@@ -122,9 +182,19 @@ describe('confirmation', () => {
     const reporter = new RecordingReporter();
     const result = await runRoll(
       { kind: 'roll', image: 'twilio-relay', deploy: h2.deploy, drainMaxSeconds: 900 },
-      { clients: h2.clients, clock: h2.fake.clock, reporter, signal: new AbortController().signal, renderer: 'silent', owner: 'me@tty:1', confirm: terminalConfirm('roll', input, output) },
+      {
+        clients: h2.clients,
+        clock: h2.fake.clock,
+        reporter,
+        signal: new AbortController().signal,
+        renderer: 'silent',
+        owner: 'me@tty:1',
+        confirm: terminalConfirm('roll', input, output),
+      },
     ).catch((e: Error) => e);
-    expect(shown).toMatch(/roll plan for twilio-relay → kamailio-lb-asg: start[\s\S]*batches[\s\S]*Roll kamailio-lb-asg onto ami-\w+\? \[y\/N\]/);
+    expect(shown).toMatch(
+      /roll plan for twilio-relay → kamailio-lb-asg: start[\s\S]*batches[\s\S]*Roll kamailio-lb-asg onto ami-\w+\? \[y\/N\]/,
+    );
     if (want) expect(result).toMatchObject({ exitCode: 0 });
     else {
       expect((result as Error).message).toMatch(/roll of twilio-relay not confirmed; nothing changed/);
@@ -136,7 +206,9 @@ describe('confirmation', () => {
     const { fake, w } = world();
     expect((await cli(['roll', 'twilio-relay', '--plan', '--detailed-exitcode'])).code).toBe(3);
     expect((await cli(['roll', 'twilio-relay', '--plan'])).code).toBe(0);
-    expect((await cli(['rollback', 'twilio-relay', '--to', w.oldAmi.ImageId, '--plan', '--detailed-exitcode'])).code).toBe(0);
+    expect(
+      (await cli(['rollback', 'twilio-relay', '--to', w.oldAmi.ImageId, '--plan', '--detailed-exitcode'])).code,
+    ).toBe(0);
     expect((await cli(['roll', 'twilio-relay', '--detailed-exitcode', '--yes'])).code).toBe(2);
     fake.asgs.get('kamailio-lb-asg')!.HealthCheckType = 'EC2';
     expect((await cli(['roll', 'twilio-relay', '--plan', '--detailed-exitcode'])).code).toBe(1);

@@ -9,7 +9,10 @@ import { harness, run, type Harness } from './helpers.js';
 async function runKilledAfter(h: Harness, seconds: number) {
   const ac = new AbortController();
   const killAt = h.fake.elapsedSeconds + seconds;
-  h.fake.when(() => h.fake.elapsedSeconds >= killAt, () => ac.abort(new AbortError('killed')));
+  h.fake.when(
+    () => h.fake.elapsedSeconds >= killAt,
+    () => ac.abort(new AbortError('killed')),
+  );
   return run(h, {}, ac.signal);
 }
 
@@ -18,8 +21,12 @@ describe('roll: recovery and refusals', () => {
     const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], checkpointDelay: 120 } });
     const first = await runKilledAfter(h, 100);
     expect(first.exitCode).toBe(130);
-    expect(first.reporter.text()).toMatch(/instance refresh [0-9a-f-]{36} of kamailio-lb-asg \(us-east-1\) goes on in AWS; sipbake only stopped watching it/);
-    expect(first.reporter.text()).toMatch(/follow it: +sipbake status twilio-relay\n.*watch again: +sipbake roll twilio-relay --ami ami-\w+ .*\n.*roll back: +sipbake rollback twilio-relay --to ami-/);
+    expect(first.reporter.text()).toMatch(
+      /instance refresh [0-9a-f-]{36} of kamailio-lb-asg \(us-east-1\) goes on in AWS; sipbake only stopped watching it/,
+    );
+    expect(first.reporter.text()).toMatch(
+      /follow it: +sipbake status twilio-relay\n.*watch again: +sipbake roll twilio-relay --ami ami-\w+ .*\n.*roll back: +sipbake rollback twilio-relay --to ami-/,
+    );
     expect(h.fake.activeRefresh(h.world.asg.AutoScalingGroupName)?.Status).toBe('InProgress');
     const second = await run(h);
     expect(second.exitCode).toBe(0);
@@ -39,8 +46,12 @@ describe('roll: recovery and refusals', () => {
     expect(r.exitCode).toBe(1);
     expect(r.error).toBeInstanceOf(UserError);
     expect(r.reporter.text()).toMatch(/refused: 1 check failed/);
-    expect(r.reporter.text()).toMatch(/noActiveRefresh: instance refresh \S+ \(sipbake's roll of twilio-relay to ami-\w+\) is InProgress/);
-    expect(r.reporter.text()).toMatch(/fix: wait for it \(sipbake status twilio-relay\), attach to it \(sipbake roll twilio-relay --ami ami-\w+\), or cancel it/);
+    expect(r.reporter.text()).toMatch(
+      /noActiveRefresh: instance refresh \S+ \(sipbake's roll of twilio-relay to ami-\w+\) is InProgress/,
+    );
+    expect(r.reporter.text()).toMatch(
+      /fix: wait for it \(sipbake status twilio-relay\), attach to it \(sipbake roll twilio-relay --ami ami-\w+\), or cancel it/,
+    );
     expect(h.fake.callsOf('StartInstanceRefresh')).toHaveLength(1);
     // The first roll is untouched: still mid-way, the group still on version 1, nothing of the third AMI.
     expect(h.world.asg.launchTemplate!.Version).toBe('1');
@@ -48,7 +59,9 @@ describe('roll: recovery and refusals', () => {
     expect(h.fake.activeRefresh(h.world.asg.AutoScalingGroupName)?.Status).toBe('InProgress');
 
     const other = harness({ desired: 2 });
-    await other.clients.autoScaling.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: other.world.asg.AutoScalingGroupName }));
+    await other.clients.autoScaling.send(
+      new StartInstanceRefreshCommand({ AutoScalingGroupName: other.world.asg.AutoScalingGroupName }),
+    );
     const r2 = await run(other);
     expect(r2.exitCode).toBe(1);
     expect(r2.reporter.text()).toMatch(/a refresh sipbake did not start/);
@@ -61,8 +74,15 @@ describe('roll: recovery and refusals', () => {
     expect((await runKilledAfter(h, 100)).exitCode).toBe(130);
     const r = await run(h, { kind: 'rollback', previous: true });
     expect(r.exitCode).toBe(0);
-    expect(r.reporter.text()).toMatch(/previous AMI of twilio-relay: ami-\w+ \(the AMI the active roll to ami-\w+ started from\)/);
-    expect(r.summary).toMatchObject({ kind: 'rollback', outcome: 'rolled-back', groupVersion: '1', rollback: { how: 'aws-rollback' } });
+    expect(r.reporter.text()).toMatch(
+      /previous AMI of twilio-relay: ami-\w+ \(the AMI the active roll to ami-\w+ started from\)/,
+    );
+    expect(r.summary).toMatchObject({
+      kind: 'rollback',
+      outcome: 'rolled-back',
+      groupVersion: '1',
+      rollback: { how: 'aws-rollback' },
+    });
     expect(h.fake.callsOf('RollbackInstanceRefresh')).toHaveLength(1);
     expect(h.fake.callsOf('StartInstanceRefresh')).toHaveLength(1);
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual(Array(4).fill(oldAmi.ImageId));
@@ -91,13 +111,23 @@ describe('roll: recovery and refusals', () => {
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([newAmi.ImageId, newAmi.ImageId]);
     const back = await run(h, { kind: 'rollback', ami: oldAmi.ImageId });
     expect(back.exitCode).toBe(0);
-    expect(back.summary).toMatchObject({ kind: 'rollback', outcome: 'succeeded', groupVersion: '3', from: { version: 2, ami: newAmi.ImageId }, to: { ami: oldAmi.ImageId } });
+    expect(back.summary).toMatchObject({
+      kind: 'rollback',
+      outcome: 'succeeded',
+      groupVersion: '3',
+      from: { version: 2, ami: newAmi.ImageId },
+      to: { ami: oldAmi.ImageId },
+    });
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([oldAmi.ImageId, oldAmi.ImageId]);
     expect(asg.tags['sipbake:last-known-good']).toBe(`version 3 ${oldAmi.ImageId}`);
     // --previous now means the AMI version 3 was rolled from.
     const again = await run(h, { kind: 'rollback', previous: true });
     expect(again.exitCode).toBe(0);
-    expect(again.reporter.text()).toMatch(new RegExp(`previous AMI of twilio-relay: ${newAmi.ImageId} \\(launch template version 3 was rolled from version 2\\)`));
+    expect(again.reporter.text()).toMatch(
+      new RegExp(
+        `previous AMI of twilio-relay: ${newAmi.ImageId} \\(launch template version 3 was rolled from version 2\\)`,
+      ),
+    );
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([newAmi.ImageId, newAmi.ImageId]);
     // history needs no local state: live and last-known-good come from AWS.
     const hist = await history(h.clients, 'twilio-relay', asg.AutoScalingGroupName, 'us-east-1');
@@ -108,9 +138,28 @@ describe('roll: recovery and refusals', () => {
   });
 
   it.each([
-    ['deregistered', (h: Harness) => { h.fake.images.get(h.world.oldAmi.ImageId)!.State = 'deregistered'; h.fake.images.get(h.world.oldAmi.ImageId)!.deregisteredAt = h.fake.nowMs; }, /AMI ami-\w+ does not exist or was deregistered/],
-    ['disabled', (h: Harness) => { h.fake.images.get(h.world.oldAmi.ImageId)!.State = 'disabled'; }, /AMI ami-\w+ is disabled/],
-    ['of another image', (h: Harness) => { h.fake.images.get(h.world.oldAmi.ImageId)!.Tags['sipbake:image'] = 'recorder-lb'; }, /is an AMI of image recorder-lb, not of twilio-relay/],
+    [
+      'deregistered',
+      (h: Harness) => {
+        h.fake.images.get(h.world.oldAmi.ImageId)!.State = 'deregistered';
+        h.fake.images.get(h.world.oldAmi.ImageId)!.deregisteredAt = h.fake.nowMs;
+      },
+      /AMI ami-\w+ does not exist or was deregistered/,
+    ],
+    [
+      'disabled',
+      (h: Harness) => {
+        h.fake.images.get(h.world.oldAmi.ImageId)!.State = 'disabled';
+      },
+      /AMI ami-\w+ is disabled/,
+    ],
+    [
+      'of another image',
+      (h: Harness) => {
+        h.fake.images.get(h.world.oldAmi.ImageId)!.Tags['sipbake:image'] = 'recorder-lb';
+      },
+      /is an AMI of image recorder-lb, not of twilio-relay/,
+    ],
   ])('refuses a rollback to an AMI that is %s', async (_what, spoil, message) => {
     const h = harness({ desired: 2 });
     expect((await run(h)).exitCode).toBe(0);

@@ -10,7 +10,9 @@ describe('roll: the gate fails and the roll is rolled back', () => {
     const r = await run(h);
     expect(r.exitCode).toBe(1);
     expect(r.summary).toMatchObject({ outcome: 'rolled-back', groupVersion: '1', rollback: { how: 'aws-rollback' } });
-    expect(r.summary!.reasons.join()).toMatch(/2 instance\(s\) of ami-\w+ went unhealthy or were replaced \(limit 2\): i-\w+ unhealthy in kamailio-lb-tg, i-\w+ unhealthy in kamailio-lb-tg/);
+    expect(r.summary!.reasons.join()).toMatch(
+      /2 instance\(s\) of ami-\w+ went unhealthy or were replaced \(limit 2\): i-\w+ unhealthy in kamailio-lb-tg, i-\w+ unhealthy in kamailio-lb-tg/,
+    );
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([oldAmi.ImageId, oldAmi.ImageId]);
     expect(r.summary!.instances.map((i) => i.ami)).toEqual([oldAmi.ImageId, oldAmi.ImageId]);
     expect(asg.launchTemplate!.Version).toBe('1');
@@ -24,7 +26,10 @@ describe('roll: the gate fails and the roll is rolled back', () => {
   });
 
   it('rolls back when an alarm fires at the first checkpoint', async () => {
-    const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], checkpointDelay: 300, alarms: ['sip-5xx'] } });
+    const h = harness({
+      desired: 4,
+      refresh: { checkpointPercentages: [50, 100], checkpointDelay: 300, alarms: ['sip-5xx'] },
+    });
     const { asg, oldAmi } = h.world;
     h.fake.setAlarm('sip-5xx', 'OK');
     let firedAt = 0;
@@ -43,7 +48,10 @@ describe('roll: the gate fails and the roll is rolled back', () => {
   });
 
   it('starts a new refresh to the previous version when AWS already failed the refresh (AutoRollback off)', async () => {
-    const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], autoRollback: false, alarms: ['sip-5xx'] } });
+    const h = harness({
+      desired: 4,
+      refresh: { checkpointPercentages: [50, 100], autoRollback: false, alarms: ['sip-5xx'] },
+    });
     const { asg, oldAmi } = h.world;
     h.fake.setAlarm('sip-5xx', 'OK');
     // Between two polls (every 15 s), so AWS fails the refresh before sipbake's own gate sees the alarm.
@@ -68,7 +76,10 @@ describe('roll: the gate fails and the roll is rolled back', () => {
     expect(h.fake.callsOf('CancelInstanceRefresh')).toHaveLength(1);
     const starts = h.fake.callsOf('StartInstanceRefresh');
     expect(starts).toHaveLength(2);
-    expect(starts[1]!.input).toMatchObject({ DesiredConfiguration: { LaunchTemplate: { Version: '1' } }, Preferences: { AutoRollback: false, SkipMatching: true } });
+    expect(starts[1]!.input).toMatchObject({
+      DesiredConfiguration: { LaunchTemplate: { Version: '1' } },
+      Preferences: { AutoRollback: false, SkipMatching: true },
+    });
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([oldAmi.ImageId, oldAmi.ImageId]);
     expect(asg.launchTemplate!.Version).toBe('1');
   });

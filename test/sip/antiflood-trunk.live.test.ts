@@ -6,7 +6,16 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeTmpDir, renderDefinition, runCalls, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
+import {
+  freePort,
+  makeTmpDir,
+  renderDefinition,
+  runCalls,
+  seedDefinition,
+  startKamailio,
+  type ManagedProcess,
+  type TmpDir,
+} from '../support/index.js';
 import { SipUa, hdr, newId, startCallee } from './sip-ua.js';
 import { inDialogText, placeCall } from './dialogs.js';
 
@@ -30,7 +39,11 @@ describe('recorder-lb antiflood sized for trunks', () => {
     const def = await seedDefinition('recorder-lb', {
       listen: { udp: port, tcp: port },
       advertise: { source: 'private-ipv4', elasticIp: undefined },
-      dispatcher: { algorithm: 4, destinations: [{ host: recorder.ip, port: recorder.port, transport: 'udp', description: 'recorder' }], probing: { interval: 5 } },
+      dispatcher: {
+        algorithm: 4,
+        destinations: [{ host: recorder.ip, port: recorder.port, transport: 'udp', description: 'recorder' }],
+        probing: { interval: 5 },
+      },
       media: { rtpproxy: { enabled: false } },
       diagnostics: { log: 'stderr', debugLevel: 1, jsonrpc: false },
       memory: { children: 4 },
@@ -38,7 +51,13 @@ describe('recorder-lb antiflood sized for trunks', () => {
     });
     (def.dispatcher as Record<string, unknown>).backend = { type: 'file' };
     const img = await renderDefinition(tmp.path, def, { privateIp: PROXY, publicIp: PROXY });
-    kam = await startKamailio({ tree: img.tree, sharedMb: 128, privateMb: 8, listeners: [{ host: PROXY, port, transport: 'udp' }], logFile: path.join(tmp.path, 'kamailio.log') });
+    kam = await startKamailio({
+      tree: img.tree,
+      sharedMb: 128,
+      privateMb: 8,
+      listeners: [{ host: PROXY, port, transport: 'udp' }],
+      logFile: path.join(tmp.path, 'kamailio.log'),
+    });
     const sock = `unix:${img.tree}/run/kamailio/kamailio_ctl`;
     kamcmd = async (...args) => (await run('kamcmd', ['-s', sock, ...args], { timeout: 5000 })).stdout;
   });
@@ -49,7 +68,18 @@ describe('recorder-lb antiflood sized for trunks', () => {
   });
 
   it('one upstream address at 20 calls/s for 30 s: 0 failed calls, never banned', async () => {
-    const r = await runCalls({ dir: tmp.path, name: 'trunk', localIp: TRUNK, localPort: await freePort(TRUNK), remote: `${PROXY}:${port}`, calls: 600, rate: 20, limit: 200, timeoutS: 60, traceMessages: false });
+    const r = await runCalls({
+      dir: tmp.path,
+      name: 'trunk',
+      localIp: TRUNK,
+      localPort: await freePort(TRUNK),
+      remote: `${PROXY}:${port}`,
+      calls: 600,
+      rate: 20,
+      limit: 200,
+      timeoutS: 60,
+      traceMessages: false,
+    });
     expect(r.stats?.failed, r.output).toBe(0);
     expect(r.stats?.successful).toBe(600);
     expect(banned(TRUNK)).toBe(false);
@@ -65,15 +95,35 @@ describe('recorder-lb antiflood sized for trunks', () => {
         // 500 OPTIONS/s for 4 s, each a new request (its own Call-ID). Paced by the clock, so a slow timer
         // on a loaded machine sends bigger batches rather than a lower rate.
         const start = Date.now();
-        for (let sent = 0; sent < 2000; ) {
+        for (let sent = 0; sent < 2000;) {
           const due = Math.min(2000, Math.floor(((Date.now() - start) / 1000) * 500));
           for (; sent < due; sent++) {
-            flooder.send(flooder.request({ method: 'OPTIONS', ruri: `sip:x@${PROXY}:${port}`, from: `<sip:f@${flooder.hostport}>;tag=${newId()}`, to: `<sip:x@${PROXY}>`, callId: newId(), cseq: 1 }), PROXY, port);
+            flooder.send(
+              flooder.request({
+                method: 'OPTIONS',
+                ruri: `sip:x@${PROXY}:${port}`,
+                from: `<sip:f@${flooder.hostport}>;tag=${newId()}`,
+                to: `<sip:x@${PROXY}>`,
+                callId: newId(),
+                cseq: 1,
+              }),
+              PROXY,
+              port,
+            );
           }
           await new Promise((r) => setTimeout(r, 10));
         }
       })();
-      const polite = runCalls({ dir: tmp.path, name: 'polite', localIp: POLITE, localPort: await freePort(POLITE), remote: `${PROXY}:${port}`, calls: 20, rate: 5, timeoutS: 30 });
+      const polite = runCalls({
+        dir: tmp.path,
+        name: 'polite',
+        localIp: POLITE,
+        localPort: await freePort(POLITE),
+        remote: `${PROXY}:${port}`,
+        calls: 20,
+        rate: 5,
+        timeoutS: 30,
+      });
       const [, calm] = await Promise.all([flood, polite]);
       expect(calm.stats?.failed, calm.output).toBe(0);
       expect(calm.stats?.successful).toBe(20);
@@ -83,7 +133,18 @@ describe('recorder-lb antiflood sized for trunks', () => {
       // Banned: a new request from the flooder gets no answer at all.
       const probe = newId();
       const since = flooder.received.length;
-      flooder.send(flooder.request({ method: 'OPTIONS', ruri: `sip:x@${PROXY}:${port}`, from: `<sip:f@${flooder.hostport}>;tag=1`, to: `<sip:x@${PROXY}>`, callId: probe, cseq: 1 }), PROXY, port);
+      flooder.send(
+        flooder.request({
+          method: 'OPTIONS',
+          ruri: `sip:x@${PROXY}:${port}`,
+          from: `<sip:f@${flooder.hostport}>;tag=1`,
+          to: `<sip:x@${PROXY}>`,
+          callId: probe,
+          cseq: 1,
+        }),
+        PROXY,
+        port,
+      );
       expect(await flooder.finalResponse(probe, 'OPTIONS', 1500, since)).toBeUndefined();
 
       // ...but its BYE for its own call is never banned: the call ends at the recorder and in the dialog count.

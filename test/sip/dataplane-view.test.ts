@@ -19,12 +19,21 @@ async function image(name: string, over: Plain = {}): Promise<ImageDefinition> {
 describe('data-plane view values', () => {
   it('turns header patterns into case-insensitive anchored POSIX regexes', () => {
     expect(headerRegex('X-Twilio-*')).toBe('^[Xx]-[Tt][Ww][Ii][Ll][Ii][Oo]-');
-    expect(headerRegex('P-Asserted-Identity')).toBe('^[Pp]-[Aa][Ss][Ss][Ee][Rr][Tt][Ee][Dd]-[Ii][Dd][Ee][Nn][Tt][Ii][Tt][Yy]$');
+    expect(headerRegex('P-Asserted-Identity')).toBe(
+      '^[Pp]-[Aa][Ss][Ss][Ee][Rr][Tt][Ee][Dd]-[Ii][Dd][Ee][Nn][Tt][Ii][Tt][Yy]$',
+    );
   });
 
   it('refuses header patterns that are not a header name or a prefix', async () => {
     for (const bad of ['X-Twilio-.*', 'X Twilio', '*', 'X-"a', 'X-a\n']) {
-      expect(imageSchema.safeParse(deepMerge(parse(await readFile(path.join(root, 'images/twilio-relay.yaml'), 'utf8')) as Plain, { relay: { stripHeaders: [bad] } })).success, bad).toBe(false);
+      expect(
+        imageSchema.safeParse(
+          deepMerge(parse(await readFile(path.join(root, 'images/twilio-relay.yaml'), 'utf8')) as Plain, {
+            relay: { stripHeaders: [bad] },
+          }),
+        ).success,
+        bad,
+      ).toBe(false);
     }
   });
 
@@ -37,21 +46,44 @@ describe('data-plane view values', () => {
   });
 
   it('exempts the relay allowed sources and the dispatcher destinations by default, not with exemptUpstream: false', async () => {
-    const relay = kamailioView(await image('twilio-relay', { relay: { allowedSources: ['198.51.100.0/24'] }, antiflood: { exempt: ['192.0.2.1/32'] } }));
+    const relay = kamailioView(
+      await image('twilio-relay', {
+        relay: { allowedSources: ['198.51.100.0/24'] },
+        antiflood: { exempt: ['192.0.2.1/32'] },
+      }),
+    );
     expect(relay.antifloodExemptCidrs).toEqual(['192.0.2.1/32', '198.51.100.0/24']);
     expect(relay.antifloodExemptDispatcher).toBe(false);
-    const off = kamailioView(await image('twilio-relay', { relay: { allowedSources: ['198.51.100.0/24'] }, antiflood: { exemptUpstream: false } }));
+    const off = kamailioView(
+      await image('twilio-relay', {
+        relay: { allowedSources: ['198.51.100.0/24'] },
+        antiflood: { exemptUpstream: false },
+      }),
+    );
     expect(off.antifloodExemptCidrs).toEqual([]);
     expect(kamailioView(await image('recorder-lb')).antifloodExemptDispatcher).toBe(true);
-    expect(kamailioView(await image('recorder-lb', { antiflood: { exemptUpstream: false } })).antifloodExemptDispatcher).toBe(false);
+    expect(
+      kamailioView(await image('recorder-lb', { antiflood: { exemptUpstream: false } })).antifloodExemptDispatcher,
+    ).toBe(false);
   });
 
   it('relays INVITE only by default and answers OPTIONS locally; widening is explicit', async () => {
     const v = kamailioView(await image('twilio-relay'));
     expect([v.initialMethods, v.allowMethods, v.answerOptionsLocally]).toEqual(['INVITE', 'INVITE, OPTIONS', true]);
-    const w = kamailioView(await image('twilio-relay', { relay: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'] } }));
-    expect([w.initialMethods, w.allowMethods, w.answerOptionsLocally]).toEqual(['INVITE|MESSAGE|OPTIONS', 'INVITE, MESSAGE, OPTIONS', false]);
-    expect(imageSchema.safeParse({ ...(await image('twilio-relay')), relay: { ...(await image('twilio-relay')).relay, initialMethods: ['SUBSCRIBE'] } }).success).toBe(false);
+    const w = kamailioView(
+      await image('twilio-relay', { relay: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'] } }),
+    );
+    expect([w.initialMethods, w.allowMethods, w.answerOptionsLocally]).toEqual([
+      'INVITE|MESSAGE|OPTIONS',
+      'INVITE, MESSAGE, OPTIONS',
+      false,
+    ]);
+    expect(
+      imageSchema.safeParse({
+        ...(await image('twilio-relay')),
+        relay: { ...(await image('twilio-relay')).relay, initialMethods: ['SUBSCRIBE'] },
+      }).success,
+    ).toBe(false);
   });
 
   it('no longer has nathelper keepalive (nothing registers, so it pinged nothing)', async () => {
@@ -62,8 +94,17 @@ describe('data-plane view values', () => {
   it('writes SIPBAKE_PEER_NET into the boot include, this instance alone when unknown', () => {
     const inc = renderBootInclude({ privateIp: '10.0.1.5', publicIp: '203.0.113.1', root: '' });
     expect(inc).toContain('#!define SIPBAKE_PEER_NET "10.0.1.5/32"');
-    expect(renderBootInclude({ privateIp: '10.0.1.5', publicIp: '203.0.113.1', root: '', peerNet: '10.0.0.0/16' })).toContain('#!define SIPBAKE_PEER_NET "10.0.0.0/16"');
-    expect(() => renderBootInclude({ privateIp: '10.0.1.5', publicIp: '203.0.113.1', root: '', peerNet: '10.0.0.0/16"\n#!define X' })).toThrow(/peer network/);
+    expect(
+      renderBootInclude({ privateIp: '10.0.1.5', publicIp: '203.0.113.1', root: '', peerNet: '10.0.0.0/16' }),
+    ).toContain('#!define SIPBAKE_PEER_NET "10.0.0.0/16"');
+    expect(() =>
+      renderBootInclude({
+        privateIp: '10.0.1.5',
+        publicIp: '203.0.113.1',
+        root: '',
+        peerNet: '10.0.0.0/16"\n#!define X',
+      }),
+    ).toThrow(/peer network/);
   });
 });
 
@@ -77,6 +118,8 @@ describe('antiflood warning rule', () => {
     expect(w[0]!.message).toMatch(/100\/s x sampleTime 2 s = 200/);
     expect(checkWarnings(await image('recorder-lb'))).toEqual([]);
     expect(checkWarnings(await image('recorder-lb', { antiflood: { requestsDensity: 200 } }))).toEqual([]);
-    expect(checkWarnings(await image('recorder-lb', { antiflood: { requestsDensity: 30, enabled: false } }))).toEqual([]);
+    expect(checkWarnings(await image('recorder-lb', { antiflood: { requestsDensity: 30, enabled: false } }))).toEqual(
+      [],
+    );
   });
 });

@@ -7,7 +7,15 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
+import {
+  freePort,
+  makeTmpDir,
+  renderDefinition,
+  seedDefinition,
+  startKamailio,
+  type ManagedProcess,
+  type TmpDir,
+} from '../support/index.js';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
 import { SDP, SipUa, cseqMethod, hdr, newId, startCallee, type SipMessage } from './sip-ua.js';
 import { inDialogText, placeCall, type Dialog } from './dialogs.js';
@@ -35,20 +43,42 @@ async function stand(tmp: TmpDir, image: 'twilio-relay' | 'recorder-lb', net: nu
   const callee = await startCallee(a(10), { extra200: ['X-Twilio-AccountSid: ACcallee0000000000000000000000000'] });
   const caller = await SipUa.open(a(20));
   const third = await SipUa.open(a(99));
-  const common = { listen: { udp: port, tcp: port }, diagnostics: { log: 'stderr' as const, debugLevel: 1, jsonrpc: false }, memory: { children: 2 }, drain: { healthCheck: { port: await freePort(a(2)) } } };
+  const common = {
+    listen: { udp: port, tcp: port },
+    diagnostics: { log: 'stderr' as const, debugLevel: 1, jsonrpc: false },
+    memory: { children: 2 },
+    drain: { healthCheck: { port: await freePort(a(2)) } },
+  };
   const def =
     image === 'twilio-relay'
-      ? await seedDefinition(image, { ...common, advertise: { source: 'elastic-ip', elasticIp: a(3) }, relay: { destination: { domain: callee.ip, port: callee.port, transport: 'udp' }, allowedSources: [`${a(16)}/28`, `${a(10)}/32`] } })
+      ? await seedDefinition(image, {
+          ...common,
+          advertise: { source: 'elastic-ip', elasticIp: a(3) },
+          relay: {
+            destination: { domain: callee.ip, port: callee.port, transport: 'udp' },
+            allowedSources: [`${a(16)}/28`, `${a(10)}/32`],
+          },
+        })
       : await seedDefinition(image, {
           ...common,
           advertise: { source: 'private-ipv4', elasticIp: undefined },
-          dispatcher: { algorithm: 4, destinations: [{ host: callee.ip, port: callee.port, transport: 'udp', description: 'recorder' }], probing: { interval: 5 } },
+          dispatcher: {
+            algorithm: 4,
+            destinations: [{ host: callee.ip, port: callee.port, transport: 'udp', description: 'recorder' }],
+            probing: { interval: 5 },
+          },
           media: { rtpproxy: { enabled: true, controlSocket: rtpUrl } },
         });
   const ds = def.dispatcher as Record<string, unknown> | undefined;
   if (ds) ds.backend = { type: 'file' };
   const img = await renderDefinition(dir, def, { privateIp: a(2), publicIp: image === 'twilio-relay' ? a(3) : a(2) });
-  const kam = await startKamailio({ tree: img.tree, sharedMb: 64, privateMb: 8, listeners: [{ host: a(2), port, transport: 'udp' }], logFile: path.join(dir, 'kamailio.log') });
+  const kam = await startKamailio({
+    tree: img.tree,
+    sharedMb: 64,
+    privateMb: 8,
+    listeners: [{ host: a(2), port, transport: 'udp' }],
+    logFile: path.join(dir, 'kamailio.log'),
+  });
   const sock = `unix:${img.tree}/run/kamailio/kamailio_ctl`;
   return {
     kam,
@@ -74,9 +104,19 @@ async function forgeAll(s: Stand, real: Dialog): Promise<SipMessage[]> {
   const variants: { name: string; route: string[]; ruri: string; callId: string }[] = [
     { name: 'foreign Route', route: [`<${thirdUri};lr>`], ruri: thirdUri, callId: `${newId()}@forged` },
     { name: 'our Route, foreign R-URI', route: ours, ruri: thirdUri, callId: `${newId()}@forged` },
-    { name: 'our Route then a foreign one', route: [...ours, `<${thirdUri};lr>`], ruri: thirdUri, callId: `${newId()}@forged` },
+    {
+      name: 'our Route then a foreign one',
+      route: [...ours, `<${thirdUri};lr>`],
+      ruri: thirdUri,
+      callId: `${newId()}@forged`,
+    },
     { name: 'no Route', route: [], ruri: thirdUri, callId: `${newId()}@forged` },
-    { name: 'our address without the instance token', route: [`<sip:${s.advertised}:${s.proxy.port};lr>`], ruri: thirdUri, callId: `${newId()}@forged` },
+    {
+      name: 'our address without the instance token',
+      route: [`<sip:${s.advertised}:${s.proxy.port};lr>`],
+      ruri: thirdUri,
+      callId: `${newId()}@forged`,
+    },
     // A real dialog's Route and Call-ID with a guessed to-tag still matches no dialog.
     { name: 'real Call-ID, wrong tag', route: ours, ruri: thirdUri, callId: real.callId },
   ];
@@ -113,7 +153,8 @@ describe.each([
   let s: Stand;
   beforeAll(async () => {
     tmp = await makeTmpDir('sipbake-dlgsec-');
-    if (image === 'recorder-lb') rtp = await new RtpproxyResponder({ host: `127.0.${net}.50`, port: await freePort(`127.0.${net}.50`) }).start();
+    if (image === 'recorder-lb')
+      rtp = await new RtpproxyResponder({ host: `127.0.${net}.50`, port: await freePort(`127.0.${net}.50`) }).start();
     s = await stand(tmp, image, net, rtp?.url);
   });
   afterAll(async () => {
@@ -130,11 +171,18 @@ describe.each([
     expect(await s.kamcmd('dlg.stats_active')).toMatch(/all:\s*1/);
     for (const method of ['INVITE', 'INFO', 'BYE']) {
       const since = s.callee.received.length;
-      s.caller.send(inDialogText(s.caller, dialog, method, method === 'INVITE' ? { body: SDP(s.caller.ip, 30002) } : {}), s.proxy.host, s.proxy.port);
+      s.caller.send(
+        inDialogText(s.caller, dialog, method, method === 'INVITE' ? { body: SDP(s.caller.ip, 30002) } : {}),
+        s.proxy.host,
+        s.proxy.port,
+      );
       const r = await s.caller.finalResponse(dialog.callId, method, 4000);
       expect(r?.status, `${method} in dialog`).toBe(200);
-      expect(await s.callee.waitFor((m) => m.method === method && hdr(m, 'call-id') === dialog.callId, 500, since)).toBeDefined();
-      if (method === 'INVITE') s.caller.send(inDialogText(s.caller, dialog, 'ACK', { cseq: dialog.cseq }), s.proxy.host, s.proxy.port);
+      expect(
+        await s.callee.waitFor((m) => m.method === method && hdr(m, 'call-id') === dialog.callId, 500, since),
+      ).toBeDefined();
+      if (method === 'INVITE')
+        s.caller.send(inDialogText(s.caller, dialog, 'ACK', { cseq: dialog.cseq }), s.proxy.host, s.proxy.port);
     }
     await new Promise((r) => setTimeout(r, 300));
     expect(await s.kamcmd('dlg.stats_active')).toMatch(/all:\s*0/);
@@ -148,7 +196,12 @@ describe.each([
     await new Promise((r) => setTimeout(r, 500));
     expect(s.third.received.map((m) => m.startLine)).toEqual([]);
     // (The dispatcher's OPTIONS probes are the only thing the recorder may see.)
-    expect(s.callee.received.slice(calleeBefore).filter((m) => m.method !== 'OPTIONS' && cseqMethod(m) !== 'OPTIONS').map((m) => m.startLine)).toEqual([]);
+    expect(
+      s.callee.received
+        .slice(calleeBefore)
+        .filter((m) => m.method !== 'OPTIONS' && cseqMethod(m) !== 'OPTIONS')
+        .map((m) => m.startLine),
+    ).toEqual([]);
     if (rtp) expect(rtp.commands.filter((c) => c.command === 'U' || c.command === 'L').length).toBe(offersBefore);
     // No Route token names another instance here, so nothing was taken for a peer's request.
     expect(s.kam.text()).not.toMatch(/outside the peer network/);
@@ -161,7 +214,19 @@ describe.each([
     await s.kamcmd('pv.shvSet', 'draining', 'int', '1');
     try {
       const callId = `${newId()}@forged`;
-      s.caller.send(s.caller.request({ method: 'INVITE', ruri: `sip:victim@${s.third.hostport}`, from: `<sip:a@${s.caller.hostport}>;tag=1`, to: `<sip:victim@${s.third.hostport}>;tag=2`, callId, cseq: 1, body: SDP(s.caller.ip, 31002) }), s.proxy.host, s.proxy.port);
+      s.caller.send(
+        s.caller.request({
+          method: 'INVITE',
+          ruri: `sip:victim@${s.third.hostport}`,
+          from: `<sip:a@${s.caller.hostport}>;tag=1`,
+          to: `<sip:victim@${s.third.hostport}>;tag=2`,
+          callId,
+          cseq: 1,
+          body: SDP(s.caller.ip, 31002),
+        }),
+        s.proxy.host,
+        s.proxy.port,
+      );
       expect((await s.caller.finalResponse(callId, 'INVITE', 3000))?.status).toBe(503);
       expect(s.third.received).toEqual([]);
     } finally {
@@ -170,8 +235,10 @@ describe.each([
   });
 
   if (image === 'twilio-relay') {
-    it('strips X-Twilio-* both ways: the caller\'s never reaches the callee, the callee\'s 200 never reaches the caller', async () => {
-      const { dialog, ok, invite } = await placeCall(s.caller, s.callee, s.proxy, { extra: ['X-Twilio-AccountSid: ACcaller0000000000000000000000000', 'x-twilio-callsid: CA1', 'X-Other: kept'] });
+    it("strips X-Twilio-* both ways: the caller's never reaches the callee, the callee's 200 never reaches the caller", async () => {
+      const { dialog, ok, invite } = await placeCall(s.caller, s.callee, s.proxy, {
+        extra: ['X-Twilio-AccountSid: ACcaller0000000000000000000000000', 'x-twilio-callsid: CA1', 'X-Other: kept'],
+      });
       expect(invite.headers.filter(([n]) => /^x-twilio-/i.test(n))).toEqual([]);
       expect(hdr(invite, 'x-other')).toBe('kept');
       expect(ok.headers.filter(([n]) => /^x-twilio-/i.test(n))).toEqual([]);
@@ -181,9 +248,24 @@ describe.each([
 
     it('relays only INVITE: a MESSAGE from an allowed source gets 405 and never reaches the callee; OPTIONS is answered here', async () => {
       const since = s.callee.received.length;
-      for (const [method, want] of [['MESSAGE', 405], ['SUBSCRIBE', 405], ['OPTIONS', 200]] as const) {
+      for (const [method, want] of [
+        ['MESSAGE', 405],
+        ['SUBSCRIBE', 405],
+        ['OPTIONS', 200],
+      ] as const) {
         const callId = `${newId()}@test`;
-        s.caller.send(s.caller.request({ method, ruri: `sip:someone@${s.proxy.host}:${s.proxy.port}`, from: `<sip:a@${s.caller.hostport}>;tag=1`, to: `<sip:someone@${s.proxy.host}>`, callId, cseq: 1 }), s.proxy.host, s.proxy.port);
+        s.caller.send(
+          s.caller.request({
+            method,
+            ruri: `sip:someone@${s.proxy.host}:${s.proxy.port}`,
+            from: `<sip:a@${s.caller.hostport}>;tag=1`,
+            to: `<sip:someone@${s.proxy.host}>`,
+            callId,
+            cseq: 1,
+          }),
+          s.proxy.host,
+          s.proxy.port,
+        );
         const r = await s.caller.finalResponse(callId, method, 3000);
         expect(r?.status, method).toBe(want);
         if (want === 405) expect(hdr(r!, 'allow')).toBe('INVITE, OPTIONS');

@@ -5,7 +5,16 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeTmpDir, renderDefinition, runCalls, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
+import {
+  freePort,
+  makeTmpDir,
+  renderDefinition,
+  runCalls,
+  seedDefinition,
+  startKamailio,
+  type ManagedProcess,
+  type TmpDir,
+} from '../support/index.js';
 import { startCallee, type SipUa } from './sip-ua.js';
 
 const a = (x: number): string => `127.0.45.${x}`;
@@ -29,7 +38,12 @@ describe('recorder-lb failover under 1 % recorder timeouts', () => {
       advertise: { source: 'private-ipv4', elasticIp: undefined },
       dispatcher: {
         algorithm: 4,
-        destinations: recorders.map((r, i) => ({ host: r.ip, port: r.port, transport: 'udp', description: `recorder${i}` })),
+        destinations: recorders.map((r, i) => ({
+          host: r.ip,
+          port: r.port,
+          transport: 'udp',
+          description: `recorder${i}`,
+        })),
         // fr_timer follows the interval (2 s): a dropped INVITE fails over after 2 s.
         probing: { interval: 2, threshold: 10, inactiveThreshold: 2 },
       },
@@ -40,7 +54,13 @@ describe('recorder-lb failover under 1 % recorder timeouts', () => {
     });
     (def.dispatcher as Record<string, unknown>).backend = { type: 'file' };
     const img = await renderDefinition(tmp.path, def, { privateIp: PROXY, publicIp: PROXY });
-    kam = await startKamailio({ tree: img.tree, sharedMb: 128, privateMb: 8, listeners: [{ host: PROXY, port, transport: 'udp' }], logFile: path.join(tmp.path, 'kamailio.log') });
+    kam = await startKamailio({
+      tree: img.tree,
+      sharedMb: 128,
+      privateMb: 8,
+      listeners: [{ host: PROXY, port, transport: 'udp' }],
+      logFile: path.join(tmp.path, 'kamailio.log'),
+    });
   });
   afterAll(async () => {
     await kam?.stop();
@@ -49,8 +69,23 @@ describe('recorder-lb failover under 1 % recorder timeouts', () => {
   });
 
   it('1,000 calls at 50/s: only the ~1 % that every recorder drops fail, and nothing gets a 503', async () => {
-    const r = await runCalls({ dir: tmp.path, name: 'load', localIp: CALLER, localPort: await freePort(CALLER), remote: `${PROXY}:${port}`, calls: 1000, rate: 50, limit: 400, timeoutS: 60, recvTimeoutMs: 8000 });
-    const callIds = new Set(r.messages.filter((m) => m.direction === 'sent' && m.method === 'INVITE').map((m) => m.headers['call-id']?.[0] ?? ''));
+    const r = await runCalls({
+      dir: tmp.path,
+      name: 'load',
+      localIp: CALLER,
+      localPort: await freePort(CALLER),
+      remote: `${PROXY}:${port}`,
+      calls: 1000,
+      rate: 50,
+      limit: 400,
+      timeoutS: 60,
+      recvTimeoutMs: 8000,
+    });
+    const callIds = new Set(
+      r.messages
+        .filter((m) => m.direction === 'sent' && m.method === 'INVITE')
+        .map((m) => m.headers['call-id']?.[0] ?? ''),
+    );
     const dropped = [...callIds].filter(slow).length;
     const got503 = r.messages.filter((m) => m.direction === 'received' && m.status === 503).length;
     expect(got503, r.output).toBe(0);

@@ -32,7 +32,14 @@ describe('RTPProxy responder protocol', () => {
   });
   it('answers an offer and an answer with a port and the media address', () => {
     const u = answer('Uc0,8 call-9 10.0.0.1 6000 fromtag;1', alloc, '127.0.0.50');
-    expect(u).toMatchObject({ command: 'U', flags: 'c0,8', callId: 'call-9', addr: '10.0.0.1', port: 6000, fromTag: 'fromtag' });
+    expect(u).toMatchObject({
+      command: 'U',
+      flags: 'c0,8',
+      callId: 'call-9',
+      addr: '10.0.0.1',
+      port: 6000,
+      fromTag: 'fromtag',
+    });
     expect(u.reply).toMatch(/^\d+ 127\.0\.0\.50$/);
     const l = answer('L call-9 10.0.0.2 7000 fromtag;1 totag;1', alloc, '127.0.0.50');
     expect(l).toMatchObject({ command: 'L', toTag: 'totag' });
@@ -70,10 +77,19 @@ Call-ID: 1-1@x
     expect(parseStats('')).toBeUndefined();
   });
   it('always bounds SIPp with a global timeout', () => {
-    const a = sippArgv({ dir: '/tmp/x', name: 'u', role: 'uac', localIp: '127.0.0.9', localPort: 5000, remote: '127.0.0.2:5060' });
+    const a = sippArgv({
+      dir: '/tmp/x',
+      name: 'u',
+      role: 'uac',
+      localIp: '127.0.0.9',
+      localPort: 5000,
+      remote: '127.0.0.2:5060',
+    });
     expect(a).toContain('-timeout');
     expect(a).toContain('-m');
-    expect(() => sippArgv({ dir: '/tmp/x', name: 'u', role: 'uac', localIp: '127.0.0.9', localPort: 5000 })).toThrow(/remote/);
+    expect(() => sippArgv({ dir: '/tmp/x', name: 'u', role: 'uac', localIp: '127.0.0.9', localPort: 5000 })).toThrow(
+      /remote/,
+    );
   });
 });
 
@@ -81,8 +97,13 @@ describe('sipbake try plan', () => {
   it('points a relay image at one fake destination and a second loopback address for its Elastic IP', () => {
     const p = planTry(image('twilio-relay'), { sip: 5000, health: 5001, peers: [6000] });
     expect(p.publicIp).not.toBe(p.privateIp);
-    expect(p.peers).toEqual([{ role: 'destination', name: 'your-account.sip.twilio.com', host: '127.0.20.10', port: 6000 }]);
-    expect(p.overrides.relay).toMatchObject({ destination: { domain: '127.0.20.10', port: 6000 }, allowedSources: ['127.0.20.16/28'] });
+    expect(p.peers).toEqual([
+      { role: 'destination', name: 'your-account.sip.twilio.com', host: '127.0.20.10', port: 6000 },
+    ]);
+    expect(p.overrides.relay).toMatchObject({
+      destination: { domain: '127.0.20.10', port: 6000 },
+      allowedSources: ['127.0.20.16/28'],
+    });
     expect(p.sip.udp).toBe('127.0.20.2:5000');
   });
   it('gives each recorder its own SIPp, keeps weights, and swaps postgres for the list file', () => {
@@ -95,7 +116,10 @@ describe('sipbake try plan', () => {
     expect(p.notes.join(' ')).toMatch(/postgres/);
   });
   it('merges definitions: objects merge, arrays replace, undefined deletes, backend replaced whole', () => {
-    const m = mergeDefinition({ a: { b: 1, c: [1, 2] }, d: 1, dispatcher: { backend: { type: 'postgres', host: 'h' } } }, { a: { c: [3] }, d: undefined, dispatcher: { backend: { type: 'file' } } });
+    const m = mergeDefinition(
+      { a: { b: 1, c: [1, 2] }, d: 1, dispatcher: { backend: { type: 'postgres', host: 'h' } } },
+      { a: { c: [3] }, d: undefined, dispatcher: { backend: { type: 'file' } } },
+    );
     expect(m).toEqual({ a: { b: 1, c: [3] }, dispatcher: { backend: { type: 'file' } } });
   });
 });

@@ -5,7 +5,15 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
-import { freePort, listImagesForTest, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type TmpDir } from './images-start.support.js';
+import {
+  freePort,
+  listImagesForTest,
+  makeTmpDir,
+  renderDefinition,
+  seedDefinition,
+  startKamailio,
+  type TmpDir,
+} from './images-start.support.js';
 
 const PROXY = '127.0.8.2';
 
@@ -33,9 +41,15 @@ describe('rendered images start under the real Kamailio', () => {
     });
     const ds = def.dispatcher as Record<string, unknown> | undefined;
     if (ds) ds.backend = { type: 'file' };
-    if ((def.media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled) def.media = { rtpproxy: { enabled: true, controlSocket: rtp.url } };
+    if ((def.media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled)
+      def.media = { rtpproxy: { enabled: true, controlSocket: rtp.url } };
     const img = await renderDefinition(dir, def, { privateIp: PROXY, publicIp: PROXY });
-    const kam = await startKamailio({ tree: img.tree, sharedMb: 512, privateMb: 16, listeners: [{ host: PROXY, port, transport: 'udp' }] });
+    const kam = await startKamailio({
+      tree: img.tree,
+      sharedMb: 512,
+      privateMb: 16,
+      listeners: [{ host: PROXY, port, transport: 'udp' }],
+    });
     await kam.stop();
   }
 
@@ -48,15 +62,27 @@ describe('rendered images start under the real Kamailio', () => {
   });
 
   it('recorder-lb with antiflood.exempt (is_in_subnet needs ipops)', async () => {
-    await startsWith('recorder-lb', 'lb-exempt', { antiflood: { exempt: ['10.1.0.0/16'] }, diagnostics: { jsonrpc: false } });
+    await startsWith('recorder-lb', 'lb-exempt', {
+      antiflood: { exempt: ['10.1.0.0/16'] },
+      diagnostics: { jsonrpc: false },
+    });
   });
 
   it('twilio-relay with widened initial methods, no header stripping, antiflood counting upstream too', async () => {
-    await startsWith('twilio-relay', 'relay-dataplane', { relay: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'], stripHeaders: [], allowedSources: ['127.0.8.0/24'] }, antiflood: { exemptUpstream: false, requestsDensity: 50 }, capacity: { callsPerSecond: 20 } });
+    await startsWith('twilio-relay', 'relay-dataplane', {
+      relay: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'], stripHeaders: [], allowedSources: ['127.0.8.0/24'] },
+      antiflood: { exemptUpstream: false, requestsDensity: 50 },
+      capacity: { callsPerSecond: 20 },
+    });
   });
 
   it('recorder-lb with its destinations counted by antiflood and a higher rated rate', async () => {
-    await startsWith('recorder-lb', 'lb-dataplane', { antiflood: { exemptUpstream: false }, dispatcher: { initialMethods: ['INVITE', 'OPTIONS'] }, capacity: { callsPerSecond: 1000 }, diagnostics: { jsonrpc: false } });
+    await startsWith('recorder-lb', 'lb-dataplane', {
+      antiflood: { exemptUpstream: false },
+      dispatcher: { initialMethods: ['INVITE', 'OPTIONS'] },
+      capacity: { callsPerSecond: 1000 },
+      diagnostics: { jsonrpc: false },
+    });
   });
 
   it('twilio-relay with diagnostics.jsonrpc', async () => {
@@ -68,6 +94,8 @@ describe('rendered images start under the real Kamailio', () => {
     await mkdir(path.join(dir, 'etc/kamailio'), { recursive: true });
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path.join(dir, 'etc/kamailio/kamailio.cfg'), '#!KAMAILIO\nrequest_route { no_such_function(); }\n');
-    await expect(startKamailio({ tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] })).rejects.toThrow(/exited during start-up/);
+    await expect(
+      startKamailio({ tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] }),
+    ).rejects.toThrow(/exited during start-up/);
   });
 });

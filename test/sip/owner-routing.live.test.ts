@@ -10,7 +10,15 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
+import {
+  freePort,
+  makeTmpDir,
+  renderDefinition,
+  seedDefinition,
+  startKamailio,
+  type ManagedProcess,
+  type TmpDir,
+} from '../support/index.js';
 import { SipUa, hdr, startCallee } from './sip-ua.js';
 import { calleeInDialogText, inDialogText, placeCall } from './dialogs.js';
 
@@ -47,7 +55,10 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
         listen: { udp: port, tcp: port },
         advertise: { source: 'elastic-ip', elasticIp: NLB },
         // Peers are not allowed sources: they pass on SIPBAKE_PEER_NET for in-dialog requests only.
-        relay: { destination: { domain: callee.ip, port: callee.port, transport: 'udp' }, allowedSources: [`${caller.ip}/32`, `${callee.ip}/32`] },
+        relay: {
+          destination: { domain: callee.ip, port: callee.port, transport: 'udp' },
+          allowedSources: [`${caller.ip}/32`, `${callee.ip}/32`],
+        },
         diagnostics: { log: 'stderr', debugLevel: 1 },
         memory: { children: 2 },
         drain: { healthCheck: { port: await freePort(ip) } },
@@ -55,9 +66,16 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
       const img = await renderDefinition(dir, def, { privateIp: ip, publicIp: NLB });
       const include = path.join(img.tree, 'etc/kamailio/sipbake-boot.cfg');
       const text = await readFile(include, 'utf8');
-      if (!text.includes('#!define SIPBAKE_PEER_NET "127.0.0.0/8"')) throw new Error('render --local no longer writes SIPBAKE_PEER_NET 127.0.0.0/8');
+      if (!text.includes('#!define SIPBAKE_PEER_NET "127.0.0.0/8"'))
+        throw new Error('render --local no longer writes SIPBAKE_PEER_NET 127.0.0.0/8');
       await writeFile(include, text.replace('"127.0.0.0/8"', `"${PEER_NET}"`));
-      const kam = await startKamailio({ tree: img.tree, sharedMb: 64, privateMb: 8, listeners: [{ host: ip, port, transport: 'udp' }], logFile: path.join(dir, 'kamailio.log') });
+      const kam = await startKamailio({
+        tree: img.tree,
+        sharedMb: 64,
+        privateMb: 8,
+        listeners: [{ host: ip, port, transport: 'udp' }],
+        logFile: path.join(dir, 'kamailio.log'),
+      });
       const sock = `unix:${img.tree}/run/kamailio/kamailio_ctl`;
       inst.push({
         ip,
@@ -107,7 +125,11 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
     const beforeReinvite = callee.received.length;
     caller.send(inDialogText(caller, dialog, 'INVITE'), third.ip, port);
     expect((await caller.finalResponse(dialog.callId, 'INVITE', 4000))?.status).toBe(200);
-    const reinvite = await callee.waitFor((m) => m.method === 'INVITE' && hdr(m, 'call-id') === dialog.callId, 1000, beforeReinvite);
+    const reinvite = await callee.waitFor(
+      (m) => m.method === 'INVITE' && hdr(m, 'call-id') === dialog.callId,
+      1000,
+      beforeReinvite,
+    );
     expect(reinvite?.from.address).toBe(owner.ip);
     caller.send(inDialogText(caller, dialog, 'ACK', { cseq: dialog.cseq }), third.ip, port);
     caller.send(inDialogText(caller, dialog, 'BYE'), third.ip, port);
@@ -123,7 +145,15 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
       const callId = 'forged-outside@test';
       const since = caller.received.length;
       caller.send(
-        caller.request({ method: 'BYE', ruri: `sip:victim@${OUTSIDE}:${port}`, from: `<sip:a@${caller.hostport}>;tag=1`, to: `<sip:b@${NLB}>;tag=2`, callId, cseq: 2, route: [`<sip:${NLB}:${port};lr;sbinst=${OUTSIDE}>`] }),
+        caller.request({
+          method: 'BYE',
+          ruri: `sip:victim@${OUTSIDE}:${port}`,
+          from: `<sip:a@${caller.hostport}>;tag=1`,
+          to: `<sip:b@${NLB}>;tag=2`,
+          callId,
+          cseq: 2,
+          route: [`<sip:${NLB}:${port};lr;sbinst=${OUTSIDE}>`],
+        }),
         other.ip,
         port,
       );

@@ -7,7 +7,10 @@ import { upRecorderLb, type Lb } from './recorder-lb.setup.js';
 describe('recorder-lb antiflood through real Kamailio', () => {
   let lb: Lb;
   beforeAll(async () => {
-    lb = await upRecorderLb({ net: 5, over: { antiflood: { enabled: true, sampleTime: 2, requestsDensity: 30, removeLatency: 120, ipbanExpire: 300 } } });
+    lb = await upRecorderLb({
+      net: 5,
+      over: { antiflood: { enabled: true, sampleTime: 2, requestsDensity: 30, removeLatency: 120, ipbanExpire: 300 } },
+    });
   });
   afterAll(async () => {
     await lb?.down();
@@ -18,13 +21,35 @@ describe('recorder-lb antiflood through real Kamailio', () => {
     const remote = `${lb.addr.proxy}:${lb.sipPort}`;
     const senders = async (ip: string): Promise<number> => {
       let n = 0;
-      for (const r of lb.recorders) n += (await r.invites()).filter((m) => m.headers.via?.some((v) => v.includes(ip))).length;
+      for (const r of lb.recorders)
+        n += (await r.invites()).filter((m) => m.headers.via?.some((v) => v.includes(ip))).length;
       return n;
     };
     // 300 INVITEs at 150/s from one source (pike allows 30 per 2 s), and 10 calls at 2/s from another.
     const [flood, calm] = await Promise.all([
-      runCalls({ dir: lb.dir, name: 'flood', localIp: flooder, localPort: await freePort(flooder), remote, calls: 300, rate: 150, limit: 300, timeoutS: 15, recvTimeoutMs: 3000, traceMessages: false }),
-      runCalls({ dir: lb.dir, name: 'calm', localIp: polite, localPort: await freePort(polite), remote, calls: 10, rate: 2, timeoutS: 20 }),
+      runCalls({
+        dir: lb.dir,
+        name: 'flood',
+        localIp: flooder,
+        localPort: await freePort(flooder),
+        remote,
+        calls: 300,
+        rate: 150,
+        limit: 300,
+        timeoutS: 15,
+        recvTimeoutMs: 3000,
+        traceMessages: false,
+      }),
+      runCalls({
+        dir: lb.dir,
+        name: 'calm',
+        localIp: polite,
+        localPort: await freePort(polite),
+        remote,
+        calls: 10,
+        rate: 2,
+        timeoutS: 20,
+      }),
     ]);
     expect(calm.stats?.failed, calm.output).toBe(0);
     expect(calm.stats?.successful).toBe(10);
@@ -33,12 +58,31 @@ describe('recorder-lb antiflood through real Kamailio', () => {
     expect(reached).toBeLessThan(100);
     expect(lb.kamailio.text()).toMatch(new RegExp(`pike: banning ${flooder.replace(/\./g, '\\.')}`));
     // The ban outlives the flood: a single polite call from the flooder gets no answer at all.
-    const after = await runCalls({ dir: lb.dir, name: 'after-ban', localIp: flooder, localPort: await freePort(flooder), remote, calls: 1, rate: 1, timeoutS: 8, recvTimeoutMs: 2500 });
+    const after = await runCalls({
+      dir: lb.dir,
+      name: 'after-ban',
+      localIp: flooder,
+      localPort: await freePort(flooder),
+      remote,
+      calls: 1,
+      rate: 1,
+      timeoutS: 8,
+      recvTimeoutMs: 2500,
+    });
     expect(after.stats?.successful).toBe(0);
     expect(after.messages.filter((m) => m.direction === 'received')).toEqual([]);
     expect(await senders(flooder)).toBe(reached);
     // ...and the other source still completes calls.
-    const still = await runCalls({ dir: lb.dir, name: 'calm-after', localIp: polite, localPort: await freePort(polite), remote, calls: 2, rate: 2, timeoutS: 10 });
+    const still = await runCalls({
+      dir: lb.dir,
+      name: 'calm-after',
+      localIp: polite,
+      localPort: await freePort(polite),
+      remote,
+      calls: 2,
+      rate: 2,
+      timeoutS: 10,
+    });
     expect(still.stats?.successful, still.output).toBe(2);
   });
 });

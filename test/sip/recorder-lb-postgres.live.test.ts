@@ -18,7 +18,18 @@ const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
 async function spread(lb: Lb, name: string): Promise<number[]> {
   const caller = lb.addr.callers[0]!;
   const before = await inviteCounts(lb);
-  const run = await runCalls({ dir: lb.dir, name, localIp: caller, localPort: await freePort(caller), remote: `${lb.addr.proxy}:${lb.sipPort}`, calls: 200, rate: 40, limit: 50, timeoutS: 60, uac: { holdMs: 50 } });
+  const run = await runCalls({
+    dir: lb.dir,
+    name,
+    localIp: caller,
+    localPort: await freePort(caller),
+    remote: `${lb.addr.proxy}:${lb.sipPort}`,
+    calls: 200,
+    rate: 40,
+    limit: 50,
+    timeoutS: 60,
+    uac: { holdMs: 50 },
+  });
   expect(run.stats?.failed, run.output).toBe(0);
   expect(run.stats?.successful).toBe(200);
   return (await inviteCounts(lb)).map((c, i) => c - (before[i] ?? 0));
@@ -46,11 +57,22 @@ describe('recorder-lb with the PostgreSQL dispatcher backend', () => {
     secrets = await startSecretsFake();
     secrets.parameters.set(PARAM, { value: PASSWORD, secure: true });
     // The SDK signs requests; the fake only checks that they are signed. Dummy keys, not credentials.
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDLOCALFAKE', AWS_SECRET_ACCESS_KEY: 'local-fake-secret', AWS_REGION: 'us-east-1' });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'AKIDLOCALFAKE',
+      AWS_SECRET_ACCESS_KEY: 'local-fake-secret',
+      AWS_REGION: 'us-east-1',
+    });
     const db = pg;
     lb = await upRecorderLb({
       net: 3,
-      backend: { type: 'postgres', host: db.host, port: db.port, database: 'kamailio', user: 'kamailio', password: { source: 'ssm', name: PARAM } },
+      backend: {
+        type: 'postgres',
+        host: db.host,
+        port: db.port,
+        database: 'kamailio',
+        user: 'kamailio',
+        password: { source: 'ssm', name: PARAM },
+      },
       beforeStart: async ({ tree }) => {
         // The product's SQL (Kamailio's own schema + version rows + destinations), loaded as the DB owner.
         const sql = path.join(db.socketDir, 'dispatcher.sql');
@@ -59,7 +81,13 @@ describe('recorder-lb with the PostgreSQL dispatcher backend', () => {
         await db.psql(['-c', 'SET ROLE kamailio', '-f', sql], 'kamailio');
         // Boot as on the instance: addresses from IMDS, the password from SSM, the include written.
         imds = await startImdsFake({ localIpv4: '127.0.3.2' });
-        await runBoot({ root: tree, imds: { endpoint: imds.endpoint }, ssmEndpoint: secrets!.endpoint, region: 'us-east-1', log: (l: string) => bootLog.push(l) });
+        await runBoot({
+          root: tree,
+          imds: { endpoint: imds.endpoint },
+          ssmEndpoint: secrets!.endpoint,
+          region: 'us-east-1',
+          log: (l: string) => bootLog.push(l),
+        });
       },
     });
   });
@@ -74,12 +102,19 @@ describe('recorder-lb with the PostgreSQL dispatcher backend', () => {
   it('loads the destinations from the table the product SQL created', async () => {
     const rows = await pg!.psql(['-At', '-c', 'SELECT destination, attrs FROM dispatcher ORDER BY id'], 'kamailio');
     expect(rows).toContain(`sip:${lb!.addr.recorders[0]}:${lb!.recorderPorts[0]}`);
-    const version = await pg!.psql(['-At', '-c', "SELECT table_version FROM version WHERE table_name = 'dispatcher'"], 'kamailio');
+    const version = await pg!.psql(
+      ['-At', '-c', "SELECT table_version FROM version WHERE table_name = 'dispatcher'"],
+      'kamailio',
+    );
     expect(version.trim()).toBe('4');
     const list = await lb!.kamcmd('dispatcher.list');
     expect(list).toContain(lb!.addr.recorders[0]);
     expect(list).toContain(lb!.addr.recorders[1]);
-    expect(secrets!.requests.some((r) => r.target === 'AmazonSSM.GetParameter' && r.body.Name === PARAM && r.body.WithDecryption === true)).toBe(true);
+    expect(
+      secrets!.requests.some(
+        (r) => r.target === 'AmazonSSM.GetParameter' && r.body.Name === PARAM && r.body.WithDecryption === true,
+      ),
+    ).toBe(true);
   });
 
   it('gives the same 75/25 distribution as the list file', async () => {

@@ -5,7 +5,18 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
-import { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, startUas, type Listener, type ManagedProcess, type TmpDir, type Uas } from '../support/index.js';
+import {
+  freePort,
+  makeTmpDir,
+  renderDefinition,
+  seedDefinition,
+  startKamailio,
+  startUas,
+  type Listener,
+  type ManagedProcess,
+  type TmpDir,
+  type Uas,
+} from '../support/index.js';
 import type { LocalOptions } from '../../src/render/index.js';
 
 const run = promisify(execFile);
@@ -68,8 +79,20 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
       dispatcher: {
         algorithm: 9,
         destinations: [
-          { host: addr.recorders[0], port: recorderPorts[0], transport: 'udp', attrs: { weight: 75 }, description: 'recorder0' },
-          { host: addr.recorders[1], port: recorderPorts[1], transport: 'udp', attrs: { weight: 25 }, description: 'recorder1' },
+          {
+            host: addr.recorders[0],
+            port: recorderPorts[0],
+            transport: 'udp',
+            attrs: { weight: 75 },
+            description: 'recorder0',
+          },
+          {
+            host: addr.recorders[1],
+            port: recorderPorts[1],
+            transport: 'udp',
+            attrs: { weight: 25 },
+            description: 'recorder1',
+          },
         ],
         probing: { interval: 1, threshold: 2, inactiveThreshold: 2 },
       },
@@ -88,7 +111,13 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
     await o.beforeStart?.({ tree: img.tree, dir });
     const recorders: Uas[] = [];
     const startRecorder = async (i: 0 | 1): Promise<Uas> => {
-      const u = await startUas({ dir: path.join(dir, 'peers'), name: `recorder${i}-${Date.now()}`, localIp: addr.recorders[i], localPort: recorderPorts[i], timeoutS: 170 });
+      const u = await startUas({
+        dir: path.join(dir, 'peers'),
+        name: `recorder${i}-${Date.now()}`,
+        localIp: addr.recorders[i],
+        localPort: recorderPorts[i],
+        timeoutS: 170,
+      });
       recorders[i] = u;
       started.push(u);
       return u;
@@ -97,7 +126,13 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
     await startRecorder(1);
     const listeners: Listener[] = [{ host: addr.proxy, port: sipPort, transport: 'udp' }];
     if (tlsPort) listeners.push({ host: addr.proxy, port: tlsPort, transport: 'tls' });
-    const kamailio = await startKamailio({ tree: img.tree, sharedMb: 512, privateMb: 16, listeners, logFile: path.join(dir, 'kamailio.log') });
+    const kamailio = await startKamailio({
+      tree: img.tree,
+      sharedMb: 512,
+      privateMb: 16,
+      listeners,
+      logFile: path.join(dir, 'kamailio.log'),
+    });
     started.push(kamailio);
     const sock = `unix:${img.tree}/run/kamailio/kamailio_ctl`;
     return {

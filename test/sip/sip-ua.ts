@@ -15,7 +15,15 @@ export interface SipMessage {
   from: { address: string; port: number };
 }
 
-const COMPACT: Record<string, string> = { v: 'via', f: 'from', t: 'to', i: 'call-id', m: 'contact', l: 'content-length', c: 'content-type' };
+const COMPACT: Record<string, string> = {
+  v: 'via',
+  f: 'from',
+  t: 'to',
+  i: 'call-id',
+  m: 'contact',
+  l: 'content-length',
+  c: 'content-type',
+};
 const norm = (n: string): string => COMPACT[n.toLowerCase()] ?? n.toLowerCase();
 
 function parseSip(raw: string, from = { address: '', port: 0 }): SipMessage {
@@ -29,11 +37,20 @@ function parseSip(raw: string, from = { address: '', port: 0 }): SipMessage {
   }
   const st = /^SIP\/2\.0 (\d{3})/.exec(startLine);
   const rq = /^([A-Z]+) \S+ SIP\/2\.0/.exec(startLine);
-  return { startLine, headers, body: rest.join('\r\n\r\n'), raw, from, ...(st ? { status: Number(st[1]) } : {}), ...(rq ? { method: rq[1] } : {}) };
+  return {
+    startLine,
+    headers,
+    body: rest.join('\r\n\r\n'),
+    raw,
+    from,
+    ...(st ? { status: Number(st[1]) } : {}),
+    ...(rq ? { method: rq[1] } : {}),
+  };
 }
 
 /** Every value of a header (case-insensitive, compact forms too); comma-joined values stay as sent. */
-export const hdrs = (m: SipMessage, name: string): string[] => m.headers.filter(([n]) => norm(n) === norm(name)).map(([, v]) => v);
+export const hdrs = (m: SipMessage, name: string): string[] =>
+  m.headers.filter(([n]) => norm(n) === norm(name)).map(([, v]) => v);
 export const hdr = (m: SipMessage, name: string): string => hdrs(m, name)[0] ?? '';
 /** The To/From tag. */
 export const tagOf = (v: string): string => /;tag=([^;>\s]+)/.exec(v)?.[1] ?? '';
@@ -42,7 +59,16 @@ export const uriOf = (v: string): string => /<([^>]+)>/.exec(v)?.[1] ?? v.split(
 export const cseqMethod = (m: SipMessage): string => hdr(m, 'cseq').split(/\s+/)[1] ?? '';
 
 export const SDP = (ip: string, port: number): string =>
-  ['v=0', `o=- 1 1 IN IP4 ${ip}`, 's=-', `c=IN IP4 ${ip}`, 't=0 0', `m=audio ${port} RTP/AVP 0`, 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+  [
+    'v=0',
+    `o=- 1 1 IN IP4 ${ip}`,
+    's=-',
+    `c=IN IP4 ${ip}`,
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0`,
+    'a=rtpmap:0 PCMU/8000',
+    '',
+  ].join('\r\n');
 
 export const newId = (): string => randomBytes(8).toString('hex');
 
@@ -76,7 +102,9 @@ export class SipUa {
       sock.bind(port, ip, () => res());
     });
     const ua = new SipUa(sock, ip, sock.address().port);
-    sock.on('message', (buf, rinfo) => ua.onMessage(parseSip(buf.toString('utf8'), { address: rinfo.address, port: rinfo.port })));
+    sock.on('message', (buf, rinfo) =>
+      ua.onMessage(parseSip(buf.toString('utf8'), { address: rinfo.address, port: rinfo.port })),
+    );
     return ua;
   }
 
@@ -119,7 +147,11 @@ export class SipUa {
 
   /** A final (>= 200) response to the given Call-ID and CSeq method. */
   finalResponse(callId: string, method: string, ms = 5000, since = 0): Promise<SipMessage | undefined> {
-    return this.waitFor((m) => m.status !== undefined && m.status >= 200 && hdr(m, 'call-id') === callId && cseqMethod(m) === method, ms, since);
+    return this.waitFor(
+      (m) => m.status !== undefined && m.status >= 200 && hdr(m, 'call-id') === callId && cseqMethod(m) === method,
+      ms,
+      since,
+    );
   }
 
   request(r: RequestSpec): string {
@@ -144,7 +176,12 @@ export class SipUa {
   }
 
   /** A response to `req`: Via, From, Call-ID, CSeq and Record-Route copied, To tagged with toTag. */
-  response(req: SipMessage, status: number, reason: string, o: { toTag?: string; extra?: string[]; body?: string } = {}): string {
+  response(
+    req: SipMessage,
+    status: number,
+    reason: string,
+    o: { toTag?: string; extra?: string[]; body?: string } = {},
+  ): string {
     const to = hdr(req, 'to');
     const body = o.body ?? '';
     const lines = [

@@ -72,7 +72,10 @@ export class SipTlsClient {
       const hit = this.messages.find(pred);
       if (hit) return hit;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching SIP response within ${timeoutMs} ms; got: ${this.messages.map((m) => m.text.split('\r\n')[0]).join(' | ') || 'nothing'}`);
+      if (left <= 0)
+        throw new Error(
+          `no matching SIP response within ${timeoutMs} ms; got: ${this.messages.map((m) => m.text.split('\r\n')[0]).join(' | ') || 'nothing'}`,
+        );
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.waiting.push(() => {

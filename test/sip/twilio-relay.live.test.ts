@@ -32,14 +32,25 @@ async function bringUp(tmp: TmpDir, onDisallowed: 'reject' | 'drop', sub: string
   const def = await seedDefinition('twilio-relay', {
     listen: { udp: sipPort, tcp: sipPort },
     advertise: { source: 'elastic-ip', elasticIp: PUBLIC },
-    relay: { destination: { domain: UAS, port: uasPort, transport: 'udp' }, allowedSources: ['127.0.1.16/28'], onDisallowed, recordRoute: true },
+    relay: {
+      destination: { domain: UAS, port: uasPort, transport: 'udp' },
+      allowedSources: ['127.0.1.16/28'],
+      onDisallowed,
+      recordRoute: true,
+    },
     diagnostics: { log: 'stderr', debugLevel: 1 },
     memory: { children: 2 },
     drain: { healthCheck: { port: await freePort(PRIVATE) } },
   });
   const img = await renderDefinition(dir, def, { privateIp: PRIVATE, publicIp: PUBLIC });
   const uas = await startUas({ dir, name: 'uas', localIp: UAS, localPort: uasPort });
-  const kam = await startKamailio({ tree: img.tree, sharedMb: 64, privateMb: 8, listeners: [{ host: PRIVATE, port: sipPort, transport: 'udp' }], logFile: `${dir}/kamailio.log` });
+  const kam = await startKamailio({
+    tree: img.tree,
+    sharedMb: 64,
+    privateMb: 8,
+    listeners: [{ host: PRIVATE, port: sipPort, transport: 'udp' }],
+    logFile: `${dir}/kamailio.log`,
+  });
   return { dir, sipPort, uasPort, uas, kam };
 }
 
@@ -61,7 +72,16 @@ describe('twilio-relay (seed 000) through real Kamailio', () => {
   });
 
   it('completes INVITE/200/ACK/BYE through the proxy, with ACK and BYE following the Record-Route', async () => {
-    const run = await runCalls({ dir, name: 'uac-ok', localIp: CALLER, localPort: await freePort(CALLER), remote: `${PRIVATE}:${sipPort}`, calls: 3, rate: 5, timeoutS: 20 });
+    const run = await runCalls({
+      dir,
+      name: 'uac-ok',
+      localIp: CALLER,
+      localPort: await freePort(CALLER),
+      remote: `${PRIVATE}:${sipPort}`,
+      calls: 3,
+      rate: 5,
+      timeoutS: 20,
+    });
     expect(run.stats?.failed, run.output).toBe(0);
     expect(run.stats?.successful).toBe(3);
     expect(run.exit.code).toBe(0);
@@ -76,7 +96,9 @@ describe('twilio-relay (seed 000) through real Kamailio', () => {
       }
     }
     // The caller was told to route ACK and BYE through the proxy's advertised address.
-    const ok = run.messages.find((m) => m.direction === 'received' && m.status === 200 && first(m, 'cseq').includes('INVITE'));
+    const ok = run.messages.find(
+      (m) => m.direction === 'received' && m.status === 200 && first(m, 'cseq').includes('INVITE'),
+    );
     expect(first(ok!, 'record-route')).toContain(`${PUBLIC}:${sipPort}`);
     const bye = run.messages.find((m) => m.direction === 'sent' && m.method === 'BYE');
     expect(first(bye!, 'route')).toContain(PUBLIC);
@@ -101,8 +123,20 @@ describe('twilio-relay (seed 000) through real Kamailio', () => {
 
   it('refuses a source outside allowedSources with 403, and the UAS never sees it', async () => {
     const before = (await uas!.invites()).length;
-    const run = await runCalls({ dir, name: 'uac-stranger', localIp: STRANGER, localPort: await freePort(STRANGER), remote: `${PRIVATE}:${sipPort}`, calls: 1, rate: 1, timeoutS: 10 });
-    expect(run.messages.some((m) => m.direction === 'received' && m.status === 403), run.output).toBe(true);
+    const run = await runCalls({
+      dir,
+      name: 'uac-stranger',
+      localIp: STRANGER,
+      localPort: await freePort(STRANGER),
+      remote: `${PRIVATE}:${sipPort}`,
+      calls: 1,
+      rate: 1,
+      timeoutS: 10,
+    });
+    expect(
+      run.messages.some((m) => m.direction === 'received' && m.status === 403),
+      run.output,
+    ).toBe(true);
     expect(run.stats?.successful).toBe(0);
     const after = await uas!.invites();
     expect(after.length).toBe(before);
@@ -112,12 +146,31 @@ describe('twilio-relay (seed 000) through real Kamailio', () => {
   it('drops (no answer at all) a source outside allowedSources when onDisallowed is drop', async () => {
     const other = await bringUp(tmp, 'drop', 'drop');
     try {
-      const run = await runCalls({ dir: other.dir, name: 'uac-stranger', localIp: STRANGER, localPort: await freePort(STRANGER), remote: `${PRIVATE}:${other.sipPort}`, calls: 1, rate: 1, timeoutS: 8, recvTimeoutMs: 2500 });
+      const run = await runCalls({
+        dir: other.dir,
+        name: 'uac-stranger',
+        localIp: STRANGER,
+        localPort: await freePort(STRANGER),
+        remote: `${PRIVATE}:${other.sipPort}`,
+        calls: 1,
+        rate: 1,
+        timeoutS: 8,
+        recvTimeoutMs: 2500,
+      });
       expect(run.messages.filter((m) => m.direction === 'received')).toEqual([]);
       expect(run.stats?.successful).toBe(0);
       expect(await other.uas.invites()).toEqual([]);
       // The same proxy still relays an allowed caller.
-      const ok = await runCalls({ dir: other.dir, name: 'uac-ok', localIp: CALLER, localPort: await freePort(CALLER), remote: `${PRIVATE}:${other.sipPort}`, calls: 1, rate: 1, timeoutS: 10 });
+      const ok = await runCalls({
+        dir: other.dir,
+        name: 'uac-ok',
+        localIp: CALLER,
+        localPort: await freePort(CALLER),
+        remote: `${PRIVATE}:${other.sipPort}`,
+        calls: 1,
+        rate: 1,
+        timeoutS: 10,
+      });
       expect(ok.stats?.successful, ok.output).toBe(1);
     } finally {
       await other.kam.stop();

@@ -3,7 +3,19 @@
 export { freePort, freePorts } from '../../src/try/ports.js';
 export { startProcess, stopAll, ManagedProcess, type Exit } from '../../src/try/process.js';
 export { startKamailio, kamailioArgv, isBound, type Listener, type KamailioOptions } from '../../src/try/kamailio.js';
-export { startSipp, sippArgv, sippFiles, readMessages, readStats, parseMessageLog, parseStats, type SippOptions, type SippFiles, type LoggedMessage, type SippStats } from '../../src/try/sipp.js';
+export {
+  startSipp,
+  sippArgv,
+  sippFiles,
+  readMessages,
+  readStats,
+  parseMessageLog,
+  parseStats,
+  type SippOptions,
+  type SippFiles,
+  type LoggedMessage,
+  type SippStats,
+} from '../../src/try/sipp.js';
 export { uacScenario, uasScenario } from '../../src/try/sipp-scenarios.js';
 export { makeTmpDir, type TmpDir } from './tmp.js';
 export { startPostgres, type Postgres } from './postgres.js';

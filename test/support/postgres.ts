@@ -35,7 +35,8 @@ function asPostgres(cmd: string, args: string[], timeout = 60_000): Promise<{ st
 }
 
 export async function startPostgres(o: { host?: string } = {}): Promise<Postgres> {
-  if (!existsSync(path.join(PG_BIN, 'initdb'))) throw new Error(`PostgreSQL 15 not found in ${PG_BIN}: apt-get install postgresql`);
+  if (!existsSync(path.join(PG_BIN, 'initdb')))
+    throw new Error(`PostgreSQL 15 not found in ${PG_BIN}: apt-get install postgresql`);
   const host = o.host ?? '127.0.0.1';
   const port = await freePort(host);
   const base = await mkdtemp(path.join(tmpdir(), 'sipbake-pg-'));
@@ -45,13 +46,46 @@ export async function startPostgres(o: { host?: string } = {}): Promise<Postgres
   await chmod(base, 0o755);
   await chown(base, uid, gid);
   await asPostgres('mkdir', ['-m', '700', data, socketDir]);
-  await asPostgres(path.join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8']);
+  await asPostgres(path.join(PG_BIN, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '--auth-host=scram-sha-256',
+    '--no-sync',
+    '-E',
+    'UTF8',
+  ]);
   const hba = ['local all postgres trust', `host all all ${host}/32 scram-sha-256`].join('\n');
   await writeFile(path.join(data, 'pg_hba.conf'), `${hba}\n`);
   await chown(path.join(data, 'pg_hba.conf'), uid, gid);
   // In the foreground under our process manager: if the test process dies, its group is killed with it.
   const server = startProcess(
-    ['runuser', '-u', 'postgres', '--', path.join(PG_BIN, 'postgres'), '-D', data, '-c', `listen_addresses=${host}`, '-p', String(port), '-c', `unix_socket_directories=${socketDir}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=60'],
+    [
+      'runuser',
+      '-u',
+      'postgres',
+      '--',
+      path.join(PG_BIN, 'postgres'),
+      '-D',
+      data,
+      '-c',
+      `listen_addresses=${host}`,
+      '-p',
+      String(port),
+      '-c',
+      `unix_socket_directories=${socketDir}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=60',
+    ],
     { name: 'postgres', installHint: 'apt-get install postgresql' },
   );
   try {
@@ -67,7 +101,21 @@ export async function startPostgres(o: { host?: string } = {}): Promise<Postgres
     port,
     socketDir,
     async psql(args, database = 'postgres') {
-      const { stdout } = await asPostgres('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', database, ...args]);
+      const { stdout } = await asPostgres('psql', [
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-h',
+        socketDir,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        database,
+        ...args,
+      ]);
       return stdout;
     },
     async createUserDb(user, password, database) {

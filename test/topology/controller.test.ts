@@ -1,11 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { hasActiveAction, initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState, type Observation } from '../../src/rehearse/controller.js';
+import {
+  hasActiveAction,
+  initialController,
+  nextDelayMs,
+  step,
+  type Action,
+  type ControllerParams,
+  type ControllerState,
+  type Observation,
+} from '../../src/rehearse/controller.js';
 import { BUCKETS, mapScript, nlbRuleset, rebalance } from '../../src/rehearse/net-plan.js';
 
 // The rehearsal's Auto Scaling group (pure): AWS's order per replaced instance, driven by scripted observations.
 
-const P: ControllerParams = { deregistrationDelayMs: 3000, hookTimeoutMs: 12_000, healthyThreshold: 2, launchTimeoutMs: 30_000 };
-const kinds = (a: Action[]) => a.filter((x) => x.type !== 'event').map((x) => (x.type === 'launch' ? `launch ${x.id}` : `${x.type} ${'id' in x ? x.id : ''}`.trim()));
+const P: ControllerParams = {
+  deregistrationDelayMs: 3000,
+  hookTimeoutMs: 12_000,
+  healthyThreshold: 2,
+  launchTimeoutMs: 30_000,
+};
+const kinds = (a: Action[]) =>
+  a
+    .filter((x) => x.type !== 'event')
+    .map((x) => (x.type === 'launch' ? `launch ${x.id}` : `${x.type} ${'id' in x ? x.id : ''}`.trim()));
 
 function drive(s: ControllerState, script: Array<Partial<Observation> & { now: number }>) {
   const out: string[][] = [];
@@ -43,7 +60,12 @@ describe('rehearsal controller (pure)', () => {
       [],
     ]);
     expect(r.s.done).toBe(true);
-    expect(r.s.instances.find((i) => i.id === A)).toMatchObject({ state: 'Terminated', endedBy: 'complete', pickedAt: 400, terminatedAt: 4000 });
+    expect(r.s.instances.find((i) => i.id === A)).toMatchObject({
+      state: 'Terminated',
+      endedBy: 'complete',
+      pickedAt: 400,
+      terminatedAt: 4000,
+    });
   });
 
   it.each([
@@ -52,7 +74,12 @@ describe('rehearsal controller (pure)', () => {
     [[10_000], 10_000 + 12_000, 'timeout'],
     [[10_000, 20_000], 20_000 + 12_000, 'timeout'],
   ] as const)('hook timeout %j: ends at %s by %s (each heartbeat restarts it)', (beats, endAt, by) => {
-    let s = drive(initialController(1, 0), [{ now: 0 }, { now: 200, health: { [NEW]: true } }, { now: 400, health: { [NEW]: true } }, { now: 3400 }]).s;
+    let s = drive(initialController(1, 0), [
+      { now: 0 },
+      { now: 200, health: { [NEW]: true } },
+      { now: 400, health: { [NEW]: true } },
+      { now: 3400 },
+    ]).s;
     expect(hasActiveAction(s, A)).toBe(true);
     for (const t of beats) s = step(s, { now: t, health: {}, completed: [], heartbeats: [A] }, P).state;
     s = step(s, { now: endAt - 1, health: {}, completed: [], heartbeats: [] }, P).state;
@@ -62,7 +89,11 @@ describe('rehearsal controller (pure)', () => {
   });
 
   it('a replacement that never turns healthy fails the roll', () => {
-    const r = drive(initialController(1, 0), [{ now: 0 }, { now: 10_000, health: { [NEW]: false } }, { now: 30_001, health: { [NEW]: false } }]);
+    const r = drive(initialController(1, 0), [
+      { now: 0 },
+      { now: 10_000, health: { [NEW]: false } },
+      { now: 30_001, health: { [NEW]: false } },
+    ]);
     expect(r.s).toMatchObject({ done: true, failed: expect.stringMatching(/never became healthy/) });
   });
 
@@ -81,13 +112,17 @@ describe('rehearsal controller (pure)', () => {
   });
 
   it('wakes at the end of the deregistration delay and at the hook timeout', () => {
-    const s = drive(initialController(1, 0), [{ now: 0 }, { now: 200, health: { [NEW]: true } }, { now: 400, health: { [NEW]: true } }]).s;
+    const s = drive(initialController(1, 0), [
+      { now: 0 },
+      { now: 200, health: { [NEW]: true } },
+      { now: 400, health: { [NEW]: true } },
+    ]).s;
     expect(nextDelayMs(s, 3300, 1000, P)).toBe(100);
   });
 });
 
 describe('NLB plan (pure)', () => {
-  it('fills every bucket; a deregistration moves only the leaving target\'s share of new flows', () => {
+  it("fills every bucket; a deregistration moves only the leaving target's share of new flows", () => {
     const three = rebalance(undefined, ['a', 'b', 'c']);
     expect(three).toHaveLength(BUCKETS);
     expect(['a', 'b', 'c'].map((t) => three.filter((x) => x === t).length)).toEqual([20, 20, 20]);

@@ -17,7 +17,10 @@ describe('drain timing in AWS order (pure)', () => {
   });
 
   it('the hook global timeout (100 x HeartbeatTimeout) caps the wait', () => {
-    expect(replacementTime({ ...base, hookTimeoutSeconds: 5, longestCallSeconds: 900 })).toMatchObject({ hookWaitSeconds: 500, endedBy: 'global-timeout' });
+    expect(replacementTime({ ...base, hookTimeoutSeconds: 5, longestCallSeconds: 900 })).toMatchObject({
+      hookWaitSeconds: 500,
+      endedBy: 'global-timeout',
+    });
   });
 
   it('the sequential floor sums each instance', () => {
@@ -25,13 +28,28 @@ describe('drain timing in AWS order (pure)', () => {
   });
 
   it('advises a shorter deregistration delay when it exceeds the drain, and a longer hook timeout when the global timeout is too short', () => {
-    const a = timingAdvice({ ...base, deregistrationDelaySeconds: 1200, hookTimeoutSeconds: 30, drainMaxSeconds: 3600 * 2 });
+    const a = timingAdvice({
+      ...base,
+      deregistrationDelaySeconds: 1200,
+      hookTimeoutSeconds: 30,
+      drainMaxSeconds: 3600 * 2,
+    });
     expect(a.filter((x) => x.level === 'warning').map((x) => x.field)).toEqual(['hookTimeout']);
     const b = timingAdvice({ ...base, deregistrationDelaySeconds: 1200 });
     expect(b[0]).toMatchObject({ level: 'warning', field: 'deregistrationDelay' });
-    expect(timingAdvice({ ...base, hookTimeoutSeconds: 12 }).some((x) => /missed heartbeat/.test(x.message))).toBe(true);
+    expect(timingAdvice({ ...base, hookTimeoutSeconds: 12 }).some((x) => /missed heartbeat/.test(x.message))).toBe(
+      true,
+    );
     // Media through the NLB: the delay must cover the drain, or the flows' end cuts RTP.
-    expect(timingAdvice({ ...base, mediaAnchored: true })[0]).toMatchObject({ level: 'warning', field: 'deregistrationDelay', message: expect.stringMatching(/cutting the RTP/) });
-    expect(timingAdvice({ ...base, deregistrationDelaySeconds: 900, mediaAnchored: true }).filter((x) => x.level === 'warning')).toEqual([]);
+    expect(timingAdvice({ ...base, mediaAnchored: true })[0]).toMatchObject({
+      level: 'warning',
+      field: 'deregistrationDelay',
+      message: expect.stringMatching(/cutting the RTP/),
+    });
+    expect(
+      timingAdvice({ ...base, deregistrationDelaySeconds: 900, mediaAnchored: true }).filter(
+        (x) => x.level === 'warning',
+      ),
+    ).toEqual([]);
   });
 });

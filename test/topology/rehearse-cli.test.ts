@@ -5,7 +5,8 @@ import { callOutcomes, timedMessages } from '../../src/rehearse/calls.js';
 
 // The rehearsal's pure parts that do not need root: the summary a person reads, and the call outcomes from SIPp logs.
 
-const msg = (at: string, dir: 'sent' | 'received', text: string) => `----------------------------------------------- 2026-11-29 ${at}\nUDP message ${dir} [1] bytes :\n\n${text}\n\n`;
+const msg = (at: string, dir: 'sent' | 'received', text: string) =>
+  `----------------------------------------------- 2026-11-29 ${at}\nUDP message ${dir} [1] bytes :\n\n${text}\n\n`;
 
 describe('rehearse: call outcomes from SIPp message logs', () => {
   const log = [
@@ -52,7 +53,16 @@ describe('rehearse: summary', () => {
       pollSeconds: 1,
       calls: { placed: 30, completed: 30, dropped: 0, refused: 0, unanswered: 0, callerBye: 15, calleeBye: 15 },
       perInstance: [
-        { id: 'i-1', image: 'old', drainSeconds: 47, longestRemainingCallSeconds: 44, callsAtPick: 3, endedBy: 'complete', heartbeats: 0, withinBound: true },
+        {
+          id: 'i-1',
+          image: 'old',
+          drainSeconds: 47,
+          longestRemainingCallSeconds: 44,
+          callsAtPick: 3,
+          endedBy: 'complete',
+          heartbeats: 0,
+          withinBound: true,
+        },
         { id: 'i-2', image: 'new', heartbeats: 0 },
       ],
       rollSeconds: 60,
@@ -60,7 +70,14 @@ describe('rehearse: summary', () => {
       hooksTimedOut: 0,
       timeline: [],
       droppedCalls: [],
-      natPath: { outboundInvites: 30, invitesWithRport: 30, byesFromProxy: 15, natFlows: 7, natPortsKept: 0, natSamples: [] },
+      natPath: {
+        outboundInvites: 30,
+        invitesWithRport: 30,
+        byesFromProxy: 15,
+        natFlows: 7,
+        natPortsKept: 0,
+        natSamples: [],
+      },
     };
     const text = formatSummary(s);
     expect(text).toMatch(/30 placed, 30 completed \(15 caller BYE, 15 callee BYE\), 0 dropped/);

@@ -22,21 +22,48 @@ const have = (bin: string) => {
 };
 const canRun = isRoot && ['ip', 'nft', 'conntrack', 'kamailio', 'sipp'].every(have);
 const lines: string[] = [];
-const leftovers = () => execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => l.startsWith(netNames(process.pid).prefix));
+const leftovers = () =>
+  execFileSync('ip', ['netns', 'list'])
+    .toString()
+    .split('\n')
+    .filter((l) => l.startsWith(netNames(process.pid).prefix));
 
 beforeAll(() => {
-  if (canRun && !existsSync(path.join(repoRoot, 'dist/rehearse/ns-helper.js'))) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
+  if (canRun && !existsSync(path.join(repoRoot, 'dist/rehearse/ns-helper.js')))
+    execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
 });
 
 function show(s: RehearsalSummary): string {
-  return JSON.stringify({ calls: s.calls, perInstance: s.perInstance, nat: s.natPath, dropped: s.droppedCalls, failed: s.failed, timeline: s.timeline.map((e) => `${e.t} ${e.id} ${e.what}`) }, null, 1);
+  return JSON.stringify(
+    {
+      calls: s.calls,
+      perInstance: s.perInstance,
+      nat: s.natPath,
+      dropped: s.droppedCalls,
+      failed: s.failed,
+      timeline: s.timeline.map((e) => `${e.t} ${e.id} ${e.what}`),
+    },
+    null,
+    1,
+  );
 }
 
 describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated NLB and NAT gateway', () => {
   it.each(['twilio-relay', 'recorder-lb'])(
     '%s: 3 instances, 30 calls from both sides, all rolled: 0 dropped, every drain within its bound, no hook timeout, NAT path works',
     async (image) => {
-      const s = await rehearse({ root: repoRoot, image, instances: 3, calls: 30, callSeconds: 60, scale: 10, deregistrationDelaySeconds: 30, hookTimeoutSeconds: 120, tag: image === 'twilio-relay' ? 'a' : 'b', log: (l) => lines.push(l) });
+      const s = await rehearse({
+        root: repoRoot,
+        image,
+        instances: 3,
+        calls: 30,
+        callSeconds: 60,
+        scale: 10,
+        deregistrationDelaySeconds: 30,
+        hookTimeoutSeconds: 120,
+        tag: image === 'twilio-relay' ? 'a' : 'b',
+        log: (l) => lines.push(l),
+      });
       const ctx = show(s);
       expect(s.failed, ctx).toBeUndefined();
       expect(s.calls.placed, ctx).toBe(30);
@@ -54,7 +81,10 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       expect(old.map((i) => i.endedBy)).toEqual(['complete', 'complete', 'complete']);
       expect(s.hooksTimedOut).toBe(0);
       // The drains had calls to wait for (otherwise the bound above proves nothing).
-      expect(old.reduce((n, i) => n + (i.callsAtPick ?? 0), 0), ctx).toBeGreaterThan(0);
+      expect(
+        old.reduce((n, i) => n + (i.callsAtPick ?? 0), 0),
+        ctx,
+      ).toBeGreaterThan(0);
       // NAT path: every outbound INVITE reached the destination through the NAT gateway, whose translations changed
       // the source port (random ports); the caller's BYEs followed the same way; the proxy's Via asks for rport.
       expect(s.natPath.outboundInvites, ctx).toBe(30);
@@ -67,7 +97,7 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     300_000,
   );
 
-  it('negative control: with the old instances\' drain agents stopped, hooks time out and calls are cut', async () => {
+  it("negative control: with the old instances' drain agents stopped, hooks time out and calls are cut", async () => {
     const s = await rehearse({
       root: repoRoot,
       image: 'twilio-relay',
@@ -86,7 +116,10 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     const ctx = show(s);
     expect(s.hooksTimedOut, ctx).toBe(1);
     expect(s.calls.dropped, ctx).toBeGreaterThan(0);
-    expect(s.perInstance.some((i) => (i.callsCut ?? 0) > 0), ctx).toBe(true);
+    expect(
+      s.perInstance.some((i) => (i.callsCut ?? 0) > 0),
+      ctx,
+    ).toBe(true);
     expect(leftovers()).toEqual([]);
   }, 300_000);
 
@@ -111,8 +144,13 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     });
     await expect(p).rejects.toThrow(/interrupted/);
     expect(seen.some((l) => /picked for termination/.test(l))).toBe(true);
-    expect(execFileSync('ip', ['netns', 'list']).toString()).not.toMatch(new RegExp(`${netNames(process.pid, 'c').prefix}-`));
-    const mine = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => /sipbake-rehearse-/.test(l));
+    expect(execFileSync('ip', ['netns', 'list']).toString()).not.toMatch(
+      new RegExp(`${netNames(process.pid, 'c').prefix}-`),
+    );
+    const mine = execFileSync('ps', ['-eo', 'args'])
+      .toString()
+      .split('\n')
+      .filter((l) => /sipbake-rehearse-/.test(l));
     expect(mine).toEqual([]);
   }, 120_000);
 });

@@ -9,17 +9,31 @@ import { UsageError, UserError } from '../../core/errors.js';
 import { scriptsFix } from '../repository.js';
 import { EXIT } from '../exit-codes.js';
 
-
 export default defineCommand({
   command: 'build <image>',
   describe: 'Bake the golden AMI with Packer (skips when an AMI of the same content exists in every target region)',
   builder: (y) =>
     y
-      .positional('image', { type: 'string', demandOption: true, describe: 'Image name under images/, or a path to its YAML' })
+      .positional('image', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Image name under images/, or a path to its YAML',
+      })
       .option('force', { type: 'boolean', default: false, describe: 'Bake even when an AMI of this content exists' })
-      .option('plan', { type: 'boolean', default: false, describe: 'Change nothing, run no Packer: print the hash, the decision and what changed' })
-      .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'With --plan: exit 0 when nothing would be baked, 3 when a bake would run' })
-      .option('out-dir', { type: 'string', describe: "Where Packer's manifest and log (packer.log) are kept (default: .sipbake/IMAGE in the repository)" })
+      .option('plan', {
+        type: 'boolean',
+        default: false,
+        describe: 'Change nothing, run no Packer: print the hash, the decision and what changed',
+      })
+      .option('detailed-exitcode', {
+        type: 'boolean',
+        default: false,
+        describe: 'With --plan: exit 0 when nothing would be baked, 3 when a bake would run',
+      })
+      .option('out-dir', {
+        type: 'string',
+        describe: "Where Packer's manifest and log (packer.log) are kept (default: .sipbake/IMAGE in the repository)",
+      })
       .option('profile', { type: 'string', describe: 'AWS profile (default credential chain otherwise)' })
       .option('region', { type: 'string', describe: 'Build region (default: bake.region of the image)' })
       .check((a) => {
@@ -27,21 +41,42 @@ export default defineCommand({
         return true;
       })
       .example('$0 build twilio-relay', 'bake, or print the existing AMI when nothing changed')
-      .example('$0 build recorder-lb --plan --detailed-exitcode', 'show the content hash and what changed; exit 3 when a bake would run')
-      .example('npm run -s image:build -- recorder-lb --json > build.json', 'for CI: one JSON document with the AMI per region; progress as JSON lines on stderr'),
+      .example(
+        '$0 build recorder-lb --plan --detailed-exitcode',
+        'show the content hash and what changed; exit 3 when a bake would run',
+      )
+      .example(
+        'npm run -s image:build -- recorder-lb --json > build.json',
+        'for CI: one JSON document with the AMI per region; progress as JSON lines on stderr',
+      ),
   run: async (opts, ctx) => {
     if (!existsSync(path.join(ctx.root, 'scripts'))) {
-      throw new UserError(`${ctx.root} has no scripts/: a bake hashes and runs the provisioning scripts from there`, scriptsFix(ctx.root));
+      throw new UserError(
+        `${ctx.root} has no scripts/: a bake hashes and runs the provisioning scripts from there`,
+        scriptsFix(ctx.root),
+      );
     }
     const clients = new Map<string, EC2Client>();
     const ec2For = (region: string): EC2Client => {
       let c = clients.get(region);
-      if (!c) clients.set(region, (c = new EC2Client(clientConfig({ region, env: ctx.env, ...(opts.profile ? { profile: opts.profile } : {}) }))));
+      if (!c)
+        clients.set(
+          region,
+          (c = new EC2Client(
+            clientConfig({ region, env: ctx.env, ...(opts.profile ? { profile: opts.profile } : {}) }),
+          )),
+        );
       return c;
     };
     try {
       const r = await buildImage(
-        { image: opts.image as string, force: opts.force, plan: opts.plan, ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) },
+        {
+          image: opts.image as string,
+          force: opts.force,
+          plan: opts.plan,
+          ...(opts.region ? { region: opts.region } : {}),
+          ...(opts.profile ? { profile: opts.profile } : {}),
+        },
         {
           root: ctx.root,
           reporter: ctx.reporter,

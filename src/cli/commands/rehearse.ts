@@ -5,17 +5,38 @@ import { rehearse, type RehearsalSummary } from '../../rehearse/run.js';
 
 export default defineCommand({
   command: 'rehearse <image>',
-  describe: 'Roll N instances of IMAGE behind an emulated NLB and NAT gateway onto a new image under live calls (root, Linux); no AWS account needed',
+  describe:
+    'Roll N instances of IMAGE behind an emulated NLB and NAT gateway onto a new image under live calls (root, Linux); no AWS account needed',
   builder: (y) =>
     y
-      .positional('image', { type: 'string', demandOption: true, describe: 'Name under images/ or a path to a YAML file' })
+      .positional('image', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Name under images/ or a path to a YAML file',
+      })
       .option('instances', { type: 'number', default: 3, describe: 'Instances in the Auto Scaling group (1-20)' })
       .option('calls', { type: 'number', default: 30, describe: 'Calls placed while the group rolls' })
-      .option('call-seconds', { type: 'number', default: 60, describe: 'Longest call in real seconds (calls hold 1/3 to all of it, scaled)' })
+      .option('call-seconds', {
+        type: 'number',
+        default: 60,
+        describe: 'Longest call in real seconds (calls hold 1/3 to all of it, scaled)',
+      })
       .option('to', { type: 'string', describe: 'The new image (default: IMAGE rendered again)' })
-      .option('scale', { type: 'number', default: 10, describe: 'Time scale: every AWS delay and call length is divided by this' })
-      .option('deregistration-delay', { type: 'number', default: 30, describe: 'Target group deregistration delay, real seconds' })
-      .option('hook-timeout', { type: 'number', default: 120, describe: 'Termination lifecycle hook HeartbeatTimeout, real seconds' })
+      .option('scale', {
+        type: 'number',
+        default: 10,
+        describe: 'Time scale: every AWS delay and call length is divided by this',
+      })
+      .option('deregistration-delay', {
+        type: 'number',
+        default: 30,
+        describe: 'Target group deregistration delay, real seconds',
+      })
+      .option('hook-timeout', {
+        type: 'number',
+        default: 120,
+        describe: 'Termination lifecycle hook HeartbeatTimeout, real seconds',
+      })
       .option('keep', { type: 'boolean', default: false, describe: 'Keep the work directory (logs, rendered trees)' })
       .example('$0 rehearse twilio-relay', 'as root: 3 instances, 30 calls, rolled onto the same image rendered again')
       .example('$0 rehearse recorder-lb --instances 6 --json', 'as root: 6 instances, the summary as JSON'),

@@ -10,12 +10,20 @@ export default defineCommand({
     withChangeOptions(
       withAwsOptions(
         y
-          .positional('image', { type: 'string', demandOption: true, describe: 'Image name (images/NAME.yaml) or path' })
-          .option('to', { type: 'string', describe: 'The AMI to roll back to (must be an AMI of this image, available)' })
+          .positional('image', {
+            type: 'string',
+            demandOption: true,
+            describe: 'Image name (images/NAME.yaml) or path',
+          })
+          .option('to', {
+            type: 'string',
+            describe: 'The AMI to roll back to (must be an AMI of this image, available)',
+          })
           .option('previous', {
             type: 'boolean',
             default: false,
-            describe: "During sipbake's own roll: the AMI it started from; else the AMI the live version was rolled from, else last-known-good (also when instances run another AMI), else the next older AMI",
+            describe:
+              "During sipbake's own roll: the AMI it started from; else the AMI the live version was rolled from, else last-known-good (also when instances run another AMI), else the next older AMI",
           }),
       ),
       'rollback',
@@ -26,6 +34,10 @@ export default defineCommand({
         return true;
       })
       .example('$0 rollback twilio-relay --previous --yes', 'back to the last-known-good AMI, every instance included')
-      .example('$0 rollback twilio-relay --to ami-0123456789abcdef0 --plan --detailed-exitcode', 'exit 3 when the rollback would change something'),
-  run: (o, ctx) => runFromCli(o, ctx, { kind: 'rollback', imageArg: o.image, ...(o.to ? { ami: o.to } : {}), previous: o.previous }),
+      .example(
+        '$0 rollback twilio-relay --to ami-0123456789abcdef0 --plan --detailed-exitcode',
+        'exit 3 when the rollback would change something',
+      ),
+  run: (o, ctx) =>
+    runFromCli(o, ctx, { kind: 'rollback', imageArg: o.image, ...(o.to ? { ami: o.to } : {}), previous: o.previous }),
 });

@@ -88,7 +88,8 @@ export async function templateOptions(file: string): Promise<TemplateOptions> {
   const j = (await parse(path.basename(file), await readFile(file, 'utf8'))) as ParsedTemplate;
   const src = j.source['amazon-ebs'].sipbake[0];
   const owner = src?.source_ami_filter[0]?.owners[0];
-  if (src === undefined || owner === undefined) throw new Error(`${file}: no source "amazon-ebs" "sipbake" with a source_ami_filter owner`);
+  if (src === undefined || owner === undefined)
+    throw new Error(`${file}: no source "amazon-ebs" "sipbake" with a source_ami_filter owner`);
   return {
     encryptBoot: src.encrypt_boot === true,
     imdsSupport: src.imds_support,
@@ -101,7 +102,8 @@ export async function templateOptions(file: string): Promise<TemplateOptions> {
 function parseVarFile(text: string): BakeVars {
   const str = (k: string) => new RegExp(`^${k}\\s*=\\s*"([^"]*)"`, 'm').exec(text)?.[1] ?? '';
   const num = (k: string) => Number(new RegExp(`^${k}\\s*=\\s*(\\d+)`, 'm').exec(text)?.[1] ?? '0');
-  const list = (k: string) => JSON.parse(new RegExp(`^${k}\\s*=\\s*(\\[.*\\])`, 'm').exec(text)?.[1] ?? '[]') as string[];
+  const list = (k: string) =>
+    JSON.parse(new RegExp(`^${k}\\s*=\\s*(\\[.*\\])`, 'm').exec(text)?.[1] ?? '[]') as string[];
   return {
     region: str('region'),
     ami_regions: list('ami_regions'),
@@ -121,7 +123,14 @@ function parseVarFile(text: string): BakeVars {
 
 /** Adds the official Debian 12 base AMI the source_ami_filter finds, in a region's fake. */
 export function seedDebianBase(h: FakeAwsHandle, owner = '136693071363'): string {
-  return h.fake.addImage({ Name: 'debian-12-amd64-20251201-1234', OwnerId: owner, Tags: {}, ImdsSupport: undefined, RootDeviceType: 'ebs', VirtualizationType: 'hvm' }).ImageId;
+  return h.fake.addImage({
+    Name: 'debian-12-amd64-20251201-1234',
+    OwnerId: owner,
+    Tags: {},
+    ImdsSupport: undefined,
+    RootDeviceType: 'ebs',
+    VirtualizationType: 'hvm',
+  }).ImageId;
 }
 
 type Log = (line: string) => void;
@@ -143,7 +152,12 @@ async function waitAvailable(h: FakeAwsHandle, ec2: EC2Client, id: string): Prom
 }
 
 /** Runs the builder's call sequence against the per-region fakes. Returns the AMI id per region. */
-export async function amazonEbsBuild(regions: Map<string, FakeAwsHandle>, v: BakeVars, t: TemplateOptions, log: Log = () => {}): Promise<Record<string, string>> {
+export async function amazonEbsBuild(
+  regions: Map<string, FakeAwsHandle>,
+  v: BakeVars,
+  t: TemplateOptions,
+  log: Log = () => {},
+): Promise<Record<string, string>> {
   const home = regions.get(v.region);
   if (!home) throw new Error(`bake model: no fake for build region ${v.region}`);
   const ec2 = home.clients.ec2;
@@ -154,7 +168,9 @@ export async function amazonEbsBuild(regions: Map<string, FakeAwsHandle>, v: Bak
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     // Prevalidate: the AMI name must be free in the build region.
-    const taken = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [amiName] }] }));
+    const taken = await ec2.send(
+      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [amiName] }] }),
+    );
     if (taken.Images?.length) throw new Error(`Error: AMI Name: '${amiName}' is used by an existing AMI`);
     if (v.ami_regions.length) await ec2.send(new DescribeRegionsCommand({ AllRegions: true }));
     const src = await ec2.send(
@@ -167,17 +183,28 @@ export async function amazonEbsBuild(regions: Map<string, FakeAwsHandle>, v: Bak
         ],
       }),
     );
-    const sourceAmi = src.Images?.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0]?.ImageId;
+    const sourceAmi = src.Images?.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0]
+      ?.ImageId;
     if (!sourceAmi) throw new Error('No AMI was found matching filters');
     log(`==> amazon-ebs.sipbake: Found Image ID: ${sourceAmi}`);
 
     const keyName = `packer_${crypto.randomUUID()}`;
     await ec2.send(new CreateKeyPairCommand({ KeyName: keyName }));
     cleanups.push(() => ec2.send(new DeleteKeyPairCommand({ KeyName: keyName })));
-    const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `packer_${crypto.randomUUID()}`, Description: 'Temporary group for Packer' }));
+    const sg = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: `packer_${crypto.randomUUID()}`,
+        Description: 'Temporary group for Packer',
+      }),
+    );
     cleanups.push(() => ec2.send(new DeleteSecurityGroupCommand({ GroupId: sg.GroupId! })));
     const cidr = t.sourcePublicIp ? `${BUILDER_PUBLIC_IP}/32` : '0.0.0.0/0';
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg.GroupId!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: cidr }] }] }));
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: sg.GroupId!,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: cidr }] }],
+      }),
+    );
     await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [sg.GroupId!] }));
 
     const run = await ec2.send(
@@ -188,7 +215,11 @@ export async function amazonEbsBuild(regions: Map<string, FakeAwsHandle>, v: Bak
         MaxCount: 1,
         KeyName: keyName,
         SecurityGroupIds: [sg.GroupId!],
-        MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: (t.httpTokens ?? 'optional') as never, HttpPutResponseHopLimit: 1 },
+        MetadataOptions: {
+          HttpEndpoint: 'enabled',
+          HttpTokens: (t.httpTokens ?? 'optional') as never,
+          HttpPutResponseHopLimit: 1,
+        },
         TagSpecifications: [
           { ResourceType: 'instance', Tags: tagList(runTags) },
           { ResourceType: 'volume', Tags: tagList({ 'sipbake:image': v.image_name }) },
@@ -220,26 +251,46 @@ export async function amazonEbsBuild(regions: Map<string, FakeAwsHandle>, v: Bak
     if (t.encryptBoot) {
       cleanups.push(async () => {
         await ec2.send(new DeregisterImageCommand({ ImageId: firstAmi }));
-        for (const b of first.BlockDeviceMappings ?? []) if (b.Ebs?.SnapshotId) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: b.Ebs.SnapshotId }));
+        for (const b of first.BlockDeviceMappings ?? [])
+          if (b.Ebs?.SnapshotId) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: b.Ebs.SnapshotId }));
       });
     }
     // Region copy: with an intermediary image the build region is copied too (DeduplicateRegions).
-    const copyTo = [...new Set([...(t.encryptBoot ? [v.region] : []), ...v.ami_regions.filter((r) => r !== v.region || t.encryptBoot)])];
+    const copyTo = [
+      ...new Set([
+        ...(t.encryptBoot ? [v.region] : []),
+        ...v.ami_regions.filter((r) => r !== v.region || t.encryptBoot),
+      ]),
+    ];
     for (const r of copyTo) {
       const h = regions.get(r);
       if (!h) throw new Error(`bake model: no fake for ami_regions region ${r}`);
       log(`==> amazon-ebs.sipbake: Copying/Encrypting AMI (${firstAmi}) to other regions... ${r}`);
-      const c = await h.clients.ec2.send(new CopyImageCommand({ SourceRegion: v.region, SourceImageId: firstAmi, Name: amiName, Encrypted: t.encryptBoot, CopyImageTags: true }));
+      const c = await h.clients.ec2.send(
+        new CopyImageCommand({
+          SourceRegion: v.region,
+          SourceImageId: firstAmi,
+          Name: amiName,
+          Encrypted: t.encryptBoot,
+          CopyImageTags: true,
+        }),
+      );
       await waitAvailable(h, h.clients.ec2, c.ImageId!);
       amis[r] = c.ImageId!;
     }
     if (v.deprecate_after_days > 0) {
       const at = new Date(home.fake.nowMs + v.deprecate_after_days * 86400_000);
-      for (const [r, id] of Object.entries(amis)) await regions.get(r)!.clients.ec2.send(new EnableImageDeprecationCommand({ ImageId: id, DeprecateAt: at }));
+      for (const [r, id] of Object.entries(amis))
+        await regions.get(r)!.clients.ec2.send(new EnableImageDeprecationCommand({ ImageId: id, DeprecateAt: at }));
     }
     if (v.ami_users.length) {
       for (const [r, id] of Object.entries(amis))
-        await regions.get(r)!.clients.ec2.send(new ModifyImageAttributeCommand({ ImageId: id, LaunchPermission: { Add: v.ami_users.map((UserId) => ({ UserId })) } }));
+        await regions.get(r)!.clients.ec2.send(
+          new ModifyImageAttributeCommand({
+            ImageId: id,
+            LaunchPermission: { Add: v.ami_users.map((UserId) => ({ UserId })) },
+          }),
+        );
     }
     const tags = {
       'sipbake:image': v.image_name,
@@ -282,7 +333,10 @@ async function describeInstanceWithRetry(h: FakeAwsHandle, id: string): Promise<
  * A PackerRunner for buildImage: `init` does nothing, `build` reads the var file and the generated template in
  * its working directory, runs amazonEbsBuild against the fakes, and writes the manifest as the post-processor would.
  */
-export function modelledPacker(regions: Map<string, FakeAwsHandle>, o: { log?: Log } = {}): PackerRunner & { runs: BakeVars[] } {
+export function modelledPacker(
+  regions: Map<string, FakeAwsHandle>,
+  o: { log?: Log } = {},
+): PackerRunner & { runs: BakeVars[] } {
   const runs: BakeVars[] = [];
   return {
     runs,
@@ -298,7 +352,18 @@ export function modelledPacker(regions: Map<string, FakeAwsHandle>, o: { log?: L
         .join(',');
       await writeFile(
         path.resolve(ro.cwd, v.manifest_path),
-        JSON.stringify({ builds: [{ name: 'sipbake', builder_type: 'amazon-ebs', artifact_id: artifact, packer_run_uuid: 'model', custom_data: { content_hash: v.content_hash, image: v.image_name } }], last_run_uuid: 'model' }),
+        JSON.stringify({
+          builds: [
+            {
+              name: 'sipbake',
+              builder_type: 'amazon-ebs',
+              artifact_id: artifact,
+              packer_run_uuid: 'model',
+              custom_data: { content_hash: v.content_hash, image: v.image_name },
+            },
+          ],
+          last_run_uuid: 'model',
+        }),
       );
       return { output: [] };
     },

@@ -78,7 +78,10 @@ export class FakeAws {
   readonly ec2Instances = new Map<string, FakeEc2Instance>();
   readonly securityGroups = new Map<string, FakeSecurityGroup>();
   readonly keyPairs = new Set<string>();
-  readonly snapshots = new Map<string, { SnapshotId: string; encrypted: boolean; kmsKeyId?: string; Tags: Record<string, string> }>();
+  readonly snapshots = new Map<
+    string,
+    { SnapshotId: string; encrypted: boolean; kmsKeyId?: string; Tags: Record<string, string> }
+  >();
   /** The same account's fakes in other regions (CopyImage reads its source there): see linkRegions(). */
   readonly peers = new Map<string, FakeAws>();
   readonly refreshes: FakeRefresh[] = [];
@@ -95,7 +98,18 @@ export class FakeAws {
 
   constructor(opts: FakeOptions = {}) {
     const { iam, ...rest } = opts;
-    this.opts = { bootSeconds: 0, pendingSeconds: 0, drainSeconds: 0, drainAgent: true, maxSimulatedSeconds: 2 * 86400, amiSeconds: 0, consistencyLagSeconds: 0, region: 'us-east-1', account: FAKE_ACCOUNT, ...rest };
+    this.opts = {
+      bootSeconds: 0,
+      pendingSeconds: 0,
+      drainSeconds: 0,
+      drainAgent: true,
+      maxSimulatedSeconds: 2 * 86400,
+      amiSeconds: 0,
+      consistencyLagSeconds: 0,
+      region: 'us-east-1',
+      account: FAKE_ACCOUNT,
+      ...rest,
+    };
     if (iam !== false) this.iam = new FakeIam({ ...iam, account: this.opts.account });
   }
 
@@ -110,7 +124,9 @@ export class FakeAws {
     sleep: async (ms: number, signal?: AbortSignal): Promise<void> => {
       // A loop that never ends would never yield to vitest's timeout either: stop it with a clear error.
       if (this.nowMs + ms - FAKE_EPOCH > this.opts.maxSimulatedSeconds * sec)
-        throw new Error(`AWS fake: more than ${this.opts.maxSimulatedSeconds} simulated seconds passed; the code under test seems to poll forever`);
+        throw new Error(
+          `AWS fake: more than ${this.opts.maxSimulatedSeconds} simulated seconds passed; the code under test seems to poll forever`,
+        );
       this.advance(ms);
       await Promise.resolve();
       signal?.throwIfAborted();
@@ -156,7 +172,8 @@ export class FakeAws {
     this.timers = this.timers.filter((t) => t.atMs > now);
     for (const t of due) t.fn();
     for (const i of this.instances.values()) this.stepInstance(i, now);
-    for (const img of this.images.values()) if (img.State === 'pending' && img.availableAt !== undefined && now >= img.availableAt) img.State = 'available';
+    for (const img of this.images.values())
+      if (img.State === 'pending' && img.availableAt !== undefined && now >= img.availableAt) img.State = 'available';
     for (const r of this.refreshes) if (ACTIVE_REFRESH.includes(r.Status)) stepRefresh(this, r, now);
     const fired = this.watchers.filter((w) => w.pred());
     this.watchers = this.watchers.filter((w) => !fired.includes(w));
@@ -166,9 +183,11 @@ export class FakeAws {
   private stepInstance(i: FakeInstance, now: number): void {
     if (i.LifecycleState === 'Pending' && now >= i.inServiceAt) i.LifecycleState = 'InService';
     const a = i.lifecycleAction;
-    if (i.LifecycleState === 'Terminating:Wait' && a && now >= Math.min(a.timeoutAt, a.globalTimeoutAt)) this.endLifecycleAction(i, a.defaultResult, 'timeout');
+    if (i.LifecycleState === 'Terminating:Wait' && a && now >= Math.min(a.timeoutAt, a.globalTimeoutAt))
+      this.endLifecycleAction(i, a.defaultResult, 'timeout');
     // Deregistration (and its delay) comes first; only then the termination hook (AWS's order).
-    if (i.LifecycleState === 'Terminating' && i.deregisteredAt !== undefined && now >= i.deregisteredAt) this.afterDeregistration(i);
+    if (i.LifecycleState === 'Terminating' && i.deregisteredAt !== undefined && now >= i.deregisteredAt)
+      this.afterDeregistration(i);
     if (i.LifecycleState === 'Terminating:Proceed') this.terminated(i);
   }
 
@@ -178,7 +197,11 @@ export class FakeAws {
   }
 
   /** Ends the wait (CONTINUE and ABANDON both terminate on a termination hook): Terminating:Proceed, then Terminated. */
-  endLifecycleAction(i: FakeInstance, result: 'CONTINUE' | 'ABANDON', by: NonNullable<FakeLifecycleAction['endedBy']>): void {
+  endLifecycleAction(
+    i: FakeInstance,
+    result: 'CONTINUE' | 'ABANDON',
+    by: NonNullable<FakeLifecycleAction['endedBy']>,
+  ): void {
     const a = i.lifecycleAction!;
     Object.assign(a, { result, endedBy: by, endedAt: this.nowMs });
     i.LifecycleState = 'Terminating:Proceed';
@@ -215,7 +238,15 @@ export class FakeAws {
       CreationDate: img.CreationDate ?? new Date(this.nowMs).toISOString(),
       Tags: img.Tags ?? {},
       health: img.health ?? 'healthy',
-      ...Object.fromEntries(Object.entries(img).filter(([k, v]) => v !== undefined && !['ImageId', 'Name', 'State', 'Architecture', 'CreationDate', 'Tags', 'health', 'deregisteredAt'].includes(k))),
+      ...Object.fromEntries(
+        Object.entries(img).filter(
+          ([k, v]) =>
+            v !== undefined &&
+            !['ImageId', 'Name', 'State', 'Architecture', 'CreationDate', 'Tags', 'health', 'deregisteredAt'].includes(
+              k,
+            ),
+        ),
+      ),
       ...(img.deregisteredAt !== undefined ? { deregisteredAt: img.deregisteredAt } : {}),
     };
     this.images.set(image.ImageId, image);
@@ -223,18 +254,30 @@ export class FakeAws {
   }
 
   /** HttpTokens defaults to required; pass `HttpTokens: undefined` for a template that leaves it unset. */
-  addLaunchTemplate(name: string, data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' | undefined }): FakeLaunchTemplate {
+  addLaunchTemplate(
+    name: string,
+    data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' | undefined },
+  ): FakeLaunchTemplate {
     const lt: FakeLaunchTemplate = {
       LaunchTemplateId: this.nextId('lt'),
       LaunchTemplateName: name,
       DefaultVersionNumber: 1,
-      versions: [{ VersionNumber: 1, CreateTime: new Date(this.nowMs), data: { InstanceType: 't3.small', HttpTokens: 'required', ...data } }],
+      versions: [
+        {
+          VersionNumber: 1,
+          CreateTime: new Date(this.nowMs),
+          data: { InstanceType: 't3.small', HttpTokens: 'required', ...data },
+        },
+      ],
     };
     this.launchTemplates.set(lt.LaunchTemplateId, lt);
     return lt;
   }
 
-  addTargetGroup(name: string, hc: Partial<Omit<FakeTargetGroup, 'TargetGroupName' | 'TargetGroupArn'>> = {}): FakeTargetGroup {
+  addTargetGroup(
+    name: string,
+    hc: Partial<Omit<FakeTargetGroup, 'TargetGroupName' | 'TargetGroupArn'>> = {},
+  ): FakeTargetGroup {
     const tg: FakeTargetGroup = {
       TargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${name}/${this.nextId('tg').slice(3, 19)}`,
       TargetGroupName: name,
@@ -278,7 +321,7 @@ export class FakeAws {
   }
 
   setAlarm(name: string, state: FakeAlarm['StateValue'], o: { composite?: boolean } = {}): void {
-    const type = o.composite ?? this.alarms.get(name)?.type === 'composite' ? 'composite' : 'metric';
+    const type = (o.composite ?? this.alarms.get(name)?.type === 'composite') ? 'composite' : 'metric';
     this.alarms.set(name, { AlarmName: name, StateValue: state, type });
   }
 
@@ -287,11 +330,19 @@ export class FakeAws {
     return [...this.instances.values()].filter((i) => i.asg === asg && i.LifecycleState !== 'Terminated');
   }
 
-  ltVersion(ltId: string, version: string | number): { lt: FakeLaunchTemplate; v: FakeLaunchTemplate['versions'][number] } | undefined {
-    const lt = this.launchTemplates.get(ltId) ?? [...this.launchTemplates.values()].find((l) => l.LaunchTemplateName === ltId);
+  ltVersion(
+    ltId: string,
+    version: string | number,
+  ): { lt: FakeLaunchTemplate; v: FakeLaunchTemplate['versions'][number] } | undefined {
+    const lt =
+      this.launchTemplates.get(ltId) ?? [...this.launchTemplates.values()].find((l) => l.LaunchTemplateName === ltId);
     if (!lt) return undefined;
     const n =
-      version === '$Latest' ? Math.max(...lt.versions.map((v) => v.VersionNumber)) : version === '$Default' ? lt.DefaultVersionNumber : Number(version);
+      version === '$Latest'
+        ? Math.max(...lt.versions.map((v) => v.VersionNumber))
+        : version === '$Default'
+          ? lt.DefaultVersionNumber
+          : Number(version);
     const v = lt.versions.find((x) => x.VersionNumber === n);
     return v ? { lt, v } : undefined;
   }
@@ -299,16 +350,29 @@ export class FakeAws {
   /** What the group's own configuration launches now. */
   resolveGroupTarget(asg: FakeAsg): ReplaceTarget {
     const found = this.ltVersion(asg.launchTemplate!.LaunchTemplateId, asg.launchTemplate!.Version)!;
-    return { LaunchTemplateId: found.lt.LaunchTemplateId, version: found.v.VersionNumber, ImageId: found.v.data.ImageId };
+    return {
+      LaunchTemplateId: found.lt.LaunchTemplateId,
+      version: found.v.VersionNumber,
+      ImageId: found.v.data.ImageId,
+    };
   }
 
   launchInstance(asgName: string, t: ReplaceTarget): FakeInstance {
     const image = this.images.get(t.ImageId);
-    const tgs = this.asgs.get(asgName)!.TargetGroupARNs.map((a) => this.targetGroups.get(a)!).filter(Boolean);
+    const tgs = this.asgs
+      .get(asgName)!
+      .TargetGroupARNs.map((a) => this.targetGroups.get(a)!)
+      .filter(Boolean);
     const health = image?.health ?? 'healthy';
     const inServiceAt = this.nowMs + this.opts.bootSeconds * sec;
     // Healthy after HealthyThresholdCount passing checks; unhealthy after UnhealthyThresholdCount failing ones.
-    const checks = Math.max(0, ...tgs.map((g) => (health === 'healthy' ? g.HealthyThresholdCount : g.UnhealthyThresholdCount) * g.HealthCheckIntervalSeconds));
+    const checks = Math.max(
+      0,
+      ...tgs.map(
+        (g) =>
+          (health === 'healthy' ? g.HealthyThresholdCount : g.UnhealthyThresholdCount) * g.HealthCheckIntervalSeconds,
+      ),
+    );
     const i: FakeInstance = {
       InstanceId: this.nextId('i'),
       asg: asgName,

@@ -55,10 +55,16 @@ function refreshView(f: FakeAws, r: FakeRefresh) {
  */
 function activeAction(f: FakeAws, input: In) {
   groupOrThrow(f, input.AutoScalingGroupName);
-  if (!input.InstanceId) throw awsError('ValidationError', 'Either an instance ID or a lifecycle action token must be provided');
+  if (!input.InstanceId)
+    throw awsError('ValidationError', 'Either an instance ID or a lifecycle action token must be provided');
   const i = f.instances.get(input.InstanceId);
   const a = f.activeLifecycleAction(i);
-  if (!i || !a || a.AutoScalingGroupName !== input.AutoScalingGroupName || a.LifecycleHookName !== input.LifecycleHookName)
+  if (
+    !i ||
+    !a ||
+    a.AutoScalingGroupName !== input.AutoScalingGroupName ||
+    a.LifecycleHookName !== input.LifecycleHookName
+  )
     throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${input.InstanceId}`);
   return { i, a };
 }
@@ -83,7 +89,10 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
             MaxSize: a.MaxSize,
             DesiredCapacity: a.DesiredCapacity,
             LaunchTemplate: a.launchTemplate
-              ? { ...a.launchTemplate, LaunchTemplateName: f.launchTemplates.get(a.launchTemplate.LaunchTemplateId)?.LaunchTemplateName }
+              ? {
+                  ...a.launchTemplate,
+                  LaunchTemplateName: f.launchTemplates.get(a.launchTemplate.LaunchTemplateId)?.LaunchTemplateName,
+                }
               : undefined,
             LaunchConfigurationName: a.LaunchConfigurationName,
             HealthCheckType: a.HealthCheckType,
@@ -92,12 +101,21 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
             Instances: f.instancesOf(n).map((i) => ({
               InstanceId: i.InstanceId,
               LifecycleState: i.LifecycleState,
-              HealthStatus: i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt ? 'Unhealthy' : 'Healthy',
+              HealthStatus:
+                i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt
+                  ? 'Unhealthy'
+                  : 'Healthy',
               LaunchTemplate: { LaunchTemplateId: i.ltId, Version: String(i.ltVersion) },
               ProtectedFromScaleIn: i.ProtectedFromScaleIn,
               AvailabilityZone: 'us-east-1a',
             })),
-            Tags: Object.entries(a.tags).map(([Key, Value]) => ({ Key, Value, ResourceId: n, ResourceType: 'auto-scaling-group', PropagateAtLaunch: false })),
+            Tags: Object.entries(a.tags).map(([Key, Value]) => ({
+              Key,
+              Value,
+              ResourceId: n,
+              ResourceType: 'auto-scaling-group',
+              PropagateAtLaunch: false,
+            })),
           },
         ];
       });
@@ -106,29 +124,61 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
     StartInstanceRefresh(input) {
       const asg = groupOrThrow(f, input.AutoScalingGroupName);
       const active = f.activeRefresh(asg.AutoScalingGroupName);
-      if (active) throw awsError('InstanceRefreshInProgressFault', `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`);
-      if (!asg.launchTemplate) throw awsError('ValidationError', 'The instance refresh needs a launch template on the group or in DesiredConfiguration');
+      if (active)
+        throw awsError(
+          'InstanceRefreshInProgressFault',
+          `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`,
+        );
+      if (!asg.launchTemplate)
+        throw awsError(
+          'ValidationError',
+          'The instance refresh needs a launch template on the group or in DesiredConfiguration',
+        );
       const prefs = prefsOf(input.Preferences);
       // AWS's limits (API reference: RefreshPreferences, AlarmSpecification), checked by StartInstanceRefresh itself.
-      if (prefs.Alarms.length > 10) throw awsError('ValidationError', `1 validation error detected: Value at 'preferences.alarmSpecification.alarms' failed to satisfy constraint: Member must have length less than or equal to 10`);
-      for (const [k, max] of [['CheckpointDelay', 172800], ['BakeTime', 172800], ['InstanceWarmup', 2147483647]] as const)
+      if (prefs.Alarms.length > 10)
+        throw awsError(
+          'ValidationError',
+          `1 validation error detected: Value at 'preferences.alarmSpecification.alarms' failed to satisfy constraint: Member must have length less than or equal to 10`,
+        );
+      for (const [k, max] of [
+        ['CheckpointDelay', 172800],
+        ['BakeTime', 172800],
+        ['InstanceWarmup', 2147483647],
+      ] as const)
         if ((input.Preferences?.[k] ?? 0) > max || (input.Preferences?.[k] ?? 0) < 0)
-          throw awsError('ValidationError', `1 validation error detected: Value '${input.Preferences[k]}' at 'preferences.${k[0]!.toLowerCase()}${k.slice(1)}' failed to satisfy constraint: Member must have value less than or equal to ${max}`);
-      const desired = input.DesiredConfiguration?.LaunchTemplate as { LaunchTemplateId: string; Version: string } | undefined;
-      const resolved = desired ? f.ltVersion(desired.LaunchTemplateId, desired.Version) : f.ltVersion(asg.launchTemplate.LaunchTemplateId, asg.launchTemplate.Version);
+          throw awsError(
+            'ValidationError',
+            `1 validation error detected: Value '${input.Preferences[k]}' at 'preferences.${k[0]!.toLowerCase()}${k.slice(1)}' failed to satisfy constraint: Member must have value less than or equal to ${max}`,
+          );
+      const desired = input.DesiredConfiguration?.LaunchTemplate as
+        { LaunchTemplateId: string; Version: string } | undefined;
+      const resolved = desired
+        ? f.ltVersion(desired.LaunchTemplateId, desired.Version)
+        : f.ltVersion(asg.launchTemplate.LaunchTemplateId, asg.launchTemplate.Version);
       if (!resolved) throw awsError('ValidationError', `Launch template version ${desired?.Version} not found`);
       if (prefs.CheckpointPercentages.length && prefs.CheckpointPercentages.at(-1) !== 100)
         throw awsError('ValidationError', 'The last checkpoint percentage must be 100');
-      const target = { LaunchTemplateId: resolved.lt.LaunchTemplateId, version: resolved.v.VersionNumber, ImageId: resolved.v.data.ImageId };
-      const live = f.instancesOf(asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService' || i.LifecycleState === 'Pending');
-      const toReplace = live.filter((i) => !prefs.SkipMatching || i.ltId !== target.LaunchTemplateId || i.ltVersion !== target.version);
+      const target = {
+        LaunchTemplateId: resolved.lt.LaunchTemplateId,
+        version: resolved.v.VersionNumber,
+        ImageId: resolved.v.data.ImageId,
+      };
+      const live = f
+        .instancesOf(asg.AutoScalingGroupName)
+        .filter((i) => i.LifecycleState === 'InService' || i.LifecycleState === 'Pending');
+      const toReplace = live.filter(
+        (i) => !prefs.SkipMatching || i.ltId !== target.LaunchTemplateId || i.ltVersion !== target.version,
+      );
       const r: FakeRefresh = {
         InstanceRefreshId: crypto.randomUUID(),
         asg: asg.AutoScalingGroupName,
         Status: 'Pending',
         StartTime: f.nowMs,
         prefs,
-        ...(desired ? { desired: { LaunchTemplateId: desired.LaunchTemplateId, Version: String(desired.Version) } } : {}),
+        ...(desired
+          ? { desired: { LaunchTemplateId: desired.LaunchTemplateId, Version: String(desired.Version) } }
+          : {}),
         target,
         total: toReplace.length,
         toReplace: new Set(toReplace.map((i) => i.InstanceId)),
@@ -150,22 +200,43 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
     },
     RollbackInstanceRefresh(input) {
       const asg = groupOrThrow(f, input.AutoScalingGroupName);
-      const r = f.refreshes.find((x) => x.asg === asg.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status));
-      if (!r) throw awsError('ActiveInstanceRefreshNotFoundFault', 'No in-progress or pending Instance Refresh found for this Auto Scaling group.');
+      const r = f.refreshes.find(
+        (x) => x.asg === asg.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status),
+      );
+      if (!r)
+        throw awsError(
+          'ActiveInstanceRefreshNotFoundFault',
+          'No in-progress or pending Instance Refresh found for this Auto Scaling group.',
+        );
       if (!r.desired || asg.launchTemplate!.Version.startsWith('$'))
-        throw awsError('IrreversibleInstanceRefreshFault', 'The instance refresh cannot be rolled back: the desired configuration was not specified or the group uses $Latest/$Default.');
+        throw awsError(
+          'IrreversibleInstanceRefreshFault',
+          'The instance refresh cannot be rolled back: the desired configuration was not specified or the group uses $Latest/$Default.',
+        );
       startRollback(f, r, 'Rollback requested by user', f.nowMs);
       return { InstanceRefreshId: r.InstanceRefreshId };
     },
     CancelInstanceRefresh(input) {
-      const r = f.refreshes.find((x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status));
-      if (!r) throw awsError('ActiveInstanceRefreshNotFoundFault', 'No in-progress or pending Instance Refresh found for this Auto Scaling group.');
+      const r = f.refreshes.find(
+        (x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status),
+      );
+      if (!r)
+        throw awsError(
+          'ActiveInstanceRefreshNotFoundFault',
+          'No in-progress or pending Instance Refresh found for this Auto Scaling group.',
+        );
       r.Status = 'Cancelling';
       return { InstanceRefreshId: r.InstanceRefreshId };
     },
     DescribeLifecycleHooks(input) {
       const asg = groupOrThrow(f, input.AutoScalingGroupName);
-      return { LifecycleHooks: asg.hooks.map((h) => ({ ...h, AutoScalingGroupName: asg.AutoScalingGroupName, GlobalTimeout: Math.min(h.HeartbeatTimeout * 100, 172800) })) };
+      return {
+        LifecycleHooks: asg.hooks.map((h) => ({
+          ...h,
+          AutoScalingGroupName: asg.AutoScalingGroupName,
+          GlobalTimeout: Math.min(h.HeartbeatTimeout * 100, 172800),
+        })),
+      };
     },
     PutLifecycleHook(input) {
       const asg = groupOrThrow(f, input.AutoScalingGroupName);
@@ -180,7 +251,8 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
     },
     DescribeAutoScalingInstances(input) {
       const ids = input.InstanceIds as string[] | undefined;
-      if (ids && ids.length > 50) throw awsError('ValidationError', 'The number of instance ids that may be passed in is limited to 50');
+      if (ids && ids.length > 50)
+        throw awsError('ValidationError', 'The number of instance ids that may be passed in is limited to 50');
       const all = [...f.instances.values()].filter((i) => i.LifecycleState !== 'Terminated');
       const found = ids ? all.filter((i) => ids.includes(i.InstanceId)) : all;
       return {
@@ -193,8 +265,15 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
             AvailabilityZone: 'us-east-1a',
             LifecycleState: i.LifecycleState,
             // This API spells health in capitals, unlike DescribeAutoScalingGroups.
-            HealthStatus: i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt ? 'UNHEALTHY' : 'HEALTHY',
-            LaunchTemplate: { LaunchTemplateId: i.ltId, LaunchTemplateName: lt?.LaunchTemplateName, Version: String(i.ltVersion) },
+            HealthStatus:
+              i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt
+                ? 'UNHEALTHY'
+                : 'HEALTHY',
+            LaunchTemplate: {
+              LaunchTemplateId: i.ltId,
+              LaunchTemplateName: lt?.LaunchTemplateName,
+              Version: String(i.ltVersion),
+            },
             ProtectedFromScaleIn: i.ProtectedFromScaleIn,
           };
         }),
@@ -203,7 +282,10 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
     CompleteLifecycleAction(input) {
       const { i } = activeAction(f, input);
       if (input.LifecycleActionResult !== 'CONTINUE' && input.LifecycleActionResult !== 'ABANDON')
-        throw awsError('ValidationError', `1 validation error detected: Value '${input.LifecycleActionResult}' at 'lifecycleActionResult' failed to satisfy constraint: Member must be CONTINUE or ABANDON`);
+        throw awsError(
+          'ValidationError',
+          `1 validation error detected: Value '${input.LifecycleActionResult}' at 'lifecycleActionResult' failed to satisfy constraint: Member must be CONTINUE or ABANDON`,
+        );
       f.endLifecycleAction(i, input.LifecycleActionResult, 'complete');
       return {};
     },
@@ -215,11 +297,13 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       return {};
     },
     CreateOrUpdateTags(input) {
-      for (const t of input.Tags as { ResourceId: string; Key: string; Value?: string }[]) groupOrThrow(f, t.ResourceId).tags[t.Key] = t.Value ?? '';
+      for (const t of input.Tags as { ResourceId: string; Key: string; Value?: string }[])
+        groupOrThrow(f, t.ResourceId).tags[t.Key] = t.Value ?? '';
       return {};
     },
     DeleteTags(input) {
-      for (const t of input.Tags as { ResourceId: string; Key: string }[]) Reflect.deleteProperty(groupOrThrow(f, t.ResourceId).tags, t.Key);
+      for (const t of input.Tags as { ResourceId: string; Key: string }[])
+        Reflect.deleteProperty(groupOrThrow(f, t.ResourceId).tags, t.Key);
       return {};
     },
     UpdateAutoScalingGroup(input) {

@@ -20,17 +20,28 @@ export interface CallSite {
   region: string;
 }
 
-const prefix: Record<CallSite['service'], string> = { ec2: 'ec2', autoscaling: 'autoscaling', elbv2: 'elasticloadbalancing', cloudwatch: 'cloudwatch' };
+const prefix: Record<CallSite['service'], string> = {
+  ec2: 'ec2',
+  autoscaling: 'autoscaling',
+  elbv2: 'elasticloadbalancing',
+  cloudwatch: 'cloudwatch',
+};
 
 /** aws:ResourceTag/KEY for every tag the resource has now. */
 function tagContext(tags: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
 }
 
-function requestTags(specs: { ResourceType?: string; Tags?: { Key: string; Value: string }[] }[] | undefined, type: string): Record<string, string | string[]> {
+function requestTags(
+  specs: { ResourceType?: string; Tags?: { Key: string; Value: string }[] }[] | undefined,
+  type: string,
+): Record<string, string | string[]> {
   const tags = (specs ?? []).filter((s) => s.ResourceType === type).flatMap((s) => s.Tags ?? []);
   if (tags.length === 0) return {};
-  return { ...Object.fromEntries(tags.map((t) => [`aws:RequestTag/${t.Key}`, t.Value])), 'aws:TagKeys': tags.map((t) => t.Key) };
+  return {
+    ...Object.fromEntries(tags.map((t) => [`aws:RequestTag/${t.Key}`, t.Value])),
+    'aws:TagKeys': tags.map((t) => t.Key),
+  };
 }
 
 export function requestsFor(c: CallSite): AuthRequest[] {
@@ -38,19 +49,27 @@ export function requestsFor(c: CallSite): AuthRequest[] {
   const p = partitionOf(region);
   const acct = f.account;
   const base = { 'aws:RequestedRegion': region };
-  const req = (action: string, resource: string, ctx: Record<string, string | string[]> = {}): AuthRequest => ({ action, resource, context: { ...base, ...ctx } });
+  const req = (action: string, resource: string, ctx: Record<string, string | string[]> = {}): AuthRequest => ({
+    action,
+    resource,
+    context: { ...base, ...ctx },
+  });
   const image = (id: string, r = region) => `arn:${p}:ec2:${r}::image/${id}`;
   const imageReq = (action: string, id: string) => req(action, image(id), tagContext(f.images.get(id)?.Tags));
   const instance = (id: string) => `arn:${p}:ec2:${region}:${acct}:instance/${id}`;
   const asg = (name: string) => {
     const g = f.asgs.get(name);
-    return { arn: `arn:${p}:autoscaling:${region}:${acct}:autoScalingGroup:${g?.uuid ?? '00000000-0000-0000-0000-000000000000'}:autoScalingGroupName/${name}`, tags: tagContext(g?.tags) };
+    return {
+      arn: `arn:${p}:autoscaling:${region}:${acct}:autoScalingGroup:${g?.uuid ?? '00000000-0000-0000-0000-000000000000'}:autoScalingGroupName/${name}`,
+      tags: tagContext(g?.tags),
+    };
   };
   const onGroup = (name: string) => {
     const g = asg(name);
     return [req(`autoscaling:${c.command}`, g.arn, g.tags)];
   };
-  const lt = (id: string) => `arn:${p}:ec2:${region}:${acct}:launch-template/${f.ltVersion(id, 1)?.lt.LaunchTemplateId ?? id}`;
+  const lt = (id: string) =>
+    `arn:${p}:ec2:${region}:${acct}:launch-template/${f.ltVersion(id, 1)?.lt.LaunchTemplateId ?? id}`;
 
   // Describe and Get calls have no resource-level permissions (resource '*'), except DescribeAlarms.
   if (c.command === 'DescribeAlarms') {
@@ -69,9 +88,12 @@ export function requestsFor(c: CallSite): AuthRequest[] {
       return [imageReq(`ec2:${c.command}`, input.ImageId)];
     case 'CreateTags':
       return (input.Resources as string[]).map((id) => {
-        const tags = Object.fromEntries((input.Tags as { Key: string; Value: string }[]).map((t) => [`aws:RequestTag/${t.Key}`, t.Value]));
+        const tags = Object.fromEntries(
+          (input.Tags as { Key: string; Value: string }[]).map((t) => [`aws:RequestTag/${t.Key}`, t.Value]),
+        );
         const ctx = { ...tags, 'aws:TagKeys': (input.Tags as { Key: string }[]).map((t) => t.Key) };
-        if (id.startsWith('ami-')) return req('ec2:CreateTags', image(id), { ...tagContext(f.images.get(id)?.Tags), ...ctx });
+        if (id.startsWith('ami-'))
+          return req('ec2:CreateTags', image(id), { ...tagContext(f.images.get(id)?.Tags), ...ctx });
         if (id.startsWith('snap-')) return req('ec2:CreateTags', `arn:${p}:ec2:${region}::snapshot/${id}`, ctx);
         if (id.startsWith('i-')) return req('ec2:CreateTags', instance(id), ctx);
         return req('ec2:CreateTags', `arn:${p}:ec2:${region}:${acct}:security-group/${id}`, ctx);
@@ -83,23 +105,41 @@ export function requestsFor(c: CallSite): AuthRequest[] {
     case 'DeleteKeyPair':
       return [req(`ec2:${c.command}`, `arn:${p}:ec2:${region}:${acct}:key-pair/${input.KeyName}`)];
     case 'CreateSecurityGroup':
-      return [req('ec2:CreateSecurityGroup', `arn:${p}:ec2:${region}:${acct}:security-group/*`), req('ec2:CreateSecurityGroup', `arn:${p}:ec2:${region}:${acct}:vpc/${input.VpcId ?? 'vpc-default'}`)];
+      return [
+        req('ec2:CreateSecurityGroup', `arn:${p}:ec2:${region}:${acct}:security-group/*`),
+        req('ec2:CreateSecurityGroup', `arn:${p}:ec2:${region}:${acct}:vpc/${input.VpcId ?? 'vpc-default'}`),
+      ];
     case 'AuthorizeSecurityGroupIngress':
     case 'DeleteSecurityGroup':
       return [req(`ec2:${c.command}`, `arn:${p}:ec2:${region}:${acct}:security-group/${input.GroupId}`)];
     case 'RunInstances': {
       const out = [
-        req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:instance/*`, requestTags(input.TagSpecifications, 'instance')),
+        req(
+          'ec2:RunInstances',
+          `arn:${p}:ec2:${region}:${acct}:instance/*`,
+          requestTags(input.TagSpecifications, 'instance'),
+        ),
         req('ec2:RunInstances', image(input.ImageId), tagContext(f.images.get(input.ImageId)?.Tags)),
         req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:network-interface/*`),
         req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:subnet/*`),
-        req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:volume/*`, requestTags(input.TagSpecifications, 'volume')),
-        ...((input.SecurityGroupIds as string[] | undefined) ?? []).map((g) => req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:security-group/${g}`)),
+        req(
+          'ec2:RunInstances',
+          `arn:${p}:ec2:${region}:${acct}:volume/*`,
+          requestTags(input.TagSpecifications, 'volume'),
+        ),
+        ...((input.SecurityGroupIds as string[] | undefined) ?? []).map((g) =>
+          req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:security-group/${g}`),
+        ),
         ...(input.KeyName ? [req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:key-pair/${input.KeyName}`)] : []),
       ];
       // Tags on create are authorized as CreateTags with ec2:CreateAction = RunInstances.
       for (const spec of (input.TagSpecifications ?? []) as { ResourceType: string }[])
-        out.push(req('ec2:CreateTags', `arn:${p}:ec2:${region}:${acct}:${spec.ResourceType}/*`, { ...requestTags(input.TagSpecifications, spec.ResourceType), 'ec2:CreateAction': 'RunInstances' }));
+        out.push(
+          req('ec2:CreateTags', `arn:${p}:ec2:${region}:${acct}:${spec.ResourceType}/*`, {
+            ...requestTags(input.TagSpecifications, spec.ResourceType),
+            'ec2:CreateAction': 'RunInstances',
+          }),
+        );
       return out;
     }
     case 'StopInstances':
@@ -111,12 +151,18 @@ export function requestsFor(c: CallSite): AuthRequest[] {
         req('ec2:CreateImage', `arn:${p}:ec2:${region}::image/*`, requestTags(input.TagSpecifications, 'image')),
         req('ec2:CreateImage', `arn:${p}:ec2:${region}::snapshot/*`, requestTags(input.TagSpecifications, 'snapshot')),
         ...((input.TagSpecifications ?? []) as { ResourceType: string }[]).map((s) =>
-          req('ec2:CreateTags', `arn:${p}:ec2:${region}::${s.ResourceType}/*`, { ...requestTags(input.TagSpecifications, s.ResourceType), 'ec2:CreateAction': 'CreateImage' }),
+          req('ec2:CreateTags', `arn:${p}:ec2:${region}::${s.ResourceType}/*`, {
+            ...requestTags(input.TagSpecifications, s.ResourceType),
+            'ec2:CreateAction': 'CreateImage',
+          }),
         ),
       ];
     case 'CopyImage':
       // Authorized in the destination region (the client's): the new image and its snapshots.
-      return [req('ec2:CopyImage', `arn:${p}:ec2:${region}::image/*`), req('ec2:CopyImage', `arn:${p}:ec2:${region}::snapshot/*`)];
+      return [
+        req('ec2:CopyImage', `arn:${p}:ec2:${region}::image/*`),
+        req('ec2:CopyImage', `arn:${p}:ec2:${region}::snapshot/*`),
+      ];
     case 'DeleteSnapshot':
       return [req('ec2:DeleteSnapshot', `arn:${p}:ec2:${region}::snapshot/${input.SnapshotId}`)];
 

@@ -60,7 +60,10 @@ export class FakeIam {
 
   private image(): Promise<ImageDefinition | undefined> {
     const name = this.opts.image === undefined ? 'twilio-relay' : this.opts.image;
-    this.def ??= name === null ? Promise.resolve(undefined) : loadImageOrThrow(this.opts.root ?? repoRoot, name).then((l) => l.image);
+    this.def ??=
+      name === null
+        ? Promise.resolve(undefined)
+        : loadImageOrThrow(this.opts.root ?? repoRoot, name).then((l) => l.image);
     return this.def;
   }
 
@@ -69,7 +72,10 @@ export class FakeIam {
     let p = this.policies.get(role);
     if (!p) {
       p = this.image().then((def) => {
-        const printed = policyFor(role, def, { account: this.opts.account, ...(this.opts.region ? { region: this.opts.region } : {}) });
+        const printed = policyFor(role, def, {
+          account: this.opts.account,
+          ...(this.opts.region ? { region: this.opts.region } : {}),
+        });
         const o = role === this.role ? this.opts.policy : undefined;
         return typeof o === 'function' ? o(printed) : (o ?? printed);
       });
@@ -92,7 +98,12 @@ export class FakeIam {
   }
 
   /** Evaluates one request as `role` (also for services the fake does not serve, e.g. SSM, KMS). */
-  async check(role: IamRole, command: string, r: AuthRequest, service: CallSite['service'] | 'other' = 'other'): Promise<void> {
+  async check(
+    role: IamRole,
+    command: string,
+    r: AuthRequest,
+    service: CallSite['service'] | 'other' = 'other',
+  ): Promise<void> {
     const why = await this.decide(role, r);
     this.evaluated.push({ role, action: r.action, resource: r.resource, allowed: why === undefined });
     if (why === undefined) return;
@@ -142,7 +153,15 @@ async function evaluate(policy: Policy, role: IamRole, r: AuthRequest, account: 
         ? {
             resourcePolicy: {
               Version: '2012-10-17',
-              Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+              Statement: [
+                {
+                  Sid: 'Enable IAM User Permissions',
+                  Effect: 'Allow',
+                  Principal: { AWS: `arn:aws:iam::${account}:root` },
+                  Action: 'kms:*',
+                  Resource: '*',
+                },
+              ],
             },
           }
         : {}),

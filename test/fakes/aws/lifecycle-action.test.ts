@@ -16,13 +16,22 @@ const HOOK = 'sipbake-drain';
 function world(o: { heartbeat?: number; defaultResult?: 'CONTINUE' | 'ABANDON'; deregistrationDelay?: number } = {}) {
   // IAM off: these tests exercise the API's own validation (a wrong group would be an AccessDenied first).
   const h = createFakeAws({ drainAgent: false, iam: false });
-  const w = seedWorld(h.fake, { desired: 2, heartbeat: o.heartbeat ?? 60, deregistrationDelay: o.deregistrationDelay ?? 0 });
+  const w = seedWorld(h.fake, {
+    desired: 2,
+    heartbeat: o.heartbeat ?? 60,
+    deregistrationDelay: o.deregistrationDelay ?? 0,
+  });
   if (o.defaultResult) w.asg.hooks[0]!.DefaultResult = o.defaultResult;
   const inst = [...h.fake.instances.values()][0]!;
   return { h, w, inst };
 }
 
-const ids = (instanceId: string, over: Record<string, string> = {}) => ({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: instanceId, ...over });
+const ids = (instanceId: string, over: Record<string, string> = {}) => ({
+  AutoScalingGroupName: ASG,
+  LifecycleHookName: HOOK,
+  InstanceId: instanceId,
+  ...over,
+});
 
 describe('the AWS fake: termination lifecycle actions', () => {
   it('holds a leaving instance in Terminating:Wait until the hook times out, then applies the DefaultResult', () => {
@@ -71,10 +80,18 @@ describe('the AWS fake: termination lifecycle actions', () => {
     expect(inst.LifecycleState).toBe('Terminating');
     expect(inst.targetLifecycleState).toBe('Terminated');
     const health = async () =>
-      (await h.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn, Targets: [{ Id: inst.InstanceId }] }))).TargetHealthDescriptions![0]!.TargetHealth!.State;
+      (
+        await h.clients.elbv2.send(
+          new DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn, Targets: [{ Id: inst.InstanceId }] }),
+        )
+      ).TargetHealthDescriptions![0]!.TargetHealth!.State;
     expect(await health()).toBe('draining');
     // No lifecycle action exists yet: completing it now is AWS's "No active Lifecycle Action" (issue 10).
-    await expect(h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }))).rejects.toMatchObject({
+    await expect(
+      h.clients.autoScaling.send(
+        new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }),
+      ),
+    ).rejects.toMatchObject({
       name: 'ValidationError',
       message: `No active Lifecycle Action found with instance ID ${inst.InstanceId}`,
     });
@@ -86,7 +103,9 @@ describe('the AWS fake: termination lifecycle actions', () => {
     // The hook's timeout counts from Terminating:Wait, not from the start of the termination.
     expect(inst.lifecycleAction).toMatchObject({ startedAt: h.fake.nowMs, timeoutAt: h.fake.nowMs + 600_000 });
     h.fake.advance(10_000);
-    await h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }));
+    await h.clients.autoScaling.send(
+      new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }),
+    );
     expect(inst.LifecycleState).toBe('Terminated');
     expect(inst.lifecycleAction).toMatchObject({ result: 'CONTINUE', endedBy: 'complete', endedAt: h.fake.nowMs });
     expect(events).toEqual(['terminating@0', 'deregistered@30', 'wait@30', 'terminated@40']);
@@ -95,20 +114,41 @@ describe('the AWS fake: termination lifecycle actions', () => {
   it('rejects a wrong hook, a wrong group, an instance not waiting and a second completion with AWS’s ValidationError', async () => {
     const { h, w, inst } = world();
     const other = [...h.fake.instances.values()][1]!;
-    h.fake.addAsg({ AutoScalingGroupName: 'other-asg', desired: 0, launchTemplate: w.asg.launchTemplate!, hooks: [...w.asg.hooks] });
+    h.fake.addAsg({
+      AutoScalingGroupName: 'other-asg',
+      desired: 0,
+      launchTemplate: w.asg.launchTemplate!,
+      hooks: [...w.asg.hooks],
+    });
     h.fake.beginTermination(inst);
-    const send = (cmd: 'heartbeat' | 'complete', over: Record<string, string> = {}, id = inst.InstanceId): Promise<unknown> =>
+    const send = (
+      cmd: 'heartbeat' | 'complete',
+      over: Record<string, string> = {},
+      id = inst.InstanceId,
+    ): Promise<unknown> =>
       cmd === 'heartbeat'
         ? h.clients.autoScaling.send(new RecordLifecycleActionHeartbeatCommand(ids(id, over)))
-        : h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(id, over), LifecycleActionResult: 'CONTINUE' }));
-    const noAction = (id: string) => ({ name: 'ValidationError', message: `No active Lifecycle Action found with instance ID ${id}` });
+        : h.clients.autoScaling.send(
+            new CompleteLifecycleActionCommand({ ...ids(id, over), LifecycleActionResult: 'CONTINUE' }),
+          );
+    const noAction = (id: string) => ({
+      name: 'ValidationError',
+      message: `No active Lifecycle Action found with instance ID ${id}`,
+    });
     for (const cmd of ['heartbeat', 'complete'] as const) {
       await expect(send(cmd, { LifecycleHookName: 'other-hook' })).rejects.toMatchObject(noAction(inst.InstanceId));
       await expect(send(cmd, { AutoScalingGroupName: 'other-asg' })).rejects.toMatchObject(noAction(inst.InstanceId));
       await expect(send(cmd, {}, other.InstanceId)).rejects.toMatchObject(noAction(other.InstanceId));
-      await expect(send(cmd, { AutoScalingGroupName: 'nope' })).rejects.toMatchObject({ name: 'ValidationError', message: /AutoScalingGroup 'nope' not found/ });
+      await expect(send(cmd, { AutoScalingGroupName: 'nope' })).rejects.toMatchObject({
+        name: 'ValidationError',
+        message: /AutoScalingGroup 'nope' not found/,
+      });
     }
-    await expect(h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'MAYBE' }))).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(
+      h.clients.autoScaling.send(
+        new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'MAYBE' }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationError' });
     // None of the rejected calls touched the action.
     expect(inst.lifecycleAction).toMatchObject({ heartbeats: [] });
     expect(inst.lifecycleAction!.endedBy).toBeUndefined();
@@ -121,7 +161,9 @@ describe('the AWS fake: termination lifecycle actions', () => {
     const { h, w, inst } = world();
     const other = [...h.fake.instances.values()][1]!;
     h.fake.beginTermination(inst);
-    const out = await h.clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [inst.InstanceId, 'i-0unknown'] }));
+    const out = await h.clients.autoScaling.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: [inst.InstanceId, 'i-0unknown'] }),
+    );
     expect(out.AutoScalingInstances).toEqual([
       {
         InstanceId: inst.InstanceId,
@@ -135,20 +177,35 @@ describe('the AWS fake: termination lifecycle actions', () => {
       },
     ]);
     const all = await h.clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({}));
-    expect(all.AutoScalingInstances!.map((i) => i.InstanceId).sort()).toEqual([inst.InstanceId, other.InstanceId].sort());
+    expect(all.AutoScalingInstances!.map((i) => i.InstanceId).sort()).toEqual(
+      [inst.InstanceId, other.InstanceId].sort(),
+    );
     h.fake.advance(60_000);
-    const gone = await h.clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [inst.InstanceId] }));
+    const gone = await h.clients.autoScaling.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: [inst.InstanceId] }),
+    );
     expect(gone.AutoScalingInstances).toEqual([]);
   });
 
   it('an instance refresh waits for each replaced instance’s lifecycle action (no drain agent: the hook timeout)', async () => {
     const { h, w } = world({ heartbeat: 120 });
     const old = [...h.fake.instances.values()];
-    const v = await h.clients.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: w.lt.LaunchTemplateId, SourceVersion: '1', LaunchTemplateData: { ImageId: w.newAmi.ImageId } }));
+    const v = await h.clients.ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: w.lt.LaunchTemplateId,
+        SourceVersion: '1',
+        LaunchTemplateData: { ImageId: w.newAmi.ImageId },
+      }),
+    );
     await h.clients.autoScaling.send(
       new StartInstanceRefreshCommand({
         AutoScalingGroupName: ASG,
-        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: w.lt.LaunchTemplateId, Version: String(v.LaunchTemplateVersion!.VersionNumber) } },
+        DesiredConfiguration: {
+          LaunchTemplate: {
+            LaunchTemplateId: w.lt.LaunchTemplateId,
+            Version: String(v.LaunchTemplateVersion!.VersionNumber),
+          },
+        },
         Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true },
       }),
     );

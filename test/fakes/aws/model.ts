@@ -55,7 +55,12 @@ interface FakeLtVersion {
   VersionDescription?: string;
   CreateTime: Date;
   /** HttpTokens undefined: the launch template leaves MetadataOptions.HttpTokens unset (the AMI's ImdsSupport decides). */
-  data: { ImageId: string; InstanceType: string; HttpTokens?: 'required' | 'optional' | undefined; [k: string]: unknown };
+  data: {
+    ImageId: string;
+    InstanceType: string;
+    HttpTokens?: 'required' | 'optional' | undefined;
+    [k: string]: unknown;
+  };
 }
 
 export interface FakeLaunchTemplate {
@@ -65,7 +70,8 @@ export interface FakeLaunchTemplate {
   versions: FakeLtVersion[];
 }
 
-type LifecycleState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated' | 'Standby';
+type LifecycleState =
+  'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated' | 'Standby';
 
 /** A termination lifecycle action: the instance waits in Terminating:Wait until it is completed or times out. */
 export interface FakeLifecycleAction {
@@ -160,7 +166,13 @@ export type RefreshStatus =
   | 'RollbackSuccessful'
   | 'RollbackFailed';
 
-export const ACTIVE_REFRESH: readonly RefreshStatus[] = ['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'];
+export const ACTIVE_REFRESH: readonly RefreshStatus[] = [
+  'Pending',
+  'InProgress',
+  'Baking',
+  'Cancelling',
+  'RollbackInProgress',
+];
 
 export interface RefreshPrefs {
   MinHealthyPercentage: number;

@@ -27,7 +27,8 @@ function replaceUnhealthy(f: FakeAws, asgName: string, now: number): void {
   if (!asg || asg.HealthCheckType !== 'ELB') return;
   const grace = gracePeriodOf(asg) * sec;
   for (const i of f.instancesOf(asgName)) {
-    if (i.LifecycleState !== 'InService' || i.health !== 'unhealthy' || now < i.healthAt || now < i.inServiceAt + grace) continue;
+    if (i.LifecycleState !== 'InService' || i.health !== 'unhealthy' || now < i.healthAt || now < i.inServiceAt + grace)
+      continue;
     replacements.set(f, [...healthReplacements(f), { instanceId: i.InstanceId, imageId: i.ImageId, atMs: now }]);
     f.beginTermination(i);
   }
@@ -74,7 +75,10 @@ function replaceStep(f: FakeAws, r: FakeRefresh, p: Pass, now: number): { done: 
   // Terminate old instances while enough healthy capacity remains.
   // Unhealthy old instances add no capacity, so they may always go; healthy ones only above the minimum.
   const sick = old.filter((i) => !isHealthy(f, i, now));
-  const canTerminate = Math.max(0, Math.min(old.length - allowedOld, sick.length + Math.max(0, healthy.length - minHealthy)));
+  const canTerminate = Math.max(
+    0,
+    Math.min(old.length - allowedOld, sick.length + Math.max(0, healthy.length - minHealthy)),
+  );
   const terminable = sick.concat(old.filter((i) => isHealthy(f, i, now)));
   let liveCount = all.length;
   for (const i of terminable.slice(0, canTerminate)) {
@@ -108,7 +112,11 @@ export function progressOf(f: FakeAws, r: FakeRefresh): { pct: number; left: num
 export function startRollback(f: FakeAws, r: FakeRefresh, reason: string, now: number): void {
   const asg = f.asgs.get(r.asg)!;
   const target = f.resolveGroupTarget(asg);
-  const toReplace = new Set(live(f, r.asg).filter((i) => !matches(i, target)).map((i) => i.InstanceId));
+  const toReplace = new Set(
+    live(f, r.asg)
+      .filter((i) => !matches(i, target))
+      .map((i) => i.InstanceId),
+  );
   r.rollback = { reason, startTime: now, target, total: toReplace.size, toReplace };
   r.Status = 'RollbackInProgress';
   r.StatusReason = reason;
@@ -117,7 +125,13 @@ export function startRollback(f: FakeAws, r: FakeRefresh, reason: string, now: n
   f.emit('rollback-started', r);
 }
 
-function finish(f: FakeAws, r: FakeRefresh, status: FakeRefresh['Status'], reason: string | undefined, now: number): void {
+function finish(
+  f: FakeAws,
+  r: FakeRefresh,
+  status: FakeRefresh['Status'],
+  reason: string | undefined,
+  now: number,
+): void {
   r.Status = status;
   r.StatusReason = reason;
   r.EndTime = now;
@@ -140,7 +154,12 @@ export function stepRefresh(f: FakeAws, r: FakeRefresh, now: number): void {
     }
   }
   if (r.Status === 'InProgress') {
-    const pass: Pass = { target: r.target, total: r.total, toReplace: r.toReplace, checkpoints: r.prefs.CheckpointPercentages };
+    const pass: Pass = {
+      target: r.target,
+      total: r.total,
+      toReplace: r.toReplace,
+      checkpoints: r.prefs.CheckpointPercentages,
+    };
     const { done, atCheckpoint } = replaceStep(f, r, pass, now);
     if (done) {
       if (r.prefs.BakeTime > 0) {

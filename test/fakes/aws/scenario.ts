@@ -39,8 +39,16 @@ export function seedWorld(
   } = {},
 ): World {
   const image = o.image ?? 'twilio-relay';
-  const oldAmi = fake.addImage({ Name: `${image}-1`, Tags: sipbakeTags(image, 1), CreationDate: '2025-12-01T00:00:00.000Z' });
-  const newAmi = fake.addImage({ Name: `${image}-2`, Tags: sipbakeTags(image, 2), CreationDate: '2025-12-02T00:00:00.000Z' });
+  const oldAmi = fake.addImage({
+    Name: `${image}-1`,
+    Tags: sipbakeTags(image, 1),
+    CreationDate: '2025-12-01T00:00:00.000Z',
+  });
+  const newAmi = fake.addImage({
+    Name: `${image}-2`,
+    Tags: sipbakeTags(image, 2),
+    CreationDate: '2025-12-02T00:00:00.000Z',
+  });
   const lt = fake.addLaunchTemplate('kamailio-lb', { ImageId: oldAmi.ImageId });
   const tg = fake.addTargetGroup('kamailio-lb-tg', { deregistrationDelay: o.deregistrationDelay ?? 0 });
   if (o.targetGroupArn) {
@@ -56,7 +64,14 @@ export function seedWorld(
     hooks:
       o.hook === false
         ? []
-        : [{ LifecycleHookName: o.hookName ?? 'sipbake-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: o.heartbeat ?? 1800, DefaultResult: 'CONTINUE' }],
+        : [
+            {
+              LifecycleHookName: o.hookName ?? 'sipbake-drain',
+              LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+              HeartbeatTimeout: o.heartbeat ?? 1800,
+              DefaultResult: 'CONTINUE',
+            },
+          ],
   });
   return { asg, lt, tg, oldAmi, newAmi };
 }

@@ -11,7 +11,8 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const argv = process.argv.slice(2);
-if (process.env.FAKE_PACKER_LOG) appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid })}\n`);
+if (process.env.FAKE_PACKER_LOG)
+  appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid })}\n`);
 const mode = process.env.FAKE_PACKER_MODE ?? 'ok';
 const ts = () => Math.floor(Date.now() / 1000);
 const esc = (s) => s.replace(/,/g, '%!(PACKER_COMMA)').replace(/\n/g, '\\n');
@@ -50,13 +51,19 @@ ui('==> amazon-ebs.sipbake: Uploading /tmp/tree/ => /tmp/sipbake/tree');
 ui('    amazon-ebs.sipbake: ==> sipbake [00-base] apt-get update', 'message');
 
 if (mode === 'expired') {
-  ui('Build \'amazon-ebs.sipbake\' errored after 2 seconds: error creating instance: ExpiredToken: The security token included in the request is expired\n\tstatus code: 400', 'error');
+  ui(
+    "Build 'amazon-ebs.sipbake' errored after 2 seconds: error creating instance: ExpiredToken: The security token included in the request is expired\n\tstatus code: 400",
+    'error',
+  );
   ui('==> amazon-ebs.sipbake: Terminating the source AWS instance...');
   process.exit(1);
 }
 if (mode === 'script') {
   ui('    amazon-ebs.sipbake: ==> sipbake [20-kamailio] make all (-j2)', 'message');
-  ui('    amazon-ebs.sipbake: ==> sipbake [40-config] error: kamailio rejects the baked config /etc/kamailio/kamailio.cfg', 'message');
+  ui(
+    '    amazon-ebs.sipbake: ==> sipbake [40-config] error: kamailio rejects the baked config /etc/kamailio/kamailio.cfg',
+    'message',
+  );
   ui('==> amazon-ebs.sipbake: Terminating the source AWS instance...');
   ui("Build 'amazon-ebs.sipbake' errored after 5 minutes: Script exited with non-zero exit status: 1", 'error');
   process.exit(1);
@@ -66,7 +73,8 @@ if (mode === 'crash') {
   console.error('panic: unexpected');
   process.exit(1);
 }
-if (process.env.FAKE_PACKER_SIGINTS) process.on('SIGINT', () => appendFileSync(process.env.FAKE_PACKER_SIGINTS, 'SIGINT\n'));
+if (process.env.FAKE_PACKER_SIGINTS)
+  process.on('SIGINT', () => appendFileSync(process.env.FAKE_PACKER_SIGINTS, 'SIGINT\n'));
 if (mode === 'stubborn') {
   process.on('SIGINT', () => ui('==> amazon-ebs.sipbake: (fake) ignoring the interrupt'));
   setTimeout(() => process.exit(3), 60_000);
@@ -94,7 +102,18 @@ if (mode === 'stubborn') {
     const run = 'run-uuid-1';
     writeFileSync(
       str('manifest_path'),
-      JSON.stringify({ builds: [{ name: 'sipbake', builder_type: 'amazon-ebs', artifact_id: artifact, packer_run_uuid: run, custom_data: { content_hash: str('content_hash'), image: str('image_name') } }], last_run_uuid: run }),
+      JSON.stringify({
+        builds: [
+          {
+            name: 'sipbake',
+            builder_type: 'amazon-ebs',
+            artifact_id: artifact,
+            packer_run_uuid: run,
+            custom_data: { content_hash: str('content_hash'), image: str('image_name') },
+          },
+        ],
+        last_run_uuid: run,
+      }),
     );
   }
   process.exit(0);
