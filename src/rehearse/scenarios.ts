@@ -3,61 +3,14 @@
 // host in the Record-Route it received), as a Twilio SIP domain does, so it arrives from another source address
 // than the call's INVITE and the NLB may hash it to another instance than the one that owns the dialog.
 
-const head = (name: string) => `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="${name}">
-`;
-
-const SDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-`;
+import { head, SDP, UAC_INVITE_ACK } from '../try/sipp-scenarios.js';
 
 export interface Hold {
   minMs: number;
   maxMs: number;
 }
 
-const invite = `  <send retrans="500">
-    <![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true" rrs="true"/>
-  <send>
-    <![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-[routes]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-`;
+const invite = UAC_INVITE_ACK;
 
 /** The source Twilio: INVITE, then it hangs up after the hold (caller BYE along the route set). */
 export function uacCallerBye(h: Hold): string {

@@ -1,7 +1,7 @@
 // SIPp scenarios sipbake uses on loopback, as XML text (pure). Written to files by the caller.
 // Syntax: SIPp 3.6 reference (recv/send/pause/nop, [last_*], [routes], [next_url], ereg + test/next).
 
-const head = (name: string): string => `<?xml version="1.0" encoding="ISO-8859-1" ?>
+export const head = (name: string): string => `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="${name}">
 `;
@@ -12,13 +12,51 @@ const head = (name: string): string => `<?xml version="1.0" encoding="ISO-8859-1
  * probe counts as one (successful) SIPp call.
  */
 // One offer/answer body for both sides; SIPp fills in the addresses and the media port.
-const SDP = `v=0
+export const SDP = `v=0
 o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
 m=audio [media_port] RTP/AVP 0
 a=rtpmap:0 PCMU/8000
+`;
+
+/** A caller's INVITE with SDP, the optional provisional responses, the 200 (records the route set) and the ACK along it. */
+export const UAC_INVITE_ACK = `  <send retrans="500">
+    <![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
+  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
 `;
 
 export function uasScenario(): string {
@@ -99,42 +137,7 @@ export interface UacScenarioOptions {
  */
 export function uacScenario(o: UacScenarioOptions = {}): string {
   const hold = o.holdMs ?? 200;
-  return `${head('sipbake uac')}  <send retrans="500">
-    <![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true" rrs="true"/>
-  <send>
-    <![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-[routes]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="${hold}"/>
+  return `${head('sipbake uac')}${UAC_INVITE_ACK}  <pause milliseconds="${hold}"/>
   <send retrans="500">
     <![CDATA[
 BYE [next_url] SIP/2.0
