@@ -30,10 +30,7 @@ interface Timing {
 }
 
 /** Runs a bash command line (argv-quoted by the caller) and returns wall and children's CPU time. */
-async function timed(
-  script: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Timing & { output: string; exitCode: number }> {
+async function timed(script: string, env: NodeJS.ProcessEnv = process.env): Promise<Timing & { output: string; exitCode: number }> {
   const t0 = performance.now();
   const r = await execa('bash', ['-c', `${script}\nstatus=$?\ntimes >&3\nexit $status`], {
     env,
@@ -67,9 +64,7 @@ async function fullDefaultBuild(tgz: string): Promise<Timing & { modules: number
     await mkdir(src);
     await execa('tar', ['-xzf', tgz, '-C', src, '--strip-components=1']);
     const prefix = path.join(dir, 'root/usr/local');
-    const t = await timed(
-      `make -C ${q(src)} cfg prefix=${q(prefix)} && make -C ${q(src)} -j${JOBS} all && make -C ${q(src)} install`,
-    );
+    const t = await timed(`make -C ${q(src)} cfg prefix=${q(prefix)} && make -C ${q(src)} -j${JOBS} all && make -C ${q(src)} install`);
     if (t.exitCode !== 0) throw new Error(t.output.slice(-3000));
     const { stdout } = await execa('bash', ['-c', `ls "${prefix}"/lib64/kamailio/modules/*.so | wc -l`]);
     return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, modules: Number(stdout.trim()) };

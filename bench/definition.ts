@@ -23,8 +23,7 @@ const flatList = `description: x\nbake:\n  amiUsers:\n${'    - "123456789012"\n'
 const cases: Record<string, () => Buffer> = {
   'alias bomb (10^9 expansions)': () => Buffer.from(RELAY + bomb),
   '106 MB file': () => Buffer.alloc(106 * 1024 * 1024, 0x20),
-  '1 MiB of [ nesting (refused by size)': () =>
-    Buffer.from(`${RELAY}x: ${'['.repeat(524_000)}${']'.repeat(524_000)}\n`),
+  '1 MiB of [ nesting (refused by size)': () => Buffer.from(`${RELAY}x: ${'['.repeat(524_000)}${']'.repeat(524_000)}\n`),
   '64 KB of [ nesting': () => Buffer.from(`${RELAY}x: ${'['.repeat(32_000)}${']'.repeat(32_000)}\n`),
   '64 KB of block nesting': () => Buffer.from(RELAY + deepBlock),
   '64 KB flat list (largest accepted shape)': () => Buffer.from(RELAY + flatList),
@@ -33,8 +32,7 @@ const cases: Record<string, () => Buffer> = {
 };
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-bench-def-'));
-const results: Record<string, { bytes: number; medianMs: number; maxMs: number; refused: boolean; message: string }> =
-  {};
+const results: Record<string, { bytes: number; medianMs: number; maxMs: number; refused: boolean; message: string }> = {};
 try {
   await mkdir(path.join(dir, 'images'));
   for (const [name, make] of Object.entries(cases)) {
@@ -55,9 +53,7 @@ try {
       refused: !last!.ok,
       message: last!.ok ? 'ok' : last!.issues[0]!.message.slice(0, 100),
     };
-    process.stdout.write(
-      `${name}: median ${results[name]!.medianMs} ms, max ${results[name]!.maxMs} ms, ${results[name]!.refused ? 'refused' : 'accepted'}\n`,
-    );
+    process.stdout.write(`${name}: median ${results[name]!.medianMs} ms, max ${results[name]!.maxMs} ms, ${results[name]!.refused ? 'refused' : 'accepted'}\n`);
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

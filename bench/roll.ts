@@ -19,11 +19,7 @@ import { healthReplacements } from '../test/fakes/aws/refresh-engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-async function roll(
-  deploy: DeployConfig,
-  desired: number,
-  spoil?: (h: ReturnType<typeof createFakeAws>, w: ReturnType<typeof seedWorld>) => void,
-) {
+async function roll(deploy: DeployConfig, desired: number, spoil?: (h: ReturnType<typeof createFakeAws>, w: ReturnType<typeof seedWorld>) => void) {
   const h = createFakeAws();
   const w = seedWorld(h.fake, { desired, targetGroupArn: deploy.targetGroupArns[0]! });
   w.asg.MaxSize = Math.max(w.asg.MaxSize, desired * 2);
@@ -80,9 +76,7 @@ async function main(): Promise<void> {
   // Failed gate 1: a bad AMI while Auto Scaling replaces its unhealthy instances (one new instance at a time).
   const replacing: DeployConfig = { ...unaligned, refresh: { ...unaligned.refresh, maxHealthyPercentage: 125 } };
   const sick = await roll(replacing, 4, (h, w) => (h.fake.images.get(w.newAmi.ImageId)!.health = 'unhealthy'));
-  const bad = [...sick.h.fake.instances.values()]
-    .filter((i) => i.ImageId === sick.w.newAmi.ImageId)
-    .sort((a, b) => a.healthAt - b.healthAt);
+  const bad = [...sick.h.fake.instances.values()].filter((i) => i.ImageId === sick.w.newAmi.ImageId).sort((a, b) => a.healthAt - b.healthAt);
   const firstUnhealthy = bad[0]!.healthAt;
   const nthUnhealthy = bad[replacing.maxReplacedInstances - 1]!.healthAt;
   const rbCall = sick.h.fake.callsOf('RollbackInstanceRefresh')[0]!.atMs;

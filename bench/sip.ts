@@ -29,9 +29,7 @@ import {
 } from '../test/support/index.js';
 import { bareRelayConfig, bareStatefulConfig } from './bare-relay.js';
 
-const RATES = (process.env.SIPBAKE_BENCH_RATES ?? '100,200,300,400,500,600,700,800,1000,1200,1500')
-  .split(',')
-  .map(Number);
+const RATES = (process.env.SIPBAKE_BENCH_RATES ?? '100,200,300,400,500,600,700,800,1000,1200,1500').split(',').map(Number);
 const STEP_S = Number(process.env.SIPBAKE_BENCH_STEP_S ?? 4);
 const PROXY = '127.0.7.2';
 const UAS = '127.0.7.10';
@@ -123,9 +121,7 @@ async function measure(b: Bench, dir: string, label: string): Promise<{ best: nu
         kamailioCpuMsPerCall: Math.round((kamailioCpuMs / calls) * 1000) / 1000,
         load1: Math.round(os.loadavg()[0]! * 100) / 100,
       });
-      process.stderr.write(
-        `${label}: ${rate} calls/s × ${STEP_S} s: ${failed} failed, ${seconds.toFixed(1)} s ${pass ? 'ok' : 'FAIL'}\n`,
-      );
+      process.stderr.write(`${label}: ${rate} calls/s × ${STEP_S} s: ${failed} failed, ${seconds.toFixed(1)} s ${pass ? 'ok' : 'FAIL'}\n`);
       if (!pass) {
         // Say why: the most frequent Kamailio complaints and SIPp's first unexpected messages.
         const errs = new Map<string, number>();
@@ -182,8 +178,7 @@ async function imageBench(name: string, dir: string, media = true): Promise<Benc
     antiflood: { requestsDensity: 1000000 },
     drain: { healthCheck: { port: await freePort(PROXY) } },
   };
-  if (base.relay)
-    over.relay = { destination: { domain: UAS, port: ports[0], transport: 'udp' }, allowedSources: ['127.0.7.16/28'] };
+  if (base.relay) over.relay = { destination: { domain: UAS, port: ports[0], transport: 'udp' }, allowedSources: ['127.0.7.16/28'] };
   if (base.dispatcher) {
     const d = base.dispatcher as { destinations: { attrs?: unknown }[] };
     over.dispatcher = {
@@ -229,17 +224,11 @@ async function bareBench(dir: string, config = bareRelayConfig): Promise<Bench> 
   const { uas, ports } = await uasPair(dir, [UAS]);
   const tree = path.join(dir, 'tree');
   await mkdir(path.join(tree, 'etc/kamailio'), { recursive: true });
-  await writeFile(
-    path.join(tree, 'etc/kamailio/kamailio.cfg'),
-    config({ listen: `${PROXY}:${port}`, to: `${UAS}:${ports[0]}`, children: 8 }),
-  );
+  await writeFile(path.join(tree, 'etc/kamailio/kamailio.cfg'), config({ listen: `${PROXY}:${port}`, to: `${UAS}:${ports[0]}`, children: 8 }));
   return { tree, port, listeners: [{ host: PROXY, port, transport: 'udp' }], sharedMb: 512, privateMb: 16, peers: uas };
 }
 
-async function withBench(
-  make: (dir: string) => Promise<Bench>,
-  label: string,
-): Promise<{ best: number; steps: Step[]; dsMark?: string[] }> {
+async function withBench(make: (dir: string) => Promise<Bench>, label: string): Promise<{ best: number; steps: Step[]; dsMark?: string[] }> {
   const tmp = await makeTmpDir(`sipbake-bench-${label}-`);
   let b: Bench | undefined;
   try {
@@ -287,13 +276,9 @@ async function main(): Promise<void> {
     const ratio = bare.best > 0 ? Math.round((r.best / bare.best) * 100) / 100 : 0;
     const ratioToStateful = stateful.best > 0 ? Math.round((r.best / stateful.best) * 100) / 100 : 0;
     // Attribute the cost: the same image without RTPProxy (3 synchronous control round trips per call).
-    const hasMedia = Boolean(
-      ((await seedDefinition(name, {})).media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled,
-    );
+    const hasMedia = Boolean(((await seedDefinition(name, {})).media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled);
     const noMedia =
-      hasMedia && process.env.SIPBAKE_BENCH_ATTRIBUTE !== '0'
-        ? await withBench((dir) => imageBench(name, dir, false), `${name}-no-media`)
-        : undefined;
+      hasMedia && process.env.SIPBAKE_BENCH_ATTRIBUTE !== '0' ? await withBench((dir) => imageBench(name, dir, false), `${name}-no-media`) : undefined;
     const media = noMedia
       ? {
           withoutMediaCallsPerSecond: noMedia.best,

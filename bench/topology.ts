@@ -40,11 +40,8 @@ async function main(): Promise<void> {
         callsAtPick: i.callsAtPick,
         drainSeconds: round(i.drainSeconds!, 1),
         longestRemainingCallSeconds: round(i.longestRemainingCallSeconds!, 1),
-        drainOverLongestCall:
-          i.longestRemainingCallSeconds! > 0 ? round(i.drainSeconds! / i.longestRemainingCallSeconds!) : null,
-        drainOverBound: round(
-          i.drainSeconds! / (i.longestRemainingCallSeconds! + deregistrationDelaySeconds + s.pollSeconds * s.scale),
-        ),
+        drainOverLongestCall: i.longestRemainingCallSeconds! > 0 ? round(i.drainSeconds! / i.longestRemainingCallSeconds!) : null,
+        drainOverBound: round(i.drainSeconds! / (i.longestRemainingCallSeconds! + deregistrationDelaySeconds + s.pollSeconds * s.scale)),
         endedBy: i.endedBy,
       })),
       rollSeconds: round(s.rollSeconds, 1),

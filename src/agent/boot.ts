@@ -1,10 +1,5 @@
 import path from 'node:path';
-import {
-  BOOT_INCLUDE_PATH,
-  RTPPROXY_BOOT_ENV_PATH,
-  renderBootInclude,
-  renderRtpproxyBootEnv,
-} from '../contract/boot-include.js';
+import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
 import { DbUrlError, postgresDbUrl } from '../contract/db-url.js';
 import { UserError } from '../core/errors.js';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -57,8 +52,7 @@ export function bootDbUrl(pg: NonNullable<AgentManifest['postgres']>, password: 
 export function planBoot(m: AgentManifest, facts: BootFacts, secrets: BootSecrets, root: string): AgentFile[] {
   const r = root.replace(/\/+$/, '');
   const at = (rel: string) => path.join(r || '/', rel);
-  if (m.postgres && secrets.dbPassword === undefined)
-    throw new Error('planBoot: the postgres backend needs the database password');
+  if (m.postgres && secrets.dbPassword === undefined) throw new Error('planBoot: the postgres backend needs the database password');
   const include = renderBootInclude({
     privateIp: facts.privateIp,
     publicIp: facts.publicIp,
@@ -69,10 +63,8 @@ export function planBoot(m: AgentManifest, facts: BootFacts, secrets: BootSecret
   });
   const files: AgentFile[] = [{ path: at(BOOT_INCLUDE_PATH), content: include, mode: 0o640, group: 'kamailio' }];
   if (m.rtpproxy) files.push({ path: at(RTPPROXY_BOOT_ENV_PATH), content: renderRtpproxyBootEnv(facts), mode: 0o644 });
-  if (m.tls && secrets.tlsCertificate !== undefined)
-    files.push({ path: at(m.tls.certificate), content: secrets.tlsCertificate, mode: 0o644 });
-  if (m.tls && secrets.tlsPrivateKey !== undefined)
-    files.push({ path: at(m.tls.privateKey), content: secrets.tlsPrivateKey, mode: 0o640, group: 'kamailio' });
+  if (m.tls && secrets.tlsCertificate !== undefined) files.push({ path: at(m.tls.certificate), content: secrets.tlsCertificate, mode: 0o644 });
+  if (m.tls && secrets.tlsPrivateKey !== undefined) files.push({ path: at(m.tls.privateKey), content: secrets.tlsPrivateKey, mode: 0o640, group: 'kamailio' });
   return files;
 }
 
@@ -99,8 +91,7 @@ async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootFacts> {
     case 'elastic-ip': {
       // readImageManifest rejects elastic-ip without an address.
       const { elasticIp } = m.advertise;
-      if (elasticIp === undefined)
-        throw new Error('image manifest: advertise.source elastic-ip without advertise.elasticIp passed the reader');
+      if (elasticIp === undefined) throw new Error('image manifest: advertise.source elastic-ip without advertise.elasticIp passed the reader');
       return { privateIp, publicIp: elasticIp, peerNet };
     }
     case 'instance-public-ipv4': {
@@ -142,13 +133,7 @@ export interface BootResult extends BootFacts {
   advertise: AgentManifest['advertise']['source'];
 }
 
-async function readSecrets(
-  m: AgentManifest,
-  read: SecretReader,
-  deadline: number,
-  log: Log,
-  o: BootOptions,
-): Promise<BootSecrets> {
+async function readSecrets(m: AgentManifest, read: SecretReader, deadline: number, log: Log, o: BootOptions): Promise<BootSecrets> {
   const s: BootSecrets = {};
   const one = (ref: Parameters<SecretReader>[0], what: string) =>
     retry(() => read(ref, what), {
@@ -157,9 +142,7 @@ async function readSecrets(
       ...(o.sleep ? { sleep: o.sleep } : {}),
       isPermanent: (e) => e instanceof SecretUnusable,
       onRetry: (n, e, wait) =>
-        log(
-          `reading ${what} failed (attempt ${n}): ${e instanceof Error ? e.message : String(e)}; retrying in ${(wait / 1000).toFixed(1)} s`,
-        ),
+        log(`reading ${what} failed (attempt ${n}): ${e instanceof Error ? e.message : String(e)}; retrying in ${(wait / 1000).toFixed(1)} s`),
     });
   if (m.postgres) s.dbPassword = await one(m.postgres.password, 'the PostgreSQL password');
   if (m.tls?.certificateSecret) s.tlsCertificate = await one(m.tls.certificateSecret, 'the TLS certificate');
@@ -178,9 +161,7 @@ async function checkDestinations(m: AgentManifest, look: Lookup, log: Log): Prom
   if (bad.length === 0) return;
   const list = bad.map((b) => `${b.host} (${b.error})`).join(', ');
   if (m.allowUnresolved) {
-    log(
-      `warning: dispatcher destination(s) do not resolve: ${list}; Kamailio will start without them (dispatcher.allowUnresolved: true)`,
-    );
+    log(`warning: dispatcher destination(s) do not resolve: ${list}; Kamailio will start without them (dispatcher.allowUnresolved: true)`);
     return;
   }
   throw new UserError(
@@ -197,9 +178,7 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
   const m = opts.manifest ?? (await readManifest(opts.root));
   const imds = opts.imds instanceof Imds ? opts.imds : new Imds(opts.imds);
   const facts = await readAddresses(m, imds);
-  log(
-    `addresses: private ${facts.privateIp}, advertised ${facts.publicIp} (${m.advertise.source}), peer network ${facts.peerNet}`,
-  );
+  log(`addresses: private ${facts.privateIp}, advertised ${facts.publicIp} (${m.advertise.source}), peer network ${facts.peerNet}`);
   await checkDestinations(m, opts.lookup ?? systemLookup, log);
   let secrets: BootSecrets = {};
   if (needsSecrets(m)) {

@@ -94,10 +94,7 @@ export const initialState: DrainState = {
 
 /** Auto Scaling sets the target state to Terminated when a scale-in/refresh picks this instance. */
 export function isLeaving(lifecycle: string | undefined): boolean {
-  return (
-    lifecycle !== undefined &&
-    (lifecycle === 'Terminated' || lifecycle.startsWith('Terminating') || lifecycle === 'Warmed:Terminated')
-  );
+  return lifecycle !== undefined && (lifecycle === 'Terminated' || lifecycle.startsWith('Terminating') || lifecycle === 'Warmed:Terminated');
 }
 
 /** Kamailio is down only when several RPCs in a row failed and its process is gone too. */
@@ -105,12 +102,7 @@ function kamailioDown(failures: number, o: Observation, p: DrainParams): boolean
   return failures >= p.downAfterFailures && o.processAlive === false;
 }
 
-function drainOver(
-  s: DrainState,
-  o: Observation,
-  reason: EndReason,
-  cut: number,
-): { state: DrainState; actions: Action[] } {
+function drainOver(s: DrainState, o: Observation, reason: EndReason, cut: number): { state: DrainState; actions: Action[] } {
   const started = s.drainStartedAt ?? o.now;
   const outcome: Outcome = { reason, cut, endedNormally: Math.max(0, s.peakDialogs - cut), drainMs: o.now - started };
   const why = {
@@ -120,21 +112,11 @@ function drainOver(
   }[reason];
   return {
     state: { ...s, phase: 'completing', outcome, completeAttempts: s.completeAttempts + 1 },
-    actions: [
-      { type: 'log', line: `drain over: ${why}; ${outcome.endedNormally} call(s) ended normally, ${cut} cut` },
-      { type: 'complete' },
-    ],
+    actions: [{ type: 'log', line: `drain over: ${why}; ${outcome.endedNormally} call(s) ended normally, ${cut} cut` }, { type: 'complete' }],
   };
 }
 
-function heartbeatIfDue(
-  s: DrainState,
-  o: Observation,
-  p: DrainParams,
-  next: DrainState,
-  actions: Action[],
-  waitingFor: string,
-): void {
+function heartbeatIfDue(s: DrainState, o: Observation, p: DrainParams, next: DrainState, actions: Action[], waitingFor: string): void {
   const started = s.drainStartedAt ?? o.now;
   if (o.now - (s.lastHeartbeatAt ?? started) >= p.heartbeatEveryMs) {
     next.lastHeartbeatAt = o.now;
@@ -157,8 +139,7 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
       },
     ],
   });
-  if (o.completeResult === 'accepted')
-    return finish(true, `CompleteLifecycleAction CONTINUE accepted (attempt ${s.completeAttempts})`);
+  if (o.completeResult === 'accepted') return finish(true, `CompleteLifecycleAction CONTINUE accepted (attempt ${s.completeAttempts})`);
   const next: DrainState = { ...s };
   const actions: Action[] = [];
   if (o.completeResult === 'no-action') {
@@ -228,10 +209,7 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
     if (rpcFailures >= p.downAfterFailures && s.healthOpen) {
       return {
         state: { ...next, healthOpen: false },
-        actions: [
-          { type: 'health-fail' },
-          { type: 'log', line: `Kamailio did not answer ${rpcFailures} RPCs in a row: health-check port closed` },
-        ],
+        actions: [{ type: 'health-fail' }, { type: 'log', line: `Kamailio did not answer ${rpcFailures} RPCs in a row: health-check port closed` }],
       };
     }
     return { state: next, actions: [] };

@@ -40,11 +40,7 @@ function isNoActiveAction(e: unknown): boolean {
   return e instanceof Error && /No active Lifecycle Action/i.test(e.message);
 }
 
-async function observe(
-  fx: DrainEffects,
-  state: DrainState,
-  completeResult: CompleteResult | undefined,
-): Promise<Observation> {
+async function observe(fx: DrainEffects, state: DrainState, completeResult: CompleteResult | undefined): Promise<Observation> {
   let lifecycle: string | undefined;
   try {
     lifecycle = await fx.lifecycleState();

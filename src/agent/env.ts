@@ -18,8 +18,7 @@ export interface AgentEnv {
 function num(v: string | undefined, dflt: number, name: string): number {
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new Error(`${name}=${JSON.stringify(v)} is not a positive number of seconds`);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${JSON.stringify(v)} is not a positive number of seconds`);
   return n;
 }
 

@@ -54,21 +54,16 @@ export interface KamcmdOptions {
 export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
   const call = (args: string[]) =>
     new Promise<string>((resolve, reject) => {
-      execFile(
-        o.kamcmd,
-        ['-s', o.socket, ...args],
-        { timeout: o.timeoutMs ?? 5000, maxBuffer: 1 << 20 },
-        (err, stdout, stderr) => {
-          if (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            const why =
-              code === 'ENOENT'
-                ? `${o.kamcmd} is not installed (it ships with kamailio; set SIPBAKE_KAMCMD to its path)`
-                : `${stderr.trim() || stdout.trim() || err.message}`.slice(0, 300);
-            reject(new RpcError(`kamcmd ${args.join(' ')} on ${o.socket} failed: ${why}`));
-          } else resolve(stdout);
-        },
-      );
+      execFile(o.kamcmd, ['-s', o.socket, ...args], { timeout: o.timeoutMs ?? 5000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+        if (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          const why =
+            code === 'ENOENT'
+              ? `${o.kamcmd} is not installed (it ships with kamailio; set SIPBAKE_KAMCMD to its path)`
+              : `${stderr.trim() || stdout.trim() || err.message}`.slice(0, 300);
+          reject(new RpcError(`kamcmd ${args.join(' ')} on ${o.socket} failed: ${why}`));
+        } else resolve(stdout);
+      });
     });
   return {
     async alive() {

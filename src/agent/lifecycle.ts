@@ -29,19 +29,17 @@ export interface LifecycleOptions {
 export function lifecycleHook(o: LifecycleOptions): LifecycleHook {
   let asg: Promise<string> | undefined;
   const asgName = () =>
-    (asg ??= o.autoScaling
-      .send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [o.instanceId] }))
-      .then((out) => {
-        const name = out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
-        if (!name) {
-          asg = undefined;
-          throw new UserError(
-            `instance ${o.instanceId} is not in any Auto Scaling group (DescribeAutoScalingInstances)`,
-            'the drain agent can only complete lifecycle actions for ASG instances',
-          );
-        }
-        return name;
-      }));
+    (asg ??= o.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [o.instanceId] })).then((out) => {
+      const name = out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
+      if (!name) {
+        asg = undefined;
+        throw new UserError(
+          `instance ${o.instanceId} is not in any Auto Scaling group (DescribeAutoScalingInstances)`,
+          'the drain agent can only complete lifecycle actions for ASG instances',
+        );
+      }
+      return name;
+    }));
   const ids = async () => ({
     AutoScalingGroupName: await asgName(),
     LifecycleHookName: o.hookName,
@@ -51,14 +49,10 @@ export function lifecycleHook(o: LifecycleOptions): LifecycleHook {
     async prepare() {
       const name = await asgName();
       try {
-        const out = await o.autoScaling.send(
-          new DescribeLifecycleHooksCommand({ AutoScalingGroupName: name, LifecycleHookNames: [o.hookName] }),
-        );
+        const out = await o.autoScaling.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: name, LifecycleHookNames: [o.hookName] }));
         const hook = out.LifecycleHooks?.[0];
         if (!hook) {
-          o.log(
-            `lifecycle hook ${o.hookName} not found on ${name}: Auto Scaling may not wait for the drain; run sipbake roll to create it`,
-          );
+          o.log(`lifecycle hook ${o.hookName} not found on ${name}: Auto Scaling may not wait for the drain; run sipbake roll to create it`);
         } else if (hook.HeartbeatTimeout) {
           return { asgName: name, heartbeatTimeoutSeconds: hook.HeartbeatTimeout };
         }
@@ -73,9 +67,7 @@ export function lifecycleHook(o: LifecycleOptions): LifecycleHook {
       await o.autoScaling.send(new RecordLifecycleActionHeartbeatCommand(await ids()));
     },
     async complete() {
-      await o.autoScaling.send(
-        new CompleteLifecycleActionCommand({ ...(await ids()), LifecycleActionResult: 'CONTINUE' }),
-      );
+      await o.autoScaling.send(new CompleteLifecycleActionCommand({ ...(await ids()), LifecycleActionResult: 'CONTINUE' }));
     },
   };
 }

@@ -15,11 +15,7 @@ function oneLine(e: unknown): string {
 }
 
 async function boot(): Promise<number> {
-  const [{ runBoot }, { writeBootResult }, creds] = await Promise.all([
-    import('./boot.js'),
-    import('./boot-result.js'),
-    import('./credentials.js'),
-  ]);
+  const [{ runBoot }, { writeBootResult }, creds] = await Promise.all([import('./boot.js'), import('./boot-result.js'), import('./credentials.js')]);
   const env = agentEnv(process.env);
   const log = stderrLog('sipbake-boot');
   const started = Date.now();
@@ -30,9 +26,7 @@ async function boot(): Promise<number> {
       ...(env.ssmEndpoint ? { ssmEndpoint: env.ssmEndpoint } : {}),
       ...(env.secretsManagerEndpoint ? { secretsManagerEndpoint: env.secretsManagerEndpoint } : {}),
       // On the instance: the role's keys from IMDSv2, retried; static AWS_* keys win where set (tests).
-      ...(creds.hasEnvironmentKeys(process.env)
-        ? {}
-        : { credentials: creds.instanceRoleCredentials({ endpoint: env.imdsEndpoint }) }),
+      ...(creds.hasEnvironmentKeys(process.env) ? {} : { credentials: creds.instanceRoleCredentials({ endpoint: env.imdsEndpoint }) }),
       deadlineSeconds: env.bootDeadlineSeconds,
       log,
     });

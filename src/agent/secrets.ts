@@ -52,10 +52,7 @@ function pickJsonKey(secret: string, ref: SecretRef): string {
       'store the secret as a JSON object, or remove jsonKey from the definition',
     );
   }
-  const v =
-    doc !== null && typeof doc === 'object' && !Array.isArray(doc)
-      ? (doc as Record<string, unknown>)[ref.jsonKey]
-      : undefined;
+  const v = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[ref.jsonKey] : undefined;
   if (typeof v === 'string' && v.length > 0) return v;
   if (typeof v === 'number') return String(v);
   throw new SecretUnusable(

@@ -34,12 +34,7 @@ export function kamcmdRunner(kamcmd: string, socket: string, timeoutMs = 3000): 
       execFile(kamcmd, ['-s', socket, ...args], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
         if (err)
           reject(
-            new Error(
-              ((err as NodeJS.ErrnoException).code === 'ENOENT'
-                ? `${kamcmd} not found`
-                : stderr.trim() || stdout.trim() || err.message
-              ).slice(0, 200),
-            ),
+            new Error(((err as NodeJS.ErrnoException).code === 'ENOENT' ? `${kamcmd} not found` : stderr.trim() || stdout.trim() || err.message).slice(0, 200)),
           );
         else resolve(stdout);
       });
@@ -140,9 +135,7 @@ export function formatStatus(name: string, o: StatusObservation, now = Date.now(
     `Kamailio         ${k.up ? `up ${k.uptimeSeconds !== undefined ? `${k.uptimeSeconds} s` : ''}`.trim() : `DOWN (${k.error ?? 'no answer on the ctl socket'})`}`,
   );
   lines.push(`Active dialogs   ${o.activeDialogs ?? '?'}`);
-  const drainBits = [
-    o.draining === undefined ? (k.up ? 'unknown' : '?') : o.draining ? 'DRAINING (new calls get 503)' : 'not draining',
-  ];
+  const drainBits = [o.draining === undefined ? (k.up ? 'unknown' : '?') : o.draining ? 'DRAINING (new calls get 503)' : 'not draining'];
   if (o.drainState)
     drainBits.push(
       Object.entries(o.drainState)
@@ -151,23 +144,18 @@ export function formatStatus(name: string, o: StatusObservation, now = Date.now(
     );
   lines.push(`Drain            ${drainBits.join('; ')}`);
   if (o.destinations !== undefined || o.destinationsError !== undefined) {
-    if (o.destinationsError || o.destinations === undefined)
-      lines.push(`Destinations     ? (${o.destinationsError ?? 'not read'})`);
+    if (o.destinationsError || o.destinations === undefined) lines.push(`Destinations     ? (${o.destinationsError ?? 'not read'})`);
     else {
       const active = o.destinations.filter((d) => d.flags.startsWith('A')).length;
       lines.push(`Destinations     ${active}/${o.destinations.length} active`);
       for (const d of o.destinations)
-        lines.push(
-          `  ${d.setId !== undefined ? `set ${d.setId}  ` : ''}${d.uri.padEnd(32)} ${d.flags.padEnd(3)} ${describeFlags(d.flags)}`,
-        );
+        lines.push(`  ${d.setId !== undefined ? `set ${d.setId}  ` : ''}${d.uri.padEnd(32)} ${d.flags.padEnd(3)} ${describeFlags(d.flags)}`);
     }
   }
   const b = o.boot;
   if (!b) lines.push('Last boot        no result file (sipbake-boot has not run on this boot)');
   else if (b.ok)
-    lines.push(
-      `Last boot        ok at ${b.at}${ago(b.at, now)}: private ${b.privateIp}, advertised ${b.publicIp} (${b.advertise}), peers ${b.peerNet}`,
-    );
+    lines.push(`Last boot        ok at ${b.at}${ago(b.at, now)}: private ${b.privateIp}, advertised ${b.publicIp} (${b.advertise}), peers ${b.peerNet}`);
   else lines.push(`Last boot        FAILED at ${b.at}${ago(b.at, now)}: ${b.error}`);
   lines.push('Logs             journalctl -u sipbake-boot -u kamailio -u rtpproxy -u sipbake-drain -f');
   return `${lines.join('\n')}\n`;

@@ -76,9 +76,7 @@ export function mapAwsError(e: unknown, where: string): UserError | undefined {
   if (!(e instanceof Error)) return undefined;
   // SDK service errors carry name/Code; network failures from Node carry code (ENOTFOUND, …).
   const code = (e as { Code?: string }).Code ?? (e as { code?: string }).code;
-  const known = awsErrorTable.find(
-    (k) => (k.pattern.test(e.name) || (code !== undefined && k.pattern.test(code))) && (k.when?.(e) ?? true),
-  );
+  const known = awsErrorTable.find((k) => (k.pattern.test(e.name) || (code !== undefined && k.pattern.test(code))) && (k.when?.(e) ?? true));
   return known ? new UserError(known.message(e, where), known.fix, { cause: e }) : undefined;
 }
 
@@ -86,8 +84,7 @@ export function isAwsError(e: unknown, name: RegExp): boolean {
   return e instanceof Error && (name.test(e.name) || name.test((e as { Code?: string }).Code ?? ''));
 }
 
-export const isThrottle = (e: unknown): boolean =>
-  isAwsError(e, /^(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)$/);
+export const isThrottle = (e: unknown): boolean => isAwsError(e, /^(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)$/);
 
 /** Runs an AWS call and turns a known failure into a UserError that says what was being done. */
 export async function aws<T>(where: string, call: () => Promise<T>): Promise<T> {

@@ -13,12 +13,7 @@ export function targetRegions(home: string, amiRegions: string[]): string[] {
   return [home, ...amiRegions.filter((r) => r !== home)].filter((r, i, a) => a.indexOf(r) === i);
 }
 
-export function decideBake(o: {
-  regions: string[];
-  found: Record<string, FoundImage | undefined>;
-  hash: string;
-  force: boolean;
-}): Decision {
+export function decideBake(o: { regions: string[]; found: Record<string, FoundImage | undefined>; hash: string; force: boolean }): Decision {
   const short = o.hash.slice(0, 12);
   const present: Record<string, string> = {};
   const missing: string[] = [];
@@ -34,7 +29,6 @@ export function decideBake(o: {
     }
   }
   if (o.force) return { bake: true, reasons: [...reasons, 'bake: --force'], present, missing };
-  if (missing.length === 0)
-    return { bake: false, reasons: [...reasons, 'no bake: every target region has this content'], present, missing };
+  if (missing.length === 0) return { bake: false, reasons: [...reasons, 'no bake: every target region has this content'], present, missing };
   return { bake: true, reasons: [...reasons, `bake: missing in ${missing.join(', ')}`], present, missing };
 }

@@ -23,8 +23,7 @@ export const KNOWN_FAILURES: KnownFailure[] = [
   },
   {
     id: 'no-credentials',
-    pattern:
-      /NoCredentialProviders|no valid credential sources|Unable to locate credentials|failed to refresh cached credentials/i,
+    pattern: /NoCredentialProviders|no valid credential sources|Unable to locate credentials|failed to refresh cached credentials/i,
     message: 'Packer found no AWS credentials',
     fix: 'pass --profile NAME, or set AWS_PROFILE / AWS_ACCESS_KEY_ID, and run again',
   },
@@ -36,8 +35,7 @@ export const KNOWN_FAILURES: KnownFailure[] = [
   },
   {
     id: 'subnet-without-route',
-    pattern:
-      /Timeout waiting for SSH|timeout while waiting for SSH|dial tcp [0-9.]+:22: (?:i\/o timeout|connect: connection refused)/i,
+    pattern: /Timeout waiting for SSH|timeout while waiting for SSH|dial tcp [0-9.]+:22: (?:i\/o timeout|connect: connection refused)/i,
     message: 'Packer could not reach the build instance over SSH: the subnet has no route to it from here',
     fix: 'use a subnet with a route to an internet gateway and a public IP, or run the build from inside the VPC (bake.subnetId/vpcId)',
   },

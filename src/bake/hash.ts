@@ -34,9 +34,7 @@ function definitionForHash(image: ImageDefinition): unknown {
 async function hashDir(dir: string, skip: (rel: string) => boolean = () => false): Promise<string> {
   const entries: string[] = [];
   async function walk(rel: string): Promise<void> {
-    for (const d of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
+    for (const d of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (skip(r)) continue;
       if (d.isDirectory()) await walk(r);

@@ -77,8 +77,7 @@ function body(items: HclItem[], indent: string): string[] {
         group.push(item);
         i++;
       } else {
-        for (let next = items[i]; next !== undefined && isOneLine(next, indent); next = items[++i])
-          group.push(next as HclAttr);
+        for (let next = items[i]; next !== undefined && isOneLine(next, indent); next = items[++i]) group.push(next as HclAttr);
       }
       const width = Math.max(...group.map((a) => a.key.length));
       for (const a of group) out.push(`${indent}${a.key.padEnd(width)} = ${value(a.value, indent)}`);

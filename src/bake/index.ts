@@ -124,12 +124,7 @@ function prepareSteps(o: BuildOptions, d: BuildDeps): Step[] {
   ];
 }
 
-function packerSteps(
-  o: BuildOptions,
-  d: BuildDeps,
-  packer: PackerRunner,
-  keep: { manifest: string; log: string; region: string },
-): Step[] {
+function packerSteps(o: BuildOptions, d: BuildDeps, packer: PackerRunner, keep: { manifest: string; log: string; region: string }): Step[] {
   const env = { ...d.env, ...(o.profile ? { AWS_PROFILE: o.profile } : {}), CHECKPOINT_DISABLE: '1' };
   const common = {
     env,
@@ -151,25 +146,22 @@ function packerSteps(
         // In a terminal, listr2 repaints over plain lines: the interrupt shows in the task's own title.
         const stopping = 'interrupted, Packer is cleaning up (Ctrl-C again to quit at once)';
         d.signal.addEventListener('abort', () => title(`packer build: ${stopping}`), { once: true });
-        await packer.run(
-          ['build', '-machine-readable', '-color=false', '-on-error=cleanup', `-var-file=${VARS}`, '.'],
-          {
-            cwd: s.bakeDir,
-            ...common,
-            onLine: (l) => {
-              const text = uiText(l);
-              if (text === undefined) return;
-              const stage = stageOf(text);
-              d.reporter.event({ event: 'packer', ...(stage ? { stage } : {}), kind: l.data[0] ?? 'say', text });
-              if (stage && stage !== s.stages.at(-1)) {
-                s.stages.push(stage);
-                title(`packer build: ${d.signal.aborted ? `${stopping}: ` : ''}${stage}`);
-                d.reporter.line(`packer: ${stage}`, 'debug');
-              }
-              out((text.split('\n', 1)[0] ?? '').slice(0, 200));
-            },
+        await packer.run(['build', '-machine-readable', '-color=false', '-on-error=cleanup', `-var-file=${VARS}`, '.'], {
+          cwd: s.bakeDir,
+          ...common,
+          onLine: (l) => {
+            const text = uiText(l);
+            if (text === undefined) return;
+            const stage = stageOf(text);
+            d.reporter.event({ event: 'packer', ...(stage ? { stage } : {}), kind: l.data[0] ?? 'say', text });
+            if (stage && stage !== s.stages.at(-1)) {
+              s.stages.push(stage);
+              title(`packer build: ${d.signal.aborted ? `${stopping}: ` : ''}${stage}`);
+              d.reporter.line(`packer: ${stage}`, 'debug');
+            }
+            out((text.split('\n', 1)[0] ?? '').slice(0, 200));
           },
-        );
+        });
         s.amis = await readManifest(keep.manifest, need(s.prepared, 'Content hash').hash);
       },
     },
@@ -179,9 +171,7 @@ function packerSteps(
 function refusal(problems: BakeProblem[]): UserError {
   const [first] = problems;
   if (!first) throw new Error('internal: a refusal needs a problem');
-  const what = first.where.startsWith('scripts/pins.env')
-    ? 'scripts/pins.env is not ready for a bake'
-    : `${first.where}: ${first.problem}`;
+  const what = first.where.startsWith('scripts/pins.env') ? 'scripts/pins.env is not ready for a bake' : `${first.where}: ${first.problem}`;
   return new UserError(`${what}; nothing was launched`, first.fix, {
     details: problems.map((p) => `${p.where}: ${p.problem}; ${p.fix}`),
   });
@@ -207,9 +197,7 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
     };
 
     // The same preflight for build and --plan, and only when something would be baked.
-    const problems = decision.bake
-      ? bakeProblems(image, parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8')))
-      : [];
+    const problems = decision.bake ? bakeProblems(image, parsePins(await readFile(path.join(d.root, 'scripts/pins.env'), 'utf8'))) : [];
 
     if (o.plan) {
       const prev = dd.previous;
@@ -222,12 +210,8 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
         : null;
       d.reporter.line(`content hash ${dd.hash}`);
       if (!changedSince) d.reporter.line(`no earlier AMI of ${image.name} in ${dd.region}`);
-      else if (changedSince.parts === 'unknown')
-        d.reporter.line(`last AMI ${changedSince.imageId} has no sipbake:content-parts tag; cannot say what changed`);
-      else
-        d.reporter.line(
-          `changed since ${changedSince.imageId}: ${changedSince.parts.length ? changedSince.parts.join(', ') : 'nothing'}`,
-        );
+      else if (changedSince.parts === 'unknown') d.reporter.line(`last AMI ${changedSince.imageId} has no sipbake:content-parts tag; cannot say what changed`);
+      else d.reporter.line(`changed since ${changedSince.imageId}: ${changedSince.parts.length ? changedSince.parts.join(', ') : 'nothing'}`);
       if (problems.length) throw refusal(problems);
       d.reporter.line(decision.bake ? 'plan: would run packer init and packer build' : 'plan: would build nothing');
       return { ...base, action: 'planned', amis: decision.present, changedSince };
@@ -261,10 +245,7 @@ export async function buildImage(o: BuildOptions, d: BuildDeps): Promise<BuildRe
     });
     await writeFile(path.join(bakeDir, VARS), varFile(vars));
     await taskList(
-      withStageEvents(
-        packerSteps(o, d, d.packer ?? execaPacker, { manifest, log: packerLog, region: dd.region }),
-        d.reporter,
-      ),
+      withStageEvents(packerSteps(o, d, d.packer ?? execaPacker, { manifest, log: packerLog, region: dd.region }), d.reporter),
       s,
       d.renderer,
     ).run();

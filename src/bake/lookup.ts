@@ -53,11 +53,7 @@ export async function findByContent(
 }
 
 /** The newest AMI of this image in a region, whatever its content (for --plan's "what changed"). */
-export async function latestOfImage(
-  ec2: EC2Client,
-  image: string,
-  signal?: AbortSignal,
-): Promise<FoundImage | undefined> {
+export async function latestOfImage(ec2: EC2Client, image: string, signal?: AbortSignal): Promise<FoundImage | undefined> {
   const r = await ec2.send(
     new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: `tag:${TAG.image}`, Values: [image] }] }),
     signal ? { abortSignal: signal } : {},

@@ -16,8 +16,7 @@ const unescape = (s: string): string =>
 
 export function parseLine(line: string): PackerLine | undefined {
   const [timestamp, target, type, ...data] = line.split(',');
-  if (timestamp === undefined || target === undefined || type === undefined || !/^\d+$/.test(timestamp))
-    return undefined;
+  if (timestamp === undefined || target === undefined || type === undefined || !/^\d+$/.test(timestamp)) return undefined;
   return { timestamp: Number(timestamp), target, type, data: data.map(unescape) };
 }
 

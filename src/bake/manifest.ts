@@ -16,10 +16,7 @@ function amisFromManifest(json: unknown, contentHash: string): Record<string, st
   const builds = (m.builds ?? []).filter((b) => !m.last_run_uuid || b.packer_run_uuid === m.last_run_uuid);
   const build = builds.at(-1);
   if (!build?.artifact_id)
-    throw new UserError(
-      'the Packer manifest has no artifact for this run',
-      'look at the packer output above; the AMI may not have been created',
-    );
+    throw new UserError('the Packer manifest has no artifact for this run', 'look at the packer output above; the AMI may not have been created');
   if (build.custom_data?.content_hash && build.custom_data.content_hash !== contentHash) {
     throw new UserError(
       `the Packer manifest is for content ${build.custom_data.content_hash.slice(0, 12)}, not ${contentHash.slice(0, 12)}`,
@@ -34,10 +31,7 @@ export async function readManifest(file: string, contentHash: string): Promise<R
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new UserError(
-      `Packer wrote no manifest at ${file}`,
-      'check that the manifest post-processor ran (see the packer output)',
-    );
+    throw new UserError(`Packer wrote no manifest at ${file}`, 'check that the manifest post-processor ran (see the packer output)');
   }
   return amisFromManifest(JSON.parse(text), contentHash);
 }

@@ -48,14 +48,10 @@ export function trackResources(texts: readonly string[]): PackerResources {
 export function leftoverLines(r: PackerResources, o: { finished: boolean; region?: string }): string[] {
   const reg = o.region ? ` --region ${o.region}` : '';
   const left: string[] = [];
-  if (r.instance && !(o.finished && r.terminated))
-    left.push(`build instance ${r.instance}: aws ec2 terminate-instances --instance-ids ${r.instance}${reg}`);
+  if (r.instance && !(o.finished && r.terminated)) left.push(`build instance ${r.instance}: aws ec2 terminate-instances --instance-ids ${r.instance}${reg}`);
   if (r.securityGroup && !(o.finished && r.securityGroupDeleted))
-    left.push(
-      `security group ${r.securityGroup}: aws ec2 delete-security-group --group-id ${r.securityGroup}${reg} (after the instance is gone)`,
-    );
-  if (r.keyPair && !(o.finished && r.keyPairDeleted))
-    left.push(`key pair ${r.keyPair}: aws ec2 delete-key-pair --key-name ${r.keyPair}${reg}`);
+    left.push(`security group ${r.securityGroup}: aws ec2 delete-security-group --group-id ${r.securityGroup}${reg} (after the instance is gone)`);
+  if (r.keyPair && !(o.finished && r.keyPairDeleted)) left.push(`key pair ${r.keyPair}: aws ec2 delete-key-pair --key-name ${r.keyPair}${reg}`);
   if (r.amiStarted && !(o.finished && r.amiDeregistered))
     left.push(
       `an AMI being created from ${r.instance ?? 'the build instance'}: sipbake history IMAGE, or aws ec2 describe-images --owners self --filters Name=tag:sipbake:image,Values=IMAGE${reg}`,

@@ -45,10 +45,7 @@ export const execaPacker: PackerRunner = {
     log?.write(`# packer ${args.join(' ')} (${new Date().toISOString()})\n`);
     // Until Packer has exited, an interrupt (even a forced second Ctrl-C) reports what it has created so far.
     let report: string[] | undefined;
-    const unregister = o.onInterrupt?.(
-      () =>
-        report ?? leftoverLines(trackResources(output), { finished: false, ...(o.region ? { region: o.region } : {}) }),
-    );
+    const unregister = o.onInterrupt?.(() => report ?? leftoverLines(trackResources(output), { finished: false, ...(o.region ? { region: o.region } : {}) }));
     const child = execa('packer', args, {
       cwd: o.cwd,
       env: o.env,
@@ -83,10 +80,7 @@ export const execaPacker: PackerRunner = {
     const stderr = Array.isArray(r.stderr) ? (r.stderr as string[]) : String(r.stderr ?? '').split('\n');
     output.push(...stderr.filter(Boolean));
     const name = `packer ${args[0] ?? ''}`.trim();
-    if (
-      (r as { code?: string }).code === 'ENOENT' ||
-      /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ''))
-    ) {
+    if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ''))) {
       unregister?.();
       throw new UserError('packer is not installed (no `packer` on PATH)', NOT_INSTALLED_FIX);
     }
@@ -97,9 +91,7 @@ export const execaPacker: PackerRunner = {
         ...(o.logFile ? [`Packer's log: ${o.logFile}`] : []),
       ];
       throw new AbortError(
-        finished
-          ? `interrupted; ${name} was stopped and ran its clean-up`
-          : `interrupted; ${name} did not finish its clean-up in time and was killed`,
+        finished ? `interrupted; ${name} was stopped and ran its clean-up` : `interrupted; ${name} did not finish its clean-up in time and was killed`,
       );
     }
     unregister?.();

@@ -56,14 +56,9 @@ async function sha256Url(url: string, signal?: AbortSignal): Promise<string> {
   try {
     res = await fetch(url, signal ? { signal } : {});
   } catch (e) {
-    throw new UserError(
-      `could not download ${url}: ${(e as Error).message}`,
-      'check the network (pin needs internet) and the version',
-      { cause: e },
-    );
+    throw new UserError(`could not download ${url}: ${(e as Error).message}`, 'check the network (pin needs internet) and the version', { cause: e });
   }
-  if (!res.ok || !res.body)
-    throw new UserError(`could not download ${url}: HTTP ${res.status}`, 'check that this version exists upstream');
+  if (!res.ok || !res.body) throw new UserError(`could not download ${url}: HTTP ${res.status}`, 'check that this version exists upstream');
   const h = createHash('sha256');
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) h.update(chunk);
   return h.digest('hex');
@@ -73,10 +68,7 @@ async function sha256Url(url: string, signal?: AbortSignal): Promise<string> {
 async function tagCommit(url: string, tag: string, env: NodeJS.ProcessEnv): Promise<string> {
   const r = await execa('git', ['ls-remote', url, `refs/tags/${tag}`, `refs/tags/${tag}^{}`], { reject: false, env });
   if (r.exitCode !== 0)
-    throw new UserError(
-      `git ls-remote ${url} failed: ${String(r.stderr).trim().split('\n').at(-1)}`,
-      'check the network (pin needs internet) and the URL',
-    );
+    throw new UserError(`git ls-remote ${url} failed: ${String(r.stderr).trim().split('\n').at(-1)}`, 'check the network (pin needs internet) and the URL');
   const lines = String(r.stdout)
     .trim()
     .split('\n')
@@ -100,15 +92,9 @@ export interface PinResult {
   values: Record<string, string>;
 }
 
-export async function pinSource(
-  root: string,
-  o: PinOptions,
-  env: NodeJS.ProcessEnv,
-  signal?: AbortSignal,
-): Promise<PinResult> {
+export async function pinSource(root: string, o: PinOptions, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<PinResult> {
   const info = COMPONENT_INFO[o.component];
-  if (!/^[0-9A-Za-z._-]+$/.test(o.version))
-    throw new UserError(`"${o.version}" does not look like a version`, `e.g. npx sipbake pin ${o.component} 5.5.7`);
+  if (!/^[0-9A-Za-z._-]+$/.test(o.version)) throw new UserError(`"${o.version}" does not look like a version`, `e.g. npx sipbake pin ${o.component} 5.5.7`);
   const k = info.key;
   let values: Record<string, string>;
   if (o.component === 'ssm-agent') {

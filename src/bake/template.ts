@@ -38,12 +38,7 @@ function variables(): HclItem[] {
     variable('region', 'string', 'Region the build instance runs in', 'us-east-1'),
     variable('instance_type', 'string', 'Build instance type', 'c6i.large'),
     variable('architecture', 'string', 'x86_64 or arm64', 'x86_64'),
-    variable(
-      'subnet_id',
-      'string',
-      'Subnet for the build instance (private subnets work with a route to the sources)',
-      '',
-    ),
+    variable('subnet_id', 'string', 'Subnet for the build instance (private subnets work with a route to the sources)', ''),
     variable('vpc_id', 'string', 'VPC of subnet_id', ''),
     variable('ami_regions', 'list(string)', 'Regions the AMI is copied to', []),
     variable('ami_users', 'list(string)', 'Account ids the AMI is shared with', []),
@@ -51,12 +46,7 @@ function variables(): HclItem[] {
     variable('tree_dir', 'string', 'The rendered tree (sipbake render IMAGE --out DIR)'),
     variable('boot_placeholder', 'string', 'Placeholder boot include for kamailio -c during the bake (removed after)'),
     variable('scripts_dir', 'string', 'The scripts/ directory with pins.env'),
-    variable(
-      'manifest_path',
-      'string',
-      'Where the manifest post-processor writes the artifact list',
-      'packer-manifest.json',
-    ),
+    variable('manifest_path', 'string', 'Where the manifest post-processor writes the artifact list', 'packer-manifest.json'),
   ];
   return v.flatMap((x) => [x, blank]);
 }
@@ -101,9 +91,7 @@ function source(): HclItem {
       attr('subnet_id', expr('var.subnet_id')),
       attr('vpc_id', expr('var.vpc_id')),
       attr('ssh_username', 'admin'),
-      comment(
-        "SSH to the build instance only from this machine's public address (amazon plugin >= 1.1.4, run_config.go),",
-      ),
+      comment("SSH to the build instance only from this machine's public address (amazon plugin >= 1.1.4, run_config.go),"),
       comment("not the plugin's default 0.0.0.0/0."),
       attr('temporary_security_group_source_public_ip', true),
       blank,
@@ -124,28 +112,16 @@ function source(): HclItem {
       ),
       blank,
       comment('Hardening: IMDSv2 only on the build instance and on instances launched from the AMI; encrypted root.'),
-      block(
-        'metadata_options',
-        [],
-        [attr('http_endpoint', 'enabled'), attr('http_tokens', 'required'), attr('http_put_response_hop_limit', 1)],
-      ),
+      block('metadata_options', [], [attr('http_endpoint', 'enabled'), attr('http_tokens', 'required'), attr('http_put_response_hop_limit', 1)]),
       attr('imds_support', 'v2.0'),
       attr('encrypt_boot', true),
       attr('ena_support', true),
       blank,
       attr('ami_name', expr('local.ami_name')),
-      attr(
-        'ami_description',
-        expr(
-          '"sipbake ${var.image_name} (Kamailio ${var.kamailio_version}, content ${substr(var.content_hash, 0, 12)})"',
-        ),
-      ),
+      attr('ami_description', expr('"sipbake ${var.image_name} (Kamailio ${var.kamailio_version}, content ${substr(var.content_hash, 0, 12)})"')),
       attr('ami_regions', expr('var.ami_regions')),
       attr('ami_users', expr('var.ami_users')),
-      attr(
-        'deprecate_at',
-        expr('var.deprecate_after_days > 0 ? timeadd(local.built_at, "${var.deprecate_after_days * 24}h") : null'),
-      ),
+      attr('deprecate_at', expr('var.deprecate_after_days > 0 ? timeadd(local.built_at, "${var.deprecate_after_days * 24}h") : null')),
       attr('tags', expr('local.tags')),
       attr('snapshot_tags', expr('local.tags')),
       attr('run_tags', expr('{ "Name" = "sipbake-bake-${var.image_name}", "sipbake:image" = var.image_name }')),
@@ -162,29 +138,13 @@ function build(input: TemplateInput): HclItem {
     [
       attr('sources', [`source.amazon-ebs.${SOURCE_NAME}`]),
       blank,
-      block(
-        'provisioner',
-        ['shell'],
-        [attr('inline', [`rm -rf ${REMOTE_DIR} && mkdir -p ${REMOTE_DIR}/tree ${REMOTE_DIR}/scripts`])],
-      ),
+      block('provisioner', ['shell'], [attr('inline', [`rm -rf ${REMOTE_DIR} && mkdir -p ${REMOTE_DIR}/tree ${REMOTE_DIR}/scripts`])]),
       blank,
-      block(
-        'provisioner',
-        ['file'],
-        [attr('source', expr('"${var.tree_dir}/"')), attr('destination', `${REMOTE_DIR}/tree`)],
-      ),
+      block('provisioner', ['file'], [attr('source', expr('"${var.tree_dir}/"')), attr('destination', `${REMOTE_DIR}/tree`)]),
       blank,
-      block(
-        'provisioner',
-        ['file'],
-        [attr('source', expr('"${var.scripts_dir}/"')), attr('destination', `${REMOTE_DIR}/scripts`)],
-      ),
+      block('provisioner', ['file'], [attr('source', expr('"${var.scripts_dir}/"')), attr('destination', `${REMOTE_DIR}/scripts`)]),
       blank,
-      block(
-        'provisioner',
-        ['file'],
-        [attr('source', expr('var.boot_placeholder')), attr('destination', `${REMOTE_DIR}/boot-placeholder.cfg`)],
-      ),
+      block('provisioner', ['file'], [attr('source', expr('var.boot_placeholder')), attr('destination', `${REMOTE_DIR}/boot-placeholder.cfg`)]),
       blank,
       comment('The numbered scripts, in order, as root. Each logs "==> sipbake [NN-name] ..." lines.'),
       block(
@@ -215,26 +175,14 @@ function build(input: TemplateInput): HclItem {
 
 /** packer.pkr.hcl and packer-plugins.pkr.hcl, as text. */
 export function packerTemplate(input: TemplateInput): { template: string; plugins: string } {
-  const template = writeHcl([
-    ...HEADER.map(comment),
-    blank,
-    ...variables(),
-    locals(),
-    blank,
-    source(),
-    blank,
-    build(input),
-  ]);
+  const template = writeHcl([...HEADER.map(comment), blank, ...variables(), locals(), blank, source(), blank, build(input)]);
   const plugins = writeHcl([
     comment('Generated by `npx sipbake packer`. Kept apart from packer.pkr.hcl: Packer 1.6.6 rejects this block,'),
     comment('modern Packer loads every *.pkr.hcl in the folder and needs it for `packer init`.'),
     block(
       'packer',
       [],
-      [
-        attr('required_version', '>= 1.8.0'),
-        block('required_plugins', [], [attr('amazon', { version: '>= 1.2.0', source: 'github.com/hashicorp/amazon' })]),
-      ],
+      [attr('required_version', '>= 1.8.0'), block('required_plugins', [], [attr('amazon', { version: '>= 1.2.0', source: 'github.com/hashicorp/amazon' })])],
     ),
   ]);
   return { template, plugins };

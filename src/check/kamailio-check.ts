@@ -17,10 +17,7 @@ export function kamailioErrorLines(output: string): string[] {
 }
 
 /** Runs the real `kamailio -c` on a config; effects only. */
-export async function kamailioCheck(
-  cfg: string,
-  opts: { kamailio?: string; signal?: AbortSignal } = {},
-): Promise<CheckOutcome> {
+export async function kamailioCheck(cfg: string, opts: { kamailio?: string; signal?: AbortSignal } = {}): Promise<CheckOutcome> {
   const bin = opts.kamailio ?? 'kamailio';
   try {
     const r = await execa(bin, ['-c', '-f', cfg], {

@@ -20,8 +20,7 @@ export interface ConfirmOptions {
 /** Exit code when a confirmation is needed but cannot be asked: a command line to fix (like a usage error). */
 const CONFIRMATION_REQUIRED_EXIT = EXIT.usage;
 
-const truthy = (v: string | undefined): boolean =>
-  v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+const truthy = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 
 /** Someone can be asked: a terminal, and not CI. */
 export function canAsk(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {

@@ -26,20 +26,13 @@ const writeNow = (line: string): void => {
   }
 };
 
-export function listenForInterrupts(
-  reporter: Reporter,
-  registry: InterruptRegistry,
-  exit: (code: number) => void = (c) => process.exit(c),
-): InterruptPath {
+export function listenForInterrupts(reporter: Reporter, registry: InterruptRegistry, exit: (code: number) => void = (c) => process.exit(c)): InterruptPath {
   const controller = new AbortController();
   let count = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     count++;
     if (count === 1) {
-      reporter.line(
-        `${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping and cleaning up (press Ctrl-C again to quit at once)`,
-        'warn',
-      );
+      reporter.line(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping and cleaning up (press Ctrl-C again to quit at once)`, 'warn');
       controller.abort(new AbortError(`interrupted (${sig})`));
       return;
     }

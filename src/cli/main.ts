@@ -61,11 +61,7 @@ export function commandOf(argv: readonly string[]): CommandEntry | undefined {
 }
 
 /** Applies a command's builder, adding the index's examples when the module itself shows none. */
-function withExamples(
-  b: Argv<GlobalOptions>,
-  entry: CommandEntry,
-  builder: SipbakeCommand<never>['builder'],
-): Argv<GlobalOptions> {
+function withExamples(b: Argv<GlobalOptions>, entry: CommandEntry, builder: SipbakeCommand<never>['builder']): Argv<GlobalOptions> {
   let shown = 0;
   const counting = b as unknown as { example: (...a: unknown[]) => unknown };
   const original = counting.example.bind(b);
@@ -114,9 +110,7 @@ export function buildParser(
     .example('$0 validate', 'check every image definition under images/')
     .example('$0 build twilio-relay --plan', 'what a bake would do; changes nothing')
     .example('$0 roll twilio-relay --plan', 'what a roll would do; changes nothing')
-    .epilogue(
-      'Exit codes: 0 ok, 1 something to fix, 2 a wrong command line, 3 a plan with changes (--detailed-exitcode), 70 internal error, 130 interrupted.',
-    )
+    .epilogue('Exit codes: 0 ok, 1 something to fix, 2 a wrong command line, 3 a plan with changes (--detailed-exitcode), 70 internal error, 130 interrupted.')
     // main() returns the exit code; yargs must not end the process itself (--help in tests, embedding).
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110)) as unknown as Argv<GlobalOptions>;
@@ -146,8 +140,7 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
   // Tests pass their own signal; otherwise SIGINT/SIGTERM drive one.
   const path_ = io.signal ? undefined : listenForInterrupts(reporter, interrupts);
   const signal = io.signal ?? path_?.signal;
-  if (signal === undefined)
-    throw new Error('main: no abort signal although one of io.signal / listenForInterrupts is always set');
+  if (signal === undefined) throw new Error('main: no abort signal although one of io.signal / listenForInterrupts is always set');
   const cwd = io.cwd ?? process.cwd();
   let exitCode = 0;
   try {
@@ -192,8 +185,7 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
 
 /** The one error handler: a sentence, details, a fix, one JSON document, and the exit code. */
 export function reportError(e: unknown, reporter: Reporter, debug: boolean, recovery: readonly string[] = []): number {
-  if (recovery.length && !(e instanceof AbortError))
-    return reportError(new AbortError(e instanceof Error ? e.message : String(e)), reporter, debug, recovery);
+  if (recovery.length && !(e instanceof AbortError)) return reportError(new AbortError(e instanceof Error ? e.message : String(e)), reporter, debug, recovery);
   if (e instanceof UserError) {
     reporter.line(e.message, 'error');
     for (const d of e.details) reporter.line(`  ${d}`, 'error');
@@ -226,10 +218,7 @@ export function reportError(e: unknown, reporter: Reporter, debug: boolean, reco
   if (mapped) return reportError(mapped, reporter, debug);
   const err = e instanceof Error ? e : new Error(String(e));
   reporter.line(`internal error: ${err.message}`, 'error');
-  reporter.line(
-    debug ? (err.stack ?? '') : '  (run again with --debug for the stack trace, and please report it)',
-    'error',
-  );
+  reporter.line(debug ? (err.stack ?? '') : '  (run again with --debug for the stack trace, and please report it)', 'error');
   reporter.result({ ok: false, error: `internal: ${err.message}` });
   return 70;
 }

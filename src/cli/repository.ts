@@ -36,8 +36,7 @@ export function findRepository(explicit: string | undefined, cwd = process.cwd()
 /** The line that says which repository is in use when it is not the cwd (undefined when it is). */
 export function repositoryNote(r: Repository, cwd = process.cwd()): string | undefined {
   if (r.how === 'parent') return `using the repository at ${r.root} (images/ found above ${path.resolve(cwd)})`;
-  if (r.how === 'package')
-    return `no images/ in ${path.resolve(cwd)} or above: using sipbake's sample images in ${r.root} (pass --root DIR for another)`;
+  if (r.how === 'package') return `no images/ in ${path.resolve(cwd)} or above: using sipbake's sample images in ${r.root} (pass --root DIR for another)`;
   return undefined;
 }
 

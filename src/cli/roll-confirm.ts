@@ -5,11 +5,7 @@ import { formatPlan } from '../roll/format.js';
 import type { RollPlan } from '../roll/plan.js';
 import { canAsk, confirm } from './confirm.js';
 
-export function canPrompt(
-  env: NodeJS.ProcessEnv,
-  stdin: { isTTY?: boolean } = process.stdin,
-  stdout: { isTTY?: boolean } = process.stdout,
-): boolean {
+export function canPrompt(env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean } = process.stdin, stdout: { isTTY?: boolean } = process.stdout): boolean {
   return canAsk(Boolean(stdin.isTTY && stdout.isTTY), env);
 }
 
@@ -20,17 +16,10 @@ export function yesRequired(kind: 'roll' | 'rollback', image: string): UsageErro
 }
 
 /** Shows the plan, then asks; only y/yes goes ahead. */
-export function terminalConfirm(
-  kind: 'roll' | 'rollback',
-  input: NodeJS.ReadableStream = process.stdin,
-  output: NodeJS.WritableStream = process.stdout,
-) {
+export function terminalConfirm(kind: 'roll' | 'rollback', input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout) {
   return async (plan: RollPlan): Promise<boolean> => {
     output.write(`${formatPlan(plan).join('\n')}\n\n`);
-    const what =
-      plan.mode === 'undo'
-        ? `roll back refresh ${plan.undo?.refreshId} on ${plan.asgName}`
-        : `${kind} ${plan.asgName} onto ${plan.to.ami}`;
+    const what = plan.mode === 'undo' ? `roll back refresh ${plan.undo?.refreshId} on ${plan.asgName}` : `${kind} ${plan.asgName} onto ${plan.to.ami}`;
     return confirm(`${what.charAt(0).toUpperCase()}${what.slice(1)}?`, {
       yes: false,
       isTTY: true,

@@ -33,15 +33,13 @@ export function runDir(root: string): string {
 }
 
 function checkIp(ip: string): void {
-  if (!/^[0-9a-fA-F.:]+$/.test(ip))
-    throw new Error(`refusing to write ${JSON.stringify(ip)} as an address into the boot include`);
+  if (!/^[0-9a-fA-F.:]+$/.test(ip)) throw new Error(`refusing to write ${JSON.stringify(ip)} as an address into the boot include`);
 }
 
 export function renderBootInclude(v: BootValues): string {
   for (const ip of [v.privateIp, v.publicIp]) checkIp(ip);
   const peerNet = v.peerNet ?? `${v.privateIp}/32`;
-  if (!/^[0-9.]+\/\d{1,2}$/.test(peerNet))
-    throw new Error(`refusing to write ${JSON.stringify(peerNet)} as the peer network CIDR into the boot include`);
+  if (!/^[0-9.]+\/\d{1,2}$/.test(peerNet)) throw new Error(`refusing to write ${JSON.stringify(peerNet)} as the peer network CIDR into the boot include`);
   const r = v.root.replace(/\/+$/, '');
   const str = kamailioString;
   const lines = [
@@ -58,10 +56,7 @@ export function renderBootInclude(v: BootValues): string {
     `#!define SIPBAKE_DS_LIST ${str(`${r}/etc/kamailio/dispatcher.list`)}`,
   ];
   if (v.tls !== undefined) {
-    lines.push(
-      `#!define SIPBAKE_TLS_CERT ${str(`${r}${v.tls.certificate}`)}`,
-      `#!define SIPBAKE_TLS_KEY ${str(`${r}${v.tls.privateKey}`)}`,
-    );
+    lines.push(`#!define SIPBAKE_TLS_CERT ${str(`${r}${v.tls.certificate}`)}`, `#!define SIPBAKE_TLS_KEY ${str(`${r}${v.tls.privateKey}`)}`);
   }
   if (v.dbUrl !== undefined) lines.push(`#!define SIPBAKE_DB_URL ${str(v.dbUrl)}`);
   return `${lines.join('\n')}\n`;

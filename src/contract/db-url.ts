@@ -59,8 +59,7 @@ export function postgresDbUrl(p: DbUrlParts, password?: string): string {
     const why = partProblem(f, p[f]);
     if (why) throw new DbUrlError(f, why);
   }
-  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
-    throw new DbUrlError('port', `${p.port} is not a TCP port`);
+  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new DbUrlError('port', `${p.port} is not a TCP port`);
   if (password === undefined) return `postgres://${p.user}@${p.host}:${p.port}/${p.database}`;
   const why = passwordProblem(password);
   if (why) throw new DbUrlError('password', why);
@@ -74,9 +73,7 @@ function beforeQuery(s: string): string {
 }
 
 /** Pure: the parse Kamailio 5.5/5.6 applies (for tests and for checking a URL before writing it). */
-export function parseKamailioDbUrl(
-  url: string,
-): { user?: string; password?: string; host: string; port?: number; database: string } | undefined {
+export function parseKamailioDbUrl(url: string): { user?: string; password?: string; host: string; port?: number; database: string } | undefined {
   const rest = /^([^:]*):\/\/(.*)$/s.exec(url)?.[2];
   if (rest === undefined) return undefined;
   // ST_USER_HOST: up to ':' (password follows), '@' (user only) or '/' (host only).

@@ -39,15 +39,9 @@ export function kamailioString(s: string): string {
   const lang = 'a Kamailio config string';
   wellFormed(lang, s);
   // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
-  if (/[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(s))
-    throw new UnsafeValueError(lang, s, 'it contains a control character');
+  if (/[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(s)) throw new UnsafeValueError(lang, s, 'it contains a control character');
   // Backslash first, so the escapes added after it are not escaped again.
-  const body = s
-    .replace(/\\/g, '\\\\')
-    .replace(/"/g, '\\"')
-    .replace(/\n/g, '\\n')
-    .replace(/\r/g, '\\r')
-    .replace(/\t/g, '\\t');
+  const body = s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
   return `"${body}"`;
 }
 
@@ -62,11 +56,7 @@ export function dispatcherListField(s: string): string {
   wellFormed(lang, s);
   if (s.length === 0) throw new UnsafeValueError(lang, s, 'it is empty');
   if (!/^[\x21-\x7e]+$/.test(s))
-    throw new UnsafeValueError(
-      lang,
-      s,
-      'the file has no quoting, so a field cannot hold whitespace, control or non-ASCII characters',
-    );
+    throw new UnsafeValueError(lang, s, 'the file has no quoting, so a field cannot hold whitespace, control or non-ASCII characters');
   if (s.includes('#')) throw new UnsafeValueError(lang, s, "ds_load_list() ends a field at '#'");
   return s;
 }
@@ -105,8 +95,7 @@ export function systemdValue(s: string): string {
   const lang = 'a systemd unit setting';
   wellFormed(lang, s);
   // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
-  if (/[\x00-\x1f\x7f]/.test(s))
-    throw new UnsafeValueError(lang, s, 'a line break or control character would end the setting');
+  if (/[\x00-\x1f\x7f]/.test(s)) throw new UnsafeValueError(lang, s, 'a line break or control character would end the setting');
   if (s.endsWith('\\')) throw new UnsafeValueError(lang, s, 'a trailing backslash continues the line');
   return s.replace(/%/g, '%%');
 }
@@ -119,7 +108,6 @@ export function envValue(s: string): string {
   const lang = 'an environment file value';
   wellFormed(lang, s);
   // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
-  if (/[\x00-\x1f\x7f]/.test(s))
-    throw new UnsafeValueError(lang, s, 'a line break or control character would end the assignment');
+  if (/[\x00-\x1f\x7f]/.test(s)) throw new UnsafeValueError(lang, s, 'a line break or control character would end the assignment');
   return `"${s.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
 }

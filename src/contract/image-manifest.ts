@@ -94,13 +94,9 @@ export function parseManifest(text: string, file: string): AgentManifest {
   const r = manifestSchema.safeParse(raw);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new UserError(
-      `${file} is not a sipbake image manifest: ${issues.join('; ')}`,
-      'render the image again with `sipbake render` and bake it',
-      {
-        details: issues,
-      },
-    );
+    throw new UserError(`${file} is not a sipbake image manifest: ${issues.join('; ')}`, 'render the image again with `sipbake render` and bake it', {
+      details: issues,
+    });
   }
   const m = r.data;
   const backend = m.dispatcher?.backend;

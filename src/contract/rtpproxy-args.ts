@@ -64,8 +64,6 @@ export function rtpproxyArgv(s: RtpproxySettings, addrs: RtpproxyBootValues): st
 /** An env-file line systemd reads back as the same words ($VAR in ExecStart splits on white space). */
 export function rtpproxyOptsLine(s: RtpproxySettings): string {
   const args = rtpproxyStaticArgs(s);
-  for (const a of args)
-    if (/[\s"'\\$%]/.test(a))
-      throw new Error(`rtpproxy argument ${JSON.stringify(a)} cannot be written into an environment file`);
+  for (const a of args) if (/[\s"'\\$%]/.test(a)) throw new Error(`rtpproxy argument ${JSON.stringify(a)} cannot be written into an environment file`);
   return `RTPPROXY_OPTS="${args.join(' ')}"`;
 }

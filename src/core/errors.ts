@@ -34,9 +34,7 @@ export class ProcessError extends Error {
     readonly tail: string[],
     readonly fix?: string,
   ) {
-    super(
-      `${command} failed${exitCode !== undefined ? ` with exit code ${exitCode}` : ''}${signal ? ` (signal ${signal})` : ''}`,
-    );
+    super(`${command} failed${exitCode !== undefined ? ` with exit code ${exitCode}` : ''}${signal ? ` (signal ${signal})` : ''}`);
   }
 }
 

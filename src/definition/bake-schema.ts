@@ -25,12 +25,6 @@ export const bakeSchema = z
       .default([])
       .describe('Extra regions the AMI is copied to'),
     amiUsers: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id')).default([]),
-    deprecateAfterDays: z
-      .number()
-      .int()
-      .min(1)
-      .max(3650)
-      .optional()
-      .describe('Sets deprecate_at this many days after the build'),
+    deprecateAfterDays: z.number().int().min(1).max(3650).optional().describe('Sets deprecate_at this many days after the build'),
   })
   .prefault({});

@@ -53,16 +53,8 @@ const refreshSchema = z
             input: c[p.index],
           });
       })
-      .describe(
-        'Percentages of the group replaced at which the refresh pauses for checkpointDelay; ascending, ending at 100',
-      ),
-    checkpointDelay: z
-      .number()
-      .int()
-      .min(0)
-      .max(AWS_LIMITS.refreshDelayMax)
-      .default(300)
-      .describe('seconds (AWS: at most 172800, two days)'),
+      .describe('Percentages of the group replaced at which the refresh pauses for checkpointDelay; ascending, ending at 100'),
+    checkpointDelay: z.number().int().min(0).max(AWS_LIMITS.refreshDelayMax).default(300).describe('seconds (AWS: at most 172800, two days)'),
     bakeTime: z
       .number()
       .int()
@@ -88,8 +80,7 @@ const refreshSchema = z
     standbyInstances: z.enum(['Terminate', 'Ignore', 'Wait']).default('Ignore'),
   })
   .refine((r) => !(r.minHealthyPercentage === 100 && r.maxHealthyPercentage === 100), {
-    message:
-      'minHealthyPercentage and maxHealthyPercentage cannot both be 100: the refresh could neither launch nor terminate',
+    message: 'minHealthyPercentage and maxHealthyPercentage cannot both be 100: the refresh could neither launch nor terminate',
     path: ['maxHealthyPercentage'],
   })
   .refine((r) => r.maxHealthyPercentage - r.minHealthyPercentage <= 100, {
@@ -102,10 +93,7 @@ const lifecycleHookSchema = z
   .strictObject({
     name: z
       .string()
-      .regex(
-        /^[A-Za-z0-9\-_/]{1,255}$/,
-        'must be 1-255 letters, digits, -, _ or / (PutLifecycleHook LifecycleHookName)',
-      )
+      .regex(/^[A-Za-z0-9\-_/]{1,255}$/, 'must be 1-255 letters, digits, -, _ or / (PutLifecycleHook LifecycleHookName)')
       .default('sipbake-drain')
       .describe('Termination lifecycle hook the drain agent completes'),
     create: z.boolean().default(true).describe('Create the hook during roll when missing (false: only warn)'),
@@ -132,12 +120,7 @@ export const deploySchema = z.strictObject({
         ),
     )
     .min(1),
-  healthyDeadlineSeconds: z
-    .number()
-    .int()
-    .min(30)
-    .default(900)
-    .describe('A new instance must be healthy in every target group within this'),
+  healthyDeadlineSeconds: z.number().int().min(30).default(900).describe('A new instance must be healthy in every target group within this'),
   pollSeconds: z.number().int().min(1).default(15),
   maxReplacedInstances: z
     .number()
@@ -150,9 +133,7 @@ export const deploySchema = z.strictObject({
     .int()
     .min(60)
     .optional()
-    .describe(
-      'How long a rollback may take before sipbake stops waiting (default: twice the worst case of the roll plus healthyDeadlineSeconds)',
-    ),
+    .describe('How long a rollback may take before sipbake stops waiting (default: twice the worst case of the roll plus healthyDeadlineSeconds)'),
   refresh: refreshSchema,
   lifecycleHook: lifecycleHookSchema,
 });

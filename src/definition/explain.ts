@@ -39,8 +39,7 @@ function unwrap(s: AnySchema): AnySchema {
   let cur = s;
   for (;;) {
     const t = cur.def.type;
-    if (t === 'optional' || t === 'default' || t === 'prefault' || t === 'nullable' || t === 'readonly')
-      cur = cur.def.innerType as AnySchema;
+    if (t === 'optional' || t === 'default' || t === 'prefault' || t === 'nullable' || t === 'readonly') cur = cur.def.innerType as AnySchema;
     else if (t === 'pipe') cur = cur.def.in as AnySchema;
     else return cur;
   }
@@ -71,8 +70,7 @@ export function schemaAt(root: z.ZodType, path: readonly PathSegment[], data: un
       if (!match) return seg === disc ? u : undefined;
       u = match;
     }
-    if (u.def.type === 'object')
-      s = (u as unknown as { shape: Record<string, AnySchema> }).shape[String(seg)] as AnySchema;
+    if (u.def.type === 'object') s = (u as unknown as { shape: Record<string, AnySchema> }).shape[String(seg)] as AnySchema;
     else if (u.def.type === 'array') s = u.def.element as AnySchema;
     else return undefined;
     if (!s) return undefined;
@@ -90,10 +88,7 @@ function allowedKeys(root: z.ZodType, path: readonly PathSegment[], data: unknow
     const value = (dataAt(data, path) as Record<string, unknown> | undefined)?.[u.def.discriminator];
     u =
       (u.def.options as AnySchema[]).find((o) =>
-        (
-          (o as unknown as { shape: Record<string, AnySchema> }).shape[u.def.discriminator as string]?.def.values as
-            unknown[] | undefined
-        )?.includes(value),
+        ((o as unknown as { shape: Record<string, AnySchema> }).shape[u.def.discriminator as string]?.def.values as unknown[] | undefined)?.includes(value),
       ) ?? u;
   }
   return u.def.type === 'object' ? Object.keys((u as unknown as { shape: object }).shape) : [];
@@ -119,18 +114,12 @@ function keyPaths(root: z.ZodType, key: string, maxDepth = 6): string[][] {
 }
 
 /** Where an unknown key really belongs: below the object it was written in, else anywhere in the schema. */
-function misplaced(
-  root: z.ZodType,
-  path: readonly PathSegment[],
-  key: string,
-): { rel: string; how: string } | undefined {
+function misplaced(root: z.ZodType, path: readonly PathSegment[], key: string): { rel: string; how: string } | undefined {
   const here = path.map((p) => (typeof p === 'number' ? '[]' : p));
   const isHere = (p: string[]) => p.length === here.length + 1 && here.every((seg, i) => p[i] === seg);
   const found = keyPaths(root, key).filter((p) => (p.length > 1 || here.length > 0) && !isHere(p));
   if (!found.length) return undefined;
-  const below = found
-    .filter((p) => p.length > here.length + 1 && here.every((seg, i) => p[i] === seg))
-    .sort((a, b) => a.length - b.length)[0];
+  const below = found.filter((p) => p.length > here.length + 1 && here.every((seg, i) => p[i] === seg)).sort((a, b) => a.length - b.length)[0];
   if (below) {
     const rel = below.slice(here.length).filter((x) => x !== '[]');
     const parent = rel.slice(0, -1).join('.');
@@ -168,22 +157,10 @@ function printable(v: unknown, path: readonly PathSegment[] = []): string {
 function rangeText(s: AnySchema): { what: string; use: string } {
   const n = s as unknown as { minValue: number | null; maxValue: number | null; isInt: boolean };
   const kind = n.isInt ? 'an integer' : 'a number';
-  const lo =
-    n.minValue !== null && Number.isFinite(n.minValue) && Math.abs(n.minValue) < Number.MAX_SAFE_INTEGER
-      ? n.minValue
-      : undefined;
-  const hi =
-    n.maxValue !== null && Number.isFinite(n.maxValue) && Math.abs(n.maxValue) < Number.MAX_SAFE_INTEGER
-      ? n.maxValue
-      : undefined;
+  const lo = n.minValue !== null && Number.isFinite(n.minValue) && Math.abs(n.minValue) < Number.MAX_SAFE_INTEGER ? n.minValue : undefined;
+  const hi = n.maxValue !== null && Number.isFinite(n.maxValue) && Math.abs(n.maxValue) < Number.MAX_SAFE_INTEGER ? n.maxValue : undefined;
   const range =
-    lo !== undefined && hi !== undefined
-      ? ` from ${lo} to ${hi}`
-      : lo !== undefined
-        ? ` of at least ${lo}`
-        : hi !== undefined
-          ? ` of at most ${hi}`
-          : '';
+    lo !== undefined && hi !== undefined ? ` from ${lo} to ${hi}` : lo !== undefined ? ` of at least ${lo}` : hi !== undefined ? ` of at most ${hi}` : '';
   const noun = isPort(s) ? 'a port number' : kind;
   return { what: `must be ${kind}${range}`, use: `use ${noun}${range}` };
 }
@@ -226,9 +203,7 @@ function expectation(s: AnySchema | undefined): { what: string; use: string } {
 
 function discValues(u: AnySchema): string[] {
   const disc = u.def.discriminator as string;
-  return (u.def.options as AnySchema[]).flatMap(
-    (o) => ((o as unknown as { shape: Record<string, AnySchema> }).shape[disc]?.def.values as string[]) ?? [],
-  );
+  return (u.def.options as AnySchema[]).flatMap((o) => ((o as unknown as { shape: Record<string, AnySchema> }).shape[disc]?.def.values as string[]) ?? []);
 }
 
 /** "use …" from a custom message "must be X" / "must look like X". */
@@ -305,11 +280,7 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
         ];
       }
       const e = expectation(leaf);
-      if (
-        typeof issue.input === 'string' &&
-        unwrap(leaf ?? (root as AnySchema)).def.type === 'number' &&
-        /^-?\d+(\.\d+)?$/.test(issue.input.trim())
-      ) {
+      if (typeof issue.input === 'string' && unwrap(leaf ?? (root as AnySchema)).def.type === 'number' && /^-?\d+(\.\d+)?$/.test(issue.input.trim())) {
         return [{ path, at: 'value', message: `${e.what}, not a quoted string`, got, fix: 'remove the quotes' }];
       }
       if (typeof issue.input === 'string' && e.what === 'must be true or false') {
@@ -422,11 +393,7 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
     case 'custom': {
       const custom = !/^Invalid/.test(issue.message);
       const pattern = (issue as { pattern?: string }).pattern;
-      const message = custom
-        ? issue.message
-        : pattern
-          ? `does not match the pattern ${pattern}`
-          : 'has the wrong format';
+      const message = custom ? issue.message : pattern ? `does not match the pattern ${pattern}` : 'has the wrong format';
       const fix =
         issue.params?.fix ??
         (custom

@@ -45,14 +45,7 @@ function typeOf(j: J): string {
   if (t === 'integer' || t === 'number') {
     const max = j.maximum !== undefined && j.maximum < Number.MAX_SAFE_INTEGER ? j.maximum : undefined;
     const min = j.minimum !== undefined && j.minimum > Number.MIN_SAFE_INTEGER ? j.minimum : undefined;
-    const range =
-      min !== undefined && max !== undefined
-        ? ` ${min}–${max}`
-        : min !== undefined
-          ? ` ≥ ${min}`
-          : max !== undefined
-            ? ` ≤ ${max}`
-            : '';
+    const range = min !== undefined && max !== undefined ? ` ${min}–${max}` : min !== undefined ? ` ≥ ${min}` : max !== undefined ? ` ≤ ${max}` : '';
     return `${t}${range}`;
   }
   if (t === 'array') return `list of ${j.items ? typeOf(j.items) : 'any'}${j.minItems ? ` (≥ ${j.minItems})` : ''}`;
@@ -63,10 +56,8 @@ function typeOf(j: J): string {
 
 function defaultOf(j: J, required: boolean): string {
   if (j.default === undefined) return required ? '**required**' : '—';
-  if (Array.isArray(j.default))
-    return j.default.length > 3 ? `${j.default.length} entries` : code(JSON.stringify(j.default));
-  if (j.default !== null && typeof j.default === 'object')
-    return Object.keys(j.default).length ? code(JSON.stringify(j.default)) : '(its defaults)';
+  if (Array.isArray(j.default)) return j.default.length > 3 ? `${j.default.length} entries` : code(JSON.stringify(j.default));
+  if (j.default !== null && typeof j.default === 'object') return Object.keys(j.default).length ? code(JSON.stringify(j.default)) : '(its defaults)';
   return j.default === '' ? '`""`' : code(String(j.default));
 }
 
@@ -82,8 +73,7 @@ function walk(j: J, at: string, required: boolean, rows: Row[], note = ''): void
     });
   }
   if (j.type === 'object' && j.properties) {
-    for (const [k, v] of Object.entries(j.properties))
-      walk(v, `${at}.${k}`, (j.required ?? []).includes(k) && v.default === undefined, rows);
+    for (const [k, v] of Object.entries(j.properties)) walk(v, `${at}.${k}`, (j.required ?? []).includes(k) && v.default === undefined, rows);
   }
   if (j.type === 'array' && j.items?.properties) walk({ ...j.items, description: undefined }, `${at}[]`, false, rows);
   if (alternatives) {
@@ -139,30 +129,19 @@ export function fieldReference(): string {
     for (const r of rows) out.push(`| ${r.field} | ${r.type} | ${r.dflt} | ${r.meaning} |`);
   };
   const scalars: Row[] = [];
-  for (const [k, v] of Object.entries(schema.properties ?? {}))
-    if (v.type !== 'object') walk(v, k, required.includes(k), scalars);
+  for (const [k, v] of Object.entries(schema.properties ?? {})) if (v.type !== 'object') walk(v, k, required.includes(k), scalars);
   out.push('', '### Top level', '');
   table(scalars);
   for (const [k, v] of Object.entries(schema.properties ?? {})) {
     if (v.type !== 'object') continue;
     const rows: Row[] = [];
-    for (const [kk, vv] of Object.entries(v.properties ?? {}))
-      walk(vv, `${k}.${kk}`, (v.required ?? []).includes(kk) && vv.default === undefined, rows);
+    for (const [kk, vv] of Object.entries(v.properties ?? {})) walk(vv, `${k}.${kk}`, (v.required ?? []).includes(kk) && vv.default === undefined, rows);
     out.push('', `### \`${k}\``, '');
-    const notes = [
-      v.description,
-      required.includes(k) ? 'This section is required.' : v.default === undefined ? 'Optional section.' : '',
-    ].filter(Boolean);
+    const notes = [v.description, required.includes(k) ? 'This section is required.' : v.default === undefined ? 'Optional section.' : ''].filter(Boolean);
     if (notes.length) out.push(notes.join(' '), '');
     table(rows);
   }
-  out.push(
-    '',
-    '### Rules that span fields',
-    '',
-    'Checked after the schema passes; each is reported at the field it is about.',
-    '',
-  );
+  out.push('', '### Rules that span fields', '', 'Checked after the schema passes; each is reported at the field it is about.', '');
   for (const r of RULE_SUMMARIES) out.push(`- ${r}`);
   return out.join('\n');
 }

@@ -7,16 +7,7 @@ import { UserError } from '../core/errors.js';
 import { YamlLocator, type PathSegment, type PointAt } from './locate.js';
 import { explain, type RawIssue } from './explain.js';
 import { checkRules, checkWarnings, nameMismatch, type RuleIssue } from './rules.js';
-import {
-  decodeDefinition,
-  bytePosition,
-  flowTooDeep,
-  keyPathAt,
-  MAX_ALIAS_COUNT,
-  MAX_DEFINITION_BYTES,
-  MAX_NESTING,
-  treeTooDeep,
-} from './input-limits.js';
+import { decodeDefinition, bytePosition, flowTooDeep, keyPathAt, MAX_ALIAS_COUNT, MAX_DEFINITION_BYTES, MAX_NESTING, treeTooDeep } from './input-limits.js';
 
 /** One thing wrong with a definition, positioned in its file. */
 export interface DefinitionIssue {
@@ -31,8 +22,7 @@ export interface DefinitionIssue {
 
 export type LoadResult =
   /** warnings: things that pass but deserve a look (e.g. a destination that is a DNS name). */
-  | { ok: true; file: string; image: ImageDefinition; source: string; warnings: DefinitionIssue[] }
-  | { ok: false; file: string; issues: DefinitionIssue[] };
+  { ok: true; file: string; image: ImageDefinition; source: string; warnings: DefinitionIssue[] } | { ok: false; file: string; issues: DefinitionIssue[] };
 
 /** `images/NAME.yaml:LINE:COL FIELD.PATH: what is wrong (got VALUE); what to do` */
 export function formatIssue(i: DefinitionIssue): string {
@@ -66,8 +56,7 @@ function displayName(root: string, file: string, typed?: string): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/');
 }
 
-const isPathLike = (s: string): boolean =>
-  /\.(ya?ml|json)$/i.test(s) || s.includes('/') || s.includes(path.sep) || s === '.' || s === '..';
+const isPathLike = (s: string): boolean => /\.(ya?ml|json)$/i.test(s) || s.includes('/') || s.includes(path.sep) || s === '.' || s === '..';
 
 export interface LoadOptions {
   /** For a loopback run (render --local, check, try): TLS needs no certificate source, a throwaway pair is made. */
@@ -92,12 +81,7 @@ export async function loadImage(root: string, nameOrPath: string, opts: LoadOpti
         : 'pass the definition file itself, e.g. images/NAME.yaml';
       return one('is a directory, not an image definition', hint, JSON.stringify(nameOrPath));
     }
-    if (!st.isFile())
-      return one(
-        'is not a regular file',
-        'pass an image definition file (images/NAME.yaml) or its name',
-        JSON.stringify(nameOrPath),
-      );
+    if (!st.isFile()) return one('is not a regular file', 'pass an image definition file (images/NAME.yaml) or its name', JSON.stringify(nameOrPath));
     // Checked before reading: a huge file must not be read into memory to be refused.
     if (st.size > MAX_DEFINITION_BYTES)
       return one(
@@ -127,10 +111,7 @@ export async function loadImage(root: string, nameOrPath: string, opts: LoadOpti
   if (!('text' in decoded)) {
     const pos = bytePosition(bytes, decoded.offset);
     // Name the field the bad byte sits in: parse a lossy decoding just to locate it.
-    const lossy =
-      decoded.offset > 0
-        ? new TextDecoder('utf-8').decode(bytes.subarray(0, Math.min(bytes.length, MAX_DEFINITION_BYTES)))
-        : '';
+    const lossy = decoded.offset > 0 ? new TextDecoder('utf-8').decode(bytes.subarray(0, Math.min(bytes.length, MAX_DEFINITION_BYTES))) : '';
     const at = lossy ? fieldAt(lossy, pos) : '';
     return { ok: false, file, issues: [{ file, ...pos, path: at, message: decoded.message, fix: decoded.fix }] };
   }
@@ -161,12 +142,7 @@ function fieldAt(text: string, pos: { line: number; col: number }): string {
 /** More issues than anyone reads: the rest are summarised in one line. */
 const MAX_ISSUES = 50;
 
-export function parseImage(
-  source: string,
-  file: string,
-  fileName = expectedName(file),
-  opts: LoadOptions = {},
-): LoadResult {
+export function parseImage(source: string, file: string, fileName = expectedName(file), opts: LoadOptions = {}): LoadResult {
   const fail = (issues: DefinitionIssue[]): LoadResult => {
     const next = issues[MAX_ISSUES];
     if (next === undefined) return { ok: false, file, issues }; // MAX_ISSUES or fewer
@@ -227,12 +203,7 @@ export function parseImage(
         const keyPath = keyPathAt(doc, e.pos[0]) ?? where.pathAt(e.pos[0]);
         const key = String(keyPath[keyPath.length - 1] ?? source.slice(e.pos[0]).split(/[:\s]/)[0]);
         const first = where.has(keyPath) ? where.position(keyPath, 'key') : undefined;
-        const under =
-          keyPath.length > 1
-            ? ` under ${keyPath.slice(0, -1).join('.')}`
-            : keyPath.length === 1
-              ? ' at the top level'
-              : '';
+        const under = keyPath.length > 1 ? ` under ${keyPath.slice(0, -1).join('.')}` : keyPath.length === 1 ? ' at the top level' : '';
         issues.push({
           file,
           ...pos,

@@ -42,8 +42,7 @@ export class YamlLocator {
         }
         const keyAt = start(pair.key) ?? offset;
         const value = deref(this.doc, pair.value);
-        const valueAt =
-          isScalar(value) && value.value === null && !(value.source ?? '').length ? keyAt : (start(value) ?? keyAt);
+        const valueAt = isScalar(value) && value.value === null && !(value.source ?? '').length ? keyAt : (start(value) ?? keyAt);
         offset = last && at !== 'key' ? valueAt : keyAt;
         node = value;
       } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {

@@ -13,18 +13,8 @@ export function partitionOf(region: string): Partition {
 }
 
 /** The parts of an ARN, or undefined when it is not one. */
-export function parseArn(
-  arn: string,
-): { partition: string; service: string; region: string; account: string; resource: string } | undefined {
-  const [, partition, service, region, account, resource] =
-    /^arn:([a-z-]+):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$/.exec(arn) ?? [];
-  if (
-    partition === undefined ||
-    service === undefined ||
-    region === undefined ||
-    account === undefined ||
-    resource === undefined
-  )
-    return undefined;
+export function parseArn(arn: string): { partition: string; service: string; region: string; account: string; resource: string } | undefined {
+  const [, partition, service, region, account, resource] = /^arn:([a-z-]+):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$/.exec(arn) ?? [];
+  if (partition === undefined || service === undefined || region === undefined || account === undefined || resource === undefined) return undefined;
   return { partition, service, region, account, resource };
 }

@@ -11,14 +11,7 @@ export const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'must be an I
 export const cidr = z.string().refine(
   (s) => {
     const [ip, len, extra] = s.split('/');
-    return (
-      extra === undefined &&
-      ip !== undefined &&
-      isIPv4(ip) &&
-      len !== undefined &&
-      /^\d{1,2}$/.test(len) &&
-      Number(len) <= 32
-    );
+    return extra === undefined && ip !== undefined && isIPv4(ip) && len !== undefined && /^\d{1,2}$/.test(len) && Number(len) <= 32;
   },
   { message: 'must be an IPv4 CIDR such as 54.172.60.0/30' },
 );
@@ -97,9 +90,7 @@ function safe(pattern: RegExp, message: string, sanitize: (s: string) => string)
       code: 'custom',
       message,
       input: s,
-      ...(clean && clean !== s && pattern.test(clean)
-        ? { params: { fix: `write ${JSON.stringify(clean)} instead` } }
-        : {}),
+      ...(clean && clean !== s && pattern.test(clean) ? { params: { fix: `write ${JSON.stringify(clean)} instead` } } : {}),
     });
   });
 }
@@ -125,8 +116,7 @@ function sipUriProblem(s: string): string | undefined {
   const [, , user, h, p, params] = m;
   if (user !== undefined && !URI_USER.test(user))
     return 'must be a SIP URI whose user part has only letters, digits and . _ ~ + - (e.g. sip:pinger@example.com)';
-  if (!h || !(isIPv4(h) || isDnsName(h)))
-    return 'must be a SIP URI whose host is an IPv4 address or a DNS name (e.g. sip:pinger@example.com)';
+  if (!h || !(isIPv4(h) || isDnsName(h))) return 'must be a SIP URI whose host is an IPv4 address or a DNS name (e.g. sip:pinger@example.com)';
   if (p !== undefined && (Number(p) < 1 || Number(p) > 65535)) return 'must be a SIP URI with a port from 1 to 65535';
   if (
     params &&
@@ -184,28 +174,20 @@ export const socketSpec = z.string().superRefine((s, ctx) => {
 });
 
 /** A PostgreSQL database or role name sipbake writes into SQL and the db_url without quoting surprises. */
-export const pgName = safe(
-  /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/,
-  'must be a PostgreSQL name: a letter or _, then up to 62 letters, digits, _ or -',
-  (s) =>
-    s
-      .replace(/[^A-Za-z0-9_-]/g, '')
-      .replace(/^[^A-Za-z_]+/, '')
-      .slice(0, 63),
+export const pgName = safe(/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/, 'must be a PostgreSQL name: a letter or _, then up to 62 letters, digits, _ or -', (s) =>
+  s
+    .replace(/[^A-Za-z0-9_-]/g, '')
+    .replace(/^[^A-Za-z_]+/, '')
+    .slice(0, 63),
 );
 
 /** Where a secret is read at boot. Never its value. */
 export const secretRef = z.strictObject({
-  source: z
-    .enum(['ssm', 'secretsmanager'])
-    .describe('ssm: SSM Parameter Store (SecureString); secretsmanager: Secrets Manager'),
+  source: z.enum(['ssm', 'secretsmanager']).describe('ssm: SSM Parameter Store (SecureString); secretsmanager: Secrets Manager'),
   // SSM names: a-zA-Z0-9_.-/ (PutParameter); Secrets Manager ids and ARNs: A-Za-z0-9/_+=.@- and ':'.
   name: z
     .string()
-    .regex(
-      /^[A-Za-z0-9/_+=.@:-]{1,2048}$/,
-      'must be an SSM parameter name or a Secrets Manager id/ARN (letters, digits and / _ + = . @ : -)',
-    )
+    .regex(/^[A-Za-z0-9/_+=.@:-]{1,2048}$/, 'must be an SSM parameter name or a Secrets Manager id/ARN (letters, digits and / _ + = . @ : -)')
     .describe('Parameter name (e.g. /sipbake/recorder-lb/db-password) or secret id/ARN'),
   jsonKey: z
     .string()

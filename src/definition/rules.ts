@@ -246,9 +246,7 @@ export interface RuleContext {
 }
 
 const nameMatchesFile: Rule = (img, { fileName }) =>
-  fileName !== undefined && img.name !== fileName
-    ? [{ path: ['name'], ...nameMismatch(fileName, img.name), got: JSON.stringify(img.name) }]
-    : [];
+  fileName !== undefined && img.name !== fileName ? [{ path: ['name'], ...nameMismatch(fileName, img.name), got: JSON.stringify(img.name) }] : [];
 
 const oneRole: Rule = (img) => {
   if (img.relay && img.dispatcher)
@@ -373,8 +371,7 @@ const controlSocket: Rule = (img) => {
   return [
     {
       path: ['media', 'rtpproxy', 'controlSocket'],
-      message:
-        'is not on loopback, and the RTPProxy control protocol has no authentication: anyone who reaches it can steer or tear down media',
+      message: 'is not on loopback, and the RTPProxy control protocol has no authentication: anyone who reaches it can steer or tear down media',
       got: JSON.stringify(rp.controlSocket),
       fix: 'use udp:127.0.0.1:7722 (RTPProxy runs beside Kamailio), or set media.rtpproxy.allowNonLoopbackControl: true if it really must be reachable',
     },
@@ -400,8 +397,7 @@ const portClashes: Rule = (img) => {
   const rp = img.media.rtpproxy;
   if (rp.enabled) {
     const sock = parseControlSocket(rp.controlSocket);
-    if (sock.kind === 'udp')
-      one(['media', 'rtpproxy', 'controlSocket'], 'udp', sock.port, 'the RTPProxy control socket');
+    if (sock.kind === 'udp') one(['media', 'rtpproxy', 'controlSocket'], 'udp', sock.port, 'the RTPProxy control socket');
     if (rp.rtpPorts.min < rp.rtpPorts.max)
       s.push({
         path: ['media', 'rtpproxy', 'rtpPorts'],
@@ -422,9 +418,7 @@ const portClashes: Rule = (img) => {
         path: at.path,
         message: `${at.proto.toUpperCase()} port ${at.lo} ${inRange ? 'lies inside' : 'is also used by'} ${other.what} (${other.path.join('.')}), so one of them cannot bind`,
         got: String(at.lo),
-        fix: inRange
-          ? `move it outside ${other.lo}-${other.hi}, or shrink the RTP range`
-          : 'give each socket its own port',
+        fix: inRange ? `move it outside ${other.lo}-${other.hi}, or shrink the RTP range` : 'give each socket its own port',
       });
     }
   }

@@ -1,18 +1,5 @@
 import { z } from 'zod';
-import {
-  absolutePath,
-  attrToken,
-  cidr,
-  host,
-  ipv4,
-  pgName,
-  port,
-  secretRef,
-  seconds,
-  sipUri,
-  socketSpec,
-  text,
-} from './primitives.js';
+import { absolutePath, attrToken, cidr, host, ipv4, pgName, port, secretRef, seconds, sipUri, socketSpec, text } from './primitives.js';
 import { TWILIO_SIGNALLING_CIDRS } from './twilio.js';
 import { drainSchema } from './drain-schema.js';
 import { bakeSchema } from './bake-schema.js';
@@ -21,9 +8,7 @@ import { deploySchema } from './deploy-schema.js';
 // One schema for every image definition in images/*.yaml. Field-level rules live here;
 // rules that span fields live in rules.ts. Defaults reproduce the seeds' behaviour.
 
-const transport = z
-  .enum(['udp', 'tcp', 'tls'])
-  .describe('SIP transport (Kamailio sends it from a listener of the same transport)');
+const transport = z.enum(['udp', 'tcp', 'tls']).describe('SIP transport (Kamailio sends it from a listener of the same transport)');
 
 /** Initial (out-of-dialog) methods an image may relay. Only INVITE creates a dialog the proxy tracks. */
 const initialMethod = z.enum(['INVITE', 'MESSAGE', 'OPTIONS', 'INFO', 'NOTIFY', 'PUBLISH']);
@@ -32,17 +17,12 @@ const initialMethods = (what: string) =>
     .array(initialMethod)
     .min(1)
     .default(['INVITE'])
-    .describe(
-      `Initial requests relayed to ${what}; other methods get 405. OPTIONS not listed here is answered locally (200)`,
-    );
+    .describe(`Initial requests relayed to ${what}; other methods get 405. OPTIONS not listed here is answered locally (200)`);
 /** A header name, or a prefix ending in `*` (X-Twilio-*). */
 const headerPattern = z
   .string()
   .max(64)
-  .regex(
-    /^[A-Za-z0-9-]+\*?$/,
-    'must be a header name such as X-Twilio-AccountSid, or a prefix ending in * such as X-Twilio-*',
-  );
+  .regex(/^[A-Za-z0-9-]+\*?$/, 'must be a header name such as X-Twilio-AccountSid, or a prefix ending in * such as X-Twilio-*');
 
 const listenSchema = z
   .strictObject({
@@ -50,18 +30,14 @@ const listenSchema = z
     tcp: port.optional().describe('TCP SIP port'),
     tls: port.optional().describe('TLS SIP port (needs tls.enabled)'),
   })
-  .describe(
-    'SIP listeners. The private address to bind and the public address to advertise come from instance metadata at boot.',
-  );
+  .describe('SIP listeners. The private address to bind and the public address to advertise come from instance metadata at boot.');
 
 const advertiseSchema = z
   .strictObject({
     source: z
       .enum(['instance-public-ipv4', 'elastic-ip', 'private-ipv4'])
       .default('instance-public-ipv4')
-      .describe(
-        'Which public address Via/Record-Route/SDP carry: the instance public IPv4 from IMDS, a fixed Elastic IP (NLB/NAT set-ups), or none (private)',
-      ),
+      .describe('Which public address Via/Record-Route/SDP carry: the instance public IPv4 from IMDS, a fixed Elastic IP (NLB/NAT set-ups), or none (private)'),
     elasticIp: ipv4.optional().describe('With source: elastic-ip, the NLB/NAT Elastic IP to advertise'),
   })
   .prefault({});
@@ -82,18 +58,13 @@ const relaySchema = z
       .min(1)
       .default([...TWILIO_SIGNALLING_CIDRS])
       .describe("Source CIDRs allowed to send SIP; enforced in Kamailio itself. Default: Twilio's signalling ranges"),
-    onDisallowed: z
-      .enum(['reject', 'drop'])
-      .default('reject')
-      .describe('reject: 403 Forbidden; drop: silently discard'),
+    onDisallowed: z.enum(['reject', 'drop']).default('reject').describe('reject: 403 Forbidden; drop: silently discard'),
     recordRoute: z.boolean().default(true).describe('Record-Route so ACK and BYE stay on this instance'),
     initialMethods: initialMethods('the destination'),
     stripHeaders: z
       .array(headerPattern)
       .default(['X-Twilio-*'])
-      .describe(
-        "Headers removed from relayed requests and their responses, so neither side sees the other's account data (seed 000). [] strips nothing",
-      ),
+      .describe("Headers removed from relayed requests and their responses, so neither side sees the other's account data (seed 000). [] strips nothing"),
   })
   .describe('Seed 000: relay every call to one destination SIP domain');
 
@@ -101,39 +72,18 @@ const destinationSchema = z.strictObject({
   host: host('recorder address', 'port').describe('Recorder IPv4 address or DNS name; no port (that goes in port:)'),
   port: port.default(5080).describe('Destination SIP port'),
   transport: transport.default('tcp'),
-  flags: z
-    .number()
-    .int()
-    .min(0)
-    .max(31)
-    .default(0)
-    .describe('dispatcher flags (1 inactive, 2 probing, 4 disabled, 8 keep probing, 16 ignore for algorithms)'),
-  priority: z
-    .number()
-    .int()
-    .min(0)
-    .default(0)
-    .describe('dispatcher priority: orders destinations inside the set (algorithm 8 uses it)'),
+  flags: z.number().int().min(0).max(31).default(0).describe('dispatcher flags (1 inactive, 2 probing, 4 disabled, 8 keep probing, 16 ignore for algorithms)'),
+  priority: z.number().int().min(0).default(0).describe('dispatcher priority: orders destinations inside the set (algorithm 8 uses it)'),
   attrs: z
     .strictObject({
-      weight: z
-        .number()
-        .int()
-        .min(1)
-        .max(100)
-        .optional()
-        .describe('Share of calls in percent; honoured only by algorithm 9'),
+      weight: z.number().int().min(1).max(100).optional().describe('Share of calls in percent; honoured only by algorithm 9'),
       rweight: z.number().int().min(1).max(100).optional().describe('Relative weight; honoured only by algorithm 11'),
       duid: attrToken.optional().describe('Destination unique id; used by algorithm 10'),
       maxload: z.number().int().min(1).optional().describe('Maximum active calls; used by algorithm 10'),
       socket: socketSpec.optional().describe('Local socket to send from, e.g. udp:10.0.0.10:5080'),
     })
     .prefault({}),
-  description: text(255)
-    .default('')
-    .describe(
-      'Free text shown by dispatcher.list and the dispatcher table (at most 64 characters with the postgres backend)',
-    ),
+  description: text(255).default('').describe('Free text shown by dispatcher.list and the dispatcher table (at most 64 characters with the postgres backend)'),
 });
 
 const dispatcherSchema = z
@@ -158,18 +108,8 @@ const dispatcherSchema = z
       .strictObject({
         interval: seconds(1).default(10).describe('ds_ping_interval'),
         method: z.enum(['OPTIONS', 'INFO']).default('OPTIONS').describe('ds_ping_method'),
-        threshold: z
-          .number()
-          .int()
-          .min(1)
-          .default(10)
-          .describe('ds_probing_threshold: failed pings before a destination is inactive'),
-        inactiveThreshold: z
-          .number()
-          .int()
-          .min(1)
-          .default(10)
-          .describe('ds_inactive_threshold: good replies before it is active again'),
+        threshold: z.number().int().min(1).default(10).describe('ds_probing_threshold: failed pings before a destination is inactive'),
+        inactiveThreshold: z.number().int().min(1).default(10).describe('ds_inactive_threshold: good replies before it is active again'),
         latencyStats: z.boolean().default(true).describe('ds_ping_latency_stats'),
         mode: z.number().int().min(0).max(3).default(1).describe('ds_probing_mode: 1 probes every destination'),
         from: sipUri.default('sip:dispatcher@localhost').describe('ds_ping_from'),
@@ -204,9 +144,7 @@ const mediaSchema = z
             'must look like udp:127.0.0.1:7722, udp6:[::1]:7722 or unix:/run/rtpproxy/rtpproxy.sock',
           )
           .default('udp:127.0.0.1:7722')
-          .describe(
-            'RTPProxy control socket (rtpproxy -s; rtpproxy_sock): udp:HOST:PORT, udp6:[HOST]:PORT or unix:/path',
-          ),
+          .describe('RTPProxy control socket (rtpproxy -s; rtpproxy_sock): udp:HOST:PORT, udp6:[HOST]:PORT or unix:/path'),
         allowNonLoopbackControl: z
           .boolean()
           .default(false)
@@ -220,17 +158,13 @@ const mediaSchema = z
         logLevel: z
           .enum(['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT'])
           .default('WARN')
-          .describe(
-            'rtpproxy -d log level; INFO and DBUG write several lines per call, which journald rate-limits away under load',
-          ),
+          .describe('rtpproxy -d log level; INFO and DBUG write several lines per call, which journald rate-limits away under load'),
         maxCalls: z
           .number()
           .int()
           .min(1)
           .optional()
-          .describe(
-            'Concurrent calls the instance is sized for: rtpproxy -L and LimitNOFILE get 4 descriptors per call (default: what rtpPorts holds)',
-          ),
+          .describe('Concurrent calls the instance is sized for: rtpproxy -L and LimitNOFILE get 4 descriptors per call (default: what rtpPorts holds)'),
       })
       .prefault({}),
   })
@@ -240,18 +174,9 @@ const tcpSchema = z
   .strictObject({
     maxConnections: z.number().int().min(1).default(2048).describe('tcp_max_connections'),
     connectionLifetime: seconds(1).default(3605).describe('tcp_connection_lifetime, seconds'),
-    keepaliveIdle: seconds(1)
-      .default(300)
-      .describe('TCP keepalive idle time; must stay below the NLB idle timeout (350 s)'),
-    keepaliveInterval: seconds(1)
-      .default(30)
-      .describe('tcp_keepintvl: seconds between unanswered keepalive probes; below 350 s too'),
-    keepaliveCount: z
-      .number()
-      .int()
-      .min(1)
-      .default(3)
-      .describe('tcp_keepcnt: unanswered probes before the connection is dropped'),
+    keepaliveIdle: seconds(1).default(300).describe('TCP keepalive idle time; must stay below the NLB idle timeout (350 s)'),
+    keepaliveInterval: seconds(1).default(30).describe('tcp_keepintvl: seconds between unanswered keepalive probes; below 350 s too'),
+    keepaliveCount: z.number().int().min(1).default(3).describe('tcp_keepcnt: unanswered probes before the connection is dropped'),
   })
   .prefault({});
 
@@ -264,9 +189,7 @@ const antifloodSchema = z
       .int()
       .min(1)
       .optional()
-      .describe(
-        'pike reqs_density_per_unit: initial requests per source per sampleTime. Default: 1.5 x capacity.callsPerSecond x sampleTime',
-      ),
+      .describe('pike reqs_density_per_unit: initial requests per source per sampleTime. Default: 1.5 x capacity.callsPerSecond x sampleTime'),
     removeLatency: seconds(1).default(120).describe('pike remove_latency'),
     ipbanExpire: seconds(1)
       .max(31_536_000)
@@ -275,15 +198,11 @@ const antifloodSchema = z
     exempt: z
       .array(cidr)
       .default([])
-      .describe(
-        'Sources pike never bans: trunks and voice platforms that legitimately send more than requestsDensity per sampleTime',
-      ),
+      .describe('Sources pike never bans: trunks and voice platforms that legitimately send more than requestsDensity per sampleTime'),
     exemptUpstream: z
       .boolean()
       .default(true)
-      .describe(
-        "Never ban the relay's allowedSources or the dispatcher's destinations (false: count them like anyone else)",
-      ),
+      .describe("Never ban the relay's allowedSources or the dispatcher's destinations (false: count them like anyone else)"),
   })
   .prefault({});
 
@@ -296,9 +215,7 @@ const tlsSchema = z
     certificate: absolutePath.default('/etc/kamailio/tls/server.pem').describe('Certificate path on the instance'),
     privateKey: absolutePath.default('/etc/kamailio/tls/server.key').describe('Private key path on the instance'),
     certificateSecret: secretRef.optional().describe('Read at boot and written to certificate (PEM)'),
-    privateKeySecret: secretRef
-      .optional()
-      .describe('Read at boot and written to privateKey (PEM); keeps the key out of the image'),
+    privateKeySecret: secretRef.optional().describe('Read at boot and written to privateKey (PEM); keeps the key out of the image'),
     maxConnections: z.number().int().min(1).default(2048).describe('tls_max_connections; at most tcp.maxConnections'),
     // Kamailio 5.5's tls module knows SSLv2, SSLv3, SSLv23, TLSv1(.0)(+), TLSv1.1(+) and TLSv1.2(+)
     // (src/modules/tls/tls_config.c, methods[]); anything else fails mod_init at start-up, after `-c`
@@ -311,9 +228,7 @@ const tlsSchema = z
             : undefined,
       })
       .default('TLSv1.2+')
-      .describe(
-        "Lowest TLS version accepted, as Kamailio 5.5's tls_method: TLSv1.2+ (TLS 1.2 or newer, 1.3 included) or TLSv1.2 (exactly 1.2)",
-      ),
+      .describe("Lowest TLS version accepted, as Kamailio 5.5's tls_method: TLSv1.2+ (TLS 1.2 or newer, 1.3 included) or TLSv1.2 (exactly 1.2)"),
   })
   .prefault({});
 
@@ -325,10 +240,7 @@ const diagnosticsSchema = z
     log: z.enum(['syslog', 'stderr']).default('syslog').describe('Where Kamailio logs: syslog (journald) or stderr'),
     logFacility: z
       .string()
-      .regex(
-        /^LOG_(LOCAL[0-7]|DAEMON|USER)$/,
-        'must be a syslog facility such as LOG_LOCAL0 (LOG_LOCAL0-7, LOG_DAEMON or LOG_USER)',
-      )
+      .regex(/^LOG_(LOCAL[0-7]|DAEMON|USER)$/, 'must be a syslog facility such as LOG_LOCAL0 (LOG_LOCAL0-7, LOG_DAEMON or LOG_USER)')
       .default('LOG_LOCAL0')
       .describe('syslog facility'),
   })
@@ -336,21 +248,9 @@ const diagnosticsSchema = z
 
 const memorySchema = z
   .strictObject({
-    sharedMb: z
-      .number()
-      .int()
-      .min(64)
-      .max(65536)
-      .default(512)
-      .describe('kamailio -m: shared memory (tm transactions, dialogs, dispatcher)'),
+    sharedMb: z.number().int().min(64).max(65536).default(512).describe('kamailio -m: shared memory (tm transactions, dialogs, dispatcher)'),
     privateMb: z.number().int().min(4).max(1024).default(16).describe('kamailio -M: private memory per process'),
-    children: z
-      .number()
-      .int()
-      .min(1)
-      .max(64)
-      .default(8)
-      .describe('Worker processes per UDP listener (and TCP workers)'),
+    children: z.number().int().min(1).max(64).default(8).describe('Worker processes per UDP listener (and TCP workers)'),
   })
   .prefault({});
 

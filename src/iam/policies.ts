@@ -183,9 +183,7 @@ interface SecretScope {
 }
 
 function ssmArn(s: PolicyScope, region: string, name: string): string {
-  return name.startsWith('arn:')
-    ? name
-    : `arn:${s.partition}:ssm:${region}:${s.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+  return name.startsWith('arn:') ? name : `arn:${s.partition}:ssm:${region}:${s.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
 }
 function secretArn(s: PolicyScope, region: string, id: string): string {
   // Secrets Manager appends a random 6-character suffix to a secret's ARN.
@@ -261,15 +259,10 @@ function secretsOf(image: ImageDefinition): SecretScope {
  * Where each role acts: build in bake.region (or --region) plus bake.amiRegions; roll and instance in
  * deploy.region (or --region). Without an image, any region ('*', matched with StringLike).
  */
-function scopeFor(
-  role: IamRole,
-  def: ImageDefinition | undefined,
-  o: { account?: string; region?: string } = {},
-): PolicyScope {
+function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): PolicyScope {
   const home = role === 'build' ? (o.region ?? def?.bake.region ?? '*') : (o.region ?? def?.deploy?.region ?? '*');
   // home stays first: the partition follows it.
-  const regions =
-    role === 'build' ? [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i) : [home];
+  const regions = role === 'build' ? [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i) : [home];
   return {
     regions,
     account: o.account ?? '*',
@@ -280,11 +273,7 @@ function scopeFor(
 }
 
 /** The policy `sipbake iam ROLE [--image NAME]` prints. */
-export function policyFor(
-  role: IamRole,
-  def: ImageDefinition | undefined,
-  o: { account?: string; region?: string } = {},
-): Policy {
+export function policyFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): Policy {
   const scope = scopeFor(role, def, o);
   if (role === 'build') return buildPolicy(scope);
   if (role === 'roll') return rollPolicy(scope);

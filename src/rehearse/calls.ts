@@ -47,10 +47,7 @@ export async function callOutcomes(logs: string[]): Promise<CallOutcome[]> {
     if (m.direction === 'sent' && cseq === 'BYE' && status === 200) c.byeAnswered = true;
   }
   return [...calls].map(([callId, c]) => {
-    if (!c.established)
-      return c.final
-        ? { callId, result: 'refused' as const, status: c.final }
-        : { callId, result: 'unanswered' as const };
+    if (!c.established) return c.final ? { callId, result: 'refused' as const, status: c.final } : { callId, result: 'unanswered' as const };
     if (c.byeSent && c.byeOk) return { callId, result: 'completed' as const, endedBy: 'caller' as const };
     if (c.byeReceived && c.byeAnswered) return { callId, result: 'completed' as const, endedBy: 'callee' as const };
     return { callId, result: 'dropped' as const };
@@ -67,12 +64,10 @@ export interface TimedMessage {
 /** SIPp -trace_msg: "----- YYYY-MM-DD HH:MM:SS.micro" then "UDP message received [n] bytes :" (pure). */
 export function timedMessages(log: string): TimedMessage[] {
   const out: TimedMessage[] = [];
-  const re =
-    /^-{10,}\s+(\d{4}-\d\d-\d\d[\sT]\d\d:\d\d:\d\d(?:\.\d+)?)\s*\n(.*message (sent|received)[^\n]*)\n([\s\S]*?)(?=^-{10,}\s+\d{4}-|$(?![\s\S]))/gm;
+  const re = /^-{10,}\s+(\d{4}-\d\d-\d\d[\sT]\d\d:\d\d:\d\d(?:\.\d+)?)\s*\n(.*message (sent|received)[^\n]*)\n([\s\S]*?)(?=^-{10,}\s+\d{4}-|$(?![\s\S]))/gm;
   for (const [, stamp, header, direction, text] of log.matchAll(re)) {
     // Every group of `re` takes part in every match.
-    if (stamp === undefined || header === undefined || text === undefined)
-      throw new Error('timedMessages: a match without all its groups');
+    if (stamp === undefined || header === undefined || text === undefined) throw new Error('timedMessages: a match without all its groups');
     const at = Date.parse(stamp.replace(' ', 'T').replace(/(\.\d{3})\d*/, '$1'));
     out.push({ at, header, direction: direction as 'sent' | 'received', text: text.replace(/\r/g, '').trim() });
   }

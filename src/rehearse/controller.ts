@@ -6,8 +6,7 @@
 //   wait the deregistration delay; cut its remaining flows (conntrack); Terminating:Wait with the hook timeout
 //   (heartbeats extend it, up to the global timeout); CompleteLifecycleAction or the timeout; terminate.
 
-type InstanceState =
-  'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
+type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
 
 interface Instance {
   id: string;
@@ -105,11 +104,7 @@ function patch(s: ControllerState, id: string, p: Partial<Instance>): Controller
   return { ...s, instances: s.instances.map((i) => (i.id === id ? { ...i, ...p } : i)) };
 }
 
-export function step(
-  s0: ControllerState,
-  o: Observation,
-  p: ControllerParams,
-): { state: ControllerState; actions: Action[] } {
+export function step(s0: ControllerState, o: Observation, p: ControllerParams): { state: ControllerState; actions: Action[] } {
   if (s0.done) return { state: s0, actions: [] };
   let s = s0;
   const actions: Action[] = [];
@@ -135,10 +130,7 @@ export function step(
     const i = find(id);
     if (i?.state !== 'Terminating:Wait') continue;
     s = patch(s, id, { state: 'Terminating:Proceed', endedBy: 'complete' });
-    ev(
-      id,
-      `CompleteLifecycleAction CONTINUE after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s in Terminating:Wait`,
-    );
+    ev(id, `CompleteLifecycleAction CONTINUE after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s in Terminating:Wait`);
   }
 
   // The replacement: health checks, then registration (InService).
@@ -173,16 +165,10 @@ export function step(
         timeoutAt: o.now + p.hookTimeoutMs,
         globalTimeoutAt: o.now + Math.min(100 * p.hookTimeoutMs, 172_800_000),
       });
-      ev(
-        i.id,
-        `deregistration delay over: remaining flows cut; Terminating:Wait (hook timeout ${p.hookTimeoutMs / 1000} s)`,
-      );
+      ev(i.id, `deregistration delay over: remaining flows cut; Terminating:Wait (hook timeout ${p.hookTimeoutMs / 1000} s)`);
     } else if (i.state === 'Terminating:Wait' && o.now >= recorded(i, 'timeoutAt')) {
       s = patch(s, i.id, { state: 'Terminating:Proceed', endedBy: 'timeout' });
-      ev(
-        i.id,
-        `lifecycle hook timed out after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s (default result)`,
-      );
+      ev(i.id, `lifecycle hook timed out after ${((o.now - recorded(i, 'waitStartedAt')) / 1000).toFixed(1)} s (default result)`);
     }
     const j = get(leaving);
     if (j.state === 'Terminating:Proceed') {
@@ -224,10 +210,7 @@ export function step(
       s = patch(s, old, { state: 'Terminating', registered: false, pickedAt: o.now, deregisteredAt: o.now });
       s = { ...s, leaving: old, ready: undefined };
       actions.push({ type: 'set-target-state', id: old, state: 'Terminated' }, { type: 'deregister', id: old });
-      ev(
-        old,
-        'picked for termination: IMDS target-lifecycle-state Terminated; deregistered from the NLB (new flows go elsewhere)',
-      );
+      ev(old, 'picked for termination: IMDS target-lifecycle-state Terminated; deregistered from the NLB (new flows go elsewhere)');
     }
   }
   return { state: s, actions };

@@ -72,11 +72,7 @@ const ok = (action: string, inner: string) =>
 const fault = (code: string, message: string) =>
   `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${esc(code)}</Code><Message>${esc(message)}</Message></Error><RequestId>rehearse</RequestId></ErrorResponse>`;
 
-export async function serveAutoScaling(
-  socketPath: string,
-  b: AutoScalingBackend,
-  calls: AsgCall[],
-): Promise<http.Server> {
+export async function serveAutoScaling(socketPath: string, b: AutoScalingBackend, calls: AsgCall[]): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
@@ -89,8 +85,7 @@ export async function serveAutoScaling(
         res.writeHead(status, { 'content-type': 'text/xml' });
         res.end(xml);
       };
-      const noAction = () =>
-        send(400, fault('ValidationError', `No active Lifecycle Action found with instance ID ${id}`), 'no-action');
+      const noAction = () => send(400, fault('ValidationError', `No active Lifecycle Action found with instance ID ${id}`), 'no-action');
       const wrongIds = p.AutoScalingGroupName !== undefined && p.AutoScalingGroupName !== b.groupName;
       switch (action) {
         case 'DescribeAutoScalingInstances': {
@@ -102,8 +97,7 @@ export async function serveAutoScaling(
           return send(200, ok(action, `<AutoScalingInstances>${member}</AutoScalingInstances>`));
         }
         case 'DescribeLifecycleHooks':
-          if (wrongIds)
-            return send(400, fault('ValidationError', `Group ${p.AutoScalingGroupName} not found`), 'no-group');
+          if (wrongIds) return send(400, fault('ValidationError', `Group ${p.AutoScalingGroupName} not found`), 'no-group');
           return send(
             200,
             ok(

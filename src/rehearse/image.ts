@@ -70,12 +70,7 @@ function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
 }
 
 /** Loads IMAGE, writes the patched definition into dir/NAME.yaml and returns what the rehearsal needs to know. */
-export async function prepareImage(
-  root: string,
-  nameOrPath: string,
-  dir: string,
-  o: ImagePatchOptions,
-): Promise<RehearsalImage> {
+export async function prepareImage(root: string, nameOrPath: string, dir: string, o: ImagePatchOptions): Promise<RehearsalImage> {
   const { image, file } = await loadImageOrThrow(root, nameOrPath);
   const raw = parse(await readFile(file, 'utf8')) as Plain;
   delete raw.deploy;
@@ -107,10 +102,5 @@ export async function renderInstance(root: string, img: RehearsalImage, out: str
   const include = path.join(out, BOOT_INCLUDE_PATH);
   const text = await readFile(include, 'utf8');
   const line = `#!define SIPBAKE_PEER_NET "${ADDR.subnet}"`;
-  await writeFile(
-    include,
-    /^#!define SIPBAKE_PEER_NET .*$/m.test(text)
-      ? text.replace(/^#!define SIPBAKE_PEER_NET .*$/m, line)
-      : `${text}${line}\n`,
-  );
+  await writeFile(include, /^#!define SIPBAKE_PEER_NET .*$/m.test(text) ? text.replace(/^#!define SIPBAKE_PEER_NET .*$/m, line) : `${text}${line}\n`);
 }

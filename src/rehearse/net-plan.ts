@@ -95,36 +95,22 @@ export function baseCommands(n: NetNames, o: NetOptions): Cmd[] {
   // internet ↔ NLB, internet ↔ NAT
   c.push(ip(n.inet, 'link', 'add', 'nlb', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nlb));
   c.push(ip(n.inet, 'link', 'add', 'nat', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nat));
-  c.push(
-    ip(n.inet, 'addr', 'add', `${ADDR.inetNlb[0]}/30`, 'dev', 'nlb'),
-    ip(n.inet, 'addr', 'add', `${ADDR.inetNat[0]}/30`, 'dev', 'nat'),
-  );
-  for (const a of [...ADDR.sources, ADDR.destination, ...ADDR.recorders])
-    c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
+  c.push(ip(n.inet, 'addr', 'add', `${ADDR.inetNlb[0]}/30`, 'dev', 'nlb'), ip(n.inet, 'addr', 'add', `${ADDR.inetNat[0]}/30`, 'dev', 'nat'));
+  for (const a of [...ADDR.sources, ADDR.destination, ...ADDR.recorders]) c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
   c.push(ip(n.inet, 'link', 'set', 'nlb', 'up'), ip(n.inet, 'link', 'set', 'nat', 'up'));
-  c.push(
-    ip(n.inet, 'route', 'add', `${ADDR.nlbEip}/32`, 'via', ADDR.inetNlb[1]),
-    ip(n.inet, 'route', 'add', `${ADDR.natEip}/32`, 'via', ADDR.inetNat[1]),
-  );
+  c.push(ip(n.inet, 'route', 'add', `${ADDR.nlbEip}/32`, 'via', ADDR.inetNlb[1]), ip(n.inet, 'route', 'add', `${ADDR.natEip}/32`, 'via', ADDR.inetNat[1]));
   // NLB: its Elastic IP, the subnet's bridge, the VPC link to the NAT gateway
   c.push(
     ip(n.nlb, 'addr', 'add', `${ADDR.inetNlb[1]}/30`, 'dev', 'inet'),
     ip(n.nlb, 'addr', 'add', `${ADDR.nlbEip}/32`, 'dev', 'inet'),
     ip(n.nlb, 'link', 'set', 'inet', 'up'),
   );
-  c.push(
-    ip(n.nlb, 'link', 'add', 'br0', 'type', 'bridge'),
-    ip(n.nlb, 'addr', 'add', `${ADDR.router}/24`, 'dev', 'br0'),
-    ip(n.nlb, 'link', 'set', 'br0', 'up'),
-  );
+  c.push(ip(n.nlb, 'link', 'add', 'br0', 'type', 'bridge'), ip(n.nlb, 'addr', 'add', `${ADDR.router}/24`, 'dev', 'br0'), ip(n.nlb, 'link', 'set', 'br0', 'up'));
   c.push(ip(n.nlb, 'link', 'add', 'nat', 'type', 'veth', 'peer', 'name', 'vpc', 'netns', n.nat));
   c.push(ip(n.nlb, 'addr', 'add', `${ADDR.vpcNat[0]}/30`, 'dev', 'nat'), ip(n.nlb, 'link', 'set', 'nat', 'up'));
   c.push(ip(n.nlb, 'route', 'add', '198.51.100.0/24', 'via', ADDR.inetNlb[0]));
   // Flows the instances start (marked 2) leave through the NAT gateway; replies of NLB flows go back out directly.
-  c.push(
-    ip(n.nlb, 'route', 'add', 'default', 'via', ADDR.vpcNat[1], 'table', '200'),
-    ip(n.nlb, 'rule', 'add', 'fwmark', '2', 'lookup', '200', 'pref', '100'),
-  );
+  c.push(ip(n.nlb, 'route', 'add', 'default', 'via', ADDR.vpcNat[1], 'table', '200'), ip(n.nlb, 'rule', 'add', 'fwmark', '2', 'lookup', '200', 'pref', '100'));
   c.push(sysctl(n.nlb, 'net.ipv4.ip_forward=1'));
   c.push(
     sysctl(n.nlb, `net.netfilter.nf_conntrack_udp_timeout=${o.udpIdleSeconds}`),
@@ -137,10 +123,7 @@ export function baseCommands(n: NetNames, o: NetOptions): Cmd[] {
     ip(n.nat, 'link', 'set', 'inet', 'up'),
   );
   c.push(ip(n.nat, 'addr', 'add', `${ADDR.vpcNat[1]}/30`, 'dev', 'vpc'), ip(n.nat, 'link', 'set', 'vpc', 'up'));
-  c.push(
-    ip(n.nat, 'route', 'add', ADDR.subnet, 'via', ADDR.vpcNat[0]),
-    ip(n.nat, 'route', 'add', 'default', 'via', ADDR.inetNat[0]),
-  );
+  c.push(ip(n.nat, 'route', 'add', ADDR.subnet, 'via', ADDR.vpcNat[0]), ip(n.nat, 'route', 'add', 'default', 'via', ADDR.inetNat[0]));
   c.push(sysctl(n.nat, 'net.ipv4.ip_forward=1'));
   return c;
 }

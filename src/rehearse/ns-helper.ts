@@ -30,8 +30,7 @@ async function main(argv: string[]): Promise<void> {
     if (flag === '--forward') {
       const [hp, sock] = value.split('=');
       const [host, port] = (hp ?? '').split(':');
-      if (sock === undefined || port === undefined)
-        throw new Error(`ns-helper: --forward wants HOST:PORT=SOCKET, not "${value}"`);
+      if (sock === undefined || port === undefined) throw new Error(`ns-helper: --forward wants HOST:PORT=SOCKET, not "${value}"`);
       const srv = net.createServer((c) => {
         const u = net.connect({ path: sock });
         c.pipe(u).pipe(c);
@@ -42,8 +41,7 @@ async function main(argv: string[]): Promise<void> {
       closers.push(() => srv.close());
     } else if (flag === '--rtpproxy') {
       const [host, port] = value.split(':');
-      if (host === undefined || port === undefined)
-        throw new Error(`ns-helper: --rtpproxy wants HOST:PORT, not "${value}"`);
+      if (host === undefined || port === undefined) throw new Error(`ns-helper: --rtpproxy wants HOST:PORT, not "${value}"`);
       const r = await new RtpproxyResponder({ host, port: Number(port) }).start();
       closers.push(() => void r.stop());
     } else if (flag === '--probe') {

@@ -7,28 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, UserError } from '../core/errors.js';
 import { startProcess, type ManagedProcess } from '../try/process.js';
-import {
-  initialController,
-  nextDelayMs,
-  step,
-  type Action,
-  type ControllerParams,
-  type ControllerState,
-} from './controller.js';
+import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
 import { closeServer, serveAutoScaling, serveImds, type AsgCall } from './endpoints.js';
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
-import {
-  ADDR,
-  baseCommands,
-  instanceCommands,
-  instanceIp,
-  mapScript,
-  natRuleset,
-  netNames,
-  nlbRuleset,
-  rebalance,
-  type Cmd,
-} from './net-plan.js';
+import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd } from './net-plan.js';
 import { uacCalleeBye, uacCallerBye, uas } from './scenarios.js';
 import { callOutcomes, type CallOutcome } from './calls.js';
 import { callEnds, natPath, natTranslations } from './measure.js';
@@ -142,16 +124,8 @@ function run(argv: Cmd, input?: string): Promise<string> {
 
 /** Refuses clearly when the rehearsal cannot run here. */
 async function preflight(): Promise<void> {
-  if (process.platform !== 'linux')
-    throw new UserError(
-      'sipbake rehearse needs Linux (network namespaces, nftables)',
-      'run it on a Linux machine or VM',
-    );
-  if (process.getuid?.() !== 0)
-    throw new UserError(
-      'sipbake rehearse must run as root: it creates network namespaces and nftables rules',
-      'run it with sudo',
-    );
+  if (process.platform !== 'linux') throw new UserError('sipbake rehearse needs Linux (network namespaces, nftables)', 'run it on a Linux machine or VM');
+  if (process.getuid?.() !== 0) throw new UserError('sipbake rehearse must run as root: it creates network namespaces and nftables rules', 'run it with sudo');
   const missing: string[] = [];
   for (const [bin, pkg] of [
     ['ip', 'iproute2'],
@@ -167,11 +141,7 @@ async function preflight(): Promise<void> {
     );
     if (!ok) missing.push(`${bin} (apt-get install ${pkg})`);
   }
-  if (missing.length)
-    throw new UserError(
-      `sipbake rehearse needs ${missing.join(', ')}`,
-      'install the missing packages and run it again',
-    );
+  if (missing.length) throw new UserError(`sipbake rehearse needs ${missing.join(', ')}`, 'install the missing packages and run it again');
 }
 
 interface Live {
@@ -289,10 +259,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
 
     // ---- network ----
     await sh(baseCommands(names, { udpIdleSeconds: Math.max(1, Math.round(120 / o.scale)), stickiness: true }));
-    await run(
-      ['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'],
-      nlbRuleset({ udpIdleSeconds: 0, stickiness: true }),
-    );
+    await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], nlbRuleset({ udpIdleSeconds: 0, stickiness: true }));
     await run(['ip', 'netns', 'exec', names.nat, 'nft', '-f', '-'], natRuleset());
     event(
       'network',
@@ -316,10 +283,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           hookName: oldImg.hookName,
           hookTimeoutSeconds: Math.max(1, Math.round(hookTimeoutMs / 1000)),
           stateOf: (id) => cs.instances.find((i) => i.id === id)?.state,
-          heartbeat: (id) =>
-            cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.heartbeats.push(id), true),
-          complete: (id) =>
-            cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.completed.push(id), true),
+          heartbeat: (id) => cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.heartbeats.push(id), true),
+          complete: (id) => cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.completed.push(id), true),
         },
         asgCalls,
       ),
@@ -379,14 +344,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     };
     const healthy = (k: number, port: number) =>
       new Promise<boolean>((resolve) => {
-        const req = http.get(
-          { socketPath: probeSock, path: `/tcp?host=${instanceIp(k)}&port=${port}`, timeout: 3000 },
-          (res) => {
-            let b = '';
-            res.on('data', (c: Buffer) => (b += c.toString()));
-            res.on('end', () => resolve(b === '1'));
-          },
-        );
+        const req = http.get({ socketPath: probeSock, path: `/tcp?host=${instanceIp(k)}&port=${port}`, timeout: 3000 }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve(b === '1'));
+        });
         req.on('error', () => resolve(false));
         req.on('timeout', () => req.destroy());
       });
@@ -547,12 +509,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const dialogsOn = async (k: number) =>
       Number(
         /all:\s*(\d+)/.exec(
-          await run([
-            'kamcmd',
-            '-s',
-            `unix:${path.join(dir, `i${k}`)}/run/kamailio/kamailio_ctl`,
-            'dlg.stats_active',
-          ]).catch(() => ''),
+          await run(['kamcmd', '-s', `unix:${path.join(dir, `i${k}`)}/run/kamailio/kamailio_ctl`, 'dlg.stats_active']).catch(() => ''),
         )?.[1] ?? 0,
       );
     const [firstToLeave] = cs.instances;
@@ -580,8 +537,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       if (cs.launching) {
         const launching = cs.launching;
         const inst = cs.instances.find((i) => i.id === launching);
-        if (inst === undefined)
-          throw new Error(`rehearsal: the controller launches ${launching}, which is not one of its instances`);
+        if (inst === undefined) throw new Error(`rehearsal: the controller launches ${launching}, which is not one of its instances`);
         health[inst.id] = await healthy(inst.k, newImg.healthPort);
       }
       const obs = {
@@ -596,10 +552,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       await sleep(Math.max(20, nextDelayMs(cs, Date.now(), 200, params)));
     }
     const rollMs = Date.now() - rollStart;
-    event(
-      'asg',
-      cs.failed ? `roll failed: ${cs.failed}` : `every instance replaced in ${(rollMs / 1000).toFixed(1)} s`,
-    );
+    event('asg', cs.failed ? `roll failed: ${cs.failed}` : `every instance replaced in ${(rollMs / 1000).toFixed(1)} s`);
 
     async function perform(a: Action): Promise<void> {
       switch (a.type) {
@@ -613,32 +566,17 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         case 'set-target-state': {
           imdsState.set(a.id, a.state);
           // Which calls the instance holds now (the dialogs its drain has to wait for).
-          const held = dialogCallIds(
-            await run(['kamcmd', '-s', `unix:${liveOf(a.id).tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(
-              () => '',
-            ),
-          );
+          const held = dialogCallIds(await run(['kamcmd', '-s', `unix:${liveOf(a.id).tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => ''));
           callsAtPick.set(a.id, held);
           event(a.id, `holds ${held.length} call(s)`);
           return;
         }
         case 'cut-flows':
-          await run([
-            'ip',
-            'netns',
-            'exec',
-            names.nlb,
-            'conntrack',
-            '-D',
-            '--dst-nat',
-            instanceIp(liveOf(a.id).k),
-          ]).catch(() => '');
+          await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(liveOf(a.id).k)]).catch(() => '');
           return;
         case 'terminate': {
           const l = liveOf(a.id);
-          const out = await run(['kamcmd', '-s', `unix:${l.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(
-            () => '',
-          );
+          const out = await run(['kamcmd', '-s', `unix:${l.tree}/run/kamailio/kamailio_ctl`, 'dlg.list']).catch(() => '');
           heldAtTerminate.set(a.id, { at: Date.now(), calls: dialogCallIds(out) });
           await Promise.all(l.procs.map((p) => p.stop('SIGTERM', 1000)));
           await run(['ip', 'netns', 'del', l.ns]).catch(() => '');
@@ -652,12 +590,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const cap = cancellableSleep(windowMs + waitMs + 10_000);
     await Promise.race([Promise.all(uacs.map((u) => u.exited)), cap.done, interrupted]).finally(cap.cancel);
     clearInterval(natWatch);
-    const outcomes = await callOutcomes(
-      await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))),
-    );
-    const uasLogs = await Promise.all(
-      peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')),
-    );
+    const outcomes = await callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
+    const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
     const ends = callEnds([...uasLogs]);
     for (const c of outcomes) {
       const e = ends.get(c.callId);
@@ -700,10 +634,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           const held = callsAtPick.get(i.id) ?? [];
           const left = Math.max(0, ...held.map((c) => (ends.get(c) ?? pickedAt) - pickedAt));
           return sum + deregMs + Math.max(0, left - deregMs);
-        }, 0) +
-      cs.instances
-        .filter((i) => i.image === 'new')
-        .reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
+        }, 0) + cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
     const natLogs = uasLogs.join('\n');
     const summary: RehearsalSummary = {
       image: oldImg.name,

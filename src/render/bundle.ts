@@ -8,8 +8,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 function entryPoint(): string {
   // Works from src/ (tests, tsx) and from dist/ (the installed CLI), which ships no .ts sources.
-  for (const c of [path.resolve(here, '../agent/main.ts'), path.resolve(here, '../../src/agent/main.ts')])
-    if (existsSync(c)) return c;
+  for (const c of [path.resolve(here, '../agent/main.ts'), path.resolve(here, '../../src/agent/main.ts')]) if (existsSync(c)) return c;
   throw new Error(`agent entry point not found near ${here}`);
 }
 

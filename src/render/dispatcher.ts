@@ -19,15 +19,12 @@ function destinationAttrs(d: Destination): string {
   if (a.socket !== undefined) parts.push(`socket=${a.socket}`);
   // parse_params() splits on ';' and '=': each value must be one token, and the whole one field.
   for (const p of parts)
-    if ((p.match(/[;=]/g) ?? []).length !== 1)
-      throw new UnsafeValueError('a dispatcher attrs entry', p, "a value may not hold ';' or '='");
+    if ((p.match(/[;=]/g) ?? []).length !== 1) throw new UnsafeValueError('a dispatcher attrs entry', p, "a value may not hold ';' or '='");
   return parts.length ? dispatcherListField(parts.join(';')) : '';
 }
 
 /** One row per destination, in the order written. */
-export function dispatcherRows(
-  image: ImageDefinition,
-): { setId: number; uri: string; flags: number; priority: number; attrs: string; description: string }[] {
+export function dispatcherRows(image: ImageDefinition): { setId: number; uri: string; flags: number; priority: number; attrs: string; description: string }[] {
   const ds = image.dispatcher;
   if (!ds) return [];
   return ds.destinations.map((d) => ({
@@ -48,8 +45,7 @@ export function renderDispatcherList(image: ImageDefinition): string {
     if (r.description) lines.push(`# ${commentText(r.description)}`);
     const line = `${r.setId} ${r.uri} ${r.flags} ${r.priority}${r.attrs ? ` ${r.attrs}` : ''}`;
     // ds_load_list() reads lines with fgets(line, 1024): a longer one would be split in two.
-    if (line.length > 1000)
-      throw new UnsafeValueError('a dispatcher.list line', line, 'ds_load_list() reads at most 1023 characters a line');
+    if (line.length > 1000) throw new UnsafeValueError('a dispatcher.list line', line, 'ds_load_list() reads at most 1023 characters a line');
     lines.push(line);
   }
   return `${lines.join('\n')}\n`;

@@ -38,17 +38,11 @@ export async function renderImage(root: string, nameOrPath: string, opts: Render
 }
 
 /** Plan and write an already loaded (validated) definition: the bake and `try` hand theirs on. */
-export async function renderDefinition(
-  root: string,
-  image: ImageDefinition,
-  opts: RenderOptions,
-): Promise<Omit<RenderResult, 'file'>> {
+export async function renderDefinition(root: string, image: ImageDefinition, opts: RenderOptions): Promise<Omit<RenderResult, 'file'>> {
   await checkOutDir(opts.out);
   const plan = await planImage(root, image);
   const outDir = path.resolve(opts.out);
-  const final = opts.local
-    ? withLocalBoot(plan, { ...opts.local, root: outDir, ...localDbUrl(image, opts.local) })
-    : plan;
+  const final = opts.local ? withLocalBoot(plan, { ...opts.local, root: outDir, ...localDbUrl(image, opts.local) }) : plan;
   await writeTreeAtomic(final, outDir, opts.local && image.tls.enabled ? (tmp) => localTlsPair(image, tmp) : undefined);
   return { outDir, plan: final };
 }
@@ -68,9 +62,7 @@ function localDbUrl(image: ImageDefinition, local: LocalOptions): { dbUrl?: stri
     if (e instanceof DbUrlError)
       throw new UserError(
         `--db-password-env: the database ${e.field} cannot be used: ${e.problem}`,
-        e.field === 'password'
-          ? "use a password with no '/' before its first '@'"
-          : `fix dispatcher.backend.${e.field}`,
+        e.field === 'password' ? "use a password with no '/' before its first '@'" : `fix dispatcher.backend.${e.field}`,
       );
     throw e;
   }
@@ -84,30 +76,12 @@ async function localTlsPair(image: ImageDefinition, tmpRoot: string): Promise<vo
   await mkdir(path.dirname(cert), { recursive: true });
   await mkdir(path.dirname(key), { recursive: true });
   try {
-    await execa(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=sipbake-local',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'pipe' },
-    );
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=sipbake-local', '-keyout', key, '-out', cert], {
+      stdio: 'pipe',
+    });
   } catch (e) {
-    throw new UserError(
-      'could not generate a local TLS certificate with openssl',
-      'install openssl (apt-get install openssl), or render without --local',
-      { cause: e },
-    );
+    throw new UserError('could not generate a local TLS certificate with openssl', 'install openssl (apt-get install openssl), or render without --local', {
+      cause: e,
+    });
   }
 }

@@ -4,12 +4,7 @@ import { renderTemplate, type TemplateSet } from './templates.js';
 import { kamailioView } from './view.js';
 import { dispatcherRows, renderDispatcherList } from './dispatcher.js';
 import { commentText, envValue, sqlIdentifier, sqlLiteral, systemdValue } from '../contract/escape.js';
-import {
-  BOOT_INCLUDE_PATH,
-  RTPPROXY_BOOT_ENV_PATH,
-  renderBootInclude,
-  renderRtpproxyBootEnv,
-} from '../contract/boot-include.js';
+import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
 import { RTPPROXY_PIDFILE, rtpproxyFdLimit, rtpproxyMaxCalls, rtpproxyOptsLine } from '../contract/rtpproxy-args.js';
 
 /** What the rtpproxy templates print: every flag comes from src/contract/rtpproxy-args.ts. */
@@ -61,8 +56,7 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
   const view = kamailioView(image);
   // Every template gets the escaper of its own language beside the view: q() (Kamailio string) from
   // the view, it.unit() for systemd settings, it.env() for EnvironmentFile values.
-  const t = (name: string, data: object = { ...view, unit: systemdValue, env: envValue }): string =>
-    renderTemplate(inputs.templates, name, data);
+  const t = (name: string, data: object = { ...view, unit: systemdValue, env: envValue }): string => renderTemplate(inputs.templates, name, data);
   const files: PlannedFile[] = [
     { path: KAMAILIO_CFG_PATH, content: t('kamailio/kamailio.cfg.eta'), mode: 0o644 },
     { path: 'etc/systemd/system/kamailio.service', content: t('systemd/kamailio.service.eta'), mode: 0o644 },

@@ -58,23 +58,7 @@ export interface KamailioView {
 
 /** Loaded in this order: dependencies first (rr before dialog, sl/tm before the users). */
 export function modulesFor(image: ImageDefinition): string[] {
-  const m = [
-    'kex',
-    'corex',
-    'tm',
-    'tmx',
-    'sl',
-    'rr',
-    'pv',
-    'maxfwd',
-    'textops',
-    'siputils',
-    'xlog',
-    'sanity',
-    'ctl',
-    'cfgutils',
-    'dialog',
-  ];
+  const m = ['kex', 'corex', 'tm', 'tmx', 'sl', 'rr', 'pv', 'maxfwd', 'textops', 'siputils', 'xlog', 'sanity', 'ctl', 'cfgutils', 'dialog'];
   if (image.diagnostics.jsonrpc) m.push('jsonrpcs');
   if (image.tls.enabled) m.unshift('tls'); // tls first, as Kamailio's own config does
   // is_in_subnet(): the relay's allowed sources and antiflood's exempt sources.
@@ -152,10 +136,7 @@ export function kamailioView(image: ImageDefinition): KamailioView {
     answerOptionsLocally: !methods.includes('OPTIONS'),
     stripHeaderRes: (image.relay?.stripHeaders ?? []).map(headerRegex),
     antifloodDensity: antifloodDensity(image),
-    antifloodExemptCidrs: [
-      ...image.antiflood.exempt,
-      ...(image.antiflood.exemptUpstream ? (image.relay?.allowedSources ?? []) : []),
-    ],
+    antifloodExemptCidrs: [...image.antiflood.exempt, ...(image.antiflood.exemptUpstream ? (image.relay?.allowedSources ?? []) : [])],
     antifloodExemptDispatcher: image.antiflood.exemptUpstream && Boolean(image.dispatcher),
     udpMaxBuffer: udpMaxBuffer(image),
     debuggerCfgtrace: image.diagnostics.debugLevel >= 3 ? 1 : 0,

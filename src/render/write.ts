@@ -6,17 +6,7 @@ import { MANIFEST_PATH } from '../contract/image-manifest.js';
 import { UserError } from '../core/errors.js';
 
 /** Errors that mean "you cannot write there", as opposed to a bug: exit 1 with the path. */
-const UNWRITABLE = new Set([
-  'EACCES',
-  'EPERM',
-  'EROFS',
-  'ENOTDIR',
-  'EEXIST',
-  'ENOSPC',
-  'EDQUOT',
-  'ENAMETOOLONG',
-  'ELOOP',
-]);
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOSPC', 'EDQUOT', 'ENAMETOOLONG', 'ELOOP']);
 
 function unwritable(e: unknown, out: string, where: string): never {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
@@ -32,11 +22,9 @@ function unwritable(e: unknown, out: string, where: string): never {
       ENAMETOOLONG: 'the path is too long',
       ELOOP: 'too many symbolic links',
     };
-    throw new UserError(
-      `cannot write --out ${out}: ${where}: ${why[code]} (${code})`,
-      'choose a directory you can write to, e.g. --out build/IMAGE',
-      { cause: e },
-    );
+    throw new UserError(`cannot write --out ${out}: ${where}: ${why[code]} (${code})`, 'choose a directory you can write to, e.g. --out build/IMAGE', {
+      cause: e,
+    });
   }
   throw e;
 }
@@ -74,10 +62,7 @@ export async function checkOutDir(out: string, cwd = process.cwd()): Promise<str
     return unwritable(e, out, target);
   }
   if (!st.isDirectory())
-    throw new UserError(
-      `--out ${out} is a file, not a directory`,
-      'pass a directory for the tree (render replaces it whole), e.g. --out build/IMAGE',
-    );
+    throw new UserError(`--out ${out} is a file, not a directory`, 'pass a directory for the tree (render replaces it whole), e.g. --out build/IMAGE');
   if (existsSync(path.join(target, ...MANIFEST_PATH.split('/')))) return target; // an earlier tree: replace it
   const entries = await readdir(target).catch((e: unknown) => unwritable(e, out, target));
   if (entries.length === 0) return target;
@@ -93,17 +78,11 @@ export async function checkOutDir(out: string, cwd = process.cwd()): Promise<str
  * On any error nothing is left at `out` (a tree that was there before stays as it was).
  * `extra` runs on the temporary tree before the rename (e.g. generating local TLS keys).
  */
-export async function writeTreeAtomic(
-  plan: RenderPlan,
-  out: string,
-  extra?: (tmpRoot: string) => Promise<void>,
-): Promise<void> {
+export async function writeTreeAtomic(plan: RenderPlan, out: string, extra?: (tmpRoot: string) => Promise<void>): Promise<void> {
   const target = await checkOutDir(out);
   const parent = path.dirname(target);
   await mkdir(parent, { recursive: true }).catch((e: unknown) => unwritable(e, out, parent));
-  const tmp = await mkdtemp(path.join(parent, `.${path.basename(target)}.tmp-`)).catch((e: unknown) =>
-    unwritable(e, out, parent),
-  );
+  const tmp = await mkdtemp(path.join(parent, `.${path.basename(target)}.tmp-`)).catch((e: unknown) => unwritable(e, out, parent));
   let old: string | undefined;
   try {
     for (const f of plan.files) {

@@ -14,12 +14,7 @@ import { aws, isAwsError } from '../aws/errors.js';
 import { hookTimeoutFor } from './preflight-drain.js';
 import { formatMarker, type RollMarker } from './types.js';
 
-export async function ensureTerminationHook(
-  c: AwsClients,
-  asgName: string,
-  hookName: string,
-  drainMaxSeconds: number,
-): Promise<void> {
+export async function ensureTerminationHook(c: AwsClients, asgName: string, hookName: string, drainMaxSeconds: number): Promise<void> {
   await aws(`creating lifecycle hook ${hookName} on ${asgName}`, () =>
     c.autoScaling.send(
       new PutLifecycleHookCommand({
@@ -34,12 +29,7 @@ export async function ensureTerminationHook(
 }
 
 /** A new launch template version: the live one with only ImageId changed. Its description marks it as sipbake's. */
-export async function createVersion(
-  c: AwsClients,
-  ltId: string,
-  sourceVersion: number,
-  marker: RollMarker,
-): Promise<number> {
+export async function createVersion(c: AwsClients, ltId: string, sourceVersion: number, marker: RollMarker): Promise<number> {
   const out = await aws(`creating a launch template version of ${ltId}`, () =>
     c.ec2.send(
       new CreateLaunchTemplateVersionCommand({
@@ -50,19 +40,10 @@ export async function createVersion(
       }),
     ),
   );
-  return returned(
-    out.LaunchTemplateVersion?.VersionNumber,
-    'CreateLaunchTemplateVersion LaunchTemplateVersion.VersionNumber',
-  );
+  return returned(out.LaunchTemplateVersion?.VersionNumber, 'CreateLaunchTemplateVersion LaunchTemplateVersion.VersionNumber');
 }
 
-export async function startRefresh(
-  c: AwsClients,
-  asgName: string,
-  ltId: string,
-  version: number,
-  prefs: RefreshPreferences,
-): Promise<string> {
+export async function startRefresh(c: AwsClients, asgName: string, ltId: string, version: number, prefs: RefreshPreferences): Promise<string> {
   const out = await aws(`starting an instance refresh of ${asgName}`, () =>
     c.autoScaling.send(
       new StartInstanceRefreshCommand({
@@ -90,8 +71,7 @@ function fallbackPreferences(p: RefreshPreferences): RefreshPreferences {
   };
 }
 
-export type RollbackStart =
-  { kind: 'aws-rollback'; refreshId: string } | { kind: 'new-refresh'; refreshId: string; why: string };
+export type RollbackStart = { kind: 'aws-rollback'; refreshId: string } | { kind: 'new-refresh'; refreshId: string; why: string };
 
 /**
  * RollbackInstanceRefresh; when AWS refuses (irreversible, or no active refresh any more), a new refresh to the

@@ -69,14 +69,8 @@ export function replacementTime(i: DrainTimingInput): ReplacementTime {
 }
 
 /** The AWS floor for replacing instances one after another: Σ (delay + what is left of each drain). Launch/warm-up excluded. */
-export function sequentialFloorSeconds(
-  longestCalls: number[],
-  t: Omit<DrainTimingInput, 'longestCallSeconds' | 'pollSeconds'>,
-): number {
-  return longestCalls.reduce(
-    (sum, c) => sum + replacementTime({ ...t, pollSeconds: 0, longestCallSeconds: c }).totalSeconds,
-    0,
-  );
+export function sequentialFloorSeconds(longestCalls: number[], t: Omit<DrainTimingInput, 'longestCallSeconds' | 'pollSeconds'>): number {
+  return longestCalls.reduce((sum, c) => sum + replacementTime({ ...t, pollSeconds: 0, longestCallSeconds: c }).totalSeconds, 0);
 }
 
 export interface TimingAdvice {
@@ -91,9 +85,7 @@ export interface TimingAdvice {
  * UDP target groups), so the delay must cover the drain; signalling alone survives it (in-dialog requests are
  * re-hashed and forwarded to the dialog's owner).
  */
-export function timingAdvice(
-  i: Omit<DrainTimingInput, 'longestCallSeconds'> & { mediaAnchored?: boolean },
-): TimingAdvice[] {
+export function timingAdvice(i: Omit<DrainTimingInput, 'longestCallSeconds'> & { mediaAnchored?: boolean }): TimingAdvice[] {
   const out: TimingAdvice[] = [];
   const dereg = i.deregistrationDelaySeconds;
   if (i.mediaAnchored && dereg < i.drainMaxSeconds) {

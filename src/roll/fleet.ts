@@ -12,10 +12,7 @@ const NOT_FOUND = /^InvalidInstanceID\.NotFound$/;
  * unknown to DescribeInstances for a while (InvalidInstanceID.NotFound). Those ids are left out (their AMI is
  * unknown for this poll) instead of failing the roll; when the error names no id, the whole lookup is skipped.
  */
-async function describeAmis(
-  c: Pick<AwsClients, 'ec2'>,
-  ids: string[],
-): Promise<Map<string, { ami?: string; launchedAtMs?: number }>> {
+async function describeAmis(c: Pick<AwsClients, 'ec2'>, ids: string[]): Promise<Map<string, { ami?: string; launchedAtMs?: number }>> {
   const out = new Map<string, { ami?: string; launchedAtMs?: number }>();
   let ask = [...ids];
   for (let attempt = 0; ask.length > 0 && attempt < 3; attempt++) {
@@ -38,11 +35,7 @@ async function describeAmis(
   return out;
 }
 
-export async function describeFleet(
-  c: Pick<AwsClients, 'ec2' | 'elbv2'>,
-  group: GroupInfo,
-  targetGroups: TargetGroupInfo[],
-): Promise<FleetInstance[]> {
+export async function describeFleet(c: Pick<AwsClients, 'ec2' | 'elbv2'>, group: GroupInfo, targetGroups: TargetGroupInfo[]): Promise<FleetInstance[]> {
   const live = group.instances.filter((i) => i.lifecycleState !== 'Terminated');
   if (live.length === 0) return [];
   const amis = await describeAmis(
@@ -58,9 +51,7 @@ export async function describeFleet(
     targets: {},
   }));
   for (const tg of targetGroups) {
-    const out = await c.elbv2.send(
-      new DescribeTargetHealthCommand({ TargetGroupArn: tg.arn, Targets: fleet.map((i) => ({ Id: i.id })) }),
-    );
+    const out = await c.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.arn, Targets: fleet.map((i) => ({ Id: i.id })) }));
     for (const d of out.TargetHealthDescriptions ?? []) {
       const i = fleet.find((f) => f.id === d.Target?.Id);
       if (i) i.targets[tg.name] = d.TargetHealth?.State ?? 'unknown';

@@ -29,12 +29,7 @@ export function isHealthyEverywhere(i: FleetInstance): boolean {
 }
 
 /** New-AMI instances newly seen unhealthy, leaving, or gone while the refresh goes forward. */
-export function badNewInstances(
-  s: GateState,
-  instances: FleetInstance[],
-  p: GateParams,
-  status: string,
-): Record<string, string> {
+export function badNewInstances(s: GateState, instances: FleetInstance[], p: GateParams, status: string): Record<string, string> {
   if (status !== 'InProgress' && status !== 'Baking' && status !== 'Pending') return {};
   const out: Record<string, string> = {};
   for (const i of instances.filter((x) => isNew(x, p) && !s.bad[x.id])) {
@@ -48,11 +43,7 @@ export function badNewInstances(
   return out;
 }
 
-export function gateReasons(
-  s: GateState,
-  o: { atMs: number; instances: FleetInstance[]; alarms: { name: string; state: string }[] },
-  p: GateParams,
-): string[] {
+export function gateReasons(s: GateState, o: { atMs: number; instances: FleetInstance[]; alarms: { name: string; state: string }[] }, p: GateParams): string[] {
   const reasons: string[] = [];
   const bad = Object.entries(s.bad);
   if (bad.length >= p.maxReplaced)
@@ -61,19 +52,13 @@ export function gateReasons(
     );
   const secs = Math.round(p.deadlineMs / 1000);
   if (s.firstNewLaunchMs !== undefined && !s.proven && o.atMs - s.firstNewLaunchMs >= p.deadlineMs)
-    reasons.push(
-      `no instance of ${p.targetAmi} became healthy within ${secs} s of its first launch (deadline ${secs} s)`,
-    );
+    reasons.push(`no instance of ${p.targetAmi} became healthy within ${secs} s of its first launch (deadline ${secs} s)`);
   else
-    for (const i of o.instances.filter(
-      (x) => isNew(x, p) && x.lifecycleState === 'InService' && !isHealthyEverywhere(x),
-    )) {
+    for (const i of o.instances.filter((x) => isNew(x, p) && x.lifecycleState === 'InService' && !isHealthyEverywhere(x))) {
       const waited = o.atMs - (i.launchedAtMs ?? o.atMs);
       if (waited >= p.deadlineMs)
         reasons.push(
-          `instance ${i.id} is not healthy after ${Math.round(waited / 1000)} s (deadline ${secs} s): ${Object.entries(
-            i.targets,
-          )
+          `instance ${i.id} is not healthy after ${Math.round(waited / 1000)} s (deadline ${secs} s): ${Object.entries(i.targets)
             .map(([tg, st]) => `${tg} ${st}`)
             .join(', ')}`,
         );

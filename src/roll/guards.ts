@@ -15,11 +15,9 @@ function healthyTargetsNow(i: GuardInput): Finding | undefined {
   const fleet = obs.fleet;
   if (!obs.group || !fleet || obs.group.desired === 0 || obs.targetGroups.length === 0) return undefined;
   const empty = obs.targetGroups.filter((tg) => !fleet.some((f) => f.targets[tg.name] === 'healthy'));
-  if (empty.length === 0)
-    return { check: 'healthyTargets', level: 'ok', message: `every target group has a healthy target now` };
+  if (empty.length === 0) return { check: 'healthyTargets', level: 'ok', message: `every target group has a healthy target now` };
   const message = `${deploy.asgName} has no healthy target in ${empty.map((t) => t.name).join(', ')} right now`;
-  if (i.force || i.kind === 'rollback')
-    return { check: 'healthyTargets', level: 'warn', message: `${message}${i.force ? ' (--force)' : ''}` };
+  if (i.force || i.kind === 'rollback') return { check: 'healthyTargets', level: 'warn', message: `${message}${i.force ? ' (--force)' : ''}` };
   return {
     check: 'healthyTargets',
     level: 'refuse',

@@ -42,10 +42,7 @@ export class RollLease {
   ) {}
 
   static async take(d: LeaseDeps, owner: string): Promise<RollLease> {
-    const read = async () =>
-      parseLease(
-        (await aws(`reading the lease on ${d.asgName}`, () => describeGroup(d.clients, d.asgName)))?.tags[TAG_LEASE],
-      );
+    const read = async () => parseLease((await aws(`reading the lease on ${d.asgName}`, () => describeGroup(d.clients, d.asgName)))?.tags[TAG_LEASE]);
     const held = await read();
     const now = d.clock.now();
     if (held && !leaseExpired(held, now)) {
@@ -73,9 +70,7 @@ export class RollLease {
 
   private async write(): Promise<void> {
     await aws(`taking the roll lease on ${this.d.asgName}`, () =>
-      retryThrottled({ clock: this.d.clock, signal: this.d.signal }, () =>
-        tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }),
-      ),
+      retryThrottled({ clock: this.d.clock, signal: this.d.signal }, () => tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) })),
     );
   }
 
@@ -104,9 +99,7 @@ export class RollLease {
         );
       } catch {
         this.lease = { ...this.lease, expiresAt: new Date(this.d.clock.now()).toISOString() };
-        await retryThrottled({ clock: this.d.clock, signal }, () =>
-          tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }),
-        );
+        await retryThrottled({ clock: this.d.clock, signal }, () => tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }));
       }
     } catch {
       // Left to expire.

@@ -1,49 +1,14 @@
 // The refresh machine (pure): one snapshot of AWS and the clock in, the next state and the actions out.
 // Shape of src/agent/drain-plan.ts: perform.ts observes, calls step(), runs the actions in order.
-import type { ProgressEvent } from '../core/reporter.js';
-import { badNewInstances, gateReasons, isHealthyEverywhere, isNew, type GateParams } from './gate.js';
+import { badNewInstances, gateReasons, isHealthyEverywhere, isNew } from './gate.js';
 import { progressEvents } from './progress.js';
 import { formatGate, parseGate, rejectionTag, TAG_GATE } from './tags.js';
 import { formatLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type RefreshInfo, type Snap } from './types.js';
 
 export type { Snap } from './types.js';
 
-export type Phase = 'rolling' | 'rolling-back' | 'done';
-type Outcome = 'succeeded' | 'rolled-back' | 'rollback-failed';
-
-export interface MachineParams extends GateParams {
-  image: string;
-  /** The launch template version the forward refresh heads to. */
-  toVersion: number;
-  previous: { ltId: string; version: number; ami: string };
-  /** false: no health gate (a rollback of sipbake's own active roll only waits). */
-  gated: boolean;
-  rollbackDeadlineMs: number;
-}
-
-export interface MachineState {
-  phase: Phase;
-  refreshId: string;
-  firstNewLaunchMs?: number;
-  /** A new-AMI instance was healthy in every target group at least once. */
-  proven: boolean;
-  /** New-AMI instances that went unhealthy or were replaced, with why (never forgotten during the refresh). */
-  bad: Record<string, string>;
-  seenNew: string[];
-  reasons: string[];
-  gateFailedAtMs?: number;
-  rollback?: { how: 'aws-rollback' | 'new-refresh'; refreshId: string; startedAtMs: number };
-  outcome?: Outcome;
-  /** Last shown state per instance/refresh, so progress events fire on changes only. */
-  shown: Record<string, string>;
-}
-
-export type Action =
-  | { type: 'rollback'; reason: string }
-  | { type: 'tag'; tags: Record<string, string> }
-  | { type: 'log'; line: string; level: 'info' | 'warn' | 'error' }
-  | { type: 'event'; event: ProgressEvent }
-  | { type: 'done'; outcome: Outcome; reasons: string[] };
+export type { Action, MachineParams, MachineState, Phase } from './machine-types.js';
+import type { Action, MachineParams, MachineState, Outcome, Phase } from './machine-types.js';
 
 export function initialState(refreshId: string, phase: Phase = 'rolling'): MachineState {
   return { phase, refreshId, proven: false, bad: {}, seenNew: [], reasons: [], shown: {} };
@@ -80,25 +45,14 @@ const FORWARD_DONE = ['Successful', 'Failed', 'Cancelled'];
 const BACK_OK = ['RollbackSuccessful', 'Successful'];
 const BACK_FAILED = ['RollbackFailed', 'Failed', 'Cancelled'];
 
-function done(
-  s: MachineState,
-  outcome: Outcome,
-  tags: Record<string, string>,
-  extra: Action[] = [],
-): { state: MachineState; actions: Action[] } {
+function done(s: MachineState, outcome: Outcome, tags: Record<string, string>, extra: Action[] = []): { state: MachineState; actions: Action[] } {
   return {
     state: { ...s, phase: 'done', outcome },
     actions: [...extra, { type: 'tag', tags }, { type: 'done', outcome, reasons: s.reasons }],
   };
 }
 
-function failGate(
-  s: MachineState,
-  o: Snap,
-  p: MachineParams,
-  reasons: string[],
-  awsRollingBack: boolean,
-): { state: MachineState; actions: Action[] } {
+function failGate(s: MachineState, o: Snap, p: MachineParams, reasons: string[], awsRollingBack: boolean): { state: MachineState; actions: Action[] } {
   const at = new Date(o.atMs).toISOString();
   const next: MachineState = { ...s, phase: 'rolling-back', reasons, gateFailedAtMs: o.atMs };
   const actions: Action[] = reasons.map((r) => ({ type: 'log', line: `gate failed: ${r}`, level: 'error' }) as Action);
@@ -115,12 +69,7 @@ function failGate(
   return { state: next, actions };
 }
 
-function stepForward(
-  s: MachineState,
-  o: Snap,
-  p: MachineParams,
-  r: RefreshInfo,
-): { state: MachineState; actions: Action[] } {
+function stepForward(s: MachineState, o: Snap, p: MachineParams, r: RefreshInfo): { state: MachineState; actions: Action[] } {
   const fresh = o.instances.filter((i) => isNew(i, p));
   const next: MachineState = {
     ...s,
@@ -155,13 +104,7 @@ function stepForward(
     });
   }
   if (r.status === 'RollbackInProgress' || r.status === 'RollbackSuccessful' || r.status === 'RollbackFailed')
-    return failGate(
-      next,
-      o,
-      p,
-      [`AWS rolled the refresh back: ${r.rollback?.reason ?? r.statusReason ?? 'no reason given'}`],
-      true,
-    );
+    return failGate(next, o, p, [`AWS rolled the refresh back: ${r.rollback?.reason ?? r.statusReason ?? 'no reason given'}`], true);
   if (FORWARD_DONE.includes(r.status)) {
     const why = `refresh ${r.status}${r.statusReason ? `: ${r.statusReason}` : ''}`;
     next.reasons = [why];
@@ -180,12 +123,7 @@ function stepForward(
   return { state: failed.state, actions: [...record, ...failed.actions] };
 }
 
-function stepBack(
-  s: MachineState,
-  o: Snap,
-  p: MachineParams,
-  r: RefreshInfo | undefined,
-): { state: MachineState; actions: Action[] } {
+function stepBack(s: MachineState, o: Snap, p: MachineParams, r: RefreshInfo | undefined): { state: MachineState; actions: Action[] } {
   const rb = s.rollback;
   if (!rb || !r) return { state: s, actions: [] };
   const at = new Date(o.atMs).toISOString();
@@ -228,14 +166,9 @@ function stepBack(
 
 export function step(s: MachineState, o: Snap, p: MachineParams): { state: MachineState; actions: Action[] } {
   if (s.phase === 'done') return { state: s, actions: [] };
-  const shown = progressEvents(
-    s.shown,
-    o,
-    s.phase === 'rolling' ? s.refreshId : (s.rollback?.refreshId ?? s.refreshId),
-  );
+  const shown = progressEvents(s.shown, o, s.phase === 'rolling' ? s.refreshId : (s.rollback?.refreshId ?? s.refreshId));
   const base = { ...s, shown: shown.shown };
   const r = s.phase === 'rolling' ? o.refresh : s.rollback ? o.refresh : undefined;
-  const out =
-    s.phase === 'rolling' ? (r ? stepForward(base, o, p, r) : { state: base, actions: [] }) : stepBack(base, o, p, r);
+  const out = s.phase === 'rolling' ? (r ? stepForward(base, o, p, r) : { state: base, actions: [] }) : stepBack(base, o, p, r);
   return { state: out.state, actions: [...shown.actions, ...out.actions] };
 }

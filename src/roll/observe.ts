@@ -8,22 +8,12 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
-import {
-  DescribeTargetGroupAttributesCommand,
-  DescribeTargetGroupsCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeTargetGroupAttributesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from '../aws/clients.js';
 import { returned } from '../aws/response.js';
 import { describeFleet } from './fleet.js';
 import { getAmi } from './images.js';
-import {
-  ACTIVE_STATUSES,
-  type GroupInfo,
-  type LtVersionInfo,
-  type Observed,
-  type RefreshInfo,
-  type TargetGroupInfo,
-} from './types.js';
+import { ACTIVE_STATUSES, type GroupInfo, type LtVersionInfo, type Observed, type RefreshInfo, type TargetGroupInfo } from './types.js';
 
 export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: string): Promise<GroupInfo | undefined> {
   const out = await c.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
@@ -57,15 +47,9 @@ export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: st
   };
 }
 
-export async function describeLtVersion(
-  c: Pick<AwsClients, 'ec2'>,
-  ltId: string,
-  version: string,
-): Promise<LtVersionInfo | undefined> {
+export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string, version: string): Promise<LtVersionInfo | undefined> {
   try {
-    const out = await c.ec2.send(
-      new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: ltId, Versions: [version] }),
-    );
+    const out = await c.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: ltId, Versions: [version] }));
     const v = out.LaunchTemplateVersions?.[0];
     if (!v) return undefined;
     return {
@@ -74,9 +58,7 @@ export async function describeLtVersion(
       version: returned(v.VersionNumber, 'DescribeLaunchTemplateVersions VersionNumber'),
       ...(v.LaunchTemplateData?.ImageId ? { imageId: v.LaunchTemplateData.ImageId } : {}),
       ...(v.VersionDescription ? { description: v.VersionDescription } : {}),
-      ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens
-        ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens }
-        : {}),
+      ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens } : {}),
     };
   } catch (e) {
     if (e instanceof Error && /NotFound/.test(e.name)) return undefined;
@@ -116,11 +98,7 @@ function toRefreshInfo(r: InstanceRefresh): RefreshInfo {
   };
 }
 
-export async function describeRefreshes(
-  c: Pick<AwsClients, 'autoScaling'>,
-  asg: string,
-  ids?: string[],
-): Promise<RefreshInfo[]> {
+export async function describeRefreshes(c: Pick<AwsClients, 'autoScaling'>, asg: string, ids?: string[]): Promise<RefreshInfo[]> {
   const out = await c.autoScaling.send(
     new DescribeInstanceRefreshesCommand({
       AutoScalingGroupName: asg,
@@ -130,10 +108,7 @@ export async function describeRefreshes(
   return (out.InstanceRefreshes ?? []).map(toRefreshInfo);
 }
 
-async function describeTargetGroups(
-  c: Pick<AwsClients, 'elbv2'>,
-  arns: string[],
-): Promise<{ found: TargetGroupInfo[]; missing: string[] }> {
+async function describeTargetGroups(c: Pick<AwsClients, 'elbv2'>, arns: string[]): Promise<{ found: TargetGroupInfo[]; missing: string[] }> {
   const found: TargetGroupInfo[] = [];
   const missing: string[] = [];
   for (const arn of arns) {
@@ -143,8 +118,7 @@ async function describeTargetGroups(
         missing.push(arn);
         continue;
       }
-      const attrs =
-        (await c.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes ?? [];
+      const attrs = (await c.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes ?? [];
       const delay = attrs.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
       found.push({
         arn,
@@ -200,9 +174,7 @@ export async function observe(c: AwsClients, o: ObserveInput): Promise<Observed>
     if (v) obs.activeDesired = v;
   }
   if (o.alarms.length > 0) {
-    const out = await c.cloudwatch.send(
-      new DescribeAlarmsCommand({ AlarmNames: o.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
-    );
+    const out = await c.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: o.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
     const known = new Set([...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => a.AlarmName));
     obs.missingAlarms = o.alarms.filter((a) => !known.has(a));
   }

@@ -44,9 +44,7 @@ async function snapshot(d: PerformDeps, refreshId: string): Promise<Snap> {
   let alarms: Snap['alarms'] = [];
   if (d.alarms.length) {
     // Composite alarms come back only when AlarmTypes asks for them (CloudWatch API reference, DescribeAlarms).
-    const out = await d.clients.cloudwatch.send(
-      new DescribeAlarmsCommand({ AlarmNames: d.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
-    );
+    const out = await d.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: d.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
     alarms = [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => ({
       name: a.AlarmName ?? '',
       state: a.StateValue ?? 'INSUFFICIENT_DATA',
@@ -75,13 +73,7 @@ async function waitInactive(d: PerformDeps): Promise<void> {
   }
 }
 
-async function perform(
-  d: PerformDeps,
-  p: MachineParams,
-  s: MachineState,
-  a: Action,
-  failures: string[],
-): Promise<MachineState> {
+async function perform(d: PerformDeps, p: MachineParams, s: MachineState, a: Action, failures: string[]): Promise<MachineState> {
   switch (a.type) {
     case 'log':
       d.reporter.line(a.line, a.level);
@@ -95,18 +87,13 @@ async function perform(
         await tagWithRetry(d, a.tags);
       } catch (e) {
         failures.push(`${Object.keys(a.tags).join(', ')}: ${(e as Error).message}`);
-        d.reporter.line(
-          `could not record ${Object.keys(a.tags).join(', ')} on ${d.asgName}: ${(e as Error).message}`,
-          'warn',
-        );
+        d.reporter.line(`could not record ${Object.keys(a.tags).join(', ')} on ${d.asgName}: ${(e as Error).message}`, 'warn');
       }
       return s;
     case 'rollback': {
       const prev = p.previous;
       const start = await aws(`rolling ${d.asgName} back`, () =>
-        retryThrottled({ clock: d.clock, signal: d.signal }, () =>
-          beginRollback(d.clients, d.asgName, prev, d.preferences, () => waitInactive(d)),
-        ),
+        retryThrottled({ clock: d.clock, signal: d.signal }, () => beginRollback(d.clients, d.asgName, prev, d.preferences, () => waitInactive(d))),
       );
       d.reporter.line(
         start.kind === 'aws-rollback'
@@ -153,8 +140,7 @@ export async function drive(
       throttled = 0;
     } catch (e) {
       if (!isThrottle(e)) throw e;
-      if (throttled++ === 0)
-        d.reporter.line('AWS is throttling the status poll; skipping polls until it stops', 'warn');
+      if (throttled++ === 0) d.reporter.line('AWS is throttling the status poll; skipping polls until it stops', 'warn');
     }
     if (o) {
       d.onSnap?.(o);

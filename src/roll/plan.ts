@@ -67,13 +67,7 @@ function refreshPreferences(d: DeployConfig): RefreshPreferences {
 }
 
 /** How Auto Scaling will batch `total` replacements in a group of `desired` (mirrors its min/max healthy rules). */
-export function planBatches(
-  desired: number,
-  total: number,
-  minPct: number,
-  maxPct: number,
-  checkpoints: number[],
-): Batch[] {
+export function planBatches(desired: number, total: number, minPct: number, maxPct: number, checkpoints: number[]): Batch[] {
   const maxCount = Math.max(desired, Math.floor((desired * maxPct) / 100));
   const minHealthy = Math.ceil((desired * minPct) / 100);
   const goals = (checkpoints.length ? checkpoints : [100]).map((cp) => ({ cp, goal: Math.ceil((total * cp) / 100) }));
@@ -106,8 +100,7 @@ function amiDiff(from: AmiInfo | undefined, to: AmiInfo | undefined): RollPlan['
   }));
 }
 
-export interface PlanInput
-  extends Omit<GuardInput, 'kind' | 'force' | 'nowMs'>, Partial<Pick<GuardInput, 'kind' | 'force' | 'nowMs'>> {
+export interface PlanInput extends Omit<GuardInput, 'kind' | 'force' | 'nowMs'>, Partial<Pick<GuardInput, 'kind' | 'force' | 'nowMs'>> {
   /** Health-check figures of the slowest target group. */
   healthSeconds?: number;
 }
@@ -125,13 +118,10 @@ export function planRoll(i: PlanInput): RollPlan {
   const g: GuardInput = { ...i, kind: i.kind ?? 'roll', force: i.force ?? false, nowMs: i.nowMs ?? Date.now() };
   const undo = g.kind === 'rollback' ? activeRollFrom(obs, image, amiId) : undefined;
   // Undoing our own active roll is what a rollback is for: the "refresh active" refusal does not apply to it.
-  const findings = [...preflight(i), ...guards(g)].filter(
-    (f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse'),
-  );
+  const findings = [...preflight(i), ...guards(g)].filter((f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse'));
   const prefs = refreshPreferences(deploy);
   const desired = obs.group?.desired ?? 0;
-  const healthSeconds =
-    i.healthSeconds ?? Math.max(0, ...obs.targetGroups.map((t) => t.intervalSeconds * t.healthyThreshold));
+  const healthSeconds = i.healthSeconds ?? Math.max(0, ...obs.targetGroups.map((t) => t.intervalSeconds * t.healthyThreshold));
   const live = obs.currentAmi?.imageId ?? obs.current?.imageId;
   const serving = inService(obs.fleet ?? []);
   const fleet: Record<string, number> = {};
@@ -167,25 +157,20 @@ export function planRoll(i: PlanInput): RollPlan {
       .map(([a, n]) => `${n} on ${a}`)
       .join(', ') || 'no instance in service';
   let mode: RollPlan['mode'] = 'start';
-  let reasons: string[] = [
-    `launch template version ${obs.current?.version ?? '?'} runs ${live ?? 'an unknown AMI'}; instances: ${fleetText}`,
-  ];
+  let reasons: string[] = [`launch template version ${obs.current?.version ?? '?'} runs ${live ?? 'an unknown AMI'}; instances: ${fleetText}`];
   if (findings.some((f) => f.level === 'refuse')) {
     mode = 'refuse';
     reasons = findings.filter((f) => f.level === 'refuse').map((f) => f.message);
   } else if (undo) {
     mode = 'undo';
-    reasons = [
-      `rollback to ${amiId} requested while sipbake's roll to ${undo.marker.ami} (refresh ${undo.refreshId}) was active`,
-    ];
+    reasons = [`rollback to ${amiId} requested while sipbake's roll to ${undo.marker.ami} (refresh ${undo.refreshId}) was active`];
   } else if (resumeId) {
     mode = 'resume';
     reasons = [`refresh ${resumeId} (sipbake's roll to ${amiId}) is still active`];
   } else if (live === amiId && off === 0) {
     mode = 'noop';
     reasons = [`launch template version ${obs.current?.version} and every instance in service run ${amiId}`];
-  } else if (live === amiId)
-    reasons.push(`the launch template already runs ${amiId} but ${off} instance(s) do not: refresh them onto it`);
+  } else if (live === amiId) reasons.push(`the launch template already runs ${amiId} but ${off} instance(s) do not: refresh them onto it`);
   return {
     image,
     asgName: deploy.asgName,
@@ -195,9 +180,7 @@ export function planRoll(i: PlanInput): RollPlan {
     ...(undo && mode === 'undo' ? { undo } : {}),
     createVersion: live !== amiId,
     fleet,
-    ...(obs.current
-      ? { from: { ltId: obs.current.ltId, version: obs.current.version, ...(live ? { ami: live } : {}) } }
-      : {}),
+    ...(obs.current ? { from: { ltId: obs.current.ltId, version: obs.current.version, ...(live ? { ami: live } : {}) } } : {}),
     to: { ami: amiId },
     amiDiff: amiDiff(obs.currentAmi, obs.target),
     ltDiff: live === amiId ? [] : [{ field: 'ImageId', ...(live ? { from: live } : {}), to: amiId }],

@@ -54,9 +54,7 @@ export const terminationHook: Check = (input) => {
     };
   }
   // While the agent heartbeats, only the global timeout (100 x HeartbeatTimeout) ends the wait (drain-timing.ts).
-  const hookWarning = adviceFor(input, hook.heartbeatTimeout).find(
-    (a) => a.field === 'hookTimeout' && a.level === 'warning',
-  );
+  const hookWarning = adviceFor(input, hook.heartbeatTimeout).find((a) => a.field === 'hookTimeout' && a.level === 'warning');
   if (hookWarning)
     return {
       check: 'terminationHook',
@@ -74,13 +72,10 @@ export const deregistrationDelay: Check = (input) => {
   const { obs, drainMaxSeconds, deploy } = input;
   if (obs.targetGroups.length === 0) return undefined;
   const hook = obs.hooks.find((h) => h.name === deploy.lifecycleHook.name);
-  const advice = adviceFor(input, hook?.heartbeatTimeout ?? hookTimeoutFor(drainMaxSeconds)).filter(
-    (a) => a.field === 'deregistrationDelay',
-  );
+  const advice = adviceFor(input, hook?.heartbeatTimeout ?? hookTimeoutFor(drainMaxSeconds)).filter((a) => a.field === 'deregistrationDelay');
   const warning = advice.find((a) => a.level === 'warning');
   const delays = obs.targetGroups.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ');
-  if (!warning)
-    return ok('deregistrationDelay', `deregistration delay ${delays}${advice[0] ? `: ${advice[0].message}` : ''}`);
+  if (!warning) return ok('deregistrationDelay', `deregistration delay ${delays}${advice[0] ? `: ${advice[0].message}` : ''}`);
   // With media on the instance the delay must cover the drain; without, a short delay only saves time.
   const want = (input.mediaAnchored ?? true) ? Math.min(3600, drainMaxSeconds) : 30;
   return {
@@ -89,10 +84,7 @@ export const deregistrationDelay: Check = (input) => {
     message: `target group ${delays}: ${warning.message}`,
     fix: obs.targetGroups
       .filter((t) => t.deregistrationDelay !== want)
-      .map(
-        (t) =>
-          `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${want}`,
-      )
+      .map((t) => `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${want}`)
       .join('; '),
   };
 };

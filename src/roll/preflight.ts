@@ -10,10 +10,7 @@ export const REFRESH_LIMITS = { alarms: 10, checkpointDelay: 172800, bakeTime: 1
 
 const groupExists: Check = ({ obs, deploy }) =>
   obs.group
-    ? ok(
-        'groupExists',
-        `Auto Scaling group ${deploy.asgName} found (${obs.group.instances.length} instances, desired ${obs.group.desired})`,
-      )
+    ? ok('groupExists', `Auto Scaling group ${deploy.asgName} found (${obs.group.instances.length} instances, desired ${obs.group.desired})`)
     : refuse(
         'groupExists',
         `Auto Scaling group ${deploy.asgName} does not exist in ${deploy.region}`,
@@ -92,8 +89,7 @@ export function resumableRefresh(i: PreflightInput): string | undefined {
 const noActiveRefresh: Check = (i) => {
   const active = i.obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
   if (!active) return ok('noActiveRefresh', 'no instance refresh is active');
-  if (resumableRefresh(i))
-    return ok('noActiveRefresh', `attaching to refresh ${active.id} that sipbake started for ${i.amiId}`);
+  if (resumableRefresh(i)) return ok('noActiveRefresh', `attaching to refresh ${active.id} that sipbake started for ${i.amiId}`);
   const marker = parseMarker(i.obs.activeDesired?.description);
   const who = marker ? `sipbake's roll of ${marker.image} to ${marker.ami}` : 'a refresh sipbake did not start';
   return refuse(
@@ -106,23 +102,14 @@ const noActiveRefresh: Check = (i) => {
 const amiUsable: Check = ({ obs, amiId, image }) => {
   const t = obs.target;
   if (!t || t.state === 'missing' || t.state === 'deregistered')
-    return refuse(
-      'amiUsable',
-      `AMI ${amiId} does not exist or was deregistered`,
-      `pick one from \`sipbake history ${image}\``,
-    );
+    return refuse('amiUsable', `AMI ${amiId} does not exist or was deregistered`, `pick one from \`sipbake history ${image}\``);
   if (t.state === 'disabled')
     return refuse(
       'amiUsable',
       `AMI ${amiId} is disabled`,
       `re-enable it (aws ec2 enable-image --image-id ${amiId}) or pick another from \`sipbake history ${image}\``,
     );
-  if (t.state !== 'available')
-    return refuse(
-      'amiUsable',
-      `AMI ${amiId} is ${t.state}, not available`,
-      'wait until the bake finishes, or pick another AMI',
-    );
+  if (t.state !== 'available') return refuse('amiUsable', `AMI ${amiId} is ${t.state}, not available`, 'wait until the bake finishes, or pick another AMI');
   return ok('amiUsable', `AMI ${amiId} is available`);
 };
 
@@ -142,8 +129,7 @@ const sameArchitecture: Check = ({ obs }) => {
   const t = obs.target;
   const c = obs.currentAmi;
   if (!t?.architecture || !c?.architecture || c.state === 'missing') return undefined;
-  if (t.architecture === c.architecture)
-    return ok('sameArchitecture', `architecture ${t.architecture} matches the live AMI`);
+  if (t.architecture === c.architecture) return ok('sameArchitecture', `architecture ${t.architecture} matches the live AMI`);
   return refuse(
     'sameArchitecture',
     `AMI ${t.imageId} is ${t.architecture} but the group runs ${c.architecture} (${c.imageId}); the instance type would not boot it`,
@@ -159,10 +145,7 @@ const requiresImdsV2: Check = ({ obs, deploy }) => {
   // required unless the launch template sets it explicitly ("Configure the AMI" in the EC2 user guide).
   const target = obs.target;
   if (v.httpTokens === undefined && target?.imdsSupport === 'v2.0')
-    return ok(
-      'requiresImdsV2',
-      `launch template leaves HttpTokens unset and AMI ${target.imageId} has ImdsSupport v2.0: IMDSv2 is required`,
-    );
+    return ok('requiresImdsV2', `launch template leaves HttpTokens unset and AMI ${target.imageId} has ImdsSupport v2.0: IMDSv2 is required`);
   return refuse(
     'requiresImdsV2',
     `launch template ${v.ltName ?? v.ltId} version ${v.version} does not require IMDSv2 (HttpTokens=${v.httpTokens}); the drain agent relies on it`,
@@ -185,22 +168,14 @@ const alarmsExist: Check = ({ obs, deploy }) => {
 const refreshWithinLimits: Check = ({ deploy }) => {
   const r = deploy.refresh;
   const over = [
-    ...(r.alarms.length > REFRESH_LIMITS.alarms
-      ? [`deploy.refresh.alarms has ${r.alarms.length} alarms (AWS allows ${REFRESH_LIMITS.alarms})`]
-      : []),
+    ...(r.alarms.length > REFRESH_LIMITS.alarms ? [`deploy.refresh.alarms has ${r.alarms.length} alarms (AWS allows ${REFRESH_LIMITS.alarms})`] : []),
     ...(r.checkpointDelay > REFRESH_LIMITS.checkpointDelay
       ? [`deploy.refresh.checkpointDelay ${r.checkpointDelay} s is above AWS's ${REFRESH_LIMITS.checkpointDelay} s`]
       : []),
-    ...(r.bakeTime > REFRESH_LIMITS.bakeTime
-      ? [`deploy.refresh.bakeTime ${r.bakeTime} s is above AWS's ${REFRESH_LIMITS.bakeTime} s`]
-      : []),
+    ...(r.bakeTime > REFRESH_LIMITS.bakeTime ? [`deploy.refresh.bakeTime ${r.bakeTime} s is above AWS's ${REFRESH_LIMITS.bakeTime} s`] : []),
   ];
   if (over.length === 0) return undefined;
-  return refuse(
-    'refreshWithinLimits',
-    `${over.join('; ')}: StartInstanceRefresh would be rejected`,
-    'lower the value in the image definition',
-  );
+  return refuse('refreshWithinLimits', `${over.join('; ')}: StartInstanceRefresh would be rejected`, 'lower the value in the image definition');
 };
 
 const checks: Check[] = [

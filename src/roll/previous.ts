@@ -5,19 +5,10 @@ import { inService } from './fleet.js';
 import { builtAt } from './images.js';
 import { ACTIVE_STATUSES, parseLkg, parseMarker, TAG_LAST_KNOWN_GOOD, type AmiInfo, type Observed } from './types.js';
 
-export function choosePrevious(
-  obs: Observed,
-  amis: AmiInfo[],
-  image: string,
-): { ami: string; why: string } | undefined {
+export function choosePrevious(obs: Observed, amis: AmiInfo[], image: string): { ami: string; why: string } | undefined {
   const live = obs.current?.imageId;
   const active = parseMarker(obs.activeDesired?.description);
-  if (
-    active &&
-    active.image === image &&
-    obs.refreshes.some((r) => ACTIVE_STATUSES.includes(r.status)) &&
-    active.fromAmi.startsWith('ami-')
-  )
+  if (active && active.image === image && obs.refreshes.some((r) => ACTIVE_STATUSES.includes(r.status)) && active.fromAmi.startsWith('ami-'))
     return { ami: active.fromAmi, why: `the AMI the active roll to ${active.ami} started from` };
   const { current } = obs;
   const marker = parseMarker(current?.description);
@@ -35,8 +26,6 @@ export function choosePrevious(
       why: `last-known-good (version ${lkg.version}); ${strays.length} instance(s) in service run another AMI (${[...new Set(strays.map((i) => i.ami))].join(', ')})`,
     };
   const liveAmi = amis.find((a) => a.imageId === live);
-  const older = amis.filter(
-    (a) => a.imageId !== live && a.state === 'available' && (!liveAmi || builtAt(a) < builtAt(liveAmi)),
-  );
+  const older = amis.filter((a) => a.imageId !== live && a.state === 'available' && (!liveAmi || builtAt(a) < builtAt(liveAmi)));
   return older[0] ? { ami: older[0].imageId, why: 'the newest AMI of the image built before the live one' } : undefined;
 }

@@ -14,19 +14,14 @@ export function refreshLine(o: Snap): string {
   const r = o.refresh;
   if (!r) return 'refresh not listed yet';
   const parts = [`${r.id} ${r.status} ${r.percentageComplete}%`, `${r.instancesToUpdate} to update`];
-  if (r.rollback)
-    parts.push(`rollback ${r.rollback.percentageComplete ?? 0}% (${r.rollback.instancesToUpdate ?? 0} to update)`);
+  if (r.rollback) parts.push(`rollback ${r.rollback.percentageComplete ?? 0}% (${r.rollback.instancesToUpdate ?? 0} to update)`);
   if (r.checkpoints.length) parts.push(`checkpoints ${r.checkpoints.join('/')}%`);
   if (r.statusReason) parts.push(r.statusReason);
   const firing = o.alarms.filter((a) => a.state === 'ALARM').map((a) => `alarm ${a.name} in ALARM`);
   return [...parts, ...firing].join(' · ');
 }
 
-export function progressEvents(
-  shown: Record<string, string>,
-  o: Snap,
-  refreshId: string,
-): { shown: Record<string, string>; actions: EventAction[] } {
+export function progressEvents(shown: Record<string, string>, o: Snap, refreshId: string): { shown: Record<string, string>; actions: EventAction[] } {
   const next = { ...shown };
   const actions: EventAction[] = [];
   const r = o.refresh;

@@ -18,9 +18,7 @@ interface RecordDeps {
 }
 
 async function write(d: RecordDeps, asgName: string, tags: Record<string, string>): Promise<void> {
-  await aws(`tagging ${asgName}`, () =>
-    retryThrottled({ clock: d.clock, signal: d.signal }, () => tagGroup(d.clients, asgName, tags)),
-  );
+  await aws(`tagging ${asgName}`, () => retryThrottled({ clock: d.clock, signal: d.signal }, () => tagGroup(d.clients, asgName, tags)));
 }
 
 /** Before the first roll of a group: what runs now is the last-known-good to come back to. */
@@ -33,11 +31,7 @@ export async function recordLkgIfMissing(d: RecordDeps, plan: RollPlan, obs: Obs
  * Nothing to roll: make the record true. Last-known-good is set when missing, or repaired when the newest refresh
  * that put the live version on the group succeeded but its tag write was lost (throttled, killed).
  */
-export async function repairRecord(
-  d: RecordDeps,
-  plan: RollPlan,
-  obs: Observed,
-): Promise<{ notes: string[]; failed: string[] }> {
+export async function repairRecord(d: RecordDeps, plan: RollPlan, obs: Observed): Promise<{ notes: string[]; failed: string[] }> {
   const from = plan.from;
   if (!from?.ami) return { notes: [], failed: [] };
   const lkg = parseLkg(obs.group?.tags[TAG_LAST_KNOWN_GOOD]);
@@ -47,8 +41,7 @@ export async function repairRecord(
   if (lkg && !(proven && stale)) return { notes: [], failed: [] };
   const tags: Record<string, string> = { [TAG_LAST_KNOWN_GOOD]: formatLkg(from.version, from.ami) };
   if (proven && !obs.group?.tags[TAG_LAST_ROLL]?.startsWith('succeeded'))
-    tags[TAG_LAST_ROLL] =
-      `succeeded ${plan.image} ${from.ami} ${newest.endTime?.toISOString() ?? new Date(d.clock.now()).toISOString()}`;
+    tags[TAG_LAST_ROLL] = `succeeded ${plan.image} ${from.ami} ${newest.endTime?.toISOString() ?? new Date(d.clock.now()).toISOString()}`;
   const note = lkg
     ? `repaired last-known-good: was version ${lkg.version} ${lkg.ami}, refresh ${newest?.id ?? '?'} made version ${from.version} ${from.ami} live`
     : `recorded last-known-good: version ${from.version} ${from.ami}`;
@@ -61,12 +54,7 @@ export async function repairRecord(
 }
 
 /** Auto Scaling allows 50 tags per group: keep the newest `keep` rejections, drop older ones (best effort). */
-export async function pruneRejections(
-  d: RecordDeps,
-  asgName: string,
-  tags: Record<string, string>,
-  keep = 10,
-): Promise<string[]> {
+export async function pruneRejections(d: RecordDeps, asgName: string, tags: Record<string, string>, keep = 10): Promise<string[]> {
   const old = rejectionsOf(tags)
     .sort((a, b) => b.at.localeCompare(a.at))
     .slice(keep);
@@ -88,23 +76,13 @@ export async function pruneRejections(
 }
 
 /** A forced roll of a rejected AMI that passed the gate: the rejection no longer holds. */
-export async function clearRejection(
-  d: RecordDeps,
-  asgName: string,
-  ami: string,
-  tags: Record<string, string>,
-): Promise<void> {
+export async function clearRejection(d: RecordDeps, asgName: string, ami: string, tags: Record<string, string>): Promise<void> {
   const key = `${REJECTED_PREFIX}${ami}`;
   if (tags[key] === undefined) return;
   try {
-    await d.clients.autoScaling.send(
-      new DeleteTagsCommand({ Tags: [{ ResourceId: asgName, ResourceType: 'auto-scaling-group', Key: key }] }),
-    );
+    await d.clients.autoScaling.send(new DeleteTagsCommand({ Tags: [{ ResourceId: asgName, ResourceType: 'auto-scaling-group', Key: key }] }));
     d.reporter.line(`${ami} passed the gate: its rejection on ${asgName} is cleared`);
   } catch (e) {
-    d.reporter.line(
-      `could not clear the rejection of ${ami} (${(e as Error).message}): remove tag ${key} from ${asgName} by hand`,
-      'warn',
-    );
+    d.reporter.line(`could not clear the rejection of ${ami} (${(e as Error).message}): remove tag ${key} from ${asgName} by hand`, 'warn');
   }
 }

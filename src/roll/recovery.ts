@@ -23,9 +23,7 @@ export function refreshRecoveryLines(r: RefreshRecovery): string[] {
   return [
     `instance refresh ${r.refreshId} of ${r.asgName} (${r.region}) goes on in AWS; sipbake only stopped watching it.`,
     `  follow it:     sipbake status ${r.image}${opts}`,
-    ...(r.kind === 'roll' && r.to
-      ? [`  watch again:   sipbake roll ${r.image} --ami ${r.to}${opts}   (attaches to the same refresh)`]
-      : []),
+    ...(r.kind === 'roll' && r.to ? [`  watch again:   sipbake roll ${r.image} --ami ${r.to}${opts}   (attaches to the same refresh)`] : []),
     `  roll back:     sipbake rollback ${r.image} ${back}${opts}`,
   ];
 }

@@ -7,7 +7,8 @@ import { repairRecord } from './record.js';
 import { observe } from './observe.js';
 import { planRoll, refusals, type RollPlan } from './plan.js';
 import { choosePrevious } from './previous.js';
-import { rollStages, type RollCtx } from './stages.js';
+import type { RollCtx } from './roll-ctx.js';
+import { rollStages } from './stages.js';
 import { reportSummary, type Outcome, type RollSummary } from './summary.js';
 import { refreshRecoveryLines } from './recovery.js';
 import type { RollDeps, RollRequest } from './request.js';
@@ -32,11 +33,7 @@ async function chooseAmi(req: RollRequest, deps: RollDeps, obs: Observed): Promi
     return prev.ami;
   }
   const newest = amis.find((a) => a.state === 'available');
-  if (!newest)
-    throw new UserError(
-      `no available AMI of ${req.image} in ${req.deploy.region}`,
-      `bake one first: sipbake build ${req.image}`,
-    );
+  if (!newest) throw new UserError(`no available AMI of ${req.image} in ${req.deploy.region}`, `bake one first: sipbake build ${req.image}`);
   return newest.imageId;
 }
 
@@ -63,10 +60,7 @@ async function planFor(req: RollRequest, deps: RollDeps): Promise<{ plan: RollPl
   return { obs, plan };
 }
 
-export async function runRoll(
-  req: RollRequest,
-  deps: RollDeps,
-): Promise<{ exitCode: number; summary: RollSummary; plan: RollPlan }> {
+export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitCode: number; summary: RollSummary; plan: RollPlan }> {
   const started = deps.clock.now();
   const { reporter } = deps;
   const { plan, obs } = await planFor(req, deps);
@@ -98,17 +92,11 @@ export async function runRoll(
         details: formatFindings(refused),
       },
     );
-  for (const l of formatFindings(plan.findings.filter((f) => f.level === 'warn' || f.level === 'act')))
-    reporter.line(l.trim(), 'warn');
+  for (const l of formatFindings(plan.findings.filter((f) => f.level === 'warn' || f.level === 'act'))) reporter.line(l.trim(), 'warn');
   if (plan.mode === 'noop') {
-    reporter.line(
-      `${req.deploy.asgName} already runs ${plan.to.ami} (launch template and every instance); nothing to roll`,
-      'success',
-    );
+    reporter.line(`${req.deploy.asgName} already runs ${plan.to.ami} (launch template and every instance); nothing to roll`, 'success');
     const fixed = await repairRecord(deps, plan, obs);
-    const instances = (obs.fleet ?? [])
-      .filter((i) => !i.lifecycleState.startsWith('Terminat'))
-      .map((i) => ({ id: i.id, ami: i.ami ?? '' }));
+    const instances = (obs.fleet ?? []).filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? '' }));
     return {
       exitCode: fixed.failed.length ? 1 : 0,
       summary: summaryOf('noop', {
@@ -120,10 +108,7 @@ export async function runRoll(
     };
   }
   if (deps.confirm && !(await deps.confirm(plan)))
-    throw new UserError(
-      `${req.kind} of ${req.image} not confirmed; nothing changed`,
-      'run it again and answer y, or pass --yes',
-    );
+    throw new UserError(`${req.kind} of ${req.image} not confirmed; nothing changed`, 'run it again and answer y, or pass --yes');
 
   const ctx: RollCtx = { plan, obs, req, deps, tagFailures: [] };
   // Once a refresh runs, an interrupt only stops sipbake watching it: say how to follow it or roll it back.
@@ -147,8 +132,7 @@ export async function runRoll(
   } catch (e) {
     // Without the CLI's interrupt path (tests, library use) the recovery lines travel in the error.
     const notice = recovery();
-    if (e instanceof AbortError && notice.length && !deps.onInterrupt)
-      throw new AbortError(`${e.message}; ${notice.join('\n')}`);
+    if (e instanceof AbortError && notice.length && !deps.onInterrupt) throw new AbortError(`${e.message}; ${notice.join('\n')}`);
     throw e;
   } finally {
     unregister?.();

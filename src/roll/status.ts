@@ -5,15 +5,7 @@ import { UserError } from '../core/errors.js';
 import { aws } from '../aws/errors.js';
 import { listImageAmis } from './images.js';
 import { describeGroup, describeLtVersion, describeRefreshes } from './observe.js';
-import {
-  parseLkg,
-  TAG_LAST_KNOWN_GOOD,
-  TAG_LAST_ROLL,
-  type AmiInfo,
-  type GroupInfo,
-  type LtVersionInfo,
-  type RefreshInfo,
-} from './types.js';
+import { parseLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type AmiInfo, type GroupInfo, type LtVersionInfo, type RefreshInfo } from './types.js';
 import { describeFleet } from './fleet.js';
 import { leaseExpired, parseLease, rejectionsOf, TAG_LEASE, type Lease, type Rejection } from './tags.js';
 
@@ -50,17 +42,10 @@ async function instanceAmis(c: AwsClients, asgName: string): Promise<{ id: strin
   const group = await describeGroup(c, asgName);
   if (!group) return [];
   const fleet = await describeFleet(c, group, []);
-  return fleet
-    .filter((i) => !i.lifecycleState.startsWith('Terminat'))
-    .map((i) => ({ id: i.id, ami: i.ami ?? 'unknown (EC2 does not list it yet)' }));
+  return fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? 'unknown (EC2 does not list it yet)' }));
 }
 
-export async function status(
-  c: AwsClients,
-  asgName: string,
-  region: string,
-  nowMs = Date.now(),
-): Promise<StatusReport> {
+export async function status(c: AwsClients, asgName: string, region: string, nowMs = Date.now()): Promise<StatusReport> {
   const g = await groupOrThrow(c, asgName, region);
   const v = await liveVersion(c, g);
   const [refresh] = await aws(`describing refreshes of ${asgName}`, () => describeRefreshes(c, asgName));
@@ -80,16 +65,11 @@ export async function status(
 }
 
 export function formatStatus(s: StatusReport): string[] {
-  const out = [
-    `${s.asgName}: launch template ${s.launchTemplate?.id ?? '-'} version ${s.launchTemplate?.version ?? '-'}, live AMI ${s.liveAmi ?? 'unknown'}`,
-  ];
+  const out = [`${s.asgName}: launch template ${s.launchTemplate?.id ?? '-'} version ${s.launchTemplate?.version ?? '-'}, live AMI ${s.liveAmi ?? 'unknown'}`];
   for (const i of s.instances) out.push(`  ${i.id} ${i.ami}${i.ami === s.liveAmi ? '' : '  (not the live AMI)'}`);
-  out.push(
-    `  last-known-good: ${s.lastKnownGood ? `version ${s.lastKnownGood.version} ${s.lastKnownGood.ami}` : 'not recorded yet'}`,
-  );
+  out.push(`  last-known-good: ${s.lastKnownGood ? `version ${s.lastKnownGood.version} ${s.lastKnownGood.ami}` : 'not recorded yet'}`);
   if (s.lastRoll) out.push(`  last roll: ${s.lastRoll}`);
-  if (s.lease)
-    out.push(`  roll in progress: ${s.lease.owner} since ${s.lease.startedAt} (lease expires ${s.lease.expiresAt})`);
+  if (s.lease) out.push(`  roll in progress: ${s.lease.owner} since ${s.lease.startedAt} (lease expires ${s.lease.expiresAt})`);
   for (const r of s.rejected) out.push(`  rejected: ${r.ami} at ${r.at}: ${r.reason}`);
   const r = s.refresh;
   if (r)
@@ -114,12 +94,7 @@ export interface HistoryEntry {
   lastKnownGood: boolean;
 }
 
-function historyEntries(
-  amis: AmiInfo[],
-  liveAmi: string | undefined,
-  running: string[],
-  lkgAmi: string | undefined,
-): HistoryEntry[] {
+function historyEntries(amis: AmiInfo[], liveAmi: string | undefined, running: string[], lkgAmi: string | undefined): HistoryEntry[] {
   return amis.map((a) => ({
     ami: a.imageId,
     name: a.name,
@@ -134,12 +109,7 @@ function historyEntries(
   }));
 }
 
-export async function history(
-  c: AwsClients,
-  image: string,
-  asgName: string | undefined,
-  region: string,
-): Promise<HistoryEntry[]> {
+export async function history(c: AwsClients, image: string, asgName: string | undefined, region: string): Promise<HistoryEntry[]> {
   const amis = await aws(`listing AMIs of ${image}`, () => listImageAmis(c, image));
   if (!asgName) return historyEntries(amis, undefined, [], undefined);
   const g = await groupOrThrow(c, asgName, region);

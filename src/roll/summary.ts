@@ -25,11 +25,7 @@ export interface RollSummary {
 export function reportSummary(reporter: Reporter, s: RollSummary): void {
   const what = `${s.kind} of ${s.image} (${s.asgName})`;
   const where = `group on launch template version ${s.groupVersion ?? '?'}; instances: ${s.instances.map((i) => `${i.id} ${i.ami}`).join(', ') || 'none'}`;
-  if (s.outcome === 'succeeded')
-    reporter.line(
-      `${what} succeeded in ${duration(s.seconds)}: ${s.to.ami} is live and last-known-good; ${where}`,
-      'success',
-    );
+  if (s.outcome === 'succeeded') reporter.line(`${what} succeeded in ${duration(s.seconds)}: ${s.to.ami} is live and last-known-good; ${where}`, 'success');
   else if (s.outcome === 'rolled-back')
     reporter.line(
       `${what} FAILED and was rolled back to version ${s.from?.version} (${s.from?.ami}) in ${duration(s.seconds)}: ${s.reasons.join('; ')}; ${where}`,
@@ -41,8 +37,5 @@ export function reportSummary(reporter: Reporter, s: RollSummary): void {
       'error',
     );
   if (s.unrecorded?.length)
-    reporter.line(
-      `the outcome is not fully recorded on ${s.asgName} (${s.unrecorded.join('; ')}); run the same command again to record it`,
-      'error',
-    );
+    reporter.line(`the outcome is not fully recorded on ${s.asgName} (${s.unrecorded.join('; ')}); run the same command again to record it`, 'error');
 }

@@ -16,9 +16,7 @@ export function formatLease(l: Lease): string {
 }
 
 export function parseLease(v: string | undefined): Lease | undefined {
-  const m = v
-    ? /^owner=(?<owner>\S+) start=(?<startedAt>\S+) expires=(?<expiresAt>\S+) token=(?<token>\S+)$/.exec(v)
-    : null;
+  const m = v ? /^owner=(?<owner>\S+) start=(?<startedAt>\S+) expires=(?<expiresAt>\S+) token=(?<token>\S+)$/.exec(v) : null;
   const g = m?.groups;
   return g
     ? {

@@ -24,17 +24,7 @@ export interface KamailioOptions {
 
 /** `kamailio -DD -E -m … -M … -f OUT/etc/kamailio/kamailio.cfg` (pure). */
 export function kamailioArgv(o: Pick<KamailioOptions, 'tree' | 'sharedMb' | 'privateMb'>): string[] {
-  return [
-    'kamailio',
-    '-DD',
-    '-E',
-    '-m',
-    String(o.sharedMb),
-    '-M',
-    String(o.privateMb),
-    '-f',
-    path.join(o.tree, 'etc/kamailio/kamailio.cfg'),
-  ];
+  return ['kamailio', '-DD', '-E', '-m', String(o.sharedMb), '-M', String(o.privateMb), '-f', path.join(o.tree, 'etc/kamailio/kamailio.cfg')];
 }
 
 function hexAddr(host: string, port: number): string {
@@ -68,10 +58,7 @@ export async function startKamailio(o: KamailioOptions): Promise<ManagedProcess>
   const deadline = Date.now() + (o.readyTimeoutMs ?? 15_000);
   for (;;) {
     if (!p.running)
-      throw p.failure(
-        'exited during start-up',
-        'read the output above: usually a config error in the rendered kamailio.cfg or an address already in use',
-      );
+      throw p.failure('exited during start-up', 'read the output above: usually a config error in the rendered kamailio.cfg or an address already in use');
     const bound = await Promise.all(o.listeners.map(isBound));
     // Kamailio binds before forking its workers; give them a moment so the first request finds them.
     if (bound.every(Boolean)) {

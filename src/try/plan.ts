@@ -68,15 +68,11 @@ export function planTry(image: ImageDefinition, ports: TryPorts, net = TRY_NET):
       ...(image.listen.tcp !== undefined ? { tcp: ports.sip } : {}),
       ...(image.listen.tls !== undefined && ports.tls !== undefined ? { tls: ports.tls } : {}),
     },
-    advertise:
-      publicIp === privateIp
-        ? { source: 'private-ipv4', elasticIp: undefined }
-        : { source: 'elastic-ip', elasticIp: publicIp },
+    advertise: publicIp === privateIp ? { source: 'private-ipv4', elasticIp: undefined } : { source: 'elastic-ip', elasticIp: publicIp },
     diagnostics: { log: 'stderr', jsonrpc: false },
     drain: { healthCheck: { port: ports.health } },
   };
-  if (image.diagnostics.jsonrpc)
-    notes.push('diagnostics.jsonrpc is off under try (the FIFO is not needed on loopback)');
+  if (image.diagnostics.jsonrpc) notes.push('diagnostics.jsonrpc is off under try (the FIFO is not needed on loopback)');
   if (image.relay) {
     const port = ports.peers[0] ?? 0;
     peers.push({ role: 'destination', name: image.relay.destination.domain, host: `${TRY_NET}.10`, port });
@@ -95,8 +91,7 @@ export function planTry(image: ImageDefinition, ports: TryPorts, net = TRY_NET):
       return { ...d, host, port, transport: 'udp' };
     });
     overrides.dispatcher = { destinations, backend: { type: 'file' } };
-    if (ds.backend.type === 'postgres')
-      notes.push('the postgres backend is replaced by the list file under try (same destinations)');
+    if (ds.backend.type === 'postgres') notes.push('the postgres backend is replaced by the list file under try (same destinations)');
   }
   let rtpproxy: TryPlan['rtpproxy'];
   if (image.media.rtpproxy.enabled && ports.rtpproxy !== undefined) {

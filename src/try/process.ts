@@ -53,11 +53,7 @@ export class ManagedProcess {
     this.child.stderr?.on('data', onData);
     this.exited = new Promise<Exit>((resolve) => {
       this.child.once('error', (e: NodeJS.ErrnoException) => {
-        this.lines.push(
-          e.code === 'ENOENT'
-            ? `${cmd}: not installed (${opts.installHint ?? `install ${cmd}`})`
-            : `${cmd}: ${e.message}`,
-        );
+        this.lines.push(e.code === 'ENOENT' ? `${cmd}: not installed (${opts.installHint ?? `install ${cmd}`})` : `${cmd}: ${e.message}`);
         this.exit = { code: 127, signal: null };
         live.delete(this);
         resolve(this.exit);

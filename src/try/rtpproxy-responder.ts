@@ -68,12 +68,9 @@ export function parseRtpproxyArgv(argv: readonly string[]): RtpproxyArgs {
   const first = out.listen.find((l) => !l.v6);
   if (first?.address.includes('/')) {
     out.bridge = true;
-    if (first.advertised !== undefined)
-      throw new RtpproxyArgvError('bridging address(es) cannot have an advertized address, use matching -A argument');
+    if (first.advertised !== undefined) throw new RtpproxyArgvError('bridging address(es) cannot have an advertized address, use matching -A argument');
     if (out.legacyAdvertised && out.legacyAdvertised[1] === undefined)
-      throw new RtpproxyArgvError(
-        'two advertised addresses are required for internal and external interfaces in bridging mode',
-      );
+      throw new RtpproxyArgvError('two advertised addresses are required for internal and external interfaces in bridging mode');
   } else if (out.listen.length > 1 && out.listen.slice(1).some((l) => l.label === undefined)) {
     throw new RtpproxyArgvError('address label is missing');
   }
@@ -116,16 +113,14 @@ function apply(out: RtpproxyArgs, c: string, val: string | undefined): void {
     case 's': {
       const v = argOf(c, val);
       const [, , host, port] = /^(udp6?|tcp6?):(.*?)(?::(\d+))?$/.exec(v) ?? [];
-      if (host !== undefined)
-        out.control = { host: host.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(port ?? 22222) };
+      if (host !== undefined) out.control = { host: host.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(port ?? 22222) };
       else if (/^c?unix:/.test(v)) out.control = { path: v.replace(/^c?unix:/, '') };
       else throw new RtpproxyArgvError("can't parse control socket argument");
       return;
     }
     case 'd': {
       const level = argOf(c, val).replace(/:.*$/s, ''); // the part before the first ':'
-      if (!['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT'].includes(level))
-        throw new RtpproxyArgvError(`${level}: invalid log level`);
+      if (!['DBUG', 'INFO', 'WARN', 'ERR', 'CRIT'].includes(level)) throw new RtpproxyArgvError(`${level}: invalid log level`);
       out.logLevel = level;
       return;
     }
@@ -139,8 +134,7 @@ function apply(out: RtpproxyArgs, c: string, val: string | undefined): void {
     case 'm':
     case 'M': {
       const n = Number(val);
-      if (!/^\d+$/.test(argOf(c, val)) || n < 1 || n > 65535)
-        throw new RtpproxyArgvError(`${val}: ${c === 'm' ? 'min' : 'max'} port argument is invalid`);
+      if (!/^\d+$/.test(argOf(c, val)) || n < 1 || n > 65535) throw new RtpproxyArgvError(`${val}: ${c === 'm' ? 'min' : 'max'} port argument is invalid`);
       if (c === 'm') out.ports.min = n;
       else out.ports.max = n;
       return;
@@ -206,8 +200,7 @@ export function answer(
   const parts = body.trim().split(/\s+/);
   const head = parts[0] ?? '';
   if (head === 'V') return { command: 'V', flags: '', reply: '20040107' };
-  if (head === 'VF')
-    return { command: 'VF', flags: parts[1] ?? '', reply: CAPABILITIES.includes(parts[1] ?? '') ? '1' : '0' };
+  if (head === 'VF') return { command: 'VF', flags: parts[1] ?? '', reply: CAPABILITIES.includes(parts[1] ?? '') ? '1' : '0' };
   const letter = head.charAt(0).toUpperCase();
   const flags = head.slice(1);
   const tag = (s: string | undefined): string | undefined => s?.split(';')[0];
@@ -286,11 +279,7 @@ export class RtpproxyResponder {
       if (sp <= 0) return; // no cookie: RTPProxy ignores it too
       const cookie = raw.slice(0, sp);
       const args = this.opts.args;
-      const a = answer(
-        raw.slice(sp + 1),
-        (callId, tag) => this.allocate(callId, tag),
-        args ? (flags) => replyAddress(args, flags) : this.mediaIp,
-      );
+      const a = answer(raw.slice(sp + 1), (callId, tag) => this.allocate(callId, tag), args ? (flags) => replyAddress(args, flags) : this.mediaIp);
       this.commands.push({ at: Date.now(), raw, ...a });
       s.send(`${cookie} ${a.reply}\n`, rinfo.port, rinfo.address);
     });

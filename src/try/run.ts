@@ -82,8 +82,7 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
 
     const peersDir = path.join(dir, 'peers');
     await mkdir(peersDir);
-    if (plan.rtpproxy)
-      stops.push(await new RtpproxyResponder({ host: plan.rtpproxy.host, port: plan.rtpproxy.port }).start());
+    if (plan.rtpproxy) stops.push(await new RtpproxyResponder({ host: plan.rtpproxy.host, port: plan.rtpproxy.port }).start());
     for (const [i, p] of plan.peers.entries()) {
       const uas = await startSipp({
         dir: peersDir,
@@ -114,9 +113,7 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
     for (const [t, a] of Object.entries(plan.sip)) r.line(`  call it (${t}):  sip:test@${a}`);
     if (plan.publicIp !== plan.privateIp) r.line(`  advertised as:   ${plan.publicIp} (Via/Record-Route)`);
     for (const p of plan.peers)
-      r.line(
-        `  ${p.role} ${p.name}:  SIPp UAS at ${p.host}:${p.port} (messages: ${peersDir}/peer${plan.peers.indexOf(p)}.messages.log)`,
-      );
+      r.line(`  ${p.role} ${p.name}:  SIPp UAS at ${p.host}:${p.port} (messages: ${peersDir}/peer${plan.peers.indexOf(p)}.messages.log)`);
     if (plan.rtpproxy) r.line(`  rtpproxy control: responder at udp:${plan.rtpproxy.host}:${plan.rtpproxy.port}`);
     r.line(`  kamailio log:    ${path.join(dir, 'kamailio.log')}`);
     for (const n of plan.notes) r.line(`  note: ${n}`);

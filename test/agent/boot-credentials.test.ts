@@ -141,9 +141,7 @@ describe('boot resolves dispatcher destination names', () => {
     const before = aws.requests.length;
     const res = await runAgent(r.agent, 'boot', env(r, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }));
     expect(res.exitCode).toBe(1);
-    expect(res.stderr).toMatch(
-      /dispatcher destination host\(s\) do not resolve: recorder9\.invalid \(ENOTFOUND\).*dispatcher\.allowUnresolved: true/s,
-    );
+    expect(res.stderr).toMatch(/dispatcher destination host\(s\) do not resolve: recorder9\.invalid \(ENOTFOUND\).*dispatcher\.allowUnresolved: true/s);
     // It fails before any secret is read, and writes no include for Kamailio to start with.
     expect(aws.requests.length).toBe(before);
     expect(JSON.parse(await readFile(path.join(r.root, 'run/sipbake/boot.json'), 'utf8'))).toMatchObject({ ok: false });

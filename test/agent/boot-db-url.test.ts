@@ -39,8 +39,7 @@ describe('postgresDbUrl (src/contract/db-url.ts)', () => {
       expect(String(e)).not.toContain(pw);
     }
     // The model agrees: what we refuse is exactly what the parser would split wrongly.
-    if (!pw.includes('\0'))
-      expect(parseKamailioDbUrl(`postgres://kamailio:${pw}@db.internal:5432/kamailio`)?.password).not.toBe(pw);
+    if (!pw.includes('\0')) expect(parseKamailioDbUrl(`postgres://kamailio:${pw}@db.internal:5432/kamailio`)?.password).not.toBe(pw);
   });
 
   it.each([
@@ -75,8 +74,8 @@ describe('boot include strings', () => {
     expect(inc).not.toMatch(/#!subst/);
     expect(inc).toContain('#!define SIPBAKE_PEER_NET "10.0.0.5/32"');
     expect(inc).toContain('#!define SIPBAKE_DB_URL "postgres://kamailio:SIPBAKE_PUBLIC_IP@db.internal:5432/kamailio"');
-    expect(
-      renderBootInclude({ privateIp: '10.0.0.5', publicIp: '10.0.0.5', root: '', peerNet: '10.0.0.0/16' }),
-    ).toContain('#!define SIPBAKE_PEER_NET "10.0.0.0/16"');
+    expect(renderBootInclude({ privateIp: '10.0.0.5', publicIp: '10.0.0.5', root: '', peerNet: '10.0.0.0/16' })).toContain(
+      '#!define SIPBAKE_PEER_NET "10.0.0.0/16"',
+    );
   });
 });

@@ -26,19 +26,16 @@ describe('boot plan (pure)', () => {
     expect(bootDbUrl(pg, 'a@b/c:d%40')).toBe('postgres://kamailio:a@b/c:d%40@db.internal:5432/kamailio');
   });
 
-  it.each(['a/b@c', 'sl/ash', 'nul\0byte'])(
-    'refuses a password Kamailio cannot parse, naming the parameter, not the value (%#)',
-    (pw) => {
-      let msg = '';
-      try {
-        bootDbUrl(pg, pw);
-      } catch (e) {
-        msg = String(e);
-      }
-      expect(msg).toMatch(/PostgreSQL password in SSM parameter \/x cannot be used/);
-      expect(msg).not.toContain(pw);
-    },
-  );
+  it.each(['a/b@c', 'sl/ash', 'nul\0byte'])('refuses a password Kamailio cannot parse, naming the parameter, not the value (%#)', (pw) => {
+    let msg = '';
+    try {
+      bootDbUrl(pg, pw);
+    } catch (e) {
+      msg = String(e);
+    }
+    expect(msg).toMatch(/PostgreSQL password in SSM parameter \/x cannot be used/);
+    expect(msg).not.toContain(pw);
+  });
 
   it('reads the renderer manifest: postgres ref, rtpproxy, drain defaults', async () => {
     const m = await manifestOf('recorder-lb');
@@ -52,10 +49,7 @@ describe('boot plan (pure)', () => {
   });
 
   it('takes the hook name from deploy.lifecycleHook.name when the manifest carries it', () => {
-    const m = parseManifest(
-      JSON.stringify({ name: 'x', drain: {}, deploy: { lifecycleHook: { name: 'custom-hook' } } }),
-      'image.json',
-    );
+    const m = parseManifest(JSON.stringify({ name: 'x', drain: {}, deploy: { lifecycleHook: { name: 'custom-hook' } } }), 'image.json');
     expect(m.drain.lifecycleHookName).toBe('custom-hook');
   });
 
@@ -71,22 +65,13 @@ describe('boot plan (pure)', () => {
   });
 
   it('plans the include (0640, kamailio group) and only the files the image needs', async () => {
-    const relay = planBoot(
-      await manifestOf('twilio-relay'),
-      { privateIp: '10.0.0.5', publicIp: '44.199.36.104' },
-      {},
-      '',
-    );
-    expect(relay.map((f) => [f.path, f.mode.toString(8), f.group])).toEqual([
-      ['/etc/kamailio/sipbake-boot.cfg', '640', 'kamailio'],
-    ]);
+    const relay = planBoot(await manifestOf('twilio-relay'), { privateIp: '10.0.0.5', publicIp: '44.199.36.104' }, {}, '');
+    expect(relay.map((f) => [f.path, f.mode.toString(8), f.group])).toEqual([['/etc/kamailio/sipbake-boot.cfg', '640', 'kamailio']]);
     // No #!substdef: a subst rule would rewrite every later cfg string, secrets included.
     expect(relay[0]!.content).not.toContain('substdef');
     expect(relay[0]!.content).toContain('#!define SIPBAKE_PUBLIC_IP 44.199.36.104\n');
     const lb = await manifestOf('recorder-lb');
-    expect(() => planBoot(lb, { privateIp: '10.0.0.5', publicIp: '1.2.3.4' }, {}, '')).toThrow(
-      /needs the database password/,
-    );
+    expect(() => planBoot(lb, { privateIp: '10.0.0.5', publicIp: '1.2.3.4' }, {}, '')).toThrow(/needs the database password/);
   });
 });
 
@@ -109,12 +94,7 @@ describe('runBoot (in process)', () => {
       readSecret: async (ref) => (asked.push(ref.name), 'pw@1'),
     });
     expect(asked).toEqual(['/sipbake/recorder-lb/db-password']);
-    expect(r.files).toEqual([
-      path.join(dir, 'etc/kamailio/sipbake-boot.cfg'),
-      path.join(dir, 'etc/sipbake/rtpproxy-boot.env'),
-    ]);
-    expect(await readFile(r.files[0]!, 'utf8')).toContain(
-      '#!define SIPBAKE_DB_URL "postgres://kamailio:pw@1@127.0.0.1:5432/kamailio"',
-    );
+    expect(r.files).toEqual([path.join(dir, 'etc/kamailio/sipbake-boot.cfg'), path.join(dir, 'etc/sipbake/rtpproxy-boot.env')]);
+    expect(await readFile(r.files[0]!, 'utf8')).toContain('#!define SIPBAKE_DB_URL "postgres://kamailio:pw@1@127.0.0.1:5432/kamailio"');
   });
 });

@@ -44,9 +44,7 @@ async function callWith(argv: string[]): Promise<{ toRecorder: string | undefine
   const inv = (await Promise.all(lb.recorders.map((u) => u.messages())))
     .flat()
     .find((m) => m.direction === 'received' && m.method === 'INVITE' && m.headers['call-id']?.[0] === callId);
-  const ok = run.messages.find(
-    (m) => m.direction === 'received' && m.status === 200 && m.headers.cseq?.[0]?.includes('INVITE'),
-  );
+  const ok = run.messages.find((m) => m.direction === 'received' && m.status === 200 && m.headers.cseq?.[0]?.includes('INVITE'));
   return { toRecorder: sdpC(inv), toCaller: sdpC(ok) };
 }
 
@@ -55,10 +53,7 @@ beforeAll(async () => {
     net: 43,
     // What boot writes on an instance whose 1:1 NAT / Elastic IP is PUBLIC (the function boot uses).
     beforeStart: async ({ tree }) =>
-      writeFile(
-        path.join(tree, 'etc/sipbake/rtpproxy-boot.env'),
-        renderRtpproxyBootEnv({ privateIp: PRIVATE, publicIp: PUBLIC }),
-      ),
+      writeFile(path.join(tree, 'etc/sipbake/rtpproxy-boot.env'), renderRtpproxyBootEnv({ privateIp: PRIVATE, publicIp: PUBLIC })),
   });
 });
 afterAll(async () => {

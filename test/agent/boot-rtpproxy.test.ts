@@ -82,9 +82,7 @@ describe('RTPProxy argv (unit + env files + boot)', () => {
     expect(a.pidFile).toBe('/run/rtpproxy/rtpproxy.pid');
     expect(directives.RuntimeDirectory).toEqual(['rtpproxy']);
     expect(directives.User).toEqual(['rtpproxy']);
-    expect(await readFile(path.join(tree, 'etc/sipbake/rtpproxy-boot.env'), 'utf8')).toBe(
-      `RTPPROXY_ADDR_OPTS="-l ${PRIVATE}=${PUBLIC}"\n`,
-    );
+    expect(await readFile(path.join(tree, 'etc/sipbake/rtpproxy-boot.env'), 'utf8')).toBe(`RTPPROXY_ADDR_OPTS="-l ${PRIVATE}=${PUBLIC}"\n`);
   });
 
   it('the responder started with the unit argv answers the public address (what goes into SDP c=)', async () => {

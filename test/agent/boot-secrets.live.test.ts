@@ -9,16 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBoot } from '../../src/agent/boot.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { startSecretsFake, type SecretsFake } from '../fakes/ssm.js';
-import {
-  freePort,
-  makeTmpDir,
-  renderDefinition,
-  seedDefinition,
-  startKamailio,
-  startPostgres,
-  type Postgres,
-  type TmpDir,
-} from '../support/index.js';
+import { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, startPostgres, type Postgres, type TmpDir } from '../support/index.js';
 
 const NET = '127.0.42';
 const PARAM = '/sipbake/recorder-lb/db-password';
@@ -114,11 +105,7 @@ describe('database passwords through boot into Kamailio', () => {
       );
       expect(e, 'boot should refuse it').toBeInstanceOf(Error);
       const msg = String(e);
-      expect(msg).toMatch(
-        new RegExp(
-          `PostgreSQL password in SSM parameter ${PARAM.replace(/\//g, '\\/')} cannot be used: it has a '/' before any '@'`,
-        ),
-      );
+      expect(msg).toMatch(new RegExp(`PostgreSQL password in SSM parameter ${PARAM.replace(/\//g, '\\/')} cannot be used: it has a '/' before any '@'`));
       for (const out of [msg, log.join('\n')]) expect(out).not.toContain(password);
       await expect(readFile(include, 'utf8')).rejects.toThrow(/ENOENT/);
       return;
@@ -138,9 +125,7 @@ describe('database passwords through boot into Kamailio', () => {
       expect(list.stdout, kam.text()).toContain(`sip:${NET}.10:5060`);
       expect(list.stdout).toContain(`sip:${NET}.11:5080`);
       // PostgreSQL saw kamailio log in with that password (scram-sha-256): the rows came from the table.
-      expect(kam.text()).not.toMatch(
-        /could not translate host name|password authentication failed|error while parsing database URL/,
-      );
+      expect(kam.text()).not.toMatch(/could not translate host name|password authentication failed|error while parsing database URL/);
     } finally {
       await kam.stop();
     }

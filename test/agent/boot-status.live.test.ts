@@ -71,9 +71,7 @@ describe('sipbake-status against a live Kamailio', () => {
       expect(out).toMatch(/^Drain\s+not draining/m);
       expect(out).toMatch(/^Destinations\s+2\/2 active$/m);
       expect(out).toContain(`sip:${lb.addr.recorders[0]}:${lb.recorderPorts[0]}`);
-      expect(out).toMatch(
-        /^Last boot\s+ok at .*private 127\.0\.41\.2, advertised 127\.0\.41\.2 \(private-ipv4\), peers 127\.0\.0\.0\/8$/m,
-      );
+      expect(out).toMatch(/^Last boot\s+ok at .*private 127\.0\.41\.2, advertised 127\.0\.41\.2 \(private-ipv4\), peers 127\.0\.0\.0\/8$/m);
       expect(out).toContain('journalctl -u sipbake-boot -u kamailio');
       expect(out.split('\n').length).toBeLessThan(25); // one screen
     } finally {
@@ -94,11 +92,7 @@ describe('sipbake-status against a live Kamailio', () => {
       expect(out).toMatch(/^Drain\s+DRAINING/m);
       expect(out).toMatch(/^Destinations\s+1\/2 active$/m);
       // Probing marks it trying (T) then inactive (I) after the threshold; either way not active.
-      expect(out).toMatch(
-        new RegExp(
-          `sip:${lb.addr.recorders[1]!.replace(/\./g, '\\.')}:${lb.recorderPorts[1]}\\S*\\s+[TI]P\\s+(trying|inactive), probing`,
-        ),
-      );
+      expect(out).toMatch(new RegExp(`sip:${lb.addr.recorders[1]!.replace(/\./g, '\\.')}:${lb.recorderPorts[1]}\\S*\\s+[TI]P\\s+(trying|inactive), probing`));
       const j = await status('--json');
       expect(j.exitCode).toBe(0);
       const doc = JSON.parse(j.stdout);

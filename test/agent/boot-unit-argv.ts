@@ -19,10 +19,7 @@ function parseEnvFile(text: string): Record<string, string> {
   return env;
 }
 
-export async function unitArgv(
-  tree: string,
-  unit: string,
-): Promise<{ binary: string; argv: string[]; directives: Record<string, string[]> }> {
+export async function unitArgv(tree: string, unit: string): Promise<{ binary: string; argv: string[]; directives: Record<string, string[]> }> {
   const text = await readFile(path.join(tree, 'etc/systemd/system', unit), 'utf8');
   const directives: Record<string, string[]> = {};
   for (const line of text.split('\n')) {
@@ -30,8 +27,7 @@ export async function unitArgv(
     if (m) (directives[m[1]!] ??= []).push(m[2]!);
   }
   const env: Record<string, string> = {};
-  for (const f of directives.EnvironmentFile ?? [])
-    Object.assign(env, parseEnvFile(await readFile(path.join(tree, f.replace(/^-/, '')), 'utf8')));
+  for (const f of directives.EnvironmentFile ?? []) Object.assign(env, parseEnvFile(await readFile(path.join(tree, f.replace(/^-/, '')), 'utf8')));
   const words: string[] = [];
   for (const w of (directives.ExecStart?.[0] ?? '').trim().split(/\s+/)) {
     const split = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(w);

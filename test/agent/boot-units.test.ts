@@ -16,9 +16,7 @@ beforeAll(async () => {
   for (const name of ['twilio-relay', 'recorder-lb'] as const) {
     const dir = path.join(tmp.path, name);
     await execa('mkdir', ['-p', dir]);
-    trees[name] = (
-      await renderDefinition(dir, await seedDefinition(name, {}), { privateIp: '127.0.0.1', publicIp: '127.0.0.1' })
-    ).tree;
+    trees[name] = (await renderDefinition(dir, await seedDefinition(name, {}), { privateIp: '127.0.0.1', publicIp: '127.0.0.1' })).tree;
   }
 });
 afterAll(async () => tmp?.remove());
@@ -26,20 +24,13 @@ afterAll(async () => tmp?.remove());
 const hasAnalyze = (await execa('systemd-analyze', ['--version'], { reject: false })).exitCode === 0;
 
 describe('rendered systemd units', () => {
-  it.runIf(hasAnalyze).each(['twilio-relay', 'recorder-lb'])(
-    '%s: systemd-analyze verify finds nothing but this host',
-    async (name) => {
-      const dir = path.join(trees[name]!, 'etc/systemd/system');
-      const units = (await readdir(dir)).filter((f) => f.endsWith('.service')).map((f) => path.join(dir, f));
-      const r = await execa('systemd-analyze', ['verify', ...units], { reject: false, all: true });
-      const unexpected = r.all
-        .split('\n')
-        .filter(
-          (l) => l.trim() && !/is not executable|sysinit\.target|Failed to create .*\/start|Unit .* not found/.test(l),
-        );
-      expect(unexpected).toEqual([]);
-    },
-  );
+  it.runIf(hasAnalyze).each(['twilio-relay', 'recorder-lb'])('%s: systemd-analyze verify finds nothing but this host', async (name) => {
+    const dir = path.join(trees[name]!, 'etc/systemd/system');
+    const units = (await readdir(dir)).filter((f) => f.endsWith('.service')).map((f) => path.join(dir, f));
+    const r = await execa('systemd-analyze', ['verify', ...units], { reject: false, all: true });
+    const unexpected = r.all.split('\n').filter((l) => l.trim() && !/is not executable|sysinit\.target|Failed to create .*\/start|Unit .* not found/.test(l));
+    expect(unexpected).toEqual([]);
+  });
 
   it('sipbake-boot restarts on failure within a start limit, and starts kamailio and rtpproxy when it succeeds', async () => {
     const unit = await readFile(path.join(trees['recorder-lb']!, 'etc/systemd/system/sipbake-boot.service'), 'utf8');

@@ -48,8 +48,7 @@ function env(root: string, extra: Record<string, string> = {}): Record<string, s
 
 async function leftovers(root: string): Promise<string[]> {
   const out: string[] = [];
-  for (const d of ['etc/kamailio', 'etc/sipbake'])
-    out.push(...(await readdir(path.join(root, d))).filter((f) => f !== 'image.json').map((f) => `${d}/${f}`));
+  for (const d of ['etc/kamailio', 'etc/sipbake']) out.push(...(await readdir(path.join(root, d))).filter((f) => f !== 'image.json').map((f) => `${d}/${f}`));
   return out;
 }
 
@@ -123,9 +122,7 @@ describe('agent.mjs boot (bundled, child process)', () => {
     const res = await runAgent(r.agent, 'boot', env(r.root));
     expect(res.exitCode).toBe(0);
     const inc = await readFile(path.join(r.root, INCLUDE), 'utf8');
-    expect(inc).toContain(
-      `#!define SIPBAKE_DB_URL "postgres://kamailio:${PASSWORD}@database.example.com:5432/kamailio"`,
-    );
+    expect(inc).toContain(`#!define SIPBAKE_DB_URL "postgres://kamailio:${PASSWORD}@database.example.com:5432/kamailio"`);
     const req = aws.requests.at(-1)!;
     expect(req).toMatchObject({
       target: 'AmazonSSM.GetParameter',
@@ -149,19 +146,13 @@ describe('agent.mjs boot (bundled, child process)', () => {
       target: 'secretsmanager.GetSecretValue',
       body: { SecretId: 'sipbake/db' },
     });
-    expect(await readFile(path.join(r.root, INCLUDE), 'utf8')).toContain(
-      `postgres://kamailio:${PASSWORD}@database.example.com:5432/`,
-    );
+    expect(await readFile(path.join(r.root, INCLUDE), 'utf8')).toContain(`postgres://kamailio:${PASSWORD}@database.example.com:5432/`);
     expect(res.stderr).not.toContain(PASSWORD);
   });
 
   it.each([
     ['a missing SSM parameter', { source: 'ssm', name: '/nope' }, /ParameterNotFound.*create it in us-east-1/s],
-    [
-      'a missing JSON key',
-      { source: 'secretsmanager', name: 'sipbake/db', jsonKey: 'pw' },
-      /no non-empty string under key "pw"/,
-    ],
+    ['a missing JSON key', { source: 'secretsmanager', name: 'sipbake/db', jsonKey: 'pw' }, /no non-empty string under key "pw"/],
     [
       'a password Kamailio cannot parse',
       { source: 'ssm', name: '/sipbake/slashed' },

@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  initialState,
-  isLeaving,
-  nextDelayMs,
-  step,
-  type Action,
-  type DrainParams,
-  type DrainState,
-  type Observation,
-} from '../../src/agent/drain-plan.js';
+import { initialState, isLeaving, nextDelayMs, step, type Action, type DrainParams, type DrainState, type Observation } from '../../src/agent/drain-plan.js';
 
 const P: DrainParams = { maxMs: 60_000, heartbeatEveryMs: 20_000, downAfterFailures: 3, completeGraceMs: 30_000 };
 const obs = (o: Partial<Observation> & { now: number }): Observation => ({ kamailioAlive: true, ...o });
@@ -50,11 +41,7 @@ describe('drain plan (pure)', () => {
   });
 
   it('on Terminated: sets the drain flag and fails the health port at once, then waits for the calls', () => {
-    const r = run([
-      obs({ now: 0 }),
-      obs({ now: 1000, lifecycle: 'Terminated', dialogs: 3 }),
-      obs({ now: 2000, lifecycle: 'Terminated', dialogs: 2 }),
-    ]);
+    const r = run([obs({ now: 0 }), obs({ now: 1000, lifecycle: 'Terminated', dialogs: 3 }), obs({ now: 2000, lifecycle: 'Terminated', dialogs: 2 })]);
     expect(types(r.actions[1]!)).toEqual(['set-draining', 'health-fail']);
     expect(types(r.actions[2]!)).toEqual(['set-draining']);
     expect(r.state.phase).toBe('draining');
@@ -102,14 +89,7 @@ describe('drain plan (pure)', () => {
   it('heartbeats every half hook timeout while it waits, and not before', () => {
     const times = [0, 10_000, 19_999, 20_000, 30_000, 40_000];
     const r = run(times.map((now) => obs({ now, lifecycle: 'Terminated', dialogs: 4 })));
-    expect(r.actions.map((a) => a.some((x) => x.type === 'heartbeat'))).toEqual([
-      false,
-      false,
-      false,
-      true,
-      false,
-      true,
-    ]);
+    expect(r.actions.map((a) => a.some((x) => x.type === 'heartbeat'))).toEqual([false, false, false, true, false, true]);
   });
 
   it('completes when Kamailio dies mid-drain (3 missed RPCs and its process gone) and counts the calls it had as cut', () => {
@@ -215,10 +195,7 @@ describe('drain plan (pure)', () => {
     ],
     [
       'slow RPCs (timeouts) with the process still there never end the drain, however many',
-      [
-        { now: 0, lifecycle: T, dialogs: 3 },
-        ...[5, 10, 15, 20, 25].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false, processAlive: true })),
-      ],
+      [{ now: 0, lifecycle: T, dialogs: 3 }, ...[5, 10, 15, 20, 25].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false, processAlive: true }))],
       { phase: 'draining' },
     ],
     [
@@ -234,18 +211,12 @@ describe('drain plan (pure)', () => {
     ],
     [
       'an unchecked process (undefined) never counts as gone',
-      [
-        { now: 0, lifecycle: T, dialogs: 3 },
-        ...[1, 2, 3, 4].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false })),
-      ],
+      [{ now: 0, lifecycle: T, dialogs: 3 }, ...[1, 2, 3, 4].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false }))],
       { phase: 'draining' },
     ],
     [
       'three misses in a row and the process gone: the drain is over, calls counted as cut',
-      [
-        { now: 0, lifecycle: T, dialogs: 3 },
-        ...[1, 2, 3].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false, processAlive: false })),
-      ],
+      [{ now: 0, lifecycle: T, dialogs: 3 }, ...[1, 2, 3].map((t) => ({ now: t * 1000, lifecycle: T, kamailioAlive: false, processAlive: false }))],
       { phase: 'completing', reason: 'kamailio-down', attempts: 1 },
     ],
   ];

@@ -12,17 +12,7 @@ import type { FakeInstance } from '../fakes/aws/model.js';
 import { seedWorld } from '../fakes/aws/scenario.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { agentNode, FAKE_AWS_ENV } from './support.js';
-import {
-  activeDialogs,
-  connects,
-  kamcmd,
-  freeSipPort,
-  freeTcpPort,
-  killAll,
-  sendInvite,
-  track,
-  until,
-} from './live-support.js';
+import { activeDialogs, connects, kamcmd, freeSipPort, freeTcpPort, killAll, sendInvite, track, until } from './live-support.js';
 
 // Issue 7 with real Kamailio and SIPp on loopback: calls through the rendered twilio-relay config to a
 // SIPp UAS, the bundled agent from the rendered tree, IMDSv2 and Auto Scaling fakes. One Kamailio per test.
@@ -78,11 +68,9 @@ async function rig(drain: Record<string, unknown>): Promise<Rig> {
   const file = path.join(tmp, 'drain-live.yaml');
   await writeFile(file, stringify(def));
   const out = path.join(tmp, 'out');
-  await renderImage(repoRoot, file, { out, local: { privateIp: '127.0.0.1', publicIp: '127.0.0.1' } }).catch(
-    (e: unknown) => {
-      throw new Error(`render failed: ${String(e)} ${JSON.stringify((e as { details?: unknown }).details)}`);
-    },
-  );
+  await renderImage(repoRoot, file, { out, local: { privateIp: '127.0.0.1', publicIp: '127.0.0.1' } }).catch((e: unknown) => {
+    throw new Error(`render failed: ${String(e)} ${JSON.stringify((e as { details?: unknown }).details)}`);
+  });
   const ctl = `unix:${out}/run/kamailio/kamailio_ctl`;
   const kam = track(
     execa('kamailio', ['-DD', '-E', '-m', '256', '-M', '16', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], {
@@ -93,29 +81,15 @@ async function rig(drain: Record<string, unknown>): Promise<Rig> {
   );
   let kamLog = '';
   kam.all?.on('data', (d: Buffer) => (kamLog = (kamLog + d.toString()).slice(-4000)));
-  await until(
-    'Kamailio to answer on its ctl socket',
-    async () => (await activeDialogs(ctl)) !== undefined,
-    20_000,
-  ).catch((e: unknown) => {
+  await until('Kamailio to answer on its ctl socket', async () => (await activeDialogs(ctl)) !== undefined, 20_000).catch((e: unknown) => {
     throw new Error(`${String(e)}\n${kamLog}`);
   });
   track(
-    execa(
-      'sipp',
-      [
-        '-sf',
-        path.join(SCENARIOS, 'uas-rr.xml'),
-        '-i',
-        UAS_HOST,
-        '-p',
-        String(uasPort),
-        '-nostdin',
-        '-timeout',
-        '170s',
-      ],
-      { reject: false, all: true, detached: true },
-    ),
+    execa('sipp', ['-sf', path.join(SCENARIOS, 'uas-rr.xml'), '-i', UAS_HOST, '-p', String(uasPort), '-nostdin', '-timeout', '170s'], {
+      reject: false,
+      all: true,
+      detached: true,
+    }),
   );
 
   // The shared AWS fake behind the loopback Auto Scaling API: its clock follows real time, so the 30 s hook
@@ -194,12 +168,7 @@ describe('drain with real Kamailio and SIPp', () => {
     const drainAt = startTermination();
 
     // The health-check port stops accepting as soon as the drain starts (one poll).
-    const closedAt = await until(
-      'the health-check port to close',
-      async () => (!(await connects(r.healthPort)) ? Date.now() : undefined),
-      5_000,
-      50,
-    );
+    const closedAt = await until('the health-check port to close', async () => (!(await connects(r.healthPort)) ? Date.now() : undefined), 5_000, 50);
     // A new call is turned away with 503 and Retry-After, and never reaches the UAS.
     const probe = await until(
       'a drained INVITE answer',
@@ -230,8 +199,7 @@ describe('drain with real Kamailio and SIPp', () => {
     await watcher;
 
     expect(uacResult.exitCode, uacResult.all).toBe(0); // every call ended with BYE/200, none failed
-    const cumulative = (name: string) =>
-      Number(new RegExp(`${name}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`).exec(uacResult.all)?.[1]);
+    const cumulative = (name: string) => Number(new RegExp(`${name}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`).exec(uacResult.all)?.[1]);
     expect(cumulative('Successful call')).toBe(20);
     expect(cumulative('Failed call')).toBe(0);
     expect(uacResult.all).toMatch(/BYE ---------->\s+20\s+0\s+0\s+200 <----------\s+20/);
@@ -243,9 +211,7 @@ describe('drain with real Kamailio and SIPp', () => {
       InstanceId: inst.InstanceId,
       LifecycleActionResult: 'CONTINUE',
     });
-    expect(
-      asg.calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat' && c.ok).length,
-    ).toBeGreaterThanOrEqual(2);
+    expect(asg.calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat' && c.ok).length).toBeGreaterThanOrEqual(2);
     // Completed, not timed out: over 50 s against a 30 s hook, so the heartbeats kept the action open.
     expect(inst.lifecycleAction).toMatchObject({
       LifecycleHookName: HOOK,

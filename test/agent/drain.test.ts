@@ -39,12 +39,7 @@ function scriptedKamailio(endAtSeconds: number[]): KamailioRpc & { drainingSetAt
   return k;
 }
 
-function effects(
-  kamailio: KamailioRpc,
-  log: string[],
-  health: string[],
-  fallbackHeartbeatTimeoutSeconds = 120,
-): DrainEffects {
+function effects(kamailio: KamailioRpc, log: string[], health: string[], fallbackHeartbeatTimeoutSeconds = 120): DrainEffects {
   return {
     now: h.fake.clock.now,
     sleep: (ms) => h.fake.clock.sleep(ms),
@@ -66,8 +61,7 @@ function effects(
   };
 }
 
-const imdsState = () =>
-  inst.LifecycleState === 'InService' || inst.LifecycleState === 'Pending' ? 'InService' : 'Terminated';
+const imdsState = () => (inst.LifecycleState === 'InService' || inst.LifecycleState === 'Pending' ? 'InService' : 'Terminated');
 const lifecycleCalls = () => h.fake.calls.filter((c) => /LifecycleAction/.test(c.command));
 
 describe('runDrain against the AWS fake', () => {
@@ -113,9 +107,7 @@ describe('runDrain against the AWS fake', () => {
     // Hook timeout 60 s → a heartbeat every 30 s while waiting.
     const beats = calls.filter((c) => c.command === 'RecordLifecycleActionHeartbeat');
     expect(beats.map((b) => (b.atMs - drainStart) / 1000)).toEqual([30, 60, 90]);
-    expect(beats.map((b) => b.input)).toEqual(
-      beats.map(() => ({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId })),
-    );
+    expect(beats.map((b) => b.input)).toEqual(beats.map(() => ({ AutoScalingGroupName: ASG, LifecycleHookName: HOOK, InstanceId: inst.InstanceId })));
     expect(inst.lifecycleAction!.heartbeats).toEqual(beats.map((b) => b.atMs));
     // Open while serving; failed in the same poll that saw the termination, never reopened.
     expect(health).toEqual(['open@10', `fail@${(drainStart - FAKE_EPOCH) / 1000}`]);

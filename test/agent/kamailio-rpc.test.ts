@@ -12,9 +12,7 @@ describe('kamailio rpc', () => {
   });
 
   it('refuses output it does not understand instead of reading 0', () => {
-    expect(() => parseStatsActive('error: 500 - command dlg.stats_active not found')).toThrow(
-      /unexpected dlg.stats_active output/,
-    );
+    expect(() => parseStatsActive('error: 500 - command dlg.stats_active not found')).toThrow(/unexpected dlg.stats_active output/);
   });
 
   it('finds the ctl socket in the boot include the agent writes', () => {

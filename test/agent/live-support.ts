@@ -65,12 +65,7 @@ export function connects(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  ms: number,
-  everyMs = 100,
-): Promise<T> {
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, ms: number, everyMs = 100): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -92,10 +87,7 @@ export async function activeDialogs(ctl: string): Promise<number | undefined> {
 }
 
 /** Sends one out-of-dialog INVITE over UDP and returns the first final (or 1xx-less) status line and headers. */
-export async function sendInvite(
-  to: { host: string; port: number },
-  from: { host: string },
-): Promise<{ status: number; text: string } | undefined> {
+export async function sendInvite(to: { host: string; port: number }, from: { host: string }): Promise<{ status: number; text: string } | undefined> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, from.host, r));
   const lport = sock.address().port;

@@ -25,10 +25,7 @@ export const FAKE_AWS_ENV = {
 /** Node used to run the bundle: SIPBAKE_TEST_NODE (e.g. Debian's node 18) or this one. */
 export const agentNode = process.env.SIPBAKE_TEST_NODE ?? process.execPath;
 
-export async function image(
-  name: 'twilio-relay' | 'recorder-lb',
-  patch: Record<string, unknown> = {},
-): Promise<ImageDefinition> {
+export async function image(name: 'twilio-relay' | 'recorder-lb', patch: Record<string, unknown> = {}): Promise<ImageDefinition> {
   return imageSchema.parse(variant(await seed(name), patch));
 }
 
@@ -43,10 +40,7 @@ export async function agentRoot(def: ImageDefinition): Promise<TempRoot> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'sipbake-agent-'));
   await mkdir(path.join(root, 'etc/sipbake'), { recursive: true });
   await mkdir(path.join(root, 'etc/kamailio'), { recursive: true });
-  await writeFile(
-    path.join(root, 'etc/sipbake/image.json'),
-    `${JSON.stringify(imageManifest(def, modulesFor(def)), null, 2)}\n`,
-  );
+  await writeFile(path.join(root, 'etc/sipbake/image.json'), `${JSON.stringify(imageManifest(def, modulesFor(def)), null, 2)}\n`);
   const agent = path.join(root, 'agent.mjs');
   await writeFile(agent, await bundleAgent(), { mode: 0o755 });
   return { root, agent, cleanup: () => rm(root, { recursive: true, force: true }) };

@@ -7,8 +7,7 @@ import type { Observed } from '../../src/roll/types.js';
 import { harness, run } from '../roll/helpers.js';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1';
-const deployWith = (extra: Record<string, unknown> = {}) =>
-  deploySchema.parse({ region: 'us-east-1', asgName: 'asg', targetGroupArns: [TG], ...extra });
+const deployWith = (extra: Record<string, unknown> = {}) => deploySchema.parse({ region: 'us-east-1', asgName: 'asg', targetGroupArns: [TG], ...extra });
 const tags = { 'sipbake:image': 'relay', 'sipbake:content-hash': 'h' };
 
 function world(): Observed {
@@ -43,10 +42,7 @@ function world(): Observed {
   };
 }
 
-function findings(
-  edit: (o: Observed) => void,
-  extra: Partial<{ deploy: Record<string, unknown>; drainHookName: string }> = {},
-) {
+function findings(edit: (o: Observed) => void, extra: Partial<{ deploy: Record<string, unknown>; drainHookName: string }> = {}) {
   const obs = world();
   edit(obs);
   return preflight({

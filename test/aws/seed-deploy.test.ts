@@ -13,36 +13,31 @@ let restore: (() => void) | undefined;
 afterEach(() => restore?.());
 
 describe('seed images: deploy sections', () => {
-  it.each(['twilio-relay', 'recorder-lb'])(
-    '%s: roll --plan accepts its group (no refusal, no warning) and changes nothing',
-    async (image) => {
-      const { image: def } = await loadImageOrThrow(root, image);
-      const deploy = def.deploy!;
-      expect(deploy).toBeDefined();
-      expect(deploy.lifecycleHook.name).toBe(def.drain.lifecycleHookName);
-      const fake = new FakeAws({ iam: { role: 'roll', image } });
-      seedWorld(fake, {
-        image,
-        asgName: deploy.asgName,
-        targetGroupArn: deploy.targetGroupArns[0]!,
-        hookName: deploy.lifecycleHook.name,
-        heartbeat: def.drain.maxSeconds + 60,
-        deregistrationDelay: def.drain.maxSeconds,
-      });
-      restore = installFakeAws(fake);
-      const reporter = new RecordingReporter(true);
-      const code = await main(['roll', image, '--plan', '--json', '--root', root], {
-        reporter,
-        env: {},
-        signal: new AbortController().signal,
-      });
-      const plan = (
-        reporter.results[0] as { plan: { mode: string; findings: { level: string; check: string; message: string }[] } }
-      ).plan;
-      expect(code, JSON.stringify(plan.findings.filter((f) => f.level !== 'ok'))).toBe(0);
-      expect(plan.findings.filter((f) => f.level === 'refuse' || f.level === 'warn')).toEqual([]);
-      expect(fake.calls.filter((c) => !/^Describe/.test(c.command))).toEqual([]);
-      expect(fake.iam!.denials).toEqual([]);
-    },
-  );
+  it.each(['twilio-relay', 'recorder-lb'])('%s: roll --plan accepts its group (no refusal, no warning) and changes nothing', async (image) => {
+    const { image: def } = await loadImageOrThrow(root, image);
+    const deploy = def.deploy!;
+    expect(deploy).toBeDefined();
+    expect(deploy.lifecycleHook.name).toBe(def.drain.lifecycleHookName);
+    const fake = new FakeAws({ iam: { role: 'roll', image } });
+    seedWorld(fake, {
+      image,
+      asgName: deploy.asgName,
+      targetGroupArn: deploy.targetGroupArns[0]!,
+      hookName: deploy.lifecycleHook.name,
+      heartbeat: def.drain.maxSeconds + 60,
+      deregistrationDelay: def.drain.maxSeconds,
+    });
+    restore = installFakeAws(fake);
+    const reporter = new RecordingReporter(true);
+    const code = await main(['roll', image, '--plan', '--json', '--root', root], {
+      reporter,
+      env: {},
+      signal: new AbortController().signal,
+    });
+    const plan = (reporter.results[0] as { plan: { mode: string; findings: { level: string; check: string; message: string }[] } }).plan;
+    expect(code, JSON.stringify(plan.findings.filter((f) => f.level !== 'ok'))).toBe(0);
+    expect(plan.findings.filter((f) => f.level === 'refuse' || f.level === 'warn')).toEqual([]);
+    expect(fake.calls.filter((c) => !/^Describe/.test(c.command))).toEqual([]);
+    expect(fake.iam!.denials).toEqual([]);
+  });
 });

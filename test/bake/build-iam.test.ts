@@ -8,13 +8,7 @@ import { buildImage } from '../../src/bake/index.js';
 import { AMI_TAG as TAG } from '../../src/contract/tags.js';
 import type { Policy } from '../../src/iam/policies.js';
 import path from 'node:path';
-import {
-  BUILDER_PUBLIC_IP,
-  amazonEbsBuild,
-  modelledPacker,
-  seedDebianBase,
-  templateOptions,
-} from '../fakes/aws/bake-model.js';
+import { BUILDER_PUBLIC_IP, amazonEbsBuild, modelledPacker, seedDebianBase, templateOptions } from '../fakes/aws/bake-model.js';
 import { repoRoot } from './helpers.js';
 import { buildFixture, type BuildFixture } from './build-support.js';
 
@@ -25,9 +19,7 @@ afterEach(async () => {
 });
 
 const relay = (bake: string) => (name: string, yaml: string) =>
-  name === 'twilio-relay'
-    ? yaml.replace(/^bake:\n {2}region: us-east-1$/m, `bake:\n  region: us-east-1\n${bake}`)
-    : yaml;
+  name === 'twilio-relay' ? yaml.replace(/^bake:\n {2}region: us-east-1$/m, `bake:\n  region: us-east-1\n${bake}`) : yaml;
 const withoutAction =
   (action: string) =>
   (p: Policy): Policy => ({
@@ -76,11 +68,7 @@ describe('sipbake build on the fake with IAM evaluation (encrypt_boot, amiRegion
       expect(ami.Tags[TAG.contentHash]).toBe(result.contentHash);
       expect(ami.Tags[TAG.image]).toBe('twilio-relay');
       expect(ami.DeprecationTime).toBeDefined();
-      expect(
-        f.calls.some(
-          (c) => c.command === 'CopyImage' && (c.input as { SourceRegion: string }).SourceRegion === 'us-east-1',
-        ),
-      ).toBe(true);
+      expect(f.calls.some((c) => c.command === 'CopyImage' && (c.input as { SourceRegion: string }).SourceRegion === 'us-east-1')).toBe(true);
     }
     // The temporary unencrypted AMI (random name) was created, copied from, then deregistered with its snapshot.
     const temp = east.callsOf('CreateImage')[0]!.input as { Name: string };
@@ -100,13 +88,9 @@ describe('sipbake build on the fake with IAM evaluation (encrypt_boot, amiRegion
     // Every call was evaluated in its own region and allowed.
     for (const f of [east, west]) {
       expect(f.iam!.denials).toEqual([]);
-      expect(f.iam!.evaluated.map((e) => e.action)).toEqual(
-        expect.arrayContaining(['ec2:CopyImage', 'ec2:EnableImageDeprecation', 'ec2:DescribeImages']),
-      );
+      expect(f.iam!.evaluated.map((e) => e.action)).toEqual(expect.arrayContaining(['ec2:CopyImage', 'ec2:EnableImageDeprecation', 'ec2:DescribeImages']));
     }
-    expect(east.iam!.evaluated.map((e) => e.action)).toEqual(
-      expect.arrayContaining(['ec2:CreateImage', 'ec2:DeregisterImage', 'ec2:RunInstances']),
-    );
+    expect(east.iam!.evaluated.map((e) => e.action)).toEqual(expect.arrayContaining(['ec2:CreateImage', 'ec2:DeregisterImage', 'ec2:RunInstances']));
   });
 
   it('a second build finds the content in both regions and bakes nothing', async () => {
@@ -121,23 +105,20 @@ describe('sipbake build on the fake with IAM evaluation (encrypt_boot, amiRegion
   it.each([
     ['ec2:CopyImage', 'CopyImage'],
     ['ec2:EnableImageDeprecation', 'EnableImageDeprecation'],
-  ])(
-    'without %s in the build policy the bake fails at %s, naming the action, and still cleans up',
-    async (action, command) => {
-      fx = await buildFixture({
-        regions: ['us-east-1', 'us-west-2'],
-        edit: relay('  amiRegions: [us-west-2]\n  deprecateAfterDays: 30'),
-        iam: { policy: withoutAction(action), expectDenials: true },
-      });
-      const err = await bake(fx).catch((e: unknown) => e);
-      expect(err).toMatchObject({ name: 'UnauthorizedOperation' });
-      expect(String((err as Error).message)).toContain(`denies ${action} on arn:aws:ec2:us-east-1::image/`);
-      const east = fx.regions.get('us-east-1')!.fake;
-      expect(east.iam!.denials.map((d) => d.command)).toEqual([command]);
-      expect([...east.ec2Instances.values()].map((i) => i.State)).toEqual(['terminated']);
-      expect(east.securityGroups.size).toBe(0);
-    },
-  );
+  ])('without %s in the build policy the bake fails at %s, naming the action, and still cleans up', async (action, command) => {
+    fx = await buildFixture({
+      regions: ['us-east-1', 'us-west-2'],
+      edit: relay('  amiRegions: [us-west-2]\n  deprecateAfterDays: 30'),
+      iam: { policy: withoutAction(action), expectDenials: true },
+    });
+    const err = await bake(fx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'UnauthorizedOperation' });
+    expect(String((err as Error).message)).toContain(`denies ${action} on arn:aws:ec2:us-east-1::image/`);
+    const east = fx.regions.get('us-east-1')!.fake;
+    expect(east.iam!.denials.map((d) => d.command)).toEqual([command]);
+    expect([...east.ec2Instances.values()].map((i) => i.State)).toEqual(['terminated']);
+    expect(east.securityGroups.size).toBe(0);
+  });
 
   it('the policy as printed before the fix (no CopyImage, no EnableImageDeprecation) fails the plain bake', async () => {
     const old = (p: Policy): Policy => withoutAction('ec2:EnableImageDeprecation')(withoutAction('ec2:CopyImage')(p));
@@ -218,8 +199,9 @@ describe('sipbake build on the fake with IAM evaluation (encrypt_boot, amiRegion
       },
     ).catch((e: unknown) => e);
     expect(reporter.text()).not.toContain('would run packer');
-    expect(
-      plan instanceof UserError && build instanceof UserError ? [plan.message, build.message] : [plan, build],
-    ).toEqual([(build as Error).message, (build as Error).message]);
+    expect(plan instanceof UserError && build instanceof UserError ? [plan.message, build.message] : [plan, build]).toEqual([
+      (build as Error).message,
+      (build as Error).message,
+    ]);
   });
 });

@@ -41,10 +41,7 @@ export async function buildFixture(o: {
   }
   await cp(path.join(repoRoot, 'scripts'), path.join(root, 'scripts'), { recursive: true });
   if (o.pinsReady === false) {
-    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(
-      /^SSM_AGENT_KEY_FINGERPRINT=.*$/m,
-      'SSM_AGENT_KEY_FINGERPRINT=',
-    );
+    const pins = (await readFile(path.join(root, 'scripts/pins.env'), 'utf8')).replace(/^SSM_AGENT_KEY_FINGERPRINT=.*$/m, 'SSM_AGENT_KEY_FINGERPRINT=');
     await writeFile(path.join(root, 'scripts/pins.env'), pins);
   } else if (!o.pinsAsShipped) {
     // Test-only pin values: nothing is downloaded from these.

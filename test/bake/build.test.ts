@@ -13,12 +13,7 @@ afterEach(async () => {
 });
 
 const withRegions = (regions: string[]) => (name: string, yaml: string) =>
-  name === 'twilio-relay'
-    ? yaml.replace(
-        /^bake:\n {2}region: us-east-1$/m,
-        `bake:\n  region: us-east-1\n  amiRegions: [${regions.join(', ')}]`,
-      )
-    : yaml;
+  name === 'twilio-relay' ? yaml.replace(/^bake:\n {2}region: us-east-1$/m, `bake:\n  region: us-east-1\n  amiRegions: [${regions.join(', ')}]`) : yaml;
 
 async function run(o: Partial<BuildOptions> & { mode?: string; signal?: AbortSignal } = {}) {
   const reporter = new RecordingReporter();
@@ -38,9 +33,7 @@ async function run(o: Partial<BuildOptions> & { mode?: string; signal?: AbortSig
 
 /** Registers an AMI of `hash` in `region`'s fake, as a previous bake would have. */
 function haveAmi(region: string, hash: string, extra: Record<string, string> = {}): string {
-  return fx!.regions
-    .get(region)!
-    .fake.addImage({ Tags: { [TAG.image]: 'twilio-relay', [TAG.contentHash]: hash, ...extra } }).ImageId;
+  return fx!.regions.get(region)!.fake.addImage({ Tags: { [TAG.image]: 'twilio-relay', [TAG.contentHash]: hash, ...extra } }).ImageId;
 }
 
 async function currentHash(): Promise<string> {
@@ -66,9 +59,7 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
     expect(reporter.text()).toContain('no AMI with content');
     expect(reporter.text()).toMatch(/us-east-1: ami-0fake/);
     // Progress stages parsed from the machine-readable output, in order.
-    const stages = reporter.lines
-      .filter((l) => l.message.startsWith('packer: '))
-      .map((l) => l.message.slice('packer: '.length));
+    const stages = reporter.lines.filter((l) => l.message.startsWith('packer: ')).map((l) => l.message.slice('packer: '.length));
     expect(stages).toEqual([
       'preparing',
       'launching the build instance',
@@ -89,9 +80,7 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
     // DescribeImages asked each region for the image's content hash by tag.
     for (const [, h] of fx.regions) {
       const q = h.fake.calls.find((c) => c.command === 'DescribeImages')!;
-      expect(q.input.Filters).toEqual(
-        expect.arrayContaining([{ Name: `tag:${TAG.contentHash}`, Values: [result.contentHash] }]),
-      );
+      expect(q.input.Filters).toEqual(expect.arrayContaining([{ Name: `tag:${TAG.contentHash}`, Values: [result.contentHash] }]));
     }
     // Other test files bake in parallel in the same tmpdir: only this test's own work directory counts.
     expect(await ownBakeDirsLeft()).toEqual([]);
@@ -183,19 +172,16 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
   it.each([
     ['expired', 'the AWS credentials have expired', 'aws sso login'],
     ['script', 'bake script 40-config.sh failed: kamailio rejects the baked config', 'rehearse locally'],
-  ])(
-    'packer failure (%s) is mapped to a sentence with a fix, and leaves no bake directory',
-    async (mode, message, fix) => {
-      fx = await buildFixture({ regions: ['us-east-1'] });
-      const err = await run({ mode }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(UserError);
-      expect((err as UserError).message).toContain(message);
-      expect((err as UserError).fix).toContain(fix);
-      expect((err as UserError).details.length).toBeGreaterThan(0);
-      // Other test files bake in parallel in the same tmpdir: only this test's own work directory counts.
-      expect(await ownBakeDirsLeft()).toEqual([]);
-    },
-  );
+  ])('packer failure (%s) is mapped to a sentence with a fix, and leaves no bake directory', async (mode, message, fix) => {
+    fx = await buildFixture({ regions: ['us-east-1'] });
+    const err = await run({ mode }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toContain(message);
+    expect((err as UserError).fix).toContain(fix);
+    expect((err as UserError).details.length).toBeGreaterThan(0);
+    // Other test files bake in parallel in the same tmpdir: only this test's own work directory counts.
+    expect(await ownBakeDirsLeft()).toEqual([]);
+  });
 
   it('an unknown packer failure is a ProcessError with its last lines', async () => {
     fx = await buildFixture({ regions: ['us-east-1'] });

@@ -17,10 +17,7 @@ const cacheDir = path.join(repoRoot, '.cache/bake');
 const SRC_LIST = '/etc/apt/sources.list.d/sipbake-deb-src.sources';
 
 async function ensureDebSrc(): Promise<void> {
-  const { stdout } = await execa('bash', [
-    '-c',
-    'grep -rhs "^Types:.*deb-src\\|^deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/ || true',
-  ]);
+  const { stdout } = await execa('bash', ['-c', 'grep -rhs "^Types:.*deb-src\\|^deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/ || true']);
   if (stdout.trim()) return;
   // Same archive and suites as the machine's own Debian sources, for source packages.
   const main = await readFile('/etc/apt/sources.list.d/debian.sources', 'utf8').catch(() => '');
@@ -40,13 +37,12 @@ export async function debianKamailioTarball(): Promise<string> {
     await ensureDebSrc();
     const tmp = path.join(cacheDir, 'apt-source');
     await mkdir(tmp, { recursive: true });
-    await execa('apt-get', ['source', '--download-only', `kamailio=${DEBIAN_KAMAILIO.version}-2`], { cwd: tmp }).catch(
-      () => execa('apt-get', ['source', '--download-only', 'kamailio'], { cwd: tmp }),
+    await execa('apt-get', ['source', '--download-only', `kamailio=${DEBIAN_KAMAILIO.version}-2`], { cwd: tmp }).catch(() =>
+      execa('apt-get', ['source', '--download-only', 'kamailio'], { cwd: tmp }),
     );
     await rename(path.join(tmp, DEBIAN_KAMAILIO.file), file);
   }
   const actual = await sha256File(file);
-  if (actual !== DEBIAN_KAMAILIO.sha256)
-    throw new Error(`${file}: sha256 ${actual}, expected ${DEBIAN_KAMAILIO.sha256} (from Debian's .dsc)`);
+  if (actual !== DEBIAN_KAMAILIO.sha256) throw new Error(`${file}: sha256 ${actual}, expected ${DEBIAN_KAMAILIO.sha256} (from Debian's .dsc)`);
   return file;
 }

@@ -26,8 +26,7 @@ export function pinsFile(pins: Record<string, Pin>): string {
   const lines = ['# test pins'];
   for (const [name, p] of Object.entries(pins)) {
     lines.push(`${name}_VERSION=${p.version ?? '0.0.0'}`, `${name}_SOURCE=${p.source}`);
-    if (p.source === 'git')
-      lines.push(`${name}_GIT_URL=${p.url}`, `${name}_GIT_TAG=${p.tag ?? ''}`, `${name}_GIT_COMMIT=${p.commit ?? ''}`);
+    if (p.source === 'git') lines.push(`${name}_GIT_URL=${p.url}`, `${name}_GIT_TAG=${p.tag ?? ''}`, `${name}_GIT_COMMIT=${p.commit ?? ''}`);
     else lines.push(`${name}_TARBALL_URL=${p.url}`, `${name}_TARBALL_SHA256=${p.sha256 ?? ''}`);
   }
   return `${lines.join('\n')}\n`;
@@ -59,10 +58,7 @@ export async function writeStandInProject(dir: string, name = 'rtpproxy'): Promi
     path.join(dir, 'Makefile'),
     `include config.mk\nall: ${name}\n${name}: main.c\n\tcc -o $@ main.c\ninstall: ${name}\n\tinstall -D -m 0755 ${name} $(PREFIX)/bin/${name}\n`,
   );
-  await writeFile(
-    path.join(dir, 'main.c'),
-    `#include <stdio.h>\nint main(void) { puts("${name} stand-in"); return 0; }\n`,
-  );
+  await writeFile(path.join(dir, 'main.c'), `#include <stdio.h>\nint main(void) { puts("${name} stand-in"); return 0; }\n`);
 }
 
 /** Tarball of `dir` with one top-level directory, as upstream release tarballs have. */
@@ -73,8 +69,7 @@ export async function tarball(dir: string, out: string): Promise<string> {
 
 /** A git repository of `dir` with one commit and `tag`; returns the commit. */
 export async function gitRepo(dir: string, tag: string): Promise<string> {
-  const git = (...a: string[]) =>
-    execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...a], { cwd: dir });
+  const git = (...a: string[]) => execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...a], { cwd: dir });
   await git('init', '-q');
   await git('add', '-A');
   await git('commit', '-q', '-m', 'import');

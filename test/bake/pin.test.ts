@@ -41,14 +41,7 @@ async function cli(...argv: string[]) {
 
 describe('sipbake pin', () => {
   it('--tarball downloads the tarball and records the sha256 it computed', async () => {
-    const { code, pins } = await cli(
-      'pin',
-      'kamailio',
-      '5.5.7',
-      '--tarball',
-      '--url',
-      `${base}/kamailio-5.5.7_src.tar.gz`,
-    );
+    const { code, pins } = await cli('pin', 'kamailio', '5.5.7', '--tarball', '--url', `${base}/kamailio-5.5.7_src.tar.gz`);
     expect(code).toBe(0);
     expect(pins).toContain(`KAMAILIO_TARBALL_SHA256=${sha(BODY)}`);
     expect(pins).toContain(`KAMAILIO_TARBALL_URL=${base}/kamailio-5.5.7_src.tar.gz`);
@@ -70,14 +63,7 @@ describe('sipbake pin', () => {
   });
 
   it('ssm-agent records both architectures', async () => {
-    const { code, pins } = await cli(
-      'pin',
-      'ssm-agent',
-      '3.3.0.0',
-      '--url',
-      `${base}/{arch}/amazon-ssm-agent.deb`,
-      '--json',
-    );
+    const { code, pins } = await cli('pin', 'ssm-agent', '3.3.0.0', '--url', `${base}/{arch}/amazon-ssm-agent.deb`, '--json');
     expect(code).toBe(0);
     expect(pins).toContain(`SSM_AGENT_X86_64_SHA256=${sha(BODY)}`);
     expect(pins).toContain(`SSM_AGENT_ARM64_SHA256=${sha(Buffer.concat([BODY, Buffer.from('arm')]))}`);

@@ -124,22 +124,14 @@ describe('seed 000 relay from the tarball pin: compile, -c, start-up check, boot
       const bin = path.join(r.root, 'usr/local/sbin/kamailio');
       expect(existsSync(bin)).toBe(true);
       expect(await modulesIn(r.root)).toEqual([...r.modules].sort());
-      expect(res.results.find((x) => x.script === '40-config.sh')!.output).toContain(
-        'kamailio accepts the baked config',
-      );
+      expect(res.results.find((x) => x.script === '40-config.sh')!.output).toContain('kamailio accepts the baked config');
       // The baked binary also booted the config on loopback until its ctl socket (kamcmd) answered.
-      expect(res.results.find((x) => x.script === '40-config.sh')!.output).toContain(
-        'kamailio starts with the baked config',
-      );
+      expect(res.results.find((x) => x.script === '40-config.sh')!.output).toContain('kamailio starts with the baked config');
       expect(res.results.find((x) => x.script === '30-rtpproxy.sh')!.output).toContain('does not use RTPProxy');
       // The placeholder include is gone; nothing per-instance is baked.
       expect(existsSync(path.join(r.root, 'etc/kamailio/sipbake-boot.cfg'))).toBe(false);
       // Enabled: the wants/ symlink points at /etc/systemd/system/... inside the image, so lstat, not stat.
-      expect(
-        (
-          await lstat(path.join(r.root, 'etc/systemd/system/multi-user.target.wants/kamailio.service'))
-        ).isSymbolicLink(),
-      ).toBe(true);
+      expect((await lstat(path.join(r.root, 'etc/systemd/system/multi-user.target.wants/kamailio.service'))).isSymbolicLink()).toBe(true);
       expect(res.results.at(-1)!.output).toContain('no secret-looking values found');
     },
     LONG,
@@ -149,10 +141,7 @@ describe('seed 000 relay from the tarball pin: compile, -c, start-up check, boot
     'the baked binary rejects a broken config (so -c really checks)',
     async () => {
       const bad = path.join(r.dir, 'broken.cfg');
-      await writeFile(
-        bad,
-        `${await readFile(path.join(r.root, 'etc/kamailio/kamailio.cfg'), 'utf8')}\nroute[BROKEN] { no_such_function(); }\n`,
-      );
+      await writeFile(bad, `${await readFile(path.join(r.root, 'etc/kamailio/kamailio.cfg'), 'utf8')}\nroute[BROKEN] { no_such_function(); }\n`);
       const res = await execa(path.join(r.root, 'usr/local/sbin/kamailio'), ['-c', '-f', bad], {
         reject: false,
         all: true,
@@ -168,10 +157,7 @@ describe('seed 000 relay from the tarball pin: compile, -c, start-up check, boot
       const cfg = path.join(r.tree, 'etc/kamailio/kamailio.cfg');
       const good = await readFile(cfg, 'utf8');
       // dialog's mod_init refuses a flag above 31; -c never calls mod_init.
-      await writeFile(
-        cfg,
-        good.replace(/^(modparam\("dialog", "default_timeout".*)$/m, '$1\nmodparam("dialog", "dlg_flag", 99)'),
-      );
+      await writeFile(cfg, good.replace(/^(modparam\("dialog", "default_timeout".*)$/m, '$1\nmodparam("dialog", "dlg_flag", 99)'));
       try {
         const res = await runBake(r, ['40-config.sh']);
         expect(res.ok).toBe(false);
@@ -198,9 +184,7 @@ describe('seed 000 relay from the tarball pin: compile, -c, start-up check, boot
         all: true,
       });
       expect(boot.exitCode, boot.all).toBe(0);
-      expect(await readFile(path.join(r.root, 'etc/kamailio/sipbake-boot.cfg'), 'utf8')).toContain(
-        '#!define SIPBAKE_PRIVATE_IP 127.0.0.1',
-      );
+      expect(await readFile(path.join(r.root, 'etc/kamailio/sipbake-boot.cfg'), 'utf8')).toContain('#!define SIPBAKE_PRIVATE_IP 127.0.0.1');
       await mkdir(path.join(r.root, 'run/kamailio'), { recursive: true });
 
       const bin = path.join(r.root, 'usr/local/sbin/kamailio');
@@ -212,21 +196,7 @@ describe('seed 000 relay from the tarball pin: compile, -c, start-up check, boot
       for (let attempt = 0; attempt < 20; attempt++) {
         sipp = await execa(
           'sipp',
-          [
-            '-sf',
-            scenario,
-            '-m',
-            '1',
-            '-i',
-            '127.0.0.1',
-            '-p',
-            String(SIP_PORT + 1),
-            '-timeout',
-            '3',
-            '-timeout_error',
-            '-nostdin',
-            `127.0.0.1:${SIP_PORT}`,
-          ],
+          ['-sf', scenario, '-m', '1', '-i', '127.0.0.1', '-p', String(SIP_PORT + 1), '-timeout', '3', '-timeout_error', '-nostdin', `127.0.0.1:${SIP_PORT}`],
           {
             reject: false,
             all: true,
@@ -274,13 +244,7 @@ describe('seed 004 (postgres, RTPProxy) from the git pin, RTPProxy from a stand-
       expect(config).toContain("warning: dispatcher's PostgreSQL backend is not reachable at bake time");
       expect(config).toContain('kamailio starts with the baked config');
       // The scripts are idempotent: a second run over the same root succeeds without rebuilding.
-      const again = await runBake(r, [
-        '10-sources.sh',
-        '20-kamailio.sh',
-        '30-rtpproxy.sh',
-        '40-config.sh',
-        '90-cleanup.sh',
-      ]);
+      const again = await runBake(r, ['10-sources.sh', '20-kamailio.sh', '30-rtpproxy.sh', '40-config.sh', '90-cleanup.sh']);
       expect(again.ok, transcript(again)).toBe(true);
       expect(again.results.find((x) => x.script === '20-kamailio.sh')!.output).toContain('already built');
       expect(again.results.find((x) => x.script === '30-rtpproxy.sh')!.output).toContain('already built');

@@ -7,14 +7,7 @@ import { renderImage } from '../../src/render/index.js';
 import { placeholderBootInclude } from '../../src/bake/placeholder.js';
 import { pinsFile, repoRoot, runScript, type Pin, type RunResult } from './helpers.js';
 
-export const BAKE_SCRIPTS = [
-  '00-base.sh',
-  '10-sources.sh',
-  '20-kamailio.sh',
-  '30-rtpproxy.sh',
-  '40-config.sh',
-  '90-cleanup.sh',
-];
+export const BAKE_SCRIPTS = ['00-base.sh', '10-sources.sh', '20-kamailio.sh', '30-rtpproxy.sh', '40-config.sh', '90-cleanup.sh'];
 
 export interface Rehearsal {
   dir: string;
@@ -30,24 +23,14 @@ export interface Rehearsal {
  * A repository-shaped directory with one image definition: `base` from images/ with `edit` applied to its text,
  * so tests can bake a seed with, say, loopback allowed.
  */
-export async function imageVariant(
-  dir: string,
-  base: string,
-  name: string,
-  edit: (yaml: string) => string = (s) => s,
-): Promise<string> {
+export async function imageVariant(dir: string, base: string, name: string, edit: (yaml: string) => string = (s) => s): Promise<string> {
   const text = await readFile(path.join(repoRoot, 'images', `${base}.yaml`), 'utf8');
   await mkdir(path.join(dir, 'images'), { recursive: true });
   await writeFile(path.join(dir, 'images', `${name}.yaml`), edit(text.replace(/^name: .*$/m, `name: ${name}`)));
   return dir;
 }
 
-export async function prepareRehearsal(o: {
-  imageRoot: string;
-  image: string;
-  pins: Record<string, Pin>;
-  jobs?: number;
-}): Promise<Rehearsal> {
+export async function prepareRehearsal(o: { imageRoot: string; image: string; pins: Record<string, Pin>; jobs?: number }): Promise<Rehearsal> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sipbake-rehearsal-'));
   const root = path.join(dir, 'root');
   const tree = path.join(dir, 'upload/tree');
@@ -77,10 +60,7 @@ export async function prepareRehearsal(o: {
 }
 
 /** Runs the scripts in order and stops at the first failure, like Packer's shell provisioner. */
-export async function runBake(
-  r: Rehearsal,
-  scripts = BAKE_SCRIPTS,
-): Promise<{ ok: boolean; results: (RunResult & { script: string })[] }> {
+export async function runBake(r: Rehearsal, scripts = BAKE_SCRIPTS): Promise<{ ok: boolean; results: (RunResult & { script: string })[] }> {
   const results: (RunResult & { script: string })[] = [];
   for (const script of scripts) {
     const res = await runScript(script, r.env);
@@ -91,7 +71,5 @@ export async function runBake(
 }
 
 export function transcript(res: { results: (RunResult & { script: string })[] }): string {
-  return res.results
-    .map((x) => `--- ${x.script} (exit ${x.exitCode})\n${x.output.split('\n').slice(-40).join('\n')}`)
-    .join('\n');
+  return res.results.map((x) => `--- ${x.script} (exit ${x.exitCode})\n${x.output.split('\n').slice(-40).join('\n')}`).join('\n');
 }

@@ -140,16 +140,8 @@ describe('90-cleanup.sh on a local root', () => {
   const secrets: [string, string, string][] = [
     ['a private key', 'etc/kamailio/tls.key', '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n'],
     ['an AWS access key id', 'etc/profile.d/aws.sh', 'export AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n'],
-    [
-      'an AWS secret in a credentials file',
-      'root/.aws/credentials',
-      `[default]\naws_secret_access_key = ${'a'.repeat(40)}\n`,
-    ],
-    [
-      'a database URL with a password',
-      'etc/kamailio/db.cfg',
-      '#!define DBURL "postgres://kamailio:hunter2@db.example.com/kamailio"\n',
-    ],
+    ['an AWS secret in a credentials file', 'root/.aws/credentials', `[default]\naws_secret_access_key = ${'a'.repeat(40)}\n`],
+    ['a database URL with a password', 'etc/kamailio/db.cfg', '#!define DBURL "postgres://kamailio:hunter2@db.example.com/kamailio"\n'],
   ];
 
   async function rootWith(files: Record<string, string>): Promise<string> {
@@ -160,8 +152,7 @@ describe('90-cleanup.sh on a local root', () => {
       'home/admin/.ssh/authorized_keys': 'ssh-ed25519 AAAA packer',
       'var/log/syslog': 'lots',
       'etc/machine-id': '0123456789abcdef0123456789abcdef\n',
-      'usr/local/lib/sipbake/agent.mjs':
-        'const u = `postgres://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${h}`; x.aws_secret_access_key;',
+      'usr/local/lib/sipbake/agent.mjs': 'const u = `postgres://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${h}`; x.aws_secret_access_key;',
       ...files,
     })) {
       await mkdir(path.dirname(path.join(root, f)), { recursive: true });
@@ -228,9 +219,7 @@ describe('40-config.sh boots the baked config, not only kamailio -c', () => {
         // The certificate arrives at boot from its secret, so it is not in the image at bake time.
         '\ntls:\n  enabled: true\n  certificateSecret: { source: ssm, name: /sipbake/t/cert }\n  privateKeySecret: { source: ssm, name: /sipbake/t/key }\n',
     );
-    await imageVariant(dir, 'recorder-lb', 'lb', (y) =>
-      y.replace(/^listen:\n {2}udp: 5080\n {2}tcp: 5080$/m, 'listen:\n  udp: 5278\n  tcp: 5278'),
-    );
+    await imageVariant(dir, 'recorder-lb', 'lb', (y) => y.replace(/^listen:\n {2}udp: 5080\n {2}tcp: 5080$/m, 'listen:\n  udp: 5278\n  tcp: 5278'));
   });
   afterAll(async () => {
     await Promise.all(rehearsals.map((r) => r.cleanup()));
@@ -254,9 +243,7 @@ describe('40-config.sh boots the baked config, not only kamailio -c', () => {
     expect(r.exitCode, r.output).toBe(0);
     expect(r.output).toContain('kamailio accepts the baked config');
     expect(r.output).toContain('starting with a throwaway self-signed certificate');
-    expect(r.output).toMatch(
-      /kamailio starts with the baked config \(ctl socket answered on 127\.\d+\.\d+\.\d+; stopped again\)/,
-    );
+    expect(r.output).toMatch(/kamailio starts with the baked config \(ctl socket answered on 127\.\d+\.\d+\.\d+; stopped again\)/);
     expect(await readdir(tmp)).toEqual([]);
   });
 
@@ -283,9 +270,7 @@ describe('40-config.sh boots the baked config, not only kamailio -c', () => {
   });
 
   it('fails on a module that does not initialise in the postgres image too (dialog flag out of range)', async () => {
-    const r = await bake('lb', (cfg) =>
-      cfg.replace(/^(modparam\("dialog", "default_timeout".*)$/m, '$1\nmodparam("dialog", "dlg_flag", 99)'),
-    );
+    const r = await bake('lb', (cfg) => cfg.replace(/^(modparam\("dialog", "default_timeout".*)$/m, '$1\nmodparam("dialog", "dlg_flag", 99)'));
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toContain('first error: ERROR: dialog');
     expect(r.output).toContain('invalid dlg flag 99');

@@ -10,11 +10,7 @@ import { scriptsDir } from './helpers.js';
 
 let dir = '';
 const gpg = (home: string, args: string[], o: { faked?: string } = {}) =>
-  execa(
-    'gpg',
-    ['--homedir', home, '--batch', '--passphrase', '', ...(o.faked ? ['--faked-system-time', o.faked] : []), ...args],
-    { all: true },
-  );
+  execa('gpg', ['--homedir', home, '--batch', '--passphrase', '', ...(o.faked ? ['--faked-system-time', o.faked] : []), ...args], { all: true });
 
 /** A signing key in its own keyring: its armored public key file and fingerprint. */
 async function signer(name: string, o: { faked?: string; expire?: string } = {}) {
@@ -27,8 +23,7 @@ async function signer(name: string, o: { faked?: string; expire?: string } = {})
     .split(':')[9]!;
   const key = path.join(dir, `${name}.asc`);
   await writeFile(key, (await gpg(home, ['--armor', '--export', fpr])).stdout);
-  const sign = async (file: string, faked?: string) =>
-    void (await gpg(home, ['--detach-sign', '-o', `${file}.sig`, file], faked ? { faked } : {}));
+  const sign = async (file: string, faked?: string) => void (await gpg(home, ['--detach-sign', '-o', `${file}.sig`, file], faked ? { faked } : {}));
   return { fpr, key, sign };
 }
 

@@ -57,8 +57,7 @@ describe('conventions', () => {
     expect(script.code).toBe(0);
     expect(script.text).toContain('###-begin-sipbake-completions-###');
     const commands = await cli(['--get-yargs-completions', 'sipbake', '']);
-    for (const c of ['validate', 'build', 'roll', 'rollback', 'completion'])
-      expect(commands.text.split('\n')).toContain(c);
+    for (const c of ['validate', 'build', 'roll', 'rollback', 'completion']) expect(commands.text.split('\n')).toContain(c);
     const options = await cli(['--get-yargs-completions', 'sipbake', 'build', '--']);
     expect(options.text.split('\n')).toEqual(expect.arrayContaining(['--plan', '--detailed-exitcode', '--force']));
   });
@@ -99,10 +98,7 @@ describe('repository discovery', () => {
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     await mkdir(path.join(root, 'images'));
     await cp(path.join(repoRoot, 'images/twilio-relay.yaml'), path.join(root, 'images/edge.yaml'));
-    await writeFile(
-      path.join(root, 'images/edge.yaml'),
-      (await readFile(path.join(root, 'images/edge.yaml'), 'utf8')).replace(/^name: .*$/m, 'name: edge'),
-    );
+    await writeFile(path.join(root, 'images/edge.yaml'), (await readFile(path.join(root, 'images/edge.yaml'), 'utf8')).replace(/^name: .*$/m, 'name: edge'));
     const sub = path.join(root, 'infra', 'notes');
     await mkdir(sub, { recursive: true });
     return { root, sub };
@@ -127,9 +123,7 @@ describe('repository discovery', () => {
     const nowhere = await mkdtemp(path.join(tmpdir(), 'sipbake-nowhere-'));
     cleanups.push(() => rm(nowhere, { recursive: true, force: true }));
     const out = await cli(['validate'], { cwd: nowhere });
-    expect(out.reporter.lines.find((l) => l.level === 'note')?.message).toMatch(
-      /no images\/ in .* or above: using sipbake's sample images/,
-    );
+    expect(out.reporter.lines.find((l) => l.level === 'note')?.message).toMatch(/no images\/ in .* or above: using sipbake's sample images/);
   });
 
   it('a repository without scripts/ renders and checks; build says how to get the scripts (not an internal error)', async () => {
@@ -270,9 +264,7 @@ describe('confirm()', () => {
     }).catch((e: unknown) => e);
     expect(off).toMatchObject({ exitCode: 2, fix: 'add --yes: sipbake roll twilio-relay --yes' });
     expect(String((off as Error).message)).toContain('this is not a terminal');
-    const ci = await confirm('Roll twilio-relay?', { env: { CI: 'true' }, yes: false, isTTY: true }).catch(
-      (e: unknown) => e,
-    );
+    const ci = await confirm('Roll twilio-relay?', { env: { CI: 'true' }, yes: false, isTTY: true }).catch((e: unknown) => e);
     expect(ci).toMatchObject({ exitCode: 2 });
     expect(String((ci as Error).message)).toContain('CI is set');
   });

@@ -20,8 +20,7 @@ afterEach(async () => {
 });
 
 const harness = path.join(repoRoot, 'test/cli/pty-main.ts');
-const cli = (args: string[], env: NodeJS.ProcessEnv): PtyRun =>
-  underPty(['node', '--import', 'tsx', harness, ...args], { cwd: repoRoot, env });
+const cli = (args: string[], env: NodeJS.ProcessEnv): PtyRun => underPty(['node', '--import', 'tsx', harness, ...args], { cwd: repoRoot, env });
 
 describe('Ctrl-C under a pseudo-terminal', () => {
   it('build: Packer gets one SIGINT and cleans up, the work directory is removed, and the user is told what is left in AWS', async () => {
@@ -40,10 +39,7 @@ describe('Ctrl-C under a pseudo-terminal', () => {
     delete env.CI; // a person's terminal: listr2's default renderer, the one that hides the cursor
     const run = cli(['build', 'twilio-relay', '--root', fx.root], env);
     // Press Ctrl-C once Packer is building (its build call is logged and it has printed its first stages).
-    await until(
-      async () => (await fx!.calls()).length >= 2 && /Instance ID|running 20-kamailio|packer build/.test(run.output()),
-      run,
-    );
+    await until(async () => (await fx!.calls()).length >= 2 && /Instance ID|running 20-kamailio|packer build/.test(run.output()), run);
     expect((await readdir(tmp)).filter((d) => d.startsWith('sipbake-bake-'))).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 300));
     run.press('\x03');
@@ -54,15 +50,11 @@ describe('Ctrl-C under a pseudo-terminal', () => {
     expect(existsSync(fx.cleaned), 'packer ran its clean-up').toBe(true);
     // Packer is in its own process group: the terminal's SIGINT does not reach it, only sipbake's one.
     expect((await readFile(sigints, 'utf8')).trim().split('\n')).toEqual(['SIGINT']);
-    expect(out).toMatch(
-      /Packer cleaned up in AWS: terminated i-0123456789abcdef0, deleted its security group, deleted its key pair/,
-    );
+    expect(out).toMatch(/Packer cleaned up in AWS: terminated i-0123456789abcdef0, deleted its security group, deleted its key pair/);
     expect(out).toContain('Nothing was left in AWS.');
     expect(out).toMatch(/Packer's log: .*\.sipbake\/twilio-relay\/packer\.log/);
     expect((await readdir(tmp)).filter((d) => d.startsWith('sipbake-'))).toEqual([]);
-    expect(await readFile(path.join(fx.root, '.sipbake/twilio-relay/packer.log'), 'utf8')).toContain(
-      'Terminating the source AWS instance',
-    );
+    expect(await readFile(path.join(fx.root, '.sipbake/twilio-relay/packer.log'), 'utf8')).toContain('Terminating the source AWS instance');
   }, 90_000);
 
   it('build: a second Ctrl-C quits at once and names what Packer had created, with the commands to delete it', async () => {
@@ -78,10 +70,7 @@ describe('Ctrl-C under a pseudo-terminal', () => {
     };
     delete env.CI;
     const run = cli(['build', 'twilio-relay', '--root', fx.root], env);
-    await until(
-      async () => (await fx!.calls()).length >= 2 && /Instance ID|running 20-kamailio|packer build/.test(run.output()),
-      run,
-    );
+    await until(async () => (await fx!.calls()).length >= 2 && /Instance ID|running 20-kamailio|packer build/.test(run.output()), run);
     await new Promise((r) => setTimeout(r, 300));
     run.press('\x03');
     await until(() => run.output().includes('ignoring the interrupt'), run);
@@ -91,9 +80,7 @@ describe('Ctrl-C under a pseudo-terminal', () => {
     const out = run.output();
     expect(code, out).toBe(130);
     expect(out, out.slice(-2500)).toContain('quitting without waiting for the clean-up');
-    expect(out).toMatch(
-      /build instance i-0123456789abcdef0: aws ec2 terminate-instances --instance-ids i-0123456789abcdef0 --region us-east-1/,
-    );
+    expect(out).toMatch(/build instance i-0123456789abcdef0: aws ec2 terminate-instances --instance-ids i-0123456789abcdef0 --region us-east-1/);
     expect(out).toMatch(/security group sg-0123456789abcdef0: aws ec2 delete-security-group/);
     expect(out).toMatch(/key pair packer_6560a1b2-fake: aws ec2 delete-key-pair/);
     // The stubborn fake outlives sipbake by design (a real Packer would still be cleaning up); stop it here.

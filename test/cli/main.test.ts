@@ -13,20 +13,7 @@ describe('sipbake CLI frame', () => {
     const { code, out } = await run('--help');
     expect(code).toBe(0);
     const help = out.text();
-    for (const c of [
-      'validate',
-      'render',
-      'check',
-      'try',
-      'packer',
-      'build',
-      'pin',
-      'roll',
-      'rollback',
-      'status',
-      'history',
-      'iam',
-    ]) {
+    for (const c of ['validate', 'render', 'check', 'try', 'packer', 'build', 'pin', 'roll', 'rollback', 'status', 'history', 'iam']) {
       expect(help).toMatch(new RegExp(`sipbake ${c}\\b`));
     }
   });

@@ -68,15 +68,11 @@ describe('build --json progress', () => {
       'packer build:done',
     ]);
     const packer = events.filter((e) => e.event === 'packer');
-    expect(packer.map((e) => e.stage).filter(Boolean)).toEqual(
-      expect.arrayContaining(['launching the build instance', 'running 00-base', 'creating the AMI']),
-    );
+    expect(packer.map((e) => e.stage).filter(Boolean)).toEqual(expect.arrayContaining(['launching the build instance', 'running 00-base', 'creating the AMI']));
     expect(packer.some((e) => e.text?.includes('Instance ID: i-0123456789abcdef0'))).toBe(true);
     // Every event arrived before the result document: progress while it runs, not after.
     const firstOut = arrivals.findIndex((a) => a.stream === 'out');
-    const lastEvent = arrivals
-      .map((a, i) => (a.stream === 'err' && a.text.startsWith('{') ? i : -1))
-      .reduce((m, i) => Math.max(m, i), -1);
+    const lastEvent = arrivals.map((a, i) => (a.stream === 'err' && a.text.startsWith('{') ? i : -1)).reduce((m, i) => Math.max(m, i), -1);
     expect(lastEvent).toBeLessThan(firstOut);
     // Packer's own output is kept beside the manifest and named in the result.
     expect(doc.packerLog).toBe(`${fx.root}/.sipbake/twilio-relay/packer.log`);

@@ -7,8 +7,7 @@ import { sippCommand } from '../../src/try/run.js';
 
 describe('try: shipped SIPp scenarios and --address', () => {
   it('share/sipp holds exactly what sipp-scenarios.ts generates (npm run sipp-scenarios)', async () => {
-    for (const [name, text] of Object.entries(shippedScenarios()))
-      expect(await readFile(path.join(SCENARIO_DIR, name), 'utf8'), name).toBe(text);
+    for (const [name, text] of Object.entries(shippedScenarios())) expect(await readFile(path.join(SCENARIO_DIR, name), 'utf8'), name).toBe(text);
   });
 
   it('the printed caller follows Record-Route: the UAC scenario sends ACK and BYE with [routes] to [next_url]', async () => {

@@ -29,9 +29,7 @@ const load = async () => {
 };
 const runs = (j: Job): string => j.steps.map((s) => s.run ?? '').join('\n');
 const roles = (j: Job): string[] =>
-  j.steps.flatMap((s) =>
-    typeof s.with?.['role-to-assume'] === 'string' ? [String(s.with['role-to-assume']).replace(/^.*:role\//, '')] : [],
-  );
+  j.steps.flatMap((s) => (typeof s.with?.['role-to-assume'] === 'string' ? [String(s.with['role-to-assume']).replace(/^.*:role\//, '')] : []));
 
 describe('docs/examples/github-actions.yml', () => {
   it('parses as YAML and passes the GitHub Actions workflow schema', async () => {
@@ -51,9 +49,7 @@ describe('docs/examples/github-actions.yml', () => {
     const build = wf.jobs.build!;
     const bake = build.steps.find((s) => s.id === 'bake')!;
     expect(bake.run).toMatch(/npx sipbake build "\$IMAGE" --json > build\.json/);
-    expect(bake.run).toMatch(
-      /echo "ami=\$\(jq -r --arg r "\$AWS_REGION" '\.amis\[\$r\]' build\.json\)" >> "\$GITHUB_OUTPUT"/,
-    );
+    expect(bake.run).toMatch(/echo "ami=\$\(jq -r --arg r "\$AWS_REGION" '\.amis\[\$r\]' build\.json\)" >> "\$GITHUB_OUTPUT"/);
     expect(build.outputs?.ami).toBe('${{ steps.bake.outputs.ami }}');
     const roll = wf.jobs.roll!;
     expect(roll.needs).toBe('build');
@@ -80,8 +76,7 @@ describe('docs/examples/github-actions.yml', () => {
     const r = runs(plan);
     expect(r).toMatch(/sipbake build "\$IMAGE" --plan --detailed-exitcode/);
     expect(r).toMatch(/sipbake roll "\$IMAGE" --plan/);
-    for (const line of r.split('\n').filter((l) => /npx sipbake (build|roll|rollback)/.test(l)))
-      expect(line).toContain('--plan');
+    for (const line of r.split('\n').filter((l) => /npx sipbake (build|roll|rollback)/.test(l))) expect(line).toContain('--plan');
   });
 
   it('uses exactly the roles docs/ci.md documents, each job the one meant for it', async () => {

@@ -22,10 +22,7 @@ async function run(files: Record<string, string>, args: string[]) {
 
 describe('sipbake validate', () => {
   it('exits 0 and prints "ok" for every valid image when none is named', async () => {
-    const { code, reporter } = await run(
-      { 'good.yaml': GOOD, 'disp.yaml': DISPATCHER.replace('name: img', 'name: disp') },
-      [],
-    );
+    const { code, reporter } = await run({ 'good.yaml': GOOD, 'disp.yaml': DISPATCHER.replace('name: img', 'name: disp') }, []);
     expect(code).toBe(0);
     expect(reporter.lines.map((l) => l.message)).toEqual(['images/disp.yaml: ok', 'images/good.yaml: ok']);
   });
@@ -34,12 +31,8 @@ describe('sipbake validate', () => {
     const { code, reporter } = await run({ 'good.yaml': GOOD, 'bad.yaml': BAD }, []);
     expect(code).toBe(1);
     const text = reporter.text();
-    expect(text).toContain(
-      'images/bad.yaml:3:8 listen.udp: must be an integer from 1 to 65535 (got 99999); use a port number from 1 to 65535',
-    );
-    expect(text).toContain(
-      `images/bad.yaml:7:3 tcp.keepaliveIdel: unknown field 'keepaliveIdel'; did you mean 'keepaliveIdle'?`,
-    );
+    expect(text).toContain('images/bad.yaml:3:8 listen.udp: must be an integer from 1 to 65535 (got 99999); use a port number from 1 to 65535');
+    expect(text).toContain(`images/bad.yaml:7:3 tcp.keepaliveIdel: unknown field 'keepaliveIdel'; did you mean 'keepaliveIdle'?`);
     expect(text).toContain('images/good.yaml: ok');
     const issueLines = reporter.lines.filter((l) => l.message.startsWith('images/bad.yaml:'));
     expect(issueLines).toHaveLength(2);
@@ -57,9 +50,7 @@ describe('sipbake validate', () => {
   it('reports an image that does not exist, naming the ones that do', async () => {
     const { code, reporter } = await run({ 'good.yaml': GOOD }, ['godo']);
     expect(code).toBe(1);
-    expect(reporter.text()).toContain(
-      'images/godo.yaml:1:1 (root): no such image definition (got "godo"); create images/godo.yaml, or name one of: good',
-    );
+    expect(reporter.text()).toContain('images/godo.yaml:1:1 (root): no such image definition (got "godo"); create images/godo.yaml, or name one of: good');
   });
 
   it('exits 1 when there is nothing to validate', async () => {
@@ -108,9 +99,7 @@ describe('sipbake validate', () => {
   it('--json is ok:true when all are valid', async () => {
     const { code, reporter } = await run({ 'good.yaml': GOOD }, ['--json']);
     expect(code).toBe(0);
-    expect(reporter.results).toEqual([
-      { ok: true, images: [{ file: 'images/good.yaml', ok: true, issues: [], warnings: [] }] },
-    ]);
+    expect(reporter.results).toEqual([{ ok: true, images: [{ file: 'images/good.yaml', ok: true, issues: [], warnings: [] }] }]);
   });
 
   it('warns, and still exits 0, when a dispatcher destination is a DNS name (Kamailio drops one that does not resolve at start)', async () => {
@@ -123,10 +112,8 @@ describe('sipbake validate', () => {
     ]);
     expect(reporter.lines[1]?.level).toBe('warn');
     const json = await run({ 'named.yaml': named }, ['--json']);
-    expect(
-      (json.reporter.results[0] as { images: { warnings: { path: string }[] }[] }).images[0]?.warnings.map(
-        (w) => w.path,
-      ),
-    ).toEqual(['dispatcher.destinations.1.host']);
+    expect((json.reporter.results[0] as { images: { warnings: { path: string }[] }[] }).images[0]?.warnings.map((w) => w.path)).toEqual([
+      'dispatcher.destinations.1.host',
+    ]);
   });
 });

@@ -406,8 +406,7 @@ const cases: Record<string, Case> = {
     says: 'may be at most 100 above minHealthyPercentage',
   },
   'health deadline inside the warm-up': {
-    yaml:
-      RELAY + deploy('    instanceWarmup: 600\n').replace('  refresh:', '  healthyDeadlineSeconds: 300\n  refresh:'),
+    yaml: RELAY + deploy('    instanceWarmup: 600\n').replace('  refresh:', '  healthyDeadlineSeconds: 300\n  refresh:'),
     line: 10,
     col: 27,
     path: 'deploy.healthyDeadlineSeconds',
@@ -463,11 +462,7 @@ describe('bad-definition corpus', () => {
     expect(r.ok).toBe(false);
     const issues: DefinitionIssue[] = r.ok ? [] : r.issues;
     const lines = issues.map(formatIssue);
-    const hit = issues.find(
-      (i) =>
-        (i.path === c.path || (c.col === undefined && i.path.startsWith(`${c.path}.`))) &&
-        formatIssue(i).includes(c.says),
-    );
+    const hit = issues.find((i) => (i.path === c.path || (c.col === undefined && i.path.startsWith(`${c.path}.`))) && formatIssue(i).includes(c.says));
     expect(hit, `no issue at ${c.path} saying "${c.says}"; got:\n${lines.join('\n')}`).toBeDefined();
     expect(hit).toMatchObject({
       file: 'images/img.yaml',
@@ -529,9 +524,7 @@ const heldOut: Record<string, HeldOut> = {
   },
   'target group from another partition': {
     files: {
-      'img.yaml':
-        RELAY +
-        tg('us-gov-west-1').replace('region: us-east-1', 'region: us-gov-west-1').replace('arn:aws:', 'arn:aws:'),
+      'img.yaml': RELAY + tg('us-gov-west-1').replace('region: us-east-1', 'region: us-gov-west-1').replace('arn:aws:', 'arn:aws:'),
     },
     file: 'images/img.yaml',
     line: 9,
@@ -573,11 +566,7 @@ const heldOut: Record<string, HeldOut> = {
   },
   '76-character description under postgres': {
     files: {
-      'img.yaml':
-        DISPATCHER.replace(
-          '{ host: 10.0.0.3, transport: udp }',
-          `{ host: 10.0.0.3, transport: udp, description: ${'r'.repeat(76)} }`,
-        ) + pg,
+      'img.yaml': DISPATCHER.replace('{ host: 10.0.0.3, transport: udp }', `{ host: 10.0.0.3, transport: udp, description: ${'r'.repeat(76)} }`) + pg,
     },
     file: 'images/img.yaml',
     line: 6,
@@ -601,17 +590,11 @@ const heldOut: Record<string, HeldOut> = {
     line: 11,
     col: 1,
     path: 'dispatcher',
-    says: [
-      "duplicate key 'dispatcher' at the top level (first at line 4)",
-      "remove one of the two 'dispatcher:' sections, or merge them",
-    ],
+    says: ["duplicate key 'dispatcher' at the top level (first at line 4)", "remove one of the two 'dispatcher:' sections, or merge them"],
   },
   'weight beside host': {
     files: {
-      'img.yaml': DISPATCHER.replace(
-        '{ host: 10.0.0.3, transport: udp }',
-        '{ host: 10.0.0.3, transport: udp, weight: 50 }',
-      ),
+      'img.yaml': DISPATCHER.replace('{ host: 10.0.0.3, transport: udp }', '{ host: 10.0.0.3, transport: udp, weight: 50 }'),
     },
     file: 'images/img.yaml',
     line: 6,
@@ -633,10 +616,7 @@ const heldOut: Record<string, HeldOut> = {
     line: 11,
     col: 37,
     path: 'deploy.refresh.checkpointPercentages.2',
-    says: [
-      'the last checkpoint must be 100 (AWS requires it; 99 would leave 1% of the group on the old image',
-      'e.g. [33, 66, 100]',
-    ],
+    says: ['the last checkpoint must be 100 (AWS requires it; 99 would leave 1% of the group on the old image', 'e.g. [33, 66, 100]'],
   },
   'a UTF-16 file': {
     files: { 'img.yaml': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(RELAY, 'utf16le')]) },
@@ -740,10 +720,7 @@ const heldOut: Record<string, HeldOut> = {
     line: 9,
     col: 11,
     path: 'tls.method',
-    says: [
-      "must be one of 'TLSv1.2+' or 'TLSv1.2': Kamailio 5.5 and 5.6 refuse it at start-up",
-      "use one of 'TLSv1.2+' or 'TLSv1.2'",
-    ],
+    says: ["must be one of 'TLSv1.2+' or 'TLSv1.2': Kamailio 5.5 and 5.6 refuse it at start-up", "use one of 'TLSv1.2+' or 'TLSv1.2'"],
   },
   // input limits (issue 11 item 7)
   'alias bomb': {
@@ -798,18 +775,14 @@ describe('held-out bad definitions and input limits', () => {
     for (const l of lines) expect(l.split('\n')).toHaveLength(1);
   });
 
-  it.each([
-    'alias bomb',
-    'oversize file',
-    'deep flow nesting',
-    'deep block nesting',
-    'a UTF-16 file',
-    'a non-UTF-8 byte',
-  ])('`sipbake validate` exits 1 on: %s', async (title) => {
-    const d = await testdir(heldOut[title]!.files);
-    made.push(d);
-    const reporter = new RecordingReporter();
-    expect(await main(['validate', 'img', '--root', d.root], { reporter, env: {} })).toBe(1);
-    expect(reporter.lines.filter((l) => l.message.startsWith('images/img.yaml:'))).toHaveLength(1);
-  });
+  it.each(['alias bomb', 'oversize file', 'deep flow nesting', 'deep block nesting', 'a UTF-16 file', 'a non-UTF-8 byte'])(
+    '`sipbake validate` exits 1 on: %s',
+    async (title) => {
+      const d = await testdir(heldOut[title]!.files);
+      made.push(d);
+      const reporter = new RecordingReporter();
+      expect(await main(['validate', 'img', '--root', d.root], { reporter, env: {} })).toBe(1);
+      expect(reporter.lines.filter((l) => l.message.startsWith('images/img.yaml:'))).toHaveLength(1);
+    },
+  );
 });

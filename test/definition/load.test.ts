@@ -1,13 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  formatIssue,
-  listImages,
-  loadImage,
-  loadImageOrThrow,
-  parseImage,
-  resolveImagePath,
-} from '../../src/definition/load.js';
+import { formatIssue, listImages, loadImage, loadImageOrThrow, parseImage, resolveImagePath } from '../../src/definition/load.js';
 import { UserError } from '../../src/core/errors.js';
 import { didYouMean } from '../../src/definition/suggest.js';
 import { RELAY, testdir } from './testdir.js';
@@ -30,23 +23,14 @@ describe('loading definitions', () => {
   });
 
   it('accepts a non-loopback control socket only when asked for explicitly', () => {
-    const media = (extra: string) =>
-      `media:\n  rtpproxy:\n    enabled: true\n    controlSocket: udp:10.0.0.5:7722\n${extra}`;
+    const media = (extra: string) => `media:\n  rtpproxy:\n    enabled: true\n    controlSocket: udp:10.0.0.5:7722\n${extra}`;
     expect(parseImage(RELAY + media(''), 'images/img.yaml').ok).toBe(false);
     expect(parseImage(RELAY + media('    allowNonLoopbackControl: true\n'), 'images/img.yaml').ok).toBe(true);
-    expect(
-      parseImage(
-        RELAY + 'media:\n  rtpproxy: { enabled: true, controlSocket: "unix:/run/rtpproxy/rtpproxy.sock" }\n',
-        'images/img.yaml',
-      ).ok,
-    ).toBe(true);
+    expect(parseImage(RELAY + 'media:\n  rtpproxy: { enabled: true, controlSocket: "unix:/run/rtpproxy/rtpproxy.sock" }\n', 'images/img.yaml').ok).toBe(true);
   });
 
   it('reports every issue, not just the first', () => {
-    const r = parseImage(
-      RELAY.replace('udp: 5060', 'udp: 0') + 'tcp: { maxConnections: -1 }\nmemory: { sharedMb: 1 }\n',
-      'images/img.yaml',
-    );
+    const r = parseImage(RELAY.replace('udp: 5060', 'udp: 0') + 'tcp: { maxConnections: -1 }\nmemory: { sharedMb: 1 }\n', 'images/img.yaml');
     expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual(['listen.udp', 'tcp.maxConnections', 'memory.sharedMb']);
   });
 
@@ -61,12 +45,10 @@ describe('loading definitions', () => {
         got: '99999',
         fix: 'use a port number from 1 to 65535',
       }),
-    ).toBe(
-      'images/a.yaml:3:8 listen.udp: must be an integer from 1 to 65535 (got 99999); use a port number from 1 to 65535',
+    ).toBe('images/a.yaml:3:8 listen.udp: must be an integer from 1 to 65535 (got 99999); use a port number from 1 to 65535');
+    expect(formatIssue({ file: 'images/a.yaml', line: 1, col: 1, path: '', message: 'the file is empty', fix: 'write one' })).toBe(
+      'images/a.yaml:1:1 (root): the file is empty; write one',
     );
-    expect(
-      formatIssue({ file: 'images/a.yaml', line: 1, col: 1, path: '', message: 'the file is empty', fix: 'write one' }),
-    ).toBe('images/a.yaml:1:1 (root): the file is empty; write one');
   });
 
   it('resolves a name under images/ or a path', async () => {

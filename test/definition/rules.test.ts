@@ -19,9 +19,7 @@ describe('cross-field rules', () => {
 
   it('accept keepalive probes whose total detection time exceeds the NLB timeout (each probe resets it)', () => {
     expect(checkRules(image({ tcp: { keepaliveIdle: 300, keepaliveInterval: 30, keepaliveCount: 5 } }))).toEqual([]);
-    expect(checkRules(image({ tcp: { keepaliveInterval: 400 } })).map((i) => i.path.join('.'))).toEqual([
-      'tcp.keepaliveInterval',
-    ]);
+    expect(checkRules(image({ tcp: { keepaliveInterval: 400 } })).map((i) => i.path.join('.'))).toEqual(['tcp.keepaliveInterval']);
   });
 
   it('do not check RTP sockets while RTPProxy is off', () => {
@@ -49,10 +47,7 @@ describe('cross-field rules', () => {
       ],
     };
     expect(checkRules(image({ relay: undefined, dispatcher: d })).map((i) => [i.path.join('.'), i.message])).toEqual([
-      [
-        'dispatcher.destinations.1',
-        'algorithm 10 (call load) needs attrs.duid on every destination, and this one has none',
-      ],
+      ['dispatcher.destinations.1', 'algorithm 10 (call load) needs attrs.duid on every destination, and this one has none'],
     ]);
   });
 

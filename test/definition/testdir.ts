@@ -3,9 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** A throwaway repository root whose images/ holds the given files (name → YAML text). Remove it with cleanup(). */
-export async function testdir(
-  files: Record<string, string | Buffer>,
-): Promise<{ root: string; cleanup: () => Promise<void> }> {
+export async function testdir(files: Record<string, string | Buffer>): Promise<{ root: string; cleanup: () => Promise<void> }> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'sipbake-def-'));
   await mkdir(path.join(root, 'images'));
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(root, 'images', name), text);

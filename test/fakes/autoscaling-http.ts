@@ -29,12 +29,7 @@ export interface AutoScalingHttpFake {
   close(): Promise<void>;
 }
 
-const SERVED = [
-  'DescribeAutoScalingInstances',
-  'DescribeLifecycleHooks',
-  'RecordLifecycleActionHeartbeat',
-  'CompleteLifecycleAction',
-];
+const SERVED = ['DescribeAutoScalingInstances', 'DescribeLifecycleHooks', 'RecordLifecycleActionHeartbeat', 'CompleteLifecycleAction'];
 const NS = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -87,8 +82,7 @@ export async function startAutoScalingHttpFake(fake: FakeAws = new FakeAws()): P
       };
       if (!/^AWS4-HMAC-SHA256 Credential=/.test(String(req.headers.authorization ?? '')))
         return send(403, fault('MissingAuthenticationToken', 'unsigned request'));
-      if (!SERVED.includes(action))
-        return send(400, fault('InvalidAction', `the fake does not serve ${action} over HTTP`));
+      if (!SERVED.includes(action)) return send(400, fault('InvalidAction', `the fake does not serve ${action} over HTTP`));
       // Simulated time follows real time, whole seconds at a time.
       const elapsed = Math.floor((Date.now() - realMs) / 1000) * 1000;
       realMs += elapsed;

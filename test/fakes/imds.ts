@@ -73,10 +73,7 @@ export async function startImdsFake(o: ImdsFakeOptions = {}): Promise<ImdsFake> 
   if (o.publicIpv4 !== undefined) metadata.set('public-ipv4', o.publicIpv4);
   const local = metadata.get('local-ipv4')!;
   metadata.set('mac', FAKE_MAC);
-  metadata.set(
-    `network/interfaces/macs/${FAKE_MAC}/vpc-ipv4-cidr-block`,
-    o.vpcCidr ?? (local.startsWith('127.') ? '127.0.0.0/8' : '10.0.0.0/16'),
-  );
+  metadata.set(`network/interfaces/macs/${FAKE_MAC}/vpc-ipv4-cidr-block`, o.vpcCidr ?? (local.startsWith('127.') ? '127.0.0.0/8' : '10.0.0.0/16'));
   if (o.role) {
     metadata.set('iam/security-credentials/', o.role.role);
     const expiration = new Date(Date.now() + 6 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');

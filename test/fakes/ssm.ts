@@ -72,10 +72,7 @@ export async function startSecretsFake(): Promise<SecretsFake> {
         const name = String(body.Name ?? '');
         const p = parameters.get(name);
         if (!p) return error('ParameterNotFound', `Parameter ${name} not found.`);
-        const value =
-          p.secure && body.WithDecryption !== true
-            ? `AQICAHh-ciphertext-${Buffer.from(p.value).toString('base64')}`
-            : p.value;
+        const value = p.secure && body.WithDecryption !== true ? `AQICAHh-ciphertext-${Buffer.from(p.value).toString('base64')}` : p.value;
         return send(200, {
           Parameter: {
             Name: name,
@@ -89,8 +86,7 @@ export async function startSecretsFake(): Promise<SecretsFake> {
       if (target === 'secretsmanager.GetSecretValue') {
         const id = String(body.SecretId ?? '');
         const s = secrets.get(id);
-        if (s === undefined)
-          return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+        if (s === undefined) return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
         return send(200, {
           ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${id}-AbCdEf`,
           Name: id,

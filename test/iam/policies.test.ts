@@ -63,12 +63,7 @@ describe('sipbake iam: every printable policy', () => {
   it.each([['build'], ['roll'], ['instance']])(
     '%s: no StringEquals with a wildcard, with or without --image, for both seeds and a GovCloud region',
     async (role) => {
-      const variants = [
-        [],
-        ['--image', 'twilio-relay'],
-        ['--image', 'recorder-lb'],
-        ['--image', 'twilio-relay', '--region', 'us-gov-west-1'],
-      ];
+      const variants = [[], ['--image', 'twilio-relay'], ['--image', 'recorder-lb'], ['--image', 'twilio-relay', '--region', 'us-gov-west-1']];
       for (const v of variants) {
         const p = await printed(root, role, ...v);
         expect(wildcardEquals(p), `sipbake iam ${role} ${v.join(' ')}`).toEqual([]);
@@ -120,12 +115,7 @@ describe('sipbake iam: every printable policy', () => {
           }
           expect(h.fake.iam!.denials).toEqual([]);
           const actions = new Set(h.fake.iam!.evaluated.map((e) => e.action));
-          for (const a of [
-            'autoscaling:StartInstanceRefresh',
-            'ec2:CreateLaunchTemplateVersion',
-            'ec2:RunInstances',
-            'autoscaling:CreateOrUpdateTags',
-          ])
+          for (const a of ['autoscaling:StartInstanceRefresh', 'ec2:CreateLaunchTemplateVersion', 'ec2:RunInstances', 'autoscaling:CreateOrUpdateTags'])
             expect(actions).toContain(a);
         } finally {
           h.restore();
@@ -191,10 +181,7 @@ describe('sipbake iam: every printable policy', () => {
       regions: ['us-east-1', ...extra],
       edit: (name, yaml) =>
         name === 'twilio-relay' && extra.length
-          ? yaml.replace(
-              /^bake:\n {2}region: us-east-1$/m,
-              `bake:\n  region: us-east-1\n  amiRegions: [${extra.join(', ')}]\n  deprecateAfterDays: 90`,
-            )
+          ? yaml.replace(/^bake:\n {2}region: us-east-1$/m, `bake:\n  region: us-east-1\n  amiRegions: [${extra.join(', ')}]\n  deprecateAfterDays: 90`)
           : yaml,
     });
     const policy = await printed(fx.root, 'build', ...args);

@@ -4,31 +4,16 @@ import { parseArtifactId, parseLine, stageOf, uiText } from '../../src/bake/mach
 
 // Real-world shapes of Packer/AWS failure output, one per known failure.
 const cases: [string, string][] = [
-  [
-    'bake-script',
-    '    amazon-ebs.sipbake: ==> sipbake [10-sources] error: KAMAILIO: sha256 of the downloaded tarball does not match the pin',
-  ],
-  [
-    'expired-credentials',
-    'Error: error validating regions: ExpiredToken: The security token included in the request is expired',
-  ],
+  ['bake-script', '    amazon-ebs.sipbake: ==> sipbake [10-sources] error: KAMAILIO: sha256 of the downloaded tarball does not match the pin'],
+  ['expired-credentials', 'Error: error validating regions: ExpiredToken: The security token included in the request is expired'],
   ['no-credentials', 'Error: NoCredentialProviders: no valid providers in chain. Deprecated.'],
-  [
-    'ami-name-taken',
-    "Error: Error: AMI Name: 'sipbake-twilio-relay-abc-20260101' is used by an existing AMI: ami-0123",
-  ],
+  ['ami-name-taken', "Error: Error: AMI Name: 'sipbake-twilio-relay-abc-20260101' is used by an existing AMI: ami-0123"],
   ['subnet-without-route', '==> amazon-ebs.sipbake: Timeout waiting for SSH.'],
-  [
-    'subnet-not-found',
-    "Error launching source instance: InvalidSubnetID.NotFound: The subnet ID 'subnet-0abc' does not exist",
-  ],
+  ['subnet-not-found', "Error launching source instance: InvalidSubnetID.NotFound: The subnet ID 'subnet-0abc' does not exist"],
   ['no-default-vpc', 'Error: VPCIdNotSpecified: No default VPC for this user'],
   ['base-ami-not-found', 'Error: No AMI was found matching filters: {...}'],
   ['unauthorized', 'UnauthorizedOperation: You are not authorized to perform this operation.'],
-  [
-    'capacity',
-    'Error launching source instance: InsufficientInstanceCapacity: We currently do not have sufficient c6i.large capacity',
-  ],
+  ['capacity', 'Error launching source instance: InsufficientInstanceCapacity: We currently do not have sufficient c6i.large capacity'],
   [
     'packer-too-old',
     'Usage: packer [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n    build           build image(s) from template\n    hcl2_upgrade    transform a JSON template into an HCL2 configuration',
@@ -49,9 +34,7 @@ describe('known Packer/AWS failures', () => {
   });
 
   it('the failing bake script is named in the message', () => {
-    expect(mapFailure(cases[0]![1])!.message).toBe(
-      'bake script 10-sources.sh failed: KAMAILIO: sha256 of the downloaded tarball does not match the pin',
-    );
+    expect(mapFailure(cases[0]![1])!.message).toBe('bake script 10-sources.sh failed: KAMAILIO: sha256 of the downloaded tarball does not match the pin');
   });
 
   it('unknown output maps to nothing (shown raw with its last lines)', () => {

@@ -80,12 +80,7 @@ describe('packer.pkr.hcl', () => {
     expect(src.ena_support).toBe(true);
     // SSH only from the builder's own public address (issue 11): nothing overrides it with a wider source.
     expect(src.temporary_security_group_source_public_ip).toBe(true);
-    for (const k of [
-      'temporary_security_group_source_cidrs',
-      'security_group_id',
-      'security_group_ids',
-      'security_group_filter',
-    ])
+    for (const k of ['temporary_security_group_source_cidrs', 'security_group_id', 'security_group_ids', 'security_group_filter'])
       expect(src[k]).toBeUndefined();
     const filter = src.source_ami_filter[0]!;
     expect(filter.owners).toEqual(['136693071363']);
@@ -104,11 +99,7 @@ describe('packer.pkr.hcl', () => {
     expect(locals.tags[TAG.sourceAmi]).toBe('{{ .SourceAMI }}');
 
     const b = j.build[0]!;
-    expect(b.provisioner.file.map((f) => f.source)).toEqual([
-      '${var.tree_dir}/',
-      '${var.scripts_dir}/',
-      '${var.boot_placeholder}',
-    ]);
+    expect(b.provisioner.file.map((f) => f.source)).toEqual(['${var.tree_dir}/', '${var.scripts_dir}/', '${var.boot_placeholder}']);
     const run = b.provisioner.shell.find((s) => s.environment_vars)?.inline ?? [];
     expect(run).toEqual(scriptOrder(run.map((l) => path.basename(l))).map((s) => `bash /tmp/sipbake/scripts/${s}`));
     expect(run.length).toBeGreaterThanOrEqual(5);

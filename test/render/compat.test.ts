@@ -34,10 +34,9 @@ describe('README', () => {
     const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
     for (const name of ['twilio-relay', 'recorder-lb']) {
       const { modules } = await renderedCfg(name);
-      expect(
-        readme,
-        `README's module list for ${name} is stale; update it from \`sipbake render ${name} --json\``,
-      ).toContain(`| \`${name}\` | ${modules.join(' ')} |`);
+      expect(readme, `README's module list for ${name} is stale; update it from \`sipbake render ${name} --json\``).toContain(
+        `| \`${name}\` | ${modules.join(' ')} |`,
+      );
     }
   });
 });

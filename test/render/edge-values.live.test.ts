@@ -27,8 +27,7 @@ function numberPaths(v: unknown, at: Seg[] = []): Seg[][] {
 }
 function leaf(s: unknown): { minValue: number; maxValue: number } {
   let c = s as { def: Record<string, unknown> & { type: string } };
-  while (['optional', 'default', 'prefault', 'nullable', 'readonly', 'pipe'].includes(c.def.type))
-    c = (c.def.innerType ?? c.def.in) as typeof c;
+  while (['optional', 'default', 'prefault', 'nullable', 'readonly', 'pipe'].includes(c.def.type)) c = (c.def.innerType ?? c.def.in) as typeof c;
   return c as never;
 }
 
@@ -50,9 +49,7 @@ it('kamailio -c accepts every numeric field at its minimum and maximum', { timeo
     const clean = await kamFiles(base.image);
     for (const p of numberPaths(base.image)) {
       const s = leaf(schemaAt(imageSchema, p, base.image));
-      for (const v of new Set(
-        [s.minValue, s.maxValue].map((x) => Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, x))),
-      )) {
+      for (const v of new Set([s.minValue, s.maxValue].map((x) => Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, x))))) {
         const d = structuredClone(base.image) as Record<string, unknown>;
         let o = d as Record<string | number, unknown>;
         for (const seg of p.slice(0, -1)) o = o[seg] as Record<string | number, unknown>;

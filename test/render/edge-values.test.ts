@@ -70,9 +70,7 @@ describe('render at the schema edges', () => {
             await planImage(repoRoot, r.image);
             rendered++;
           } catch (e) {
-            crashes.push(
-              `${p.join('.')} = ${JSON.stringify(value).slice(0, 40)}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
-            );
+            crashes.push(`${p.join('.')} = ${JSON.stringify(value).slice(0, 40)}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
           }
         }
       }

@@ -7,9 +7,7 @@ import { deepMerge } from '../../src/definition/merge.js';
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
 /** A throwaway repository root with a copy of templates/ and the given definitions under images/. */
-export async function tempRoot(
-  images: Record<string, object>,
-): Promise<{ root: string; cleanup: () => Promise<void> }> {
+export async function tempRoot(images: Record<string, object>): Promise<{ root: string; cleanup: () => Promise<void> }> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'sipbake-test-'));
   await cp(path.join(repoRoot, 'templates'), path.join(root, 'templates'), { recursive: true });
   await mkdir(path.join(root, 'images'));

@@ -91,10 +91,7 @@ export interface Cell {
 }
 
 export interface Deps {
-  loadImage: (
-    root: string,
-    name: string,
-  ) => Promise<{ ok: true; image: unknown } | { ok: false; issues: { path: string; line: number; file: string }[] }>;
+  loadImage: (root: string, name: string) => Promise<{ ok: true; image: unknown } | { ok: false; issues: { path: string; line: number; file: string }[] }>;
   planImage: (root: string, image: never) => Promise<{ files: { path: string; content: string }[] }>;
   isUserError: (e: unknown) => boolean;
   /** A root holding templates/ (the repository). */
@@ -133,19 +130,11 @@ function containedIn(file: string, got: string, clean: string, value: string, or
   }
 }
 function containedOrThrow(file: string, got: string, clean: string, value: string, original: string): boolean {
-  if (file.endsWith('.json'))
-    return swap(got, JSON.stringify(value).slice(1, -1), JSON.stringify(original).slice(1, -1)) === clean;
+  if (file.endsWith('.json')) return swap(got, JSON.stringify(value).slice(1, -1), JSON.stringify(original).slice(1, -1)) === clean;
   if (file.endsWith('kamailio.cfg')) return swap(got, kamailioString(value), kamailioString(original)) === clean;
   if (file.endsWith('.sql'))
-    return (
-      swap(
-        swap(got, sqlLiteral(value), sqlLiteral(original)),
-        `-- ${commentText(value)}`,
-        `-- ${commentText(original)}`,
-      ) === clean
-    );
-  if (file.endsWith('dispatcher.list'))
-    return swap(got, `# ${commentText(value)}`, `# ${commentText(original)}`) === clean;
+    return swap(swap(got, sqlLiteral(value), sqlLiteral(original)), `-- ${commentText(value)}`, `-- ${commentText(original)}`) === clean;
+  if (file.endsWith('dispatcher.list')) return swap(got, `# ${commentText(value)}`, `# ${commentText(original)}`) === clean;
   return got === clean;
 }
 
@@ -160,12 +149,8 @@ export async function runMatrix(deps: Deps, only?: { bases?: string[]; payloads?
       await writeFile(path.join(work, 'images', 'img.yaml'), yamlText);
       const base = await deps.loadImage(work, 'img');
       if (!base.ok) throw new Error(`base ${baseName} does not validate: ${JSON.stringify(base.issues)}`);
-      const clean = new Map(
-        (await deps.planImage(deps.repoRoot, base.image as never)).files.map((f) => [f.path, f.content]),
-      );
-      const cleanRows = clean.has('etc/kamailio/dispatcher.list')
-        ? parseDispatcherList(clean.get('etc/kamailio/dispatcher.list')!)
-        : undefined;
+      const clean = new Map((await deps.planImage(deps.repoRoot, base.image as never)).files.map((f) => [f.path, f.content]));
+      const cleanRows = clean.has('etc/kamailio/dispatcher.list') ? parseDispatcherList(clean.get('etc/kamailio/dispatcher.list')!) : undefined;
       for (const p of stringPaths(base.image)) {
         const key = p.map((s) => (typeof s === 'number' ? '[]' : s)).join('.');
         // Each field once, except the dispatcher's, which render differently per backend.
@@ -181,11 +166,7 @@ export async function runMatrix(deps: Deps, only?: { bases?: string[]; payloads?
           let bytes = Buffer.from(stringify(data, { lineWidth: 0 }), 'utf8');
           if (pname === 'non-UTF-8') {
             const at = bytes.indexOf(NON_UTF8_MARK);
-            bytes = Buffer.concat([
-              bytes.subarray(0, at),
-              Buffer.from([0xff]),
-              bytes.subarray(at + NON_UTF8_MARK.length),
-            ]);
+            bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + NON_UTF8_MARK.length)]);
           }
           await writeFile(path.join(work, 'images', 'img.yaml'), bytes);
           const cell: Cell = { base: baseName, path: p, payload: pname, value, outcome: 'escaped', detail: '' };
@@ -200,18 +181,14 @@ export async function runMatrix(deps: Deps, only?: { bases?: string[]; payloads?
           }
           if (!r.ok) {
             const dotted = p.join('.');
-            const at = r.issues.find(
-              (i) => i.path === dotted || dotted.startsWith(`${i.path}.`) || i.path.startsWith(`${dotted}.`),
-            );
+            const at = r.issues.find((i) => i.path === dotted || dotted.startsWith(`${i.path}.`) || i.path.startsWith(`${dotted}.`));
             cell.outcome = at ? 'refused' : 'refused-elsewhere';
             cell.detail = r.issues.map((i) => `${i.file}:${i.line} ${i.path}`).join('; ');
             continue;
           }
           let files: Map<string, string>;
           try {
-            files = new Map(
-              (await deps.planImage(deps.repoRoot, r.image as never)).files.map((f) => [f.path, f.content]),
-            );
+            files = new Map((await deps.planImage(deps.repoRoot, r.image as never)).files.map((f) => [f.path, f.content]));
           } catch (e) {
             cell.outcome = deps.isUserError(e) ? 'render-refused' : 'crash';
             cell.detail = e instanceof Error ? e.message : String(e);
@@ -222,10 +199,7 @@ export async function runMatrix(deps: Deps, only?: { bases?: string[]; payloads?
           cell.yaml = bytes;
           cell.changed = [...files].filter(([f, text]) => clean.get(f) !== text).map(([f]) => f);
           const leaked = [...files]
-            .filter(
-              ([f, text]) =>
-                f !== 'usr/local/lib/sipbake/agent.mjs' && !containedIn(f, text, clean.get(f) ?? '', value, original),
-            )
+            .filter(([f, text]) => f !== 'usr/local/lib/sipbake/agent.mjs' && !containedIn(f, text, clean.get(f) ?? '', value, original))
             .map(([f]) => f);
           const list = files.get('etc/kamailio/dispatcher.list');
           let rowsOk = true;

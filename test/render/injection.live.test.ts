@@ -48,9 +48,7 @@ async function tree(c: Cell, i: number): Promise<string> {
 
 describe('accepted payloads, as Kamailio and PostgreSQL read them', () => {
   it('kamailio -c passes on every tree whose config or dispatcher list a payload changed', async () => {
-    const kam = cells.filter((c) =>
-      c.changed!.some((f) => f === 'etc/kamailio/kamailio.cfg' || f === 'etc/kamailio/dispatcher.list'),
-    );
+    const kam = cells.filter((c) => c.changed!.some((f) => f === 'etc/kamailio/kamailio.cfg' || f === 'etc/kamailio/dispatcher.list'));
     expect(kam.length).toBeGreaterThan(5); // reasons, SIP URIs with parameters, descriptions in the list
     const failed: string[] = [];
     for (const [i, c] of kam.entries()) {
@@ -86,23 +84,11 @@ describe('accepted payloads, as Kamailio and PostgreSQL read them', () => {
           'kamailio',
         );
         const got = JSON.parse(json.trim()) as unknown[];
-        const want = dispatcherRows(c.image as ImageDefinition).map((r) => [
-          r.setId,
-          r.uri,
-          r.flags,
-          r.priority,
-          r.attrs,
-          r.description,
-        ]);
+        const want = dispatcherRows(c.image as ImageDefinition).map((r) => [r.setId, r.uri, r.flags, r.priority, r.attrs, r.description]);
         expect(got, `${c.path.join('.')} + ${c.payload}`).toEqual(want);
         // No other table appeared.
         const tables = await pg.psql(
-          [
-            '-A',
-            '-t',
-            '-c',
-            "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
-          ],
+          ['-A', '-t', '-c', "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"],
           'kamailio',
         );
         expect(tables.trim()).toBe('dispatcher,version');
@@ -112,11 +98,7 @@ describe('accepted payloads, as Kamailio and PostgreSQL read them', () => {
 
   it('a real Kamailio loads exactly the intended destinations when every description carries a payload', async () => {
     const payloads = [
-      ...new Set(
-        cells
-          .filter((c) => c.base === 'dispatcher-file' && c.path.join('.') === 'dispatcher.destinations.0.description')
-          .map((c) => c.value),
-      ),
+      ...new Set(cells.filter((c) => c.base === 'dispatcher-file' && c.path.join('.') === 'dispatcher.destinations.0.description').map((c) => c.value)),
     ];
     expect(payloads.length).toBeGreaterThanOrEqual(7);
     const port = await freePort('127.0.0.1');
@@ -139,11 +121,7 @@ describe('accepted payloads, as Kamailio and PostgreSQL read them', () => {
     const out = path.join(root, 'tree');
     await renderImage(root, 'img', { out, local: { privateIp: '127.0.0.1', publicIp: '127.0.0.1' } });
     const sock = `unix:${out}/run/kamailio/kamailio_ctl`;
-    const kam = execa(
-      'kamailio',
-      ['-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')],
-      { reject: false, all: true },
-    );
+    const kam = execa('kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], { reject: false, all: true });
     try {
       let listing = '';
       for (let i = 0; i < 75 && !listing; i++) {

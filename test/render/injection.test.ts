@@ -61,9 +61,7 @@ describe('injection matrix', () => {
   });
 
   it('refuses at validate, naming the field, or renders escaped; nothing is refused only at render', () => {
-    expect(cells.filter((c) => c.outcome === 'refused-elsewhere' || c.outcome === 'render-refused').map(show)).toEqual(
-      [],
-    );
+    expect(cells.filter((c) => c.outcome === 'refused-elsewhere' || c.outcome === 'render-refused').map(show)).toEqual([]);
     // Line breaks, NUL and bad bytes never get through anywhere.
     const hard = ['newline', 'CR LF', 'hash-bang', 'NUL', 'non-UTF-8'];
     expect(cells.filter((c) => hard.includes(c.payload) && c.outcome !== 'refused').map(show)).toEqual([]);
@@ -82,42 +80,35 @@ describe('injection matrix', () => {
 });
 
 describe('through the CLI', () => {
-  it(
-    '`sipbake render` exits 0 or 1 for every payload in the fields that reach Kamailio, the list and SQL: never 70',
-    { timeout: 120_000 },
-    async () => {
-      const root = await mkdtemp(path.join(os.tmpdir(), 'sipbake-inject-cli-'));
-      const codes: Record<string, number> = {};
-      try {
-        await mkdir(path.join(root, 'images'));
-        const base = parse(BASES['dispatcher-postgres']!) as Record<string, Record<string, unknown>>;
-        const fields: [string, (d: typeof base, v: string) => void][] = [
-          ['host', (d, v) => ((d.dispatcher!.destinations as Record<string, unknown>[])[0]!.host = `10.0.0.3${v}`)],
-          [
-            'description',
-            (d, v) => ((d.dispatcher!.destinations as Record<string, unknown>[])[0]!.description = `recorder0${v}`),
-          ],
-          ['database', (d, v) => ((d.dispatcher!.backend as Record<string, unknown>).database = `kamailio${v}`)],
-          ['reason', (d, v) => (d.drain = { newInvites: { reason: `Draining${v}` } })],
-        ];
-        for (const [field, set] of fields) {
-          for (const [pname, payload] of Object.entries(PAYLOADS)) {
-            if (pname === 'non-UTF-8') continue; // covered by the matrix through files; YAML text here
-            const d = structuredClone(base);
-            set(d, payload);
-            await writeFile(path.join(root, 'images', 'img.yaml'), stringify(d));
-            const out = path.join(root, 'out', `${field}-${pname.replace(/\W/g, '')}`);
-            codes[`${field}+${pname}`] = await main(['render', 'img', '--out', out, '--root', root], {
-              reporter: new RecordingReporter(),
-              env: {},
-            });
-          }
+  it('`sipbake render` exits 0 or 1 for every payload in the fields that reach Kamailio, the list and SQL: never 70', { timeout: 120_000 }, async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'sipbake-inject-cli-'));
+    const codes: Record<string, number> = {};
+    try {
+      await mkdir(path.join(root, 'images'));
+      const base = parse(BASES['dispatcher-postgres']!) as Record<string, Record<string, unknown>>;
+      const fields: [string, (d: typeof base, v: string) => void][] = [
+        ['host', (d, v) => ((d.dispatcher!.destinations as Record<string, unknown>[])[0]!.host = `10.0.0.3${v}`)],
+        ['description', (d, v) => ((d.dispatcher!.destinations as Record<string, unknown>[])[0]!.description = `recorder0${v}`)],
+        ['database', (d, v) => ((d.dispatcher!.backend as Record<string, unknown>).database = `kamailio${v}`)],
+        ['reason', (d, v) => (d.drain = { newInvites: { reason: `Draining${v}` } })],
+      ];
+      for (const [field, set] of fields) {
+        for (const [pname, payload] of Object.entries(PAYLOADS)) {
+          if (pname === 'non-UTF-8') continue; // covered by the matrix through files; YAML text here
+          const d = structuredClone(base);
+          set(d, payload);
+          await writeFile(path.join(root, 'images', 'img.yaml'), stringify(d));
+          const out = path.join(root, 'out', `${field}-${pname.replace(/\W/g, '')}`);
+          codes[`${field}+${pname}`] = await main(['render', 'img', '--out', out, '--root', root], {
+            reporter: new RecordingReporter(),
+            env: {},
+          });
         }
-      } finally {
-        await rm(root, { recursive: true, force: true });
       }
-      expect(Object.entries(codes).filter(([, c]) => c !== 0 && c !== 1)).toEqual([]);
-      expect(Object.values(codes).filter((c) => c === 1).length).toBeGreaterThan(30); // most are refused at validate
-    },
-  );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+    expect(Object.entries(codes).filter(([, c]) => c !== 0 && c !== 1)).toEqual([]);
+    expect(Object.values(codes).filter((c) => c === 1).length).toBeGreaterThan(30); // most are refused at validate
+  });
 });

@@ -119,10 +119,7 @@ describe('check --start', () => {
     const good = await readFile(tpl, 'utf8');
     try {
       // jsonrpcs transport 1 is HTTP only and needs xhttp: -c accepts it, start-up does not.
-      await writeFile(
-        tpl,
-        good.replace('modparam("jsonrpcs", "transport", 2)', 'modparam("jsonrpcs", "transport", 1)'),
-      );
+      await writeFile(tpl, good.replace('modparam("jsonrpcs", "transport", 2)', 'modparam("jsonrpcs", "transport", 1)'));
       expect((await check('recorder-file')).code).toBe(0);
       const { code, out } = await check('recorder-file', '--start');
       expect(code).toBe(1);

@@ -107,9 +107,7 @@ describe('render --out safety', () => {
     try {
       const r = await render(root, path.join(ro, 'tree'));
       expect(r.code).toBe(1);
-      expect(r.text).toMatch(
-        new RegExp(`cannot write --out ${ro}/tree: ${ro}: (read-only file system|permission denied)`),
-      );
+      expect(r.text).toMatch(new RegExp(`cannot write --out ${ro}/tree: ${ro}: (read-only file system|permission denied)`));
     } finally {
       if (mounted) execFileSync('umount', [ro]);
       else await chmod(ro, 0o755);

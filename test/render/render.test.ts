@@ -9,11 +9,7 @@ import { repoRoot, seed, tempRoot, variant } from './fixtures.js';
 async function tree(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile())
-      out.set(
-        path.relative(dir, path.join(e.parentPath, e.name)),
-        await readFile(path.join(e.parentPath, e.name), 'utf8'),
-      );
+    if (e.isFile()) out.set(path.relative(dir, path.join(e.parentPath, e.name)), await readFile(path.join(e.parentPath, e.name), 'utf8'));
   }
   return out;
 }
@@ -53,18 +49,7 @@ describe('render', () => {
     const manifest = JSON.parse(files.get('etc/sipbake/image.json')!);
     expect(manifest.dispatcher.backend.password).toEqual({ source: 'ssm', name: '/sipbake/recorder-lb/db-password' });
     expect(manifest.modules).toEqual(plan.modules);
-    expect(plan.modules).toEqual(
-      expect.arrayContaining([
-        'dispatcher',
-        'db_postgres',
-        'rtpproxy',
-        'nathelper',
-        'pike',
-        'htable',
-        'dialog',
-        'jsonrpcs',
-      ]),
-    );
+    expect(plan.modules).toEqual(expect.arrayContaining(['dispatcher', 'db_postgres', 'rtpproxy', 'nathelper', 'pike', 'htable', 'dialog', 'jsonrpcs']));
     expect(plan.modules).not.toContain('tls');
     for (const [name, text] of files) expect(text, name).not.toMatch(/postgres:\/\/[^"@\s${}]+:[^"@\s${}]+@/); // a literal user:password, not code that builds one
   });
@@ -86,9 +71,7 @@ describe('render', () => {
     const list = await readFile(path.join(outDir, 'etc/kamailio/dispatcher.list'), 'utf8');
     expect(list).toContain('1 sip:10.0.0.3:5060;transport=udp 0 0 weight=75');
     expect(plan.modules).not.toContain('db_postgres');
-    expect(await readFile(path.join(outDir, 'etc/kamailio/kamailio.cfg'), 'utf8')).toContain(
-      'modparam("dispatcher", "list_file", SIPBAKE_DS_LIST)',
-    );
+    expect(await readFile(path.join(outDir, 'etc/kamailio/kamailio.cfg'), 'utf8')).toContain('modparam("dispatcher", "list_file", SIPBAKE_DS_LIST)');
   });
 
   it('--local writes the boot include for loopback with the tree as root', async () => {

@@ -52,18 +52,12 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     expect(r.out).toContain(`ImageId: ${w.oldAmi.ImageId} → ${w.newAmi.ImageId}`);
     expect(r.out).toMatch(/kamailio-version\s+5\.8\.3 → 5\.8\.4/);
     expect(r.out).toMatch(/rtpproxy-version\s+3\.0\.1 \(same\)/);
-    expect(r.out).toMatch(
-      /batches \(2\):\n\s+1\. launch 1, then terminate 1; checkpoint 50%\n\s+2\. launch 1, then terminate 1/,
-    );
+    expect(r.out).toMatch(/batches \(2\):\n\s+1\. launch 1, then terminate 1; checkpoint 50%\n\s+2\. launch 1, then terminate 1/);
     // Each batch waits out the 30 s deregistration delay and one agent poll before its hook (AWS's order).
     expect(r.out).toMatch(/expected duration: 16 min 10 s \(up to 45 min 10 s while calls drain\)/);
     // Heartbeats keep a 300 s hook open up to 100 x 300 s; a relay without media needs no delay as long as the drain.
-    expect(r.out).toMatch(
-      /ok\s+terminationHook: termination hook sipbake-drain: heartbeat timeout 300 s, heartbeats keep it open up to 30000 s/,
-    );
-    expect(r.out).toMatch(
-      /ok\s+deregistrationDelay: deregistration delay kamailio-lb-tg 30 s: each replaced instance takes at least 30 s/,
-    );
+    expect(r.out).toMatch(/ok\s+terminationHook: termination hook sipbake-drain: heartbeat timeout 300 s, heartbeats keep it open up to 30000 s/);
+    expect(r.out).toMatch(/ok\s+deregistrationDelay: deregistration delay kamailio-lb-tg 30 s: each replaced instance takes at least 30 s/);
     expect(fake.calls.filter((c) => !/^Describe/.test(c.command))).toEqual([]);
   });
 
@@ -73,10 +67,7 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     const r = await cli<PlanDoc>(['roll', 'twilio-relay', '--plan', '--json'], true);
     expect(r.code).toBe(1);
     expect(r.result.plan.mode).toBe('refuse');
-    expect(r.result.plan.findings.filter((f) => f.level === 'refuse').map((f) => f.check)).toEqual([
-      'pinnedVersion',
-      'healthCheckIsElb',
-    ]);
+    expect(r.result.plan.findings.filter((f) => f.level === 'refuse').map((f) => f.check)).toEqual(['pinnedVersion', 'healthCheckIsElb']);
   });
 
   it('roll --json prints one summary document (here: the newest AMI is already live, so nothing to wait for)', async () => {
@@ -114,9 +105,7 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     expect(s.code).toBe(0);
     expect(s.out).toContain(`roll in progress: alice@ci:7 since 2026-01-01T00:00:00.000Z (lease expires ${expires})`);
     expect(s.out).toContain(`rejected: ${w.newAmi.ImageId} at 2026-01-01T00:10:00.000Z: 2 instance(s) went unhealthy`);
-    expect(s.result.status.rejected).toEqual([
-      { ami: w.newAmi.ImageId, at: '2026-01-01T00:10:00.000Z', reason: '2 instance(s) went unhealthy' },
-    ]);
+    expect(s.result.status.rejected).toEqual([{ ami: w.newAmi.ImageId, at: '2026-01-01T00:10:00.000Z', reason: '2 instance(s) went unhealthy' }]);
   });
 
   it('an AWS failure becomes a sentence with a fix (exit 1), not an internal error', async () => {
@@ -144,15 +133,10 @@ describe('sipbake roll/rollback/status/history/iam', () => {
   });
 
   it('iam roll scopes writes to the group; iam build limits deregistering to this image', async () => {
-    const roll = await cli<PolicyDoc>(
-      ['iam', 'roll', '--image', 'twilio-relay', '--account', '123456789012', '--json'],
-      true,
-    );
+    const roll = await cli<PolicyDoc>(['iam', 'roll', '--image', 'twilio-relay', '--account', '123456789012', '--json'], true);
     expect(roll.code).toBe(0);
     const writes = roll.result.Statement.find((s) => s.Sid === 'RefreshThisGroup')!;
-    expect(writes.Resource).toBe(
-      'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/kamailio-lb-asg',
-    );
+    expect(writes.Resource).toBe('arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/kamailio-lb-asg');
     expect(writes.Action).toContain('autoscaling:RollbackInstanceRefresh');
     expect(JSON.stringify(roll.result)).not.toContain('UpdateAutoScalingGroup');
     const build = await cli<PolicyDoc>(['iam', 'build', '--image', 'twilio-relay', '--json'], true);

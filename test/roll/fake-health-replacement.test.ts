@@ -8,8 +8,7 @@ import { seedWorld } from '../fakes/aws/scenario.js';
 async function refreshOntoBadAmi(o: { grace?: number; type?: 'ELB' | 'EC2'; drainAgent?: boolean } = {}) {
   const h = createFakeAws({ drainAgent: o.drainAgent ?? true });
   const w = seedWorld(h.fake, { desired: 2 });
-  if (o.grace !== undefined)
-    (w.asg as typeof w.asg & { HealthCheckGracePeriod: number }).HealthCheckGracePeriod = o.grace;
+  if (o.grace !== undefined) (w.asg as typeof w.asg & { HealthCheckGracePeriod: number }).HealthCheckGracePeriod = o.grace;
   if (o.type) w.asg.HealthCheckType = o.type;
   h.fake.images.get(w.newAmi.ImageId)!.health = 'unhealthy';
   const v2 = h.fake.launchTemplates.get(w.lt.LaunchTemplateId)!;
@@ -45,9 +44,7 @@ describe('AWS fake: health replacement with the grace period', () => {
     const { h, newOnes } = await refreshOntoBadAmi({ grace: 0 });
     h.fake.advance(31_000);
     const first = newOnes()[0]!;
-    expect(healthReplacements(h.fake)).toEqual([
-      { instanceId: first.InstanceId, imageId: first.ImageId, atMs: first.healthAt },
-    ]);
+    expect(healthReplacements(h.fake)).toEqual([{ instanceId: first.InstanceId, imageId: first.ImageId, atMs: first.healthAt }]);
   });
 
   it('goes through the termination hook (Terminating:Wait) like any termination', async () => {

@@ -41,12 +41,7 @@ export interface RunResult {
   error?: unknown;
 }
 
-export async function run(
-  h: Harness,
-  req: Partial<RollRequest> = {},
-  signal = new AbortController().signal,
-  owner = 'ci@runner-a:1',
-): Promise<RunResult> {
+export async function run(h: Harness, req: Partial<RollRequest> = {}, signal = new AbortController().signal, owner = 'ci@runner-a:1'): Promise<RunResult> {
   const reporter = new RecordingReporter();
   try {
     const r = await runRoll(

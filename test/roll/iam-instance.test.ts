@@ -21,12 +21,7 @@ describe('sipbake iam instance', () => {
     const { code, policy: p } = await policy('--image', 'recorder-lb', '--account', '123456789012');
     expect(code).toBe(0);
     const sids = p.Statement.map((s) => s.Sid);
-    expect(sids).toEqual([
-      'FindOwnGroupAndHook',
-      'DrainLifecycleHook',
-      'BootSecretsFromParameterStore',
-      'DecryptBootSecrets',
-    ]);
+    expect(sids).toEqual(['FindOwnGroupAndHook', 'DrainLifecycleHook', 'BootSecretsFromParameterStore', 'DecryptBootSecrets']);
     const ssm = p.Statement.find((s) => s.Sid === 'BootSecretsFromParameterStore')!;
     expect(ssm.Action).toEqual(['ssm:GetParameter']);
     expect(ssm.Resource).toEqual(['arn:aws:ssm:us-east-1:123456789012:parameter/sipbake/recorder-lb/db-password']);
@@ -38,12 +33,7 @@ describe('sipbake iam instance', () => {
   it("lets the relay complete only its own group's lifecycle actions and read no secrets", async () => {
     const { policy: p } = await policy('--image', 'twilio-relay', '--account', '123456789012');
     expect(p.Statement.map((s) => s.Sid)).toEqual(['FindOwnGroupAndHook', 'DrainLifecycleHook']);
-    expect(p.Statement[1]!.Resource).toBe(
-      'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/kamailio-lb-asg',
-    );
-    expect(p.Statement[1]!.Action).toEqual([
-      'autoscaling:RecordLifecycleActionHeartbeat',
-      'autoscaling:CompleteLifecycleAction',
-    ]);
+    expect(p.Statement[1]!.Resource).toBe('arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/kamailio-lb-asg');
+    expect(p.Statement[1]!.Action).toEqual(['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:CompleteLifecycleAction']);
   });
 });

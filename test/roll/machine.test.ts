@@ -1,15 +1,6 @@
 // The refresh machine (pure), table-driven over snapshots in the style of test/agent/drain-plan.test.ts.
 import { describe, expect, it } from 'vitest';
-import {
-  initialState,
-  resumedState,
-  step,
-  undo,
-  type Action,
-  type MachineParams,
-  type MachineState,
-  type Snap,
-} from '../../src/roll/machine.js';
+import { initialState, resumedState, step, undo, type Action, type MachineParams, type MachineState, type Snap } from '../../src/roll/machine.js';
 import type { FleetInstance, RefreshInfo } from '../../src/roll/types.js';
 
 const NEW = 'ami-0000000000000000b';
@@ -52,8 +43,7 @@ const snap = (t: number, status: string | RefreshInfo, instances: FleetInstance[
 });
 const isGateRecord = (x: Action) => x.type === 'tag' && 'sipbake:gate' in x.tags;
 // The gate's own record (sipbake:gate) is asserted on its own below.
-const kinds = (a: Action[]) =>
-  a.filter((x) => x.type !== 'event' && x.type !== 'log' && !isGateRecord(x)).map((x) => x.type);
+const kinds = (a: Action[]) => a.filter((x) => x.type !== 'event' && x.type !== 'log' && !isGateRecord(x)).map((x) => x.type);
 
 function play(snaps: Snap[], st: MachineState = initialState('r-1'), p: MachineParams = P) {
   const all: Action[][] = [];
@@ -110,12 +100,7 @@ describe('refresh machine (pure): the gate', () => {
     ],
     [
       'Auto Scaling marking one Unhealthy counts',
-      [
-        snap(30, 'InProgress', [
-          inst('i-1', NEW, 'initial', { asgHealth: 'Unhealthy' }),
-          inst('i-2', NEW, 'unhealthy'),
-        ]),
-      ],
+      [snap(30, 'InProgress', [inst('i-1', NEW, 'initial', { asgHealth: 'Unhealthy' }), inst('i-2', NEW, 'unhealthy')])],
       ['tag', 'rollback'],
       /marked Unhealthy by Auto Scaling/,
     ],
@@ -137,45 +122,31 @@ describe('refresh machine (pure): the gate', () => {
       ['tag', 'rollback'],
       /instance i-2 is not healthy after 600 s \(deadline 600 s\): tg initial/,
     ],
-    [
-      'an alarm fails it',
-      [snap(60, 'InProgress', [inst('i-1', NEW, 'healthy')], 'ALARM')],
-      ['tag', 'rollback'],
-      /alarm sip-5xx is in ALARM/,
-    ],
+    ['an alarm fails it', [snap(60, 'InProgress', [inst('i-1', NEW, 'healthy')], 'ALARM')], ['tag', 'rollback'], /alarm sip-5xx is in ALARM/],
     [
       'EC2 not knowing a new instance yet (no AMI) still counts it by its version',
       [snap(30, 'InProgress', [inst('i-1', undefined, 'unhealthy'), inst('i-2', undefined, 'unhealthy')])],
       ['tag', 'rollback'],
       /i-1 unhealthy/,
     ],
-    [
-      'no gate while the refresh is Cancelling',
-      [snap(30, 'Cancelling', [inst('i-1', NEW, 'unhealthy'), inst('i-2', NEW, 'unhealthy')])],
-      [],
-      undefined,
-    ],
+    ['no gate while the refresh is Cancelling', [snap(30, 'Cancelling', [inst('i-1', NEW, 'unhealthy'), inst('i-2', NEW, 'unhealthy')])], [], undefined],
   ])('%s', (_name, snaps, last, reason) => {
     const r = play(snaps);
     expect(kinds(r.actions.at(-1)!)).toEqual(last);
     if (reason) {
       expect(r.state.phase).toBe('rolling-back');
       expect(r.state.reasons.join('; ')).toMatch(reason);
-      const tag = r.actions.at(-1)!.find((a) => a.type === 'tag' && !isGateRecord(a)) as Extract<
-        Action,
-        { type: 'tag' }
-      >;
+      const tag = r.actions.at(-1)!.find((a) => a.type === 'tag' && !isGateRecord(a)) as Extract<Action, { type: 'tag' }>;
       expect(Object.keys(tag.tags)).toEqual([`sipbake:rejected:${NEW}`]);
       expect(Object.values(tag.tags)[0]).toMatch(/^1970-01-01T\S+Z /);
     } else expect(r.state.phase).toBe('rolling');
   });
 
   it('without the gate (waiting on a rollback it was asked for) nothing fails', () => {
-    const r = play(
-      [snap(700, 'InProgress', [inst('i-1', NEW, 'unhealthy'), inst('i-2', NEW, 'unhealthy')], 'ALARM')],
-      initialState('r-1'),
-      { ...P, gated: false },
-    );
+    const r = play([snap(700, 'InProgress', [inst('i-1', NEW, 'unhealthy'), inst('i-2', NEW, 'unhealthy')], 'ALARM')], initialState('r-1'), {
+      ...P,
+      gated: false,
+    });
     expect(r.state.phase).toBe('rolling');
   });
 });
@@ -193,10 +164,7 @@ describe('refresh machine (pure): the count survives a re-run', () => {
     // Ctrl-C, re-run: the replacement's failure is the second, so the gate fails now (limit 2).
     const again = resumedState('r-1', { 'sipbake:gate': tag });
     expect(Object.keys(again.bad)).toEqual(['i-1']);
-    const r = play(
-      [snap(360, 'InProgress', [old('i-a'), inst('i-2', NEW, 'unhealthy', { launchedAtMs: s(330) })])],
-      again,
-    );
+    const r = play([snap(360, 'InProgress', [old('i-a'), inst('i-2', NEW, 'unhealthy', { launchedAtMs: s(330) })])], again);
     expect(r.state.phase).toBe('rolling-back');
     // A record of another refresh is ignored.
     expect(resumedState('r-2', { 'sipbake:gate': tag }).bad).toEqual({});
@@ -206,27 +174,9 @@ describe('refresh machine (pure): the count survives a re-run', () => {
 describe('refresh machine (pure): how the refresh ends', () => {
   it.each<[string, string, string[], MachineState['phase'], RegExp | undefined]>([
     ['Successful', 'Successful', ['tag', 'done'], 'done', undefined],
-    [
-      'AWS rolling back by itself (alarm, AutoRollback)',
-      'RollbackInProgress',
-      ['tag'],
-      'rolling-back',
-      /AWS rolled the refresh back/,
-    ],
-    [
-      'Failed: roll back with a new refresh and reject the AMI',
-      'Failed',
-      ['tag', 'rollback'],
-      'rolling-back',
-      /refresh Failed/,
-    ],
-    [
-      'Cancelled by someone: roll back, but do not reject the AMI',
-      'Cancelled',
-      ['rollback'],
-      'rolling-back',
-      /refresh Cancelled/,
-    ],
+    ['AWS rolling back by itself (alarm, AutoRollback)', 'RollbackInProgress', ['tag'], 'rolling-back', /AWS rolled the refresh back/],
+    ['Failed: roll back with a new refresh and reject the AMI', 'Failed', ['tag', 'rollback'], 'rolling-back', /refresh Failed/],
+    ['Cancelled by someone: roll back, but do not reject the AMI', 'Cancelled', ['rollback'], 'rolling-back', /refresh Cancelled/],
   ])('%s', (_name, status, want, phase, reason) => {
     const r = play([snap(100, status, [inst('i-1', NEW, 'healthy')])]);
     expect(kinds(r.actions[0]!)).toEqual(want);
@@ -237,8 +187,7 @@ describe('refresh machine (pure): how the refresh ends', () => {
       expect(tag.tags['sipbake:last-known-good']).toBe(`version 2 ${NEW}`);
       expect(r.state.outcome).toBe('succeeded');
     }
-    if (status === 'RollbackInProgress')
-      expect(r.state.rollback).toMatchObject({ how: 'aws-rollback', refreshId: 'r-1', startedAtMs: s(100) });
+    if (status === 'RollbackInProgress') expect(r.state.rollback).toMatchObject({ how: 'aws-rollback', refreshId: 'r-1', startedAtMs: s(100) });
   });
 });
 
@@ -249,21 +198,8 @@ describe('refresh machine (pure): waiting for the rollback', () => {
     rollback: { how: 'aws-rollback', refreshId: 'r-1', startedAtMs: s(100) },
   };
   it.each<[string, Snap, MachineState['outcome'] | undefined, RegExp | undefined]>([
-    [
-      'still going',
-      snap(200, 'RollbackInProgress', [
-        old('i-a'),
-        inst('i-1', NEW, 'draining', { lifecycleState: 'Terminating:Wait' }),
-      ]),
-      undefined,
-      undefined,
-    ],
-    [
-      'every instance back on the previous AMI',
-      snap(300, 'RollbackSuccessful', [old('i-a'), old('i-b')]),
-      'rolled-back',
-      undefined,
-    ],
+    ['still going', snap(200, 'RollbackInProgress', [old('i-a'), inst('i-1', NEW, 'draining', { lifecycleState: 'Terminating:Wait' })]), undefined, undefined],
+    ['every instance back on the previous AMI', snap(300, 'RollbackSuccessful', [old('i-a'), old('i-b')]), 'rolled-back', undefined],
     [
       'AWS says done but an instance still runs the new AMI',
       snap(300, 'RollbackSuccessful', [old('i-a'), inst('i-1', NEW, 'healthy')]),
@@ -317,8 +253,7 @@ describe('refresh machine (pure): progress events', () => {
       [old('i-a'), inst('i-b', OLD, 'draining', { lifecycleState: 'Terminating:Wait' }), inst('i-1', NEW, 'healthy')],
     );
     const r = play([a, { ...a, atMs: s(15) }]);
-    const events = (x: Action[]) =>
-      x.filter((y): y is Extract<Action, { type: 'event' }> => y.type === 'event').map((y) => y.event.event);
+    const events = (x: Action[]) => x.filter((y): y is Extract<Action, { type: 'event' }> => y.type === 'event').map((y) => y.event.event);
     expect(events(r.actions[0]!).sort()).toEqual(['checkpoint', 'drain', 'instance', 'instance', 'stage']);
     expect(events(r.actions[1]!)).toEqual([]);
   });

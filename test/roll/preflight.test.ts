@@ -61,12 +61,7 @@ describe('roll preflight (pure)', () => {
     ['$Latest', (o) => (o.group!.launchTemplate!.version = '$Latest'), 'pinnedVersion', /Version=4/],
     ['$Default', (o) => (o.group!.launchTemplate!.version = '$Default'), 'pinnedVersion', /Version=4/],
     ['EC2 health checks', (o) => (o.group!.healthCheckType = 'EC2'), 'healthCheckIsElb', /--health-check-type ELB/],
-    [
-      'no target group',
-      (o) => (o.group!.targetGroupArns = []),
-      'targetGroupAttached',
-      /attach-load-balancer-target-groups/,
-    ],
+    ['no target group', (o) => (o.group!.targetGroupArns = []), 'targetGroupAttached', /attach-load-balancer-target-groups/],
     [
       'active foreign refresh',
       (o) =>
@@ -211,20 +206,17 @@ describe('roll plan (pure)', () => {
   it('advises on the deregistration delay from the real order: media on the instance needs it to cover the drain; a relay wants it short', () => {
     const o = healthy();
     o.targetGroups[0]!.deregistrationDelay = 1000;
-    expect(
-      preflight({ ...input(o), mediaAnchored: false }).find((f) => f.check === 'deregistrationDelay'),
-    ).toMatchObject({
+    expect(preflight({ ...input(o), mediaAnchored: false }).find((f) => f.check === 'deregistrationDelay')).toMatchObject({
       level: 'warn',
       message: expect.stringMatching(/longer than drain.maxSeconds/),
       fix: expect.stringMatching(/Value=30\b/),
     });
     o.targetGroups[0]!.deregistrationDelay = 30;
-    expect(
-      preflight({ ...input(o), mediaAnchored: false }).find((f) => f.check === 'deregistrationDelay'),
-    ).toMatchObject({ level: 'ok' });
-    expect(
-      preflight({ ...input(o), mediaAnchored: true }).find((f) => f.check === 'deregistrationDelay'),
-    ).toMatchObject({ level: 'warn', message: expect.stringMatching(/cutting the RTP/) });
+    expect(preflight({ ...input(o), mediaAnchored: false }).find((f) => f.check === 'deregistrationDelay')).toMatchObject({ level: 'ok' });
+    expect(preflight({ ...input(o), mediaAnchored: true }).find((f) => f.check === 'deregistrationDelay')).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(/cutting the RTP/),
+    });
   });
 
   it('rejects checkpoints that do not end at 100, and min = max = 100', () => {

@@ -53,13 +53,7 @@ describe('--json progress: one JSON event per line on stderr while the roll runs
     const err = lines.filter((l) => l.stream === 'err');
     const events = err
       .filter((l) => l.text.startsWith('{'))
-      .map(
-        (l) =>
-          ({ ...(JSON.parse(l.text) as Record<string, unknown>), simSeconds: l.simSeconds }) as Record<
-            string,
-            unknown
-          > & { simSeconds: number },
-      );
+      .map((l) => ({ ...(JSON.parse(l.text) as Record<string, unknown>), simSeconds: l.simSeconds }) as Record<string, unknown> & { simSeconds: number });
     // Every stderr line that is JSON is exactly one event with a kind and a time.
     for (const e of events) expect(e).toMatchObject({ event: expect.any(String), at: expect.any(String) });
     const kinds = new Set(events.map((e) => e['event']));
@@ -75,15 +69,8 @@ describe('--json progress: one JSON event per line on stderr while the roll runs
     // They arrive during the roll: spread over the simulated minutes it takes, drains included.
     const times = events.map((e) => e.simSeconds);
     expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(200);
-    expect(
-      events.filter((e) => e['event'] === 'drain' && e['state'] === 'Terminating:Wait').length,
-    ).toBeGreaterThanOrEqual(4);
-    expect(
-      events.some(
-        (e) =>
-          e['event'] === 'stage' && e['stage'] === 'wait' && e['state'] === 'done' && typeof e['seconds'] === 'number',
-      ),
-    ).toBe(true);
+    expect(events.filter((e) => e['event'] === 'drain' && e['state'] === 'Terminating:Wait').length).toBeGreaterThanOrEqual(4);
+    expect(events.some((e) => e['event'] === 'stage' && e['stage'] === 'wait' && e['state'] === 'done' && typeof e['seconds'] === 'number')).toBe(true);
     // stdout holds only the one result document, written last.
     const out = lines
       .filter((l) => l.stream === 'out')
@@ -112,12 +99,10 @@ describe('--json progress: one JSON event per line on stderr while the roll runs
       gate: 'failed',
       reasons: [expect.stringMatching(/went unhealthy or were replaced/)],
     });
-    expect(
-      reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'wait' && e['state'] === 'failed'),
-    ).toMatchObject({ reason: expect.stringMatching(/^gate failed: /) });
-    expect(
-      reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'rollback' && e['how'] === 'aws-rollback'),
-    ).toBeDefined();
+    expect(reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'wait' && e['state'] === 'failed')).toMatchObject({
+      reason: expect.stringMatching(/^gate failed: /),
+    });
+    expect(reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'rollback' && e['how'] === 'aws-rollback')).toBeDefined();
   });
 });
 
@@ -137,28 +122,25 @@ describe('confirmation', () => {
   it.each([
     ['off a terminal', {}],
     ['with CI=true', { CI: 'true' }],
-  ])(
-    'roll and rollback refuse to go on without --yes %s (usage error, exit 2), before touching AWS',
-    async (_where, env) => {
-      const { fake, w } = world();
-      for (const args of [
-        ['roll', 'twilio-relay'],
-        ['rollback', 'twilio-relay', '--to', w.oldAmi.ImageId],
-      ]) {
-        const r = await cli(args, env);
-        expect(r.code).toBe(2);
-        expect(r.out).toMatch(
-          /changes the Auto Scaling group and there is no terminal to confirm in \(not a TTY, or CI is set\): pass --yes to go ahead, or --plan/,
-        );
-      }
-      expect(fake.calls).toEqual([]);
-      // With --yes it goes on (here the newest AMI is already live, so the CLI's real clock never has to wait).
-      fake.images.get(w.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
-      const ok = await cli(['roll', 'twilio-relay', '--yes'], env);
-      expect(ok.code).toBe(0);
-      expect(ok.out).toMatch(/already runs ami-\w+ \(launch template and every instance\); nothing to roll/);
-    },
-  );
+  ])('roll and rollback refuse to go on without --yes %s (usage error, exit 2), before touching AWS', async (_where, env) => {
+    const { fake, w } = world();
+    for (const args of [
+      ['roll', 'twilio-relay'],
+      ['rollback', 'twilio-relay', '--to', w.oldAmi.ImageId],
+    ]) {
+      const r = await cli(args, env);
+      expect(r.code).toBe(2);
+      expect(r.out).toMatch(
+        /changes the Auto Scaling group and there is no terminal to confirm in \(not a TTY, or CI is set\): pass --yes to go ahead, or --plan/,
+      );
+    }
+    expect(fake.calls).toEqual([]);
+    // With --yes it goes on (here the newest AMI is already live, so the CLI's real clock never has to wait).
+    fake.images.get(w.newAmi.ImageId)!.Tags['sipbake:built-at'] = '2000-01-01T00:00:00.000Z';
+    const ok = await cli(['roll', 'twilio-relay', '--yes'], env);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/already runs ami-\w+ \(launch template and every instance\); nothing to roll/);
+  });
 
   it('prompts only on a terminal without CI', () => {
     expect(canPrompt({}, { isTTY: true }, { isTTY: true })).toBe(true);
@@ -192,9 +174,7 @@ describe('confirmation', () => {
         confirm: terminalConfirm('roll', input, output),
       },
     ).catch((e: Error) => e);
-    expect(shown).toMatch(
-      /roll plan for twilio-relay → kamailio-lb-asg: start[\s\S]*batches[\s\S]*Roll kamailio-lb-asg onto ami-\w+\? \[y\/N\]/,
-    );
+    expect(shown).toMatch(/roll plan for twilio-relay → kamailio-lb-asg: start[\s\S]*batches[\s\S]*Roll kamailio-lb-asg onto ami-\w+\? \[y\/N\]/);
     if (want) expect(result).toMatchObject({ exitCode: 0 });
     else {
       expect((result as Error).message).toMatch(/roll of twilio-relay not confirmed; nothing changed/);
@@ -206,9 +186,7 @@ describe('confirmation', () => {
     const { fake, w } = world();
     expect((await cli(['roll', 'twilio-relay', '--plan', '--detailed-exitcode'])).code).toBe(3);
     expect((await cli(['roll', 'twilio-relay', '--plan'])).code).toBe(0);
-    expect(
-      (await cli(['rollback', 'twilio-relay', '--to', w.oldAmi.ImageId, '--plan', '--detailed-exitcode'])).code,
-    ).toBe(0);
+    expect((await cli(['rollback', 'twilio-relay', '--to', w.oldAmi.ImageId, '--plan', '--detailed-exitcode'])).code).toBe(0);
     expect((await cli(['roll', 'twilio-relay', '--detailed-exitcode', '--yes'])).code).toBe(2);
     fake.asgs.get('kamailio-lb-asg')!.HealthCheckType = 'EC2';
     expect((await cli(['roll', 'twilio-relay', '--plan', '--detailed-exitcode'])).code).toBe(1);

@@ -23,9 +23,7 @@ describe('roll: happy path', () => {
       SourceVersion: '1',
       LaunchTemplateData: { ImageId: newAmi.ImageId },
     });
-    expect(Object.keys(h.fake.callsOf('CreateLaunchTemplateVersion')[0]!.input.LaunchTemplateData as object)).toEqual([
-      'ImageId',
-    ]);
+    expect(Object.keys(h.fake.callsOf('CreateLaunchTemplateVersion')[0]!.input.LaunchTemplateData as object)).toEqual(['ImageId']);
     expect(h.fake.callsOf('UpdateAutoScalingGroup')).toHaveLength(0);
     const start = h.fake.callsOf('StartInstanceRefresh')[0]!.input as {
       Preferences: Record<string, unknown>;

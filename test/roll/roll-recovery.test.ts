@@ -21,9 +21,7 @@ describe('roll: recovery and refusals', () => {
     const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], checkpointDelay: 120 } });
     const first = await runKilledAfter(h, 100);
     expect(first.exitCode).toBe(130);
-    expect(first.reporter.text()).toMatch(
-      /instance refresh [0-9a-f-]{36} of kamailio-lb-asg \(us-east-1\) goes on in AWS; sipbake only stopped watching it/,
-    );
+    expect(first.reporter.text()).toMatch(/instance refresh [0-9a-f-]{36} of kamailio-lb-asg \(us-east-1\) goes on in AWS; sipbake only stopped watching it/);
     expect(first.reporter.text()).toMatch(
       /follow it: +sipbake status twilio-relay\n.*watch again: +sipbake roll twilio-relay --ami ami-\w+ .*\n.*roll back: +sipbake rollback twilio-relay --to ami-/,
     );
@@ -46,9 +44,7 @@ describe('roll: recovery and refusals', () => {
     expect(r.exitCode).toBe(1);
     expect(r.error).toBeInstanceOf(UserError);
     expect(r.reporter.text()).toMatch(/refused: 1 check failed/);
-    expect(r.reporter.text()).toMatch(
-      /noActiveRefresh: instance refresh \S+ \(sipbake's roll of twilio-relay to ami-\w+\) is InProgress/,
-    );
+    expect(r.reporter.text()).toMatch(/noActiveRefresh: instance refresh \S+ \(sipbake's roll of twilio-relay to ami-\w+\) is InProgress/);
     expect(r.reporter.text()).toMatch(
       /fix: wait for it \(sipbake status twilio-relay\), attach to it \(sipbake roll twilio-relay --ami ami-\w+\), or cancel it/,
     );
@@ -59,9 +55,7 @@ describe('roll: recovery and refusals', () => {
     expect(h.fake.activeRefresh(h.world.asg.AutoScalingGroupName)?.Status).toBe('InProgress');
 
     const other = harness({ desired: 2 });
-    await other.clients.autoScaling.send(
-      new StartInstanceRefreshCommand({ AutoScalingGroupName: other.world.asg.AutoScalingGroupName }),
-    );
+    await other.clients.autoScaling.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: other.world.asg.AutoScalingGroupName }));
     const r2 = await run(other);
     expect(r2.exitCode).toBe(1);
     expect(r2.reporter.text()).toMatch(/a refresh sipbake did not start/);
@@ -74,9 +68,7 @@ describe('roll: recovery and refusals', () => {
     expect((await runKilledAfter(h, 100)).exitCode).toBe(130);
     const r = await run(h, { kind: 'rollback', previous: true });
     expect(r.exitCode).toBe(0);
-    expect(r.reporter.text()).toMatch(
-      /previous AMI of twilio-relay: ami-\w+ \(the AMI the active roll to ami-\w+ started from\)/,
-    );
+    expect(r.reporter.text()).toMatch(/previous AMI of twilio-relay: ami-\w+ \(the AMI the active roll to ami-\w+ started from\)/);
     expect(r.summary).toMatchObject({
       kind: 'rollback',
       outcome: 'rolled-back',
@@ -124,9 +116,7 @@ describe('roll: recovery and refusals', () => {
     const again = await run(h, { kind: 'rollback', previous: true });
     expect(again.exitCode).toBe(0);
     expect(again.reporter.text()).toMatch(
-      new RegExp(
-        `previous AMI of twilio-relay: ${newAmi.ImageId} \\(launch template version 3 was rolled from version 2\\)`,
-      ),
+      new RegExp(`previous AMI of twilio-relay: ${newAmi.ImageId} \\(launch template version 3 was rolled from version 2\\)`),
     );
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([newAmi.ImageId, newAmi.ImageId]);
     // history needs no local state: live and last-known-good come from AWS.

@@ -66,9 +66,7 @@ describe('1b. the count cannot be reset by Ctrl-C and a re-run', () => {
     expect(again.reporter.text()).toMatch(/attaching to it \(the gate already counts 2 bad instance\(s\)\)/);
     expect(again.exitCode).toBe(1);
     expect(again.summary).toMatchObject({ outcome: 'rolled-back', groupVersion: '1' });
-    expect(again.summary!.reasons.join()).toMatch(
-      /3 instance\(s\) of ami-\w+ went unhealthy or were replaced \(limit 3\)/,
-    );
+    expect(again.summary!.reasons.join()).toMatch(/3 instance\(s\) of ami-\w+ went unhealthy or were replaced \(limit 3\)/);
     // Three launches of the bad AMI in all, as without the interruption (a fresh count would have needed a fourth).
     expect([...h.fake.instances.values()].filter((i) => i.ImageId === newAmi.ImageId)).toHaveLength(3);
     expect(fleetOf(h)).toEqual(Array(4).fill(oldAmi.ImageId));
@@ -116,14 +114,10 @@ describe('3. a cancelled half roll, then rollback', () => {
     const h = harness({ desired: 4, refresh: { checkpointPercentages: [50, 100], checkpointDelay: 600 } });
     expect((await killedAfter(h, 120)).exitCode).toBe(130);
     // What sipbake's own refusal text suggests: cancel the refresh. AWS leaves the instances as they are.
-    await h.clients.autoScaling.send(
-      new CancelInstanceRefreshCommand({ AutoScalingGroupName: h.world.asg.AutoScalingGroupName }),
-    );
+    await h.clients.autoScaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: h.world.asg.AutoScalingGroupName }));
     h.fake.advance(2000);
     expect(h.fake.refreshes[0]!.Status).toBe('Cancelled');
-    expect(fleetOf(h)).toEqual(
-      [...Array(2).fill(h.world.oldAmi.ImageId), ...Array(2).fill(h.world.newAmi.ImageId)].sort(),
-    );
+    expect(fleetOf(h)).toEqual([...Array(2).fill(h.world.oldAmi.ImageId), ...Array(2).fill(h.world.newAmi.ImageId)].sort());
     expect(h.world.asg.launchTemplate!.Version).toBe('1');
     return h;
   }
@@ -135,33 +129,30 @@ describe('3. a cancelled half roll, then rollback', () => {
       () => ({ previous: true }),
       /previous AMI of twilio-relay: ami-\w+ \(last-known-good \(version 1\); 2 instance\(s\) in service run another AMI \(ami-\w+\)\)/,
     ],
-  ])(
-    'rollback %s rolls the mixed fleet to the target from the instances, not the launch template',
-    async (_flag, req, said) => {
-      const h = await halfRolled();
-      const { asg, oldAmi } = h.world;
-      const r = await run(h, { kind: 'rollback', ...req(h) });
-      expect(r.error).toBeUndefined();
-      expect(r.exitCode).toBe(0);
-      expect(r.reporter.text()).toMatch(said);
-      expect(r.summary).toMatchObject({
-        kind: 'rollback',
-        outcome: 'succeeded',
-        groupVersion: '1',
-        to: { ami: oldAmi.ImageId, version: 1 },
-      });
-      expect(r.summary!.instances.map((i) => i.ami)).toEqual(Array(4).fill(oldAmi.ImageId));
-      expect(fleetOf(h)).toEqual(Array(4).fill(oldAmi.ImageId));
-      // The live version already has the AMI: no new version, a refresh onto version 1.
-      expect(h.fake.callsOf('CreateLaunchTemplateVersion')).toHaveLength(1);
-      expect(h.fake.callsOf('StartInstanceRefresh').at(-1)!.input).toMatchObject({
-        DesiredConfiguration: { LaunchTemplate: { Version: '1' } },
-      });
-      expect(asg.launchTemplate!.Version).toBe('1');
-      expect(asg.tags['sipbake:last-known-good']).toBe(`version 1 ${oldAmi.ImageId}`);
-      expect(asg.tags[LEASE]).toBeUndefined();
-    },
-  );
+  ])('rollback %s rolls the mixed fleet to the target from the instances, not the launch template', async (_flag, req, said) => {
+    const h = await halfRolled();
+    const { asg, oldAmi } = h.world;
+    const r = await run(h, { kind: 'rollback', ...req(h) });
+    expect(r.error).toBeUndefined();
+    expect(r.exitCode).toBe(0);
+    expect(r.reporter.text()).toMatch(said);
+    expect(r.summary).toMatchObject({
+      kind: 'rollback',
+      outcome: 'succeeded',
+      groupVersion: '1',
+      to: { ami: oldAmi.ImageId, version: 1 },
+    });
+    expect(r.summary!.instances.map((i) => i.ami)).toEqual(Array(4).fill(oldAmi.ImageId));
+    expect(fleetOf(h)).toEqual(Array(4).fill(oldAmi.ImageId));
+    // The live version already has the AMI: no new version, a refresh onto version 1.
+    expect(h.fake.callsOf('CreateLaunchTemplateVersion')).toHaveLength(1);
+    expect(h.fake.callsOf('StartInstanceRefresh').at(-1)!.input).toMatchObject({
+      DesiredConfiguration: { LaunchTemplate: { Version: '1' } },
+    });
+    expect(asg.launchTemplate!.Version).toBe('1');
+    expect(asg.tags['sipbake:last-known-good']).toBe(`version 1 ${oldAmi.ImageId}`);
+    expect(asg.tags[LEASE]).toBeUndefined();
+  });
 });
 
 describe('4. re-rolling a rejected AMI', () => {
@@ -176,13 +167,9 @@ describe('4. re-rolling a rejected AMI', () => {
     expect(again.exitCode).toBe(1);
     expect(again.error).toBeInstanceOf(UserError);
     expect(again.reporter.text()).toMatch(
-      new RegExp(
-        `AMI ${newAmi.ImageId} was rejected on kamailio-lb-asg at 2026-01-01T\\S+Z: 2 instance\\(s\\) of ${newAmi.ImageId} went unhealthy`,
-      ),
+      new RegExp(`AMI ${newAmi.ImageId} was rejected on kamailio-lb-asg at 2026-01-01T\\S+Z: 2 instance\\(s\\) of ${newAmi.ImageId} went unhealthy`),
     );
-    expect(again.reporter.text()).toMatch(
-      /fix: bake a fixed image \(sipbake build twilio-relay\) and roll that, or roll this AMI anyway with --force/,
-    );
+    expect(again.reporter.text()).toMatch(/fix: bake a fixed image \(sipbake build twilio-relay\) and roll that, or roll this AMI anyway with --force/);
     expect(h.fake.callsOf('StartInstanceRefresh')).toHaveLength(1); // the first roll only (its rollback was RollbackInstanceRefresh)
     expect(h.world.lt.versions).toHaveLength(2);
     expect(fleetOf(h)).toEqual(Array(2).fill(oldAmi.ImageId));
@@ -235,9 +222,7 @@ describe('5. two rolls at once', () => {
     asg.tags[LEASE] = `owner=carol@laptop:7 start=2026-01-01T00:00:00.000Z expires=${later} token=abc`;
     const held = await run(h);
     expect(held.exitCode).toBe(1);
-    expect(held.reporter.text()).toMatch(
-      /another roll holds kamailio-lb-asg: carol@laptop:7 since 2026-01-01T00:00:00.000Z/,
-    );
+    expect(held.reporter.text()).toMatch(/another roll holds kamailio-lb-asg: carol@laptop:7 since 2026-01-01T00:00:00.000Z/);
     expect(h.fake.callsOf('CreateLaunchTemplateVersion')).toHaveLength(0);
     expect(fleetOf(h)).toEqual(Array(2).fill(oldAmi.ImageId));
     expect(asg.tags[LEASE]).toContain('carol@laptop:7');
@@ -262,9 +247,7 @@ describe('5b. releasing the lease without tags:DeleteTags', () => {
       message: 'not authorized to perform autoscaling:DeleteTags',
     });
     expect((await run(h, {}, undefined, 'alice@ci:1')).exitCode).toBe(0);
-    expect(asg.tags[LEASE]).toMatch(
-      new RegExp(`^owner=alice@ci:1 start=\\S+ expires=${new Date(h.fake.nowMs).toISOString()} token=`),
-    );
+    expect(asg.tags[LEASE]).toMatch(new RegExp(`^owner=alice@ci:1 start=\\S+ expires=${new Date(h.fake.nowMs).toISOString()} token=`));
     const back = await run(h, { kind: 'rollback', ami: oldAmi.ImageId }, undefined, 'bob@ci:2');
     expect(back.exitCode).toBe(0);
     expect(back.reporter.text()).toMatch(/the lease of alice@ci:1 expired at \S+; this run takes it over/);
@@ -289,9 +272,7 @@ describe('6. a throttled tag write after a successful refresh', () => {
     expect(first.exitCode).toBe(1);
     expect(first.summary).toMatchObject({ outcome: 'succeeded', groupVersion: '2' });
     expect(first.summary!.unrecorded!.join()).toMatch(/sipbake:last-known-good/);
-    expect(first.reporter.text()).toMatch(
-      /not fully recorded on kamailio-lb-asg .*run the same command again to record it/,
-    );
+    expect(first.reporter.text()).toMatch(/not fully recorded on kamailio-lb-asg .*run the same command again to record it/);
     expect(h.fake.faults.fired.filter((f) => f.command === 'CreateOrUpdateTags').length).toBe(5); // retried, then gave up
     expect(asg.tags['sipbake:last-known-good']).toBe(`version 1 ${oldAmi.ImageId}`); // stale
     expect(fleetOf(h)).toEqual(Array(2).fill(newAmi.ImageId));
@@ -301,9 +282,7 @@ describe('6. a throttled tag write after a successful refresh', () => {
     expect(again.exitCode).toBe(0);
     expect(again.summary).toMatchObject({ outcome: 'noop' });
     expect(again.summary!.reasons.join()).toMatch(
-      new RegExp(
-        `repaired last-known-good: was version 1 ${oldAmi.ImageId}, refresh \\S+ made version 2 ${newAmi.ImageId} live`,
-      ),
+      new RegExp(`repaired last-known-good: was version 1 ${oldAmi.ImageId}, refresh \\S+ made version 2 ${newAmi.ImageId} live`),
     );
     expect(asg.tags['sipbake:last-known-good']).toBe(`version 2 ${newAmi.ImageId}`);
     expect(asg.tags['sipbake:last-roll']).toMatch(/^succeeded twilio-relay/);
@@ -334,9 +313,7 @@ describe('7. a rollback that never settles', () => {
     const rb = r.summary!.rollback!;
     expect(h.fake.nowMs - rb.startedAtMs).toBeLessThanOrEqual((1200 + 15) * 1000);
     expect(h.fake.refreshes[0]!.Status).toBe('RollbackInProgress');
-    expect(r.reporter.text()).toMatch(
-      /Follow it: sipbake status twilio-relay; then: sipbake rollback twilio-relay --to ami-\w+/,
-    );
+    expect(r.reporter.text()).toMatch(/Follow it: sipbake status twilio-relay; then: sipbake rollback twilio-relay --to ami-\w+/);
     expect(r.summary!.instances.map((i) => i.ami).sort()).toEqual(fleetOf(h));
     expect(asg.launchTemplate!.Version).toBe('1');
     expect(asg.tags['sipbake:last-roll']).toMatch(/^rollback-failed twilio-relay/);
@@ -352,9 +329,7 @@ describe('preflight: no healthy targets now', () => {
     for (const i of h.fake.instancesOf(asg.AutoScalingGroupName)) i.health = 'unhealthy';
     const r = await run(h);
     expect(r.exitCode).toBe(1);
-    expect(r.reporter.text()).toMatch(
-      /healthyTargets: kamailio-lb-asg has no healthy target in kamailio-lb-tg right now/,
-    );
+    expect(r.reporter.text()).toMatch(/healthyTargets: kamailio-lb-asg has no healthy target in kamailio-lb-tg right now/);
     expect(r.reporter.text()).toMatch(/fix: find out why \(sipbake status twilio-relay\); roll anyway with --force/);
     expect(h.fake.callsOf('CreateLaunchTemplateVersion')).toHaveLength(0);
     expect(fleetOf(h)).toEqual(Array(2).fill(oldAmi.ImageId));

@@ -6,16 +6,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  makeTmpDir,
-  renderDefinition,
-  runCalls,
-  seedDefinition,
-  startKamailio,
-  type ManagedProcess,
-  type TmpDir,
-} from '../support/index.js';
+import { freePort, makeTmpDir, renderDefinition, runCalls, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
 import { SipUa, hdr, newId, startCallee } from './sip-ua.js';
 import { inDialogText, placeCall } from './dialogs.js';
 

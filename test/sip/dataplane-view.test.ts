@@ -19,9 +19,7 @@ async function image(name: string, over: Plain = {}): Promise<ImageDefinition> {
 describe('data-plane view values', () => {
   it('turns header patterns into case-insensitive anchored POSIX regexes', () => {
     expect(headerRegex('X-Twilio-*')).toBe('^[Xx]-[Tt][Ww][Ii][Ll][Ii][Oo]-');
-    expect(headerRegex('P-Asserted-Identity')).toBe(
-      '^[Pp]-[Aa][Ss][Ss][Ee][Rr][Tt][Ee][Dd]-[Ii][Dd][Ee][Nn][Tt][Ii][Tt][Yy]$',
-    );
+    expect(headerRegex('P-Asserted-Identity')).toBe('^[Pp]-[Aa][Ss][Ss][Ee][Rr][Tt][Ee][Dd]-[Ii][Dd][Ee][Nn][Tt][Ii][Tt][Yy]$');
   });
 
   it('refuses header patterns that are not a header name or a prefix', async () => {
@@ -62,22 +60,14 @@ describe('data-plane view values', () => {
     );
     expect(off.antifloodExemptCidrs).toEqual([]);
     expect(kamailioView(await image('recorder-lb')).antifloodExemptDispatcher).toBe(true);
-    expect(
-      kamailioView(await image('recorder-lb', { antiflood: { exemptUpstream: false } })).antifloodExemptDispatcher,
-    ).toBe(false);
+    expect(kamailioView(await image('recorder-lb', { antiflood: { exemptUpstream: false } })).antifloodExemptDispatcher).toBe(false);
   });
 
   it('relays INVITE only by default and answers OPTIONS locally; widening is explicit', async () => {
     const v = kamailioView(await image('twilio-relay'));
     expect([v.initialMethods, v.allowMethods, v.answerOptionsLocally]).toEqual(['INVITE', 'INVITE, OPTIONS', true]);
-    const w = kamailioView(
-      await image('twilio-relay', { relay: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'] } }),
-    );
-    expect([w.initialMethods, w.allowMethods, w.answerOptionsLocally]).toEqual([
-      'INVITE|MESSAGE|OPTIONS',
-      'INVITE, MESSAGE, OPTIONS',
-      false,
-    ]);
+    const w = kamailioView(await image('twilio-relay', { relay: { initialMethods: ['INVITE', 'MESSAGE', 'OPTIONS'] } }));
+    expect([w.initialMethods, w.allowMethods, w.answerOptionsLocally]).toEqual(['INVITE|MESSAGE|OPTIONS', 'INVITE, MESSAGE, OPTIONS', false]);
     expect(
       imageSchema.safeParse({
         ...(await image('twilio-relay')),
@@ -94,9 +84,9 @@ describe('data-plane view values', () => {
   it('writes SIPBAKE_PEER_NET into the boot include, this instance alone when unknown', () => {
     const inc = renderBootInclude({ privateIp: '10.0.1.5', publicIp: '203.0.113.1', root: '' });
     expect(inc).toContain('#!define SIPBAKE_PEER_NET "10.0.1.5/32"');
-    expect(
-      renderBootInclude({ privateIp: '10.0.1.5', publicIp: '203.0.113.1', root: '', peerNet: '10.0.0.0/16' }),
-    ).toContain('#!define SIPBAKE_PEER_NET "10.0.0.0/16"');
+    expect(renderBootInclude({ privateIp: '10.0.1.5', publicIp: '203.0.113.1', root: '', peerNet: '10.0.0.0/16' })).toContain(
+      '#!define SIPBAKE_PEER_NET "10.0.0.0/16"',
+    );
     expect(() =>
       renderBootInclude({
         privateIp: '10.0.1.5',
@@ -118,8 +108,6 @@ describe('antiflood warning rule', () => {
     expect(w[0]!.message).toMatch(/100\/s x sampleTime 2 s = 200/);
     expect(checkWarnings(await image('recorder-lb'))).toEqual([]);
     expect(checkWarnings(await image('recorder-lb', { antiflood: { requestsDensity: 200 } }))).toEqual([]);
-    expect(checkWarnings(await image('recorder-lb', { antiflood: { requestsDensity: 30, enabled: false } }))).toEqual(
-      [],
-    );
+    expect(checkWarnings(await image('recorder-lb', { antiflood: { requestsDensity: 30, enabled: false } }))).toEqual([]);
   });
 });

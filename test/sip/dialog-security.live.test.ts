@@ -7,15 +7,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  makeTmpDir,
-  renderDefinition,
-  seedDefinition,
-  startKamailio,
-  type ManagedProcess,
-  type TmpDir,
-} from '../support/index.js';
+import { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
 import { SDP, SipUa, cseqMethod, hdr, newId, startCallee, type SipMessage } from './sip-ua.js';
 import { inDialogText, placeCall, type Dialog } from './dialogs.js';
@@ -153,8 +145,7 @@ describe.each([
   let s: Stand;
   beforeAll(async () => {
     tmp = await makeTmpDir('sipbake-dlgsec-');
-    if (image === 'recorder-lb')
-      rtp = await new RtpproxyResponder({ host: `127.0.${net}.50`, port: await freePort(`127.0.${net}.50`) }).start();
+    if (image === 'recorder-lb') rtp = await new RtpproxyResponder({ host: `127.0.${net}.50`, port: await freePort(`127.0.${net}.50`) }).start();
     s = await stand(tmp, image, net, rtp?.url);
   });
   afterAll(async () => {
@@ -171,18 +162,11 @@ describe.each([
     expect(await s.kamcmd('dlg.stats_active')).toMatch(/all:\s*1/);
     for (const method of ['INVITE', 'INFO', 'BYE']) {
       const since = s.callee.received.length;
-      s.caller.send(
-        inDialogText(s.caller, dialog, method, method === 'INVITE' ? { body: SDP(s.caller.ip, 30002) } : {}),
-        s.proxy.host,
-        s.proxy.port,
-      );
+      s.caller.send(inDialogText(s.caller, dialog, method, method === 'INVITE' ? { body: SDP(s.caller.ip, 30002) } : {}), s.proxy.host, s.proxy.port);
       const r = await s.caller.finalResponse(dialog.callId, method, 4000);
       expect(r?.status, `${method} in dialog`).toBe(200);
-      expect(
-        await s.callee.waitFor((m) => m.method === method && hdr(m, 'call-id') === dialog.callId, 500, since),
-      ).toBeDefined();
-      if (method === 'INVITE')
-        s.caller.send(inDialogText(s.caller, dialog, 'ACK', { cseq: dialog.cseq }), s.proxy.host, s.proxy.port);
+      expect(await s.callee.waitFor((m) => m.method === method && hdr(m, 'call-id') === dialog.callId, 500, since)).toBeDefined();
+      if (method === 'INVITE') s.caller.send(inDialogText(s.caller, dialog, 'ACK', { cseq: dialog.cseq }), s.proxy.host, s.proxy.port);
     }
     await new Promise((r) => setTimeout(r, 300));
     expect(await s.kamcmd('dlg.stats_active')).toMatch(/all:\s*0/);

@@ -71,12 +71,7 @@ export async function placeCall(
 }
 
 /** A request from the caller inside the dialog (Route = caller's route set, R-URI = callee's Contact). */
-export function inDialogText(
-  caller: SipUa,
-  d: Dialog,
-  method: string,
-  o: { cseq?: number; body?: string; extra?: string[] } = {},
-): string {
+export function inDialogText(caller: SipUa, d: Dialog, method: string, o: { cseq?: number; body?: string; extra?: string[] } = {}): string {
   const cseq = o.cseq ?? ++d.cseq;
   return caller.request({
     method,

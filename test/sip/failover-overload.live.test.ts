@@ -5,16 +5,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  makeTmpDir,
-  renderDefinition,
-  runCalls,
-  seedDefinition,
-  startKamailio,
-  type ManagedProcess,
-  type TmpDir,
-} from '../support/index.js';
+import { freePort, makeTmpDir, renderDefinition, runCalls, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
 import { startCallee, type SipUa } from './sip-ua.js';
 
 const a = (x: number): string => `127.0.45.${x}`;
@@ -81,11 +72,7 @@ describe('recorder-lb failover under 1 % recorder timeouts', () => {
       timeoutS: 60,
       recvTimeoutMs: 8000,
     });
-    const callIds = new Set(
-      r.messages
-        .filter((m) => m.direction === 'sent' && m.method === 'INVITE')
-        .map((m) => m.headers['call-id']?.[0] ?? ''),
-    );
+    const callIds = new Set(r.messages.filter((m) => m.direction === 'sent' && m.method === 'INVITE').map((m) => m.headers['call-id']?.[0] ?? ''));
     const dropped = [...callIds].filter(slow).length;
     const got503 = r.messages.filter((m) => m.direction === 'received' && m.status === 503).length;
     expect(got503, r.output).toBe(0);

@@ -87,9 +87,7 @@ Call-ID: 1-1@x
     });
     expect(a).toContain('-timeout');
     expect(a).toContain('-m');
-    expect(() => sippArgv({ dir: '/tmp/x', name: 'u', role: 'uac', localIp: '127.0.0.9', localPort: 5000 })).toThrow(
-      /remote/,
-    );
+    expect(() => sippArgv({ dir: '/tmp/x', name: 'u', role: 'uac', localIp: '127.0.0.9', localPort: 5000 })).toThrow(/remote/);
   });
 });
 
@@ -97,9 +95,7 @@ describe('sipbake try plan', () => {
   it('points a relay image at one fake destination and a second loopback address for its Elastic IP', () => {
     const p = planTry(image('twilio-relay'), { sip: 5000, health: 5001, peers: [6000] });
     expect(p.publicIp).not.toBe(p.privateIp);
-    expect(p.peers).toEqual([
-      { role: 'destination', name: 'your-account.sip.twilio.com', host: '127.0.20.10', port: 6000 },
-    ]);
+    expect(p.peers).toEqual([{ role: 'destination', name: 'your-account.sip.twilio.com', host: '127.0.20.10', port: 6000 }]);
     expect(p.overrides.relay).toMatchObject({
       destination: { domain: '127.0.20.10', port: 6000 },
       allowedSources: ['127.0.20.16/28'],

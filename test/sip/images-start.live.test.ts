@@ -5,15 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
-import {
-  freePort,
-  listImagesForTest,
-  makeTmpDir,
-  renderDefinition,
-  seedDefinition,
-  startKamailio,
-  type TmpDir,
-} from './images-start.support.js';
+import { freePort, listImagesForTest, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type TmpDir } from './images-start.support.js';
 
 const PROXY = '127.0.8.2';
 
@@ -41,8 +33,7 @@ describe('rendered images start under the real Kamailio', () => {
     });
     const ds = def.dispatcher as Record<string, unknown> | undefined;
     if (ds) ds.backend = { type: 'file' };
-    if ((def.media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled)
-      def.media = { rtpproxy: { enabled: true, controlSocket: rtp.url } };
+    if ((def.media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled) def.media = { rtpproxy: { enabled: true, controlSocket: rtp.url } };
     const img = await renderDefinition(dir, def, { privateIp: PROXY, publicIp: PROXY });
     const kam = await startKamailio({
       tree: img.tree,
@@ -94,8 +85,8 @@ describe('rendered images start under the real Kamailio', () => {
     await mkdir(path.join(dir, 'etc/kamailio'), { recursive: true });
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path.join(dir, 'etc/kamailio/kamailio.cfg'), '#!KAMAILIO\nrequest_route { no_such_function(); }\n');
-    await expect(
-      startKamailio({ tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] }),
-    ).rejects.toThrow(/exited during start-up/);
+    await expect(startKamailio({ tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] })).rejects.toThrow(
+      /exited during start-up/,
+    );
   });
 });

@@ -3,14 +3,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../support/index.js';
 
-export {
-  freePort,
-  makeTmpDir,
-  renderDefinition,
-  seedDefinition,
-  startKamailio,
-  type TmpDir,
-} from '../support/index.js';
+export { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type TmpDir } from '../support/index.js';
 
 export function listImagesForTest(): string[] {
   return readdirSync(path.join(REPO_ROOT, 'images'))

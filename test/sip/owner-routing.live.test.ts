@@ -10,15 +10,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  makeTmpDir,
-  renderDefinition,
-  seedDefinition,
-  startKamailio,
-  type ManagedProcess,
-  type TmpDir,
-} from '../support/index.js';
+import { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
 import { SipUa, hdr, startCallee } from './sip-ua.js';
 import { calleeInDialogText, inDialogText, placeCall } from './dialogs.js';
 
@@ -66,8 +58,7 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
       const img = await renderDefinition(dir, def, { privateIp: ip, publicIp: NLB });
       const include = path.join(img.tree, 'etc/kamailio/sipbake-boot.cfg');
       const text = await readFile(include, 'utf8');
-      if (!text.includes('#!define SIPBAKE_PEER_NET "127.0.0.0/8"'))
-        throw new Error('render --local no longer writes SIPBAKE_PEER_NET 127.0.0.0/8');
+      if (!text.includes('#!define SIPBAKE_PEER_NET "127.0.0.0/8"')) throw new Error('render --local no longer writes SIPBAKE_PEER_NET 127.0.0.0/8');
       await writeFile(include, text.replace('"127.0.0.0/8"', `"${PEER_NET}"`));
       const kam = await startKamailio({
         tree: img.tree,
@@ -125,11 +116,7 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
     const beforeReinvite = callee.received.length;
     caller.send(inDialogText(caller, dialog, 'INVITE'), third.ip, port);
     expect((await caller.finalResponse(dialog.callId, 'INVITE', 4000))?.status).toBe(200);
-    const reinvite = await callee.waitFor(
-      (m) => m.method === 'INVITE' && hdr(m, 'call-id') === dialog.callId,
-      1000,
-      beforeReinvite,
-    );
+    const reinvite = await callee.waitFor((m) => m.method === 'INVITE' && hdr(m, 'call-id') === dialog.callId, 1000, beforeReinvite);
     expect(reinvite?.from.address).toBe(owner.ip);
     caller.send(inDialogText(caller, dialog, 'ACK', { cseq: dialog.cseq }), third.ip, port);
     caller.send(inDialogText(caller, dialog, 'BYE'), third.ip, port);

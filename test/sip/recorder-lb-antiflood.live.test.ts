@@ -21,8 +21,7 @@ describe('recorder-lb antiflood through real Kamailio', () => {
     const remote = `${lb.addr.proxy}:${lb.sipPort}`;
     const senders = async (ip: string): Promise<number> => {
       let n = 0;
-      for (const r of lb.recorders)
-        n += (await r.invites()).filter((m) => m.headers.via?.some((v) => v.includes(ip))).length;
+      for (const r of lb.recorders) n += (await r.invites()).filter((m) => m.headers.via?.some((v) => v.includes(ip))).length;
       return n;
     };
     // 300 INVITEs at 150/s from one source (pike allows 30 per 2 s), and 10 calls at 2/s from another.

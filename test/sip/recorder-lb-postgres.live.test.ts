@@ -102,19 +102,12 @@ describe('recorder-lb with the PostgreSQL dispatcher backend', () => {
   it('loads the destinations from the table the product SQL created', async () => {
     const rows = await pg!.psql(['-At', '-c', 'SELECT destination, attrs FROM dispatcher ORDER BY id'], 'kamailio');
     expect(rows).toContain(`sip:${lb!.addr.recorders[0]}:${lb!.recorderPorts[0]}`);
-    const version = await pg!.psql(
-      ['-At', '-c', "SELECT table_version FROM version WHERE table_name = 'dispatcher'"],
-      'kamailio',
-    );
+    const version = await pg!.psql(['-At', '-c', "SELECT table_version FROM version WHERE table_name = 'dispatcher'"], 'kamailio');
     expect(version.trim()).toBe('4');
     const list = await lb!.kamcmd('dispatcher.list');
     expect(list).toContain(lb!.addr.recorders[0]);
     expect(list).toContain(lb!.addr.recorders[1]);
-    expect(
-      secrets!.requests.some(
-        (r) => r.target === 'AmazonSSM.GetParameter' && r.body.Name === PARAM && r.body.WithDecryption === true,
-      ),
-    ).toBe(true);
+    expect(secrets!.requests.some((r) => r.target === 'AmazonSSM.GetParameter' && r.body.Name === PARAM && r.body.WithDecryption === true)).toBe(true);
   });
 
   it('gives the same 75/25 distribution as the list file', async () => {

@@ -23,25 +23,9 @@ describe('recorder-lb TLS listener through real Kamailio', () => {
         // Replace the pair render --local made with one made here, so the test knows what is served.
         const cert = path.join(tree, 'etc/kamailio/tls/server.pem');
         const key = path.join(tree, 'etc/kamailio/tls/server.key');
-        await run(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-days',
-            '1',
-            '-subj',
-            '/CN=sipbake-live-test',
-            '-keyout',
-            key,
-            '-out',
-            cert,
-          ],
-          { timeout: 30_000 },
-        );
+        await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=sipbake-live-test', '-keyout', key, '-out', cert], {
+          timeout: 30_000,
+        });
         certPem = await readFile(cert, 'utf8');
       },
     });
@@ -96,9 +80,7 @@ Content-Length: ${Buffer.byteLength(body)}
 ${body}`);
     const ok = await c.response((m) => m.header('call-id')[0] === callId && m.status === 200, 8000);
     expect(ok.header('record-route').join(',')).toContain(lb.addr.proxy);
-    const atRecorders = (await Promise.all(lb.recorders.map((r) => r.invites())))
-      .flat()
-      .filter((m) => m.headers['call-id']?.[0] === callId);
+    const atRecorders = (await Promise.all(lb.recorders.map((r) => r.invites()))).flat().filter((m) => m.headers['call-id']?.[0] === callId);
     expect(atRecorders).toHaveLength(1);
     // Close the dialog: ACK and BYE along the route set, over the same connection.
     const route = ok.header('record-route').join(', ');

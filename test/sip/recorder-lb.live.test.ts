@@ -66,18 +66,14 @@ describe('recorder-lb (seed 004), file backend, through real Kamailio', () => {
       .find((m) => m.direction === 'received' && m.method === 'INVITE' && m.headers['call-id']?.[0] === callId);
     expect(sdp(inv!)).toEqual({ c: rp.mediaIp, m: String(rp.portFor(callId, offer!.fromTag!)) });
     // What the caller got back in the 200: rewritten by the answer (L).
-    const ok = run.messages.find(
-      (m) => m.direction === 'received' && m.status === 200 && m.headers.cseq?.[0]?.includes('INVITE'),
-    );
+    const ok = run.messages.find((m) => m.direction === 'received' && m.status === 200 && m.headers.cseq?.[0]?.includes('INVITE'));
     expect(sdp(ok!).c).toBe(rp.mediaIp);
     expect(sdp(ok!).m).toBe(ans!.reply.split(' ')[0]);
     // The session is deleted when the call ends.
     const deadline = Date.now() + 3000;
     while (!rp.commands.slice(seen).some((c) => c.command === 'D' && c.callId === callId) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
-    expect(
-      rp.commands.slice(seen).filter((c) => c.command === 'D' && c.callId === callId).length,
-    ).toBeGreaterThanOrEqual(1);
+    expect(rp.commands.slice(seen).filter((c) => c.command === 'D' && c.callId === callId).length).toBeGreaterThanOrEqual(1);
     // The module checked the protocol version and capabilities first.
     expect(rp.of('V').length).toBeGreaterThanOrEqual(1);
     expect(rp.of('VF').length).toBeGreaterThanOrEqual(1);
@@ -97,14 +93,10 @@ describe('recorder-lb (seed 004), file backend, through real Kamailio', () => {
     await lb.recorders[1]!.stop();
     const stoppedAt = Date.now();
     const budgetMs = 2 * 1000 + 2500; // threshold × interval, plus one interval and scheduling slack
-    while (isActive(await state(), lb.addr.recorders[1]) && Date.now() - stoppedAt < 40_000)
-      await new Promise((r) => setTimeout(r, 200));
+    while (isActive(await state(), lb.addr.recorders[1]) && Date.now() - stoppedAt < 40_000) await new Promise((r) => setTimeout(r, 200));
     const detectedMs = Date.now() - stoppedAt;
     expect(isActive(await state(), lb.addr.recorders[1]), 'recorder1 never marked inactive').toBe(false);
-    expect(
-      detectedMs,
-      `recorder1 marked inactive after ${detectedMs} ms; budget ${budgetMs} ms (see test/sip/FINDINGS.md)`,
-    ).toBeLessThanOrEqual(budgetMs);
+    expect(detectedMs, `recorder1 marked inactive after ${detectedMs} ms; budget ${budgetMs} ms (see test/sip/FINDINGS.md)`).toBeLessThanOrEqual(budgetMs);
     // From here on, every call completes, all on recorder0.
     const before0 = (await inviteCounts(lb))[0]!;
     const run = await calls(40, 20);
@@ -114,8 +106,7 @@ describe('recorder-lb (seed 004), file backend, through real Kamailio', () => {
     // Back again: active after inactiveThreshold good replies, and it gets calls.
     const back = await lb.startRecorder(1);
     const backAt = Date.now();
-    while (!isActive(await state(), lb.addr.recorders[1]) && Date.now() - backAt < 20_000)
-      await new Promise((r) => setTimeout(r, 200));
+    while (!isActive(await state(), lb.addr.recorders[1]) && Date.now() - backAt < 20_000) await new Promise((r) => setTimeout(r, 200));
     expect(isActive(await state(), lb.addr.recorders[1])).toBe(true);
     const again = await calls(40, 20);
     expect(again.stats?.failed, again.output).toBe(0);

@@ -49,8 +49,7 @@ function parseSip(raw: string, from = { address: '', port: 0 }): SipMessage {
 }
 
 /** Every value of a header (case-insensitive, compact forms too); comma-joined values stay as sent. */
-export const hdrs = (m: SipMessage, name: string): string[] =>
-  m.headers.filter(([n]) => norm(n) === norm(name)).map(([, v]) => v);
+export const hdrs = (m: SipMessage, name: string): string[] => m.headers.filter(([n]) => norm(n) === norm(name)).map(([, v]) => v);
 export const hdr = (m: SipMessage, name: string): string => hdrs(m, name)[0] ?? '';
 /** The To/From tag. */
 export const tagOf = (v: string): string => /;tag=([^;>\s]+)/.exec(v)?.[1] ?? '';
@@ -59,16 +58,7 @@ export const uriOf = (v: string): string => /<([^>]+)>/.exec(v)?.[1] ?? v.split(
 export const cseqMethod = (m: SipMessage): string => hdr(m, 'cseq').split(/\s+/)[1] ?? '';
 
 export const SDP = (ip: string, port: number): string =>
-  [
-    'v=0',
-    `o=- 1 1 IN IP4 ${ip}`,
-    's=-',
-    `c=IN IP4 ${ip}`,
-    't=0 0',
-    `m=audio ${port} RTP/AVP 0`,
-    'a=rtpmap:0 PCMU/8000',
-    '',
-  ].join('\r\n');
+  ['v=0', `o=- 1 1 IN IP4 ${ip}`, 's=-', `c=IN IP4 ${ip}`, 't=0 0', `m=audio ${port} RTP/AVP 0`, 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
 
 export const newId = (): string => randomBytes(8).toString('hex');
 
@@ -102,9 +92,7 @@ export class SipUa {
       sock.bind(port, ip, () => res());
     });
     const ua = new SipUa(sock, ip, sock.address().port);
-    sock.on('message', (buf, rinfo) =>
-      ua.onMessage(parseSip(buf.toString('utf8'), { address: rinfo.address, port: rinfo.port })),
-    );
+    sock.on('message', (buf, rinfo) => ua.onMessage(parseSip(buf.toString('utf8'), { address: rinfo.address, port: rinfo.port })));
     return ua;
   }
 
@@ -147,11 +135,7 @@ export class SipUa {
 
   /** A final (>= 200) response to the given Call-ID and CSeq method. */
   finalResponse(callId: string, method: string, ms = 5000, since = 0): Promise<SipMessage | undefined> {
-    return this.waitFor(
-      (m) => m.status !== undefined && m.status >= 200 && hdr(m, 'call-id') === callId && cseqMethod(m) === method,
-      ms,
-      since,
-    );
+    return this.waitFor((m) => m.status !== undefined && m.status >= 200 && hdr(m, 'call-id') === callId && cseqMethod(m) === method, ms, since);
   }
 
   request(r: RequestSpec): string {
@@ -176,12 +160,7 @@ export class SipUa {
   }
 
   /** A response to `req`: Via, From, Call-ID, CSeq and Record-Route copied, To tagged with toTag. */
-  response(
-    req: SipMessage,
-    status: number,
-    reason: string,
-    o: { toTag?: string; extra?: string[]; body?: string } = {},
-  ): string {
+  response(req: SipMessage, status: number, reason: string, o: { toTag?: string; extra?: string[]; body?: string } = {}): string {
     const to = hdr(req, 'to');
     const body = o.body ?? '';
     const lines = [

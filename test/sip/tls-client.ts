@@ -73,9 +73,7 @@ export class SipTlsClient {
       if (hit) return hit;
       const left = deadline - Date.now();
       if (left <= 0)
-        throw new Error(
-          `no matching SIP response within ${timeoutMs} ms; got: ${this.messages.map((m) => m.text.split('\r\n')[0]).join(' | ') || 'nothing'}`,
-        );
+        throw new Error(`no matching SIP response within ${timeoutMs} ms; got: ${this.messages.map((m) => m.text.split('\r\n')[0]).join(' | ') || 'nothing'}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.waiting.push(() => {

@@ -18,50 +18,47 @@ describe('sipbake try', () => {
     for (const d of dirs) await d.remove();
   });
 
-  it.each(['twilio-relay', 'recorder-lb'])(
-    '%s: a call to the printed address completes; Ctrl-C cleans up',
-    async (name) => {
-      const work = await makeTmpDir('sipbake-try-test-');
-      dirs.push(work);
-      const reporter = new RecordingReporter();
-      const ctl = new AbortController();
-      let call: Awaited<ReturnType<typeof runCalls>> | undefined;
-      let pids: number[] = [];
-      const result: TryResult = await runTry({
-        root: REPO_ROOT,
-        image: name,
-        reporter,
-        signal: ctl.signal,
-        forSeconds: 60,
-        onReady: async (plan, dir) => {
-          call = await runCalls({
-            dir: work.path,
-            name: `uac-${name}`,
-            localIp: CALLER,
-            localPort: await freePort(CALLER),
-            remote: plan.sip.udp!,
-            calls: 2,
-            rate: 2,
-            timeoutS: 20,
-          });
-          // Kamailio and the SIPp peers all name files inside try's temp dir on their command lines.
-          pids = execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n').map(Number);
-          ctl.abort(); // what Ctrl-C does
-        },
-      });
-      expect(call?.stats?.successful, call?.output).toBe(2);
-      expect(result.stoppedBy).toBe('signal');
-      expect(reporter.text()).toContain(`sip:test@${result.plan.sip.udp}`);
-      expect(reporter.text()).toMatch(/SIPp UAS at 127\.0\.20\.1\d:\d+/);
-      const doc = reporter.results[0] as { sip: { udp: string }; peers: unknown[] };
-      expect(doc.sip.udp).toBe(result.plan.sip.udp);
-      expect(doc.peers.length).toBeGreaterThan(0);
-      expect(existsSync(result.dir)).toBe(false);
-      // Every process it started (found by its temp dir on their command lines) is gone.
-      expect(pids.length).toBeGreaterThan(0);
-      for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
-    },
-  );
+  it.each(['twilio-relay', 'recorder-lb'])('%s: a call to the printed address completes; Ctrl-C cleans up', async (name) => {
+    const work = await makeTmpDir('sipbake-try-test-');
+    dirs.push(work);
+    const reporter = new RecordingReporter();
+    const ctl = new AbortController();
+    let call: Awaited<ReturnType<typeof runCalls>> | undefined;
+    let pids: number[] = [];
+    const result: TryResult = await runTry({
+      root: REPO_ROOT,
+      image: name,
+      reporter,
+      signal: ctl.signal,
+      forSeconds: 60,
+      onReady: async (plan, dir) => {
+        call = await runCalls({
+          dir: work.path,
+          name: `uac-${name}`,
+          localIp: CALLER,
+          localPort: await freePort(CALLER),
+          remote: plan.sip.udp!,
+          calls: 2,
+          rate: 2,
+          timeoutS: 20,
+        });
+        // Kamailio and the SIPp peers all name files inside try's temp dir on their command lines.
+        pids = execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n').map(Number);
+        ctl.abort(); // what Ctrl-C does
+      },
+    });
+    expect(call?.stats?.successful, call?.output).toBe(2);
+    expect(result.stoppedBy).toBe('signal');
+    expect(reporter.text()).toContain(`sip:test@${result.plan.sip.udp}`);
+    expect(reporter.text()).toMatch(/SIPp UAS at 127\.0\.20\.1\d:\d+/);
+    const doc = reporter.results[0] as { sip: { udp: string }; peers: unknown[] };
+    expect(doc.sip.udp).toBe(result.plan.sip.udp);
+    expect(doc.peers.length).toBeGreaterThan(0);
+    expect(existsSync(result.dir)).toBe(false);
+    // Every process it started (found by its temp dir on their command lines) is gone.
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
 
   it('prints the addresses as JSON through the CLI and stops by itself with --for', async () => {
     const reporter = new RecordingReporter(true);
@@ -101,18 +98,14 @@ describe('sipbake try', () => {
       expect(printed, reporter.text()).toBeDefined();
       const net = address.replace(/\.0\/24$/, '');
       expect(printed).toMatch(
-        new RegExp(
-          `^sipp ${net.replace(/\./g, '\\.')}\\.2:\\d+ -sf \\S+/share/sipp/sipbake-uac\\.xml -i ${net.replace(/\./g, '\\.')}\\.20 -m 1 `,
-        ),
+        new RegExp(`^sipp ${net.replace(/\./g, '\\.')}\\.2:\\d+ -sf \\S+/share/sipp/sipbake-uac\\.xml -i ${net.replace(/\./g, '\\.')}\\.20 -m 1 `),
       );
       // The README walkthrough shows the same command, with PORT and the checkout path as placeholders.
       const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
       const shown = readme.match(/^sipp 127\.0\.20\.2:PORT .*$/m)?.[0];
       expect(shown, 'README try walkthrough').toBeDefined();
       const port = printed!.match(/^sipp [\d.]+:(\d+)/)![1]!;
-      expect(
-        shown!.replace('127.0.20', net).replace('127.0.20', net).replace('PORT', port).replace('SIPBAKE', REPO_ROOT),
-      ).toBe(printed);
+      expect(shown!.replace('127.0.20', net).replace('127.0.20', net).replace('PORT', port).replace('SIPBAKE', REPO_ROOT)).toBe(printed);
       // Run exactly the printed line through a shell, as a person pastes it.
       const code = await new Promise<number | null>((resolve) => {
         const p = spawn('bash', ['-c', printed!], {
@@ -131,19 +124,10 @@ describe('sipbake try', () => {
   it('Ctrl-C in a terminal: try stops its peers and Kamailio (which got the SIGINT too) and removes its temp dir, exit 0', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
     delete env.CI;
-    const run = underPty(
-      [
-        'node',
-        path.join(REPO_ROOT, 'bin/sipbake.js'),
-        'try',
-        'twilio-relay',
-        '--address',
-        '127.0.34.0/24',
-        '--for',
-        '60',
-      ],
-      { cwd: REPO_ROOT, env },
-    );
+    const run = underPty(['node', path.join(REPO_ROOT, 'bin/sipbake.js'), 'try', 'twilio-relay', '--address', '127.0.34.0/24', '--for', '60'], {
+      cwd: REPO_ROOT,
+      env,
+    });
     await until(() => run.output().includes('Ctrl-C stops everything'), run);
     const dir = run.output().match(/kamailio log:\s+(\/\S+)\/kamailio\.log/)![1]!;
     const pids = execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n').map(Number);

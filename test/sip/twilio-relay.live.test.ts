@@ -96,9 +96,7 @@ describe('twilio-relay (seed 000) through real Kamailio', () => {
       }
     }
     // The caller was told to route ACK and BYE through the proxy's advertised address.
-    const ok = run.messages.find(
-      (m) => m.direction === 'received' && m.status === 200 && first(m, 'cseq').includes('INVITE'),
-    );
+    const ok = run.messages.find((m) => m.direction === 'received' && m.status === 200 && first(m, 'cseq').includes('INVITE'));
     expect(first(ok!, 'record-route')).toContain(`${PUBLIC}:${sipPort}`);
     const bye = run.messages.find((m) => m.direction === 'sent' && m.method === 'BYE');
     expect(first(bye!, 'route')).toContain(PUBLIC);

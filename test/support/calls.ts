@@ -1,14 +1,6 @@
 // Call-level helpers over SIPp: run N calls from a UAC and wait for it to finish; a UAS whose
 // received messages can be read at any time.
-import {
-  startSipp,
-  sippFiles,
-  readMessages,
-  readStats,
-  type LoggedMessage,
-  type SippOptions,
-  type SippStats,
-} from '../../src/try/sipp.js';
+import { startSipp, sippFiles, readMessages, readStats, type LoggedMessage, type SippOptions, type SippStats } from '../../src/try/sipp.js';
 import type { Exit, ManagedProcess } from '../../src/try/process.js';
 
 export interface CallRun {

@@ -13,11 +13,7 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 /** Deep merge: objects merge, everything else (arrays included) is replaced; `undefined` deletes. */
 export const merge = (base: Plain, over: Plain): Plain => deepMerge(base, over);
 
-export type DeepPartial<T> = T extends (infer U)[]
-  ? U[]
-  : T extends object
-    ? { [K in keyof T]?: DeepPartial<T[K]> | undefined }
-    : T;
+export type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | undefined } : T;
 
 /** images/NAME.yaml merged with overrides (deploy and bake dropped unless given). */
 export async function seedDefinition(name: string, over: DeepPartial<ImageInput> & Plain): Promise<Plain> {

@@ -35,8 +35,7 @@ function asPostgres(cmd: string, args: string[], timeout = 60_000): Promise<{ st
 }
 
 export async function startPostgres(o: { host?: string } = {}): Promise<Postgres> {
-  if (!existsSync(path.join(PG_BIN, 'initdb')))
-    throw new Error(`PostgreSQL 15 not found in ${PG_BIN}: apt-get install postgresql`);
+  if (!existsSync(path.join(PG_BIN, 'initdb'))) throw new Error(`PostgreSQL 15 not found in ${PG_BIN}: apt-get install postgresql`);
   const host = o.host ?? '127.0.0.1';
   const port = await freePort(host);
   const base = await mkdtemp(path.join(tmpdir(), 'sipbake-pg-'));
@@ -46,18 +45,7 @@ export async function startPostgres(o: { host?: string } = {}): Promise<Postgres
   await chmod(base, 0o755);
   await chown(base, uid, gid);
   await asPostgres('mkdir', ['-m', '700', data, socketDir]);
-  await asPostgres(path.join(PG_BIN, 'initdb'), [
-    '-D',
-    data,
-    '-U',
-    'postgres',
-    '-A',
-    'trust',
-    '--auth-host=scram-sha-256',
-    '--no-sync',
-    '-E',
-    'UTF8',
-  ]);
+  await asPostgres(path.join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8']);
   const hba = ['local all postgres trust', `host all all ${host}/32 scram-sha-256`].join('\n');
   await writeFile(path.join(data, 'pg_hba.conf'), `${hba}\n`);
   await chown(path.join(data, 'pg_hba.conf'), uid, gid);

@@ -20,9 +20,7 @@ const P: ControllerParams = {
   launchTimeoutMs: 30_000,
 };
 const kinds = (a: Action[]) =>
-  a
-    .filter((x) => x.type !== 'event')
-    .map((x) => (x.type === 'launch' ? `launch ${x.id}` : `${x.type} ${'id' in x ? x.id : ''}`.trim()));
+  a.filter((x) => x.type !== 'event').map((x) => (x.type === 'launch' ? `launch ${x.id}` : `${x.type} ${'id' in x ? x.id : ''}`.trim()));
 
 function drive(s: ControllerState, script: Array<Partial<Observation> & { now: number }>) {
   const out: string[][] = [];
@@ -74,12 +72,7 @@ describe('rehearsal controller (pure)', () => {
     [[10_000], 10_000 + 12_000, 'timeout'],
     [[10_000, 20_000], 20_000 + 12_000, 'timeout'],
   ] as const)('hook timeout %j: ends at %s by %s (each heartbeat restarts it)', (beats, endAt, by) => {
-    let s = drive(initialController(1, 0), [
-      { now: 0 },
-      { now: 200, health: { [NEW]: true } },
-      { now: 400, health: { [NEW]: true } },
-      { now: 3400 },
-    ]).s;
+    let s = drive(initialController(1, 0), [{ now: 0 }, { now: 200, health: { [NEW]: true } }, { now: 400, health: { [NEW]: true } }, { now: 3400 }]).s;
     expect(hasActiveAction(s, A)).toBe(true);
     for (const t of beats) s = step(s, { now: t, health: {}, completed: [], heartbeats: [A] }, P).state;
     s = step(s, { now: endAt - 1, health: {}, completed: [], heartbeats: [] }, P).state;
@@ -89,11 +82,7 @@ describe('rehearsal controller (pure)', () => {
   });
 
   it('a replacement that never turns healthy fails the roll', () => {
-    const r = drive(initialController(1, 0), [
-      { now: 0 },
-      { now: 10_000, health: { [NEW]: false } },
-      { now: 30_001, health: { [NEW]: false } },
-    ]);
+    const r = drive(initialController(1, 0), [{ now: 0 }, { now: 10_000, health: { [NEW]: false } }, { now: 30_001, health: { [NEW]: false } }]);
     expect(r.s).toMatchObject({ done: true, failed: expect.stringMatching(/never became healthy/) });
   });
 
@@ -112,11 +101,7 @@ describe('rehearsal controller (pure)', () => {
   });
 
   it('wakes at the end of the deregistration delay and at the hook timeout', () => {
-    const s = drive(initialController(1, 0), [
-      { now: 0 },
-      { now: 200, health: { [NEW]: true } },
-      { now: 400, health: { [NEW]: true } },
-    ]).s;
+    const s = drive(initialController(1, 0), [{ now: 0 }, { now: 200, health: { [NEW]: true } }, { now: 400, health: { [NEW]: true } }]).s;
     expect(nextDelayMs(s, 3300, 1000, P)).toBe(100);
   });
 });

@@ -37,19 +37,13 @@ describe('drain timing in AWS order (pure)', () => {
     expect(a.filter((x) => x.level === 'warning').map((x) => x.field)).toEqual(['hookTimeout']);
     const b = timingAdvice({ ...base, deregistrationDelaySeconds: 1200 });
     expect(b[0]).toMatchObject({ level: 'warning', field: 'deregistrationDelay' });
-    expect(timingAdvice({ ...base, hookTimeoutSeconds: 12 }).some((x) => /missed heartbeat/.test(x.message))).toBe(
-      true,
-    );
+    expect(timingAdvice({ ...base, hookTimeoutSeconds: 12 }).some((x) => /missed heartbeat/.test(x.message))).toBe(true);
     // Media through the NLB: the delay must cover the drain, or the flows' end cuts RTP.
     expect(timingAdvice({ ...base, mediaAnchored: true })[0]).toMatchObject({
       level: 'warning',
       field: 'deregistrationDelay',
       message: expect.stringMatching(/cutting the RTP/),
     });
-    expect(
-      timingAdvice({ ...base, deregistrationDelaySeconds: 900, mediaAnchored: true }).filter(
-        (x) => x.level === 'warning',
-      ),
-    ).toEqual([]);
+    expect(timingAdvice({ ...base, deregistrationDelaySeconds: 900, mediaAnchored: true }).filter((x) => x.level === 'warning')).toEqual([]);
   });
 });

@@ -29,8 +29,7 @@ const leftovers = () =>
     .filter((l) => l.startsWith(netNames(process.pid).prefix));
 
 beforeAll(() => {
-  if (canRun && !existsSync(path.join(repoRoot, 'dist/rehearse/ns-helper.js')))
-    execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
+  if (canRun && !existsSync(path.join(repoRoot, 'dist/rehearse/ns-helper.js'))) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'ignore' });
 });
 
 function show(s: RehearsalSummary): string {
@@ -144,9 +143,7 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     });
     await expect(p).rejects.toThrow(/interrupted/);
     expect(seen.some((l) => /picked for termination/.test(l))).toBe(true);
-    expect(execFileSync('ip', ['netns', 'list']).toString()).not.toMatch(
-      new RegExp(`${netNames(process.pid, 'c').prefix}-`),
-    );
+    expect(execFileSync('ip', ['netns', 'list']).toString()).not.toMatch(new RegExp(`${netNames(process.pid, 'c').prefix}-`));
     const mine = execFileSync('ps', ['-eo', 'args'])
       .toString()
       .split('\n')

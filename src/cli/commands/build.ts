@@ -41,31 +41,19 @@ export default defineCommand({
         return true;
       })
       .example('$0 build twilio-relay', 'bake, or print the existing AMI when nothing changed')
-      .example(
-        '$0 build recorder-lb --plan --detailed-exitcode',
-        'show the content hash and what changed; exit 3 when a bake would run',
-      )
+      .example('$0 build recorder-lb --plan --detailed-exitcode', 'show the content hash and what changed; exit 3 when a bake would run')
       .example(
         'npm run -s image:build -- recorder-lb --json > build.json',
         'for CI: one JSON document with the AMI per region; progress as JSON lines on stderr',
       ),
   run: async (opts, ctx) => {
     if (!existsSync(path.join(ctx.root, 'scripts'))) {
-      throw new UserError(
-        `${ctx.root} has no scripts/: a bake hashes and runs the provisioning scripts from there`,
-        scriptsFix(ctx.root),
-      );
+      throw new UserError(`${ctx.root} has no scripts/: a bake hashes and runs the provisioning scripts from there`, scriptsFix(ctx.root));
     }
     const clients = new Map<string, EC2Client>();
     const ec2For = (region: string): EC2Client => {
       let c = clients.get(region);
-      if (!c)
-        clients.set(
-          region,
-          (c = new EC2Client(
-            clientConfig({ region, env: ctx.env, ...(opts.profile ? { profile: opts.profile } : {}) }),
-          )),
-        );
+      if (!c) clients.set(region, (c = new EC2Client(clientConfig({ region, env: ctx.env, ...(opts.profile ? { profile: opts.profile } : {}) }))));
       return c;
     };
     try {

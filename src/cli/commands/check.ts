@@ -11,8 +11,7 @@ import { UserError } from '../../core/errors.js';
 
 export default defineCommand({
   command: 'check [images..]',
-  describe:
-    'Render with --local into a temporary directory and run the real `kamailio -c` on it (all images when none named)',
+  describe: 'Render with --local into a temporary directory and run the real `kamailio -c` on it (all images when none named)',
   builder: (y) =>
     y
       .positional('images', { type: 'string', array: true, describe: 'Names under images/ or paths to YAML files' })
@@ -20,18 +19,13 @@ export default defineCommand({
       .option('start', {
         type: 'boolean',
         default: false,
-        describe:
-          'Also start Kamailio on a random loopback address until its control socket answers (catches module start-up errors that -c cannot)',
+        describe: 'Also start Kamailio on a random loopback address until its control socket answers (catches module start-up errors that -c cannot)',
       })
       .example('$0 check', 'every image under images/, with the real kamailio -c')
       .example('$0 check twilio-relay --start', 'also start it on loopback until its control socket answers'),
   run: async (o, ctx) => {
     const names = o.images && o.images.length > 0 ? o.images : await listImages(ctx.root);
-    if (names.length === 0)
-      throw new UserError(
-        `no image definitions under ${path.join(ctx.root, 'images')}`,
-        'add images/NAME.yaml, or name a YAML file',
-      );
+    if (names.length === 0) throw new UserError(`no image definitions under ${path.join(ctx.root, 'images')}`, 'add images/NAME.yaml, or name a YAML file');
     const results: { image: string; ok: boolean; errors: string[] }[] = [];
     for (const name of names) {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-check-'));
@@ -59,8 +53,7 @@ export default defineCommand({
         if (outcome.ok) ctx.reporter.line(`${r.file}: ${what} ok`, 'success');
         else {
           ctx.reporter.line(`${r.file}: kamailio rejected the rendered config (${what}):`, 'error');
-          for (const l of outcome.errors.length > 0 ? outcome.errors : outcome.output.split('\n').slice(-15))
-            ctx.reporter.line(`  ${l}`, 'error');
+          for (const l of outcome.errors.length > 0 ? outcome.errors : outcome.output.split('\n').slice(-15)) ctx.reporter.line(`  ${l}`, 'error');
           const b = r.plan.image.dispatcher?.backend;
           if (b?.type === 'postgres' && /db_postgres|connect to the database/.test(outcome.output)) {
             ctx.reporter.line(

@@ -4,8 +4,7 @@ import { policyFor } from '../../iam/policies.js';
 
 export default defineCommand({
   command: 'iam <role>',
-  describe:
-    'Print a least-privilege IAM policy for build (bake), roll (roll, rollback, status, history) or instance (the instance role: boot secrets, drain)',
+  describe: 'Print a least-privilege IAM policy for build (bake), roll (roll, rollback, status, history) or instance (the instance role: boot secrets, drain)',
   builder: (y) =>
     y
       .positional('role', {

@@ -19,12 +19,8 @@ export default defineCommand({
     const stale = r.files.filter((f) => f.changed).map((f) => f.path);
     ctx.reporter.result({ ok: !(opts.check && stale.length), files: r.files });
     if (opts.check && stale.length) {
-      throw new UserError(
-        `stale: ${stale.join(', ')} no longer match what sipbake generates`,
-        'run `npx sipbake packer` and commit the result',
-      );
+      throw new UserError(`stale: ${stale.join(', ')} no longer match what sipbake generates`, 'run `npx sipbake packer` and commit the result');
     }
-    for (const f of r.files)
-      ctx.reporter.line(`${f.path}: ${opts.check ? 'up to date' : f.changed ? 'written' : 'unchanged'}`);
+    for (const f of r.files) ctx.reporter.line(`${f.path}: ${opts.check ? 'up to date' : f.changed ? 'written' : 'unchanged'}`);
   },
 });

@@ -3,8 +3,7 @@ import { COMPONENTS, pinSource, type Component } from '../../bake/pin-command.js
 
 export default defineCommand({
   command: 'pin <component> <version>',
-  describe:
-    'Pin a source in scripts/pins.env: git tag + commit, or --tarball with its sha256 (downloads it; needs internet)',
+  describe: 'Pin a source in scripts/pins.env: git tag + commit, or --tarball with its sha256 (downloads it; needs internet)',
   builder: (y) =>
     y
       // The positional is named version, so --version (sipbake's) is off here.
@@ -36,10 +35,7 @@ export default defineCommand({
       ctx.signal,
     );
     for (const [k, v] of Object.entries(r.values)) ctx.reporter.line(`scripts/pins.env ${k}=${v}`);
-    ctx.reporter.line(
-      'review the change (git diff scripts/pins.env) and commit it; the next build has a new content hash',
-      'success',
-    );
+    ctx.reporter.line('review the change (git diff scripts/pins.env) and commit it; the next build has a new content hash', 'success');
     ctx.reporter.result({ ok: true, ...r });
   },
 });

@@ -5,8 +5,7 @@ import { rehearse, type RehearsalSummary } from '../../rehearse/run.js';
 
 export default defineCommand({
   command: 'rehearse <image>',
-  describe:
-    'Roll N instances of IMAGE behind an emulated NLB and NAT gateway onto a new image under live calls (root, Linux); no AWS account needed',
+  describe: 'Roll N instances of IMAGE behind an emulated NLB and NAT gateway onto a new image under live calls (root, Linux); no AWS account needed',
   builder: (y) =>
     y
       .positional('image', {

@@ -37,10 +37,7 @@ export default defineCommand({
         describe: 'With --local and a postgres backend: environment variable holding the DB password',
       })
       .example('$0 render recorder-lb --out build/recorder-lb', 'the tree that gets baked')
-      .example(
-        '$0 render twilio-relay --out /tmp/relay --local && kamailio -DD -E -f /tmp/relay/etc/kamailio/kamailio.cfg',
-        'run it on loopback',
-      ),
+      .example('$0 render twilio-relay --out /tmp/relay --local && kamailio -DD -E -f /tmp/relay/etc/kamailio/kamailio.cfg', 'run it on loopback'),
   run: async (o, ctx) => {
     const privateIp = o['private-ip'];
     const publicIp = o['public-ip'] ?? privateIp;
@@ -56,20 +53,13 @@ export default defineCommand({
     let dbPassword: string | undefined;
     if (o['db-password-env'] !== undefined) {
       dbPassword = ctx.env[o['db-password-env']];
-      if (dbPassword === undefined)
-        throw new UserError(
-          `environment variable ${o['db-password-env']} is not set`,
-          'export it, or drop --db-password-env',
-        );
+      if (dbPassword === undefined) throw new UserError(`environment variable ${o['db-password-env']} is not set`, 'export it, or drop --db-password-env');
     }
     const r = await renderImage(ctx.root, o.image, {
       out: o.out,
       ...(o.local ? { local: { privateIp, publicIp, ...(dbPassword !== undefined ? { dbPassword } : {}) } } : {}),
     });
-    ctx.reporter.line(
-      `rendered ${r.file} → ${r.outDir} (${r.plan.files.length} files, modules: ${r.plan.modules.join(' ')})`,
-      'success',
-    );
+    ctx.reporter.line(`rendered ${r.file} → ${r.outDir} (${r.plan.files.length} files, modules: ${r.plan.modules.join(' ')})`, 'success');
     if (o.local)
       ctx.reporter.line(
         `run it: kamailio -DD -E -m ${r.plan.image.memory.sharedMb} -M ${r.plan.image.memory.privateMb} -f ${r.outDir}/etc/kamailio/kamailio.cfg`,

@@ -57,32 +57,28 @@ export async function runFromCli(
   const clients = clientsFor(t.deploy, o);
   const { imageArg: _, ...rest } = req;
   try {
-    const r = await aws(
-      req.kind === 'roll'
-        ? `rolling ${t.image} onto ${t.deploy.asgName}`
-        : `rolling ${t.image} back on ${t.deploy.asgName}`,
-      () =>
-        runRoll(
-          {
-            ...rest,
-            image: t.image,
-            deploy: t.deploy,
-            drainMaxSeconds: t.drainMaxSeconds,
-            mediaAnchored: t.mediaAnchored,
-            drainPollSeconds: t.drainPollSeconds,
-            planOnly: o.plan,
-            force: o.force,
-          },
-          {
-            clients,
-            clock: realClock,
-            reporter: ctx.reporter,
-            signal: ctx.signal,
-            renderer: rendererFor(o.json, ctx.env),
-            onInterrupt: (lines) => ctx.onInterrupt(lines),
-            ...(!o.plan && !o.yes && interactive ? { confirm: terminalConfirm(req.kind) } : {}),
-          },
-        ),
+    const r = await aws(req.kind === 'roll' ? `rolling ${t.image} onto ${t.deploy.asgName}` : `rolling ${t.image} back on ${t.deploy.asgName}`, () =>
+      runRoll(
+        {
+          ...rest,
+          image: t.image,
+          deploy: t.deploy,
+          drainMaxSeconds: t.drainMaxSeconds,
+          mediaAnchored: t.mediaAnchored,
+          drainPollSeconds: t.drainPollSeconds,
+          planOnly: o.plan,
+          force: o.force,
+        },
+        {
+          clients,
+          clock: realClock,
+          reporter: ctx.reporter,
+          signal: ctx.signal,
+          renderer: rendererFor(o.json, ctx.env),
+          onInterrupt: (lines) => ctx.onInterrupt(lines),
+          ...(!o.plan && !o.yes && interactive ? { confirm: terminalConfirm(req.kind) } : {}),
+        },
+      ),
     );
     ctx.reporter.result({ ok: r.exitCode === 0, ...(o.plan ? { plan: r.plan } : { summary: r.summary }) });
     return o.plan ? planExitCode(r.plan, o['detailed-exitcode']) : r.exitCode;
@@ -93,8 +89,7 @@ export async function runFromCli(
 
 export default defineCommand({
   command: 'roll <image>',
-  describe:
-    'Roll the ASG onto a new AMI with a health-gated instance refresh (rolls back by itself when the gate fails)',
+  describe: 'Roll the ASG onto a new AMI with a health-gated instance refresh (rolls back by itself when the gate fails)',
   builder: (y) =>
     withChangeOptions(
       withAwsOptions(
@@ -108,13 +103,7 @@ export default defineCommand({
       ),
       'roll',
     )
-      .example(
-        '$0 roll twilio-relay --plan',
-        'show the AMI and launch template diff, batches, duration and every check',
-      )
-      .example(
-        '$0 roll twilio-relay --ami ami-0123456789abcdef0 --yes --json',
-        'in CI: roll the AMI the build returned, progress as NDJSON on stderr',
-      ),
+      .example('$0 roll twilio-relay --plan', 'show the AMI and launch template diff, batches, duration and every check')
+      .example('$0 roll twilio-relay --ami ami-0123456789abcdef0 --yes --json', 'in CI: roll the AMI the build returned, progress as NDJSON on stderr'),
   run: (o, ctx) => runFromCli(o, ctx, { kind: 'roll', imageArg: o.image, ...(o.ami ? { ami: o.ami } : {}) }),
 });

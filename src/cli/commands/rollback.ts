@@ -34,10 +34,6 @@ export default defineCommand({
         return true;
       })
       .example('$0 rollback twilio-relay --previous --yes', 'back to the last-known-good AMI, every instance included')
-      .example(
-        '$0 rollback twilio-relay --to ami-0123456789abcdef0 --plan --detailed-exitcode',
-        'exit 3 when the rollback would change something',
-      ),
-  run: (o, ctx) =>
-    runFromCli(o, ctx, { kind: 'rollback', imageArg: o.image, ...(o.to ? { ami: o.to } : {}), previous: o.previous }),
+      .example('$0 rollback twilio-relay --to ami-0123456789abcdef0 --plan --detailed-exitcode', 'exit 3 when the rollback would change something'),
+  run: (o, ctx) => runFromCli(o, ctx, { kind: 'rollback', imageArg: o.image, ...(o.to ? { ami: o.to } : {}), previous: o.previous }),
 });

@@ -17,26 +17,19 @@ export default defineCommand({
       .option('address', {
         type: 'string',
         default: `${TRY_NET}.0/24`,
-        describe:
-          'The loopback /24 to run on (inside 127.0.0.0/8): Kamailio on .2, the peers on .10+, the caller on .20',
+        describe: 'The loopback /24 to run on (inside 127.0.0.0/8): Kamailio on .2, the peers on .10+, the caller on .20',
       })
       .check((a) => {
         if (!loopbackNet(String(a.address)))
-          throw new UsageError(
-            `--address ${a.address} is not a loopback /24 (e.g. 127.0.30.0/24): try only runs on 127.0.0.0/8`,
-          );
+          throw new UsageError(`--address ${a.address} is not a loopback /24 (e.g. 127.0.30.0/24): try only runs on 127.0.0.0/8`);
         return true;
       })
-      .example(
-        '$0 try twilio-relay',
-        'prints the address to call, the fake destination, and the sipp command that places a call',
-      )
+      .example('$0 try twilio-relay', 'prints the address to call, the fake destination, and the sipp command that places a call')
       .example('$0 try recorder-lb --address 127.0.30.0/24', 'on another loopback range (e.g. next to another try)')
       .example('$0 try recorder-lb --json --for 60', 'the addresses as JSON; stops after a minute'),
   run: async (o, ctx) => {
     const net = loopbackNet(String(o.address));
-    if (net === undefined)
-      throw new Error(`--address ${o.address} passed the builder's check but is not a loopback /24`);
+    if (net === undefined) throw new Error(`--address ${o.address} passed the builder's check but is not a loopback /24`);
     await runTry({
       root: ctx.root,
       image: o.image,

@@ -19,8 +19,7 @@ async function validateImages(root: string, names: readonly string[]): Promise<V
 
 export default defineCommand({
   command: 'validate [images..]',
-  describe:
-    'Validate image definitions (all under images/ when none named); prints every error as FILE:LINE:COL FIELD: what is wrong; what to do',
+  describe: 'Validate image definitions (all under images/ when none named); prints every error as FILE:LINE:COL FIELD: what is wrong; what to do',
   builder: (y) =>
     y
       .positional('images', {
@@ -39,20 +38,14 @@ export default defineCommand({
     }
     for (const img of report.images) {
       if (img.ok)
-        ctx.reporter.line(
-          `${img.file}: ok${img.warnings.length ? ` (${img.warnings.length} warning${img.warnings.length === 1 ? '' : 's'})` : ''}`,
-          'success',
-        );
+        ctx.reporter.line(`${img.file}: ok${img.warnings.length ? ` (${img.warnings.length} warning${img.warnings.length === 1 ? '' : 's'})` : ''}`, 'success');
       for (const w of img.warnings) ctx.reporter.line(formatIssue(w), 'warn');
       // The issue line itself must start with the file, so it carries no "error: " prefix.
       for (const i of img.issues) ctx.reporter.line(formatIssue(i), 'info');
     }
     const bad = report.images.filter((i) => !i.ok);
     if (bad.length)
-      ctx.reporter.line(
-        `${bad.reduce((n, i) => n + i.issues.length, 0)} problem(s) in ${bad.length} of ${report.images.length} image definition(s)`,
-        'info',
-      );
+      ctx.reporter.line(`${bad.reduce((n, i) => n + i.issues.length, 0)} problem(s) in ${bad.length} of ${report.images.length} image definition(s)`, 'info');
     ctx.reporter.result({
       ok: report.ok,
       images: report.images.map((i) => ({

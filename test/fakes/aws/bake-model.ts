@@ -88,8 +88,7 @@ export async function templateOptions(file: string): Promise<TemplateOptions> {
   const j = (await parse(path.basename(file), await readFile(file, 'utf8'))) as ParsedTemplate;
   const src = j.source['amazon-ebs'].sipbake[0];
   const owner = src?.source_ami_filter[0]?.owners[0];
-  if (src === undefined || owner === undefined)
-    throw new Error(`${file}: no source "amazon-ebs" "sipbake" with a source_ami_filter owner`);
+  if (src === undefined || owner === undefined) throw new Error(`${file}: no source "amazon-ebs" "sipbake" with a source_ami_filter owner`);
   return {
     encryptBoot: src.encrypt_boot === true,
     imdsSupport: src.imds_support,
@@ -102,8 +101,7 @@ export async function templateOptions(file: string): Promise<TemplateOptions> {
 function parseVarFile(text: string): BakeVars {
   const str = (k: string) => new RegExp(`^${k}\\s*=\\s*"([^"]*)"`, 'm').exec(text)?.[1] ?? '';
   const num = (k: string) => Number(new RegExp(`^${k}\\s*=\\s*(\\d+)`, 'm').exec(text)?.[1] ?? '0');
-  const list = (k: string) =>
-    JSON.parse(new RegExp(`^${k}\\s*=\\s*(\\[.*\\])`, 'm').exec(text)?.[1] ?? '[]') as string[];
+  const list = (k: string) => JSON.parse(new RegExp(`^${k}\\s*=\\s*(\\[.*\\])`, 'm').exec(text)?.[1] ?? '[]') as string[];
   return {
     region: str('region'),
     ami_regions: list('ami_regions'),
@@ -168,9 +166,7 @@ export async function amazonEbsBuild(
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     // Prevalidate: the AMI name must be free in the build region.
-    const taken = await ec2.send(
-      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [amiName] }] }),
-    );
+    const taken = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [amiName] }] }));
     if (taken.Images?.length) throw new Error(`Error: AMI Name: '${amiName}' is used by an existing AMI`);
     if (v.ami_regions.length) await ec2.send(new DescribeRegionsCommand({ AllRegions: true }));
     const src = await ec2.send(
@@ -183,8 +179,7 @@ export async function amazonEbsBuild(
         ],
       }),
     );
-    const sourceAmi = src.Images?.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0]
-      ?.ImageId;
+    const sourceAmi = src.Images?.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0]?.ImageId;
     if (!sourceAmi) throw new Error('No AMI was found matching filters');
     log(`==> amazon-ebs.sipbake: Found Image ID: ${sourceAmi}`);
 
@@ -251,17 +246,11 @@ export async function amazonEbsBuild(
     if (t.encryptBoot) {
       cleanups.push(async () => {
         await ec2.send(new DeregisterImageCommand({ ImageId: firstAmi }));
-        for (const b of first.BlockDeviceMappings ?? [])
-          if (b.Ebs?.SnapshotId) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: b.Ebs.SnapshotId }));
+        for (const b of first.BlockDeviceMappings ?? []) if (b.Ebs?.SnapshotId) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: b.Ebs.SnapshotId }));
       });
     }
     // Region copy: with an intermediary image the build region is copied too (DeduplicateRegions).
-    const copyTo = [
-      ...new Set([
-        ...(t.encryptBoot ? [v.region] : []),
-        ...v.ami_regions.filter((r) => r !== v.region || t.encryptBoot),
-      ]),
-    ];
+    const copyTo = [...new Set([...(t.encryptBoot ? [v.region] : []), ...v.ami_regions.filter((r) => r !== v.region || t.encryptBoot)])];
     for (const r of copyTo) {
       const h = regions.get(r);
       if (!h) throw new Error(`bake model: no fake for ami_regions region ${r}`);
@@ -280,8 +269,7 @@ export async function amazonEbsBuild(
     }
     if (v.deprecate_after_days > 0) {
       const at = new Date(home.fake.nowMs + v.deprecate_after_days * 86400_000);
-      for (const [r, id] of Object.entries(amis))
-        await regions.get(r)!.clients.ec2.send(new EnableImageDeprecationCommand({ ImageId: id, DeprecateAt: at }));
+      for (const [r, id] of Object.entries(amis)) await regions.get(r)!.clients.ec2.send(new EnableImageDeprecationCommand({ ImageId: id, DeprecateAt: at }));
     }
     if (v.ami_users.length) {
       for (const [r, id] of Object.entries(amis))
@@ -333,10 +321,7 @@ async function describeInstanceWithRetry(h: FakeAwsHandle, id: string): Promise<
  * A PackerRunner for buildImage: `init` does nothing, `build` reads the var file and the generated template in
  * its working directory, runs amazonEbsBuild against the fakes, and writes the manifest as the post-processor would.
  */
-export function modelledPacker(
-  regions: Map<string, FakeAwsHandle>,
-  o: { log?: Log } = {},
-): PackerRunner & { runs: BakeVars[] } {
+export function modelledPacker(regions: Map<string, FakeAwsHandle>, o: { log?: Log } = {}): PackerRunner & { runs: BakeVars[] } {
   const runs: BakeVars[] = [];
   return {
     runs,

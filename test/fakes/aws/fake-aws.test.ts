@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DescribeInstanceRefreshesCommand,
-  RollbackInstanceRefreshCommand,
-  StartInstanceRefreshCommand,
-} from '@aws-sdk/client-auto-scaling';
+import { DescribeInstanceRefreshesCommand, RollbackInstanceRefreshCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeImagesCommand, CreateLaunchTemplateVersionCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createFakeAws } from './index.js';
@@ -47,14 +43,7 @@ describe('the AWS fake', () => {
     // Two new instances beside the four old ones, never more than 200 %.
     expect(h.fake.instancesOf(w.asg.AutoScalingGroupName)).toHaveLength(6);
     const th = await h.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn }));
-    expect(th.TargetHealthDescriptions!.map((d) => d.TargetHealth!.State).sort()).toEqual([
-      'healthy',
-      'healthy',
-      'healthy',
-      'healthy',
-      'initial',
-      'initial',
-    ]);
+    expect(th.TargetHealthDescriptions!.map((d) => d.TargetHealth!.State).sort()).toEqual(['healthy', 'healthy', 'healthy', 'healthy', 'initial', 'initial']);
     h.fake.advance(1000_000);
     // batch 1: 30 s health + 60 s warm-up; checkpoint 100 s; batch 2: 90 s; bake 50 s.
     expect(events).toEqual(['checkpoint@90', 'done@330']);
@@ -75,24 +64,14 @@ describe('the AWS fake', () => {
     await h.clients.autoScaling.send(start);
     await expect(h.clients.autoScaling.send(start)).rejects.toMatchObject({ name: 'InstanceRefreshInProgressFault' });
     h.fake.advance(120_000);
-    expect(h.fake.amisOf(w.asg.AutoScalingGroupName)).toEqual(
-      [w.oldAmi.ImageId, w.oldAmi.ImageId, w.newAmi.ImageId, w.newAmi.ImageId].sort(),
-    );
-    await h.clients.autoScaling.send(
-      new RollbackInstanceRefreshCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }),
-    );
+    expect(h.fake.amisOf(w.asg.AutoScalingGroupName)).toEqual([w.oldAmi.ImageId, w.oldAmi.ImageId, w.newAmi.ImageId, w.newAmi.ImageId].sort());
+    await h.clients.autoScaling.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }));
     h.fake.advance(60_000);
-    const d = await h.clients.autoScaling.send(
-      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }),
-    );
+    const d = await h.clients.autoScaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }));
     expect(d.InstanceRefreshes![0]!.Status).toBe('RollbackSuccessful');
     expect(h.fake.amisOf(w.asg.AutoScalingGroupName)).toEqual([w.oldAmi.ImageId, w.oldAmi.ImageId]);
     expect(w.asg.launchTemplate!.Version).toBe('1');
-    await expect(
-      h.clients.autoScaling.send(
-        new RollbackInstanceRefreshCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }),
-      ),
-    ).rejects.toMatchObject({
+    await expect(h.clients.autoScaling.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }))).rejects.toMatchObject({
       name: 'ActiveInstanceRefreshNotFoundFault',
     });
   });
@@ -103,11 +82,9 @@ describe('the AWS fake', () => {
     const w = seedWorld(h.fake);
     h.fake.addImage({ Name: 'other', Tags: { 'sipbake:image': 'recorder-lb' } });
     const list = async () =>
-      (
-        await h.clients.ec2.send(
-          new DescribeImagesCommand({ Filters: [{ Name: 'tag:sipbake:image', Values: ['twilio-relay'] }] }),
-        )
-      ).Images!.map((i) => i.ImageId);
+      (await h.clients.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'tag:sipbake:image', Values: ['twilio-relay'] }] }))).Images!.map(
+        (i) => i.ImageId,
+      );
     expect((await list()).sort()).toEqual([w.oldAmi.ImageId, w.newAmi.ImageId].sort());
     await h.clients.ec2.send(new DeregisterImageCommand({ ImageId: w.oldAmi.ImageId }));
     expect(await list()).toEqual([w.newAmi.ImageId]);

@@ -78,10 +78,7 @@ export class FakeAws {
   readonly ec2Instances = new Map<string, FakeEc2Instance>();
   readonly securityGroups = new Map<string, FakeSecurityGroup>();
   readonly keyPairs = new Set<string>();
-  readonly snapshots = new Map<
-    string,
-    { SnapshotId: string; encrypted: boolean; kmsKeyId?: string; Tags: Record<string, string> }
-  >();
+  readonly snapshots = new Map<string, { SnapshotId: string; encrypted: boolean; kmsKeyId?: string; Tags: Record<string, string> }>();
   /** The same account's fakes in other regions (CopyImage reads its source there): see linkRegions(). */
   readonly peers = new Map<string, FakeAws>();
   readonly refreshes: FakeRefresh[] = [];
@@ -124,9 +121,7 @@ export class FakeAws {
     sleep: async (ms: number, signal?: AbortSignal): Promise<void> => {
       // A loop that never ends would never yield to vitest's timeout either: stop it with a clear error.
       if (this.nowMs + ms - FAKE_EPOCH > this.opts.maxSimulatedSeconds * sec)
-        throw new Error(
-          `AWS fake: more than ${this.opts.maxSimulatedSeconds} simulated seconds passed; the code under test seems to poll forever`,
-        );
+        throw new Error(`AWS fake: more than ${this.opts.maxSimulatedSeconds} simulated seconds passed; the code under test seems to poll forever`);
       this.advance(ms);
       await Promise.resolve();
       signal?.throwIfAborted();
@@ -172,8 +167,7 @@ export class FakeAws {
     this.timers = this.timers.filter((t) => t.atMs > now);
     for (const t of due) t.fn();
     for (const i of this.instances.values()) this.stepInstance(i, now);
-    for (const img of this.images.values())
-      if (img.State === 'pending' && img.availableAt !== undefined && now >= img.availableAt) img.State = 'available';
+    for (const img of this.images.values()) if (img.State === 'pending' && img.availableAt !== undefined && now >= img.availableAt) img.State = 'available';
     for (const r of this.refreshes) if (ACTIVE_REFRESH.includes(r.Status)) stepRefresh(this, r, now);
     const fired = this.watchers.filter((w) => w.pred());
     this.watchers = this.watchers.filter((w) => !fired.includes(w));
@@ -183,11 +177,9 @@ export class FakeAws {
   private stepInstance(i: FakeInstance, now: number): void {
     if (i.LifecycleState === 'Pending' && now >= i.inServiceAt) i.LifecycleState = 'InService';
     const a = i.lifecycleAction;
-    if (i.LifecycleState === 'Terminating:Wait' && a && now >= Math.min(a.timeoutAt, a.globalTimeoutAt))
-      this.endLifecycleAction(i, a.defaultResult, 'timeout');
+    if (i.LifecycleState === 'Terminating:Wait' && a && now >= Math.min(a.timeoutAt, a.globalTimeoutAt)) this.endLifecycleAction(i, a.defaultResult, 'timeout');
     // Deregistration (and its delay) comes first; only then the termination hook (AWS's order).
-    if (i.LifecycleState === 'Terminating' && i.deregisteredAt !== undefined && now >= i.deregisteredAt)
-      this.afterDeregistration(i);
+    if (i.LifecycleState === 'Terminating' && i.deregisteredAt !== undefined && now >= i.deregisteredAt) this.afterDeregistration(i);
     if (i.LifecycleState === 'Terminating:Proceed') this.terminated(i);
   }
 
@@ -197,11 +189,7 @@ export class FakeAws {
   }
 
   /** Ends the wait (CONTINUE and ABANDON both terminate on a termination hook): Terminating:Proceed, then Terminated. */
-  endLifecycleAction(
-    i: FakeInstance,
-    result: 'CONTINUE' | 'ABANDON',
-    by: NonNullable<FakeLifecycleAction['endedBy']>,
-  ): void {
+  endLifecycleAction(i: FakeInstance, result: 'CONTINUE' | 'ABANDON', by: NonNullable<FakeLifecycleAction['endedBy']>): void {
     const a = i.lifecycleAction!;
     Object.assign(a, { result, endedBy: by, endedAt: this.nowMs });
     i.LifecycleState = 'Terminating:Proceed';
@@ -240,11 +228,7 @@ export class FakeAws {
       health: img.health ?? 'healthy',
       ...Object.fromEntries(
         Object.entries(img).filter(
-          ([k, v]) =>
-            v !== undefined &&
-            !['ImageId', 'Name', 'State', 'Architecture', 'CreationDate', 'Tags', 'health', 'deregisteredAt'].includes(
-              k,
-            ),
+          ([k, v]) => v !== undefined && !['ImageId', 'Name', 'State', 'Architecture', 'CreationDate', 'Tags', 'health', 'deregisteredAt'].includes(k),
         ),
       ),
       ...(img.deregisteredAt !== undefined ? { deregisteredAt: img.deregisteredAt } : {}),
@@ -254,10 +238,7 @@ export class FakeAws {
   }
 
   /** HttpTokens defaults to required; pass `HttpTokens: undefined` for a template that leaves it unset. */
-  addLaunchTemplate(
-    name: string,
-    data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' | undefined },
-  ): FakeLaunchTemplate {
+  addLaunchTemplate(name: string, data: { ImageId: string; InstanceType?: string; HttpTokens?: 'required' | 'optional' | undefined }): FakeLaunchTemplate {
     const lt: FakeLaunchTemplate = {
       LaunchTemplateId: this.nextId('lt'),
       LaunchTemplateName: name,
@@ -274,10 +255,7 @@ export class FakeAws {
     return lt;
   }
 
-  addTargetGroup(
-    name: string,
-    hc: Partial<Omit<FakeTargetGroup, 'TargetGroupName' | 'TargetGroupArn'>> = {},
-  ): FakeTargetGroup {
+  addTargetGroup(name: string, hc: Partial<Omit<FakeTargetGroup, 'TargetGroupName' | 'TargetGroupArn'>> = {}): FakeTargetGroup {
     const tg: FakeTargetGroup = {
       TargetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${name}/${this.nextId('tg').slice(3, 19)}`,
       TargetGroupName: name,
@@ -330,19 +308,10 @@ export class FakeAws {
     return [...this.instances.values()].filter((i) => i.asg === asg && i.LifecycleState !== 'Terminated');
   }
 
-  ltVersion(
-    ltId: string,
-    version: string | number,
-  ): { lt: FakeLaunchTemplate; v: FakeLaunchTemplate['versions'][number] } | undefined {
-    const lt =
-      this.launchTemplates.get(ltId) ?? [...this.launchTemplates.values()].find((l) => l.LaunchTemplateName === ltId);
+  ltVersion(ltId: string, version: string | number): { lt: FakeLaunchTemplate; v: FakeLaunchTemplate['versions'][number] } | undefined {
+    const lt = this.launchTemplates.get(ltId) ?? [...this.launchTemplates.values()].find((l) => l.LaunchTemplateName === ltId);
     if (!lt) return undefined;
-    const n =
-      version === '$Latest'
-        ? Math.max(...lt.versions.map((v) => v.VersionNumber))
-        : version === '$Default'
-          ? lt.DefaultVersionNumber
-          : Number(version);
+    const n = version === '$Latest' ? Math.max(...lt.versions.map((v) => v.VersionNumber)) : version === '$Default' ? lt.DefaultVersionNumber : Number(version);
     const v = lt.versions.find((x) => x.VersionNumber === n);
     return v ? { lt, v } : undefined;
   }
@@ -366,13 +335,7 @@ export class FakeAws {
     const health = image?.health ?? 'healthy';
     const inServiceAt = this.nowMs + this.opts.bootSeconds * sec;
     // Healthy after HealthyThresholdCount passing checks; unhealthy after UnhealthyThresholdCount failing ones.
-    const checks = Math.max(
-      0,
-      ...tgs.map(
-        (g) =>
-          (health === 'healthy' ? g.HealthyThresholdCount : g.UnhealthyThresholdCount) * g.HealthCheckIntervalSeconds,
-      ),
-    );
+    const checks = Math.max(0, ...tgs.map((g) => (health === 'healthy' ? g.HealthyThresholdCount : g.UnhealthyThresholdCount) * g.HealthCheckIntervalSeconds));
     const i: FakeInstance = {
       InstanceId: this.nextId('i'),
       asg: asgName,

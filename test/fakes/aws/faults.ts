@@ -53,8 +53,7 @@ export class Faults {
   /** Throws when a rule matches this call. */
   check(command: string, nowMs: number): void {
     for (const r of this.rules) {
-      const matches =
-        r.command === undefined || (typeof r.command === 'string' ? r.command === command : r.command.test(command));
+      const matches = r.command === undefined || (typeof r.command === 'string' ? r.command === command : r.command.test(command));
       if (!matches) continue;
       if (r.fromMs !== undefined && nowMs < r.fromMs) continue;
       if (r.untilMs !== undefined && nowMs >= r.untilMs) continue;

@@ -55,16 +55,10 @@ function refreshView(f: FakeAws, r: FakeRefresh) {
  */
 function activeAction(f: FakeAws, input: In) {
   groupOrThrow(f, input.AutoScalingGroupName);
-  if (!input.InstanceId)
-    throw awsError('ValidationError', 'Either an instance ID or a lifecycle action token must be provided');
+  if (!input.InstanceId) throw awsError('ValidationError', 'Either an instance ID or a lifecycle action token must be provided');
   const i = f.instances.get(input.InstanceId);
   const a = f.activeLifecycleAction(i);
-  if (
-    !i ||
-    !a ||
-    a.AutoScalingGroupName !== input.AutoScalingGroupName ||
-    a.LifecycleHookName !== input.LifecycleHookName
-  )
+  if (!i || !a || a.AutoScalingGroupName !== input.AutoScalingGroupName || a.LifecycleHookName !== input.LifecycleHookName)
     throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${input.InstanceId}`);
   return { i, a };
 }
@@ -101,10 +95,7 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
             Instances: f.instancesOf(n).map((i) => ({
               InstanceId: i.InstanceId,
               LifecycleState: i.LifecycleState,
-              HealthStatus:
-                i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt
-                  ? 'Unhealthy'
-                  : 'Healthy',
+              HealthStatus: i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt ? 'Unhealthy' : 'Healthy',
               LaunchTemplate: { LaunchTemplateId: i.ltId, Version: String(i.ltVersion) },
               ProtectedFromScaleIn: i.ProtectedFromScaleIn,
               AvailabilityZone: 'us-east-1a',
@@ -125,15 +116,8 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       const asg = groupOrThrow(f, input.AutoScalingGroupName);
       const active = f.activeRefresh(asg.AutoScalingGroupName);
       if (active)
-        throw awsError(
-          'InstanceRefreshInProgressFault',
-          `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`,
-        );
-      if (!asg.launchTemplate)
-        throw awsError(
-          'ValidationError',
-          'The instance refresh needs a launch template on the group or in DesiredConfiguration',
-        );
+        throw awsError('InstanceRefreshInProgressFault', `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`);
+      if (!asg.launchTemplate) throw awsError('ValidationError', 'The instance refresh needs a launch template on the group or in DesiredConfiguration');
       const prefs = prefsOf(input.Preferences);
       // AWS's limits (API reference: RefreshPreferences, AlarmSpecification), checked by StartInstanceRefresh itself.
       if (prefs.Alarms.length > 10)
@@ -151,8 +135,7 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
             'ValidationError',
             `1 validation error detected: Value '${input.Preferences[k]}' at 'preferences.${k[0]!.toLowerCase()}${k.slice(1)}' failed to satisfy constraint: Member must have value less than or equal to ${max}`,
           );
-      const desired = input.DesiredConfiguration?.LaunchTemplate as
-        { LaunchTemplateId: string; Version: string } | undefined;
+      const desired = input.DesiredConfiguration?.LaunchTemplate as { LaunchTemplateId: string; Version: string } | undefined;
       const resolved = desired
         ? f.ltVersion(desired.LaunchTemplateId, desired.Version)
         : f.ltVersion(asg.launchTemplate.LaunchTemplateId, asg.launchTemplate.Version);
@@ -164,21 +147,15 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
         version: resolved.v.VersionNumber,
         ImageId: resolved.v.data.ImageId,
       };
-      const live = f
-        .instancesOf(asg.AutoScalingGroupName)
-        .filter((i) => i.LifecycleState === 'InService' || i.LifecycleState === 'Pending');
-      const toReplace = live.filter(
-        (i) => !prefs.SkipMatching || i.ltId !== target.LaunchTemplateId || i.ltVersion !== target.version,
-      );
+      const live = f.instancesOf(asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService' || i.LifecycleState === 'Pending');
+      const toReplace = live.filter((i) => !prefs.SkipMatching || i.ltId !== target.LaunchTemplateId || i.ltVersion !== target.version);
       const r: FakeRefresh = {
         InstanceRefreshId: crypto.randomUUID(),
         asg: asg.AutoScalingGroupName,
         Status: 'Pending',
         StartTime: f.nowMs,
         prefs,
-        ...(desired
-          ? { desired: { LaunchTemplateId: desired.LaunchTemplateId, Version: String(desired.Version) } }
-          : {}),
+        ...(desired ? { desired: { LaunchTemplateId: desired.LaunchTemplateId, Version: String(desired.Version) } } : {}),
         target,
         total: toReplace.length,
         toReplace: new Set(toReplace.map((i) => i.InstanceId)),
@@ -200,14 +177,8 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
     },
     RollbackInstanceRefresh(input) {
       const asg = groupOrThrow(f, input.AutoScalingGroupName);
-      const r = f.refreshes.find(
-        (x) => x.asg === asg.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status),
-      );
-      if (!r)
-        throw awsError(
-          'ActiveInstanceRefreshNotFoundFault',
-          'No in-progress or pending Instance Refresh found for this Auto Scaling group.',
-        );
+      const r = f.refreshes.find((x) => x.asg === asg.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status));
+      if (!r) throw awsError('ActiveInstanceRefreshNotFoundFault', 'No in-progress or pending Instance Refresh found for this Auto Scaling group.');
       if (!r.desired || asg.launchTemplate!.Version.startsWith('$'))
         throw awsError(
           'IrreversibleInstanceRefreshFault',
@@ -217,14 +188,8 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       return { InstanceRefreshId: r.InstanceRefreshId };
     },
     CancelInstanceRefresh(input) {
-      const r = f.refreshes.find(
-        (x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status),
-      );
-      if (!r)
-        throw awsError(
-          'ActiveInstanceRefreshNotFoundFault',
-          'No in-progress or pending Instance Refresh found for this Auto Scaling group.',
-        );
+      const r = f.refreshes.find((x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status));
+      if (!r) throw awsError('ActiveInstanceRefreshNotFoundFault', 'No in-progress or pending Instance Refresh found for this Auto Scaling group.');
       r.Status = 'Cancelling';
       return { InstanceRefreshId: r.InstanceRefreshId };
     },
@@ -251,8 +216,7 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
     },
     DescribeAutoScalingInstances(input) {
       const ids = input.InstanceIds as string[] | undefined;
-      if (ids && ids.length > 50)
-        throw awsError('ValidationError', 'The number of instance ids that may be passed in is limited to 50');
+      if (ids && ids.length > 50) throw awsError('ValidationError', 'The number of instance ids that may be passed in is limited to 50');
       const all = [...f.instances.values()].filter((i) => i.LifecycleState !== 'Terminated');
       const found = ids ? all.filter((i) => ids.includes(i.InstanceId)) : all;
       return {
@@ -265,10 +229,7 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
             AvailabilityZone: 'us-east-1a',
             LifecycleState: i.LifecycleState,
             // This API spells health in capitals, unlike DescribeAutoScalingGroups.
-            HealthStatus:
-              i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt
-                ? 'UNHEALTHY'
-                : 'HEALTHY',
+            HealthStatus: i.LifecycleState === 'InService' && i.health === 'unhealthy' && f.nowMs >= i.healthAt ? 'UNHEALTHY' : 'HEALTHY',
             LaunchTemplate: {
               LaunchTemplateId: i.ltId,
               LaunchTemplateName: lt?.LaunchTemplateName,
@@ -297,13 +258,11 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       return {};
     },
     CreateOrUpdateTags(input) {
-      for (const t of input.Tags as { ResourceId: string; Key: string; Value?: string }[])
-        groupOrThrow(f, t.ResourceId).tags[t.Key] = t.Value ?? '';
+      for (const t of input.Tags as { ResourceId: string; Key: string; Value?: string }[]) groupOrThrow(f, t.ResourceId).tags[t.Key] = t.Value ?? '';
       return {};
     },
     DeleteTags(input) {
-      for (const t of input.Tags as { ResourceId: string; Key: string }[])
-        Reflect.deleteProperty(groupOrThrow(f, t.ResourceId).tags, t.Key);
+      for (const t of input.Tags as { ResourceId: string; Key: string }[]) Reflect.deleteProperty(groupOrThrow(f, t.ResourceId).tags, t.Key);
       return {};
     },
     UpdateAutoScalingGroup(input) {

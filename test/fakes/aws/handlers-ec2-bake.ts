@@ -11,10 +11,7 @@ const sec = 1000;
 /** The AWS managed key EBS uses when encryption is asked for without a KmsKeyId. */
 const AWS_MANAGED_EBS_KEY = 'alias/aws/ebs';
 
-const tagsOf = (
-  specs: { ResourceType?: string; Tags?: { Key: string; Value: string }[] }[] | undefined,
-  type: string,
-) =>
+const tagsOf = (specs: { ResourceType?: string; Tags?: { Key: string; Value: string }[] }[] | undefined, type: string) =>
   Object.fromEntries(
     (specs ?? [])
       .filter((s) => s.ResourceType === type)
@@ -22,10 +19,7 @@ const tagsOf = (
       .map((t) => [t.Key, t.Value]),
   );
 
-function newImage(
-  f: FakeAws,
-  o: Partial<FakeImage> & { Name: string; Tags: Record<string, string>; Architecture: FakeImage['Architecture'] },
-): FakeImage {
+function newImage(f: FakeAws, o: Partial<FakeImage> & { Name: string; Tags: Record<string, string>; Architecture: FakeImage['Architecture'] }): FakeImage {
   const snap = f.nextId('snap');
   f.snapshots.set(snap, {
     SnapshotId: snap,
@@ -48,8 +42,7 @@ function newImage(
 
 function imageOrThrow(f: FakeAws, id: string): FakeImage {
   const img = f.images.get(id);
-  if (!img || img.State === 'deregistered')
-    throw awsError('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
+  if (!img || img.State === 'deregistered') throw awsError('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
   return img;
 }
 
@@ -57,9 +50,7 @@ export function ec2BakeHandlers(f: FakeAws): Record<string, (input: In) => unkno
   return {
     DescribeRegions() {
       return {
-        Regions: ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'us-gov-west-1'].map(
-          (RegionName) => ({ RegionName }),
-        ),
+        Regions: ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'us-gov-west-1'].map((RegionName) => ({ RegionName })),
       };
     },
     DescribeVpcs(input) {
@@ -80,8 +71,7 @@ export function ec2BakeHandlers(f: FakeAws): Record<string, (input: In) => unkno
       };
     },
     CreateKeyPair(input) {
-      if (f.keyPairs.has(input.KeyName))
-        throw awsError('InvalidKeyPair.Duplicate', `The keypair '${input.KeyName}' already exists.`);
+      if (f.keyPairs.has(input.KeyName)) throw awsError('InvalidKeyPair.Duplicate', `The keypair '${input.KeyName}' already exists.`);
       f.keyPairs.add(input.KeyName);
       return {
         KeyName: input.KeyName,
@@ -102,8 +92,7 @@ export function ec2BakeHandlers(f: FakeAws): Record<string, (input: In) => unkno
       const g = f.securityGroups.get(input.GroupId);
       if (!g) throw awsError('InvalidGroup.NotFound', `The security group '${input.GroupId}' does not exist`);
       for (const p of (input.IpPermissions ?? []) as In[])
-        for (const r of (p.IpRanges ?? []) as In[])
-          g.ingress.push({ IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, CidrIp: r.CidrIp });
+        for (const r of (p.IpRanges ?? []) as In[]) g.ingress.push({ IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, CidrIp: r.CidrIp });
       return { Return: true };
     },
     DescribeSecurityGroups(input) {
@@ -129,14 +118,12 @@ export function ec2BakeHandlers(f: FakeAws): Record<string, (input: In) => unkno
       };
     },
     DeleteSecurityGroup(input) {
-      if (!f.securityGroups.delete(input.GroupId))
-        throw awsError('InvalidGroup.NotFound', `The security group '${input.GroupId}' does not exist`);
+      if (!f.securityGroups.delete(input.GroupId)) throw awsError('InvalidGroup.NotFound', `The security group '${input.GroupId}' does not exist`);
       return { Return: true };
     },
     RunInstances(input) {
       const img = imageOrThrow(f, input.ImageId);
-      if (img.State !== 'available')
-        throw awsError('InvalidAMIID.Unavailable', `The image id '[${input.ImageId}]' is not available`);
+      if (img.State !== 'available') throw awsError('InvalidAMIID.Unavailable', `The image id '[${input.ImageId}]' is not available`);
       const InstanceId = f.nextId('i');
       f.ec2Instances.set(InstanceId, {
         InstanceId,
@@ -193,14 +180,9 @@ export function ec2BakeHandlers(f: FakeAws): Record<string, (input: In) => unkno
     },
     CopyImage(input) {
       const from = input.SourceRegion === f.opts.region ? f : f.peers.get(input.SourceRegion);
-      if (!from)
-        throw awsError(
-          'InvalidRegion',
-          `fake: no fake for source region ${input.SourceRegion} (link them with linkRegions)`,
-        );
+      if (!from) throw awsError('InvalidRegion', `fake: no fake for source region ${input.SourceRegion} (link them with linkRegions)`);
       const src = imageOrThrow(from, input.SourceImageId);
-      if (src.State !== 'available')
-        throw awsError('InvalidAMIID.Unavailable', `The image id '[${input.SourceImageId}]' is not available`);
+      if (src.State !== 'available') throw awsError('InvalidAMIID.Unavailable', `The image id '[${input.SourceImageId}]' is not available`);
       if ([...f.images.values()].some((x) => x.Name === input.Name && x.State !== 'deregistered'))
         throw awsError('InvalidAMIName.Duplicate', `AMI name ${input.Name} is already in use`);
       const encrypted = input.Encrypted === true || !!src.encrypted;
@@ -219,8 +201,7 @@ export function ec2BakeHandlers(f: FakeAws): Record<string, (input: In) => unkno
       return { ImageId: img.ImageId };
     },
     DeleteSnapshot(input) {
-      if (!f.snapshots.delete(input.SnapshotId))
-        throw awsError('InvalidSnapshot.NotFound', `The snapshot '${input.SnapshotId}' does not exist.`);
+      if (!f.snapshots.delete(input.SnapshotId)) throw awsError('InvalidSnapshot.NotFound', `The snapshot '${input.SnapshotId}' does not exist.`);
       return {};
     },
     EnableImageDeprecation(input) {
@@ -230,16 +211,11 @@ export function ec2BakeHandlers(f: FakeAws): Record<string, (input: In) => unkno
     },
     ModifyImageAttribute(input) {
       const img = imageOrThrow(f, input.ImageId);
-      const add = ((input.LaunchPermission?.Add ?? []) as { UserId?: string; Group?: string }[]).map(
-        (p) => p.UserId ?? p.Group ?? '',
-      );
+      const add = ((input.LaunchPermission?.Add ?? []) as { UserId?: string; Group?: string }[]).map((p) => p.UserId ?? p.Group ?? '');
       // "You can't share an AMI that has volumes that are encrypted with an AWS managed key"
       // (AWS docs, Share an AMI with specific AWS accounts).
       if (add.length && img.encrypted && (img.kmsKeyId ?? AWS_MANAGED_EBS_KEY) === AWS_MANAGED_EBS_KEY)
-        throw awsError(
-          'InvalidParameter',
-          `Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot.`,
-        );
+        throw awsError('InvalidParameter', `Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot.`);
       img.launchPermissions = [...new Set([...(img.launchPermissions ?? []), ...add])];
       return {};
     },

@@ -49,10 +49,7 @@ function filterMatch(img: FakeImage, f: { Name: string; Values: string[] }): boo
   if (f.Name === 'root-device-type') return any(img.RootDeviceType ?? 'ebs');
   if (f.Name === 'virtualization-type') return any(img.VirtualizationType ?? 'hvm');
   if (f.Name === 'owner-id') return any(img.OwnerId);
-  throw awsError(
-    'InvalidParameterValue',
-    `The filter '${f.Name}' is not supported by the fake; add it in handlers-ec2.ts`,
-  );
+  throw awsError('InvalidParameterValue', `The filter '${f.Name}' is not supported by the fake; add it in handlers-ec2.ts`);
 }
 
 function ltVersionView(f: FakeAws, ltId: string, n: number) {
@@ -77,8 +74,7 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
     ...ec2BakeHandlers(f),
     DescribeImages(input) {
       const visible = (img: FakeImage, byId: boolean) => {
-        if (img.State === 'deregistered')
-          return byId && img.deregisteredAt !== undefined && f.nowMs - img.deregisteredAt < HOUR;
+        if (img.State === 'deregistered') return byId && img.deregisteredAt !== undefined && f.nowMs - img.deregisteredAt < HOUR;
         if (img.State === 'disabled') return byId || input.IncludeDisabled === true;
         return true;
       };
@@ -88,9 +84,7 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
       const owned = (img: FakeImage) => {
         const owners = input.Owners as string[] | undefined;
         if (!owners?.length) return true;
-        return owners.some((o) =>
-          o === 'self' ? (img.OwnerId ?? f.account) === f.account : (img.OwnerId ?? f.account) === o,
-        );
+        return owners.some((o) => (o === 'self' ? (img.OwnerId ?? f.account) === f.account : (img.OwnerId ?? f.account) === o));
       };
       let imgs: FakeImage[];
       if (input.ImageIds?.length) {
@@ -98,20 +92,15 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
           const i = f.images.get(id);
           return !i || !known(i);
         });
-        if (missing.length)
-          throw awsError('InvalidAMIID.NotFound', `The image id '[${missing.join(', ')}]' does not exist`);
-        imgs = (input.ImageIds as string[])
-          .map((id) => f.images.get(id))
-          .filter((i): i is FakeImage => !!i && visible(i, true));
+        if (missing.length) throw awsError('InvalidAMIID.NotFound', `The image id '[${missing.join(', ')}]' does not exist`);
+        imgs = (input.ImageIds as string[]).map((id) => f.images.get(id)).filter((i): i is FakeImage => !!i && visible(i, true));
       } else imgs = [...f.images.values()].filter((i) => visible(i, false) && known(i) && owned(i));
-      for (const flt of (input.Filters ?? []) as { Name: string; Values: string[] }[])
-        imgs = imgs.filter((i) => filterMatch(i, flt));
+      for (const flt of (input.Filters ?? []) as { Name: string; Values: string[] }[]) imgs = imgs.filter((i) => filterMatch(i, flt));
       return { Images: imgs.map(imageView) };
     },
     DeregisterImage(input) {
       const img = f.images.get(input.ImageId);
-      if (!img || img.State === 'deregistered')
-        throw awsError('InvalidAMIID.NotFound', `The image id '[${input.ImageId}]' does not exist`);
+      if (!img || img.State === 'deregistered') throw awsError('InvalidAMIID.NotFound', `The image id '[${input.ImageId}]' does not exist`);
       img.State = 'deregistered';
       img.deregisteredAt = f.nowMs;
       return { Return: true };
@@ -138,33 +127,19 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
     DescribeLaunchTemplateVersions(input) {
       const found = f.ltVersion(input.LaunchTemplateId ?? input.LaunchTemplateName, 1);
       if (!found)
-        throw awsError(
-          'InvalidLaunchTemplateId.NotFound',
-          `The specified launch template, with template ID ${input.LaunchTemplateId}, does not exist.`,
-        );
-      const versions =
-        (input.Versions as string[] | undefined) ?? found.lt.versions.map((v) => String(v.VersionNumber));
+        throw awsError('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${input.LaunchTemplateId}, does not exist.`);
+      const versions = (input.Versions as string[] | undefined) ?? found.lt.versions.map((v) => String(v.VersionNumber));
       const out = versions.map((v) => {
         const r = f.ltVersion(found.lt.LaunchTemplateId, v);
-        if (!r)
-          throw awsError(
-            'InvalidLaunchTemplateId.VersionNotFound',
-            `Could not find launch template version ${v} of ${found.lt.LaunchTemplateId}`,
-          );
+        if (!r) throw awsError('InvalidLaunchTemplateId.VersionNotFound', `Could not find launch template version ${v} of ${found.lt.LaunchTemplateId}`);
         return ltVersionView(f, r.lt.LaunchTemplateId, r.v.VersionNumber);
       });
       return { LaunchTemplateVersions: out.sort((a, b) => b.VersionNumber - a.VersionNumber) };
     },
     CreateLaunchTemplateVersion(input) {
       const src = f.ltVersion(input.LaunchTemplateId ?? input.LaunchTemplateName, input.SourceVersion ?? '$Latest');
-      if (!src)
-        throw awsError(
-          'InvalidLaunchTemplateId.NotFound',
-          `launch template ${input.LaunchTemplateId} or version ${input.SourceVersion} not found`,
-        );
-      const data: typeof src.v.data = input.SourceVersion
-        ? { ...src.v.data }
-        : { ImageId: '', InstanceType: 't3.small' };
+      if (!src) throw awsError('InvalidLaunchTemplateId.NotFound', `launch template ${input.LaunchTemplateId} or version ${input.SourceVersion} not found`);
+      const data: typeof src.v.data = input.SourceVersion ? { ...src.v.data } : { ImageId: '', InstanceType: 't3.small' };
       const { MetadataOptions, ...given } = (input.LaunchTemplateData ?? {}) as In;
       Object.assign(data, given);
       if (MetadataOptions?.HttpTokens) data.HttpTokens = MetadataOptions.HttpTokens;
@@ -193,10 +168,8 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
           };
         const i = f.instances.get(id);
         // Eventual consistency: an instance just launched is not yet known to DescribeInstances.
-        if (!i || f.nowMs < (i.knownAt ?? i.launchedAt + lag))
-          throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
-        const state =
-          i.LifecycleState === 'Terminated' ? 'terminated' : i.LifecycleState === 'Pending' ? 'pending' : 'running';
+        if (!i || f.nowMs < (i.knownAt ?? i.launchedAt + lag)) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+        const state = i.LifecycleState === 'Terminated' ? 'terminated' : i.LifecycleState === 'Pending' ? 'pending' : 'running';
         return {
           InstanceId: i.InstanceId,
           ImageId: i.ImageId,

@@ -9,8 +9,7 @@ type In = Record<string, any>;
 function targetState(f: FakeAws, i: FakeInstance): { State: string; Reason?: string } | undefined {
   if (i.LifecycleState === 'Terminated' || i.LifecycleState === 'Pending') return undefined;
   // Draining for the deregistration delay; after it the target is no longer registered.
-  if (i.LifecycleState === 'Terminating' && f.nowMs < (i.deregisteredAt ?? 0))
-    return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
+  if (i.LifecycleState === 'Terminating' && f.nowMs < (i.deregisteredAt ?? 0)) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
   if (i.LifecycleState.startsWith('Terminating')) return undefined;
   if (f.nowMs < i.healthAt) return { State: 'initial', Reason: 'Elb.InitialHealthChecking' };
   return i.health === 'healthy' ? { State: 'healthy' } : { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' };
@@ -61,21 +60,12 @@ export function elbHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
         const i = f.instances.get(id);
         return i !== undefined && f.nowMs < (i.knownAt ?? i.launchedAt + lag);
       });
-      if (unknown.length)
-        throw awsError(
-          'InvalidTargetException',
-          `The following targets are not valid instances: ${unknown.join(', ')}`,
-        );
-      const members = [...f.instances.values()].filter((i) =>
-        f.asgs.get(i.asg)?.TargetGroupARNs.includes(tg.TargetGroupArn),
-      );
+      if (unknown.length) throw awsError('InvalidTargetException', `The following targets are not valid instances: ${unknown.join(', ')}`);
+      const members = [...f.instances.values()].filter((i) => f.asgs.get(i.asg)?.TargetGroupARNs.includes(tg.TargetGroupArn));
       const out = (wanted ?? members.map((i) => i.InstanceId)).flatMap((id) => {
         const i = f.instances.get(id);
         const s = i && members.includes(i) ? targetState(f, i) : undefined;
-        if (!s)
-          return wanted
-            ? [{ Target: { Id: id, Port: 5060 }, TargetHealth: { State: 'unused', Reason: 'Target.NotRegistered' } }]
-            : [];
+        if (!s) return wanted ? [{ Target: { Id: id, Port: 5060 }, TargetHealth: { State: 'unused', Reason: 'Target.NotRegistered' } }] : [];
         return [{ Target: { Id: id, Port: 5060 }, TargetHealth: s }];
       });
       return { TargetHealthDescriptions: out };
@@ -88,8 +78,7 @@ export function cloudwatchHandlers(f: FakeAws): Record<string, (input: In) => un
     DescribeAlarms(input) {
       // "If you omit this parameter [AlarmTypes], only metric alarms are returned" (CloudWatch API reference).
       const types = (input.AlarmTypes as string[] | undefined) ?? ['MetricAlarm'];
-      if (input.AlarmNames && (input.AlarmNames as string[]).length > 100)
-        throw awsError('InvalidParameterValue', 'AlarmNames may hold at most 100 names');
+      if (input.AlarmNames && (input.AlarmNames as string[]).length > 100) throw awsError('InvalidParameterValue', 'AlarmNames may hold at most 100 names');
       const names = (input.AlarmNames as string[] | undefined) ?? [...f.alarms.keys()];
       const found = names.flatMap((n) => {
         const a = f.alarms.get(n);

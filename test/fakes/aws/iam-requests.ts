@@ -32,10 +32,7 @@ function tagContext(tags: Record<string, string> | undefined): Record<string, st
   return Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
 }
 
-function requestTags(
-  specs: { ResourceType?: string; Tags?: { Key: string; Value: string }[] }[] | undefined,
-  type: string,
-): Record<string, string | string[]> {
+function requestTags(specs: { ResourceType?: string; Tags?: { Key: string; Value: string }[] }[] | undefined, type: string): Record<string, string | string[]> {
   const tags = (specs ?? []).filter((s) => s.ResourceType === type).flatMap((s) => s.Tags ?? []);
   if (tags.length === 0) return {};
   return {
@@ -68,8 +65,7 @@ export function requestsFor(c: CallSite): AuthRequest[] {
     const g = asg(name);
     return [req(`autoscaling:${c.command}`, g.arn, g.tags)];
   };
-  const lt = (id: string) =>
-    `arn:${p}:ec2:${region}:${acct}:launch-template/${f.ltVersion(id, 1)?.lt.LaunchTemplateId ?? id}`;
+  const lt = (id: string) => `arn:${p}:ec2:${region}:${acct}:launch-template/${f.ltVersion(id, 1)?.lt.LaunchTemplateId ?? id}`;
 
   // Describe and Get calls have no resource-level permissions (resource '*'), except DescribeAlarms.
   if (c.command === 'DescribeAlarms') {
@@ -88,12 +84,9 @@ export function requestsFor(c: CallSite): AuthRequest[] {
       return [imageReq(`ec2:${c.command}`, input.ImageId)];
     case 'CreateTags':
       return (input.Resources as string[]).map((id) => {
-        const tags = Object.fromEntries(
-          (input.Tags as { Key: string; Value: string }[]).map((t) => [`aws:RequestTag/${t.Key}`, t.Value]),
-        );
+        const tags = Object.fromEntries((input.Tags as { Key: string; Value: string }[]).map((t) => [`aws:RequestTag/${t.Key}`, t.Value]));
         const ctx = { ...tags, 'aws:TagKeys': (input.Tags as { Key: string }[]).map((t) => t.Key) };
-        if (id.startsWith('ami-'))
-          return req('ec2:CreateTags', image(id), { ...tagContext(f.images.get(id)?.Tags), ...ctx });
+        if (id.startsWith('ami-')) return req('ec2:CreateTags', image(id), { ...tagContext(f.images.get(id)?.Tags), ...ctx });
         if (id.startsWith('snap-')) return req('ec2:CreateTags', `arn:${p}:ec2:${region}::snapshot/${id}`, ctx);
         if (id.startsWith('i-')) return req('ec2:CreateTags', instance(id), ctx);
         return req('ec2:CreateTags', `arn:${p}:ec2:${region}:${acct}:security-group/${id}`, ctx);
@@ -114,22 +107,12 @@ export function requestsFor(c: CallSite): AuthRequest[] {
       return [req(`ec2:${c.command}`, `arn:${p}:ec2:${region}:${acct}:security-group/${input.GroupId}`)];
     case 'RunInstances': {
       const out = [
-        req(
-          'ec2:RunInstances',
-          `arn:${p}:ec2:${region}:${acct}:instance/*`,
-          requestTags(input.TagSpecifications, 'instance'),
-        ),
+        req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:instance/*`, requestTags(input.TagSpecifications, 'instance')),
         req('ec2:RunInstances', image(input.ImageId), tagContext(f.images.get(input.ImageId)?.Tags)),
         req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:network-interface/*`),
         req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:subnet/*`),
-        req(
-          'ec2:RunInstances',
-          `arn:${p}:ec2:${region}:${acct}:volume/*`,
-          requestTags(input.TagSpecifications, 'volume'),
-        ),
-        ...((input.SecurityGroupIds as string[] | undefined) ?? []).map((g) =>
-          req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:security-group/${g}`),
-        ),
+        req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:volume/*`, requestTags(input.TagSpecifications, 'volume')),
+        ...((input.SecurityGroupIds as string[] | undefined) ?? []).map((g) => req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:security-group/${g}`)),
         ...(input.KeyName ? [req('ec2:RunInstances', `arn:${p}:ec2:${region}:${acct}:key-pair/${input.KeyName}`)] : []),
       ];
       // Tags on create are authorized as CreateTags with ec2:CreateAction = RunInstances.
@@ -159,10 +142,7 @@ export function requestsFor(c: CallSite): AuthRequest[] {
       ];
     case 'CopyImage':
       // Authorized in the destination region (the client's): the new image and its snapshots.
-      return [
-        req('ec2:CopyImage', `arn:${p}:ec2:${region}::image/*`),
-        req('ec2:CopyImage', `arn:${p}:ec2:${region}::snapshot/*`),
-      ];
+      return [req('ec2:CopyImage', `arn:${p}:ec2:${region}::image/*`), req('ec2:CopyImage', `arn:${p}:ec2:${region}::snapshot/*`)];
     case 'DeleteSnapshot':
       return [req('ec2:DeleteSnapshot', `arn:${p}:ec2:${region}::snapshot/${input.SnapshotId}`)];
 

@@ -60,10 +60,7 @@ export class FakeIam {
 
   private image(): Promise<ImageDefinition | undefined> {
     const name = this.opts.image === undefined ? 'twilio-relay' : this.opts.image;
-    this.def ??=
-      name === null
-        ? Promise.resolve(undefined)
-        : loadImageOrThrow(this.opts.root ?? repoRoot, name).then((l) => l.image);
+    this.def ??= name === null ? Promise.resolve(undefined) : loadImageOrThrow(this.opts.root ?? repoRoot, name).then((l) => l.image);
     return this.def;
   }
 
@@ -98,12 +95,7 @@ export class FakeIam {
   }
 
   /** Evaluates one request as `role` (also for services the fake does not serve, e.g. SSM, KMS). */
-  async check(
-    role: IamRole,
-    command: string,
-    r: AuthRequest,
-    service: CallSite['service'] | 'other' = 'other',
-  ): Promise<void> {
+  async check(role: IamRole, command: string, r: AuthRequest, service: CallSite['service'] | 'other' = 'other'): Promise<void> {
     const why = await this.decide(role, r);
     this.evaluated.push({ role, action: r.action, resource: r.resource, allowed: why === undefined });
     if (why === undefined) return;

@@ -23,10 +23,7 @@ function failTestOnDenials(fake: FakeAws): void {
   try {
     vitest.onTestFinished(() => {
       const unexpected = fake.iam!.opts.expectDenials ? [] : fake.iam!.denials;
-      if (unexpected.length)
-        throw new Error(
-          `IAM denied ${unexpected.length} call(s):\n${unexpected.map((d) => fake.iam!.describe(d)).join('\n')}`,
-        );
+      if (unexpected.length) throw new Error(`IAM denied ${unexpected.length} call(s):\n${unexpected.map((d) => fake.iam!.describe(d)).join('\n')}`);
     });
   } catch {
     // Not inside a test (e.g. beforeAll): the thrown AccessDenied still reaches the caller.
@@ -35,35 +32,24 @@ function failTestOnDenials(fake: FakeAws): void {
 
 type Handlers = Record<string, (input: Record<string, any>) => unknown>;
 
-function wire(
-  fake: FakeAws,
-  client: object,
-  sdk: Record<string, unknown>,
-  service: CallRecord['service'],
-  handlers: Handlers,
-) {
+function wire(fake: FakeAws, client: object, sdk: Record<string, unknown>, service: CallRecord['service'], handlers: Handlers) {
   const mock = mockClient(client as never);
   // Anything the fake does not model fails loudly rather than returning undefined.
   mock.onAnyCommand().callsFake(() => {
-    throw awsError(
-      'NotImplementedByFake',
-      `the AWS fake does not model this ${service} command; add it in test/fakes/aws/`,
-    );
+    throw awsError('NotImplementedByFake', `the AWS fake does not model this ${service} command; add it in test/fakes/aws/`);
   });
   for (const [name, handler] of Object.entries(handlers)) {
     const Command = sdk[`${name}Command`];
     if (typeof Command !== 'function') throw new Error(`fake: ${service} has no ${name}Command`);
-    mock
-      .on(Command as never)
-      .callsFake(async (input: Record<string, unknown>, getClient: () => { config: unknown }) => {
-        fake.calls.push({ service, command: name, input: structuredClone(input), atMs: fake.nowMs });
-        if (fake.iam) {
-          const region = String(await (getClient().config as { region: () => Promise<string> }).region());
-          await fake.iam.authorize({ fake, service, command: name, input: input as Record<string, any>, region });
-        }
-        fake.faults.check(name, fake.nowMs);
-        return structuredClone(handler(input));
-      });
+    mock.on(Command as never).callsFake(async (input: Record<string, unknown>, getClient: () => { config: unknown }) => {
+      fake.calls.push({ service, command: name, input: structuredClone(input), atMs: fake.nowMs });
+      if (fake.iam) {
+        const region = String(await (getClient().config as { region: () => Promise<string> }).region());
+        await fake.iam.authorize({ fake, service, command: name, input: input as Record<string, any>, region });
+      }
+      fake.faults.check(name, fake.nowMs);
+      return structuredClone(handler(input));
+    });
   }
   return mock;
 }

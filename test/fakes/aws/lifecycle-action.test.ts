@@ -80,17 +80,12 @@ describe('the AWS fake: termination lifecycle actions', () => {
     expect(inst.LifecycleState).toBe('Terminating');
     expect(inst.targetLifecycleState).toBe('Terminated');
     const health = async () =>
-      (
-        await h.clients.elbv2.send(
-          new DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn, Targets: [{ Id: inst.InstanceId }] }),
-        )
-      ).TargetHealthDescriptions![0]!.TargetHealth!.State;
+      (await h.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn, Targets: [{ Id: inst.InstanceId }] })))
+        .TargetHealthDescriptions![0]!.TargetHealth!.State;
     expect(await health()).toBe('draining');
     // No lifecycle action exists yet: completing it now is AWS's "No active Lifecycle Action" (issue 10).
     await expect(
-      h.clients.autoScaling.send(
-        new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }),
-      ),
+      h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' })),
     ).rejects.toMatchObject({
       name: 'ValidationError',
       message: `No active Lifecycle Action found with instance ID ${inst.InstanceId}`,
@@ -103,9 +98,7 @@ describe('the AWS fake: termination lifecycle actions', () => {
     // The hook's timeout counts from Terminating:Wait, not from the start of the termination.
     expect(inst.lifecycleAction).toMatchObject({ startedAt: h.fake.nowMs, timeoutAt: h.fake.nowMs + 600_000 });
     h.fake.advance(10_000);
-    await h.clients.autoScaling.send(
-      new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }),
-    );
+    await h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'CONTINUE' }));
     expect(inst.LifecycleState).toBe('Terminated');
     expect(inst.lifecycleAction).toMatchObject({ result: 'CONTINUE', endedBy: 'complete', endedAt: h.fake.nowMs });
     expect(events).toEqual(['terminating@0', 'deregistered@30', 'wait@30', 'terminated@40']);
@@ -121,16 +114,10 @@ describe('the AWS fake: termination lifecycle actions', () => {
       hooks: [...w.asg.hooks],
     });
     h.fake.beginTermination(inst);
-    const send = (
-      cmd: 'heartbeat' | 'complete',
-      over: Record<string, string> = {},
-      id = inst.InstanceId,
-    ): Promise<unknown> =>
+    const send = (cmd: 'heartbeat' | 'complete', over: Record<string, string> = {}, id = inst.InstanceId): Promise<unknown> =>
       cmd === 'heartbeat'
         ? h.clients.autoScaling.send(new RecordLifecycleActionHeartbeatCommand(ids(id, over)))
-        : h.clients.autoScaling.send(
-            new CompleteLifecycleActionCommand({ ...ids(id, over), LifecycleActionResult: 'CONTINUE' }),
-          );
+        : h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(id, over), LifecycleActionResult: 'CONTINUE' }));
     const noAction = (id: string) => ({
       name: 'ValidationError',
       message: `No active Lifecycle Action found with instance ID ${id}`,
@@ -145,9 +132,7 @@ describe('the AWS fake: termination lifecycle actions', () => {
       });
     }
     await expect(
-      h.clients.autoScaling.send(
-        new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'MAYBE' }),
-      ),
+      h.clients.autoScaling.send(new CompleteLifecycleActionCommand({ ...ids(inst.InstanceId), LifecycleActionResult: 'MAYBE' })),
     ).rejects.toMatchObject({ name: 'ValidationError' });
     // None of the rejected calls touched the action.
     expect(inst.lifecycleAction).toMatchObject({ heartbeats: [] });
@@ -161,9 +146,7 @@ describe('the AWS fake: termination lifecycle actions', () => {
     const { h, w, inst } = world();
     const other = [...h.fake.instances.values()][1]!;
     h.fake.beginTermination(inst);
-    const out = await h.clients.autoScaling.send(
-      new DescribeAutoScalingInstancesCommand({ InstanceIds: [inst.InstanceId, 'i-0unknown'] }),
-    );
+    const out = await h.clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [inst.InstanceId, 'i-0unknown'] }));
     expect(out.AutoScalingInstances).toEqual([
       {
         InstanceId: inst.InstanceId,
@@ -177,13 +160,9 @@ describe('the AWS fake: termination lifecycle actions', () => {
       },
     ]);
     const all = await h.clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({}));
-    expect(all.AutoScalingInstances!.map((i) => i.InstanceId).sort()).toEqual(
-      [inst.InstanceId, other.InstanceId].sort(),
-    );
+    expect(all.AutoScalingInstances!.map((i) => i.InstanceId).sort()).toEqual([inst.InstanceId, other.InstanceId].sort());
     h.fake.advance(60_000);
-    const gone = await h.clients.autoScaling.send(
-      new DescribeAutoScalingInstancesCommand({ InstanceIds: [inst.InstanceId] }),
-    );
+    const gone = await h.clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [inst.InstanceId] }));
     expect(gone.AutoScalingInstances).toEqual([]);
   });
 

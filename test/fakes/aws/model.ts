@@ -70,8 +70,7 @@ export interface FakeLaunchTemplate {
   versions: FakeLtVersion[];
 }
 
-type LifecycleState =
-  'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated' | 'Standby';
+type LifecycleState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated' | 'Standby';
 
 /** A termination lifecycle action: the instance waits in Terminating:Wait until it is completed or times out. */
 export interface FakeLifecycleAction {
@@ -155,24 +154,9 @@ export interface FakeAlarm {
 }
 
 export type RefreshStatus =
-  | 'Pending'
-  | 'InProgress'
-  | 'Baking'
-  | 'Successful'
-  | 'Failed'
-  | 'Cancelling'
-  | 'Cancelled'
-  | 'RollbackInProgress'
-  | 'RollbackSuccessful'
-  | 'RollbackFailed';
+  'Pending' | 'InProgress' | 'Baking' | 'Successful' | 'Failed' | 'Cancelling' | 'Cancelled' | 'RollbackInProgress' | 'RollbackSuccessful' | 'RollbackFailed';
 
-export const ACTIVE_REFRESH: readonly RefreshStatus[] = [
-  'Pending',
-  'InProgress',
-  'Baking',
-  'Cancelling',
-  'RollbackInProgress',
-];
+export const ACTIVE_REFRESH: readonly RefreshStatus[] = ['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'];
 
 export interface RefreshPrefs {
   MinHealthyPercentage: number;

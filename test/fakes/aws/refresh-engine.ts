@@ -27,8 +27,7 @@ function replaceUnhealthy(f: FakeAws, asgName: string, now: number): void {
   if (!asg || asg.HealthCheckType !== 'ELB') return;
   const grace = gracePeriodOf(asg) * sec;
   for (const i of f.instancesOf(asgName)) {
-    if (i.LifecycleState !== 'InService' || i.health !== 'unhealthy' || now < i.healthAt || now < i.inServiceAt + grace)
-      continue;
+    if (i.LifecycleState !== 'InService' || i.health !== 'unhealthy' || now < i.healthAt || now < i.inServiceAt + grace) continue;
     replacements.set(f, [...healthReplacements(f), { instanceId: i.InstanceId, imageId: i.ImageId, atMs: now }]);
     f.beginTermination(i);
   }
@@ -75,10 +74,7 @@ function replaceStep(f: FakeAws, r: FakeRefresh, p: Pass, now: number): { done: 
   // Terminate old instances while enough healthy capacity remains.
   // Unhealthy old instances add no capacity, so they may always go; healthy ones only above the minimum.
   const sick = old.filter((i) => !isHealthy(f, i, now));
-  const canTerminate = Math.max(
-    0,
-    Math.min(old.length - allowedOld, sick.length + Math.max(0, healthy.length - minHealthy)),
-  );
+  const canTerminate = Math.max(0, Math.min(old.length - allowedOld, sick.length + Math.max(0, healthy.length - minHealthy)));
   const terminable = sick.concat(old.filter((i) => isHealthy(f, i, now)));
   let liveCount = all.length;
   for (const i of terminable.slice(0, canTerminate)) {
@@ -125,13 +121,7 @@ export function startRollback(f: FakeAws, r: FakeRefresh, reason: string, now: n
   f.emit('rollback-started', r);
 }
 
-function finish(
-  f: FakeAws,
-  r: FakeRefresh,
-  status: FakeRefresh['Status'],
-  reason: string | undefined,
-  now: number,
-): void {
+function finish(f: FakeAws, r: FakeRefresh, status: FakeRefresh['Status'], reason: string | undefined, now: number): void {
   r.Status = status;
   r.StatusReason = reason;
   r.EndTime = now;

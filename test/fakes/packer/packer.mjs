@@ -11,8 +11,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const argv = process.argv.slice(2);
-if (process.env.FAKE_PACKER_LOG)
-  appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid })}\n`);
+if (process.env.FAKE_PACKER_LOG) appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid })}\n`);
 const mode = process.env.FAKE_PACKER_MODE ?? 'ok';
 const ts = () => Math.floor(Date.now() / 1000);
 const esc = (s) => s.replace(/,/g, '%!(PACKER_COMMA)').replace(/\n/g, '\\n');
@@ -60,10 +59,7 @@ if (mode === 'expired') {
 }
 if (mode === 'script') {
   ui('    amazon-ebs.sipbake: ==> sipbake [20-kamailio] make all (-j2)', 'message');
-  ui(
-    '    amazon-ebs.sipbake: ==> sipbake [40-config] error: kamailio rejects the baked config /etc/kamailio/kamailio.cfg',
-    'message',
-  );
+  ui('    amazon-ebs.sipbake: ==> sipbake [40-config] error: kamailio rejects the baked config /etc/kamailio/kamailio.cfg', 'message');
   ui('==> amazon-ebs.sipbake: Terminating the source AWS instance...');
   ui("Build 'amazon-ebs.sipbake' errored after 5 minutes: Script exited with non-zero exit status: 1", 'error');
   process.exit(1);
@@ -73,8 +69,7 @@ if (mode === 'crash') {
   console.error('panic: unexpected');
   process.exit(1);
 }
-if (process.env.FAKE_PACKER_SIGINTS)
-  process.on('SIGINT', () => appendFileSync(process.env.FAKE_PACKER_SIGINTS, 'SIGINT\n'));
+if (process.env.FAKE_PACKER_SIGINTS) process.on('SIGINT', () => appendFileSync(process.env.FAKE_PACKER_SIGINTS, 'SIGINT\n'));
 if (mode === 'stubborn') {
   process.on('SIGINT', () => ui('==> amazon-ebs.sipbake: (fake) ignoring the interrupt'));
   setTimeout(() => process.exit(3), 60_000);
