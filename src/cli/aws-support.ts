@@ -1,6 +1,6 @@
 // What the roll-family commands share: AWS options, the deploy section, the listr2 renderer choice.
 import type { Argv } from 'yargs';
-import { createAwsClients, type AwsClients } from '../aws/clients.js';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/clients.js';
 import type { CommandContext } from './context.js';
 import { UserError } from '../core/errors.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
@@ -45,8 +45,18 @@ export async function loadDeploy(ctx: CommandContext, image: string, region?: st
   };
 }
 
-export function clientsFor(deploy: DeployConfig, a: AwsArgs): AwsClients {
+function clientsFor(deploy: DeployConfig, a: AwsArgs): AwsClients {
   return createAwsClients({ region: a.region ?? deploy.region, ...(a.profile ? { profile: a.profile } : {}) });
+}
+
+/** The one way a command uses AWS: clients for the group's region (or --region/--profile), always released. */
+export async function withAwsClients<T>(deploy: DeployConfig, a: AwsArgs, use: (clients: AwsClients) => Promise<T>): Promise<T> {
+  const clients = clientsFor(deploy, a);
+  try {
+    return await use(clients);
+  } finally {
+    destroyAwsClients(clients);
+  }
 }
 
 /** listr2: silent with --json, the plain (simple) renderer without a TTY or in CI, the default one otherwise. */

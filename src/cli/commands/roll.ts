@@ -2,8 +2,7 @@ import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { realClock } from '../../aws/clock.js';
-import { destroyAwsClients } from '../../aws/clients.js';
-import { clientsFor, loadDeploy, rendererFor, withAwsOptions } from '../aws-support.js';
+import { loadDeploy, rendererFor, withAwsClients, withAwsOptions } from '../aws-support.js';
 import { runRoll, type RollRequest } from '../../roll/run.js';
 import { aws } from '../../aws/errors.js';
 import { UsageError } from '../../core/errors.js';
@@ -54,9 +53,8 @@ export async function runFromCli(
   const interactive = canPrompt(ctx.env);
   if (!o.plan && !o.yes && !interactive) throw yesRequired(req.kind, req.imageArg);
   const t = await loadDeploy(ctx, req.imageArg, o.region);
-  const clients = clientsFor(t.deploy, o);
   const { imageArg: _, ...rest } = req;
-  try {
+  return withAwsClients(t.deploy, o, async (clients) => {
     const r = await aws(req.kind === 'roll' ? `rolling ${t.image} onto ${t.deploy.asgName}` : `rolling ${t.image} back on ${t.deploy.asgName}`, () =>
       runRoll(
         {
@@ -82,9 +80,7 @@ export async function runFromCli(
     );
     ctx.reporter.result({ ok: r.exitCode === 0, ...(o.plan ? { plan: r.plan } : { summary: r.summary }) });
     return o.plan ? planExitCode(r.plan, o['detailed-exitcode']) : r.exitCode;
-  } finally {
-    destroyAwsClients(clients);
-  }
+  });
 }
 
 export default defineCommand({
