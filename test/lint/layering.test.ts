@@ -14,18 +14,32 @@ async function ruleIds(file: string, code: string): Promise<string[]> {
 
 describe('layering rules (npm run lint)', () => {
   it('refuses an import of src/cli from a feature, of the agent from render and back, and of anything of ours in src/core', async () => {
-    expect(await ruleIds('src/roll/zz-layering.ts', "import { main } from '../cli/main.js';\nexport const x = main;\n")).toContain('import-x/no-restricted-paths');
-    expect(await ruleIds('src/render/zz-layering.ts', "import { runBoot } from '../agent/boot.js';\nexport const x = runBoot;\n")).toContain('import-x/no-restricted-paths');
-    expect(await ruleIds('src/agent/zz-layering.ts', "import { planRender } from '../render/plan.js';\nexport const x = planRender;\n")).toContain('import-x/no-restricted-paths');
-    expect(await ruleIds('src/core/zz-layering.ts', "import { imageSchema } from '../definition/schema.js';\nexport const x = imageSchema;\n")).toContain('import-x/no-restricted-paths');
+    expect(await ruleIds('src/roll/zz-layering.ts', "import { main } from '../cli/main.js';\nexport const x = main;\n")).toContain(
+      'import-x/no-restricted-paths',
+    );
+    expect(await ruleIds('src/render/zz-layering.ts', "import { runBoot } from '../agent/boot.js';\nexport const x = runBoot;\n")).toContain(
+      'import-x/no-restricted-paths',
+    );
+    expect(await ruleIds('src/agent/zz-layering.ts', "import { planRender } from '../render/plan.js';\nexport const x = planRender;\n")).toContain(
+      'import-x/no-restricted-paths',
+    );
+    expect(await ruleIds('src/core/zz-layering.ts', "import { imageSchema } from '../definition/schema.js';\nexport const x = imageSchema;\n")).toContain(
+      'import-x/no-restricted-paths',
+    );
   }, 60_000);
 
   it('allows the cli to import the features, and the contract to import core', async () => {
-    expect(await ruleIds('src/cli/zz-layering.ts', "import { runRoll } from '../roll/run.js';\nexport const x = runRoll;\n")).not.toContain('import-x/no-restricted-paths');
-    expect(await ruleIds('src/contract/zz-layering.ts', "import { UserError } from '../core/errors.js';\nexport const x = UserError;\n")).not.toContain('import-x/no-restricted-paths');
+    expect(await ruleIds('src/cli/zz-layering.ts', "import { runRoll } from '../roll/run.js';\nexport const x = runRoll;\n")).not.toContain(
+      'import-x/no-restricted-paths',
+    );
+    expect(await ruleIds('src/contract/zz-layering.ts', "import { UserError } from '../core/errors.js';\nexport const x = UserError;\n")).not.toContain(
+      'import-x/no-restricted-paths',
+    );
   }, 60_000);
 
   it('refuses a non-null assertion in src/', async () => {
-    expect(await ruleIds('src/roll/zz-layering.ts', 'export const f = (a: string[]): string => a[0]!;\n')).toContain('@typescript-eslint/no-non-null-assertion');
+    expect(await ruleIds('src/roll/zz-layering.ts', 'export const f = (a: string[]): string => a[0]!;\n')).toContain(
+      '@typescript-eslint/no-non-null-assertion',
+    );
   }, 60_000);
 });
