@@ -6,18 +6,42 @@ import http from 'node:http';
 // each instance namespace bridges 127.0.0.1 to them; README.md here):
 // - IMDSv2 per instance (token PUT, then GETs with the token), as EC2 documents it:
 //   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html
+//   The items the boot agent and the drain agent read, by the categories of "Instance metadata categories"
+//   (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-categories.html): local-ipv4, public-ipv4
+//   (404 for an instance without a public IPv4 address, as in a private subnet), mac (the primary interface),
+//   network/interfaces/macs/MAC/vpc-ipv4-cidr-block, placement/region, instance-id;
 //   autoscaling/target-lifecycle-state: https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html
 // - The Auto Scaling API calls a drain agent makes, in their wire protocol (awsQuery: form POST, XML answers):
 //   DescribeAutoScalingInstances, DescribeLifecycleHooks, RecordLifecycleActionHeartbeat, CompleteLifecycleAction.
 //   Heartbeat and completion are valid only while a lifecycle action exists (Terminating:Wait); otherwise AWS
 //   answers 400 ValidationError "No active Lifecycle Action found with instance ID …", and so does this.
 
-export interface ImdsItems {
-  'instance-id': string;
-  'local-ipv4': string;
-  'public-ipv4': string;
-  'placement/region': string;
-  'autoscaling/target-lifecycle-state'?: string;
+/** meta-data paths (without latest/meta-data/) and their values; a missing path answers 404. */
+export type ImdsItems = Readonly<Record<string, string | undefined>>;
+
+export interface InstanceMetadata {
+  instanceId: string;
+  privateIp: string;
+  /** Only an instance with a public IPv4 address has public-ipv4. */
+  publicIp?: string;
+  mac: string;
+  /** The VPC's IPv4 CIDR (here: the private subnet, the only network the instances share). */
+  vpcCidr: string;
+  region: string;
+  targetLifecycleState?: string;
+}
+
+/** Pure: the metadata tree of one instance, by the paths of EC2's instance metadata categories. */
+export function instanceMetadata(m: InstanceMetadata): ImdsItems {
+  return {
+    'instance-id': m.instanceId,
+    'local-ipv4': m.privateIp,
+    ...(m.publicIp !== undefined ? { 'public-ipv4': m.publicIp } : {}),
+    mac: m.mac,
+    [`network/interfaces/macs/${m.mac}/vpc-ipv4-cidr-block`]: m.vpcCidr,
+    'placement/region': m.region,
+    ...(m.targetLifecycleState !== undefined ? { 'autoscaling/target-lifecycle-state': m.targetLifecycleState } : {}),
+  };
 }
 
 export async function serveImds(socketPath: string, items: () => ImdsItems): Promise<http.Server> {
@@ -39,7 +63,8 @@ export async function serveImds(socketPath: string, items: () => ImdsItems): Pro
     const token = req.headers['x-aws-ec2-metadata-token'];
     if (typeof token !== 'string' || !tokens.has(token)) return send(401, 'Unauthorized');
     const [, item] = /^\/latest\/meta-data\/(.+)$/.exec(url) ?? [];
-    const v = item === undefined ? undefined : (items() as unknown as Record<string, string | undefined>)[item];
+    const all = items();
+    const v = item !== undefined && Object.hasOwn(all, item) ? all[item] : undefined;
     return v === undefined ? send(404, 'Not Found') : send(200, v);
   });
   await listenUnix(server, socketPath);

@@ -4,7 +4,6 @@ import { parse, stringify } from 'yaml';
 import { loadImageOrThrow } from '../definition/load.js';
 import { deepMerge, type Plain } from '../definition/merge.js';
 import type { ImageDefinition } from '../definition/schema.js';
-import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { renderImage } from '../render/index.js';
 import { ADDR } from './net-plan.js';
 
@@ -25,6 +24,8 @@ export interface RehearsalImage {
   definitionFile: string;
   /** Lifecycle hook name the agent completes. */
   hookName: string;
+  /** Where the boot agent takes the advertised address from (the NLB's Elastic IP either way). */
+  advertise: 'elastic-ip' | 'instance-public-ipv4';
 }
 
 export interface ImagePatchOptions {
@@ -75,8 +76,10 @@ export async function prepareImage(root: string, nameOrPath: string, dir: string
   const raw = parse(await readFile(file, 'utf8')) as Plain;
   delete raw.deploy;
   const merged = deepMerge(raw, rehearsalPatch(image, o), { replaceWhole: ['backend'] });
-  // Instances sit behind the NLB: they advertise its address (the render's public address), whatever the source.
-  merged.advertise = { source: 'private-ipv4' };
+  // Instances sit behind the NLB: they advertise its address. elastic-ip: the emulated NLB's EIP replaces the
+  // definition's; instance-public-ipv4: the per-instance IMDS answers public-ipv4 with it; private-ipv4 would
+  // advertise an address no caller can reach behind the NLB, so it becomes elastic-ip too.
+  if (image.advertise.source !== 'instance-public-ipv4') merged.advertise = { source: 'elastic-ip', elasticIp: ADDR.nlbEip };
   await mkdir(dir, { recursive: true });
   const definitionFile = path.join(dir, `${image.name}.yaml`);
   await writeFile(definitionFile, stringify(merged));
@@ -90,17 +93,15 @@ export async function prepareImage(root: string, nameOrPath: string, dir: string
     healthPort: patched.drain.healthCheck.port,
     definitionFile,
     hookName: patched.drain.lifecycleHookName,
+    advertise: patched.advertise.source === 'instance-public-ipv4' ? 'instance-public-ipv4' : 'elastic-ip',
   };
 }
 
-/** Renders the patched definition for one instance (its private address, the NLB's Elastic IP as its public one). */
-export async function renderInstance(root: string, img: RehearsalImage, out: string, privateIp: string): Promise<void> {
-  await renderImage(root, img.definitionFile, { out, local: { privateIp, publicIp: ADDR.nlbEip } });
-  // The peer network is the VPC's CIDR, which the boot agent reads from IMDS on an instance; `render --local`
-  // knows no VPC, so the rehearsal writes the private subnet here (the instances forward in-dialog requests to
-  // a dialog's owner only inside it).
-  const include = path.join(out, BOOT_INCLUDE_PATH);
-  const text = await readFile(include, 'utf8');
-  const line = `#!define SIPBAKE_PEER_NET "${ADDR.subnet}"`;
-  await writeFile(include, /^#!define SIPBAKE_PEER_NET .*$/m.test(text) ? text.replace(/^#!define SIPBAKE_PEER_NET .*$/m, line) : `${text}${line}\n`);
+/**
+ * Renders the patched definition as the image holds it: no boot include (the boot agent writes it in the instance's
+ * namespace from its IMDS), plus run/kamailio, where the include's SIPBAKE_RUN_DIR points under SIPBAKE_ROOT.
+ */
+export async function renderInstance(root: string, img: RehearsalImage, out: string): Promise<void> {
+  await renderImage(root, img.definitionFile, { out });
+  await mkdir(path.join(out, 'run/kamailio'), { recursive: true });
 }

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { AbortError, UserError } from '../core/errors.js';
 import { startProcess, type ManagedProcess } from '../try/process.js';
 import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
-import { closeServer, serveAutoScaling, serveImds, type AsgCall } from './endpoints.js';
+import { closeServer, instanceMetadata, serveAutoScaling, serveImds, type AsgCall } from './endpoints.js';
+import { bootInstance, instanceMac, type InstanceBoot } from './boot.js';
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
 import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd } from './net-plan.js';
 import { uacCalleeBye, uacCallerBye, uas } from './scenarios.js';
@@ -60,6 +61,8 @@ interface InstanceSummary {
   heartbeats: number;
   /** drainSeconds within longest remaining call + deregistration delay + one poll. */
   withinBound?: boolean;
+  /** What the image's boot agent wrote in this instance's namespace, read back from its boot include. */
+  boot?: InstanceBoot;
 }
 
 export interface RehearsalSummary {
@@ -275,6 +278,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const pending = { completed: [] as string[], heartbeats: [] as string[] };
     const asgCalls: AsgCall[] = [];
     const imdsState = new Map<string, string>();
+    const boots = new Map<string, InstanceBoot>();
     servers.push(
       await serveAutoScaling(
         asgSock,
@@ -294,17 +298,22 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       const ns = names.instance(k);
       await sh(instanceCommands(names, k));
       const tree = path.join(dir, `i${k}`);
-      await renderInstance(o.root, img, tree, instanceIp(k));
+      await renderInstance(o.root, img, tree);
       const imdsSock = path.join(dir, `imds-${k}.sock`);
       imdsState.set(id, 'InService');
       servers.push(
-        await serveImds(imdsSock, () => ({
-          'instance-id': id,
-          'local-ipv4': instanceIp(k),
-          'public-ipv4': ADDR.nlbEip,
-          'placement/region': 'us-east-1',
-          'autoscaling/target-lifecycle-state': imdsState.get(id) ?? 'InService',
-        })),
+        await serveImds(imdsSock, () =>
+          instanceMetadata({
+            instanceId: id,
+            privateIp: instanceIp(k),
+            // A private subnet: no public IPv4 of its own, unless the image advertises it (then the NLB's EIP).
+            ...(img.advertise === 'instance-public-ipv4' ? { publicIp: ADDR.nlbEip } : {}),
+            mac: instanceMac(k),
+            vpcCidr: ADDR.subnet,
+            region: 'us-east-1',
+            targetLifecycleState: imdsState.get(id) ?? 'InService',
+          }),
+        ),
       );
       const nsx = ['ip', 'netns', 'exec', ns];
       const helperArgs = [
@@ -316,6 +325,9 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       ];
       const h = start([...nsx, process.execPath, helper, ...helperArgs], `helper ${ns}`);
       await h.waitForLine(/^ready$/, 10_000);
+      // The image's boot agent (sipbake-boot.service's ExecStart) writes the boot include, and rtpproxy-boot.env
+      // for recorder-lb, from this instance's IMDS; Kamailio starts only after it succeeded.
+      boots.set(id, await bootInstance(nsx, tree, id, path.join(dir, `boot-${k}.log`), o.signal));
       const kam = start(
         [...nsx, 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(tree, 'etc/kamailio/kamailio.cfg')],
         `kamailio ${id}`,
@@ -611,6 +623,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         heartbeats: i.heartbeats,
         ...(i.endedBy ? { endedBy: i.endedBy } : {}),
       };
+      const boot = boots.get(i.id);
+      if (boot !== undefined) s.boot = boot;
       const { pickedAt, terminatedAt } = i;
       if (pickedAt !== undefined && terminatedAt !== undefined) {
         const held = callsAtPick.get(i.id) ?? [];

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalSummary } from '../../src/rehearse/run.js';
-import { netNames } from '../../src/rehearse/net-plan.js';
+import { ADDR, instanceIp, netNames } from '../../src/rehearse/net-plan.js';
+import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH } from '../../src/contract/boot-include.js';
 
 // Issue 10 end to end, as root: the seed's network from network namespaces and nftables (NLB with flow hash and
 // source-IP stickiness, NAT gateway with random ports), three real Kamailio instances of each seed image with their
@@ -91,6 +92,21 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       expect(s.natPath.natPortsKept, ctx).toBe(0);
       expect(s.natPath.byesFromProxy, ctx).toBeGreaterThanOrEqual(s.calls.callerBye);
       expect(s.natPath.invitesWithRport, ctx).toBe(s.natPath.outboundInvites);
+      // Every instance, old and new, was booted by the image's own boot agent from its IMDS: the include carries the
+      // agent's header, its private address, the NLB's EIP and the VPC CIDR (the private subnet) as SIPBAKE_PEER_NET,
+      // and the agent's boot.json lists what it wrote (rtpproxy-boot.env too for recorder-lb).
+      expect(
+        s.perInstance.map((i) => i.boot),
+        ctx,
+      ).toEqual(
+        s.perInstance.map((i) => ({
+          header: expect.stringMatching(/^# Written at boot by sipbake-boot/),
+          privateIp: instanceIp(Number(/(\d+)$/.exec(i.id)?.[1])),
+          publicIp: ADDR.nlbEip,
+          peerNet: ADDR.subnet,
+          files: expect.arrayContaining(image === 'recorder-lb' ? [BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH] : [BOOT_INCLUDE_PATH]),
+        })),
+      );
       expect(leftovers()).toEqual([]);
     },
     300_000,
