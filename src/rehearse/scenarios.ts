@@ -3,7 +3,7 @@
 // host in the Record-Route it received), as a Twilio SIP domain does, so it arrives from another source address
 // than the call's INVITE and the NLB may hash it to another instance than the one that owns the dialog.
 
-import { head, SDP, UAC_INVITE_ACK } from '../try/sipp-scenarios.js';
+import { head, UAC_INVITE_ACK, UAS_ANSWER } from '../try/sipp-scenarios.js';
 
 export interface Hold {
   minMs: number;
@@ -66,35 +66,7 @@ export function uas(h: Hold, nlbHost: string, nlbPort: number, waitMs: number): 
     </action>
   </recv>
   <nop next="options" test="isopt"/>
-  <send>
-    <![CDATA[
-SIP/2.0 100 Trying
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_Record-Route:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true">
+${UAS_ANSWER}  <recv request="ACK" crlf="true">
     <action>
       <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="ackfrom"/>
       <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="ackto"/>

@@ -59,14 +59,8 @@ Content-Length: 0
   </send>
 `;
 
-export function uasScenario(): string {
-  return `${head('sipbake uas')}  <recv request="INVITE|OPTIONS" regexp_match="true">
-    <action>
-      <ereg regexp="^OPTIONS" search_in="msg" check_it="false" assign_to="isopt"/>
-    </action>
-  </recv>
-  <nop next="options" test="isopt"/>
-  <send>
+/** A callee's answer to an INVITE: 100 Trying, then 200 OK with SDP, copying the Record-Route set. */
+export const UAS_ANSWER = `  <send>
     <![CDATA[
 SIP/2.0 100 Trying
 [last_Via:]
@@ -94,7 +88,16 @@ Content-Length: [len]
 ${SDP}
     ]]>
   </send>
-  <recv request="ACK" crlf="true"/>
+`;
+
+export function uasScenario(): string {
+  return `${head('sipbake uas')}  <recv request="INVITE|OPTIONS" regexp_match="true">
+    <action>
+      <ereg regexp="^OPTIONS" search_in="msg" check_it="false" assign_to="isopt"/>
+    </action>
+  </recv>
+  <nop next="options" test="isopt"/>
+${UAS_ANSWER}  <recv request="ACK" crlf="true"/>
   <recv request="BYE"/>
   <send next="done">
     <![CDATA[
