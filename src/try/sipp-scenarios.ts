@@ -12,7 +12,7 @@ export const head = (name: string): string => `<?xml version="1.0" encoding="ISO
  * probe counts as one (successful) SIPp call.
  */
 // One offer/answer body for both sides; SIPp fills in the addresses and the media port.
-export const SDP = `v=0
+const SDP = `v=0
 o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
