@@ -13,11 +13,16 @@ const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''
 
 export function underPty(argv: string[], o: { cwd: string; env: NodeJS.ProcessEnv; killAfterMs?: number }): PtyRun {
   // script's pty starts 0 columns wide when its own stdin is no terminal; give it a person's size.
-  const cmd = `stty cols 120 rows 40; ${argv.join(' ')}`;
+  // `exec`: script runs the line through $SHELL, and a shell left between the pty and the command is in the
+  // foreground group too. dash (CI's /bin/sh when SHELL is unset) then dies of the same Ctrl-C once its child
+  // exits, and script reports 130 whatever the command returned; bash happens to exec the last command itself.
+  const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const cmd = `stty cols 120 rows 40; exec ${argv.map(quote).join(' ')}`;
   // -e: script exits with the child's code; -f: flush output as it comes; -q: no banner.
   const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
     cwd: o.cwd,
-    env: o.env,
+    // The same shell wherever the tests run, so the process tree under the pty is the same too.
+    env: { ...o.env, SHELL: '/bin/sh' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
