@@ -41,3 +41,24 @@ export function natPath(log: string): { outboundInvites: number; invitesWithRpor
   }
   return { outboundInvites: invites, invitesWithRport: rport, byesFromProxy: byes };
 }
+
+/**
+ * Trunk calls handed off by a draining instance to a serving peer, seen where they arrive: the callee's INVITE carries
+ * the handoff header, or one Via more than a direct call (the trunk's, the proxy's: two; through a peer: three).
+ */
+export function handedOff(calleeLog: string, callIds: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  for (const m of timedMessages(calleeLog)) {
+    if (m.direction !== 'received' || !/^INVITE /.test(m.text)) continue;
+    const id = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
+    if (id === undefined || !callIds.has(id)) continue;
+    const vias = [...m.text.matchAll(/^(?:Via|v):\s*(.*)$/gim)].reduce((n, v) => n + (v[1] ?? '').split(',').length, 0);
+    if (vias > 2 || /^X-Sipbake-Handoff:/im.test(m.text)) out.add(id);
+  }
+  return [...out];
+}
+
+/** Kamailio log lines of a handoff (the xlog line the handoff route writes starts with "handoff:"). */
+export function handoffLogLines(kamailioLogs: string[]): number {
+  return kamailioLogs.reduce((n, l) => n + [...l.matchAll(/(?:^|\s)handoff:/gm)].length, 0);
+}

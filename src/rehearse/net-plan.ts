@@ -5,6 +5,8 @@
 export const ADDR = {
   /** Public side ("the internet"): the source Twilio's addresses, the destination, the recorders. */
   sources: ['198.51.100.11', '198.51.100.12', '198.51.100.13', '198.51.100.14', '198.51.100.15', '198.51.100.16'],
+  /** A busy SIP trunk: all its calls from this address and port 5060 (one UDP 5-tuple to the NLB). */
+  trunk: '198.51.100.30',
   destination: '198.51.100.20',
   recorders: ['198.51.100.21', '198.51.100.22'],
   /** Elastic IP 1: the NLB. Elastic IP 2: the NAT gateway. */
@@ -96,7 +98,7 @@ export function baseCommands(n: NetNames, o: NetOptions): Cmd[] {
   c.push(ip(n.inet, 'link', 'add', 'nlb', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nlb));
   c.push(ip(n.inet, 'link', 'add', 'nat', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nat));
   c.push(ip(n.inet, 'addr', 'add', `${ADDR.inetNlb[0]}/30`, 'dev', 'nlb'), ip(n.inet, 'addr', 'add', `${ADDR.inetNat[0]}/30`, 'dev', 'nat'));
-  for (const a of [...ADDR.sources, ADDR.destination, ...ADDR.recorders]) c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
+  for (const a of [...ADDR.sources, ADDR.trunk, ADDR.destination, ...ADDR.recorders]) c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
   c.push(ip(n.inet, 'link', 'set', 'nlb', 'up'), ip(n.inet, 'link', 'set', 'nat', 'up'));
   c.push(ip(n.inet, 'route', 'add', `${ADDR.nlbEip}/32`, 'via', ADDR.inetNlb[1]), ip(n.inet, 'route', 'add', `${ADDR.natEip}/32`, 'via', ADDR.inetNat[1]));
   // NLB: its Elastic IP, the subnet's bridge, the VPC link to the NAT gateway

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,13 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { AbortError, UserError } from '../core/errors.js';
 import { startProcess, type ManagedProcess } from '../try/process.js';
 import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
-import { closeServer, instanceMetadata, serveAutoScaling, serveImds, type AsgCall } from './endpoints.js';
+import { closeServer, instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall } from './endpoints.js';
 import { bootInstance, instanceMac, type InstanceBoot } from './boot.js';
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
 import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd } from './net-plan.js';
-import { uacCalleeBye, uacCallerBye, uas } from './scenarios.js';
-import { callOutcomes, type CallOutcome } from './calls.js';
-import { callEnds, natPath, natTranslations } from './measure.js';
+import { uacCalleeBye, uacCallerBye, uacTrunk, uas } from './scenarios.js';
+import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
+import { callEnds, handedOff, handoffLogLines, natPath, natTranslations } from './measure.js';
 
 // The rehearsal: builds the network (net-plan.ts), starts the instances of the old image, places live calls, and
 // plays the controller (controller.ts) until every instance runs the new image; then reports. Every namespace and
@@ -34,6 +34,11 @@ export interface RehearseOptions {
   hookTimeoutSeconds: number;
   /** Negative control: stop every old instance's drain agent before the roll. */
   stopDrainAgents?: boolean;
+  /** A busy SIP trunk besides the callers: all its calls from one address and port, through the whole roll (default on). */
+  trunk?: boolean;
+  /** Serve EC2 DescribeInstances to the drain agents (SIPBAKE_EC2_ENDPOINT), so a draining instance can find the
+   *  serving peers it hands new INVITEs to (default on). Off: the negative control, a draining instance refuses them. */
+  peerDiscovery?: boolean;
   /** Tag appended to namespace names (tests running in parallel). */
   tag?: string;
   log?: (line: string) => void;
@@ -89,6 +94,23 @@ export interface RehearsalSummary {
   hooksTimedOut: number;
   timeline: TimelineEntry[];
   droppedCalls: CallOutcome[];
+  /** The busy trunk: all its calls over one UDP 5-tuple (source port 5060), so the NLB keeps them on a target through
+   *  its deregistration delay. handedOff: calls a draining instance relayed to a serving peer (seen at the callee);
+   *  handoffLogLines: Kamailio's "handoff:" log lines over all instances. */
+  trunk?: {
+    source: string;
+    placed: number;
+    completed: number;
+    refused: number;
+    dropped: number;
+    unanswered: number;
+    callerBye: number;
+    calleeBye: number;
+    handedOff: number;
+    handoffLogLines: number;
+    /** Trunk calls placed while the target holding the trunk's flow was deregistered but its flows were kept. */
+    placedWhileDraining: number;
+  };
   /** Outbound INVITEs the destination received (they leave through the NAT gateway), how many had rport in the
    *  proxy's Via (needed for responses through a port-translating NAT), caller BYEs relayed to the callee; and the
    *  NAT gateway's translations seen in its conntrack table (source ports kept = not random). */
@@ -286,13 +308,33 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           groupName: 'rehearsal-asg',
           hookName: oldImg.hookName,
           hookTimeoutSeconds: Math.max(1, Math.round(hookTimeoutMs / 1000)),
-          stateOf: (id) => cs.instances.find((i) => i.id === id)?.state,
+          stateOf: (id) => cs.instances.find((i) => i.id === id && i.state !== 'Terminated')?.state,
+          // Terminated instances leave the group. Health: the controller registers a target only after its checks
+          // pass and never marks one unhealthy (Auto Scaling's default is Healthy until a check says otherwise).
+          members: () => cs.instances.filter((i) => i.state !== 'Terminated').map((i) => ({ id: i.id, lifecycleState: i.state, healthy: true })),
           heartbeat: (id) => cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.heartbeats.push(id), true),
           complete: (id) => cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait' && (pending.completed.push(id), true),
         },
         asgCalls,
       ),
     );
+
+    const ec2Sock = path.join(dir, 'ec2.sock');
+    const peerDiscovery = o.peerDiscovery ?? true;
+    if (peerDiscovery)
+      servers.push(
+        await serveEc2(
+          ec2Sock,
+          () =>
+            cs.instances.map((i) => ({
+              id: i.id,
+              imageId: i.image === 'old' ? 'ami-0rehearsalold' : 'ami-0rehearsalnew',
+              privateIp: instanceIp(i.k),
+              state: i.state === 'Terminated' ? ('terminated' as const) : ('running' as const),
+            })),
+          asgCalls,
+        ),
+      );
 
     const launch = async (k: number, id: string, img: RehearsalImage) => {
       const ns = names.instance(k);
@@ -321,6 +363,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         `127.0.0.1:1338=${imdsSock}`,
         '--forward',
         `127.0.0.1:1339=${asgSock}`,
+        ...(peerDiscovery ? ['--forward', `127.0.0.1:1340=${ec2Sock}`] : []),
         ...(img.rtpproxy ? ['--rtpproxy', '127.0.0.1:7722'] : []),
       ];
       const h = start([...nsx, process.execPath, helper, ...helperArgs], `helper ${ns}`);
@@ -344,6 +387,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           `SIPBAKE_ROOT=${tree}`,
           'SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338',
           'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339',
+          // Without it the agent cannot look up its peers' addresses: a draining instance refuses new INVITEs.
+          ...(peerDiscovery ? ['SIPBAKE_EC2_ENDPOINT=http://127.0.0.1:1340'] : []),
           'SIPBAKE_KAMCMD=kamcmd',
           process.execPath,
           path.join(tree, 'usr/local/lib/sipbake/agent.mjs'),
@@ -512,6 +557,57 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       `${o.calls} call(s) from ${sources.length} source address(es), one every ${(periodMs / groups.length / 1000).toFixed(1)} s; half end with a caller BYE, half with a callee BYE`,
     );
 
+    // The busy trunk: one SIPp on one socket (198.51.100.30:5060), a call every quarter of the deregistration delay
+    // from now until the roll ends (then SIGUSR1: SIPp places no new call and ends when its calls have), so calls
+    // arrive while each instance that holds the trunk's flow is deregistered and keeps it.
+    const trunkOn = o.trunk ?? true;
+    const trunkPeriodMs = Math.max(200, Math.round(deregMs / 4));
+    const trunkCap = Math.ceil((estimateMs * 4 + 60_000) / trunkPeriodMs);
+    let trunk: ManagedProcess | undefined;
+    if (trunkOn) {
+      const trunkFile = await writeScn('uac-trunk', uacTrunk(hold, waitMs));
+      trunk = start(
+        [
+          ...inet,
+          'sipp',
+          `${ADDR.nlbEip}:${oldImg.port}`,
+          '-sf',
+          trunkFile,
+          '-i',
+          ADDR.trunk,
+          '-p',
+          '5060',
+          '-mp',
+          '18000',
+          '-t',
+          'u1',
+          '-m',
+          String(trunkCap),
+          '-r',
+          '1',
+          '-rp',
+          String(trunkPeriodMs),
+          '-nostdin',
+          '-skip_rlimit',
+          '-trace_msg',
+          '-message_file',
+          path.join(dir, 'uac-trunk.log'),
+          '-recv_timeout',
+          `${waitMs}ms`,
+          '-timeout',
+          `${Math.round((trunkCap * trunkPeriodMs + waitMs * 2) / 1000) + 60}s`,
+        ],
+        `sipp trunk from ${ADDR.trunk}:5060`,
+      );
+      event('calls', `trunk ${ADDR.trunk}:5060: one call every ${(trunkPeriodMs / 1000).toFixed(2)} s over one UDP flow until the roll ends`);
+    }
+    /** While the instance holding the trunk's flow is deregistered and keeps it: [from, to) per such instance. */
+    const trunkDraining: Array<{ id: string; from: number; to?: number }> = [];
+    const trunkTarget = async (): Promise<string | undefined> => {
+      const out = await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-L', '-p', 'udp', '--orig-src', ADDR.trunk, '--orig-port-src', '5060']).catch(() => '');
+      return /sport=5060 dport=\d+\s+src=(10\.0\.1\.\d+)/.exec(out)?.[1];
+    };
+
     if (o.stopDrainAgents) {
       for (const l of live.values()) await l.agent?.stop('SIGKILL', 500);
       event('control', 'drain agents of the old instances stopped (negative control)');
@@ -564,6 +660,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       await sleep(Math.max(20, nextDelayMs(cs, Date.now(), 200, params)));
     }
     const rollMs = Date.now() - rollStart;
+    if (trunk?.pid !== undefined && trunk.running) process.kill(trunk.pid, 'SIGUSR1');
     event('asg', cs.failed ? `roll failed: ${cs.failed}` : `every instance replaced in ${(rollMs / 1000).toFixed(1)} s`);
 
     async function perform(a: Action): Promise<void> {
@@ -573,8 +670,16 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         case 'launch':
           return launch(a.k, a.id, newImg);
         case 'register':
-        case 'deregister':
           return setTargets();
+        case 'deregister': {
+          await setTargets();
+          const ip = instanceIp(liveOf(a.id).k);
+          if (trunk !== undefined && (await trunkTarget()) === ip) {
+            trunkDraining.push({ id: a.id, from: Date.now() });
+            event(a.id, `keeps the trunk's flow (${ADDR.trunk}:5060) through its deregistration delay`);
+          }
+          return;
+        }
         case 'set-target-state': {
           imdsState.set(a.id, a.state);
           // Which calls the instance holds now (the dialogs its drain has to wait for).
@@ -584,6 +689,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           return;
         }
         case 'cut-flows':
+          for (const w of trunkDraining) if (w.id === a.id && w.to === undefined) w.to = Date.now();
           await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(liveOf(a.id).k)]).catch(() => '');
           return;
         case 'terminate': {
@@ -600,12 +706,14 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     // ---- the calls end by themselves ----
     await Promise.race([Promise.all(uacStarts), interrupted]);
     const cap = cancellableSleep(windowMs + waitMs + 10_000);
-    await Promise.race([Promise.all(uacs.map((u) => u.exited)), cap.done, interrupted]).finally(cap.cancel);
+    await Promise.race([Promise.all([...uacs, ...(trunk ? [trunk] : [])].map((u) => u.exited)), cap.done, interrupted]).finally(cap.cancel);
     clearInterval(natWatch);
     const outcomes = await callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
     const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
     const ends = callEnds([...uasLogs]);
-    for (const c of outcomes) {
+    const trunkLog = trunk ? await readFile(path.join(dir, 'uac-trunk.log'), 'utf8').catch(() => '') : '';
+    const trunkOutcomes = trunk ? await callOutcomes([trunkLog]) : [];
+    for (const c of [...outcomes, ...trunkOutcomes]) {
       const e = ends.get(c.callId);
       if (e !== undefined) c.endedAt = e;
     }
@@ -614,7 +722,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     // seen at the callee, came later or never): its media anchor and dialog state went with the instance.
     const cut = new Set<string>();
     for (const [, h] of heldAtTerminate) for (const c of h.calls) if ((ends.get(c) ?? Infinity) > h.at) cut.add(c);
-    for (const c of outcomes) if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
+    for (const c of [...outcomes, ...trunkOutcomes]) if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
     const poll = oldImg.pollSeconds;
     const perInstanceSummary: InstanceSummary[] = cs.instances.map((i) => {
       const s: InstanceSummary = {
@@ -650,6 +758,37 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           return sum + deregMs + Math.max(0, left - deregMs);
         }, 0) + cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
     const natLogs = uasLogs.join('\n');
+    let trunkSummary: RehearsalSummary['trunk'];
+    if (trunk) {
+      const kamLogs = await Promise.all(
+        (await readdir(dir)).filter((f) => /^kamailio-\d+\.log$/.test(f)).map((f) => readFile(path.join(dir, f), 'utf8').catch(() => '')),
+      );
+      // When each trunk call's INVITE left the trunk (its first send).
+      const invitedAt = new Map<string, number>();
+      for (const m of timedMessages(trunkLog)) {
+        const id = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
+        if (m.direction === 'sent' && /^INVITE /.test(m.text) && id !== undefined && !invitedAt.has(id)) invitedAt.set(id, m.at);
+      }
+      const end = Date.now();
+      const count = (r: CallOutcome['result']) => trunkOutcomes.filter((c) => c.result === r).length;
+      trunkSummary = {
+        source: `${ADDR.trunk}:5060`,
+        placed: trunkOutcomes.length,
+        completed: count('completed'),
+        refused: count('refused'),
+        dropped: count('dropped'),
+        unanswered: count('unanswered'),
+        callerBye: trunkOutcomes.filter((c) => c.result === 'completed' && c.endedBy === 'caller').length,
+        calleeBye: trunkOutcomes.filter((c) => c.result === 'completed' && c.endedBy === 'callee').length,
+        handedOff: handedOff(natLogs, new Set(trunkOutcomes.map((c) => c.callId))).length,
+        handoffLogLines: handoffLogLines(kamLogs),
+        placedWhileDraining: [...invitedAt.values()].filter((t) => trunkDraining.some((w) => t >= w.from && t < (w.to ?? end))).length,
+      };
+      event(
+        'trunk',
+        `${trunkSummary.placed} call(s): ${trunkSummary.completed} completed, ${trunkSummary.refused} refused, ${trunkSummary.dropped} dropped; ${trunkSummary.placedWhileDraining} placed while its flow's instance drained, ${trunkSummary.handedOff} handed off`,
+      );
+    }
     const summary: RehearsalSummary = {
       image: oldImg.name,
       to: newImg.name,
@@ -672,7 +811,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       floorSeconds: sec(floorMs) * o.scale,
       hooksTimedOut: cs.instances.filter((i) => i.endedBy === 'timeout').length,
       timeline,
-      droppedCalls: outcomes.filter((c) => c.result === 'dropped'),
+      droppedCalls: [...outcomes, ...trunkOutcomes].filter((c) => c.result === 'dropped'),
+      ...(trunkSummary ? { trunk: trunkSummary } : {}),
       natPath: { ...natPath(natLogs), ...natTranslations(natFlows) },
       ...(cs.failed ? { failed: cs.failed } : {}),
     };

@@ -35,6 +35,68 @@ Content-Length: 0
 `;
 }
 
+/**
+ * A busy SIP trunk: every call from one address and port (SIPp -t u1 -p 5060), so one UDP 5-tuple to the NLB that
+ * never idles. Odd calls end with the callee's BYE (Request-URI user "calleebye", which the callee scenario hangs
+ * up), even ones with the caller's BYE after the hold.
+ */
+export function uacTrunk(h: Hold, waitMs: number): string {
+  return `${head('rehearse trunk')}  <nop>
+    <action>
+      <assignstr assign_to="cn" value="[call_number]"/>
+      <ereg regexp="[13579]$" search_in="var" variable="cn" check_it="false" assign_to="calleeEnds"/>
+    </action>
+  </nop>
+  <nop next="callee" test="calleeEnds"/>
+  <nop next="invite">
+    <action>
+      <assignstr assign_to="svc" value="callerbye"/>
+    </action>
+  </nop>
+  <label id="callee"/>
+  <nop>
+    <action>
+      <assignstr assign_to="svc" value="calleebye"/>
+    </action>
+  </nop>
+  <label id="invite"/>
+${invite.replaceAll('[service]', '[$svc]')}  <nop next="waitbye" test="calleeEnds"/>
+  <pause distribution="uniform" min="${h.minMs}" max="${h.maxMs}"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true" next="end"/>
+  <label id="waitbye"/>
+  <recv request="BYE" timeout="${waitMs}"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="end"/>
+</scenario>
+`;
+}
+
 /** The source Twilio for calls the callee ends: INVITE, then waits for the BYE (at most waitMs) and answers it. */
 export function uacCalleeBye(waitMs: number): string {
   return `${head('rehearse callee-bye')}${invite}  <recv request="BYE" timeout="${waitMs}"/>

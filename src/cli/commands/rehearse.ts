@@ -36,6 +36,16 @@ export default defineCommand({
         default: 120,
         describe: 'Termination lifecycle hook HeartbeatTimeout, real seconds',
       })
+      .option('trunk', {
+        type: 'boolean',
+        default: true,
+        describe: 'Also place calls as a busy SIP trunk: all from one address and port (one UDP flow) through the whole roll',
+      })
+      .option('peer-discovery', {
+        type: 'boolean',
+        default: true,
+        describe: "Serve EC2 DescribeInstances to the drain agents, so a draining instance can hand new INVITEs to a serving peer (--no-peer-discovery: it refuses them)",
+      })
       .option('keep', { type: 'boolean', default: false, describe: 'Keep the work directory (logs, rendered trees)' })
       .example('$0 rehearse twilio-relay', 'as root: 3 instances, 30 calls, rolled onto the same image rendered again')
       .example('$0 rehearse recorder-lb --instances 6 --json', 'as root: 6 instances, the summary as JSON'),
@@ -51,13 +61,16 @@ export default defineCommand({
       scale: o.scale,
       deregistrationDelaySeconds: o['deregistration-delay'],
       hookTimeoutSeconds: o['hook-timeout'],
+      trunk: o.trunk,
+      peerDiscovery: o['peer-discovery'],
       keepDir: o.keep,
       log: (l) => ctx.reporter.line(l),
       signal: ctx.signal,
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else process.stdout.write(formatSummary(summary));
-    return summary.calls.dropped + summary.calls.unanswered > 0 || summary.failed ? 1 : 0;
+    const t = summary.trunk;
+    return summary.calls.dropped + summary.calls.unanswered > 0 || (t && t.dropped + t.refused + t.unanswered > 0) || summary.failed ? 1 : 0;
   },
 });
 
@@ -66,6 +79,11 @@ export function formatSummary(s: RehearsalSummary): string {
     '',
     `rehearsal: ${s.image} → ${s.to}, ${s.instances} instance(s); times below in real seconds (run 1/${s.scale} as fast)`,
     `calls: ${s.calls.placed} placed, ${s.calls.completed} completed (${s.calls.callerBye} caller BYE, ${s.calls.calleeBye} callee BYE), ${s.calls.dropped} dropped, ${s.calls.refused} refused, ${s.calls.unanswered} unanswered`,
+    ...(s.trunk
+      ? [
+          `trunk ${s.trunk.source} (one UDP flow): ${s.trunk.placed} placed, ${s.trunk.completed} completed (${s.trunk.callerBye} caller BYE, ${s.trunk.calleeBye} callee BYE), ${s.trunk.dropped} dropped, ${s.trunk.refused} refused, ${s.trunk.unanswered} unanswered; ${s.trunk.placedWhileDraining} placed while its flow's instance was draining, ${s.trunk.handedOff} handed off to a serving peer`,
+        ]
+      : []),
     `NAT path: ${s.natPath.outboundInvites} INVITE(s) reached the destination (${s.natPath.invitesWithRport} with rport in the proxy's Via), ${s.natPath.byesFromProxy} BYE(s); ${s.natPath.natFlows} flow(s) translated to the NAT gateway's address, ${s.natPath.natPortsKept} kept their source port`,
     `roll: ${s.rollSeconds.toFixed(0)} s (sequential floor ${s.floorSeconds.toFixed(0)} s); hooks timed out: ${s.hooksTimedOut}`,
     '',
