@@ -8,7 +8,8 @@ import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH } from '../../src/contract/bo
 
 // Issue 10 end to end, as root: the seed's network from network namespaces and nftables (NLB with flow hash and
 // source-IP stickiness, NAT gateway with random ports), three real Kamailio instances of each seed image with their
-// drain agents, 30 live SIPp calls ended from both sides, and a roll in AWS's termination order.
+// drain agents, 30 live SIPp calls ended from both sides, a busy SIP trunk (every call from one address and port: one UDP
+// flow the NLB keeps on a deregistered target through its deregistration delay), and a roll in AWS's termination order.
 // Times are scaled 1/10: calls of 20-60 s run 2-6 s, a 30 s deregistration delay 3 s, a 120 s hook timeout 12 s.
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -37,6 +38,7 @@ function show(s: RehearsalSummary): string {
   return JSON.stringify(
     {
       calls: s.calls,
+      trunk: s.trunk,
       perInstance: s.perInstance,
       nat: s.natPath,
       dropped: s.droppedCalls,
@@ -50,7 +52,7 @@ function show(s: RehearsalSummary): string {
 
 describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated NLB and NAT gateway', () => {
   it.each(['twilio-relay', 'recorder-lb'])(
-    '%s: 3 instances, 30 calls from both sides, all rolled: 0 dropped, every drain within its bound, no hook timeout, NAT path works',
+    '%s: 3 instances, 30 calls from both sides and a busy trunk, all rolled: 0 dropped, trunk calls to a draining instance handed off, every drain within its bound, no hook timeout, NAT path works',
     async (image) => {
       const s = await rehearse({
         root: repoRoot,
@@ -71,6 +73,19 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       expect(s.calls.dropped + s.calls.refused + s.calls.unanswered, ctx).toBe(0);
       expect(s.calls.callerBye, ctx).toBeGreaterThan(0);
       expect(s.calls.calleeBye, ctx).toBeGreaterThan(0);
+      // The trunk: calls arrived while the instance holding its flow was deregistered (the NLB keeps the flow there
+      // for the deregistration delay); that instance handed them to a serving peer, so none was refused or cut.
+      const t = s.trunk;
+      if (t === undefined) throw new Error(`no trunk in the summary\n${ctx}`);
+      expect(t.placed, ctx).toBeGreaterThan(0);
+      expect(t.placedWhileDraining, ctx).toBeGreaterThan(0);
+      expect(t.refused, ctx).toBe(0);
+      expect(t.dropped + t.unanswered, ctx).toBe(0);
+      expect(t.completed, ctx).toBe(t.placed);
+      expect(t.callerBye, ctx).toBeGreaterThan(0);
+      expect(t.calleeBye, ctx).toBeGreaterThan(0);
+      expect(t.handedOff, ctx).toBeGreaterThan(0);
+      expect(t.handoffLogLines, ctx).toBeGreaterThan(0);
       // Every old instance was replaced, by a new one that is still there.
       const old = s.perInstance.filter((i) => i.image === 'old');
       expect(old.map((i) => i.drainSeconds !== undefined)).toEqual([true, true, true]);
@@ -87,7 +102,7 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       ).toBeGreaterThan(0);
       // NAT path: every outbound INVITE reached the destination through the NAT gateway, whose translations changed
       // the source port (random ports); the caller's BYEs followed the same way; the proxy's Via asks for rport.
-      expect(s.natPath.outboundInvites, ctx).toBe(30);
+      expect(s.natPath.outboundInvites, ctx).toBe(30 + t.placed);
       expect(s.natPath.natFlows, ctx).toBeGreaterThan(0);
       expect(s.natPath.natPortsKept, ctx).toBe(0);
       expect(s.natPath.byesFromProxy, ctx).toBeGreaterThanOrEqual(s.calls.callerBye);
@@ -125,6 +140,7 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       deregistrationDelaySeconds: 10,
       hookTimeoutSeconds: 10,
       stopDrainAgents: true,
+      trunk: false,
       tag: 'n',
       log: (l) => lines.push(l),
     });
@@ -135,6 +151,31 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       s.perInstance.some((i) => (i.callsCut ?? 0) > 0),
       ctx,
     ).toBe(true);
+    expect(leftovers()).toEqual([]);
+  }, 300_000);
+
+  it('negative control: without peer discovery (no EC2 endpoint), the draining instance refuses the trunk calls its kept flow brings', async () => {
+    // One instance: the trunk's flow can only be on it; its replacement is InService (a serving peer) while it drains.
+    const s = await rehearse({
+      root: repoRoot,
+      image: 'twilio-relay',
+      instances: 1,
+      calls: 4,
+      callSeconds: 30,
+      scale: 10,
+      deregistrationDelaySeconds: 30,
+      hookTimeoutSeconds: 120,
+      peerDiscovery: false,
+      tag: 'h',
+      log: (l) => lines.push(l),
+    });
+    const ctx = show(s);
+    const t = s.trunk;
+    if (t === undefined) throw new Error(`no trunk in the summary\n${ctx}`);
+    expect(t.placedWhileDraining, ctx).toBeGreaterThan(0);
+    expect(t.refused, ctx).toBeGreaterThan(0);
+    expect(t.handedOff, ctx).toBe(0);
+    expect(t.dropped, ctx).toBe(0);
     expect(leftovers()).toEqual([]);
   }, 300_000);
 
@@ -151,6 +192,7 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       deregistrationDelaySeconds: 30,
       hookTimeoutSeconds: 120,
       tag: 'c',
+      trunk: false,
       signal: ac.signal,
       log: (l) => {
         seen.push(l);
