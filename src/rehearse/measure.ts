@@ -58,7 +58,11 @@ export function handedOff(calleeLog: string, callIds: ReadonlySet<string>): stri
   return [...out];
 }
 
-/** Kamailio log lines of a handoff (the xlog line the handoff route writes starts with "handoff:"). */
-export function handoffLogLines(kamailioLogs: string[]): number {
-  return kamailioLogs.reduce((n, l) => n + [...l.matchAll(/(?:^|\s)handoff:/gm)].length, 0);
+/** Trunk calls Kamailio logged as handed off: the handoff route's xlog line (templates/kamailio/kamailio.cfg.eta,
+ *  route[HANDOFF]) "handoff: INVITE Call-ID X from SRC to PEER". */
+export function handoffsLogged(kamailioLogs: string[], callIds: ReadonlySet<string>): number {
+  const ids = new Set<string>();
+  for (const l of kamailioLogs)
+    for (const [, id] of l.matchAll(/handoff: INVITE Call-ID (\S+) from \S+ to \d{1,3}(?:\.\d{1,3}){3}/g)) if (id !== undefined && callIds.has(id)) ids.add(id);
+  return ids.size;
 }

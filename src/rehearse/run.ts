@@ -14,7 +14,7 @@ import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
 import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd } from './net-plan.js';
 import { uacCalleeBye, uacCallerBye, uacTrunk, uas } from './scenarios.js';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
-import { callEnds, handedOff, handoffLogLines, natPath, natTranslations } from './measure.js';
+import { callEnds, handedOff, handoffsLogged, natPath, natTranslations } from './measure.js';
 
 // The rehearsal: builds the network (net-plan.ts), starts the instances of the old image, places live calls, and
 // plays the controller (controller.ts) until every instance runs the new image; then reports. Every namespace and
@@ -96,7 +96,7 @@ export interface RehearsalSummary {
   droppedCalls: CallOutcome[];
   /** The busy trunk: all its calls over one UDP 5-tuple (source port 5060), so the NLB keeps them on a target through
    *  its deregistration delay. handedOff: calls a draining instance relayed to a serving peer (seen at the callee);
-   *  handoffLogLines: Kamailio's "handoff:" log lines over all instances. */
+   *  handoffsLogged: of those, the ones the instances' Kamailio logged ("handoff: INVITE Call-ID … to PEER"). */
   trunk?: {
     source: string;
     placed: number;
@@ -107,7 +107,7 @@ export interface RehearsalSummary {
     callerBye: number;
     calleeBye: number;
     handedOff: number;
-    handoffLogLines: number;
+    handoffsLogged: number;
     /** Trunk calls placed while the target holding the trunk's flow was deregistered but its flows were kept. */
     placedWhileDraining: number;
   };
@@ -770,6 +770,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         if (m.direction === 'sent' && /^INVITE /.test(m.text) && id !== undefined && !invitedAt.has(id)) invitedAt.set(id, m.at);
       }
       const end = Date.now();
+      const trunkIds = new Set(trunkOutcomes.map((c) => c.callId));
       const count = (r: CallOutcome['result']) => trunkOutcomes.filter((c) => c.result === r).length;
       trunkSummary = {
         source: `${ADDR.trunk}:5060`,
@@ -780,8 +781,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         unanswered: count('unanswered'),
         callerBye: trunkOutcomes.filter((c) => c.result === 'completed' && c.endedBy === 'caller').length,
         calleeBye: trunkOutcomes.filter((c) => c.result === 'completed' && c.endedBy === 'callee').length,
-        handedOff: handedOff(natLogs, new Set(trunkOutcomes.map((c) => c.callId))).length,
-        handoffLogLines: handoffLogLines(kamLogs),
+        handedOff: handedOff(natLogs, trunkIds).length,
+        handoffsLogged: handoffsLogged(kamLogs, trunkIds),
         placedWhileDraining: [...invitedAt.values()].filter((t) => trunkDraining.some((w) => t >= w.from && t < (w.to ?? end))).length,
       };
       event(

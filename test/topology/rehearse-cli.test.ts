@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { formatSummary } from '../../src/cli/commands/rehearse.js';
 import type { RehearsalSummary } from '../../src/rehearse/run.js';
 import { callOutcomes, timedMessages } from '../../src/rehearse/calls.js';
+import { handedOff, handoffsLogged } from '../../src/rehearse/measure.js';
+import { uacTrunk } from '../../src/rehearse/scenarios.js';
 
 // The rehearsal's pure parts that do not need root: the summary a person reads, and the call outcomes from SIPp logs.
 
@@ -78,11 +80,54 @@ describe('rehearse: summary', () => {
         natPortsKept: 0,
         natSamples: [],
       },
+      trunk: {
+        source: '198.51.100.30:5060',
+        placed: 40,
+        completed: 37,
+        refused: 3,
+        dropped: 0,
+        unanswered: 0,
+        callerBye: 18,
+        calleeBye: 19,
+        handedOff: 0,
+        handoffsLogged: 0,
+        placedWhileDraining: 4,
+      },
     };
     const text = formatSummary(s);
+    expect(text).toMatch(/trunk 198\.51\.100\.30:5060 \(one UDP flow\): 40 placed, 37 completed \(18 caller BYE, 19 callee BYE\), 0 dropped, 3 refused, 0 unanswered; 4 placed while its flow's instance was draining, 0 handed off/);
     expect(text).toMatch(/30 placed, 30 completed \(15 caller BYE, 15 callee BYE\), 0 dropped/);
     expect(text).toMatch(/run 1\/10 as fast/);
     expect(text).toMatch(/i-1 +47 s +44 s +within +complete/);
     expect(text).not.toMatch(/i-2/);
+  });
+});
+
+describe('rehearse: the trunk', () => {
+  it("one scenario for both endings: odd calls the callee's BYE (Request-URI calleebye), even ones the caller's", () => {
+    const x = uacTrunk({ minMs: 2000, maxMs: 6000 }, 36000);
+    expect(x).toMatch(/<ereg regexp="\[13579\]\$" search_in="var" variable="cn"/);
+    expect(x).toMatch(/INVITE sip:\[\$svc\]@/);
+    expect(x).not.toMatch(/\[service\]/);
+    expect(x).toMatch(/<recv request="BYE" timeout="36000"\/>/);
+  });
+
+  it('a trunk call is handed off when the callee got its INVITE through two proxies (three Vias) or with the marker; Kamailio logged it', () => {
+    const inv = (id: string, vias: string[], extra = '') =>
+      msg('10:00:00.000000', 'received', `INVITE sip:callerbye@x SIP/2.0\n${vias.map((v) => `Via: SIP/2.0/UDP ${v}`).join('\n')}\nCall-ID: ${id}\nCSeq: 1 INVITE${extra}`);
+    const log = [
+      inv('t1', ['203.0.113.10;branch=z9hG4bKa', '203.0.113.10;branch=z9hG4bKb', '198.51.100.30:5060;branch=z9hG4bKc']),
+      inv('t2', ['203.0.113.10;branch=z9hG4bKa', '198.51.100.30:5060;branch=z9hG4bKc']),
+      inv('t3', ['203.0.113.10;branch=z9hG4bKa, 198.51.100.30:5060;branch=z9hG4bKc'], '\nX-Sipbake-Handoff: 10.0.1.11'),
+      inv('c1', ['203.0.113.10;branch=z9hG4bKa', '203.0.113.10;branch=z9hG4bKb', '198.51.100.11:7000;branch=z9hG4bKc']),
+    ].join('');
+    const trunk = new Set(['t1', 't2', 't3']);
+    expect(handedOff(log, trunk).sort()).toEqual(['t1', 't3']);
+    const kam = [
+      ' 2(88) NOTICE: <script>: handoff: INVITE Call-ID t1 from 198.51.100.30:5060 to 10.0.1.12\n',
+      ' 2(88) WARNING: <script>: handoff: INVITE Call-ID t2 from 198.51.100.30:5060 was handed off already; not again\n',
+      ' 2(88) NOTICE: <script>: handoff: INVITE Call-ID c1 from 198.51.100.11:7000 to 10.0.1.12\n',
+    ];
+    expect(handoffsLogged(kam, trunk)).toBe(1);
   });
 });
