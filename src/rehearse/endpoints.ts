@@ -216,7 +216,10 @@ export function describeInstances(all: readonly Ec2Instance[], p: Readonly<Recor
   if (missing.length)
     return {
       status: 400,
-      xml: ec2Fault('InvalidInstanceID.NotFound', `The instance ID${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' ${missing.length > 1 ? 'do' : 'does'} not exist`),
+      xml: ec2Fault(
+        'InvalidInstanceID.NotFound',
+        `The instance ID${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' ${missing.length > 1 ? 'do' : 'does'} not exist`,
+      ),
     };
   const filters: Array<{ name: string; values: string[] }> = [];
   for (const [k, name] of Object.entries(p)) {
@@ -261,7 +264,13 @@ export async function serveEc2(socketPath: string, instances: () => readonly Ec2
         action === 'DescribeInstances'
           ? describeInstances(instances(), p)
           : { status: 400, xml: ec2Fault('InvalidAction', `The action ${action} is not valid for this web service.`) };
-      calls.push({ action, instanceId: p['InstanceId.1'] ?? '', atMs: Date.now(), ok: r.status === 200, ...(r.status === 200 ? {} : { error: /<Code>([^<]*)/.exec(r.xml)?.[1] ?? '' }) });
+      calls.push({
+        action,
+        instanceId: p['InstanceId.1'] ?? '',
+        atMs: Date.now(),
+        ok: r.status === 200,
+        ...(r.status === 200 ? {} : { error: /<Code>([^<]*)/.exec(r.xml)?.[1] ?? '' }),
+      });
       res.writeHead(r.status, { 'content-type': 'text/xml;charset=UTF-8' });
       res.end(r.xml);
     });

@@ -604,7 +604,9 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     /** While the instance holding the trunk's flow is deregistered and keeps it: [from, to) per such instance. */
     const trunkDraining: Array<{ id: string; from: number; to?: number }> = [];
     const trunkTarget = async (): Promise<string | undefined> => {
-      const out = await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-L', '-p', 'udp', '--orig-src', ADDR.trunk, '--orig-port-src', '5060']).catch(() => '');
+      const out = await run(['ip', 'netns', 'exec', names.nlb, 'conntrack', '-L', '-p', 'udp', '--orig-src', ADDR.trunk, '--orig-port-src', '5060']).catch(
+        () => '',
+      );
       return /sport=5060 dport=\d+\s+src=(10\.0\.1\.\d+)/.exec(out)?.[1];
     };
 

@@ -87,7 +87,9 @@ describe('rehearsal endpoints through the SDK v3 clients', () => {
       ['i-4', 'Pending', 'Healthy', 'us-east-1a'],
     ]);
     // What a draining instance picks from it: the InService, Healthy others.
-    expect(g?.Instances?.filter((i) => i.LifecycleState === 'InService' && i.HealthStatus === 'Healthy' && i.InstanceId !== 'i-1').map((i) => i.InstanceId)).toEqual(['i-2']);
+    expect(
+      g?.Instances?.filter((i) => i.LifecycleState === 'InService' && i.HealthStatus === 'Healthy' && i.InstanceId !== 'i-1').map((i) => i.InstanceId),
+    ).toEqual(['i-2']);
     expect((await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['other'] }))).AutoScalingGroups).toEqual([]);
     expect((await asg.send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups?.map((x) => x.AutoScalingGroupName)).toEqual(['rehearsal-asg']);
   });

@@ -95,7 +95,9 @@ describe('rehearse: summary', () => {
       },
     };
     const text = formatSummary(s);
-    expect(text).toMatch(/trunk 198\.51\.100\.30:5060 \(one UDP flow\): 40 placed, 37 completed \(18 caller BYE, 19 callee BYE\), 0 dropped, 3 refused, 0 unanswered; 4 placed while its flow's instance was draining, 0 handed off/);
+    expect(text).toMatch(
+      /trunk 198\.51\.100\.30:5060 \(one UDP flow\): 40 placed, 37 completed \(18 caller BYE, 19 callee BYE\), 0 dropped, 3 refused, 0 unanswered; 4 placed while its flow's instance was draining, 0 handed off/,
+    );
     expect(text).toMatch(/30 placed, 30 completed \(15 caller BYE, 15 callee BYE\), 0 dropped/);
     expect(text).toMatch(/run 1\/10 as fast/);
     expect(text).toMatch(/i-1 +47 s +44 s +within +complete/);
@@ -114,7 +116,11 @@ describe('rehearse: the trunk', () => {
 
   it('a trunk call is handed off when the callee got its INVITE through two proxies (three Vias) or with the marker; Kamailio logged it', () => {
     const inv = (id: string, vias: string[], extra = '') =>
-      msg('10:00:00.000000', 'received', `INVITE sip:callerbye@x SIP/2.0\n${vias.map((v) => `Via: SIP/2.0/UDP ${v}`).join('\n')}\nCall-ID: ${id}\nCSeq: 1 INVITE${extra}`);
+      msg(
+        '10:00:00.000000',
+        'received',
+        `INVITE sip:callerbye@x SIP/2.0\n${vias.map((v) => `Via: SIP/2.0/UDP ${v}`).join('\n')}\nCall-ID: ${id}\nCSeq: 1 INVITE${extra}`,
+      );
     const log = [
       inv('t1', ['203.0.113.10;branch=z9hG4bKa', '203.0.113.10;branch=z9hG4bKb', '198.51.100.30:5060;branch=z9hG4bKc']),
       inv('t2', ['203.0.113.10;branch=z9hG4bKa', '198.51.100.30:5060;branch=z9hG4bKc']),
