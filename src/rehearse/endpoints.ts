@@ -208,7 +208,7 @@ const EC2_FILTERS: Record<string, (i: Ec2Instance) => string | undefined> = {
 };
 
 /** Pure: EC2's DescribeInstances answer (or its error) for a Query-protocol request's parameters. */
-export function describeInstances(all: readonly Ec2Instance[], p: Readonly<Record<string, string>>): { status: number; xml: string } {
+function describeInstances(all: readonly Ec2Instance[], p: Readonly<Record<string, string>>): { status: number; xml: string } {
   const ids = Object.entries(p)
     .filter(([k]) => /^InstanceId\.\d+$/.test(k))
     .map(([, v]) => v);
