@@ -82,7 +82,10 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
       return await Promise.race([
         p(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${o.timeoutMs ?? 5000} ms`), { name: 'TimeoutError' })), o.timeoutMs ?? 5000);
+          timer = setTimeout(
+            () => reject(Object.assign(new Error(`no answer within ${o.timeoutMs ?? 5000} ms`), { name: 'TimeoutError' })),
+            o.timeoutMs ?? 5000,
+          );
         }),
       ]);
     } catch (e) {
