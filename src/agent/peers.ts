@@ -21,8 +21,9 @@ export interface PeerFinder {
 /** Pure: members that serve (InService and Healthy, as DescribeAutoScalingGroups spells them), not self, by id. */
 export function servingPeers(instances: PeerCandidate[], self: string): string[] {
   return instances
-    .filter((i) => i.InstanceId && i.InstanceId !== self && i.LifecycleState === 'InService' && i.HealthStatus?.toLowerCase() === 'healthy')
-    .map((i) => i.InstanceId!)
+    .flatMap((i) =>
+      i.InstanceId && i.InstanceId !== self && i.LifecycleState === 'InService' && i.HealthStatus?.toLowerCase() === 'healthy' ? [i.InstanceId] : [],
+    )
     .sort();
 }
 
@@ -102,19 +103,20 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
             o.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [o.instanceId] })),
           );
           group = out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
-          if (!group) return { none: `instance ${o.instanceId} is in no Auto Scaling group` };
         }
+        const name = group;
+        if (!name) return { none: `instance ${o.instanceId} is in no Auto Scaling group` };
         const g = await call('autoscaling:DescribeAutoScalingGroups', () =>
-          o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group!] })),
+          o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })),
         );
         const ids = servingPeers(g.AutoScalingGroups?.[0]?.Instances ?? [], o.instanceId);
-        if (ids.length === 0) return { none: `no other InService, Healthy instance in ${group}` };
+        if (ids.length === 0) return { none: `no other InService, Healthy instance in ${name}` };
         const d = await call('ec2:DescribeInstances', () => o.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids })));
         const addresses = new Map<string, string>();
         for (const r of d.Reservations ?? [])
           for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) addresses.set(i.InstanceId, i.PrivateIpAddress);
         const chosen = choosePeer(ids, addresses, o.peerNet);
-        if (!chosen) return { none: `no serving instance in ${group} has a private address inside the peer network ${o.peerNet ?? ''}`.trim() };
+        if (!chosen) return { none: `no serving instance in ${name} has a private address inside the peer network ${o.peerNet ?? ''}`.trim() };
         return chosen;
       } catch (e) {
         if (e instanceof LookupFailed) return { failed: e.message };
