@@ -23,6 +23,7 @@ import {
   type Uas,
 } from '../support/index.js';
 import { SipUa, SDP, newId } from './sip-ua.js';
+import { parseTmStats } from '../../src/agent/kamailio-rpc.js';
 
 const run = promisify(execFile);
 const a = (x: number): string => `127.0.45.${x}`;
@@ -122,6 +123,9 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
     const r = await trunkCalls('handoff', 10);
     expect(r.stats?.failed, r.output).toBe(0);
     expect(r.stats?.successful).toBe(10);
+    // A has no dialog but has had transactions (the handed-off INVITEs, the forwarded ACK/BYE): what the drain
+    // agent waits for besides dialogs. tm keeps them ~5 s (wait timer), then the count is 0.
+    expect(parseTmStats(await ia.kamcmd('tm.stats'))).toBeGreaterThan(0);
 
     // Every INVITE went A -> B -> destination; B record-routed it with its own token, A not at all.
     const invites = (await uas.invites()).slice(before);
@@ -139,6 +143,9 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
     expect(await ib.active()).toBe(0);
     expect(await ia.processed()).toBe(0);
     expect(await ia.active()).toBe(0);
+    const deadline = Date.now() + 15_000;
+    while (parseTmStats(await ia.kamcmd('tm.stats')) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+    expect(parseTmStats(await ia.kamcmd('tm.stats'))).toBe(0);
     expect(
       ia.kam.text().match(new RegExp(`handoff: INVITE Call-ID \\S+ from ${TRUNK.replace(/\./g, '\\.')}:${trunkPort} to ${B.replace(/\./g, '\\.')}`, 'g')),
     ).toHaveLength(10);
