@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { runDrain } from './drain.js';
 import type { AgentEnv } from './env.js';
 import { healthPort } from './health-port.js';
 import { Imds, META } from './imds.js';
-import { findCtlSocket, kamcmdRpc } from './kamailio-rpc.js';
+import { findCtlSocket, kamcmdRpc, peerNetFromInclude } from './kamailio-rpc.js';
+import { peerFinder } from './peers.js';
 import { lifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
 import { readManifest } from '../contract/image-manifest.js';
@@ -28,6 +32,14 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
     maxAttempts: 5,
     ...(env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {}),
   });
+  // Peer lookups only: few retries, so a poll never waits long on them (a failure means 503, not a broken drain).
+  const lookupAutoScaling = new AutoScalingClient({
+    region,
+    maxAttempts: 2,
+    ...(env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {}),
+  });
+  const ec2 = new EC2Client({ region, maxAttempts: 2, ...(env.ec2Endpoint ? { endpoint: env.ec2Endpoint } : {}) });
+  const peerNet = await readFile(`${env.root}/${BOOT_INCLUDE_PATH}`, 'utf8').then(peerNetFromInclude, () => undefined);
   const port = healthPort(cfg.healthCheck.port);
   const stop = new AbortController();
   let wake: (() => void) | undefined;
@@ -61,6 +73,7 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
         fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
         log,
       }),
+      peers: peerFinder({ autoScaling: lookupAutoScaling, ec2, instanceId, ...(peerNet ? { peerNet } : {}), timeoutMs: 5000 }),
       log,
       signal: stop.signal,
     });
@@ -80,5 +93,7 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
   } finally {
     await port.stop();
     autoScaling.destroy();
+    lookupAutoScaling.destroy();
+    ec2.destroy();
   }
 }

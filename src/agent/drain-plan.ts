@@ -7,6 +7,14 @@
 // Terminating:Wait, which is when a lifecycle action exists. So the drain starts at Terminated, and once the
 // calls are gone the agent keeps offering CompleteLifecycleAction every poll ("No active Lifecycle Action" is
 // the normal answer until Terminating:Wait) instead of giving up after a few tries.
+//
+// Hand-off: the NLB keeps existing flows (a trunk's one UDP 5-tuple) on this instance for the whole
+// deregistration delay, so while it drains Kamailio hands new INVITEs to a serving peer ($shv(handoff)).
+// The runner looks the peers up every peerCheckEveryMs (peersDue); a failed lookup or no peer clears the
+// hand-off (new INVITEs get 503, as without it). A handed-off INVITE is a transaction here, not a dialog:
+// the drain is over only when both counts are 0, and CompleteLifecycleAction waits while transactions last.
+
+import type { PeerResult } from './peers.js';
 
 type Phase = 'serving' | 'draining' | 'completing' | 'done';
 
@@ -30,6 +38,13 @@ export interface DrainState {
   completeAttempts: number;
   /** No-action answers seen so far (the action does not exist until Terminating:Wait). */
   noActionAnswers: number;
+  /** The peer Kamailio hands new INVITEs to ($shv(handoff)); undefined: none (503). */
+  handoffPeer?: string;
+  /** Why there is no peer, as last logged (logged again only when it changes). */
+  peerNote?: string;
+  lastPeerCheckAt?: number;
+  /** Transactions in flight (tm.stats current) at the last read. */
+  lastTransactions?: number;
 }
 
 export interface Observation {
@@ -42,6 +57,12 @@ export interface Observation {
   processAlive?: boolean;
   /** dlg.stats_active "all"; undefined when it was not read or the read failed. */
   dialogs?: number;
+  /** tm.stats "current": transactions in flight (handed-off INVITEs among them); undefined when not read. */
+  transactions?: number;
+  /** A stats read (dialogs or transactions) failed although core.uptime answered: counts as a failed RPC. */
+  statsFailed?: boolean;
+  /** The serving-peer lookup, when peersDue() asked for one. */
+  peers?: PeerResult;
   /** The answer to the 'complete' action of the previous step, if one was performed. */
   completeResult?: CompleteResult;
 }
@@ -56,6 +77,8 @@ export interface DrainParams {
    * appeared (a deregistration delay longer than drain.maxSeconds). After it, Auto Scaling's hook timeout decides.
    */
   completeGraceMs: number;
+  /** How often the serving peers are looked up again while draining (a peer may start leaving too). */
+  peerCheckEveryMs: number;
 }
 
 interface Outcome {
@@ -76,12 +99,15 @@ export type Action =
   | { type: 'health-open' }
   | { type: 'health-fail' }
   | { type: 'set-draining' }
+  /** $shv(handoff): the peer's private address, or cleared (no peer: 503). */
+  | { type: 'set-handoff'; peer?: string }
   | { type: 'heartbeat' }
   | { type: 'complete' }
   | { type: 'done'; report: Report }
   | { type: 'log'; line: string };
 
 export const DEFAULT_DOWN_AFTER_FAILURES = 3;
+export const DEFAULT_PEER_CHECK_MS = 10_000;
 
 export const initialState: DrainState = {
   phase: 'serving',
@@ -97,9 +123,53 @@ export function isLeaving(lifecycle: string | undefined): boolean {
   return lifecycle !== undefined && (lifecycle === 'Terminated' || lifecycle.startsWith('Terminating') || lifecycle === 'Warmed:Terminated');
 }
 
+/** Pure: whether the runner should look the serving peers up in this observation. */
+export function peersDue(s: DrainState, leaving: boolean, now: number, p: DrainParams): boolean {
+  if (s.phase === 'done') return false;
+  if (s.phase === 'serving' && !leaving) return false;
+  return s.lastPeerCheckAt === undefined || now - s.lastPeerCheckAt >= p.peerCheckEveryMs;
+}
+
+/**
+ * The hand-off part of a step: a new peer is set and logged once; no peer (or a failed lookup) clears it
+ * and logs why once per distinct reason. A known peer is re-asserted every poll (idempotent; survives a
+ * Kamailio restart, which resets $shv(handoff) to 0).
+ */
+function handoff(s: DrainState, o: Observation, next: DrainState, actions: Action[]): void {
+  const r = o.peers;
+  if (r === undefined) {
+    if (s.handoffPeer !== undefined) actions.push({ type: 'set-handoff', peer: s.handoffPeer });
+    return;
+  }
+  next.lastPeerCheckAt = o.now;
+  if ('peer' in r) {
+    if (r.peer !== s.handoffPeer)
+      actions.push({
+        type: 'log',
+        line: `handing new INVITEs to ${r.instanceId} (${r.peer})${s.handoffPeer ? ` instead of ${s.handoffPeer}` : ''}`,
+      });
+    next.handoffPeer = r.peer;
+    delete next.peerNote;
+    actions.push({ type: 'set-handoff', peer: r.peer });
+    return;
+  }
+  const why = 'none' in r ? r.none : r.failed;
+  if (s.handoffPeer !== undefined || s.peerNote !== why) {
+    actions.push({ type: 'log', line: `no peer to hand new INVITEs to: ${why}; they get the drain's 503 until one is found` });
+    actions.push({ type: 'set-handoff' });
+  }
+  delete next.handoffPeer;
+  next.peerNote = why;
+}
+
 /** Kamailio is down only when several RPCs in a row failed and its process is gone too. */
 function kamailioDown(failures: number, o: Observation, p: DrainParams): boolean {
   return failures >= p.downAfterFailures && o.processAlive === false;
+}
+
+/** No call is up and no transaction (a handed-off INVITE ringing on a peer) is in flight. */
+function callsOver(o: Observation): boolean {
+  return o.dialogs === 0 && o.transactions === 0;
 }
 
 function drainOver(s: DrainState, o: Observation, reason: EndReason, cut: number): { state: DrainState; actions: Action[] } {
@@ -140,8 +210,9 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
     ],
   });
   if (o.completeResult === 'accepted') return finish(true, `CompleteLifecycleAction CONTINUE accepted (attempt ${s.completeAttempts})`);
-  const next: DrainState = { ...s };
+  const next: DrainState = { ...s, ...(o.transactions !== undefined ? { lastTransactions: o.transactions } : {}) };
   const actions: Action[] = [];
+  handoff(s, o, next, actions);
   if (o.completeResult === 'no-action') {
     next.noActionAnswers = s.noActionAnswers + 1;
     if (s.noActionAnswers === 0)
@@ -156,6 +227,14 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
       `giving up on CompleteLifecycleAction after ${s.completeAttempts} attempt(s): Auto Scaling will apply the hook's default result when its timeout ends`,
     );
   }
+  // New INVITEs may still arrive (and be handed off) until the deregistration delay ends: their replies
+  // come back through here, so the action is not completed while a transaction is in flight.
+  if (o.transactions !== undefined && o.transactions > 0) {
+    if (!(s.lastTransactions !== undefined && s.lastTransactions > 0))
+      actions.push({ type: 'log', line: `${o.transactions} transaction(s) in flight (handed-off calls): CompleteLifecycleAction waits for them` });
+    heartbeatIfDue(s, o, p, next, actions, `waiting for ${o.transactions} transaction(s)`);
+    return { state: next, actions };
+  }
   heartbeatIfDue(s, o, p, next, actions, 'waiting for the lifecycle action');
   next.completeAttempts = s.completeAttempts + 1;
   actions.push({ type: 'complete' });
@@ -166,7 +245,7 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
   if (s.phase === 'done') return { state: s, actions: [] };
   if (s.phase === 'completing') return completing(s, o, p);
 
-  const rpcFailures = o.kamailioAlive ? 0 : s.rpcFailures + 1;
+  const rpcFailures = o.kamailioAlive && !o.statsFailed ? 0 : s.rpcFailures + 1;
   const down = kamailioDown(rpcFailures, o, p);
 
   if (s.phase === 'serving') {
@@ -180,20 +259,22 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
         drainStartedAt: o.now,
         peakDialogs: dialogs,
         ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}),
+        ...(o.transactions !== undefined ? { lastTransactions: o.transactions } : {}),
       };
       const actions: Action[] = [
         {
           type: 'log',
-          line: `lifecycle state ${o.lifecycle}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs turned away, health-check port failing`,
+          line: `lifecycle state ${o.lifecycle}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs handed to a peer or turned away, health-check port failing`,
         },
-        { type: 'set-draining' },
-        { type: 'health-fail' },
       ];
+      // The peer first, so no INVITE meets the drain flag without it.
+      handoff(s, o, next, actions);
+      actions.push({ type: 'set-draining' }, { type: 'health-fail' });
       if (down) {
         const c = drainOver(next, o, 'kamailio-down', 0);
         return { state: c.state, actions: [...actions, ...c.actions] };
       }
-      if (o.dialogs === 0) {
+      if (callsOver(o)) {
         const c = drainOver(next, o, 'no-calls-left', 0);
         return { state: c.state, actions: [...actions, ...c.actions] };
       }
@@ -222,12 +303,20 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
     rpcFailures,
     peakDialogs: Math.max(s.peakDialogs, o.dialogs ?? 0),
     ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}),
+    ...(o.transactions !== undefined ? { lastTransactions: o.transactions } : {}),
   };
-  if (down) return drainOver(next, o, 'kamailio-down', next.lastDialogs ?? 0);
-  if (o.dialogs === 0) return drainOver(next, o, 'no-calls-left', 0);
-  if (o.now - started >= p.maxMs) return drainOver(next, o, 'deadline', next.lastDialogs ?? 0);
+  const withPeers = (r: { state: DrainState; actions: Action[] }) => {
+    const pre: Action[] = [];
+    handoff(s, o, r.state, pre);
+    return { state: r.state, actions: [...pre, ...r.actions] };
+  };
+  if (down) return withPeers(drainOver(next, o, 'kamailio-down', next.lastDialogs ?? 0));
+  if (callsOver(o)) return withPeers(drainOver(next, o, 'no-calls-left', 0));
+  if (o.now - started >= p.maxMs) return withPeers(drainOver(next, o, 'deadline', next.lastDialogs ?? 0));
+  const actions: Action[] = [];
+  handoff(s, o, next, actions);
   // Re-asserted every poll: idempotent, and survives a failed RPC or a Kamailio restart.
-  const actions: Action[] = [{ type: 'set-draining' }];
+  actions.push({ type: 'set-draining' });
   if (rpcFailures > 0)
     actions.push({
       type: 'log',

@@ -1,6 +1,8 @@
 import type { DrainConfig } from '../definition/drain-schema.js';
 import {
   DEFAULT_DOWN_AFTER_FAILURES,
+  DEFAULT_PEER_CHECK_MS,
+  peersDue,
   initialState,
   isLeaving,
   nextDelayMs,
@@ -15,6 +17,7 @@ import {
 import type { KamailioRpc } from './kamailio-rpc.js';
 import type { LifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
+import type { PeerFinder } from './peers.js';
 
 // The drain loop: observe (IMDS, Kamailio), decide (drain-plan.ts, pure), act. Every effect is injected.
 
@@ -26,6 +29,8 @@ export interface DrainEffects {
   kamailio: KamailioRpc;
   health: { open(): Promise<void>; fail(): Promise<void> };
   lifecycle: LifecycleHook;
+  /** The group's serving peers (new INVITEs are handed to one while draining); absent: 503 only. */
+  peers?: PeerFinder;
   log: Log;
   /** Set when the process is asked to stop (SIGTERM): the loop returns. */
   signal?: AbortSignal;
@@ -40,7 +45,7 @@ function isNoActiveAction(e: unknown): boolean {
   return e instanceof Error && /No active Lifecycle Action/i.test(e.message);
 }
 
-async function observe(fx: DrainEffects, state: DrainState, completeResult: CompleteResult | undefined): Promise<Observation> {
+async function observe(fx: DrainEffects, state: DrainState, params: DrainParams, completeResult: CompleteResult | undefined): Promise<Observation> {
   let lifecycle: string | undefined;
   try {
     lifecycle = await fx.lifecycleState();
@@ -51,16 +56,31 @@ async function observe(fx: DrainEffects, state: DrainState, completeResult: Comp
   // The process check runs only behind a failed RPC: a slow answer from a busy Kamailio is not a death.
   const processAlive = kamailioAlive ? true : await fx.kamailio.processAlive().catch(() => undefined);
   let dialogs: number | undefined;
-  if (kamailioAlive && (state.phase === 'draining' || isLeaving(lifecycle))) {
+  let transactions: number | undefined;
+  let statsFailed = false;
+  const leaving = isLeaving(lifecycle);
+  if (kamailioAlive && (state.phase === 'draining' || state.phase === 'completing' || leaving)) {
+    if (state.phase !== 'completing')
+      try {
+        dialogs = await fx.kamailio.activeDialogs();
+      } catch (e) {
+        statsFailed = true;
+        fx.log(`cannot read active dialogs: ${errText(e)}`);
+      }
     try {
-      dialogs = await fx.kamailio.activeDialogs();
+      transactions = await fx.kamailio.transactions();
     } catch (e) {
-      fx.log(`cannot read active dialogs: ${errText(e)}`);
+      statsFailed = true;
+      fx.log(`cannot read tm transactions: ${errText(e)}`);
     }
   }
+  const peers = fx.peers && peersDue(state, leaving, fx.now(), params) ? await fx.peers.find() : undefined;
   return {
     now: fx.now(),
     kamailioAlive,
+    ...(statsFailed ? { statsFailed } : {}),
+    ...(transactions !== undefined ? { transactions } : {}),
+    ...(peers !== undefined ? { peers } : {}),
     ...(processAlive !== undefined ? { processAlive } : {}),
     ...(lifecycle !== undefined ? { lifecycle } : {}),
     ...(dialogs !== undefined ? { dialogs } : {}),
@@ -76,11 +96,12 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
     heartbeatEveryMs: (cfg.heartbeatTimeoutSeconds * 1000) / 2,
     downAfterFailures: DEFAULT_DOWN_AFTER_FAILURES,
     completeGraceMs: cfg.heartbeatTimeoutSeconds * 1000,
+    peerCheckEveryMs: DEFAULT_PEER_CHECK_MS,
   };
   let state = initialState;
   let completeResult: CompleteResult | undefined;
   while (!fx.signal?.aborted) {
-    const o = await observe(fx, state, completeResult);
+    const o = await observe(fx, state, params, completeResult);
     completeResult = undefined;
     if (state.phase === 'serving' && isLeaving(o.lifecycle)) {
       try {
@@ -132,6 +153,9 @@ async function perform(a: Exclude<Action, { type: 'done' | 'complete' }>, fx: Dr
         return;
       case 'set-draining':
         await fx.kamailio.setDraining(true);
+        return;
+      case 'set-handoff':
+        await fx.kamailio.setHandoff(a.peer);
         return;
       case 'heartbeat':
         await fx.lifecycle.heartbeat();

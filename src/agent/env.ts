@@ -11,6 +11,8 @@ export interface AgentEnv {
   ssmEndpoint?: string;
   secretsManagerEndpoint?: string;
   autoScalingEndpoint?: string;
+  /** EC2 API endpoint (DescribeInstances: the peers' private addresses for the drain's hand-off). */
+  ec2Endpoint?: string;
   /** kamcmd binary; default: the manifest's, else `kamcmd` on PATH. */
   kamcmd?: string;
 }
@@ -33,10 +35,12 @@ export function agentEnv(env: NodeJS.ProcessEnv): AgentEnv {
   const ssm = opt('SIPBAKE_SSM_ENDPOINT');
   const sm = opt('SIPBAKE_SECRETSMANAGER_ENDPOINT');
   const asg = opt('SIPBAKE_AUTOSCALING_ENDPOINT');
+  const ec2 = opt('SIPBAKE_EC2_ENDPOINT');
   const kamcmd = opt('SIPBAKE_KAMCMD');
   if (ssm) e.ssmEndpoint = ssm;
   if (sm) e.secretsManagerEndpoint = sm;
   if (asg) e.autoScalingEndpoint = asg;
+  if (ec2) e.ec2Endpoint = ec2;
   if (kamcmd) e.kamcmd = kamcmd;
   return e;
 }

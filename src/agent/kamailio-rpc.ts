@@ -4,7 +4,8 @@ import net from 'node:net';
 import { BOOT_INCLUDE_PATH, runDir } from '../contract/boot-include.js';
 
 // Kamailio over its ctl socket with kamcmd (BinRPC), argv arrays only. The contract is in
-// docs/design.md: pv.shvSet draining int 1, dlg.stats_active, core.uptime.
+// docs/design.md: pv.shvSet draining int 1, pv.shvSet handoff str IP (int 0: none), dlg.stats_active,
+// tm.stats, core.uptime.
 
 export interface KamailioRpc {
   /** True when Kamailio answers core.uptime on the ctl socket (in time). */
@@ -15,6 +16,10 @@ export interface KamailioRpc {
    */
   processAlive(): Promise<boolean>;
   setDraining(on: boolean): Promise<void>;
+  /** $shv(handoff): the serving peer new INVITEs go to while draining; undefined clears it (503). */
+  setHandoff(peer: string | undefined): Promise<void>;
+  /** Transactions in flight (tm.stats "current"; finished ones linger for tm's wait timer, ~5 s). */
+  transactions(): Promise<number>;
   /** Dialogs in any state but ended (dlg.stats_active "all"). */
   activeDialogs(): Promise<number>;
 }
@@ -28,6 +33,18 @@ export function parseStatsActive(out: string): number {
   const m = /^\s*all:\s*(\d+)\s*$/m.exec(out);
   if (!m) throw new RpcError(`unexpected dlg.stats_active output: ${out.trim().slice(0, 200)}`);
   return Number(m[1]);
+}
+
+/** Pure: the `current:` field of `kamcmd tm.stats` (tm's t_stats.c: current, waiting, total, …). */
+export function parseTmStats(out: string): number {
+  const m = /^\s*current:\s*(\d+)\s*$/m.exec(out);
+  if (!m) throw new RpcError(`unexpected tm.stats output: ${out.trim().slice(0, 200)}`);
+  return Number(m[1]);
+}
+
+/** Pure: SIPBAKE_PEER_NET from the boot include text, if present. */
+export function peerNetFromInclude(text: string): string | undefined {
+  return /^#!define\s+SIPBAKE_PEER_NET\s+"([^"]+)"/m.exec(text)?.[1];
 }
 
 /** Pure: SIPBAKE_CTL_SOCK from the boot include text, if present. */
@@ -77,8 +94,14 @@ export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
     async setDraining(on) {
       await call(['pv.shvSet', 'draining', 'int', on ? '1' : '0']);
     },
+    async setHandoff(peer) {
+      await call(peer === undefined ? ['pv.shvSet', 'handoff', 'int', '0'] : ['pv.shvSet', 'handoff', 'str', peer]);
+    },
     async activeDialogs() {
       return parseStatsActive(await call(['dlg.stats_active']));
+    },
+    async transactions() {
+      return parseTmStats(await call(['tm.stats']));
     },
   };
 }

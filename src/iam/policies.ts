@@ -192,15 +192,22 @@ function secretArn(s: PolicyScope, region: string, id: string): string {
 
 /**
  * The instance role: what the on-instance agent calls at boot (secrets) and while draining
- * (lifecycle hook). Attach AmazonSSMManagedInstanceCore beside it for Session Manager.
+ * (lifecycle hook, and the group's serving peers for the INVITE hand-off). Attach AmazonSSMManagedInstanceCore beside it for Session Manager.
  */
 function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
   const statements: Statement[] = [
     {
       Sid: 'FindOwnGroupAndHook',
       Effect: 'Allow',
-      // Describe calls cannot be scoped to a resource.
-      Action: ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks'],
+      // Describe calls cannot be scoped to a resource (Service Authorization Reference: Amazon EC2 Auto Scaling
+      // and Amazon EC2, "Resource types" column empty). The group's serving peers and their private addresses
+      // are where a draining instance hands new INVITEs.
+      Action: [
+        'autoscaling:DescribeAutoScalingInstances',
+        'autoscaling:DescribeLifecycleHooks',
+        'autoscaling:DescribeAutoScalingGroups',
+        'ec2:DescribeInstances',
+      ],
       Resource: '*',
     },
     {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, isLeaving, nextDelayMs, step, type Action, type DrainParams, type DrainState, type Observation } from '../../src/agent/drain-plan.js';
 
-const P: DrainParams = { maxMs: 60_000, heartbeatEveryMs: 20_000, downAfterFailures: 3, completeGraceMs: 30_000 };
-const obs = (o: Partial<Observation> & { now: number }): Observation => ({ kamailioAlive: true, ...o });
+const P: DrainParams = { maxMs: 60_000, heartbeatEveryMs: 20_000, downAfterFailures: 3, completeGraceMs: 30_000, peerCheckEveryMs: 10_000 };
+// No transaction in flight unless a case says so.
+const obs = (o: Partial<Observation> & { now: number }): Observation => ({ kamailioAlive: true, transactions: 0, ...o });
 const types = (a: Action[]) => a.filter((x) => x.type !== 'log').map((x) => x.type);
 
 function run(observations: Observation[], s: DrainState = initialState) {

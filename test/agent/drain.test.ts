@@ -31,6 +31,8 @@ function scriptedKamailio(endAtSeconds: number[]): KamailioRpc & { drainingSetAt
     setDraining: async () => {
       k.drainingSetAt ??= h.fake.nowMs;
     },
+    setHandoff: async () => {},
+    transactions: async () => 0,
     activeDialogs: async () => {
       const since = k.drainingSetAt === undefined ? 0 : (h.fake.nowMs - k.drainingSetAt) / 1000;
       return endAtSeconds.filter((t) => t > since).length;

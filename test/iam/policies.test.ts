@@ -13,6 +13,7 @@ import { RecordingReporter } from '../../src/core/reporter.js';
 import { buildImage } from '../../src/bake/index.js';
 import { deploySchema } from '../../src/definition/deploy-schema.js';
 import type { Policy } from '../../src/iam/policies.js';
+import { peerFinder } from '../../src/agent/peers.js';
 import { modelledPacker, seedDebianBase } from '../fakes/aws/bake-model.js';
 import { createFakeAws, FAKE_ACCOUNT, installFakeAws } from '../fakes/aws/index.js';
 import { seedWorld } from '../fakes/aws/scenario.js';
@@ -135,7 +136,7 @@ describe('sipbake iam: every printable policy', () => {
           image: seed.image,
           asgName: seed.asg,
           targetGroupArn: seed.tg,
-          desired: 1,
+          desired: 2, // a peer to hand off to
           heartbeat: 300,
         });
         const i = [...h.fake.instances.values()][0]!;
@@ -144,6 +145,9 @@ describe('sipbake iam: every printable policy', () => {
         const asg = h.clients.autoScaling;
         await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [i.InstanceId] }));
         await asg.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: w.asg.AutoScalingGroupName }));
+        // The drain's hand-off: the group's serving peers and their private addresses.
+        await peerFinder({ autoScaling: asg, ec2: h.clients.ec2, instanceId: i.InstanceId }).find();
+        expect(h.fake.calls.slice(-2).map((c) => c.command)).toEqual(['DescribeAutoScalingGroups', 'DescribeInstances']);
         const hook = {
           AutoScalingGroupName: w.asg.AutoScalingGroupName,
           LifecycleHookName: 'sipbake-drain',

@@ -336,7 +336,10 @@ export class FakeAws {
     const inServiceAt = this.nowMs + this.opts.bootSeconds * sec;
     // Healthy after HealthyThresholdCount passing checks; unhealthy after UnhealthyThresholdCount failing ones.
     const checks = Math.max(0, ...tgs.map((g) => (health === 'healthy' ? g.HealthyThresholdCount : g.UnhealthyThresholdCount) * g.HealthCheckIntervalSeconds));
+    // Primary private IPv4 from the subnet (10.0.0.0/16), never reused: .1-.3 of a subnet are AWS's.
+    const n = this.instances.size;
     const i: FakeInstance = {
+      PrivateIpAddress: `10.0.${Math.floor(n / 250)}.${(n % 250) + 4}`,
       InstanceId: this.nextId('i'),
       asg: asgName,
       ltId: t.LaunchTemplateId,

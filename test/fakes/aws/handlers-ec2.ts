@@ -175,6 +175,8 @@ export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> 
           ImageId: i.ImageId,
           LaunchTime: new Date(i.launchedAt),
           State: { Name: state },
+          // A terminated instance has released its network interface: no private address any more.
+          ...(state !== 'terminated' && i.PrivateIpAddress ? { PrivateIpAddress: i.PrivateIpAddress } : {}),
         };
       });
       return { Reservations: instances.length ? [{ Instances: instances }] : [] };

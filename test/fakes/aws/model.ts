@@ -111,6 +111,8 @@ export interface FakeInstance {
   terminatedAt?: number;
   lifecycleAction?: FakeLifecycleAction;
   ProtectedFromScaleIn: boolean;
+  /** The primary private IPv4 in the VPC (DescribeInstances PrivateIpAddress); launchInstance assigns 10.0.x.y. */
+  PrivateIpAddress?: string;
 }
 
 interface FakeHook {

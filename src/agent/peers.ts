@@ -1,0 +1,127 @@
+import { DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+
+// The serving peers of a draining instance: where it hands new INVITEs (the NLB keeps the trunk's one UDP
+// flow on this instance for the whole deregistration delay). Auto Scaling names the group and its members,
+// EC2 their private addresses. Choosing one is pure; the lookup is a thin effect.
+
+export interface PeerCandidate {
+  InstanceId?: string;
+  LifecycleState?: string;
+  HealthStatus?: string;
+}
+
+/** A peer found, or none (with why), or the lookup failed (with what to do). */
+export type PeerResult = { peer: string; instanceId: string } | { none: string } | { failed: string };
+
+export interface PeerFinder {
+  find(): Promise<PeerResult>;
+}
+
+/** Pure: members that serve (InService and Healthy, as DescribeAutoScalingGroups spells them), not self, by id. */
+export function servingPeers(instances: PeerCandidate[], self: string): string[] {
+  return instances
+    .flatMap((i) =>
+      i.InstanceId && i.InstanceId !== self && i.LifecycleState === 'InService' && i.HealthStatus?.toLowerCase() === 'healthy' ? [i.InstanceId] : [],
+    )
+    .sort();
+}
+
+function ipv4ToInt(ip: string): number | undefined {
+  const p = ip.split('.');
+  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return undefined;
+  return p.reduce((n, x) => n * 256 + Number(x), 0);
+}
+
+/** Pure: is this IPv4 inside the CIDR (a.b.c.d/n)? */
+export function inCidr(ip: string, cidr: string): boolean {
+  const [net, bits] = cidr.split('/');
+  const a = ipv4ToInt(ip);
+  const b = ipv4ToInt(net ?? '');
+  const n = Number(bits);
+  if (a === undefined || b === undefined || !Number.isInteger(n) || n < 0 || n > 32) return false;
+  const size = 2 ** (32 - n);
+  return Math.floor(a / size) === Math.floor(b / size);
+}
+
+/** Pure: the first peer (by instance id) with a private IPv4 inside the peer network, if any. */
+export function choosePeer(ids: string[], addresses: Map<string, string>, peerNet: string | undefined): { peer: string; instanceId: string } | undefined {
+  for (const id of ids) {
+    const ip = addresses.get(id);
+    if (ip && ipv4ToInt(ip) !== undefined && (peerNet === undefined || inCidr(ip, peerNet))) return { peer: ip, instanceId: id };
+  }
+  return undefined;
+}
+
+/** Pure: one line for a failed lookup: what failed and what to do. */
+export function peerLookupProblem(call: string, e: unknown): string {
+  const name = e instanceof Error ? e.name : 'Error';
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(`${name} ${msg}`))
+    return `${call} was denied (${name}): the instance role lacks ${call}; print the policy with \`sipbake iam instance\` and attach it`;
+  if (/Throttl|RequestLimitExceeded|Rate exceeded/i.test(`${name} ${msg}`)) return `${call} was throttled (${name}); retrying at the next peer check`;
+  return `${call} failed: ${name}: ${msg.slice(0, 200)}`;
+}
+
+export interface PeerFinderOptions {
+  autoScaling: Pick<AutoScalingClient, 'send'>;
+  ec2: Pick<EC2Client, 'send'>;
+  instanceId: string;
+  /** SIPBAKE_PEER_NET from the boot include; undefined when unknown (no filter). */
+  peerNet?: string;
+  /** One lookup's time budget: a slow API must not stall the drain's polls. */
+  timeoutMs?: number;
+}
+
+class LookupFailed extends Error {}
+
+export function peerFinder(o: PeerFinderOptions): PeerFinder {
+  let group: string | undefined;
+  const call = async <T>(label: string, p: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        p(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(Object.assign(new Error(`no answer within ${o.timeoutMs ?? 5000} ms`), { name: 'TimeoutError' })),
+            o.timeoutMs ?? 5000,
+          );
+        }),
+      ]);
+    } catch (e) {
+      throw new LookupFailed(peerLookupProblem(label, e));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    async find() {
+      try {
+        if (group === undefined) {
+          const out = await call('autoscaling:DescribeAutoScalingInstances', () =>
+            o.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [o.instanceId] })),
+          );
+          group = out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
+        }
+        const name = group;
+        if (!name) return { none: `instance ${o.instanceId} is in no Auto Scaling group` };
+        const g = await call('autoscaling:DescribeAutoScalingGroups', () =>
+          o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })),
+        );
+        const ids = servingPeers(g.AutoScalingGroups?.[0]?.Instances ?? [], o.instanceId);
+        if (ids.length === 0) return { none: `no other InService, Healthy instance in ${name}` };
+        const d = await call('ec2:DescribeInstances', () => o.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids })));
+        const addresses = new Map<string, string>();
+        for (const r of d.Reservations ?? [])
+          for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) addresses.set(i.InstanceId, i.PrivateIpAddress);
+        const chosen = choosePeer(ids, addresses, o.peerNet);
+        if (!chosen) return { none: `no serving instance in ${name} has a private address inside the peer network ${o.peerNet ?? ''}`.trim() };
+        return chosen;
+      } catch (e) {
+        if (e instanceof LookupFailed) return { failed: e.message };
+        return { failed: peerLookupProblem('peer lookup', e) };
+      }
+    },
+  };
+}

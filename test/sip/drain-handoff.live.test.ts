@@ -1,0 +1,214 @@
+// Issue 10, the trunk's one 5-tuple: AWS NLB keeps an existing flow on a deregistering target for the
+// whole deregistration delay, and a SIP trunk sends every call from one address:port. So while instance A
+// drains, every new call from that trunk still lands on A. A hands new INVITEs to the serving peer in
+// $shv(handoff) (B) instead of answering 503: B owns the call (its Record-Route token, its dialog), and the
+// ACK and BYE the trunk keeps sending to A reach B through A's TO_OWNER. Two real twilio-relay Kamailios
+// on loopback share one advertised address (the NLB's, which nothing binds); a SIPp UAC sends every call
+// from ONE fixed address:port to A; a SIPp UAS is the destination.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  makeTmpDir,
+  renderDefinition,
+  runCalls,
+  seedDefinition,
+  startKamailio,
+  startUas,
+  type ManagedProcess,
+  type TmpDir,
+  type Uas,
+} from '../support/index.js';
+import { SipUa, SDP, newId } from './sip-ua.js';
+import { parseTmStats } from '../../src/agent/kamailio-rpc.js';
+
+const run = promisify(execFile);
+const a = (x: number): string => `127.0.45.${x}`;
+const NLB = a(100);
+const [A, B] = [a(1), a(2)];
+const PEER_NET = '127.0.45.0/29';
+const IN_PEER_NET = a(3); // inside the peer network, not an instance
+const OUTSIDE = a(50); // neither a peer nor an allowed source
+const TRUNK = a(20);
+const DEST = a(30);
+
+interface Instance {
+  ip: string;
+  kam: ManagedProcess;
+  kamcmd(...args: string[]): Promise<string>;
+  active(): Promise<number>;
+  /** dialog:processed_dialogs: every dialog this instance ever managed. */
+  processed(): Promise<number>;
+}
+
+describe('a draining instance hands new INVITEs to a serving peer', () => {
+  let tmp: TmpDir;
+  let port = 0;
+  let trunkPort = 0;
+  let uas: Uas;
+  const inst: Instance[] = [];
+
+  beforeAll(async () => {
+    tmp = await makeTmpDir('sipbake-handoff-');
+    port = await freePort(A);
+    const uasPort = await freePort(DEST);
+    trunkPort = await freePort(TRUNK);
+    uas = await startUas({ dir: tmp.path, name: 'dest', localIp: DEST, localPort: uasPort });
+    for (const ip of [A, B]) {
+      const dir = path.join(tmp.path, ip);
+      await mkdir(dir);
+      const def = await seedDefinition('twilio-relay', {
+        listen: { udp: port, tcp: port },
+        advertise: { source: 'elastic-ip', elasticIp: NLB },
+        relay: {
+          destination: { domain: DEST, port: uasPort, transport: 'udp' },
+          allowedSources: [`${TRUNK}/32`, `${DEST}/32`],
+        },
+        diagnostics: { log: 'stderr', debugLevel: 1 },
+        memory: { children: 2 },
+        drain: { healthCheck: { port: await freePort(ip) } },
+      });
+      const img = await renderDefinition(dir, def, { privateIp: ip, publicIp: NLB });
+      const include = path.join(img.tree, 'etc/kamailio/sipbake-boot.cfg');
+      const text = await readFile(include, 'utf8');
+      if (!text.includes('#!define SIPBAKE_PEER_NET "127.0.0.0/8"')) throw new Error('render --local no longer writes SIPBAKE_PEER_NET 127.0.0.0/8');
+      await writeFile(include, text.replace('"127.0.0.0/8"', `"${PEER_NET}"`));
+      const kam = await startKamailio({
+        tree: img.tree,
+        sharedMb: 64,
+        privateMb: 8,
+        listeners: [{ host: ip, port, transport: 'udp' }],
+        logFile: path.join(dir, 'kamailio.log'),
+      });
+      const sock = `unix:${img.tree}/run/kamailio/kamailio_ctl`;
+      const kamcmd = async (...args: string[]) => (await run('kamcmd', ['-s', sock, ...args], { timeout: 5000 })).stdout;
+      inst.push({
+        ip,
+        kam,
+        kamcmd,
+        active: async () => Number(/all:\s*(\d+)/.exec(await kamcmd('dlg.stats_active'))?.[1] ?? NaN),
+        processed: async () => Number(/processed_dialogs\s*=\s*(\d+)/.exec(await kamcmd('stats.get_statistics', 'processed_dialogs'))?.[1] ?? NaN),
+      });
+    }
+  });
+  afterAll(async () => {
+    for (const i of inst) await i.kam.stop();
+    await uas?.stop();
+    await tmp?.remove();
+  });
+
+  const trunkCalls = (name: string, calls: number) =>
+    runCalls({
+      dir: tmp.path,
+      name,
+      // One fixed address:port for every call: the trunk's single 5-tuple.
+      localIp: TRUNK,
+      localPort: trunkPort,
+      remote: `${A}:${port}`,
+      calls,
+      rate: 5,
+      limit: 5,
+      timeoutS: 30,
+      uac: { holdMs: 300 },
+    });
+
+  it('calls from one trunk 5-tuple to the draining A complete on B: B owns the dialogs, A has none', async () => {
+    const [ia, ib] = [inst[0]!, inst[1]!];
+    await ia.kamcmd('pv.shvSet', 'draining', 'int', '1');
+    await ia.kamcmd('pv.shvSet', 'handoff', 'str', B);
+    const before = (await uas.invites()).length;
+    const r = await trunkCalls('handoff', 10);
+    expect(r.stats?.failed, r.output).toBe(0);
+    expect(r.stats?.successful).toBe(10);
+    // A has no dialog but has had transactions (the handed-off INVITEs, the forwarded ACK/BYE): what the drain
+    // agent waits for besides dialogs. tm keeps them ~5 s (wait timer), then the count is 0.
+    expect(parseTmStats(await ia.kamcmd('tm.stats'))).toBeGreaterThan(0);
+
+    // Every INVITE went A -> B -> destination; B record-routed it with its own token, A not at all.
+    const invites = (await uas.invites()).slice(before);
+    expect(invites).toHaveLength(10);
+    for (const m of invites) {
+      expect(m.headers['x-sipbake-handoff'], 'the destination never sees the marker').toBeUndefined();
+      expect((m.headers['record-route'] ?? []).join(',')).toContain(`;sbinst=${B}`);
+      expect((m.headers['record-route'] ?? []).join(',')).not.toContain(`;sbinst=${A}`);
+    }
+    // Every call's BYE reached the destination (through A's TO_OWNER to B) and ended B's dialog.
+    const byes = (await uas.messages()).filter((m) => m.direction === 'received' && m.method === 'BYE');
+    expect(new Set(byes.map((m) => m.headers['call-id']?.[0])).size).toBeGreaterThanOrEqual(10);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(await ib.processed()).toBe(10);
+    expect(await ib.active()).toBe(0);
+    expect(await ia.processed()).toBe(0);
+    expect(await ia.active()).toBe(0);
+    const deadline = Date.now() + 15_000;
+    while (parseTmStats(await ia.kamcmd('tm.stats')) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+    expect(parseTmStats(await ia.kamcmd('tm.stats'))).toBe(0);
+    expect(
+      ia.kam.text().match(new RegExp(`handoff: INVITE Call-ID \\S+ from ${TRUNK.replace(/\./g, '\\.')}:${trunkPort} to ${B.replace(/\./g, '\\.')}`, 'g')),
+    ).toHaveLength(10);
+  }, 60_000);
+
+  it('with no peer set, the draining A answers the same calls 503 (negative control)', async () => {
+    const ia = inst[0]!;
+    await ia.kamcmd('pv.shvSet', 'draining', 'int', '1');
+    await ia.kamcmd('pv.shvSet', 'handoff', 'int', '0');
+    const before = (await uas.invites()).length;
+    const r = await trunkCalls('no-peer', 3);
+    expect(r.stats?.successful, r.output).toBe(0);
+    expect(r.stats?.failed).toBe(3);
+    expect(r.messages.filter((m) => m.direction === 'received' && m.status === 503)).not.toHaveLength(0);
+    expect((await uas.invites()).length).toBe(before);
+  }, 60_000);
+
+  describe('on the peer', () => {
+    const invite = (ua: SipUa, callId: string, marker: boolean) =>
+      ua.request({
+        method: 'INVITE',
+        ruri: `sip:callee@${NLB}:${port}`,
+        from: `<sip:x@${ua.hostport}>;tag=${newId()}`,
+        to: `<sip:callee@${NLB}>`,
+        callId,
+        cseq: 1,
+        body: SDP(ua.ip, 30000),
+        extra: marker ? [`X-Sipbake-Handoff: ${A}`] : [],
+      });
+
+    it.each([
+      ['outside the peer network, with the marker', OUTSIDE, true, 403],
+      ['inside the peer network, without the marker', IN_PEER_NET, false, 403],
+    ])('refuses a new INVITE from %s', async (_what, ip, marker, status) => {
+      const ib = inst[1]!;
+      const ua = await SipUa.open(ip);
+      try {
+        const before = (await uas.invites()).length;
+        const callId = `${newId()}@forged`;
+        ua.send(invite(ua, callId, marker), B, port);
+        expect((await ua.finalResponse(callId, 'INVITE', 3000))?.status).toBe(status);
+        expect((await uas.invites()).length).toBe(before);
+        expect(await ib.active()).toBe(0);
+      } finally {
+        await ua.close();
+      }
+    });
+
+    it('a draining peer never hands a handed-off INVITE on again: 503', async () => {
+      const ib = inst[1]!;
+      await ib.kamcmd('pv.shvSet', 'draining', 'int', '1');
+      await ib.kamcmd('pv.shvSet', 'handoff', 'str', A);
+      const ua = await SipUa.open(IN_PEER_NET);
+      try {
+        const callId = `${newId()}@twice`;
+        ua.send(invite(ua, callId, true), B, port);
+        expect((await ua.finalResponse(callId, 'INVITE', 3000))?.status).toBe(503);
+        expect(ib.kam.text()).toMatch(/handed off already; not again/);
+      } finally {
+        await ua.close();
+        await ib.kamcmd('pv.shvSet', 'draining', 'int', '0');
+        await ib.kamcmd('pv.shvSet', 'handoff', 'int', '0');
+      }
+    });
+  });
+});
