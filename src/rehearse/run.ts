@@ -37,7 +37,8 @@ export interface RehearseOptions {
   /** A busy SIP trunk besides the callers: all its calls from one address and port, through the whole roll (default on). */
   trunk?: boolean;
   /** Serve EC2 DescribeInstances to the drain agents (SIPBAKE_EC2_ENDPOINT), so a draining instance can find the
-   *  serving peers it hands new INVITEs to (default on). Off: the negative control, a draining instance refuses them. */
+   *  serving peers it hands new INVITEs to (default on). Off: nothing answers at that endpoint (the negative control:
+   *  the lookup fails, a draining instance refuses them). */
   peerDiscovery?: boolean;
   /** Tag appended to namespace names (tests running in parallel). */
   tag?: string;
@@ -387,8 +388,9 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
           `SIPBAKE_ROOT=${tree}`,
           'SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338',
           'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339',
-          // Without it the agent cannot look up its peers' addresses: a draining instance refuses new INVITEs.
-          ...(peerDiscovery ? ['SIPBAKE_EC2_ENDPOINT=http://127.0.0.1:1340'] : []),
+          // Without peer discovery nothing listens there (no forwarder): the lookup fails (connection refused) and a
+          // draining instance refuses new INVITEs. Never left unset: the SDK would aim at the real EC2 endpoint.
+          'SIPBAKE_EC2_ENDPOINT=http://127.0.0.1:1340',
           'SIPBAKE_KAMCMD=kamcmd',
           process.execPath,
           path.join(tree, 'usr/local/lib/sipbake/agent.mjs'),
