@@ -3,8 +3,13 @@
 //   --forward HOST:PORT=SOCKET   a TCP listener in the namespace piped to a unix socket (IMDS, Auto Scaling API)
 //   --rtpproxy HOST:PORT         the RTPProxy control-protocol responder (src/try/rtpproxy-responder.ts)
 //   --probe SOCKET               health checks from this namespace: GET /tcp?host=H&port=P → 200 "1" or "0"
+//   --trunk-edge PUBLIC=INNER=UA=NEXT  a SIP trunk's UDP edge: the UA (SIPp at UA) talks to INNER; everything it sends
+//                                leaves from PUBLIC (one socket: one 5-tuple to NEXT, the NLB); requests arriving at
+//                                PUBLIC go to the UA; the UA's responses go where their request came from (the top
+//                                Via's received/rport, RFC 3261 §18.2.2), not to NEXT — what SIPp cannot do itself
 // It stops on SIGTERM/SIGINT, or when its parent (the controller) goes away (stdin closes).
 import http from 'node:http';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { RtpproxyResponder } from '../try/rtpproxy-responder.js';
@@ -20,6 +25,43 @@ function tcpCheck(host: string, port: number, ms: number): Promise<boolean> {
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
+}
+
+const hostPort = (v: string | undefined, what: string): { host: string; port: number } => {
+  const [host, port] = (v ?? '').split(':');
+  if (!host || !(Number(port) > 0)) throw new Error(`ns-helper: --trunk-edge wants HOST:PORT for ${what}, not "${v ?? ''}"`);
+  return { host, port: Number(port) };
+};
+
+/** The top Via's branch of a SIP message (a response carries its request's). */
+const topBranch = (msg: string): string | undefined => /^(?:Via|v)[ \t]*:[^\r\n]*?;\s*branch=([^;,\s]+)/im.exec(msg)?.[1];
+
+async function trunkEdge(spec: string): Promise<() => void> {
+  const [pub, inner, ua, next] = spec.split('=').map((v, i) => hostPort(v, ['PUBLIC', 'INNER', 'UA', 'NEXT'][i] ?? ''));
+  if (!pub || !inner || !ua || !next) throw new Error(`ns-helper: --trunk-edge wants PUBLIC=INNER=UA=NEXT, not "${spec}"`);
+  const outside = dgram.createSocket('udp4');
+  const inside = dgram.createSocket('udp4');
+  // Request branch → where it came from; bounded (old entries go first).
+  const from = new Map<string, { address: string; port: number }>();
+  outside.on('message', (m, r) => {
+    const text = m.toString('latin1');
+    const branch = topBranch(text);
+    if (!text.startsWith('SIP/2.0 ') && branch !== undefined) {
+      from.set(branch, { address: r.address, port: r.port });
+      if (from.size > 5000) from.delete(from.keys().next().value ?? '');
+    }
+    inside.send(m, ua.port, ua.host);
+  });
+  inside.on('message', (m) => {
+    const text = m.toString('latin1');
+    const back = text.startsWith('SIP/2.0 ') ? from.get(topBranch(text) ?? '') : undefined;
+    outside.send(m, back?.port ?? next.port, back?.address ?? next.host);
+  });
+  await Promise.all([new Promise<void>((r) => outside.bind(pub.port, pub.host, r)), new Promise<void>((r) => inside.bind(inner.port, inner.host, r))]);
+  return () => {
+    outside.close();
+    inside.close();
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -55,6 +97,8 @@ async function main(argv: string[]): Promise<void> {
       });
       await new Promise<void>((r) => srv.listen(value, r));
       closers.push(() => srv.close());
+    } else if (flag === '--trunk-edge') {
+      closers.push(await trunkEdge(value));
     } else {
       throw new Error(`ns-helper: unknown option ${flag}`);
     }

@@ -567,18 +567,25 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const trunkCap = Math.ceil((estimateMs * 4 + 60_000) / trunkPeriodMs);
     let trunk: ManagedProcess | undefined;
     if (trunkOn) {
-      const trunkFile = await writeScn('uac-trunk', uacTrunk(hold, waitMs));
+      const trunkFile = await writeScn('uac-trunk', uacTrunk(hold, waitMs, { ip: ADDR.trunk, port: 5060 }, { ip: ADDR.nlbEip, port: oldImg.port }));
+      // The trunk's edge owns 198.51.100.30:5060 (one socket, one flow to the NLB) and answers requests where they
+      // came from, as a real trunk does by the Via's received/rport; SIPp sits behind it on loopback.
+      const edge = start(
+        [...inet, process.execPath, helper, '--trunk-edge', `${ADDR.trunk}:5060=127.0.0.1:5061=127.0.0.1:5062=${ADDR.nlbEip}:${oldImg.port}`],
+        'trunk edge',
+      );
+      await edge.waitForLine(/^ready$/, 10_000);
       trunk = start(
         [
           ...inet,
           'sipp',
-          `${ADDR.nlbEip}:${oldImg.port}`,
+          '127.0.0.1:5061',
           '-sf',
           trunkFile,
           '-i',
-          ADDR.trunk,
+          '127.0.0.1',
           '-p',
-          '5060',
+          '5062',
           '-mp',
           '18000',
           '-t',

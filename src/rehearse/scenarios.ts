@@ -38,9 +38,10 @@ Content-Length: 0
 /**
  * A busy SIP trunk: every call from one address and port (SIPp -t u1 -p 5060), so one UDP 5-tuple to the NLB that
  * never idles. Odd calls end with the callee's BYE (Request-URI user "calleebye", which the callee scenario hangs
- * up), even ones with the caller's BYE after the hold.
+ * up), even ones with the caller's BYE after the hold. SIPp runs behind the trunk's edge (ns-helper --trunk-edge), so
+ * its messages name the trunk's public address (`as`) and the NLB's (`to`), not SIPp's own sockets.
  */
-export function uacTrunk(h: Hold, waitMs: number): string {
+export function uacTrunk(h: Hold, waitMs: number, as: { ip: string; port: number }, to: { ip: string; port: number }): string {
   return `${head('rehearse trunk')}  <nop>
     <action>
       <assignstr assign_to="cn" value="[call_number]"/>
@@ -94,7 +95,12 @@ Content-Length: 0
   </send>
   <label id="end"/>
 </scenario>
-`;
+`
+    .replaceAll('[local_ip]', as.ip)
+    .replaceAll('[media_ip]', as.ip)
+    .replaceAll('[local_port]', String(as.port))
+    .replaceAll('[remote_ip]', to.ip)
+    .replaceAll('[remote_port]', String(to.port));
 }
 
 /** The source Twilio for calls the callee ends: INVITE, then waits for the BYE (at most waitMs) and answers it. */

@@ -107,9 +107,12 @@ describe('rehearse: summary', () => {
 
 describe('rehearse: the trunk', () => {
   it("one scenario for both endings: odd calls the callee's BYE (Request-URI calleebye), even ones the caller's", () => {
-    const x = uacTrunk({ minMs: 2000, maxMs: 6000 }, 36000);
+    const x = uacTrunk({ minMs: 2000, maxMs: 6000 }, 36000, { ip: '198.51.100.30', port: 5060 }, { ip: '203.0.113.10', port: 5060 });
     expect(x).toMatch(/<ereg regexp="\[13579\]\$" search_in="var" variable="cn"/);
-    expect(x).toMatch(/INVITE sip:\[\$svc\]@/);
+    expect(x).toMatch(/INVITE sip:\[\$svc\]@203\.0\.113\.10:5060 /);
+    // It names the trunk's public address (its edge), never SIPp's own socket.
+    expect(x).toMatch(/^Via: SIP\/2\.0\/\[transport\] 198\.51\.100\.30:5060;branch=/m);
+    expect(x).not.toMatch(/\[(?:local_ip|local_port|remote_ip|remote_port|media_ip)\]/);
     expect(x).not.toMatch(/\[service\]/);
     expect(x).toMatch(/<recv request="BYE" timeout="36000"\/>/);
   });
