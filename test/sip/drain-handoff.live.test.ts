@@ -24,6 +24,7 @@ import {
 } from '../support/index.js';
 import { SipUa, SDP, newId } from './sip-ua.js';
 import { parseTmStats } from '../../src/agent/kamailio-rpc.js';
+import { RtpproxyResponder } from '../fakes/rtpproxy.js';
 
 const run = promisify(execFile);
 const a = (x: number): string => `127.0.45.${x}`;
@@ -211,4 +212,108 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
       }
     });
   });
+});
+
+// recorder-lb: the dispatcher image, with RTPProxy (each instance its own responder) and a small antiflood
+// density (2 INVITEs per 2 s): the handed-off calls must reach a recorder through the peer, with the peer's
+// media (A's RTPProxy sees nothing), and the peer must never count them towards a ban of A's address.
+describe('recorder-lb: a draining instance hands new INVITEs to a serving peer', () => {
+  const r = (x: number): string => `127.0.46.${x}`;
+  const [RA, RB, RTRUNK, REC, RNLB] = [r(1), r(2), r(20), r(30), r(100)];
+  let tmp: TmpDir;
+  let port = 0;
+  let trunkPort = 0;
+  let recorder: Uas;
+  const inst: (Instance & { rtpproxy: RtpproxyResponder })[] = [];
+
+  beforeAll(async () => {
+    tmp = await makeTmpDir('sipbake-handoff-lb-');
+    port = await freePort(RA);
+    trunkPort = await freePort(RTRUNK);
+    const recPort = await freePort(REC);
+    recorder = await startUas({ dir: tmp.path, name: 'recorder', localIp: REC, localPort: recPort });
+    for (const ip of [RA, RB]) {
+      const dir = path.join(tmp.path, ip);
+      await mkdir(dir);
+      const rtpproxy = await new RtpproxyResponder({ host: ip, port: await freePort(ip) }).start();
+      const def = await seedDefinition('recorder-lb', {
+        listen: { udp: port, tcp: port },
+        // Behind the NLB: every instance advertises (and record-routes) the shared address.
+        advertise: { source: 'elastic-ip', elasticIp: RNLB },
+        dispatcher: {
+          algorithm: 4,
+          destinations: [{ host: REC, port: recPort, transport: 'udp', description: 'recorder' }],
+          probing: { interval: 5 },
+        },
+        media: { rtpproxy: { enabled: true, controlSocket: rtpproxy.url } },
+        // The trunk is exempt on A; nothing exempts A's address on B but the hand-off marker.
+        antiflood: { requestsDensity: 2, sampleTime: 2, exempt: [`${RTRUNK}/32`] },
+        diagnostics: { log: 'stderr', debugLevel: 1, jsonrpc: false },
+        memory: { children: 2 },
+        drain: { healthCheck: { port: await freePort(ip) } },
+      });
+      (def.dispatcher as Record<string, unknown>).backend = { type: 'file' };
+      const img = await renderDefinition(dir, def, { privateIp: ip, publicIp: RNLB });
+      const include = path.join(img.tree, 'etc/kamailio/sipbake-boot.cfg');
+      await writeFile(include, (await readFile(include, 'utf8')).replace('"127.0.0.0/8"', '"127.0.46.0/29"'));
+      const kam = await startKamailio({
+        tree: img.tree,
+        sharedMb: 64,
+        privateMb: 8,
+        listeners: [{ host: ip, port, transport: 'udp' }],
+        logFile: path.join(dir, 'kamailio.log'),
+      });
+      const sock = `unix:${img.tree}/run/kamailio/kamailio_ctl`;
+      const kamcmd = async (...args: string[]) => (await run('kamcmd', ['-s', sock, ...args], { timeout: 5000 })).stdout;
+      inst.push({
+        ip,
+        kam,
+        kamcmd,
+        rtpproxy,
+        active: async () => Number(/all:\s*(\d+)/.exec(await kamcmd('dlg.stats_active'))?.[1] ?? NaN),
+        processed: async () => Number(/processed_dialogs\s*=\s*(\d+)/.exec(await kamcmd('stats.get_statistics', 'processed_dialogs'))?.[1] ?? NaN),
+      });
+    }
+  });
+  afterAll(async () => {
+    for (const i of inst) {
+      await i.kam.stop();
+      await i.rtpproxy.stop();
+    }
+    await recorder?.stop();
+    await tmp?.remove();
+  });
+
+  it('20 calls at 10/s from one trunk 5-tuple complete on B, with B’s media, and B never bans A', async () => {
+    const [ia, ib] = [inst[0]!, inst[1]!];
+    await ia.kamcmd('pv.shvSet', 'draining', 'int', '1');
+    await ia.kamcmd('pv.shvSet', 'handoff', 'str', RB);
+    const res = await runCalls({
+      dir: tmp.path,
+      name: 'lb-handoff',
+      localIp: RTRUNK,
+      localPort: trunkPort,
+      remote: `${RA}:${port}`,
+      calls: 20,
+      rate: 10,
+      limit: 10,
+      timeoutS: 30,
+      uac: { holdMs: 300 },
+    });
+    expect(res.stats?.failed, res.output).toBe(0);
+    expect(res.stats?.successful).toBe(20);
+    const invites = await recorder.invites();
+    expect(invites).toHaveLength(20);
+    for (const m of invites) expect(m.headers['x-sipbake-handoff']).toBeUndefined();
+    await new Promise((res2) => setTimeout(res2, 300));
+    expect(await ib.processed()).toBe(20);
+    expect(await ib.active()).toBe(0);
+    expect(await ia.processed()).toBe(0);
+    // Session commands only (U offer, L answer, D delete); V/VF are each child's start-up capability checks.
+    const sessions = (i: { rtpproxy: RtpproxyResponder }) => i.rtpproxy.commands.filter((c) => /^[ULD]/.test(c.command));
+    expect(sessions(ia), 'the draining instance touches no media').toEqual([]);
+    expect(sessions(ib).filter((c) => c.command.startsWith('U'))).toHaveLength(20);
+    expect(sessions(ib).filter((c) => c.command.startsWith('D')).length).toBeGreaterThanOrEqual(20);
+    expect(ib.kam.text()).not.toMatch(/pike: banning/);
+  }, 60_000);
 });
