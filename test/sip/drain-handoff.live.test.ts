@@ -22,7 +22,7 @@ import {
   type TmpDir,
   type Uas,
 } from '../support/index.js';
-import { SipUa, SDP, newId } from './sip-ua.js';
+import { SipUa, SDP, hdr, newId, type SipMessage } from './sip-ua.js';
 import { parseTmStats } from '../../src/agent/kamailio-rpc.js';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
 
@@ -50,12 +50,13 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
   let port = 0;
   let trunkPort = 0;
   let uas: Uas;
+  let uasPort = 0;
   const inst: Instance[] = [];
 
   beforeAll(async () => {
     tmp = await makeTmpDir('sipbake-handoff-');
     port = await freePort(A);
-    const uasPort = await freePort(DEST);
+    uasPort = await freePort(DEST);
     trunkPort = await freePort(TRUNK);
     uas = await startUas({ dir: tmp.path, name: 'dest', localIp: DEST, localPort: uasPort });
     for (const ip of [A, B]) {
@@ -212,6 +213,59 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
       }
     });
   });
+
+  it('a ringing handed-off INVITE: A holds a transaction and no dialog (what the agent waits for); CANCEL reaches B and the callee', async () => {
+    const [ia, ib] = [inst[0]!, inst[1]!];
+    await ia.kamcmd('pv.shvSet', 'draining', 'int', '1');
+    await ia.kamcmd('pv.shvSet', 'handoff', 'str', B);
+    // The destination now rings and never answers (the SIPp UAS is done with its part).
+    await uas.stop();
+    const callee = await SipUa.open(DEST, uasPort);
+    const trunk = await SipUa.open(TRUNK, trunkPort);
+    try {
+      let ringing: SipMessage | undefined;
+      callee.onEvery((m) => {
+        if (m.method === 'INVITE') {
+          ringing = m;
+          callee.reply(m, 180, 'Ringing', { toTag: 'ring1' });
+        } else if (m.method === 'CANCEL' && ringing) {
+          callee.reply(m, 200, 'OK');
+          callee.reply(ringing, 487, 'Request Terminated', { toTag: 'ring1' });
+        }
+      });
+      const callId = `${newId()}@ringing`;
+      const invite = trunk.request({
+        method: 'INVITE',
+        ruri: `sip:callee@${NLB}:${port}`,
+        from: `<sip:trunk@${trunk.hostport}>;tag=${newId()}`,
+        to: `<sip:callee@${NLB}>`,
+        callId,
+        cseq: 1,
+        body: SDP(TRUNK, 30000),
+      });
+      trunk.send(invite, A, port);
+      expect((await trunk.waitFor((m) => m.status === 180 && hdr(m, 'call-id') === callId, 4000))?.from.address).toBe(A);
+      expect(parseTmStats(await ia.kamcmd('tm.stats')), 'A holds the handed-off INVITE transaction').toBeGreaterThan(0);
+      expect(await ia.active(), 'and no dialog').toBe(0);
+      expect(await ib.active(), 'B owns the early dialog').toBe(1);
+      // CANCEL: the INVITE's Via (same branch), CSeq method CANCEL, no body (RFC 3261 9.1).
+      const cancel = invite
+        .replace(/^INVITE /, 'CANCEL ')
+        .replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL')
+        .replace(/Content-Type: application\/sdp\r\n/, '')
+        .replace(/Content-Length: \d+\r\n\r\n[\s\S]*$/, 'Content-Length: 0\r\n\r\n');
+      trunk.send(cancel, A, port);
+      expect((await trunk.finalResponse(callId, 'CANCEL', 4000))?.status).toBe(200);
+      const fin = await trunk.finalResponse(callId, 'INVITE', 4000);
+      expect(fin?.status).toBe(487);
+      expect(callee.received.some((m) => m.method === 'CANCEL' && hdr(m, 'call-id') === callId)).toBe(true);
+      await new Promise((res) => setTimeout(res, 300));
+      expect(await ib.active()).toBe(0);
+    } finally {
+      await trunk.close();
+      await callee.close();
+    }
+  }, 30_000);
 });
 
 // recorder-lb: the dispatcher image, with RTPProxy (each instance its own responder) and a small antiflood
