@@ -125,9 +125,11 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
     const r = await trunkCalls('handoff', 10);
     expect(r.stats?.failed, r.output).toBe(0);
     expect(r.stats?.successful).toBe(10);
-    // A has no dialog but has had transactions (the handed-off INVITEs, the forwarded ACK/BYE): what the drain
-    // agent waits for besides dialogs. tm keeps them ~5 s (wait timer), then the count is 0.
-    expect(parseTmStats(await ia.kamcmd('tm.stats'))).toBeGreaterThan(0);
+    // A has no dialog but had a transaction per handed-off INVITE (and forwarded ACK/BYE). Finished, they sit in
+    // tm's wait timer (~5 s): counted in `current` and `waiting`, not in flight, so the drain need not wait for them.
+    const tm = await ia.kamcmd('tm.stats');
+    expect(Number(/current:\s*(\d+)/.exec(tm)?.[1])).toBeGreaterThanOrEqual(10);
+    expect(parseTmStats(tm), tm).toBe(0);
 
     // Every INVITE went A -> B -> destination; B record-routed it with its own token, A not at all.
     const invites = (await uas.invites()).slice(before);
@@ -145,9 +147,6 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
     expect(await ib.active()).toBe(0);
     expect(await ia.processed()).toBe(0);
     expect(await ia.active()).toBe(0);
-    const deadline = Date.now() + 15_000;
-    while (parseTmStats(await ia.kamcmd('tm.stats')) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
-    expect(parseTmStats(await ia.kamcmd('tm.stats'))).toBe(0);
     expect(
       ia.kam.text().match(new RegExp(`handoff: INVITE Call-ID \\S+ from ${TRUNK.replace(/\./g, '\\.')}:${trunkPort} to ${B.replace(/\./g, '\\.')}`, 'g')),
     ).toHaveLength(10);
@@ -245,7 +244,7 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
       });
       trunk.send(invite, A, port);
       expect((await trunk.waitFor((m) => m.status === 180 && hdr(m, 'call-id') === callId, 4000))?.from.address).toBe(A);
-      expect(parseTmStats(await ia.kamcmd('tm.stats')), 'A holds the handed-off INVITE transaction').toBeGreaterThan(0);
+      expect(parseTmStats(await ia.kamcmd('tm.stats')), 'A holds the handed-off INVITE transaction in flight').toBe(1);
       expect(await ia.active(), 'and no dialog').toBe(0);
       expect(await ib.active(), 'B owns the early dialog').toBe(1);
       // CANCEL: the INVITE's Via (same branch), CSeq method CANCEL, no body (RFC 3261 9.1).
