@@ -18,7 +18,7 @@ export interface KamailioRpc {
   setDraining(on: boolean): Promise<void>;
   /** $shv(handoff): the serving peer new INVITEs go to while draining; undefined clears it (503). */
   setHandoff(peer: string | undefined): Promise<void>;
-  /** Transactions in flight (tm.stats "current"; finished ones linger for tm's wait timer, ~5 s). */
+  /** Transactions in flight: tm.stats current - waiting (finished ones wait out tm's wait timer, ~5 s, and do not count). */
   transactions(): Promise<number>;
   /** Dialogs in any state but ended (dlg.stats_active "all"). */
   activeDialogs(): Promise<number>;
@@ -35,11 +35,16 @@ export function parseStatsActive(out: string): number {
   return Number(m[1]);
 }
 
-/** Pure: the `current:` field of `kamcmd tm.stats` (tm's t_stats.c: current, waiting, total, …). */
+/**
+ * Pure: transactions in flight from `kamcmd tm.stats`. tm's t_stats.c prints `current` (created - deleted) and
+ * `waiting` (in the wait timer: finished, kept ~5 s for retransmissions); in flight = current - waiting. So a
+ * dispatcher OPTIONS ping counts only until its reply, not for the 5 s after it.
+ */
 export function parseTmStats(out: string): number {
-  const m = /^\s*current:\s*(\d+)\s*$/m.exec(out);
-  if (!m) throw new RpcError(`unexpected tm.stats output: ${out.trim().slice(0, 200)}`);
-  return Number(m[1]);
+  const current = /^\s*current:\s*(\d+)\s*$/m.exec(out);
+  const waiting = /^\s*waiting:\s*(\d+)\s*$/m.exec(out);
+  if (!current || !waiting) throw new RpcError(`unexpected tm.stats output: ${out.trim().slice(0, 200)}`);
+  return Math.max(0, Number(current[1]) - Number(waiting[1]));
 }
 
 /** Pure: SIPBAKE_PEER_NET from the boot include text, if present. */

@@ -5,7 +5,7 @@ import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 // flow on this instance for the whole deregistration delay). Auto Scaling names the group and its members,
 // EC2 their private addresses. Choosing one is pure; the lookup is a thin effect.
 
-export interface PeerCandidate {
+interface PeerCandidate {
   InstanceId?: string;
   LifecycleState?: string;
   HealthStatus?: string;
@@ -54,7 +54,7 @@ export function choosePeer(ids: string[], addresses: Map<string, string>, peerNe
 }
 
 /** Pure: one line for a failed lookup: what failed and what to do. */
-export function peerLookupProblem(call: string, e: unknown): string {
+function peerLookupProblem(call: string, e: unknown): string {
   const name = e instanceof Error ? e.name : 'Error';
   const msg = e instanceof Error ? e.message : String(e);
   if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(`${name} ${msg}`))

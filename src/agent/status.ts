@@ -20,6 +20,8 @@ export interface StatusObservation {
   kamailio: { up: boolean; uptimeSeconds?: number; error?: string };
   activeDialogs?: number;
   draining?: boolean;
+  /** $shv(handoff): the serving peer a draining instance hands new INVITEs to. */
+  handoff?: string;
   destinations?: Destination[];
   destinationsError?: string;
   drainState?: Record<string, unknown>;
@@ -95,10 +97,11 @@ export async function observeStatus(root: string, kam: Kamcmd, withDispatcher: b
     o.kamailio = { up: false, error: e instanceof Error ? e.message : String(e) };
   }
   if (o.kamailio.up) {
-    const [dlg, drain, ds] = await Promise.allSettled([
+    const [dlg, drain, ds, peer] = await Promise.allSettled([
       kam(['dlg.stats_active']),
       kam(['pv.shvGet', 'draining']),
       withDispatcher ? kam(['dispatcher.list']) : Promise.resolve(''),
+      kam(['pv.shvGet', 'handoff']),
     ]);
     if (dlg.status === 'fulfilled') {
       const m = /^\s*all:\s*(\d+)/m.exec(dlg.value);
@@ -107,6 +110,10 @@ export async function observeStatus(root: string, kam: Kamcmd, withDispatcher: b
     if (drain.status === 'fulfilled') {
       const m = /value:\s*(-?\d+)/.exec(drain.value);
       if (m) o.draining = Number(m[1]) !== 0;
+    }
+    if (peer.status === 'fulfilled') {
+      const m = /value:\s*(\d+\.\d+\.\d+\.\d+)/.exec(peer.value);
+      if (m) o.handoff = m[1];
     }
     if (withDispatcher) {
       if (ds.status === 'fulfilled') o.destinations = parseDispatcherList(ds.value);
@@ -135,7 +142,17 @@ export function formatStatus(name: string, o: StatusObservation, now = Date.now(
     `Kamailio         ${k.up ? `up ${k.uptimeSeconds !== undefined ? `${k.uptimeSeconds} s` : ''}`.trim() : `DOWN (${k.error ?? 'no answer on the ctl socket'})`}`,
   );
   lines.push(`Active dialogs   ${o.activeDialogs ?? '?'}`);
-  const drainBits = [o.draining === undefined ? (k.up ? 'unknown' : '?') : o.draining ? 'DRAINING (new calls get 503)' : 'not draining'];
+  const drainBits = [
+    o.draining === undefined
+      ? k.up
+        ? 'unknown'
+        : '?'
+      : o.draining
+        ? o.handoff
+          ? `DRAINING (new calls handed to ${o.handoff})`
+          : 'DRAINING (new calls get 503)'
+        : 'not draining',
+  ];
   if (o.drainState)
     drainBits.push(
       Object.entries(o.drainState)

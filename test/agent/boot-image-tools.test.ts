@@ -43,6 +43,15 @@ describe('sipbake-status formatting (pure)', () => {
     expect(describeFlags('DX')).toBe('disabled');
   });
 
+  it.each([
+    [{ draining: true, handoff: '10.0.1.7' }, 'DRAINING (new calls handed to 10.0.1.7)'],
+    [{ draining: true }, 'DRAINING (new calls get 503)'],
+    [{ draining: false }, 'not draining'],
+  ])('shows where new calls go while draining: %j', (o, want) => {
+    const out = formatStatus('twilio-relay', { kamailio: { up: true, uptimeSeconds: 5 }, ...o });
+    expect(out).toMatch(new RegExp(`^Drain\\s+${want.replace(/[().]/g, '\\$&')}$`, 'm'));
+  });
+
   it('shows a failed boot with its reason', () => {
     const out = formatStatus(
       'recorder-lb',

@@ -81,6 +81,7 @@ describe('sipbake-status against a live Kamailio', () => {
 
   it('shows the drain flag and a stopped recorder going inactive; --json for scripts', async () => {
     await lb.kamcmd('pv.shvSet', 'draining', 'int', '1');
+    await lb.kamcmd('pv.shvSet', 'handoff', 'str', '10.0.1.7');
     await lb.recorders[1]!.stop();
     try {
       let out = '';
@@ -89,7 +90,7 @@ describe('sipbake-status against a live Kamailio', () => {
         if (/Destinations\s+1\/2 active/.test(out)) break;
         await new Promise((r) => setTimeout(r, 250));
       }
-      expect(out).toMatch(/^Drain\s+DRAINING/m);
+      expect(out).toMatch(/^Drain\s+DRAINING \(new calls handed to 10\.0\.1\.7\)/m);
       expect(out).toMatch(/^Destinations\s+1\/2 active$/m);
       // Probing marks it trying (T) then inactive (I) after the threshold; either way not active.
       expect(out).toMatch(new RegExp(`sip:${lb.addr.recorders[1]!.replace(/\./g, '\\.')}:${lb.recorderPorts[1]}\\S*\\s+[TI]P\\s+(trying|inactive), probing`));

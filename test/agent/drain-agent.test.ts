@@ -23,6 +23,7 @@ let asg: AutoScalingHttpFake;
 let r: TempRoot;
 let child: ResultPromise | undefined;
 let inst: FakeInstance;
+let peer: FakeInstance;
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -85,8 +86,9 @@ async function startAgent(drain: Record<string, unknown>) {
   await writeFile(path.join(r.root, 'alive'), '');
   await writeFile(path.join(r.root, 'dialogs'), '3\n');
   const fake = new FakeAws({ drainAgent: false });
-  seedWorld(fake, { desired: 1, heartbeat: 60 });
-  inst = [...fake.instances.values()][0]!;
+  // Two instances: the other one is the serving peer new INVITEs are handed to.
+  seedWorld(fake, { desired: 2, heartbeat: 60 });
+  [inst, peer] = [...fake.instances.values()] as [FakeInstance, FakeInstance];
   asg.use(fake);
   imds = await startImdsFake({ instanceId: inst.InstanceId, lifecycleState: 'InService' });
   const c = execa(agentNode, [r.agent, 'drain'], {
@@ -95,6 +97,7 @@ async function startAgent(drain: Record<string, unknown>) {
       SIPBAKE_ROOT: r.root,
       SIPBAKE_IMDS_ENDPOINT: imds.endpoint,
       SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint,
+      SIPBAKE_EC2_ENDPOINT: asg.endpoint,
       SIPBAKE_KAMCMD: kamcmd,
     },
     reject: false,
@@ -118,6 +121,11 @@ describe('agent.mjs drain (bundled, child process)', () => {
     const flippedAt = Date.now();
     await until('the health-check port to close', async () => !(await connects(port)), 5000);
     expect(await readFile(path.join(r.root, 'draining'), 'utf8')).toBe('1\n');
+    // The bundled Auto Scaling and EC2 clients found the peer: Kamailio hands new INVITEs to its private address.
+    expect(await readFile(path.join(r.root, 'handoff'), 'utf8')).toBe(`${peer.PrivateIpAddress}\n`);
+    expect(asg.calls.filter((x) => x.ok).map((x) => x.action)).toEqual(
+      expect.arrayContaining(['DescribeAutoScalingInstances', 'DescribeAutoScalingGroups', 'DescribeInstances']),
+    );
     await new Promise((res) => setTimeout(res, 2500));
     expect(asg.calls.some((x) => x.action === 'CompleteLifecycleAction')).toBe(false);
     await writeFile(path.join(r.root, 'dialogs'), '0\n');
@@ -153,6 +161,7 @@ describe('agent.mjs drain (bundled, child process)', () => {
     c.kill('SIGTERM');
     const res = await c;
     expect(res.all).toMatch(/3 call\(s\) ended normally, 0 cut/);
+    expect(res.all).toContain(`handing new INVITEs to ${peer.InstanceId} (${peer.PrivateIpAddress})`);
     expect(res.exitCode).toBe(0);
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ctlAccepts, ctlSocketFromInclude, kamcmdRpc, parseStatsActive } from '../../src/agent/kamailio-rpc.js';
+import { ctlAccepts, ctlSocketFromInclude, kamcmdRpc, parseStatsActive, parseTmStats, peerNetFromInclude } from '../../src/agent/kamailio-rpc.js';
 import { renderBootInclude } from '../../src/contract/boot-include.js';
 
 describe('kamailio rpc', () => {
@@ -13,6 +13,26 @@ describe('kamailio rpc', () => {
 
   it('refuses output it does not understand instead of reading 0', () => {
     expect(() => parseStatsActive('error: 500 - command dlg.stats_active not found')).toThrow(/unexpected dlg.stats_active output/);
+  });
+
+  it.each([
+    // Kamailio 5.6.3's kamcmd tm.stats right after 10 handed-off calls: all 20 transactions finished, in the wait timer.
+    [
+      '{\n\tcurrent: 20\n\twaiting: 20\n\ttotal: 20\n\ttotal_local: 0\n\trpl_received: 30\n\trpl_generated: 10\n\trpl_sent: 30\n\t6xx: 0\n\t5xx: 0\n\t4xx: 0\n\t3xx: 0\n\t2xx: 20\n\tcreated: 20\n\tfreed: 0\n\tdelayed_free: 0\n}\n',
+      0,
+    ],
+    ['{\n\tcurrent: 3\n\twaiting: 1\n\ttotal: 9\n}\n', 2],
+  ])('reads transactions in flight (current - waiting) from tm.stats', (out, want) => {
+    expect(parseTmStats(out)).toBe(want);
+  });
+
+  it('refuses tm.stats output without current and waiting', () => {
+    expect(() => parseTmStats('{\n\tcurrent: 3\n}\n')).toThrow(/unexpected tm.stats output/);
+  });
+
+  it('finds the peer network in the boot include the agent writes', () => {
+    const inc = renderBootInclude({ privateIp: '10.0.0.1', publicIp: '10.0.0.1', root: '/tmp/x', peerNet: '10.0.0.0/16' });
+    expect(peerNetFromInclude(inc)).toBe('10.0.0.0/16');
   });
 
   it('finds the ctl socket in the boot include the agent writes', () => {

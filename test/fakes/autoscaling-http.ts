@@ -2,13 +2,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeAws } from './aws/fake-aws.js';
 import { asgHandlers } from './aws/handlers-asg.js';
+import { ec2Handlers } from './aws/handlers-ec2.js';
 
 // The Auto Scaling API on 127.0.0.1 for a child process (the bundled drain agent), in its real wire
 // protocol (awsQuery: form-encoded POST, XML answers), so the agent's SDK client talks to it unchanged.
 // It is a wire front for the shared stateful fake (test/fakes/aws/, README.md there): the same state, the same
 // handlers and errors, the same call log (`fake.calls`) and faults. It serves only what an instance's drain
 // agent calls: DescribeAutoScalingInstances, DescribeLifecycleHooks, RecordLifecycleActionHeartbeat,
-// CompleteLifecycleAction. The fake's simulated clock follows real time from the start (a child process
+// CompleteLifecycleAction, DescribeAutoScalingGroups, and (point SIPBAKE_EC2_ENDPOINT here too) EC2's
+// DescribeInstances in EC2's own query protocol (`InstanceId.N` lists; lowerCamel XML, `item` lists; errors
+// as Response/Errors/Error; EC2 API reference, "Query requests" and "Error codes"). The fake's simulated clock follows real time from the start (a child process
 // sleeps for real), so hook timeouts and heartbeats behave as in AWS. Requests without a SigV4 Authorization
 // header are refused. `calls` also records every request with its real time and whether it succeeded.
 
@@ -29,7 +32,49 @@ export interface AutoScalingHttpFake {
   close(): Promise<void>;
 }
 
-const SERVED = ['DescribeAutoScalingInstances', 'DescribeLifecycleHooks', 'RecordLifecycleActionHeartbeat', 'CompleteLifecycleAction'];
+const SERVED = [
+  'DescribeAutoScalingInstances',
+  'DescribeLifecycleHooks',
+  'RecordLifecycleActionHeartbeat',
+  'CompleteLifecycleAction',
+  'DescribeAutoScalingGroups',
+];
+const EC2_SERVED = ['DescribeInstances'];
+const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+
+/** EC2 query input: `InstanceId.1=…` → `{ InstanceIds: […] }` (the only list DescribeInstances needs here). */
+function ec2InputOf(params: Record<string, string>): Record<string, unknown> {
+  const ids = Object.entries(params)
+    .flatMap(([k, v]) => {
+      const m = /^InstanceId\.(\d+)$/.exec(k);
+      return m ? [[Number(m[1]), v] as const] : [];
+    })
+    .sort((a, b) => a[0] - b[0])
+    .map(([, v]) => v);
+  return ids.length ? { InstanceIds: ids } : {};
+}
+
+interface Ec2Instance {
+  InstanceId: string;
+  ImageId?: string;
+  State?: { Name?: string };
+  PrivateIpAddress?: string;
+}
+
+function ec2DescribeInstancesXml(out: { Reservations: { Instances: Ec2Instance[] }[] }): string {
+  const codes: Record<string, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
+  const inst = (i: Ec2Instance) =>
+    `<item><instanceId>${esc(i.InstanceId)}</instanceId>${i.ImageId ? `<imageId>${esc(i.ImageId)}</imageId>` : ''}` +
+    `<instanceState><code>${codes[i.State?.Name ?? 'running'] ?? 16}</code><name>${esc(i.State?.Name ?? 'running')}</name></instanceState>` +
+    `${i.PrivateIpAddress ? `<privateIpAddress>${esc(i.PrivateIpAddress)}</privateIpAddress>` : ''}</item>`;
+  const res = out.Reservations.map(
+    (r, n) => `<item><reservationId>r-${n}</reservationId><instancesSet>${r.Instances.map(inst).join('')}</instancesSet></item>`,
+  );
+  return `<DescribeInstancesResponse xmlns="${EC2_NS}"><requestId>fake-1</requestId><reservationSet>${res.join('')}</reservationSet></DescribeInstancesResponse>`;
+}
+function ec2Fault(code: string, message: string): string {
+  return `<Response><Errors><Error><Code>${esc(code)}</Code><Message>${esc(message)}</Message></Error></Errors><RequestID>fake-1</RequestID></Response>`;
+}
 const NS = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -82,11 +127,23 @@ export async function startAutoScalingHttpFake(fake: FakeAws = new FakeAws()): P
       };
       if (!/^AWS4-HMAC-SHA256 Credential=/.test(String(req.headers.authorization ?? '')))
         return send(403, fault('MissingAuthenticationToken', 'unsigned request'));
-      if (!SERVED.includes(action)) return send(400, fault('InvalidAction', `the fake does not serve ${action} over HTTP`));
+      const ec2 = EC2_SERVED.includes(action);
+      if (!SERVED.includes(action) && !ec2) return send(400, fault('InvalidAction', `the fake does not serve ${action} over HTTP`));
       // Simulated time follows real time, whole seconds at a time.
       const elapsed = Math.floor((Date.now() - realMs) / 1000) * 1000;
       realMs += elapsed;
       fake.advance(elapsed);
+      if (ec2) {
+        const input = ec2InputOf(params);
+        fake.calls.push({ service: 'ec2', command: action, input: structuredClone(input), atMs: fake.nowMs });
+        try {
+          fake.faults.check(action, fake.nowMs);
+          return send(200, ec2DescribeInstancesXml(ec2Handlers(fake).DescribeInstances!(input) as never));
+        } catch (e) {
+          const err = e as Error & { $metadata?: { httpStatusCode?: number } };
+          return send(err.$metadata?.httpStatusCode ?? 400, ec2Fault(err.name, err.message));
+        }
+      }
       const input = inputOf(params);
       fake.calls.push({ service: 'autoscaling', command: action, input: structuredClone(input), atMs: fake.nowMs });
       try {
