@@ -79,6 +79,33 @@ export function nlbRuleset(o: NetOptions): string {
 `;
 }
 
+/**
+ * nft ruleset of the internet namespace: the callers answer as real user agents do, by the Via's received/rport
+ * (RFC 3261 §18.2.2), which SIPp does not (it answers to the call's remote, the NLB). A request an instance sends to a
+ * caller through the NAT gateway (a callee's BYE) teaches the caller's socket → the NAT's address and port; a SIP
+ * response from that socket to the NLB then goes there instead (stateless rewrite, checksums updated by nft), back to
+ * the sending instance. The trunk has its own edge (ns-helper --trunk-edge).
+ */
+export function internetRuleset(): string {
+  const key = 'ip daddr . udp dport';
+  return `table ip uaedge {
+  map backip { type ipv4_addr . inet_service : ipv4_addr; flags dynamic,timeout; timeout 120s; }
+  map backport { type ipv4_addr . inet_service : inet_service; flags dynamic,timeout; timeout 120s; }
+  chain learn {
+    type filter hook prerouting priority -150; policy accept;
+    ip saddr ${ADDR.natEip} ip daddr { ${ADDR.sources.join(', ')} } @th,64,64 != ${SIP_RESPONSE} update @backip { ${key} : ip saddr } update @backport { ${key} : udp sport }
+  }
+  chain answer {
+    type route hook output priority -150; policy accept;
+    ip daddr ${ADDR.nlbEip} @th,64,64 ${SIP_RESPONSE} ip saddr . udp sport @backip udp dport set ip saddr . udp sport map @backport ip daddr set ip saddr . udp sport map @backip
+  }
+}
+`;
+}
+
+/** "SIP/2.0 " — the first 8 bytes of a SIP response's UDP payload. */
+const SIP_RESPONSE = '0x5349502f322e3020';
+
 /** nft ruleset of the NAT gateway: source NAT to its Elastic IP with random ports (AWS NAT does not keep source ports). */
 export function natRuleset(): string {
   return `table ip natgw {

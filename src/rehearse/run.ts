@@ -11,7 +11,19 @@ import { initialController, nextDelayMs, step, type Action, type ControllerParam
 import { closeServer, instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall } from './endpoints.js';
 import { bootInstance, instanceMac, type InstanceBoot } from './boot.js';
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
-import { ADDR, baseCommands, instanceCommands, instanceIp, mapScript, natRuleset, netNames, nlbRuleset, rebalance, type Cmd } from './net-plan.js';
+import {
+  ADDR,
+  baseCommands,
+  instanceCommands,
+  instanceIp,
+  internetRuleset,
+  mapScript,
+  natRuleset,
+  netNames,
+  nlbRuleset,
+  rebalance,
+  type Cmd,
+} from './net-plan.js';
 import { uacCalleeBye, uacCallerBye, uacTrunk, uas } from './scenarios.js';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
 import { callEnds, handedOff, handoffsLogged, natPath, natTranslations } from './measure.js';
@@ -287,6 +299,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     await sh(baseCommands(names, { udpIdleSeconds: Math.max(1, Math.round(120 / o.scale)), stickiness: true }));
     await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], nlbRuleset({ udpIdleSeconds: 0, stickiness: true }));
     await run(['ip', 'netns', 'exec', names.nat, 'nft', '-f', '-'], natRuleset());
+    await run(['ip', 'netns', 'exec', names.inet, 'nft', '-f', '-'], internetRuleset());
     event(
       'network',
       `internet, NLB ${ADDR.nlbEip} (flow hash, source-IP stickiness, UDP idle ${Math.round(120 / o.scale)} s), NAT gateway ${ADDR.natEip} (random ports)`,
