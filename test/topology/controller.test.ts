@@ -9,7 +9,7 @@ import {
   type ControllerState,
   type Observation,
 } from '../../src/rehearse/controller.js';
-import { BUCKETS, mapScript, nlbRuleset, rebalance } from '../../src/rehearse/net-plan.js';
+import { ADDR, BUCKETS, internetRuleset, mapScript, nlbRuleset, rebalance } from '../../src/rehearse/net-plan.js';
 
 // The rehearsal's Auto Scaling group (pure): AWS's order per replaced instance, driven by scripted observations.
 
@@ -126,5 +126,13 @@ describe('NLB plan (pure)', () => {
   it('hashes the source address only with stickiness, the 5-tuple without', () => {
     expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: true })).toMatch(/dnat to jhash ip saddr mod 60 map @targets/);
     expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: false })).toMatch(/jhash ip saddr \. udp sport mod 60/);
+  });
+
+  it("internet side: callers' responses follow received/rport — learned from requests the NAT gateway brings, for the callers only", () => {
+    const r = internetRuleset();
+    expect(r).toMatch(new RegExp(`ip saddr ${ADDR.natEip.replace(/\./g, '\\.')} ip daddr \\{ ${ADDR.sources[0]?.replace(/\./g, '\\.')}`));
+    expect(r).toMatch(/@th,64,64 != 0x5349502f322e3020 update @backip/);
+    expect(r).toMatch(/ip daddr 203\.0\.113\.10 @th,64,64 0x5349502f322e3020 .*udp dport set .* ip daddr set ip saddr \. udp sport map @backip/);
+    expect(r).not.toMatch(new RegExp(ADDR.trunk.replace(/\./g, '\\.')));
   });
 });
