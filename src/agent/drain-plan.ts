@@ -43,7 +43,7 @@ export interface DrainState {
   /** Why there is no peer, as last logged (logged again only when it changes). */
   peerNote?: string;
   lastPeerCheckAt?: number;
-  /** Transactions in flight (tm.stats current) at the last read. */
+  /** Transactions in flight (server transactions in tm.list) at the last read. */
   lastTransactions?: number;
 }
 
@@ -57,7 +57,7 @@ export interface Observation {
   processAlive?: boolean;
   /** dlg.stats_active "all"; undefined when it was not read or the read failed. */
   dialogs?: number;
-  /** tm.stats "current": transactions in flight (handed-off INVITEs among them); undefined when not read. */
+  /** Server transactions tm holds (tm.list) (handed-off INVITEs among them); undefined when not read. */
   transactions?: number;
   /** A stats read (dialogs or transactions) failed although core.uptime answered: counts as a failed RPC. */
   statsFailed?: boolean;
