@@ -18,7 +18,7 @@ export interface KamailioRpc {
   setDraining(on: boolean): Promise<void>;
   /** $shv(handoff): the serving peer new INVITEs go to while draining; undefined clears it (503). */
   setHandoff(peer: string | undefined): Promise<void>;
-  /** Server transactions tm holds (tm.list, uas_request yes): relayed requests, handed-off INVITEs among them. */
+  /** INVITE server transactions tm holds (tm.list, method INVITE, uas_request yes), handed-off INVITEs among them. */
   transactions(): Promise<number>;
   /** Dialogs in any state but ended (dlg.stats_active "all"). */
   activeDialogs(): Promise<number>;
@@ -36,15 +36,25 @@ export function parseStatsActive(out: string): number {
 }
 
 /**
- * Pure: the server transactions in `kamcmd tm.list` (tm's t_stats.c tm_rpc_list: one entry per transaction,
- * `uas_request: yes` when it was created for a received request). Local ones (dispatcher OPTIONS pings) have
- * `uas_request: no` and never hold a drain. A finished transaction stays listed for tm's wait timer (~5 s).
+ * Pure: the INVITE server transactions in `kamcmd tm.list` (tm's t_stats.c tm_rpc_list: one entry per
+ * transaction, `uas_request: yes` when it was created for a received request). Only an INVITE's answer matters
+ * to a caller (a ringing handed-off call's 200 comes back through here); a BYE relayed to a party that no longer
+ * answers waits out fr_timer (30 s) and must not hold the drain. Local transactions (dispatcher OPTIONS pings)
+ * have `uas_request: no`. A finished transaction stays listed for tm's wait timer (~5 s).
  * (tm.stats cannot tell: its `waiting` is "entered the wait timer - deleted", so current - waiting also counts,
  * forever, every transaction deleted without waiting.)
  */
 export function parseTmList(out: string): number {
   if (out.trim() !== '' && !/^\s*tindex:/m.test(out)) throw new RpcError(`unexpected tm.list output: ${out.trim().slice(0, 200)}`);
-  return out.match(/^\s*uas_request:\s*yes\s*$/gm)?.length ?? 0;
+  // Entries are `{ … }` blocks (several per hash slot share one block, in order: method comes before uas_request).
+  let n = 0;
+  let method = '';
+  for (const line of out.split('\n')) {
+    const m = /^\s*method:\s*(\S+)/.exec(line);
+    if (m) method = m[1] ?? '';
+    else if (/^\s*uas_request:\s*yes\s*$/.test(line) && method === 'INVITE') n++;
+  }
+  return n;
 }
 
 /** Pure: SIPBAKE_PEER_NET from the boot include text, if present. */

@@ -19,10 +19,11 @@ describe('kamailio rpc', () => {
   const entry = (method: string, uas: 'yes' | 'no', tindex: number) =>
     `{\n\tcell: 0x7f82825991a0\n\ttindex: ${tindex}\n\ttlabel: 1801730269\n\tmethod: ${method}\n\tfrom: From: sipp <sip:sipp@127.0.45.20:36686>;tag=19304SIPpTag001\r\n\n\tto: To: <sip:service@127.0.45.1:55082>;tag=19265SIPpTag011\r\n\n\tcallid: Call-ID: 1-19304@127.0.45.20\r\n\n\tcseq: CSeq: 2\n\tuas_request: ${uas}\n\ttflags: 0\n\toutgoings: 1\n\tref_count: 1\n\tlifetime: 57944398\n}\n`;
   it.each([
-    ['handed-off INVITE and BYE', entry('BYE', 'yes', 11390) + entry('INVITE', 'yes', 11393), 2],
+    ['handed-off INVITE (the BYE does not count)', entry('BYE', 'yes', 11390) + entry('INVITE', 'yes', 11393), 1],
+    ['two INVITEs', entry('INVITE', 'yes', 1) + entry('INVITE', 'yes', 2), 2],
     ['a dispatcher ping (local, never holds a drain)', entry('OPTIONS', 'no', 5), 0],
     ['nothing', '', 0],
-  ])('counts the server transactions in tm.list: %s', (_what, out, want) => {
+  ])('counts the INVITE server transactions in tm.list: %s', (_what, out, want) => {
     expect(parseTmList(out)).toBe(want);
   });
 

@@ -125,10 +125,12 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
     const r = await trunkCalls('handoff', 10);
     expect(r.stats?.failed, r.output).toBe(0);
     expect(r.stats?.successful).toBe(10);
-    // A has no dialog but holds a server transaction per handed-off INVITE (and forwarded BYE): what the drain
+    // A has no dialog but holds an INVITE server transaction per handed-off call: what the drain
     // agent waits for besides dialogs. Finished, they stay in tm's wait timer (~5 s), then they are gone.
     const listed = await ia.kamcmd('tm.list');
-    expect(parseTmList(listed)).toBeGreaterThanOrEqual(10);
+    // (the last calls' ones at least: the first may have left the wait timer on a slow machine; BYEs never count)
+    expect(parseTmList(listed), listed.slice(0, 2000)).toBeGreaterThan(0);
+    expect(parseTmList(listed)).toBeLessThanOrEqual(10);
     const deadline = Date.now() + 15_000;
     while (parseTmList(await ia.kamcmd('tm.list')) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
     expect(parseTmList(await ia.kamcmd('tm.list'))).toBe(0);
