@@ -231,7 +231,7 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
   // come back through here, so the action is not completed while a transaction is in flight.
   if (o.transactions !== undefined && o.transactions > 0) {
     if (!(s.lastTransactions !== undefined && s.lastTransactions > 0))
-      actions.push({ type: 'log', line: `${o.transactions} transaction(s) in flight (handed-off calls): CompleteLifecycleAction waits for them` });
+      actions.push({ type: 'log', line: `${o.transactions} INVITE transaction(s) in flight (handed-off calls): CompleteLifecycleAction waits for them` });
     heartbeatIfDue(s, o, p, next, actions, `waiting for ${o.transactions} transaction(s)`);
     return { state: next, actions };
   }
