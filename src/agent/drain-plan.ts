@@ -43,7 +43,7 @@ export interface DrainState {
   /** Why there is no peer, as last logged (logged again only when it changes). */
   peerNote?: string;
   lastPeerCheckAt?: number;
-  /** Transactions in flight (tm.stats current) at the last read. */
+  /** INVITE server transactions (tm.list) at the last read. */
   lastTransactions?: number;
 }
 
@@ -57,7 +57,7 @@ export interface Observation {
   processAlive?: boolean;
   /** dlg.stats_active "all"; undefined when it was not read or the read failed. */
   dialogs?: number;
-  /** tm.stats "current": transactions in flight (handed-off INVITEs among them); undefined when not read. */
+  /** INVITE server transactions tm holds (tm.list), handed-off INVITEs among them; undefined when not read. */
   transactions?: number;
   /** A stats read (dialogs or transactions) failed although core.uptime answered: counts as a failed RPC. */
   statsFailed?: boolean;
@@ -231,7 +231,7 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
   // come back through here, so the action is not completed while a transaction is in flight.
   if (o.transactions !== undefined && o.transactions > 0) {
     if (!(s.lastTransactions !== undefined && s.lastTransactions > 0))
-      actions.push({ type: 'log', line: `${o.transactions} transaction(s) in flight (handed-off calls): CompleteLifecycleAction waits for them` });
+      actions.push({ type: 'log', line: `${o.transactions} INVITE transaction(s) in flight (handed-off calls): CompleteLifecycleAction waits for them` });
     heartbeatIfDue(s, o, p, next, actions, `waiting for ${o.transactions} transaction(s)`);
     return { state: next, actions };
   }
@@ -322,7 +322,8 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
       type: 'log',
       line: `Kamailio did not answer (${rpcFailures} in a row, process ${o.processAlive === false ? 'gone' : o.processAlive ? 'still there' : 'not checked'}): still draining`,
     });
-  heartbeatIfDue(s, o, p, next, actions, `still waiting for ${next.lastDialogs ?? '?'} call(s)`);
+  const tx = next.lastTransactions ? ` and ${next.lastTransactions} INVITE transaction(s)` : '';
+  heartbeatIfDue(s, o, p, next, actions, `still waiting for ${next.lastDialogs ?? '?'} call(s)${tx}`);
   return { state: next, actions };
 }
 

@@ -5,7 +5,7 @@ import { BOOT_INCLUDE_PATH, runDir } from '../contract/boot-include.js';
 
 // Kamailio over its ctl socket with kamcmd (BinRPC), argv arrays only. The contract is in
 // docs/design.md: pv.shvSet draining int 1, pv.shvSet handoff str IP (int 0: none), dlg.stats_active,
-// tm.stats, core.uptime.
+// tm.list, core.uptime.
 
 export interface KamailioRpc {
   /** True when Kamailio answers core.uptime on the ctl socket (in time). */
@@ -18,7 +18,7 @@ export interface KamailioRpc {
   setDraining(on: boolean): Promise<void>;
   /** $shv(handoff): the serving peer new INVITEs go to while draining; undefined clears it (503). */
   setHandoff(peer: string | undefined): Promise<void>;
-  /** Transactions in flight: tm.stats current - waiting (finished ones wait out tm's wait timer, ~5 s, and do not count). */
+  /** INVITE server transactions tm holds (tm.list, method INVITE, uas_request yes), handed-off INVITEs among them. */
   transactions(): Promise<number>;
   /** Dialogs in any state but ended (dlg.stats_active "all"). */
   activeDialogs(): Promise<number>;
@@ -36,15 +36,25 @@ export function parseStatsActive(out: string): number {
 }
 
 /**
- * Pure: transactions in flight from `kamcmd tm.stats`. tm's t_stats.c prints `current` (created - deleted) and
- * `waiting` (in the wait timer: finished, kept ~5 s for retransmissions); in flight = current - waiting. So a
- * dispatcher OPTIONS ping counts only until its reply, not for the 5 s after it.
+ * Pure: the INVITE server transactions in `kamcmd tm.list` (tm's t_stats.c tm_rpc_list: one entry per
+ * transaction, `uas_request: yes` when it was created for a received request). Only an INVITE's answer matters
+ * to a caller (a ringing handed-off call's 200 comes back through here); a BYE relayed to a party that no longer
+ * answers waits out fr_timer (30 s) and must not hold the drain. Local transactions (dispatcher OPTIONS pings)
+ * have `uas_request: no`. A finished transaction stays listed for tm's wait timer (~5 s).
+ * (tm.stats cannot tell: its `waiting` is "entered the wait timer - deleted", so current - waiting also counts,
+ * forever, every transaction deleted without waiting.)
  */
-export function parseTmStats(out: string): number {
-  const current = /^\s*current:\s*(\d+)\s*$/m.exec(out);
-  const waiting = /^\s*waiting:\s*(\d+)\s*$/m.exec(out);
-  if (!current || !waiting) throw new RpcError(`unexpected tm.stats output: ${out.trim().slice(0, 200)}`);
-  return Math.max(0, Number(current[1]) - Number(waiting[1]));
+export function parseTmList(out: string): number {
+  if (out.trim() !== '' && !/^\s*tindex:/m.test(out)) throw new RpcError(`unexpected tm.list output: ${out.trim().slice(0, 200)}`);
+  // Entries are `{ … }` blocks (several per hash slot share one block, in order: method comes before uas_request).
+  let n = 0;
+  let method = '';
+  for (const line of out.split('\n')) {
+    const m = /^\s*method:\s*(\S+)/.exec(line);
+    if (m) method = m[1] ?? '';
+    else if (/^\s*uas_request:\s*yes\s*$/.test(line) && method === 'INVITE') n++;
+  }
+  return n;
 }
 
 /** Pure: SIPBAKE_PEER_NET from the boot include text, if present. */
@@ -75,8 +85,9 @@ export interface KamcmdOptions {
 
 export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
   const call = (args: string[]) =>
+    // tm.list of a busy instance (~1000 transactions in the wait timer at 100 calls/s) runs to a few hundred kB.
     new Promise<string>((resolve, reject) => {
-      execFile(o.kamcmd, ['-s', o.socket, ...args], { timeout: o.timeoutMs ?? 5000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      execFile(o.kamcmd, ['-s', o.socket, ...args], { timeout: o.timeoutMs ?? 5000, maxBuffer: 32 << 20 }, (err, stdout, stderr) => {
         if (err) {
           const code = (err as NodeJS.ErrnoException).code;
           const why =
@@ -106,7 +117,7 @@ export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
       return parseStatsActive(await call(['dlg.stats_active']));
     },
     async transactions() {
-      return parseTmStats(await call(['tm.stats']));
+      return parseTmList(await call(['tm.list']));
     },
   };
 }

@@ -57,7 +57,7 @@ shift 2
 case "$1" in
   core.uptime) [ -f "$d/alive" ] || { echo "ERROR: connect_unix_sock: No such file or directory" >&2; exit 255; }; printf '{\\n\\tuptime: 5\\n}\\n' ;;
   pv.shvSet) echo "$4" > "$d/$2"; echo "Ok. Variable set to new value." ;;
-  tm.stats) printf '{\\n\\tcurrent: 0\\n\\twaiting: 0\\n\\ttotal: 3\\n}\\n' ;;
+  tm.list) ;;
   dlg.stats_active) printf '{\\n\\tstarting: 0\\n\\tconnecting: 0\\n\\tanswering: 0\\n\\tongoing: %s\\n\\tall: %s\\n}\\n' "$(cat $d/dialogs)" "$(cat $d/dialogs)" ;;
   *) echo "error: 500 - command $1 not found" >&2; exit 1 ;;
 esac

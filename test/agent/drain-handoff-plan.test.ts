@@ -155,7 +155,7 @@ describe('drain plan: hand-off to a serving peer (pure)', () => {
       ['set-handoff 10.0.0.5', 'complete'],
       ['done'],
     ]);
-    expect(logs(r.actions[1]!).some((l) => /3 transaction\(s\) in flight/.test(l))).toBe(true);
+    expect(logs(r.actions[1]!).some((l) => /3 INVITE transaction\(s\) in flight/.test(l))).toBe(true);
     expect(logs(r.actions[2]!).some((l) => /in flight/.test(l))).toBe(false);
     expect(r.state.phase).toBe('done');
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ctlAccepts, ctlSocketFromInclude, kamcmdRpc, parseStatsActive, parseTmStats, peerNetFromInclude } from '../../src/agent/kamailio-rpc.js';
+import { ctlAccepts, ctlSocketFromInclude, kamcmdRpc, parseStatsActive, parseTmList, peerNetFromInclude } from '../../src/agent/kamailio-rpc.js';
 import { renderBootInclude } from '../../src/contract/boot-include.js';
 
 describe('kamailio rpc', () => {
@@ -15,19 +15,20 @@ describe('kamailio rpc', () => {
     expect(() => parseStatsActive('error: 500 - command dlg.stats_active not found')).toThrow(/unexpected dlg.stats_active output/);
   });
 
+  // Kamailio 5.6.3's kamcmd tm.list after handed-off calls (two of its entries), and a dispatcher OPTIONS ping.
+  const entry = (method: string, uas: 'yes' | 'no', tindex: number) =>
+    `{\n\tcell: 0x7f82825991a0\n\ttindex: ${tindex}\n\ttlabel: 1801730269\n\tmethod: ${method}\n\tfrom: From: sipp <sip:sipp@127.0.45.20:36686>;tag=19304SIPpTag001\r\n\n\tto: To: <sip:service@127.0.45.1:55082>;tag=19265SIPpTag011\r\n\n\tcallid: Call-ID: 1-19304@127.0.45.20\r\n\n\tcseq: CSeq: 2\n\tuas_request: ${uas}\n\ttflags: 0\n\toutgoings: 1\n\tref_count: 1\n\tlifetime: 57944398\n}\n`;
   it.each([
-    // Kamailio 5.6.3's kamcmd tm.stats right after 10 handed-off calls: all 20 transactions finished, in the wait timer.
-    [
-      '{\n\tcurrent: 20\n\twaiting: 20\n\ttotal: 20\n\ttotal_local: 0\n\trpl_received: 30\n\trpl_generated: 10\n\trpl_sent: 30\n\t6xx: 0\n\t5xx: 0\n\t4xx: 0\n\t3xx: 0\n\t2xx: 20\n\tcreated: 20\n\tfreed: 0\n\tdelayed_free: 0\n}\n',
-      0,
-    ],
-    ['{\n\tcurrent: 3\n\twaiting: 1\n\ttotal: 9\n}\n', 2],
-  ])('reads transactions in flight (current - waiting) from tm.stats', (out, want) => {
-    expect(parseTmStats(out)).toBe(want);
+    ['handed-off INVITE (the BYE does not count)', entry('BYE', 'yes', 11390) + entry('INVITE', 'yes', 11393), 1],
+    ['two INVITEs', entry('INVITE', 'yes', 1) + entry('INVITE', 'yes', 2), 2],
+    ['a dispatcher ping (local, never holds a drain)', entry('OPTIONS', 'no', 5), 0],
+    ['nothing', '', 0],
+  ])('counts the INVITE server transactions in tm.list: %s', (_what, out, want) => {
+    expect(parseTmList(out)).toBe(want);
   });
 
-  it('refuses tm.stats output without current and waiting', () => {
-    expect(() => parseTmStats('{\n\tcurrent: 3\n}\n')).toThrow(/unexpected tm.stats output/);
+  it('refuses tm.list output it does not understand', () => {
+    expect(() => parseTmList('error: 500 - command tm.list not found')).toThrow(/unexpected tm.list output/);
   });
 
   it('finds the peer network in the boot include the agent writes', () => {
