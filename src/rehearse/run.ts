@@ -765,7 +765,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
         s.longestRemainingCallSeconds = sec(lastEnd - pickedAt) * o.scale;
         s.callsAtPick = held.length;
         s.callsCut = (heldAtTerminate.get(i.id)?.calls ?? []).filter((c) => cut.has(c)).length;
-        s.withinBound = terminatedAt - pickedAt <= lastEnd - pickedAt + deregMs + poll * 1000 + 1000;
+        // An instance that kept the trunk's flow relayed new INVITEs to a peer until the cut; the drain waits for
+        // those INVITE transactions, which Kamailio keeps for its wait timer after the answer (tm wt_timer, 5 s,
+        // not scaled: the rehearsal scales AWS's timers and the calls, not Kamailio's).
+        const handoffsUntil = Math.max(0, ...trunkDraining.filter((w) => w.id === i.id).map((w) => (w.to ?? terminatedAt) + TM_WAIT_MS));
+        s.withinBound = terminatedAt - pickedAt <= Math.max(lastEnd, handoffsUntil) - pickedAt + deregMs + poll * 1000 + 1000;
       }
       return s;
     });
@@ -858,6 +862,9 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     else log(`files kept in ${dir}`);
   }
 }
+
+/** Kamailio tm's wt_timer default (https://www.kamailio.org/docs/modules/5.6.x/modules/tm.html#tm.p.wt_timer). */
+const TM_WAIT_MS = 5000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
