@@ -3,7 +3,7 @@
 // host in the Record-Route it received), as a Twilio SIP domain does, so it arrives from another source address
 // than the call's INVITE and the NLB may hash it to another instance than the one that owns the dialog.
 
-import { head, UAC_INVITE_ACK, UAS_ANSWER } from '../try/sipp-scenarios.js';
+import { answerBye, head, UAC_INVITE_ACK, UAS_ANSWER, uacBye } from '../try/sipp-scenarios.js';
 
 export interface Hold {
   minMs: number;
@@ -15,23 +15,7 @@ const invite = UAC_INVITE_ACK;
 /** The source Twilio: INVITE, then it hangs up after the hold (caller BYE along the route set). */
 export function uacCallerBye(h: Hold): string {
   return `${head('rehearse caller-bye')}${invite}  <pause distribution="uniform" min="${h.minMs}" max="${h.maxMs}"/>
-  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-[routes]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
+${uacBye()}</scenario>
 `;
 }
 
@@ -63,37 +47,8 @@ export function uacTrunk(h: Hold, waitMs: number, as: { ip: string; port: number
   <label id="invite"/>
 ${invite.replaceAll('[service]', '[$svc]')}  <nop next="waitbye" test="calleeEnds"/>
   <pause distribution="uniform" min="${h.minMs}" max="${h.maxMs}"/>
-  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-[routes]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true" next="end"/>
-  <label id="waitbye"/>
-  <recv request="BYE" timeout="${waitMs}"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-  <label id="end"/>
+${uacBye('end')}  <label id="waitbye"/>
+${answerBye(waitMs)}  <label id="end"/>
 </scenario>
 `
     .replaceAll('[local_ip]', as.ip)
@@ -105,20 +60,7 @@ Content-Length: 0
 
 /** The source Twilio for calls the callee ends: INVITE, then waits for the BYE (at most waitMs) and answers it. */
 export function uacCalleeBye(waitMs: number): string {
-  return `${head('rehearse callee-bye')}${invite}  <recv request="BYE" timeout="${waitMs}"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
+  return `${head('rehearse callee-bye')}${invite}${answerBye(waitMs)}</scenario>
 `;
 }
 

@@ -59,6 +59,42 @@ Content-Length: 0
   </send>
 `;
 
+/** The caller's BYE along the route set recorded from the 200 ([routes]), and its 200; `next` jumps on after it. */
+export const uacBye = (next?: string): string => `  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"${next ? ` next="${next}"` : ''}/>
+`;
+const UAC_BYE = uacBye();
+
+/** Waits (at most timeoutMs) for the other side's BYE, and answers it. */
+export const answerBye = (timeoutMs: number): string => `  <recv request="BYE" timeout="${timeoutMs}"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+`;
+
 /** A callee's answer to an INVITE: 100 Trying, then 200 OK with SDP, copying the Record-Route set. */
 export const UAS_ANSWER = `  <send>
     <![CDATA[
@@ -141,22 +177,6 @@ export interface UacScenarioOptions {
 export function uacScenario(o: UacScenarioOptions = {}): string {
   const hold = o.holdMs ?? 200;
   return `${head('sipbake uac')}${UAC_INVITE_ACK}  <pause milliseconds="${hold}"/>
-  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-[routes]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
+${UAC_BYE}</scenario>
 `;
 }
