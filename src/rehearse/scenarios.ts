@@ -3,7 +3,7 @@
 // host in the Record-Route it received), as a Twilio SIP domain does, so it arrives from another source address
 // than the call's INVITE and the NLB may hash it to another instance than the one that owns the dialog.
 
-import { answerBye, head, UAC_INVITE_ACK, UAS_ANSWER, uacBye } from '../try/sipp-scenarios.js';
+import { answerBye, answerLast, head, OPTIONS_ANSWER_END, UAC_INVITE_ACK, UAS_ANSWER, uacBye } from '../try/sipp-scenarios.js';
 
 export interface Hold {
   minMs: number;
@@ -84,19 +84,7 @@ ${UAS_ANSWER}  <recv request="ACK" crlf="true">
   </recv>
   <nop next="hangup" test="hangup"/>
   <recv request="BYE" timeout="${waitMs}"/>
-  <send next="done">
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-  <label id="hangup"/>
+${answerLast('done')}  <label id="hangup"/>
   <pause distribution="uniform" min="${h.minMs}" max="${h.maxMs}"/>
   <nop>
     <action>
@@ -119,20 +107,5 @@ Content-Length: 0
     ]]>
   </send>
   <recv response="200" next="done"/>
-  <label id="options"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag02[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-  <label id="done"/>
-</scenario>
-`;
+${OPTIONS_ANSWER_END}`;
 }

@@ -79,9 +79,8 @@ Content-Length: 0
 `;
 const UAC_BYE = uacBye();
 
-/** Waits (at most timeoutMs) for the other side's BYE, and answers it. */
-export const answerBye = (timeoutMs: number): string => `  <recv request="BYE" timeout="${timeoutMs}"/>
-  <send>
+/** 200 OK to the request just received (copying its Via, From, To, Call-ID, CSeq); `next` jumps on after it. */
+export const answerLast = (next?: string): string => `  <send${next ? ` next="${next}"` : ''}>
     <![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -94,6 +93,28 @@ Content-Length: 0
     ]]>
   </send>
 `;
+
+/** The end of a callee scenario: OPTIONS (label "options") answered 200 with a To-tag, then the end (label "done"). */
+export const OPTIONS_ANSWER_END = `  <label id="options"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag02[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="done"/>
+</scenario>
+`;
+
+/** Waits (at most timeoutMs) for the other side's BYE, and answers it. */
+export const answerBye = (timeoutMs: number): string => `  <recv request="BYE" timeout="${timeoutMs}"/>
+${answerLast()}`;
 
 /** A callee's answer to an INVITE: 100 Trying, then 200 OK with SDP, copying the Record-Route set. */
 export const UAS_ANSWER = `  <send>
@@ -135,34 +156,7 @@ export function uasScenario(): string {
   <nop next="options" test="isopt"/>
 ${UAS_ANSWER}  <recv request="ACK" crlf="true"/>
   <recv request="BYE"/>
-  <send next="done">
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-  <label id="options"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag02[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-  <label id="done"/>
-</scenario>
-`;
+${answerLast('done')}${OPTIONS_ANSWER_END}`;
 }
 
 export interface UacScenarioOptions {
