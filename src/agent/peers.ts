@@ -1,5 +1,6 @@
 import { DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { BlockList, isIPv4 } from 'node:net';
 
 // The serving peers of a draining instance: where it hands new INVITEs (the NLB keeps the trunk's one UDP
 // flow on this instance for the whole deregistration delay). Auto Scaling names the group and its members,
@@ -27,28 +28,21 @@ export function servingPeers(instances: PeerCandidate[], self: string): string[]
     .sort();
 }
 
-function ipv4ToInt(ip: string): number | undefined {
-  const p = ip.split('.');
-  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return undefined;
-  return p.reduce((n, x) => n * 256 + Number(x), 0);
-}
-
-/** Pure: is this IPv4 inside the CIDR (a.b.c.d/n)? */
+/** Pure: is this IPv4 inside the CIDR (a.b.c.d/n)? (node:net's BlockList does the subnet arithmetic.) */
 export function inCidr(ip: string, cidr: string): boolean {
-  const [net, bits] = cidr.split('/');
-  const a = ipv4ToInt(ip);
-  const b = ipv4ToInt(net ?? '');
+  const [net, bits, extra] = cidr.split('/');
   const n = Number(bits);
-  if (a === undefined || b === undefined || !Number.isInteger(n) || n < 0 || n > 32) return false;
-  const size = 2 ** (32 - n);
-  return Math.floor(a / size) === Math.floor(b / size);
+  if (extra !== undefined || !isIPv4(ip) || !isIPv4(net ?? '') || !/^\d{1,2}$/.test(bits ?? '') || n > 32) return false;
+  const list = new BlockList();
+  list.addSubnet(net ?? '', n, 'ipv4');
+  return list.check(ip, 'ipv4');
 }
 
 /** Pure: the first peer (by instance id) with a private IPv4 inside the peer network, if any. */
 export function choosePeer(ids: string[], addresses: Map<string, string>, peerNet: string | undefined): { peer: string; instanceId: string } | undefined {
   for (const id of ids) {
     const ip = addresses.get(id);
-    if (ip && ipv4ToInt(ip) !== undefined && (peerNet === undefined || inCidr(ip, peerNet))) return { peer: ip, instanceId: id };
+    if (ip && isIPv4(ip) && (peerNet === undefined || inCidr(ip, peerNet))) return { peer: ip, instanceId: id };
   }
   return undefined;
 }
@@ -77,41 +71,35 @@ class LookupFailed extends Error {}
 
 export function peerFinder(o: PeerFinderOptions): PeerFinder {
   let group: string | undefined;
-  const call = async <T>(label: string, p: () => Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
+  const budgetMs = o.timeoutMs ?? 5000;
+  // The request itself is aborted when the budget runs out (the SDK's abortSignal), not only stopped being awaited.
+  const call = async <T>(label: string, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
+    const signal = AbortSignal.timeout(budgetMs);
     try {
-      return await Promise.race([
-        p(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(Object.assign(new Error(`no answer within ${o.timeoutMs ?? 5000} ms`), { name: 'TimeoutError' })),
-            o.timeoutMs ?? 5000,
-          );
-        }),
-      ]);
+      return await send(signal);
     } catch (e) {
-      throw new LookupFailed(peerLookupProblem(label, e));
-    } finally {
-      clearTimeout(timer);
+      throw new LookupFailed(
+        peerLookupProblem(label, signal.aborted ? Object.assign(new Error(`no answer within ${budgetMs} ms`), { name: 'TimeoutError' }) : e),
+      );
     }
   };
   return {
     async find() {
       try {
         if (group === undefined) {
-          const out = await call('autoscaling:DescribeAutoScalingInstances', () =>
-            o.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [o.instanceId] })),
+          const out = await call('autoscaling:DescribeAutoScalingInstances', (abortSignal) =>
+            o.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [o.instanceId] }), { abortSignal }),
           );
           group = out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
         }
         const name = group;
         if (!name) return { none: `instance ${o.instanceId} is in no Auto Scaling group` };
-        const g = await call('autoscaling:DescribeAutoScalingGroups', () =>
-          o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })),
+        const g = await call('autoscaling:DescribeAutoScalingGroups', (abortSignal) =>
+          o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }), { abortSignal }),
         );
         const ids = servingPeers(g.AutoScalingGroups?.[0]?.Instances ?? [], o.instanceId);
         if (ids.length === 0) return { none: `no other InService, Healthy instance in ${name}` };
-        const d = await call('ec2:DescribeInstances', () => o.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids })));
+        const d = await call('ec2:DescribeInstances', (abortSignal) => o.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }), { abortSignal }));
         const addresses = new Map<string, string>();
         for (const r of d.Reservations ?? [])
           for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) addresses.set(i.InstanceId, i.PrivateIpAddress);

@@ -37,9 +37,12 @@ export function parseBootInclude(text: string): Omit<InstanceBoot, 'files'> {
   };
 }
 
-export async function bootInstance(nsx: string[], tree: string, id: string, logFile: string, signal?: AbortSignal): Promise<InstanceBoot> {
-  const argv = [
-    ...nsx,
+/**
+ * `env` and what the image's agent (boot and drain alike) gets in an instance namespace: static keys keep the SDK's
+ * credential chain off IMDS role credentials, and the instance's IMDSv2 is the forwarder on 127.0.0.1:1338.
+ */
+export function agentEnv(tree: string): string[] {
+  return [
     'env',
     'AWS_ACCESS_KEY_ID=rehearsal',
     'AWS_SECRET_ACCESS_KEY=rehearsal',
@@ -47,6 +50,13 @@ export async function bootInstance(nsx: string[], tree: string, id: string, logF
     'AWS_EC2_METADATA_DISABLED=true',
     `SIPBAKE_ROOT=${tree}`,
     'SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338',
+  ];
+}
+
+export async function bootInstance(nsx: string[], tree: string, id: string, logFile: string, signal?: AbortSignal): Promise<InstanceBoot> {
+  const argv = [
+    ...nsx,
+    ...agentEnv(tree),
     // Bounded: the IMDS is local; a boot that cannot read it fails the rehearsal in seconds, not minutes.
     'SIPBAKE_IMDS_TIMEOUT_SECONDS=15',
     'SIPBAKE_BOOT_DEADLINE_SECONDS=20',

@@ -9,7 +9,7 @@ import { AbortError, UserError } from '../core/errors.js';
 import { startProcess, type ManagedProcess } from '../try/process.js';
 import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
 import { closeServer, instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall } from './endpoints.js';
-import { bootInstance, instanceMac, type InstanceBoot } from './boot.js';
+import { agentEnv, bootInstance, instanceMac, type InstanceBoot } from './boot.js';
 import { prepareImage, renderInstance, type RehearsalImage } from './image.js';
 import {
   ADDR,
@@ -393,13 +393,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       const agent = start(
         [
           ...nsx,
-          'env',
-          'AWS_ACCESS_KEY_ID=rehearsal',
-          'AWS_SECRET_ACCESS_KEY=rehearsal',
-          'AWS_REGION=us-east-1',
-          'AWS_EC2_METADATA_DISABLED=true',
-          `SIPBAKE_ROOT=${tree}`,
-          'SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338',
+          ...agentEnv(tree),
           'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339',
           // Without peer discovery nothing listens there (no forwarder): the lookup fails (connection refused) and a
           // draining instance refuses new INVITEs. Never left unset: the SDK would aim at the real EC2 endpoint.
