@@ -71,6 +71,6 @@ fetch_tarball_pin() {
   fi
   rm -rf "$dest"
   mkdir -p "$dest"
-  tar -xzf "$file" -C "$dest" --strip-components=1 --no-same-owner
+  tar -xf "$file" -C "$dest" --strip-components=1 --no-same-owner
   stamp_write "extract-$name" "$actual"
 }
