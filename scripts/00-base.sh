@@ -38,6 +38,12 @@ log "installing build dependencies: ${BUILD_PACKAGES[*]}"
 apt-get install -y -q --no-install-recommends "${BUILD_PACKAGES[@]}"
 node --version >/dev/null || die "node does not run after installing nodejs" "fix: check the base AMI's apt sources"
 
+# A local bake (sipbake build --local) has no AWS: the SSM agent is a cloud part, left out like cloud-init.
+if [ "${SIPBAKE_LOCAL_BAKE:-}" = 1 ]; then
+  log "local bake: not installing the SSM agent (a cloud part)"
+  exit 0
+fi
+
 # SSM agent: the .deb and its detached signature from AWS, verified with gpg against AWS's published key whose
 # fingerprint pins.env pins (lib/verify-signature.sh); an optional sha256 pin is checked too.
 if dpkg-query -W -f='${Status}' amazon-ssm-agent 2>/dev/null | grep -q 'install ok installed'; then

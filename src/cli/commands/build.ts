@@ -4,6 +4,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { defineCommand } from '../command.js';
 import { clientConfig, packerProxyEnv } from '../../aws/clients.js';
 import { buildImage } from '../../bake/index.js';
+import { buildLocal } from '../../bake/local/index.js';
 import { pickRenderer } from '../../bake/tasks.js';
 import { UsageError, UserError } from '../../core/errors.js';
 import { scriptsFix } from '../repository.js';
@@ -34,13 +35,24 @@ export default defineCommand({
         type: 'string',
         describe: "Where Packer's manifest and log (packer.log) are kept (default: .sipbake/IMAGE in the repository)",
       })
+      .option('local', {
+        type: 'boolean',
+        default: false,
+        describe: 'No AWS: bake the root filesystem the AMI would hold on this machine (debootstrap + the same scripts, as root)',
+      })
+      .option('out', { type: 'string', describe: 'With --local: the bake directory (root in DIR/root; default /var/cache/sipbake/local/IMAGE)' })
+      .option('sources', { type: 'string', describe: 'With --local: the pinned sources as archives + SHA256SUMS (default ../shared/upstream)' })
+      .option('jobs', { type: 'number', describe: 'With --local: parallel make jobs for the compiles (default 2)' })
       .option('profile', { type: 'string', describe: 'AWS profile (default credential chain otherwise)' })
       .option('region', { type: 'string', describe: 'Build region (default: bake.region of the image)' })
       .check((a) => {
         if (a['detailed-exitcode'] && !a.plan) throw new UsageError('--detailed-exitcode goes with --plan');
+        if (a.local && (a.plan || a.region || a.profile || a['out-dir'])) throw new UsageError('--local bakes on this machine: --plan, --region, --profile and --out-dir are for AMI bakes');
+        for (const k of ['out', 'sources', 'jobs'] as const) if (a[k] !== undefined && !a.local) throw new UsageError(`--${k} goes with --local`);
         return true;
       })
       .example('$0 build twilio-relay', 'bake, or print the existing AMI when nothing changed')
+      .example('sudo $0 build twilio-relay --local', 'no AWS: the same root the AMI would hold, under /var/cache/sipbake/local/twilio-relay')
       .example('$0 build recorder-lb --plan --detailed-exitcode', 'show the content hash and what changed; exit 3 when a bake would run')
       .example(
         'npm run -s image:build -- recorder-lb --json > build.json',
@@ -49,6 +61,20 @@ export default defineCommand({
   run: async (opts, ctx) => {
     if (!existsSync(path.join(ctx.root, 'scripts'))) {
       throw new UserError(`${ctx.root} has no scripts/: a bake hashes and runs the provisioning scripts from there`, scriptsFix(ctx.root));
+    }
+    if (opts.local) {
+      const r = await buildLocal(
+        {
+          image: opts.image as string,
+          force: opts.force,
+          ...(opts.out ? { out: path.resolve(opts.out) } : {}),
+          ...(opts.sources ? { sources: path.resolve(opts.sources) } : {}),
+          ...(opts.jobs ? { jobs: opts.jobs } : {}),
+        },
+        { root: ctx.root, reporter: ctx.reporter, signal: ctx.signal, ...(ctx.env.SIPBAKE_CACHE_DIR ? { cacheDir: ctx.env.SIPBAKE_CACHE_DIR } : {}) },
+      );
+      ctx.reporter.result({ ok: true, ...r });
+      return;
     }
     const clients = new Map<string, EC2Client>();
     const ec2For = (region: string): EC2Client => {

@@ -1,0 +1,239 @@
+// `sipbake build IMAGE --local`: the AMI's root filesystem baked on this machine, no AWS. Load (definition,
+// render, content hash, pins, stand-in sources) → plan (keys, plan.ts) → apply (cached base, cached compile,
+// the config re-laid on a copy). The content hash is the AMI dedup's, so a local bake and an AMI of the same
+// content carry the same hash.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UserError } from '../../core/errors.js';
+import type { Reporter } from '../../core/reporter.js';
+import { loadImageOrThrow } from '../../definition/load.js';
+import { renderDefinition } from '../../render/index.js';
+import { templateFor } from '../generate.js';
+import { combineParts, contentParts, partsTag, type PartName } from '../hash.js';
+import { parsePins } from '../pins.js';
+import { placeholderBootInclude } from '../placeholder.js';
+import {
+  BASE_PACKAGES,
+  COMPILE_SCRIPTS,
+  CONFIG_SCRIPTS,
+  DEBIAN_RELEASE,
+  KEEP_FROM_WORK,
+  RECORD_FILE,
+  REMOTE_DIR,
+  WORK_IN_ROOT,
+  baseKey,
+  compileKey,
+  mirrorFrom,
+  scriptEnv,
+  standInPinsFile,
+  standIns,
+  type LocalBakeRecord,
+  type StandIn,
+} from './plan.js';
+import { buildOnce, copyRoot, debootstrap, runInRoot } from './root.js';
+
+export const DEFAULT_CACHE = '/var/cache/sipbake';
+
+export interface LocalBuildOptions {
+  image: string;
+  /** The bake's directory: the root in DIR/root, its record in DIR/sipbake-local.json. */
+  out?: string;
+  /** Upstream archives + SHA256SUMS (default: ../shared/upstream beside the repository). */
+  sources?: string;
+  force?: boolean;
+  jobs?: number;
+}
+
+export interface LocalBuildDeps {
+  root: string;
+  reporter: Reporter;
+  signal: AbortSignal;
+  /** Default /var/cache/sipbake (SIPBAKE_CACHE_DIR overrides it in the CLI). */
+  cacheDir?: string;
+}
+
+export interface LocalBuildResult {
+  image: string;
+  contentHash: string;
+  parts: Record<PartName, string>;
+  action: 'built' | 'skipped';
+  out: string;
+  rootfs: string;
+  log: string;
+  cached: { base: boolean; compile: boolean };
+  seconds: { base: number; compile: number; config: number; total: number };
+}
+
+interface Loaded {
+  record: Omit<LocalBakeRecord, 'bakedAt'>;
+  tree: string;
+  placeholder: string;
+  rtpproxy: boolean;
+  standIns: StandIn[];
+  sourcesDir: string;
+  mirror: string;
+}
+
+async function readAll(files: string[]): Promise<string[]> {
+  return Promise.all(files.filter((f) => existsSync(f)).map((f) => readFile(f, 'utf8')));
+}
+
+async function aptSources(): Promise<string[]> {
+  const d = '/etc/apt/sources.list.d';
+  const extra = existsSync(d) ? (await readdir(d)).map((f) => path.join(d, f)) : [];
+  return readAll(['/etc/apt/sources.list', ...extra]);
+}
+
+/** sha256 of what the compile stage runs: its scripts and scripts/lib. */
+async function compileScriptsHash(scriptsDir: string): Promise<string> {
+  const lib = (await readdir(path.join(scriptsDir, 'lib'))).sort().map((f) => `lib/${f}`);
+  const h = createHash('sha256');
+  for (const f of [...COMPILE_SCRIPTS, ...lib]) h.update(`${f}\0`).update(await readFile(path.join(scriptsDir, f))).update('\0');
+  return h.digest('hex');
+}
+
+async function load(o: LocalBuildOptions, d: LocalBuildDeps, work: string): Promise<Loaded> {
+  const { image } = await loadImageOrThrow(d.root, o.image);
+  const tree = path.join(work, 'tree');
+  const r = await renderDefinition(d.root, image, { out: tree });
+  const template = await templateFor(d.root);
+  const scriptsDir = path.join(d.root, 'scripts');
+  const parts = await contentParts({ image, treeDir: tree, scriptsDir, template: template.template, plugins: template.plugins });
+  const placeholder = path.join(work, 'boot-placeholder.cfg');
+  await writeFile(placeholder, placeholderBootInclude(image));
+  const sourcesDir = path.resolve(o.sources ?? path.join(d.root, '../shared/upstream'));
+  const sums = path.join(sourcesDir, 'SHA256SUMS');
+  if (!existsSync(sums))
+    throw new UserError(`no SHA256SUMS in ${sourcesDir}: a local bake compiles the pinned sources from archives there`, 'pass --sources DIR (a directory of NAME-VERSION.tar.* archives with a SHA256SUMS)');
+  const rtpproxy = image.media.rtpproxy.enabled;
+  const s = standIns(parsePins(await readFile(path.join(scriptsDir, 'pins.env'), 'utf8')), await readFile(sums, 'utf8'), sourcesDir, rtpproxy);
+  const base = baseKey();
+  const modules = r.plan.modules;
+  return {
+    record: {
+      image: image.name,
+      contentHash: combineParts(parts),
+      parts,
+      base,
+      compileKey: compileKey({ base, standIns: s, modules, scripts: await compileScriptsHash(scriptsDir) }),
+      sources: s,
+      modules,
+    },
+    tree,
+    placeholder,
+    rtpproxy,
+    standIns: s,
+    sourcesDir,
+    mirror: mirrorFrom(await aptSources()),
+  };
+}
+
+/** What Packer uploads to /tmp/sipbake, laid into the root: tree, scripts, placeholder, and the stand-in pins. */
+async function layUploads(rootfs: string, l: Loaded, repo: string): Promise<void> {
+  const at = path.join(rootfs, REMOTE_DIR.slice(1));
+  await rm(at, { recursive: true, force: true });
+  await mkdir(path.join(at, 'upstream'), { recursive: true });
+  await cp(l.tree, path.join(at, 'tree'), { recursive: true });
+  await cp(path.join(repo, 'scripts'), path.join(at, 'scripts'), { recursive: true });
+  await copyFile(l.placeholder, path.join(at, 'boot-placeholder.cfg'));
+  await writeFile(path.join(at, 'pins.local.env'), standInPinsFile(l.standIns));
+  for (const s of l.standIns) await copyFile(path.join(l.sourcesDir, s.file), path.join(at, 'upstream', s.file));
+}
+
+const since = (t: number): number => Math.round((performance.now() - t) / 100) / 10;
+
+export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promise<LocalBuildResult> {
+  const t0 = performance.now();
+  const cache = d.cacheDir ?? DEFAULT_CACHE;
+  const work = await mkdtemp(path.join(tmpdir(), 'sipbake-local-'));
+  try {
+    const l = await load(o, d, work);
+    const { record } = l;
+    d.reporter.line(`content ${record.contentHash} (${partsTag(record.parts)})`);
+    const out = path.resolve(o.out ?? path.join(cache, 'local', record.image));
+    const rootfs = path.join(out, 'root');
+    const log = path.join(out, 'bake.log');
+    const previous = await readRecord(out);
+    if (previous === undefined && existsSync(out) && (await readdir(out)).length > 0)
+      throw new UserError(`${out} exists and is not a local bake (no ${RECORD_FILE}); refusing to replace it`, 'pass --out with a new or empty directory');
+    const same = previous?.contentHash === record.contentHash && previous.compileKey === record.compileKey && existsSync(rootfs);
+    if (same && !o.force) {
+      d.reporter.line(`${out} already holds a local bake of this content; nothing to do (--force bakes again)`, 'success');
+      return { image: record.image, contentHash: record.contentHash, parts: record.parts, action: 'skipped', out, rootfs, log, cached: { base: true, compile: true }, seconds: { base: 0, compile: 0, config: 0, total: since(t0) } };
+    }
+    await mkdir(out, { recursive: true });
+    await writeFile(log, `sipbake build ${record.image} --local: content ${record.contentHash}\n`);
+    const run = (root: string, scripts: string[], network: (s: string) => boolean, binds: (s: string) => { host: string; inRoot: string }[] = () => []) =>
+      scripts.reduce(async (prev, script) => {
+        await prev;
+        d.reporter.line(`${script} in ${root}`);
+        await runInRoot({ root, script, env: scriptEnv(o.jobs ?? 2), network: network(script), binds: binds(script), log, signal: d.signal });
+      }, Promise.resolve());
+
+    const baseDir = path.join(cache, 'rootfs', record.base);
+    const tBase = performance.now();
+    const baseCached = existsSync(baseDir);
+    if (!baseCached) {
+      d.reporter.line(`debootstrap ${DEBIAN_RELEASE} (minbase + ${BASE_PACKAGES.join(', ')}) from ${l.mirror} into ${baseDir}`);
+      await buildOnce(baseDir, (tmp) => debootstrap({ dir: tmp, release: DEBIAN_RELEASE, packages: BASE_PACKAGES, mirror: l.mirror, log, signal: d.signal }));
+    } else d.reporter.line(`base ${baseDir} (cached)`);
+    const baseSeconds = since(tBase);
+
+    const compileDir = path.join(cache, 'local-bake', 'compiled', record.compileKey);
+    const tCompile = performance.now();
+    const compileCached = existsSync(compileDir);
+    if (!compileCached) {
+      const archives = path.join(cache, 'apt-archives');
+      await mkdir(path.join(archives, 'partial'), { recursive: true });
+      await buildOnce(compileDir, async (tmp) => {
+        await copyRoot(baseDir, tmp);
+        await layUploads(tmp, l, d.root);
+        // Only the package install reaches the network (Debian's mirror); its .debs are kept for the next base.
+        await run(tmp, COMPILE_SCRIPTS, (s) => s === '00-base.sh', (s) => (s === '00-base.sh' ? [{ host: archives, inRoot: '/var/cache/apt/archives' }] : []));
+        await trimWork(tmp);
+      });
+    } else d.reporter.line(`compiled root ${compileDir} (cached: same base, sources, modules and scripts)`);
+    const compileSeconds = since(tCompile);
+
+    const tConfig = performance.now();
+    const fresh = `${rootfs}.tmp-${process.pid}`;
+    try {
+      await copyRoot(compileDir, fresh);
+      await layUploads(fresh, l, d.root);
+      await run(fresh, CONFIG_SCRIPTS, () => false);
+      await rm(rootfs, { recursive: true, force: true });
+      await rename(fresh, rootfs);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+    await writeFile(path.join(out, RECORD_FILE), `${JSON.stringify({ ...record, bakedAt: new Date().toISOString() }, null, 2)}\n`);
+    const seconds = { base: baseSeconds, compile: compileSeconds, config: since(tConfig), total: since(t0) };
+    d.reporter.line(`local bake of ${record.image} in ${rootfs} (${seconds.total}s; log ${log})`, 'success');
+    return { image: record.image, contentHash: record.contentHash, parts: record.parts, action: 'built', out, rootfs, log, cached: { base: baseCached, compile: compileCached }, seconds };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The compiled root keeps only the build-dependency list from the work directory (90-cleanup.sh reads it). */
+async function trimWork(rootfs: string): Promise<void> {
+  const dir = path.join(rootfs, WORK_IN_ROOT.slice(1));
+  const keep = path.join(dir, KEEP_FROM_WORK);
+  const saved = existsSync(keep) ? await readFile(keep) : undefined;
+  await rm(dir, { recursive: true, force: true });
+  if (saved !== undefined) {
+    await mkdir(dir, { recursive: true });
+    await writeFile(keep, saved);
+  }
+}
+
+export async function readRecord(out: string): Promise<LocalBakeRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(out, RECORD_FILE), 'utf8')) as LocalBakeRecord;
+  } catch {
+    return undefined;
+  }
+}
