@@ -2,6 +2,7 @@
 // render, content hash, pins, stand-in sources) → plan (keys, plan.ts) → apply (cached base, cached compile,
 // the config re-laid on a copy). The content hash is the AMI dedup's, so a local bake and an AMI of the same
 // content carry the same hash.
+import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -36,6 +37,8 @@ import {
 import { buildOnce, copyRoot, debootstrap, runInRoot } from './root.js';
 
 export const DEFAULT_CACHE = '/var/cache/sipbake';
+/** What a bake directory holds; anything else means --out points at someone else's directory. */
+const OURS = new Set(['root', 'bake.log', RECORD_FILE]);
 
 export interface LocalBuildOptions {
   image: string;
@@ -104,7 +107,7 @@ async function load(o: LocalBuildOptions, d: LocalBuildDeps, work: string): Prom
   const parts = await contentParts({ image, treeDir: tree, scriptsDir, template: template.template, plugins: template.plugins });
   const placeholder = path.join(work, 'boot-placeholder.cfg');
   await writeFile(placeholder, placeholderBootInclude(image));
-  const sourcesDir = path.resolve(o.sources ?? path.join(d.root, '../shared/upstream'));
+  const sourcesDir = o.sources ? path.resolve(o.sources) : await defaultSources(d.root);
   const sums = path.join(sourcesDir, 'SHA256SUMS');
   if (!existsSync(sums))
     throw new UserError(`no SHA256SUMS in ${sourcesDir}: a local bake compiles the pinned sources from archives there`, 'pass --sources DIR (a directory of NAME-VERSION.tar.* archives with a SHA256SUMS)');
@@ -129,6 +132,14 @@ async function load(o: LocalBuildOptions, d: LocalBuildDeps, work: string): Prom
     sourcesDir,
     mirror: mirrorFrom(await aptSources()),
   };
+}
+
+/** ../shared/upstream beside the repository; from a git worktree, beside its main checkout too. */
+async function defaultSources(root: string): Promise<string> {
+  const common = await execa('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: root, reject: false });
+  const roots = [root, ...(common.exitCode === 0 ? [path.dirname(String(common.stdout).trim())] : [])];
+  const found = roots.map((r) => path.resolve(r, '../shared/upstream')).find((d) => existsSync(path.join(d, 'SHA256SUMS')));
+  return found ?? path.resolve(root, '../shared/upstream');
 }
 
 /** What Packer uploads to /tmp/sipbake, laid into the root: tree, scripts, placeholder, and the stand-in pins. */
@@ -157,8 +168,9 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     const rootfs = path.join(out, 'root');
     const log = path.join(out, 'bake.log');
     const previous = await readRecord(out);
-    if (previous === undefined && existsSync(out) && (await readdir(out)).length > 0)
-      throw new UserError(`${out} exists and is not a local bake (no ${RECORD_FILE}); refusing to replace it`, 'pass --out with a new or empty directory');
+    const foreign = existsSync(out) ? (await readdir(out)).filter((f) => !OURS.has(f) && !f.startsWith('root.tmp-')) : [];
+    if (foreign.length > 0)
+      throw new UserError(`${out} holds files a local bake does not write (${foreign.slice(0, 3).join(', ')}); refusing to replace its root`, 'pass --out with a new or empty directory');
     const same = previous?.contentHash === record.contentHash && previous.compileKey === record.compileKey && existsSync(rootfs);
     if (same && !o.force) {
       d.reporter.line(`${out} already holds a local bake of this content; nothing to do (--force bakes again)`, 'success');

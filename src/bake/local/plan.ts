@@ -119,6 +119,9 @@ export function scriptEnv(jobs: number): Record<string, string> {
     SIPBAKE_BOOT_PLACEHOLDER: `${REMOTE_DIR}/boot-placeholder.cfg`,
     SIPBAKE_WORK: WORK_DIR,
     SIPBAKE_JOBS: String(jobs),
+    // systemctl in the root enables units offline and ignores daemon-reload, as in any chroot (its own chroot
+    // detection reads /proc/1/root, which a sandboxed host may not let it read).
+    SYSTEMD_OFFLINE: '1',
     // The cloud parts (the SSM agent from AWS's bucket) are skipped: nothing here may reach AWS.
     SIPBAKE_LOCAL_BAKE: '1',
   };
