@@ -178,7 +178,7 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     }
     await mkdir(out, { recursive: true });
     await writeFile(log, `sipbake build ${record.image} --local: content ${record.contentHash}\n`);
-    const run = (root: string, scripts: string[], network: (s: string) => boolean, binds: (s: string) => { host: string; inRoot: string }[] = () => []) =>
+    const run = (root: string, scripts: string[], log: string, network: (s: string) => boolean, binds: (s: string) => { host: string; inRoot: string }[] = () => []) =>
       scripts.reduce(async (prev, script) => {
         await prev;
         d.reporter.line(`${script} in ${root}`);
@@ -195,6 +195,8 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     const baseSeconds = since(tBase);
 
     const compileDir = path.join(cache, 'local-bake', 'compiled', record.compileKey);
+    // The compile stage's output stays beside its root: later bakes reuse the root and may need to read how it was made.
+    const compileLog = `${compileDir}.log`;
     const tCompile = performance.now();
     const compileCached = existsSync(compileDir);
     if (!compileCached) {
@@ -204,10 +206,12 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
         await copyRoot(baseDir, tmp);
         await layUploads(tmp, l, d.root);
         // Only the package install reaches the network (Debian's mirror); its .debs are kept for the next base.
-        await run(tmp, COMPILE_SCRIPTS, (s) => s === '00-base.sh', (s) => (s === '00-base.sh' ? [{ host: archives, inRoot: '/var/cache/apt/archives' }] : []));
+        await writeFile(compileLog, `compile stage ${record.compileKey} (for ${record.image}, content ${record.contentHash})\n`);
+        await run(tmp, COMPILE_SCRIPTS, compileLog, (s) => s === '00-base.sh', (s) => (s === '00-base.sh' ? [{ host: archives, inRoot: '/var/cache/apt/archives' }] : []));
         await trimWork(tmp);
       });
-    } else d.reporter.line(`compiled root ${compileDir} (cached: same base, sources, modules and scripts)`);
+      d.reporter.line(`compiled root ${compileDir} (its log: ${compileLog})`);
+    } else d.reporter.line(`compiled root ${compileDir} (cached: same base, sources, modules and scripts; its log: ${compileLog})`);
     const compileSeconds = since(tCompile);
 
     const tConfig = performance.now();
@@ -215,7 +219,7 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     try {
       await copyRoot(compileDir, fresh);
       await layUploads(fresh, l, d.root);
-      await run(fresh, CONFIG_SCRIPTS, () => false);
+      await run(fresh, CONFIG_SCRIPTS, log, () => false);
       await rm(rootfs, { recursive: true, force: true });
       await rename(fresh, rootfs);
     } finally {

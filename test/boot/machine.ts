@@ -1,0 +1,102 @@
+// Test support: bake a boot image locally (cached), and boot it in its namespace with its endpoints served.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { RecordingReporter } from '../../src/core/reporter.js';
+import { buildLocal, DEFAULT_CACHE, type LocalBuildResult } from '../../src/bake/local/index.js';
+import { agentDropIn, serveInstance, type InstanceEndpoints } from '../../src/boot/endpoints.js';
+import { bootMachine, type Machine } from '../../src/boot/machine.js';
+import { createBootNet, destroyBootNet, pointImdsAt } from '../../src/boot/net.js';
+import { repoRoot } from '../bake/helpers.js';
+import { bootDefinition, type BootImage } from './images.js';
+
+export const CACHE = process.env.SIPBAKE_CACHE_DIR ?? DEFAULT_CACHE;
+export const HOOK = 'sipbake-drain';
+
+export async function bakeBootImage(b: BootImage, defs: string, o: { force?: boolean } = {}): Promise<{ r: LocalBuildResult; file: string }> {
+  const file = await bootDefinition(b, defs);
+  const r = await buildLocal(
+    { image: file, out: path.join(CACHE, 'local', 'boot-test', b.seed), ...(o.force ? { force: true } : {}) },
+    { root: repoRoot, reporter: new RecordingReporter(), signal: new AbortController().signal, cacheDir: CACHE },
+  );
+  return { r, file };
+}
+
+export interface Booted {
+  machine: Machine;
+  endpoints: InstanceEndpoints;
+  /** `systemctl is-system-running --wait`: running, or degraded when a unit failed. */
+  state: string;
+  bootSeconds: number;
+  sh(cmd: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  close(): Promise<void>;
+}
+
+export async function bootImage(b: BootImage, rootfs: string, binds: { host: string; guest: string }[] = []): Promise<Booted> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sipbake-boot-'));
+  let endpoints: InstanceEndpoints | undefined;
+  let machine: Machine | undefined;
+  const close = async () => {
+    await machine?.stop(30_000);
+    await endpoints?.close();
+    await destroyBootNet(b.net);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await createBootNet(b.net);
+    endpoints = await serveInstance(b.net, dir, {
+      instanceId: `i-0b007${b.seed === 'twilio-relay' ? '1' : '2'}00000000000`,
+      region: 'us-east-1',
+      groupName: `sipbake-boot-${b.seed}`,
+      hookName: HOOK,
+      hookTimeoutSeconds: 120,
+    });
+    await pointImdsAt(b.net, endpoints.imdsPort);
+    const dropIn = path.join(dir, 'endpoints.conf');
+    await writeFile(dropIn, agentDropIn(endpoints));
+    const t0 = performance.now();
+    machine = await bootMachine({
+      root: rootfs,
+      name: b.net.ns,
+      netnsPath: `/run/netns/${b.net.ns}`,
+      bindRo: [{ host: dropIn, guest: '/etc/systemd/system/sipbake-drain.service.d/endpoints.conf' }, ...binds],
+      timeoutMs: 60_000,
+    });
+    const m = machine;
+    const r = await m.exec(['systemctl', 'is-system-running', '--wait'], { timeoutMs: 240_000 });
+    return {
+      machine: m,
+      endpoints,
+      state: r.stdout.trim(),
+      bootSeconds: Math.round((performance.now() - t0) / 100) / 10,
+      sh: (cmd) => m.exec(['sh', '-c', cmd]),
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** True when something accepts a TCP connection at host:port within ms (the NLB's TCP health check). */
+export function tcpOpen(host: string, port: number, ms = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(ms, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+/** systemd's console lines without colours. */
+export const plainConsole = (m: Machine): string[] =>
+  m
+    .console()
+    // eslint-disable-next-line no-control-regex
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split(/\r?\n/);
