@@ -1,6 +1,7 @@
 // A baked root booted under systemd-nspawn in a network namespace (src/boot/net.ts). The host has no systemd PID 1
 // and no system D-Bus, hence --register=no --keep-unit; and no machinectl: commands run in the guest through
-// nsenter into its init's namespaces. The console (systemd's status lines) is kept for the shutdown order.
+// nsenter into its init's namespaces. The console (systemd's status lines, cut to 80 columns) is kept for the
+// record; the shutdown order is read from the guest's journal (journalDir).
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
@@ -49,6 +50,8 @@ export interface BootOptions {
   root: string;
   name: string;
   netnsPath: string;
+  /** A host directory that becomes the guest's /var/log/journal (read with journalctl -D after shutdown). */
+  journalDir?: string;
   /** Host files bound read-only over guest paths (unit drop-ins, a broken config). */
   bindRo?: { host: string; guest: string }[];
   timeoutMs?: number;
@@ -63,6 +66,8 @@ export async function bootMachine(o: BootOptions): Promise<Machine> {
       // The baked root stays as baked: what the guest writes (machine id, boot files, journal) goes to a tmpfs.
       '--volatile=overlay',
       ...(o.bindRo ?? []).map((b) => `--bind-ro=${b.host}:${b.guest}`),
+      // The guest's journal on the host (persistent: the directory exists), readable after the guest is gone.
+      ...(o.journalDir ? [`--bind=${o.journalDir}:/var/log/journal`] : []),
       '--console=read-only',
       '-q',
       // To the guest's systemd: its start and stop lines on the console, which is how the shutdown order is read.

@@ -1,5 +1,6 @@
 // Test support: bake a boot image locally (cached), and boot it in its namespace with its endpoints served.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,8 @@ export interface Booted {
   state: string;
   bootSeconds: number;
   sh(cmd: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** The guest's journal as text lines, also after it has shut down. */
+  journal(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ export async function bootImage(b: BootImage, rootfs: string, binds: { host: str
       hookTimeoutSeconds: 120,
     });
     await pointImdsAt(b.net, endpoints.imdsPort);
+    await mkdir(path.join(dir, 'journal'));
     const dropIn = path.join(dir, 'endpoints.conf');
     await writeFile(dropIn, agentDropIn(endpoints));
     const t0 = performance.now();
@@ -60,6 +64,7 @@ export async function bootImage(b: BootImage, rootfs: string, binds: { host: str
       root: rootfs,
       name: b.net.ns,
       netnsPath: `/run/netns/${b.net.ns}`,
+      journalDir: path.join(dir, 'journal'),
       bindRo: [{ host: dropIn, guest: '/etc/systemd/system/sipbake-drain.service.d/endpoints.conf' }, ...binds],
       timeoutMs: 60_000,
     });
@@ -71,6 +76,7 @@ export async function bootImage(b: BootImage, rootfs: string, binds: { host: str
       state: r.stdout.trim(),
       bootSeconds: Math.round((performance.now() - t0) / 100) / 10,
       sh: (cmd) => m.exec(['sh', '-c', cmd]),
+      journal: async () => String((await execa('journalctl', ['-D', path.join(dir, 'journal'), '--no-pager', '-o', 'short-monotonic'])).stdout).split('\n'),
       close,
     };
   } catch (e) {
