@@ -1,4 +1,6 @@
 import { execa } from 'execa';
+import path from 'node:path';
+import { readKamailioUnit } from '../contract/kamailio-args.js';
 import { kamailioErrorLines, type CheckOutcome } from './kamailio-check.js';
 
 export interface StartOptions {
@@ -18,7 +20,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * errors (which `kamailio -c` cannot see) surface here. Always stops the process before returning.
  */
 export async function kamailioStart(cfg: string, opts: StartOptions): Promise<CheckOutcome> {
-  const child = execa(opts.kamailio ?? 'kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', cfg], {
+  // The tree's own unit command line (cfg is TREE/etc/kamailio/kamailio.cfg): the image's memory sizes.
+  const [bin = 'kamailio', ...args] = await readKamailioUnit(path.resolve(path.dirname(cfg), '../..'), opts.kamailio);
+  const child = execa(bin, args, {
     reject: false,
     all: true,
     buffer: true,

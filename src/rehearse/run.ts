@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readKamailioUnit } from '../contract/kamailio-args.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -386,7 +387,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       // for recorder-lb, from this instance's IMDS; Kamailio starts only after it succeeded.
       boots.set(id, await bootInstance(nsx, tree, id, path.join(dir, `boot-${k}.log`), o.signal));
       const kam = start(
-        [...nsx, 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(tree, 'etc/kamailio/kamailio.cfg')],
+        [...nsx, ...(await readKamailioUnit(tree))],
         `kamailio ${id}`,
         `kamailio-${k}.log`,
       );

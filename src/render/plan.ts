@@ -1,4 +1,5 @@
 import { imageManifest, MANIFEST_PATH } from '../contract/image-manifest.js';
+import { kamailioUnitCommands } from '../contract/kamailio-args.js';
 import type { ImageDefinition } from '../definition/schema.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
 import { kamailioView } from './view.js';
@@ -59,7 +60,11 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
   const t = (name: string, data: object = { ...view, unit: systemdValue, env: envValue }): string => renderTemplate(inputs.templates, name, data);
   const files: PlannedFile[] = [
     { path: KAMAILIO_CFG_PATH, content: t('kamailio/kamailio.cfg.eta'), mode: 0o644 },
-    { path: 'etc/systemd/system/kamailio.service', content: t('systemd/kamailio.service.eta'), mode: 0o644 },
+    {
+      path: 'etc/systemd/system/kamailio.service',
+      content: t('systemd/kamailio.service.eta', { ...view, unit: systemdValue, env: envValue, kamailio: kamailioUnitCommands(image.memory) }),
+      mode: 0o644,
+    },
     { path: 'etc/systemd/system/sipbake-boot.service', content: t('systemd/sipbake-boot.service.eta'), mode: 0o644 },
     { path: 'etc/systemd/system/sipbake-drain.service', content: t('systemd/sipbake-drain.service.eta'), mode: 0o644 },
     { path: MANIFEST_PATH, content: `${JSON.stringify(imageManifest(image, view.modules), null, 2)}\n`, mode: 0o644 },

@@ -1,7 +1,9 @@
 // Debian's (or the AMI's) Kamailio in the foreground on loopback, from a rendered tree.
 // Ready = the process is still alive and every expected socket is bound (read from /proc/net).
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { KAMAILIO_UNIT, kamailioArgvFromUnit } from '../contract/kamailio-args.js';
 import { startProcess, type ManagedProcess } from './process.js';
 
 export interface Listener {
@@ -22,9 +24,9 @@ export interface KamailioOptions {
   readyTimeoutMs?: number;
 }
 
-/** `kamailio -DD -E -m … -M … -f OUT/etc/kamailio/kamailio.cfg` (pure). */
-export function kamailioArgv(o: Pick<KamailioOptions, 'tree' | 'sharedMb' | 'privateMb'>): string[] {
-  return ['kamailio', '-DD', '-E', '-m', String(o.sharedMb), '-M', String(o.privateMb), '-f', path.join(o.tree, 'etc/kamailio/kamailio.cfg')];
+/** The tree's own kamailio.service ExecStart= (src/contract/kamailio-args.ts), run from the tree with -E. */
+export function kamailioArgv(o: Pick<KamailioOptions, 'tree'>): string[] {
+  return kamailioArgvFromUnit(readFileSync(path.join(o.tree, KAMAILIO_UNIT), 'utf8'), o.tree);
 }
 
 function hexAddr(host: string, port: number): string {
