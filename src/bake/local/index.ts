@@ -156,7 +156,17 @@ async function layUploads(rootfs: string, l: Loaded, repo: string): Promise<void
 
 const since = (t: number): number => Math.round((performance.now() - t) / 100) / 10;
 
+/** What a local bake needs of this machine, checked before any work. */
+async function preflight(): Promise<void> {
+  if (process.getuid?.() !== 0)
+    throw new UserError('sipbake build --local must run as root: it debootstraps a Debian root and runs the bake scripts in it (chroot)', 'run it with sudo');
+  const missing: string[] = [];
+  for (const tool of ['debootstrap', 'unshare', 'chroot']) if ((await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode !== 0) missing.push(tool);
+  if (missing.length) throw new UserError(`sipbake build --local needs ${missing.join(', ')} on this machine`, 'apt-get install debootstrap util-linux coreutils');
+}
+
 export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promise<LocalBuildResult> {
+  await preflight();
   const t0 = performance.now();
   const cache = d.cacheDir ?? DEFAULT_CACHE;
   const work = await mkdtemp(path.join(tmpdir(), 'sipbake-local-'));
