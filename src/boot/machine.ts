@@ -35,8 +35,7 @@ async function children(pid: number): Promise<number[]> {
 /** The guest's systemd: the first descendant of nspawn named systemd. */
 async function findLeader(pid: number): Promise<number | undefined> {
   const queue = await children(pid);
-  while (queue.length) {
-    const p = queue.shift()!;
+  for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
     const comm = (await readFile(`/proc/${p}/comm`, 'utf8').catch(() => '')).trim();
     if (comm === 'systemd') return p;
     queue.push(...(await children(p)));

@@ -386,11 +386,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
       // The image's boot agent (sipbake-boot.service's ExecStart) writes the boot include, and rtpproxy-boot.env
       // for recorder-lb, from this instance's IMDS; Kamailio starts only after it succeeded.
       boots.set(id, await bootInstance(nsx, tree, id, path.join(dir, `boot-${k}.log`), o.signal));
-      const kam = start(
-        [...nsx, ...(await readKamailioUnit(tree))],
-        `kamailio ${id}`,
-        `kamailio-${k}.log`,
-      );
+      const kam = start([...nsx, ...(await readKamailioUnit(tree))], `kamailio ${id}`, `kamailio-${k}.log`);
       const agent = start(
         [
           ...nsx,

@@ -26,7 +26,8 @@ describe('local bake plan', () => {
   });
 
   it("reads Debian's mirror from deb822 and one-line sources, else Debian's own", () => {
-    const deb822 = 'Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\n\nTypes: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\n';
+    const deb822 =
+      'Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\n\nTypes: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\n';
     expect(mirrorFrom([deb822])).toBe('http://mirror.example/debian');
     expect(mirrorFrom(['deb [arch=amd64] http://other.example/debian bookworm main\n'])).toBe('http://other.example/debian');
     expect(mirrorFrom(['deb http://x.example/ubuntu jammy main\n'])).toBe('http://deb.debian.org/debian');

@@ -54,135 +54,160 @@ afterAll(async () => {
 }, 120_000);
 
 describe('sipbake build --local', () => {
-  it.each(SEEDS)('%s: the root the AMI would hold, under the content hash the AMI dedup computes', async (seed) => {
-    const { r, file } = baked.get(seed)!;
-    figures[`${seed}.bake`] = { action: r.action, cached: r.cached, seconds: r.seconds };
-    const root = r.rootfs;
-    // The AMI path (sipbake build --plan against the EC2 fake) on a repository holding the same definition.
-    const text = await readFile(file, 'utf8');
-    const fx = await buildFixture({ regions: ['us-east-1'], pinsAsShipped: true, edit: (name, yaml) => (name === seed ? text : yaml) });
-    try {
-      const plan = await buildImage(
-        { image: seed, plan: true },
-        { root: fx.root, reporter: new RecordingReporter(), signal: new AbortController().signal, env: fx.env(), ec2For: fx.ec2For, renderer: 'silent' },
-      );
-      expect(r.contentHash).toBe(plan.contentHash);
-    } finally {
-      await fx.cleanup();
-    }
-    // Built from the pinned sources with exactly the image's modules.
-    const record = JSON.parse(await readFile(path.join(r.out, 'sipbake-local.json'), 'utf8')) as { modules: string[] };
-    const mods = (await readdir(path.join(root, 'usr/local/lib64/kamailio/modules'))).map((f) => f.replace(/\.so$/, '')).sort();
-    expect(mods).toEqual([...record.modules].sort());
-    expect(existsSync(path.join(root, 'usr/local/sbin/kamailio'))).toBe(true);
-    expect(existsSync(path.join(root, 'usr/local/bin/rtpproxy'))).toBe(BOOT_IMAGES[seed].rtpproxy);
-    const passwd = await readFile(path.join(root, 'etc/passwd'), 'utf8');
-    expect(passwd).toMatch(/^kamailio:/m);
-    if (BOOT_IMAGES[seed].rtpproxy) expect(passwd).toMatch(/^rtpproxy:/m);
-    const wants = await readdir(path.join(root, 'etc/systemd/system/multi-user.target.wants'));
-    for (const u of units(BOOT_IMAGES[seed])) expect(wants).toContain(`${u}.service`);
-    // Cleaned as the AMI is: no uploads, no build directory, no machine id; the cloud parts left out.
-    expect(existsSync(path.join(root, 'tmp/sipbake'))).toBe(false);
-    expect(existsSync(path.join(root, 'var/tmp/sipbake-build'))).toBe(false);
-    expect(await readFile(path.join(root, 'etc/machine-id'), 'utf8')).toBe('');
-    expect(existsSync(path.join(root, 'var/lib/dpkg/info/amazon-ssm-agent.list'))).toBe(false);
-  }, LONG);
+  it.each(SEEDS)(
+    '%s: the root the AMI would hold, under the content hash the AMI dedup computes',
+    async (seed) => {
+      const { r, file } = baked.get(seed)!;
+      figures[`${seed}.bake`] = { action: r.action, cached: r.cached, seconds: r.seconds };
+      const root = r.rootfs;
+      // The AMI path (sipbake build --plan against the EC2 fake) on a repository holding the same definition.
+      const text = await readFile(file, 'utf8');
+      const fx = await buildFixture({ regions: ['us-east-1'], pinsAsShipped: true, edit: (name, yaml) => (name === seed ? text : yaml) });
+      try {
+        const plan = await buildImage(
+          { image: seed, plan: true },
+          { root: fx.root, reporter: new RecordingReporter(), signal: new AbortController().signal, env: fx.env(), ec2For: fx.ec2For, renderer: 'silent' },
+        );
+        expect(r.contentHash).toBe(plan.contentHash);
+      } finally {
+        await fx.cleanup();
+      }
+      // Built from the pinned sources with exactly the image's modules.
+      const record = JSON.parse(await readFile(path.join(r.out, 'sipbake-local.json'), 'utf8')) as { modules: string[] };
+      const mods = (await readdir(path.join(root, 'usr/local/lib64/kamailio/modules'))).map((f) => f.replace(/\.so$/, '')).sort();
+      expect(mods).toEqual([...record.modules].sort());
+      expect(existsSync(path.join(root, 'usr/local/sbin/kamailio'))).toBe(true);
+      expect(existsSync(path.join(root, 'usr/local/bin/rtpproxy'))).toBe(BOOT_IMAGES[seed].rtpproxy);
+      const passwd = await readFile(path.join(root, 'etc/passwd'), 'utf8');
+      expect(passwd).toMatch(/^kamailio:/m);
+      if (BOOT_IMAGES[seed].rtpproxy) expect(passwd).toMatch(/^rtpproxy:/m);
+      const wants = await readdir(path.join(root, 'etc/systemd/system/multi-user.target.wants'));
+      for (const u of units(BOOT_IMAGES[seed])) expect(wants).toContain(`${u}.service`);
+      // Cleaned as the AMI is: no uploads, no build directory, no machine id; the cloud parts left out.
+      expect(existsSync(path.join(root, 'tmp/sipbake'))).toBe(false);
+      expect(existsSync(path.join(root, 'var/tmp/sipbake-build'))).toBe(false);
+      expect(await readFile(path.join(root, 'etc/machine-id'), 'utf8')).toBe('');
+      expect(existsSync(path.join(root, 'var/lib/dpkg/info/amazon-ssm-agent.list'))).toBe(false);
+    },
+    LONG,
+  );
 
-  it('a second bake of the same content does nothing; a config change re-lays only the config', async () => {
-    const b = BOOT_IMAGES['twilio-relay'];
-    const again = await bakeBootImage(b, defs);
-    expect(again.r.action).toBe('skipped');
-    const relaid = await bakeBootImage(b, defs, { force: true });
-    expect(relaid.r.action).toBe('built');
-    expect(relaid.r.cached).toEqual({ base: true, compile: true });
-    expect(relaid.r.contentHash).toBe(baked.get('twilio-relay')!.r.contentHash);
-    figures['twilio-relay.relay-config'] = relaid.r.seconds;
-  }, LONG);
+  it(
+    'a second bake of the same content does nothing; a config change re-lays only the config',
+    async () => {
+      const b = BOOT_IMAGES['twilio-relay'];
+      const again = await bakeBootImage(b, defs);
+      expect(again.r.action).toBe('skipped');
+      const relaid = await bakeBootImage(b, defs, { force: true });
+      expect(relaid.r.action).toBe('built');
+      expect(relaid.r.cached).toEqual({ base: true, compile: true });
+      expect(relaid.r.contentHash).toBe(baked.get('twilio-relay')!.r.contentHash);
+      figures['twilio-relay.relay-config'] = relaid.r.seconds;
+    },
+    LONG,
+  );
 });
 
 describe('the baked root booted under systemd-nspawn', () => {
-  it.each(SEEDS)('%s: sipbake-boot ran, every unit active under its own user, a call passes, sipbake-status reports it', async (seed) => {
-    const b = BOOT_IMAGES[seed];
-    const x = await boot(b);
-    figures[`${seed}.bootSeconds`] = x.bootSeconds;
-    const failed = (await x.sh('systemctl --failed --no-legend')).stdout;
-    expect({ state: x.state, failed }).toEqual({ state: 'running', failed: '' });
-    const bootUnit = (await x.sh('systemctl show -p ActiveState -p Result sipbake-boot')).stdout;
-    expect(bootUnit).toContain('ActiveState=active');
-    expect(bootUnit).toContain('Result=success');
-    for (const u of units(b)) expect(`${u}: ${(await x.sh(`systemctl is-active ${u}`)).stdout.trim()}`).toBe(`${u}: active`);
-    for (const daemon of ['kamailio', ...(b.rtpproxy ? ['rtpproxy'] : [])]) {
-      const users = new Set((await x.sh(`ps -o user= -C ${daemon}`)).stdout.split('\n').map((s) => s.trim()).filter(Boolean));
-      expect([...users]).toEqual([daemon]);
-    }
-    expect(await until('health port open', 60_000, () => tcpOpen(b.net.guestIp, b.healthPort))).toBe(true);
+  it.each(SEEDS)(
+    '%s: sipbake-boot ran, every unit active under its own user, a call passes, sipbake-status reports it',
+    async (seed) => {
+      const b = BOOT_IMAGES[seed];
+      const x = await boot(b);
+      figures[`${seed}.bootSeconds`] = x.bootSeconds;
+      const failed = (await x.sh('systemctl --failed --no-legend')).stdout;
+      expect({ state: x.state, failed }).toEqual({ state: 'running', failed: '' });
+      const bootUnit = (await x.sh('systemctl show -p ActiveState -p Result sipbake-boot')).stdout;
+      expect(bootUnit).toContain('ActiveState=active');
+      expect(bootUnit).toContain('Result=success');
+      for (const u of units(b)) expect(`${u}: ${(await x.sh(`systemctl is-active ${u}`)).stdout.trim()}`).toBe(`${u}: active`);
+      for (const daemon of ['kamailio', ...(b.rtpproxy ? ['rtpproxy'] : [])]) {
+        const users = new Set(
+          (await x.sh(`ps -o user= -C ${daemon}`)).stdout
+            .split('\n')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
+        expect([...users]).toEqual([daemon]);
+      }
+      expect(await until('health port open', 60_000, () => tcpOpen(b.net.guestIp, b.healthPort))).toBe(true);
 
-    const far = await farEnd(b, defs);
-    try {
-      const c = await call(b);
-      expect((await c.sipp.waitExit(90_000)).code).toBe(0);
-      await rm(c.dir, { recursive: true, force: true });
-    } finally {
-      await far.stop();
-    }
-    const status = await x.sh('node /usr/local/lib/sipbake/agent.mjs status');
-    expect(status.exitCode).toBe(0);
-    expect(status.stdout).toContain(`sipbake-status: ${seed}`);
-    expect(status.stdout).toMatch(/Last boot +ok at .*private 10\.213\./);
-    expect(status.stdout).toMatch(/Drain +not draining/);
-    await x.close();
-  }, 10 * 60_000);
+      const far = await farEnd(b, defs);
+      try {
+        const c = await call(b);
+        expect((await c.sipp.waitExit(90_000)).code).toBe(0);
+        await rm(c.dir, { recursive: true, force: true });
+      } finally {
+        await far.stop();
+      }
+      const status = await x.sh('node /usr/local/lib/sipbake/agent.mjs status');
+      expect(status.exitCode).toBe(0);
+      expect(status.stdout).toContain(`sipbake-status: ${seed}`);
+      expect(status.stdout).toMatch(/Last boot +ok at .*private 10\.213\./);
+      expect(status.stdout).toMatch(/Drain +not draining/);
+      await x.close();
+    },
+    10 * 60_000,
+  );
 
-  it('twilio-relay: Terminated during a call: the agent drains (call completes), completes the hook; poweroff stops the units in order', async () => {
-    const b = BOOT_IMAGES['twilio-relay'];
-    const x = await boot(b);
-    expect(x.state).toBe('running');
-    await until('health port open', 60_000, () => tcpOpen(b.net.guestIp, b.healthPort));
-    const far = await farEnd(b, defs);
-    let caller: ManagedProcess | undefined;
-    try {
-      const c = await call(b, { holdMs: 12_000 });
-      caller = c.sipp;
-      let ended = false;
-      void c.sipp.exited.then(() => (ended = true));
-      // The call is up once the caller has sent its ACK.
-      const log = sippFiles({ dir: c.dir, name: c.sipp.opts.name.replace(/^sipp /, '') }).messages;
-      await until('call established', 30_000, async () => existsSync(log) && /^ACK /m.test(await readFile(log, 'utf8')));
-      x.endpoints.setLifecycle('Terminated');
-      // Draining: the health port closes while the call is still up.
-      await until('health port closed', 30_000, async () => !(await tcpOpen(b.net.guestIp, b.healthPort)));
-      expect(ended).toBe(false);
-      expect((await c.sipp.waitExit(90_000)).code).toBe(0);
-      const done = await until('CompleteLifecycleAction', 60_000, async () => x.endpoints.calls.find((k) => k.action === 'CompleteLifecycleAction' && k.ok));
-      expect(done).toBeTruthy();
-      await rm(c.dir, { recursive: true, force: true });
-    } finally {
-      await caller?.stop();
-      await far.stop();
-    }
-    const drained = (await x.sh(`journalctl -b --no-pager -u sipbake-drain`)).stdout;
-    expect(drained).toContain(HOOK);
-    await x.sh('systemctl poweroff');
-    expect(await x.machine.waitExit(120_000)).toEqual({ exitCode: 0, halted: false });
-    const lines = await x.journal();
-    const at = (unit: string) => lines.findIndex((l) => l.includes(`Stopped ${unit}`));
-    const order = ['sipbake-drain.service', 'kamailio.service', 'sipbake-boot.service'].map((u) => [u, at(u)] as const);
-    const stops = lines.filter((l) => / Stopp(ed|ing) /.test(l)).join('\n');
-    for (const [u, i] of order) expect(`${u} stopped: ${i >= 0}\n${stops}`).toBe(`${u} stopped: true\n${stops}`);
-    expect(order.map(([u]) => u)).toEqual([...order].sort((p, q) => p[1] - q[1]).map(([u]) => u));
-    await x.close();
-  }, 10 * 60_000);
+  it(
+    'twilio-relay: Terminated during a call: the agent drains (call completes), completes the hook; poweroff stops the units in order',
+    async () => {
+      const b = BOOT_IMAGES['twilio-relay'];
+      const x = await boot(b);
+      expect(x.state).toBe('running');
+      await until('health port open', 60_000, () => tcpOpen(b.net.guestIp, b.healthPort));
+      const far = await farEnd(b, defs);
+      let caller: ManagedProcess | undefined;
+      try {
+        const c = await call(b, { holdMs: 12_000 });
+        caller = c.sipp;
+        let ended = false;
+        void c.sipp.exited.then(() => (ended = true));
+        // The call is up once the caller has sent its ACK.
+        const log = sippFiles({ dir: c.dir, name: c.sipp.opts.name.replace(/^sipp /, '') }).messages;
+        await until('call established', 30_000, async () => existsSync(log) && /^ACK /m.test(await readFile(log, 'utf8')));
+        x.endpoints.setLifecycle('Terminated');
+        // Draining: the health port closes while the call is still up.
+        await until('health port closed', 30_000, async () => !(await tcpOpen(b.net.guestIp, b.healthPort)));
+        expect(ended).toBe(false);
+        expect((await c.sipp.waitExit(90_000)).code).toBe(0);
+        const done = await until('CompleteLifecycleAction', 60_000, async () => x.endpoints.calls.find((k) => k.action === 'CompleteLifecycleAction' && k.ok));
+        expect(done).toBeTruthy();
+        await rm(c.dir, { recursive: true, force: true });
+      } finally {
+        await caller?.stop();
+        await far.stop();
+      }
+      const drained = (await x.sh(`journalctl -b --no-pager -u sipbake-drain`)).stdout;
+      expect(drained).toContain(HOOK);
+      await x.sh('systemctl poweroff');
+      expect(await x.machine.waitExit(120_000)).toEqual({ exitCode: 0, halted: false });
+      const lines = await x.journal();
+      const at = (unit: string) => lines.findIndex((l) => l.includes(`Stopped ${unit}`));
+      const order = ['sipbake-drain.service', 'kamailio.service', 'sipbake-boot.service'].map((u) => [u, at(u)] as const);
+      const stops = lines.filter((l) => / Stopp(ed|ing) /.test(l)).join('\n');
+      for (const [u, i] of order) expect(`${u} stopped: ${i >= 0}\n${stops}`).toBe(`${u} stopped: true\n${stops}`);
+      expect(order.map(([u]) => u)).toEqual([...order].sort((p, q) => p[1] - q[1]).map(([u]) => u));
+      await x.close();
+    },
+    10 * 60_000,
+  );
 
-  it('twilio-relay with a config Kamailio rejects: kamailio.service in systemctl --failed, the health port refuses', async () => {
-    const b = BOOT_IMAGES['twilio-relay'];
-    const root = baked.get('twilio-relay')!.r.rootfs;
-    const broken = path.join(defs, 'kamailio.cfg');
-    await writeFile(broken, `${await readFile(path.join(root, 'etc/kamailio/kamailio.cfg'), 'utf8')}\nthis is not a Kamailio statement (\n`);
-    const x = await boot(b, [{ host: broken, guest: '/etc/kamailio/kamailio.cfg' }]);
-    await until('kamailio.service failed', 120_000, async () => (await x.sh('systemctl is-failed kamailio.service')).stdout.trim() === 'failed');
-    expect((await x.sh('systemctl --failed --no-legend --plain')).stdout).toMatch(/^kamailio\.service +\S+ +failed/m);
-    expect((await x.sh('systemctl is-active sipbake-boot')).stdout.trim()).toBe('active');
-    expect(await tcpOpen(b.net.guestIp, b.healthPort)).toBe(false);
-    await x.close();
-  }, 10 * 60_000);
+  it(
+    'twilio-relay with a config Kamailio rejects: kamailio.service in systemctl --failed, the health port refuses',
+    async () => {
+      const b = BOOT_IMAGES['twilio-relay'];
+      const root = baked.get('twilio-relay')!.r.rootfs;
+      const broken = path.join(defs, 'kamailio.cfg');
+      await writeFile(broken, `${await readFile(path.join(root, 'etc/kamailio/kamailio.cfg'), 'utf8')}\nthis is not a Kamailio statement (\n`);
+      const x = await boot(b, [{ host: broken, guest: '/etc/kamailio/kamailio.cfg' }]);
+      await until('kamailio.service failed', 120_000, async () => (await x.sh('systemctl is-failed kamailio.service')).stdout.trim() === 'failed');
+      expect((await x.sh('systemctl --failed --no-legend --plain')).stdout).toMatch(/^kamailio\.service +\S+ +failed/m);
+      expect((await x.sh('systemctl is-active sipbake-boot')).stdout.trim()).toBe('active');
+      expect(await tcpOpen(b.net.guestIp, b.healthPort)).toBe(false);
+      await x.close();
+    },
+    10 * 60_000,
+  );
 });

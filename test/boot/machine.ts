@@ -98,11 +98,3 @@ export function tcpOpen(host: string, port: number, ms = 3000): Promise<boolean>
     s.once('error', () => done(false));
   });
 }
-
-/** systemd's console lines without colours. */
-export const plainConsole = (m: Machine): string[] =>
-  m
-    .console()
-    // eslint-disable-next-line no-control-regex
-    .replace(/\x1b\[[0-9;]*m/g, '')
-    .split(/\r?\n/);

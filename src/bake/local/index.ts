@@ -94,7 +94,10 @@ async function aptSources(): Promise<string[]> {
 async function compileScriptsHash(scriptsDir: string): Promise<string> {
   const lib = (await readdir(path.join(scriptsDir, 'lib'))).sort().map((f) => `lib/${f}`);
   const h = createHash('sha256');
-  for (const f of [...COMPILE_SCRIPTS, ...lib]) h.update(`${f}\0`).update(await readFile(path.join(scriptsDir, f))).update('\0');
+  for (const f of [...COMPILE_SCRIPTS, ...lib])
+    h.update(`${f}\0`)
+      .update(await readFile(path.join(scriptsDir, f)))
+      .update('\0');
   return h.digest('hex');
 }
 
@@ -110,7 +113,10 @@ async function load(o: LocalBuildOptions, d: LocalBuildDeps, work: string): Prom
   const sourcesDir = o.sources ? path.resolve(o.sources) : await defaultSources(d.root);
   const sums = path.join(sourcesDir, 'SHA256SUMS');
   if (!existsSync(sums))
-    throw new UserError(`no SHA256SUMS in ${sourcesDir}: a local bake compiles the pinned sources from archives there`, 'pass --sources DIR (a directory of NAME-VERSION.tar.* archives with a SHA256SUMS)');
+    throw new UserError(
+      `no SHA256SUMS in ${sourcesDir}: a local bake compiles the pinned sources from archives there`,
+      'pass --sources DIR (a directory of NAME-VERSION.tar.* archives with a SHA256SUMS)',
+    );
   const rtpproxy = image.media.rtpproxy.enabled;
   const s = standIns(parsePins(await readFile(path.join(scriptsDir, 'pins.env'), 'utf8')), await readFile(sums, 'utf8'), sourcesDir, rtpproxy);
   const base = baseKey();
@@ -161,8 +167,10 @@ async function preflight(): Promise<void> {
   if (process.getuid?.() !== 0)
     throw new UserError('sipbake build --local must run as root: it debootstraps a Debian root and runs the bake scripts in it (chroot)', 'run it with sudo');
   const missing: string[] = [];
-  for (const tool of ['debootstrap', 'unshare', 'chroot']) if ((await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode !== 0) missing.push(tool);
-  if (missing.length) throw new UserError(`sipbake build --local needs ${missing.join(', ')} on this machine`, 'apt-get install debootstrap util-linux coreutils');
+  for (const tool of ['debootstrap', 'unshare', 'chroot'])
+    if ((await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode !== 0) missing.push(tool);
+  if (missing.length)
+    throw new UserError(`sipbake build --local needs ${missing.join(', ')} on this machine`, 'apt-get install debootstrap util-linux coreutils');
 }
 
 export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promise<LocalBuildResult> {
@@ -180,15 +188,34 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     const previous = await readRecord(out);
     const foreign = existsSync(out) ? (await readdir(out)).filter((f) => !OURS.has(f) && !f.startsWith('root.tmp-')) : [];
     if (foreign.length > 0)
-      throw new UserError(`${out} holds files a local bake does not write (${foreign.slice(0, 3).join(', ')}); refusing to replace its root`, 'pass --out with a new or empty directory');
+      throw new UserError(
+        `${out} holds files a local bake does not write (${foreign.slice(0, 3).join(', ')}); refusing to replace its root`,
+        'pass --out with a new or empty directory',
+      );
     const same = previous?.contentHash === record.contentHash && previous.compileKey === record.compileKey && existsSync(rootfs);
     if (same && !o.force) {
       d.reporter.line(`${out} already holds a local bake of this content; nothing to do (--force bakes again)`, 'success');
-      return { image: record.image, contentHash: record.contentHash, parts: record.parts, action: 'skipped', out, rootfs, log, cached: { base: true, compile: true }, seconds: { base: 0, compile: 0, config: 0, total: since(t0) } };
+      return {
+        image: record.image,
+        contentHash: record.contentHash,
+        parts: record.parts,
+        action: 'skipped',
+        out,
+        rootfs,
+        log,
+        cached: { base: true, compile: true },
+        seconds: { base: 0, compile: 0, config: 0, total: since(t0) },
+      };
     }
     await mkdir(out, { recursive: true });
     await writeFile(log, `sipbake build ${record.image} --local: content ${record.contentHash}\n`);
-    const run = (root: string, scripts: string[], log: string, network: (s: string) => boolean, binds: (s: string) => { host: string; inRoot: string }[] = () => []) =>
+    const run = (
+      root: string,
+      scripts: string[],
+      log: string,
+      network: (s: string) => boolean,
+      binds: (s: string) => { host: string; inRoot: string }[] = () => [],
+    ) =>
       scripts.reduce(async (prev, script) => {
         await prev;
         d.reporter.line(`${script} in ${root}`);
@@ -217,7 +244,13 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
         await layUploads(tmp, l, d.root);
         // Only the package install reaches the network (Debian's mirror); its .debs are kept for the next base.
         await writeFile(compileLog, `compile stage ${record.compileKey} (for ${record.image}, content ${record.contentHash})\n`);
-        await run(tmp, COMPILE_SCRIPTS, compileLog, (s) => s === '00-base.sh', (s) => (s === '00-base.sh' ? [{ host: archives, inRoot: '/var/cache/apt/archives' }] : []));
+        await run(
+          tmp,
+          COMPILE_SCRIPTS,
+          compileLog,
+          (s) => s === '00-base.sh',
+          (s) => (s === '00-base.sh' ? [{ host: archives, inRoot: '/var/cache/apt/archives' }] : []),
+        );
         await trimWork(tmp);
       });
       d.reporter.line(`compiled root ${compileDir} (its log: ${compileLog})`);
@@ -238,7 +271,17 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     await writeFile(path.join(out, RECORD_FILE), `${JSON.stringify({ ...record, bakedAt: new Date().toISOString() }, null, 2)}\n`);
     const seconds = { base: baseSeconds, compile: compileSeconds, config: since(tConfig), total: since(t0) };
     d.reporter.line(`local bake of ${record.image} in ${rootfs} (${seconds.total}s; log ${log})`, 'success');
-    return { image: record.image, contentHash: record.contentHash, parts: record.parts, action: 'built', out, rootfs, log, cached: { base: baseCached, compile: compileCached }, seconds };
+    return {
+      image: record.image,
+      contentHash: record.contentHash,
+      parts: record.parts,
+      action: 'built',
+      out,
+      rootfs,
+      log,
+      cached: { base: baseCached, compile: compileCached },
+      seconds,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -14,7 +14,8 @@ export async function buildOnce(dir: string, build: (tmp: string) => Promise<voi
   await mkdir(path.dirname(dir), { recursive: true });
   try {
     await build(tmp);
-    if (existsSync(dir)) await rm(tmp, { recursive: true, force: true }); // another bake finished it first
+    if (existsSync(dir))
+      await rm(tmp, { recursive: true, force: true }); // another bake finished it first
     else await rename(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
@@ -22,7 +23,14 @@ export async function buildOnce(dir: string, build: (tmp: string) => Promise<voi
   }
 }
 
-export async function debootstrap(o: { dir: string; release: string; packages: readonly string[]; mirror: string; log: string; signal: AbortSignal }): Promise<void> {
+export async function debootstrap(o: {
+  dir: string;
+  release: string;
+  packages: readonly string[];
+  mirror: string;
+  log: string;
+  signal: AbortSignal;
+}): Promise<void> {
   const args = ['--variant=minbase', `--include=${o.packages.join(',')}`, o.release, o.dir, o.mirror];
   const r = await execa('debootstrap', args, { all: true, reject: false, cancelSignal: o.signal });
   await appendFile(o.log, `$ debootstrap ${args.join(' ')}\n${r.all ?? ''}\n`);

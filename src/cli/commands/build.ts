@@ -47,7 +47,8 @@ export default defineCommand({
       .option('region', { type: 'string', describe: 'Build region (default: bake.region of the image)' })
       .check((a) => {
         if (a['detailed-exitcode'] && !a.plan) throw new UsageError('--detailed-exitcode goes with --plan');
-        if (a.local && (a.plan || a.region || a.profile || a['out-dir'])) throw new UsageError('--local bakes on this machine: --plan, --region, --profile and --out-dir are for AMI bakes');
+        if (a.local && (a.plan || a.region || a.profile || a['out-dir']))
+          throw new UsageError('--local bakes on this machine: --plan, --region, --profile and --out-dir are for AMI bakes');
         for (const k of ['out', 'sources', 'jobs'] as const) if (a[k] !== undefined && !a.local) throw new UsageError(`--${k} goes with --local`);
         return true;
       })
