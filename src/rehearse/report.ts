@@ -1,0 +1,169 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
+import type { Fleet } from './fleet.js';
+import type { RehearsalImage } from './image.js';
+import type { Load } from './load.js';
+import { callEnds, handedOff, handoffsLogged, natPath, natTranslations } from './measure.js';
+import { ADDR } from './net-plan.js';
+import type { RehearsalPlan } from './plan.js';
+import { cancellableSleep, event, type Rig } from './rig.js';
+import type { RollRecord } from './roll-phase.js';
+import type { InstanceSummary, RehearsalSummary } from './types.js';
+
+// Measure and report: wait for the calls to end, read what the callers and callees saw, and decide each call's
+// outcome, each drain against its bound, and the roll against its floor.
+
+/** Kamailio tm's wt_timer default (https://www.kamailio.org/docs/modules/5.6.x/modules/tm.html#tm.p.wt_timer). */
+const TM_WAIT_MS = 5000;
+
+interface Observed {
+  outcomes: CallOutcome[];
+  trunkOutcomes: CallOutcome[];
+  /** When each call ended (its BYE's 200 at the callee). */
+  ends: Map<string, number>;
+  uasLogs: string[];
+  trunkLog: string;
+}
+
+/** The calls end by themselves (bounded by the plan's window). */
+export async function awaitCalls(rig: Rig, plan: RehearsalPlan, load: Load): Promise<void> {
+  await Promise.race([Promise.all(load.uacStarts), rig.interrupted]);
+  const cap = cancellableSleep(plan.windowMs + plan.waitMs + 10_000);
+  await Promise.race([Promise.all([...load.uacs, ...(load.trunk ? [load.trunk] : [])].map((u) => u.exited)), cap.done, rig.interrupted]).finally(cap.cancel);
+  clearInterval(load.natWatch);
+}
+
+async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Observed> {
+  const read = (f: string) => readFile(path.join(rig.dir, f), 'utf8').catch(() => '');
+  const outcomes = await callOutcomes(await Promise.all(plan.groups.map((_, gi) => read(`uac-${gi}.log`))));
+  const uasLogs = await Promise.all(load.peers.map((p) => read(`uas-${p}.log`)));
+  const ends = callEnds([...uasLogs]);
+  const trunkLog = load.trunk ? await read('uac-trunk.log') : '';
+  const trunkOutcomes = load.trunk ? await callOutcomes([trunkLog]) : [];
+  for (const c of [...outcomes, ...trunkOutcomes]) {
+    const e = ends.get(c.callId);
+    if (e !== undefined) c.endedAt = e;
+  }
+  return { outcomes, trunkOutcomes, ends, uasLogs, trunkLog };
+}
+
+/** A call is cut when the instance that owned its dialog was terminated while the call was still up (its end, seen
+ *  at the callee, came later or never): its media anchor and dialog state went with the instance. */
+function markCut(seen: Observed, rec: RollRecord): Set<string> {
+  const cut = new Set<string>();
+  for (const [, h] of rec.heldAtTerminate) for (const c of h.calls) if ((seen.ends.get(c) ?? Infinity) > h.at) cut.add(c);
+  for (const c of [...seen.outcomes, ...seen.trunkOutcomes]) if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
+  return cut;
+}
+
+function perInstance(rig: Rig, f: Fleet, plan: RehearsalPlan, load: Load, rec: RollRecord, seen: Observed, cut: Set<string>, pollSeconds: number): InstanceSummary[] {
+  return f.cs.instances.map((i) => {
+    const s: InstanceSummary = { id: i.id, image: i.image, heartbeats: i.heartbeats, ...(i.endedBy ? { endedBy: i.endedBy } : {}) };
+    const boot = f.boots.get(i.id);
+    if (boot !== undefined) s.boot = boot;
+    const { pickedAt, terminatedAt } = i;
+    if (pickedAt === undefined || terminatedAt === undefined) return s;
+    const held = rec.callsAtPick.get(i.id) ?? [];
+    const lastEnd = Math.max(pickedAt, ...held.map((c) => seen.ends.get(c) ?? pickedAt));
+    s.drainSeconds = ((terminatedAt - pickedAt) / 1000) * rig.o.scale;
+    s.longestRemainingCallSeconds = ((lastEnd - pickedAt) / 1000) * rig.o.scale;
+    s.callsAtPick = held.length;
+    s.callsCut = (rec.heldAtTerminate.get(i.id)?.calls ?? []).filter((c) => cut.has(c)).length;
+    // An instance that kept the trunk's flow relayed new INVITEs to a peer until the cut; the drain waits for
+    // those INVITE transactions, which Kamailio keeps for its wait timer after the answer (tm wt_timer, 5 s,
+    // not scaled: the rehearsal scales AWS's timers and the calls, not Kamailio's).
+    const handoffsUntil = Math.max(0, ...load.trunkDraining.filter((w) => w.id === i.id).map((w) => (w.to ?? terminatedAt) + TM_WAIT_MS));
+    s.withinBound = terminatedAt - pickedAt <= Math.max(lastEnd, handoffsUntil) - pickedAt + plan.deregMs + pollSeconds * 1000 + 1000;
+    return s;
+  });
+}
+
+/** The sequential floor: each replacement's launch-to-healthy, its old instance's deregistration delay and what was
+ *  left of its drain after the delay (AWS cannot do better in this order; src/roll/drain-timing.ts). */
+function floorMs(f: Fleet, plan: RehearsalPlan, rec: RollRecord, seen: Observed): number {
+  const drains = f.cs.instances
+    .filter((i) => i.image === 'old')
+    .reduce((sum, i) => {
+      const { pickedAt } = i;
+      if (pickedAt === undefined) return sum;
+      const held = rec.callsAtPick.get(i.id) ?? [];
+      const left = Math.max(0, ...held.map((c) => (seen.ends.get(c) ?? pickedAt) - pickedAt));
+      return sum + plan.deregMs + Math.max(0, left - plan.deregMs);
+    }, 0);
+  const launches = f.cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
+  return drains + launches;
+}
+
+async function trunkSummary(rig: Rig, load: Load, seen: Observed): Promise<NonNullable<RehearsalSummary['trunk']>> {
+  const kamLogs = await Promise.all(
+    (await readdir(rig.dir)).filter((f) => /^kamailio-\d+\.log$/.test(f)).map((f) => readFile(path.join(rig.dir, f), 'utf8').catch(() => '')),
+  );
+  // When each trunk call's INVITE left the trunk (its first send).
+  const invitedAt = new Map<string, number>();
+  for (const m of timedMessages(seen.trunkLog)) {
+    const id = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
+    if (m.direction === 'sent' && /^INVITE /.test(m.text) && id !== undefined && !invitedAt.has(id)) invitedAt.set(id, m.at);
+  }
+  const end = Date.now();
+  const t = seen.trunkOutcomes;
+  const trunkIds = new Set(t.map((c) => c.callId));
+  const natLogs = seen.uasLogs.join('\n');
+  const s = {
+    source: `${ADDR.trunk}:5060`,
+    ...countCalls(t),
+    handedOff: handedOff(natLogs, trunkIds).length,
+    handoffsLogged: handoffsLogged(kamLogs, trunkIds),
+    placedWhileDraining: [...invitedAt.values()].filter((at) => load.trunkDraining.some((w) => at >= w.from && at < (w.to ?? end))).length,
+  };
+  event(
+    rig,
+    'trunk',
+    `${s.placed} call(s): ${s.completed} completed, ${s.refused} refused, ${s.dropped} dropped; ${s.placedWhileDraining} placed while its flow's instance drained, ${s.handedOff} handed off`,
+  );
+  return s;
+}
+
+function countCalls(calls: CallOutcome[]): RehearsalSummary['calls'] {
+  const count = (r: CallOutcome['result']) => calls.filter((c) => c.result === r).length;
+  return {
+    placed: calls.length,
+    completed: count('completed'),
+    dropped: count('dropped'),
+    refused: count('refused'),
+    unanswered: count('unanswered'),
+    callerBye: calls.filter((c) => c.result === 'completed' && c.endedBy === 'caller').length,
+    calleeBye: calls.filter((c) => c.result === 'completed' && c.endedBy === 'callee').length,
+  };
+}
+
+export async function summarize(rig: Rig, f: Fleet, plan: RehearsalPlan, load: Load, rec: RollRecord, imgs: { old: RehearsalImage; new: RehearsalImage }): Promise<RehearsalSummary> {
+  const { o } = rig;
+  const seen = await observe(rig, plan, load);
+  const cut = markCut(seen, rec);
+  const poll = imgs.old.pollSeconds;
+  const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
+  const summary: RehearsalSummary = {
+    image: imgs.old.name,
+    to: imgs.new.name,
+    instances: o.instances,
+    scale: o.scale,
+    deregistrationDelaySeconds: o.deregistrationDelaySeconds,
+    hookTimeoutSeconds: o.hookTimeoutSeconds,
+    pollSeconds: poll,
+    calls: countCalls(seen.outcomes),
+    perInstance: perInstance(rig, f, plan, load, rec, seen, cut, poll),
+    rollSeconds: (rec.rollMs / 1000) * o.scale,
+    floorSeconds: (floorMs(f, plan, rec, seen) / 1000) * o.scale,
+    hooksTimedOut: f.cs.instances.filter((i) => i.endedBy === 'timeout').length,
+    timeline: rig.timeline,
+    droppedCalls: [...seen.outcomes, ...seen.trunkOutcomes].filter((c) => c.result === 'dropped'),
+    ...(trunk ? { trunk } : {}),
+    natPath: { ...natPath(seen.uasLogs.join('\n')), ...natTranslations(load.natFlows) },
+    ...(f.cs.failed ? { failed: f.cs.failed } : {}),
+  };
+  const completes = f.asgCalls.filter((c) => c.action === 'CompleteLifecycleAction');
+  if (f.asgCalls.length)
+    event(rig, 'asg', `${completes.filter((c) => !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${completes.filter((c) => c.ok).length} accepted`);
+  return summary;
+}
