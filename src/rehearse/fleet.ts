@@ -127,7 +127,12 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   // The image's boot agent (sipbake-boot.service's ExecStart) writes the boot include, and rtpproxy-boot.env
   // for recorder-lb, from this instance's IMDS; Kamailio starts only after it succeeded.
   f.boots.set(id, await bootInstance(nsx, tree, id, path.join(rig.dir, `boot-${k}.log`), rig.o.signal));
-  const kam = start(rig, [...nsx, 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(tree, 'etc/kamailio/kamailio.cfg')], `kamailio ${id}`, `kamailio-${k}.log`);
+  const kam = start(
+    rig,
+    [...nsx, 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(tree, 'etc/kamailio/kamailio.cfg')],
+    `kamailio ${id}`,
+    `kamailio-${k}.log`,
+  );
   const agent = start(
     rig,
     [
@@ -180,7 +185,10 @@ export async function fleetUp(rig: Rig, f: Fleet, oldImg: RehearsalImage): Promi
       const l = liveOf(rig, i.id);
       if (l.kamailio && !l.kamailio.running) throw l.kamailio.failure('Kamailio exited at start');
       if (Date.now() > until)
-        throw new UserError(`instance ${i.id} never passed its health check (port ${oldImg.healthPort})`, `see ${rig.dir}/kamailio-${i.k}.log and agent-${i.k}.log`);
+        throw new UserError(
+          `instance ${i.id} never passed its health check (port ${oldImg.healthPort})`,
+          `see ${rig.dir}/kamailio-${i.k}.log and agent-${i.k}.log`,
+        );
       await sleep(200);
     }
   }

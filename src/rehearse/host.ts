@@ -1,5 +1,7 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { UserError } from '../core/errors.js';
-import { run } from './rig.js';
+import { run, WORK_DIR_PREFIX } from './rig.js';
 
 // The machine a rehearsal runs on: what it needs (preflight) and what an earlier, killed rehearsal left behind.
 
@@ -41,6 +43,24 @@ export async function removeStale(log: (l: string) => void): Promise<void> {
     await run(['ip', 'netns', 'del', ns]).catch(() => '');
     log(`removed namespace ${ns} left by an earlier rehearsal (process ${pid} is gone)`);
   }
+}
+
+/** Pure: the work directories (names in the temporary directory) of rehearsals whose process is gone. */
+export function staleWorkDirs(names: readonly string[], alive: (pid: number) => boolean, self = process.pid): string[] {
+  return names.filter((n) => {
+    const pid = Number(new RegExp(`^${WORK_DIR_PREFIX}(\\d+)-`).exec(n)?.[1]);
+    return pid > 0 && pid !== self && !alive(pid);
+  });
+}
+
+/** Work directories left by a rehearsal whose process died without cleaning up (SIGKILL). */
+export async function removeStaleDirs(tmp: string, log: (l: string) => void, isAlive: (pid: number) => boolean = alive): Promise<string[]> {
+  const stale = staleWorkDirs(await readdir(tmp).catch(() => []), isAlive);
+  for (const d of stale) {
+    await rm(path.join(tmp, d), { recursive: true, force: true });
+    log(`removed work directory ${path.join(tmp, d)} left by an earlier rehearsal (its process is gone)`);
+  }
+  return stale;
 }
 
 function alive(pid: number): boolean {

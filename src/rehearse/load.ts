@@ -44,21 +44,28 @@ async function startPeers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage): P
   return peers;
 }
 
+/** Pure: one caller group's SIPp arguments. `-l` is the group's whole count: SIPp's default limit on simultaneous
+ *  calls (3 × call length × rate) would hold calls back, unplaced and unseen, when calls are long. */
+export function callerArgs(plan: RehearsalPlan, gi: number, target: string, file: string, dir: string): string[] {
+  const g = plan.groups[gi];
+  if (g === undefined) throw new Error(`callerArgs: no caller group ${gi}`);
+  return [
+    'sipp',
+    target,
+    ...['-sf', file, '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un'],
+    ...['-m', String(g.calls), '-l', String(Math.max(1, g.calls)), '-r', '1', '-rp', String(plan.periodMs)],
+    ...['-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`)],
+    ...['-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1'],
+    ...['-recv_timeout', `${plan.waitMs}ms`, '-timeout', `${Math.round((plan.windowMs + plan.waitMs * 2) / 1000) + 60}s`],
+  ];
+}
+
 function startCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, files: Record<'caller' | 'callee', string>): Pick<Load, 'uacs' | 'uacStarts'> {
   const uacs: ManagedProcess[] = [];
   const uacStarts: Promise<void>[] = [];
   plan.groups.forEach((g, gi) => {
     if (g.calls === 0) return;
-    const argv = [
-      ...inetOf(rig),
-      'sipp',
-      `${ADDR.nlbEip}:${img.port}`,
-      ...['-sf', files[g.kind], '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un'],
-      ...['-m', String(g.calls), '-r', '1', '-rp', String(plan.periodMs)],
-      ...sippCommon(rig, `uac-${gi}.log`),
-      ...['-trace_stat', '-stf', path.join(rig.dir, `uac-${gi}.csv`), '-fd', '1'],
-      ...['-recv_timeout', `${plan.waitMs}ms`, '-timeout', `${Math.round((plan.windowMs + plan.waitMs * 2) / 1000) + 60}s`],
-    ];
+    const argv = [...inetOf(rig), ...callerArgs(plan, gi, `${ADDR.nlbEip}:${img.port}`, files[g.kind], rig.dir)];
     const staggered = cancellableSleep(g.delayMs);
     rig.cancels.push(staggered.cancel);
     uacStarts.push(
@@ -77,7 +84,11 @@ async function startTrunk(rig: Rig, plan: RehearsalPlan, img: RehearsalImage): P
   const trunkFile = await writeScn(rig, 'uac-trunk', uacTrunk(plan.hold, plan.waitMs, { ip: ADDR.trunk, port: 5060 }, { ip: ADDR.nlbEip, port: img.port }));
   // The trunk's edge owns 198.51.100.30:5060 (one socket, one flow to the NLB) and answers requests where they
   // came from, as a real trunk does by the Via's received/rport; SIPp sits behind it on loopback.
-  const edge = start(rig, [...inetOf(rig), process.execPath, rig.helper, '--trunk-edge', `${ADDR.trunk}:5060=127.0.0.1:5061=127.0.0.1:5062=${ADDR.nlbEip}:${img.port}`], 'trunk edge');
+  const edge = start(
+    rig,
+    [...inetOf(rig), process.execPath, rig.helper, '--trunk-edge', `${ADDR.trunk}:5060=127.0.0.1:5061=127.0.0.1:5062=${ADDR.nlbEip}:${img.port}`],
+    'trunk edge',
+  );
   await edge.waitForLine(/^ready$/, 10_000);
   const trunk = start(
     rig,
@@ -86,7 +97,7 @@ async function startTrunk(rig: Rig, plan: RehearsalPlan, img: RehearsalImage): P
       'sipp',
       '127.0.0.1:5061',
       ...['-sf', trunkFile, '-i', '127.0.0.1', '-p', '5062', '-mp', '18000', '-t', 'u1'],
-      ...['-m', String(plan.trunkCap), '-r', '1', '-rp', String(plan.trunkPeriodMs)],
+      ...['-m', String(plan.trunkCap), '-l', String(plan.trunkCap), '-r', '1', '-rp', String(plan.trunkPeriodMs)],
       ...sippCommon(rig, 'uac-trunk.log'),
       ...['-recv_timeout', `${plan.waitMs}ms`, '-timeout', `${Math.round((plan.trunkCap * plan.trunkPeriodMs + plan.waitMs * 2) / 1000) + 60}s`],
     ],

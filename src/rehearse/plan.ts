@@ -36,7 +36,9 @@ export interface RehearsalPlan {
   udpIdleSeconds: number;
 }
 
-export function planRehearsal(o: Pick<RehearseOptions, 'instances' | 'calls' | 'callSeconds' | 'scale' | 'deregistrationDelaySeconds' | 'hookTimeoutSeconds'>): RehearsalPlan {
+export function planRehearsal(
+  o: Pick<RehearseOptions, 'instances' | 'calls' | 'callSeconds' | 'scale' | 'deregistrationDelaySeconds' | 'hookTimeoutSeconds'>,
+): RehearsalPlan {
   const hookTimeoutMs = (o.hookTimeoutSeconds * 1000) / o.scale;
   const deregMs = (o.deregistrationDelaySeconds * 1000) / o.scale;
   const hold = {

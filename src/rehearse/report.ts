@@ -9,7 +9,8 @@ import { ADDR } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { cancellableSleep, event, type Rig } from './rig.js';
 import type { RollRecord } from './roll-phase.js';
-import type { InstanceSummary, RehearsalSummary } from './types.js';
+import type { CallCounts, InstanceSummary, RehearsalSummary, RollTimes } from './types.js';
+import { verdict } from './verdict.js';
 
 // Measure and report: wait for the calls to end, read what the callers and callees saw, and decide each call's
 // outcome, each drain against its bound, and the roll against its floor.
@@ -26,12 +27,18 @@ interface Observed {
   trunkLog: string;
 }
 
-/** The calls end by themselves (bounded by the plan's window). */
-export async function awaitCalls(rig: Rig, plan: RehearsalPlan, load: Load): Promise<void> {
+/** The calls end by themselves (bounded by the plan's window). Returns false when the rehearsal stopped waiting
+ *  with callers still running: their calls still up were cut by the rehearsal, and are reported so. */
+export async function awaitCalls(rig: Rig, plan: RehearsalPlan, load: Load): Promise<boolean> {
   await Promise.race([Promise.all(load.uacStarts), rig.interrupted]);
   const cap = cancellableSleep(plan.windowMs + plan.waitMs + 10_000);
-  await Promise.race([Promise.all([...load.uacs, ...(load.trunk ? [load.trunk] : [])].map((u) => u.exited)), cap.done, rig.interrupted]).finally(cap.cancel);
+  const callers = [...load.uacs, ...(load.trunk ? [load.trunk] : [])];
+  const ended = await Promise.race([Promise.all(callers.map((u) => u.exited)).then(() => true), cap.done.then(() => false), rig.interrupted]).finally(
+    cap.cancel,
+  );
   clearInterval(load.natWatch);
+  if (!ended) event(rig, 'calls', `${callers.filter((u) => u.running).length} caller(s) still running when the rehearsal stopped waiting`);
+  return ended;
 }
 
 async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Observed> {
@@ -50,14 +57,27 @@ async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Obser
 
 /** A call is cut when the instance that owned its dialog was terminated while the call was still up (its end, seen
  *  at the callee, came later or never): its media anchor and dialog state went with the instance. */
-function markCut(seen: Observed, rec: RollRecord): Set<string> {
+function markCut(seen: Observed, rec: RollRecord, callsEnded: boolean): Set<string> {
   const cut = new Set<string>();
   for (const [, h] of rec.heldAtTerminate) for (const c of h.calls) if ((seen.ends.get(c) ?? Infinity) > h.at) cut.add(c);
-  for (const c of [...seen.outcomes, ...seen.trunkOutcomes]) if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
+  for (const c of [...seen.outcomes, ...seen.trunkOutcomes]) {
+    if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
+    // Up, never ended, on no terminated instance, and the rehearsal stopped waiting: the harness cut it.
+    else if (!callsEnded && c.result === 'dropped') c.cutByRehearsal = true;
+  }
   return cut;
 }
 
-function perInstance(rig: Rig, f: Fleet, plan: RehearsalPlan, load: Load, rec: RollRecord, seen: Observed, cut: Set<string>, pollSeconds: number): InstanceSummary[] {
+function perInstance(
+  rig: Rig,
+  f: Fleet,
+  plan: RehearsalPlan,
+  load: Load,
+  rec: RollRecord,
+  seen: Observed,
+  cut: Set<string>,
+  pollSeconds: number,
+): InstanceSummary[] {
   return f.cs.instances.map((i) => {
     const s: InstanceSummary = { id: i.id, image: i.image, heartbeats: i.heartbeats, ...(i.endedBy ? { endedBy: i.endedBy } : {}) };
     const boot = f.boots.get(i.id);
@@ -82,7 +102,7 @@ function perInstance(rig: Rig, f: Fleet, plan: RehearsalPlan, load: Load, rec: R
 /** The sequential floor: each replacement's launch-to-healthy, its old instance's deregistration delay and what was
  *  left of its drain after the delay (AWS cannot do better in this order; src/roll/drain-timing.ts). */
 function floorMs(f: Fleet, plan: RehearsalPlan, rec: RollRecord, seen: Observed): number {
-  const drains = f.cs.instances
+  return f.cs.instances
     .filter((i) => i.image === 'old')
     .reduce((sum, i) => {
       const { pickedAt } = i;
@@ -91,8 +111,19 @@ function floorMs(f: Fleet, plan: RehearsalPlan, rec: RollRecord, seen: Observed)
       const left = Math.max(0, ...held.map((c) => (seen.ends.get(c) ?? pickedAt) - pickedAt));
       return sum + plan.deregMs + Math.max(0, left - plan.deregMs);
     }, 0);
-  const launches = f.cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
-  return drains + launches;
+}
+
+/** What the rehearsal never scales (so × scale would overstate them). */
+const UNSCALED = [
+  "instance launch to healthy (a namespace boots as fast as it does; AWS's launch times are not emulated)",
+  "Kamailio's timers (tm wait 5 s, INVITE 30 s)",
+  "the NAT gateway's idle timeouts (its namespace's conntrack timers; the NLB's 120 s UDP idle timeout is scaled)",
+];
+
+/** Pure: the roll's time, launches (real time) apart from the scaled rest. */
+export function rollTimes(rollMs: number, launchMs: number, scale: number): RollTimes {
+  const scaledMs = Math.max(0, rollMs - launchMs);
+  return { wallSeconds: rollMs / 1000, launchWallSeconds: launchMs / 1000, scaledAsAwsSeconds: (scaledMs / 1000) * scale, unscaled: UNSCALED };
 }
 
 async function trunkSummary(rig: Rig, load: Load, seen: Observed): Promise<NonNullable<RehearsalSummary['trunk']>> {
@@ -124,7 +155,8 @@ async function trunkSummary(rig: Rig, load: Load, seen: Observed): Promise<NonNu
   return s;
 }
 
-function countCalls(calls: CallOutcome[]): RehearsalSummary['calls'] {
+/** Pure: calls by outcome; planned: how many the callers were to place (undefined: open-ended, as the trunk's). */
+export function countCalls(calls: readonly CallOutcome[], planned?: number): CallCounts {
   const count = (r: CallOutcome['result']) => calls.filter((c) => c.result === r).length;
   return {
     placed: calls.length,
@@ -132,18 +164,32 @@ function countCalls(calls: CallOutcome[]): RehearsalSummary['calls'] {
     dropped: count('dropped'),
     refused: count('refused'),
     unanswered: count('unanswered'),
+    unplaced: planned === undefined ? 0 : Math.max(0, planned - calls.length),
+    cutByRehearsal: calls.filter((c) => c.cutByRehearsal).length,
+    answeredAfterRetransmission: calls.filter((c) => c.result === 'completed' && (c.inviteRetransmissions ?? 0) > 0).length,
     callerBye: calls.filter((c) => c.result === 'completed' && c.endedBy === 'caller').length,
     calleeBye: calls.filter((c) => c.result === 'completed' && c.endedBy === 'callee').length,
   };
 }
 
-export async function summarize(rig: Rig, f: Fleet, plan: RehearsalPlan, load: Load, rec: RollRecord, imgs: { old: RehearsalImage; new: RehearsalImage }): Promise<RehearsalSummary> {
+export async function summarize(
+  rig: Rig,
+  f: Fleet,
+  plan: RehearsalPlan,
+  load: Load,
+  rec: RollRecord,
+  imgs: { old: RehearsalImage; new: RehearsalImage },
+  callsEnded: boolean,
+): Promise<RehearsalSummary> {
   const { o } = rig;
   const seen = await observe(rig, plan, load);
-  const cut = markCut(seen, rec);
+  const cut = markCut(seen, rec, callsEnded);
+  const launchMs = f.cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
+  const times = rollTimes(rec.rollMs, launchMs, o.scale);
   const poll = imgs.old.pollSeconds;
   const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
-  const summary: RehearsalSummary = {
+  const measured: Omit<RehearsalSummary, 'verdict'> = {
+    engine: 'rehearsal controller',
     image: imgs.old.name,
     to: imgs.new.name,
     instances: o.instances,
@@ -151,10 +197,14 @@ export async function summarize(rig: Rig, f: Fleet, plan: RehearsalPlan, load: L
     deregistrationDelaySeconds: o.deregistrationDelaySeconds,
     hookTimeoutSeconds: o.hookTimeoutSeconds,
     pollSeconds: poll,
-    calls: countCalls(seen.outcomes),
+    calls: countCalls(
+      seen.outcomes,
+      plan.groups.reduce((n, g) => n + g.calls, 0),
+    ),
     perInstance: perInstance(rig, f, plan, load, rec, seen, cut, poll),
-    rollSeconds: (rec.rollMs / 1000) * o.scale,
+    rollSeconds: times.scaledAsAwsSeconds,
     floorSeconds: (floorMs(f, plan, rec, seen) / 1000) * o.scale,
+    times,
     hooksTimedOut: f.cs.instances.filter((i) => i.endedBy === 'timeout').length,
     timeline: rig.timeline,
     droppedCalls: [...seen.outcomes, ...seen.trunkOutcomes].filter((c) => c.result === 'dropped'),
@@ -162,8 +212,13 @@ export async function summarize(rig: Rig, f: Fleet, plan: RehearsalPlan, load: L
     natPath: { ...natPath(seen.uasLogs.join('\n')), ...natTranslations(load.natFlows) },
     ...(f.cs.failed ? { failed: f.cs.failed } : {}),
   };
+  const summary = { ...measured, verdict: verdict(measured) };
   const completes = f.asgCalls.filter((c) => c.action === 'CompleteLifecycleAction');
   if (f.asgCalls.length)
-    event(rig, 'asg', `${completes.filter((c) => !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${completes.filter((c) => c.ok).length} accepted`);
+    event(
+      rig,
+      'asg',
+      `${completes.filter((c) => !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${completes.filter((c) => c.ok).length} accepted`,
+    );
   return summary;
 }

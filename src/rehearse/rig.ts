@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type http from 'node:http';
 import os from 'node:os';
@@ -43,6 +43,8 @@ export interface Rig {
   closing: boolean;
   /** Rejects when the run is interrupted (Ctrl-C during a long wait ends the wait at once). */
   interrupted: Promise<never>;
+  /** Unregisters the forced-exit clean-up (closeRig did the work). */
+  unregister: () => void;
 }
 
 export function run(argv: Cmd, input?: string): Promise<string> {
@@ -56,6 +58,9 @@ export function run(argv: Cmd, input?: string): Promise<string> {
     if (input !== undefined) c.stdin?.end(input);
   });
 }
+
+/** The work directory's name: sipbake-rehearse-PID-…, so the next run can tell a dead run's directory (host.ts). */
+export const WORK_DIR_PREFIX = 'sipbake-rehearse-';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** ns-helper.js next to this module when built; from the sources, the built copy in dist/. */
@@ -73,12 +78,12 @@ export async function openRig(o: RehearseOptions): Promise<Rig> {
     o.signal?.addEventListener('abort', () => reject(new AbortError('rehearsal interrupted')), { once: true });
   });
   interrupted.catch(() => undefined);
-  return {
+  const rig: Rig = {
     o,
     log: o.log ?? (() => undefined),
     t0: Date.now(),
     names: netNames(process.pid, o.tag ?? ''),
-    dir: await mkdtemp(path.join(os.tmpdir(), `sipbake-rehearse-`)),
+    dir: await mkdtemp(path.join(os.tmpdir(), `${WORK_DIR_PREFIX}${process.pid}-`)),
     helper: helperScript(),
     timeline: [],
     procs: [],
@@ -89,13 +94,42 @@ export async function openRig(o: RehearseOptions): Promise<Rig> {
     live: new Map(),
     closing: false,
     interrupted,
+    unregister: () => undefined,
   };
+  // A second Ctrl-C exits at once, without `finally`: remove the namespaces (and what runs in them) now.
+  if (o.onForcedExit)
+    rig.unregister = o.onForcedExit(() => forcedCleanup(rig, (argv) => execFileSync(argv[0] ?? '', argv.slice(1), { timeout: 5000 }).toString()));
+  return rig;
+}
+
+/** Synchronous: every namespace's processes killed, then the namespace, then the work directory (a forced exit). */
+export function forcedCleanup(rig: Pick<Rig, 'nsCreated' | 'procs' | 'dir' | 'o'>, exec: (argv: string[]) => string): void {
+  for (const p of rig.procs) if (p.pid !== undefined && p.running) tryKill(p.pid);
+  for (const ns of [...rig.nsCreated].reverse()) {
+    const pids = attempt(() => exec(['ip', 'netns', 'pids', ns])) ?? '';
+    for (const pid of pids.split('\n').filter(Boolean)) tryKill(Number(pid));
+    attempt(() => exec(['ip', 'netns', 'del', ns]));
+  }
+  if (!rig.o.keepDir) attempt(() => rmSync(rig.dir, { recursive: true, force: true }));
+}
+
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+function tryKill(pid: number): void {
+  attempt(() => process.kill(pid, 'SIGKILL'));
 }
 
 export function event(rig: Rig, id: string, what: string): void {
   const e = { t: Math.round((Date.now() - rig.t0) / 100) / 10, id, what };
   rig.timeline.push(e);
-  rig.log(`${e.t.toFixed(1).padStart(6)} s  ${id.padEnd(18)} ${what}`);
+  if (rig.o.onEvent) rig.o.onEvent(e);
+  else rig.log(`${e.t.toFixed(1).padStart(6)} s  ${id.padEnd(18)} ${what}`);
 }
 
 export function check(rig: Rig): void {
@@ -130,6 +164,7 @@ export function ctlSocket(tree: string): string {
 
 export async function closeRig(rig: Rig): Promise<void> {
   rig.closing = true;
+  // Still registered while cleaning up: a second Ctrl-C now must not leave half of it.
   for (const c of rig.cancels) c();
   for (const t of rig.timers) clearInterval(t);
   await Promise.all(rig.procs.map((p) => p.stop('SIGTERM', 1500).catch(() => undefined)));
@@ -137,6 +172,7 @@ export async function closeRig(rig: Rig): Promise<void> {
   for (const ns of [...rig.nsCreated].reverse()) await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
   if (!rig.o.keepDir) await rm(rig.dir, { recursive: true, force: true }).catch(() => undefined);
   else rig.log(`files kept in ${rig.dir}`);
+  rig.unregister();
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -28,7 +28,9 @@ async function dialogsHeld(tree: string): Promise<string[]> {
 
 /** Which instance holds the trunk's flow at the NLB now (its conntrack entry's reply source). */
 async function trunkTarget(rig: Rig): Promise<string | undefined> {
-  const out = await run(['ip', 'netns', 'exec', rig.names.nlb, 'conntrack', '-L', '-p', 'udp', '--orig-src', ADDR.trunk, '--orig-port-src', '5060']).catch(() => '');
+  const out = await run(['ip', 'netns', 'exec', rig.names.nlb, 'conntrack', '-L', '-p', 'udp', '--orig-src', ADDR.trunk, '--orig-port-src', '5060']).catch(
+    () => '',
+  );
   return /sport=5060 dport=\d+\s+src=(10\.0\.1\.\d+)/.exec(out)?.[1];
 }
 

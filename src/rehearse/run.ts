@@ -1,8 +1,9 @@
+import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { awaitCalls, summarize } from './report.js';
 import { fleetUp, networkUp, serveRegion } from './fleet.js';
-import { preflight, removeStale } from './host.js';
+import { preflight, removeStale, removeStaleDirs } from './host.js';
 import { prepareImage, type RehearsalImage } from './image.js';
 import { awaitFirstCalls, loadUp } from './load.js';
 import { planRehearsal, type RehearsalPlan } from './plan.js';
@@ -23,7 +24,10 @@ async function images(rig: Rig, plan: RehearsalPlan): Promise<{ old: RehearsalIm
   const oldImg = await prepareImage(o.root, o.image, path.join(rig.dir, 'old'), patch);
   const newImg = await prepareImage(o.root, o.to ?? o.image, path.join(rig.dir, 'new'), patch);
   if (oldImg.port !== newImg.port)
-    throw new UserError(`--to ${o.to} listens on ${newImg.port}, ${o.image} on ${oldImg.port}`, 'an NLB listener forwards one port: roll between images on the same SIP port');
+    throw new UserError(
+      `--to ${o.to} listens on ${newImg.port}, ${o.image} on ${oldImg.port}`,
+      'an NLB listener forwards one port: roll between images on the same SIP port',
+    );
   event(
     rig,
     'rehearsal',
@@ -35,6 +39,7 @@ async function images(rig: Rig, plan: RehearsalPlan): Promise<{ old: RehearsalIm
 export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   await preflight();
   await removeStale(o.log ?? (() => undefined));
+  await removeStaleDirs(os.tmpdir(), o.log ?? (() => undefined));
   const plan = planRehearsal(o);
   const rig = await openRig(o);
   try {
@@ -45,8 +50,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const load = await loadUp(rig, plan, imgs.old);
     await awaitFirstCalls(rig, fleet, plan);
     const rec = await roll(rig, fleet, load, plan, imgs.new);
-    await awaitCalls(rig, plan, load);
-    return await summarize(rig, fleet, plan, load, rec, imgs);
+    const callsEnded = await awaitCalls(rig, plan, load);
+    return await summarize(rig, fleet, plan, load, rec, imgs, callsEnded);
   } finally {
     await closeRig(rig);
   }

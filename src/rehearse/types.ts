@@ -26,7 +26,11 @@ export interface RehearseOptions {
   /** Tag appended to namespace names (tests running in parallel). */
   tag?: string;
   log?: (line: string) => void;
+  /** Each timeline event as it happens (instead of a log line: --json progress). */
+  onEvent?: (e: TimelineEntry) => void;
   signal?: AbortSignal;
+  /** Registers a synchronous clean-up run on a forced exit (second Ctrl-C), when no `finally` runs. */
+  onForcedExit?: (cleanup: () => void) => () => void;
   keepDir?: boolean;
 }
 
@@ -54,7 +58,38 @@ export interface InstanceSummary {
   boot?: InstanceBoot;
 }
 
+/** Calls by outcome. unplaced: planned but never placed by the caller; cutByRehearsal: still up when the rehearsal
+ *  stopped waiting (counted as dropped too); answeredAfterRetransmission: completed, but only after the caller
+ *  retransmitted its INVITE (a slow or lossy path that "completed" would hide). */
+export interface CallCounts {
+  placed: number;
+  completed: number;
+  dropped: number;
+  refused: number;
+  unanswered: number;
+  unplaced: number;
+  cutByRehearsal: number;
+  answeredAfterRetransmission: number;
+  callerBye: number;
+  calleeBye: number;
+}
+
+/** Times, scaled and unscaled apart. The rehearsal divides AWS's delays and the calls' lengths by the scale; launches
+ *  (a namespace boots as fast as it does), Kamailio's timers and the NAT's idle timeouts run in real time. */
+export interface RollTimes {
+  /** The roll on this machine's clock. */
+  wallSeconds: number;
+  /** Of which the replacements' launch-to-healthy (real time here; never scaled). */
+  launchWallSeconds: number;
+  /** The rest (deregistration delays, drains, calls), × scale: AWS seconds. */
+  scaledAsAwsSeconds: number;
+  /** What is never scaled in the rehearsal. */
+  unscaled: string[];
+}
+
 export interface RehearsalSummary {
+  /** What played AWS's part and drove the roll. */
+  engine: string;
   image: string;
   to: string;
   instances: number;
@@ -62,34 +97,24 @@ export interface RehearsalSummary {
   deregistrationDelaySeconds: number;
   hookTimeoutSeconds: number;
   pollSeconds: number;
-  calls: {
-    placed: number;
-    completed: number;
-    dropped: number;
-    refused: number;
-    unanswered: number;
-    callerBye: number;
-    calleeBye: number;
-  };
+  calls: CallCounts;
   perInstance: InstanceSummary[];
+  /** The roll without its launches, × scale (AWS seconds); times.launchWallSeconds holds the launches. */
   rollSeconds: number;
-  /** Σ per instance (launch-to-healthy + deregistration delay + what was left of its drain), the sequential floor. */
+  /** Σ per old instance (deregistration delay + what was left of its drain), × scale: the sequential floor of what
+   *  rollSeconds measures (launches apart). */
   floorSeconds: number;
+  times: RollTimes;
+  /** What the run proved (verdict.ts). */
+  verdict: { ok: boolean; reasons: string[]; notes: string[]; line: string };
   hooksTimedOut: number;
   timeline: TimelineEntry[];
   droppedCalls: CallOutcome[];
   /** The busy trunk: all its calls over one UDP 5-tuple (source port 5060), so the NLB keeps them on a target through
    *  its deregistration delay. handedOff: calls a draining instance relayed to a serving peer (seen at the callee);
    *  handoffsLogged: of those, the ones the instances' Kamailio logged ("handoff: INVITE Call-ID … to PEER"). */
-  trunk?: {
+  trunk?: CallCounts & {
     source: string;
-    placed: number;
-    completed: number;
-    refused: number;
-    dropped: number;
-    unanswered: number;
-    callerBye: number;
-    calleeBye: number;
     handedOff: number;
     handoffsLogged: number;
     /** Trunk calls placed while the target holding the trunk's flow was deregistered but its flows were kept. */
