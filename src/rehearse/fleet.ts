@@ -7,6 +7,7 @@ import { instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall }
 import { renderInstance, type RehearsalImage } from './image.js';
 import { ADDR, baseCommands, instanceCommands, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
+import { checkDue, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
 import { check, event, liveOf, run, sh, sleep, start, type Rig } from './rig.js';
 
 // The network (internet, NLB, NAT gateway), the Auto Scaling group's endpoints, and its instances: each one a
@@ -26,6 +27,9 @@ export interface Fleet {
   asgSock: string;
   ec2Sock: string;
   peerDiscovery: boolean;
+  /** The NLB's view of each registered target (target-health.ts); absent: not registered. */
+  targetHealth: Map<string, TargetHealth>;
+  healthCheck: HealthCheckParams;
 }
 
 export async function networkUp(rig: Rig, plan: RehearsalPlan): Promise<void> {
@@ -54,6 +58,8 @@ export async function serveRegion(rig: Rig, plan: RehearsalPlan, oldImg: Rehears
     asgSock: path.join(rig.dir, 'autoscaling.sock'),
     ec2Sock: path.join(rig.dir, 'ec2.sock'),
     peerDiscovery: rig.o.peerDiscovery ?? true,
+    targetHealth: new Map(),
+    healthCheck: scaledHealthCheck(rig.o.scale),
   };
   start(rig, ['ip', 'netns', 'exec', rig.names.nlb, process.execPath, rig.helper, '--probe', f.probeSock], 'nlb health checker');
   const waiting = (id: string) => f.cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait';
@@ -65,9 +71,12 @@ export async function serveRegion(rig: Rig, plan: RehearsalPlan, oldImg: Rehears
         hookName: oldImg.hookName,
         hookTimeoutSeconds: Math.max(1, Math.round(plan.hookTimeoutMs / 1000)),
         stateOf: (id) => f.cs.instances.find((i) => i.id === id && i.state !== 'Terminated')?.state,
-        // Terminated instances leave the group. Health: the controller registers a target only after its checks
-        // pass and never marks one unhealthy (Auto Scaling's default is Healthy until a check says otherwise).
-        members: () => f.cs.instances.filter((i) => i.state !== 'Terminated').map((i) => ({ id: i.id, lifecycleState: i.state, healthy: true })),
+        // Terminated instances leave the group. Health: Healthy until the NLB's checks turn its target unhealthy (a
+        // group with ELB health checks takes the target's health; Auto Scaling's default is Healthy otherwise).
+        members: () =>
+          f.cs.instances
+            .filter((i) => i.state !== 'Terminated')
+            .map((i) => ({ id: i.id, lifecycleState: i.state, healthy: f.targetHealth.get(i.id)?.state !== 'unhealthy' })),
         heartbeat: (id) => waiting(id) && (f.pending.heartbeats.push(id), true),
         complete: (id) => waiting(id) && (f.pending.completed.push(id), true),
       },
@@ -168,11 +177,35 @@ export function healthy(f: Fleet, k: number, port: number): Promise<boolean> {
 
 /** The NLB's map to the registered targets (flows of targets that stay keep their bucket). */
 export async function setTargets(rig: Rig, f: Fleet): Promise<void> {
+  const registered = f.cs.instances.filter((i) => i.registered);
+  for (const i of registered) if (!f.targetHealth.has(i.id)) f.targetHealth.set(i.id, registeredHealthy());
+  for (const id of [...f.targetHealth.keys()]) if (!registered.some((i) => i.id === id)) f.targetHealth.delete(id);
+  // New flows go to healthy targets only.
   f.buckets = rebalance(
     f.buckets,
-    f.cs.instances.filter((i) => i.registered).map((i) => instanceIp(i.k)),
+    registered.filter((i) => f.targetHealth.get(i.id)?.state !== 'unhealthy').map((i) => instanceIp(i.k)),
   );
   await run(['ip', 'netns', 'exec', rig.names.nlb, 'nft', '-f', '-'], mapScript(f.buckets));
+}
+
+/** The NLB's health checks of its registered targets, each at its interval; a target that turns is (un)routed. */
+export async function checkTargets(rig: Rig, f: Fleet, healthPortOf: (image: 'old' | 'new') => number): Promise<void> {
+  let turned = false;
+  for (const i of f.cs.instances) {
+    const h = f.targetHealth.get(i.id);
+    if (!i.registered || h === undefined || !checkDue(h, Date.now(), f.healthCheck)) continue;
+    const r = observeCheck(h, await healthy(f, i.k, healthPortOf(i.image)), Date.now(), f.healthCheck);
+    f.targetHealth.set(i.id, r.next);
+    if (r.turned === undefined) continue;
+    turned = true;
+    const n = r.turned === 'unhealthy' ? f.healthCheck.unhealthyThreshold : f.healthCheck.healthyThreshold;
+    event(
+      rig,
+      i.id,
+      `NLB target ${r.turned} after ${n} consecutive health check(s): ${r.turned === 'unhealthy' ? 'no new flow goes to it' : 'new flows again'}`,
+    );
+  }
+  if (turned) await setTargets(rig, f);
 }
 
 /** The old image's instances, healthy and registered. */

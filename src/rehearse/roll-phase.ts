@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { nextDelayMs, step, type Action, type ControllerParams } from './controller.js';
-import { healthy, launch, setTargets, type Fleet } from './fleet.js';
+import { checkTargets, healthy, launch, setTargets, type Fleet } from './fleet.js';
 import type { RehearsalImage } from './image.js';
 import type { Load } from './load.js';
 import { ADDR, instanceIp } from './net-plan.js';
@@ -73,7 +74,31 @@ async function perform(rig: Rig, f: Fleet, load: Load, newImg: RehearsalImage, r
   }
 }
 
-export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, newImg: RehearsalImage): Promise<RollRecord> {
+function readComm(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Fault injection (--kill-kamailio K): instance K's Kamailio gets SIGKILL as the roll starts. */
+async function killFault(rig: Rig, f: Fleet): Promise<void> {
+  const k = rig.o.killKamailio;
+  if (k === undefined) return;
+  const i = f.cs.instances.find((x) => x.k === k);
+  const l = i ? rig.live.get(i.id) : undefined;
+  if (i === undefined || l === undefined) throw new Error(`rehearsal: --kill-kamailio ${k}: no such old instance (1-${rig.o.instances})`);
+  // Its main process and every worker it forked (they all run in the instance's namespace, started by us).
+  const pids = (await run(['ip', 'netns', 'pids', l.ns]).catch(() => '')).split('\n').filter(Boolean);
+  const kamailios = pids.filter((p) => readComm(p) === 'kamailio');
+  for (const p of kamailios) process.kill(Number(p), 'SIGKILL');
+  event(rig, i.id, `Kamailio killed (SIGKILL to ${kamailios.length} process(es), fault injection)`);
+}
+
+export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, imgs: { old: RehearsalImage; new: RehearsalImage }): Promise<RollRecord> {
+  const newImg = imgs.new;
+  await killFault(rig, f);
   const params: ControllerParams = {
     deregistrationDelayMs: plan.deregMs,
     hookTimeoutMs: plan.hookTimeoutMs,
@@ -91,6 +116,7 @@ export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, 
       if (inst === undefined) throw new Error(`rehearsal: the controller launches ${launching}, which is not one of its instances`);
       health[inst.id] = await healthy(f, inst.k, newImg.healthPort);
     }
+    await checkTargets(rig, f, (image) => (image === 'old' ? imgs.old.healthPort : imgs.new.healthPort));
     const obs = { now: Date.now(), health, completed: f.pending.completed.splice(0), heartbeats: f.pending.heartbeats.splice(0) };
     const r = step(f.cs, obs, params);
     f.cs = r.state;

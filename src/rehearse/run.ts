@@ -49,7 +49,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     await fleetUp(rig, fleet, imgs.old);
     const load = await loadUp(rig, plan, imgs.old);
     await awaitFirstCalls(rig, fleet, plan);
-    const rec = await roll(rig, fleet, load, plan, imgs.new);
+    const rec = await roll(rig, fleet, load, plan, imgs);
     const callsEnded = await awaitCalls(rig, plan, load);
     return await summarize(rig, fleet, plan, load, rec, imgs, callsEnded);
   } finally {

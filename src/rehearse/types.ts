@@ -23,6 +23,8 @@ export interface RehearseOptions {
    *  serving peers it hands new INVITEs to (default on). Off: nothing answers at that endpoint (the negative control:
    *  the lookup fails, a draining instance refuses them). */
   peerDiscovery?: boolean;
+  /** Fault injection: SIGKILL the Kamailio of old instance K (1-instances) as the roll starts. */
+  killKamailio?: number;
   /** Tag appended to namespace names (tests running in parallel). */
   tag?: string;
   log?: (line: string) => void;

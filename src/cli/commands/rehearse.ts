@@ -49,6 +49,10 @@ export default defineCommand({
         describe:
           'Serve EC2 DescribeInstances to the drain agents, so a draining instance can hand new INVITEs to a serving peer (--no-peer-discovery: it refuses them)',
       })
+      .option('kill-kamailio', {
+        type: 'number',
+        describe: "Fault injection: SIGKILL old instance K's Kamailio as the roll starts (its NLB target turns unhealthy after the threshold)",
+      })
       .option('keep', { type: 'boolean', default: false, describe: 'Keep the work directory (logs, rendered trees)' })
       .example('$0 rehearse twilio-relay', 'as root: 3 instances, 30 calls, rolled onto the same image rendered again')
       .example('$0 rehearse recorder-lb --instances 6 --json', 'as root: 6 instances, the summary as JSON'),
@@ -69,6 +73,7 @@ export default defineCommand({
       trunk: o.trunk,
       peerDiscovery: o['peer-discovery'],
       keepDir: o.keep,
+      ...(o['kill-kamailio'] !== undefined ? { killKamailio: o['kill-kamailio'] } : {}),
       ...progress,
       signal: ctx.signal,
       onForcedExit: ctx.onForcedExit,
