@@ -1,4 +1,6 @@
-// Issue 19 item 8, template side: an in-dialog request whose Record-Route token names an instance that is gone
+// Issue 19 items 3 and 8, template side. The health port's SIP probe: Kamailio answers the drain agent's OPTIONS
+// (X-Sipbake-Probe, from the instance's own address) with 200 while it takes new calls and 503 while draining; from
+// elsewhere the marker buys nothing. And: an in-dialog request whose Record-Route token names an instance that is gone
 // (terminated, or its Kamailio killed) gets a prompt 481 from the instance that would forward it, instead of 100 and
 // then 408 when tm's fr_timer (30 s) fires. One twilio-relay instance; the dead owner is an address inside the peer
 // network where nothing listens.
@@ -6,7 +8,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type ManagedProcess, type TmpDir } from '../support/index.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { SipUa } from './sip-ua.js';
+import { sipProbe } from '../../src/agent/sip-probe.js';
 
 const a = (x: number): string => `127.0.44.${x}`;
 const NLB = a(100);
@@ -19,6 +24,7 @@ describe('an in-dialog request for a dead owner', () => {
   let port = 0;
   let caller: SipUa;
   let kam: ManagedProcess;
+  let ctl = '';
 
   beforeAll(async () => {
     tmp = await makeTmpDir('sipbake-owner-gone-');
@@ -35,6 +41,7 @@ describe('an in-dialog request for a dead owner', () => {
     const img = await renderDefinition(tmp.path, def, { privateIp: INSTANCE, publicIp: NLB });
     const include = path.join(img.tree, 'etc/kamailio/sipbake-boot.cfg');
     await writeFile(include, (await readFile(include, 'utf8')).replace('"127.0.0.0/8"', `"${PEER_NET}"`));
+    ctl = `unix:${img.tree}/run/kamailio/kamailio_ctl`;
     kam = await startKamailio({
       tree: img.tree,
       sharedMb: 64,
@@ -47,6 +54,32 @@ describe('an in-dialog request for a dead owner', () => {
     await kam?.stop();
     await caller?.close();
     await tmp?.remove();
+  });
+
+  it('the health probe: 200 while serving, 503 while draining; only from the instance itself', async () => {
+    const probe = () => sipProbe({ host: INSTANCE, port, timeoutMs: 2000 });
+    expect(await probe()).toBe(true);
+    await promisify(execFile)('kamcmd', ['-s', ctl, 'pv.shvSet', 'draining', 'int', '1']);
+    expect(await probe()).toBe(false);
+    // The same OPTIONS from another address is not a probe: answered as any OPTIONS (keepalive), draining or not.
+    const callId = 'probe-outsider@test';
+    const since = caller.received.length;
+    caller.send(
+      caller.request({
+        method: 'OPTIONS',
+        ruri: `sip:${INSTANCE}:${port}`,
+        from: `<sip:a@${caller.hostport}>;tag=9`,
+        to: `<sip:${INSTANCE}:${port}>`,
+        callId,
+        cseq: 1,
+        extra: ['X-Sipbake-Probe: new-call'],
+      }),
+      INSTANCE,
+      port,
+    );
+    expect((await caller.finalResponse(callId, 'OPTIONS', 3000, since))?.status).toBe(200);
+    await promisify(execFile)('kamcmd', ['-s', ctl, 'pv.shvSet', 'draining', 'int', '0']);
+    expect(await probe()).toBe(true);
   });
 
   it.each(['BYE', 'INFO'])('a %s gets 481 once the forward to the dead owner times out (not 408 after fr_timer)', async (method) => {
