@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -7,6 +8,7 @@ import { instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall }
 import { renderInstance, type RehearsalImage } from './image.js';
 import { ADDR, baseCommands, instanceCommands, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
+import type { BreakKind } from './types.js';
 import { checkDue, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
 import { check, event, liveOf, run, sh, sleep, start, type Rig } from './rig.js';
 
@@ -100,12 +102,24 @@ export async function serveRegion(rig: Rig, plan: RehearsalPlan, oldImg: Rehears
   return f;
 }
 
+/** --break: the second image's Kamailio configuration made unusable (start) or refusing every request (503). */
+export function breakConfig(cfg: string, kind: BreakKind): string {
+  if (kind === 'start') return `${cfg}\n# --break start: not a configuration Kamailio accepts\nthis is not kamailio.cfg syntax;\n`;
+  if (kind === '503') return cfg.replace(/^request_route \{\n/m, 'request_route {\n\t# --break 503\n\tsl_send_reply("503", "Service Unavailable");\n\texit;\n');
+  return cfg;
+}
+
+/** A slow but good boot (--break slow-boot): Kamailio starts this long after the boot agent (real time). */
+export const SLOW_BOOT_MS = 8000;
+
 /** One instance of img: its namespace, IMDS, boot agent, Kamailio and drain agent. */
-export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: RehearsalImage): Promise<void> {
+export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: RehearsalImage, brk?: BreakKind): Promise<void> {
   const ns = rig.names.instance(k);
   await sh(rig, instanceCommands(rig.names, k));
   const tree = path.join(rig.dir, `i${k}`);
   await renderInstance(rig.o.root, img, tree);
+  const cfgFile = path.join(tree, 'etc/kamailio/kamailio.cfg');
+  if (brk === 'start' || brk === '503') await writeFile(cfgFile, breakConfig(await readFile(cfgFile, 'utf8'), brk));
   const imdsSock = path.join(rig.dir, `imds-${k}.sock`);
   f.imdsState.set(id, 'InService');
   rig.servers.push(
@@ -136,6 +150,10 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   // The image's boot agent (sipbake-boot.service's ExecStart) writes the boot include, and rtpproxy-boot.env
   // for recorder-lb, from this instance's IMDS; Kamailio starts only after it succeeded.
   f.boots.set(id, await bootInstance(nsx, tree, id, path.join(rig.dir, `boot-${k}.log`), rig.o.signal));
+  if (brk === 'slow-boot') {
+    event(rig, id, `slow boot (--break slow-boot): Kamailio starts ${SLOW_BOOT_MS / 1000} s late`);
+    await sleep(SLOW_BOOT_MS);
+  }
   const kam = start(
     rig,
     [...nsx, 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(tree, 'etc/kamailio/kamailio.cfg')],

@@ -113,6 +113,14 @@ function floorMs(f: Fleet, plan: RehearsalPlan, rec: RollRecord, seen: Observed)
     }, 0);
 }
 
+/** Pure: succeeded (every instance in the group runs the new image), rolled-back (stopped, and every InService
+ *  instance still runs the old one: nothing was rolled onto), or failed (a mixed fleet). */
+export function outcomeOf(f: Pick<Fleet, 'cs'>): RehearsalSummary['outcome'] {
+  const serving = f.cs.instances.filter((i) => i.state === 'InService');
+  if (!f.cs.failed && serving.every((i) => i.image === 'new')) return 'succeeded';
+  return f.cs.failed && serving.every((i) => i.image === 'old') ? 'rolled-back' : 'failed';
+}
+
 /** What the rehearsal never scales (so × scale would overstate them). */
 const UNSCALED = [
   "instance launch to healthy (a namespace boots as fast as it does; AWS's launch times are not emulated)",
@@ -190,6 +198,8 @@ export async function summarize(
   const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
   const measured: Omit<RehearsalSummary, 'verdict'> = {
     engine: 'rehearsal controller',
+    ...(o.break ? { break: o.break } : {}),
+    outcome: outcomeOf(f),
     image: imgs.old.name,
     to: imgs.new.name,
     instances: o.instances,
@@ -210,7 +220,7 @@ export async function summarize(
     droppedCalls: [...seen.outcomes, ...seen.trunkOutcomes].filter((c) => c.result === 'dropped'),
     ...(trunk ? { trunk } : {}),
     natPath: { ...natPath(seen.uasLogs.join('\n')), ...natTranslations(load.natFlows) },
-    ...(f.cs.failed ? { failed: f.cs.failed } : {}),
+    ...(f.cs.failed ? { failed: [f.cs.failed, ...rec.launchFailures.values()].join('; ') } : {}),
   };
   const summary = { ...measured, verdict: verdict(measured) };
   const completes = f.asgCalls.filter((c) => c.action === 'CompleteLifecycleAction');

@@ -10,7 +10,18 @@ import { check, ctlSocket, event, liveOf, run, sleep, type Rig } from './rig.js'
 // The roll: observe (the replacement's health, lifecycle calls) → step (controller.ts) → perform its actions on the
 // namespaces, the NLB and the instances, until every old instance is replaced.
 
+/** A replacement whose Kamailio exited says so, once, with the last lines of its log (kept in the summary). */
+function reportExit(rig: Rig, id: string, rec: RollRecord): void {
+  const kam = rig.live.get(id)?.kamailio;
+  if (kam === undefined || kam.running || rec.launchFailures.has(id)) return;
+  const why = `Kamailio exited at start: ${kam.tail(3).join(' | ') || '(no output)'}`;
+  rec.launchFailures.set(id, why);
+  event(rig, id, why);
+}
+
 export interface RollRecord {
+  /** Replacements whose Kamailio exited, and the last words of its log. */
+  launchFailures: Map<string, string>;
   rollMs: number;
   /** The dialogs each old instance held when it was picked. */
   callsAtPick: Map<string, string[]>;
@@ -40,7 +51,7 @@ async function perform(rig: Rig, f: Fleet, load: Load, newImg: RehearsalImage, r
     case 'event':
       return event(rig, a.id, a.what);
     case 'launch':
-      return launch(rig, f, a.k, a.id, newImg);
+      return launch(rig, f, a.k, a.id, newImg, rig.o.break);
     case 'register':
       return setTargets(rig, f);
     case 'deregister': {
@@ -105,7 +116,7 @@ export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, 
     healthyThreshold: 2,
     launchTimeoutMs: 30_000,
   };
-  const rec: RollRecord = { rollMs: 0, callsAtPick: new Map(), heldAtTerminate: new Map() };
+  const rec: RollRecord = { rollMs: 0, callsAtPick: new Map(), heldAtTerminate: new Map(), launchFailures: new Map() };
   const rollStart = Date.now();
   while (!f.cs.done) {
     check(rig);
@@ -115,6 +126,7 @@ export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, 
       const inst = f.cs.instances.find((i) => i.id === launching);
       if (inst === undefined) throw new Error(`rehearsal: the controller launches ${launching}, which is not one of its instances`);
       health[inst.id] = await healthy(f, inst.k, newImg.healthPort);
+      reportExit(rig, inst.id, rec);
     }
     await checkTargets(rig, f, (image) => (image === 'old' ? imgs.old.healthPort : imgs.new.healthPort));
     const obs = { now: Date.now(), health, completed: f.pending.completed.splice(0), heartbeats: f.pending.heartbeats.splice(0) };

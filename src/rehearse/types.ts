@@ -23,6 +23,9 @@ export interface RehearseOptions {
    *  serving peers it hands new INVITEs to (default on). Off: nothing answers at that endpoint (the negative control:
    *  the lookup fails, a draining instance refuses them). */
   peerDiscovery?: boolean;
+  /** A broken second image: its Kamailio never starts, it answers 503 to every request (INVITEs and the health
+   *  probe alike), or it boots slowly (but well). */
+  break?: BreakKind;
   /** Fault injection: SIGKILL the Kamailio of old instance K (1-instances) as the roll starts. */
   killKamailio?: number;
   /** Tag appended to namespace names (tests running in parallel). */
@@ -35,6 +38,8 @@ export interface RehearseOptions {
   onForcedExit?: (cleanup: () => void) => () => void;
   keepDir?: boolean;
 }
+
+export type BreakKind = 'start' | '503' | 'slow-boot';
 
 export interface TimelineEntry {
   t: number;
@@ -92,6 +97,10 @@ export interface RollTimes {
 export interface RehearsalSummary {
   /** What played AWS's part and drove the roll. */
   engine: string;
+  break?: BreakKind;
+  /** succeeded: every instance runs the new image; rolled-back: the roll stopped with every InService instance still
+   *  on the old image (nothing rolled onto); failed: anything else (a mixed fleet). */
+  outcome: 'succeeded' | 'rolled-back' | 'failed';
   image: string;
   to: string;
   instances: number;

@@ -2,7 +2,7 @@ import type { CallCounts, RehearsalSummary } from './types.js';
 
 // Pure: what a rehearsal proved, in one line, and whether it passed. Every call that did not complete counts
 // against it (refused, unanswered, unplaced, dropped, cut by the rehearsal's own wait limit), and so does a
-// hook timeout or a roll that failed. Each reason names itself, so a non-zero exit always says why.
+// hook timeout or a roll whose outcome is not the expected one (succeeded; rolled-back for a --break image). Each reason names itself, so a non-zero exit always says why.
 
 export interface Verdict {
   ok: boolean;
@@ -26,11 +26,13 @@ function callReasons(who: string, c: CallCounts): string[] {
 }
 
 export function verdict(s: Omit<RehearsalSummary, 'verdict'>): Verdict {
-  const reasons = [
-    ...(s.failed ? [`the roll failed: ${s.failed}`] : []),
-    ...callReasons('callers', s.calls),
-    ...(s.trunk ? callReasons('trunk', s.trunk) : []),
-  ];
+  // A broken image (--break start|503) must not be rolled onto; a slow but good one must.
+  const expected = s.break === 'start' || s.break === '503' ? 'rolled-back' : 'succeeded';
+  const outcome =
+    s.outcome === expected
+      ? []
+      : [s.failed ? `the roll failed: ${s.failed} (outcome ${s.outcome}, expected ${expected})` : `the roll ${s.outcome}, expected ${expected}`];
+  const reasons = [...outcome, ...callReasons('callers', s.calls), ...(s.trunk ? callReasons('trunk', s.trunk) : [])];
   if (s.hooksTimedOut) reasons.push(`${plural(s.hooksTimedOut, 'lifecycle hook')} timed out (the drain never completed its action)`);
   const exceeded = s.perInstance.filter((i) => i.withinBound === false).length;
   if (exceeded) reasons.push(`${plural(exceeded, 'drain')} exceeded its bound`);
@@ -43,7 +45,7 @@ export function verdict(s: Omit<RehearsalSummary, 'verdict'>): Verdict {
   const placed = s.calls.placed + (s.trunk?.placed ?? 0);
   const completed = s.calls.completed + (s.trunk?.completed ?? 0);
   const ok = reasons.length === 0;
-  const what = `${s.image} → ${s.to} on ${s.instances} instance(s), engine: ${s.engine}`;
+  const what = `${s.image} → ${s.to}${s.break ? ` (--break ${s.break})` : ''} on ${s.instances} instance(s), engine: ${s.engine}, outcome: ${s.outcome}`;
   const line = ok
     ? `PASSED: ${what}: ${completed} of ${placed} call(s) completed through the roll, ${busy} of ${old.length} old instance(s) drained with calls up, 0 dropped, 0 refused${notes.length ? `; note: ${notes.join('; ')}` : ''}`
     : `FAILED: ${what}: ${reasons.join('; ')}`;

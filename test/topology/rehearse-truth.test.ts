@@ -35,6 +35,7 @@ const noCalls = {
 function measured(p: Partial<Omit<RehearsalSummary, 'verdict'>> = {}): Omit<RehearsalSummary, 'verdict'> {
   return {
     engine: 'rehearsal controller',
+    outcome: 'succeeded',
     image: 'twilio-relay',
     to: 'twilio-relay',
     instances: 2,
@@ -63,7 +64,7 @@ describe('rehearse: the verdict and the exit rule', () => {
     const v = verdict(measured());
     expect(v).toMatchObject({ ok: true, reasons: [] });
     expect(v.line).toBe(
-      'PASSED: twilio-relay → twilio-relay on 2 instance(s), engine: rehearsal controller: 30 of 30 call(s) completed through the roll, 2 of 2 old instance(s) drained with calls up, 0 dropped, 0 refused',
+      'PASSED: twilio-relay → twilio-relay on 2 instance(s), engine: rehearsal controller, outcome: succeeded: 30 of 30 call(s) completed through the roll, 2 of 2 old instance(s) drained with calls up, 0 dropped, 0 refused',
     );
   });
 
@@ -84,13 +85,25 @@ describe('rehearse: the verdict and the exit rule', () => {
       'trunk: 1 call refused',
     ],
     ['a hook timeout', { hooksTimedOut: 1 }, '1 lifecycle hook timed out (the drain never completed its action)'],
-    ['a failed roll', { failed: 'replacement i-3 never became healthy' }, 'the roll failed: replacement i-3 never became healthy'],
+    [
+      'a failed roll',
+      { outcome: 'failed', failed: 'replacement i-3 never became healthy' },
+      'the roll failed: replacement i-3 never became healthy (outcome failed, expected succeeded)',
+    ],
+    ['a broken image rolled onto', { break: '503', outcome: 'succeeded' }, 'the roll succeeded, expected rolled-back'],
   ] as const)('fails, naming the reason, on %s', (_, p, reason) => {
     const v = verdict(measured(p as Partial<RehearsalSummary>));
     expect(v.ok).toBe(false);
     expect(v.reasons).toContain(reason);
-    expect(v.line).toMatch(/^FAILED: twilio-relay → twilio-relay on 2 instance\(s\), engine: rehearsal controller: /);
+    expect(v.line).toMatch(/^FAILED: twilio-relay → twilio-relay( \(--break 503\))? on 2 instance\(s\), engine: rehearsal controller, outcome: \S+: /);
     expect(v.line).toContain(reason);
+  });
+
+  it('a broken image (--break start|503) that was not rolled onto passes; a slow-booting one must be rolled onto', () => {
+    const stopped = { outcome: 'rolled-back' as const, failed: 'replacement i-4 never became healthy' };
+    expect(verdict(measured({ ...stopped, break: 'start' })).ok).toBe(true);
+    expect(verdict(measured({ ...stopped, break: '503' })).line).toMatch(/^PASSED: .*\(--break 503\).*outcome: rolled-back/);
+    expect(verdict(measured({ ...stopped, break: 'slow-boot' })).ok).toBe(false);
   });
 
   it('notes, without failing, calls answered only after retransmissions and old instances picked idle', () => {

@@ -49,6 +49,10 @@ export default defineCommand({
         describe:
           'Serve EC2 DescribeInstances to the drain agents, so a draining instance can hand new INVITEs to a serving peer (--no-peer-discovery: it refuses them)',
       })
+      .option('break', {
+        choices: ['start', '503', 'slow-boot'] as const,
+        describe: 'Make the second image broken: its Kamailio never starts, it answers 503 to every request, or it boots slowly (but well)',
+      })
       .option('kill-kamailio', {
         type: 'number',
         describe: "Fault injection: SIGKILL old instance K's Kamailio as the roll starts (its NLB target turns unhealthy after the threshold)",
@@ -73,6 +77,7 @@ export default defineCommand({
       trunk: o.trunk,
       peerDiscovery: o['peer-discovery'],
       keepDir: o.keep,
+      ...(o.break ? { break: o.break } : {}),
       ...(o['kill-kamailio'] !== undefined ? { killKamailio: o['kill-kamailio'] } : {}),
       ...progress,
       signal: ctx.signal,
