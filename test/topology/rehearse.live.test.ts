@@ -43,6 +43,7 @@ function show(s: RehearsalSummary): string {
       nat: s.natPath,
       dropped: s.droppedCalls,
       failed: s.failed,
+      verdict: s.verdict,
       timeline: s.timeline.map((e) => `${e.t} ${e.id} ${e.what}`),
     },
     null,
@@ -156,6 +157,39 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     if (!s.verdict.ok) expect(s.verdict.line, ctx).toMatch(/^FAILED: .*(dropped|refused|unanswered|timed out|failed)/);
     expect(leftovers()).toEqual([]);
   }, 300_000);
+
+  it.each([
+    ['start', 'rolled-back'],
+    ['503', 'rolled-back'],
+    ['slow-boot', 'succeeded'],
+  ] as const)(
+    '--break %s: the outcome is %s, the fleet ends on the image that serves, and no call is dropped or refused',
+    async (brk, outcome) => {
+      const s = await rehearse({
+        root: repoRoot,
+        image: 'twilio-relay',
+        instances: 2,
+        calls: 12,
+        callSeconds: 60,
+        scale: 10,
+        deregistrationDelaySeconds: 30,
+        hookTimeoutSeconds: 120,
+        break: brk,
+        tag: `x${brk === 'slow-boot' ? 's' : brk === 'start' ? 'a' : 'f'}`,
+        log: (l) => lines.push(l),
+      });
+      const ctx = show(s);
+      expect(s.outcome, ctx).toBe(outcome);
+      expect(s.break).toBe(brk);
+      const serving = s.perInstance.filter((i) => i.drainSeconds === undefined && i.image === (outcome === 'succeeded' ? 'new' : 'old'));
+      expect(serving, ctx).toHaveLength(2);
+      expect(s.calls.dropped + s.calls.refused + s.calls.unanswered + s.calls.unplaced, ctx).toBe(0);
+      expect(s.verdict.ok, ctx).toBe(true);
+      if (brk === 'start') expect(s.failed, ctx).toMatch(/Kamailio exited at start/);
+      expect(leftovers()).toEqual([]);
+    },
+    300_000,
+  );
 
   it("negative control: with the old instances' drain agents stopped, hooks time out and calls are cut", async () => {
     const s = await rehearse({
