@@ -85,7 +85,9 @@ export default defineCommand({
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else process.stdout.write(formatSummary(summary));
-    if (!summary.verdict.ok) for (const r of summary.verdict.reasons) ctx.reporter.line(`rehearsal failed: ${r}`, 'error');
+    // Every non-zero exit names its reasons: on stderr as text, or (--json) as one more NDJSON event.
+    if (!summary.verdict.ok && ctx.reporter.json) ctx.reporter.event({ event: 'rehearse-failed', reasons: summary.verdict.reasons });
+    else if (!summary.verdict.ok) for (const r of summary.verdict.reasons) ctx.reporter.line(`rehearsal failed: ${r}`, 'error');
     return summary.verdict.ok ? 0 : 1;
   },
 });
