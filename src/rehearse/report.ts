@@ -128,6 +128,12 @@ const UNSCALED = [
   "the NAT gateway's idle timeouts (its namespace's conntrack timers; the NLB's 120 s UDP idle timeout is scaled)",
 ];
 
+/** Pure: the replacements' launch-to-healthy, real time; one that never became healthy launched until the roll
+ *  ended (its launch timeout, which is not scaled either). */
+export function launchWallMs(instances: ReadonlyArray<{ image: 'old' | 'new'; launchedAt: number; inServiceAt?: number }>, rollEndedAt: number): number {
+  return instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? rollEndedAt) - i.launchedAt), 0);
+}
+
 /** Pure: the roll's time, launches (real time) apart from the scaled rest. */
 export function rollTimes(rollMs: number, launchMs: number, scale: number): RollTimes {
   const scaledMs = Math.max(0, rollMs - launchMs);
@@ -192,8 +198,7 @@ export async function summarize(
   const { o } = rig;
   const seen = await observe(rig, plan, load);
   const cut = markCut(seen, rec, callsEnded);
-  const launchMs = f.cs.instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? i.launchedAt) - i.launchedAt), 0);
-  const times = rollTimes(rec.rollMs, launchMs, o.scale);
+  const times = rollTimes(rec.rollMs, launchWallMs(f.cs.instances, rec.rollEndedAt), o.scale);
   const poll = imgs.old.pollSeconds;
   const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
   const measured: Omit<RehearsalSummary, 'verdict'> = {

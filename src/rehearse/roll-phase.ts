@@ -20,6 +20,7 @@ function reportExit(rig: Rig, id: string, rec: RollRecord): void {
 }
 
 export interface RollRecord {
+  rollEndedAt: number;
   /** Replacements whose Kamailio exited, and the last words of its log. */
   launchFailures: Map<string, string>;
   rollMs: number;
@@ -116,7 +117,7 @@ export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, 
     healthyThreshold: 2,
     launchTimeoutMs: 30_000,
   };
-  const rec: RollRecord = { rollMs: 0, callsAtPick: new Map(), heldAtTerminate: new Map(), launchFailures: new Map() };
+  const rec: RollRecord = { rollEndedAt: 0, rollMs: 0, callsAtPick: new Map(), heldAtTerminate: new Map(), launchFailures: new Map() };
   const rollStart = Date.now();
   while (!f.cs.done) {
     check(rig);
@@ -135,7 +136,8 @@ export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, 
     for (const a of r.actions) await perform(rig, f, load, newImg, rec, a);
     await sleep(Math.max(20, nextDelayMs(f.cs, Date.now(), 200, params)));
   }
-  rec.rollMs = Date.now() - rollStart;
+  rec.rollEndedAt = Date.now();
+  rec.rollMs = rec.rollEndedAt - rollStart;
   if (load.trunk?.pid !== undefined && load.trunk.running) process.kill(load.trunk.pid, 'SIGUSR1');
   event(rig, 'asg', f.cs.failed ? `roll failed: ${f.cs.failed}` : `every instance replaced in ${(rec.rollMs / 1000).toFixed(1)} s`);
   return rec;

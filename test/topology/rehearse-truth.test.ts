@@ -10,7 +10,7 @@ import { callOutcomes } from '../../src/rehearse/calls.js';
 import { removeStaleDirs, staleWorkDirs } from '../../src/rehearse/host.js';
 import { callerArgs } from '../../src/rehearse/load.js';
 import { planRehearsal } from '../../src/rehearse/plan.js';
-import { countCalls, rollTimes } from '../../src/rehearse/report.js';
+import { countCalls, launchWallMs, rollTimes } from '../../src/rehearse/report.js';
 import { forcedCleanup } from '../../src/rehearse/rig.js';
 import type { RehearsalSummary } from '../../src/rehearse/types.js';
 import { verdict } from '../../src/rehearse/verdict.js';
@@ -170,6 +170,15 @@ describe('rehearse: scaled and unscaled times apart', () => {
   it('launches (real time here) are never multiplied by the scale; the rest is', () => {
     expect(rollTimes(12_000, 2000, 10)).toMatchObject({ wallSeconds: 12, launchWallSeconds: 2, scaledAsAwsSeconds: 100 });
     expect(rollTimes(12_000, 2000, 10).unscaled.join(' ')).toMatch(/Kamailio's timers/);
+  });
+
+  it("a replacement that never became healthy (--break start) launched until the roll's end: real time, not scaled", () => {
+    const launched = [
+      { image: 'old' as const, launchedAt: 0, inServiceAt: 0 },
+      { image: 'new' as const, launchedAt: 1000, inServiceAt: 4000 },
+      { image: 'new' as const, launchedAt: 5000 },
+    ];
+    expect(launchWallMs(launched, 35_000)).toBe(3000 + 30_000);
   });
 });
 
