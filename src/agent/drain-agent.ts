@@ -5,9 +5,9 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { runDrain } from './drain.js';
 import type { AgentEnv } from './env.js';
-import { healthPort } from './health-port.js';
+import { healthPort, sipHealthProbe } from './health-port.js';
 import { Imds, META } from './imds.js';
-import { findCtlSocket, kamcmdRpc, peerNetFromInclude } from './kamailio-rpc.js';
+import { findCtlSocket, kamcmdRpc, peerNetFromInclude, privateIpFromInclude } from './kamailio-rpc.js';
 import { peerFinder } from './peers.js';
 import { lifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
@@ -39,8 +39,9 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
     ...(env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {}),
   });
   const ec2 = new EC2Client({ region, maxAttempts: 2, ...(env.ec2Endpoint ? { endpoint: env.ec2Endpoint } : {}) });
-  const peerNet = await readFile(`${env.root}/${BOOT_INCLUDE_PATH}`, 'utf8').then(peerNetFromInclude, () => undefined);
-  const port = healthPort(cfg.healthCheck.port);
+  const include = await readFile(`${env.root}/${BOOT_INCLUDE_PATH}`, 'utf8').catch(() => '');
+  const peerNet = peerNetFromInclude(include);
+  const port = healthPort(cfg.healthCheck.port, '0.0.0.0', sipHealthProbe(m.sipUdpPort, privateIpFromInclude(include), cfg.pollSeconds, log));
   const stop = new AbortController();
   let wake: (() => void) | undefined;
   const onSignal = () => {

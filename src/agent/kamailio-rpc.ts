@@ -62,6 +62,11 @@ export function peerNetFromInclude(text: string): string | undefined {
   return /^#!define\s+SIPBAKE_PEER_NET\s+"([^"]+)"/m.exec(text)?.[1];
 }
 
+/** Pure: SIPBAKE_PRIVATE_IP (the address Kamailio listens on) from the boot include text, if present. */
+export function privateIpFromInclude(text: string): string | undefined {
+  return /^#!define\s+SIPBAKE_PRIVATE_IP\s+"?([0-9.]+)"?\s*$/m.exec(text)?.[1];
+}
+
 /** Pure: SIPBAKE_CTL_SOCK from the boot include text, if present. */
 export function ctlSocketFromInclude(text: string): string | undefined {
   return /^#!define\s+SIPBAKE_CTL_SOCK\s+"([^"]+)"/m.exec(text)?.[1];

@@ -46,6 +46,7 @@ const manifestSchema = z.looseObject({
     })
     .nullish(),
   drain: drainSchema,
+  listen: z.looseObject({ udp: z.number().int().optional() }).nullish(),
   kamailio: z.looseObject({ kamcmd: z.string().optional() }).nullish(),
   // The roll names the hook in deploy.lifecycleHook.name; when the manifest carries it, it wins.
   deploy: z.looseObject({ lifecycleHook: z.looseObject({ name: z.string().min(1).optional() }).nullish() }).nullish(),
@@ -78,6 +79,8 @@ export interface AgentManifest {
   /** Dispatcher destination hosts (names or addresses) boot resolves, and whether one may fail to. */
   destinationHosts: string[];
   allowUnresolved: boolean;
+  /** Kamailio's UDP SIP port, when it listens on UDP (the health port's SIP probe goes there). */
+  sipUdpPort?: number;
 }
 
 /** Pure: JSON text → manifest, or a UserError naming the file and the field. */
@@ -132,6 +135,7 @@ export function parseManifest(text: string, file: string): AgentManifest {
     };
   }
   return {
+    ...(m.listen?.udp !== undefined ? { sipUdpPort: m.listen.udp } : {}),
     name: m.name,
     advertise: { source: m.advertise.source, ...(m.advertise.elasticIp ? { elasticIp: m.advertise.elasticIp } : {}) },
     ...(postgres ? { postgres } : {}),

@@ -1,4 +1,4 @@
-// Pure: what happened to each call, from the callers' SIPp message logs.
+// Pure: what happened to each call, from the callers' SIPp message logs (and how often its INVITE was sent again).
 //   refused   — the INVITE got a final error (e.g. 503 from a draining instance): never established
 //   completed — established, and its BYE transaction ended with 200 (caller's or callee's BYE)
 //   dropped   — established, and never properly ended (or, set by run.ts, its instance was terminated under it)
@@ -8,6 +8,10 @@ export interface CallOutcome {
   result: 'completed' | 'dropped' | 'refused' | 'unanswered';
   endedBy?: 'caller' | 'callee';
   status?: number;
+  /** How often the caller sent its INVITE again before the answer (SIPp retransmits after T1, 2·T1, …). */
+  inviteRetransmissions?: number;
+  /** Still up when the rehearsal stopped waiting for the calls (set by report.ts): the harness, not the roll, cut it. */
+  cutByRehearsal?: boolean;
   /** When its BYE got its 200 at the callee (filled in by the caller of callOutcomes). */
   endedAt?: number;
 }
@@ -22,6 +26,7 @@ export async function callOutcomes(logs: string[]): Promise<CallOutcome[]> {
       byeOk: boolean;
       byeReceived: boolean;
       byeAnswered: boolean;
+      invitesSent: number;
     }
   >();
   for (const m of timedMessages(logs.join('\n'))) {
@@ -33,6 +38,7 @@ export async function callOutcomes(logs: string[]): Promise<CallOutcome[]> {
       byeOk: false,
       byeReceived: false,
       byeAnswered: false,
+      invitesSent: 0,
     };
     calls.set(id, c);
     const status = Number(/^SIP\/2\.0 (\d{3})/.exec(m.text)?.[1] ?? 0);
@@ -41,17 +47,23 @@ export async function callOutcomes(logs: string[]): Promise<CallOutcome[]> {
       if (status < 300) c.established = true;
       else c.final = status;
     }
+    if (m.direction === 'sent' && /^INVITE /.test(m.text) && !c.established && c.final === undefined) c.invitesSent++;
     if (m.direction === 'sent' && /^BYE /.test(m.text)) c.byeSent = true;
     if (m.direction === 'received' && cseq === 'BYE' && status === 200) c.byeOk = true;
     if (m.direction === 'received' && /^BYE /.test(m.text)) c.byeReceived = true;
     if (m.direction === 'sent' && cseq === 'BYE' && status === 200) c.byeAnswered = true;
   }
-  return [...calls].map(([callId, c]) => {
-    if (!c.established) return c.final ? { callId, result: 'refused' as const, status: c.final } : { callId, result: 'unanswered' as const };
-    if (c.byeSent && c.byeOk) return { callId, result: 'completed' as const, endedBy: 'caller' as const };
-    if (c.byeReceived && c.byeAnswered) return { callId, result: 'completed' as const, endedBy: 'callee' as const };
-    return { callId, result: 'dropped' as const };
-  });
+  return [...calls].map(([callId, c]) => ({ ...outcome(callId, c), ...(c.invitesSent > 1 ? { inviteRetransmissions: c.invitesSent - 1 } : {}) }));
+}
+
+function outcome(
+  callId: string,
+  c: { established: boolean; final?: number; byeSent: boolean; byeOk: boolean; byeReceived: boolean; byeAnswered: boolean },
+): CallOutcome {
+  if (!c.established) return c.final ? { callId, result: 'refused', status: c.final } : { callId, result: 'unanswered' };
+  if (c.byeSent && c.byeOk) return { callId, result: 'completed', endedBy: 'caller' };
+  if (c.byeReceived && c.byeAnswered) return { callId, result: 'completed', endedBy: 'callee' };
+  return { callId, result: 'dropped' };
 }
 
 export interface TimedMessage {

@@ -4,6 +4,21 @@ import type { RehearsalSummary } from '../../src/rehearse/run.js';
 import { callOutcomes, timedMessages } from '../../src/rehearse/calls.js';
 import { handedOff, handoffsLogged } from '../../src/rehearse/measure.js';
 import { uacTrunk } from '../../src/rehearse/scenarios.js';
+import { rollTimes } from '../../src/rehearse/report.js';
+import { verdict } from '../../src/rehearse/verdict.js';
+
+const noCalls = {
+  placed: 0,
+  completed: 0,
+  dropped: 0,
+  refused: 0,
+  unanswered: 0,
+  unplaced: 0,
+  cutByRehearsal: 0,
+  answeredAfterRetransmission: 0,
+  callerBye: 0,
+  calleeBye: 0,
+};
 
 // The rehearsal's pure parts that do not need root: the summary a person reads, and the call outcomes from SIPp logs.
 
@@ -45,7 +60,9 @@ describe('rehearse: call outcomes from SIPp message logs', () => {
 
 describe('rehearse: summary', () => {
   it('prints the calls, the NAT path, the roll against its floor, and each replaced instance against its bound', () => {
-    const s: RehearsalSummary = {
+    const measured: Omit<RehearsalSummary, 'verdict'> = {
+      engine: 'rehearsal controller',
+      outcome: 'succeeded',
       image: 'twilio-relay',
       to: 'twilio-relay',
       instances: 1,
@@ -53,7 +70,7 @@ describe('rehearse: summary', () => {
       deregistrationDelaySeconds: 30,
       hookTimeoutSeconds: 120,
       pollSeconds: 1,
-      calls: { placed: 30, completed: 30, dropped: 0, refused: 0, unanswered: 0, callerBye: 15, calleeBye: 15 },
+      calls: { ...noCalls, placed: 30, completed: 30, callerBye: 15, calleeBye: 15 },
       perInstance: [
         {
           id: 'i-1',
@@ -69,6 +86,7 @@ describe('rehearse: summary', () => {
       ],
       rollSeconds: 60,
       floorSeconds: 55,
+      times: rollTimes(9000, 3000, 10),
       hooksTimedOut: 0,
       timeline: [],
       droppedCalls: [],
@@ -82,11 +100,10 @@ describe('rehearse: summary', () => {
       },
       trunk: {
         source: '198.51.100.30:5060',
+        ...noCalls,
         placed: 40,
         completed: 37,
         refused: 3,
-        dropped: 0,
-        unanswered: 0,
         callerBye: 18,
         calleeBye: 19,
         handedOff: 0,
@@ -94,12 +111,15 @@ describe('rehearse: summary', () => {
         placedWhileDraining: 4,
       },
     };
+    const s: RehearsalSummary = { ...measured, verdict: verdict(measured) };
     const text = formatSummary(s);
     expect(text).toMatch(
       /trunk 198\.51\.100\.30:5060 \(one UDP flow\): 40 placed, 37 completed \(18 caller BYE, 19 callee BYE\), 0 dropped, 3 refused, 0 unanswered; 4 placed while its flow's instance was draining, 0 handed off/,
     );
-    expect(text).toMatch(/30 placed, 30 completed \(15 caller BYE, 15 callee BYE\), 0 dropped/);
+    expect(text).toMatch(/30 placed, 30 completed \(15 caller BYE, 15 callee BYE, 0 answered only after INVITE retransmissions\), 0 dropped/);
     expect(text).toMatch(/run 1\/10 as fast/);
+    expect(text).toMatch(/roll: 60 s of scaled time \(sequential floor 55 s\) \+ 3\.0 s of launches \(wall clock, not scaled\)/);
+    expect(text).toMatch(/^FAILED: twilio-relay → twilio-relay on 1 instance\(s\), engine: rehearsal controller, outcome: succeeded: trunk: 3 calls refused$/m);
     expect(text).toMatch(/i-1 +47 s +44 s +within +complete/);
     expect(text).not.toMatch(/i-2/);
   });

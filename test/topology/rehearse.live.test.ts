@@ -43,6 +43,7 @@ function show(s: RehearsalSummary): string {
       nat: s.natPath,
       dropped: s.droppedCalls,
       failed: s.failed,
+      verdict: s.verdict,
       timeline: s.timeline.map((e) => `${e.t} ${e.id} ${e.what}`),
     },
     null,
@@ -122,6 +123,69 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
           files: expect.arrayContaining(image === 'recorder-lb' ? [BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH] : [BOOT_INCLUDE_PATH]),
         })),
       );
+      expect(leftovers()).toEqual([]);
+    },
+    300_000,
+  );
+
+  it("a Kamailio killed mid-roll: the NLB's health checks turn its target unhealthy after the threshold, before it is picked, and the verdict says what was lost", async () => {
+    const s = await rehearse({
+      root: repoRoot,
+      image: 'twilio-relay',
+      instances: 3,
+      calls: 30,
+      callSeconds: 60,
+      scale: 10,
+      deregistrationDelaySeconds: 30,
+      hookTimeoutSeconds: 120,
+      killKamailio: 3,
+      tag: 'k',
+      log: (l) => lines.push(l),
+    });
+    const ctx = show(s);
+    const killed = 'i-0rehearse000003';
+    const at = (what: RegExp) => s.timeline.find((e) => e.id === killed && what.test(e.what))?.t;
+    const unhealthyAt = at(/NLB target unhealthy after 2 consecutive health check/);
+    expect(at(/Kamailio killed/), ctx).toBeDefined();
+    expect(unhealthyAt, ctx).toBeDefined();
+    // Flows moved before the dead instance's turn came: it was unrouted while still InService.
+    expect(unhealthyAt ?? Infinity, ctx).toBeLessThan(at(/picked for termination/) ?? Infinity);
+    // Whatever was lost is counted, and a run that lost anything fails with its reasons.
+    const lost =
+      s.calls.dropped + s.calls.refused + s.calls.unanswered + s.calls.unplaced + (s.trunk ? s.trunk.dropped + s.trunk.refused + s.trunk.unanswered : 0);
+    expect(s.verdict.ok, ctx).toBe(lost === 0 && s.hooksTimedOut === 0 && s.failed === undefined);
+    if (!s.verdict.ok) expect(s.verdict.line, ctx).toMatch(/^FAILED: .*(dropped|refused|unanswered|timed out|failed)/);
+    expect(leftovers()).toEqual([]);
+  }, 300_000);
+
+  it.each([
+    ['start', 'rolled-back'],
+    ['503', 'rolled-back'],
+    ['slow-boot', 'succeeded'],
+  ] as const)(
+    '--break %s: the outcome is %s, the fleet ends on the image that serves, and no call is dropped or refused',
+    async (brk, outcome) => {
+      const s = await rehearse({
+        root: repoRoot,
+        image: 'twilio-relay',
+        instances: 2,
+        calls: 12,
+        callSeconds: 60,
+        scale: 10,
+        deregistrationDelaySeconds: 30,
+        hookTimeoutSeconds: 120,
+        break: brk,
+        tag: `x${brk === 'slow-boot' ? 's' : brk === 'start' ? 'a' : 'f'}`,
+        log: (l) => lines.push(l),
+      });
+      const ctx = show(s);
+      expect(s.outcome, ctx).toBe(outcome);
+      expect(s.break).toBe(brk);
+      const serving = s.perInstance.filter((i) => i.drainSeconds === undefined && i.image === (outcome === 'succeeded' ? 'new' : 'old'));
+      expect(serving, ctx).toHaveLength(2);
+      expect(s.calls.dropped + s.calls.refused + s.calls.unanswered + s.calls.unplaced, ctx).toBe(0);
+      expect(s.verdict.ok, ctx).toBe(true);
+      if (brk === 'start') expect(s.failed, ctx).toMatch(/Kamailio exited at start/);
       expect(leftovers()).toEqual([]);
     },
     300_000,

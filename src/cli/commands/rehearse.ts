@@ -1,5 +1,7 @@
 import { defineCommand } from '../command.js';
-import { rehearse, type RehearsalSummary } from '../../rehearse/run.js';
+import { UsageError } from '../../core/errors.js';
+import type { Reporter } from '../../core/reporter.js';
+import { rehearse, type RehearsalSummary, type TimelineEntry } from '../../rehearse/run.js';
 
 // `sipbake rehearse IMAGE`: the seed's network on this machine (namespaces, nftables), live calls, a roll in AWS's order.
 
@@ -47,11 +49,21 @@ export default defineCommand({
         describe:
           'Serve EC2 DescribeInstances to the drain agents, so a draining instance can hand new INVITEs to a serving peer (--no-peer-discovery: it refuses them)',
       })
+      .option('break', {
+        choices: ['start', '503', 'slow-boot'] as const,
+        describe: 'Make the second image broken: its Kamailio never starts, it answers 503 to every request, or it boots slowly (but well)',
+      })
+      .option('kill-kamailio', {
+        type: 'number',
+        describe: "Fault injection: SIGKILL old instance K's Kamailio as the roll starts (its NLB target turns unhealthy after the threshold)",
+      })
       .option('keep', { type: 'boolean', default: false, describe: 'Keep the work directory (logs, rendered trees)' })
       .example('$0 rehearse twilio-relay', 'as root: 3 instances, 30 calls, rolled onto the same image rendered again')
       .example('$0 rehearse recorder-lb --instances 6 --json', 'as root: 6 instances, the summary as JSON'),
   run: async (o, ctx) => {
-    if (!(o.instances >= 1 && o.instances <= 20)) throw new Error('--instances must be 1-20');
+    if (!(Number.isInteger(o.instances) && o.instances >= 1 && o.instances <= 20))
+      throw new UsageError(`--instances must be a whole number from 1 to 20 (got ${o.instances})`);
+    const progress = progressSink(ctx.reporter);
     const summary = await rehearse({
       root: ctx.root,
       image: o.image,
@@ -65,28 +77,44 @@ export default defineCommand({
       trunk: o.trunk,
       peerDiscovery: o['peer-discovery'],
       keepDir: o.keep,
-      log: (l) => ctx.reporter.line(l),
+      ...(o.break ? { break: o.break } : {}),
+      ...(o['kill-kamailio'] !== undefined ? { killKamailio: o['kill-kamailio'] } : {}),
+      ...progress,
       signal: ctx.signal,
+      onForcedExit: ctx.onForcedExit,
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else process.stdout.write(formatSummary(summary));
-    const t = summary.trunk;
-    return summary.calls.dropped + summary.calls.unanswered > 0 || (t && t.dropped + t.refused + t.unanswered > 0) || summary.failed ? 1 : 0;
+    // Every non-zero exit names its reasons: on stderr as text, or (--json) as one more NDJSON event.
+    if (!summary.verdict.ok && ctx.reporter.json) ctx.reporter.event({ event: 'rehearse-failed', reasons: summary.verdict.reasons });
+    else if (!summary.verdict.ok) for (const r of summary.verdict.reasons) ctx.reporter.line(`rehearsal failed: ${r}`, 'error');
+    return summary.verdict.ok ? 0 : 1;
   },
 });
+
+/** Progress: in --json mode one NDJSON object per stderr line (the reporter's events), as --help promises; in a
+ *  terminal, the timeline as text. */
+export function progressSink(reporter: Reporter): { log: (line: string) => void; onEvent?: (e: TimelineEntry) => void } {
+  if (!reporter.json) return { log: (l) => reporter.line(l) };
+  return {
+    log: (message) => reporter.event({ event: 'rehearse-note', message }),
+    onEvent: (e) => reporter.event({ event: 'rehearse', seconds: e.t, id: e.id, what: e.what }),
+  };
+}
 
 export function formatSummary(s: RehearsalSummary): string {
   const lines = [
     '',
-    `rehearsal: ${s.image} → ${s.to}, ${s.instances} instance(s); times below in real seconds (run 1/${s.scale} as fast)`,
-    `calls: ${s.calls.placed} placed, ${s.calls.completed} completed (${s.calls.callerBye} caller BYE, ${s.calls.calleeBye} callee BYE), ${s.calls.dropped} dropped, ${s.calls.refused} refused, ${s.calls.unanswered} unanswered`,
+    `rehearsal: ${s.image} → ${s.to}, ${s.instances} instance(s), engine: ${s.engine}; times below in AWS seconds (run 1/${s.scale} as fast) unless marked wall clock`,
+    `calls: ${s.calls.placed} placed, ${s.calls.completed} completed (${s.calls.callerBye} caller BYE, ${s.calls.calleeBye} callee BYE, ${s.calls.answeredAfterRetransmission} answered only after INVITE retransmissions), ${s.calls.dropped} dropped (${s.calls.cutByRehearsal} by the rehearsal's own wait limit), ${s.calls.refused} refused, ${s.calls.unanswered} unanswered, ${s.calls.unplaced} never placed`,
     ...(s.trunk
       ? [
           `trunk ${s.trunk.source} (one UDP flow): ${s.trunk.placed} placed, ${s.trunk.completed} completed (${s.trunk.callerBye} caller BYE, ${s.trunk.calleeBye} callee BYE), ${s.trunk.dropped} dropped, ${s.trunk.refused} refused, ${s.trunk.unanswered} unanswered; ${s.trunk.placedWhileDraining} placed while its flow's instance was draining, ${s.trunk.handedOff} handed off to a serving peer`,
         ]
       : []),
     `NAT path: ${s.natPath.outboundInvites} INVITE(s) reached the destination (${s.natPath.invitesWithRport} with rport in the proxy's Via), ${s.natPath.byesFromProxy} BYE(s); ${s.natPath.natFlows} flow(s) translated to the NAT gateway's address, ${s.natPath.natPortsKept} kept their source port`,
-    `roll: ${s.rollSeconds.toFixed(0)} s (sequential floor ${s.floorSeconds.toFixed(0)} s); hooks timed out: ${s.hooksTimedOut}`,
+    `roll: ${s.rollSeconds.toFixed(0)} s of scaled time (sequential floor ${s.floorSeconds.toFixed(0)} s) + ${s.times.launchWallSeconds.toFixed(1)} s of launches (wall clock, not scaled); ${s.times.wallSeconds.toFixed(1)} s wall clock in all; hooks timed out: ${s.hooksTimedOut}`,
+    `not scaled: ${s.times.unscaled.join('; ')}`,
     '',
     'instance            drain   longest call   bound (+dereg +poll)   ended by',
   ];
@@ -98,6 +126,6 @@ export function formatSummary(s: RehearsalSummary): string {
       `${i.id.padEnd(18)} ${drainSeconds.toFixed(0).padStart(5)} s ${longestRemainingCallSeconds.toFixed(0).padStart(8)} s     ${i.withinBound ? 'within' : 'EXCEEDED'}               ${i.endedBy ?? '?'}`,
     );
   }
-  if (s.failed) lines.push('', `FAILED: ${s.failed}`);
+  lines.push('', s.verdict.line);
   return `${lines.join('\n')}\n`;
 }

@@ -1,0 +1,73 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../core/errors.js';
+import { run, WORK_DIR_PREFIX } from './rig.js';
+
+// The machine a rehearsal runs on: what it needs (preflight) and what an earlier, killed rehearsal left behind.
+
+/** Refuses clearly when the rehearsal cannot run here. */
+export async function preflight(): Promise<void> {
+  if (process.platform !== 'linux') throw new UserError('sipbake rehearse needs Linux (network namespaces, nftables)', 'run it on a Linux machine or VM');
+  if (process.getuid?.() !== 0) throw new UserError('sipbake rehearse must run as root: it creates network namespaces and nftables rules', 'run it with sudo');
+  const missing: string[] = [];
+  for (const [bin, pkg] of [
+    ['ip', 'iproute2'],
+    ['nft', 'nftables'],
+    ['conntrack', 'conntrack'],
+    ['kamailio', 'kamailio'],
+    ['kamcmd', 'kamailio'],
+    ['sipp', 'sip-tester'],
+  ] as const) {
+    const ok = await run(['sh', '-c', `command -v ${bin}`]).then(
+      () => true,
+      () => false,
+    );
+    if (!ok) missing.push(`${bin} (apt-get install ${pkg})`);
+  }
+  if (missing.length) throw new UserError(`sipbake rehearse needs ${missing.join(', ')}`, 'install the missing packages and run it again');
+}
+
+/** Namespaces left by a rehearsal whose process died without cleaning up (SIGKILL): their processes, then them. */
+export async function removeStale(log: (l: string) => void): Promise<void> {
+  const list = await run(['ip', 'netns', 'list']).catch(() => '');
+  for (const ns of list.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+    const pid = Number(/^sbr(\d+)[a-z]*-/.exec(ns)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    for (const p of (await run(['ip', 'netns', 'pids', ns]).catch(() => '')).split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await run(['ip', 'netns', 'del', ns]).catch(() => '');
+    log(`removed namespace ${ns} left by an earlier rehearsal (process ${pid} is gone)`);
+  }
+}
+
+/** Pure: the work directories (names in the temporary directory) of rehearsals whose process is gone. */
+export function staleWorkDirs(names: readonly string[], alive: (pid: number) => boolean, self = process.pid): string[] {
+  return names.filter((n) => {
+    const pid = Number(new RegExp(`^${WORK_DIR_PREFIX}(\\d+)-`).exec(n)?.[1]);
+    return pid > 0 && pid !== self && !alive(pid);
+  });
+}
+
+/** Work directories left by a rehearsal whose process died without cleaning up (SIGKILL). */
+export async function removeStaleDirs(tmp: string, log: (l: string) => void, isAlive: (pid: number) => boolean = alive): Promise<string[]> {
+  const stale = staleWorkDirs(await readdir(tmp).catch(() => []), isAlive);
+  for (const d of stale) {
+    await rm(path.join(tmp, d), { recursive: true, force: true });
+    log(`removed work directory ${path.join(tmp, d)} left by an earlier rehearsal (its process is gone)`);
+  }
+  return stale;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

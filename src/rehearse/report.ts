@@ -1,0 +1,239 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
+import type { Fleet } from './fleet.js';
+import type { RehearsalImage } from './image.js';
+import type { Load } from './load.js';
+import { callEnds, handedOff, handoffsLogged, natPath, natTranslations } from './measure.js';
+import { ADDR } from './net-plan.js';
+import type { RehearsalPlan } from './plan.js';
+import { cancellableSleep, event, type Rig } from './rig.js';
+import type { RollRecord } from './roll-phase.js';
+import type { CallCounts, InstanceSummary, RehearsalSummary, RollTimes } from './types.js';
+import { verdict } from './verdict.js';
+
+// Measure and report: wait for the calls to end, read what the callers and callees saw, and decide each call's
+// outcome, each drain against its bound, and the roll against its floor.
+
+/** Kamailio tm's wt_timer default (https://www.kamailio.org/docs/modules/5.6.x/modules/tm.html#tm.p.wt_timer). */
+const TM_WAIT_MS = 5000;
+
+interface Observed {
+  outcomes: CallOutcome[];
+  trunkOutcomes: CallOutcome[];
+  /** When each call ended (its BYE's 200 at the callee). */
+  ends: Map<string, number>;
+  uasLogs: string[];
+  trunkLog: string;
+}
+
+/** The calls end by themselves (bounded by the plan's window). Returns false when the rehearsal stopped waiting
+ *  with callers still running: their calls still up were cut by the rehearsal, and are reported so. */
+export async function awaitCalls(rig: Rig, plan: RehearsalPlan, load: Load): Promise<boolean> {
+  await Promise.race([Promise.all(load.uacStarts), rig.interrupted]);
+  const cap = cancellableSleep(plan.windowMs + plan.waitMs + 10_000);
+  const callers = [...load.uacs, ...(load.trunk ? [load.trunk] : [])];
+  const ended = await Promise.race([Promise.all(callers.map((u) => u.exited)).then(() => true), cap.done.then(() => false), rig.interrupted]).finally(
+    cap.cancel,
+  );
+  clearInterval(load.natWatch);
+  if (!ended) event(rig, 'calls', `${callers.filter((u) => u.running).length} caller(s) still running when the rehearsal stopped waiting`);
+  return ended;
+}
+
+async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Observed> {
+  const read = (f: string) => readFile(path.join(rig.dir, f), 'utf8').catch(() => '');
+  const outcomes = await callOutcomes(await Promise.all(plan.groups.map((_, gi) => read(`uac-${gi}.log`))));
+  const uasLogs = await Promise.all(load.peers.map((p) => read(`uas-${p}.log`)));
+  const ends = callEnds([...uasLogs]);
+  const trunkLog = load.trunk ? await read('uac-trunk.log') : '';
+  const trunkOutcomes = load.trunk ? await callOutcomes([trunkLog]) : [];
+  for (const c of [...outcomes, ...trunkOutcomes]) {
+    const e = ends.get(c.callId);
+    if (e !== undefined) c.endedAt = e;
+  }
+  return { outcomes, trunkOutcomes, ends, uasLogs, trunkLog };
+}
+
+/** A call is cut when the instance that owned its dialog was terminated while the call was still up (its end, seen
+ *  at the callee, came later or never): its media anchor and dialog state went with the instance. */
+function markCut(seen: Observed, rec: RollRecord, callsEnded: boolean): Set<string> {
+  const cut = new Set<string>();
+  for (const [, h] of rec.heldAtTerminate) for (const c of h.calls) if ((seen.ends.get(c) ?? Infinity) > h.at) cut.add(c);
+  for (const c of [...seen.outcomes, ...seen.trunkOutcomes]) {
+    if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
+    // Up, never ended, on no terminated instance, and the rehearsal stopped waiting: the harness cut it.
+    else if (!callsEnded && c.result === 'dropped') c.cutByRehearsal = true;
+  }
+  return cut;
+}
+
+function perInstance(
+  rig: Rig,
+  f: Fleet,
+  plan: RehearsalPlan,
+  load: Load,
+  rec: RollRecord,
+  seen: Observed,
+  cut: Set<string>,
+  pollSeconds: number,
+): InstanceSummary[] {
+  return f.cs.instances.map((i) => {
+    const s: InstanceSummary = { id: i.id, image: i.image, heartbeats: i.heartbeats, ...(i.endedBy ? { endedBy: i.endedBy } : {}) };
+    const boot = f.boots.get(i.id);
+    if (boot !== undefined) s.boot = boot;
+    const { pickedAt, terminatedAt } = i;
+    if (pickedAt === undefined || terminatedAt === undefined) return s;
+    const held = rec.callsAtPick.get(i.id) ?? [];
+    const lastEnd = Math.max(pickedAt, ...held.map((c) => seen.ends.get(c) ?? pickedAt));
+    s.drainSeconds = ((terminatedAt - pickedAt) / 1000) * rig.o.scale;
+    s.longestRemainingCallSeconds = ((lastEnd - pickedAt) / 1000) * rig.o.scale;
+    s.callsAtPick = held.length;
+    s.callsCut = (rec.heldAtTerminate.get(i.id)?.calls ?? []).filter((c) => cut.has(c)).length;
+    // An instance that kept the trunk's flow relayed new INVITEs to a peer until the cut; the drain waits for
+    // those INVITE transactions, which Kamailio keeps for its wait timer after the answer (tm wt_timer, 5 s,
+    // not scaled: the rehearsal scales AWS's timers and the calls, not Kamailio's).
+    const handoffsUntil = Math.max(0, ...load.trunkDraining.filter((w) => w.id === i.id).map((w) => (w.to ?? terminatedAt) + TM_WAIT_MS));
+    s.withinBound = terminatedAt - pickedAt <= Math.max(lastEnd, handoffsUntil) - pickedAt + plan.deregMs + pollSeconds * 1000 + 1000;
+    return s;
+  });
+}
+
+/** The sequential floor: each replacement's launch-to-healthy, its old instance's deregistration delay and what was
+ *  left of its drain after the delay (AWS cannot do better in this order; src/roll/drain-timing.ts). */
+function floorMs(f: Fleet, plan: RehearsalPlan, rec: RollRecord, seen: Observed): number {
+  return f.cs.instances
+    .filter((i) => i.image === 'old')
+    .reduce((sum, i) => {
+      const { pickedAt } = i;
+      if (pickedAt === undefined) return sum;
+      const held = rec.callsAtPick.get(i.id) ?? [];
+      const left = Math.max(0, ...held.map((c) => (seen.ends.get(c) ?? pickedAt) - pickedAt));
+      return sum + plan.deregMs + Math.max(0, left - plan.deregMs);
+    }, 0);
+}
+
+/** Pure: succeeded (every instance in the group runs the new image), rolled-back (stopped, and every InService
+ *  instance still runs the old one: nothing was rolled onto), or failed (a mixed fleet). */
+export function outcomeOf(f: Pick<Fleet, 'cs'>): RehearsalSummary['outcome'] {
+  const serving = f.cs.instances.filter((i) => i.state === 'InService');
+  if (!f.cs.failed && serving.every((i) => i.image === 'new')) return 'succeeded';
+  return f.cs.failed && serving.every((i) => i.image === 'old') ? 'rolled-back' : 'failed';
+}
+
+/** What the rehearsal never scales (so × scale would overstate them). */
+const UNSCALED = [
+  "instance launch to healthy (a namespace boots as fast as it does; AWS's launch times are not emulated)",
+  "Kamailio's timers (tm wait 5 s, INVITE 30 s)",
+  "the NAT gateway's idle timeouts (its namespace's conntrack timers; the NLB's 120 s UDP idle timeout is scaled)",
+];
+
+/** Pure: the replacements' launch-to-healthy, real time; one that never became healthy launched until the roll
+ *  ended (its launch timeout, which is not scaled either). */
+export function launchWallMs(instances: ReadonlyArray<{ image: 'old' | 'new'; launchedAt: number; inServiceAt?: number }>, rollEndedAt: number): number {
+  return instances.filter((i) => i.image === 'new').reduce((sum, i) => sum + ((i.inServiceAt ?? rollEndedAt) - i.launchedAt), 0);
+}
+
+/** Pure: the roll's time, launches (real time) apart from the scaled rest. */
+export function rollTimes(rollMs: number, launchMs: number, scale: number): RollTimes {
+  const scaledMs = Math.max(0, rollMs - launchMs);
+  return { wallSeconds: rollMs / 1000, launchWallSeconds: launchMs / 1000, scaledAsAwsSeconds: (scaledMs / 1000) * scale, unscaled: UNSCALED };
+}
+
+async function trunkSummary(rig: Rig, load: Load, seen: Observed): Promise<NonNullable<RehearsalSummary['trunk']>> {
+  const kamLogs = await Promise.all(
+    (await readdir(rig.dir)).filter((f) => /^kamailio-\d+\.log$/.test(f)).map((f) => readFile(path.join(rig.dir, f), 'utf8').catch(() => '')),
+  );
+  // When each trunk call's INVITE left the trunk (its first send).
+  const invitedAt = new Map<string, number>();
+  for (const m of timedMessages(seen.trunkLog)) {
+    const id = /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1];
+    if (m.direction === 'sent' && /^INVITE /.test(m.text) && id !== undefined && !invitedAt.has(id)) invitedAt.set(id, m.at);
+  }
+  const end = Date.now();
+  const t = seen.trunkOutcomes;
+  const trunkIds = new Set(t.map((c) => c.callId));
+  const natLogs = seen.uasLogs.join('\n');
+  const s = {
+    source: `${ADDR.trunk}:5060`,
+    ...countCalls(t),
+    handedOff: handedOff(natLogs, trunkIds).length,
+    handoffsLogged: handoffsLogged(kamLogs, trunkIds),
+    placedWhileDraining: [...invitedAt.values()].filter((at) => load.trunkDraining.some((w) => at >= w.from && at < (w.to ?? end))).length,
+  };
+  event(
+    rig,
+    'trunk',
+    `${s.placed} call(s): ${s.completed} completed, ${s.refused} refused, ${s.dropped} dropped; ${s.placedWhileDraining} placed while its flow's instance drained, ${s.handedOff} handed off`,
+  );
+  return s;
+}
+
+/** Pure: calls by outcome; planned: how many the callers were to place (undefined: open-ended, as the trunk's). */
+export function countCalls(calls: readonly CallOutcome[], planned?: number): CallCounts {
+  const count = (r: CallOutcome['result']) => calls.filter((c) => c.result === r).length;
+  return {
+    placed: calls.length,
+    completed: count('completed'),
+    dropped: count('dropped'),
+    refused: count('refused'),
+    unanswered: count('unanswered'),
+    unplaced: planned === undefined ? 0 : Math.max(0, planned - calls.length),
+    cutByRehearsal: calls.filter((c) => c.cutByRehearsal).length,
+    answeredAfterRetransmission: calls.filter((c) => c.result === 'completed' && (c.inviteRetransmissions ?? 0) > 0).length,
+    callerBye: calls.filter((c) => c.result === 'completed' && c.endedBy === 'caller').length,
+    calleeBye: calls.filter((c) => c.result === 'completed' && c.endedBy === 'callee').length,
+  };
+}
+
+export async function summarize(
+  rig: Rig,
+  f: Fleet,
+  plan: RehearsalPlan,
+  load: Load,
+  rec: RollRecord,
+  imgs: { old: RehearsalImage; new: RehearsalImage },
+  callsEnded: boolean,
+): Promise<RehearsalSummary> {
+  const { o } = rig;
+  const seen = await observe(rig, plan, load);
+  const cut = markCut(seen, rec, callsEnded);
+  const times = rollTimes(rec.rollMs, launchWallMs(f.cs.instances, rec.rollEndedAt), o.scale);
+  const poll = imgs.old.pollSeconds;
+  const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
+  const measured: Omit<RehearsalSummary, 'verdict'> = {
+    engine: 'rehearsal controller',
+    ...(o.break ? { break: o.break } : {}),
+    outcome: outcomeOf(f),
+    image: imgs.old.name,
+    to: imgs.new.name,
+    instances: o.instances,
+    scale: o.scale,
+    deregistrationDelaySeconds: o.deregistrationDelaySeconds,
+    hookTimeoutSeconds: o.hookTimeoutSeconds,
+    pollSeconds: poll,
+    calls: countCalls(
+      seen.outcomes,
+      plan.groups.reduce((n, g) => n + g.calls, 0),
+    ),
+    perInstance: perInstance(rig, f, plan, load, rec, seen, cut, poll),
+    rollSeconds: times.scaledAsAwsSeconds,
+    floorSeconds: (floorMs(f, plan, rec, seen) / 1000) * o.scale,
+    times,
+    hooksTimedOut: f.cs.instances.filter((i) => i.endedBy === 'timeout').length,
+    timeline: rig.timeline,
+    droppedCalls: [...seen.outcomes, ...seen.trunkOutcomes].filter((c) => c.result === 'dropped'),
+    ...(trunk ? { trunk } : {}),
+    natPath: { ...natPath(seen.uasLogs.join('\n')), ...natTranslations(load.natFlows) },
+    ...(f.cs.failed ? { failed: [f.cs.failed, ...rec.launchFailures.values()].join('; ') } : {}),
+  };
+  const summary = { ...measured, verdict: verdict(measured) };
+  const completes = f.asgCalls.filter((c) => c.action === 'CompleteLifecycleAction');
+  if (f.asgCalls.length)
+    event(
+      rig,
+      'asg',
+      `${completes.filter((c) => !c.ok).length} CompleteLifecycleAction(s) refused before Terminating:Wait, ${completes.filter((c) => c.ok).length} accepted`,
+    );
+  return summary;
+}

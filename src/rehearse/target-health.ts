@@ -1,0 +1,51 @@
+// Pure: the emulated NLB's health checks of its registered targets, with the target group's thresholds.
+// A target turns unhealthy after UnhealthyThresholdCount consecutive failed checks and healthy again after
+// HealthyThresholdCount consecutive passes, one check per HealthCheckIntervalSeconds. The NLB routes no new flow to an
+// unhealthy target (its existing flows are left to their own fate).
+// Defaults for a TCP/UDP target group (CreateTargetGroup, Elastic Load Balancing API reference:
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html, and "Health
+// checks for Network Load Balancer target groups":
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html):
+// HealthyThresholdCount 5, UnhealthyThresholdCount 2, HealthCheckIntervalSeconds 30.
+
+export const NLB_HEALTH_CHECK = { intervalSeconds: 30, healthyThreshold: 5, unhealthyThreshold: 2 } as const;
+
+export interface HealthCheckParams {
+  /** Between two checks of one target (scaled). */
+  intervalMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export function scaledHealthCheck(scale: number): HealthCheckParams {
+  return {
+    intervalMs: (NLB_HEALTH_CHECK.intervalSeconds * 1000) / scale,
+    healthyThreshold: NLB_HEALTH_CHECK.healthyThreshold,
+    unhealthyThreshold: NLB_HEALTH_CHECK.unhealthyThreshold,
+  };
+}
+
+export interface TargetHealth {
+  state: 'healthy' | 'unhealthy';
+  /** Consecutive checks that disagree with state. */
+  streak: number;
+  lastCheckAt?: number;
+}
+
+/** A target registered after it passed its checks (the rehearsal's controller registers it then). */
+export const registeredHealthy = (): TargetHealth => ({ state: 'healthy', streak: 0 });
+
+export function checkDue(h: TargetHealth, now: number, p: HealthCheckParams): boolean {
+  return h.lastCheckAt === undefined || now - h.lastCheckAt >= p.intervalMs;
+}
+
+/** One check's result: the next health, and the state it turned to, if it turned. */
+export function observeCheck(h: TargetHealth, ok: boolean, now: number, p: HealthCheckParams): { next: TargetHealth; turned?: TargetHealth['state'] } {
+  const agrees = ok === (h.state === 'healthy');
+  if (agrees) return { next: { ...h, streak: 0, lastCheckAt: now } };
+  const streak = h.streak + 1;
+  const threshold = h.state === 'healthy' ? p.unhealthyThreshold : p.healthyThreshold;
+  if (streak < threshold) return { next: { ...h, streak, lastCheckAt: now } };
+  const state = h.state === 'healthy' ? 'unhealthy' : 'healthy';
+  return { next: { state, streak: 0, lastCheckAt: now }, turned: state };
+}
