@@ -1,0 +1,59 @@
+// Overload against the real RTPProxy 3.2.0: past media.rtpproxy.maxCalls concurrent calls, recorder-lb refuses
+// new calls with 503 before RTPProxy is asked, so no session is ever made for a refused call and none is left
+// behind. Sessions are counted by RTPProxy itself (its `I` command).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import { freePort, runCalls } from '../support/index.js';
+import { admitOrRefuseCaller, recorderScenario } from './media-scenarios.js';
+import { upRecorderLb, type Lb } from './recorder-lb.setup.js';
+
+const MAX_CALLS = 10;
+const CALLS = 40;
+
+describe('recorder-lb under overload, with the real RTPProxy 3.2.0', () => {
+  let lb: Lb;
+  let rp: RealRtpproxy;
+  beforeAll(async () => {
+    lb = await upRecorderLb({ net: 62, media: 'rtpproxy', recorderScenario: recorderScenario(), rtpproxyOver: { maxCalls: MAX_CALLS } });
+    if (!(lb.rtpproxy instanceof RealRtpproxy)) throw new Error('expected the real RTPProxy');
+    rp = lb.rtpproxy;
+  });
+  afterAll(async () => {
+    await lb?.down();
+  });
+
+  it(`refuses calls past maxCalls (${MAX_CALLS}) with 503 before RTPProxy is asked, and leaves no session`, async () => {
+    const before = await rp.info();
+    const caller = lb.addr.callers[0]!;
+    // All calls arrive within a second and each holds 4 s: most arrive while MAX_CALLS are up.
+    const run = await runCalls({
+      dir: lb.dir,
+      name: 'overload',
+      localIp: caller,
+      localPort: await freePort(caller),
+      remote: `${lb.addr.proxy}:${lb.sipPort}`,
+      calls: CALLS,
+      rate: CALLS,
+      limit: CALLS,
+      timeoutS: 60,
+      scenario: admitOrRefuseCaller(4000),
+    });
+    expect(run.exit.code, run.output).toBe(0);
+    // The final answer each call got to its INVITE.
+    const finals = new Map<string, number>();
+    for (const m of run.messages)
+      if (m.direction === 'received' && m.status !== undefined && m.status >= 200 && m.headers.cseq?.[0]?.endsWith('INVITE'))
+        finals.set(m.headers['call-id']![0]!, m.status);
+    const answered = [...finals.values()].filter((s) => s === 200).length;
+    const refused = [...finals.values()].filter((s) => s === 503).length;
+    expect({ calls: finals.size, other: finals.size - answered - refused }).toEqual({ calls: CALLS, other: 0 });
+    expect(refused, 'calls refused with 503').toBeGreaterThan(0);
+    expect(answered, 'calls answered').toBeGreaterThan(0);
+    // RTPProxy made one session per answered call and none for a refused one; none is left.
+    const deadline = Date.now() + 3000;
+    let now = await rp.info();
+    while (now.active !== before.active && Date.now() < deadline) now = await rp.info();
+    expect(now.created - before.created, now.raw).toBe(answered);
+    expect(now.active, now.raw).toBe(before.active);
+  });
+});
