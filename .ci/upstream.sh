@@ -83,7 +83,7 @@ for s in 00-base.sh 10-sources.sh 20-kamailio.sh 30-rtpproxy.sh; do
   grep '^==> sipbake' "$scratch/$s.log" | tail -n 2
 done
 seconds=$(($(date +%s) - start))
-kver="$("$dir/sbin/kamailio" -v | head -n1 | sed 's/^version: //')"
+kver="$("$dir/sbin/kamailio" -v | head -n1 | sed -e 's/^version: //' -e 's/ *$//')"
 rver="$("$dir/bin/rtpproxy" -V 2>&1 | head -n1)"
 node -e '
   const [file, key, kv, ksha, kver, rv, rsha, rver, modules, seconds, load] = process.argv.slice(1);
