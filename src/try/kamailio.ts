@@ -1,4 +1,4 @@
-// Debian's (or the AMI's) Kamailio in the foreground on loopback, from a rendered tree.
+// Kamailio (the pinned build first on the live tests' PATH, else Debian's) in the foreground on loopback, from a rendered tree.
 // Ready = the process is still alive and every expected socket is bound (read from /proc/net).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,11 +20,13 @@ export interface KamailioOptions {
   /** Kamailio's stderr/stdout also go here. */
   logFile?: string;
   readyTimeoutMs?: number;
+  /** The kamailio binary (default: `kamailio` on PATH, the pinned build in the live tests). */
+  bin?: string;
 }
 
 /** `kamailio -DD -E -m … -M … -f OUT/etc/kamailio/kamailio.cfg` (pure). */
-export function kamailioArgv(o: Pick<KamailioOptions, 'tree' | 'sharedMb' | 'privateMb'>): string[] {
-  return ['kamailio', '-DD', '-E', '-m', String(o.sharedMb), '-M', String(o.privateMb), '-f', path.join(o.tree, 'etc/kamailio/kamailio.cfg')];
+export function kamailioArgv(o: Pick<KamailioOptions, 'tree' | 'sharedMb' | 'privateMb' | 'bin'>): string[] {
+  return [o.bin ?? 'kamailio', '-DD', '-E', '-m', String(o.sharedMb), '-M', String(o.privateMb), '-f', path.join(o.tree, 'etc/kamailio/kamailio.cfg')];
 }
 
 function hexAddr(host: string, port: number): string {
