@@ -1,7 +1,7 @@
 // The pinned Kamailio and RTPProxy as .ci/upstream.sh compiles them, once per machine, with the bake scripts:
 //   $SIPBAKE_UPSTREAM_CACHE (default /var/cache/sipbake/upstream)/KEY/{sbin/kamailio, bin/rtpproxy, sipbake-upstream.json}
 // Found by their sipbake-upstream.json: the entry whose module set holds every module asked for, newest first.
-// Synchronous on purpose: vitest's config reads it to put the binaries first on the live tests' PATH.
+// SIPBAKE_UPSTREAM=off hides it (Debian's kamailio and the Node stand-in then). Synchronous on purpose: vitest's config reads it to put the binaries first on the live tests' PATH.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -45,6 +45,7 @@ function readBuild(dir: string): UpstreamBuild | undefined {
 
 /** The newest complete build that carries every module in `modules` (all builds match when none are given). */
 export function findUpstream(o: { modules?: readonly string[]; cache?: string } = {}): UpstreamBuild | undefined {
+  if (process.env.SIPBAKE_UPSTREAM === 'off') return undefined; // a run that wants Debian's kamailio and the stand-in
   const cache = o.cache ?? upstreamCache();
   let names: string[];
   try {
