@@ -8,6 +8,16 @@
 //   anything else      → E1 (syntax error), as RTPProxy answers
 // Media never flows: this is control only. Each command is recorded for assertions.
 //
+// Where it still runs, and why (everywhere media matters the real RTPProxy 3.2.0 runs: src/try/rtpproxy.ts):
+// - as the fallback when this machine has no rtpproxy binary (a clone without ../shared/upstream: .ci/setup
+//   then compiles nothing); the live tests, `sipbake try` and bench:sip say so in one line;
+// - in test/sip/harness.test.ts, which tests this stand-in itself, and test/agent/boot-rtpproxy.test.ts, which
+//   reads the unit's argv the way 3.2.0 does (parseRtpproxyArgv) without starting anything;
+// - in test/agent/boot-rtpproxy.live.test.ts's second case, which feeds it the OLD argv (`-l PRIVATE -A PUBLIC`)
+//   to show what 3.2.0 advertised with it: the same case runs the real binary when it is built.
+// No live test needs a fault that the real RTPProxy cannot be made to produce today; a test that injects one
+// (an error reply, a lost reply) must use this stand-in and say so.
+//
 // Started from an argv (RtpproxyResponder.fromArgv), it reads the command line the way RTPProxy 3.2.0 does
 // (sippy/rtpproxy b26b09b3: src/main.c getopt, src/rtpp_bindargs.c bindarg_parse/init_bindaddrs,
 // src/rtpp_command_reply.c): the address in each reply is the first listen address's `=advertised` part,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { rtpproxyArgv, RTPPROXY_PIDFILE, type RtpproxySettings } from '../contract/rtpproxy-args.js';
 import { startProcess, type ManagedProcess } from './process.js';
+import { parseRtpproxyArgv } from './rtpproxy-responder.js';
 
 export interface RealRtpproxyOptions {
   bin: string;
@@ -28,6 +29,9 @@ export interface RtpproxyInfo {
 }
 
 export class RealRtpproxy {
+  /** Control commands this object sent (so a test can tell Kamailio's commands from its own queries). */
+  sent = 0;
+
   private constructor(
     readonly process: ManagedProcess,
     readonly host: string,
@@ -44,8 +48,24 @@ export class RealRtpproxy {
     const argv = rtpproxyArgv(settings, { privateIp: o.mediaIp, publicIp: o.advertisedIp ?? o.mediaIp }).map((a) =>
       a === RTPPROXY_PIDFILE ? path.join(o.dir, 'rtpproxy.pid') : a,
     );
-    const p = startProcess([o.bin, ...argv], { name: 'rtpproxy', logFile: path.join(o.dir, 'rtpproxy.log'), installHint: 'run .ci/setup (it compiles RTPProxy 3.2.0)' });
-    const r = new RealRtpproxy(p, o.host, o.port);
+    return RealRtpproxy.launch(o.bin, argv, o.host, o.port, o.dir);
+  }
+
+  /**
+   * RTPProxy started with a whole command line (after the binary), e.g. the unit's; only the pidfile moves into
+   * `dir`. Its -s must be udp:HOST:PORT.
+   */
+  static async fromArgv(bin: string, argv: readonly string[], dir: string): Promise<RealRtpproxy> {
+    const args = parseRtpproxyArgv(argv);
+    if (!('host' in args.control)) throw new Error('RealRtpproxy.fromArgv: give -s udp:HOST:PORT');
+    const p = argv.indexOf('-p');
+    const own = p >= 0 ? [...argv.slice(0, p + 1), path.join(dir, 'rtpproxy.pid'), ...argv.slice(p + 2)] : [...argv];
+    return RealRtpproxy.launch(bin, own, args.control.host, args.control.port, dir);
+  }
+
+  private static async launch(bin: string, argv: readonly string[], host: string, port: number, dir: string): Promise<RealRtpproxy> {
+    const p = startProcess([bin, ...argv], { name: 'rtpproxy', logFile: path.join(dir, 'rtpproxy.log'), installHint: 'run .ci/setup (it compiles RTPProxy 3.2.0)' });
+    const r = new RealRtpproxy(p, host, port);
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (!p.running) throw p.failure('exited during start-up', 'read its output above: usually the control port or the media address is taken');
@@ -61,6 +81,7 @@ export class RealRtpproxy {
   command(text: string, timeoutMs = 2000): Promise<string> {
     const cookie = randomBytes(6).toString('hex');
     const s = createSocket('udp4');
+    this.sent++;
     return new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`rtpproxy ${this.url}: no answer to ${JSON.stringify(text)} within ${timeoutMs} ms`)), timeoutMs);
       s.on('message', (msg) => {
@@ -90,6 +111,12 @@ export class RealRtpproxy {
     const vals = raw.split(/\s+/).map(Number);
     if (vals.length !== names.length || vals.some((v) => Number.isNaN(v))) throw new Error(`rtpproxy ${this.url}: G ${names.join(' ')} answered ${JSON.stringify(raw)}`);
     return Object.fromEntries(names.map((n, i) => [n, vals[i]])) as Record<K, number>;
+  }
+
+  /** Control commands RTPProxy received from others (Kamailio): its ncmds_rcvd less this object's own queries. */
+  async othersCommands(): Promise<number> {
+    const { ncmds_rcvd } = await this.stats(['ncmds_rcvd']);
+    return ncmds_rcvd - this.sent;
   }
 
   stop(): Promise<unknown> {
