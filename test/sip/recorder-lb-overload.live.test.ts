@@ -3,6 +3,7 @@
 // behind. Sessions are counted by RTPProxy itself (its `I` command).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import { RtpproxyResponder } from '../fakes/rtpproxy.js';
 import { freePort, runCalls } from '../support/index.js';
 import { admitOrRefuseCaller, recorderScenario } from './media-scenarios.js';
 import { upRecorderLb, type Lb } from './recorder-lb.setup.js';
@@ -55,5 +56,45 @@ describe('recorder-lb under overload, with the real RTPProxy 3.2.0', () => {
     while (now.active !== before.active && Date.now() < deadline) now = await rp.info();
     expect(now.created - before.created, now.raw).toBe(answered);
     expect(now.active, now.raw).toBe(before.active);
+  });
+});
+
+// The one place the stand-in stays: RTPProxy refusing offers (ECODE_LSTFAIL_1, 71), which the real one does only
+// when exhausted or overloaded, not on demand.
+describe('recorder-lb when RTPProxy refuses the offer (stand-in injecting E71)', () => {
+  let lb: Lb;
+  beforeAll(async () => {
+    lb = await upRecorderLb({ net: 63, media: 'stand-in', recorderScenario: recorderScenario() });
+  });
+  afterAll(async () => {
+    await lb?.down();
+  });
+
+  it('answers the INVITE 503 and never relays it without media', async () => {
+    const standIn = lb.rtpproxy as RtpproxyResponder;
+    await standIn.stop();
+    const failing = await new RtpproxyResponder({ ...standIn.opts, failOffers: 71 }).start();
+    try {
+      const caller = lb.addr.callers[0]!;
+      const before = (await Promise.all(lb.recorders.map((r) => r.invites()))).flat().length;
+      const run = await runCalls({
+        dir: lb.dir,
+        name: 'refused-offer',
+        localIp: caller,
+        localPort: await freePort(caller),
+        remote: `${lb.addr.proxy}:${lb.sipPort}`,
+        calls: 3,
+        rate: 3,
+        timeoutS: 30,
+        scenario: admitOrRefuseCaller(100),
+      });
+      expect(run.exit.code, run.output).toBe(0);
+      const finals = run.messages.filter((m) => m.direction === 'received' && (m.status ?? 0) >= 200 && m.headers.cseq?.[0]?.endsWith('INVITE'));
+      expect(finals.map((m) => m.status)).toEqual([503, 503, 503]);
+      expect(failing.of('U').length).toBeGreaterThanOrEqual(3);
+      expect((await Promise.all(lb.recorders.map((r) => r.invites()))).flat().length).toBe(before);
+    } finally {
+      await failing.stop();
+    }
   });
 });
