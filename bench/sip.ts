@@ -296,7 +296,15 @@ const median = (xs: number[]): number => {
 
 /** With media, then without, ALTERNATIONS times; the raw figures of each pair and the medians. */
 async function alternate(name: string): Promise<{
-  runs: { withMedia: number; withoutMedia: number; ratio: number; loadAverage: number[]; mediaPath: Record<string, number> | null; withSteps: Step[]; withoutSteps: Step[] }[];
+  runs: {
+    withMedia: number;
+    withoutMedia: number;
+    ratio: number;
+    loadAverage: number[];
+    mediaPath: Record<string, number> | null;
+    withSteps: Step[];
+    withoutSteps: Step[];
+  }[];
   medianWith: number;
   medianWithout: number;
   mediaPath: Record<string, number> | undefined;
@@ -336,7 +344,10 @@ async function main(): Promise<void> {
   const build = findUpstream();
   if (build) process.env.PATH = upstreamPath(build);
   else process.stderr.write('note: no pinned build (run .ci/setup): Debian kamailio and the RTPProxy stand-in\n');
-  const kamailioVersion = execFileSync('kamailio', ['-v'], { encoding: 'utf8' }).split('\n')[0]?.replace(/^version:\s*/, '').trim();
+  const kamailioVersion = execFileSync('kamailio', ['-v'], { encoding: 'utf8' })
+    .split('\n')[0]
+    ?.replace(/^version:\s*/, '')
+    .trim();
   const rtpproxyVersion = rtpproxyBinary() ? '3.2.0' : 'stand-in';
   const loadBefore = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const bare = await withBench((dir) => bareBench(dir), 'bare');

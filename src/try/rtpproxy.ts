@@ -64,7 +64,11 @@ export class RealRtpproxy {
   }
 
   private static async launch(bin: string, argv: readonly string[], host: string, port: number, dir: string): Promise<RealRtpproxy> {
-    const p = startProcess([bin, ...argv], { name: 'rtpproxy', logFile: path.join(dir, 'rtpproxy.log'), installHint: 'run .ci/setup (it compiles RTPProxy 3.2.0)' });
+    const p = startProcess([bin, ...argv], {
+      name: 'rtpproxy',
+      logFile: path.join(dir, 'rtpproxy.log'),
+      installHint: 'run .ci/setup (it compiles RTPProxy 3.2.0)',
+    });
     const r = new RealRtpproxy(p, host, port);
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -109,7 +113,8 @@ export class RealRtpproxy {
   async stats<K extends string>(names: readonly K[]): Promise<Record<K, number>> {
     const raw = await this.command(`G ${names.join(' ')}`);
     const vals = raw.split(/\s+/).map(Number);
-    if (vals.length !== names.length || vals.some((v) => Number.isNaN(v))) throw new Error(`rtpproxy ${this.url}: G ${names.join(' ')} answered ${JSON.stringify(raw)}`);
+    if (vals.length !== names.length || vals.some((v) => Number.isNaN(v)))
+      throw new Error(`rtpproxy ${this.url}: G ${names.join(' ')} answered ${JSON.stringify(raw)}`);
     return Object.fromEntries(names.map((n, i) => [n, vals[i]])) as Record<K, number>;
   }
 

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-export const UPSTREAM_CACHE_DEFAULT = '/var/cache/sipbake/upstream';
+const UPSTREAM_CACHE_DEFAULT = '/var/cache/sipbake/upstream';
 const MARKER = 'sipbake-upstream.json';
 
 export interface UpstreamBuild {
@@ -16,7 +16,7 @@ export interface UpstreamBuild {
   compileSeconds?: number;
 }
 
-export function upstreamCache(env: NodeJS.ProcessEnv = process.env): string {
+function upstreamCache(env: NodeJS.ProcessEnv = process.env): string {
   return env.SIPBAKE_UPSTREAM_CACHE || UPSTREAM_CACHE_DEFAULT;
 }
 

@@ -112,8 +112,8 @@ describe.each(BINARIES)('rendered images start under %s', (_label, bin) => {
     await mkdir(path.join(dir, 'etc/kamailio'), { recursive: true });
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path.join(dir, 'etc/kamailio/kamailio.cfg'), '#!KAMAILIO\nrequest_route { no_such_function(); }\n');
-    await expect(startKamailio({ ...(bin ? { bin } : {}), tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] })).rejects.toThrow(
-      /exited during start-up/,
-    );
+    await expect(
+      startKamailio({ ...(bin ? { bin } : {}), tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] }),
+    ).rejects.toThrow(/exited during start-up/);
   });
 });

@@ -17,7 +17,11 @@ export interface LiveBinaries {
 
 function firstLine(cmd: string, args: string[], env: NodeJS.ProcessEnv): string {
   try {
-    return execFileSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 }).split('\n')[0]?.trim() ?? '';
+    return (
+      execFileSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
+        .split('\n')[0]
+        ?.trim() ?? ''
+    );
   } catch (e) {
     return (e as { stdout?: string }).stdout?.split('\n')[0]?.trim() ?? '';
   }
