@@ -21,7 +21,7 @@ if [ ! -f "$shared/SHA256SUMS" ]; then
 fi
 
 # The versions come from the bake's own pins; the checksums from the archives' SHA256SUMS.
-# shellcheck source=../scripts/pins.env
+# shellcheck source=/dev/null
 . scripts/pins.env
 kv="$KAMAILIO_VERSION" rv="$RTPPROXY_VERSION"
 karchive="kamailio-$kv.tar.xz" rarchive="rtpproxy-$rv.tar.xz"
