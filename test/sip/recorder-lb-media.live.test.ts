@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import { rtpproxyBinary } from '../../src/try/upstream.js';
 import { freePort, runCalls, type CallRun, type LoggedMessage } from '../support/index.js';
 import { busyCaller, cancelCaller, cutPcap, failCaller, lateOfferCaller, recorderScenario, reinviteCaller } from './media-scenarios.js';
 import { upRecorderLb, type Lb } from './recorder-lb.setup.js';
@@ -20,7 +21,7 @@ type Counters = Record<(typeof COUNTERS)[number], number>;
 const sdpC = (m: LoggedMessage): string | undefined => m.text.match(/^c=IN IP4 (\S+)$/m)?.[1];
 const withSdp = (ms: LoggedMessage[]): LoggedMessage[] => ms.filter((m) => m.direction === 'received' && /^c=IN IP4 /m.test(m.text));
 
-describe('recorder-lb media through the real RTPProxy 3.2.0', () => {
+describe.skipIf(!rtpproxyBinary())('recorder-lb media through the real RTPProxy 3.2.0', () => {
   let lb: Lb;
   let rp: RealRtpproxy;
   let pcap: string;

@@ -3,6 +3,7 @@
 // behind. Sessions are counted by RTPProxy itself (its `I` command).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import { rtpproxyBinary } from '../../src/try/upstream.js';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
 import { freePort, runCalls } from '../support/index.js';
 import { admitOrRefuseCaller, recorderScenario } from './media-scenarios.js';
@@ -11,7 +12,7 @@ import { upRecorderLb, type Lb } from './recorder-lb.setup.js';
 const MAX_CALLS = 10;
 const CALLS = 40;
 
-describe('recorder-lb under overload, with the real RTPProxy 3.2.0', () => {
+describe.skipIf(!rtpproxyBinary())('recorder-lb under overload, with the real RTPProxy 3.2.0', () => {
   let lb: Lb;
   let rp: RealRtpproxy;
   beforeAll(async () => {
