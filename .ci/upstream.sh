@@ -3,7 +3,7 @@
 # ../shared/upstream (tarball pins: file:// URL + the sha256 from its SHA256SUMS). The result is cached outside the
 # clone, keyed by the pins and the module set, so a second run compiles nothing:
 #   /var/cache/sipbake/upstream/KEY/{sbin/kamailio, lib64/kamailio/modules/*.so, bin/rtpproxy, sipbake-upstream.json}
-# The live tests and `sipbake rehearse` find it by its sipbake-upstream.json (src/try/upstream.ts).
+# The live tests, `sipbake try` and bench:sip find it by its sipbake-upstream.json (src/try/upstream.ts).
 # Where ../shared/upstream is absent (a user's clone), say so in one line: Debian's Kamailio and the stand-in stay.
 # Env: SIPBAKE_SHARED_UPSTREAM (the archives), SIPBAKE_UPSTREAM_CACHE (the cache root), SIPBAKE_JOBS.
 set -euo pipefail
