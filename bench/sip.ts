@@ -8,12 +8,19 @@
 // Method: for each config, step the SIPp call rate up; a step passes when < 0.1 % of its calls fail and
 // SIPp finished within its schedule + 3 s (it kept up). The figure is the highest passing rate.
 // Loopback values: pike's density is raised (it would ban one source sending hundreds of calls per
-// second, which is its job, but it still runs per request); the RTPProxy responder stands in for RTPProxy.
+// second, which is its job, but it still runs per request).
+// Binaries: the pinned Kamailio 5.5.7 and RTPProxy 3.2.0 that .ci/setup compiles (src/try/upstream.ts), first on
+// PATH as in the live tests; without them, Debian's kamailio and the Node RTPProxy stand-in (the JSON says which).
+// Media: calls are INVITE/200/ACK/BYE with SDP; RTPProxy makes and frees a session per call (offer, answer,
+// delete), no RTP flows. recorder-lb is measured with and without media, alternated (SIPBAKE_BENCH_ALTERNATIONS).
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { listImages } from '../src/definition/load.js';
 import { RtpproxyResponder } from '../src/try/rtpproxy-responder.js';
+import { RealRtpproxy } from '../src/try/rtpproxy.js';
+import { findUpstream, rtpproxyBinary, upstreamPath } from '../src/try/upstream.js';
+import { execFileSync } from 'node:child_process';
 import {
   freePort,
   makeTmpDir,
@@ -48,6 +55,8 @@ interface Step {
   /** CPU of this Node process during the step: SIPp orchestration, plus the RTPProxy responder when media is on. */
   benchProcessCpuMs: number;
   kamailioCpuMsPerCall: number;
+  /** CPU of the real RTPProxy process during the step (0 without media or with the stand-in). */
+  rtpproxyCpuMs: number;
   load1: number;
 }
 
@@ -77,6 +86,8 @@ interface Bench {
   peers: { stop(): Promise<unknown> }[];
   /** The dispatcher marking calls of the rendered config (the failover change: "tp", never "ip"). */
   dsMark?: string[];
+  /** The real RTPProxy, when media is on and the pinned build exists. */
+  rtpproxy?: RealRtpproxy;
 }
 
 async function measure(b: Bench, dir: string, label: string): Promise<{ best: number; steps: Step[] }> {
@@ -88,6 +99,7 @@ async function measure(b: Bench, dir: string, label: string): Promise<{ best: nu
     for (const rate of RATES) {
       const calls = rate * STEP_S;
       const cpu0 = await treeCpuMs(kam.pid);
+      const rtp0 = await treeCpuMs(b.rtpproxy?.process.pid);
       const own0 = process.cpuUsage();
       const t0 = Date.now();
       const run = await runCalls({
@@ -106,6 +118,7 @@ async function measure(b: Bench, dir: string, label: string): Promise<{ best: nu
       });
       const seconds = (Date.now() - t0) / 1000;
       const kamailioCpuMs = Math.round((await treeCpuMs(kam.pid)) - cpu0);
+      const rtpproxyCpuMs = Math.round((await treeCpuMs(b.rtpproxy?.process.pid)) - rtp0);
       const own = process.cpuUsage(own0);
       const benchProcessCpuMs = Math.round((own.user + own.system) / 1000);
       const failed = run.stats ? run.stats.failed + (calls - run.stats.successful - run.stats.failed) : calls;
@@ -119,6 +132,7 @@ async function measure(b: Bench, dir: string, label: string): Promise<{ best: nu
         kamailioCpuMs,
         benchProcessCpuMs,
         kamailioCpuMsPerCall: Math.round((kamailioCpuMs / calls) * 1000) / 1000,
+        rtpproxyCpuMs,
         load1: Math.round(os.loadavg()[0]! * 100) / 100,
       });
       process.stderr.write(`${label}: ${rate} calls/s × ${STEP_S} s: ${failed} failed, ${seconds.toFixed(1)} s ${pass ? 'ok' : 'FAIL'}\n`);
@@ -193,8 +207,14 @@ async function imageBench(name: string, dir: string, media = true): Promise<Benc
   }
   const rtp = (base.media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled;
   if (rtp && !media) over.media = { rtpproxy: { enabled: false } };
+  let real: RealRtpproxy | undefined;
   if (rtp && media) {
-    const r = await new RtpproxyResponder({ host: RTPP, port: await freePort(RTPP) }).start();
+    const bin = rtpproxyBinary();
+    const port = await freePort(RTPP);
+    // The image's own RTPProxy command line (port range, -d WARN, -L), as the unit runs it.
+    const r = bin
+      ? (real = await RealRtpproxy.start({ bin, host: RTPP, port, mediaIp: RTPP, rtpPorts: { min: 20000, max: 30000 }, dir }))
+      : await new RtpproxyResponder({ host: RTPP, port }).start();
     peers.push(r);
     over.media = { rtpproxy: { controlSocket: r.url } };
   }
@@ -216,6 +236,7 @@ async function imageBench(name: string, dir: string, media = true): Promise<Benc
     sharedMb: mem.sharedMb ?? 512,
     privateMb: mem.privateMb ?? 16,
     peers,
+    ...(real ? { rtpproxy: real } : {}),
   };
 }
 
@@ -254,39 +275,103 @@ function mediaPath(withMedia: Step[], without: Step[]): Record<string, number> |
   const t = s && without.find((x) => x.rate === s.rate);
   if (!s || !t) return undefined;
   const kamailio = s.kamailioCpuMs / s.calls - t.kamailioCpuMs / t.calls;
-  const responder = s.benchProcessCpuMs / s.calls - t.benchProcessCpuMs / t.calls;
+  // The real RTPProxy's own process, or (stand-in) this process's CPU over the no-media run's orchestration.
+  const responder = s.rtpproxyCpuMs > 0 ? s.rtpproxyCpuMs / s.calls : s.benchProcessCpuMs / s.calls - t.benchProcessCpuMs / t.calls;
   return {
     atCallsPerSecond: s.rate,
     kamailioCpuMsPerCallWithMedia: r3(s.kamailioCpuMs / s.calls),
     kamailioCpuMsPerCallWithoutMedia: r3(t.kamailioCpuMs / t.calls),
     kamailioMediaCpuMsPerCall: r3(kamailio),
-    responderCpuMsPerCall: r3(responder),
+    rtpproxyCpuMsPerCall: r3(responder),
     mediaPathCpuMsPerCall: r3(kamailio + responder),
   };
 }
 
+const ALTERNATIONS = Number(process.env.SIPBAKE_BENCH_ALTERNATIONS ?? 3);
+const median = (xs: number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(a.length / 2);
+  return a.length % 2 ? a[m]! : Math.round((a[m - 1]! + a[m]!) / 2);
+};
+
+/** With media, then without, ALTERNATIONS times; the raw figures of each pair and the medians. */
+async function alternate(name: string): Promise<{
+  runs: {
+    withMedia: number;
+    withoutMedia: number;
+    ratio: number;
+    loadAverage: number[];
+    mediaPath: Record<string, number> | null;
+    withSteps: Step[];
+    withoutSteps: Step[];
+  }[];
+  medianWith: number;
+  medianWithout: number;
+  mediaPath: Record<string, number> | undefined;
+  representative: { best: number; steps: Step[]; dsMark?: string[] };
+  rtpproxy: string;
+}> {
+  const runs = [];
+  let representative: { best: number; steps: Step[]; dsMark?: string[] } | undefined;
+  for (let i = 0; i < ALTERNATIONS; i++) {
+    const w = await withBench((dir) => imageBench(name, dir), `${name}-media-${i}`);
+    const wo = await withBench((dir) => imageBench(name, dir, false), `${name}-no-media-${i}`);
+    representative ??= w;
+    runs.push({
+      withMedia: w.best,
+      withoutMedia: wo.best,
+      ratio: wo.best > 0 ? Math.round((w.best / wo.best) * 100) / 100 : 0,
+      loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      mediaPath: mediaPath(w.steps, wo.steps) ?? null,
+      withSteps: w.steps,
+      withoutSteps: wo.steps,
+    });
+  }
+  const paths = runs.map((r) => r.mediaPath).filter((x): x is Record<string, number> => x !== null);
+  const mid = (k: string): number => r3(median(paths.map((p) => (p[k] ?? 0) * 1000)) / 1000);
+  const bin = rtpproxyBinary();
+  return {
+    runs,
+    medianWith: median(runs.map((r) => r.withMedia)),
+    medianWithout: median(runs.map((r) => r.withoutMedia)),
+    mediaPath: paths.length ? Object.fromEntries(Object.keys(paths[0]!).map((k) => [k, mid(k)])) : undefined,
+    representative: representative!,
+    rtpproxy: bin ? '3.2.0' : 'stand-in (no rtpproxy binary: run .ci/setup)',
+  };
+}
+
 async function main(): Promise<void> {
+  const build = findUpstream();
+  if (build) process.env.PATH = upstreamPath(build);
+  else process.stderr.write('note: no pinned build (run .ci/setup): Debian kamailio and the RTPProxy stand-in\n');
+  const kamailioVersion = execFileSync('kamailio', ['-v'], { encoding: 'utf8' })
+    .split('\n')[0]
+    ?.replace(/^version:\s*/, '')
+    .trim();
+  const rtpproxyVersion = rtpproxyBinary() ? '3.2.0' : 'stand-in';
   const loadBefore = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const bare = await withBench((dir) => bareBench(dir), 'bare');
   const stateful = await withBench((dir) => bareBench(dir, bareStatefulConfig), 'bare-stateful');
   const images: Record<string, unknown> = {};
   const only = process.env.SIPBAKE_BENCH_IMAGES?.split(',');
   for (const name of (await listImages(REPO_ROOT)).filter((n) => !only || only.includes(n))) {
-    const r = await withBench((dir) => imageBench(name, dir), name);
+    // An image with media is measured with and without it, alternated in one sitting (the machine is shared:
+    // alternating spreads the load drift over both); its figure is the median with media.
+    const hasMedia = Boolean(((await seedDefinition(name, {})).media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled);
+    const alt = hasMedia && process.env.SIPBAKE_BENCH_ATTRIBUTE !== '0' ? await alternate(name) : undefined;
+    const r = alt ? alt.representative : await withBench((dir) => imageBench(name, dir), name);
+    if (alt) r.best = alt.medianWith;
     const ratio = bare.best > 0 ? Math.round((r.best / bare.best) * 100) / 100 : 0;
     const ratioToStateful = stateful.best > 0 ? Math.round((r.best / stateful.best) * 100) / 100 : 0;
-    // Attribute the cost: the same image without RTPProxy (3 synchronous control round trips per call).
-    const hasMedia = Boolean(((await seedDefinition(name, {})).media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled);
-    const noMedia =
-      hasMedia && process.env.SIPBAKE_BENCH_ATTRIBUTE !== '0' ? await withBench((dir) => imageBench(name, dir, false), `${name}-no-media`) : undefined;
-    const media = noMedia
+    const media = alt
       ? {
-          withoutMediaCallsPerSecond: noMedia.best,
-          mediaRatio: noMedia.best > 0 ? Math.round((r.best / noMedia.best) * 100) / 100 : 0,
+          rtpproxy: alt.rtpproxy,
+          withoutMediaCallsPerSecond: alt.medianWithout,
+          mediaRatio: alt.medianWithout > 0 ? Math.round((alt.medianWith / alt.medianWithout) * 100) / 100 : 0,
           mediaGoal: MEDIA_GOAL,
-          meetsMediaGoal: noMedia.best > 0 && r.best / noMedia.best >= MEDIA_GOAL,
-          mediaPath: mediaPath(r.steps, noMedia.steps) ?? null,
-          withoutMediaSteps: noMedia.steps,
+          meetsMediaGoal: alt.medianWithout > 0 && alt.medianWith / alt.medianWithout >= MEDIA_GOAL,
+          mediaPath: alt.mediaPath ?? null,
+          alternations: alt.runs,
         }
       : {};
     // Passing every step means the rate list, not Kamailio, set the figure: it is a lower bound.
@@ -309,13 +394,17 @@ async function main(): Promise<void> {
     method: `SIPp UAC→Kamailio→SIPp UAS on loopback; INVITE/200/ACK/BYE, 50 ms between ACK and BYE; rate steps ${RATES.join(',')} calls/s for ${STEP_S} s each; pass = < 0.1 % failed and on schedule`,
     machine: {
       cpus: os.cpus().length,
-      kamailio: '5.6 (Debian)',
+      kamailio: kamailioVersion,
+      rtpproxy: rtpproxyVersion,
       sipp: '3.6.1',
       // Shared with other engineers' builds and tests: 1, 5 and 15 minute load averages before and after the run.
       loadAverage: { before: loadBefore, after: os.loadavg().map((x) => Math.round(x * 100) / 100) },
     },
+    rtpproxy: rtpproxyVersion,
     media:
-      "RTPProxy is not packaged here: the media path is the RTPProxy responder (src/try/rtpproxy-responder.ts) speaking its control protocol, so the media CPU is the responder's, not real RTPProxy 3.2.0's. Kamailio runs at the image's shipped debug level (diagnostics.debugLevel).",
+      rtpproxyVersion === '3.2.0'
+        ? `The real RTPProxy 3.2.0 (pinned build) with the image's command line (-d WARN); each call makes and deletes one session (offer, answer, delete), no RTP flows. rtpproxyCpuMsPerCall is its own process's CPU. Kamailio runs at the image's shipped debug level (diagnostics.debugLevel). recorder-lb alternates with and without media ${ALTERNATIONS} times; its figures are the medians.`
+        : "No rtpproxy binary: the media path is the Node stand-in (src/try/rtpproxy-responder.ts) speaking RTPProxy's control protocol, so the media CPU is the stand-in's, not RTPProxy 3.2.0's.",
     bare: {
       callsPerSecond: bare.best,
       steps: bare.steps,

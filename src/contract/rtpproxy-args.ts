@@ -40,7 +40,11 @@ export function rtpproxyFdLimit(s: RtpproxySettings): number {
 function rtpproxyStaticArgs(s: RtpproxySettings): string[] {
   return [
     '-f', // foreground: systemd supervises it, logs go to the journal
-    '-F', // the UDP control socket is loopback-only by default (validate refuses anything else unasked)
+    // -F only lifts 3.2.0's refusal to run as root, without -u, with a network (udp) control socket (src/main.c,
+    // no_check); it does nothing to where the control socket listens. The unit runs as User=rtpproxy, so there it
+    // changes nothing; it lets the same argv run as root on a test host. The control socket stays on loopback
+    // because validate refuses any other address unless asked.
+    '-F',
     '-s',
     s.controlSocket,
     '-m',

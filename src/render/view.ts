@@ -1,6 +1,7 @@
 import type { ImageDefinition } from '../definition/schema.js';
 import { kamailioString } from '../contract/escape.js';
 import { renderDispatcherList } from './dispatcher.js';
+import { rtpproxyMaxCalls } from '../contract/rtpproxy-args.js';
 
 // Pure: every decision about what the image contains, and every value the Kamailio template prints,
 // is computed here; the template only prints and chooses blocks by these flags. Other parts (Packer's
@@ -17,6 +18,8 @@ export interface KamailioView {
   modules: string[];
   useNathelper: boolean;
   useRtpproxy: boolean;
+  /** Calls RTPProxy may hold (media.rtpproxy.maxCalls, default what rtpPorts holds): past it new calls get 503. */
+  mediaMaxCalls: number;
   useDispatcher: boolean;
   usePostgres: boolean;
   useTls: boolean;
@@ -122,6 +125,7 @@ export function kamailioView(image: ImageDefinition): KamailioView {
     modules: modulesFor(image),
     useNathelper: usesNathelper(image),
     useRtpproxy: image.media.rtpproxy.enabled,
+    mediaMaxCalls: rtpproxyMaxCalls(image.media.rtpproxy),
     useDispatcher: Boolean(image.dispatcher),
     usePostgres: image.dispatcher?.backend.type === 'postgres',
     useTls: image.tls.enabled,

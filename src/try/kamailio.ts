@@ -1,4 +1,4 @@
-// Debian's (or the AMI's) Kamailio in the foreground on loopback, from a rendered tree.
+// Kamailio (the pinned build first on the live tests' PATH, else Debian's) in the foreground on loopback, from a rendered tree.
 // Ready = the process is still alive and every expected socket is bound (read from /proc/net).
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -22,11 +22,13 @@ export interface KamailioOptions {
   /** Kamailio's stderr/stdout also go here. */
   logFile?: string;
   readyTimeoutMs?: number;
+  /** The kamailio binary (default: `kamailio` on PATH, the pinned build in the live tests). */
+  bin?: string;
 }
 
 /** The tree's own kamailio.service ExecStart= (src/contract/kamailio-args.ts), run from the tree with -E. */
-export function kamailioArgv(o: Pick<KamailioOptions, 'tree'>): string[] {
-  return kamailioArgvFromUnit(readFileSync(path.join(o.tree, KAMAILIO_UNIT), 'utf8'), o.tree);
+export function kamailioArgv(o: Pick<KamailioOptions, 'tree' | 'bin'>): string[] {
+  return kamailioArgvFromUnit(readFileSync(path.join(o.tree, KAMAILIO_UNIT), 'utf8'), o.tree, o.bin);
 }
 
 function hexAddr(host: string, port: number): string {

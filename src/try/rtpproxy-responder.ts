@@ -8,6 +8,16 @@
 //   anything else      → E1 (syntax error), as RTPProxy answers
 // Media never flows: this is control only. Each command is recorded for assertions.
 //
+// Where it still runs, and why (everywhere media matters the real RTPProxy 3.2.0 runs: src/try/rtpproxy.ts):
+// - as the fallback when this machine has no rtpproxy binary (a clone without ../shared/upstream: .ci/setup
+//   then compiles nothing); the live tests, `sipbake try` and bench:sip say so in one line;
+// - in test/sip/harness.test.ts, which tests this stand-in itself, and test/agent/boot-rtpproxy.test.ts, which
+//   reads the unit's argv the way 3.2.0 does (parseRtpproxyArgv) without starting anything;
+// - in test/agent/boot-rtpproxy.live.test.ts's second case, which feeds it the OLD argv (`-l PRIVATE -A PUBLIC`)
+//   to show what 3.2.0 advertised with it: the same case runs the real binary when it is built.
+// - in test/sip/recorder-lb-overload.live.test.ts's failed-offer case: an RTPProxy answering every offer with an
+//   error (failOffers), which the real one does only when exhausted or overloaded, not on demand.
+//
 // Started from an argv (RtpproxyResponder.fromArgv), it reads the command line the way RTPProxy 3.2.0 does
 // (sippy/rtpproxy b26b09b3: src/main.c getopt, src/rtpp_bindargs.c bindarg_parse/init_bindaddrs,
 // src/rtpp_command_reply.c): the address in each reply is the first listen address's `=advertised` part,
@@ -187,6 +197,12 @@ export interface RtpproxyResponderOptions {
   mediaIp?: string;
   /** First media port handed out; each U/L gets the next even one, wrapping within 20000 ports (never past 65535). Default 35000. */
   firstMediaPort?: number;
+  /**
+   * Fault: answer every offer (U) with this error code, e.g. 71 (RTPProxy's ECODE_LSTFAIL_1: no port for a
+   * listener) or 50 (session unknown), as an overloaded or exhausted RTPProxy does. The real one cannot be made
+   * to do this on demand, which is why this stand-in still exists.
+   */
+  failOffers?: number;
   /** Started from an RTPProxy command line: replies carry the address 3.2.0 would (see parseRtpproxyArgv). */
   args?: RtpproxyArgs;
 }
@@ -279,7 +295,9 @@ export class RtpproxyResponder {
       if (sp <= 0) return; // no cookie: RTPProxy ignores it too
       const cookie = raw.slice(0, sp);
       const args = this.opts.args;
-      const a = answer(raw.slice(sp + 1), (callId, tag) => this.allocate(callId, tag), args ? (flags) => replyAddress(args, flags) : this.mediaIp);
+      const understood = answer(raw.slice(sp + 1), (callId, tag) => this.allocate(callId, tag), args ? (flags) => replyAddress(args, flags) : this.mediaIp);
+      const fail = this.opts.failOffers;
+      const a = fail !== undefined && understood.command === 'U' ? { ...understood, reply: `E${fail}` } : understood;
       this.commands.push({ at: Date.now(), raw, ...a });
       s.send(`${cookie} ${a.reply}\n`, rinfo.port, rinfo.address);
     });

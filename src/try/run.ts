@@ -1,5 +1,6 @@
 // `sipbake try`: the effects. Render the image with --local into a temp dir, start the fake peers
-// (SIPp UAS, the RTPProxy responder) and Kamailio on 127.0.20.x, report the addresses, and keep
+// (SIPp UAS), RTPProxy (the real one: the pinned build .ci/setup compiles, or one on PATH; else the Node
+// stand-in, said in one line) and Kamailio on 127.0.20.x, report the addresses, and keep
 // running until the signal fires (Ctrl-C) or Kamailio exits. Everything is stopped and the temp dir
 // removed on the way out, whatever happened.
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -16,6 +17,8 @@ import { UAC_SCENARIO } from './scenario-files.js';
 import { startKamailio, type Listener } from './kamailio.js';
 import { startSipp } from './sipp.js';
 import { RtpproxyResponder } from './rtpproxy-responder.js';
+import { RealRtpproxy } from './rtpproxy.js';
+import { rtpproxyBinary } from './upstream.js';
 import type { ManagedProcess } from './process.js';
 
 export interface TryOptions {
@@ -82,7 +85,16 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
 
     const peersDir = path.join(dir, 'peers');
     await mkdir(peersDir);
-    if (plan.rtpproxy) stops.push(await new RtpproxyResponder({ host: plan.rtpproxy.host, port: plan.rtpproxy.port }).start());
+    const rtpBin = plan.rtpproxy ? rtpproxyBinary() : undefined;
+    if (plan.rtpproxy) {
+      const { host, port } = plan.rtpproxy;
+      const { min, max } = image.media.rtpproxy.rtpPorts;
+      stops.push(
+        rtpBin
+          ? await RealRtpproxy.start({ bin: rtpBin, host, port, mediaIp: host, rtpPorts: { min, max }, dir })
+          : await new RtpproxyResponder({ host, port }).start(),
+      );
+    }
     for (const [i, p] of plan.peers.entries()) {
       const uas = await startSipp({
         dir: peersDir,
@@ -114,7 +126,12 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
     if (plan.publicIp !== plan.privateIp) r.line(`  advertised as:   ${plan.publicIp} (Via/Record-Route)`);
     for (const p of plan.peers)
       r.line(`  ${p.role} ${p.name}:  SIPp UAS at ${p.host}:${p.port} (messages: ${peersDir}/peer${plan.peers.indexOf(p)}.messages.log)`);
-    if (plan.rtpproxy) r.line(`  rtpproxy control: responder at udp:${plan.rtpproxy.host}:${plan.rtpproxy.port}`);
+    if (plan.rtpproxy)
+      r.line(
+        rtpBin
+          ? `  rtpproxy:        ${rtpBin} (control udp:${plan.rtpproxy.host}:${plan.rtpproxy.port}, media on ${plan.rtpproxy.host})`
+          : `  rtpproxy:        no rtpproxy binary (run .ci/setup to compile 3.2.0): the Node stand-in answers control on udp:${plan.rtpproxy.host}:${plan.rtpproxy.port}, no media flows`,
+      );
     r.line(`  kamailio log:    ${path.join(dir, 'kamailio.log')}`);
     for (const n of plan.notes) r.line(`  note: ${n}`);
     const call = plan.sip.udp ? sippCommand(plan.sip.udp, plan.caller) : undefined;
@@ -130,7 +147,7 @@ export async function runTry(o: TryOptions): Promise<TryResult> {
       sip: plan.sip,
       advertised: plan.publicIp,
       peers: plan.peers,
-      rtpproxy: plan.rtpproxy ?? null,
+      rtpproxy: plan.rtpproxy ? { ...plan.rtpproxy, real: rtpBin !== undefined } : null,
       callerSubnet: plan.callerSubnet,
       call: call ?? null,
       notes: plan.notes,

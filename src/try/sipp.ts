@@ -32,6 +32,8 @@ export interface SippOptions {
   /** Per-message receive timeout for a UAC, ms (default 4000). */
   recvTimeoutMs?: number;
   uac?: UacScenarioOptions;
+  /** A scenario of the caller's own (XML text), instead of the built-in UAS/UAC ones. */
+  scenario?: string;
   extraArgs?: string[];
 }
 
@@ -77,7 +79,7 @@ export function sippArgv(o: SippOptions): string[] {
 
 export async function startSipp(o: SippOptions): Promise<ManagedProcess> {
   const f = sippFiles(o);
-  await writeFile(f.scenario, o.role === 'uas' ? uasScenario() : uacScenario(o.uac));
+  await writeFile(f.scenario, o.scenario ?? (o.role === 'uas' ? uasScenario() : uacScenario(o.uac)));
   return startProcess(sippArgv(o), { name: `sipp ${o.name}`, cwd: o.dir, installHint: 'apt-get install sip-tester' });
 }
 

@@ -1,6 +1,7 @@
 // Issue 12: outside callers must get the public media address. Seed 004 on loopback through real Kamailio and
-// SIPp; the RTPProxy stand-in is started with the image's own command line (rendered unit + rtpproxy.env +
-// the rtpproxy-boot.env boot writes, expanded as systemd does) and reads it the way RTPProxy 3.2.0 does.
+// SIPp; RTPProxy is started with the image's own command line (rendered unit + rtpproxy.env + the
+// rtpproxy-boot.env boot writes, expanded as systemd does): the real 3.2.0 when built, else the stand-in that
+// reads it the way 3.2.0 does.
 // With that argv the SDP both sides get carries the public address; with the old `-l PRIVATE -A PUBLIC` it
 // carries the private one (what 3.2.0 did on AWS: 23 of 23 SDPs with a 10.x address).
 import { writeFile } from 'node:fs/promises';
@@ -8,6 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderRtpproxyBootEnv } from '../../src/contract/boot-include.js';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
+import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import { rtpproxyBinary } from '../../src/try/upstream.js';
 import { freePort, runCalls, type LoggedMessage } from '../support/index.js';
 import { upRecorderLb, type Lb } from '../sip/recorder-lb.setup.js';
 import { unitArgv } from './boot-unit-argv.js';
@@ -20,12 +23,13 @@ const sdpC = (m: LoggedMessage | undefined): string | undefined => m?.text.match
 
 let lb: Lb;
 let n = 0;
-const mine: RtpproxyResponder[] = [];
+const mine: { stop(): Promise<unknown> }[] = [];
 
 async function callWith(argv: string[]): Promise<{ toRecorder: string | undefined; toCaller: string | undefined }> {
   await lb.rtpproxy.stop();
   for (const m of mine) await m.stop();
-  const r = await RtpproxyResponder.fromArgv(argv).start();
+  const bin = rtpproxyBinary();
+  const r = bin ? await RealRtpproxy.fromArgv(bin, argv, lb.dir) : await RtpproxyResponder.fromArgv(argv).start();
   mine.push(r);
   const caller = lb.addr.callers[0]!;
   const run = await runCalls({

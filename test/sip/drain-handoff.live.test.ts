@@ -25,6 +25,8 @@ import {
 import { SipUa, SDP, hdr, newId, type SipMessage } from './sip-ua.js';
 import { parseTmList } from '../../src/agent/kamailio-rpc.js';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
+import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import { rtpproxyBinary } from '../../src/try/upstream.js';
 
 const run = promisify(execFile);
 const a = (x: number): string => `127.0.45.${x}`;
@@ -281,7 +283,7 @@ describe('recorder-lb: a draining instance hands new INVITEs to a serving peer',
   let port = 0;
   let trunkPort = 0;
   let recorder: Uas;
-  const inst: (Instance & { rtpproxy: RtpproxyResponder })[] = [];
+  const inst: (Instance & { rtpproxy: RtpproxyResponder | RealRtpproxy })[] = [];
 
   beforeAll(async () => {
     tmp = await makeTmpDir('sipbake-handoff-lb-');
@@ -292,7 +294,11 @@ describe('recorder-lb: a draining instance hands new INVITEs to a serving peer',
     for (const ip of [RA, RB]) {
       const dir = path.join(tmp.path, ip);
       await mkdir(dir);
-      const rtpproxy = await new RtpproxyResponder({ host: ip, port: await freePort(ip) }).start();
+      // The real RTPProxy 3.2.0 when built (its own session counters); the stand-in's command log otherwise.
+      const rtpBin = rtpproxyBinary();
+      const rtpproxy = rtpBin
+        ? await RealRtpproxy.start({ bin: rtpBin, host: ip, port: await freePort(ip), mediaIp: ip, rtpPorts: { min: 43000, max: 43999 }, dir })
+        : await new RtpproxyResponder({ host: ip, port: await freePort(ip) }).start();
       const def = await seedDefinition('recorder-lb', {
         listen: { udp: port, tcp: port },
         // Behind the NLB: every instance advertises (and record-routes) the shared address.
@@ -366,11 +372,18 @@ describe('recorder-lb: a draining instance hands new INVITEs to a serving peer',
     expect(await ib.processed()).toBe(20);
     expect(await ib.active()).toBe(0);
     expect(await ia.processed()).toBe(0);
-    // Session commands only (U offer, L answer, D delete); V/VF are each child's start-up capability checks.
-    const sessions = (i: { rtpproxy: RtpproxyResponder }) => i.rtpproxy.commands.filter((c) => /^[ULD]/.test(c.command));
-    expect(sessions(ia), 'the draining instance touches no media').toEqual([]);
-    expect(sessions(ib).filter((c) => c.command.startsWith('U'))).toHaveLength(20);
-    expect(sessions(ib).filter((c) => c.command.startsWith('D')).length).toBeGreaterThanOrEqual(20);
+    const [ra, rb] = [ia.rtpproxy, ib.rtpproxy];
+    if (ra instanceof RealRtpproxy && rb instanceof RealRtpproxy) {
+      // RTPProxy's own counters: every session on B, made and freed; none on the draining A.
+      expect((await ra.info()).created, 'the draining instance touches no media').toBe(0);
+      expect(await rb.info()).toMatchObject({ created: 20, active: 0 });
+    } else if (ra instanceof RtpproxyResponder && rb instanceof RtpproxyResponder) {
+      // Session commands only (U offer, L answer, D delete); V/VF are each child's start-up capability checks.
+      const sessions = (r: RtpproxyResponder) => r.commands.filter((c) => /^[ULD]/.test(c.command));
+      expect(sessions(ra), 'the draining instance touches no media').toEqual([]);
+      expect(sessions(rb).filter((c) => c.command.startsWith('U'))).toHaveLength(20);
+      expect(sessions(rb).filter((c) => c.command.startsWith('D')).length).toBeGreaterThanOrEqual(20);
+    }
     expect(ib.kam.text()).not.toMatch(/pike: banning/);
   }, 60_000);
 });

@@ -1,20 +1,36 @@
 // Every image as shipped (only loopback addresses, free ports and the file backend swapped in) must
 // start under the real Kamailio, and so must the documented options. Failures here are template
 // findings: see test/sip/FINDINGS.md.
+// Twice: under the Kamailio first on PATH (the pinned 5.5.7 the AMI runs, when .ci/setup built it) and under
+// Debian's 5.6.3 (/usr/sbin/kamailio), so the rendered configs stay valid on both.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
+import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import { rtpproxyBinary } from '../../src/try/upstream.js';
 import { freePort, listImagesForTest, makeTmpDir, renderDefinition, seedDefinition, startKamailio, type TmpDir } from './images-start.support.js';
 
 const PROXY = '127.0.8.2';
 
-describe('rendered images start under the real Kamailio', () => {
+const DEBIAN = '/usr/sbin/kamailio';
+const BINARIES: [string, string | undefined][] = [
+  ['the kamailio first on PATH', undefined],
+  ...(existsSync(DEBIAN) ? ([["Debian's kamailio 5.6", DEBIAN]] as [string, string][]) : []),
+];
+
+describe.each(BINARIES)('rendered images start under %s', (_label, bin) => {
   let tmp: TmpDir;
-  let rtp: RtpproxyResponder;
+  let rtp: RtpproxyResponder | RealRtpproxy;
   beforeAll(async () => {
     tmp = await makeTmpDir('sipbake-start-');
-    rtp = await new RtpproxyResponder({ host: '127.0.8.50', port: await freePort('127.0.8.50') }).start();
+    const host = '127.0.8.50';
+    const rtpBin = rtpproxyBinary();
+    rtp = rtpBin
+      ? await RealRtpproxy.start({ bin: rtpBin, host, port: await freePort(host), mediaIp: host, rtpPorts: { min: 42000, max: 42999 }, dir: tmp.path })
+      : await new RtpproxyResponder({ host, port: await freePort(host) }).start();
   });
   afterAll(async () => {
     await rtp?.stop();
@@ -36,6 +52,7 @@ describe('rendered images start under the real Kamailio', () => {
     if ((def.media as { rtpproxy?: { enabled?: boolean } } | undefined)?.rtpproxy?.enabled) def.media = { rtpproxy: { enabled: true, controlSocket: rtp.url } };
     const img = await renderDefinition(dir, def, { privateIp: PROXY, publicIp: PROXY });
     const kam = await startKamailio({
+      ...(bin ? { bin } : {}),
       tree: img.tree,
       sharedMb: 512,
       privateMb: 16,
@@ -43,6 +60,12 @@ describe('rendered images start under the real Kamailio', () => {
     });
     await kam.stop();
   }
+
+  it('runs the Kamailio it names', () => {
+    const banner = execFileSync(bin ?? 'kamailio', ['-v'], { encoding: 'utf8' }).split('\n')[0] ?? '';
+    if (bin === DEBIAN) expect(banner).toMatch(/kamailio 5\.6\./);
+    else expect(banner).toMatch(process.env.SIPBAKE_UPSTREAM_DIR ? /kamailio 5\.5\.7/ : /kamailio \d/);
+  });
 
   it('lists every shipped image, so the it.each below is never empty', () => {
     expect(listImagesForTest()).toEqual(expect.arrayContaining(['recorder-lb', 'twilio-relay']));
@@ -76,6 +99,10 @@ describe('rendered images start under the real Kamailio', () => {
     });
   });
 
+  it('twilio-relay with RTPProxy (failure_route[MEDIA_FREE], route[MEDIA_ADMIT])', async () => {
+    await startsWith('twilio-relay', 'relay-media', { media: { rtpproxy: { enabled: true, controlSocket: rtp.url } } });
+  });
+
   it('twilio-relay with diagnostics.jsonrpc', async () => {
     await startsWith('twilio-relay', 'relay-jsonrpc', { diagnostics: { jsonrpc: true } });
   });
@@ -85,8 +112,8 @@ describe('rendered images start under the real Kamailio', () => {
     await mkdir(path.join(dir, 'etc/kamailio'), { recursive: true });
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path.join(dir, 'etc/kamailio/kamailio.cfg'), '#!KAMAILIO\nrequest_route { no_such_function(); }\n');
-    await expect(startKamailio({ tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] })).rejects.toThrow(
-      /exited during start-up/,
-    );
+    await expect(
+      startKamailio({ ...(bin ? { bin } : {}), tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] }),
+    ).rejects.toThrow(/exited during start-up/);
   });
 });

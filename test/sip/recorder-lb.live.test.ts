@@ -1,9 +1,11 @@
 // Seed 004 on loopback with the file backend: weighted dispatching (algorithm 9, 75/25), RTPProxy
-// control (SDP rewritten, D on hang-up) and OPTIONS probing (a stopped recorder stops getting calls,
+// (the pinned 3.2.0 when built: SDP rewritten, the session freed on hang-up, counted by RTPProxy itself) and OPTIONS probing (a stopped recorder stops getting calls,
 // and gets them again when it is back).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, runCalls, type LoggedMessage } from '../support/index.js';
 import { inviteCounts, upRecorderLb, type Lb } from './recorder-lb.setup.js';
+import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import type { RtpproxyResponder } from '../fakes/rtpproxy.js';
 
 const sdp = (m: LoggedMessage): { c: string | undefined; m: string | undefined } => ({
   c: m.text.match(/^c=IN IP4 (\S+)$/m)?.[1],
@@ -49,8 +51,32 @@ describe('recorder-lb (seed 004), file backend, through real Kamailio', () => {
     expect(share0).toBeLessThanOrEqual(80);
   });
 
-  it('anchors media through RTPProxy: c=/m= rewritten both ways, D sent when the call ends', async () => {
+  it('anchors media through RTPProxy: c=/m= rewritten both ways, the session freed when the call ends', async () => {
     const rp = lb.rtpproxy;
+    if (!(rp instanceof RealRtpproxy)) return anchorsWithStandIn(rp);
+    const before = await rp.info();
+    const run = await calls(1, 1);
+    expect(run.stats?.successful, run.output).toBe(1);
+    const callId = run.messages.find((m) => m.direction === 'sent' && m.method === 'INVITE')!.headers['call-id']![0]!;
+    const inv = (await Promise.all(lb.recorders.map((r) => r.messages())))
+      .flat()
+      .find((m) => m.direction === 'received' && m.method === 'INVITE' && m.headers['call-id']?.[0] === callId);
+    const ok = run.messages.find((m) => m.direction === 'received' && m.status === 200 && m.headers.cseq?.[0]?.includes('INVITE'));
+    // Both sides were given RTPProxy's address and a port of its range (rtpPorts 40000-49999 in the setup).
+    for (const got of [sdp(inv!), sdp(ok!)]) {
+      expect(got.c).toBe(lb.mediaIp);
+      expect(Number(got.m)).toBeGreaterThanOrEqual(40000);
+    }
+    // RTPProxy's own counters: one session made, none left once the BYE went through.
+    const deadline = Date.now() + 3000;
+    let now = await rp.info();
+    while (now.active !== before.active && Date.now() < deadline) now = await rp.info();
+    expect(now.created - before.created).toBe(1);
+    expect(now.active, now.raw).toBe(before.active);
+  });
+
+  /** With the Node stand-in (no RTPProxy build on this machine): the commands Kamailio sent it. */
+  async function anchorsWithStandIn(rp: RtpproxyResponder): Promise<void> {
     const seen = rp.commands.length;
     const run = await calls(1, 1);
     expect(run.stats?.successful, run.output).toBe(1);
@@ -77,7 +103,7 @@ describe('recorder-lb (seed 004), file backend, through real Kamailio', () => {
     // The module checked the protocol version and capabilities first.
     expect(rp.of('V').length).toBeGreaterThanOrEqual(1);
     expect(rp.of('VF').length).toBeGreaterThanOrEqual(1);
-  });
+  }
 
   it('stops sending calls to a stopped recorder within threshold × interval, and resumes when it is back', async () => {
     // probing: interval 1 s, threshold 2, inactiveThreshold 2 (see recorder-lb.setup.ts)

@@ -1,10 +1,14 @@
-// Brings up seed 004 on loopback for one live test file: two SIPp recorders (75/25), the RTPProxy
-// responder, and Kamailio from the rendered tree. Every piece is stopped by down().
+// Brings up seed 004 on loopback for one live test file: two SIPp recorders (75/25), RTPProxy, and Kamailio
+// from the rendered tree. Every piece is stopped by down().
+// RTPProxy is the real, pinned 3.2.0 (src/try/rtpproxy.ts) whenever .ci/setup compiled it; else the Node
+// stand-in, with a one-line note. A test that needs the stand-in's command log asks for media: 'stand-in'.
 import { mkdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
+import { RealRtpproxy } from '../../src/try/rtpproxy.js';
+import { rtpproxyBinary } from '../../src/try/upstream.js';
 import {
   freePort,
   makeTmpDir,
@@ -43,6 +47,31 @@ export interface LbOptions {
   beforeStart?: (ctx: { tree: string; dir: string }) => Promise<void>;
   local?: Partial<LocalOptions>;
   tlsPort?: boolean;
+  /** 'rtpproxy' (the default when the pinned build exists) or the Node 'stand-in'. */
+  media?: 'rtpproxy' | 'stand-in';
+  /** The recorders' own SIPp scenario (XML) and extra SIPp arguments (e.g. -rtp_echo). */
+  recorderScenario?: string;
+  recorderArgs?: string[];
+  /** Merged into media.rtpproxy (e.g. maxCalls). */
+  rtpproxyOver?: Record<string, unknown>;
+}
+
+let noted = false;
+/** The real RTPProxy when there is one; the stand-in otherwise (said once per test file). */
+function mediaKind(want: LbOptions['media']): { kind: 'rtpproxy'; bin: string } | { kind: 'stand-in' } {
+  if (want === 'stand-in') return { kind: 'stand-in' };
+  const bin = rtpproxyBinary();
+  if (bin) return { kind: 'rtpproxy', bin };
+  if (want === 'rtpproxy') throw new Error('this test needs the real RTPProxy: run .ci/setup (it compiles RTPProxy 3.2.0 from ../shared/upstream)');
+  if (!noted) console.warn('note: no rtpproxy binary (run .ci/setup); recorder-lb runs with the Node RTPProxy stand-in');
+  noted = true;
+  return { kind: 'stand-in' };
+}
+
+/** The stand-in of an Lb started with media: 'stand-in' (its command log), or a clear failure. */
+export function standIn(lb: Lb): RtpproxyResponder {
+  if (lb.rtpproxy instanceof RtpproxyResponder) return lb.rtpproxy;
+  throw new Error('this Lb runs the real RTPProxy; start it with media: "stand-in" to read the command log');
 }
 
 export interface Lb {
@@ -54,7 +83,9 @@ export interface Lb {
   tlsPort: number | undefined;
   recorderPorts: [number, number];
   recorders: Uas[];
-  rtpproxy: RtpproxyResponder;
+  rtpproxy: RtpproxyResponder | RealRtpproxy;
+  /** The address RTPProxy puts in the SDP. */
+  mediaIp: string;
   kamailio: ManagedProcess;
   /** Starts recorder i again on its port (after stopRecorder). */
   startRecorder(i: 0 | 1): Promise<Uas>;
@@ -71,7 +102,13 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
     const sipPort = await freePort(addr.proxy);
     const tlsPort = o.tlsPort ? await freePort(addr.proxy) : undefined;
     const recorderPorts: [number, number] = [await freePort(addr.recorders[0]), await freePort(addr.recorders[1])];
-    const rtpproxy = await new RtpproxyResponder({ host: addr.rtpproxy, port: await freePort(addr.rtpproxy) }).start();
+    await mkdir(path.join(dir, 'peers'));
+    const media = mediaKind(o.media);
+    const rtpPort = await freePort(addr.rtpproxy);
+    const rtpproxy =
+      media.kind === 'rtpproxy'
+        ? await RealRtpproxy.start({ bin: media.bin, host: addr.rtpproxy, port: rtpPort, mediaIp: addr.rtpproxy, rtpPorts: { min: 40000, max: 49999 }, dir })
+        : await new RtpproxyResponder({ host: addr.rtpproxy, port: rtpPort }).start();
     started.push(rtpproxy);
     const def = await seedDefinition('recorder-lb', {
       listen: { udp: sipPort, tcp: sipPort, ...(tlsPort ? { tls: tlsPort } : {}) },
@@ -96,7 +133,7 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
         ],
         probing: { interval: 1, threshold: 2, inactiveThreshold: 2 },
       },
-      media: { rtpproxy: { enabled: true, controlSocket: rtpproxy.url } },
+      media: { rtpproxy: { enabled: true, controlSocket: rtpproxy.url, ...(o.rtpproxyOver ?? {}) } },
       antiflood: { requestsDensity: 100000 },
       diagnostics: { log: 'stderr', debugLevel: 1, jsonrpc: false },
       memory: { children: 2 },
@@ -106,7 +143,6 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
     });
     // The backend is replaced whole (a merge would mix file and postgres fields).
     (def.dispatcher as Record<string, unknown>).backend = o.backend ?? { type: 'file' };
-    await mkdir(path.join(dir, 'peers'));
     const img = await renderDefinition(dir, def, { privateIp: addr.proxy, publicIp: addr.proxy, ...(o.local ?? {}) });
     await o.beforeStart?.({ tree: img.tree, dir });
     const recorders: Uas[] = [];
@@ -117,6 +153,8 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
         localIp: addr.recorders[i],
         localPort: recorderPorts[i],
         timeoutS: 170,
+        ...(o.recorderScenario ? { scenario: o.recorderScenario } : {}),
+        ...(o.recorderArgs ? { extraArgs: o.recorderArgs } : {}),
       });
       recorders[i] = u;
       started.push(u);
@@ -145,6 +183,7 @@ export async function upRecorderLb(o: LbOptions): Promise<Lb> {
       recorderPorts,
       recorders,
       rtpproxy,
+      mediaIp: addr.rtpproxy,
       kamailio,
       startRecorder,
       async kamcmd(...args) {
