@@ -1,6 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
+import { findUpstream, upstreamPath } from '../try/upstream.js';
 import { run, WORK_DIR_PREFIX } from './rig.js';
 
 // The machine a rehearsal runs on: what it needs (preflight) and what an earlier, killed rehearsal left behind.
@@ -25,6 +26,20 @@ export async function preflight(): Promise<void> {
     if (!ok) missing.push(`${bin} (apt-get install ${pkg})`);
   }
   if (missing.length) throw new UserError(`sipbake rehearse needs ${missing.join(', ')}`, 'install the missing packages and run it again');
+}
+
+/**
+ * The pinned Kamailio and RTPProxy (what the AMI runs, compiled by .ci/setup) first on PATH when this machine has
+ * them; otherwise the rehearsal says once that it runs Debian's Kamailio instead.
+ */
+export function usePinnedBinaries(log: (l: string) => void): void {
+  const b = findUpstream();
+  if (!b) {
+    log("note: the pinned Kamailio 5.5.7 is not built on this machine, so this rehearsal runs Debian's kamailio (sudo bash .ci/setup with ../shared beside the repository builds it)");
+    return;
+  }
+  process.env.PATH = upstreamPath(b);
+  log(`kamailio ${b.kamailio.version} (pinned build, ${b.kamailio.bin})`);
 }
 
 /** Namespaces left by a rehearsal whose process died without cleaning up (SIGKILL): their processes, then them. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { awaitCalls, summarize } from './report.js';
 import { fleetUp, networkUp, serveRegion } from './fleet.js';
-import { preflight, removeStale, removeStaleDirs } from './host.js';
+import { preflight, removeStale, removeStaleDirs, usePinnedBinaries } from './host.js';
 import { prepareImage, type RehearsalImage } from './image.js';
 import { awaitFirstCalls, loadUp } from './load.js';
 import { planRehearsal, type RehearsalPlan } from './plan.js';
@@ -37,6 +37,7 @@ async function images(rig: Rig, plan: RehearsalPlan): Promise<{ old: RehearsalIm
 }
 
 export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
+  usePinnedBinaries(o.log ?? (() => undefined));
   await preflight();
   await removeStale(o.log ?? (() => undefined));
   await removeStaleDirs(os.tmpdir(), o.log ?? (() => undefined));
