@@ -97,7 +97,7 @@ export async function beginRollback(
       await aws(`cancelling the irreversible refresh of ${asgName}`, () =>
         c.autoScaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: asgName })),
       ).catch((err: unknown) => {
-        if (!isAwsError((err as Error).cause ?? err, /^ActiveInstanceRefreshNotFound/)) throw err;
+        if (!isAwsError(err, /^ActiveInstanceRefreshNotFound/)) throw err;
       });
       await waitInactive();
     }
