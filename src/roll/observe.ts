@@ -25,6 +25,7 @@ export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: st
     min: g.MinSize ?? 0,
     max: g.MaxSize ?? 0,
     healthCheckType: g.HealthCheckType ?? 'EC2',
+    healthCheckGracePeriod: g.HealthCheckGracePeriod ?? 0,
     targetGroupArns: g.TargetGroupARNs ?? [],
     ...(g.LaunchTemplate?.LaunchTemplateId
       ? {

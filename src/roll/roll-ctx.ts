@@ -74,6 +74,7 @@ export function params(ctx: RollCtx): MachineParams {
     gated: ctx.plan.mode !== 'undo',
     maxReplaced: d.maxReplacedInstances,
     deadlineMs: d.healthyDeadlineSeconds * 1000,
+    graceMs: (ctx.obs.group?.healthCheckGracePeriod ?? 0) * 1000,
     rollbackDeadlineMs: (d.rollbackDeadlineSeconds ?? Math.max(600, 2 * ctx.plan.worstCaseSeconds + d.healthyDeadlineSeconds)) * 1000,
   };
 }

@@ -38,6 +38,8 @@ export interface GroupInfo {
   min: number;
   max: number;
   healthCheckType: string;
+  /** Seconds Auto Scaling waits after InService before it acts on failed health checks. */
+  healthCheckGracePeriod: number;
   targetGroupArns: string[];
   launchTemplate?: { id: string; name?: string; version: string };
   launchConfigurationName?: string;

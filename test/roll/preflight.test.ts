@@ -16,6 +16,7 @@ function healthy(): Observed {
       min: 2,
       max: 10,
       healthCheckType: 'ELB',
+      healthCheckGracePeriod: 0,
       targetGroupArns: [TG],
       launchTemplate: { id: 'lt-1', name: 'lt', version: '4' },
       mixedInstancesPolicy: false,

@@ -335,7 +335,12 @@ export class FakeAws {
     const health = image?.health ?? 'healthy';
     const inServiceAt = this.nowMs + this.opts.bootSeconds * sec;
     // Healthy after HealthyThresholdCount passing checks; unhealthy after UnhealthyThresholdCount failing ones.
-    const checks = Math.max(0, ...tgs.map((g) => (health === 'healthy' ? g.HealthyThresholdCount : g.UnhealthyThresholdCount) * g.HealthCheckIntervalSeconds));
+    const worst = (count: (g: FakeTargetGroup) => number) => Math.max(0, ...tgs.map((g) => count(g) * g.HealthCheckIntervalSeconds)) * sec;
+    const failing = worst((g) => g.UnhealthyThresholdCount);
+    const appAt = inServiceAt + (image?.appSeconds ?? 0) * sec;
+    const healthAt = health === 'healthy' ? appAt + worst((g) => g.HealthyThresholdCount) : inServiceAt + failing;
+    // A good image that boots slowly fails its first checks: unhealthy until it has passed enough of them.
+    const unhealthyFrom = health === 'healthy' && appAt > inServiceAt + failing ? inServiceAt + failing : undefined;
     // Primary private IPv4 from the subnet (10.0.0.0/16), never reused: .1-.3 of a subnet are AWS's.
     const n = this.instances.size;
     const i: FakeInstance = {
@@ -349,8 +354,9 @@ export class FakeAws {
       launchedAt: this.nowMs,
       knownAt: this.nowMs + this.opts.consistencyLagSeconds * sec,
       inServiceAt,
-      healthAt: inServiceAt + checks * sec,
+      healthAt,
       health,
+      ...(unhealthyFrom !== undefined ? { unhealthyFrom } : {}),
       ProtectedFromScaleIn: false,
     };
     this.instances.set(i.InstanceId, i);
