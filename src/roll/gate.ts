@@ -34,6 +34,16 @@ export function isHealthyEverywhere(i: FleetInstance): boolean {
   return i.lifecycleState === 'InService' && states.length > 0 && states.every((s) => s === 'healthy');
 }
 
+/**
+ * InService instances not on the new AMI once AWS called the refresh Successful: a scale-out from the old
+ * configuration, or a protected or standby instance the refresh ignored (ScaleInProtectedInstances/StandbyInstances
+ * Ignore, "Understand the default values for an instance refresh"). Instances whose AMI EC2 does not report yet
+ * count by their launch template version.
+ */
+export function offTarget(instances: FleetInstance[], p: Pick<GateParams, 'targetAmi' | 'toVersion'>): FleetInstance[] {
+  return instances.filter((i) => i.lifecycleState === 'InService' && !isNew(i, p));
+}
+
 /** New-AMI instances newly seen unhealthy, leaving, or gone while the refresh goes forward. */
 export function badNewInstances(s: GateState, o: { atMs: number; instances: FleetInstance[] }, p: GateParams, status: string): Record<string, string> {
   if (status !== 'InProgress' && status !== 'Baking' && status !== 'Pending') return {};

@@ -408,6 +408,20 @@ export class FakeAws {
     else this.at(this.nowMs + this.opts.drainSeconds * sec, agentDone);
   }
 
+  /**
+   * A scale-out (a scaling policy, a scheduled action): `n` more instances of the group's own launch template
+   * version. During an instance refresh that is still the old one: AWS sets the group to the desired configuration
+   * only once the refresh succeeds ("Understand the default values for an instance refresh"), and instances launched
+   * meanwhile are not in the refresh's list, so they stay on the old AMI.
+   */
+  scaleOut(asgName: string, n: number): FakeInstance[] {
+    const asg = this.asgs.get(asgName)!;
+    asg.DesiredCapacity += n;
+    asg.MaxSize = Math.max(asg.MaxSize, asg.DesiredCapacity);
+    const target = this.resolveGroupTarget(asg);
+    return Array.from({ length: n }, () => this.launchInstance(asgName, target));
+  }
+
   activeRefresh(asg: string): FakeRefresh | undefined {
     return this.refreshes.find((r) => r.asg === asg && ACTIVE_REFRESH.includes(r.Status));
   }
