@@ -188,7 +188,8 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       return { InstanceRefreshId: r.InstanceRefreshId };
     },
     CancelInstanceRefresh(input) {
-      const r = f.refreshes.find((x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status));
+      // "If there is a rollback in progress, it cancels the rollback" (API reference, CancelInstanceRefresh).
+      const r = f.refreshes.find((x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking', 'RollbackInProgress'].includes(x.Status));
       if (!r) throw awsError('ActiveInstanceRefreshNotFoundFault', 'No in-progress or pending Instance Refresh found for this Auto Scaling group.');
       r.Status = 'Cancelling';
       return { InstanceRefreshId: r.InstanceRefreshId };
