@@ -23,7 +23,7 @@ export const FAKE_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
 const sec = 1000;
 
 export interface FakeOptions {
-  /** Seconds from launch to InService (default 0: the bench floor counts warm-up and health checks only). */
+  /** Seconds from launch to InService (default 20: instances take time to boot; benches that need the floor set 0). */
   bootSeconds?: number;
   /** Seconds a refresh stays Pending (default 0). */
   pendingSeconds?: number;
@@ -39,7 +39,7 @@ export interface FakeOptions {
   /** Seconds a new AMI (CreateImage, CopyImage) stays pending before it is available (default 0). */
   amiSeconds?: number;
   /**
-   * Eventual consistency (default 0): for this many seconds after an instance or AMI is created, EC2 answers
+   * Eventual consistency (default 10, on as on AWS): for this many seconds after an instance or AMI is created, EC2 answers
    * DescribeInstances / DescribeImages by id with InvalidInstanceID.NotFound / InvalidAMIID.NotFound, and a new
    * instance's target registration is not visible (DescribeTargetHealth by id: InvalidTarget).
    */
@@ -96,13 +96,13 @@ export class FakeAws {
   constructor(opts: FakeOptions = {}) {
     const { iam, ...rest } = opts;
     this.opts = {
-      bootSeconds: 0,
+      bootSeconds: 20,
       pendingSeconds: 0,
       drainSeconds: 0,
       drainAgent: true,
       maxSimulatedSeconds: 2 * 86400,
       amiSeconds: 0,
-      consistencyLagSeconds: 0,
+      consistencyLagSeconds: 10,
       region: 'us-east-1',
       account: FAKE_ACCOUNT,
       ...rest,
