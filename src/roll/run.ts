@@ -1,6 +1,11 @@
 // Roll orchestration: load (observe) → plan (one decision) → lease → machine (perform.ts) → summary.
 // `roll` (newest AMI or --ami) and `rollback` (--to or --previous) share all of it.
 import { mapAwsError } from '../aws/errors.js';
+import { tagGroup } from './apply.js';
+import { describeFleet } from './fleet.js';
+import { describeGroup } from './observe.js';
+import { retryThrottled } from './retry.js';
+import { TAG_LAST_ROLL } from './types.js';
 import { AbortError, UserError } from '../core/errors.js';
 import { formatFindings, formatPlan } from './format.js';
 import { getAmi, listImageAmis } from './images.js';
@@ -88,6 +93,32 @@ function withRecovery(e: unknown, lines: string[]): unknown {
   });
 }
 
+/** The re-run of an interrupted roll whose refresh has ended since: record and report that end (nothing to start). */
+async function finishInterrupted(
+  req: RollRequest,
+  deps: RollDeps,
+  plan: RollPlan,
+  summaryOf: (o: Outcome, extra?: Partial<RollSummary>) => RollSummary,
+): Promise<{ exitCode: number; summary: RollSummary; plan: RollPlan }> {
+  const f = plan.finish!;
+  const outcome: Outcome = f.status === 'RollbackSuccessful' ? 'rolled-back' : 'rollback-failed';
+  const at = new Date(deps.clock.now()).toISOString();
+  const unrecorded: string[] = [];
+  await retryThrottled({ clock: deps.clock, signal: deps.signal }, () =>
+    tagGroup(deps.clients, req.deploy.asgName, { [TAG_LAST_ROLL]: `${outcome} ${req.image} ${plan.to.ami} ${at}: ${plan.reasons.join('; ')}`.slice(0, 256) }),
+  ).catch((e: unknown) => unrecorded.push(`${TAG_LAST_ROLL}: ${(e as Error).message}`));
+  const g = await describeGroup(deps.clients, req.deploy.asgName);
+  const fleet = g ? await describeFleet(deps.clients, g, []) : [];
+  const summary = summaryOf(outcome, {
+    refreshId: f.refreshId,
+    ...(g?.launchTemplate ? { groupVersion: g.launchTemplate.version } : {}),
+    instances: fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? '' })),
+    ...(unrecorded.length ? { unrecorded } : {}),
+  });
+  reportSummary(deps.reporter, summary);
+  return { exitCode: 1, summary, plan };
+}
+
 /** Lease, start, wait, rollback, end: the stages, with the recovery lines kept where the CLI reads them. */
 async function watch(ctx: RollCtx): Promise<void> {
   const { deps } = ctx;
@@ -160,6 +191,7 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
       plan,
     };
   }
+  if (plan.mode === 'finish') return finishInterrupted(req, deps, plan, summaryOf);
   if (deps.confirm && !(await deps.confirm(plan)))
     throw new UserError(`${req.kind} of ${req.image} not confirmed; nothing changed`, 'run it again and answer y, or pass --yes');
 
