@@ -87,4 +87,30 @@ describe("roll: AWS's own rollback", () => {
     expect(h.fake.callsOf('CancelInstanceRefresh')).toHaveLength(0);
     expect(h.fake.callsOf('StartInstanceRefresh')).toHaveLength(1);
   });
+
+  it("a re-run after AWS's rollback ended records that end instead of refusing the AMI as rejected", async () => {
+    const h = harness({ desired: 2, refresh: { alarms: [ALARM] } });
+    const asg = h.world.asg.AutoScalingGroupName;
+    h.fake.setAlarm(ALARM, 'OK');
+    h.fake.when(
+      () => h.fake.amisOf(asg).includes(h.world.newAmi.ImageId),
+      () => h.fake.setAlarm(ALARM, 'ALARM'),
+    );
+    const ac = new AbortController();
+    // Interrupted once sipbake has seen AWS's rollback and rejected the AMI, before the rollback ends.
+    h.fake.when(
+      () => Object.keys(h.world.asg.tags).some((k) => k.startsWith('sipbake:rejected')),
+      () => ac.abort(new AbortError('killed')),
+    );
+    await run(h, {}, ac.signal);
+    expect(h.world.asg.tags['sipbake:last-roll']).toMatch(/^started twilio-relay/);
+    await h.fake.clock.sleep(3600_000); // AWS's rollback ends while nobody watches
+    expect(h.fake.refreshes[0]!.Status).toBe('RollbackSuccessful');
+    const again = await run(h);
+    expect(again.reporter.text()).not.toMatch(/refused/);
+    expect(again.summary?.outcome).toBe('rolled-back');
+    expect(again.exitCode).toBe(1);
+    expect(again.summary?.reasons.join(' ')).toMatch(/ended RollbackSuccessful: AWS rolled the refresh back/);
+    expect(h.world.asg.tags['sipbake:last-roll']).toMatch(/^rolled-back twilio-relay/);
+  });
 });
