@@ -149,10 +149,11 @@ export function planRoll(i: PlanInput): RollPlan {
   const g: GuardInput = { ...i, kind: i.kind ?? 'roll', force: i.force ?? false };
   const undo = g.kind === 'rollback' ? activeRollFrom(obs, image, amiId) : undefined;
   const finish = g.kind === 'roll' ? unfinishedRoll(obs, image, amiId) : undefined;
+  const resumeId = resumableRefresh(i);
   // Undoing our own active roll is what a rollback is for: the "refresh active" refusal does not apply to it; nor
   // does "rejected" to the re-run of the interrupted roll that rejected the AMI (it records that roll's end).
   const findings = [...preflight(i), ...guards(g)].filter(
-    (f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse') && !(finish && f.check === 'notRejected'),
+    (f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse') && !((finish || resumeId) && f.check === 'notRejected'),
   );
   const prefs = refreshPreferences(deploy);
   const desired = obs.group?.desired ?? 0;
@@ -186,7 +187,6 @@ export function planRoll(i: PlanInput): RollPlan {
     cps * deploy.refresh.checkpointDelay +
     (batches.length ? deploy.refresh.bakeTime : 0);
   const drain = busyLeave - idleLeave;
-  const resumeId = resumableRefresh(i);
   const fleetText =
     Object.entries(fleet)
       .map(([a, n]) => `${n} on ${a}`)
