@@ -1,5 +1,13 @@
-// Known AWS failures, mapped through one table to a sentence and a fix. Anything else passes through unchanged.
+// Known AWS failures, mapped through one table to a sentence, a fix, and whether a poll may simply try again.
+// The one place AWS error names are read (the roll's rollback, watch and retries ask `awsErrorKind` / `isAwsError`).
 import { UserError } from '../core/errors.js';
+
+/**
+ * What a caller may do about a failure without giving up: `throttle` (AWS's request limits), `consistency`
+ * (EC2/ELB do not know a just-created resource yet: "Eventual consistency in the Amazon EC2 API"), `transient`
+ * (a 5xx or a network failure: the SDK retry guide calls these retryable).
+ */
+export type Retryable = 'throttle' | 'consistency' | 'transient';
 
 interface KnownAwsError {
   /** Matches the SDK v3 error name (e.g. InstanceRefreshInProgressFault) or its Code. */
@@ -8,6 +16,7 @@ interface KnownAwsError {
   when?: (e: Error) => boolean;
   message: (e: Error, where: string) => string;
   fix: string;
+  retry?: Retryable;
 }
 
 // The SDK's own advice is kept in the message: @aws-sdk/credential-provider-sso (resolveSSOCredentials) and
@@ -38,6 +47,14 @@ const awsErrorTable: KnownAwsError[] = [
     pattern: /^(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)$/,
     message: (_e, where) => `AWS kept throttling ${where} after the SDK's adaptive retries`,
     fix: 'run the same command again in a minute: a roll resumes the refresh it started',
+    retry: 'throttle',
+  },
+  {
+    // A just-launched instance: DescribeTargetHealth naming it, DescribeInstances by id (EC2 eventual consistency).
+    pattern: /^(InvalidTarget|InvalidTargetException|InvalidInstanceID\.NotFound)$/,
+    message: (e, where) => `AWS does not know a just-launched instance yet (${where}): ${e.message}`,
+    fix: 'run the same command again in a minute: EC2 and ELB catch up within seconds',
+    retry: 'consistency',
   },
   {
     pattern: /^InstanceRefreshInProgress(Fault)?$/,
@@ -63,6 +80,13 @@ const awsErrorTable: KnownAwsError[] = [
     pattern: /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|TimeoutError)$/,
     message: (e, where) => `could not reach AWS (${where}): ${e.message}`,
     fix: 'check the network and any proxy (HTTPS_PROXY), and that the region is right (--region, or deploy.region / bake.region)',
+    retry: 'transient',
+  },
+  {
+    pattern: /^(InternalFailure|InternalError|InternalServerError|ServiceUnavailable|ServiceUnavailableException|ServiceFailure|RequestTimeout|RequestTimeoutException)$/,
+    message: (e, where) => `AWS failed on its side (${where}): ${e.message}`,
+    fix: 'run the same command again in a few minutes; a roll resumes the refresh it started',
+    retry: 'transient',
   },
   {
     pattern: /^ValidationError$/,
@@ -71,20 +95,48 @@ const awsErrorTable: KnownAwsError[] = [
   },
 ];
 
-/** The UserError for a known AWS failure, or undefined. */
-export function mapAwsError(e: unknown, where: string): UserError | undefined {
+/** The SDK's error under any sentence aws() wrapped around it (a UserError keeps it as its cause). */
+export function sdkError(e: unknown): Error | undefined {
   if (!(e instanceof Error)) return undefined;
+  return e instanceof UserError && e.cause instanceof Error ? sdkError(e.cause) : e;
+}
+
+function names(e: Error): string[] {
   // SDK service errors carry name/Code; network failures from Node carry code (ENOTFOUND, …).
   const code = (e as { Code?: string }).Code ?? (e as { code?: string }).code;
-  const known = awsErrorTable.find((k) => (k.pattern.test(e.name) || (code !== undefined && k.pattern.test(code))) && (k.when?.(e) ?? true));
-  return known ? new UserError(known.message(e, where), known.fix, { cause: e }) : undefined;
+  return code === undefined ? [e.name] : [e.name, code];
 }
 
+function known(e: Error): KnownAwsError | undefined {
+  return awsErrorTable.find((k) => names(e).some((n) => k.pattern.test(n)) && (k.when?.(e) ?? true));
+}
+
+/** The UserError for a known AWS failure, or undefined. */
+export function mapAwsError(e: unknown, where: string): UserError | undefined {
+  const err = sdkError(e);
+  if (!err || err !== e) return undefined; // already a sentence (or not an Error)
+  const k = known(err);
+  return k ? new UserError(k.message(err, where), k.fix, { cause: err }) : undefined;
+}
+
+/** Whether the failure (or the SDK error under its sentence) is one a poll may try again. */
+export function awsErrorKind(e: unknown): Retryable | undefined {
+  const err = sdkError(e);
+  if (!err) return undefined;
+  const k = known(err)?.retry;
+  if (k) return k;
+  // Any other server-side fault (5xx) is retryable too (AWS SDK v3 retry strategy: transient and server errors).
+  const fault = err as { $fault?: string; $metadata?: { httpStatusCode?: number } };
+  return fault.$fault === 'server' || (fault.$metadata?.httpStatusCode ?? 0) >= 500 ? 'transient' : undefined;
+}
+
+/** Whether the failure (or the SDK error under its sentence) has this AWS error name. */
 export function isAwsError(e: unknown, name: RegExp): boolean {
-  return e instanceof Error && (name.test(e.name) || name.test((e as { Code?: string }).Code ?? ''));
+  const err = sdkError(e);
+  return err !== undefined && names(err).some((n) => name.test(n));
 }
 
-export const isThrottle = (e: unknown): boolean => isAwsError(e, /^(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException)$/);
+export const isThrottle = (e: unknown): boolean => awsErrorKind(e) === 'throttle';
 
 /** Runs an AWS call and turns a known failure into a UserError that says what was being done. */
 export async function aws<T>(where: string, call: () => Promise<T>): Promise<T> {

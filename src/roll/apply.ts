@@ -12,6 +12,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { returned } from '../aws/response.js';
 import { aws, isAwsError } from '../aws/errors.js';
 import { hookTimeoutFor } from './preflight-drain.js';
+import { describeRefreshes } from './observe.js';
 import { formatMarker, type RollMarker } from './types.js';
 
 export async function ensureTerminationHook(c: AwsClients, asgName: string, hookName: string, drainMaxSeconds: number): Promise<void> {
@@ -93,11 +94,15 @@ export async function beginRollback(
   } catch (e) {
     const irreversible = isAwsError(e, /^IrreversibleInstanceRefresh(Fault)?$/);
     if (!irreversible && !isAwsError(e, /^ActiveInstanceRefreshNotFound(Fault)?$/)) throw e;
+    // AWS may have started its own rollback (AutoRollback on an alarm) since the last poll: follow it. Never cancel
+    // it: CancelInstanceRefresh cancels a rollback in progress too (API reference, CancelInstanceRefresh).
+    const awsOwn = await awsRollingBack(c, asgName);
+    if (awsOwn) return { kind: 'aws-rollback', refreshId: awsOwn };
     if (irreversible) {
       await aws(`cancelling the irreversible refresh of ${asgName}`, () =>
         c.autoScaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: asgName })),
       ).catch((err: unknown) => {
-        if (!isAwsError((err as Error).cause ?? err, /^ActiveInstanceRefreshNotFound/)) throw err;
+        if (!isAwsError(err, /^ActiveInstanceRefreshNotFound/)) throw err;
       });
       await waitInactive();
     }
@@ -108,6 +113,12 @@ export async function beginRollback(
       why: irreversible ? 'AWS called the refresh irreversible' : 'the refresh had already ended',
     };
   }
+}
+
+/** The id of the group's refresh AWS is rolling back now, if any. */
+async function awsRollingBack(c: AwsClients, asgName: string): Promise<string | undefined> {
+  const refreshes = await aws(`reading the refreshes of ${asgName}`, () => describeRefreshes(c, asgName));
+  return refreshes.find((r) => r.status === 'RollbackInProgress')?.id;
 }
 
 export async function tagGroup(c: AwsClients, asgName: string, tags: Record<string, string>): Promise<void> {

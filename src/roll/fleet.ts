@@ -1,8 +1,8 @@
 // The instances' truth (effects): which AMI each instance of the group runs, since when, and how its targets are.
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeTargetHealthCommand, type TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from '../aws/clients.js';
-import { isAwsError } from '../aws/errors.js';
+import { awsErrorKind, isAwsError } from '../aws/errors.js';
 import type { FleetInstance, GroupInfo, TargetGroupInfo } from './types.js';
 
 const NOT_FOUND = /^InvalidInstanceID\.NotFound$/;
@@ -51,13 +51,29 @@ export async function describeFleet(c: Pick<AwsClients, 'ec2' | 'elbv2'>, group:
     targets: {},
   }));
   for (const tg of targetGroups) {
-    const out = await c.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.arn, Targets: fleet.map((i) => ({ Id: i.id })) }));
-    for (const d of out.TargetHealthDescriptions ?? []) {
+    for (const d of await targetHealth(c, tg.arn, fleet)) {
       const i = fleet.find((f) => f.id === d.Target?.Id);
       if (i) i.targets[tg.name] = d.TargetHealth?.State ?? 'unknown';
     }
+    // Not in the listing (ELB does not know it yet): unknown, neither healthy nor unhealthy for the gate.
+    for (const i of fleet) i.targets[tg.name] ??= 'unknown';
   }
   return fleet.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/**
+ * Target health of the group's instances. ELB answers InvalidTarget for the whole call when it names an instance it
+ * does not know yet (just launched: eventual consistency); the group's registered targets are then listed instead
+ * (DescribeTargetHealth without Targets, ELBv2 API reference), leaving the unknown instance out.
+ */
+async function targetHealth(c: Pick<AwsClients, 'elbv2'>, arn: string, fleet: FleetInstance[]): Promise<TargetHealthDescription[]> {
+  try {
+    const out = await c.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: fleet.map((i) => ({ Id: i.id })) }));
+    return out.TargetHealthDescriptions ?? [];
+  } catch (e) {
+    if (awsErrorKind(e) !== 'consistency') throw e;
+    return (await c.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).TargetHealthDescriptions ?? [];
+  }
 }
 
 /** Instances that serve (not leaving, not pending). */

@@ -10,6 +10,12 @@ export interface GateParams {
   maxReplaced: number;
   /** The new AMI must have a healthy instance this long after its first launch, and every instance this long after its own. */
   deadlineMs: number;
+  /**
+   * The group's HealthCheckGracePeriod: Auto Scaling does not act on a new instance's failed health checks before it
+   * ("Set the health check grace period", Amazon EC2 Auto Scaling user guide). Neither does the gate: a target that
+   * reads `unhealthy` while its instance still boots counts only once the grace period since its launch is over.
+   */
+  graceMs: number;
 }
 
 interface GateState {
@@ -28,17 +34,28 @@ export function isHealthyEverywhere(i: FleetInstance): boolean {
   return i.lifecycleState === 'InService' && states.length > 0 && states.every((s) => s === 'healthy');
 }
 
+/**
+ * InService instances not on the new AMI once AWS called the refresh Successful: a scale-out from the old
+ * configuration, or a protected or standby instance the refresh ignored (ScaleInProtectedInstances/StandbyInstances
+ * Ignore, "Understand the default values for an instance refresh"). Instances whose AMI EC2 does not report yet
+ * count by their launch template version.
+ */
+export function offTarget(instances: FleetInstance[], p: Pick<GateParams, 'targetAmi' | 'toVersion'>): FleetInstance[] {
+  return instances.filter((i) => i.lifecycleState === 'InService' && !isNew(i, p));
+}
+
 /** New-AMI instances newly seen unhealthy, leaving, or gone while the refresh goes forward. */
-export function badNewInstances(s: GateState, instances: FleetInstance[], p: GateParams, status: string): Record<string, string> {
+export function badNewInstances(s: GateState, o: { atMs: number; instances: FleetInstance[] }, p: GateParams, status: string): Record<string, string> {
   if (status !== 'InProgress' && status !== 'Baking' && status !== 'Pending') return {};
   const out: Record<string, string> = {};
-  for (const i of instances.filter((x) => isNew(x, p) && !s.bad[x.id])) {
+  for (const i of o.instances.filter((x) => isNew(x, p) && !s.bad[x.id])) {
     const sick = Object.entries(i.targets).filter(([, st]) => st === 'unhealthy');
-    if (sick.length) out[i.id] = `unhealthy in ${sick.map(([tg]) => tg).join(', ')}`;
+    const graced = o.atMs - (i.launchedAtMs ?? o.atMs) < p.graceMs;
+    if (sick.length && !graced) out[i.id] = `unhealthy in ${sick.map(([tg]) => tg).join(', ')}${p.graceMs ? ` after the ${Math.round(p.graceMs / 1000)} s grace period` : ''}`;
     else if (i.asgHealth === 'Unhealthy') out[i.id] = 'marked Unhealthy by Auto Scaling';
     else if (i.lifecycleState.startsWith('Terminat')) out[i.id] = 'replaced by Auto Scaling';
   }
-  const present = new Set(instances.map((i) => i.id));
+  const present = new Set(o.instances.map((i) => i.id));
   for (const id of s.seenNew) if (!present.has(id) && !s.bad[id]) out[id] = 'replaced by Auto Scaling (gone)';
   return out;
 }

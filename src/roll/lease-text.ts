@@ -1,9 +1,9 @@
 // What a refused roll says about the lease holder (pure).
-import { TAG_LEASE, type Lease } from './tags.js';
+import type { Lease } from './tags.js';
 
 export function leaseHeldMessage(l: Lease, asgName: string, image: string): { message: string; fix: string } {
   return {
     message: `another roll holds ${asgName}: ${l.owner} since ${l.startedAt} (lease expires ${l.expiresAt})`,
-    fix: `wait for it (sipbake status ${image}), or stop it (Ctrl-C in its terminal, cancel its CI job: it releases the lease); if that roll is dead, its lease expires at ${l.expiresAt}, or remove it: aws autoscaling delete-tags --tags ResourceId=${asgName},ResourceType=auto-scaling-group,Key=${TAG_LEASE}`,
+    fix: `wait for it (sipbake status ${image}), or stop it (Ctrl-C in its terminal, cancel its CI job: it releases the lease); if that roll is dead, its lease expires at ${l.expiresAt}, or release it: sipbake unlock ${image}`,
   };
 }

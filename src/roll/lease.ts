@@ -88,18 +88,22 @@ export class RollLease {
    */
   async release(): Promise<void> {
     const signal = new AbortController().signal; // releasing must not be stopped by the interrupt that ends the roll
+    // Throttling is what a busy account answers most: ride it out (about two minutes) rather than leave the lease.
+    const retry = <T>(call: () => Promise<T>) => retryThrottled({ clock: this.d.clock, signal, tries: 8 }, call);
     try {
-      const g = await describeGroup(this.d.clients, this.d.asgName);
+      const g = await retry(() => describeGroup(this.d.clients, this.d.asgName));
       if (parseLease(g?.tags[TAG_LEASE])?.token !== this.lease.token) return;
       try {
-        await this.d.clients.autoScaling.send(
-          new DeleteTagsCommand({
-            Tags: [{ ResourceId: this.d.asgName, ResourceType: 'auto-scaling-group', Key: TAG_LEASE }],
-          }),
+        await retry(() =>
+          this.d.clients.autoScaling.send(
+            new DeleteTagsCommand({
+              Tags: [{ ResourceId: this.d.asgName, ResourceType: 'auto-scaling-group', Key: TAG_LEASE }],
+            }),
+          ),
         );
       } catch {
         this.lease = { ...this.lease, expiresAt: new Date(this.d.clock.now()).toISOString() };
-        await retryThrottled({ clock: this.d.clock, signal }, () => tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }));
+        await retry(() => tagGroup(this.d.clients, this.d.asgName, { [TAG_LEASE]: formatLease(this.lease) }));
       }
     } catch {
       // Left to expire.

@@ -3,7 +3,8 @@ import type { ProgressEvent } from '../core/reporter.js';
 import type { GateParams } from './gate.js';
 
 export type Phase = 'rolling' | 'rolling-back' | 'done';
-export type Outcome = 'succeeded' | 'rolled-back' | 'rollback-failed';
+/** mixed: AWS reports the refresh Successful but instances in service still run another AMI (the end stage says). */
+export type Outcome = 'succeeded' | 'mixed' | 'rolled-back' | 'rollback-failed';
 
 export interface MachineParams extends GateParams {
   image: string;

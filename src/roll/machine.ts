@@ -73,7 +73,7 @@ function stepForward(s: MachineState, o: Snap, p: MachineParams, r: RefreshInfo)
   const fresh = o.instances.filter((i) => isNew(i, p));
   const next: MachineState = {
     ...s,
-    bad: { ...s.bad, ...badNewInstances(s, o.instances, p, r.status) },
+    bad: { ...s.bad, ...badNewInstances(s, o, p, r.status) },
     seenNew: [...new Set([...s.seenNew, ...fresh.map((i) => i.id)])],
   };
   const launches = fresh.map((i) => i.launchedAtMs ?? o.atMs);

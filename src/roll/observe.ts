@@ -13,7 +13,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { returned } from '../aws/response.js';
 import { describeFleet } from './fleet.js';
 import { getAmi } from './images.js';
-import { ACTIVE_STATUSES, type GroupInfo, type LtVersionInfo, type Observed, type RefreshInfo, type TargetGroupInfo } from './types.js';
+import { ACTIVE_STATUSES, parseMarker, type GroupInfo, type LtVersionInfo, type Observed, type RefreshInfo, type TargetGroupInfo } from './types.js';
 
 export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: string): Promise<GroupInfo | undefined> {
   const out = await c.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
@@ -25,6 +25,7 @@ export async function describeGroup(c: Pick<AwsClients, 'autoScaling'>, name: st
     min: g.MinSize ?? 0,
     max: g.MaxSize ?? 0,
     healthCheckType: g.HealthCheckType ?? 'EC2',
+    healthCheckGracePeriod: g.HealthCheckGracePeriod ?? 0,
     targetGroupArns: g.TargetGroupARNs ?? [],
     ...(g.LaunchTemplate?.LaunchTemplateId
       ? {
@@ -58,6 +59,7 @@ export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string
       version: returned(v.VersionNumber, 'DescribeLaunchTemplateVersions VersionNumber'),
       ...(v.LaunchTemplateData?.ImageId ? { imageId: v.LaunchTemplateData.ImageId } : {}),
       ...(v.VersionDescription ? { description: v.VersionDescription } : {}),
+      ...(parseMarker(v.VersionDescription) ? { marker: parseMarker(v.VersionDescription) } : {}),
       ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens } : {}),
     };
   } catch (e) {
@@ -169,9 +171,9 @@ export async function observe(c: AwsClients, o: ObserveInput): Promise<Observed>
   }));
   obs.refreshes = await describeRefreshes(c, o.asgName);
   const active = obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
-  if (active?.desired) {
-    const v = await describeLtVersion(c, active.desired.ltId, active.desired.version);
-    if (v) obs.activeDesired = v;
+  if (active) {
+    const v = active.desired ? await describeLtVersion(c, active.desired.ltId, active.desired.version) : undefined;
+    obs.active = { refresh: active, ...(v ? { desired: v } : {}) };
   }
   if (o.alarms.length > 0) {
     const out = await c.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: o.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));

@@ -3,7 +3,7 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { RefreshPreferences } from '@aws-sdk/client-auto-scaling';
 import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../aws/clock.js';
-import { aws, isThrottle } from '../aws/errors.js';
+import { aws, awsErrorKind, type Retryable } from '../aws/errors.js';
 import { UserError } from '../core/errors.js';
 import type { ProgressEvent, Reporter } from '../core/reporter.js';
 import { beginRollback, tagGroup } from './apply.js';
@@ -29,6 +29,10 @@ export interface PerformDeps {
   onSnap?: (o: Snap) => void;
   /** Runs once per poll (the lease renewal). */
   onPoll?: () => Promise<void>;
+  /** Each new machine state, as soon as it is known (so an error or interrupt mid-watch leaves ctx.state current). */
+  onState?: (s: MachineState) => void;
+  /** How long polls may keep failing with retryable errors before the watch gives up (default 10 minutes). */
+  watchErrorBoundMs?: number;
 }
 
 export interface Driven {
@@ -116,9 +120,46 @@ async function perform(d: PerformDeps, p: MachineParams, s: MachineState, a: Act
   }
 }
 
+const RETRY_TEXT: Record<Retryable, string> = {
+  throttle: 'AWS is throttling the status poll',
+  consistency: 'AWS does not know a just-launched instance yet (eventual consistency)',
+  transient: 'AWS failed on its side or could not be reached',
+};
+
+/** Polls that failed with retryable errors in a row: the watch skips them, within a bound. */
+class SkippedPolls {
+  private since: number | undefined;
+  private count = 0;
+  constructor(private readonly d: PerformDeps) {}
+
+  ok(): void {
+    if (this.count) this.d.reporter.line(`AWS answered again after ${this.count} skipped poll(s)`, 'warn');
+    this.since = undefined;
+    this.count = 0;
+  }
+
+  /** Throws when the error is not retryable, or when polls have failed for longer than the bound. */
+  skip(e: unknown): void {
+    const kind = awsErrorKind(e);
+    if (!kind) throw e;
+    const now = this.d.clock.now();
+    this.since ??= now;
+    if (this.count++ === 0) this.d.reporter.line(`${RETRY_TEXT[kind]}: skipping polls until it answers`, 'warn');
+    const bound = this.d.watchErrorBoundMs ?? 10 * 60_000;
+    if (now - this.since < bound) return;
+    const err = e as Error;
+    throw new UserError(
+      `could not read the refresh's state for ${Math.round((now - this.since) / 1000)} s: ${RETRY_TEXT[kind]} (${err.name}: ${err.message})`,
+      'the refresh goes on in AWS: follow it and resume or roll back with the commands below',
+      { cause: e },
+    );
+  }
+}
+
 /**
- * Steps the machine until `until(state)` holds or it is done. A throttled or eventually-consistent poll is skipped
- * (the next comes one poll later); anything else AWS says is thrown.
+ * Steps the machine until `until(state)` holds or it is done. A poll that fails with a retryable error (throttling,
+ * eventual consistency, a 5xx) is skipped, the next comes one poll later, for at most `watchErrorBoundMs`;
+ * anything else AWS says is thrown. Every state change is reported through `onState` at once.
  */
 export async function drive(
   d: PerformDeps,
@@ -129,24 +170,26 @@ export async function drive(
 ): Promise<Driven> {
   const failures: string[] = [];
   let s = start;
-  for (const a of pending) s = await perform(d, p, s, a, failures);
-  let throttled = 0;
+  const seen = (next: MachineState): MachineState => {
+    d.onState?.(next);
+    return next;
+  };
+  for (const a of pending) s = seen(await perform(d, p, s, a, failures));
+  const skipped = new SkippedPolls(d);
   while (s.phase !== 'done' && !until(s)) {
     d.signal.throwIfAborted();
     let o: Snap | undefined;
     try {
       o = await snapshot(d, s.phase === 'rolling-back' && s.rollback ? s.rollback.refreshId : s.refreshId);
-      if (throttled) d.reporter.line(`AWS stopped throttling after ${throttled} skipped poll(s)`, 'warn');
-      throttled = 0;
+      skipped.ok();
     } catch (e) {
-      if (!isThrottle(e)) throw e;
-      if (throttled++ === 0) d.reporter.line('AWS is throttling the status poll; skipping polls until it stops', 'warn');
+      skipped.skip(e);
     }
     if (o) {
       d.onSnap?.(o);
       const r = step(s, o, p);
-      s = r.state;
-      for (const a of r.actions) s = await perform(d, p, s, a, failures);
+      s = seen(r.state);
+      for (const a of r.actions) s = seen(await perform(d, p, s, a, failures));
       if (s.phase === 'done' || until(s)) break;
     }
     await d.onPoll?.();

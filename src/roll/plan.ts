@@ -8,7 +8,8 @@ import { guards, type GuardInput } from './guards.js';
 import type { Finding } from './finding.js';
 import { hookTimeoutFor } from './preflight-drain.js';
 import { preflight, resumableRefresh } from './preflight.js';
-import { ACTIVE_STATUSES, AMI_TAGS, parseMarker, type AmiInfo, type Observed, type RollMarker } from './types.js';
+import { rejectionsOf } from './tags.js';
+import { ACTIVE_STATUSES, AMI_TAGS, TAG_LAST_ROLL, type AmiInfo, type Observed, type RollMarker } from './types.js';
 
 export interface Batch {
   /** Instances launched in this batch. */
@@ -19,6 +20,14 @@ export interface Batch {
   checkpoint?: number;
 }
 
+/** sipbake's own active refresh: its id, the launch template version it heads to, and the marker on it. */
+export interface ActiveRoll {
+  refreshId: string;
+  ltId: string;
+  toVersion: number;
+  marker: RollMarker;
+}
+
 export interface RollPlan {
   image: string;
   asgName: string;
@@ -26,11 +35,18 @@ export interface RollPlan {
    * start: a new refresh; resume: attach to ours; undo: roll our own active refresh back (rollback);
    * noop: the launch template and every instance already run the AMI; refuse: a check failed.
    */
-  mode: 'start' | 'resume' | 'undo' | 'noop' | 'refuse';
+  mode: 'start' | 'resume' | 'undo' | 'noop' | 'refuse' | 'finish';
+  /**
+   * finish: an earlier run of this roll was interrupted and its refresh has ended since (AWS rolled it back, or the
+   * gate's rollback ran on): the re-run records that end instead of refusing the AMI that roll rejected.
+   */
+  finish?: { refreshId: string; status: string; rejected: string };
   /** Why this mode, in sentences. */
   reasons: string[];
   resumeRefreshId?: string;
-  undo?: { refreshId: string; ltId: string; marker: RollMarker };
+  undo?: ActiveRoll;
+  /** resume: sipbake's own active refresh to this AMI, with what the start stage needs to attach to it. */
+  resume?: ActiveRoll;
   /** false: the live version already has the AMI and only instances differ (a mixed fleet): refresh onto it. */
   createVersion: boolean;
   /** AMI → InService instances running it, from the instances themselves. */
@@ -100,25 +116,45 @@ function amiDiff(from: AmiInfo | undefined, to: AmiInfo | undefined): RollPlan['
   }));
 }
 
-export interface PlanInput extends Omit<GuardInput, 'kind' | 'force' | 'nowMs'>, Partial<Pick<GuardInput, 'kind' | 'force' | 'nowMs'>> {
+/** The clock (nowMs) is a required input: the plan never reads the real clock. */
+export interface PlanInput extends Omit<GuardInput, 'kind' | 'force'>, Partial<Pick<GuardInput, 'kind' | 'force'>> {
   /** Health-check figures of the slowest target group. */
   healthSeconds?: number;
 }
 
 /** The active refresh, when it is sipbake's roll of this image away from `ami` (what a rollback undoes). */
 function activeRollFrom(obs: Observed, image: string, ami: string): RollPlan['undo'] {
-  const active = obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
-  const marker = parseMarker(obs.activeDesired?.description);
-  if (!active || !marker || !obs.activeDesired || marker.image !== image || marker.fromAmi !== ami) return undefined;
-  return { refreshId: active.id, ltId: obs.activeDesired.ltId, marker };
+  const desired = obs.active?.desired;
+  const marker = desired?.marker;
+  if (!obs.active || !desired || !marker || marker.image !== image || marker.fromAmi !== ami) return undefined;
+  return { refreshId: obs.active.refresh.id, ltId: desired.ltId, toVersion: desired.version, marker };
+}
+
+/** The interrupted roll of this AMI whose refresh has ended since, when its AMI was rejected on the way. */
+function unfinishedRoll(obs: Observed, image: string, ami: string): RollPlan['finish'] {
+  const m = /^started (\S+) (ami-[0-9a-f]+) version \d+ refresh (\S+)/.exec(obs.group?.tags[TAG_LAST_ROLL] ?? '');
+  const rejected = rejectionsOf(obs.group?.tags ?? {}).find((r) => r.ami === ami);
+  const r = m && m[1] === image && m[2] === ami ? obs.refreshes.find((x) => x.id === m[3]) : undefined;
+  if (!r || !rejected || ACTIVE_STATUSES.includes(r.status)) return undefined;
+  return { refreshId: r.id, status: r.status, rejected: rejected.reason };
+}
+
+function resumeOf(obs: Observed): { resume?: ActiveRoll } {
+  const d = obs.active?.desired;
+  return obs.active && d?.marker ? { resume: { refreshId: obs.active.refresh.id, ltId: d.ltId, toVersion: d.version, marker: d.marker } } : {};
 }
 
 export function planRoll(i: PlanInput): RollPlan {
   const { obs, deploy, image, amiId } = i;
-  const g: GuardInput = { ...i, kind: i.kind ?? 'roll', force: i.force ?? false, nowMs: i.nowMs ?? Date.now() };
+  const g: GuardInput = { ...i, kind: i.kind ?? 'roll', force: i.force ?? false };
   const undo = g.kind === 'rollback' ? activeRollFrom(obs, image, amiId) : undefined;
-  // Undoing our own active roll is what a rollback is for: the "refresh active" refusal does not apply to it.
-  const findings = [...preflight(i), ...guards(g)].filter((f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse'));
+  const finish = g.kind === 'roll' ? unfinishedRoll(obs, image, amiId) : undefined;
+  const resumeId = resumableRefresh(i);
+  // Undoing our own active roll is what a rollback is for: the "refresh active" refusal does not apply to it; nor
+  // does "rejected" to the re-run of the interrupted roll that rejected the AMI (it records that roll's end).
+  const findings = [...preflight(i), ...guards(g)].filter(
+    (f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse') && !((finish || resumeId) && f.check === 'notRejected'),
+  );
   const prefs = refreshPreferences(deploy);
   const desired = obs.group?.desired ?? 0;
   const healthSeconds = i.healthSeconds ?? Math.max(0, ...obs.targetGroups.map((t) => t.intervalSeconds * t.healthyThreshold));
@@ -151,7 +187,6 @@ export function planRoll(i: PlanInput): RollPlan {
     cps * deploy.refresh.checkpointDelay +
     (batches.length ? deploy.refresh.bakeTime : 0);
   const drain = busyLeave - idleLeave;
-  const resumeId = resumableRefresh(i);
   const fleetText =
     Object.entries(fleet)
       .map(([a, n]) => `${n} on ${a}`)
@@ -161,6 +196,9 @@ export function planRoll(i: PlanInput): RollPlan {
   if (findings.some((f) => f.level === 'refuse')) {
     mode = 'refuse';
     reasons = findings.filter((f) => f.level === 'refuse').map((f) => f.message);
+  } else if (finish) {
+    mode = 'finish';
+    reasons = [`the interrupted roll's refresh ${finish.refreshId} ended ${finish.status}: ${finish.rejected}`];
   } else if (undo) {
     mode = 'undo';
     reasons = [`rollback to ${amiId} requested while sipbake's roll to ${undo.marker.ami} (refresh ${undo.refreshId}) was active`];
@@ -176,8 +214,9 @@ export function planRoll(i: PlanInput): RollPlan {
     asgName: deploy.asgName,
     mode,
     reasons,
-    ...(resumeId && mode === 'resume' ? { resumeRefreshId: resumeId } : {}),
+    ...(resumeId && mode === 'resume' ? { resumeRefreshId: resumeId, ...resumeOf(obs) } : {}),
     ...(undo && mode === 'undo' ? { undo } : {}),
+    ...(finish && mode === 'finish' ? { finish } : {}),
     createVersion: live !== amiId,
     fleet,
     ...(obs.current ? { from: { ltId: obs.current.ltId, version: obs.current.version, ...(live ? { ami: live } : {}) } } : {}),

@@ -68,6 +68,24 @@ export const terminationHook: Check = (input) => {
   );
 };
 
+/**
+ * The agent waits for its lifecycle action at most drain.maxSeconds + the hook timeout after the pick; the action
+ * exists only once the deregistration delay is over ("How lifecycle hooks work", steps 4-5). A longer delay: the
+ * agent has given up when it appears, and every instance then waits out the whole hook timeout. Refused.
+ */
+function outlastsTheDrain(input: PreflightInput, hookSeconds: number): ReturnType<Check> {
+  const limit = input.drainMaxSeconds + hookSeconds;
+  const long = input.obs.targetGroups.filter((t) => t.deregistrationDelay > limit);
+  if (!long.length) return undefined;
+  return refuse(
+    'deregistrationDelay',
+    `deregistration delay ${long.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ')} outlasts the drain: the agent stops waiting after drain.maxSeconds ${input.drainMaxSeconds} s + hook timeout ${hookSeconds} s = ${limit} s, before the lifecycle action exists, so every replaced instance would wait out the hook timeout as well`,
+    long
+      .map((t) => `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${Math.min(3600, input.drainMaxSeconds)}`)
+      .join('; '),
+  );
+}
+
 export const deregistrationDelay: Check = (input) => {
   const { obs, drainMaxSeconds, deploy } = input;
   if (obs.targetGroups.length === 0) return undefined;
@@ -75,6 +93,8 @@ export const deregistrationDelay: Check = (input) => {
   const advice = adviceFor(input, hook?.heartbeatTimeout ?? hookTimeoutFor(drainMaxSeconds)).filter((a) => a.field === 'deregistrationDelay');
   const warning = advice.find((a) => a.level === 'warning');
   const delays = obs.targetGroups.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ');
+  const outlast = outlastsTheDrain(input, hook?.heartbeatTimeout ?? hookTimeoutFor(drainMaxSeconds));
+  if (outlast) return outlast;
   if (!warning) return ok('deregistrationDelay', `deregistration delay ${delays}${advice[0] ? `: ${advice[0].message}` : ''}`);
   // With media on the instance the delay must cover the drain; without, a short delay only saves time.
   const want = (input.mediaAnchored ?? true) ? Math.min(3600, drainMaxSeconds) : 30;

@@ -81,16 +81,15 @@ const targetGroupAttached: Check = ({ obs, deploy }) => {
 
 /** An active refresh that sipbake started for the same AMI is resumed, not refused. */
 export function resumableRefresh(i: PreflightInput): string | undefined {
-  const active = i.obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
-  const marker = parseMarker(i.obs.activeDesired?.description);
-  return active && marker && marker.image === i.image && marker.ami === i.amiId ? active.id : undefined;
+  const marker = i.obs.active?.desired?.marker;
+  return marker && marker.image === i.image && marker.ami === i.amiId ? i.obs.active?.refresh.id : undefined;
 }
 
 const noActiveRefresh: Check = (i) => {
-  const active = i.obs.refreshes.find((r) => ACTIVE_STATUSES.includes(r.status));
+  const active = i.obs.active?.refresh;
   if (!active) return ok('noActiveRefresh', 'no instance refresh is active');
   if (resumableRefresh(i)) return ok('noActiveRefresh', `attaching to refresh ${active.id} that sipbake started for ${i.amiId}`);
-  const marker = parseMarker(i.obs.activeDesired?.description);
+  const marker = i.obs.active?.desired?.marker;
   const who = marker ? `sipbake's roll of ${marker.image} to ${marker.ami}` : 'a refresh sipbake did not start';
   return refuse(
     'noActiveRefresh',

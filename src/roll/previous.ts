@@ -3,15 +3,15 @@
 // version or any instance in service runs something else; else the newest AMI built before the live one.
 import { inService } from './fleet.js';
 import { builtAt } from './images.js';
-import { ACTIVE_STATUSES, parseLkg, parseMarker, TAG_LAST_KNOWN_GOOD, type AmiInfo, type Observed } from './types.js';
+import { parseLkg, TAG_LAST_KNOWN_GOOD, type AmiInfo, type Observed } from './types.js';
 
 export function choosePrevious(obs: Observed, amis: AmiInfo[], image: string): { ami: string; why: string } | undefined {
   const live = obs.current?.imageId;
-  const active = parseMarker(obs.activeDesired?.description);
-  if (active && active.image === image && obs.refreshes.some((r) => ACTIVE_STATUSES.includes(r.status)) && active.fromAmi.startsWith('ami-'))
+  const active = obs.active?.desired?.marker;
+  if (active && active.image === image && active.fromAmi.startsWith('ami-'))
     return { ami: active.fromAmi, why: `the AMI the active roll to ${active.ami} started from` };
   const { current } = obs;
-  const marker = parseMarker(current?.description);
+  const marker = current?.marker;
   if (current && marker && marker.image === image && marker.fromAmi !== live && marker.fromAmi.startsWith('ami-'))
     return {
       ami: marker.fromAmi,

@@ -17,8 +17,8 @@ export async function retryThrottled<T>(o: RetryOptions, call: () => Promise<T>)
     try {
       return await call();
     } catch (e) {
-      // aws() may already have turned the throttle into a sentence; its cause is still the SDK error.
-      if (!(isThrottle(e) || isThrottle((e as Error | undefined)?.cause)) || n >= tries) throw e;
+      // isThrottle reads the SDK error under any sentence aws() made of it.
+      if (!isThrottle(e) || n >= tries) throw e;
       await o.clock.sleep(wait, o.signal);
       wait = Math.min(wait * 2, 30_000);
     }

@@ -27,6 +27,8 @@ export interface RollCtx {
   state?: MachineState;
   pending?: Action[];
   tagFailures: string[];
+  /** The first error a stage threw (listr2 goes on after a stage that shows its failure; this one ends the roll). */
+  thrown?: unknown;
   end?: { groupVersion?: string; instances: { id: string; ami: string }[] };
 }
 
@@ -55,6 +57,9 @@ export function performDeps(ctx: RollCtx, setOutput: (t: string) => void): Perfo
     preferences: plan.preferences,
     onSnap: (o) => show([refreshLine(o), ...o.instances.map(instanceLine)].join('\n')),
     onPoll: () => ctx.lease?.renew() ?? Promise.resolve(),
+    onState: (s) => {
+      ctx.state = s;
+    },
   };
 }
 
@@ -69,6 +74,7 @@ export function params(ctx: RollCtx): MachineParams {
     gated: ctx.plan.mode !== 'undo',
     maxReplaced: d.maxReplacedInstances,
     deadlineMs: d.healthyDeadlineSeconds * 1000,
+    graceMs: (ctx.obs.group?.healthCheckGracePeriod ?? 0) * 1000,
     rollbackDeadlineMs: (d.rollbackDeadlineSeconds ?? Math.max(600, 2 * ctx.plan.worstCaseSeconds + d.healthyDeadlineSeconds)) * 1000,
   };
 }

@@ -1,5 +1,11 @@
 // Roll orchestration: load (observe) → plan (one decision) → lease → machine (perform.ts) → summary.
 // `roll` (newest AMI or --ami) and `rollback` (--to or --previous) share all of it.
+import { mapAwsError } from '../aws/errors.js';
+import { tagGroup } from './apply.js';
+import { describeFleet } from './fleet.js';
+import { describeGroup } from './observe.js';
+import { retryThrottled } from './retry.js';
+import { TAG_LAST_ROLL } from './types.js';
 import { AbortError, UserError } from '../core/errors.js';
 import { formatFindings, formatPlan } from './format.js';
 import { getAmi, listImageAmis } from './images.js';
@@ -60,6 +66,84 @@ async function planFor(req: RollRequest, deps: RollDeps): Promise<{ plan: RollPl
   return { obs, plan };
 }
 
+/** Once a refresh runs, an interrupt or error only stops sipbake watching it: how to follow it or roll it back. */
+function recoveryOf(ctx: RollCtx): string[] {
+  const { req, plan } = ctx;
+  return ctx.started
+    ? refreshRecoveryLines({
+        kind: req.kind,
+        image: req.image,
+        refreshId: ctx.started.refreshId,
+        asgName: req.deploy.asgName,
+        region: req.deploy.region,
+        to: plan.to.ami,
+        ...(plan.from?.ami ? { from: plan.from.ami } : {}),
+      })
+    : [];
+}
+
+/** An error that ends a started roll keeps its sentence and fix, and gains the recovery lines. */
+function withRecovery(e: unknown, lines: string[]): unknown {
+  if (e instanceof UserError) return new UserError(e.message, e.fix, { cause: e.cause ?? e, details: [...e.details, ...lines], exitCode: e.exitCode });
+  const mapped = mapAwsError(e, 'watching the refresh');
+  if (mapped) return withRecovery(mapped, lines);
+  return new UserError(`watching the refresh failed: ${e instanceof Error ? e.message : String(e)}`, 'follow the refresh with the commands below', {
+    cause: e,
+    details: lines,
+  });
+}
+
+/** The re-run of an interrupted roll whose refresh has ended since: record and report that end (nothing to start). */
+async function finishInterrupted(
+  req: RollRequest,
+  deps: RollDeps,
+  plan: RollPlan,
+  summaryOf: (o: Outcome, extra?: Partial<RollSummary>) => RollSummary,
+): Promise<{ exitCode: number; summary: RollSummary; plan: RollPlan }> {
+  const f = plan.finish!;
+  const outcome: Outcome = f.status === 'RollbackSuccessful' ? 'rolled-back' : 'rollback-failed';
+  const at = new Date(deps.clock.now()).toISOString();
+  const unrecorded: string[] = [];
+  await retryThrottled({ clock: deps.clock, signal: deps.signal }, () =>
+    tagGroup(deps.clients, req.deploy.asgName, { [TAG_LAST_ROLL]: `${outcome} ${req.image} ${plan.to.ami} ${at}: ${plan.reasons.join('; ')}`.slice(0, 256) }),
+  ).catch((e: unknown) => unrecorded.push(`${TAG_LAST_ROLL}: ${(e as Error).message}`));
+  const g = await describeGroup(deps.clients, req.deploy.asgName);
+  const fleet = g ? await describeFleet(deps.clients, g, []) : [];
+  const summary = summaryOf(outcome, {
+    refreshId: f.refreshId,
+    ...(g?.launchTemplate ? { groupVersion: g.launchTemplate.version } : {}),
+    instances: fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? '' })),
+    ...(unrecorded.length ? { unrecorded } : {}),
+  });
+  reportSummary(deps.reporter, summary);
+  return { exitCode: 1, summary, plan };
+}
+
+/** Lease, start, wait, rollback, end: the stages, with the recovery lines kept where the CLI reads them. */
+async function watch(ctx: RollCtx): Promise<void> {
+  const { deps } = ctx;
+  const unregister = deps.onInterrupt?.(() => recoveryOf(ctx));
+  let keep = false;
+  try {
+    await rollTasks(rollStages(), ctx, deps.renderer, deps.reporter, deps.clock.now).run();
+    if (ctx.thrown !== undefined) throw ctx.thrown;
+    // A stage that shows its failure and lets the next run (the gate) swallows an interrupt: raise it here.
+    deps.signal.throwIfAborted();
+  } catch (e) {
+    const notice = recoveryOf(ctx);
+    if (!notice.length) throw e;
+    if (!(deps.signal.aborted || e instanceof AbortError)) throw withRecovery(e, notice);
+    // The CLI prints the registered lines after runRoll returns (main.ts): they stay registered until then.
+    keep = deps.onInterrupt !== undefined;
+    if (keep) throw e;
+    // Without the CLI's interrupt path (tests, library use) the recovery lines travel in the error.
+    throw new AbortError(`${e instanceof Error ? e.message : String(e)}; ${notice.join('\n')}`);
+  } finally {
+    if (!keep) unregister?.();
+    await ctx.lease?.release();
+  }
+}
+
 export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitCode: number; summary: RollSummary; plan: RollPlan }> {
   const started = deps.clock.now();
   const { reporter } = deps;
@@ -107,37 +191,12 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
       plan,
     };
   }
+  if (plan.mode === 'finish') return finishInterrupted(req, deps, plan, summaryOf);
   if (deps.confirm && !(await deps.confirm(plan)))
     throw new UserError(`${req.kind} of ${req.image} not confirmed; nothing changed`, 'run it again and answer y, or pass --yes');
 
   const ctx: RollCtx = { plan, obs, req, deps, tagFailures: [] };
-  // Once a refresh runs, an interrupt only stops sipbake watching it: say how to follow it or roll it back.
-  const recovery = () =>
-    ctx.started
-      ? refreshRecoveryLines({
-          kind: req.kind,
-          image: req.image,
-          refreshId: ctx.started.refreshId,
-          asgName: req.deploy.asgName,
-          region: req.deploy.region,
-          to: plan.to.ami,
-          ...(plan.from?.ami ? { from: plan.from.ami } : {}),
-        })
-      : [];
-  const unregister = deps.onInterrupt?.(recovery);
-  try {
-    await rollTasks(rollStages(), ctx, deps.renderer, reporter, deps.clock.now).run();
-    // A stage that shows its failure and lets the next run (the gate) swallows an interrupt: raise it here.
-    deps.signal.throwIfAborted();
-  } catch (e) {
-    // Without the CLI's interrupt path (tests, library use) the recovery lines travel in the error.
-    const notice = recovery();
-    if (e instanceof AbortError && notice.length && !deps.onInterrupt) throw new AbortError(`${e.message}; ${notice.join('\n')}`);
-    throw e;
-  } finally {
-    unregister?.();
-    await ctx.lease?.release();
-  }
+  await watch(ctx);
   const s = ctx.state;
   const summary = summaryOf(s?.outcome ?? 'rollback-failed', {
     ...(ctx.started ? { refreshId: ctx.started.refreshId } : {}),

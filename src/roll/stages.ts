@@ -1,6 +1,9 @@
 // The roll's stages (effects, shown by tasks.ts): take the lease, start (or attach, or undo), wait behind the
 // health gate, roll back when it fails, read the end state. The decisions are the machine's (machine.ts).
 import { describeFleet } from './fleet.js';
+import { offTarget } from './gate.js';
+import { tagWithRetry } from './perform.js';
+import { TAG_LAST_ROLL, type FleetInstance } from './types.js';
 import { leaseOwner, RollLease } from './lease.js';
 import { type MachineState } from './machine.js';
 import { describeGroup } from './observe.js';
@@ -16,6 +19,17 @@ async function run(ctx: RollCtx, setOutput: (t: string) => void, until: (s: Mach
   ctx.pending = [];
   ctx.state = r.state;
   ctx.tagFailures.push(...r.tagFailures);
+}
+
+/** AWS called the refresh Successful but some instances in service run another AMI: say which, record it. */
+async function recordMixed(ctx: RollCtx, ami: string, off: FleetInstance[]): Promise<void> {
+  const state = need(ctx.state, 'the machine state');
+  const reason = `${off.length} instance(s) in service still run another AMI: ${off.map((i) => `${i.id} ${i.ami ?? `version ${i.ltVersion ?? '?'}`}`).join(', ')} (launched from the old configuration during the refresh, or protected/standby instances it ignored)`;
+  ctx.state = { ...state, outcome: 'mixed', reasons: [...state.reasons, reason] };
+  const at = new Date(ctx.deps.clock.now()).toISOString();
+  await tagWithRetry(performDeps(ctx, () => undefined), { [TAG_LAST_ROLL]: `mixed ${ctx.req.image} ${ami} ${at}: ${reason}`.slice(0, 256) }).catch((e: unknown) =>
+    ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${(e as Error).message}`),
+  );
 }
 
 export function rollStages(): Stage<RollCtx>[] {
@@ -65,7 +79,11 @@ export function rollStages(): Stage<RollCtx>[] {
         const g = await describeGroup(ctx.deps.clients, ctx.req.deploy.asgName);
         const fleet = g ? await describeFleet(ctx.deps.clients, g, []) : [];
         const ami = ctx.started?.forwardAmi;
-        if (ctx.state?.outcome === 'succeeded' && ami) await clearRejection(ctx.deps, ctx.req.deploy.asgName, ami, ctx.obs.group?.tags ?? {});
+        if (ctx.state?.outcome === 'succeeded' && ami) {
+          const off = offTarget(fleet, { targetAmi: ami, toVersion: need(ctx.started, 'the refresh').toVersion });
+          if (off.length) await recordMixed(ctx, ami, off);
+          else await clearRejection(ctx.deps, ctx.req.deploy.asgName, ami, ctx.obs.group?.tags ?? {});
+        }
         ctx.end = {
           ...(g?.launchTemplate ? { groupVersion: g.launchTemplate.version } : {}),
           instances: fleet.filter((i) => !i.lifecycleState.startsWith('Terminat')).map((i) => ({ id: i.id, ami: i.ami ?? '' })),

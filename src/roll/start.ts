@@ -6,7 +6,7 @@ import { createVersion, ensureTerminationHook, startRefresh } from './apply.js';
 import { initialState, resumedState, undo } from './machine.js';
 import { tagWithRetry } from './perform.js';
 import { pruneRejections, recordLkgIfMissing } from './record.js';
-import { parseMarker, TAG_LAST_ROLL } from './types.js';
+import { TAG_LAST_ROLL } from './types.js';
 import { duration } from './format.js';
 
 import { need, performDeps, type RollCtx, type Started } from './roll-ctx.js';
@@ -18,7 +18,7 @@ function startUndo(ctx: RollCtx): Started {
   Object.assign(ctx, { state: r.state, pending: r.actions });
   return {
     refreshId: u.refreshId,
-    toVersion: ctx.obs.activeDesired?.version ?? 0,
+    toVersion: u.toVersion,
     forwardAmi: u.marker.ami,
     previous: { ltId: u.ltId, version: u.marker.fromVersion, ami: u.marker.fromAmi },
   };
@@ -26,9 +26,7 @@ function startUndo(ctx: RollCtx): Started {
 
 /** Resume: attach to the refresh sipbake started for this AMI. */
 function startResume(ctx: RollCtx): Started {
-  const v = need(ctx.obs.activeDesired, 'the active refresh version');
-  const marker = need(parseMarker(v.description), 'the active roll marker');
-  const refreshId = need(ctx.plan.resumeRefreshId, 'the refresh to resume');
+  const { refreshId, ltId, toVersion, marker } = need(ctx.plan.resume, 'the refresh to resume');
   ctx.state = resumedState(refreshId, ctx.obs.group?.tags ?? {});
   const counted = Object.keys(ctx.state.bad).length;
   ctx.deps.reporter.line(
@@ -36,9 +34,9 @@ function startResume(ctx: RollCtx): Started {
   );
   return {
     refreshId,
-    toVersion: v.version,
+    toVersion,
     forwardAmi: marker.ami,
-    previous: { ltId: v.ltId, version: marker.fromVersion, ami: marker.fromAmi },
+    previous: { ltId, version: marker.fromVersion, ami: marker.fromAmi },
   };
 }
 

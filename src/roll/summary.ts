@@ -2,7 +2,7 @@
 import type { Reporter } from '../core/reporter.js';
 import { duration } from './format.js';
 
-export type Outcome = 'succeeded' | 'rolled-back' | 'rollback-failed' | 'noop' | 'planned';
+export type Outcome = 'succeeded' | 'mixed' | 'rolled-back' | 'rollback-failed' | 'noop' | 'planned';
 
 export interface RollSummary {
   image: string;
@@ -26,6 +26,11 @@ export function reportSummary(reporter: Reporter, s: RollSummary): void {
   const what = `${s.kind} of ${s.image} (${s.asgName})`;
   const where = `group on launch template version ${s.groupVersion ?? '?'}; instances: ${s.instances.map((i) => `${i.id} ${i.ami}`).join(', ') || 'none'}`;
   if (s.outcome === 'succeeded') reporter.line(`${what} succeeded in ${duration(s.seconds)}: ${s.to.ami} is live and last-known-good; ${where}`, 'success');
+  else if (s.outcome === 'mixed')
+    reporter.line(
+      `${what} did NOT finish: the refresh succeeded and ${s.to.ami} is healthy, but ${s.reasons.join('; ')}; ${where}. Run the same roll again to refresh them onto it: sipbake roll ${s.image} --ami ${s.to.ami}`,
+      'error',
+    );
   else if (s.outcome === 'rolled-back')
     reporter.line(
       `${what} FAILED and was rolled back to version ${s.from?.version} (${s.from?.ami}) in ${duration(s.seconds)}: ${s.reasons.join('; ')}; ${where}`,

@@ -16,7 +16,7 @@ export interface Stage<C> {
   failed?: (ctx: C) => string | undefined;
 }
 
-export function rollTasks<C extends { state?: MachineState }>(
+export function rollTasks<C extends { state?: MachineState; thrown?: unknown }>(
   stages: Stage<C>[],
   ctx: C,
   renderer: Renderer,
@@ -26,7 +26,8 @@ export function rollTasks<C extends { state?: MachineState }>(
   return new Listr<C, Renderer, 'simple'>(
     stages.map((s) => ({
       title: s.title,
-      ...(s.enabled ? { enabled: s.enabled } : {}),
+      // After a stage threw (not a shown gate failure), nothing else runs: runRoll rethrows ctx.thrown.
+      enabled: (c: C) => c.thrown === undefined && (s.enabled?.(c) ?? true),
       exitOnError: !s.failed,
       rendererOptions: { persistentOutput: true, outputBar: 1, timer: PRESET_TIMER },
       task: async (c: C, task) => {
@@ -46,6 +47,8 @@ export function rollTasks<C extends { state?: MachineState }>(
             seconds: Math.round((now() - t0) / 1000),
             reason: (e as Error).message,
           });
+          // listr2 collects, and does not rethrow, errors of a stage with exitOnError false: keep it for runRoll.
+          c.thrown ??= e;
           throw e;
         }
         const why = s.failed?.(c);

@@ -29,6 +29,8 @@ export interface LtVersionInfo {
   version: number;
   imageId?: string;
   description?: string;
+  /** sipbake's marker in the description (a version a roll of sipbake created), parsed once in observe.ts. */
+  marker?: RollMarker;
   httpTokens?: string;
 }
 
@@ -38,6 +40,8 @@ export interface GroupInfo {
   min: number;
   max: number;
   healthCheckType: string;
+  /** Seconds Auto Scaling waits after InService before it acts on failed health checks. */
+  healthCheckGracePeriod: number;
   targetGroupArns: string[];
   launchTemplate?: { id: string; name?: string; version: string };
   launchConfigurationName?: string;
@@ -112,8 +116,8 @@ export interface Observed {
   hooks: HookInfo[];
   /** Newest first. */
   refreshes: RefreshInfo[];
-  /** The LT version an active refresh is heading to (to tell whether sipbake started it). */
-  activeDesired?: LtVersionInfo;
+  /** The active refresh and the LT version it heads to (its marker tells whether sipbake started it). */
+  active?: { refresh: RefreshInfo; desired?: LtVersionInfo };
   /** Alarm names from the definition that CloudWatch does not know. */
   missingAlarms: string[];
   /** Every instance of the group with the AMI it runs (load step of roll/rollback). */

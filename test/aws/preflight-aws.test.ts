@@ -18,6 +18,7 @@ function world(): Observed {
       min: 2,
       max: 10,
       healthCheckType: 'ELB',
+      healthCheckGracePeriod: 0,
       targetGroupArns: [TG],
       launchTemplate: { id: 'lt-1', name: 'lt', version: '4' },
       mixedInstancesPolicy: false,

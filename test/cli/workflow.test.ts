@@ -49,13 +49,16 @@ describe('docs/examples/github-actions.yml', () => {
     const build = wf.jobs.build!;
     const bake = build.steps.find((s) => s.id === 'bake')!;
     expect(bake.run).toMatch(/npx sipbake build "\$IMAGE" --json > build\.json/);
-    expect(bake.run).toMatch(/echo "ami=\$\(jq -r --arg r "\$AWS_REGION" '\.amis\[\$r\]' build\.json\)" >> "\$GITHUB_OUTPUT"/);
+    // jq -e: a missing AMI fails the bake step instead of handing the roll an empty --ami.
+    expect(bake.run).toMatch(/ami=\$\(jq -er --arg r "\$AWS_REGION" '\.amis\[\$r\]' build\.json\)\n.*echo "ami=\$ami" >> "\$GITHUB_OUTPUT"/);
     expect(build.outputs?.ami).toBe('${{ steps.bake.outputs.ami }}');
     const roll = wf.jobs.roll!;
     expect(roll.needs).toBe('build');
     const step = roll.steps.find((s) => /sipbake roll/.test(s.run ?? ''))!;
     expect(step.env?.AMI).toBe('${{ needs.build.outputs.ami }}');
-    expect(step.run).toMatch(/npx sipbake roll "\$IMAGE" --ami "\$AMI" --yes --json/);
+    // exec: a cancelled job's SIGINT reaches sipbake (not only the step's shell), so it releases its lease.
+    expect(step.run).toMatch(/^exec npx sipbake roll "\$IMAGE" --ami "\$AMI" --yes --json/);
+    for (const line of runs(wf.jobs.rollback!).split('\n').filter((l) => /npx sipbake rollback/.test(l))) expect(line).toMatch(/exec npx sipbake rollback/);
   });
 
   it('the rollback job shares the roll concurrency group and cancels a roll in progress; rolls never cancel each other', async () => {

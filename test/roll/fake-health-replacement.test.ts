@@ -6,7 +6,8 @@ import { healthReplacements } from '../fakes/aws/refresh-engine.js';
 import { seedWorld } from '../fakes/aws/scenario.js';
 
 async function refreshOntoBadAmi(o: { grace?: number; type?: 'ELB' | 'EC2'; drainAgent?: boolean } = {}) {
-  const h = createFakeAws({ drainAgent: o.drainAgent ?? true });
+  // Asserts exact replacement times: no boot time, no lag (each is tested on its own elsewhere).
+  const h = createFakeAws({ drainAgent: o.drainAgent ?? true, bootSeconds: 0, consistencyLagSeconds: 0 });
   const w = seedWorld(h.fake, { desired: 2 });
   if (o.grace !== undefined) (w.asg as typeof w.asg & { HealthCheckGracePeriod: number }).HealthCheckGracePeriod = o.grace;
   if (o.type) w.asg.HealthCheckType = o.type;

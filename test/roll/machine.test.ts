@@ -13,6 +13,7 @@ const P: MachineParams = {
   gated: true,
   maxReplaced: 2,
   deadlineMs: 600_000,
+  graceMs: 0,
   rollbackDeadlineMs: 1_200_000,
 };
 

@@ -16,6 +16,7 @@ function healthy(): Observed {
       min: 2,
       max: 10,
       healthCheckType: 'ELB',
+      healthCheckGracePeriod: 0,
       targetGroupArns: [TG],
       launchTemplate: { id: 'lt-1', name: 'lt', version: '4' },
       mixedInstancesPolicy: false,
@@ -40,7 +41,7 @@ function healthy(): Observed {
   };
 }
 
-const input = (obs: Observed) => ({ obs, image: 'relay', deploy, drainMaxSeconds: 900, amiId: 'ami-0000000b' });
+const input = (obs: Observed) => ({ obs, image: 'relay', deploy, drainMaxSeconds: 900, amiId: 'ami-0000000b', nowMs: Date.parse('2026-01-01T00:00:00Z') });
 
 describe('roll preflight (pure)', () => {
   it('passes a group like the reference deployment', () => {
@@ -64,14 +65,11 @@ describe('roll preflight (pure)', () => {
     ['no target group', (o) => (o.group!.targetGroupArns = []), 'targetGroupAttached', /attach-load-balancer-target-groups/],
     [
       'active foreign refresh',
-      (o) =>
-        o.refreshes.push({
-          id: 'r1',
-          status: 'InProgress',
-          percentageComplete: 0,
-          instancesToUpdate: 2,
-          checkpoints: [],
-        }),
+      (o) => {
+        const refresh = { id: 'r1', status: 'InProgress', percentageComplete: 0, instancesToUpdate: 2, checkpoints: [] };
+        o.refreshes.push(refresh);
+        o.active = { refresh }; // observe() derives it once from the refreshes
+      },
       'noActiveRefresh',
       /cancel-instance-refresh/,
     ],

@@ -235,6 +235,7 @@ describe('interrupt', () => {
     expect(lines[0]).toContain(`instance refresh ${refreshId} of kamailio-lb-asg`);
     expect(lines.join('\n')).toContain('sipbake status twilio-relay');
     expect(lines.join('\n')).toMatch(/sipbake rollback twilio-relay --to ami-/);
-    expect(unregistered).toBe(true);
+    // Still registered: the CLI reads them after runRoll has returned (issue 19 item 6: they used to be gone by then).
+    expect(unregistered).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ describe('roll: the gate fails and the roll is rolled back', () => {
     expect(r.exitCode).toBe(1);
     expect(r.summary).toMatchObject({ outcome: 'rolled-back', groupVersion: '1', rollback: { how: 'aws-rollback' } });
     expect(r.summary!.reasons.join()).toMatch(
-      /2 instance\(s\) of ami-\w+ went unhealthy or were replaced \(limit 2\): i-\w+ unhealthy in kamailio-lb-tg, i-\w+ unhealthy in kamailio-lb-tg/,
+      /2 instance\(s\) of ami-\w+ went unhealthy or were replaced \(limit 2\): i-\w+ marked Unhealthy by Auto Scaling, i-\w+ marked Unhealthy by Auto Scaling/,
     );
     expect(h.fake.amisOf(asg.AutoScalingGroupName)).toEqual([oldAmi.ImageId, oldAmi.ImageId]);
     expect(r.summary!.instances.map((i) => i.ami)).toEqual([oldAmi.ImageId, oldAmi.ImageId]);

@@ -57,6 +57,8 @@ describe('1b. the count cannot be reset by Ctrl-C and a re-run', () => {
       desired: 4,
       refresh: { maxHealthyPercentage: 125 },
       deploy: { healthyDeadlineSeconds: 900, maxReplacedInstances: 3 },
+      // The kill at 360 s is placed between the second and third bad launch: exact timings, so no boot time or lag.
+      fake: { bootSeconds: 0, consistencyLagSeconds: 0 },
     });
     const { asg, oldAmi, newAmi } = h.world;
     h.fake.images.get(newAmi.ImageId)!.health = 'unhealthy';

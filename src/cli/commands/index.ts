@@ -49,6 +49,9 @@ export const commandIndex: CommandEntry[] = [
     ['$0 rollback twilio-relay --previous --plan', 'what a rollback to the previous AMI would do'],
     ['$0 rollback twilio-relay --to ami-0123456789abcdef0', 'roll back to a pinned AMI (from `sipbake history`)'],
   ]),
+  entry('unlock', 'unlock <image>', 'Release the roll lease a stopped roll left on the group (shows who held it)', () => import('./unlock.js'), [
+    ['$0 unlock twilio-relay', 'after a cancelled CI job: free the group for the rollback'],
+  ]),
   entry('status', 'status <image>', 'Show the live AMI, every instance, last-known-good and the instance refresh state', () => import('./status.js'), [
     ['$0 status twilio-relay', 'what is live and whether a refresh runs'],
     ['$0 status twilio-relay --json', 'the same as one JSON document'],

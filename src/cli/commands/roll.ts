@@ -99,6 +99,12 @@ export default defineCommand({
       ),
       'roll',
     )
+      // An empty --ami (a CI step whose `jq` failed) must not silently roll the newest AMI.
+      .check((a) => {
+        if (a.ami !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(a.ami))
+          throw new UsageError(`--ami ${JSON.stringify(a.ami)} is not an AMI id (ami-…); leave --ami out to roll the newest AMI of the image`);
+        return true;
+      })
       .example('$0 roll twilio-relay --plan', 'show the AMI and launch template diff, batches, duration and every check')
       .example('$0 roll twilio-relay --ami ami-0123456789abcdef0 --yes --json', 'in CI: roll the AMI the build returned, progress as NDJSON on stderr'),
   run: (o, ctx) => runFromCli(o, ctx, { kind: 'roll', imageArg: o.image, ...(o.ami ? { ami: o.ami } : {}) }),

@@ -18,7 +18,7 @@ async function newVersion(h: ReturnType<typeof createFakeAws>, ltId: string, ami
 
 describe('the AWS fake', () => {
   it('replaces instances launch-before-terminate, honours the checkpoint and bake time, then updates the group', async () => {
-    const h = createFakeAws();
+    const h = createFakeAws({ bootSeconds: 0, consistencyLagSeconds: 0 }); // asserts exact timings and reads instances by id at once
     const w = seedWorld(h.fake, { desired: 4 });
     const v = await newVersion(h, w.lt.LaunchTemplateId, w.newAmi.ImageId);
     const events: string[] = [];
@@ -52,7 +52,7 @@ describe('the AWS fake', () => {
   });
 
   it('rolls back to the group configuration, refuses a second refresh, and says when no refresh is active', async () => {
-    const h = createFakeAws();
+    const h = createFakeAws({ bootSeconds: 0, consistencyLagSeconds: 0 }); // asserts exact timings and reads instances by id at once
     const w = seedWorld(h.fake, { desired: 2 });
     h.fake.images.get(w.newAmi.ImageId)!.health = 'unhealthy';
     const v = await newVersion(h, w.lt.LaunchTemplateId, w.newAmi.ImageId);

@@ -23,7 +23,7 @@ export const FAKE_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
 const sec = 1000;
 
 export interface FakeOptions {
-  /** Seconds from launch to InService (default 0: the bench floor counts warm-up and health checks only). */
+  /** Seconds from launch to InService (default 20: instances take time to boot; benches that need the floor set 0). */
   bootSeconds?: number;
   /** Seconds a refresh stays Pending (default 0). */
   pendingSeconds?: number;
@@ -39,7 +39,7 @@ export interface FakeOptions {
   /** Seconds a new AMI (CreateImage, CopyImage) stays pending before it is available (default 0). */
   amiSeconds?: number;
   /**
-   * Eventual consistency (default 0): for this many seconds after an instance or AMI is created, EC2 answers
+   * Eventual consistency (default 10, on as on AWS): for this many seconds after an instance or AMI is created, EC2 answers
    * DescribeInstances / DescribeImages by id with InvalidInstanceID.NotFound / InvalidAMIID.NotFound, and a new
    * instance's target registration is not visible (DescribeTargetHealth by id: InvalidTarget).
    */
@@ -96,13 +96,13 @@ export class FakeAws {
   constructor(opts: FakeOptions = {}) {
     const { iam, ...rest } = opts;
     this.opts = {
-      bootSeconds: 0,
+      bootSeconds: 20,
       pendingSeconds: 0,
       drainSeconds: 0,
       drainAgent: true,
       maxSimulatedSeconds: 2 * 86400,
       amiSeconds: 0,
-      consistencyLagSeconds: 0,
+      consistencyLagSeconds: 10,
       region: 'us-east-1',
       account: FAKE_ACCOUNT,
       ...rest,
@@ -335,7 +335,12 @@ export class FakeAws {
     const health = image?.health ?? 'healthy';
     const inServiceAt = this.nowMs + this.opts.bootSeconds * sec;
     // Healthy after HealthyThresholdCount passing checks; unhealthy after UnhealthyThresholdCount failing ones.
-    const checks = Math.max(0, ...tgs.map((g) => (health === 'healthy' ? g.HealthyThresholdCount : g.UnhealthyThresholdCount) * g.HealthCheckIntervalSeconds));
+    const worst = (count: (g: FakeTargetGroup) => number) => Math.max(0, ...tgs.map((g) => count(g) * g.HealthCheckIntervalSeconds)) * sec;
+    const failing = worst((g) => g.UnhealthyThresholdCount);
+    const appAt = inServiceAt + (image?.appSeconds ?? 0) * sec;
+    const healthAt = health === 'healthy' ? appAt + worst((g) => g.HealthyThresholdCount) : inServiceAt + failing;
+    // A good image that boots slowly fails its first checks: unhealthy until it has passed enough of them.
+    const unhealthyFrom = health === 'healthy' && appAt > inServiceAt + failing ? inServiceAt + failing : undefined;
     // Primary private IPv4 from the subnet (10.0.0.0/16), never reused: .1-.3 of a subnet are AWS's.
     const n = this.instances.size;
     const i: FakeInstance = {
@@ -349,8 +354,9 @@ export class FakeAws {
       launchedAt: this.nowMs,
       knownAt: this.nowMs + this.opts.consistencyLagSeconds * sec,
       inServiceAt,
-      healthAt: inServiceAt + checks * sec,
+      healthAt,
       health,
+      ...(unhealthyFrom !== undefined ? { unhealthyFrom } : {}),
       ProtectedFromScaleIn: false,
     };
     this.instances.set(i.InstanceId, i);
@@ -400,6 +406,20 @@ export class FakeAws {
     };
     if (this.opts.drainSeconds <= 0) agentDone();
     else this.at(this.nowMs + this.opts.drainSeconds * sec, agentDone);
+  }
+
+  /**
+   * A scale-out (a scaling policy, a scheduled action): `n` more instances of the group's own launch template
+   * version. During an instance refresh that is still the old one: AWS sets the group to the desired configuration
+   * only once the refresh succeeds ("Understand the default values for an instance refresh"), and instances launched
+   * meanwhile are not in the refresh's list, so they stay on the old AMI.
+   */
+  scaleOut(asgName: string, n: number): FakeInstance[] {
+    const asg = this.asgs.get(asgName)!;
+    asg.DesiredCapacity += n;
+    asg.MaxSize = Math.max(asg.MaxSize, asg.DesiredCapacity);
+    const target = this.resolveGroupTarget(asg);
+    return Array.from({ length: n }, () => this.launchInstance(asgName, target));
   }
 
   activeRefresh(asg: string): FakeRefresh | undefined {

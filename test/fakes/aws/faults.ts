@@ -37,6 +37,16 @@ export class Faults {
   /** Every injected failure, for assertions. */
   readonly fired: { command: string; error: string; atMs: number }[] = [];
 
+  private hooks: { command: string; fn: () => void; left: number }[] = [];
+
+  /**
+   * Runs `fn` just before the next `times` calls of `command` are served: AWS changing state between two calls of
+   * the caller (e.g. its own alarm rollback starting just before the caller's RollbackInstanceRefresh).
+   */
+  before(command: string, fn: () => void, times = 1): void {
+    this.hooks.push({ command, fn, left: times });
+  }
+
   add(rule: FaultRule): void {
     this.rules.push({ ...rule, seen: 0, fired: 0 });
   }
@@ -52,6 +62,11 @@ export class Faults {
 
   /** Throws when a rule matches this call. */
   check(command: string, nowMs: number): void {
+    for (const h of this.hooks)
+      if (h.command === command && h.left > 0) {
+        h.left--;
+        h.fn();
+      }
     for (const r of this.rules) {
       const matches = r.command === undefined || (typeof r.command === 'string' ? r.command === command : r.command.test(command));
       if (!matches) continue;

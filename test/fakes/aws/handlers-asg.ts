@@ -2,7 +2,7 @@
 import type { FakeAws } from './fake-aws.js';
 import { awsError } from './faults.js';
 import type { FakeRefresh, RefreshPrefs } from './model.js';
-import { progressOf, startRollback, stepRefresh } from './refresh-engine.js';
+import { gracePeriodOf, progressOf, startRollback, stepRefresh } from './refresh-engine.js';
 
 type In = Record<string, any>;
 
@@ -90,7 +90,7 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
               : undefined,
             LaunchConfigurationName: a.LaunchConfigurationName,
             HealthCheckType: a.HealthCheckType,
-            HealthCheckGracePeriod: 300,
+            HealthCheckGracePeriod: gracePeriodOf(a),
             TargetGroupARNs: a.TargetGroupARNs,
             Instances: f.instancesOf(n).map((i) => ({
               InstanceId: i.InstanceId,
@@ -188,7 +188,8 @@ export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
       return { InstanceRefreshId: r.InstanceRefreshId };
     },
     CancelInstanceRefresh(input) {
-      const r = f.refreshes.find((x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking'].includes(x.Status));
+      // "If there is a rollback in progress, it cancels the rollback" (API reference, CancelInstanceRefresh).
+      const r = f.refreshes.find((x) => x.asg === input.AutoScalingGroupName && ['Pending', 'InProgress', 'Baking', 'RollbackInProgress'].includes(x.Status));
       if (!r) throw awsError('ActiveInstanceRefreshNotFoundFault', 'No in-progress or pending Instance Refresh found for this Auto Scaling group.');
       r.Status = 'Cancelling';
       return { InstanceRefreshId: r.InstanceRefreshId };

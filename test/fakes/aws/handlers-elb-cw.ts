@@ -11,7 +11,10 @@ function targetState(f: FakeAws, i: FakeInstance): { State: string; Reason?: str
   // Draining for the deregistration delay; after it the target is no longer registered.
   if (i.LifecycleState === 'Terminating' && f.nowMs < (i.deregisteredAt ?? 0)) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
   if (i.LifecycleState.startsWith('Terminating')) return undefined;
-  if (f.nowMs < i.healthAt) return { State: 'initial', Reason: 'Elb.InitialHealthChecking' };
+  if (f.nowMs < i.healthAt)
+    return i.unhealthyFrom !== undefined && f.nowMs >= i.unhealthyFrom
+      ? { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' }
+      : { State: 'initial', Reason: 'Elb.InitialHealthChecking' };
   return i.health === 'healthy' ? { State: 'healthy' } : { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' };
 }
 

@@ -13,6 +13,12 @@ export interface FakeImage {
   deregisteredAt?: number;
   /** How instances launched from it behave behind the target groups. */
   health: 'healthy' | 'unhealthy';
+  /**
+   * A slow boot of a good image: seconds from InService until its service answers health checks. Meanwhile ELB
+   * reports the target `unhealthy` once UnhealthyThresholdCount checks have failed, then `healthy` after
+   * HealthyThresholdCount passing ones (ELB user guide, "Health checks for Network Load Balancer target groups").
+   */
+  appSeconds?: number;
   /** Simulated ms a pending image becomes available (CreateImage, CopyImage). */
   availableAt?: number;
   /** Until this simulated ms, DescribeImages by id answers InvalidAMIID.NotFound (eventual consistency). */
@@ -103,6 +109,8 @@ export interface FakeInstance {
   /** When the target groups see it healthy (or unhealthy); undefined before it is registered. */
   healthAt: number;
   health: 'healthy' | 'unhealthy';
+  /** A slow-booting good instance: ELB reports it unhealthy from here until healthAt (see FakeImage.appSeconds). */
+  unhealthyFrom?: number;
   /** IMDS autoscaling/target-lifecycle-state: Terminated from the moment the instance is selected to leave. */
   targetLifecycleState?: 'InService' | 'Terminated';
   terminationStartedAt?: number;
@@ -134,6 +142,8 @@ export interface FakeAsg {
   LaunchConfigurationName?: string;
   /** Comma-separated: 'EC2', 'ELB', 'ELB,EBS', 'EBS,VPC_LATTICE'… (EC2 checks are always on). */
   HealthCheckType: string;
+  /** Seconds after InService before Auto Scaling acts on a failed health check (default 300, as the console sets). */
+  HealthCheckGracePeriod?: number;
   TargetGroupARNs: string[];
   tags: Record<string, string>;
   hooks: FakeHook[];

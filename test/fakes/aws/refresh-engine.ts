@@ -6,8 +6,14 @@ import type { FakeAsg, FakeInstance, FakeRefresh, ReplaceTarget } from './model.
 const sec = 1000;
 
 /** HealthCheckGracePeriod: what DescribeAutoScalingGroups reports for the group (300 s unless a test sets it). */
-function gracePeriodOf(asg: FakeAsg): number {
-  return (asg as FakeAsg & { HealthCheckGracePeriod?: number }).HealthCheckGracePeriod ?? 300;
+export function gracePeriodOf(asg: FakeAsg): number {
+  return asg.HealthCheckGracePeriod ?? 300;
+}
+
+/** What ELB reports now: unhealthy (a bad image once its checks failed, or a slow good one before it answers). */
+function elbUnhealthy(i: FakeInstance, now: number): boolean {
+  if (i.health === 'unhealthy') return now >= i.healthAt;
+  return i.unhealthyFrom !== undefined && now >= i.unhealthyFrom && now < i.healthAt;
 }
 
 /** Every health replacement the fake made, per fake: instance, its AMI, when. */
@@ -27,7 +33,7 @@ function replaceUnhealthy(f: FakeAws, asgName: string, now: number): void {
   if (!asg || asg.HealthCheckType !== 'ELB') return;
   const grace = gracePeriodOf(asg) * sec;
   for (const i of f.instancesOf(asgName)) {
-    if (i.LifecycleState !== 'InService' || i.health !== 'unhealthy' || now < i.healthAt || now < i.inServiceAt + grace) continue;
+    if (i.LifecycleState !== 'InService' || !elbUnhealthy(i, now) || now < i.inServiceAt + grace) continue;
     replacements.set(f, [...healthReplacements(f), { instanceId: i.InstanceId, imageId: i.ImageId, atMs: now }]);
     f.beginTermination(i);
   }

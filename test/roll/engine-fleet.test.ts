@@ -1,0 +1,24 @@
+// Issue 19 item 4: "succeeded" is checked against the instances. A scale-out from the old configuration during the
+// refresh leaves instances on the old AMI although AWS reports the refresh Successful: the roll says so.
+import { describe, expect, it } from 'vitest';
+import { harness, run } from './helpers.js';
+
+describe('roll: success means every InService instance runs the new AMI', () => {
+  it('reports a mixed fleet (exit 1, the instances and what to do) after a scale-out from the old configuration', async () => {
+    const h = harness({ desired: 2 });
+    const asg = h.world.asg.AutoScalingGroupName;
+    h.fake.when(
+      () => h.fake.activeRefresh(asg)?.Status === 'InProgress',
+      () => h.fake.scaleOut(asg, 1),
+    );
+    const r = await run(h);
+    expect(h.fake.refreshes[0]!.Status).toBe('Successful');
+    expect(r.summary?.outcome).not.toBe('succeeded');
+    expect(r.exitCode).toBe(1);
+    const text = r.reporter.text();
+    expect(text).not.toMatch(/is live and last-known-good/);
+    expect(r.summary?.reasons.join(' ')).toMatch(new RegExp(`1 instance\\(s\\) in service still run another AMI: i-\\w+ ${h.world.oldAmi.ImageId}`));
+    expect(text).toMatch(/sipbake roll twilio-relay --ami ami-\w+/);
+    expect(h.world.asg.tags['sipbake:last-roll']).toMatch(/^mixed twilio-relay/);
+  });
+});
