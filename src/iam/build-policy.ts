@@ -163,8 +163,15 @@ function images(s: PolicyScope): Statement[] {
 /** kms key ARNs for bake.kmsKeyId: an ARN as given, a key id in each region, an alias by kms:ResourceAliases. */
 function kmsStatement(s: PolicyScope, key: string): Statement {
   const alias = key.startsWith('alias/') ? key : undefined;
-  const resource = key.startsWith('arn:') ? key : alias ? each(s, (r) => `arn:${s.partition}:kms:${r}:${s.account}:key/*`) : each(s, (r) => `arn:${s.partition}:kms:${r}:${s.account}:key/${key}`);
-  const via = stringCondition('kms:ViaService', s.regions.map((r) => `ec2.${r}.amazonaws.com`));
+  const resource = key.startsWith('arn:')
+    ? key
+    : alias
+      ? each(s, (r) => `arn:${s.partition}:kms:${r}:${s.account}:key/*`)
+      : each(s, (r) => `arn:${s.partition}:kms:${r}:${s.account}:key/${key}`);
+  const via = stringCondition(
+    'kms:ViaService',
+    s.regions.map((r) => `ec2.${r}.amazonaws.com`),
+  );
   return {
     Sid: 'EncryptWithTheCustomerManagedKey',
     Effect: 'Allow',
