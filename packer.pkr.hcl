@@ -113,6 +113,7 @@ locals {
   stamp       = formatdate("YYYYMMDDhhmmss", local.built_at)
   ami_name    = "sipbake-${var.image_name}-${substr(var.content_hash, 0, 12)}-${local.stamp}"
   debian_arch = var.architecture == "arm64" ? "arm64" : "amd64"
+  kms_regions = var.kms_key_id == "" ? [] : concat([var.region], var.ami_regions)
   tags = {
     "sipbake:image"            = var.image_name
     "sipbake:content-hash"     = var.content_hash
@@ -157,7 +158,7 @@ source "amazon-ebs" "sipbake" {
   encrypt_boot = true
   # bake.kmsKeyId: the same key (an alias names one per region) for the build region and every copy.
   kms_key_id         = var.kms_key_id
-  region_kms_key_ids = { for r in (var.kms_key_id == "" ? [] : concat([var.region], var.ami_regions)) : r => var.kms_key_id }
+  region_kms_key_ids = { for r in local.kms_regions : r => var.kms_key_id }
   ena_support        = true
 
   ami_name        = local.ami_name

@@ -61,6 +61,7 @@ function locals(): HclItem {
       attr('stamp', expr('formatdate("YYYYMMDDhhmmss", local.built_at)')),
       attr('ami_name', expr('"sipbake-${var.image_name}-${substr(var.content_hash, 0, 12)}-${local.stamp}"')),
       attr('debian_arch', expr('var.architecture == "arm64" ? "arm64" : "amd64"')),
+      attr('kms_regions', expr('var.kms_key_id == "" ? [] : concat([var.region], var.ami_regions)')),
       attr(
         'tags',
         expr(
@@ -118,7 +119,7 @@ function source(): HclItem {
       attr('encrypt_boot', true),
       comment('bake.kmsKeyId: the same key (an alias names one per region) for the build region and every copy.'),
       attr('kms_key_id', expr('var.kms_key_id')),
-      attr('region_kms_key_ids', expr('{ for r in (var.kms_key_id == "" ? [] : concat([var.region], var.ami_regions)) : r => var.kms_key_id }')),
+      attr('region_kms_key_ids', expr('{ for r in local.kms_regions : r => var.kms_key_id }')),
       attr('ena_support', true),
       blank,
       attr('ami_name', expr('local.ami_name')),
