@@ -6,7 +6,7 @@ import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { runDrain } from './drain.js';
 import type { AgentEnv } from './env.js';
 import { healthPort } from './health-port.js';
-import { Imds, META } from './imds.js';
+import { Imds, META, spotInterruptionAt } from './imds.js';
 import { findCtlSocket, kamcmdRpc, peerNetFromInclude } from './kamailio-rpc.js';
 import { peerFinder } from './peers.js';
 import { lifecycleHook } from './lifecycle.js';
@@ -64,6 +64,7 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
           };
         }),
       lifecycleState: () => imds.find(META.targetLifecycleState),
+      spotInterruption: () => spotInterruptionAt(imds),
       kamailio: kamcmdRpc({ kamcmd, socket }),
       health: { open: () => port.open(), fail: () => port.fail(cfg.healthCheck.behaviour) },
       lifecycle: lifecycleHook({

@@ -128,6 +128,26 @@ export const META = {
   region: 'placement/region',
   instanceId: 'instance-id',
   targetLifecycleState: 'autoscaling/target-lifecycle-state',
+  /** {"action": "terminate"|"stop"|"hibernate", "time": ISO 8601}: 404 until EC2 sends a Spot interruption notice. */
+  spotInstanceAction: 'spot/instance-action',
   mac: 'mac',
   vpcCidr: (mac: string) => `network/interfaces/macs/${mac}/vpc-ipv4-cidr-block`,
 } as const;
+
+/**
+ * The time of a Spot interruption notice (IMDS spot/instance-action, "Spot Instance interruption notices"),
+ * in ms; undefined when there is none (404). A notice that is not that JSON is refused with what it was.
+ */
+export async function spotInterruptionAt(imds: Pick<Imds, 'find'>): Promise<number | undefined> {
+  const text = await imds.find(META.spotInstanceAction);
+  if (text === undefined) return undefined;
+  let at = Number.NaN;
+  try {
+    const j = JSON.parse(text) as { action?: unknown; time?: unknown };
+    if (typeof j.time === 'string') at = Date.parse(j.time);
+  } catch {
+    // reported below
+  }
+  if (!Number.isFinite(at)) throw new ImdsError(`instance metadata spot/instance-action is not {"action", "time"} JSON: ${JSON.stringify(text.slice(0, 120))}`);
+  return at;
+}
