@@ -59,6 +59,7 @@ export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string
       ...(v.LaunchTemplateData?.ImageId ? { imageId: v.LaunchTemplateData.ImageId } : {}),
       ...(v.VersionDescription ? { description: v.VersionDescription } : {}),
       ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens } : {}),
+      ...(v.LaunchTemplateData?.InstanceMarketOptions?.MarketType ? { marketType: v.LaunchTemplateData.InstanceMarketOptions.MarketType } : {}),
     };
   } catch (e) {
     if (e instanceof Error && /NotFound/.test(e.name)) return undefined;

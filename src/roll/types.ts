@@ -30,6 +30,8 @@ export interface LtVersionInfo {
   imageId?: string;
   description?: string;
   httpTokens?: string;
+  /** InstanceMarketOptions.MarketType of the version (spot: EC2 may reclaim with a two-minute notice). */
+  marketType?: string;
 }
 
 export interface GroupInfo {
