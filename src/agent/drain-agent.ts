@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { runDrain } from './drain.js';
 import type { AgentEnv } from './env.js';
@@ -12,6 +13,9 @@ import { peerFinder } from './peers.js';
 import { lifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
 import { readManifest } from '../contract/image-manifest.js';
+
+/** A peer lookup is reused this long: three Describe calls per draining instance per 30 s, not per 10 s. */
+const PEER_CACHE_MS = 30_000;
 
 // `agent.mjs drain`: wires the real effects (IMDS, kamcmd, a TCP port, the Auto Scaling API) into runDrain.
 
@@ -39,6 +43,9 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
     ...(env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {}),
   });
   const ec2 = new EC2Client({ region, maxAttempts: 2, ...(env.ec2Endpoint ? { endpoint: env.ec2Endpoint } : {}) });
+  // Target health of the peers. Pointed at a test endpoint for Auto Scaling (the loopback fake serves Auto Scaling
+  // and EC2 only), the agent goes without it and trusts Auto Scaling's health.
+  const elbv2 = env.autoScalingEndpoint ? undefined : new ElasticLoadBalancingV2Client({ region, maxAttempts: 2 });
   const peerNet = await readFile(`${env.root}/${BOOT_INCLUDE_PATH}`, 'utf8').then(peerNetFromInclude, () => undefined);
   const port = healthPort(cfg.healthCheck.port);
   const stop = new AbortController();
@@ -74,7 +81,16 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
         fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
         log,
       }),
-      peers: peerFinder({ autoScaling: lookupAutoScaling, ec2, instanceId, ...(peerNet ? { peerNet } : {}), timeoutMs: 5000 }),
+      peers: peerFinder({
+        autoScaling: lookupAutoScaling,
+        ec2,
+        instanceId,
+        ...(peerNet ? { peerNet } : {}),
+        ...(elbv2 ? { elbv2 } : {}),
+        timeoutMs: 5000,
+        spread: true,
+        cacheMs: PEER_CACHE_MS,
+      }),
       log,
       signal: stop.signal,
     });
@@ -96,5 +112,6 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
     autoScaling.destroy();
     lookupAutoScaling.destroy();
     ec2.destroy();
+    elbv2?.destroy();
   }
 }

@@ -44,6 +44,8 @@ export interface DrainState {
   completeAttempts: number;
   /** No-action answers seen so far (the action does not exist until Terminating:Wait). */
   noActionAnswers: number;
+  /** After a no-action answer, CompleteLifecycleAction is not offered again before this (back-off). */
+  nextCompleteAt?: number;
   /** The peer Kamailio hands new INVITEs to ($shv(handoff)); undefined: none (503). */
   handoffPeer?: string;
   /** Why there is no peer, as last logged (logged again only when it changes). */
@@ -120,6 +122,14 @@ export const SPOT_NOTICE_MS = 120_000;
 /** The drain ends this long before the notice's time, so calls are closed while the instance still runs. */
 export const SPOT_MARGIN_MS = 10_000;
 export const DEFAULT_PEER_CHECK_MS = 10_000;
+/**
+ * Back-off between CompleteLifecycleAction offers while Auto Scaling answers "No active Lifecycle Action" (the
+ * deregistration delay is still running): 5 s, 10 s, 20 s, then every 30 s. A 300 s delay costs about a dozen
+ * calls instead of one per poll; Terminating:Wait is met at most 30 s late.
+ */
+export function completeBackoffMs(noActionAnswers: number): number {
+  return Math.min(30_000, 5_000 * 2 ** Math.max(0, Math.min(noActionAnswers - 1, 3)));
+}
 
 export const initialState: DrainState = {
   phase: 'serving',
@@ -258,10 +268,11 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
   handoff(s, o, next, actions);
   if (o.completeResult === 'no-action') {
     next.noActionAnswers = s.noActionAnswers + 1;
+    next.nextCompleteAt = o.now + completeBackoffMs(next.noActionAnswers);
     if (s.noActionAnswers === 0)
       actions.push({
         type: 'log',
-        line: 'no lifecycle action yet (the load balancer is still deregistering this instance): offering CompleteLifecycleAction every poll until Terminating:Wait',
+        line: 'no lifecycle action yet (the load balancer is still deregistering this instance): offering CompleteLifecycleAction with a back-off (5 s doubling to 30 s) until Terminating:Wait',
       });
   }
   if (o.now >= completeDeadline(s, started, p)) {
@@ -279,6 +290,7 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
     return { state: next, actions };
   }
   heartbeatIfDue(s, o, p, next, actions, 'waiting for the lifecycle action');
+  if (next.nextCompleteAt !== undefined && o.now < next.nextCompleteAt) return { state: next, actions };
   next.completeAttempts = s.completeAttempts + 1;
   actions.push({ type: 'complete' });
   return { state: next, actions };

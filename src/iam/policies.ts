@@ -39,6 +39,7 @@ function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
         'autoscaling:DescribeLifecycleHooks',
         'autoscaling:DescribeAutoScalingGroups',
         'ec2:DescribeInstances',
+        'elasticloadbalancing:DescribeTargetHealth',
       ],
       Resource: '*',
     },
