@@ -28,8 +28,13 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
   const imds = new Imds({
     endpoint: env.imdsEndpoint,
     budgetMs: Math.min(env.imdsBudgetSeconds * 1000, cfg.pollSeconds * 1000),
+    requestTimeoutMs: env.imdsRequestTimeoutSeconds * 1000,
   });
-  const instanceId = await new Imds({ endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000 }).get(META.instanceId);
+  const instanceId = await new Imds({
+    endpoint: env.imdsEndpoint,
+    budgetMs: env.imdsBudgetSeconds * 1000,
+    requestTimeoutMs: env.imdsRequestTimeoutSeconds * 1000,
+  }).get(META.instanceId);
   const region = await imds.get(META.region);
   const autoScaling = new AutoScalingClient({
     region,
