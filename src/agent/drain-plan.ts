@@ -127,7 +127,7 @@ export const DEFAULT_PEER_CHECK_MS = 10_000;
  * deregistration delay is still running): 5 s, 10 s, 20 s, then every 30 s. A 300 s delay costs about a dozen
  * calls instead of one per poll; Terminating:Wait is met at most 30 s late.
  */
-export function completeBackoffMs(noActionAnswers: number): number {
+function completeBackoffMs(noActionAnswers: number): number {
   return Math.min(30_000, 5_000 * 2 ** Math.max(0, Math.min(noActionAnswers - 1, 3)));
 }
 
@@ -318,12 +318,10 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
       };
       const actions: Action[] = [];
       noteSpot(s, o, next, actions);
-      actions.push(
-        {
-          type: 'log',
-          line: `lifecycle state ${o.lifecycle ?? 'unknown'}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs handed to a peer or turned away, health-check port failing`,
-        },
-      );
+      actions.push({
+        type: 'log',
+        line: `lifecycle state ${o.lifecycle ?? 'unknown'}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs handed to a peer or turned away, health-check port failing`,
+      });
       // The peer first, so no INVITE meets the drain flag without it.
       handoff(s, o, next, actions);
       actions.push({ type: 'set-draining' }, { type: 'health-fail' });

@@ -114,13 +114,13 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
   const now = o.now ?? Date.now;
   let cached: { at: number; result: PeerResult } | undefined;
   /** Ids healthy in every target group (Auto Scaling's Healthy alone is not enough during the grace period). */
-  const healthyInTargetGroups = async (ids: string[], arns: string[]): Promise<string[]> => {
+  const healthyInTargetGroups = async (elbv2: NonNullable<PeerFinderOptions['elbv2']>, ids: string[], arns: string[]): Promise<string[]> => {
     let keep = ids;
     for (const arn of arns) {
       if (keep.length === 0) break;
       const ids = keep;
       const out = await call('elasticloadbalancing:DescribeTargetHealth', (abortSignal) =>
-        o.elbv2!.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: ids.map((Id) => ({ Id })) }), { abortSignal }),
+        elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: ids.map((Id) => ({ Id })) }), { abortSignal }),
       );
       const healthy = new Set((out.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy').map((d) => d.Target?.Id));
       keep = keep.filter((id) => healthy.has(id));
@@ -143,7 +143,7 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
       const inService = servingPeers(g.AutoScalingGroups?.[0]?.Instances ?? [], o.instanceId);
       if (inService.length === 0) return { none: `no other InService, Healthy instance in ${name}` };
       const arns = g.AutoScalingGroups?.[0]?.TargetGroupARNs ?? [];
-      const ids = o.elbv2 && arns.length ? await healthyInTargetGroups(inService, arns) : inService;
+      const ids = o.elbv2 && arns.length ? await healthyInTargetGroups(o.elbv2, inService, arns) : inService;
       if (ids.length === 0) return { none: `no other InService instance in ${name} is healthy in its target groups` };
       const d = await call('ec2:DescribeInstances', (abortSignal) => o.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }), { abortSignal }));
       const addresses = new Map<string, string>();

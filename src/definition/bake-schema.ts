@@ -32,9 +32,7 @@ export const bakeSchema = z
         'must be a KMS key id, key ARN or alias (alias/NAME)',
       )
       .optional()
-      .describe(
-        'Customer managed KMS key for the AMI (encryption, copies, sharing). With amiRegions use an alias present in every region',
-      ),
+      .describe('Customer managed KMS key for the AMI (encryption, copies, sharing). With amiRegions use an alias present in every region'),
     deprecateAfterDays: z.number().int().min(1).max(3650).optional().describe('Sets deprecate_at this many days after the build'),
   })
   .prefault({});

@@ -5,7 +5,7 @@ import { AMI_TAG } from '../contract/tags.js';
 import { allOf, each, ec2Arns, inRegions, isRestricted, stringCondition, type Policy, type PolicyScope, type Statement } from './scope.js';
 
 /** The run tags the template gives the build instance, its volumes, the temporary AMI and its snapshot. */
-export const runTagName = (image: string) => `sipbake-bake-${image}`;
+const runTagName = (image: string) => `sipbake-bake-${image}`;
 
 const imageTag = (s: PolicyScope) => stringCondition(`aws:ResourceTag/${AMI_TAG.image}`, s.image);
 

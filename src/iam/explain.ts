@@ -41,7 +41,9 @@ const SERVES: Record<string, string[]> = {
   TagOnlyAtLaunch: ['Auto Scaling for StartInstanceRefresh: the launch template’s TagSpecifications (CreateTags on create)'],
   PassOnlyTheInstanceRole: ['Auto Scaling for StartInstanceRefresh: iam:PassRole of the launch template’s instance profile role'],
   // instance
-  FindOwnGroupAndHook: ['drain agent: DescribeAutoScalingInstances, DescribeLifecycleHooks; the hand-off peer (DescribeAutoScalingGroups, DescribeTargetHealth, DescribeInstances)'],
+  FindOwnGroupAndHook: [
+    'drain agent: DescribeAutoScalingInstances, DescribeLifecycleHooks; the hand-off peer (DescribeAutoScalingGroups, DescribeTargetHealth, DescribeInstances)',
+  ],
   DrainLifecycleHook: ['drain agent: RecordLifecycleActionHeartbeat, CompleteLifecycleAction'],
   BootSecretsFromParameterStore: ['boot: ssm:GetParameter of the definition’s secrets'],
   BootSecretsFromSecretsManager: ['boot: secretsmanager:GetSecretValue of the definition’s secrets'],

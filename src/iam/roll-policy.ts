@@ -3,7 +3,7 @@
 import { allOf, asgArn, each, ec2Arns, inRegions, stringCondition, type Policy, type PolicyScope, type Statement } from './scope.js';
 
 /** The instance role's ARN: a name (optionally with a path) or a full ARN. */
-export function roleArn(s: PolicyScope, role: string): string {
+function roleArn(s: PolicyScope, role: string): string {
   return role.startsWith('arn:') ? role : `arn:${s.partition}:iam::${s.account}:role/${role.replace(/^\/+/, '')}`;
 }
 

@@ -45,7 +45,7 @@ export function partitionOf(region: string): PolicyScope['partition'] {
 export const isRestricted = (s: PolicyScope) => s.partition !== 'aws';
 
 const hasWildcard = (v: ConditionValue) => (Array.isArray(v) ? v : [v]).some((x) => /[*?]/.test(x));
-export const one = (v: string[]): string | string[] => {
+const one = (v: string[]): string | string[] => {
   const [only, ...more] = v;
   return only !== undefined && more.length === 0 ? only : v;
 };

@@ -53,7 +53,13 @@ function effects(k: KamailioRpc, log: string[], health: string[], noticeAt: numb
     spotInterruption: () => spotInterruptionAt(imds),
     kamailio: k,
     health: { open: async () => void health.push('open'), fail: async () => void health.push(`fail@${h.fake.nowMs - noticeAt}`) },
-    lifecycle: lifecycleHook({ autoScaling: h.clients.autoScaling, instanceId: inst.InstanceId, hookName: 'sipbake-drain', fallbackHeartbeatTimeoutSeconds: 60, log: (l) => log.push(l) }),
+    lifecycle: lifecycleHook({
+      autoScaling: h.clients.autoScaling,
+      instanceId: inst.InstanceId,
+      hookName: 'sipbake-drain',
+      fallbackHeartbeatTimeoutSeconds: 60,
+      log: (l) => log.push(l),
+    }),
     log: (l) => log.push(l),
   };
 }

@@ -49,6 +49,12 @@ describe('hand-off peer choice', () => {
     for (t = 0; t < 60_000; t += 10_000) await f.find();
     const describes = h.fake.calls.filter((c) => /^Describe/.test(c.command)).map((c) => c.command);
     // One group lookup, then the members and their addresses at 0 s and 30 s only.
-    expect(describes).toEqual(['DescribeAutoScalingInstances', 'DescribeAutoScalingGroups', 'DescribeInstances', 'DescribeAutoScalingGroups', 'DescribeInstances']);
+    expect(describes).toEqual([
+      'DescribeAutoScalingInstances',
+      'DescribeAutoScalingGroups',
+      'DescribeInstances',
+      'DescribeAutoScalingGroups',
+      'DescribeInstances',
+    ]);
   });
 });

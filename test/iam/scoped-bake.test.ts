@@ -95,7 +95,9 @@ describe('build policy scoped to the amazon-ebs steps', () => {
     const fake = fx.regions.get('us-gov-west-1')!.fake;
     expect(fake.iam!.denials).toEqual([]);
     // The temporary AMI was created untagged (IsRestricted), and removed under RemoveTheUntaggedTemporaryAmi.
-    expect(fake.iam!.evaluated).toContainEqual(expect.objectContaining({ action: 'ec2:DeregisterImage', allowed: true, resource: expect.stringMatching(/^arn:aws-us-gov:/) }));
+    expect(fake.iam!.evaluated).toContainEqual(
+      expect.objectContaining({ action: 'ec2:DeregisterImage', allowed: true, resource: expect.stringMatching(/^arn:aws-us-gov:/) }),
+    );
     const left = leftovers(fx, 'us-gov-west-1');
     expect(left.amis).toHaveLength(1);
     expect(left.snapshots).toEqual([{ encrypted: true, kmsKeyId: 'alias/aws/ebs' }]);

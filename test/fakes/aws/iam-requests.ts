@@ -230,7 +230,7 @@ function launchFromTemplate(c: CallSite, ltRef: string, version: string): AuthRe
 }
 
 /** A KMS key id, alias or ARN as the ARN of the key in this region (aliases are not resolved: keep to ids in tests). */
-export function kmsKeyArn(c: Pick<CallSite, 'fake' | 'region'>, key: string): string {
+function kmsKeyArn(c: Pick<CallSite, 'fake' | 'region'>, key: string): string {
   return key.startsWith('arn:') ? key : `arn:${partitionOf(c.region)}:kms:${c.region}:${c.fake.account}:key/${key}`;
 }
 
@@ -238,7 +238,7 @@ export function kmsKeyArn(c: Pick<CallSite, 'fake' | 'region'>, key: string): st
  * What EBS asks of KMS, on the caller's behalf, to write a volume or snapshot with a customer managed key
  * ("How Amazon EBS uses AWS KMS", Amazon EBS user guide): kms:ViaService is EBS's EC2 endpoint in the region.
  */
-export function ebsKmsRequests(c: Pick<CallSite, 'fake' | 'region'>, key: string): AuthRequest[] {
+function ebsKmsRequests(c: Pick<CallSite, 'fake' | 'region'>, key: string): AuthRequest[] {
   const ctx = { 'aws:RequestedRegion': c.region, 'kms:ViaService': `ec2.${c.region}.amazonaws.com` };
   return ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'].map((action) => ({
     action,
