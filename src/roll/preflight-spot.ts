@@ -4,6 +4,22 @@
 import type { Check } from './finding.js';
 import { SPOT_MARGIN_MS, SPOT_NOTICE_MS } from '../agent/drain-plan.js';
 
+/**
+ * The instance profile the launch template names: StartInstanceRefresh needs iam:PassRole for its role, and
+ * `sipbake iam roll --instance-role` scopes PassRole to exactly that role. Said at plan time, so the policy can
+ * be printed for it.
+ */
+export const instanceProfile: Check = ({ obs, deploy }) => {
+  const v = obs.current;
+  if (!v?.instanceProfile) return undefined;
+  const name = v.instanceProfile.split('/').pop();
+  return {
+    check: 'instanceProfile',
+    level: 'ok',
+    message: `launch template ${v.ltName ?? v.ltId} passes instance profile ${name}: the roll role needs iam:PassRole for its role only (sipbake iam roll --image … --launch-template ${v.ltId} --instance-role ROLE; aws iam get-instance-profile --instance-profile-name ${name} names the role; group ${deploy.asgName})`,
+  };
+};
+
 export const spotOptions: Check = ({ obs, drainMaxSeconds }) => {
   const v = obs.current;
   if (!v || v.marketType !== 'spot') return undefined;

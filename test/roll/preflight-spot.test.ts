@@ -1,6 +1,8 @@
 // Preflight warns (does not refuse) when the group's launch template asks for Spot capacity.
 import { describe, expect, it } from 'vitest';
 import { harness, run } from './helpers.js';
+import type { PreflightInput } from '../../src/roll/finding.js';
+import { instanceProfile } from '../../src/roll/preflight-spot.js';
 
 describe('preflight: Spot options in the launch template', () => {
   it.each([
@@ -18,5 +20,16 @@ describe('preflight: Spot options in the launch template', () => {
     } finally {
       h.restore();
     }
+  });
+});
+
+describe('preflight: the instance profile the launch template passes', () => {
+  it('names the profile and the --instance-role to print the roll policy with', () => {
+    const current = { ltId: 'lt-0123', version: 3, instanceProfile: 'arn:aws:iam::123456789012:instance-profile/sipbake-instance' };
+    const f = instanceProfile({ obs: { current }, deploy: { asgName: 'kamailio-lb-asg' } } as unknown as PreflightInput);
+    expect(f?.message).toMatch(
+      /passes instance profile sipbake-instance: the roll role needs iam:PassRole for its role only .*--launch-template lt-0123 --instance-role ROLE/,
+    );
+    expect(instanceProfile({ obs: { current: { ltId: 'lt-0123', version: 3 } }, deploy: {} } as unknown as PreflightInput)).toBeUndefined();
   });
 });
