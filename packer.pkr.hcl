@@ -75,6 +75,12 @@ variable "ami_users" {
   default     = []
 }
 
+variable "kms_key_id" {
+  type        = string
+  description = "Customer managed KMS key for the AMI and its copies (empty: the AWS managed EBS key)"
+  default     = ""
+}
+
 variable "deprecate_after_days" {
   type        = number
   description = "Deprecate the AMI this many days after the build (0: never)"
@@ -107,6 +113,7 @@ locals {
   stamp       = formatdate("YYYYMMDDhhmmss", local.built_at)
   ami_name    = "sipbake-${var.image_name}-${substr(var.content_hash, 0, 12)}-${local.stamp}"
   debian_arch = var.architecture == "arm64" ? "arm64" : "amd64"
+  kms_regions = var.kms_key_id == "" ? [] : concat([var.region], var.ami_regions)
   tags = {
     "sipbake:image"            = var.image_name
     "sipbake:content-hash"     = var.content_hash
@@ -149,7 +156,10 @@ source "amazon-ebs" "sipbake" {
   }
   imds_support = "v2.0"
   encrypt_boot = true
-  ena_support  = true
+  # bake.kmsKeyId: the same key (an alias names one per region) for the build region and every copy.
+  kms_key_id         = var.kms_key_id
+  region_kms_key_ids = { for r in local.kms_regions : r => var.kms_key_id }
+  ena_support        = true
 
   ami_name        = local.ami_name
   ami_description = "sipbake ${var.image_name} (Kamailio ${var.kamailio_version}, content ${substr(var.content_hash, 0, 12)})"

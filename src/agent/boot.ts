@@ -83,7 +83,7 @@ async function readPeerNet(imds: Imds): Promise<string> {
 
 /** Reads the private and the advertised address as the manifest says. */
 async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootFacts> {
-  const privateIp = await imds.get(META.localIpv4);
+  const privateIp = await imds.getIpv4(META.localIpv4);
   const peerNet = await readPeerNet(imds);
   switch (m.advertise.source) {
     case 'private-ipv4':
@@ -95,7 +95,7 @@ async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootFacts> {
       return { privateIp, publicIp: elasticIp, peerNet };
     }
     case 'instance-public-ipv4': {
-      const publicIp = await imds.find(META.publicIpv4);
+      const publicIp = await imds.findIpv4(META.publicIpv4);
       if (!publicIp) {
         throw new UserError(
           'advertise.source is instance-public-ipv4, but this instance has no public IPv4 (meta-data/public-ipv4 is 404)',

@@ -2,16 +2,20 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { runDrain } from './drain.js';
 import type { AgentEnv } from './env.js';
 import { healthPort, sipHealthProbe } from './health-port.js';
-import { Imds, META } from './imds.js';
+import { Imds, META, spotInterruptionAt } from './imds.js';
 import { findCtlSocket, kamcmdRpc, peerNetFromInclude, privateIpFromInclude } from './kamailio-rpc.js';
 import { peerFinder } from './peers.js';
 import { lifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
 import { readManifest } from '../contract/image-manifest.js';
+
+/** A peer lookup is reused this long: three Describe calls per draining instance per 30 s, not per 10 s. */
+const PEER_CACHE_MS = 30_000;
 
 // `agent.mjs drain`: wires the real effects (IMDS, kamcmd, a TCP port, the Auto Scaling API) into runDrain.
 
@@ -24,8 +28,13 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
   const imds = new Imds({
     endpoint: env.imdsEndpoint,
     budgetMs: Math.min(env.imdsBudgetSeconds * 1000, cfg.pollSeconds * 1000),
+    requestTimeoutMs: env.imdsRequestTimeoutSeconds * 1000,
   });
-  const instanceId = await new Imds({ endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000 }).get(META.instanceId);
+  const instanceId = await new Imds({
+    endpoint: env.imdsEndpoint,
+    budgetMs: env.imdsBudgetSeconds * 1000,
+    requestTimeoutMs: env.imdsRequestTimeoutSeconds * 1000,
+  }).get(META.instanceId);
   const region = await imds.get(META.region);
   const autoScaling = new AutoScalingClient({
     region,
@@ -39,6 +48,9 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
     ...(env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {}),
   });
   const ec2 = new EC2Client({ region, maxAttempts: 2, ...(env.ec2Endpoint ? { endpoint: env.ec2Endpoint } : {}) });
+  // Target health of the peers. Pointed at a test endpoint for Auto Scaling (the loopback fake serves Auto Scaling
+  // and EC2 only), the agent goes without it and trusts Auto Scaling's health.
+  const elbv2 = env.autoScalingEndpoint ? undefined : new ElasticLoadBalancingV2Client({ region, maxAttempts: 2 });
   const include = await readFile(`${env.root}/${BOOT_INCLUDE_PATH}`, 'utf8').catch(() => '');
   const peerNet = peerNetFromInclude(include);
   const port = healthPort(cfg.healthCheck.port, '0.0.0.0', sipHealthProbe(m.sipUdpPort, privateIpFromInclude(include), cfg.pollSeconds, log));
@@ -65,6 +77,7 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
           };
         }),
       lifecycleState: () => imds.find(META.targetLifecycleState),
+      spotInterruption: () => spotInterruptionAt(imds),
       kamailio: kamcmdRpc({ kamcmd, socket }),
       health: { open: () => port.open(), fail: () => port.fail(cfg.healthCheck.behaviour) },
       lifecycle: lifecycleHook({
@@ -74,7 +87,16 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
         fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
         log,
       }),
-      peers: peerFinder({ autoScaling: lookupAutoScaling, ec2, instanceId, ...(peerNet ? { peerNet } : {}), timeoutMs: 5000 }),
+      peers: peerFinder({
+        autoScaling: lookupAutoScaling,
+        ec2,
+        instanceId,
+        ...(peerNet ? { peerNet } : {}),
+        ...(elbv2 ? { elbv2 } : {}),
+        timeoutMs: 5000,
+        spread: true,
+        cacheMs: PEER_CACHE_MS,
+      }),
       log,
       signal: stop.signal,
     });
@@ -96,5 +118,6 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
     autoScaling.destroy();
     lookupAutoScaling.destroy();
     ec2.destroy();
+    elbv2?.destroy();
   }
 }

@@ -13,6 +13,10 @@
 // The runner looks the peers up every peerCheckEveryMs (peersDue); a failed lookup or no peer clears the
 // hand-off (new INVITEs get 503, as without it). A handed-off INVITE is a transaction here, not a dialog:
 // the drain is over only when both counts are 0, and CompleteLifecycleAction waits while transactions last.
+//
+// Spot: EC2 gives a Spot Instance a two-minute interruption notice (IMDS spot/instance-action, "Spot Instance
+// interruption notices", Amazon EC2 user guide) and then stops or terminates it whatever the hooks say. The
+// notice starts the same drain, with its deadline moved to the notice's time less SPOT_MARGIN_MS.
 
 import type { PeerResult } from './peers.js';
 
@@ -25,6 +29,8 @@ export type CompleteResult = 'accepted' | 'no-action' | 'failed';
 
 export interface DrainState {
   phase: Phase;
+  /** When EC2 reclaims this Spot Instance (the notice's time); the drain must end before it. */
+  spotAt?: number;
   healthOpen: boolean;
   drainStartedAt?: number;
   lastHeartbeatAt?: number;
@@ -38,6 +44,8 @@ export interface DrainState {
   completeAttempts: number;
   /** No-action answers seen so far (the action does not exist until Terminating:Wait). */
   noActionAnswers: number;
+  /** After a no-action answer, CompleteLifecycleAction is not offered again before this (back-off). */
+  nextCompleteAt?: number;
   /** The peer Kamailio hands new INVITEs to ($shv(handoff)); undefined: none (503). */
   handoffPeer?: string;
   /** Why there is no peer, as last logged (logged again only when it changes). */
@@ -65,6 +73,8 @@ export interface Observation {
   peers?: PeerResult;
   /** The answer to the 'complete' action of the previous step, if one was performed. */
   completeResult?: CompleteResult;
+  /** IMDS spot/instance-action's time, when EC2 has sent a Spot interruption notice. */
+  spotInterruptionAt?: number;
 }
 
 export interface DrainParams {
@@ -107,7 +117,19 @@ export type Action =
   | { type: 'log'; line: string };
 
 export const DEFAULT_DOWN_AFTER_FAILURES = 3;
+/** EC2's Spot interruption notice comes this long before the instance is stopped or terminated. */
+export const SPOT_NOTICE_MS = 120_000;
+/** The drain ends this long before the notice's time, so calls are closed while the instance still runs. */
+export const SPOT_MARGIN_MS = 10_000;
 export const DEFAULT_PEER_CHECK_MS = 10_000;
+/**
+ * Back-off between CompleteLifecycleAction offers while Auto Scaling answers "No active Lifecycle Action" (the
+ * deregistration delay is still running): 5 s, 10 s, 20 s, then every 30 s. A 300 s delay costs about a dozen
+ * calls instead of one per poll; Terminating:Wait is met at most 30 s late.
+ */
+function completeBackoffMs(noActionAnswers: number): number {
+  return Math.min(30_000, 5_000 * 2 ** Math.max(0, Math.min(noActionAnswers - 1, 3)));
+}
 
 export const initialState: DrainState = {
   phase: 'serving',
@@ -121,6 +143,34 @@ export const initialState: DrainState = {
 /** Auto Scaling sets the target state to Terminated when a scale-in/refresh picks this instance. */
 export function isLeaving(lifecycle: string | undefined): boolean {
   return lifecycle !== undefined && (lifecycle === 'Terminated' || lifecycle.startsWith('Terminating') || lifecycle === 'Warmed:Terminated');
+}
+
+/** Leaving: the group picked this instance, or EC2 is reclaiming it (Spot). */
+export function leavingNow(o: Pick<Observation, 'lifecycle' | 'spotInterruptionAt'>): boolean {
+  return isLeaving(o.lifecycle) || o.spotInterruptionAt !== undefined;
+}
+
+/** When the drain must be over: drain.maxSeconds after it started, or earlier for a Spot notice. */
+function drainDeadline(s: DrainState, started: number, p: DrainParams): number {
+  const normal = started + p.maxMs;
+  return s.spotAt === undefined ? normal : Math.min(normal, s.spotAt - SPOT_MARGIN_MS);
+}
+
+/** When CompleteLifecycleAction stops being offered: after the grace, or when EC2 takes a Spot Instance. */
+function completeDeadline(s: DrainState, started: number, p: DrainParams): number {
+  const normal = started + p.maxMs + p.completeGraceMs;
+  return s.spotAt === undefined ? normal : Math.min(normal, s.spotAt);
+}
+
+/** A Spot notice seen for the first time: remembered, logged once. */
+function noteSpot(s: DrainState, o: Observation, next: DrainState, actions: Action[]): void {
+  if (o.spotInterruptionAt === undefined || s.spotAt !== undefined) return;
+  next.spotAt = o.spotInterruptionAt;
+  const left = Math.round((o.spotInterruptionAt - o.now) / 1000);
+  actions.push({
+    type: 'log',
+    line: `Spot interruption notice: EC2 reclaims this instance in ${left} s (a two-minute notice); the drain ends ${SPOT_MARGIN_MS / 1000} s before`,
+  });
 }
 
 /** Pure: whether the runner should look the serving peers up in this observation. */
@@ -172,12 +222,15 @@ function callsOver(o: Observation): boolean {
   return o.dialogs === 0 && o.transactions === 0;
 }
 
-function drainOver(s: DrainState, o: Observation, reason: EndReason, cut: number): { state: DrainState; actions: Action[] } {
+function drainOver(s: DrainState, o: Observation, reason: EndReason, cut: number, p?: DrainParams): { state: DrainState; actions: Action[] } {
   const started = s.drainStartedAt ?? o.now;
   const outcome: Outcome = { reason, cut, endedNormally: Math.max(0, s.peakDialogs - cut), drainMs: o.now - started };
   const why = {
     'no-calls-left': 'no calls left',
-    deadline: `drain.maxSeconds (${Math.round((o.now - started) / 1000)} s) ran out`,
+    deadline:
+      s.spotAt !== undefined && p !== undefined && s.spotAt - SPOT_MARGIN_MS <= started + p.maxMs
+        ? `the Spot interruption notice's two minutes ran out (${Math.round((o.now - started) / 1000)} s of drain)`
+        : `drain.maxSeconds (${Math.round((o.now - started) / 1000)} s) ran out`,
     'kamailio-down': 'Kamailio is not running',
   }[reason];
   return {
@@ -215,13 +268,14 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
   handoff(s, o, next, actions);
   if (o.completeResult === 'no-action') {
     next.noActionAnswers = s.noActionAnswers + 1;
+    next.nextCompleteAt = o.now + completeBackoffMs(next.noActionAnswers);
     if (s.noActionAnswers === 0)
       actions.push({
         type: 'log',
-        line: 'no lifecycle action yet (the load balancer is still deregistering this instance): offering CompleteLifecycleAction every poll until Terminating:Wait',
+        line: 'no lifecycle action yet (the load balancer is still deregistering this instance): offering CompleteLifecycleAction with a back-off (5 s doubling to 30 s) until Terminating:Wait',
       });
   }
-  if (o.now >= started + p.maxMs + p.completeGraceMs) {
+  if (o.now >= completeDeadline(s, started, p)) {
     return finish(
       false,
       `giving up on CompleteLifecycleAction after ${s.completeAttempts} attempt(s): Auto Scaling will apply the hook's default result when its timeout ends`,
@@ -236,6 +290,7 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
     return { state: next, actions };
   }
   heartbeatIfDue(s, o, p, next, actions, 'waiting for the lifecycle action');
+  if (next.nextCompleteAt !== undefined && o.now < next.nextCompleteAt) return { state: next, actions };
   next.completeAttempts = s.completeAttempts + 1;
   actions.push({ type: 'complete' });
   return { state: next, actions };
@@ -249,7 +304,7 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
   const down = kamailioDown(rpcFailures, o, p);
 
   if (s.phase === 'serving') {
-    if (isLeaving(o.lifecycle)) {
+    if (leavingNow(o)) {
       const dialogs = o.dialogs ?? 0;
       const next: DrainState = {
         ...s,
@@ -261,12 +316,12 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
         ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}),
         ...(o.transactions !== undefined ? { lastTransactions: o.transactions } : {}),
       };
-      const actions: Action[] = [
-        {
-          type: 'log',
-          line: `lifecycle state ${o.lifecycle}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs handed to a peer or turned away, health-check port failing`,
-        },
-      ];
+      const actions: Action[] = [];
+      noteSpot(s, o, next, actions);
+      actions.push({
+        type: 'log',
+        line: `lifecycle state ${o.lifecycle ?? 'unknown'}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs handed to a peer or turned away, health-check port failing`,
+      });
       // The peer first, so no INVITE meets the drain flag without it.
       handoff(s, o, next, actions);
       actions.push({ type: 'set-draining' }, { type: 'health-fail' });
@@ -305,15 +360,17 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
     ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}),
     ...(o.transactions !== undefined ? { lastTransactions: o.transactions } : {}),
   };
+  const spotNote: Action[] = [];
+  noteSpot(s, o, next, spotNote);
   const withPeers = (r: { state: DrainState; actions: Action[] }) => {
-    const pre: Action[] = [];
+    const pre: Action[] = [...spotNote];
     handoff(s, o, r.state, pre);
     return { state: r.state, actions: [...pre, ...r.actions] };
   };
   if (down) return withPeers(drainOver(next, o, 'kamailio-down', next.lastDialogs ?? 0));
   if (callsOver(o)) return withPeers(drainOver(next, o, 'no-calls-left', 0));
-  if (o.now - started >= p.maxMs) return withPeers(drainOver(next, o, 'deadline', next.lastDialogs ?? 0));
-  const actions: Action[] = [];
+  if (o.now >= drainDeadline(next, started, p)) return withPeers(drainOver(next, o, 'deadline', next.lastDialogs ?? 0, p));
+  const actions: Action[] = [...spotNote];
   handoff(s, o, next, actions);
   // Re-asserted every poll: idempotent, and survives a failed RPC or a Kamailio restart.
   actions.push({ type: 'set-draining' });
@@ -330,7 +387,7 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
 /** Pure: how long to sleep before the next observation (never past the deadline or a heartbeat). */
 export function nextDelayMs(s: DrainState, now: number, pollMs: number, p: DrainParams): number {
   if ((s.phase !== 'draining' && s.phase !== 'completing') || s.drainStartedAt === undefined) return pollMs;
-  const deadline = s.drainStartedAt + p.maxMs + (s.phase === 'completing' ? p.completeGraceMs : 0);
+  const deadline = s.phase === 'completing' ? completeDeadline(s, s.drainStartedAt, p) : drainDeadline(s, s.drainStartedAt, p);
   const toDeadline = deadline - now;
   const toHeartbeat = (s.lastHeartbeatAt ?? s.drainStartedAt) + p.heartbeatEveryMs - now;
   return Math.max(0, Math.min(pollMs, toDeadline, toHeartbeat));

@@ -4,7 +4,7 @@ import {
   DEFAULT_PEER_CHECK_MS,
   peersDue,
   initialState,
-  isLeaving,
+  leavingNow,
   nextDelayMs,
   step,
   type Action,
@@ -26,6 +26,8 @@ export interface DrainEffects {
   sleep(ms: number): Promise<void>;
   /** autoscaling/target-lifecycle-state; undefined when absent or unreadable. */
   lifecycleState(): Promise<string | undefined>;
+  /** IMDS spot/instance-action's time (ms), when EC2 has sent a Spot interruption notice; absent: not Spot. */
+  spotInterruption?(): Promise<number | undefined>;
   kamailio: KamailioRpc;
   health: { open(): Promise<void>; fail(): Promise<void> };
   lifecycle: LifecycleHook;
@@ -52,13 +54,19 @@ async function observe(fx: DrainEffects, state: DrainState, params: DrainParams,
   } catch (e) {
     fx.log(`cannot read the lifecycle state: ${errText(e)}`);
   }
+  let spotInterruptionAt: number | undefined;
+  try {
+    spotInterruptionAt = await fx.spotInterruption?.();
+  } catch (e) {
+    fx.log(`cannot read the Spot interruption notice: ${errText(e)}`);
+  }
   const kamailioAlive = await fx.kamailio.alive();
   // The process check runs only behind a failed RPC: a slow answer from a busy Kamailio is not a death.
   const processAlive = kamailioAlive ? true : await fx.kamailio.processAlive().catch(() => undefined);
   let dialogs: number | undefined;
   let transactions: number | undefined;
   let statsFailed = false;
-  const leaving = isLeaving(lifecycle);
+  const leaving = leavingNow({ lifecycle, spotInterruptionAt });
   if (kamailioAlive && (state.phase === 'draining' || state.phase === 'completing' || leaving)) {
     if (state.phase !== 'completing')
       try {
@@ -85,6 +93,7 @@ async function observe(fx: DrainEffects, state: DrainState, params: DrainParams,
     ...(lifecycle !== undefined ? { lifecycle } : {}),
     ...(dialogs !== undefined ? { dialogs } : {}),
     ...(completeResult !== undefined ? { completeResult } : {}),
+    ...(spotInterruptionAt !== undefined ? { spotInterruptionAt } : {}),
   };
 }
 
@@ -103,7 +112,7 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
   while (!fx.signal?.aborted) {
     const o = await observe(fx, state, params, completeResult);
     completeResult = undefined;
-    if (state.phase === 'serving' && isLeaving(o.lifecycle)) {
+    if (state.phase === 'serving' && leavingNow(o)) {
       try {
         const hook = await fx.lifecycle.prepare();
         params.heartbeatEveryMs = Math.max(1000, (hook.heartbeatTimeoutSeconds * 1000) / 2);

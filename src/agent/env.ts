@@ -6,6 +6,8 @@ export interface AgentEnv {
   imdsEndpoint: string;
   /** Total seconds boot keeps retrying one IMDS item. */
   imdsBudgetSeconds: number;
+  /** First per-request IMDS timeout (doubled at each retry). */
+  imdsRequestTimeoutSeconds: number;
   /** Seconds after which boot stops retrying credentials and secret reads (below the unit's TimeoutStartSec). */
   bootDeadlineSeconds: number;
   ssmEndpoint?: string;
@@ -30,6 +32,7 @@ export function agentEnv(env: NodeJS.ProcessEnv): AgentEnv {
     root: (env.SIPBAKE_ROOT ?? '').replace(/\/+$/, ''),
     imdsEndpoint: opt('SIPBAKE_IMDS_ENDPOINT') ?? DEFAULT_IMDS_ENDPOINT,
     imdsBudgetSeconds: num(env.SIPBAKE_IMDS_TIMEOUT_SECONDS, 90, 'SIPBAKE_IMDS_TIMEOUT_SECONDS'),
+    imdsRequestTimeoutSeconds: num(env.SIPBAKE_IMDS_REQUEST_TIMEOUT_SECONDS, 2, 'SIPBAKE_IMDS_REQUEST_TIMEOUT_SECONDS'),
     bootDeadlineSeconds: num(env.SIPBAKE_BOOT_DEADLINE_SECONDS, 150, 'SIPBAKE_BOOT_DEADLINE_SECONDS'),
   };
   const ssm = opt('SIPBAKE_SSM_ENDPOINT');

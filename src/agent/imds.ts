@@ -1,5 +1,8 @@
 // IMDSv2 client: PUT for a session token, then GET with it. Never falls back to IMDSv1 and never
 // reads the body of a response it got without a valid token (a 401 only means "get a new token").
+// A slow IMDS is waited for: each retry doubles the per-request timeout (within the budget), so an IMDS that
+// answers in 3 s succeeds on the second try instead of never.
+import { isIPv4 } from 'node:net';
 
 const IMDS_TOKEN_TTL_HEADER = 'X-aws-ec2-metadata-token-ttl-seconds';
 const IMDS_TOKEN_HEADER = 'X-aws-ec2-metadata-token';
@@ -9,7 +12,7 @@ export interface ImdsOptions {
   endpoint?: string;
   /** Total time one get() may spend retrying (IMDS can be slow while the instance boots). */
   budgetMs?: number;
-  /** Per-request timeout. */
+  /** First per-request timeout; each retry doubles it, within the budget (SIPBAKE_IMDS_REQUEST_TIMEOUT_SECONDS). */
   requestTimeoutMs?: number;
   tokenTtlSeconds?: number;
   fetch?: typeof fetch;
@@ -56,9 +59,10 @@ export class Imds {
     const deadline = this.now() + this.budgetMs;
     let last = 'no attempt made';
     for (let attempt = 0; ; attempt++) {
+      const timeoutMs = Math.max(1, Math.min(this.requestTimeoutMs * 2 ** Math.min(attempt, 10), deadline - this.now()));
       try {
-        const token = await this.sessionToken();
-        const res = await this.request('GET', `/latest/meta-data/${path}`, { [IMDS_TOKEN_HEADER]: token });
+        const token = await this.sessionToken(timeoutMs);
+        const res = await this.request('GET', `/latest/meta-data/${path}`, { [IMDS_TOKEN_HEADER]: token }, timeoutMs);
         if (res.status === 200) return (await res.text()).trim();
         await res.body?.cancel(); // never read an answer we will not use
         if (res.status === 401) {
@@ -82,6 +86,17 @@ export class Imds {
     );
   }
 
+  /** get() of an IPv4 address item (local-ipv4, public-ipv4): anything else is refused, not retried. */
+  async getIpv4(path: string): Promise<string> {
+    return strictIpv4(path, await this.get(path));
+  }
+
+  /** Like getIpv4(), but a 404 is undefined. */
+  async findIpv4(path: string): Promise<string | undefined> {
+    const v = await this.find(path);
+    return v === undefined ? undefined : strictIpv4(path, v);
+  }
+
   /** Like get(), but a 404 is undefined. */
   async find(path: string): Promise<string | undefined> {
     try {
@@ -92,10 +107,10 @@ export class Imds {
     }
   }
 
-  private async sessionToken(): Promise<string> {
+  private async sessionToken(timeoutMs: number): Promise<string> {
     const t = this.token;
     if (t && t.expiresAt > this.now()) return t.value;
-    const res = await this.request('PUT', '/latest/api/token', { [IMDS_TOKEN_TTL_HEADER]: String(this.ttl) });
+    const res = await this.request('PUT', '/latest/api/token', { [IMDS_TOKEN_TTL_HEADER]: String(this.ttl) }, timeoutMs);
     if (res.status !== 200) {
       await res.body?.cancel();
       throw new ImdsError(`PUT /latest/api/token answered HTTP ${res.status}`);
@@ -107,18 +122,27 @@ export class Imds {
     return value;
   }
 
-  private async request(method: 'GET' | 'PUT', p: string, headers: Record<string, string>): Promise<Response> {
+  private async request(method: 'GET' | 'PUT', p: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
     try {
       return await this.fetchFn(`${this.endpoint}${p}`, {
         method,
         headers,
-        signal: AbortSignal.timeout(this.requestTimeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
       const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
       throw new ImdsError(`${method} ${p} failed (${e instanceof Error ? e.message : String(e)}${cause})`);
     }
   }
+}
+
+/** A dotted-quad IPv4 exactly (no spaces, ports, CIDR suffixes or lists), or a clear refusal. */
+function strictIpv4(path: string, value: string): string {
+  if (isIPv4(value)) return value;
+  throw new ImdsError(
+    `instance metadata meta-data/${path} is ${JSON.stringify(value.slice(0, 80))}, not an IPv4 address: Kamailio cannot listen on or advertise it. ` +
+      'Check SIPBAKE_IMDS_ENDPOINT (a proxy or a wrong endpoint answering) and the instance network interface',
+  );
 }
 
 /** The few metadata items the agent reads. */
@@ -128,6 +152,26 @@ export const META = {
   region: 'placement/region',
   instanceId: 'instance-id',
   targetLifecycleState: 'autoscaling/target-lifecycle-state',
+  /** {"action": "terminate"|"stop"|"hibernate", "time": ISO 8601}: 404 until EC2 sends a Spot interruption notice. */
+  spotInstanceAction: 'spot/instance-action',
   mac: 'mac',
   vpcCidr: (mac: string) => `network/interfaces/macs/${mac}/vpc-ipv4-cidr-block`,
 } as const;
+
+/**
+ * The time of a Spot interruption notice (IMDS spot/instance-action, "Spot Instance interruption notices"),
+ * in ms; undefined when there is none (404). A notice that is not that JSON is refused with what it was.
+ */
+export async function spotInterruptionAt(imds: Pick<Imds, 'find'>): Promise<number | undefined> {
+  const text = await imds.find(META.spotInstanceAction);
+  if (text === undefined) return undefined;
+  let at = Number.NaN;
+  try {
+    const j = JSON.parse(text) as { action?: unknown; time?: unknown };
+    if (typeof j.time === 'string') at = Date.parse(j.time);
+  } catch {
+    // reported below
+  }
+  if (!Number.isFinite(at)) throw new ImdsError(`instance metadata spot/instance-action is not {"action", "time"} JSON: ${JSON.stringify(text.slice(0, 120))}`);
+  return at;
+}

@@ -22,7 +22,7 @@ async function boot(): Promise<number> {
   try {
     const r = await runBoot({
       root: env.root,
-      imds: { endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000 },
+      imds: { endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000, requestTimeoutMs: env.imdsRequestTimeoutSeconds * 1000 },
       ...(env.ssmEndpoint ? { ssmEndpoint: env.ssmEndpoint } : {}),
       ...(env.secretsManagerEndpoint ? { secretsManagerEndpoint: env.secretsManagerEndpoint } : {}),
       // On the instance: the role's keys from IMDSv2, retried; static AWS_* keys win where set (tests).

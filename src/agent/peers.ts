@@ -1,10 +1,15 @@
 import { DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeTargetHealthCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { BlockList, isIPv4 } from 'node:net';
 
 // The serving peers of a draining instance: where it hands new INVITEs (the NLB keeps the trunk's one UDP
 // flow on this instance for the whole deregistration delay). Auto Scaling names the group and its members,
 // EC2 their private addresses. Choosing one is pure; the lookup is a thin effect.
+// Auto Scaling says Healthy during a new instance's grace period whatever its target group says, so with a
+// load balancer client a peer must also be healthy in every target group of the group. Draining instances
+// spread over the peers (each starts at a place given by a hash of its own id), and a lookup is reused for
+// cacheMs: a 50-instance batch must stay inside Auto Scaling's account rate limits.
 
 interface PeerCandidate {
   InstanceId?: string;
@@ -38,9 +43,25 @@ export function inCidr(ip: string, cidr: string): boolean {
   return list.check(ip, 'ipv4');
 }
 
-/** Pure: the first peer (by instance id) with a private IPv4 inside the peer network, if any. */
-export function choosePeer(ids: string[], addresses: Map<string, string>, peerNet: string | undefined): { peer: string; instanceId: string } | undefined {
-  for (const id of ids) {
+/** Pure: where in a list of n peers an instance starts looking (FNV-1a of its id), so drains spread out. */
+export function spreadStart(self: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (const c of self) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return n > 0 ? h % n : 0;
+}
+
+/**
+ * Pure: the first peer (by instance id, or from spreadStart(spreadBy) on) with a private IPv4 inside the peer
+ * network, if any.
+ */
+export function choosePeer(
+  ids: string[],
+  addresses: Map<string, string>,
+  peerNet: string | undefined,
+  spreadBy?: string,
+): { peer: string; instanceId: string } | undefined {
+  const start = spreadBy === undefined ? 0 : spreadStart(spreadBy, ids.length);
+  for (const id of [...ids.slice(start), ...ids.slice(0, start)]) {
     const ip = addresses.get(id);
     if (ip && isIPv4(ip) && (peerNet === undefined || inCidr(ip, peerNet))) return { peer: ip, instanceId: id };
   }
@@ -65,6 +86,13 @@ export interface PeerFinderOptions {
   peerNet?: string;
   /** One lookup's time budget: a slow API must not stall the drain's polls. */
   timeoutMs?: number;
+  /** With it, a peer must be healthy in every target group of the group too (DescribeTargetHealth). */
+  elbv2?: Pick<ElasticLoadBalancingV2Client, 'send'>;
+  /** Spread draining instances over the peers (by a hash of the own id) instead of all taking the first. */
+  spread?: boolean;
+  /** Reuse a lookup's answer this long (default 0: every call looks up). */
+  cacheMs?: number;
+  now?: () => number;
 }
 
 class LookupFailed extends Error {}
@@ -83,33 +111,59 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
       );
     }
   };
+  const now = o.now ?? Date.now;
+  let cached: { at: number; result: PeerResult } | undefined;
+  /** Ids healthy in every target group (Auto Scaling's Healthy alone is not enough during the grace period). */
+  const healthyInTargetGroups = async (elbv2: NonNullable<PeerFinderOptions['elbv2']>, ids: string[], arns: string[]): Promise<string[]> => {
+    let keep = ids;
+    for (const arn of arns) {
+      if (keep.length === 0) break;
+      const ids = keep;
+      const out = await call('elasticloadbalancing:DescribeTargetHealth', (abortSignal) =>
+        elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: ids.map((Id) => ({ Id })) }), { abortSignal }),
+      );
+      const healthy = new Set((out.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy').map((d) => d.Target?.Id));
+      keep = keep.filter((id) => healthy.has(id));
+    }
+    return keep;
+  };
+  const lookup = async (): Promise<PeerResult> => {
+    try {
+      if (group === undefined) {
+        const out = await call('autoscaling:DescribeAutoScalingInstances', (abortSignal) =>
+          o.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [o.instanceId] }), { abortSignal }),
+        );
+        group = out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
+      }
+      const name = group;
+      if (!name) return { none: `instance ${o.instanceId} is in no Auto Scaling group` };
+      const g = await call('autoscaling:DescribeAutoScalingGroups', (abortSignal) =>
+        o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }), { abortSignal }),
+      );
+      const inService = servingPeers(g.AutoScalingGroups?.[0]?.Instances ?? [], o.instanceId);
+      if (inService.length === 0) return { none: `no other InService, Healthy instance in ${name}` };
+      const arns = g.AutoScalingGroups?.[0]?.TargetGroupARNs ?? [];
+      const ids = o.elbv2 && arns.length ? await healthyInTargetGroups(o.elbv2, inService, arns) : inService;
+      if (ids.length === 0) return { none: `no other InService instance in ${name} is healthy in its target groups` };
+      const d = await call('ec2:DescribeInstances', (abortSignal) => o.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }), { abortSignal }));
+      const addresses = new Map<string, string>();
+      for (const r of d.Reservations ?? [])
+        for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) addresses.set(i.InstanceId, i.PrivateIpAddress);
+      const chosen = choosePeer(ids, addresses, o.peerNet, o.spread ? o.instanceId : undefined);
+      if (!chosen) return { none: `no serving instance in ${name} has a private address inside the peer network ${o.peerNet ?? ''}`.trim() };
+      return chosen;
+    } catch (e) {
+      if (e instanceof LookupFailed) return { failed: e.message };
+      return { failed: peerLookupProblem('peer lookup', e) };
+    }
+  };
   return {
     async find() {
-      try {
-        if (group === undefined) {
-          const out = await call('autoscaling:DescribeAutoScalingInstances', (abortSignal) =>
-            o.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [o.instanceId] }), { abortSignal }),
-          );
-          group = out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
-        }
-        const name = group;
-        if (!name) return { none: `instance ${o.instanceId} is in no Auto Scaling group` };
-        const g = await call('autoscaling:DescribeAutoScalingGroups', (abortSignal) =>
-          o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }), { abortSignal }),
-        );
-        const ids = servingPeers(g.AutoScalingGroups?.[0]?.Instances ?? [], o.instanceId);
-        if (ids.length === 0) return { none: `no other InService, Healthy instance in ${name}` };
-        const d = await call('ec2:DescribeInstances', (abortSignal) => o.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }), { abortSignal }));
-        const addresses = new Map<string, string>();
-        for (const r of d.Reservations ?? [])
-          for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) addresses.set(i.InstanceId, i.PrivateIpAddress);
-        const chosen = choosePeer(ids, addresses, o.peerNet);
-        if (!chosen) return { none: `no serving instance in ${name} has a private address inside the peer network ${o.peerNet ?? ''}`.trim() };
-        return chosen;
-      } catch (e) {
-        if (e instanceof LookupFailed) return { failed: e.message };
-        return { failed: peerLookupProblem('peer lookup', e) };
-      }
+      const t = now();
+      if (cached && t - cached.at < (o.cacheMs ?? 0)) return cached.result;
+      const result = await lookup();
+      cached = { at: t, result };
+      return result;
     },
   };
 }

@@ -17,12 +17,13 @@ export interface BakeProblem {
  * after the whole compile and the copies.
  */
 function sharingProblems(image: ImageDefinition): BakeProblem[] {
-  if (image.bake.amiUsers.length === 0) return [];
+  // bake.kmsKeyId: a customer managed key can be shared (its key policy must allow the accounts).
+  if (image.bake.amiUsers.length === 0 || image.bake.kmsKeyId) return [];
   return [
     {
       where: `images/${image.name}.yaml bake.amiUsers`,
       problem: `AMIs are encrypted with the AWS managed EBS key, and AWS refuses to share those with ${image.bake.amiUsers.join(', ')}`,
-      fix: 'remove bake.amiUsers; to share, copy the AMI with a customer managed KMS key the other accounts may use (aws ec2 copy-image --encrypted --kms-key-id …) and share that copy',
+      fix: 'set bake.kmsKeyId to a customer managed KMS key whose key policy lets those accounts use it, or remove bake.amiUsers',
     },
   ];
 }

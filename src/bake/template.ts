@@ -42,6 +42,7 @@ function variables(): HclItem[] {
     variable('vpc_id', 'string', 'VPC of subnet_id', ''),
     variable('ami_regions', 'list(string)', 'Regions the AMI is copied to', []),
     variable('ami_users', 'list(string)', 'Account ids the AMI is shared with', []),
+    variable('kms_key_id', 'string', 'Customer managed KMS key for the AMI and its copies (empty: the AWS managed EBS key)', ''),
     variable('deprecate_after_days', 'number', 'Deprecate the AMI this many days after the build (0: never)', 0),
     variable('tree_dir', 'string', 'The rendered tree (sipbake render IMAGE --out DIR)'),
     variable('boot_placeholder', 'string', 'Placeholder boot include for kamailio -c during the bake (removed after)'),
@@ -60,6 +61,7 @@ function locals(): HclItem {
       attr('stamp', expr('formatdate("YYYYMMDDhhmmss", local.built_at)')),
       attr('ami_name', expr('"sipbake-${var.image_name}-${substr(var.content_hash, 0, 12)}-${local.stamp}"')),
       attr('debian_arch', expr('var.architecture == "arm64" ? "arm64" : "amd64"')),
+      attr('kms_regions', expr('var.kms_key_id == "" ? [] : concat([var.region], var.ami_regions)')),
       attr(
         'tags',
         expr(
@@ -115,6 +117,9 @@ function source(): HclItem {
       block('metadata_options', [], [attr('http_endpoint', 'enabled'), attr('http_tokens', 'required'), attr('http_put_response_hop_limit', 1)]),
       attr('imds_support', 'v2.0'),
       attr('encrypt_boot', true),
+      comment('bake.kmsKeyId: the same key (an alias names one per region) for the build region and every copy.'),
+      attr('kms_key_id', expr('var.kms_key_id')),
+      attr('region_kms_key_ids', expr('{ for r in local.kms_regions : r => var.kms_key_id }')),
       attr('ena_support', true),
       blank,
       attr('ami_name', expr('local.ami_name')),

@@ -33,6 +33,7 @@ export function packerVars(i: PackerVarsInput): Record<string, HclValue> {
     ami_regions: b.amiRegions.filter((r) => r !== i.region),
     ami_users: b.amiUsers,
     deprecate_after_days: b.deprecateAfterDays ?? 0,
+    kms_key_id: b.kmsKeyId ?? '',
     tree_dir: i.treeDir,
     scripts_dir: i.scriptsDir,
     boot_placeholder: i.bootPlaceholder,

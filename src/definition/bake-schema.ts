@@ -25,6 +25,14 @@ export const bakeSchema = z
       .default([])
       .describe('Extra regions the AMI is copied to'),
     amiUsers: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id')).default([]),
+    kmsKeyId: z
+      .string()
+      .regex(
+        /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+|(mrk-)?[0-9a-f-]{32,36}|alias\/[A-Za-z0-9/_-]+)$/,
+        'must be a KMS key id, key ARN or alias (alias/NAME)',
+      )
+      .optional()
+      .describe('Customer managed KMS key for the AMI (encryption, copies, sharing). With amiRegions use an alias present in every region'),
     deprecateAfterDays: z.number().int().min(1).max(3650).optional().describe('Sets deprecate_at this many days after the build'),
   })
   .prefault({});

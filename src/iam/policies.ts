@@ -2,179 +2,11 @@
 // The test suite evaluates every call the AWS fake serves against these (test/fakes/aws/iam.ts).
 import type { SecretRef } from '../definition/primitives.js';
 import type { ImageDefinition } from '../definition/schema.js';
+import { buildPolicy } from './build-policy.js';
+import { rollPolicy } from './roll-policy.js';
+import { asgArn, each, partitionOf, stringCondition, type IamRole, type Policy, type PolicyScope, type Statement } from './scope.js';
 
-export type IamRole = 'build' | 'roll' | 'instance';
-
-interface PolicyScope {
-  /** Every region the role acts in: build = bake.region + bake.amiRegions, roll/instance = deploy.region. '*' = any. */
-  regions: string[];
-  account: string;
-  asgName: string;
-  image: string;
-  /** aws, aws-us-gov or aws-cn: follows the first region. */
-  partition: string;
-}
-
-type ConditionBlock = Record<string, Record<string, string | string[]>>;
-type Statement = {
-  Sid: string;
-  Effect: 'Allow';
-  Action: string[];
-  Resource: string | string[];
-  Condition?: ConditionBlock;
-};
-export interface Policy {
-  Version: '2012-10-17';
-  Statement: Statement[];
-}
-
-/** The ARN partition of a region (GovCloud and China have their own). '*' and unknown: aws. */
-export function partitionOf(region: string): 'aws' | 'aws-us-gov' | 'aws-cn' {
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  if (region.startsWith('cn-')) return 'aws-cn';
-  return 'aws';
-}
-
-const hasWildcard = (v: string | string[]) => (Array.isArray(v) ? v : [v]).some((x) => /[*?]/.test(x));
-const one = (v: string[]): string | string[] => {
-  const [only, ...more] = v;
-  return only !== undefined && more.length === 0 ? only : v;
-};
-
-/** StringEquals is exact: any value with * or ? needs StringLike, or it matches nothing. */
-function stringCondition(key: string, values: string | string[]): ConditionBlock {
-  const v = Array.isArray(values) ? one([...new Set(values)]) : values;
-  return { [hasWildcard(v) ? 'StringLike' : 'StringEquals']: { [key]: v } };
-}
-
-function asgArn(s: PolicyScope, region: string): string {
-  return `arn:${s.partition}:autoscaling:${region}:${s.account}:autoScalingGroup:*:autoScalingGroupName/${s.asgName}`;
-}
-const each = (s: PolicyScope, f: (region: string) => string) => one(s.regions.map(f));
-
-function rollPolicy(s: PolicyScope): Policy {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'ReadState',
-        Effect: 'Allow',
-        // Describe calls cannot be scoped to a resource.
-        Action: [
-          'autoscaling:DescribeAutoScalingGroups',
-          'autoscaling:DescribeAutoScalingInstances',
-          'autoscaling:DescribeInstanceRefreshes',
-          'autoscaling:DescribeLifecycleHooks',
-          'ec2:DescribeImages',
-          'ec2:DescribeLaunchTemplateVersions',
-          'ec2:DescribeInstances',
-          'elasticloadbalancing:DescribeTargetGroups',
-          'elasticloadbalancing:DescribeTargetGroupAttributes',
-          'elasticloadbalancing:DescribeTargetHealth',
-          'cloudwatch:DescribeAlarms',
-        ],
-        Resource: '*',
-        Condition: stringCondition('aws:RequestedRegion', s.regions),
-      },
-      {
-        Sid: 'RefreshThisGroup',
-        Effect: 'Allow',
-        Action: [
-          'autoscaling:StartInstanceRefresh',
-          'autoscaling:RollbackInstanceRefresh',
-          'autoscaling:CancelInstanceRefresh',
-          'autoscaling:PutLifecycleHook',
-          'autoscaling:CreateOrUpdateTags',
-          'autoscaling:DeleteTags',
-        ],
-        Resource: each(s, (r) => asgArn(s, r)),
-      },
-      {
-        Sid: 'NewLaunchTemplateVersion',
-        Effect: 'Allow',
-        Action: ['ec2:CreateLaunchTemplateVersion'],
-        Resource: each(s, (r) => `arn:${s.partition}:ec2:${r}:${s.account}:launch-template/*`),
-      },
-      {
-        Sid: 'LaunchWithTheTemplate',
-        Effect: 'Allow',
-        // Auto Scaling checks the caller may launch what the launch template describes ("Control Amazon EC2 launch
-        // template usage in Auto Scaling groups"): StartInstanceRefresh with a DesiredConfiguration needs it.
-        Action: ['ec2:RunInstances', 'ec2:CreateTags'],
-        Resource: '*',
-        Condition: stringCondition('aws:RequestedRegion', s.regions),
-      },
-      {
-        Sid: 'PassTheInstanceRole',
-        Effect: 'Allow',
-        Action: ['iam:PassRole'],
-        Resource: `arn:${s.partition}:iam::${s.account}:role/*`,
-        Condition: stringCondition('iam:PassedToService', 'ec2.amazonaws.com'),
-      },
-    ],
-  };
-}
-
-function buildPolicy(s: PolicyScope): Policy {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'PackerReadAndLaunch',
-        Effect: 'Allow',
-        // The amazon-ebs builder's documented minimum, plus what sipbake's options make it call:
-        // encrypt_boot copies the temporary AMI encrypted (CopyImage, in the build region too), ami_regions copy it
-        // on (CopyImage in each), deprecate_at calls EnableImageDeprecation, ami_users ModifyImageAttribute.
-        Action: [
-          'ec2:DescribeImages',
-          'ec2:DescribeImageAttribute',
-          'ec2:DescribeInstances',
-          'ec2:DescribeInstanceStatus',
-          'ec2:DescribeRegions',
-          'ec2:DescribeSecurityGroups',
-          'ec2:DescribeSnapshots',
-          'ec2:DescribeSubnets',
-          'ec2:DescribeTags',
-          'ec2:DescribeVolumes',
-          'ec2:DescribeVpcs',
-          'ec2:GetPasswordData',
-          'ec2:RunInstances',
-          'ec2:StopInstances',
-          'ec2:TerminateInstances',
-          'ec2:CreateKeyPair',
-          'ec2:DeleteKeyPair',
-          'ec2:CreateSecurityGroup',
-          'ec2:DeleteSecurityGroup',
-          'ec2:AuthorizeSecurityGroupIngress',
-          'ec2:CreateVolume',
-          'ec2:DeleteVolume',
-          'ec2:AttachVolume',
-          'ec2:DetachVolume',
-          'ec2:CreateSnapshot',
-          'ec2:DeleteSnapshot',
-          'ec2:CreateImage',
-          'ec2:CopyImage',
-          'ec2:RegisterImage',
-          'ec2:EnableImageDeprecation',
-          'ec2:ModifyImageAttribute',
-          'ec2:ModifyInstanceAttribute',
-          'ec2:ModifySnapshotAttribute',
-          'ec2:CreateTags',
-        ],
-        Resource: '*',
-        Condition: stringCondition('aws:RequestedRegion', s.regions),
-      },
-      {
-        Sid: 'RetireOnlyThisImagesAmis',
-        Effect: 'Allow',
-        // Also Packer's deregistration of the unencrypted temporary AMI: it carries the run tags (sipbake:image).
-        Action: ['ec2:DeregisterImage', 'ec2:DisableImage', 'ec2:EnableImage'],
-        Resource: each(s, (r) => `arn:${s.partition}:ec2:${r}::image/*`),
-        Condition: stringCondition('aws:ResourceTag/sipbake:image', s.image),
-      },
-    ],
-  };
-}
+export { partitionOf, type IamRole, type Policy } from './scope.js';
 
 /** Secrets an image reads at boot, by reference (never values). */
 interface SecretScope {
@@ -207,6 +39,7 @@ function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
         'autoscaling:DescribeLifecycleHooks',
         'autoscaling:DescribeAutoScalingGroups',
         'ec2:DescribeInstances',
+        'elasticloadbalancing:DescribeTargetHealth',
       ],
       Resource: '*',
     },
@@ -262,25 +95,39 @@ function secretsOf(image: ImageDefinition): SecretScope {
   };
 }
 
+/** What `sipbake iam` is told beyond the image definition. */
+export interface PolicyOptions {
+  account?: string;
+  region?: string;
+  /** roll: the group's launch template id (lt-…); default any launch template. */
+  launchTemplate?: string;
+  /** roll: the role the launch template's instance profile holds; none: the roll may pass no role. */
+  instanceRole?: string;
+}
+
 /**
  * Where each role acts: build in bake.region (or --region) plus bake.amiRegions; roll and instance in
  * deploy.region (or --region). Without an image, any region ('*', matched with StringLike).
  */
-function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): PolicyScope {
+function scopeFor(role: IamRole, def: ImageDefinition | undefined, o: PolicyOptions): PolicyScope {
   const home = role === 'build' ? (o.region ?? def?.bake.region ?? '*') : (o.region ?? def?.deploy?.region ?? '*');
   // home stays first: the partition follows it.
   const regions = role === 'build' ? [home, ...(def?.bake.amiRegions ?? [])].filter((r, i, a) => a.indexOf(r) === i) : [home];
+  const kmsKeyId = def?.bake.kmsKeyId;
   return {
     regions,
     account: o.account ?? '*',
     asgName: def?.deploy?.asgName ?? '*',
     image: def?.name ?? '*',
     partition: partitionOf(home),
+    launchTemplate: o.launchTemplate ?? '*',
+    ...(o.instanceRole ? { instanceRole: o.instanceRole } : {}),
+    ...(kmsKeyId ? { kmsKeyId } : {}),
   };
 }
 
 /** The policy `sipbake iam ROLE [--image NAME]` prints. */
-export function policyFor(role: IamRole, def: ImageDefinition | undefined, o: { account?: string; region?: string } = {}): Policy {
+export function policyFor(role: IamRole, def: ImageDefinition | undefined, o: PolicyOptions = {}): Policy {
   const scope = scopeFor(role, def, o);
   if (role === 'build') return buildPolicy(scope);
   if (role === 'roll') return rollPolicy(scope);

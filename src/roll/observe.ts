@@ -61,6 +61,10 @@ export async function describeLtVersion(c: Pick<AwsClients, 'ec2'>, ltId: string
       ...(v.VersionDescription ? { description: v.VersionDescription } : {}),
       ...(parseMarker(v.VersionDescription) ? { marker: parseMarker(v.VersionDescription) } : {}),
       ...(v.LaunchTemplateData?.MetadataOptions?.HttpTokens ? { httpTokens: v.LaunchTemplateData.MetadataOptions.HttpTokens } : {}),
+      ...(v.LaunchTemplateData?.InstanceMarketOptions?.MarketType ? { marketType: v.LaunchTemplateData.InstanceMarketOptions.MarketType } : {}),
+      ...(v.LaunchTemplateData?.IamInstanceProfile
+        ? { instanceProfile: v.LaunchTemplateData.IamInstanceProfile.Arn ?? v.LaunchTemplateData.IamInstanceProfile.Name ?? '' }
+        : {}),
     };
   } catch (e) {
     if (e instanceof Error && /NotFound/.test(e.name)) return undefined;

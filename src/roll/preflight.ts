@@ -3,6 +3,7 @@
 import { AMI_TAG } from '../contract/tags.js';
 import { ok, refuse, type Check, type Finding, type PreflightInput } from './finding.js';
 import { deregistrationDelay, terminationHook } from './preflight-drain.js';
+import { instanceProfile, spotOptions } from './preflight-spot.js';
 import { ACTIVE_STATUSES, parseMarker } from './types.js';
 
 /** AWS's own limits on StartInstanceRefresh (API reference, RefreshPreferences and AlarmSpecification). */
@@ -192,6 +193,8 @@ const checks: Check[] = [
   terminationHook,
   deregistrationDelay,
   alarmsExist,
+  spotOptions,
+  instanceProfile,
 ];
 
 export function preflight(i: PreflightInput): Finding[] {

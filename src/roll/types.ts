@@ -32,6 +32,10 @@ export interface LtVersionInfo {
   /** sipbake's marker in the description (a version a roll of sipbake created), parsed once in observe.ts. */
   marker?: RollMarker;
   httpTokens?: string;
+  /** InstanceMarketOptions.MarketType of the version (spot: EC2 may reclaim with a two-minute notice). */
+  marketType?: string;
+  /** IamInstanceProfile of the version (ARN or name): its role is what the roll role must be allowed to pass. */
+  instanceProfile?: string;
 }
 
 export interface GroupInfo {

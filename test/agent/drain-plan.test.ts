@@ -121,6 +121,23 @@ describe('drain plan (pure)', () => {
     expect(r.actions[2]).toEqual([]);
   });
 
+  it('many no-action answers never give up before the deadline, and offers settle at one per 30 s', () => {
+    const long: DrainParams = { ...P, maxMs: 600_000 };
+    let s = initialState;
+    let last: Observation['completeResult'];
+    const offers: number[] = [];
+    for (let t = 0; t <= 300_000; t += 5000) {
+      const r = step(s, obs({ now: t, lifecycle: 'Terminated', dialogs: 0, ...(last ? { completeResult: last } : {}) }), long);
+      s = r.state;
+      last = r.actions.some((a) => a.type === 'complete') ? 'no-action' : undefined;
+      if (last) offers.push(t / 1000);
+    }
+    expect(s.phase).toBe('completing');
+    expect(offers.slice(0, 5)).toEqual([0, 10, 25, 50, 85]);
+    expect(offers.slice(4).every((t, i, a) => i === 0 || t - a[i - 1]! === 35)).toBe(true);
+    expect(offers.length).toBeLessThan(15);
+  });
+
   it('sleeps no longer than the poll, the deadline or the next heartbeat', () => {
     const s: DrainState = { ...initialState, phase: 'draining', drainStartedAt: 0, peakDialogs: 1 };
     const c: DrainState = { ...s, phase: 'completing', lastHeartbeatAt: 80_000 };
@@ -142,39 +159,31 @@ describe('drain plan (pure)', () => {
   const T = 'Terminated';
   const table: Row[] = [
     [
-      'calls end before the deregistration delay: keeps offering the completion every poll until Terminating:Wait',
+      // A no-action answer comes only in the poll after an offer; offers back off 5, 10, 20 s, then 30 s.
+      'calls end before the deregistration delay: offers the completion with a back-off until Terminating:Wait',
       [
         { now: 0, lifecycle: T, dialogs: 2 },
-        { now: 5000, lifecycle: T, dialogs: 0 },
-        ...[10, 15, 20, 25, 30, 35, 40].map((t) => ({
-          now: t * 1000,
-          lifecycle: T,
-          completeResult: 'no-action' as const,
-        })),
-        { now: 45_000, lifecycle: 'Terminating:Wait', completeResult: 'accepted' },
+        { now: 5000, lifecycle: T, dialogs: 0 }, // offer 1
+        { now: 10_000, lifecycle: T, completeResult: 'no-action' }, // next offer at 15 s
+        { now: 15_000, lifecycle: T }, // offer 2
+        { now: 20_000, lifecycle: T, completeResult: 'no-action' }, // next at 30 s
+        { now: 25_000, lifecycle: T },
+        { now: 30_000, lifecycle: T }, // offer 3
+        { now: 35_000, lifecycle: T, completeResult: 'no-action' }, // next at 55 s
+        ...[40, 45, 50].map((t) => ({ now: t * 1000, lifecycle: T })),
+        { now: 55_000, lifecycle: T }, // offer 4
+        { now: 60_000, lifecycle: 'Terminating:Wait', completeResult: 'accepted' },
       ],
-      { completedAt: 45_000, completed: true, attempts: 8, reason: 'no-calls-left' },
-    ],
-    [
-      'more than five no-action answers are never a reason to give up before the deadline',
-      [
-        { now: 0, lifecycle: T, dialogs: 0 },
-        ...Array.from({ length: 11 }, (_, i) => ({
-          now: (i + 1) * 5000,
-          lifecycle: T,
-          completeResult: 'no-action' as const,
-        })),
-      ],
-      { phase: 'completing', attempts: 12 },
+      { completedAt: 60_000, completed: true, attempts: 4, reason: 'no-calls-left' },
     ],
     [
       'gives up only after the drain deadline plus the grace (the hook timeout then decides)',
       [
         { now: 0, lifecycle: T, dialogs: 0 },
         { now: 60_000, lifecycle: T, completeResult: 'no-action' },
-        { now: 90_000, lifecycle: T, completeResult: 'no-action' },
+        { now: 90_000, lifecycle: T },
       ],
-      { completedAt: 90_000, completed: false, attempts: 2 },
+      { completedAt: 90_000, completed: false, attempts: 1 },
     ],
     [
       'a throttled completion is retried at the next poll',

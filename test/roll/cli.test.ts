@@ -140,6 +140,7 @@ describe('sipbake roll/rollback/status/history/iam', () => {
     expect(writes.Action).toContain('autoscaling:RollbackInstanceRefresh');
     expect(JSON.stringify(roll.result)).not.toContain('UpdateAutoScalingGroup');
     const build = await cli<PolicyDoc>(['iam', 'build', '--image', 'twilio-relay', '--json'], true);
-    expect(build.result.Statement[1]!.Condition!.StringEquals!['aws:ResourceTag/sipbake:image']).toBe('twilio-relay');
+    const retire = build.result.Statement.find((s) => s.Sid === 'RetireOnlyThisImagesAmis')!;
+    expect(retire.Condition!.StringEquals!['aws:ResourceTag/sipbake:image']).toBe('twilio-relay');
   });
 });

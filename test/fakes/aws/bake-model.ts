@@ -10,12 +10,15 @@
 //   builder/common/step_stop_ebs_instance.go     StopInstances
 //   builder/ebs/step_create_ami.go               encrypt_boot: CreateImage under a random temporary name, run tags on
 //                                                image + snapshot ("intermediary_image"); wait; DescribeImages
-//   builder/common/step_ami_region_copy.go       intermediary: CopyImage (Encrypted) into the build region AND every
+//   builder/common/step_ami_region_copy.go       intermediary: CopyImage (Encrypted, KmsKeyId from kms_key_id /
+//                                                region_kms_key_ids; tags are not copied) into the build region AND every
 //                                                ami_regions region; cleanup deregisters the temporary AMI and deletes its snapshots
 //   builder/common/step_enable_deprecation.go    EnableImageDeprecation per region (deprecate_at)
 //   builder/common/step_modify_ami_attributes.go ModifyImageAttribute LaunchPermission per region (ami_users)
 //   builder/common/step_create_tags.go           CreateTags on each AMI and its snapshots (tags, snapshot_tags)
 // then the remaining cleanups in reverse: TerminateInstances, DeleteSecurityGroup, DeleteKeyPair.
+// GovCloud and China (IsRestricted in the plugin's step_create_ami.go, step_run_source_instance.go): nothing is
+// tagged on create; the instance gets its run tags by CreateTags after launch, and the temporary AMI none at all.
 import {
   AuthorizeSecurityGroupIngressCommand,
   CopyImageCommand,
@@ -42,6 +45,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import type { PackerRunner } from '../../../src/bake/packer-run.js';
+import { partitionOf } from '../../../src/iam/policies.js';
 import type { FakeAwsHandle } from './index.js';
 
 export interface BakeVars {
@@ -58,6 +62,7 @@ export interface BakeVars {
   architecture: string;
   instance_type: string;
   manifest_path: string;
+  kms_key_id?: string;
 }
 
 /** What the generated template asks of the builder (read from packer.pkr.hcl, not assumed). */
@@ -116,6 +121,7 @@ function parseVarFile(text: string): BakeVars {
     architecture: str('architecture') || 'x86_64',
     instance_type: str('instance_type'),
     manifest_path: str('manifest_path'),
+    kms_key_id: str('kms_key_id'),
   };
 }
 
@@ -164,6 +170,9 @@ export async function amazonEbsBuild(
   const runTags = { Name: `sipbake-bake-${v.image_name}`, 'sipbake:image': v.image_name };
   const tagList = (t: Record<string, string>) => Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
   const cleanups: (() => Promise<unknown>)[] = [];
+  const restricted = partitionOf(v.region) !== 'aws';
+  const onCreate = (specs: { ResourceType: 'instance' | 'volume' | 'image' | 'snapshot'; Tags: { Key: string; Value: string }[] }[]) =>
+    restricted ? {} : { TagSpecifications: specs };
   try {
     // Prevalidate: the AMI name must be free in the build region.
     const taken = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [amiName] }] }));
@@ -215,15 +224,16 @@ export async function amazonEbsBuild(
           HttpTokens: (t.httpTokens ?? 'optional') as never,
           HttpPutResponseHopLimit: 1,
         },
-        TagSpecifications: [
+        ...onCreate([
           { ResourceType: 'instance', Tags: tagList(runTags) },
           { ResourceType: 'volume', Tags: tagList({ 'sipbake:image': v.image_name }) },
-        ],
+        ]),
       }),
     );
     const instanceId = run.Instances![0]!.InstanceId!;
     cleanups.push(() => ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })));
     await describeInstanceWithRetry(home, instanceId);
+    if (restricted) await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: tagList(runTags) }));
     log('==> amazon-ebs.sipbake: Provisioning (modelled: no AWS calls)');
     await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
 
@@ -233,10 +243,10 @@ export async function amazonEbsBuild(
       new CreateImageCommand({
         InstanceId: instanceId,
         Name: firstName,
-        TagSpecifications: [
+        ...onCreate([
           { ResourceType: 'image', Tags: tagList(runTags) },
           { ResourceType: 'snapshot', Tags: tagList(runTags) },
-        ],
+        ]),
       }),
     );
     const firstAmi = created.ImageId!;
@@ -261,7 +271,7 @@ export async function amazonEbsBuild(
           SourceImageId: firstAmi,
           Name: amiName,
           Encrypted: t.encryptBoot,
-          CopyImageTags: true,
+          ...(v.kms_key_id ? { KmsKeyId: v.kms_key_id } : {}),
         }),
       );
       await waitAvailable(h, h.clients.ec2, c.ImageId!);

@@ -54,6 +54,8 @@ export function requestsFor(c: CallSite): AuthRequest[] {
   const image = (id: string, r = region) => `arn:${p}:ec2:${r}::image/${id}`;
   const imageReq = (action: string, id: string) => req(action, image(id), tagContext(f.images.get(id)?.Tags));
   const instance = (id: string) => `arn:${p}:ec2:${region}:${acct}:instance/${id}`;
+  const instanceReq = (action: string, id: string) => req(action, instance(id), tagContext(f.ec2Instances.get(id)?.Tags));
+  const snapshot = (id: string) => `arn:${p}:ec2:${region}::snapshot/${id}`;
   const asg = (name: string) => {
     const g = f.asgs.get(name);
     return {
@@ -87,8 +89,8 @@ export function requestsFor(c: CallSite): AuthRequest[] {
         const tags = Object.fromEntries((input.Tags as { Key: string; Value: string }[]).map((t) => [`aws:RequestTag/${t.Key}`, t.Value]));
         const ctx = { ...tags, 'aws:TagKeys': (input.Tags as { Key: string }[]).map((t) => t.Key) };
         if (id.startsWith('ami-')) return req('ec2:CreateTags', image(id), { ...tagContext(f.images.get(id)?.Tags), ...ctx });
-        if (id.startsWith('snap-')) return req('ec2:CreateTags', `arn:${p}:ec2:${region}::snapshot/${id}`, ctx);
-        if (id.startsWith('i-')) return req('ec2:CreateTags', instance(id), ctx);
+        if (id.startsWith('snap-')) return req('ec2:CreateTags', snapshot(id), { ...tagContext(f.snapshots.get(id)?.Tags), ...ctx });
+        if (id.startsWith('i-')) return req('ec2:CreateTags', instance(id), { ...tagContext(f.ec2Instances.get(id)?.Tags), ...ctx });
         return req('ec2:CreateTags', `arn:${p}:ec2:${region}:${acct}:security-group/${id}`, ctx);
       });
     case 'CreateLaunchTemplateVersion':
@@ -127,10 +129,10 @@ export function requestsFor(c: CallSite): AuthRequest[] {
     }
     case 'StopInstances':
     case 'TerminateInstances':
-      return (input.InstanceIds as string[]).map((id) => req(`ec2:${c.command}`, instance(id)));
+      return (input.InstanceIds as string[]).map((id) => instanceReq(`ec2:${c.command}`, id));
     case 'CreateImage':
       return [
-        req('ec2:CreateImage', instance(input.InstanceId)),
+        instanceReq('ec2:CreateImage', input.InstanceId),
         req('ec2:CreateImage', `arn:${p}:ec2:${region}::image/*`, requestTags(input.TagSpecifications, 'image')),
         req('ec2:CreateImage', `arn:${p}:ec2:${region}::snapshot/*`, requestTags(input.TagSpecifications, 'snapshot')),
         ...((input.TagSpecifications ?? []) as { ResourceType: string }[]).map((s) =>
@@ -142,9 +144,13 @@ export function requestsFor(c: CallSite): AuthRequest[] {
       ];
     case 'CopyImage':
       // Authorized in the destination region (the client's): the new image and its snapshots.
-      return [req('ec2:CopyImage', `arn:${p}:ec2:${region}::image/*`), req('ec2:CopyImage', `arn:${p}:ec2:${region}::snapshot/*`)];
+      return [
+        req('ec2:CopyImage', `arn:${p}:ec2:${region}::image/*`),
+        req('ec2:CopyImage', `arn:${p}:ec2:${region}::snapshot/*`),
+        ...(input.KmsKeyId ? ebsKmsRequests(c, input.KmsKeyId) : []),
+      ];
     case 'DeleteSnapshot':
-      return [req('ec2:DeleteSnapshot', `arn:${p}:ec2:${region}::snapshot/${input.SnapshotId}`)];
+      return [req('ec2:DeleteSnapshot', snapshot(input.SnapshotId), tagContext(f.snapshots.get(input.SnapshotId)?.Tags))];
 
     // ---- Auto Scaling ----
     case 'StartInstanceRefresh': {
@@ -152,7 +158,7 @@ export function requestsFor(c: CallSite): AuthRequest[] {
       // With a DesiredConfiguration, Auto Scaling checks the caller may launch from that launch template
       // ("Control Amazon EC2 launch template usage in Auto Scaling groups").
       const d = input.DesiredConfiguration?.LaunchTemplate;
-      if (d) out.push(req('ec2:RunInstances', lt(d.LaunchTemplateId ?? d.LaunchTemplateName)));
+      if (d) out.push(...launchFromTemplate(c, d.LaunchTemplateId ?? d.LaunchTemplateName, d.Version ?? '$Default'));
       return out;
     }
     case 'RollbackInstanceRefresh':
@@ -176,4 +182,67 @@ export function requestsFor(c: CallSite): AuthRequest[] {
       return [req('elasticloadbalancing:ModifyTargetGroupAttributes', input.TargetGroupArn)];
   }
   throw new Error(`AWS fake: no IAM mapping for ${c.service} ${c.command}; add it in test/fakes/aws/iam-requests.ts`);
+}
+
+/**
+ * What Auto Scaling checks the caller may do when it launches from a launch template for them ("Control Amazon
+ * EC2 launch template usage in Auto Scaling groups"): RunInstances on every resource of the launch, each with
+ * ec2:LaunchTemplate set; CreateTags on create for the template's TagSpecifications; iam:PassRole for the
+ * role of its instance profile (the fake names a profile after its role, as the IAM console does).
+ */
+function launchFromTemplate(c: CallSite, ltRef: string, version: string): AuthRequest[] {
+  const { fake: f, region } = c;
+  const p = partitionOf(region);
+  const found = f.ltVersion(ltRef, version);
+  const ltArn = `arn:${p}:ec2:${region}:${f.account}:launch-template/${found?.lt.LaunchTemplateId ?? ltRef}`;
+  const ctx = { 'aws:RequestedRegion': region, 'ec2:LaunchTemplate': ltArn };
+  const at = (type: string, id = '*', extra: Record<string, string | string[]> = {}) => ({
+    action: 'ec2:RunInstances',
+    resource: `arn:${p}:ec2:${region}:${['image'].includes(type) ? '' : f.account}:${type}/${id}`,
+    context: { ...ctx, ...extra },
+  });
+  const data = (found?.v.data ?? {}) as Record<string, any>;
+  const imageId = data.ImageId as string | undefined;
+  const out: AuthRequest[] = [
+    at('launch-template', found?.lt.LaunchTemplateId ?? ltRef),
+    at('instance'),
+    at('volume'),
+    at('network-interface'),
+    at('subnet'),
+    at('security-group'),
+    ...(imageId ? [at('image', imageId, tagContext(f.images.get(imageId)?.Tags))] : []),
+  ];
+  for (const spec of (data.TagSpecifications ?? []) as { ResourceType: string; Tags?: { Key: string; Value: string }[] }[])
+    out.push({
+      action: 'ec2:CreateTags',
+      resource: `arn:${p}:ec2:${region}:${f.account}:${spec.ResourceType}/*`,
+      context: { ...ctx, ...requestTags([spec], spec.ResourceType), 'ec2:CreateAction': 'RunInstances' },
+    });
+  const profile = data.IamInstanceProfile as { Name?: string; Arn?: string } | undefined;
+  const role = profile?.Name ?? profile?.Arn?.split('/').pop();
+  if (role)
+    out.push({
+      action: 'iam:PassRole',
+      resource: `arn:${p}:iam::${f.account}:role/${role}`,
+      context: { 'aws:RequestedRegion': region, 'iam:PassedToService': 'ec2.amazonaws.com' },
+    });
+  return out;
+}
+
+/** A KMS key id, alias or ARN as the ARN of the key in this region (aliases are not resolved: keep to ids in tests). */
+function kmsKeyArn(c: Pick<CallSite, 'fake' | 'region'>, key: string): string {
+  return key.startsWith('arn:') ? key : `arn:${partitionOf(c.region)}:kms:${c.region}:${c.fake.account}:key/${key}`;
+}
+
+/**
+ * What EBS asks of KMS, on the caller's behalf, to write a volume or snapshot with a customer managed key
+ * ("How Amazon EBS uses AWS KMS", Amazon EBS user guide): kms:ViaService is EBS's EC2 endpoint in the region.
+ */
+function ebsKmsRequests(c: Pick<CallSite, 'fake' | 'region'>, key: string): AuthRequest[] {
+  const ctx = { 'aws:RequestedRegion': c.region, 'kms:ViaService': `ec2.${c.region}.amazonaws.com` };
+  return ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'].map((action) => ({
+    action,
+    resource: kmsKeyArn(c, key),
+    context: ctx,
+  }));
 }

@@ -23,6 +23,9 @@ export interface IamOptions {
   root?: string;
   /** --region, as a user would pass it. */
   region?: string;
+  /** --launch-template and --instance-role of `sipbake iam roll`. */
+  launchTemplate?: string;
+  instanceRole?: string;
   /** Evaluate this policy instead of the printed one (for tests that break a policy on purpose). */
   policy?: Policy | ((printed: Policy) => Policy);
   /** The test expects denials (a broken policy on purpose): they are still thrown, but do not fail the test. */
@@ -72,6 +75,8 @@ export class FakeIam {
         const printed = policyFor(role, def, {
           account: this.opts.account,
           ...(this.opts.region ? { region: this.opts.region } : {}),
+          ...(this.opts.launchTemplate ? { launchTemplate: this.opts.launchTemplate } : {}),
+          ...(this.opts.instanceRole ? { instanceRole: this.opts.instanceRole } : {}),
         });
         const o = role === this.role ? this.opts.policy : undefined;
         return typeof o === 'function' ? o(printed) : (o ?? printed);
