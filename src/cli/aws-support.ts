@@ -5,7 +5,6 @@ import type { CommandContext } from './context.js';
 import { UserError } from '../core/errors.js';
 import { nameTheProfile } from './credential-hint.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
-import { loadImageOrThrow } from '../definition/load.js';
 import type { Renderer } from '../roll/run.js';
 
 export interface AwsArgs {
@@ -30,6 +29,8 @@ export interface DeployTarget {
 }
 
 export async function loadDeploy(ctx: CommandContext, image: string, region?: string): Promise<DeployTarget> {
+  // The definition loader (zod, yaml) loads when the command runs, not for --help.
+  const { loadImageOrThrow } = await import('../definition/load.js');
   const { image: def, file } = await loadImageOrThrow(ctx.root, image);
   if (!def.deploy)
     throw new UserError(

@@ -1,5 +1,4 @@
 import { defineCommand } from '../command.js';
-import { loadImageOrThrow } from '../../definition/load.js';
 import { policyFor } from '../../iam/policies.js';
 
 export default defineCommand({
@@ -22,6 +21,7 @@ export default defineCommand({
         describe: 'Region (default: the image bake.region for build, deploy.region otherwise, else *)',
       }),
   run: async (o, ctx) => {
+    const { loadImageOrThrow } = await import('../../definition/load.js');
     const def = o.image ? (await loadImageOrThrow(ctx.root, o.image)).image : undefined;
     const policy = policyFor(o.role, def, { account: o.account, ...(o.region ? { region: o.region } : {}) });
     if (ctx.reporter.json) ctx.reporter.result(policy);

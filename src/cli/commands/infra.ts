@@ -2,7 +2,6 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCommand } from '../command.js';
 import { UserError } from '../../core/errors.js';
-import { loadImageOrThrow } from '../../definition/load.js';
 import type { FleetNetworkProps } from '../../infra/network.js';
 
 const ids = (v: string | undefined): string[] =>
@@ -50,6 +49,7 @@ export default defineCommand({
         'deploy it (docs/infra.md)',
       ),
   run: async (o, ctx) => {
+    const { loadImageOrThrow } = await import('../../definition/load.js');
     const { image } = await loadImageOrThrow(ctx.root, o.image);
     if (!image.deploy)
       throw new UserError(`image ${image.name} has no deploy: section`, 'add deploy: { region, asgName, targetGroupArns } (docs/infra.md shows one)');
