@@ -20,7 +20,7 @@ export function knownOptions(fresh: () => Argv<GlobalOptions>, builder: ((y: Arg
   return [...global, ...Object.keys(o.key), ...Object.values(o.alias).flat()];
 }
 
-export function imageNames(root: string): string[] {
+function imageNames(root: string): string[] {
   try {
     return readdirSync(path.join(root, 'images'))
       .filter((f) => f.endsWith('.yaml'))

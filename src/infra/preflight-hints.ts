@@ -4,7 +4,7 @@ import type { Finding } from '../roll/finding.js';
 
 const FLEET = 'SipbakeFleet (`sipbake infra IMAGE`, docs/infra.md)';
 
-export const INFRA_HINTS: Readonly<Record<string, string>> = {
+const INFRA_HINTS: Readonly<Record<string, string>> = {
   groupExists: `${FLEET} creates the group (its autoScalingGroupName is deploy.asgName)`,
   usesLaunchTemplate: `${FLEET} gives the group a launch template (LaunchTemplate)`,
   pinnedVersion: `${FLEET} pins the group to a numbered version (LaunchTemplate.Version = LatestVersionNumber)`,

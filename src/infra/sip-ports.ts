@@ -2,7 +2,7 @@
 // TCP share it (NLB "Listeners for your Network Load Balancers": TCP_UDP serves both on one port), TCP for TLS.
 import type { ImageDefinition } from '../definition/schema.js';
 
-export type NlbProtocol = 'UDP' | 'TCP' | 'TCP_UDP';
+type NlbProtocol = 'UDP' | 'TCP' | 'TCP_UDP';
 
 export interface SipPort {
   port: number;
@@ -12,7 +12,7 @@ export interface SipPort {
 }
 
 /** The name inside a target group ARN (…:targetgroup/NAME/HEX). */
-export function targetGroupNameOf(arn: string): string | undefined {
+function targetGroupNameOf(arn: string): string | undefined {
   return /:targetgroup\/([^/]+)\//.exec(arn)?.[1];
 }
 

@@ -17,7 +17,7 @@ export interface InstanceRow {
 const nameOf = (arn: string): string => /:targetgroup\/([^/]+)\//.exec(arn)?.[1] ?? arn;
 
 /** Draining: Auto Scaling is terminating it (the hook's wait is the drain), or a target group drains it. */
-export function isDraining(i: Pick<FleetInstance, 'lifecycleState' | 'targets'>): boolean {
+function isDraining(i: Pick<FleetInstance, 'lifecycleState' | 'targets'>): boolean {
   return i.lifecycleState.startsWith('Terminating') || Object.values(i.targets).includes('draining');
 }
 
