@@ -17,7 +17,8 @@ export interface Destination {
 }
 
 export interface StatusObservation {
-  kamailio: { up: boolean; uptimeSeconds?: number; error?: string };
+  /** kamcmdMissing: the ctl socket could not be asked at all, so whether Kamailio is up is unknown. */
+  kamailio: { up: boolean; uptimeSeconds?: number; error?: string; kamcmdMissing?: boolean };
   activeDialogs?: number;
   draining?: boolean;
   /** $shv(handoff): the serving peer a draining instance hands new INVITEs to. */
@@ -34,11 +35,10 @@ export function kamcmdRunner(kamcmd: string, socket: string, timeoutMs = 3000): 
   return (args) =>
     new Promise((resolve, reject) => {
       execFile(kamcmd, ['-s', socket, ...args], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-        if (err)
-          reject(
-            new Error(((err as NodeJS.ErrnoException).code === 'ENOENT' ? `${kamcmd} not found` : stderr.trim() || stdout.trim() || err.message).slice(0, 200)),
-          );
-        else resolve(stdout);
+        if (!err) return resolve(stdout);
+        // A missing kamcmd says nothing about Kamailio: keep ENOENT so the screen can tell the two apart.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(Object.assign(new Error(`${kamcmd} not found`), { code: 'ENOENT' }));
+        reject(new Error((stderr.trim() || stdout.trim() || err.message).slice(0, 200)));
       });
     });
 }
@@ -94,7 +94,8 @@ export async function observeStatus(root: string, kam: Kamcmd, withDispatcher: b
     const up = /uptime:\s*(\d+)/.exec(await kam(['core.uptime']));
     o.kamailio = { up: Boolean(up), ...(up ? { uptimeSeconds: Number(up[1]) } : {}) };
   } catch (e) {
-    o.kamailio = { up: false, error: e instanceof Error ? e.message : String(e) };
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    o.kamailio = { up: false, error: e instanceof Error ? e.message : String(e), ...(missing ? { kamcmdMissing: true } : {}) };
   }
   if (o.kamailio.up) {
     const [dlg, drain, ds, peer] = await Promise.allSettled([
@@ -138,9 +139,12 @@ function ago(iso: string | undefined, now: number): string {
 export function formatStatus(name: string, o: StatusObservation, now = Date.now()): string {
   const lines: string[] = [`sipbake-status: ${name}`];
   const k = o.kamailio;
-  lines.push(
-    `Kamailio         ${k.up ? `up ${k.uptimeSeconds !== undefined ? `${k.uptimeSeconds} s` : ''}`.trim() : `DOWN (${k.error ?? 'no answer on the ctl socket'})`}`,
-  );
+  const kamailio = k.up
+    ? `up ${k.uptimeSeconds !== undefined ? `${k.uptimeSeconds} s` : ''}`.trim()
+    : k.kamcmdMissing
+      ? `UNKNOWN (${k.error}: the ctl socket cannot be asked; \`systemctl is-active kamailio\` says whether it runs)`
+      : `DOWN (${k.error ?? 'no answer on the ctl socket'})`;
+  lines.push(`Kamailio         ${kamailio}`);
   lines.push(`Active dialogs   ${o.activeDialogs ?? '?'}`);
   const drainBits = [
     o.draining === undefined

@@ -22,6 +22,21 @@ interface KnownAwsError {
 // The SDK's own advice is kept in the message: @aws-sdk/credential-provider-sso (resolveSSOCredentials) and
 // @aws-sdk/token-providers (constants REFRESH_MESSAGE) say "To refresh this SSO session run aws sso login …".
 const awsErrorTable: KnownAwsError[] = [
+  // Answers that are not AWS's: the SDK finds no error code in them and names the error "Unknown", keeping
+  // the HTTP status in $metadata (a proxy's 407, a captive portal's or firewall's HTML 403).
+  {
+    pattern: /^(Unknown|UnknownError)$/,
+    when: (e) => httpStatusOf(e) === 407,
+    message: (_e, where) => `a proxy between here and AWS asks for a login (HTTP 407 Proxy Authentication Required, ${where})`,
+    fix: 'put its credentials in HTTPS_PROXY (http://USER:PASSWORD@HOST:PORT), or add .amazonaws.com to NO_PROXY when AWS is reachable directly',
+  },
+  {
+    pattern: /^(Unknown|UnknownError)$/,
+    when: (e) => httpStatusOf(e) !== undefined,
+    message: (e, where) =>
+      `something other than AWS answered ${where} (HTTP ${httpStatusOf(e)}${isHtml(e) ? ', an HTML page' : ''}): a proxy, a firewall or a captive portal`,
+    fix: 'log in to the network (open any web page in a browser), or check HTTPS_PROXY and NO_PROXY; `curl -sI https://sts.amazonaws.com` shows who answers',
+  },
   {
     pattern: /^(CredentialsProviderError|TokenProviderError)$/,
     when: (e) => /SSO session|sso login|SSO token/i.test(e.message),
@@ -94,6 +109,14 @@ const awsErrorTable: KnownAwsError[] = [
     fix: 'check the deploy: section of the image definition against the message',
   },
 ];
+
+function httpStatusOf(e: Error): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+function isHtml(e: Error): boolean {
+  const headers = (e as { $response?: { headers?: Record<string, string> } }).$response?.headers ?? {};
+  return /html/i.test(headers['content-type'] ?? '');
+}
 
 /** The SDK's error under any sentence aws() wrapped around it (a UserError keeps it as its cause). */
 export function sdkError(e: unknown): Error | undefined {

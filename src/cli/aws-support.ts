@@ -1,10 +1,10 @@
 // What the roll-family commands share: AWS options, the deploy section, the listr2 renderer choice.
 import type { Argv } from 'yargs';
-import { createAwsClients, destroyAwsClients, type AwsClients } from '../aws/clients.js';
+import type { AwsClients } from '../aws/clients.js';
 import type { CommandContext } from './context.js';
 import { UserError } from '../core/errors.js';
+import { nameTheProfile } from './credential-hint.js';
 import type { DeployConfig } from '../definition/deploy-schema.js';
-import { loadImageOrThrow } from '../definition/load.js';
 import type { Renderer } from '../roll/run.js';
 
 export interface AwsArgs {
@@ -29,6 +29,8 @@ export interface DeployTarget {
 }
 
 export async function loadDeploy(ctx: CommandContext, image: string, region?: string): Promise<DeployTarget> {
+  // The definition loader (zod, yaml) loads when the command runs, not for --help.
+  const { loadImageOrThrow } = await import('../definition/load.js');
   const { image: def, file } = await loadImageOrThrow(ctx.root, image);
   if (!def.deploy)
     throw new UserError(
@@ -45,15 +47,20 @@ export async function loadDeploy(ctx: CommandContext, image: string, region?: st
   };
 }
 
-function clientsFor(deploy: DeployConfig, a: AwsArgs): AwsClients {
-  return createAwsClients({ region: a.region ?? deploy.region, ...(a.profile ? { profile: a.profile } : {}) });
-}
-
 /** The one way a command uses AWS: clients for the group's region (or --region/--profile), always released. */
-export async function withAwsClients<T>(deploy: DeployConfig, a: AwsArgs, use: (clients: AwsClients) => Promise<T>): Promise<T> {
-  const clients = clientsFor(deploy, a);
+export async function withAwsClients<T>(
+  deploy: DeployConfig,
+  a: AwsArgs,
+  use: (clients: AwsClients) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
+  // The SDK loads here, not when the command module does: --help and completion never load it.
+  const { createAwsClients, destroyAwsClients } = await import('../aws/clients.js');
+  const clients = createAwsClients({ region: a.region ?? deploy.region, ...(a.profile ? { profile: a.profile } : {}) });
   try {
     return await use(clients);
+  } catch (e) {
+    throw nameTheProfile(e, { ...(a.profile ? { profile: a.profile } : {}), env });
   } finally {
     destroyAwsClients(clients);
   }

@@ -10,6 +10,8 @@ import { commandIndex, type CommandEntry } from './commands/index.js';
 import { mapAwsError } from '../aws/errors.js';
 import { findRepository, packageRoot, repositoryNote } from './repository.js';
 import { listenForInterrupts } from './interrupts.js';
+import { usageText } from './usage-text.js';
+import { imageCompletions, knownOptions, rootArg } from './completion.js';
 
 /** The repository a command works on: --root, else the nearest images/ at or above the cwd, else sipbake's own checkout. */
 export function resolveRoot(explicit: string | undefined, cwd = process.cwd()): string {
@@ -80,6 +82,7 @@ export function buildParser(
   loaded: { entry: CommandEntry; module: SipbakeCommand<never> } | undefined,
   ctxFor: (g: GlobalOptions & { root?: string }) => CommandContext,
   onExit: (code: number) => void,
+  completionRoot = process.cwd(),
 ): Argv<GlobalOptions> {
   let y = yargs(argv)
     .scriptName('sipbake')
@@ -100,9 +103,22 @@ export function buildParser(
     .fail((msg, err) => {
       // Errors thrown by handlers pass through; yargs' own complaints become usage errors (exit 2).
       if (err) throw err;
-      throw new UsageError(msg);
+      throw new UsageError(
+        usageText(msg, {
+          argv,
+          options: knownOptions(() => yargs([]) as unknown as Argv<GlobalOptions>, loaded?.module.builder as ((y: Argv<GlobalOptions>) => unknown) | undefined),
+          ...(loaded ? { command: loaded.module.command } : {}),
+        }),
+      );
     })
-    .completion('completion', 'Print a bash/zsh completion script: sipbake completion >> ~/.bashrc')
+    .completion('completion', 'Print a bash/zsh completion script: sipbake completion >> ~/.bashrc', ((
+      current: string,
+      parsed: { _: unknown[] },
+      defaults: (cb: (e: Error | null, found: readonly string[]) => void) => void,
+      done: (c: string[]) => void,
+    ) => {
+      defaults((_e, found) => done([...found, ...imageCompletions(current, parsed, loaded?.module.command, completionRoot)]));
+    }) as never)
     .help()
     .alias('h', 'help')
     .version(version())
@@ -166,13 +182,16 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
       (code) => {
         exitCode = code;
       },
+      findRepository(rootArg(argv), cwd).root,
     );
     // yargs hands its own output (--help, --version, usage, completion) to the callback instead of printing it.
     let output = '';
     await parser.parseAsync(argv, {}, (_err, _args, out) => {
       output = out;
     });
-    if (output) reporter.line(output.trimEnd());
+    // The completion script is the command's own output: with --json it is the one document on stdout.
+    if (output && json && argv[0] === 'completion') reporter.result({ ok: true, completion: output });
+    else if (output) reporter.line(output.trimEnd());
     // A command that treats the interrupt as its normal end (try) returns; its recovery lines still show.
     if (signal.aborted) for (const l of interrupts.lines()) reporter.line(l, 'warn');
     return exitCode;

@@ -5,6 +5,7 @@ import { ok, refuse, type Check, type Finding, type PreflightInput } from './fin
 import { deregistrationDelay, terminationHook } from './preflight-drain.js';
 import { instanceProfile, spotOptions } from './preflight-spot.js';
 import { ACTIVE_STATUSES, parseMarker } from './types.js';
+import { withInfraHint } from '../infra/preflight-hints.js';
 
 /** AWS's own limits on StartInstanceRefresh (API reference, RefreshPreferences and AlarmSpecification). */
 export const REFRESH_LIMITS = { alarms: 10, checkpointDelay: 172800, bakeTime: 172800 } as const;
@@ -198,5 +199,8 @@ const checks: Check[] = [
 ];
 
 export function preflight(i: PreflightInput): Finding[] {
-  return checks.map((c) => c(i)).filter((f): f is Finding => f !== undefined);
+  return checks
+    .map((c) => c(i))
+    .filter((f): f is Finding => f !== undefined)
+    .map(withInfraHint);
 }

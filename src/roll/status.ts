@@ -7,6 +7,7 @@ import { listImageAmis } from './images.js';
 import { describeGroup, describeLtVersion, describeRefreshes } from './observe.js';
 import { parseLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type AmiInfo, type GroupInfo, type LtVersionInfo, type RefreshInfo } from './types.js';
 import { describeFleet } from './fleet.js';
+import { formatInstanceRows, instanceRows, type InstanceRow } from './status-instances.js';
 import { leaseExpired, parseLease, rejectionsOf, TAG_LEASE, type Lease, type Rejection } from './tags.js';
 
 export interface StatusReport {
@@ -14,6 +15,8 @@ export interface StatusReport {
   launchTemplate?: { id: string; version: string };
   liveAmi?: string;
   instances: { id: string; ami: string }[];
+  /** Every instance with lifecycle, health, targets and drain state (status-instances.ts). */
+  rows?: InstanceRow[];
   lastKnownGood?: { version: number; ami: string };
   lastRoll?: string;
   refresh?: RefreshInfo;
@@ -56,6 +59,7 @@ export async function status(c: AwsClients, asgName: string, region: string, now
     ...(g.launchTemplate ? { launchTemplate: { id: g.launchTemplate.id, version: g.launchTemplate.version } } : {}),
     ...(v?.imageId ? { liveAmi: v.imageId } : {}),
     instances: await instanceAmis(c, asgName),
+    rows: await instanceRows(c, asgName),
     ...(lkg ? { lastKnownGood: lkg } : {}),
     ...(g.tags[TAG_LAST_ROLL] ? { lastRoll: g.tags[TAG_LAST_ROLL] } : {}),
     ...(refresh ? { refresh } : {}),
@@ -66,7 +70,8 @@ export async function status(c: AwsClients, asgName: string, region: string, now
 
 export function formatStatus(s: StatusReport): string[] {
   const out = [`${s.asgName}: launch template ${s.launchTemplate?.id ?? '-'} version ${s.launchTemplate?.version ?? '-'}, live AMI ${s.liveAmi ?? 'unknown'}`];
-  for (const i of s.instances) out.push(`  ${i.id} ${i.ami}${i.ami === s.liveAmi ? '' : '  (not the live AMI)'}`);
+  if (s.rows) out.push(...formatInstanceRows(s.rows, s.liveAmi));
+  else for (const i of s.instances) out.push(`  ${i.id} ${i.ami}${i.ami === s.liveAmi ? '' : '  (not the live AMI)'}`);
   out.push(`  last-known-good: ${s.lastKnownGood ? `version ${s.lastKnownGood.version} ${s.lastKnownGood.ami}` : 'not recorded yet'}`);
   if (s.lastRoll) out.push(`  last roll: ${s.lastRoll}`);
   if (s.lease) out.push(`  roll in progress: ${s.lease.owner} since ${s.lease.startedAt} (lease expires ${s.lease.expiresAt})`);

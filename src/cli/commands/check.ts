@@ -2,10 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { defineCommand } from '../command.js';
-import { listImages } from '../../definition/load.js';
-import { renderImage } from '../../render/index.js';
-import { kamailioCheck } from '../../check/kamailio-check.js';
-import { kamailioStart } from '../../check/kamailio-start.js';
 import { KAMAILIO_CFG_PATH } from '../../render/plan.js';
 import { UserError } from '../../core/errors.js';
 
@@ -24,6 +20,13 @@ export default defineCommand({
       .example('$0 check', 'every image under images/, with the real kamailio -c')
       .example('$0 check twilio-relay --start', 'also start it on loopback until its control socket answers'),
   run: async (o, ctx) => {
+    // The renderer, execa and the definition loader load when the command runs, not for --help and completion.
+    const [{ renderImage }, { kamailioCheck }, { kamailioStart }, { listImages }] = await Promise.all([
+      import('../../render/index.js'),
+      import('../../check/kamailio-check.js'),
+      import('../../check/kamailio-start.js'),
+      import('../../definition/load.js'),
+    ]);
     const names = o.images && o.images.length > 0 ? o.images : await listImages(ctx.root);
     if (names.length === 0) throw new UserError(`no image definitions under ${path.join(ctx.root, 'images')}`, 'add images/NAME.yaml, or name a YAML file');
     const results: { image: string; ok: boolean; errors: string[] }[] = [];

@@ -1,5 +1,4 @@
 import { defineCommand } from '../command.js';
-import { loadImageOrThrow } from '../../definition/load.js';
 import { explainPolicy, explainText } from '../../iam/explain.js';
 import { policyFor } from '../../iam/policies.js';
 
@@ -32,6 +31,7 @@ export default defineCommand({
       })
       .option('explain', { type: 'boolean', default: false, describe: 'Print each statement with the calls it serves' }),
   run: async (o, ctx) => {
+    const { loadImageOrThrow } = await import('../../definition/load.js');
     const def = o.image ? (await loadImageOrThrow(ctx.root, o.image)).image : undefined;
     const policy = policyFor(o.role, def, {
       account: o.account,

@@ -60,6 +60,13 @@ export const commandIndex: CommandEntry[] = [
     ['$0 history twilio-relay', 'the AMIs to roll back to'],
     ['$0 history recorder-lb --region eu-west-1', 'in another region'],
   ]),
+  entry(
+    'infra',
+    'infra <image>',
+    'Synthesize the CloudFormation template of the infrastructure a roll needs (offline, with the CDK)',
+    () => import('./infra.js'),
+    [['$0 infra twilio-relay --out infra', 'write infra/sipbake-twilio-relay.template.json']],
+  ),
   entry('iam', 'iam <role>', 'Print a least-privilege IAM policy for build, roll or the instance role', () => import('./iam.js'), [
     ['$0 iam build --image twilio-relay --account 123456789012', 'the policy of the CI bake role'],
     ['$0 iam roll --image twilio-relay --account 123456789012', 'the policy of the CI roll role (roll, rollback, status, history)'],

@@ -1,7 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { defineCommand } from '../command.js';
 import { UserError } from '../../core/errors.js';
-import { renderImage } from '../../render/index.js';
 
 export default defineCommand({
   command: 'render <image>',
@@ -39,6 +38,8 @@ export default defineCommand({
       .example('$0 render recorder-lb --out build/recorder-lb', 'the tree that gets baked')
       .example('$0 render twilio-relay --out /tmp/relay --local && kamailio -DD -E -f /tmp/relay/etc/kamailio/kamailio.cfg', 'run it on loopback'),
   run: async (o, ctx) => {
+    // The renderer (eta, execa) loads when the command runs, not for --help and completion.
+    const { renderImage } = await import('../../render/index.js');
     const privateIp = o['private-ip'];
     const publicIp = o['public-ip'] ?? privateIp;
     for (const [flag, v] of [

@@ -1,6 +1,5 @@
 import { defineCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
-import { runTry } from '../../try/run.js';
 import { loopbackNet, TRY_NET } from '../../try/plan.js';
 
 export default defineCommand({
@@ -28,6 +27,7 @@ export default defineCommand({
       .example('$0 try recorder-lb --address 127.0.30.0/24', 'on another loopback range (e.g. next to another try)')
       .example('$0 try recorder-lb --json --for 60', 'the addresses as JSON; stops after a minute'),
   run: async (o, ctx) => {
+    const { runTry } = await import('../../try/run.js');
     const net = loopbackNet(String(o.address));
     if (net === undefined) throw new Error(`--address ${o.address} passed the builder's check but is not a loopback /24`);
     await runTry({
