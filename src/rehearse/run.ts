@@ -726,11 +726,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const cap = cancellableSleep(windowMs + waitMs + 10_000);
     await Promise.race([Promise.all([...uacs, ...(trunk ? [trunk] : [])].map((u) => u.exited)), cap.done, interrupted]).finally(cap.cancel);
     clearInterval(natWatch);
-    const outcomes = await callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
+    const outcomes = callOutcomes(await Promise.all(groups.map((_, gi) => readFile(path.join(dir, `uac-${gi}.log`), 'utf8').catch(() => ''))));
     const uasLogs = await Promise.all(peers.map((p) => readFile(path.join(dir, `uas-${p}.log`), 'utf8').catch(() => '')));
     const ends = callEnds([...uasLogs]);
     const trunkLog = trunk ? await readFile(path.join(dir, 'uac-trunk.log'), 'utf8').catch(() => '') : '';
-    const trunkOutcomes = trunk ? await callOutcomes([trunkLog]) : [];
+    const trunkOutcomes = trunk ? callOutcomes([trunkLog]) : [];
     for (const c of [...outcomes, ...trunkOutcomes]) {
       const e = ends.get(c.callId);
       if (e !== undefined) c.endedAt = e;

@@ -126,7 +126,7 @@ export async function runRoll(req: RollRequest, deps: RollDeps): Promise<{ exitC
       : [];
   const unregister = deps.onInterrupt?.(recovery);
   try {
-    await rollTasks(rollStages(), ctx, deps.renderer, reporter, deps.clock.now).run();
+    await rollTasks(rollStages(), ctx, deps.renderer, reporter, () => deps.clock.now()).run();
     // A stage that shows its failure and lets the next run (the gate) swallows an interrupt: raise it here.
     deps.signal.throwIfAborted();
   } catch (e) {

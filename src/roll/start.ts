@@ -73,7 +73,7 @@ async function startNew(ctx: RollCtx): Promise<Started> {
       performDeps(ctx, () => undefined),
       { [TAG_LAST_ROLL]: `started ${req.image} ${plan.to.ami} version ${toVersion} refresh ${refreshId}` },
     ),
-  ).catch((e: Error) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e.message}`));
+  ).catch((e: unknown) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e instanceof Error ? e.message : String(e)}`));
   return {
     refreshId,
     toVersion,

@@ -53,7 +53,7 @@ describe('--json progress: one JSON event per line on stderr while the roll runs
     const err = lines.filter((l) => l.stream === 'err');
     const events = err
       .filter((l) => l.text.startsWith('{'))
-      .map((l) => ({ ...(JSON.parse(l.text) as Record<string, unknown>), simSeconds: l.simSeconds }) as Record<string, unknown> & { simSeconds: number });
+      .map((l): Record<string, unknown> & { simSeconds: number } => ({ ...(JSON.parse(l.text) as Record<string, unknown>), simSeconds: l.simSeconds }));
     // Every stderr line that is JSON is exactly one event with a kind and a time.
     for (const e of events) expect(e).toMatchObject({ event: expect.any(String), at: expect.any(String) });
     const kinds = new Set(events.map((e) => e['event']));
@@ -173,7 +173,7 @@ describe('confirmation', () => {
         owner: 'me@tty:1',
         confirm: terminalConfirm('roll', input, output),
       },
-    ).catch((e: Error) => e);
+    ).catch((e: unknown) => e);
     expect(shown).toMatch(/roll plan for twilio-relay → kamailio-lb-asg: start[\s\S]*batches[\s\S]*Roll kamailio-lb-asg onto ami-\w+\? \[y\/N\]/);
     if (want) expect(result).toMatchObject({ exitCode: 0 });
     else {
@@ -207,7 +207,7 @@ describe('interrupt', () => {
         clients: h.clients,
         clock: h.fake.clock,
         reporter: {
-          ...reporter,
+          json: reporter.json,
           line: (m, l) => reporter.line(m, l),
           result: (v) => reporter.result(v),
           // Interrupt as soon as the refresh has started: sipbake stops watching, AWS goes on.
