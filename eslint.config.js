@@ -5,6 +5,10 @@ import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
+// The definition's pure schema (zod and constants): what the agent and the contract may read of src/definition.
+// The rest of it (load.ts, locate.ts, input-limits.ts: fs and yaml) stays with the build side.
+const definitionSchema = ['schema.ts', 'bake-schema.ts', 'deploy-schema.ts', 'drain-schema.ts', 'primitives.ts', 'twilio.ts'].map((f) => `./definition/${f}`);
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'build/**', '.cache/**', 'coverage/**'] },
   js.configs.recommended,
@@ -85,11 +89,19 @@ export default tseslint.config(
               from: './src/!(core)/**/*',
               message: 'src/core is a leaf: it imports nothing of ours.',
             },
-            // contract/ is shared by render and the agent; it depends on neither (only on the definition's types).
+            // contract/ is shared by render and the agent; it depends on neither (only on the definition's schema).
             {
-              target: './src/contract/**/*',
-              from: './src/!(contract|core|definition)/**/*',
-              message: 'src/contract imports only src/core and src/definition.',
+              target: './src/contract',
+              from: './src',
+              except: ['./contract', './core', ...definitionSchema],
+              message: "src/contract imports only src/core and the definition's pure schema (definition/*schema.ts, primitives.ts, twilio.ts).",
+            },
+            // The agent ships onto every AMI: an allow-list keeps the build, roll and AWS-wide code off it.
+            {
+              target: './src/agent',
+              from: './src',
+              except: ['./agent', './contract', './core', ...definitionSchema],
+              message: "src/agent imports only src/agent, src/contract, src/core and the definition's pure schema (it runs on the instance).",
             },
             // The on-instance agent and the renderer meet only in src/contract.
             {
