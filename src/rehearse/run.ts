@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, UserError } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
 import { startProcess, type ManagedProcess } from '../try/process.js';
 import { initialController, nextDelayMs, step, type Action, type ControllerParams, type ControllerState } from './controller.js';
 import { closeServer, instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall } from './endpoints.js';
@@ -55,6 +56,8 @@ export interface RehearseOptions {
   /** Tag appended to namespace names (tests running in parallel). */
   tag?: string;
   log?: (line: string) => void;
+  /** Where the timeline's entries go as progress events (with --json: NDJSON on stderr). */
+  reporter?: Pick<Reporter, 'event'>;
   signal?: AbortSignal;
   keepDir?: boolean;
 }
@@ -236,6 +239,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   const event = (id: string, what: string) => {
     const e = { t: Math.round((Date.now() - t0) / 100) / 10, id, what };
     timeline.push(e);
+    o.reporter?.event({ event: 'rehearsal', ...e });
     log(`${e.t.toFixed(1).padStart(6)} s  ${id.padEnd(18)} ${what}`);
   };
   const procs: ManagedProcess[] = [];

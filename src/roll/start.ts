@@ -88,8 +88,7 @@ export async function start(ctx: RollCtx, setTitle: (t: string) => void): Promis
   ctx.started = st;
   setTitle(`Refresh ${st.refreshId} → launch template ${st.previous.ltId} version ${st.toVersion} (${st.forwardAmi})`);
   deps.reporter.event({
-    event: 'stage',
-    stage: 'refresh',
+    event: 'refresh',
     refreshId: st.refreshId,
     mode: plan.mode,
     launchTemplate: st.previous.ltId,

@@ -66,6 +66,7 @@ export default defineCommand({
       peerDiscovery: o['peer-discovery'],
       keepDir: o.keep,
       log: (l) => ctx.reporter.line(l),
+      reporter: ctx.reporter,
       signal: ctx.signal,
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
