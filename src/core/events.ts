@@ -2,11 +2,11 @@
 // toolkit-lib/lib/api/io/private/messages.ts): its code (the `event` field), level, description and payload.
 // Reporter.event accepts only these; docs/events.md is generated from EVENTS (npm run docs:events).
 
-export type EventLevel = 'info' | 'debug';
-export type StageState = 'started' | 'done' | 'failed';
+type EventLevel = 'info' | 'debug';
+type StageState = 'started' | 'done' | 'failed';
 
 /** A step of a command (build, roll) starts, ends or fails: one shape for all of them. */
-export interface StagePayload {
+interface StagePayload {
   stage: string;
   state: StageState;
   title?: string;
@@ -14,7 +14,7 @@ export interface StagePayload {
   reason?: string;
 }
 
-export interface EventPayloads {
+interface EventPayloads {
   stage: StagePayload;
   packer: { stage?: string; kind: string; text: string };
   refresh: { refreshId: string; mode: string; launchTemplate: string; version: number; ami: string };
