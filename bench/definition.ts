@@ -53,7 +53,7 @@ try {
       refused: !last!.ok,
       message: last!.ok ? 'ok' : last!.issues[0]!.message.slice(0, 100),
     };
-    process.stdout.write(`${name}: median ${results[name]!.medianMs} ms, max ${results[name]!.maxMs} ms, ${results[name]!.refused ? 'refused' : 'accepted'}\n`);
+    process.stdout.write(`${name}: median ${results[name].medianMs} ms, max ${results[name].maxMs} ms, ${results[name].refused ? 'refused' : 'accepted'}\n`);
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -98,7 +98,7 @@ export function kamcmdRpc(o: KamcmdOptions): KamailioRpc {
           const why =
             code === 'ENOENT'
               ? `${o.kamcmd} is not installed (it ships with kamailio; set SIPBAKE_KAMCMD to its path)`
-              : `${stderr.trim() || stdout.trim() || err.message}`.slice(0, 300);
+              : (stderr.trim() || stdout.trim() || err.message).slice(0, 300);
           reject(new RpcError(`kamcmd ${args.join(' ')} on ${o.socket} failed: ${why}`));
         } else resolve(stdout);
       });

@@ -160,7 +160,7 @@ export function formatStatus(name: string, o: StatusObservation, now = Date.now(
   if (o.drainState)
     drainBits.push(
       Object.entries(o.drainState)
-        .map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : String(b)}`)
+        .map(([a, b]) => `${a}=${typeof b === 'string' ? b : JSON.stringify(b)}`)
         .join(' '),
     );
   lines.push(`Drain            ${drainBits.join('; ')}`);

@@ -37,6 +37,8 @@ function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
  * (proxy-agent decides per request through proxy-from-env, which reads process.env), or undefined without one.
  */
 function proxyAgentFor(env: NodeJS.ProcessEnv = process.env): Agent | undefined {
+  // proxy-agent's agent extends http.Agent yet serves https requests too (agent-base picks per request).
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
   return proxyConfigured(env) ? (new ProxyAgent() as unknown as Agent) : undefined;
 }
 

@@ -77,7 +77,7 @@ export const execaPacker: PackerRunner = {
     const r = await child;
     if (rest) handle(rest);
     await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
-    const stderr = Array.isArray(r.stderr) ? (r.stderr as string[]) : String(r.stderr ?? '').split('\n');
+    const stderr = Array.isArray(r.stderr) ? r.stderr : String(r.stderr ?? '').split('\n');
     output.push(...stderr.filter(Boolean));
     const name = `packer ${args[0] ?? ''}`.trim();
     if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ''))) {

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { UserError } from '../core/errors.js';
 
 export const COMPONENTS = ['kamailio', 'rtpproxy', 'ssm-agent'] as const;
-export type Component = (typeof COMPONENTS)[number];
+type Component = (typeof COMPONENTS)[number];
 
 interface ComponentInfo {
   key: string;

@@ -3,28 +3,28 @@
 import type { Reporter } from '../core/reporter.js';
 import type { Step } from './tasks.js';
 
-/** Wraps steps so each start, end and failure is an event: {"event":"stage","stage":…,"status":…,"seconds":…}. */
+/** Wraps steps so each start, end and failure is an event: {"event":"stage","stage":…,"state":…,"seconds":…}. */
 export function withStageEvents(steps: Step[], reporter: Reporter, now: () => number = Date.now): Step[] {
   return steps.map((s) => ({
     ...s,
     run: async (state, out, title) => {
       const t0 = now();
-      reporter.event({ event: 'stage', stage: s.title, status: 'started' });
+      reporter.event({ event: 'stage', stage: s.title, state: 'started' });
       try {
         await s.run(state, out, title);
         reporter.event({
           event: 'stage',
           stage: s.title,
-          status: 'done',
+          state: 'done',
           seconds: Math.round((now() - t0) / 100) / 10,
         });
       } catch (e) {
         reporter.event({
           event: 'stage',
           stage: s.title,
-          status: 'failed',
+          state: 'failed',
           seconds: Math.round((now() - t0) / 100) / 10,
-          error: e instanceof Error ? e.message : String(e),
+          reason: e instanceof Error ? e.message : String(e),
         });
         throw e;
       }

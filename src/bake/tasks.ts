@@ -16,7 +16,7 @@ export interface Step {
   run: (state: BuildState, setOutput: (line: string) => void, setTitle: (title: string) => void) => Promise<void>;
 }
 
-export function taskList(steps: Step[], state: BuildState, renderer: Renderer): Listr<BuildState, Renderer, 'simple'> {
+export function taskList(steps: Step[], state: BuildState, renderer: Renderer): Listr<BuildState, Renderer> {
   return new Listr<BuildState, Renderer, 'simple'>(
     steps.map((s) => ({
       title: s.title,

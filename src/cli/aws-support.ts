@@ -15,7 +15,7 @@ export interface AwsArgs {
 export function withAwsOptions<T>(y: Argv<T>): Argv<T & AwsArgs> {
   return y
     .option('profile', { type: 'string', describe: 'AWS profile (default: the default credential chain)' })
-    .option('region', { type: 'string', describe: "AWS region (default: the image's deploy.region)" }) as Argv<T & AwsArgs>;
+    .option('region', { type: 'string', describe: "AWS region (default: the image's deploy.region)" });
 }
 
 export interface DeployTarget {

@@ -132,17 +132,17 @@ export function buildParser(
     .wrap(Math.min(110, process.stdout.columns ?? 110)) as unknown as Argv<GlobalOptions>;
   for (const entry of commandIndex) {
     const mod = loaded?.entry === entry ? loaded.module : undefined;
-    y = y.command({
+    y = y.command<GlobalOptions>({
       command: mod?.command ?? entry.command,
       describe: mod?.describe ?? entry.describe,
       // Commands that do not run are listed by name only; their modules stay unloaded.
       builder: (b: Argv<GlobalOptions>) => (mod ? withExamples(b, entry, mod.builder) : b),
       handler: async (opts) => {
         if (!mod) throw new Error(`command ${entry.name} was not loaded`);
-        const code = await mod.run(opts as never, ctxFor(opts as unknown as GlobalOptions & { root?: string }));
+        const code = await mod.run(opts as never, ctxFor(opts));
         onExit(typeof code === 'number' ? code : 0);
       },
-    }) as Argv<GlobalOptions>;
+    });
   }
   return y;
 }

@@ -1,4 +1,7 @@
 // All CLI output goes through a Reporter, so tests can record it and --json can keep stdout clean.
+import type { ProgressEvent } from './events.js';
+
+export type { ProgressEvent } from './events.js';
 
 /** note: a remark for the person (which repository is in use), always on stderr so stdout stays the command's own. */
 export type Level = 'info' | 'note' | 'warn' | 'error' | 'success' | 'debug';
@@ -12,14 +15,9 @@ export interface Reporter {
   /**
    * A progress event (stage, instance, health, checkpoint, drain…). In --json mode each is one JSON line on
    * stderr, so CI sees progress while stdout stays one document; in a terminal listr2 shows progress instead.
+   * Only the events of the registry (src/core/events.ts).
    */
   event(e: ProgressEvent): void;
-}
-
-/** One NDJSON progress line: `{"event":"stage","at":"…",…}`. `event` names the kind; the rest is its data. */
-export interface ProgressEvent {
-  event: string;
-  [field: string]: unknown;
 }
 
 const prefix: Record<Level, string> = {

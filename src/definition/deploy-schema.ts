@@ -80,11 +80,11 @@ const refreshSchema = z
     standbyInstances: z.enum(['Terminate', 'Ignore', 'Wait']).default('Ignore'),
   })
   .refine((r) => !(r.minHealthyPercentage === 100 && r.maxHealthyPercentage === 100), {
-    message: 'minHealthyPercentage and maxHealthyPercentage cannot both be 100: the refresh could neither launch nor terminate',
+    error: 'minHealthyPercentage and maxHealthyPercentage cannot both be 100: the refresh could neither launch nor terminate',
     path: ['maxHealthyPercentage'],
   })
   .refine((r) => r.maxHealthyPercentage - r.minHealthyPercentage <= 100, {
-    message: 'maxHealthyPercentage may be at most 100 above minHealthyPercentage (an AWS limit)',
+    error: 'maxHealthyPercentage may be at most 100 above minHealthyPercentage (an AWS limit)',
     path: ['maxHealthyPercentage'],
   })
   .prefault({});

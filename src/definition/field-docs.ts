@@ -39,7 +39,7 @@ const code = (s: string) => `\`${s.replace(/\|/g, '\\|')}\``;
 
 function typeOf(j: J): string {
   if (j.enum) return j.enum.map((v) => code(String(v))).join(' \\| ');
-  if (j.const !== undefined) return code(String(j.const));
+  if (j.const !== undefined) return code(typeof j.const === 'string' ? j.const : JSON.stringify(j.const));
   if (j.oneOf || j.anyOf) return 'one of the forms below';
   const t = Array.isArray(j.type) ? j.type.join('/') : (j.type ?? 'any');
   if (t === 'integer' || t === 'number') {
@@ -58,7 +58,7 @@ function defaultOf(j: J, required: boolean): string {
   if (j.default === undefined) return required ? '**required**' : '—';
   if (Array.isArray(j.default)) return j.default.length > 3 ? `${j.default.length} entries` : code(JSON.stringify(j.default));
   if (j.default !== null && typeof j.default === 'object') return Object.keys(j.default).length ? code(JSON.stringify(j.default)) : '(its defaults)';
-  return j.default === '' ? '`""`' : code(String(j.default));
+  return j.default === '' ? '`""`' : code(typeof j.default === 'string' ? j.default : JSON.stringify(j.default));
 }
 
 function walk(j: J, at: string, required: boolean, rows: Row[], note = ''): void {

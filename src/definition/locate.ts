@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
 
 // Maps a field path (['dispatcher', 'destinations', 0, 'port']) to a line and column in the YAML
 // source, and an offset back to a field path. Pure; used for schema issues, rules and YAML errors.
@@ -85,7 +85,7 @@ export class YamlLocator {
         const k = pair && keyText(pair.key);
         if (!pair || k === undefined) return out;
         out.push(k);
-        node = pair.value as Node | null;
+        node = pair.value;
       } else if (isSeq(node)) {
         const idx = node.items.findIndex((it) => {
           const s = start(it);

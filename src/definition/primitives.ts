@@ -7,13 +7,13 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 export const port = z.number().int().min(1).max(65535).describe('TCP/UDP port, 1-65535');
 export const seconds = (min = 0) => z.number().int().min(min).describe('seconds');
-export const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'must be an IPv4 address such as 203.0.113.10' });
+export const ipv4 = z.string().refine((s) => isIPv4(s), { error: 'must be an IPv4 address such as 203.0.113.10' });
 export const cidr = z.string().refine(
   (s) => {
     const [ip, len, extra] = s.split('/');
     return extra === undefined && ip !== undefined && isIPv4(ip) && len !== undefined && /^\d{1,2}$/.test(len) && Number(len) <= 32;
   },
-  { message: 'must be an IPv4 CIDR such as 54.172.60.0/30' },
+  { error: 'must be an IPv4 CIDR such as 54.172.60.0/30' },
 );
 
 /** A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits and inner dashes; at most 253 characters. */
@@ -74,7 +74,7 @@ export const text = (max: number) =>
     .string()
     .max(max)
     .refine((s) => !CONTROL.test(s), {
-      message: 'must be text on one line, without control characters (line breaks, tabs, NUL)',
+      error: 'must be text on one line, without control characters (line breaks, tabs, NUL)',
       params: { fix: 'write it on one line with plain characters' },
     });
 

@@ -16,7 +16,7 @@ export interface CallOutcome {
   endedAt?: number;
 }
 
-export async function callOutcomes(logs: string[]): Promise<CallOutcome[]> {
+export function callOutcomes(logs: string[]): CallOutcome[] {
   const calls = new Map<
     string,
     {

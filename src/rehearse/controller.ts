@@ -6,6 +6,8 @@
 //   wait the deregistration delay; cut its remaining flows (conntrack); Terminating:Wait with the hook timeout
 //   (heartbeats extend it, up to the global timeout); CompleteLifecycleAction or the timeout; terminate.
 
+import { globalTimeoutSeconds } from '../roll/drain-timing.js';
+
 type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
 
 interface Instance {
@@ -163,7 +165,7 @@ export function step(s0: ControllerState, o: Observation, p: ControllerParams): 
         state: 'Terminating:Wait',
         waitStartedAt: o.now,
         timeoutAt: o.now + p.hookTimeoutMs,
-        globalTimeoutAt: o.now + Math.min(100 * p.hookTimeoutMs, 172_800_000),
+        globalTimeoutAt: o.now + globalTimeoutSeconds(p.hookTimeoutMs / 1000) * 1000,
       });
       ev(i.id, `deregistration delay over: remaining flows cut; Terminating:Wait (hook timeout ${p.hookTimeoutMs / 1000} s)`);
     } else if (i.state === 'Terminating:Wait' && o.now >= recorded(i, 'timeoutAt')) {

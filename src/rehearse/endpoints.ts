@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
+import { globalTimeoutSeconds } from '../roll/drain-timing.js';
 
 // What the instances' agents talk to during a rehearsal, served by the controller on unix sockets (a forwarder in
 // each instance namespace bridges 127.0.0.1 to them; README.md here):
@@ -169,7 +170,7 @@ export async function serveAutoScaling(socketPath: string, b: AutoScalingBackend
             200,
             ok(
               action,
-              `<LifecycleHooks><member><LifecycleHookName>${esc(b.hookName)}</LifecycleHookName><AutoScalingGroupName>${esc(b.groupName)}</AutoScalingGroupName><LifecycleTransition>autoscaling:EC2_INSTANCE_TERMINATING</LifecycleTransition><HeartbeatTimeout>${b.hookTimeoutSeconds}</HeartbeatTimeout><GlobalTimeout>${Math.min(100 * b.hookTimeoutSeconds, 172800)}</GlobalTimeout><DefaultResult>CONTINUE</DefaultResult></member></LifecycleHooks>`,
+              `<LifecycleHooks><member><LifecycleHookName>${esc(b.hookName)}</LifecycleHookName><AutoScalingGroupName>${esc(b.groupName)}</AutoScalingGroupName><LifecycleTransition>autoscaling:EC2_INSTANCE_TERMINATING</LifecycleTransition><HeartbeatTimeout>${b.hookTimeoutSeconds}</HeartbeatTimeout><GlobalTimeout>${globalTimeoutSeconds(b.hookTimeoutSeconds)}</GlobalTimeout><DefaultResult>CONTINUE</DefaultResult></member></LifecycleHooks>`,
             ),
           );
         case 'RecordLifecycleActionHeartbeat':

@@ -38,7 +38,8 @@ export interface ReplacementTime {
 
 const GLOBAL_TIMEOUT_CAP_SECONDS = 172_800;
 
-function globalTimeoutSeconds(hookTimeoutSeconds: number): number {
+/** The hook's GlobalTimeout: the one place sipbake computes it (preflight, plan, the rehearsal's endpoint). */
+export function globalTimeoutSeconds(hookTimeoutSeconds: number): number {
   return Math.min(100 * hookTimeoutSeconds, GLOBAL_TIMEOUT_CAP_SECONDS);
 }
 

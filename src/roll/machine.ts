@@ -55,7 +55,7 @@ function done(s: MachineState, outcome: Outcome, tags: Record<string, string>, e
 function failGate(s: MachineState, o: Snap, p: MachineParams, reasons: string[], awsRollingBack: boolean): { state: MachineState; actions: Action[] } {
   const at = new Date(o.atMs).toISOString();
   const next: MachineState = { ...s, phase: 'rolling-back', reasons, gateFailedAtMs: o.atMs };
-  const actions: Action[] = reasons.map((r) => ({ type: 'log', line: `gate failed: ${r}`, level: 'error' }) as Action);
+  const actions: Action[] = reasons.map((r) => ({ type: 'log', line: `gate failed: ${r}`, level: 'error' }));
   actions.push({ type: 'event', event: { event: 'health', gate: 'failed', reasons, refreshId: s.refreshId } });
   actions.push({ type: 'tag', tags: rejectionTag(p.targetAmi, at, reasons.join('; ')) });
   if (awsRollingBack) {

@@ -106,8 +106,7 @@ async function perform(d: PerformDeps, p: MachineParams, s: MachineState, a: Act
         'warn',
       );
       d.reporter.event({
-        event: 'stage',
-        stage: 'rollback',
+        event: 'rollback',
         refreshId: start.refreshId,
         how: start.kind,
         toVersion: prev.version,

@@ -1,6 +1,6 @@
 // Preflight checks of the drain's timing (pure): the termination hook and the deregistration delay, judged by
 // AWS's real termination order (drain-timing.ts).
-import { timingAdvice, type TimingAdvice } from './drain-timing.js';
+import { globalTimeoutSeconds, timingAdvice, type TimingAdvice } from './drain-timing.js';
 import { ok, refuse, type Check, type PreflightInput } from './finding.js';
 
 /** The advice of src/roll/drain-timing.ts for this group: the real termination order decides it. */
@@ -64,7 +64,7 @@ export const terminationHook: Check = (input) => {
     };
   return ok(
     'terminationHook',
-    `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s, heartbeats keep it open up to ${Math.min(100 * hook.heartbeatTimeout, 172_800)} s ≥ drain.maxSeconds ${drainMaxSeconds} s`,
+    `termination hook ${hook.name}: heartbeat timeout ${hook.heartbeatTimeout} s, heartbeats keep it open up to ${globalTimeoutSeconds(hook.heartbeatTimeout)} s ≥ drain.maxSeconds ${drainMaxSeconds} s`,
   );
 };
 

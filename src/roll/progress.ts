@@ -1,7 +1,8 @@
 // Progress as events (pure): what changed since the last poll, as NDJSON-ready events and one display line.
+import type { ProgressEvent } from '../core/events.js';
 import type { Snap } from './types.js';
 
-type EventAction = { type: 'event'; event: { event: string; [k: string]: unknown } };
+type EventAction = { type: 'event'; event: ProgressEvent };
 
 /** Per-instance state as people read it: AMI, lifecycle, target health; drain while Terminating:Wait. */
 export function instanceLine(i: Snap['instances'][number]): string {
@@ -32,8 +33,7 @@ export function progressEvents(shown: Record<string, string>, o: Snap, refreshId
       actions.push({
         type: 'event',
         event: {
-          event: 'stage',
-          stage: 'refresh',
+          event: 'refresh-progress',
           refreshId,
           status: r.status,
           percentage: r.percentageComplete,

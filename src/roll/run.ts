@@ -125,7 +125,7 @@ async function watch(ctx: RollCtx): Promise<void> {
   const unregister = deps.onInterrupt?.(() => recoveryOf(ctx));
   let keep = false;
   try {
-    await rollTasks(rollStages(), ctx, deps.renderer, deps.reporter, deps.clock.now).run();
+    await rollTasks(rollStages(), ctx, deps.renderer, deps.reporter, () => deps.clock.now()).run();
     if (ctx.thrown !== undefined) throw ctx.thrown;
     // A stage that shows its failure and lets the next run (the gate) swallows an interrupt: raise it here.
     deps.signal.throwIfAborted();

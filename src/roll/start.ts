@@ -71,7 +71,7 @@ async function startNew(ctx: RollCtx): Promise<Started> {
       performDeps(ctx, () => undefined),
       { [TAG_LAST_ROLL]: `started ${req.image} ${plan.to.ami} version ${toVersion} refresh ${refreshId}` },
     ),
-  ).catch((e: Error) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e.message}`));
+  ).catch((e: unknown) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e instanceof Error ? e.message : String(e)}`));
   return {
     refreshId,
     toVersion,
@@ -86,8 +86,7 @@ export async function start(ctx: RollCtx, setTitle: (t: string) => void): Promis
   ctx.started = st;
   setTitle(`Refresh ${st.refreshId} → launch template ${st.previous.ltId} version ${st.toVersion} (${st.forwardAmi})`);
   deps.reporter.event({
-    event: 'stage',
-    stage: 'refresh',
+    event: 'refresh',
     refreshId: st.refreshId,
     mode: plan.mode,
     launchTemplate: st.previous.ltId,

@@ -22,7 +22,7 @@ export function rollTasks<C extends { state?: MachineState; thrown?: unknown }>(
   renderer: Renderer,
   reporter: Reporter,
   now: () => number,
-): Listr<C, Renderer, 'simple'> {
+): Listr<C, Renderer> {
   return new Listr<C, Renderer, 'simple'>(
     stages.map((s) => ({
       title: s.title,

@@ -93,7 +93,7 @@ describe('sipbake-status against a live Kamailio', () => {
       expect(out).toMatch(/^Drain\s+DRAINING \(new calls handed to 10\.0\.1\.7\)/m);
       expect(out).toMatch(/^Destinations\s+1\/2 active$/m);
       // Probing marks it trying (T) then inactive (I) after the threshold; either way not active.
-      expect(out).toMatch(new RegExp(`sip:${lb.addr.recorders[1]!.replace(/\./g, '\\.')}:${lb.recorderPorts[1]}\\S*\\s+[TI]P\\s+(trying|inactive), probing`));
+      expect(out).toMatch(new RegExp(`sip:${lb.addr.recorders[1].replace(/\./g, '\\.')}:${lb.recorderPorts[1]}\\S*\\s+[TI]P\\s+(trying|inactive), probing`));
       const j = await status('--json');
       expect(j.exitCode).toBe(0);
       const doc = JSON.parse(j.stdout);

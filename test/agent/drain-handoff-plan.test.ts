@@ -120,8 +120,8 @@ describe('drain plan: hand-off to a serving peer (pure)', () => {
     [
       'an unread transaction count never counts as none',
       [
-        { now: 0, dialogs: 0, transactions: undefined as never },
-        { now: 5000, dialogs: 0, transactions: undefined as never, statsFailed: true },
+        { now: 0, dialogs: 0, transactions: undefined },
+        { now: 5000, dialogs: 0, transactions: undefined, statsFailed: true },
       ],
       { effects: [['set-draining', 'health-fail'], ['set-draining']], logs: [[/draining/], [/did not answer \(1 in a row/]] },
     ],

@@ -84,7 +84,8 @@ async function rig(drain: Record<string, unknown>): Promise<Rig> {
   await until('Kamailio to answer on its ctl socket', async () => (await activeDialogs(ctl)) !== undefined, 20_000).catch((e: unknown) => {
     throw new Error(`${String(e)}\n${kamLog}`);
   });
-  track(
+  // Stopped by killAll in afterAll; track() already handles its settling.
+  void track(
     execa('sipp', ['-sf', path.join(SCENARIOS, 'uas-rr.xml'), '-i', UAS_HOST, '-p', String(uasPort), '-nostdin', '-timeout', '170s'], {
       reject: false,
       all: true,

@@ -108,7 +108,7 @@ describe('the AWS fake, as strict as AWS', () => {
     const w = seedWorld(h.fake);
     const err = await h.clients.autoScaling
       .send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [w.asg.AutoScalingGroupName] }))
-      .catch((e: Error) => e);
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'AccessDenied' });
     expect((err as Error).message).toContain('denies autoscaling:DescribeAutoScalingGroups on * [aws:RequestedRegion=eu-west-1]');
     expect((err as Error).message).toContain('ReadState: condition {"StringEquals":{"aws:RequestedRegion":"us-east-1"}} does not hold');

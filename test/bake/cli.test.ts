@@ -22,7 +22,7 @@ async function cli(argv: string[], env: NodeJS.ProcessEnv = process.env) {
 
 describe('CLI: build, packer, pin', () => {
   it.each([['build'], ['packer'], ['pin']])('%s --help exits 0', async (cmd) => {
-    const { code, reporter } = await cli([cmd!, '--help']);
+    const { code, reporter } = await cli([cmd, '--help']);
     expect(code).toBe(0);
     expect(reporter.text()).toContain('--json');
   });

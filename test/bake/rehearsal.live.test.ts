@@ -206,7 +206,7 @@ describe('seed 000 relay from the tarball pin: compile, -c, start-up check, boot
         if (sipp.exitCode === 0) break;
         await new Promise((res) => setTimeout(res, 500));
       }
-      expect(sipp!.exitCode, `${String(sipp!.all).slice(-2000)}`).toBe(0);
+      expect(sipp!.exitCode, String(sipp!.all).slice(-2000)).toBe(0);
     },
     LONG,
   );

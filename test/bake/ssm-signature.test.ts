@@ -23,7 +23,9 @@ async function signer(name: string, o: { faked?: string; expire?: string } = {})
     .split(':')[9]!;
   const key = path.join(dir, `${name}.asc`);
   await writeFile(key, (await gpg(home, ['--armor', '--export', fpr])).stdout);
-  const sign = async (file: string, faked?: string) => void (await gpg(home, ['--detach-sign', '-o', `${file}.sig`, file], faked ? { faked } : {}));
+  const sign = async (file: string, faked?: string): Promise<void> => {
+    await gpg(home, ['--detach-sign', '-o', `${file}.sig`, file], faked ? { faked } : {});
+  };
   return { fpr, key, sign };
 }
 

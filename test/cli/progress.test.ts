@@ -52,9 +52,9 @@ describe('build --json progress', () => {
       .filter(Boolean);
     const events = errLines
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { event: string; at: string; stage?: string; status?: string; text?: string });
+      .map((l) => JSON.parse(l) as { event: string; at: string; stage?: string; state?: string; text?: string });
     for (const e of events) expect(e.at).toMatch(/^\d{4}-\d\d-\d\dT/);
-    const stages = events.filter((e) => e.event === 'stage').map((e) => `${e.stage}:${e.status}`);
+    const stages = events.filter((e) => e.event === 'stage').map((e) => `${e.stage}:${e.state}`);
     expect(stages).toEqual([
       'Validate and render twilio-relay:started',
       'Validate and render twilio-relay:done',

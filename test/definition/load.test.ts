@@ -95,7 +95,7 @@ describe('refinements from other schema files', () => {
     const { z } = await import('zod');
     const { explain } = await import('../../src/definition/explain.js');
     const schema = z.strictObject({
-      a: z.number().refine((n) => n % 2 === 0, { message: 'must be even', params: { fix: 'use 2, 4 or 6' } }),
+      a: z.number().refine((n) => n % 2 === 0, { error: 'must be even', params: { fix: 'use 2, 4 or 6' } }),
     });
     const r = schema.safeParse({ a: 3 }, { reportInput: true });
     expect(r.success).toBe(false);

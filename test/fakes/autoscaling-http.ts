@@ -100,7 +100,7 @@ function xmlOf(v: unknown): string {
       .filter(([, x]) => x !== undefined)
       .map(([k, x]) => `<${k}>${xmlOf(x)}</${k}>`)
       .join('');
-  return esc(String(v));
+  return esc(typeof v === 'string' ? v : JSON.stringify(v));
 }
 
 function ok(action: string, result: unknown): string {

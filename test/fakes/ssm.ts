@@ -69,7 +69,7 @@ export async function startSecretsFake(): Promise<SecretsFake> {
       }
       if (!signed) return error('MissingAuthenticationTokenException', 'Missing Authentication Token');
       if (target === 'AmazonSSM.GetParameter') {
-        const name = String(body.Name ?? '');
+        const name = typeof body.Name === 'string' ? body.Name : '';
         const p = parameters.get(name);
         if (!p) return error('ParameterNotFound', `Parameter ${name} not found.`);
         const value = p.secure && body.WithDecryption !== true ? `AQICAHh-ciphertext-${Buffer.from(p.value).toString('base64')}` : p.value;
@@ -84,7 +84,7 @@ export async function startSecretsFake(): Promise<SecretsFake> {
         });
       }
       if (target === 'secretsmanager.GetSecretValue') {
-        const id = String(body.SecretId ?? '');
+        const id = typeof body.SecretId === 'string' ? body.SecretId : '';
         const s = secrets.get(id);
         if (s === undefined) return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
         return send(200, {

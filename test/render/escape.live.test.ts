@@ -54,7 +54,7 @@ it('Kamailio reads back exactly the value kamailioString() wrote', async () => {
     // The output keeps arriving after the match (shutdown logs): the value goes to its own variable.
     got = await new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no VALUE line from kamailio:\n${text}`)), 15_000);
-      kam.all!.on('data', (b: Buffer) => {
+      kam.all.on('data', (b: Buffer) => {
         text += b.toString('utf8');
         // Each log line, whole: another process's line may land between the chunks of this one.
         for (const line of text.split('\n')) {

@@ -255,7 +255,7 @@ describe('refresh machine (pure): progress events', () => {
     );
     const r = play([a, { ...a, atMs: s(15) }]);
     const events = (x: Action[]) => x.filter((y): y is Extract<Action, { type: 'event' }> => y.type === 'event').map((y) => y.event.event);
-    expect(events(r.actions[0]!).sort()).toEqual(['checkpoint', 'drain', 'instance', 'instance', 'stage']);
+    expect(events(r.actions[0]!).sort()).toEqual(['checkpoint', 'drain', 'instance', 'instance', 'refresh-progress']);
     expect(events(r.actions[1]!)).toEqual([]);
   });
 });

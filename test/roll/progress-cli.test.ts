@@ -53,13 +53,13 @@ describe('--json progress: one JSON event per line on stderr while the roll runs
     const err = lines.filter((l) => l.stream === 'err');
     const events = err
       .filter((l) => l.text.startsWith('{'))
-      .map((l) => ({ ...(JSON.parse(l.text) as Record<string, unknown>), simSeconds: l.simSeconds }) as Record<string, unknown> & { simSeconds: number });
+      .map((l): Record<string, unknown> & { simSeconds: number } => ({ ...(JSON.parse(l.text) as Record<string, unknown>), simSeconds: l.simSeconds }));
     // Every stderr line that is JSON is exactly one event with a kind and a time.
     for (const e of events) expect(e).toMatchObject({ event: expect.any(String), at: expect.any(String) });
     const kinds = new Set(events.map((e) => e['event']));
-    for (const k of ['stage', 'instance', 'checkpoint', 'drain']) expect(kinds).toContain(k);
+    for (const k of ['stage', 'refresh', 'refresh-progress', 'instance', 'checkpoint', 'drain']) expect(kinds).toContain(k);
     // The refresh id and launch template version are announced when the refresh starts, not at the end.
-    const started = events.find((e) => e['event'] === 'stage' && e['stage'] === 'refresh' && e['version'] === 2)!;
+    const started = events.find((e) => e['event'] === 'refresh' && e['version'] === 2)!;
     expect(started).toMatchObject({
       refreshId: r.summary.refreshId,
       launchTemplate: h.world.lt.LaunchTemplateId,
@@ -102,7 +102,7 @@ describe('--json progress: one JSON event per line on stderr while the roll runs
     expect(reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'wait' && e['state'] === 'failed')).toMatchObject({
       reason: expect.stringMatching(/^gate failed: /),
     });
-    expect(reporter.events.find((e) => e.event === 'stage' && e['stage'] === 'rollback' && e['how'] === 'aws-rollback')).toBeDefined();
+    expect(reporter.events.find((e) => e.event === 'rollback' && e.how === 'aws-rollback')).toBeDefined();
   });
 });
 
@@ -173,7 +173,7 @@ describe('confirmation', () => {
         owner: 'me@tty:1',
         confirm: terminalConfirm('roll', input, output),
       },
-    ).catch((e: Error) => e);
+    ).catch((e: unknown) => e);
     expect(shown).toMatch(/roll plan for twilio-relay → kamailio-lb-asg: start[\s\S]*batches[\s\S]*Roll kamailio-lb-asg onto ami-\w+\? \[y\/N\]/);
     if (want) expect(result).toMatchObject({ exitCode: 0 });
     else {
@@ -207,13 +207,13 @@ describe('interrupt', () => {
         clients: h.clients,
         clock: h.fake.clock,
         reporter: {
-          ...reporter,
+          json: reporter.json,
           line: (m, l) => reporter.line(m, l),
           result: (v) => reporter.result(v),
           // Interrupt as soon as the refresh has started: sipbake stops watching, AWS goes on.
           event: (e) => {
             reporter.event(e);
-            if (e.event === 'stage' && e.stage === 'refresh') ac.abort();
+            if (e.event === 'refresh') ac.abort();
           },
         },
         signal: ac.signal,
@@ -229,7 +229,7 @@ describe('interrupt', () => {
     ).catch((e: unknown) => e);
     const err = await done;
     expect(err).toBeInstanceOf(Error);
-    const refreshId = reporter.events.find((e) => e.stage === 'refresh')?.refreshId as string;
+    const refreshId = reporter.events.find((e) => e.event === 'refresh')?.refreshId as string;
     expect(refreshId).toBeTruthy();
     const lines = provider?.() ?? [];
     expect(lines[0]).toContain(`instance refresh ${refreshId} of kamailio-lb-asg`);

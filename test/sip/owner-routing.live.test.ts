@@ -39,7 +39,7 @@ describe('in-dialog requests reach the instance that owns the dialog', () => {
     caller = await SipUa.open(a(20));
     callee = await startCallee(a(30));
     // The same SIP port on every instance, as on identical AMIs.
-    port = await freePort(INSTANCES[0]!);
+    port = await freePort(INSTANCES[0]);
     for (const ip of INSTANCES) {
       const dir = path.join(tmp.path, ip);
       await mkdir(dir);

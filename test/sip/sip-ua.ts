@@ -125,7 +125,7 @@ export class SipUa {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve) => {
       const w = { pred, resolve: (m: SipMessage | undefined) => resolve(m) };
-      this.waiters.push(w as never);
+      this.waiters.push(w);
       setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== (w as never));
         resolve(undefined);

@@ -19,7 +19,7 @@ export type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { 
 export async function seedDefinition(name: string, over: DeepPartial<ImageInput> & Plain): Promise<Plain> {
   const base = parse(await readFile(path.join(REPO_ROOT, 'images', `${name}.yaml`), 'utf8')) as Plain;
   delete base.deploy;
-  return merge(base, over as Plain);
+  return merge(base, over);
 }
 
 export interface RenderedImage {

@@ -49,7 +49,7 @@ describe('rehearse: call outcomes from SIPp message logs', () => {
   });
 
   it('completed by either side, refused, and dropped (a BYE that never got its 200)', async () => {
-    expect(await callOutcomes([log])).toEqual([
+    expect(callOutcomes([log])).toEqual([
       { callId: 'c1', result: 'completed', endedBy: 'caller' },
       { callId: 'c2', result: 'completed', endedBy: 'callee' },
       { callId: 'c3', result: 'refused', status: 503 },

@@ -193,7 +193,7 @@ describe('rehearse: --json progress is NDJSON', () => {
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     for (const l of lines) expect(() => JSON.parse(l) as unknown, l).not.toThrow();
-    expect(JSON.parse(lines[1] ?? '')).toMatchObject({ event: 'rehearse', seconds: 1.5, id: 'i-0rehearse000001' });
+    expect(JSON.parse(lines[1] ?? '')).toMatchObject({ event: 'rehearsal', t: 1.5, id: 'i-0rehearse000001' });
   });
 });
 

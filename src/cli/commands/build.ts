@@ -86,7 +86,7 @@ export default defineCommand({
     try {
       const r = await buildImage(
         {
-          image: opts.image as string,
+          image: opts.image,
           force: opts.force,
           plan: opts.plan,
           ...(opts.region ? { region: opts.region } : {}),

@@ -1,5 +1,5 @@
 import { defineCommand } from '../command.js';
-import { COMPONENTS, pinSource, type Component } from '../../bake/pin-command.js';
+import { COMPONENTS, pinSource } from '../../bake/pin-command.js';
 
 export default defineCommand({
   command: 'pin <component> <version>',
@@ -26,8 +26,8 @@ export default defineCommand({
     const r = await pinSource(
       ctx.root,
       {
-        component: opts.component as Component,
-        version: opts.version as string,
+        component: opts.component,
+        version: opts.version,
         tarball: opts.tarball,
         ...(opts.url ? { url: opts.url } : {}),
       },

@@ -86,7 +86,7 @@ export default defineCommand({
     if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else process.stdout.write(formatSummary(summary));
     // Every non-zero exit names its reasons: on stderr as text, or (--json) as one more NDJSON event.
-    if (!summary.verdict.ok && ctx.reporter.json) ctx.reporter.event({ event: 'rehearse-failed', reasons: summary.verdict.reasons });
+    if (!summary.verdict.ok && ctx.reporter.json) ctx.reporter.event({ event: 'rehearsal-failed', reasons: summary.verdict.reasons });
     else if (!summary.verdict.ok) for (const r of summary.verdict.reasons) ctx.reporter.line(`rehearsal failed: ${r}`, 'error');
     return summary.verdict.ok ? 0 : 1;
   },
@@ -97,8 +97,8 @@ export default defineCommand({
 export function progressSink(reporter: Reporter): { log: (line: string) => void; onEvent?: (e: TimelineEntry) => void } {
   if (!reporter.json) return { log: (l) => reporter.line(l) };
   return {
-    log: (message) => reporter.event({ event: 'rehearse-note', message }),
-    onEvent: (e) => reporter.event({ event: 'rehearse', seconds: e.t, id: e.id, what: e.what }),
+    log: (message) => reporter.event({ event: 'rehearsal-note', message }),
+    onEvent: (e) => reporter.event({ event: 'rehearsal', t: e.t, id: e.id, what: e.what }),
   };
 }
 

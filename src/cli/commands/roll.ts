@@ -41,7 +41,7 @@ export function withChangeOptions<T>(y: Argv<T>, what: string): Argv<T & ChangeO
     .check((a) => {
       if (a['detailed-exitcode'] && !a.plan) throw new UsageError('--detailed-exitcode goes with --plan');
       return true;
-    }) as Argv<T & ChangeOptions>;
+    });
 }
 
 /** Runs a roll or rollback from the CLI: confirmation, clients, the one JSON document, the exit code. */

@@ -45,7 +45,7 @@ function wire(fake: FakeAws, client: object, sdk: Record<string, unknown>, servi
       fake.calls.push({ service, command: name, input: structuredClone(input), atMs: fake.nowMs });
       if (fake.iam) {
         const region = String(await (getClient().config as { region: () => Promise<string> }).region());
-        await fake.iam.authorize({ fake, service, command: name, input: input as Record<string, any>, region });
+        await fake.iam.authorize({ fake, service, command: name, input: input, region });
       }
       fake.faults.check(name, fake.nowMs);
       return structuredClone(handler(input));
