@@ -106,7 +106,7 @@ export function buildParser(
       throw new UsageError(
         usageText(msg, {
           argv,
-          options: knownOptions(() => yargs([]) as unknown as Argv<GlobalOptions>, loaded?.module.builder as ((y: Argv<GlobalOptions>) => unknown) | undefined),
+          options: knownOptions(() => yargs([]) as unknown as Argv<GlobalOptions>, loaded?.module.builder),
           ...(loaded ? { command: loaded.module.command } : {}),
         }),
       );

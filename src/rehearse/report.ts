@@ -43,11 +43,11 @@ export async function awaitCalls(rig: Rig, plan: RehearsalPlan, load: Load): Pro
 
 async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Observed> {
   const read = (f: string) => readFile(path.join(rig.dir, f), 'utf8').catch(() => '');
-  const outcomes = await callOutcomes(await Promise.all(plan.groups.map((_, gi) => read(`uac-${gi}.log`))));
+  const outcomes = callOutcomes(await Promise.all(plan.groups.map((_, gi) => read(`uac-${gi}.log`))));
   const uasLogs = await Promise.all(load.peers.map((p) => read(`uas-${p}.log`)));
   const ends = callEnds([...uasLogs]);
   const trunkLog = load.trunk ? await read('uac-trunk.log') : '';
-  const trunkOutcomes = load.trunk ? await callOutcomes([trunkLog]) : [];
+  const trunkOutcomes = load.trunk ? callOutcomes([trunkLog]) : [];
   for (const c of [...outcomes, ...trunkOutcomes]) {
     const e = ends.get(c.callId);
     if (e !== undefined) c.endedAt = e;

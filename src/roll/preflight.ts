@@ -4,7 +4,6 @@ import { AMI_TAG } from '../contract/tags.js';
 import { ok, refuse, type Check, type Finding, type PreflightInput } from './finding.js';
 import { deregistrationDelay, terminationHook } from './preflight-drain.js';
 import { instanceProfile, spotOptions } from './preflight-spot.js';
-import { ACTIVE_STATUSES, parseMarker } from './types.js';
 import { withInfraHint } from '../infra/preflight-hints.js';
 
 /** AWS's own limits on StartInstanceRefresh (API reference, RefreshPreferences and AlarmSpecification). */

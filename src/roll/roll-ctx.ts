@@ -28,7 +28,7 @@ export interface RollCtx {
   pending?: Action[];
   tagFailures: string[];
   /** The first error a stage threw (listr2 goes on after a stage that shows its failure; this one ends the roll). */
-  thrown?: unknown;
+  thrown?: Error;
   end?: { groupVersion?: string; instances: { id: string; ami: string }[] };
 }
 

@@ -100,7 +100,8 @@ async function finishInterrupted(
   plan: RollPlan,
   summaryOf: (o: Outcome, extra?: Partial<RollSummary>) => RollSummary,
 ): Promise<{ exitCode: number; summary: RollSummary; plan: RollPlan }> {
-  const f = plan.finish!;
+  const f = plan.finish;
+  if (!f) throw new Error('internal: a finish plan without the refresh it finishes');
   const outcome: Outcome = f.status === 'RollbackSuccessful' ? 'rolled-back' : 'rollback-failed';
   const at = new Date(deps.clock.now()).toISOString();
   const unrecorded: string[] = [];

@@ -16,7 +16,7 @@ export interface Stage<C> {
   failed?: (ctx: C) => string | undefined;
 }
 
-export function rollTasks<C extends { state?: MachineState; thrown?: unknown }>(
+export function rollTasks<C extends { state?: MachineState; thrown?: Error }>(
   stages: Stage<C>[],
   ctx: C,
   renderer: Renderer,
@@ -48,7 +48,7 @@ export function rollTasks<C extends { state?: MachineState; thrown?: unknown }>(
             reason: (e as Error).message,
           });
           // listr2 collects, and does not rethrow, errors of a stage with exitOnError false: keep it for runRoll.
-          c.thrown ??= e;
+          c.thrown ??= e instanceof Error ? e : new Error(String(e));
           throw e;
         }
         const why = s.failed?.(c);

@@ -24,7 +24,7 @@ async function imds(items: Record<string, string>, delayMs = 0): Promise<string>
     }, delayMs);
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 describe('IMDS client', () => {

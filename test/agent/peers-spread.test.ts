@@ -13,7 +13,7 @@ afterEach(() => h?.restore());
 function world(desired: number) {
   h = createFakeAws({ drainAgent: false, iam: { role: 'instance' } });
   seedWorld(h.fake, { desired, heartbeat: 60 });
-  const all = [...h.fake.instances.values()].sort((a, b) => a.InstanceId.localeCompare(b.InstanceId)) as FakeInstance[];
+  const all = [...h.fake.instances.values()].sort((a, b) => a.InstanceId.localeCompare(b.InstanceId));
   return { h, all };
 }
 

@@ -79,7 +79,7 @@ export function worldFromTemplate(fake: FakeAws, template: unknown, o: { image: 
   };
   // CloudFormation resolves GetAtt LatestVersionNumber to the version it just created: 1.
   const version = (v: Ref): string => (typeof v === 'string' ? v : 'Fn::GetAtt' in v && v['Fn::GetAtt'][1] === 'LatestVersionNumber' ? '1' : '$Default');
-  const refOf = (r: Ref): string => (typeof r === 'string' ? r : 'Ref' in r ? (tgArn.get(r.Ref) ?? r.Ref) : String(r));
+  const refOf = (r: Ref): string => (typeof r === 'string' ? r : 'Ref' in r ? (tgArn.get(r.Ref) ?? r.Ref) : JSON.stringify(r));
   fake.addAsg({
     AutoScalingGroupName: a.AutoScalingGroupName,
     desired: Number(a.MinSize),

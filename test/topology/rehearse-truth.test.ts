@@ -92,7 +92,7 @@ describe('rehearse: the verdict and the exit rule', () => {
     ],
     ['a broken image rolled onto', { break: '503', outcome: 'succeeded' }, 'the roll succeeded, expected rolled-back'],
   ] as const)('fails, naming the reason, on %s', (_, p, reason) => {
-    const v = verdict(measured(p as Partial<RehearsalSummary>));
+    const v = verdict(measured(p));
     expect(v.ok).toBe(false);
     expect(v.reasons).toContain(reason);
     expect(v.line).toMatch(/^FAILED: twilio-relay → twilio-relay( \(--break 503\))? on 2 instance\(s\), engine: rehearsal controller, outcome: \S+: /);
@@ -159,7 +159,7 @@ describe('rehearse: every placed call counted, every planned call placed', () =>
       msg('10:00:03.000000', 'sent', 'BYE sip:b@x SIP/2.0\nCall-ID: fast\nCSeq: 2 BYE'),
       msg('10:00:03.100000', 'received', 'SIP/2.0 200 OK\nCall-ID: fast\nCSeq: 2 BYE'),
     ].join('');
-    expect(await callOutcomes([log])).toEqual([
+    expect(callOutcomes([log])).toEqual([
       { callId: 'slow', result: 'completed', endedBy: 'caller', inviteRetransmissions: 2 },
       { callId: 'fast', result: 'completed', endedBy: 'caller' },
     ]);

@@ -66,7 +66,7 @@ export default defineCommand({
     if (opts.local) {
       const r = await buildLocal(
         {
-          image: opts.image as string,
+          image: opts.image,
           force: opts.force,
           ...(opts.out ? { out: path.resolve(opts.out) } : {}),
           ...(opts.sources ? { sources: path.resolve(opts.sources) } : {}),
