@@ -10,6 +10,7 @@ import {
   type Observation,
 } from '../../src/rehearse/controller.js';
 import { ADDR, BUCKETS, internetRuleset, mapScript, nlbRuleset, rebalance, targetKey } from '../../src/rehearse/net-plan.js';
+import { calleesOf } from '../../src/rehearse/load.js';
 
 // The rehearsal's Auto Scaling group (pure): AWS's order per replaced instance, driven by scripted observations.
 
@@ -149,5 +150,12 @@ describe('NLB plan (pure)', () => {
     expect(r).toMatch(/@th,64,64 != 0x5349502f322e3020 update @backip/);
     expect(r).toMatch(/ip daddr 203\.0\.113\.10 @th,64,64 0x5349502f322e3020 .*udp dport set .* ip daddr set ip saddr \. udp sport map @backip/);
     expect(r).not.toMatch(new RegExp(ADDR.trunk.replace(/\./g, '\\.')));
+  });
+});
+
+describe('callees (pure)', () => {
+  it('--to from a relay to a dispatcher image: both the destination and the recorders answer', () => {
+    expect(calleesOf([{ relay: true }, { relay: false }])).toEqual([ADDR.destination, ...ADDR.recorders]);
+    expect(calleesOf([{ relay: true }, { relay: true }])).toEqual([ADDR.destination]);
   });
 });
