@@ -7,7 +7,7 @@ import { agentEnv, bootInstance, instanceMac, type InstanceBoot } from './boot.j
 import { initialController, type ControllerState } from './controller.js';
 import { instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall } from './endpoints.js';
 import { renderInstance, type RehearsalImage } from './image.js';
-import { ADDR, baseCommands, instanceCommands, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance } from './net-plan.js';
+import { ADDR, baseCommands, instanceCommands, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance, targetKey } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import type { BreakKind } from './types.js';
 import { checkDue, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
@@ -24,8 +24,10 @@ export interface Fleet {
   asgCalls: AsgCall[];
   imdsState: Map<string, string>;
   boots: Map<string, InstanceBoot>;
-  /** The NLB's flow-hash buckets, each a registered target's address. */
+  /** The NLB's flow-hash buckets, each a registered target's targetKey() (address:port). */
   buckets: string[];
+  /** The SIP port each image's instances register with (a target group keeps one port per target). */
+  sipPort: Record<'old' | 'new', number>;
   probeSock: string;
   asgSock: string;
   ec2Sock: string;
@@ -35,21 +37,24 @@ export interface Fleet {
   healthCheck: HealthCheckParams;
 }
 
-export async function networkUp(rig: Rig, plan: RehearsalPlan): Promise<void> {
+/** listenPorts: the NLB's SIP listeners (the old image's port first). */
+export async function networkUp(rig: Rig, plan: RehearsalPlan, listenPorts: readonly number[]): Promise<void> {
   const { names } = rig;
-  await sh(rig, baseCommands(names, { udpIdleSeconds: plan.udpIdleSeconds, stickiness: true }));
-  await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], nlbRuleset({ udpIdleSeconds: 0, stickiness: true }));
+  const net = { udpIdleSeconds: plan.udpIdleSeconds, stickiness: true, listenPorts };
+  await sh(rig, baseCommands(names, net));
+  await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], nlbRuleset(net));
   await run(['ip', 'netns', 'exec', names.nat, 'nft', '-f', '-'], natRuleset());
   await run(['ip', 'netns', 'exec', names.inet, 'nft', '-f', '-'], internetRuleset());
   event(
     rig,
     'network',
-    `internet, NLB ${ADDR.nlbEip} (flow hash, source-IP stickiness, UDP idle ${plan.udpIdleSeconds} s), NAT gateway ${ADDR.natEip} (random ports)`,
+    `internet, NLB ${ADDR.nlbEip}:${[...new Set(listenPorts)].join(', ')} (flow hash, source-IP stickiness, UDP idle ${plan.udpIdleSeconds} s), NAT gateway ${ADDR.natEip} (random ports)`,
   );
 }
 
 /** The group's AWS side: the NLB's health checker, Auto Scaling's lifecycle endpoint, EC2 DescribeInstances. */
-export async function serveRegion(rig: Rig, plan: RehearsalPlan, oldImg: RehearsalImage): Promise<Fleet> {
+export async function serveRegion(rig: Rig, plan: RehearsalPlan, imgs: { old: RehearsalImage; new: RehearsalImage }): Promise<Fleet> {
+  const oldImg = imgs.old;
   const f: Fleet = {
     cs: initialController(rig.o.instances, Date.now()),
     pending: { completed: [], heartbeats: [] },
@@ -57,6 +62,7 @@ export async function serveRegion(rig: Rig, plan: RehearsalPlan, oldImg: Rehears
     imdsState: new Map(),
     boots: new Map(),
     buckets: [],
+    sipPort: { old: imgs.old.port, new: imgs.new.port },
     probeSock: path.join(rig.dir, 'probe.sock'),
     asgSock: path.join(rig.dir, 'autoscaling.sock'),
     ec2Sock: path.join(rig.dir, 'ec2.sock'),
@@ -197,7 +203,7 @@ export async function setTargets(rig: Rig, f: Fleet): Promise<void> {
   // New flows go to healthy targets only.
   f.buckets = rebalance(
     f.buckets,
-    registered.filter((i) => f.targetHealth.get(i.id)?.state !== 'unhealthy').map((i) => instanceIp(i.k)),
+    registered.filter((i) => f.targetHealth.get(i.id)?.state !== 'unhealthy').map((i) => targetKey({ ip: instanceIp(i.k), port: f.sipPort[i.image] })),
   );
   await run(['ip', 'netns', 'exec', rig.names.nlb, 'nft', '-f', '-'], mapScript(f.buckets));
 }

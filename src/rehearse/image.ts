@@ -14,7 +14,7 @@ import { ADDR } from './net-plan.js';
 
 export interface RehearsalImage {
   name: string;
-  /** The SIP port the image listens on (the NLB forwards the same port). */
+  /** The SIP port the image listens on and advertises (its instances register with it as their target port). */
   port: number;
   relay: boolean;
   rtpproxy: boolean;

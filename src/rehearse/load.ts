@@ -34,9 +34,14 @@ async function writeScn(rig: Rig, name: string, xml: string): Promise<string> {
   return f;
 }
 
-async function startPeers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage): Promise<string[]> {
+/** Pure: the callees both images send calls to (a roll from a relay to a dispatcher image needs both kinds). */
+export function calleesOf(imgs: readonly Pick<RehearsalImage, 'relay'>[]): string[] {
+  return [...new Set(imgs.flatMap((i) => (i.relay ? [ADDR.destination] : ADDR.recorders)))];
+}
+
+async function startPeers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, newImg: RehearsalImage): Promise<string[]> {
   const uasFile = await writeScn(rig, 'uas', uas(plan.hold, ADDR.nlbEip, img.port, plan.waitMs));
-  const peers = img.relay ? [ADDR.destination] : ADDR.recorders;
+  const peers = calleesOf([img, newImg]);
   for (const p of peers) {
     const argv = [...inetOf(rig), 'sipp', '-sf', uasFile, '-i', p, '-p', '5060', '-mp', '17000', '-t', 'u1', '-bind_local', ...sippCommon(rig, `uas-${p}.log`)];
     start(rig, [...argv, '-timeout', '600s'], `sipp peer ${p}`);
@@ -125,8 +130,9 @@ function watchNat(rig: Rig, natFlows: string[]): NodeJS.Timeout {
   return natWatch;
 }
 
-export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage): Promise<Load> {
-  const peers = await startPeers(rig, plan, img);
+/** The load for a roll from img (the callers dial its port) to newImg. */
+export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, newImg: RehearsalImage): Promise<Load> {
+  const peers = await startPeers(rig, plan, img, newImg);
   const files = {
     caller: await writeScn(rig, 'uac-caller', uacCallerBye(plan.hold)),
     callee: await writeScn(rig, 'uac-callee', uacCalleeBye(plan.waitMs)),

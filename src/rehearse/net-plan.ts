@@ -59,17 +59,48 @@ export interface NetOptions {
   udpIdleSeconds: number;
   /** true: hash the source address only (target group stickiness on); false: the 5-tuple (NLB default). */
   stickiness: boolean;
+  /**
+   * The NLB's SIP listener ports: the old image's (the callers dial it) and, for a roll between images on different
+   * ports, the new image's (its Via and Record-Route advertise it, so in-dialog requests come back on it).
+   */
+  listenPorts: readonly number[];
 }
 
-/** nft ruleset of the NLB namespace: flow-hash DNAT through a bucket map; the route mark for instance-originated flows. */
+/** A registered target: its address and the port it registered with (a target group keeps one port per target). */
+export interface Target {
+  ip: string;
+  port: number;
+}
+
+/** The bucket map's key of a target (rebalance works on these strings). */
+export function targetKey(t: Target): string {
+  return `${t.ip}:${t.port}`;
+}
+
+function parseTargetKey(key: string): Target {
+  const at = key.lastIndexOf(':');
+  const port = Number(key.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port)) throw new Error(`NLB bucket ${JSON.stringify(key)} is not ADDRESS:PORT`);
+  return { ip: key.slice(0, at), port };
+}
+
+/**
+ * nft ruleset of the NLB namespace: flow-hash DNAT through a bucket map; the route mark for instance-originated flows.
+ * A SIP listener forwards to the target's own port, as a target group does (`targets`: bucket → address . port);
+ * any other port (media) keeps its port (`addrs`: bucket → address). Both maps share the hash, so one flow's
+ * bucket names one instance in either.
+ */
 export function nlbRuleset(o: NetOptions): string {
   const hash = (l4: 'udp' | 'tcp') => (o.stickiness ? 'jhash ip saddr' : `jhash ip saddr . ${l4} sport`);
+  const ports = [...new Set(o.listenPorts)].join(', ');
+  const sip = (l4: 'udp' | 'tcp') => `    ip daddr ${ADDR.nlbEip} ${l4} dport { ${ports} } dnat ip to ${hash(l4)} mod ${BUCKETS} map @targets\n`;
   return `table ip nlb {
-  map targets { typeof numgen inc mod ${BUCKETS} : ip daddr; }
+  map targets { typeof numgen inc mod ${BUCKETS} : ip daddr . udp dport; }
+  map addrs { typeof numgen inc mod ${BUCKETS} : ip daddr; }
   chain pre {
     type nat hook prerouting priority dstnat; policy accept;
-    ip daddr ${ADDR.nlbEip} udp dport 1-65535 dnat to ${hash('udp')} mod ${BUCKETS} map @targets
-    ip daddr ${ADDR.nlbEip} tcp dport 1-65535 dnat to ${hash('tcp')} mod ${BUCKETS} map @targets
+${sip('udp')}${sip('tcp')}    ip daddr ${ADDR.nlbEip} udp dport 1-65535 dnat to ${hash('udp')} mod ${BUCKETS} map @addrs
+    ip daddr ${ADDR.nlbEip} tcp dport 1-65535 dnat to ${hash('tcp')} mod ${BUCKETS} map @addrs
   }
   chain route_mark {
     type filter hook prerouting priority mangle; policy accept;
@@ -210,7 +241,13 @@ export function rebalance(prev: readonly string[] | undefined, targets: readonly
   return map;
 }
 
-/** One nft script that replaces the whole bucket map atomically (a flush and the new elements in one transaction). */
+/**
+ * One nft script that replaces both bucket maps atomically (flushes and the new elements in one transaction).
+ * buckets: targetKey()s, "ADDRESS:PORT".
+ */
 export function mapScript(buckets: readonly string[]): string {
-  return `flush map ip nlb targets\n${buckets.length ? `add element ip nlb targets { ${buckets.map((t, b) => `${b} : ${t}`).join(', ')} }\n` : ''}`;
+  const ts = buckets.map(parseTargetKey);
+  const add = (map: string, value: (t: Target) => string) =>
+    ts.length ? `add element ip nlb ${map} { ${ts.map((t, b) => `${b} : ${value(t)}`).join(', ')} }\n` : '';
+  return `flush map ip nlb targets\nflush map ip nlb addrs\n${add('targets', (t) => `${t.ip} . ${t.port}`)}${add('addrs', (t) => t.ip)}`;
 }

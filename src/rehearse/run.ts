@@ -1,6 +1,5 @@
 import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../core/errors.js';
 import { awaitCalls, summarize } from './report.js';
 import { fleetUp, networkUp, serveRegion } from './fleet.js';
 import { preflight, removeStale, removeStaleDirs, usePinnedBinaries } from './host.js';
@@ -23,11 +22,6 @@ async function images(rig: Rig, plan: RehearsalPlan): Promise<{ old: RehearsalIm
   const patch = { scale: o.scale, hookTimeoutSeconds: o.hookTimeoutSeconds };
   const oldImg = await prepareImage(o.root, o.image, path.join(rig.dir, 'old'), patch);
   const newImg = await prepareImage(o.root, o.to ?? o.image, path.join(rig.dir, 'new'), patch);
-  if (oldImg.port !== newImg.port)
-    throw new UserError(
-      `--to ${o.to} listens on ${newImg.port}, ${o.image} on ${oldImg.port}`,
-      'an NLB listener forwards one port: roll between images on the same SIP port',
-    );
   event(
     rig,
     'rehearsal',
@@ -45,10 +39,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   const rig = await openRig(o);
   try {
     const imgs = await images(rig, plan);
-    await networkUp(rig, plan);
-    const fleet = await serveRegion(rig, plan, imgs.old);
+    // The callers dial the old image's port; the new image's Via and Record-Route advertise its own port.
+    await networkUp(rig, plan, [imgs.old.port, imgs.new.port]);
+    const fleet = await serveRegion(rig, plan, imgs);
     await fleetUp(rig, fleet, imgs.old);
-    const load = await loadUp(rig, plan, imgs.old);
+    const load = await loadUp(rig, plan, imgs.old, imgs.new);
     await awaitFirstCalls(rig, fleet, plan);
     const rec = await roll(rig, fleet, load, plan, imgs);
     const callsEnded = await awaitCalls(rig, plan, load);

@@ -218,6 +218,34 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     expect(leftovers()).toEqual([]);
   }, 300_000);
 
+  it('--to across SIP ports: twilio-relay (5060) → recorder-lb (5080), each target on its own port, 0 dropped or refused', async () => {
+    // No trunk: a draining instance hands new INVITEs to a peer at its own port (docs/rehearse.md, known limit), so a
+    // trunk flow kept by the last old instance would be handed to a new one on another port.
+    const s = await rehearse({
+      root: repoRoot,
+      image: 'twilio-relay',
+      to: 'recorder-lb',
+      instances: 2,
+      calls: 10,
+      callSeconds: 60,
+      scale: 10,
+      deregistrationDelaySeconds: 30,
+      hookTimeoutSeconds: 120,
+      trunk: false,
+      tag: 'p',
+      log: (l) => lines.push(l),
+    });
+    const ctx = show(s);
+    expect(s.failed, ctx).toBeUndefined();
+    expect(s.calls.placed, ctx).toBe(10);
+    expect(s.calls.completed, ctx).toBe(10);
+    expect(s.calls.dropped + s.calls.refused + s.calls.unanswered, ctx).toBe(0);
+    const old = s.perInstance.filter((i) => i.image === 'old');
+    for (const i of old) expect(i.withinBound, `${i.id}\n${ctx}`).toBe(true);
+    expect(s.perInstance.filter((i) => i.image === 'new')).toHaveLength(2);
+    expect(leftovers()).toEqual([]);
+  }, 300_000);
+
   it('negative control: without peer discovery (no EC2 endpoint), the draining instance refuses the trunk calls its kept flow brings', async () => {
     // One instance: the trunk's flow can only be on it; its replacement is InService (a serving peer) while it drains.
     const s = await rehearse({
