@@ -36,7 +36,7 @@ async function cli(args: string[], o: { json?: boolean; abortOn?: (e: ProgressEv
 describe('stopping a roll', () => {
   it('Ctrl-C after the refresh started prints the refresh id and the status/rollback commands; --json carries them', async () => {
     const { fake } = world({ desired: 2 });
-    const r = await cli(['roll', 'twilio-relay', '--yes', '--json'], { json: true, abortOn: (e) => e.event === 'stage' && e['stage'] === 'refresh' });
+    const r = await cli(['roll', 'twilio-relay', '--yes', '--json'], { json: true, abortOn: (e) => e.event === 'refresh' });
     expect(r.code).toBe(130);
     const id = fake.refreshes[0]!.InstanceRefreshId;
     expect(r.out).toContain(`instance refresh ${id} of kamailio-lb-asg (us-east-1) goes on in AWS`);

@@ -1,6 +1,5 @@
 import { defineCommand } from '../command.js';
 import { loadDeploy, withAwsClients, withAwsOptions } from '../aws-support.js';
-import { formatUnlocked, unlock } from '../../roll/unlock.js';
 
 export default defineCommand({
   command: 'unlock <image>',
@@ -12,6 +11,8 @@ export default defineCommand({
     ),
   run: async (o, ctx) => {
     const t = await loadDeploy(ctx, o.image, o.region);
+    // The AWS SDK loads only when the command runs: --help and completion stay fast.
+    const { formatUnlocked, unlock } = await import('../../roll/unlock.js');
     await withAwsClients(t.deploy, o, async (clients) => {
       const u = await unlock(clients, t.deploy.asgName, Date.now());
       for (const l of formatUnlocked(u)) ctx.reporter.line(l, u.lease ? 'warn' : 'info');
