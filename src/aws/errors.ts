@@ -98,7 +98,8 @@ const awsErrorTable: KnownAwsError[] = [
     retry: 'transient',
   },
   {
-    pattern: /^(InternalFailure|InternalError|InternalServerError|ServiceUnavailable|ServiceUnavailableException|ServiceFailure|RequestTimeout|RequestTimeoutException)$/,
+    pattern:
+      /^(InternalFailure|InternalError|InternalServerError|ServiceUnavailable|ServiceUnavailableException|ServiceFailure|RequestTimeout|RequestTimeoutException)$/,
     message: (e, where) => `AWS failed on its side (${where}): ${e.message}`,
     fix: 'run the same command again in a few minutes; a roll resumes the refresh it started',
     retry: 'transient',
@@ -119,7 +120,7 @@ function isHtml(e: Error): boolean {
 }
 
 /** The SDK's error under any sentence aws() wrapped around it (a UserError keeps it as its cause). */
-export function sdkError(e: unknown): Error | undefined {
+function sdkError(e: unknown): Error | undefined {
   if (!(e instanceof Error)) return undefined;
   return e instanceof UserError && e.cause instanceof Error ? sdkError(e.cause) : e;
 }

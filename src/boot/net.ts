@@ -4,9 +4,9 @@
 // of its own. Plan (pure) → create / destroy (effects, `ip` and `nft`).
 import { execa } from 'execa';
 
-export const IMDS_ADDRESS = '169.254.169.254';
+const IMDS_ADDRESS = '169.254.169.254';
 /** Every namespace and host interface this creates starts with these, so leftovers are easy to find. */
-export const NS_PREFIX = 'sbboot-';
+const NS_PREFIX = 'sbboot-';
 const HOST_IF_PREFIX = 'sbbh';
 
 export interface BootNet {
@@ -29,7 +29,7 @@ export function bootNetPlan(name: string, slot: number): BootNet {
 }
 
 /** The namespace's nft ruleset: instance metadata at its link-local address, served on the host's end at port. */
-export function imdsDnatRules(n: BootNet, port: number): string {
+function imdsDnatRules(n: BootNet, port: number): string {
   return [
     'table ip sipbake_imds {',
     '  chain output {',

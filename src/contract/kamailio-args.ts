@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-export const KAMAILIO_BIN = '/usr/local/sbin/kamailio';
-export const KAMAILIO_CFG = '/etc/kamailio/kamailio.cfg';
+const KAMAILIO_BIN = '/usr/local/sbin/kamailio';
+const KAMAILIO_CFG = '/etc/kamailio/kamailio.cfg';
 export const KAMAILIO_UNIT = 'etc/systemd/system/kamailio.service';
 
 export interface KamailioMemory {

@@ -110,14 +110,14 @@ export async function serveRegion(rig: Rig, plan: RehearsalPlan, imgs: { old: Re
 }
 
 /** --break: the second image's Kamailio configuration made unusable (start) or refusing every request (503). */
-export function breakConfig(cfg: string, kind: BreakKind): string {
+function breakConfig(cfg: string, kind: BreakKind): string {
   if (kind === 'start') return `${cfg}\n# --break start: not a configuration Kamailio accepts\nthis is not kamailio.cfg syntax;\n`;
   if (kind === '503') return cfg.replace(/^request_route \{\n/m, 'request_route {\n\t# --break 503\n\tsl_send_reply("503", "Service Unavailable");\n\texit;\n');
   return cfg;
 }
 
 /** A slow but good boot (--break slow-boot): Kamailio starts this long after the boot agent (real time). */
-export const SLOW_BOOT_MS = 8000;
+const SLOW_BOOT_MS = 8000;
 
 /** One instance of img: its namespace, IMDS, boot agent, Kamailio and drain agent. */
 export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: RehearsalImage, brk?: BreakKind): Promise<void> {

@@ -35,7 +35,9 @@ export async function preflight(): Promise<void> {
 export function usePinnedBinaries(log: (l: string) => void): void {
   const b = findUpstream();
   if (!b) {
-    log("note: the pinned Kamailio 5.5.7 is not built on this machine, so this rehearsal runs Debian's kamailio (sudo bash .ci/setup with ../shared beside the repository builds it)");
+    log(
+      "note: the pinned Kamailio 5.5.7 is not built on this machine, so this rehearsal runs Debian's kamailio (sudo bash .ci/setup with ../shared beside the repository builds it)",
+    );
     return;
   }
   process.env.PATH = upstreamPath(b);

@@ -150,7 +150,7 @@ export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage,
 }
 
 /** Active dialogs on instance k (kamcmd through its ctl socket). */
-export async function dialogsOn(rig: Rig, k: number): Promise<number> {
+async function dialogsOn(rig: Rig, k: number): Promise<number> {
   const out = await run(['kamcmd', '-s', ctlSocket(path.join(rig.dir, `i${k}`)), 'dlg.stats_active']).catch(() => '');
   return Number(/all:\s*(\d+)/.exec(out)?.[1] ?? 0);
 }

@@ -4,7 +4,7 @@ import type { RehearseOptions } from './types.js';
 // Pure: a rehearsal's timings and load from its options, decided once before anything starts. Times are scaled
 // (real seconds ÷ scale) except where a field says otherwise.
 
-export interface CallGroup {
+interface CallGroup {
   src: string;
   kind: 'caller' | 'callee';
   /** The callee's Request-URI user: which side ends the call. */

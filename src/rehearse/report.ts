@@ -115,7 +115,7 @@ function floorMs(f: Fleet, plan: RehearsalPlan, rec: RollRecord, seen: Observed)
 
 /** Pure: succeeded (every instance in the group runs the new image), rolled-back (stopped, and every InService
  *  instance still runs the old one: nothing was rolled onto), or failed (a mixed fleet). */
-export function outcomeOf(f: Pick<Fleet, 'cs'>): RehearsalSummary['outcome'] {
+function outcomeOf(f: Pick<Fleet, 'cs'>): RehearsalSummary['outcome'] {
   const serving = f.cs.instances.filter((i) => i.state === 'InService');
   if (!f.cs.failed && serving.every((i) => i.image === 'new')) return 'succeeded';
   return f.cs.failed && serving.every((i) => i.image === 'old') ? 'rolled-back' : 'failed';

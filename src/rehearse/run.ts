@@ -14,7 +14,7 @@ import type { RehearsalSummary, RehearseOptions } from './types.js';
 // NLB), load (live calls and the trunk), roll (controller.ts until every instance runs the new image), measure and
 // report; the rig (rig.ts) removes every namespace and process it made in `finally`, on Ctrl-C and on errors.
 
-export type { InstanceSummary, RehearsalSummary, RehearseOptions, TimelineEntry } from './types.js';
+export type { RehearsalSummary, RehearseOptions, TimelineEntry } from './types.js';
 
 /** The old image and the new one (default: the same definition rendered again). */
 async function images(rig: Rig, plan: RehearsalPlan): Promise<{ old: RehearsalImage; new: RehearsalImage }> {

@@ -8,7 +8,7 @@
 // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html):
 // HealthyThresholdCount 5, UnhealthyThresholdCount 2, HealthCheckIntervalSeconds 30.
 
-export const NLB_HEALTH_CHECK = { intervalSeconds: 30, healthyThreshold: 5, unhealthyThreshold: 2 } as const;
+const NLB_HEALTH_CHECK = { intervalSeconds: 30, healthyThreshold: 5, unhealthyThreshold: 2 } as const;
 
 export interface HealthCheckParams {
   /** Between two checks of one target (scaled). */

@@ -51,7 +51,8 @@ export function badNewInstances(s: GateState, o: { atMs: number; instances: Flee
   for (const i of o.instances.filter((x) => isNew(x, p) && !s.bad[x.id])) {
     const sick = Object.entries(i.targets).filter(([, st]) => st === 'unhealthy');
     const graced = o.atMs - (i.launchedAtMs ?? o.atMs) < p.graceMs;
-    if (sick.length && !graced) out[i.id] = `unhealthy in ${sick.map(([tg]) => tg).join(', ')}${p.graceMs ? ` after the ${Math.round(p.graceMs / 1000)} s grace period` : ''}`;
+    if (sick.length && !graced)
+      out[i.id] = `unhealthy in ${sick.map(([tg]) => tg).join(', ')}${p.graceMs ? ` after the ${Math.round(p.graceMs / 1000)} s grace period` : ''}`;
     else if (i.asgHealth === 'Unhealthy') out[i.id] = 'marked Unhealthy by Auto Scaling';
     else if (i.lifecycleState.startsWith('Terminat')) out[i.id] = 'replaced by Auto Scaling';
   }

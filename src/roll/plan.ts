@@ -21,7 +21,7 @@ export interface Batch {
 }
 
 /** sipbake's own active refresh: its id, the launch template version it heads to, and the marker on it. */
-export interface ActiveRoll {
+interface ActiveRoll {
   refreshId: string;
   ltId: string;
   toVersion: number;

@@ -81,7 +81,10 @@ function outlastsTheDrain(input: PreflightInput, hookSeconds: number): ReturnTyp
     'deregistrationDelay',
     `deregistration delay ${long.map((t) => `${t.name} ${t.deregistrationDelay} s`).join(', ')} outlasts the drain: the agent stops waiting after drain.maxSeconds ${input.drainMaxSeconds} s + hook timeout ${hookSeconds} s = ${limit} s, before the lifecycle action exists, so every replaced instance would wait out the hook timeout as well`,
     long
-      .map((t) => `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${Math.min(3600, input.drainMaxSeconds)}`)
+      .map(
+        (t) =>
+          `aws elbv2 modify-target-group-attributes --target-group-arn ${t.arn} --attributes Key=deregistration_delay.timeout_seconds,Value=${Math.min(3600, input.drainMaxSeconds)}`,
+      )
       .join('; '),
   );
 }

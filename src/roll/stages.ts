@@ -27,9 +27,10 @@ async function recordMixed(ctx: RollCtx, ami: string, off: FleetInstance[]): Pro
   const reason = `${off.length} instance(s) in service still run another AMI: ${off.map((i) => `${i.id} ${i.ami ?? `version ${i.ltVersion ?? '?'}`}`).join(', ')} (launched from the old configuration during the refresh, or protected/standby instances it ignored)`;
   ctx.state = { ...state, outcome: 'mixed', reasons: [...state.reasons, reason] };
   const at = new Date(ctx.deps.clock.now()).toISOString();
-  await tagWithRetry(performDeps(ctx, () => undefined), { [TAG_LAST_ROLL]: `mixed ${ctx.req.image} ${ami} ${at}: ${reason}`.slice(0, 256) }).catch((e: unknown) =>
-    ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${(e as Error).message}`),
-  );
+  await tagWithRetry(
+    performDeps(ctx, () => undefined),
+    { [TAG_LAST_ROLL]: `mixed ${ctx.req.image} ${ami} ${at}: ${reason}`.slice(0, 256) },
+  ).catch((e: unknown) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${(e as Error).message}`));
 }
 
 export function rollStages(): Stage<RollCtx>[] {

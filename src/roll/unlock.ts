@@ -29,8 +29,6 @@ export function formatUnlocked(u: Unlocked): string[] {
   if (!u.lease) return [`${u.asgName} holds no roll lease; nothing to release`];
   return [
     `released the roll lease on ${u.asgName}: held by ${u.lease.owner} since ${u.lease.startedAt} (${u.expired ? 'expired' : 'expires'} ${u.lease.expiresAt})`,
-    ...(u.expired
-      ? []
-      : [`if that roll still runs, it goes on watching its refresh; the next roll attaches to it (sipbake status IMAGE shows it)`]),
+    ...(u.expired ? [] : [`if that roll still runs, it goes on watching its refresh; the next roll attaches to it (sipbake status IMAGE shows it)`]),
   ];
 }

@@ -12,7 +12,7 @@ import { createBootNet, destroyBootNet, pointImdsAt } from '../../src/boot/net.j
 import { repoRoot } from '../bake/helpers.js';
 import { bootDefinition, type BootImage } from './images.js';
 
-export const CACHE = process.env.SIPBAKE_CACHE_DIR ?? DEFAULT_CACHE;
+const CACHE = process.env.SIPBAKE_CACHE_DIR ?? DEFAULT_CACHE;
 export const HOOK = 'sipbake-drain';
 
 export async function bakeBootImage(b: BootImage, defs: string, o: { force?: boolean } = {}): Promise<{ r: LocalBuildResult; file: string }> {

@@ -58,7 +58,10 @@ describe('docs/examples/github-actions.yml', () => {
     expect(step.env?.AMI).toBe('${{ needs.build.outputs.ami }}');
     // exec: a cancelled job's SIGINT reaches sipbake (not only the step's shell), so it releases its lease.
     expect(step.run).toMatch(/^exec npx sipbake roll "\$IMAGE" --ami "\$AMI" --yes --json/);
-    for (const line of runs(wf.jobs.rollback!).split('\n').filter((l) => /npx sipbake rollback/.test(l))) expect(line).toMatch(/exec npx sipbake rollback/);
+    for (const line of runs(wf.jobs.rollback!)
+      .split('\n')
+      .filter((l) => /npx sipbake rollback/.test(l)))
+      expect(line).toMatch(/exec npx sipbake rollback/);
   });
 
   it('the rollback job shares the roll concurrency group and cancels a roll in progress; rolls never cancel each other', async () => {

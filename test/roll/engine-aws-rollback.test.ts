@@ -25,7 +25,7 @@ function raceAwsRollback(h: Harness, beforeCall: string): void {
 }
 
 describe("roll: AWS's own rollback", () => {
-  it('follows AWS\'s rollback when RollbackInstanceRefresh answers ActiveInstanceRefreshNotFound', async () => {
+  it("follows AWS's rollback when RollbackInstanceRefresh answers ActiveInstanceRefreshNotFound", async () => {
     const h = harness({ desired: 2, refresh: { alarms: [ALARM] } });
     raceAwsRollback(h, 'RollbackInstanceRefresh');
     const r = await run(h);
@@ -48,7 +48,7 @@ describe("roll: AWS's own rollback", () => {
     expect(r.summary?.outcome).toBe('rolled-back');
   });
 
-  it('a re-run of the roll after an interrupt during AWS\'s rollback attaches to it and records the outcome', async () => {
+  it("a re-run of the roll after an interrupt during AWS's rollback attaches to it and records the outcome", async () => {
     const h = harness({ desired: 2, refresh: { alarms: [ALARM] } });
     const asg = h.world.asg.AutoScalingGroupName;
     h.fake.setAlarm(ALARM, 'OK');

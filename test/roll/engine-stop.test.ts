@@ -51,7 +51,12 @@ describe('stopping a roll', () => {
   it('sipbake unlock releases a lease left by a dead roll and names its holder', async () => {
     const { fake } = world({ desired: 2 });
     const asg = fake.asgs.get('kamailio-lb-asg')!;
-    const held = { owner: 'ci@runner-9:42', token: 'abc', startedAt: new Date(fake.nowMs).toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
+    const held = {
+      owner: 'ci@runner-9:42',
+      token: 'abc',
+      startedAt: new Date(fake.nowMs).toISOString(),
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    };
     asg.tags['sipbake:lease'] = formatLease(held);
     const refused = await cli(['roll', 'twilio-relay', '--yes']);
     expect(refused.code).toBe(1);

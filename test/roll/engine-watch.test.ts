@@ -24,7 +24,10 @@ describe('roll watch: eventual consistency and transient errors', () => {
 
     const h2 = harness({ desired: 2 });
     // Only after the refresh started (observe must work): every target health read fails from then on.
-    h2.fake.when(() => h2.fake.refreshes.length > 0, () => h2.fake.faults.add({ command: 'DescribeTargetHealth', error: 'ServiceUnavailable', status: 503 }));
+    h2.fake.when(
+      () => h2.fake.refreshes.length > 0,
+      () => h2.fake.faults.add({ command: 'DescribeTargetHealth', error: 'ServiceUnavailable', status: 503 }),
+    );
     const bad = await run(h2);
     expect(bad.exitCode).not.toBe(0);
     const text = bad.reporter.text();

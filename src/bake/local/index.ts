@@ -299,7 +299,7 @@ async function trimWork(rootfs: string): Promise<void> {
   }
 }
 
-export async function readRecord(out: string): Promise<LocalBakeRecord | undefined> {
+async function readRecord(out: string): Promise<LocalBakeRecord | undefined> {
   try {
     return JSON.parse(await readFile(path.join(out, RECORD_FILE), 'utf8')) as LocalBakeRecord;
   } catch {

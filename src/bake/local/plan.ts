@@ -13,7 +13,7 @@ import type { ContentParts } from '../hash.js';
 export const DEBIAN_RELEASE = 'bookworm';
 /** What the Debian 12 AMI has that minbase lacks and the scripts or the boot need; 00-base.sh installs the rest. */
 export const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus'] as const;
-export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
 /** Where Packer uploads things on the build instance (src/bake/template.ts REMOTE_DIR); the same inside the root. */
 export const REMOTE_DIR = '/tmp/sipbake';

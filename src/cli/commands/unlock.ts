@@ -16,7 +16,10 @@ export default defineCommand({
     await withAwsClients(t.deploy, o, async (clients) => {
       const u = await unlock(clients, t.deploy.asgName, Date.now());
       for (const l of formatUnlocked(u)) ctx.reporter.line(l, u.lease ? 'warn' : 'info');
-      ctx.reporter.result({ ok: true, unlocked: u.lease ? { asgName: u.asgName, owner: u.lease.owner, startedAt: u.lease.startedAt, expiresAt: u.lease.expiresAt } : null });
+      ctx.reporter.result({
+        ok: true,
+        unlocked: u.lease ? { asgName: u.asgName, owner: u.lease.owner, startedAt: u.lease.startedAt, expiresAt: u.lease.expiresAt } : null,
+      });
     });
   },
 });

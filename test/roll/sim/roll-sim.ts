@@ -37,7 +37,11 @@ function build(sc: Scenario): Harness {
   if (f.badAmi) h.world.newAmi.health = 'unhealthy';
   if (f.throttle) h.fake.when(started, () => h.fake.faults.throttleStorm(h.fake.nowMs, h.fake.nowMs + 60_000, /^Describe/));
   if (f.transient) h.fake.when(started, () => h.fake.faults.add({ command: 'DescribeTargetHealth', error: 'ServiceUnavailable', status: 503, times: 3 }));
-  if (f.scaleOut) h.fake.when(() => h.fake.activeRefresh(asg)?.Status === 'InProgress', () => h.fake.scaleOut(asg, 1));
+  if (f.scaleOut)
+    h.fake.when(
+      () => h.fake.activeRefresh(asg)?.Status === 'InProgress',
+      () => h.fake.scaleOut(asg, 1),
+    );
   if (f.alarm) {
     h.fake.setAlarm(ALARM, 'OK');
     h.fake.when(
@@ -49,7 +53,7 @@ function build(sc: Scenario): Harness {
 }
 
 /** The invariants; each violation is one sentence. `planted` lets the negative control doctor a result. */
-export function violations(h: Harness, runs: RunResult[], interrupted: boolean): string[] {
+function violations(h: Harness, runs: RunResult[], interrupted: boolean): string[] {
   const out: string[] = [];
   const asg = h.world.asg.AutoScalingGroupName;
   const last = runs.at(-1)!;
@@ -65,7 +69,8 @@ export function violations(h: Harness, runs: RunResult[], interrupted: boolean):
     const reasons = r.summary ? r.summary.reasons : [r.error instanceof Error ? r.error.message : ''];
     if (!reasons.length || reasons.some((x) => !x.trim())) out.push(`exit ${r.exitCode} without a reason`);
   }
-  if (interrupted && runs.length > 1 && /refused/.test(text)) out.push(`the re-run after an interrupt was refused: ${text.split('\n').find((l) => /refused/.test(l))}`);
+  if (interrupted && runs.length > 1 && /refused/.test(text))
+    out.push(`the re-run after an interrupt was refused: ${text.split('\n').find((l) => /refused/.test(l))}`);
   if (h.world.asg.tags['sipbake:lease'] !== undefined) out.push('a lease was left held after the exit');
   if (last.summary && last.summary.outcome !== 'planned') {
     const printed = last.summary.instances.map((i) => `${i.id} ${i.ami}`).sort();
