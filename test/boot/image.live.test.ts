@@ -18,6 +18,10 @@ import { bakeBootImage, bootImage, HOOK, tcpOpen, type Booted } from './machine.
 import { call, farEnd } from './sipp.js';
 
 const LONG = 45 * 60_000;
+// A user's clone has no ../shared/upstream (the pinned archives): the local bake cannot run there, and says so.
+const SOURCES = path.resolve(import.meta.dirname, '../../../shared/upstream/SHA256SUMS');
+const HAVE_SOURCES = existsSync(SOURCES);
+if (!HAVE_SOURCES) console.log(`skipping the booted-image tests: no pinned source archives at ${SOURCES} (CI has them beside the clone)`);
 const SEEDS = ['twilio-relay', 'recorder-lb'] as const;
 let defs: string;
 const baked = new Map<string, { r: LocalBuildResult; file: string }>();
@@ -43,17 +47,18 @@ async function boot(b: BootImage, binds: { host: string; guest: string }[] = [])
 const units = (b: BootImage) => ['sipbake-boot', ...(b.rtpproxy ? ['rtpproxy'] : []), 'kamailio', 'sipbake-drain'];
 
 beforeAll(async () => {
+  if (!HAVE_SOURCES) return;
   defs = await mkdtemp(path.join(tmpdir(), 'sipbake-boot-defs-'));
   for (const seed of SEEDS) baked.set(seed, await bakeBootImage(BOOT_IMAGES[seed], defs));
 }, LONG);
 
 afterAll(async () => {
   for (const x of open.splice(0)) await x.close();
-  await rm(defs, { recursive: true, force: true });
+  if (defs) await rm(defs, { recursive: true, force: true });
   console.log(`boot figures (load ${(await readFile('/proc/loadavg', 'utf8')).trim()}): ${JSON.stringify(figures)}`);
 }, 120_000);
 
-describe('sipbake build --local', () => {
+describe.skipIf(!HAVE_SOURCES)('sipbake build --local', () => {
   it.each(SEEDS)(
     '%s: the root the AMI would hold, under the content hash the AMI dedup computes',
     async (seed) => {
@@ -108,7 +113,7 @@ describe('sipbake build --local', () => {
   );
 });
 
-describe('the baked root booted under systemd-nspawn', () => {
+describe.skipIf(!HAVE_SOURCES)('the baked root booted under systemd-nspawn', () => {
   it.each(SEEDS)(
     '%s: sipbake-boot ran, every unit active under its own user, a call passes, sipbake-status reports it',
     async (seed) => {
