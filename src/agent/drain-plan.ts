@@ -89,6 +89,9 @@ export interface DrainParams {
   completeGraceMs: number;
   /** How often the serving peers are looked up again while draining (a peer may start leaving too). */
   peerCheckEveryMs: number;
+  /** First back-off between CompleteLifecycleAction offers (default 5 s: half the default poll); it doubles up to 6×.
+   *  The runner sets it from its poll interval, so a scaled-down poll (the rehearsal) scales the back-off too. */
+  completeBackoffBaseMs?: number;
 }
 
 interface Outcome {
@@ -127,8 +130,8 @@ export const DEFAULT_PEER_CHECK_MS = 10_000;
  * deregistration delay is still running): 5 s, 10 s, 20 s, then every 30 s. A 300 s delay costs about a dozen
  * calls instead of one per poll; Terminating:Wait is met at most 30 s late.
  */
-function completeBackoffMs(noActionAnswers: number): number {
-  return Math.min(30_000, 5_000 * 2 ** Math.max(0, Math.min(noActionAnswers - 1, 3)));
+function completeBackoffMs(noActionAnswers: number, baseMs = 5_000): number {
+  return Math.min(6 * baseMs, baseMs * 2 ** Math.max(0, Math.min(noActionAnswers - 1, 3)));
 }
 
 export const initialState: DrainState = {
@@ -268,7 +271,7 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
   handoff(s, o, next, actions);
   if (o.completeResult === 'no-action') {
     next.noActionAnswers = s.noActionAnswers + 1;
-    next.nextCompleteAt = o.now + completeBackoffMs(next.noActionAnswers);
+    next.nextCompleteAt = o.now + completeBackoffMs(next.noActionAnswers, p.completeBackoffBaseMs);
     if (s.noActionAnswers === 0)
       actions.push({
         type: 'log',

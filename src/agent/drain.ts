@@ -106,6 +106,7 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
     downAfterFailures: DEFAULT_DOWN_AFTER_FAILURES,
     completeGraceMs: cfg.heartbeatTimeoutSeconds * 1000,
     peerCheckEveryMs: DEFAULT_PEER_CHECK_MS,
+    completeBackoffBaseMs: pollMs / 2,
   };
   let state = initialState;
   let completeResult: CompleteResult | undefined;

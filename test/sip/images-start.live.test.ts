@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { KAMAILIO_UNIT, kamailioUnitCommands } from '../../src/contract/kamailio-args.js';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
 import { RealRtpproxy } from '../../src/try/rtpproxy.js';
 import { rtpproxyBinary } from '../../src/try/upstream.js';
@@ -112,6 +113,9 @@ describe.each(BINARIES)('rendered images start under %s', (_label, bin) => {
     await mkdir(path.join(dir, 'etc/kamailio'), { recursive: true });
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path.join(dir, 'etc/kamailio/kamailio.cfg'), '#!KAMAILIO\nrequest_route { no_such_function(); }\n');
+    // Runners start the unit's own command line (src/contract/kamailio-args.ts), so the tree needs its unit too.
+    await mkdir(path.join(dir, path.dirname(KAMAILIO_UNIT)), { recursive: true });
+    await writeFile(path.join(dir, KAMAILIO_UNIT), `[Service]\nExecStart=${kamailioUnitCommands({ sharedMb: 64, privateMb: 8 }).execStart}\n`);
     await expect(
       startKamailio({ ...(bin ? { bin } : {}), tree: dir, sharedMb: 64, privateMb: 8, listeners: [{ host: PROXY, port: 9, transport: 'udp' }] }),
     ).rejects.toThrow(/exited during start-up/);
