@@ -12,20 +12,8 @@ import http from 'node:http';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { rmSync } from 'node:fs';
+import { tcpOpen } from '../try/ports.js';
 import { RtpproxyResponder } from '../try/rtpproxy-responder.js';
-
-function tcpCheck(host: string, port: number, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (v: boolean) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(ms, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
 
 const hostPort = (v: string | undefined, what: string): { host: string; port: number } => {
   const [host, port] = (v ?? '').split(':');
@@ -90,7 +78,7 @@ async function main(argv: string[]): Promise<void> {
       rmSync(value, { force: true });
       const srv = http.createServer((req, res) => {
         const u = new URL(req.url ?? '/', 'http://probe');
-        void tcpCheck(u.searchParams.get('host') ?? '', Number(u.searchParams.get('port')), 1000).then((v) => {
+        void tcpOpen(u.searchParams.get('host') ?? '', Number(u.searchParams.get('port')), 1000).then((v) => {
           res.writeHead(200);
           res.end(v ? '1' : '0');
         });

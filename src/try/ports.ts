@@ -1,7 +1,7 @@
 // Free ports on a given loopback address, picked at run time. A port is handed out only when it can
 // be bound on that address for both UDP and TCP (SIP listens on both), and never twice by this process.
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 const handedOut = new Set<string>();
 
@@ -50,4 +50,18 @@ export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(await freePort(host));
   return out;
+}
+
+/** True when something accepts a TCP connection at host:port within ms (what an NLB's TCP health check sees). */
+export function tcpOpen(host: string, port: number, ms = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(ms, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }

@@ -1,6 +1,7 @@
 // A Spot interruption notice (IMDS spot/instance-action) drains the instance within EC2's two-minute notice,
 // although Auto Scaling has not picked it (its target lifecycle state stays InService).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { callsEndingAt } from './support.js';
 import { drainSchema } from '../../src/definition/drain-schema.js';
 import { runDrain, type DrainEffects } from '../../src/agent/drain.js';
 import { SPOT_MARGIN_MS, SPOT_NOTICE_MS } from '../../src/agent/drain-plan.js';
@@ -21,23 +22,7 @@ beforeEach(() => {
 });
 afterEach(() => h.restore());
 
-/** Calls that end at the given seconds after the drain flag is set. */
-function kamailio(endAtSeconds: number[]): KamailioRpc & { drainingSetAt?: number } {
-  const k: KamailioRpc & { drainingSetAt?: number } = {
-    alive: async () => true,
-    processAlive: async () => true,
-    setDraining: async () => {
-      k.drainingSetAt ??= h.fake.nowMs;
-    },
-    setHandoff: async () => {},
-    transactions: async () => 0,
-    activeDialogs: async () => {
-      const since = k.drainingSetAt === undefined ? 0 : (h.fake.nowMs - k.drainingSetAt) / 1000;
-      return endAtSeconds.filter((t) => t > since).length;
-    },
-  };
-  return k;
-}
+const kamailio = (endAtSeconds: number[]) => callsEndingAt(h.fake, endAtSeconds);
 
 /** IMDS as the agent reads it: InService throughout; spot/instance-action 404 until the notice at `noticeAt`. */
 function effects(k: KamailioRpc, log: string[], health: string[], noticeAt: number): DrainEffects {

@@ -3,6 +3,7 @@ import { drainSchema } from '../../src/definition/drain-schema.js';
 import { runDrain, type DrainEffects } from '../../src/agent/drain.js';
 import { lifecycleHook } from '../../src/agent/lifecycle.js';
 import type { KamailioRpc } from '../../src/agent/kamailio-rpc.js';
+import { callsEndingAt } from './support.js';
 import { createFakeAws, FAKE_EPOCH, type FakeAwsHandle } from '../fakes/aws/index.js';
 import { seedWorld } from '../fakes/aws/scenario.js';
 import type { FakeInstance } from '../fakes/aws/model.js';
@@ -23,23 +24,7 @@ beforeEach(() => {
 });
 afterEach(() => h.restore());
 
-/** Calls end at the given simulated seconds after the drain starts; `up` is how many are up before. */
-function scriptedKamailio(endAtSeconds: number[]): KamailioRpc & { drainingSetAt?: number; startedAt?: number } {
-  const k: KamailioRpc & { drainingSetAt?: number } = {
-    alive: async () => true,
-    processAlive: async () => true,
-    setDraining: async () => {
-      k.drainingSetAt ??= h.fake.nowMs;
-    },
-    setHandoff: async () => {},
-    transactions: async () => 0,
-    activeDialogs: async () => {
-      const since = k.drainingSetAt === undefined ? 0 : (h.fake.nowMs - k.drainingSetAt) / 1000;
-      return endAtSeconds.filter((t) => t > since).length;
-    },
-  };
-  return k;
-}
+const scriptedKamailio = (endAtSeconds: number[]) => callsEndingAt(h.fake, endAtSeconds);
 
 function effects(kamailio: KamailioRpc, log: string[], health: string[], fallbackHeartbeatTimeoutSeconds = 120): DrainEffects {
   return {

@@ -1,14 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthPort, type HealthPort } from '../../src/agent/health-port.js';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
+import { freePort } from '../../src/try/ports.js';
 
 /** 'accepted' when the handshake completes and an HTTP request gets 200, else what went wrong. */
 function probe(port: number): Promise<string> {

@@ -2,18 +2,11 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthPort, type HealthPort } from '../../src/agent/health-port.js';
+import { freePort } from '../../src/try/ports.js';
 import { probeRequest, probeStatus, sipProbe } from '../../src/agent/sip-probe.js';
 
 // Issue 19 item 3: the health port tells the truth at the SIP level. A stand-in for Kamailio on UDP answers the
 // probe's OPTIONS with 200 (serving), 503 (it would refuse new calls) or nothing (dead); the port follows.
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 const connects = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import type { KamailioRpc } from '../../src/agent/kamailio-rpc.js';
 import { bundleAgent } from '../../src/render/bundle.js';
 import { imageSchema, type ImageDefinition } from '../../src/definition/schema.js';
 import { imageManifest } from '../../src/contract/image-manifest.js';
@@ -54,4 +55,22 @@ export async function runAgent(agent: string, command: string, env: Record<strin
     timeout: timeoutMs,
     stdin: 'ignore',
   });
+}
+
+/** A scripted Kamailio on a simulated clock: its calls end at the given seconds after the drain flag is set. */
+export function callsEndingAt(clock: { readonly nowMs: number }, endAtSeconds: number[]): KamailioRpc & { drainingSetAt?: number } {
+  const k: KamailioRpc & { drainingSetAt?: number } = {
+    alive: async () => true,
+    processAlive: async () => true,
+    setDraining: async () => {
+      k.drainingSetAt ??= clock.nowMs;
+    },
+    setHandoff: async () => {},
+    transactions: async () => 0,
+    activeDialogs: async () => {
+      const since = k.drainingSetAt === undefined ? 0 : (clock.nowMs - k.drainingSetAt) / 1000;
+      return endAtSeconds.filter((t) => t > since).length;
+    },
+  };
+  return k;
 }

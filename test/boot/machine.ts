@@ -1,7 +1,6 @@
 // Test support: bake a boot image locally (cached), and boot it in its namespace with its endpoints served.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RecordingReporter } from '../../src/core/reporter.js';
@@ -85,16 +84,4 @@ export async function bootImage(b: BootImage, rootfs: string, binds: { host: str
   }
 }
 
-/** True when something accepts a TCP connection at host:port within ms (the NLB's TCP health check). */
-export function tcpOpen(host: string, port: number, ms = 3000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (v: boolean) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(ms, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
+export { tcpOpen } from '../../src/try/ports.js';
