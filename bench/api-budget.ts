@@ -20,7 +20,7 @@ import { lifecycleHook } from '../src/agent/lifecycle.js';
 import { peerFinder } from '../src/agent/peers.js';
 import { runRoll } from '../src/roll/run.js';
 import { createFakeAws } from '../test/fakes/aws/index.js';
-import { seedWorld } from '../test/fakes/aws/scenario.js';
+import { seedWorld } from '../src/region/scenario.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const INSTANCES = 50;

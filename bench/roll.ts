@@ -14,8 +14,8 @@ import { loadImageOrThrow } from '../src/definition/load.js';
 import type { DeployConfig } from '../src/definition/deploy-schema.js';
 import { runRoll } from '../src/roll/run.js';
 import { createFakeAws } from '../test/fakes/aws/index.js';
-import { seedWorld } from '../test/fakes/aws/scenario.js';
-import { healthReplacements } from '../test/fakes/aws/refresh-engine.js';
+import { seedWorld } from '../src/region/scenario.js';
+import { healthReplacements } from '../src/region/refresh-engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -13,6 +13,7 @@
 // PATH as in the live tests; without them, Debian's kamailio and the Node RTPProxy stand-in (the JSON says which).
 // Media: calls are INVITE/200/ACK/BYE with SDP; RTPProxy makes and frees a session per call (offer, answer,
 // delete), no RTP flows. recorder-lb is measured with and without media, alternated (SIPBAKE_BENCH_ALTERNATIONS).
+import { KAMAILIO_UNIT, kamailioUnitCommands } from '../src/contract/kamailio-args.js';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -246,6 +247,9 @@ async function bareBench(dir: string, config = bareRelayConfig): Promise<Bench> 
   const tree = path.join(dir, 'tree');
   await mkdir(path.join(tree, 'etc/kamailio'), { recursive: true });
   await writeFile(path.join(tree, 'etc/kamailio/kamailio.cfg'), config({ listen: `${PROXY}:${port}`, to: `${UAS}:${ports[0]}`, children: 8 }));
+  // Runners start the unit's own command line (src/contract/kamailio-args.ts), so the bare tree carries one too.
+  await mkdir(path.join(tree, path.dirname(KAMAILIO_UNIT)), { recursive: true });
+  await writeFile(path.join(tree, KAMAILIO_UNIT), `[Service]\nExecStart=${kamailioUnitCommands({ sharedMb: 512, privateMb: 16 }).execStart}\n`);
   return { tree, port, listeners: [{ host: PROXY, port, transport: 'udp' }], sharedMb: 512, privateMb: 16, peers: uas };
 }
 

@@ -1,5 +1,5 @@
 // Known Packer/AWS failures, mapped to a sentence that says what went wrong and what to do.
-// The table is tested case by case (test/packer/failures.test.ts).
+// The table is tested case by case (test/bake/failures.test.ts).
 
 export interface KnownFailure {
   id: string;

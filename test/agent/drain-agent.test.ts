@@ -5,8 +5,8 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAutoScalingHttpFake, type AutoScalingHttpFake } from '../fakes/autoscaling-http.js';
 import { FakeAws } from '../fakes/aws/fake-aws.js';
-import type { FakeInstance } from '../fakes/aws/model.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
+import type { FakeInstance } from '../../src/region/model.js';
+import { seedWorld } from '../../src/region/scenario.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { agentNode, agentRoot, FAKE_AWS_ENV, image, type TempRoot } from './support.js';
 

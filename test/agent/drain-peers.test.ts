@@ -5,8 +5,8 @@ import { lifecycleHook } from '../../src/agent/lifecycle.js';
 import type { KamailioRpc } from '../../src/agent/kamailio-rpc.js';
 import { choosePeer, inCidr, peerFinder, servingPeers } from '../../src/agent/peers.js';
 import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
-import type { FakeInstance } from '../fakes/aws/model.js';
+import { seedWorld } from '../../src/region/scenario.js';
+import type { FakeInstance } from '../../src/region/model.js';
 import type { Policy } from '../../src/iam/policies.js';
 
 // The serving-peer lookup of a draining instance (Auto Scaling DescribeAutoScalingInstances and

@@ -9,8 +9,8 @@ import { spotInterruptionAt } from '../../src/agent/imds.js';
 import { lifecycleHook } from '../../src/agent/lifecycle.js';
 import type { KamailioRpc } from '../../src/agent/kamailio-rpc.js';
 import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
-import type { FakeInstance } from '../fakes/aws/model.js';
+import { seedWorld } from '../../src/region/scenario.js';
+import type { FakeInstance } from '../../src/region/model.js';
 
 let h: FakeAwsHandle;
 let inst: FakeInstance;

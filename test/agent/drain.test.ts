@@ -5,8 +5,8 @@ import { lifecycleHook } from '../../src/agent/lifecycle.js';
 import type { KamailioRpc } from '../../src/agent/kamailio-rpc.js';
 import { callsEndingAt } from './support.js';
 import { createFakeAws, FAKE_EPOCH, type FakeAwsHandle } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
-import type { FakeInstance } from '../fakes/aws/model.js';
+import { seedWorld } from '../../src/region/scenario.js';
+import type { FakeInstance } from '../../src/region/model.js';
 
 // The drain loop against the shared stateful AWS fake (simulated clock), a scripted Kamailio and a
 // recorded health port. The fake's own simulated drain agent is off: the agent under test is the only one

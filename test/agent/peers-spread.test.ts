@@ -4,8 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { choosePeer, peerFinder, spreadStart } from '../../src/agent/peers.js';
 import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
-import type { FakeInstance } from '../fakes/aws/model.js';
+import { seedWorld } from '../../src/region/scenario.js';
+import type { FakeInstance } from '../../src/region/model.js';
 
 let h: FakeAwsHandle | undefined;
 afterEach(() => h?.restore());

@@ -1,12 +1,12 @@
 // The AWS fake's fidelity gaps closed by issue 13, each against the behaviour AWS documents
-// (test/fakes/aws/README.md names the page for each).
+// (src/region/README.md names the page for each).
 import { DescribeAutoScalingGroupsCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
 import { createFakeAws } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
+import { seedWorld } from '../../src/region/scenario.js';
 
 async function newVersion(h: ReturnType<typeof createFakeAws>, ltId: string, ami: string): Promise<string> {
   const v = await h.clients.ec2.send(

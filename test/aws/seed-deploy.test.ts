@@ -6,7 +6,7 @@ import { main } from '../../src/cli/main.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { loadImageOrThrow } from '../../src/definition/load.js';
 import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
+import { seedWorld } from '../../src/region/scenario.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let restore: (() => void) | undefined;

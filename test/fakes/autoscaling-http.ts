@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeAws } from './aws/fake-aws.js';
-import { asgHandlers } from './aws/handlers-asg.js';
-import { ec2Handlers } from './aws/handlers-ec2.js';
+import { asgHandlers } from '../../src/region/handlers-asg.js';
+import { ec2Handlers } from '../../src/region/handlers-ec2.js';
 
 // The Auto Scaling API on 127.0.0.1 for a child process (the bundled drain agent), in its real wire
 // protocol (awsQuery: form-encoded POST, XML answers), so the agent's SDK client talks to it unchanged.

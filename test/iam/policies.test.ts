@@ -16,7 +16,7 @@ import type { Policy } from '../../src/iam/policies.js';
 import { peerFinder } from '../../src/agent/peers.js';
 import { modelledPacker, seedDebianBase } from '../fakes/aws/bake-model.js';
 import { createFakeAws, FAKE_ACCOUNT, installFakeAws } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
+import { seedWorld } from '../../src/region/scenario.js';
 import { buildFixture, type BuildFixture } from '../bake/build-support.js';
 import { run } from '../roll/helpers.js';
 

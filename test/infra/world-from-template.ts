@@ -3,8 +3,8 @@
 // the Auto Scaling group with its hooks, and two sipbake-tagged AMIs of the image. Fails loudly on what the
 // template lacks, so a construct that drops a resource fails the test here rather than passing by default.
 import type { FakeAws } from '../fakes/aws/index.js';
-import { sipbakeTags } from '../fakes/aws/scenario.js';
-import type { FakeImage, FakeLaunchTemplate } from '../fakes/aws/model.js';
+import { sipbakeTags } from '../../src/region/scenario.js';
+import type { FakeImage, FakeLaunchTemplate } from '../../src/region/model.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type Template = { Resources: Record<string, Resource> };

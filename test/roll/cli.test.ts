@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
-import { seedWorld, type World } from '../fakes/aws/scenario.js';
+import { seedWorld, type World } from '../../src/region/scenario.js';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/kamailio-lb-tg/0123456789abcdef';
 let restore: (() => void) | undefined;

@@ -4,7 +4,7 @@
 // re-run after an interrupt attaches to it instead of being refused for the AMI it is rejecting.
 import { describe, expect, it } from 'vitest';
 import { AbortError } from '../../src/core/errors.js';
-import { startRollback } from '../fakes/aws/refresh-engine.js';
+import { startRollback } from '../../src/region/refresh-engine.js';
 import { harness, run, type Harness } from './helpers.js';
 
 const ALARM = 'sip-5xx';

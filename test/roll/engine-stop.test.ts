@@ -6,7 +6,7 @@ import { main } from '../../src/cli/main.js';
 import { RecordingReporter, type ProgressEvent } from '../../src/core/reporter.js';
 import { formatLease } from '../../src/roll/tags.js';
 import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
+import { seedWorld } from '../../src/region/scenario.js';
 import { harness, run } from './helpers.js';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/kamailio-lb-tg/0123456789abcdef';

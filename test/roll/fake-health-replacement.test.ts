@@ -1,9 +1,9 @@
-// The fake's Auto Scaling health replacement (test/fakes/aws/refresh-engine.ts), against the AWS pages it cites.
+// The fake's Auto Scaling health replacement (src/region/refresh-engine.ts), against the AWS pages it cites.
 import { StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { describe, expect, it } from 'vitest';
 import { createFakeAws } from '../fakes/aws/index.js';
-import { healthReplacements } from '../fakes/aws/refresh-engine.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
+import { healthReplacements } from '../../src/region/refresh-engine.js';
+import { seedWorld } from '../../src/region/scenario.js';
 
 async function refreshOntoBadAmi(o: { grace?: number; type?: 'ELB' | 'EC2'; drainAgent?: boolean } = {}) {
   // Asserts exact replacement times: no boot time, no lag (each is tested on its own elsewhere).

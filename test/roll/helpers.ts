@@ -6,7 +6,7 @@ import { deploySchema, type DeployConfig } from '../../src/definition/deploy-sch
 import { runRoll, type RollRequest, type RollSummary } from '../../src/roll/run.js';
 import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
 import type { FakeOptions } from '../fakes/aws/fake-aws.js';
-import { seedWorld, type World } from '../fakes/aws/scenario.js';
+import { seedWorld, type World } from '../../src/region/scenario.js';
 
 export interface Harness extends FakeAwsHandle {
   world: World;

@@ -6,7 +6,7 @@ import { ConsoleReporter, RecordingReporter } from '../../src/core/reporter.js';
 import { canPrompt, terminalConfirm } from '../../src/cli/roll-confirm.js';
 import { runRoll } from '../../src/roll/run.js';
 import { FakeAws, installFakeAws } from '../fakes/aws/index.js';
-import { seedWorld } from '../fakes/aws/scenario.js';
+import { seedWorld } from '../../src/region/scenario.js';
 import { harness } from './helpers.js';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/kamailio-lb-tg/0123456789abcdef';

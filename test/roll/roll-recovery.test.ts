@@ -1,7 +1,7 @@
 import { StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { describe, expect, it } from 'vitest';
 import { AbortError, UserError } from '../../src/core/errors.js';
-import { sipbakeTags } from '../fakes/aws/scenario.js';
+import { sipbakeTags } from '../../src/region/scenario.js';
 import { history } from '../../src/roll/status.js';
 import { harness, run, type Harness } from './helpers.js';
 

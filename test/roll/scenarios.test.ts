@@ -3,7 +3,7 @@
 import { CancelInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { describe, expect, it } from 'vitest';
 import { AbortError, UserError } from '../../src/core/errors.js';
-import { healthReplacements } from '../fakes/aws/refresh-engine.js';
+import { healthReplacements } from '../../src/region/refresh-engine.js';
 import { fleetOf, harness, run, type Harness } from './helpers.js';
 
 const LEASE = 'sipbake:lease';

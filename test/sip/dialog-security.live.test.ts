@@ -171,7 +171,7 @@ describe.each([
   it('relays a real dialog: re-INVITE, INFO and BYE reach the callee and are answered', async () => {
     const { dialog, invite } = await placeCall(s.caller, s.callee, s.proxy);
     // local_rport: our Via asks for rport (RFC 3581), so a reply to a request that left through a NAT
-    // gateway's random port comes back to that port (the NAT path itself: test/topology).
+    // gateway's random port comes back to that port (the NAT path itself: test/rehearse).
     expect(hdr(invite, 'via')).toMatch(/^SIP\/2\.0\/UDP [^,]*;rport(?=[;,]|$)/);
     expect(await s.kamcmd('dlg.stats_active')).toMatch(/all:\s*1/);
     for (const method of ['INVITE', 'INFO', 'BYE']) {

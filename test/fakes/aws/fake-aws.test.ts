@@ -3,7 +3,7 @@ import { DescribeInstanceRefreshesCommand, RollbackInstanceRefreshCommand, Start
 import { DescribeImagesCommand, CreateLaunchTemplateVersionCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createFakeAws } from './index.js';
-import { seedWorld } from './scenario.js';
+import { seedWorld } from '../../../src/region/scenario.js';
 
 async function newVersion(h: ReturnType<typeof createFakeAws>, ltId: string, ami: string) {
   const r = await h.clients.ec2.send(

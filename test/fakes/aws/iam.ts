@@ -7,7 +7,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { loadImageOrThrow } from '../../../src/definition/load.js';
 import type { ImageDefinition } from '../../../src/definition/schema.js';
 import { policyFor, type IamRole, type Policy } from '../../../src/iam/policies.js';
-import { awsError } from './faults.js';
+import { awsError } from '../../../src/region/faults.js';
 import type { AuthRequest, CallSite } from './iam-requests.js';
 import { requestsFor } from './iam-requests.js';
 

@@ -6,13 +6,13 @@ import * as elbSdk from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../../src/aws/clients.js';
 import { FakeAws, type CallRecord, type FakeOptions } from './fake-aws.js';
-import { awsError } from './faults.js';
-import { ec2Handlers } from './handlers-ec2.js';
-import { asgHandlers } from './handlers-asg.js';
-import { cloudwatchHandlers, elbHandlers } from './handlers-elb-cw.js';
+import { awsError } from '../../../src/region/faults.js';
+import { ec2Handlers } from '../../../src/region/handlers-ec2.js';
+import { asgHandlers } from '../../../src/region/handlers-asg.js';
+import { cloudwatchHandlers, elbHandlers } from '../../../src/region/handlers-elb-cw.js';
 
 export { FakeAws, FAKE_EPOCH } from './fake-aws.js';
-export { awsError } from './faults.js';
+export { awsError } from '../../../src/region/faults.js';
 export { FAKE_ACCOUNT } from './iam.js';
 
 // Under vitest a denied call fails the test even when the code under test caught the error.

@@ -8,7 +8,7 @@ import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
 import { createFakeAws } from './index.js';
-import { seedWorld } from './scenario.js';
+import { seedWorld } from '../../../src/region/scenario.js';
 
 const ASG = 'kamailio-lb-asg';
 const HOOK = 'sipbake-drain';

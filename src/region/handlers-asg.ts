@@ -1,5 +1,5 @@
 // Auto Scaling commands of the fake: groups, instance refreshes (start, describe, rollback, cancel), hooks, tags.
-import type { FakeAws } from './fake-aws.js';
+import type { Region } from './region.js';
 import { awsError } from './faults.js';
 import type { FakeRefresh, RefreshPrefs } from './model.js';
 import { gracePeriodOf, progressOf, startRollback, stepRefresh } from './refresh-engine.js';
@@ -23,7 +23,7 @@ function prefsOf(p: In = {}): RefreshPrefs {
   };
 }
 
-function refreshView(f: FakeAws, r: FakeRefresh) {
+function refreshView(f: Region, r: FakeRefresh) {
   const p = progressOf(f, r);
   return {
     InstanceRefreshId: r.InstanceRefreshId,
@@ -53,7 +53,7 @@ function refreshView(f: FakeAws, r: FakeRefresh) {
  * The lifecycle action a Complete/Heartbeat call names. AWS answers a wrong hook name, a wrong group or an
  * instance that is not waiting with the same ValidationError; a missing group gets the group error.
  */
-function activeAction(f: FakeAws, input: In) {
+function activeAction(f: Region, input: In) {
   groupOrThrow(f, input.AutoScalingGroupName);
   if (!input.InstanceId) throw awsError('ValidationError', 'Either an instance ID or a lifecycle action token must be provided');
   const i = f.instances.get(input.InstanceId);
@@ -63,13 +63,13 @@ function activeAction(f: FakeAws, input: In) {
   return { i, a };
 }
 
-function groupOrThrow(f: FakeAws, name: string) {
+function groupOrThrow(f: Region, name: string) {
   const asg = f.asgs.get(name);
   if (!asg) throw awsError('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`);
   return asg;
 }
 
-export function asgHandlers(f: FakeAws): Record<string, (input: In) => unknown> {
+export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
   return {
     DescribeAutoScalingGroups(input) {
       const names = (input.AutoScalingGroupNames as string[] | undefined) ?? [...f.asgs.keys()];

@@ -1,5 +1,5 @@
 // EC2 commands of the fake: images (DescribeImages with tag filters, deregister, disable) and launch templates.
-import type { FakeAws } from './fake-aws.js';
+import type { Region } from './region.js';
 import { awsError } from './faults.js';
 import type { FakeImage } from './model.js';
 import { ec2BakeHandlers } from './handlers-ec2-bake.js';
@@ -52,7 +52,7 @@ function filterMatch(img: FakeImage, f: { Name: string; Values: string[] }): boo
   throw awsError('InvalidParameterValue', `The filter '${f.Name}' is not supported by the fake; add it in handlers-ec2.ts`);
 }
 
-function ltVersionView(f: FakeAws, ltId: string, n: number) {
+function ltVersionView(f: Region, ltId: string, n: number) {
   const { lt, v } = f.ltVersion(ltId, n)!;
   const { HttpTokens, ...rest } = v.data;
   return {
@@ -69,7 +69,7 @@ function ltVersionView(f: FakeAws, ltId: string, n: number) {
   };
 }
 
-export function ec2Handlers(f: FakeAws): Record<string, (input: In) => unknown> {
+export function ec2Handlers(f: Region): Record<string, (input: In) => unknown> {
   return {
     ...ec2BakeHandlers(f),
     DescribeImages(input) {

@@ -2,7 +2,7 @@
 // instance, CreateImage, CopyImage (encrypted, across regions), deprecation, sharing, snapshots.
 // Sources: hashicorp/packer-plugin-amazon builder/common/step_*.go, builder/ebs/step_create_ami.go, and the EC2
 // API reference for each call's errors. README.md in this folder lists what is modelled.
-import type { FakeAws } from './fake-aws.js';
+import type { Region } from './region.js';
 import { awsError } from './faults.js';
 import type { FakeImage } from './model.js';
 
@@ -19,7 +19,7 @@ const tagsOf = (specs: { ResourceType?: string; Tags?: { Key: string; Value: str
       .map((t) => [t.Key, t.Value]),
   );
 
-function newImage(f: FakeAws, o: Partial<FakeImage> & { Name: string; Tags: Record<string, string>; Architecture: FakeImage['Architecture'] }): FakeImage {
+function newImage(f: Region, o: Partial<FakeImage> & { Name: string; Tags: Record<string, string>; Architecture: FakeImage['Architecture'] }): FakeImage {
   const snap = f.nextId('snap');
   f.snapshots.set(snap, {
     SnapshotId: snap,
@@ -40,13 +40,13 @@ function newImage(f: FakeAws, o: Partial<FakeImage> & { Name: string; Tags: Reco
   });
 }
 
-function imageOrThrow(f: FakeAws, id: string): FakeImage {
+function imageOrThrow(f: Region, id: string): FakeImage {
   const img = f.images.get(id);
   if (!img || img.State === 'deregistered') throw awsError('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
   return img;
 }
 
-export function ec2BakeHandlers(f: FakeAws): Record<string, (input: In) => unknown> {
+export function ec2BakeHandlers(f: Region): Record<string, (input: In) => unknown> {
   return {
     DescribeRegions() {
       return {

@@ -1,6 +1,6 @@
 // The instance refresh lifecycle of the fake, stepped once per simulated second.
 // Honours MinHealthyPercentage/MaxHealthyPercentage, checkpoints, warm-up, bake time, alarms and rollback.
-import type { FakeAws } from './fake-aws.js';
+import type { Region } from './region.js';
 import type { FakeAsg, FakeInstance, FakeRefresh, ReplaceTarget } from './model.js';
 
 const sec = 1000;
@@ -17,8 +17,8 @@ function elbUnhealthy(i: FakeInstance, now: number): boolean {
 }
 
 /** Every health replacement the fake made, per fake: instance, its AMI, when. */
-const replacements = new WeakMap<FakeAws, { instanceId: string; imageId: string; atMs: number }[]>();
-export function healthReplacements(f: FakeAws): { instanceId: string; imageId: string; atMs: number }[] {
+const replacements = new WeakMap<Region, { instanceId: string; imageId: string; atMs: number }[]>();
+export function healthReplacements(f: Region): { instanceId: string; imageId: string; atMs: number }[] {
   return replacements.get(f) ?? [];
 }
 
@@ -28,7 +28,7 @@ export function healthReplacements(f: FakeAws): { instanceId: string; imageId: s
  * it went InService is over, then terminated (termination hooks apply) and replaced. Here the replacement is the
  * active refresh's next launch (the refresh wants its count of new instances back).
  */
-function replaceUnhealthy(f: FakeAws, asgName: string, now: number): void {
+function replaceUnhealthy(f: Region, asgName: string, now: number): void {
   const asg = f.asgs.get(asgName);
   if (!asg || asg.HealthCheckType !== 'ELB') return;
   const grace = gracePeriodOf(asg) * sec;
@@ -43,17 +43,17 @@ function matches(i: FakeInstance, t: ReplaceTarget): boolean {
   return i.ltId === t.LaunchTemplateId && i.ltVersion === t.version;
 }
 
-function live(f: FakeAws, asg: string): FakeInstance[] {
+function live(f: Region, asg: string): FakeInstance[] {
   return f.instancesOf(asg).filter((i) => i.LifecycleState === 'Pending' || i.LifecycleState === 'InService');
 }
 
 /** Healthy in every target group (or InService for EC2 health checks). */
-function isHealthy(f: FakeAws, i: FakeInstance, now: number): boolean {
+function isHealthy(f: Region, i: FakeInstance, now: number): boolean {
   return i.LifecycleState === 'InService' && i.health === 'healthy' && now >= i.healthAt;
 }
 
 /** A replacement counts once it is healthy and its warm-up has passed. */
-function isReady(f: FakeAws, r: FakeRefresh, i: FakeInstance, now: number): boolean {
+function isReady(f: Region, r: FakeRefresh, i: FakeInstance, now: number): boolean {
   return isHealthy(f, i, now) && now >= i.healthAt + r.prefs.InstanceWarmup * sec;
 }
 
@@ -65,7 +65,7 @@ interface Pass {
 }
 
 /** One step of replacing `toReplace` with instances of `target`. Returns true when every one is replaced. */
-function replaceStep(f: FakeAws, r: FakeRefresh, p: Pass, now: number): { done: boolean; atCheckpoint: boolean } {
+function replaceStep(f: Region, r: FakeRefresh, p: Pass, now: number): { done: boolean; atCheckpoint: boolean } {
   const asg = f.asgs.get(r.asg)!;
   const D = asg.DesiredCapacity;
   const all = live(f, r.asg);
@@ -98,20 +98,20 @@ function replaceStep(f: FakeAws, r: FakeRefresh, p: Pass, now: number): { done: 
   return { done: atCheckpoint && cp >= 100, atCheckpoint };
 }
 
-function percent(r: FakeRefresh, toReplace: Set<string>, total: number, f: FakeAws): { pct: number; left: number } {
+function percent(r: FakeRefresh, toReplace: Set<string>, total: number, f: Region): { pct: number; left: number } {
   const left = live(f, r.asg).filter((i) => toReplace.has(i.InstanceId)).length;
   if (total === 0) return { pct: 100, left: 0 };
   return { pct: Math.floor((100 * (total - left)) / total), left };
 }
 
-export function progressOf(f: FakeAws, r: FakeRefresh): { pct: number; left: number; rbPct?: number; rbLeft?: number } {
+export function progressOf(f: Region, r: FakeRefresh): { pct: number; left: number; rbPct?: number; rbLeft?: number } {
   const main = percent(r, r.toReplace, r.total, f);
   if (!r.rollback) return main;
   const rb = percent(r, r.rollback.toReplace, r.rollback.total, f);
   return { ...main, rbPct: rb.pct, rbLeft: rb.left };
 }
 
-export function startRollback(f: FakeAws, r: FakeRefresh, reason: string, now: number): void {
+export function startRollback(f: Region, r: FakeRefresh, reason: string, now: number): void {
   const asg = f.asgs.get(r.asg)!;
   const target = f.resolveGroupTarget(asg);
   const toReplace = new Set(
@@ -127,14 +127,14 @@ export function startRollback(f: FakeAws, r: FakeRefresh, reason: string, now: n
   f.emit('rollback-started', r);
 }
 
-function finish(f: FakeAws, r: FakeRefresh, status: FakeRefresh['Status'], reason: string | undefined, now: number): void {
+function finish(f: Region, r: FakeRefresh, status: FakeRefresh['Status'], reason: string | undefined, now: number): void {
   r.Status = status;
   r.StatusReason = reason;
   r.EndTime = now;
   f.emit(status, r);
 }
 
-export function stepRefresh(f: FakeAws, r: FakeRefresh, now: number): void {
+export function stepRefresh(f: Region, r: FakeRefresh, now: number): void {
   replaceUnhealthy(f, r.asg, now);
   if (r.Status === 'Pending') {
     if (now < r.pendingUntil) return;
@@ -189,7 +189,7 @@ export function stepRefresh(f: FakeAws, r: FakeRefresh, now: number): void {
   }
 }
 
-function succeed(f: FakeAws, r: FakeRefresh, now: number): void {
+function succeed(f: Region, r: FakeRefresh, now: number): void {
   const asg = f.asgs.get(r.asg)!;
   // After a successful refresh with a DesiredConfiguration, AWS updates the group to it.
   if (r.desired) asg.launchTemplate = { LaunchTemplateId: r.desired.LaunchTemplateId, Version: r.desired.Version };

@@ -1,12 +1,12 @@
 // ELBv2 (target groups, target health, deregistration delay) and CloudWatch (alarms) commands of the fake.
-import type { FakeAws } from './fake-aws.js';
+import type { Region } from './region.js';
 import { awsError } from './faults.js';
 import type { FakeInstance } from './model.js';
 
 type In = Record<string, any>;
 
 /** initial → healthy | unhealthy after the thresholds; draining while it leaves. */
-function targetState(f: FakeAws, i: FakeInstance): { State: string; Reason?: string } | undefined {
+function targetState(f: Region, i: FakeInstance): { State: string; Reason?: string } | undefined {
   if (i.LifecycleState === 'Terminated' || i.LifecycleState === 'Pending') return undefined;
   // Draining for the deregistration delay; after it the target is no longer registered.
   if (i.LifecycleState === 'Terminating' && f.nowMs < (i.deregisteredAt ?? 0)) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
@@ -18,13 +18,13 @@ function targetState(f: FakeAws, i: FakeInstance): { State: string; Reason?: str
   return i.health === 'healthy' ? { State: 'healthy' } : { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' };
 }
 
-function tgOrThrow(f: FakeAws, arn: string) {
+function tgOrThrow(f: Region, arn: string) {
   const tg = f.targetGroups.get(arn);
   if (!tg) throw awsError('TargetGroupNotFoundException', `Target groups '${arn}' not found`);
   return tg;
 }
 
-export function elbHandlers(f: FakeAws): Record<string, (input: In) => unknown> {
+export function elbHandlers(f: Region): Record<string, (input: In) => unknown> {
   return {
     DescribeTargetGroups(input) {
       const arns = (input.TargetGroupArns as string[] | undefined) ?? [...f.targetGroups.keys()];
@@ -76,7 +76,7 @@ export function elbHandlers(f: FakeAws): Record<string, (input: In) => unknown> 
   };
 }
 
-export function cloudwatchHandlers(f: FakeAws): Record<string, (input: In) => unknown> {
+export function cloudwatchHandlers(f: Region): Record<string, (input: In) => unknown> {
   return {
     DescribeAlarms(input) {
       // "If you omit this parameter [AlarmTypes], only metric alarms are returned" (CloudWatch API reference).

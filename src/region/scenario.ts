@@ -1,6 +1,6 @@
 // A ready-made world like the reference deployment (seed 000): an ASG behind one NLB target group, a launch
 // template on a numbered version, a termination hook, and sipbake-tagged AMIs. Tests tweak it before acting.
-import type { FakeAws } from './fake-aws.js';
+import type { Region } from './region.js';
 import type { FakeAsg, FakeImage, FakeLaunchTemplate, FakeTargetGroup } from './model.js';
 
 export interface World {
@@ -25,7 +25,7 @@ export function sipbakeTags(image: string, n: number, extra: Record<string, stri
 }
 
 export function seedWorld(
-  fake: FakeAws,
+  fake: Region,
   o: {
     image?: string;
     desired?: number;
