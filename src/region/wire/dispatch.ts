@@ -31,5 +31,6 @@ export async function dispatch(region: Region, c: RegionCall): Promise<unknown> 
   region.calls.push({ service: c.service, command: c.command, input: structuredClone(c.input), atMs: region.nowMs });
   if (region.iam) await region.iam.authorize({ fake: region, service: c.service, command: c.command, input: c.input, region: c.signedRegion });
   region.faults.check(c.command, region.nowMs);
+  region.throttle.take(c.service, c.command, region.nowMs);
   return structuredClone(handler(c.input));
 }
