@@ -26,15 +26,19 @@ export interface AutoScalingHttpFake {
 
 export async function startAutoScalingHttpFake(fake: FakeAws = new FakeAws()): Promise<AutoScalingHttpFake> {
   const server = await serveRegion(fake);
+  let current = fake;
   return {
     endpoint: server.endpoints.any,
     get fake() {
-      return server.region as FakeAws;
+      return current;
     },
     get calls() {
       return server.requests.map((r) => ({ action: r.action, params: r.params, atMs: r.atMs, ok: r.ok }));
     },
-    use: (f) => server.use(f),
+    use(f) {
+      current = f;
+      server.use(f);
+    },
     close: () => server.close(),
   };
 }
