@@ -1,5 +1,5 @@
 // Request throttling is on by default (src/region/throttle.ts, EC2's documented token buckets). Negative control:
-// constructing the Region with `throttling: false` as the default makes the first test fail (no RequestLimitExceeded).
+
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { seedWorld } from '../../src/region/scenario.js';
