@@ -1,5 +1,5 @@
 // Request throttling is on by default (src/region/throttle.ts, EC2's documented token buckets). Negative control:
-
+// making Throttle.take() return at once (no bucket) makes it fail (110 answered, not 100).
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { seedWorld } from '../../src/region/scenario.js';
