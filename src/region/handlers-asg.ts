@@ -69,6 +69,23 @@ function groupOrThrow(f: Region, name: string) {
   return asg;
 }
 
+/**
+ * The instances a refresh replaces ("Understand the default values for an instance refresh" / RefreshPreferences
+ * in the API reference): InService and Pending ones, except
+ * - scale-in protected ones with ScaleInProtectedInstances `Ignore` (the default): they stay on the old
+ *   configuration; `Refresh` replaces them; `Wait` is modelled as `Refresh` (AWS waits up to an hour for the
+ *   protection to be removed, then fails: not modelled);
+ * - Standby ones are never replaced in place: `Terminate` terminates them when the refresh starts, `Ignore` (the
+ *   default) and `Wait` leave them on the old configuration.
+ */
+function refreshCandidates(f: Region, asgName: string, prefs: RefreshPrefs) {
+  const group = f.instancesOf(asgName);
+  if (prefs.StandbyInstances === 'Terminate') for (const i of group.filter((x) => x.LifecycleState === 'Standby')) f.beginTermination(i);
+  return group.filter(
+    (i) => (i.LifecycleState === 'InService' || i.LifecycleState === 'Pending') && !(i.ProtectedFromScaleIn && prefs.ScaleInProtectedInstances === 'Ignore'),
+  );
+}
+
 export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
   return {
     DescribeAutoScalingGroups(input) {
@@ -147,7 +164,7 @@ export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
         version: resolved.v.VersionNumber,
         ImageId: resolved.v.data.ImageId,
       };
-      const live = f.instancesOf(asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService' || i.LifecycleState === 'Pending');
+      const live = refreshCandidates(f, asg.AutoScalingGroupName, prefs);
       const toReplace = live.filter((i) => !prefs.SkipMatching || i.ltId !== target.LaunchTemplateId || i.ltVersion !== target.version);
       const r: FakeRefresh = {
         InstanceRefreshId: crypto.randomUUID(),

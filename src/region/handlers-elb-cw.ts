@@ -7,7 +7,8 @@ type In = Record<string, any>;
 
 /** initial → healthy | unhealthy after the thresholds; draining while it leaves. */
 function targetState(f: Region, i: FakeInstance): { State: string; Reason?: string } | undefined {
-  if (i.LifecycleState === 'Terminated' || i.LifecycleState === 'Pending') return undefined;
+  // Not registered: not yet in service, gone, or in Standby (EnterStandby deregisters its targets).
+  if (i.LifecycleState === 'Terminated' || i.LifecycleState === 'Pending' || i.LifecycleState === 'Standby') return undefined;
   // Draining for the deregistration delay; after it the target is no longer registered.
   if (i.LifecycleState === 'Terminating' && f.nowMs < (i.deregisteredAt ?? 0)) return { State: 'draining', Reason: 'Target.DeregistrationInProgress' };
   if (i.LifecycleState.startsWith('Terminating')) return undefined;

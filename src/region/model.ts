@@ -121,6 +121,10 @@ export interface FakeInstance {
   ProtectedFromScaleIn: boolean;
   /** The primary private IPv4 in the VPC (DescribeInstances PrivateIpAddress); launchInstance assigns 10.0.x.y. */
   PrivateIpAddress?: string;
+  /** A public IPv4 (IMDS public-ipv4), only for an instance launched into a public subnet. */
+  PublicIpAddress?: string;
+  /** A Spot interruption notice (IMDS spot/instance-action), once issued. */
+  spotInstanceAction?: { action: 'hibernate' | 'stop' | 'terminate'; time: string };
 }
 
 interface FakeHook {

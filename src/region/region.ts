@@ -2,6 +2,7 @@
 // lifecycle hooks, ELBv2 target groups with target health, CloudWatch alarms. Simulated clock, no real sleeps.
 // Behaviour is written down in README.md beside this file.
 import { Faults } from './faults.js';
+import { Throttle } from './throttle.js';
 import type {
   FakeAlarm,
   FakeAsg,
@@ -51,6 +52,12 @@ export interface RegionOptions {
    * instance's target registration is not visible (DescribeTargetHealth by id: InvalidTarget).
    */
   consistencyLagSeconds?: number;
+  /**
+   * Request throttling (default on, as on AWS; throttle.ts): a token bucket per EC2 / Auto Scaling action with
+   * EC2's documented sizes. A test that needs more than 50 mutating calls of one action in a simulated burst
+   * turns it off and says why.
+   */
+  throttling?: boolean;
   /** Region of the clients createFakeAws builds (default us-east-1). */
   region?: string;
   /** Account id in ARNs and in the evaluated policy (default 123456789012). */
@@ -91,6 +98,8 @@ export class Region {
   readonly refreshes: FakeRefresh[] = [];
   readonly calls: CallRecord[] = [];
   readonly faults = new Faults();
+  /** AWS's request-rate limits (throttle.ts); `throttle.throttled` lists the calls it refused. */
+  readonly throttle: Throttle;
   readonly opts: Required<Omit<RegionOptions, 'iam'>>;
   /** Evaluates each call against the printed policy; undefined when IAM is off. */
   iam?: RegionIam;
@@ -110,11 +119,13 @@ export class Region {
       maxSimulatedSeconds: 2 * 86400,
       amiSeconds: 0,
       consistencyLagSeconds: 10,
+      throttling: true,
       region: 'us-east-1',
       account: REGION_ACCOUNT,
       ...rest,
     };
     this.iam = iam;
+    this.throttle = new Throttle(this.opts.throttling);
   }
 
   get account(): string {
@@ -427,6 +438,22 @@ export class Region {
     asg.MaxSize = Math.max(asg.MaxSize, asg.DesiredCapacity);
     const target = this.resolveGroupTarget(asg);
     return Array.from({ length: n }, () => this.launchInstance(asgName, target));
+  }
+
+  /** SetInstanceProtection: a protected instance is not chosen for scale-in (nor, with `Ignore`, by a refresh). */
+  protect(instanceId: string, on = true): void {
+    this.instances.get(instanceId)!.ProtectedFromScaleIn = on;
+  }
+
+  /**
+   * EnterStandby ("Temporarily remove instances from your Auto Scaling group"): the instance leaves service (its
+   * targets are deregistered), stays in the group, and the desired capacity drops by one
+   * (ShouldDecrementDesiredCapacity), so nothing replaces it.
+   */
+  enterStandby(instanceId: string): void {
+    const i = this.instances.get(instanceId)!;
+    i.LifecycleState = 'Standby';
+    this.asgs.get(i.asg)!.DesiredCapacity--;
   }
 
   activeRefresh(asg: string): FakeRefresh | undefined {

@@ -7,9 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../../src/aws/clients.js';
 import { FakeAws, type CallRecord, type FakeOptions } from './fake-aws.js';
 import { awsError } from '../../../src/region/faults.js';
-import { ec2Handlers } from '../../../src/region/handlers-ec2.js';
-import { asgHandlers } from '../../../src/region/handlers-asg.js';
-import { cloudwatchHandlers, elbHandlers } from '../../../src/region/handlers-elb-cw.js';
+import { dispatch, handlersOf } from '../../../src/region/wire/dispatch.js';
 
 export { FakeAws, FAKE_EPOCH } from './fake-aws.js';
 export { awsError } from '../../../src/region/faults.js';
@@ -30,25 +28,20 @@ function failTestOnDenials(fake: FakeAws): void {
   }
 }
 
-type Handlers = Record<string, (input: Record<string, any>) => unknown>;
-
-function wire(fake: FakeAws, client: object, sdk: Record<string, unknown>, service: CallRecord['service'], handlers: Handlers) {
+/** Serves every command the region models on `client` (an instance or a client class) through dispatch(). */
+function wire(fake: FakeAws, client: object, sdk: Record<string, unknown>, service: CallRecord['service']) {
   const mock = mockClient(client as never);
   // Anything the fake does not model fails loudly rather than returning undefined.
   mock.onAnyCommand().callsFake(() => {
-    throw awsError('NotImplementedByFake', `the AWS fake does not model this ${service} command; add it in test/fakes/aws/`);
+    throw awsError('NotImplementedByFake', `the AWS fake does not model this ${service} command; add it in src/region/handlers-*.ts`);
   });
-  for (const [name, handler] of Object.entries(handlers)) {
+  for (const name of Object.keys(handlersOf(fake, service))) {
     const Command = sdk[`${name}Command`];
     if (typeof Command !== 'function') throw new Error(`fake: ${service} has no ${name}Command`);
+    // The same path as the wire server's: recorded, authorized, faults, handler.
     mock.on(Command as never).callsFake(async (input: Record<string, unknown>, getClient: () => { config: unknown }) => {
-      fake.calls.push({ service, command: name, input: structuredClone(input), atMs: fake.nowMs });
-      if (fake.iam) {
-        const region = String(await (getClient().config as { region: () => Promise<string> }).region());
-        await fake.iam.authorize({ fake, service, command: name, input: input, region });
-      }
-      fake.faults.check(name, fake.nowMs);
-      return structuredClone(handler(input));
+      const signedRegion = String(await (getClient().config as { region: () => Promise<string> }).region());
+      return dispatch(fake, { service, command: name, input, signedRegion });
     });
   }
   return mock;
@@ -73,10 +66,10 @@ export function createFakeAws(opts: FakeOptions = {}): FakeAwsHandle {
     cloudwatch: new cwSdk.CloudWatchClient(cfg),
   };
   const mocks = [
-    wire(fake, clients.ec2, ec2Sdk, 'ec2', ec2Handlers(fake)),
-    wire(fake, clients.autoScaling, asgSdk, 'autoscaling', asgHandlers(fake)),
-    wire(fake, clients.elbv2, elbSdk, 'elbv2', elbHandlers(fake)),
-    wire(fake, clients.cloudwatch, cwSdk, 'cloudwatch', cloudwatchHandlers(fake)),
+    wire(fake, clients.ec2, ec2Sdk, 'ec2'),
+    wire(fake, clients.autoScaling, asgSdk, 'autoscaling'),
+    wire(fake, clients.elbv2, elbSdk, 'elbv2'),
+    wire(fake, clients.cloudwatch, cwSdk, 'cloudwatch'),
   ];
   return { fake, clients, restore: () => mocks.forEach((m) => m.restore()) };
 }
@@ -88,10 +81,10 @@ export function createFakeAws(opts: FakeOptions = {}): FakeAwsHandle {
 export function installFakeAws(fake: FakeAws): () => void {
   failTestOnDenials(fake);
   const mocks = [
-    wire(fake, ec2Sdk.EC2Client, ec2Sdk, 'ec2', ec2Handlers(fake)),
-    wire(fake, asgSdk.AutoScalingClient, asgSdk, 'autoscaling', asgHandlers(fake)),
-    wire(fake, elbSdk.ElasticLoadBalancingV2Client, elbSdk, 'elbv2', elbHandlers(fake)),
-    wire(fake, cwSdk.CloudWatchClient, cwSdk, 'cloudwatch', cloudwatchHandlers(fake)),
+    wire(fake, ec2Sdk.EC2Client, ec2Sdk, 'ec2'),
+    wire(fake, asgSdk.AutoScalingClient, asgSdk, 'autoscaling'),
+    wire(fake, elbSdk.ElasticLoadBalancingV2Client, elbSdk, 'elbv2'),
+    wire(fake, cwSdk.CloudWatchClient, cwSdk, 'cloudwatch'),
   ];
   return () => mocks.forEach((m) => m.restore());
 }

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { AbortError } from '../../../src/core/errors.js';
 import { harness, run, type Harness, type RunResult } from '../helpers.js';
 
-export const FAULT_KINDS = ['lag', 'throttle', 'transient', 'slowBoot', 'badAmi', 'scaleOut', 'alarm', 'interrupt'] as const;
+export const FAULT_KINDS = ['lag', 'throttle', 'transient', 'slowBoot', 'badAmi', 'scaleOut', 'alarm', 'interrupt', 'protected', 'standby'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Scenario {
@@ -34,6 +34,11 @@ function build(sc: Scenario): Harness {
   const asg = h.world.asg.AutoScalingGroupName;
   const started = () => h.fake.refreshes.length > 0;
   if (f.slowBoot) h.world.newAmi.appSeconds = 60;
+  // One old instance protected from scale-in / put in Standby before the roll; the refresh's default preferences
+  // (ScaleInProtectedInstances / StandbyInstances: Ignore) leave it on the old AMI.
+  const first = () => h.fake.instancesOf(asg)[0]!.InstanceId;
+  if (f.protected) h.fake.protect(first());
+  if (f.standby && sc.desired > 1) h.fake.enterStandby(h.fake.instancesOf(asg).at(-1)!.InstanceId);
   if (f.badAmi) h.world.newAmi.health = 'unhealthy';
   if (f.throttle) h.fake.when(started, () => h.fake.faults.throttleStorm(h.fake.nowMs, h.fake.nowMs + 60_000, /^Describe/));
   if (f.transient) h.fake.when(started, () => h.fake.faults.add({ command: 'DescribeTargetHealth', error: 'ServiceUnavailable', status: 503, times: 3 }));
