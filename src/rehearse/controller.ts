@@ -6,7 +6,7 @@
 //   wait the deregistration delay; cut its remaining flows (conntrack); Terminating:Wait with the hook timeout
 //   (heartbeats extend it, up to the global timeout); CompleteLifecycleAction or the timeout; terminate.
 
-import { globalTimeoutSeconds } from '../roll/drain-timing.js';
+import { globalTimeoutSeconds } from '../contract/drain-timing.js';
 
 type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
 

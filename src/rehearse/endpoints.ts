@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
-import { globalTimeoutSeconds } from '../roll/drain-timing.js';
+import { globalTimeoutSeconds } from '../contract/drain-timing.js';
 
 // What the instances' agents talk to during a rehearsal, served by the controller on unix sockets (a forwarder in
 // each instance namespace bridges 127.0.0.1 to them; README.md here):
