@@ -14,13 +14,13 @@ import {
   type DrainState,
   type Observation,
   type Report,
-} from './drain-plan.js';
+} from './drain-machine.js';
 import type { KamailioRpc } from './kamailio-rpc.js';
 import type { LifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
 import type { PeerFinder } from './peers.js';
 
-// The drain loop: observe (IMDS, Kamailio), decide (drain-plan.ts, pure), act. Every effect is injected.
+// The drain loop: observe (IMDS, Kamailio), decide (drain-machine.ts, pure), act. Every effect is injected.
 
 export interface DrainEffects {
   now(): number;

@@ -1,5 +1,5 @@
 // Pure: one Auto Scaling group rolling every instance onto a new image, in AWS's documented order (README.md
-// here cites the pages). observe → step(state, observation) → actions → perform, as src/agent/drain-plan.ts.
+// here cites the pages). observe → step(state, observation) → actions → perform, as src/agent/drain-machine.ts.
 // Per old instance, like an instance refresh with MinHealthyPercentage 100 (launch before terminate):
 //   launch a replacement from the new image; register it with the NLB once its health check passes;
 //   then pick the old one: IMDS target-lifecycle-state → Terminated; deregister from the NLB (new flows stop);

@@ -1,5 +1,5 @@
 // The refresh machine (pure): one snapshot of AWS and the clock in, the next state and the actions out.
-// Shape of src/agent/drain-plan.ts: perform.ts observes, calls step(), runs the actions in order.
+// Shape of src/agent/drain-machine.ts: perform.ts observes, calls step(), runs the actions in order.
 import { badNewInstances, gateReasons, isHealthyEverywhere, isNew } from './gate.js';
 import { progressEvents } from './progress.js';
 import { formatGate, parseGate, rejectionTag, TAG_GATE } from './tags.js';
