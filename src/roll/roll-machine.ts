@@ -7,8 +7,8 @@ import { formatLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type RefreshInfo, type S
 
 export type { Snap } from './types.js';
 
-export type { Action, MachineParams, MachineState, Phase } from './machine-types.js';
-import type { Action, MachineParams, MachineState, Outcome, Phase } from './machine-types.js';
+export type { Action, MachineParams, MachineState, Phase } from './roll-machine-types.js';
+import type { Action, MachineParams, MachineState, Outcome, Phase } from './roll-machine-types.js';
 
 export function initialState(refreshId: string, phase: Phase = 'rolling'): MachineState {
   return { phase, refreshId, proven: false, bad: {}, seenNew: [], reasons: [], shown: {} };
