@@ -2,7 +2,6 @@ import type { DrainConfig } from '../definition/drain-schema.js';
 import { agentTiming } from '../contract/drain-timing.js';
 import {
   DEFAULT_DOWN_AFTER_FAILURES,
-  DEFAULT_PEER_CHECK_MS,
   peersDue,
   initialState,
   leavingNow,
@@ -104,7 +103,6 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
   const params: DrainParams = {
     maxMs: cfg.maxSeconds * 1000,
     downAfterFailures: DEFAULT_DOWN_AFTER_FAILURES,
-    peerCheckEveryMs: DEFAULT_PEER_CHECK_MS,
     ...agentTiming(cfg.heartbeatTimeoutSeconds, cfg.pollSeconds),
   };
   let state = initialState;

@@ -50,7 +50,7 @@ describe('drain timing in AWS order (pure)', () => {
 
 describe('the drain agent timers', () => {
   it('heartbeat at half the hook timeout (at least 1 s), complete offers until one hook timeout past the deadline, back-off from half the poll', () => {
-    expect(agentTiming(300, 10)).toEqual({ heartbeatEveryMs: 150_000, completeGraceMs: 300_000, completeBackoffBaseMs: 5_000 });
-    expect(agentTiming(1, 0.2)).toEqual({ heartbeatEveryMs: 1_000, completeGraceMs: 1_000, completeBackoffBaseMs: 100 });
+    expect(agentTiming(300, 10)).toEqual({ heartbeatEveryMs: 150_000, completeGraceMs: 300_000, completeBackoffBaseMs: 5_000, peerCheckEveryMs: 30_000 });
+    expect(agentTiming(1, 0.2)).toEqual({ heartbeatEveryMs: 1_000, completeGraceMs: 1_000, completeBackoffBaseMs: 100, peerCheckEveryMs: 600 });
   });
 });
