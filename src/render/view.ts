@@ -95,7 +95,7 @@ export function antifloodDensity(image: ImageDefinition): number {
  * An upstream source's own ceiling: 3 x the rated rate per window. Not pike (one density for all), so a spoofed
  * flood from an allowed address is cut to this, never banned (a ban would cut the customer's own trunk).
  */
-export function antifloodUpstreamDensity(image: ImageDefinition): number {
+function antifloodUpstreamDensity(image: ImageDefinition): number {
   return image.antiflood.upstreamDensity ?? 3 * image.capacity.callsPerSecond * image.antiflood.sampleTime;
 }
 
