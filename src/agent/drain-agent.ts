@@ -14,9 +14,6 @@ import { lifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
 import { readManifest } from '../contract/image-manifest.js';
 
-/** A peer lookup is reused this long: three Describe calls per draining instance per 30 s, not per 10 s. */
-const PEER_CACHE_MS = 30_000;
-
 // `agent.mjs drain`: wires the real effects (IMDS, kamcmd, a TCP port, the Auto Scaling API) into runDrain.
 
 export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
@@ -95,7 +92,6 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
         ...(elbv2 ? { elbv2 } : {}),
         timeoutMs: 5000,
         spread: true,
-        cacheMs: PEER_CACHE_MS,
       }),
       log,
       signal: stop.signal,

@@ -1,7 +1,7 @@
 import type { DrainConfig } from '../definition/drain-schema.js';
+import { agentTiming } from '../contract/drain-timing.js';
 import {
   DEFAULT_DOWN_AFTER_FAILURES,
-  DEFAULT_PEER_CHECK_MS,
   peersDue,
   initialState,
   leavingNow,
@@ -13,13 +13,13 @@ import {
   type DrainState,
   type Observation,
   type Report,
-} from './drain-plan.js';
+} from './drain-machine.js';
 import type { KamailioRpc } from './kamailio-rpc.js';
 import type { LifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
 import type { PeerFinder } from './peers.js';
 
-// The drain loop: observe (IMDS, Kamailio), decide (drain-plan.ts, pure), act. Every effect is injected.
+// The drain loop: observe (IMDS, Kamailio), decide (drain-machine.ts, pure), act. Every effect is injected.
 
 export interface DrainEffects {
   now(): number;
@@ -102,11 +102,8 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
   const pollMs = cfg.pollSeconds * 1000;
   const params: DrainParams = {
     maxMs: cfg.maxSeconds * 1000,
-    heartbeatEveryMs: (cfg.heartbeatTimeoutSeconds * 1000) / 2,
     downAfterFailures: DEFAULT_DOWN_AFTER_FAILURES,
-    completeGraceMs: cfg.heartbeatTimeoutSeconds * 1000,
-    peerCheckEveryMs: DEFAULT_PEER_CHECK_MS,
-    completeBackoffBaseMs: pollMs / 2,
+    ...agentTiming(cfg.heartbeatTimeoutSeconds, cfg.pollSeconds),
   };
   let state = initialState;
   let completeResult: CompleteResult | undefined;
@@ -116,8 +113,7 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
     if (state.phase === 'serving' && leavingNow(o)) {
       try {
         const hook = await fx.lifecycle.prepare();
-        params.heartbeatEveryMs = Math.max(1000, (hook.heartbeatTimeoutSeconds * 1000) / 2);
-        params.completeGraceMs = hook.heartbeatTimeoutSeconds * 1000;
+        Object.assign(params, agentTiming(hook.heartbeatTimeoutSeconds, cfg.pollSeconds));
         fx.log(
           `leaving ${hook.asgName}: hook ${cfg.lifecycleHookName}, heartbeat every ${Math.round(params.heartbeatEveryMs / 1000)} s, at most ${cfg.maxSeconds} s`,
         );

@@ -26,6 +26,32 @@ export interface HealthProbe {
   onChange?: (ok: boolean) => void;
 }
 
+/** Answers each connection's first bytes with 200 ok; resets it while the port is refusing. */
+function connectionHandler(refusing: () => boolean, sockets: Set<net.Socket>): (s: net.Socket) => void {
+  return (s) => {
+    if (refusing()) {
+      s.resetAndDestroy();
+      return;
+    }
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+    s.setTimeout(5000, () => s.destroy());
+    s.once('data', () => s.end(OK));
+  };
+}
+
+function listenOn(port: number, host: string, onConnection: (s: net.Socket) => void): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer(onConnection);
+    srv.once('error', reject);
+    srv.listen({ port, host, exclusive: true }, () => {
+      srv.off('error', reject);
+      resolve(srv);
+    });
+  });
+}
+
 export function healthPort(port: number, host = '0.0.0.0', probe?: HealthProbe): HealthPort {
   let server: net.Server | undefined;
   let mode: HealthMode = 'closed';
@@ -36,28 +62,10 @@ export function healthPort(port: number, host = '0.0.0.0', probe?: HealthProbe):
   let chain = Promise.resolve();
   const serialize = (f: () => Promise<void>) => (chain = chain.then(f, f));
 
-  const onConnection = (s: net.Socket) => {
-    if (mode === 'refusing') {
-      s.resetAndDestroy();
-      return;
-    }
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
-    s.setTimeout(5000, () => s.destroy());
-    s.once('data', () => s.end(OK));
+  const onConnection = connectionHandler(() => mode === 'refusing', sockets);
+  const listen = async () => {
+    server = await listenOn(port, host, onConnection);
   };
-
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      const srv = net.createServer(onConnection);
-      srv.once('error', reject);
-      srv.listen({ port, host, exclusive: true }, () => {
-        srv.off('error', reject);
-        server = srv;
-        resolve();
-      });
-    });
 
   const unlisten = async () => {
     const srv = server;

@@ -8,8 +8,8 @@ import { BlockList, isIPv4 } from 'node:net';
 // EC2 their private addresses. Choosing one is pure; the lookup is a thin effect.
 // Auto Scaling says Healthy during a new instance's grace period whatever its target group says, so with a
 // load balancer client a peer must also be healthy in every target group of the group. Draining instances
-// spread over the peers (each starts at a place given by a hash of its own id), and a lookup is reused for
-// cacheMs: a 50-instance batch must stay inside Auto Scaling's account rate limits.
+// spread over the peers (each starts at a place given by a hash of its own id). The drain agent limits lookups with
+// the drain machine's peerCheckEveryMs (src/contract/drain-timing.ts), not cacheMs (kept for the API-budget bench).
 
 interface PeerCandidate {
   InstanceId?: string;

@@ -674,8 +674,24 @@ const antifloodBelowCapacity: Rule = (img) => {
   ];
 };
 
+/** Advice: an upstream ceiling below the rated rate drops a trunk's own calls at the rate the image is sized for. */
+const upstreamCeilingBelowCapacity: Rule = (img) => {
+  const af = img.antiflood;
+  if (!af.enabled || !af.exemptUpstream || af.upstreamDensity === undefined) return [];
+  const need = img.capacity.callsPerSecond * af.sampleTime;
+  if (af.upstreamDensity >= need) return [];
+  return [
+    {
+      path: ['antiflood', 'upstreamDensity'],
+      message: `is below what one allowed source sends at capacity.callsPerSecond (${img.capacity.callsPerSecond}/s x sampleTime ${af.sampleTime} s = ${need} initial requests), so a trunk's own calls past it are dropped`,
+      got: String(af.upstreamDensity),
+      fix: `remove upstreamDensity (default ${3 * need}) or raise it to at least ${need}`,
+    },
+  ];
+};
+
 /** Rules that warn: the definition stays valid. */
-const WARNING_RULES: readonly Rule[] = [antifloodBelowCapacity, dnsDestinations];
+const WARNING_RULES: readonly Rule[] = [antifloodBelowCapacity, upstreamCeilingBelowCapacity, dnsDestinations];
 
 /** Every warning for a schema-valid definition. */
 export function checkWarnings(img: ImageDefinition, ctx: RuleContext = {}): RuleIssue[] {

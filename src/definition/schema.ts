@@ -202,7 +202,17 @@ const antifloodSchema = z
     exemptUpstream: z
       .boolean()
       .default(true)
-      .describe("Never ban the relay's allowedSources or the dispatcher's destinations (false: count them like anyone else)"),
+      .describe(
+        "Never ban the relay's allowedSources or the dispatcher's destinations: pike does not count them, each gets its own ceiling, upstreamDensity, instead (false: count them like anyone else). A full exemption: list them in exempt",
+      ),
+    upstreamDensity: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'With exemptUpstream: initial requests per upstream source per sampleTime; past it they are dropped unanswered (never banned) until the window ends. Default: 3 x capacity.callsPerSecond x sampleTime',
+      ),
   })
   .prefault({});
 

@@ -1,5 +1,6 @@
 // docs/iam.md, generated from the policies themselves (pure); test/iam/docs.test.ts fails when the file differs.
 import { explainText } from './explain.js';
+import { keySharing, keySharingText } from './kms-sharing.js';
 import { policyFor, type IamRole, type PolicyOptions } from './policies.js';
 
 export const IAM_DOC = 'docs/iam.md';
@@ -47,14 +48,35 @@ Choices a security review asks about:
   the policy allows deregistering AMIs and deleting snapshots that carry neither \`sipbake:image\` nor \`Name\`.
   Released AMIs always carry \`sipbake:image\`, so they stay out of reach.
 - **bake.kmsKeyId**: the build role gets the EBS grant actions on that key, through EC2 only (\`kms:ViaService\`).
-  The key policy must also let Auto Scaling's service-linked role use the key, and every account in
-  \`amiUsers\` ("Required AWS KMS key policy for use with encrypted volumes").
+  The key policy must also let Auto Scaling's service-linked role use the key ("Required AWS KMS key policy for
+  use with encrypted volumes").
+- **bake.kmsKeyId with amiUsers**: an account in \`amiUsers\` can launch the shared AMI only if it may use the key too.
+  \`sipbake iam build --image NAME --key-policy\` prints what that needs, as shown in the last section. The key
+  policy lets those accounts use the key, and create grants only for EC2 launches
+  (\`kms:GrantIsForAWSResource\`) or to their own Auto Scaling service-linked role (\`kms:GranteePrincipal\`).
+  It also prints the identity policy those accounts attach, and the \`create-grant\` each runs.
 `;
+
+/** The key sharing example: a key id and one amiUsers account. */
+function keySharingSection(): string {
+  const scope = { regions: ['us-east-1'], account: EXAMPLE.account, asgName: '*', image: 'NAME', partition: 'aws' as const, launchTemplate: '*' };
+  const k = keySharing({ ...scope, kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' }, ['210987654321']);
+  if (!k) return '';
+  return [
+    '## bake.kmsKeyId shared with amiUsers',
+    '',
+    '```',
+    '$ sipbake iam build --image NAME --key-policy --explain',
+    keySharingText(k, true),
+    '```',
+    '',
+  ].join('\n');
+}
 
 export function iamMarkdown(): string {
   const parts = SHOWN.map((s) => {
     const p = policyFor(s.role, undefined, s.o);
     return [`## ${s.title}`, '', '```', `$ ${s.command} --explain`, explainText(p), '```', '', '```json', JSON.stringify(p, null, 2), '```', ''].join('\n');
   });
-  return [INTRO, ...parts].join('\n');
+  return [INTRO, ...parts, keySharingSection()].join('\n');
 }

@@ -3,6 +3,7 @@
 import type { SecretRef } from '../definition/primitives.js';
 import type { ImageDefinition } from '../definition/schema.js';
 import { buildPolicy } from './build-policy.js';
+import { keySharing, type KeySharing } from './kms-sharing.js';
 import { rollPolicy } from './roll-policy.js';
 import { asgArn, each, partitionOf, stringCondition, type IamRole, type Policy, type PolicyScope, type Statement } from './scope.js';
 
@@ -132,4 +133,9 @@ export function policyFor(role: IamRole, def: ImageDefinition | undefined, o: Po
   if (role === 'build') return buildPolicy(scope);
   if (role === 'roll') return rollPolicy(scope);
   return instancePolicy(scope, def ? secretsOf(def) : { ssm: ['*'], secretsmanager: [] });
+}
+
+/** What bake.amiUsers need of bake.kmsKeyId (key policy, their policy, their grant); undefined unless both are set. */
+export function keySharingFor(def: ImageDefinition, o: PolicyOptions = {}): KeySharing | undefined {
+  return keySharing(scopeFor('build', def, o), def.bake.amiUsers);
 }

@@ -1,12 +1,12 @@
 // Pure: one Auto Scaling group rolling every instance onto a new image, in AWS's documented order (README.md
-// here cites the pages). observe → step(state, observation) → actions → perform, as src/agent/drain-plan.ts.
+// here cites the pages). observe → step(state, observation) → actions → perform, as src/agent/drain-machine.ts.
 // Per old instance, like an instance refresh with MinHealthyPercentage 100 (launch before terminate):
 //   launch a replacement from the new image; register it with the NLB once its health check passes;
 //   then pick the old one: IMDS target-lifecycle-state → Terminated; deregister from the NLB (new flows stop);
 //   wait the deregistration delay; cut its remaining flows (conntrack); Terminating:Wait with the hook timeout
 //   (heartbeats extend it, up to the global timeout); CompleteLifecycleAction or the timeout; terminate.
 
-import { globalTimeoutSeconds } from '../roll/drain-timing.js';
+import { globalTimeoutSeconds } from '../contract/drain-timing.js';
 
 type InstanceState = 'Pending' | 'InService' | 'Terminating' | 'Terminating:Wait' | 'Terminating:Proceed' | 'Terminated';
 

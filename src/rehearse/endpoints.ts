@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { globalTimeoutSeconds } from '../roll/drain-timing.js';
+import { globalTimeoutSeconds } from '../contract/drain-timing.js';
 import { renderAnswer, renderError, type WireAnswer } from '../region/wire/protocols.js';
 import { closeServer, listen } from '../region/wire/listen.js';
 

@@ -100,7 +100,7 @@ function perInstance(
 }
 
 /** The sequential floor: each replacement's launch-to-healthy, its old instance's deregistration delay and what was
- *  left of its drain after the delay (AWS cannot do better in this order; src/roll/drain-timing.ts). */
+ *  left of its drain after the delay (AWS cannot do better in this order; src/contract/drain-timing.ts). */
 function floorMs(f: Fleet, plan: RehearsalPlan, rec: RollRecord, seen: Observed): number {
   return f.cs.instances
     .filter((i) => i.image === 'old')

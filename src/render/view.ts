@@ -40,10 +40,14 @@ export interface KamailioView {
   stripHeaderRes: string[];
   /** pike reqs_density_per_unit: the definition's, or sized from capacity.callsPerSecond. */
   antifloodDensity: number;
-  /** CIDRs pike never counts: antiflood.exempt plus, with exemptUpstream, the relay's allowed sources. */
+  /** CIDRs antiflood never counts: antiflood.exempt. */
   antifloodExemptCidrs: string[];
-  /** With exemptUpstream on a dispatcher image: ds_is_from_list() exempts the destinations (names too). */
-  antifloodExemptDispatcher: boolean;
+  /** With exemptUpstream: the relay's allowed sources, never banned but held to antifloodUpstreamDensity. */
+  antifloodUpstreamCidrs: string[];
+  /** With exemptUpstream on a dispatcher image: ds_is_from_list() sources (names too) get the same ceiling. */
+  antifloodUpstreamDispatcher: boolean;
+  /** Initial requests per upstream source per sampleTime window. */
+  antifloodUpstreamDensity: number;
   /** Core maxbuffer: the UDP receive buffer Kamailio probes up to, sized for capacity.callsPerSecond. */
   udpMaxBuffer: number;
   debuggerCfgtrace: 0 | 1;
@@ -85,6 +89,14 @@ function usesNathelper(image: ImageDefinition): boolean {
 /** Pike blocks a source somewhere between x and 3x requests per unit (pike README, reqs_density_per_unit): x = 1.5 x the rated rate. */
 export function antifloodDensity(image: ImageDefinition): number {
   return image.antiflood.requestsDensity ?? Math.ceil(1.5 * image.capacity.callsPerSecond * image.antiflood.sampleTime);
+}
+
+/**
+ * An upstream source's own ceiling: 3 x the rated rate per window. Not pike (one density for all), so a spoofed
+ * flood from an allowed address is cut to this, never banned (a ban would cut the customer's own trunk).
+ */
+function antifloodUpstreamDensity(image: ImageDefinition): number {
+  return image.antiflood.upstreamDensity ?? 3 * image.capacity.callsPerSecond * image.antiflood.sampleTime;
 }
 
 /** A header pattern (Name or Prefix*) as a POSIX regex anchored at the name; letters match either case. */
@@ -140,8 +152,10 @@ export function kamailioView(image: ImageDefinition): KamailioView {
     answerOptionsLocally: !methods.includes('OPTIONS'),
     stripHeaderRes: (image.relay?.stripHeaders ?? []).map(headerRegex),
     antifloodDensity: antifloodDensity(image),
-    antifloodExemptCidrs: [...image.antiflood.exempt, ...(image.antiflood.exemptUpstream ? (image.relay?.allowedSources ?? []) : [])],
-    antifloodExemptDispatcher: image.antiflood.exemptUpstream && Boolean(image.dispatcher),
+    antifloodExemptCidrs: image.antiflood.exempt,
+    antifloodUpstreamCidrs: image.antiflood.exemptUpstream ? (image.relay?.allowedSources ?? []) : [],
+    antifloodUpstreamDispatcher: image.antiflood.exemptUpstream && Boolean(image.dispatcher),
+    antifloodUpstreamDensity: antifloodUpstreamDensity(image),
     udpMaxBuffer: udpMaxBuffer(image),
     debuggerCfgtrace: image.diagnostics.debugLevel >= 3 ? 1 : 0,
     logStderror: image.diagnostics.log === 'stderr' ? 'yes' : 'no',

@@ -8,7 +8,7 @@ import { UserError } from '../core/errors.js';
 import type { ProgressEvent, Reporter } from '../core/reporter.js';
 import { beginRollback, tagGroup } from './apply.js';
 import { describeFleet } from './fleet.js';
-import { rollbackStarted, step, type Action, type MachineParams, type MachineState, type Snap } from './machine.js';
+import { rollbackStarted, step, type Action, type MachineParams, type MachineState, type Snap } from './roll-machine.js';
 import { describeGroup, describeRefreshes } from './observe.js';
 import { retryThrottled } from './retry.js';
 import { ACTIVE_STATUSES, type TargetGroupInfo } from './types.js';

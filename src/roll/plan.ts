@@ -1,6 +1,6 @@
 // The roll plan (pure): from the observed state and the deploy section to what a roll would do and refuse.
 import { AMI_TAG } from '../contract/tags.js';
-import { replacementTime } from './drain-timing.js';
+import { replacementTime } from '../contract/drain-timing.js';
 import type { RefreshPreferences } from '@aws-sdk/client-auto-scaling';
 import type { DeployConfig } from '../definition/deploy-schema.js';
 import { inService } from './fleet.js';

@@ -1,9 +1,9 @@
 // Preflight checks of the drain's timing (pure): the termination hook and the deregistration delay, judged by
 // AWS's real termination order (drain-timing.ts).
-import { globalTimeoutSeconds, timingAdvice, type TimingAdvice } from './drain-timing.js';
+import { globalTimeoutSeconds, timingAdvice, type TimingAdvice } from '../contract/drain-timing.js';
 import { ok, refuse, type Check, type PreflightInput } from './finding.js';
 
-/** The advice of src/roll/drain-timing.ts for this group: the real termination order decides it. */
+/** The advice of src/contract/drain-timing.ts for this group: the real termination order decides it. */
 function adviceFor(i: PreflightInput, hookTimeoutSeconds: number): TimingAdvice[] {
   const dereg = Math.max(0, ...i.obs.targetGroups.map((t) => t.deregistrationDelay));
   return timingAdvice({

@@ -2,7 +2,7 @@
 // its interruption notice ("Spot Instance interruption notices"), whatever the drain and the hook would allow: the
 // agent drains on the notice, but a call longer than that is cut. A warning, not a refusal.
 import type { Check } from './finding.js';
-import { SPOT_MARGIN_MS, SPOT_NOTICE_MS } from '../agent/drain-plan.js';
+import { SPOT_MARGIN_MS, SPOT_NOTICE_MS } from '../agent/drain-machine.js';
 
 /**
  * The instance profile the launch template names: StartInstanceRefresh needs iam:PassRole for its role, and

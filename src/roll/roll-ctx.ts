@@ -1,6 +1,6 @@
 // The roll's context, shared by its stages (stages.ts, start.ts): what the plan decided, what the start stage
 // established, and the effect dependencies derived from it.
-import type { Action, MachineParams, MachineState } from './machine.js';
+import type { Action, MachineParams, MachineState } from './roll-machine.js';
 import type { RollLease } from './lease.js';
 import type { PerformDeps } from './perform.js';
 import type { RollPlan } from './plan.js';

@@ -1,11 +1,11 @@
 // The roll's stages (effects, shown by tasks.ts): take the lease, start (or attach, or undo), wait behind the
-// health gate, roll back when it fails, read the end state. The decisions are the machine's (machine.ts).
+// health gate, roll back when it fails, read the end state. The decisions are the machine's (roll-machine.ts).
 import { describeFleet } from './fleet.js';
 import { offTarget } from './gate.js';
 import { tagWithRetry } from './perform.js';
 import { TAG_LAST_ROLL, type FleetInstance } from './types.js';
 import { leaseOwner, RollLease } from './lease.js';
-import { type MachineState } from './machine.js';
+import { type MachineState } from './roll-machine.js';
 import { describeGroup } from './observe.js';
 import { drive } from './perform.js';
 import { clearRejection } from './record.js';

@@ -3,7 +3,7 @@
 import type { AwsClients } from '../aws/clients.js';
 import { aws } from '../aws/errors.js';
 import { createVersion, ensureTerminationHook, startRefresh } from './apply.js';
-import { initialState, resumedState, undo } from './machine.js';
+import { initialState, resumedState, undo } from './roll-machine.js';
 import { tagWithRetry } from './perform.js';
 import { pruneRejections, recordLkgIfMissing } from './record.js';
 import { TAG_LAST_ROLL } from './types.js';

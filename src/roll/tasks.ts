@@ -2,7 +2,7 @@
 // Each task is a stage: a timer in a terminal, a `stage` event with --json.
 import { Listr, PRESET_TIMER } from 'listr2';
 import type { Reporter } from '../core/reporter.js';
-import type { MachineState } from './machine.js';
+import type { MachineState } from './roll-machine.js';
 
 export type Renderer = 'default' | 'simple' | 'silent';
 

@@ -169,10 +169,10 @@ describe('the drain loop hands off to the serving peer', () => {
     });
     const report = await run;
     expect(report).toMatchObject({ completed: true, reason: 'no-calls-left' });
-    // p1 at once, p2 after the 10 s re-check that saw p1 Terminating (at 20 s), never cleared.
+    // p1 at once, p2 after the re-check every 3 polls (15 s) that saw p1 Terminating, never cleared.
     expect(handoffs.map((x) => [x.at - start, x.peer])).toEqual([
       [0, w.p1.PrivateIpAddress],
-      [20, w.p2.PrivateIpAddress],
+      [15, w.p2.PrivateIpAddress],
     ]);
     expect(log.filter((l) => /handing new INVITEs/.test(l))).toEqual([
       `handing new INVITEs to ${w.p1.InstanceId} (${w.p1.PrivateIpAddress})`,

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { callsEndingAt } from './support.js';
 import { drainSchema } from '../../src/definition/drain-schema.js';
 import { runDrain, type DrainEffects } from '../../src/agent/drain.js';
-import { SPOT_MARGIN_MS, SPOT_NOTICE_MS } from '../../src/agent/drain-plan.js';
+import { SPOT_MARGIN_MS, SPOT_NOTICE_MS } from '../../src/agent/drain-machine.js';
 import { spotInterruptionAt } from '../../src/agent/imds.js';
 import { lifecycleHook } from '../../src/agent/lifecycle.js';
 import type { KamailioRpc } from '../../src/agent/kamailio-rpc.js';

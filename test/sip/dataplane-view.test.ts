@@ -43,24 +43,27 @@ describe('data-plane view values', () => {
     expect(udpMaxBuffer(img)).toBe(600_000);
   });
 
-  it('exempts the relay allowed sources and the dispatcher destinations by default, not with exemptUpstream: false', async () => {
+  it('holds the relay allowed sources and the dispatcher destinations to their own ceiling by default, not with exemptUpstream: false', async () => {
     const relay = kamailioView(
       await image('twilio-relay', {
         relay: { allowedSources: ['198.51.100.0/24'] },
         antiflood: { exempt: ['192.0.2.1/32'] },
       }),
     );
-    expect(relay.antifloodExemptCidrs).toEqual(['192.0.2.1/32', '198.51.100.0/24']);
-    expect(relay.antifloodExemptDispatcher).toBe(false);
+    expect(relay.antifloodExemptCidrs).toEqual(['192.0.2.1/32']);
+    expect(relay.antifloodUpstreamCidrs).toEqual(['198.51.100.0/24']);
+    expect(relay.antifloodUpstreamDispatcher).toBe(false);
+    expect(relay.antifloodUpstreamDensity).toBe(600); // 3 x 100/s x 2 s
     const off = kamailioView(
       await image('twilio-relay', {
         relay: { allowedSources: ['198.51.100.0/24'] },
         antiflood: { exemptUpstream: false },
       }),
     );
-    expect(off.antifloodExemptCidrs).toEqual([]);
-    expect(kamailioView(await image('recorder-lb')).antifloodExemptDispatcher).toBe(true);
-    expect(kamailioView(await image('recorder-lb', { antiflood: { exemptUpstream: false } })).antifloodExemptDispatcher).toBe(false);
+    expect([off.antifloodExemptCidrs, off.antifloodUpstreamCidrs]).toEqual([[], []]);
+    expect(kamailioView(await image('twilio-relay', { antiflood: { upstreamDensity: 50 } })).antifloodUpstreamDensity).toBe(50);
+    expect(kamailioView(await image('recorder-lb')).antifloodUpstreamDispatcher).toBe(true);
+    expect(kamailioView(await image('recorder-lb', { antiflood: { exemptUpstream: false } })).antifloodUpstreamDispatcher).toBe(false);
   });
 
   it('relays INVITE only by default and answers OPTIONS locally; widening is explicit', async () => {
@@ -109,5 +112,13 @@ describe('antiflood warning rule', () => {
     expect(checkWarnings(await image('recorder-lb'))).toEqual([]);
     expect(checkWarnings(await image('recorder-lb', { antiflood: { requestsDensity: 200 } }))).toEqual([]);
     expect(checkWarnings(await image('recorder-lb', { antiflood: { requestsDensity: 30, enabled: false } }))).toEqual([]);
+  });
+
+  it('warns when upstreamDensity is below one allowed source at capacity.callsPerSecond', async () => {
+    const w = checkWarnings(await image('twilio-relay', { antiflood: { upstreamDensity: 150 } }));
+    expect(w.map((x) => x.path)).toEqual([['antiflood', 'upstreamDensity']]);
+    expect(w[0]!.fix).toMatch(/default 600/);
+    expect(checkWarnings(await image('twilio-relay', { antiflood: { upstreamDensity: 200 } }))).toEqual([]);
+    expect(checkWarnings(await image('twilio-relay', { antiflood: { upstreamDensity: 150, exemptUpstream: false } }))).toEqual([]);
   });
 });

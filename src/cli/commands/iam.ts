@@ -1,6 +1,8 @@
+import { UserError } from '../../core/errors.js';
 import { defineCommand } from '../command.js';
 import { explainPolicy, explainText } from '../../iam/explain.js';
-import { policyFor } from '../../iam/policies.js';
+import { keySharingText } from '../../iam/kms-sharing.js';
+import { keySharingFor, policyFor } from '../../iam/policies.js';
 
 export default defineCommand({
   command: 'iam <role>',
@@ -29,7 +31,12 @@ export default defineCommand({
         type: 'string',
         describe: 'roll: the role the launch template’s instance profile holds (name or ARN); the only role the roll may pass',
       })
-      .option('explain', { type: 'boolean', default: false, describe: 'Print each statement with the calls it serves' }),
+      .option('explain', { type: 'boolean', default: false, describe: 'Print each statement with the calls it serves' })
+      .option('key-policy', {
+        type: 'boolean',
+        default: false,
+        describe: 'build --image: what bake.amiUsers need of bake.kmsKeyId (key policy statements, their policy, their create-grant)',
+      }),
   run: async (o, ctx) => {
     const { loadImageOrThrow } = await import('../../definition/load.js');
     const def = o.image ? (await loadImageOrThrow(ctx.root, o.image)).image : undefined;
@@ -39,12 +46,28 @@ export default defineCommand({
       ...(o['launch-template'] ? { launchTemplate: o['launch-template'] } : {}),
       ...(o['instance-role'] ? { instanceRole: o['instance-role'] } : {}),
     });
+    const sharing = o.role === 'build' && def ? keySharingFor(def, { account: o.account, ...(o.region ? { region: o.region } : {}) }) : undefined;
+    if (o['key-policy']) {
+      if (!sharing)
+        throw new UserError(
+          `iam --key-policy: ${def ? `images/${def.name}.yaml does not set both bake.kmsKeyId and bake.amiUsers` : 'no --image given'}, so no key is shared`,
+          'run `sipbake iam build --image NAME --key-policy` for an image whose bake sets kmsKeyId and amiUsers',
+        );
+      if (ctx.reporter.json) ctx.reporter.result(sharing);
+      else ctx.reporter.line(keySharingText(sharing, o.explain));
+      return;
+    }
     if (o.explain) {
       if (ctx.reporter.json) ctx.reporter.result(explainPolicy(policy));
-      else ctx.reporter.line(explainText(policy));
+      else ctx.reporter.line([explainText(policy), ...(sharing ? ['', keySharingText(sharing, true)] : [])].join('\n'));
       return;
     }
     if (ctx.reporter.json) ctx.reporter.result(policy);
     else ctx.reporter.line(JSON.stringify(policy, null, 2));
+    if (sharing)
+      ctx.reporter.line(
+        `bake.kmsKeyId is shared with amiUsers: \`sipbake iam build --image ${def?.name ?? ''} --key-policy\` prints what the key policy and those accounts need`,
+        'note',
+      );
   },
 });

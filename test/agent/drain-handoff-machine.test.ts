@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, peersDue, step, type Action, type DrainParams, type DrainState, type Observation } from '../../src/agent/drain-plan.js';
+import { initialState, peersDue, step, type Action, type DrainParams, type DrainState, type Observation } from '../../src/agent/drain-machine.js';
 
 // The hand-off part of the drain plan (pure): which peer Kamailio hands new INVITEs to, when the lookup
 // runs, what is logged (changes only), and that handed-off transactions hold the drain and the completion.

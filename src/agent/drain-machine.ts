@@ -124,7 +124,6 @@ export const DEFAULT_DOWN_AFTER_FAILURES = 3;
 export const SPOT_NOTICE_MS = 120_000;
 /** The drain ends this long before the notice's time, so calls are closed while the instance still runs. */
 export const SPOT_MARGIN_MS = 10_000;
-export const DEFAULT_PEER_CHECK_MS = 10_000;
 /**
  * Back-off between CompleteLifecycleAction offers while Auto Scaling answers "No active Lifecycle Action" (the
  * deregistration delay is still running): 5 s, 10 s, 20 s, then every 30 s. A 300 s delay costs about a dozen

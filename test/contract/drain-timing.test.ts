@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replacementTime, sequentialFloorSeconds, timingAdvice } from '../../src/roll/drain-timing.js';
+import { agentTiming, replacementTime, sequentialFloorSeconds, timingAdvice } from '../../src/contract/drain-timing.js';
 
 const base = { deregistrationDelaySeconds: 300, hookTimeoutSeconds: 120, drainMaxSeconds: 900, pollSeconds: 5 };
 
@@ -45,5 +45,12 @@ describe('drain timing in AWS order (pure)', () => {
       message: expect.stringMatching(/cutting the RTP/),
     });
     expect(timingAdvice({ ...base, deregistrationDelaySeconds: 900, mediaAnchored: true }).filter((x) => x.level === 'warning')).toEqual([]);
+  });
+});
+
+describe('the drain agent timers', () => {
+  it('heartbeat at half the hook timeout (at least 1 s), complete offers until one hook timeout past the deadline, back-off from half the poll', () => {
+    expect(agentTiming(300, 10)).toEqual({ heartbeatEveryMs: 150_000, completeGraceMs: 300_000, completeBackoffBaseMs: 5_000, peerCheckEveryMs: 30_000 });
+    expect(agentTiming(1, 0.2)).toEqual({ heartbeatEveryMs: 1_000, completeGraceMs: 1_000, completeBackoffBaseMs: 100, peerCheckEveryMs: 600 });
   });
 });

@@ -1,5 +1,5 @@
 // The refresh machine (pure): one snapshot of AWS and the clock in, the next state and the actions out.
-// Shape of src/agent/drain-plan.ts: perform.ts observes, calls step(), runs the actions in order.
+// Shape of src/agent/drain-machine.ts: perform.ts observes, calls step(), runs the actions in order.
 import { badNewInstances, gateReasons, isHealthyEverywhere, isNew } from './gate.js';
 import { progressEvents } from './progress.js';
 import { formatGate, parseGate, rejectionTag, TAG_GATE } from './tags.js';
@@ -7,8 +7,8 @@ import { formatLkg, TAG_LAST_KNOWN_GOOD, TAG_LAST_ROLL, type RefreshInfo, type S
 
 export type { Snap } from './types.js';
 
-export type { Action, MachineParams, MachineState, Phase } from './machine-types.js';
-import type { Action, MachineParams, MachineState, Outcome, Phase } from './machine-types.js';
+export type { Action, MachineParams, MachineState, Phase } from './roll-machine-types.js';
+import type { Action, MachineParams, MachineState, Outcome, Phase } from './roll-machine-types.js';
 
 export function initialState(refreshId: string, phase: Phase = 'rolling'): MachineState {
   return { phase, refreshId, proven: false, bad: {}, seenNew: [], reasons: [], shown: {} };

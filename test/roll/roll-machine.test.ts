@@ -1,6 +1,6 @@
-// The refresh machine (pure), table-driven over snapshots in the style of test/agent/drain-plan.test.ts.
+// The refresh machine (pure), table-driven over snapshots in the style of test/agent/drain-machine.test.ts.
 import { describe, expect, it } from 'vitest';
-import { initialState, resumedState, step, undo, type Action, type MachineParams, type MachineState, type Snap } from '../../src/roll/machine.js';
+import { initialState, resumedState, step, undo, type Action, type MachineParams, type MachineState, type Snap } from '../../src/roll/roll-machine.js';
 import type { FleetInstance, RefreshInfo } from '../../src/roll/types.js';
 
 const NEW = 'ami-0000000000000000b';

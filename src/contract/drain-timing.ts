@@ -125,3 +125,27 @@ export function timingAdvice(i: Omit<DrainTimingInput, 'longestCallSeconds'> & {
   }
   return out;
 }
+
+export interface AgentTiming {
+  /** RecordLifecycleActionHeartbeat this often: half the hook's HeartbeatTimeout (at least 1 s). */
+  heartbeatEveryMs: number;
+  /** Offer CompleteLifecycleAction this long past the drain deadline when no action has appeared yet. */
+  completeGraceMs: number;
+  /** First back-off between CompleteLifecycleAction offers: half the poll, so a scaled-down poll scales it too. */
+  completeBackoffBaseMs: number;
+  /**
+   * Serving peers looked up again this often while draining: 3 polls (30 s at the default 10 s poll). The one
+   * limit on peer lookups (the finder keeps no cache of its own), so it follows a scaled-down poll too.
+   */
+  peerCheckEveryMs: number;
+}
+
+/** The drain agent's timers, from the hook's HeartbeatTimeout and drain.pollSeconds (the agent's one source). */
+export function agentTiming(hookTimeoutSeconds: number, pollSeconds: number): AgentTiming {
+  return {
+    heartbeatEveryMs: Math.max(1000, (hookTimeoutSeconds * 1000) / 2),
+    completeGraceMs: hookTimeoutSeconds * 1000,
+    completeBackoffBaseMs: (pollSeconds * 1000) / 2,
+    peerCheckEveryMs: Math.round(3 * pollSeconds * 1000),
+  };
+}

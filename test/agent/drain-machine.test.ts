@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, isLeaving, nextDelayMs, step, type Action, type DrainParams, type DrainState, type Observation } from '../../src/agent/drain-plan.js';
+import { initialState, isLeaving, nextDelayMs, step, type Action, type DrainParams, type DrainState, type Observation } from '../../src/agent/drain-machine.js';
 
 const P: DrainParams = { maxMs: 60_000, heartbeatEveryMs: 20_000, downAfterFailures: 3, completeGraceMs: 30_000, peerCheckEveryMs: 10_000 };
 // No transaction in flight unless a case says so.
