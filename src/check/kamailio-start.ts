@@ -34,7 +34,7 @@ export async function kamailioStart(cfg: string, opts: StartOptions): Promise<Ch
   });
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   let up = false;
-  while (!exited && Date.now() < deadline) {
+  while (!exited && Date.now() < deadline && !opts.signal?.aborted) {
     const r = await execa(opts.kamcmd ?? 'kamcmd', ['-s', opts.ctlSocket, 'core.uptime'], {
       reject: false,
       timeout: 2000,
@@ -49,6 +49,8 @@ export async function kamailioStart(cfg: string, opts: StartOptions): Promise<Ch
   const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
   const res = await child;
   clearTimeout(killer);
+  // Ctrl-C reaches Kamailio too (same process group): its exit then says nothing about the config.
+  opts.signal?.throwIfAborted();
   const output = res.all ?? '';
   return {
     ok: up,
