@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCommand } from '../command.js';
 import { KAMAILIO_CFG_PATH } from '../../render/plan.js';
@@ -21,17 +20,19 @@ export default defineCommand({
       .example('$0 check twilio-relay --start', 'also start it on loopback until its control socket answers'),
   run: async (o, ctx) => {
     // The renderer, execa and the definition loader load when the command runs, not for --help and completion.
-    const [{ renderImage }, { kamailioCheck }, { kamailioStart }, { listImages }] = await Promise.all([
+    const [{ renderImage }, { kamailioCheck }, { kamailioStart }, { listImages }, { shortRunDir, CTL_SOCKET_IN_TREE }] = await Promise.all([
       import('../../render/index.js'),
       import('../../check/kamailio-check.js'),
       import('../../check/kamailio-start.js'),
       import('../../definition/load.js'),
+      import('../../try/run-dir.js'),
     ]);
     const names = o.images && o.images.length > 0 ? o.images : await listImages(ctx.root);
     if (names.length === 0) throw new UserError(`no image definitions under ${path.join(ctx.root, 'images')}`, 'add images/NAME.yaml, or name a YAML file');
     const results: { image: string; ok: boolean; errors: string[] }[] = [];
     for (const name of names) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-check-'));
+      // Short enough for Kamailio's ctl socket whatever TMPDIR is (src/try/run-dir.ts).
+      const dir = await shortRunDir('sipbake-check-', path.join('tree', CTL_SOCKET_IN_TREE));
       try {
         // A random 127.x address keeps --start clear of anything already listening on the image's ports.
         const ip = o.start
@@ -48,7 +49,7 @@ export default defineCommand({
           what = 'kamailio -c and start-up';
           outcome = await kamailioStart(cfg, {
             kamailio: o.kamailio,
-            ctlSocket: `unix:${r.outDir}/run/kamailio/kamailio_ctl`,
+            ctlSocket: `unix:${path.join(r.outDir, CTL_SOCKET_IN_TREE)}`,
             signal: ctx.signal,
           });
         }
