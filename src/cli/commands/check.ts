@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCommand } from '../command.js';
-import { KAMAILIO_CFG_PATH } from '../../render/plan.js';
 import { UserError } from '../../core/errors.js';
 
 export default defineCommand({
@@ -20,15 +19,23 @@ export default defineCommand({
       .example('$0 check twilio-relay --start', 'also start it on loopback until its control socket answers'),
   run: async (o, ctx) => {
     // The renderer, execa and the definition loader load when the command runs, not for --help and completion.
-    const [{ renderImage }, { kamailioCheck }, { kamailioStart }, { listImages }, { shortRunDir, CTL_SOCKET_IN_TREE }, { startOverrides, writeStartCopy }] =
-      await Promise.all([
-        import('../../render/index.js'),
-        import('../../check/kamailio-check.js'),
-        import('../../check/kamailio-start.js'),
-        import('../../definition/load.js'),
-        import('../../try/run-dir.js'),
-        import('../../check/start-copy.js'),
-      ]);
+    const [
+      { renderImage },
+      { KAMAILIO_CFG_PATH },
+      { kamailioCheck },
+      { kamailioStart },
+      { listImages },
+      { shortRunDir, CTL_SOCKET_IN_TREE },
+      { startOverrides, writeStartCopy },
+    ] = await Promise.all([
+      import('../../render/index.js'),
+      import('../../render/plan.js'),
+      import('../../check/kamailio-check.js'),
+      import('../../check/kamailio-start.js'),
+      import('../../definition/load.js'),
+      import('../../try/run-dir.js'),
+      import('../../check/start-copy.js'),
+    ]);
     const names = o.images && o.images.length > 0 ? o.images : await listImages(ctx.root);
     if (names.length === 0) throw new UserError(`no image definitions under ${path.join(ctx.root, 'images')}`, 'add images/NAME.yaml, or name a YAML file');
     const results: { image: string; ok: boolean; errors: string[] }[] = [];
