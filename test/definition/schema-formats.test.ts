@@ -17,13 +17,38 @@ const cases: [string, z.ZodType, string, string[]][] = [
     'host',
     host('recorder address', 'port'),
     HOST_JSON.pattern,
-    ['10.0.0.3', 'recorder1.example.com', 'example.com.', 'a', '1.2.3', '999.1.1.1', 'sip:rec.example.com', 'rec.example.com:5060', 'rec_1.example.com', '-a.com', 'a-.com', `${'a'.repeat(64)}.com`, '[::1]', 'x.123'],
+    [
+      '10.0.0.3',
+      'recorder1.example.com',
+      'example.com.',
+      'a',
+      '1.2.3',
+      '999.1.1.1',
+      'sip:rec.example.com',
+      'rec.example.com:5060',
+      'rec_1.example.com',
+      '-a.com',
+      'a-.com',
+      `${'a'.repeat(64)}.com`,
+      '[::1]',
+      'x.123',
+    ],
   ],
   [
     'socket',
     socketSpec,
     SOCKET_JSON.pattern,
-    ['udp:10.0.0.10:5080', 'tcp:rec.example.com:5060', 'tls:a:1', 'udp:10.0.0.10:0', 'udp:10.0.0.10:65536', 'udp:10.0.0.10:05060', 'udp:1.2.3:5060', 'http:a:1', 'udp:a:b:1'],
+    [
+      'udp:10.0.0.10:5080',
+      'tcp:rec.example.com:5060',
+      'tls:a:1',
+      'udp:10.0.0.10:0',
+      'udp:10.0.0.10:65536',
+      'udp:10.0.0.10:05060',
+      'udp:1.2.3:5060',
+      'http:a:1',
+      'udp:a:b:1',
+    ],
   ],
 ];
 
@@ -31,7 +56,9 @@ const alphabet = fc.constantFrom(...'0123456789.:/-_abcxyzAZ'.split(''), '1', '2
 const addressLike = fc.oneof(
   fc.string({ unit: alphabet, maxLength: 24 }),
   fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(40)).map(([a, b, c, d, l]) => `${a}.${b}.${c}.${d}/${l}`),
-  fc.tuple(fc.constantFrom('udp', 'tcp', 'tls', 'sctp', 'ws'), fc.string({ unit: alphabet, maxLength: 16 }), fc.nat(70000)).map(([p, h, n]) => `${p}:${h}:${n}`),
+  fc
+    .tuple(fc.constantFrom('udp', 'tcp', 'tls', 'sctp', 'ws'), fc.string({ unit: alphabet, maxLength: 16 }), fc.nat(70000))
+    .map(([p, h, n]) => `${p}:${h}:${n}`),
 );
 
 describe('schema.json address patterns agree with validate', () => {
@@ -41,7 +68,10 @@ describe('schema.json address patterns agree with validate', () => {
       for (const s of samples) expect(editor.test(s), `${name} ${JSON.stringify(s)}`).toBe(schema.safeParse(s).success);
     });
     it(`${name}: random values`, () => {
-      fc.assert(fc.property(addressLike, (s) => editor.test(s) === schema.safeParse(s).success), { numRuns: 3000 });
+      fc.assert(
+        fc.property(addressLike, (s) => editor.test(s) === schema.safeParse(s).success),
+        { numRuns: 3000 },
+      );
     });
   }
 
