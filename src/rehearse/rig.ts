@@ -2,7 +2,6 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { CTL_SOCKET_IN_TREE, shortRunDir } from '../try/run-dir.js';
 import { fileURLToPath } from 'node:url';

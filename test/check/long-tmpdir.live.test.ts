@@ -2,7 +2,6 @@
 // ctl socket would have been ~135 bytes under it. Before issue 23 both said "kamailio rejected the rendered config"
 // (Kamailio's own line: "init_unix_sock: name too long (108 > 104)").
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
