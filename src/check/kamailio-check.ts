@@ -26,6 +26,8 @@ export async function kamailioCheck(cfg: string, opts: { kamailio?: string; sign
       timeout: 60_000,
       ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     });
+    // Ctrl-C reaches kamailio -c too (same process group): its exit then says nothing about the config.
+    opts.signal?.throwIfAborted();
     if (r.failed && r.exitCode === undefined) {
       throw new ProcessError(`${bin} -c`, undefined, r.signal ?? undefined, (r.all ?? '').split('\n').slice(-10));
     }

@@ -192,14 +192,28 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
     // The completion script is the command's own output: with --json it is the one document on stdout.
     if (output && json && argv[0] === 'completion') reporter.result({ ok: true, completion: output });
     else if (output) reporter.line(output.trimEnd());
-    // A command that treats the interrupt as its normal end (try) returns; its recovery lines still show.
-    if (signal.aborted) for (const l of interrupts.lines()) reporter.line(l, 'warn');
+    // A command that treats the interrupt as its normal end (try) returns; its recovery lines still show, and
+    // the exit code still says it was interrupted.
+    if (signal.aborted) {
+      for (const l of interrupts.lines()) reporter.line(l, 'warn');
+      return 130;
+    }
     return exitCode;
   } catch (e) {
-    return reportError(e, reporter, debug, signal.aborted || e instanceof AbortError ? interrupts.lines() : []);
+    // Ctrl-C reaches the whole foreground group: a child (esbuild's service, Kamailio, SIPp) that died of the same
+    // signal fails its caller with its own message. The interrupt is the cause, whatever the error says.
+    if (signal.aborted && !(e instanceof AbortError)) return reportError(interrupted(signal, e, reporter), reporter, debug, interrupts.lines());
+    return reportError(e, reporter, debug, e instanceof AbortError ? interrupts.lines() : []);
   } finally {
     path_?.dispose();
   }
+}
+
+/** The interrupt as the error to report; what failed meanwhile is a debug line. */
+function interrupted(signal: AbortSignal, cause: unknown, reporter: Reporter): AbortError {
+  reporter.line(`after the interrupt: ${cause instanceof Error ? cause.message : String(cause)}`, 'debug');
+  const reason: unknown = signal.reason;
+  return new AbortError(reason instanceof Error ? reason.message : 'interrupted');
 }
 
 /** The one error handler: a sentence, details, a fix, one JSON document, and the exit code. */

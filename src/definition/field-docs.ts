@@ -21,6 +21,7 @@ type J = {
   minLength?: number;
   minItems?: number;
   pattern?: string;
+  title?: string;
   properties?: Record<string, J>;
   required?: string[];
   items?: J;
@@ -50,6 +51,7 @@ function typeOf(j: J): string {
   }
   if (t === 'array') return `list of ${j.items ? typeOf(j.items) : 'any'}${j.minItems ? ` (≥ ${j.minItems})` : ''}`;
   if (t === 'object') return 'mapping';
+  if (t === 'string' && j.title) return j.title;
   if (t === 'string' && j.pattern) return 'string (pattern)';
   return t;
 }

@@ -18,6 +18,8 @@ export interface DefinitionIssue {
   message: string; // what is wrong
   got?: string; // the offending value, printable
   fix: string; // what to do
+  /** A YAML syntax error: the file does not parse, so no field path is meaningful (path is ''). */
+  syntax?: true;
 }
 
 export type LoadResult =
@@ -27,7 +29,8 @@ export type LoadResult =
 /** `images/NAME.yaml:LINE:COL FIELD.PATH: what is wrong (got VALUE); what to do` */
 export function formatIssue(i: DefinitionIssue): string {
   const got = i.got === undefined ? '' : ` (got ${i.got})`;
-  return `${i.file}:${i.line}:${i.col} ${i.path || '(root)'}: ${i.message}${got}; ${i.fix}`;
+  const where = i.syntax ? '' : ` ${i.path || '(root)'}`;
+  return `${i.file}:${i.line}:${i.col}${where}: ${i.message}${got}; ${i.fix}`;
 }
 
 /** IMAGE is a name under images/ or a path to a YAML file. */
@@ -218,7 +221,8 @@ export function parseImage(source: string, file: string, fileName = expectedName
         issues.push({
           file,
           ...open,
-          path: p,
+          path: '',
+          syntax: true,
           message: `YAML syntax error: the flow ${kind[0]} opened with ${kind[1]} here is not closed by ${kind[2]} (or a line inside it is not indented enough)`,
           fix: `close it with ${kind[2]}, or write it as indented lines`,
         });
@@ -227,7 +231,8 @@ export function parseImage(source: string, file: string, fileName = expectedName
         issues.push({
           file,
           ...where.position(where.pathAt(e.pos[0])),
-          path: p,
+          path: '',
+          syntax: true,
           message: 'YAML syntax error: the quoted string that starts here is never closed',
           fix: 'add the closing quote at the end of the value',
         });
@@ -235,7 +240,8 @@ export function parseImage(source: string, file: string, fileName = expectedName
         issues.push({
           file,
           ...pos,
-          path: p,
+          path: '',
+          syntax: true,
           message: `YAML syntax error: ${e.message.replace(/\n[\s\S]*$/, '').replace(/;.*$/, '')}`,
           fix: 'fix the YAML at that line (check indentation, quotes and brackets just before it)',
         });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isIPv4, isIPv6 } from 'node:net';
+import { CIDR_JSON, HOST_JSON, IPV4_JSON, SOCKET_JSON } from './address-patterns.js';
 
 // Every string a definition carries into a rendered file is typed here, so that nothing but the
 // intended shape reaches Kamailio, PostgreSQL, systemd or an env file. The escapers in
@@ -7,14 +8,20 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 export const port = z.number().int().min(1).max(65535).describe('TCP/UDP port, 1-65535');
 export const seconds = (min = 0) => z.number().int().min(min).describe('seconds');
-export const ipv4 = z.string().refine((s) => isIPv4(s), { error: 'must be an IPv4 address such as 203.0.113.10' });
-export const cidr = z.string().refine(
-  (s) => {
-    const [ip, len, extra] = s.split('/');
-    return extra === undefined && ip !== undefined && isIPv4(ip) && len !== undefined && /^\d{1,2}$/.test(len) && Number(len) <= 32;
-  },
-  { error: 'must be an IPv4 CIDR such as 54.172.60.0/30' },
-);
+export const ipv4 = z
+  .string()
+  .refine((s) => isIPv4(s), { error: 'must be an IPv4 address such as 203.0.113.10' })
+  .meta(IPV4_JSON);
+export const cidr = z
+  .string()
+  .refine(
+    (s) => {
+      const [ip, len, extra] = s.split('/');
+      return extra === undefined && ip !== undefined && isIPv4(ip) && len !== undefined && /^\d{1,2}$/.test(len) && Number(len) <= 32;
+    },
+    { error: 'must be an IPv4 CIDR such as 54.172.60.0/30' },
+  )
+  .meta(CIDR_JSON);
 
 /** A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits and inner dashes; at most 253 characters. */
 function isDnsName(s: string): boolean {
@@ -59,10 +66,13 @@ function hostProblem(s: string, what: string, portField: string): { message: str
 
 /** An IPv4 address or a DNS name; no port, no scheme. `portField` names where a port belongs. */
 export const host = (what: string, portField: string) =>
-  z.string().superRefine((s, ctx) => {
-    const p = hostProblem(s, what, portField);
-    if (p) ctx.addIssue({ code: 'custom', message: p.message, params: { fix: p.fix }, input: s });
-  });
+  z
+    .string()
+    .superRefine((s, ctx) => {
+      const p = hostProblem(s, what, portField);
+      if (p) ctx.addIssue({ code: 'custom', message: p.message, params: { fix: p.fix }, input: s });
+    })
+    .meta(HOST_JSON);
 
 /** Control characters, DEL, Unicode line separators and lone surrogates: nothing a one-line value may hold. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point of this pattern
@@ -166,12 +176,15 @@ export const attrToken = safe(
 );
 
 /** A dispatcher send socket: proto:address:port, as Kamailio's parse_phostport() reads it. */
-export const socketSpec = z.string().superRefine((s, ctx) => {
-  const [, , address, port] = /^(udp|tcp|tls|sctp):([^:]+):(\d{1,5})$/.exec(s) ?? [];
-  if (address === undefined || !(isIPv4(address) || isDnsName(address)) || Number(port) < 1 || Number(port) > 65535) {
-    ctx.addIssue({ code: 'custom', message: 'must look like udp:10.0.0.10:5080 (proto:IPv4-or-name:port)', input: s });
-  }
-});
+export const socketSpec = z
+  .string()
+  .superRefine((s, ctx) => {
+    const [, , address, port] = /^(udp|tcp|tls|sctp):([^:]+):(\d{1,5})$/.exec(s) ?? [];
+    if (address === undefined || !(isIPv4(address) || isDnsName(address)) || Number(port) < 1 || Number(port) > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'must look like udp:10.0.0.10:5080 (proto:IPv4-or-name:port)', input: s });
+    }
+  })
+  .meta(SOCKET_JSON);
 
 /** A PostgreSQL database or role name sipbake writes into SQL and the db_url without quoting surprises. */
 export const pgName = safe(/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/, 'must be a PostgreSQL name: a letter or _, then up to 62 letters, digits, _ or -', (s) =>

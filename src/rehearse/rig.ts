@@ -1,9 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
+import { CTL_SOCKET_IN_TREE, shortRunDir } from '../try/run-dir.js';
 import { fileURLToPath } from 'node:url';
 import { AbortError, UserError } from '../core/errors.js';
 import { startProcess, type ManagedProcess } from '../try/process.js';
@@ -83,7 +83,8 @@ export async function openRig(o: RehearseOptions): Promise<Rig> {
     log: o.log ?? (() => undefined),
     t0: Date.now(),
     names: netNames(process.pid, o.tag ?? ''),
-    dir: await mkdtemp(path.join(os.tmpdir(), `${WORK_DIR_PREFIX}${process.pid}-`)),
+    // Short enough for every instance's Kamailio ctl socket (i20/…) whatever TMPDIR is (src/try/run-dir.ts).
+    dir: await shortRunDir(`${WORK_DIR_PREFIX}${process.pid}-`, path.join('i20', CTL_SOCKET_IN_TREE)),
     helper: helperScript(),
     timeline: [],
     procs: [],

@@ -34,7 +34,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   usePinnedBinaries(o.log ?? (() => undefined));
   await preflight();
   await removeStale(o.log ?? (() => undefined));
-  await removeStaleDirs(os.tmpdir(), o.log ?? (() => undefined));
+  // Work directories live under TMPDIR, or /tmp when TMPDIR is too long for a ctl socket (src/try/run-dir.ts).
+  for (const tmp of new Set([os.tmpdir(), '/tmp'])) await removeStaleDirs(tmp, o.log ?? (() => undefined));
   const plan = planRehearsal(o);
   const rig = await openRig(o);
   try {

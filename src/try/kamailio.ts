@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KAMAILIO_UNIT, kamailioArgvFromUnit } from '../contract/kamailio-args.js';
 import { startProcess, type ManagedProcess } from './process.js';
+import { CTL_SOCKET_IN_TREE, socketPathProblem } from './run-dir.js';
 
 export interface Listener {
   host: string;
@@ -54,6 +55,9 @@ export async function isBound(l: Listener): Promise<boolean> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function startKamailio(o: KamailioOptions): Promise<ManagedProcess> {
+  // Kamailio would only log "name too long" and exit: say it here, before it starts.
+  const tooLong = socketPathProblem(path.join(o.tree, CTL_SOCKET_IN_TREE));
+  if (tooLong) throw tooLong;
   const p = startProcess(kamailioArgv(o), {
     name: 'kamailio',
     ...(o.logFile ? { logFile: o.logFile } : {}),

@@ -3,8 +3,7 @@
 // stand-in, said in one line) and Kamailio on 127.0.20.x, report the addresses, and keep
 // running until the signal fires (Ctrl-C) or Kamailio exits. Everything is stopped and the temp dir
 // removed on the way out, whatever happened.
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { loadImageOrThrow } from '../definition/load.js';
@@ -20,6 +19,7 @@ import { RtpproxyResponder } from './rtpproxy-responder.js';
 import { RealRtpproxy } from './rtpproxy.js';
 import { rtpproxyBinary } from './upstream.js';
 import type { ManagedProcess } from './process.js';
+import { CTL_SOCKET_IN_TREE, shortRunDir } from './run-dir.js';
 
 export interface TryOptions {
   root: string;
@@ -58,7 +58,8 @@ function until(signal: AbortSignal, ms: number | undefined, kam: ManagedProcess)
 
 export async function runTry(o: TryOptions): Promise<TryResult> {
   const { image, file } = await loadImageOrThrow(o.root, o.image);
-  const dir = await mkdtemp(path.join(tmpdir(), `sipbake-try-${image.name}-`));
+  // Short enough for Kamailio's ctl socket whatever TMPDIR is (src/try/run-dir.ts).
+  const dir = await shortRunDir(`sipbake-try-${image.name}-`, path.join('tree', CTL_SOCKET_IN_TREE));
   const stops: { stop(): Promise<unknown> }[] = [];
   try {
     const net = o.net ?? TRY_NET;

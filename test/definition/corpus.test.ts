@@ -197,14 +197,14 @@ const cases: Record<string, Case> = {
     yaml: RELAY + 'tcp: { maxConnections: 10\n',
     line: 6,
     col: 6,
-    path: 'tcp.maxConnections',
+    path: '', // a file that does not parse has no field paths (issue 23: they came out garbled)
     says: 'YAML syntax error: the flow mapping opened with { here is not closed by }',
   },
   'unclosed quote': {
     yaml: RELAY + 'description: "relay\n',
     line: 6,
     col: 14,
-    path: 'description',
+    path: '',
     says: 'the quoted string that starts here is never closed',
   },
   'tab indentation': {
@@ -469,7 +469,8 @@ describe('bad-definition corpus', () => {
       line: c.line,
       ...(c.col === undefined ? {} : { col: c.col }),
     });
-    for (const l of lines) expect(l).toMatch(/^images\/img\.yaml:\d+:\d+ \S+: .+; .+$/);
+    // FILE:LINE:COL FIELD: …; a YAML syntax error has no field (FILE:LINE:COL: YAML syntax error: …).
+    for (const l of lines) expect(l).toMatch(/^images\/img\.yaml:\d+:\d+(?: \S+|: YAML syntax error): .+; .+$/);
     if (c.hides) expect(lines.join('\n')).not.toContain(c.hides);
 
     // Rendering an invalid definition fails with a user error and leaves nothing at --out.

@@ -1,11 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { defineCommand } from '../command.js';
-import { clientConfig, packerProxyEnv } from '../../aws/clients.js';
-import { buildImage } from '../../bake/index.js';
-import { buildLocal } from '../../bake/local/index.js';
-import { pickRenderer } from '../../bake/tasks.js';
 import { UsageError, UserError } from '../../core/errors.js';
 import { scriptsFix } from '../repository.js';
 import { EXIT } from '../exit-codes.js';
@@ -64,6 +60,7 @@ export default defineCommand({
       throw new UserError(`${ctx.root} has no scripts/: a bake hashes and runs the provisioning scripts from there`, scriptsFix(ctx.root));
     }
     if (opts.local) {
+      const { buildLocal } = await import('../../bake/local/index.js');
       const r = await buildLocal(
         {
           image: opts.image,
@@ -77,6 +74,13 @@ export default defineCommand({
       ctx.reporter.result({ ok: true, ...r });
       return;
     }
+    // The bake and the SDK load when a bake runs, never for --help and completion.
+    const [{ EC2Client }, { clientConfig, packerProxyEnv }, { buildImage }, { pickRenderer }] = await Promise.all([
+      import('@aws-sdk/client-ec2'),
+      import('../../aws/clients.js'),
+      import('../../bake/index.js'),
+      import('../../bake/tasks.js'),
+    ]);
     const clients = new Map<string, EC2Client>();
     const ec2For = (region: string): EC2Client => {
       let c = clients.get(region);

@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCommand } from '../command.js';
-import { KAMAILIO_CFG_PATH } from '../../render/plan.js';
 import { UserError } from '../../core/errors.js';
 
 export default defineCommand({
@@ -21,17 +19,29 @@ export default defineCommand({
       .example('$0 check twilio-relay --start', 'also start it on loopback until its control socket answers'),
   run: async (o, ctx) => {
     // The renderer, execa and the definition loader load when the command runs, not for --help and completion.
-    const [{ renderImage }, { kamailioCheck }, { kamailioStart }, { listImages }] = await Promise.all([
+    const [
+      { renderImage },
+      { KAMAILIO_CFG_PATH },
+      { kamailioCheck },
+      { kamailioStart },
+      { listImages },
+      { shortRunDir, CTL_SOCKET_IN_TREE },
+      { startOverrides, writeStartCopy },
+    ] = await Promise.all([
       import('../../render/index.js'),
+      import('../../render/plan.js'),
       import('../../check/kamailio-check.js'),
       import('../../check/kamailio-start.js'),
       import('../../definition/load.js'),
+      import('../../try/run-dir.js'),
+      import('../../check/start-copy.js'),
     ]);
     const names = o.images && o.images.length > 0 ? o.images : await listImages(ctx.root);
     if (names.length === 0) throw new UserError(`no image definitions under ${path.join(ctx.root, 'images')}`, 'add images/NAME.yaml, or name a YAML file');
     const results: { image: string; ok: boolean; errors: string[] }[] = [];
     for (const name of names) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-check-'));
+      // Short enough for Kamailio's ctl socket whatever TMPDIR is (src/try/run-dir.ts).
+      const dir = await shortRunDir('sipbake-check-', path.join('tree', CTL_SOCKET_IN_TREE));
       try {
         // A random 127.x address keeps --start clear of anything already listening on the image's ports.
         const ip = o.start
@@ -46,9 +56,19 @@ export default defineCommand({
         let what = 'kamailio -c';
         if (outcome.ok && o.start) {
           what = 'kamailio -c and start-up';
-          outcome = await kamailioStart(cfg, {
+          // A postgres backend starts on the list file, as under try: its database is not reachable from here.
+          const overrides = startOverrides(r.plan.image, ip);
+          const local = { privateIp: ip, publicIp: ip };
+          const up = overrides
+            ? await renderImage(ctx.root, await writeStartCopy(ctx.root, r.file, r.plan.image.name, overrides, dir), { out: path.join(dir, 'up'), local })
+            : r;
+          if (overrides) {
+            what = 'kamailio -c, and start-up with the list-file backend';
+            ctx.reporter.line(`${r.file}: start-up uses the list-file backend instead of PostgreSQL (its server is not reachable from here)`, 'note');
+          }
+          outcome = await kamailioStart(path.join(up.outDir, KAMAILIO_CFG_PATH), {
             kamailio: o.kamailio,
-            ctlSocket: `unix:${r.outDir}/run/kamailio/kamailio_ctl`,
+            ctlSocket: `unix:${path.join(up.outDir, CTL_SOCKET_IN_TREE)}`,
             signal: ctx.signal,
           });
         }

@@ -1,5 +1,8 @@
 import { defineCommand } from '../command.js';
-import { COMPONENTS, pinSource } from '../../bake/pin-command.js';
+import type * as PinCommand from '../../bake/pin-command.js';
+
+// The pin machinery (execa) loads in run; the names are checked against its own list at compile time.
+const COMPONENTS = ['kamailio', 'rtpproxy', 'ssm-agent'] as const satisfies typeof PinCommand.COMPONENTS;
 
 export default defineCommand({
   command: 'pin <component> <version>',
@@ -23,6 +26,7 @@ export default defineCommand({
       .example('$0 pin kamailio 5.5.7 --tarball', "download kamailio.org's tarball and record its sha256")
       .example('$0 pin ssm-agent 3.3.1142.0', 'record the SSM agent .deb checksums'),
   run: async (opts, ctx) => {
+    const { pinSource } = await import('../../bake/pin-command.js');
     const r = await pinSource(
       ctx.root,
       {

@@ -1,7 +1,7 @@
 import { defineCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import type { Reporter } from '../../core/reporter.js';
-import { rehearse, type RehearsalSummary, type TimelineEntry } from '../../rehearse/run.js';
+import type { RehearsalSummary, TimelineEntry } from '../../rehearse/run.js';
 
 // `sipbake rehearse IMAGE`: the seed's network on this machine (namespaces, nftables), live calls, a roll in AWS's order.
 
@@ -64,6 +64,8 @@ export default defineCommand({
     if (!(Number.isInteger(o.instances) && o.instances >= 1 && o.instances <= 20))
       throw new UsageError(`--instances must be a whole number from 1 to 20 (got ${o.instances})`);
     const progress = progressSink(ctx.reporter);
+    // The rehearsal (netns, the agent bundle, SIPp) loads when it runs, not for --help and completion.
+    const { rehearse } = await import('../../rehearse/run.js');
     const summary = await rehearse({
       root: ctx.root,
       image: o.image,

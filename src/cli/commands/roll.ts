@@ -1,10 +1,8 @@
 import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
 import type { CommandContext } from '../context.js';
-import { realClock } from '../../aws/clock.js';
 import { loadDeploy, rendererFor, withAwsClients, withAwsOptions } from '../aws-support.js';
-import { runRoll, type RollRequest } from '../../roll/run.js';
-import { aws } from '../../aws/errors.js';
+import type { RollRequest } from '../../roll/run.js';
 import { UsageError } from '../../core/errors.js';
 import { canPrompt, planExitCode, terminalConfirm, yesRequired } from '../roll-confirm.js';
 
@@ -53,6 +51,8 @@ export async function runFromCli(
   const interactive = canPrompt(ctx.env);
   if (!o.plan && !o.yes && !interactive) throw yesRequired(req.kind, req.imageArg);
   const t = await loadDeploy(ctx, req.imageArg, o.region);
+  // The roll engine and the SDK load when a roll runs, never for --help and completion.
+  const [{ runRoll }, { realClock }, { aws }] = await Promise.all([import('../../roll/run.js'), import('../../aws/clock.js'), import('../../aws/errors.js')]);
   const { imageArg: _, ...rest } = req;
   return withAwsClients(t.deploy, o, async (clients) => {
     const r = await aws(req.kind === 'roll' ? `rolling ${t.image} onto ${t.deploy.asgName}` : `rolling ${t.image} back on ${t.deploy.asgName}`, () =>

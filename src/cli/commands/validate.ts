@@ -1,5 +1,5 @@
 import { defineCommand } from '../command.js';
-import { formatIssue, listImages, loadImage, type DefinitionIssue } from '../../definition/load.js';
+import type { DefinitionIssue } from '../../definition/load.js';
 
 interface ValidateReport {
   ok: boolean;
@@ -8,6 +8,8 @@ interface ValidateReport {
 
 /** Load every named image (all under images/ when none), collecting every issue. */
 async function validateImages(root: string, names: readonly string[]): Promise<ValidateReport> {
+  // The loader (zod, yaml) loads when the command runs, not for --help and completion.
+  const { listImages, loadImage } = await import('../../definition/load.js');
   const targets = names.length ? names : await listImages(root);
   const images: ValidateReport['images'] = [];
   for (const n of targets) {
@@ -32,6 +34,7 @@ export default defineCommand({
       .example('$0 validate recorder-lb ./my-image.yaml --json', 'named ones, as one JSON document'),
   run: async (o, ctx) => {
     const report = await validateImages(ctx.root, (o.images ?? []).map(String));
+    const { formatIssue } = await import('../../definition/load.js');
     if (report.images.length === 0) {
       ctx.reporter.line(`no image definitions under ${ctx.root}/images`, 'error');
       ctx.reporter.line('  fix: add images/NAME.yaml, or pass --root', 'error');
