@@ -177,7 +177,7 @@ export function formatDrainProgress(d: Partial<DrainProgress>, now: number): str
   out.push(`  progress       ${head.filter(Boolean).join(', ')}`);
   const calls = [
     d.callsLeft !== undefined ? `${d.callsLeft} call(s) left` : '',
-    d.transactionsInFlight ? `${d.transactionsInFlight} handed-off INVITE(s) in flight` : '',
+    d.transactionsInFlight ? `${d.transactionsInFlight} INVITE transaction(s) in flight` : '',
     d.peakCalls ? `peak ${d.peakCalls}` : '',
     d.peer ? `new calls to peer ${d.peer}` : d.peerNote ? `no peer: ${d.peerNote}` : '',
   ].filter(Boolean);
