@@ -1,5 +1,5 @@
 // `sipbake status IMAGE --call TOKEN`: which instance holds a call. Every dialog's Record-Route carries the instance
-// token `sbinst=PRIVATE_IP;sbport=PORT` (templates/kamailio/kamailio.cfg.eta, add_rr_param; README "Several
+// token `sbinst=PRIVATE_IP;sbport=PORT` (templates/kamailio/kamailio.cfg.eta, add_rr_param; docs/data-plane.md "Several
 // instances behind one NLB"), so a Record-Route or Route header from a trace or the far end's logs names the
 // owner. A bare Call-ID names no instance from here: only the instances know their dialogs (sipbake-status --call).
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
