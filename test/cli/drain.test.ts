@@ -83,3 +83,28 @@ describe('sipbake drain', () => {
     expect(fake.calls).toHaveLength(0);
   });
 });
+
+// The model's TerminateInstanceInAutoScalingGroup, as the AWS API reference documents it
+// (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TerminateInstanceInAutoScalingGroup.html).
+describe('the AWS model: TerminateInstanceInAutoScalingGroup', () => {
+  it('ShouldDecrementDesiredCapacity true: no replacement, the desired capacity drops; refused below MinSize; required', async () => {
+    const { TerminateInstanceInAutoScalingGroupCommand } = await import('@aws-sdk/client-auto-scaling');
+    const { createFakeAws } = await import('../fakes/aws/index.js');
+    const h = createFakeAws({ drainAgent: false });
+    try {
+      const w = seedWorld(h.fake, { desired: 3 });
+      w.asg.MinSize = 2;
+      const ids = [...h.fake.instances.values()].filter((i) => i.asg === w.asg.AutoScalingGroupName).map((i) => i.InstanceId);
+      const send = (InstanceId: string, ShouldDecrementDesiredCapacity?: boolean) =>
+        h.clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId, ShouldDecrementDesiredCapacity } as never));
+      await expect(send(ids[0]!)).rejects.toMatchObject({ name: 'ValidationError' });
+      await send(ids[0]!, true);
+      expect(w.asg.DesiredCapacity).toBe(2);
+      expect(h.fake.instances.size).toBe(ids.length); // nothing launched
+      await expect(send(ids[1]!, true)).rejects.toThrow(/desiredCapacity is 2 and minSize is 2/);
+      await expect(send('i-0000000000000dead', false)).rejects.toThrow(/No managed instance found for instance ID: i-0000000000000dead/);
+    } finally {
+      h.restore();
+    }
+  });
+});
