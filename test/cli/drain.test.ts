@@ -96,7 +96,7 @@ describe('the AWS model: TerminateInstanceInAutoScalingGroup', () => {
       w.asg.MinSize = 2;
       const ids = [...h.fake.instances.values()].filter((i) => i.asg === w.asg.AutoScalingGroupName).map((i) => i.InstanceId);
       const send = (InstanceId: string, ShouldDecrementDesiredCapacity?: boolean) =>
-        h.clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId, ShouldDecrementDesiredCapacity } as never));
+        h.clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId, ShouldDecrementDesiredCapacity }));
       await expect(send(ids[0]!)).rejects.toMatchObject({ name: 'ValidationError' });
       await send(ids[0]!, true);
       expect(w.asg.DesiredCapacity).toBe(2);
