@@ -50,8 +50,7 @@ function actionState(s: DrainState, o: Observation): LifecycleActionState {
 /** Pure: the file's content after one step (the state the machine moved to, the observation it saw). */
 export function drainProgress(s: DrainState, o: Observation, p: DrainParams): DrainProgress {
   const started = s.drainStartedAt;
-  const deadline =
-    started === undefined ? undefined : s.spotAt === undefined ? started + p.maxMs : Math.min(started + p.maxMs, s.spotAt - SPOT_MARGIN_MS);
+  const deadline = started === undefined ? undefined : s.spotAt === undefined ? started + p.maxMs : Math.min(started + p.maxMs, s.spotAt - SPOT_MARGIN_MS);
   const out = s.outcome;
   const v: DrainProgress = {
     state: s.phase,

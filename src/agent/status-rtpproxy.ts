@@ -82,7 +82,11 @@ export function parseRtpproxyInfo(reply: string): Pick<RtpproxyStatus, 'activeSe
     const m = re.exec(reply);
     return m ? Number(m[1]) : undefined;
   };
-  const v = { activeSessions: num(/active sessions:\s*(\d+)/), sessionsCreated: num(/sessions created:\s*(\d+)/), activeStreams: num(/active streams:\s*(\d+)/) };
+  const v = {
+    activeSessions: num(/active sessions:\s*(\d+)/),
+    sessionsCreated: num(/sessions created:\s*(\d+)/),
+    activeStreams: num(/active streams:\s*(\d+)/),
+  };
   return JSON.parse(JSON.stringify(v)) as ReturnType<typeof parseRtpproxyInfo>;
 }
 

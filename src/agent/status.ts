@@ -147,7 +147,8 @@ export async function observeStatus(root: string, kam: Kamcmd, withDispatcher: b
       else o.destinationsError = ds.reason instanceof Error ? ds.reason.message : String(ds.reason);
     }
   }
-  if (asks.callId !== undefined) o.call = o.kamailio.up ? await lookupCall(kam, asks.callId) : { callId: asks.callId, dialogs: [], error: 'Kamailio is not answering' };
+  if (asks.callId !== undefined)
+    o.call = o.kamailio.up ? await lookupCall(kam, asks.callId) : { callId: asks.callId, dialogs: [], error: 'Kamailio is not answering' };
   if (asks.rtpproxy) o.rtpproxy = await observeRtpproxy(asks.rtpproxy.socket, asks.rtpproxy.ask);
   const drainState = (await readJson(path.join(root || '/', DRAIN_PROGRESS_PATH))) as Partial<DrainProgress> | undefined;
   if (drainState) o.drainState = drainState;
@@ -172,8 +173,7 @@ export function formatDrainProgress(d: Partial<DrainProgress>, now: number): str
   const deadline = d.deadline ? Date.parse(d.deadline) : NaN;
   const head = [`agent ${d.state ?? '?'}`, d.lifecycle ? `lifecycle ${d.lifecycle}` : ''];
   if (Number.isFinite(started)) head.push(`started ${d.started}${ago(d.started, now)}`);
-  if (Number.isFinite(deadline))
-    head.push(`deadline ${d.deadline} (${deadline > now ? `${secs(deadline - now)} left` : 'passed'})`);
+  if (Number.isFinite(deadline)) head.push(`deadline ${d.deadline} (${deadline > now ? `${secs(deadline - now)} left` : 'passed'})`);
   out.push(`  progress       ${head.filter(Boolean).join(', ')}`);
   const calls = [
     d.callsLeft !== undefined ? `${d.callsLeft} call(s) left` : '',
@@ -182,7 +182,8 @@ export function formatDrainProgress(d: Partial<DrainProgress>, now: number): str
     d.peer ? `new calls to peer ${d.peer}` : d.peerNote ? `no peer: ${d.peerNote}` : '',
   ].filter(Boolean);
   if (calls.length > 0) out.push(`  calls          ${calls.join(', ')}`);
-  if (d.lifecycleAction) out.push(`  lifecycle hook ${d.lifecycleAction}${d.completeAttempts ? ` (${d.completeAttempts} CompleteLifecycleAction attempt(s))` : ''}`);
+  if (d.lifecycleAction)
+    out.push(`  lifecycle hook ${d.lifecycleAction}${d.completeAttempts ? ` (${d.completeAttempts} CompleteLifecycleAction attempt(s))` : ''}`);
   if (d.outcome) out.push(`  outcome        ${d.outcome.reason}: ${d.outcome.endedNormally} ended normally, ${d.outcome.cut} cut, ${d.outcome.drainSeconds} s`);
   if (d.updated) {
     const stale = now - Date.parse(d.updated) > 120_000 && d.state !== 'done';

@@ -275,7 +275,10 @@ export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
     // that are terminated"; true: the desired capacity drops by one, refused below the group's minimum size.
     TerminateInstanceInAutoScalingGroup(input) {
       if (typeof input.ShouldDecrementDesiredCapacity !== 'boolean')
-        throw awsError('ValidationError', "1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null");
+        throw awsError(
+          'ValidationError',
+          "1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null",
+        );
       const i = f.instances.get(input.InstanceId);
       if (!i || i.LifecycleState === 'Terminated')
         throw awsError('ValidationError', `Instance Id not found - No managed instance found for instance ID: ${input.InstanceId}`);

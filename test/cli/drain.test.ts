@@ -57,7 +57,11 @@ describe('sipbake drain', () => {
   });
 
   it.each([
-    ['an instance already leaving', (f: FakeAws, m: FakeInstance[]) => (f.beginTermination(m[0]!), m[0]!.InstanceId), /is Terminating\S*, not InService: it is already leaving/],
+    [
+      'an instance already leaving',
+      (f: FakeAws, m: FakeInstance[]) => (f.beginTermination(m[0]!), m[0]!.InstanceId),
+      /is Terminating\S*, not InService: it is already leaving/,
+    ],
     ['an instance of no group', () => 'i-0000000000000dead', /i-0000000000000dead is not in any Auto Scaling group in us-east-1/],
   ])('refuses %s, and changes nothing', async (_, pick, message) => {
     const { fake, members } = world();

@@ -49,7 +49,13 @@ describe('drain.json', () => {
       },
       kamailio: k,
       health: { open: async () => {}, fail: async () => {} },
-      lifecycle: lifecycleHook({ autoScaling: h.clients.autoScaling, instanceId: inst.InstanceId, hookName: 'sipbake-drain', fallbackHeartbeatTimeoutSeconds: 120, log: () => {} }),
+      lifecycle: lifecycleHook({
+        autoScaling: h.clients.autoScaling,
+        instanceId: inst.InstanceId,
+        hookName: 'sipbake-drain',
+        fallbackHeartbeatTimeoutSeconds: 120,
+        log: () => {},
+      }),
       log: () => {},
       progress: async (s, o, p) => {
         await writer(s, o, p);

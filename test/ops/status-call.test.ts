@@ -32,7 +32,9 @@ describe('sipbake status --call', () => {
     const rr = `Record-Route: <sip:203.0.113.10:5060;lr;sbinst=${second!.PrivateIpAddress};sbport=5060>`;
     const r = await status('--call', rr, '--json');
     expect(r.code).toBe(0);
-    expect(r.text).toMatch(new RegExp(`sbinst=${second!.PrivateIpAddress!.replaceAll('.', '\\.')} \\(port 5060\\): held by ${second!.InstanceId} \\(InService\\)`));
+    expect(r.text).toMatch(
+      new RegExp(`sbinst=${second!.PrivateIpAddress!.replaceAll('.', '\\.')} \\(port 5060\\): held by ${second!.InstanceId} \\(InService\\)`),
+    );
     expect(r.reporter.results[0]).toMatchObject({ ok: true, call: { owner: { id: second!.InstanceId } } });
   });
   it('a token no instance has: exit 1, and the group listed', async () => {

@@ -101,7 +101,9 @@ describe('sipbake-status --call', () => {
     const o = await observeStatus(await root(), kam, false, { callId: '4711@10.0.0.9' });
     expect(kam.asked).toContainEqual(['dlg.dlg_list', 's:4711@10.0.0.9']);
     expect(o.call).toMatchObject({ held: true, dialogs: [{ state: 'confirmed', fromUri: 'sip:alice@example.com', toUri: 'sip:bob@example.com' }] });
-    expect(formatStatus('twilio-relay', o)).toMatch(/^Call\s+4711@10\.0\.0\.9: HELD HERE, confirmed, sip:alice@example\.com → sip:bob@example\.com, answered /m);
+    expect(formatStatus('twilio-relay', o)).toMatch(
+      /^Call\s+4711@10\.0\.0\.9: HELD HERE, confirmed, sip:alice@example\.com → sip:bob@example\.com, answered /m,
+    );
   });
   it('NOT HERE when Kamailio has no such dialog; UNKNOWN when Kamailio cannot be asked', async () => {
     const o = await observeStatus(await root(), kamWith({ other: DLG }), false, { callId: '4711@10.0.0.9' });

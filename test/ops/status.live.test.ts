@@ -71,7 +71,9 @@ describe('sipbake-status on a draining instance', () => {
     expect(await rtp.command('U ops-live-call 127.0.0.1 40000 ftag1')).toMatch(/^\d+/);
 
     const ctl = `unix:${out}/run/kamailio/kamailio_ctl`;
-    void track(execa('kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], { reject: false, all: true, detached: true }));
+    void track(
+      execa('kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], { reject: false, all: true, detached: true }),
+    );
     await until('Kamailio to answer on its ctl socket', async () => (await activeDialogs(ctl)) !== undefined, 20_000);
     void track(
       execa('sipp', ['-sf', path.join(SCENARIOS, 'uas-rr.xml'), '-i', UAS_HOST, '-p', String(uasPort), '-nostdin', '-timeout', '120s'], {
@@ -85,13 +87,38 @@ describe('sipbake-status on a draining instance', () => {
     asg.use(fake);
     imds = await startImdsFake({ instanceId: inst.InstanceId, lifecycleState: 'InService' });
     const agent = path.join(out, 'usr/local/lib/sipbake/agent.mjs');
-    const env = { ...FAKE_AWS_ENV, SIPBAKE_ROOT: out, SIPBAKE_IMDS_ENDPOINT: imds.endpoint, SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint, SIPBAKE_KAMCMD: 'kamcmd' };
+    const env = {
+      ...FAKE_AWS_ENV,
+      SIPBAKE_ROOT: out,
+      SIPBAKE_IMDS_ENDPOINT: imds.endpoint,
+      SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint,
+      SIPBAKE_KAMCMD: 'kamcmd',
+    };
     void track(execa(agentNode, [agent, 'drain'], { env, reject: false, detached: true }));
     await until('the health-check port to open', () => connects(healthPort), 15_000);
     void track(
       execa(
         'sipp',
-        ['-sf', path.join(SCENARIOS, 'uac-rr.xml'), `127.0.0.1:${kamPort}`, '-i', '127.0.0.1', '-p', '0', '-m', '2', '-l', '2', '-r', '10', '-d', '60000', '-nostdin', '-timeout', '120s'],
+        [
+          '-sf',
+          path.join(SCENARIOS, 'uac-rr.xml'),
+          `127.0.0.1:${kamPort}`,
+          '-i',
+          '127.0.0.1',
+          '-p',
+          '0',
+          '-m',
+          '2',
+          '-l',
+          '2',
+          '-r',
+          '10',
+          '-d',
+          '60000',
+          '-nostdin',
+          '-timeout',
+          '120s',
+        ],
         { reject: false, detached: true },
       ),
     );

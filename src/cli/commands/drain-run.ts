@@ -65,9 +65,16 @@ export async function observeDrain(c: Pick<AwsClients, 'autoScaling'>, instanceI
 /** Pure: the plan, or the one reason not to, with what to do. */
 export function planDrain(o: DrainObserved, t: DrainTarget): DrainPlan {
   const no = (refusal: string, fix: string): DrainPlan => ({ ok: false, refusal, fix });
-  if (!o.group) return no(`${o.instanceId} is not in any Auto Scaling group in ${t.region}`, `check the id (sipbake status ${t.image} lists the group's instances) and --region`);
+  if (!o.group)
+    return no(
+      `${o.instanceId} is not in any Auto Scaling group in ${t.region}`,
+      `check the id (sipbake status ${t.image} lists the group's instances) and --region`,
+    );
   if (o.group !== t.asgName)
-    return no(`${o.instanceId} is in ${o.group}, not in ${t.asgName} (deploy.asgName of ${t.image})`, `give an instance of ${t.asgName}, or the image whose group holds it`);
+    return no(
+      `${o.instanceId} is in ${o.group}, not in ${t.asgName} (deploy.asgName of ${t.image})`,
+      `give an instance of ${t.asgName}, or the image whose group holds it`,
+    );
   if (o.lifecycle !== 'InService')
     return no(
       `${o.instanceId} is ${o.lifecycle ?? 'in an unknown state'}, not InService: ${o.lifecycle?.startsWith('Terminating') ? 'it is already leaving (and draining)' : 'only a serving instance can be drained'}`,
@@ -95,8 +102,15 @@ export function planDrain(o: DrainObserved, t: DrainTarget): DrainPlan {
   return { ok: true, instanceId: o.instanceId, asgName: t.asgName, region: t.region, hook, drainMaxSeconds: t.drainMaxSeconds, lines };
 }
 
-export async function applyDrain(c: Pick<AwsClients, 'autoScaling'>, instanceId: string): Promise<{ activityId?: string; description?: string; statusCode?: string }> {
+export async function applyDrain(
+  c: Pick<AwsClients, 'autoScaling'>,
+  instanceId: string,
+): Promise<{ activityId?: string; description?: string; statusCode?: string }> {
   const r = await c.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }));
   const a = r.Activity;
-  return { ...(a?.ActivityId ? { activityId: a.ActivityId } : {}), ...(a?.Description ? { description: a.Description } : {}), ...(a?.StatusCode ? { statusCode: a.StatusCode } : {}) };
+  return {
+    ...(a?.ActivityId ? { activityId: a.ActivityId } : {}),
+    ...(a?.Description ? { description: a.Description } : {}),
+    ...(a?.StatusCode ? { statusCode: a.StatusCode } : {}),
+  };
 }

@@ -26,7 +26,13 @@ export default defineCommand({
     const { applyDrain, observeDrain, planDrain } = await import('./drain-run.js');
     await withAwsClients(t.deploy, o, async (clients) => {
       const seen = await aws(`reading ${o.instance} and its group`, () => observeDrain(clients, o.instance));
-      const plan = planDrain(seen, { image: t.image, asgName: t.deploy.asgName, region, drainMaxSeconds: t.drainMaxSeconds, hookName: t.deploy.lifecycleHook.name });
+      const plan = planDrain(seen, {
+        image: t.image,
+        asgName: t.deploy.asgName,
+        region,
+        drainMaxSeconds: t.drainMaxSeconds,
+        hookName: t.deploy.lifecycleHook.name,
+      });
       if (!plan.ok) throw new UserError(`refusing to drain: ${plan.refusal}`, plan.fix);
       for (const l of plan.lines) ctx.reporter.line(l);
       const go = await confirm(`Drain ${plan.instanceId} now?`, {

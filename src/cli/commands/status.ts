@@ -10,7 +10,7 @@ export default defineCommand({
     withAwsOptions(y.positional('image', { type: 'string', demandOption: true, describe: 'Image name (images/NAME.yaml) or path' }))
       .option('call', {
         type: 'string',
-        describe: "Which instance holds a call: its Record-Route (or sbinst=PRIVATE_IP) from a trace; a bare Call-ID lists how to ask each instance",
+        describe: 'Which instance holds a call: its Record-Route (or sbinst=PRIVATE_IP) from a trace; a bare Call-ID lists how to ask each instance',
       })
       .example("$0 status twilio-relay --call 'sbinst=10.0.1.23'", 'the instance that holds the call whose Record-Route carries this token'),
   run: async (o, ctx) => {
