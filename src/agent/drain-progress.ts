@@ -9,7 +9,7 @@ import { SPOT_MARGIN_MS, type DrainParams, type DrainState, type Observation } f
 export const DRAIN_PROGRESS_PATH = 'run/sipbake/drain.json';
 
 /** Where the lifecycle action stands: none asked yet, refused until Terminating:Wait, failed, or accepted. */
-export type LifecycleActionState = 'not-yet' | 'waiting-for-terminating-wait' | 'offered' | 'failed' | 'completed' | 'given-up';
+type LifecycleActionState = 'not-yet' | 'waiting-for-terminating-wait' | 'offered' | 'failed' | 'completed' | 'given-up';
 
 export interface DrainProgress {
   /** The machine's phase: serving (not leaving), draining (calls left), completing (CompleteLifecycleAction), done. */
@@ -48,7 +48,7 @@ function actionState(s: DrainState, o: Observation): LifecycleActionState {
 }
 
 /** Pure: the file's content after one step (the state the machine moved to, the observation it saw). */
-export function drainProgress(s: DrainState, o: Observation, p: DrainParams): DrainProgress {
+function drainProgress(s: DrainState, o: Observation, p: DrainParams): DrainProgress {
   const started = s.drainStartedAt;
   const deadline = started === undefined ? undefined : s.spotAt === undefined ? started + p.maxMs : Math.min(started + p.maxMs, s.spotAt - SPOT_MARGIN_MS);
   const out = s.outcome;

@@ -77,7 +77,7 @@ function askUnix(path: string, command: string, timeoutMs: number): Promise<stri
 }
 
 /** Pure: the `I` reply's counters ("sessions created: N", "active sessions: N", "active streams: N"). */
-export function parseRtpproxyInfo(reply: string): Pick<RtpproxyStatus, 'activeSessions' | 'sessionsCreated' | 'activeStreams'> {
+function parseRtpproxyInfo(reply: string): Pick<RtpproxyStatus, 'activeSessions' | 'sessionsCreated' | 'activeStreams'> {
   const num = (re: RegExp) => {
     const m = re.exec(reply);
     return m ? Number(m[1]) : undefined;

@@ -167,7 +167,7 @@ function ago(iso: string | undefined, now: number): string {
 const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 /** Pure: the drain agent's progress file in a few lines (fields it lacks are left out, never guessed). */
-export function formatDrainProgress(d: Partial<DrainProgress>, now: number): string[] {
+function formatDrainProgress(d: Partial<DrainProgress>, now: number): string[] {
   const out: string[] = [];
   const started = d.started ? Date.parse(d.started) : NaN;
   const deadline = d.deadline ? Date.parse(d.deadline) : NaN;

@@ -155,7 +155,7 @@ export function withFieldReference(readme: string): string {
 }
 
 /** Where the reference lives (the README links it). */
-export const FIELDS_DOC = 'docs/definition.md';
+const FIELDS_DOC = 'docs/definition.md';
 
 export async function writeFieldReference(root: string): Promise<string> {
   const file = path.join(root, FIELDS_DOC);
