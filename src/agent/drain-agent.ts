@@ -5,6 +5,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { runDrain } from './drain.js';
+import { drainProgressFile } from './drain-progress.js';
 import type { AgentEnv } from './env.js';
 import { healthPort, sipHealthProbe } from './health-port.js';
 import { Imds, META, spotInterruptionAt } from './imds.js';
@@ -95,6 +96,7 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
       }),
       log,
       signal: stop.signal,
+      progress: drainProgressFile(env.root, log),
     });
     if (!report) {
       log('stopped by signal');

@@ -36,6 +36,8 @@ export interface DrainEffects {
   log: Log;
   /** Set when the process is asked to stop (SIGTERM): the loop returns. */
   signal?: AbortSignal;
+  /** After each step: the state for run/sipbake/drain.json (drain-progress.ts); absent in tests that need no file. */
+  progress?(s: DrainState, o: Observation, p: DrainParams): Promise<void>;
 }
 
 export type DrainReport = Report;
@@ -123,6 +125,7 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
     }
     const r = step(state, o, params);
     state = r.state;
+    await fx.progress?.(state, o, params);
     for (const a of r.actions) {
       if (a.type === 'done') return a.report;
       if (a.type === 'complete') completeResult = await complete(fx);

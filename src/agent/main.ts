@@ -54,18 +54,30 @@ async function boot(): Promise<number> {
 }
 
 async function status(): Promise<number> {
-  const [{ observeStatus, formatStatus, kamcmdRunner }, { readManifest }, { findCtlSocket }] = await Promise.all([
+  const [{ observeStatus, formatStatus, kamcmdRunner, statusArgs }, { readManifest }, { findCtlSocket }, { rtpproxyAsker }] = await Promise.all([
     import('./status.js'),
     import('../contract/image-manifest.js'),
     import('./kamailio-rpc.js'),
+    import('./status-rtpproxy.js'),
   ]);
+  const args = statusArgs(rest);
+  if ('usage' in args) {
+    process.stderr.write(`sipbake-status: ${args.usage}\n`);
+    return 2;
+  }
   const env = agentEnv(process.env);
   const m = await readManifest(env.root).catch(() => undefined);
   const kam = kamcmdRunner(env.kamcmd ?? m?.kamcmd ?? 'kamcmd', await findCtlSocket(env.root));
-  const o = await observeStatus(env.root, kam, m ? m.destinationHosts.length > 0 : true);
-  if (rest.includes('--json')) process.stdout.write(`${JSON.stringify(o, null, 2)}\n`);
+  const rtp = m?.rtpproxyControlSocket;
+  const o = await observeStatus(env.root, kam, m ? m.destinationHosts.length > 0 : true, {
+    ...(rtp ? { rtpproxy: { socket: rtp, ask: rtpproxyAsker(rtp) } } : {}),
+    ...(args.callId !== undefined ? { callId: args.callId } : {}),
+  });
+  if (args.json) process.stdout.write(`${JSON.stringify(o, null, 2)}\n`);
   else process.stdout.write(formatStatus(m?.name ?? '(no image manifest)', o));
-  return o.kamailio.up ? 0 : 3;
+  if (!o.kamailio.up) return 3;
+  // --call in scripts: 0 held here, 4 not here.
+  return o.call && o.call.held === false ? 4 : 0;
 }
 
 async function run(): Promise<number> {
@@ -79,7 +91,7 @@ async function run(): Promise<number> {
     case 'status':
       return status();
     default:
-      process.stderr.write('usage: agent.mjs boot|drain|status [--json]\n');
+      process.stderr.write('usage: agent.mjs boot|drain|status [--json] [--call CALL-ID]\n');
       return 2;
   }
 }

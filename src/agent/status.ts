@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readBootResult, type BootResultFile } from './boot-result.js';
+import { DRAIN_PROGRESS_PATH, type DrainProgress } from './drain-progress.js';
+import { formatCall, lookupCall, type CallLookup } from './status-call.js';
+import { formatRtpproxy, observeRtpproxy, type RtpproxyAsk, type RtpproxyStatus } from './status-rtpproxy.js';
 
 // `sipbake-status` (agent.mjs status): one screen for the operator in Session Manager. Observe (ctl socket
 // through kamcmd, the agent's state files), then format (pure). Never fails on a missing piece: it shows
 // what it could not read.
-
-/** The drain agent's state file, when it writes one (see docs/design.md). */
-const DRAIN_STATE_PATH = 'run/sipbake/drain.json';
 
 export interface Destination {
   setId?: number;
@@ -25,8 +25,34 @@ export interface StatusObservation {
   handoff?: string;
   destinations?: Destination[];
   destinationsError?: string;
-  drainState?: Record<string, unknown>;
+  /** run/sipbake/drain.json, as the drain agent last wrote it (drain-progress.ts). */
+  drainState?: Partial<DrainProgress>;
+  /** A media image's RTPProxy, through its control socket. */
+  rtpproxy?: RtpproxyStatus;
+  /** --call: whether this instance holds that Call-ID. */
+  call?: CallLookup;
   boot?: BootResultFile;
+}
+
+export interface StatusAsks {
+  /** A media image: RTPProxy's control socket and how to ask it. */
+  rtpproxy?: { socket: string; ask: RtpproxyAsk };
+  callId?: string;
+}
+
+/** Pure: sipbake-status's arguments: --json, --call CALL-ID (or --call=CALL-ID). */
+export function statusArgs(args: string[]): { json: boolean; callId?: string } | { usage: string } {
+  const out: { json: boolean; callId?: string } = { json: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === '--json') out.json = true;
+    else if (a === '--call' || a.startsWith('--call=')) {
+      const v = a === '--call' ? args[++i] : a.slice('--call='.length);
+      if (!v) return { usage: '--call needs a Call-ID (as in the SIP trace or the CDR): sipbake-status --call CALL-ID' };
+      out.callId = v;
+    } else return { usage: `unknown argument ${JSON.stringify(a)}: sipbake-status [--json] [--call CALL-ID]` };
+  }
+  return out;
 }
 
 export type Kamcmd = (args: string[]) => Promise<string>;
@@ -88,7 +114,7 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
   }
 }
 
-export async function observeStatus(root: string, kam: Kamcmd, withDispatcher: boolean): Promise<StatusObservation> {
+export async function observeStatus(root: string, kam: Kamcmd, withDispatcher: boolean, asks: StatusAsks = {}): Promise<StatusObservation> {
   const o: StatusObservation = { kamailio: { up: false } };
   try {
     const up = /uptime:\s*(\d+)/.exec(await kam(['core.uptime']));
@@ -121,7 +147,10 @@ export async function observeStatus(root: string, kam: Kamcmd, withDispatcher: b
       else o.destinationsError = ds.reason instanceof Error ? ds.reason.message : String(ds.reason);
     }
   }
-  const drainState = await readJson(path.join(root || '/', DRAIN_STATE_PATH));
+  if (asks.callId !== undefined)
+    o.call = o.kamailio.up ? await lookupCall(kam, asks.callId) : { callId: asks.callId, dialogs: [], error: 'Kamailio is not answering' };
+  if (asks.rtpproxy) o.rtpproxy = await observeRtpproxy(asks.rtpproxy.socket, asks.rtpproxy.ask);
+  const drainState = (await readJson(path.join(root || '/', DRAIN_PROGRESS_PATH))) as Partial<DrainProgress> | undefined;
   if (drainState) o.drainState = drainState;
   const boot = await readBootResult(root);
   if (boot) o.boot = boot;
@@ -133,6 +162,34 @@ function ago(iso: string | undefined, now: number): string {
   if (!Number.isFinite(t)) return '';
   const s = Math.max(0, Math.round((now - t) / 1000));
   return s < 120 ? ` (${s} s ago)` : s < 7200 ? ` (${Math.round(s / 60)} min ago)` : ` (${Math.round(s / 3600)} h ago)`;
+}
+
+const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
+
+/** Pure: the drain agent's progress file in a few lines (fields it lacks are left out, never guessed). */
+function formatDrainProgress(d: Partial<DrainProgress>, now: number): string[] {
+  const out: string[] = [];
+  const started = d.started ? Date.parse(d.started) : NaN;
+  const deadline = d.deadline ? Date.parse(d.deadline) : NaN;
+  const head = [`agent ${d.state ?? '?'}`, d.lifecycle ? `lifecycle ${d.lifecycle}` : ''];
+  if (Number.isFinite(started)) head.push(`started ${d.started}${ago(d.started, now)}`);
+  if (Number.isFinite(deadline)) head.push(`deadline ${d.deadline} (${deadline > now ? `${secs(deadline - now)} left` : 'passed'})`);
+  out.push(`  progress       ${head.filter(Boolean).join(', ')}`);
+  const calls = [
+    d.callsLeft !== undefined ? `${d.callsLeft} call(s) left` : '',
+    d.transactionsInFlight ? `${d.transactionsInFlight} INVITE transaction(s) in flight` : '',
+    d.peakCalls ? `peak ${d.peakCalls}` : '',
+    d.peer ? `new calls to peer ${d.peer}` : d.peerNote ? `no peer: ${d.peerNote}` : '',
+  ].filter(Boolean);
+  if (calls.length > 0) out.push(`  calls          ${calls.join(', ')}`);
+  if (d.lifecycleAction)
+    out.push(`  lifecycle hook ${d.lifecycleAction}${d.completeAttempts ? ` (${d.completeAttempts} CompleteLifecycleAction attempt(s))` : ''}`);
+  if (d.outcome) out.push(`  outcome        ${d.outcome.reason}: ${d.outcome.endedNormally} ended normally, ${d.outcome.cut} cut, ${d.outcome.drainSeconds} s`);
+  if (d.updated) {
+    const stale = now - Date.parse(d.updated) > 120_000 && d.state !== 'done';
+    out.push(`  written        ${d.updated}${ago(d.updated, now)}${stale ? ' STALE: is sipbake-drain running? (systemctl status sipbake-drain)' : ''}`);
+  }
+  return out;
 }
 
 /** Pure: the screen. */
@@ -157,13 +214,10 @@ export function formatStatus(name: string, o: StatusObservation, now = Date.now(
           : 'DRAINING (new calls get 503)'
         : 'not draining',
   ];
-  if (o.drainState)
-    drainBits.push(
-      Object.entries(o.drainState)
-        .map(([a, b]) => `${a}=${typeof b === 'string' ? b : JSON.stringify(b)}`)
-        .join(' '),
-    );
   lines.push(`Drain            ${drainBits.join('; ')}`);
+  if (o.drainState) lines.push(...formatDrainProgress(o.drainState, now));
+  if (o.rtpproxy) lines.push(formatRtpproxy(o.rtpproxy));
+  if (o.call) lines.push(...formatCall(o.call));
   if (o.destinations !== undefined || o.destinationsError !== undefined) {
     if (o.destinationsError || o.destinations === undefined) lines.push(`Destinations     ? (${o.destinationsError ?? 'not read'})`);
     else {

@@ -35,7 +35,7 @@ export async function loadDeploy(ctx: CommandContext, image: string, region?: st
   if (!def.deploy)
     throw new UserError(
       `${file} has no deploy: section, so sipbake does not know which Auto Scaling group to roll`,
-      'add deploy: with region, asgName and targetGroupArns (see the README, section "Rolling")',
+      'add deploy: with region, asgName and targetGroupArns (see docs/getting-started.md and docs/commands.md, "Rolling")',
     );
   return {
     image: def.name,

@@ -1,4 +1,4 @@
-// Exit codes every command shares (README, "Operator conventions"). One handler maps errors to them
+// Exit codes every command shares (docs/commands.md, "Operator conventions"). One handler maps errors to them
 // (src/cli/main.ts); plans return PLAN_HAS_CHANGES themselves under --detailed-exitcode.
 export const EXIT = {
   ok: 0,

@@ -35,7 +35,7 @@ const manifestSchema = z.looseObject({
       allowUnresolved: z.boolean().default(false),
     })
     .nullish(),
-  rtpproxy: z.looseObject({ enabled: z.boolean().default(false) }).nullish(),
+  rtpproxy: z.looseObject({ enabled: z.boolean().default(false), controlSocket: z.string().optional() }).nullish(),
   tls: z
     .looseObject({
       enabled: z.boolean().default(false),
@@ -73,6 +73,8 @@ export interface AgentManifest {
   advertise: { source: 'instance-public-ipv4' | 'elastic-ip' | 'private-ipv4'; elasticIp?: string };
   postgres?: PostgresRef;
   rtpproxy: boolean;
+  /** RTPProxy's control socket (sipbake-status asks it for its sessions). */
+  rtpproxyControlSocket?: string;
   tls?: TlsFiles;
   drain: DrainConfig;
   kamcmd?: string;
@@ -140,6 +142,7 @@ export function parseManifest(text: string, file: string): AgentManifest {
     advertise: { source: m.advertise.source, ...(m.advertise.elasticIp ? { elasticIp: m.advertise.elasticIp } : {}) },
     ...(postgres ? { postgres } : {}),
     rtpproxy: m.rtpproxy?.enabled ?? false,
+    ...(m.rtpproxy?.enabled && m.rtpproxy.controlSocket ? { rtpproxyControlSocket: m.rtpproxy.controlSocket } : {}),
     ...(tls ? { tls } : {}),
     drain: m.deploy?.lifecycleHook?.name ? { ...m.drain, lifecycleHookName: m.deploy.lifecycleHook.name } : m.drain,
     ...(m.kamailio?.kamcmd ? { kamcmd: m.kamailio.kamcmd } : {}),

@@ -167,7 +167,7 @@ function rangeText(s: AnySchema): { what: string; use: string } {
 
 /** What a value of this schema looks like, for "must be …" and "use …". */
 function expectation(s: AnySchema | undefined): { what: string; use: string } {
-  if (!s) return { what: 'has the wrong type', use: 'see the field reference in the README' };
+  if (!s) return { what: 'has the wrong type', use: 'see the field reference in docs/definition.md' };
   const u = unwrap(s);
   switch (u.def.type) {
     case 'number':
@@ -194,10 +194,10 @@ function expectation(s: AnySchema | undefined): { what: string; use: string } {
             what: `must be a mapping with ${disc}: ${oneOf(discValues(u))}`,
             use: `start it with ${disc}: ${discValues(u)[0]}`,
           }
-        : { what: 'has the wrong type', use: 'see the field reference in the README' };
+        : { what: 'has the wrong type', use: 'see the field reference in docs/definition.md' };
     }
     default:
-      return { what: `must be a ${u.def.type}`, use: 'see the field reference in the README' };
+      return { what: `must be a ${u.def.type}`, use: 'see the field reference in docs/definition.md' };
   }
 }
 
@@ -212,7 +212,7 @@ function fixFromMessage(message: string): string {
   if (be) return `use ${be[1]}`;
   const like = /^must look like (.*)$/.exec(message);
   if (like) return `write it like ${like[1]}`;
-  return 'see the field reference in the README';
+  return 'see the field reference in docs/definition.md';
 }
 
 export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explained[] {
@@ -336,7 +336,7 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
           },
         ];
       }
-      const e = leaf ? expectation(leaf) : { what: issue.message, use: 'see the field reference in the README' };
+      const e = leaf ? expectation(leaf) : { what: issue.message, use: 'see the field reference in docs/definition.md' };
       return [{ path, at: 'value', message: e.what, got, fix: e.use }];
     }
     case 'invalid_value': {
@@ -385,7 +385,7 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
           at: 'value',
           message: 'does not match any allowed form',
           got,
-          fix: 'see the field reference in the README',
+          fix: 'see the field reference in docs/definition.md',
         },
       ];
     }
@@ -398,10 +398,10 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
         issue.params?.fix ??
         (custom
           ? fixFromMessage(issue.message)
-          : `write it in the form the README's field reference shows for ${path.filter((p) => typeof p === 'string').join('.')}`);
+          : `write it in the form the field reference (docs/definition.md) shows for ${path.filter((p) => typeof p === 'string').join('.')}`);
       return [{ path, at: 'value', message, got: issue.params?.got ?? got, fix }];
     }
     default:
-      return [{ path, at: 'value', message: issue.message, got, fix: 'see the field reference in the README' }];
+      return [{ path, at: 'value', message: issue.message, got, fix: 'see the field reference in docs/definition.md' }];
   }
 }

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { imageSchema } from './schema.js';
 import { RULE_SUMMARIES } from './rules.js';
 
-// The README's "Image definition reference", generated from the zod schema (types, defaults,
-// descriptions) and rules.ts (cross-field rules). `npm run schema` rewrites the README section.
+// docs/definition.md, the "Image definition reference", generated from the zod schema (types, defaults,
+// descriptions) and rules.ts (cross-field rules). `npm run schema` rewrites it between the markers.
 
 export const BEGIN = '<!-- section:fields -->';
 export const END = '<!-- /section:fields -->';
@@ -152,12 +152,15 @@ export function fieldReference(): string {
 export function withFieldReference(readme: string): string {
   const a = readme.indexOf(BEGIN);
   const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${BEGIN} … ${END} markers`);
+  if (a < 0 || b < a) throw new Error(`${FIELDS_DOC} has no ${BEGIN} … ${END} markers`);
   return `${readme.slice(0, a + BEGIN.length)}\n${fieldReference()}\n${readme.slice(b)}`;
 }
 
+/** Where the reference lives (the README links it). */
+const FIELDS_DOC = 'docs/definition.md';
+
 export async function writeFieldReference(root: string): Promise<string> {
-  const file = path.join(root, 'README.md');
+  const file = path.join(root, FIELDS_DOC);
   const before = await readFile(file, 'utf8');
   const after = withFieldReference(before);
   if (after !== before) await writeFile(file, after);

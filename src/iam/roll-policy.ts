@@ -83,6 +83,14 @@ export function rollPolicy(s: PolicyScope): Policy {
         ],
         Resource: each(s, (r) => asgArn(s, r)),
       },
+      {
+        Sid: 'DrainOneInstanceOfThisGroup',
+        Effect: 'Allow',
+        // `sipbake drain INSTANCE-ID`: the termination hook and the agent's drain, then a replacement (the desired
+        // capacity is kept). Scoped to the group like the refresh actions.
+        Action: ['autoscaling:TerminateInstanceInAutoScalingGroup'],
+        Resource: each(s, (r) => asgArn(s, r)),
+      },
       ...launchStatements(s),
     ],
   };

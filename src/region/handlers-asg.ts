@@ -283,6 +283,49 @@ export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
       for (const t of input.Tags as { ResourceId: string; Key: string }[]) Reflect.deleteProperty(groupOrThrow(f, t.ResourceId).tags, t.Key);
       return {};
     },
+    // ---- TerminateInstanceInAutoScalingGroup (for `sipbake drain INSTANCE-ID`) ----
+    // AWS API reference, TerminateInstanceInAutoScalingGroup
+    // (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TerminateInstanceInAutoScalingGroup.html), and
+    // "Control which instances terminate" / "How lifecycle hooks work": the instance takes the ordinary termination
+    // path (deregistration from its target groups, then the termination hook's Terminating:Wait: beginTermination).
+    // ShouldDecrementDesiredCapacity (required) false: "Amazon EC2 Auto Scaling launches instances to replace the ones
+    // that are terminated"; true: the desired capacity drops by one, refused below the group's minimum size.
+    TerminateInstanceInAutoScalingGroup(input) {
+      if (typeof input.ShouldDecrementDesiredCapacity !== 'boolean')
+        throw awsError(
+          'ValidationError',
+          "1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null",
+        );
+      const i = f.instances.get(input.InstanceId);
+      if (!i || i.LifecycleState === 'Terminated')
+        throw awsError('ValidationError', `Instance Id not found - No managed instance found for instance ID: ${input.InstanceId}`);
+      const asg = groupOrThrow(f, i.asg);
+      if (input.ShouldDecrementDesiredCapacity) {
+        if (asg.DesiredCapacity - 1 < asg.MinSize)
+          throw awsError(
+            'ValidationError',
+            `Currently, desiredCapacity is ${asg.DesiredCapacity} and minSize is ${asg.MinSize}. Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
+          );
+        asg.DesiredCapacity -= 1;
+      }
+      const already = i.LifecycleState.startsWith('Terminating');
+      if (!already) {
+        f.beginTermination(i);
+        if (!input.ShouldDecrementDesiredCapacity) f.launchInstance(asg.AutoScalingGroupName, f.resolveGroupTarget(asg));
+      }
+      return {
+        Activity: {
+          ActivityId: crypto.randomUUID(),
+          AutoScalingGroupName: asg.AutoScalingGroupName,
+          Description: `Terminating EC2 instance: ${i.InstanceId}`,
+          Cause: `At ${new Date(f.nowMs).toISOString()} instance ${i.InstanceId} was taken out of service in response to a user request${input.ShouldDecrementDesiredCapacity ? ', shrinking the capacity' : ''}.`,
+          StartTime: new Date(f.nowMs),
+          StatusCode: 'InProgress',
+          Progress: 0,
+        },
+      };
+    },
+    // ---- end TerminateInstanceInAutoScalingGroup ----
     UpdateAutoScalingGroup(input) {
       const asg = groupOrThrow(f, input.AutoScalingGroupName);
       if (input.LaunchTemplate) asg.launchTemplate = input.LaunchTemplate;

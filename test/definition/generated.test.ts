@@ -13,9 +13,9 @@ describe('generated files are up to date', () => {
   });
 
   it('the README field reference matches the schema and the rules', async () => {
-    const readme = await readFile(path.join(repo, 'README.md'), 'utf8');
+    const readme = await readFile(path.join(repo, 'docs/definition.md'), 'utf8');
     const section = readme.slice(readme.indexOf(BEGIN) + BEGIN.length, readme.indexOf(END)).trim();
-    expect(section === fieldReference(), 'README.md "Image definition reference" is stale: run `npm run schema` and commit it').toBe(true);
+    expect(section === fieldReference(), 'docs/definition.md "Image definition reference" is stale: run `npm run schema` and commit it').toBe(true);
   });
 
   it('the JSON schema is deterministic and describes the fields editors complete', () => {

@@ -7,7 +7,18 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const DOCS = ['docs/design.md', 'docs/infra.md', 'docs/getting-started.md', 'docs/ci.md'];
+const DOCS = [
+  'README.md',
+  'docs/design.md',
+  'docs/infra.md',
+  'docs/getting-started.md',
+  'docs/ci.md',
+  'docs/commands.md',
+  'docs/operations.md',
+  'docs/image.md',
+  'docs/data-plane.md',
+  'docs/definition.md',
+];
 // A repository path: a top-level folder at a word start (not after / or a letter), then path characters.
 const PATH = /(?<![/\w.-])(?:src|test|docs|bench|images|scripts|share|templates|bin)\/[A-Za-z0-9_./-]*[A-Za-z0-9_]/g;
 

@@ -168,6 +168,9 @@ export function requestsFor(c: CallSite): AuthRequest[] {
     case 'CompleteLifecycleAction':
     case 'RecordLifecycleActionHeartbeat':
       return onGroup(input.AutoScalingGroupName);
+    // The group is the instance's (Service Authorization Reference: resource type autoScalingGroup).
+    case 'TerminateInstanceInAutoScalingGroup':
+      return onGroup(f.instances.get(input.InstanceId)?.asg ?? '*');
     case 'CreateOrUpdateTags':
     case 'DeleteTags': {
       const names = [...new Set((input.Tags as { ResourceId: string }[]).map((t) => t.ResourceId))];
