@@ -34,7 +34,7 @@ const noCalls = {
 
 function measured(p: Partial<Omit<RehearsalSummary, 'verdict'>> = {}): Omit<RehearsalSummary, 'verdict'> {
   return {
-    engine: 'rehearsal controller',
+    engine: 'sipbake roll',
     outcome: 'succeeded',
     image: 'twilio-relay',
     to: 'twilio-relay',
@@ -64,7 +64,7 @@ describe('rehearse: the verdict and the exit rule', () => {
     const v = verdict(measured());
     expect(v).toMatchObject({ ok: true, reasons: [] });
     expect(v.line).toBe(
-      'PASSED: twilio-relay → twilio-relay on 2 instance(s), engine: rehearsal controller, outcome: succeeded: 30 of 30 call(s) completed through the roll, 2 of 2 old instance(s) drained with calls up, 0 dropped, 0 refused',
+      'PASSED: twilio-relay → twilio-relay on 2 instance(s), engine: sipbake roll, outcome: succeeded: 30 of 30 call(s) completed through the roll, 2 of 2 old instance(s) drained with calls up, 0 dropped, 0 refused',
     );
   });
 
@@ -95,7 +95,7 @@ describe('rehearse: the verdict and the exit rule', () => {
     const v = verdict(measured(p));
     expect(v.ok).toBe(false);
     expect(v.reasons).toContain(reason);
-    expect(v.line).toMatch(/^FAILED: twilio-relay → twilio-relay( \(--break 503\))? on 2 instance\(s\), engine: rehearsal controller, outcome: \S+: /);
+    expect(v.line).toMatch(/^FAILED: twilio-relay → twilio-relay( \(--break 503\))? on 2 instance\(s\), engine: sipbake roll, outcome: \S+: /);
     expect(v.line).toContain(reason);
   });
 
