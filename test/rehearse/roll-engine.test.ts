@@ -50,7 +50,7 @@ function play(s: SeededRegion, behaviour: Behaviour, seen: Map<string, string>):
     seen.set(i.InstanceId, state);
   }
   for (const i of region.instances.values())
-    if (i.LifecycleState === 'Terminating:Wait' && i.lifecycleAction?.endedBy === undefined)
+    if (i.LifecycleState === 'Terminating:Wait' && i.lifecycleAction !== undefined)
       asgHandlers(region).CompleteLifecycleAction?.({
         AutoScalingGroupName: i.asg,
         LifecycleHookName: i.lifecycleAction.LifecycleHookName,
