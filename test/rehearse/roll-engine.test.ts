@@ -10,6 +10,8 @@
 // - grace 0 in rollWith (grace not set from the measured boot): the slow image, and the good one whose first checks
 //   fail while it boots, were rolled back.
 // - the "never healthy" image made healthy in play(): the 'rolled back' case failed (outcome succeeded).
+// - gateReasons() returning no reason (the gate off): the 'never turn healthy' case failed (the roll ran 2
+//   simulated days: the model keeps replacing the unhealthy instances, nobody rolls back).
 // - region-clients.ts with the region's fault check removed: the throttling case failed (no ThrottlingException).
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +67,8 @@ function drivingClock(s: SeededRegion, behaviour: Behaviour): Clock {
   return {
     now: () => s.region.nowMs,
     sleep: async (ms, signal) => {
+      // A roll that never ends (the gate off) fails here rather than spinning: 2 simulated days is far past any bound.
+      if (s.region.elapsedSeconds > 2 * 86400) throw new Error('the roll ran for 2 simulated days without ending');
       for (let left = ms; left > 0; left -= 1000) {
         s.region.advance(Math.min(1000, left));
         play(s, behaviour, seen);
