@@ -224,8 +224,10 @@ export async function checkTargets(rig: Rig, f: Fleet, healthPortOf: (image: 'ol
 /** The model's seeded instances, booted from the old image, healthy and registered. */
 export async function fleetUp(rig: Rig, f: Fleet, oldImg: RehearsalImage): Promise<void> {
   const seeded = f.model.region.instancesOf(f.model.asg.AutoScalingGroupName);
-  f.cs.instances = seeded.map((m, n) => ({ id: m.InstanceId, k: n + 1, image: 'old' as const, state: m.LifecycleState, launchedAt: Date.now(), heartbeats: 0 }));
-  for (const i of f.cs.instances) f.model.region.instances.get(i.id)!.PrivateIpAddress = instanceIp(i.k);
+  f.cs.instances = seeded.map((m, n) => {
+    m.PrivateIpAddress = instanceIp(n + 1);
+    return { id: m.InstanceId, k: n + 1, image: 'old' as const, state: m.LifecycleState, launchedAt: Date.now(), heartbeats: 0 };
+  });
   await Promise.all(f.cs.instances.map((i) => launch(rig, f, i.k, i.id, oldImg)));
   const until = Date.now() + 30_000;
   for (const i of f.cs.instances) {

@@ -144,14 +144,14 @@ export async function turn(r: Reflection): Promise<void> {
 export function reflectModel(r: Reflection): () => Promise<void> {
   let stopped = false;
   r.f.model.region.onInstance((event, i) => r.queue.push({ event, id: i.InstanceId }));
-  let failed: unknown;
+  let failed: Error | undefined;
   const loop = (async () => {
     while (!stopped && !r.rig.closing) {
       await turn(r);
       await sleep(50);
     }
   })().catch((e: unknown) => {
-    failed = e;
+    failed = e instanceof Error ? e : new Error(String(e));
   });
   return async () => {
     stopped = true;

@@ -14,7 +14,7 @@ import { ec2Handlers } from '../region/handlers-ec2.js';
 import { cloudwatchHandlers, elbHandlers } from '../region/handlers-elb-cw.js';
 import type { CallRecord, Region } from '../region/region.js';
 
-type Handlers = Record<string, (input: Record<string, any>) => unknown>;
+type Handlers = ReturnType<typeof asgHandlers>;
 
 interface Stack {
   middlewareStack: { add(mw: unknown, o: { step: 'initialize'; name: string; priority: 'high' }): void };
@@ -42,9 +42,9 @@ export function inProcessClients(region: Region): AwsClients {
     elbv2: new ElasticLoadBalancingV2Client(cfg),
     cloudwatch: new CloudWatchClient(cfg),
   };
-  serve(region, clients.ec2 as unknown as Stack, 'ec2', ec2Handlers(region));
-  serve(region, clients.autoScaling as unknown as Stack, 'autoscaling', asgHandlers(region));
-  serve(region, clients.elbv2 as unknown as Stack, 'elbv2', elbHandlers(region));
-  serve(region, clients.cloudwatch as unknown as Stack, 'cloudwatch', cloudwatchHandlers(region));
+  serve(region, clients.ec2, 'ec2', ec2Handlers(region));
+  serve(region, clients.autoScaling, 'autoscaling', asgHandlers(region));
+  serve(region, clients.elbv2, 'elbv2', elbHandlers(region));
+  serve(region, clients.cloudwatch, 'cloudwatch', cloudwatchHandlers(region));
   return clients;
 }
