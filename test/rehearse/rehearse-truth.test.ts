@@ -204,6 +204,16 @@ describe('rehearse: the command line', () => {
     expect(code).toBe(2);
     expect(reporter.text()).toMatch(/--instances must be a whole number from 1 to 20/);
   });
+
+  // Negative control: without `type: 'string'` on --break, yargs read 503 as a number and refused it
+  // ("Invalid values: Argument: break, Given: 503").
+  it.each(['start', '503', 'slow-boot'])('--break %s is accepted by the command line (it reaches the run)', async (b) => {
+    const reporter = new RecordingReporter();
+    const code = await main(['rehearse', 'twilio-relay', '--break', b, '--instances', '0'], { reporter, signal: new AbortController().signal, cwd: repoRoot });
+    expect(code).toBe(2);
+    expect(reporter.text()).not.toMatch(/Invalid values/);
+    expect(reporter.text()).toMatch(/--instances must be a whole number from 1 to 20/);
+  });
 });
 
 describe('rehearse: leftovers', () => {
