@@ -4,25 +4,47 @@ import path from 'node:path';
 import { readKamailioUnit } from '../contract/kamailio-args.js';
 import { UserError } from '../core/errors.js';
 import { agentEnv, bootInstance, instanceMac, type InstanceBoot } from './boot.js';
-import { initialController, type ControllerState } from './controller.js';
 import { instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall } from './endpoints.js';
 import { renderInstance, type RehearsalImage } from './image.js';
 import { ADDR, baseCommands, instanceCommands, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance, targetKey } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
+import { asgBackend, ec2View, linkClock, setModelTargetHealth, type ClockLink } from './model-link.js';
+import type { SeededRegion } from './region-seed.js';
 import type { BreakKind } from './types.js';
-import { checkDue, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
+import { checkDue, initialTarget, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
 import { check, event, liveOf, run, sh, sleep, start, type Rig } from './rig.js';
 
-// The network (internet, NLB, NAT gateway), the Auto Scaling group's endpoints, and its instances: each one a
-// namespace with the image's own boot agent, Kamailio and drain agent.
+// The network (internet, NLB, NAT gateway), the endpoints the instances reach (IMDS, Auto Scaling, EC2: each
+// answered from the region model), and the instances: each one a namespace with the image's own boot agent,
+// Kamailio and drain agent. What the model decides reaches the rig through reflect.ts.
+
+/** The rehearsal's record of one of the group's instances (the model's events, on this machine's clock). */
+export interface FleetInstance {
+  id: string;
+  /** Index in the subnet (address 10.0.1.(10+k)) and namespace name. */
+  k: number;
+  image: 'old' | 'new';
+  /** The model's LifecycleState, as last reflected. */
+  state: string;
+  launchedAt: number;
+  /** When the NLB first saw its target healthy. */
+  inServiceAt?: number;
+  pickedAt?: number;
+  terminatedAt?: number;
+  endedBy?: 'complete' | 'timeout';
+  heartbeats: number;
+}
 
 export interface Fleet {
-  /** The controller's state: the group's instances (the endpoints read it as it changes). */
-  cs: ControllerState;
-  /** Lifecycle calls accepted since the controller last looked. */
-  pending: { completed: string[]; heartbeats: string[] };
+  /** The group's instances as the rig saw them (reflect.ts keeps it). */
+  cs: { instances: FleetInstance[]; failed?: string };
+  /** The AWS side: the region model, seeded from the image's deploy section. */
+  model: SeededRegion;
+  /** The model's clock, following this machine's at --scale. */
+  link: ClockLink;
+  /** A model instance still booting on the rig: its launch. */
+  launching: Map<string, Promise<void>>;
   asgCalls: AsgCall[];
-  imdsState: Map<string, string>;
   boots: Map<string, InstanceBoot>;
   /** The NLB's flow-hash buckets, each a registered target's targetKey() (address:port). */
   buckets: string[];
@@ -32,7 +54,7 @@ export interface Fleet {
   asgSock: string;
   ec2Sock: string;
   peerDiscovery: boolean;
-  /** The NLB's view of each registered target (target-health.ts); absent: not registered. */
+  /** The NLB's view of each target (target-health.ts); the model's target health follows it. */
   targetHealth: Map<string, TargetHealth>;
   healthCheck: HealthCheckParams;
 }
@@ -52,14 +74,14 @@ export async function networkUp(rig: Rig, plan: RehearsalPlan, listenPorts: read
   );
 }
 
-/** The group's AWS side: the NLB's health checker, Auto Scaling's lifecycle endpoint, EC2 DescribeInstances. */
-export async function serveRegion(rig: Rig, plan: RehearsalPlan, imgs: { old: RehearsalImage; new: RehearsalImage }): Promise<Fleet> {
-  const oldImg = imgs.old;
+/** The group's AWS side on the rig: the NLB's health checker, and the endpoints the instances' agents reach. */
+export async function serveRegion(rig: Rig, plan: RehearsalPlan, imgs: { old: RehearsalImage; new: RehearsalImage }, model: SeededRegion): Promise<Fleet> {
   const f: Fleet = {
-    cs: initialController(rig.o.instances, Date.now()),
-    pending: { completed: [], heartbeats: [] },
+    cs: { instances: [] },
+    model,
+    link: linkClock(model.region, rig.o.scale),
+    launching: new Map(),
     asgCalls: [],
-    imdsState: new Map(),
     boots: new Map(),
     buckets: [],
     sipPort: { old: imgs.old.port, new: imgs.new.port },
@@ -68,44 +90,11 @@ export async function serveRegion(rig: Rig, plan: RehearsalPlan, imgs: { old: Re
     ec2Sock: path.join(rig.dir, 'ec2.sock'),
     peerDiscovery: rig.o.peerDiscovery ?? true,
     targetHealth: new Map(),
-    healthCheck: scaledHealthCheck(rig.o.scale),
+    healthCheck: scaledHealthCheck(rig.o.scale, model.tg),
   };
   start(rig, ['ip', 'netns', 'exec', rig.names.nlb, process.execPath, rig.helper, '--probe', f.probeSock], 'nlb health checker');
-  const waiting = (id: string) => f.cs.instances.find((i) => i.id === id)?.state === 'Terminating:Wait';
-  rig.servers.push(
-    await serveAutoScaling(
-      f.asgSock,
-      {
-        groupName: 'rehearsal-asg',
-        hookName: oldImg.hookName,
-        hookTimeoutSeconds: Math.max(1, Math.round(plan.hookTimeoutMs / 1000)),
-        stateOf: (id) => f.cs.instances.find((i) => i.id === id && i.state !== 'Terminated')?.state,
-        // Terminated instances leave the group. Health: Healthy until the NLB's checks turn its target unhealthy (a
-        // group with ELB health checks takes the target's health; Auto Scaling's default is Healthy otherwise).
-        members: () =>
-          f.cs.instances
-            .filter((i) => i.state !== 'Terminated')
-            .map((i) => ({ id: i.id, lifecycleState: i.state, healthy: f.targetHealth.get(i.id)?.state !== 'unhealthy' })),
-        heartbeat: (id) => waiting(id) && (f.pending.heartbeats.push(id), true),
-        complete: (id) => waiting(id) && (f.pending.completed.push(id), true),
-      },
-      f.asgCalls,
-    ),
-  );
-  if (f.peerDiscovery)
-    rig.servers.push(
-      await serveEc2(
-        f.ec2Sock,
-        () =>
-          f.cs.instances.map((i) => ({
-            id: i.id,
-            imageId: i.image === 'old' ? 'ami-0rehearsalold' : 'ami-0rehearsalnew',
-            privateIp: instanceIp(i.k),
-            state: i.state === 'Terminated' ? ('terminated' as const) : ('running' as const),
-          })),
-        f.asgCalls,
-      ),
-    );
+  rig.servers.push(await serveAutoScaling(f.asgSock, asgBackend(f, Math.max(1, Math.round(plan.hookTimeoutMs / 1000))), f.asgCalls));
+  if (f.peerDiscovery) rig.servers.push(await serveEc2(f.ec2Sock, () => ec2View(f), f.asgCalls));
   return f;
 }
 
@@ -116,8 +105,8 @@ function breakConfig(cfg: string, kind: BreakKind): string {
   return cfg;
 }
 
-/** A slow but good boot (--break slow-boot): Kamailio starts this long after the boot agent (real time). */
-const SLOW_BOOT_MS = 8000;
+/** A slow but good boot (--break slow-boot): Kamailio starts this many AWS seconds (scaled) after the boot agent. */
+export const SLOW_BOOT_AWS_SECONDS = 90;
 
 /** One instance of img: its namespace, IMDS, boot agent, Kamailio and drain agent. */
 export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: RehearsalImage, brk?: BreakKind): Promise<void> {
@@ -128,7 +117,6 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   const cfgFile = path.join(tree, 'etc/kamailio/kamailio.cfg');
   if (brk === 'start' || brk === '503') await writeFile(cfgFile, breakConfig(await readFile(cfgFile, 'utf8'), brk));
   const imdsSock = path.join(rig.dir, `imds-${k}.sock`);
-  f.imdsState.set(id, 'InService');
   rig.servers.push(
     await serveImds(imdsSock, () =>
       instanceMetadata({
@@ -139,7 +127,7 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
         mac: instanceMac(k),
         vpcCidr: ADDR.subnet,
         region: 'us-east-1',
-        targetLifecycleState: f.imdsState.get(id) ?? 'InService',
+        targetLifecycleState: f.model.region.instances.get(id)?.targetLifecycleState ?? 'InService',
       }),
     ),
   );
@@ -158,8 +146,8 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   // for recorder-lb, from this instance's IMDS; Kamailio starts only after it succeeded.
   f.boots.set(id, await bootInstance(nsx, tree, id, path.join(rig.dir, `boot-${k}.log`), rig.o.signal));
   if (brk === 'slow-boot') {
-    event(rig, id, `slow boot (--break slow-boot): Kamailio starts ${SLOW_BOOT_MS / 1000} s late`);
-    await sleep(SLOW_BOOT_MS);
+    event(rig, id, `slow boot (--break slow-boot): Kamailio starts ${SLOW_BOOT_AWS_SECONDS} s late`);
+    await sleep((SLOW_BOOT_AWS_SECONDS * 1000) / rig.o.scale);
   }
   const kam = start(rig, [...nsx, ...(await readKamailioUnit(tree))], `kamailio ${id}`, `kamailio-${k}.log`);
   const agent = start(
@@ -195,41 +183,51 @@ export function healthy(f: Fleet, k: number, port: number): Promise<boolean> {
   });
 }
 
-/** The NLB's map to the registered targets (flows of targets that stay keep their bucket). */
+/** Routable: InService in the model (not leaving) and healthy at the NLB; new flows go to these only. */
+function routable(f: Fleet, id: string): boolean {
+  return f.model.region.instances.get(id)?.LifecycleState === 'InService' && f.targetHealth.get(id)?.state === 'healthy';
+}
+
+/** The NLB's map to the routable targets (flows of targets that stay keep their bucket). */
 export async function setTargets(rig: Rig, f: Fleet): Promise<void> {
-  const registered = f.cs.instances.filter((i) => i.registered);
-  for (const i of registered) if (!f.targetHealth.has(i.id)) f.targetHealth.set(i.id, registeredHealthy());
-  for (const id of [...f.targetHealth.keys()]) if (!registered.some((i) => i.id === id)) f.targetHealth.delete(id);
-  // New flows go to healthy targets only.
-  f.buckets = rebalance(
-    f.buckets,
-    registered.filter((i) => f.targetHealth.get(i.id)?.state !== 'unhealthy').map((i) => targetKey({ ip: instanceIp(i.k), port: f.sipPort[i.image] })),
-  );
+  const keys = f.cs.instances.filter((i) => routable(f, i.id)).map((i) => targetKey({ ip: instanceIp(i.k), port: f.sipPort[i.image] }));
+  const next = rebalance(f.buckets, keys);
+  if (next.join() === f.buckets.join()) return;
+  f.buckets = next;
   await run(['ip', 'netns', 'exec', rig.names.nlb, 'nft', '-f', '-'], mapScript(f.buckets));
 }
 
-/** The NLB's health checks of its registered targets, each at its interval; a target that turns is (un)routed. */
-export async function checkTargets(rig: Rig, f: Fleet, healthPortOf: (image: 'old' | 'new') => number): Promise<void> {
-  let turned = false;
-  for (const i of f.cs.instances) {
-    const h = f.targetHealth.get(i.id);
-    if (!i.registered || h === undefined || !checkDue(h, Date.now(), f.healthCheck)) continue;
-    const r = observeCheck(h, await healthy(f, i.k, healthPortOf(i.image)), Date.now(), f.healthCheck);
-    f.targetHealth.set(i.id, r.next);
-    if (r.turned === undefined) continue;
-    turned = true;
-    const n = r.turned === 'unhealthy' ? f.healthCheck.unhealthyThreshold : f.healthCheck.healthyThreshold;
-    event(
-      rig,
-      i.id,
-      `NLB target ${r.turned} after ${n} consecutive health check(s): ${r.turned === 'unhealthy' ? 'no new flow goes to it' : 'new flows again'}`,
-    );
-  }
-  if (turned) await setTargets(rig, f);
+/** One NLB check of one target; a turn is told, and the model's target health follows it. */
+async function checkOne(rig: Rig, f: Fleet, i: FleetInstance, port: number): Promise<boolean> {
+  const h = f.targetHealth.get(i.id) ?? initialTarget();
+  const r = observeCheck(h, await healthy(f, i.k, port), Date.now(), f.healthCheck);
+  f.targetHealth.set(i.id, r.next);
+  if (r.turned === undefined) return false;
+  const m = f.model.region.instances.get(i.id);
+  if (m !== undefined) setModelTargetHealth(m, r.turned, f.model.region.nowMs);
+  if (r.turned === 'healthy') i.inServiceAt ??= Date.now();
+  const n = r.turned === 'unhealthy' ? f.healthCheck.unhealthyThreshold : f.healthCheck.healthyThreshold;
+  event(rig, i.id, `NLB target ${r.turned} after ${n} consecutive health check(s): ${r.turned === 'unhealthy' ? 'no new flow goes to it' : 'new flows go to it'}`);
+  return true;
 }
 
-/** The old image's instances, healthy and registered. */
+/** The NLB's health checks of the group's targets (InService in the model), each at its interval. */
+export async function checkTargets(rig: Rig, f: Fleet, healthPortOf: (image: 'old' | 'new') => number): Promise<void> {
+  const due = f.cs.instances.filter((i) => {
+    const h = f.targetHealth.get(i.id);
+    return f.model.region.instances.get(i.id)?.LifecycleState === 'InService' && (h === undefined || checkDue(h, Date.now(), f.healthCheck));
+  });
+  const turned = await Promise.all(due.map((i) => checkOne(rig, f, i, healthPortOf(i.image))));
+  if (turned.some(Boolean)) await setTargets(rig, f);
+}
+
+/** The model's seeded instances, booted from the old image, healthy and registered. */
 export async function fleetUp(rig: Rig, f: Fleet, oldImg: RehearsalImage): Promise<void> {
+  const seeded = f.model.region.instancesOf(f.model.asg.AutoScalingGroupName);
+  f.cs.instances = seeded.map((m, n) => {
+    m.PrivateIpAddress = instanceIp(n + 1);
+    return { id: m.InstanceId, k: n + 1, image: 'old' as const, state: m.LifecycleState, launchedAt: Date.now(), heartbeats: 0 };
+  });
   await Promise.all(f.cs.instances.map((i) => launch(rig, f, i.k, i.id, oldImg)));
   const until = Date.now() + 30_000;
   for (const i of f.cs.instances) {
@@ -238,12 +236,11 @@ export async function fleetUp(rig: Rig, f: Fleet, oldImg: RehearsalImage): Promi
       const l = liveOf(rig, i.id);
       if (l.kamailio && !l.kamailio.running) throw l.kamailio.failure('Kamailio exited at start');
       if (Date.now() > until)
-        throw new UserError(
-          `instance ${i.id} never passed its health check (port ${oldImg.healthPort})`,
-          `see ${rig.dir}/kamailio-${i.k}.log and agent-${i.k}.log`,
-        );
+        throw new UserError(`instance ${i.id} never passed its health check (port ${oldImg.healthPort})`, `see ${rig.dir}/kamailio-${i.k}.log and agent-${i.k}.log`);
       await sleep(200);
     }
+    f.targetHealth.set(i.id, registeredHealthy());
+    i.inServiceAt = Date.now();
   }
   await setTargets(rig, f);
   event(rig, 'asg', `${rig.o.instances} instance(s) of ${oldImg.name} InService and registered`);

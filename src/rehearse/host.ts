@@ -1,7 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
-import { findUpstream, upstreamPath } from '../try/upstream.js';
+import { findUpstream } from '../try/upstream.js';
 import { run, WORK_DIR_PREFIX } from './rig.js';
 
 // The machine a rehearsal runs on: what it needs (preflight) and what an earlier, killed rehearsal left behind.
@@ -29,8 +29,8 @@ export async function preflight(): Promise<void> {
 }
 
 /**
- * The pinned Kamailio and RTPProxy (what the AMI runs, compiled by .ci/setup) first on PATH when this machine has
- * them; otherwise the rehearsal says once that it runs Debian's Kamailio instead.
+ * Says which Kamailio the rehearsal runs: the pinned build (what the AMI runs, compiled by .ci/setup; rig.ts
+ * spawnEnv puts it first on each spawn's PATH) when this machine has it, Debian's otherwise.
  */
 export function usePinnedBinaries(log: (l: string) => void): void {
   const b = findUpstream();
@@ -40,7 +40,7 @@ export function usePinnedBinaries(log: (l: string) => void): void {
     );
     return;
   }
-  process.env.PATH = upstreamPath(b);
+  // Each spawn gets it on its PATH (rig.ts spawnEnv); this process's PATH stays as it was.
   log(`kamailio ${b.kamailio.version} (pinned build, ${b.kamailio.bin})`);
 }
 

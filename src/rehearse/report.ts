@@ -8,7 +8,7 @@ import { callEnds, handedOff, handoffsLogged, natPath, natTranslations } from '.
 import { ADDR } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { cancellableSleep, event, type Rig } from './rig.js';
-import type { RollRecord } from './roll-phase.js';
+import type { RollRecord, RollResult } from './roll-phase.js';
 import type { CallCounts, InstanceSummary, RehearsalSummary, RollTimes } from './types.js';
 import { verdict } from './verdict.js';
 
@@ -113,14 +113,6 @@ function floorMs(f: Fleet, plan: RehearsalPlan, rec: RollRecord, seen: Observed)
     }, 0);
 }
 
-/** Pure: succeeded (every instance in the group runs the new image), rolled-back (stopped, and every InService
- *  instance still runs the old one: nothing was rolled onto), or failed (a mixed fleet). */
-function outcomeOf(f: Pick<Fleet, 'cs'>): RehearsalSummary['outcome'] {
-  const serving = f.cs.instances.filter((i) => i.state === 'InService');
-  if (!f.cs.failed && serving.every((i) => i.image === 'new')) return 'succeeded';
-  return f.cs.failed && serving.every((i) => i.image === 'old') ? 'rolled-back' : 'failed';
-}
-
 /** What the rehearsal never scales (so × scale would overstate them). */
 const UNSCALED = [
   "instance launch to healthy (a namespace boots as fast as it does; AWS's launch times are not emulated)",
@@ -191,20 +183,21 @@ export async function summarize(
   f: Fleet,
   plan: RehearsalPlan,
   load: Load,
-  rec: RollRecord,
+  rolled: RollResult,
   imgs: { old: RehearsalImage; new: RehearsalImage },
   callsEnded: boolean,
 ): Promise<RehearsalSummary> {
   const { o } = rig;
+  const { rec } = rolled;
   const seen = await observe(rig, plan, load);
   const cut = markCut(seen, rec, callsEnded);
   const times = rollTimes(rec.rollMs, launchWallMs(f.cs.instances, rec.rollEndedAt), o.scale);
   const poll = imgs.old.pollSeconds;
   const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
   const measured: Omit<RehearsalSummary, 'verdict'> = {
-    engine: 'rehearsal controller',
+    engine: 'sipbake roll',
     ...(o.break ? { break: o.break } : {}),
-    outcome: outcomeOf(f),
+    outcome: rolled.outcome,
     image: imgs.old.name,
     to: imgs.new.name,
     instances: o.instances,
@@ -225,7 +218,7 @@ export async function summarize(
     droppedCalls: [...seen.outcomes, ...seen.trunkOutcomes].filter((c) => c.result === 'dropped'),
     ...(trunk ? { trunk } : {}),
     natPath: { ...natPath(seen.uasLogs.join('\n')), ...natTranslations(load.natFlows) },
-    ...(f.cs.failed ? { failed: [f.cs.failed, ...rec.launchFailures.values()].join('; ') } : {}),
+    ...(rolled.failed !== undefined ? { failed: rolled.failed } : {}),
   };
   const summary = { ...measured, verdict: verdict(measured) };
   const completes = f.asgCalls.filter((c) => c.action === 'CompleteLifecycleAction');

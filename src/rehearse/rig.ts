@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { findUpstream, upstreamPath } from '../try/upstream.js';
 import { existsSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type http from 'node:http';
@@ -47,11 +48,22 @@ export interface Rig {
   unregister: () => void;
 }
 
+let pinned: NodeJS.ProcessEnv | undefined;
+/** The environment of every command the rig runs: the pinned Kamailio and RTPProxy (what the AMI runs) first on its
+ *  PATH when this machine has them built; this process's own PATH is left alone. */
+export function spawnEnv(): NodeJS.ProcessEnv {
+  if (pinned === undefined) {
+    const b = findUpstream();
+    pinned = b ? { ...process.env, PATH: upstreamPath(b) } : process.env;
+  }
+  return pinned;
+}
+
 export function run(argv: Cmd, input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('run: an empty command');
-    const c = execFile(file, args, { timeout: 15_000 }, (err, stdout, stderr) => {
+    const c = execFile(file, args, { timeout: 15_000, env: spawnEnv() }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${argv.join(' ')}: ${stderr.trim() || err.message}`));
       else resolve(stdout);
     });
@@ -138,7 +150,7 @@ export function check(rig: Rig): void {
 }
 
 export function start(rig: Rig, argv: string[], name: string, logFile?: string): ManagedProcess {
-  const p = startProcess(argv, { name, cwd: rig.dir, ...(logFile ? { logFile: path.join(rig.dir, logFile) } : {}) });
+  const p = startProcess(argv, { name, cwd: rig.dir, env: spawnEnv(), ...(logFile ? { logFile: path.join(rig.dir, logFile) } : {}) });
   rig.procs.push(p);
   return p;
 }

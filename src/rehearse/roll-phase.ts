@@ -1,89 +1,54 @@
+// The roll: the same code as `sipbake roll IMAGE --ami <new> --yes` (src/roll/run.ts runRoll: preflight, launch
+// template version, StartInstanceRefresh, the gate, rollback, lease, summary), with real SDK v3 clients the region
+// model answers and a Clock on the model's scaled time. The model does the refresh (launch before terminate,
+// lifecycle hooks, deregistration delay, health replacement); reflect.ts carries what it does onto the rig.
 import { readFileSync } from 'node:fs';
-import { nextDelayMs, step, type Action, type ControllerParams } from './controller.js';
-import { checkTargets, healthy, launch, setTargets, type Fleet } from './fleet.js';
+import os from 'node:os';
+import { UserError } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
+import type { ImageDefinition } from '../definition/schema.js';
+import { runRoll, type RollSummary } from '../roll/run.js';
+import type { Fleet } from './fleet.js';
+import { SLOW_BOOT_AWS_SECONDS } from './fleet.js';
 import type { RehearsalImage } from './image.js';
 import type { Load } from './load.js';
-import { ADDR, instanceIp } from './net-plan.js';
-import type { RehearsalPlan } from './plan.js';
-import { check, ctlSocket, event, liveOf, run, sleep, type Rig } from './rig.js';
+import { reflectModel, type RollRecord } from './reflect.js';
+import { inProcessClients } from './region-clients.js';
+import { graceFromBoot, seedRegion, type SeededRegion } from './region-seed.js';
+import { event, run, type Rig } from './rig.js';
+import type { RehearsalSummary } from './types.js';
 
-// The roll: observe (the replacement's health, lifecycle calls) → step (controller.ts) → perform its actions on the
-// namespaces, the NLB and the instances, until every old instance is replaced.
+export type { RollRecord } from './reflect.js';
 
-/** A replacement whose Kamailio exited says so, once, with the last lines of its log (kept in the summary). */
-function reportExit(rig: Rig, id: string, rec: RollRecord): void {
-  const kam = rig.live.get(id)?.kamailio;
-  if (kam === undefined || kam.running || rec.launchFailures.has(id)) return;
-  const why = `Kamailio exited at start: ${kam.tail(3).join(' | ') || '(no output)'}`;
-  rec.launchFailures.set(id, why);
-  event(rig, id, why);
+/** The definition `sipbake roll` is given: the new image's (its deploy section names the group). */
+export async function rollDefinition(rig: Rig): Promise<ImageDefinition> {
+  const { loadImageOrThrow } = await import('../definition/load.js');
+  const { image, file } = await loadImageOrThrow(rig.o.root, rig.o.to ?? rig.o.image);
+  if (!image.deploy)
+    throw new UserError(`${file} has no deploy: section, so the rehearsal has no Auto Scaling group to model`, 'add deploy: (see the README, section "Rolling")');
+  return image;
 }
 
-export interface RollRecord {
-  rollEndedAt: number;
-  /** Replacements whose Kamailio exited, and the last words of its log. */
-  launchFailures: Map<string, string>;
-  rollMs: number;
-  /** The dialogs each old instance held when it was picked. */
-  callsAtPick: Map<string, string[]>;
-  /** The dialogs each old instance still held when it was terminated. */
-  heldAtTerminate: Map<string, { at: number; calls: string[] }>;
+/** The region model as the definition's deploy section describes the group, the two images registered as AMIs. */
+export function modelRegion(rig: Rig, def: ImageDefinition): SeededRegion {
+  const deploy = def.deploy;
+  if (!deploy) throw new Error('rehearsal: a definition without deploy reached modelRegion');
+  const { o } = rig;
+  return seedRegion({ image: def.name, deploy, instances: o.instances, deregistrationDelaySeconds: o.deregistrationDelaySeconds, hookTimeoutSeconds: o.hookTimeoutSeconds });
 }
 
-/** The Call-IDs of the dialogs in kamcmd dlg.list output. */
-function dialogCallIds(out: string): string[] {
-  return [...out.matchAll(/(?:call-id|callid):\s*(\S+)/gi)].flatMap(([, id]) => (id === undefined ? [] : [id]));
+/** The group's HealthCheckGracePeriod from the old fleet's measured boot (launch to healthy, × scale). */
+function setGrace(rig: Rig, f: Fleet): void {
+  const boots = f.cs.instances.map((i) => (i.inServiceAt ?? i.launchedAt) - i.launchedAt);
+  const bootAws = (Math.max(0, ...boots) / 1000) * rig.o.scale;
+  const grace = graceFromBoot(bootAws, rig.o.break === 'slow-boot' ? SLOW_BOOT_AWS_SECONDS : 0);
+  f.model.asg.HealthCheckGracePeriod = grace;
+  event(rig, 'asg', `HealthCheckGracePeriod ${grace} s (measured boot ${Math.round(bootAws)} s)`);
 }
 
-async function dialogsHeld(tree: string): Promise<string[]> {
-  return dialogCallIds(await run(['kamcmd', '-s', ctlSocket(tree), 'dlg.list']).catch(() => ''));
-}
-
-/** Which instance holds the trunk's flow at the NLB now (its conntrack entry's reply source). */
-async function trunkTarget(rig: Rig): Promise<string | undefined> {
-  const out = await run(['ip', 'netns', 'exec', rig.names.nlb, 'conntrack', '-L', '-p', 'udp', '--orig-src', ADDR.trunk, '--orig-port-src', '5060']).catch(
-    () => '',
-  );
-  return /sport=5060 dport=\d+\s+src=(10\.0\.1\.\d+)/.exec(out)?.[1];
-}
-
-async function perform(rig: Rig, f: Fleet, load: Load, newImg: RehearsalImage, rec: RollRecord, a: Action): Promise<void> {
-  switch (a.type) {
-    case 'event':
-      return event(rig, a.id, a.what);
-    case 'launch':
-      return launch(rig, f, a.k, a.id, newImg, rig.o.break);
-    case 'register':
-      return setTargets(rig, f);
-    case 'deregister': {
-      await setTargets(rig, f);
-      const ip = instanceIp(liveOf(rig, a.id).k);
-      if (load.trunk !== undefined && (await trunkTarget(rig)) === ip) {
-        load.trunkDraining.push({ id: a.id, from: Date.now() });
-        event(rig, a.id, `keeps the trunk's flow (${ADDR.trunk}:5060) through its deregistration delay`);
-      }
-      return;
-    }
-    case 'set-target-state': {
-      f.imdsState.set(a.id, a.state);
-      // Which calls the instance holds now (the dialogs its drain has to wait for).
-      const held = await dialogsHeld(liveOf(rig, a.id).tree);
-      rec.callsAtPick.set(a.id, held);
-      event(rig, a.id, `holds ${held.length} call(s)`);
-      return;
-    }
-    case 'cut-flows':
-      for (const w of load.trunkDraining) if (w.id === a.id && w.to === undefined) w.to = Date.now();
-      await run(['ip', 'netns', 'exec', rig.names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(liveOf(rig, a.id).k)]).catch(() => '');
-      return;
-    case 'terminate': {
-      const l = liveOf(rig, a.id);
-      rec.heldAtTerminate.set(a.id, { at: Date.now(), calls: await dialogsHeld(l.tree) });
-      await Promise.all(l.procs.map((p) => p.stop('SIGTERM', 1000)));
-      await run(['ip', 'netns', 'del', l.ns]).catch(() => '');
-      return;
-    }
-  }
+/** The engine's lines join the rehearsal's timeline; its progress events stay out (the timeline has the model's). */
+function rollReporter(rig: Rig): Reporter {
+  return { json: false, line: (m) => event(rig, 'roll', m), result: () => undefined, event: () => undefined };
 }
 
 function readComm(pid: string): string {
@@ -108,37 +73,63 @@ async function killFault(rig: Rig, f: Fleet): Promise<void> {
   event(rig, i.id, `Kamailio killed (SIGKILL to ${kamailios.length} process(es), fault injection)`);
 }
 
-export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, imgs: { old: RehearsalImage; new: RehearsalImage }): Promise<RollRecord> {
-  const newImg = imgs.new;
-  await killFault(rig, f);
-  const params: ControllerParams = {
-    deregistrationDelayMs: plan.deregMs,
-    hookTimeoutMs: plan.hookTimeoutMs,
-    healthyThreshold: 2,
-    launchTimeoutMs: 30_000,
+export interface RollResult {
+  rec: RollRecord;
+  outcome: RehearsalSummary['outcome'];
+  /** Why the roll did not succeed (the engine's reasons), absent on success. */
+  failed?: string;
+}
+
+/** The engine's outcome, checked against the model: every InService instance on the AMI the outcome claims. */
+function outcomeOf(f: Fleet, s: RollSummary | undefined): RehearsalSummary['outcome'] {
+  const { region, asg, amis } = f.model;
+  const serving = region.instancesOf(asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService');
+  if (s?.outcome === 'succeeded' && serving.every((i) => i.ImageId === amis.new)) return 'succeeded';
+  if (s?.outcome === 'rolled-back' && serving.every((i) => i.ImageId === amis.old)) return 'rolled-back';
+  return 'failed';
+}
+
+async function engine(rig: Rig, f: Fleet, def: ImageDefinition): Promise<{ summary?: RollSummary; error?: string }> {
+  const deploy = def.deploy;
+  if (!deploy) throw new Error('rehearsal: a definition without deploy reached the roll');
+  const req = {
+    kind: 'roll' as const,
+    image: def.name,
+    deploy,
+    drainMaxSeconds: def.drain.maxSeconds,
+    mediaAnchored: def.media.rtpproxy.enabled,
+    drainPollSeconds: def.drain.pollSeconds,
+    ami: f.model.amis.new,
   };
+  const signal = rig.o.signal ?? new AbortController().signal;
+  const deps = { clients: inProcessClients(f.model.region), clock: f.link.clock, reporter: rollReporter(rig), signal, renderer: 'silent' as const, owner: `sipbake-rehearse@${os.hostname()}:${process.pid}` };
+  try {
+    const r = await runRoll(req, deps);
+    return { summary: r.summary, ...(r.exitCode !== 0 ? { error: r.summary.reasons.join('; ') || r.summary.outcome } : {}) };
+  } catch (e) {
+    if (signal.aborted) throw e;
+    return { error: e instanceof Error ? `${e.message}${e instanceof UserError && e.details.length ? `: ${e.details.join('; ')}` : ''}` : String(e) };
+  }
+}
+
+export async function roll(rig: Rig, f: Fleet, load: Load, def: ImageDefinition, imgs: { old: RehearsalImage; new: RehearsalImage }): Promise<RollResult> {
+  setGrace(rig, f);
+  await killFault(rig, f);
   const rec: RollRecord = { rollEndedAt: 0, rollMs: 0, callsAtPick: new Map(), heldAtTerminate: new Map(), launchFailures: new Map() };
+  const stop = reflectModel({ rig, f, load, imgs, rec, queue: [] });
   const rollStart = Date.now();
-  while (!f.cs.done) {
-    check(rig);
-    const health: Record<string, boolean> = {};
-    if (f.cs.launching) {
-      const launching = f.cs.launching;
-      const inst = f.cs.instances.find((i) => i.id === launching);
-      if (inst === undefined) throw new Error(`rehearsal: the controller launches ${launching}, which is not one of its instances`);
-      health[inst.id] = await healthy(f, inst.k, newImg.healthPort);
-      reportExit(rig, inst.id, rec);
-    }
-    await checkTargets(rig, f, (image) => (image === 'old' ? imgs.old.healthPort : imgs.new.healthPort));
-    const obs = { now: Date.now(), health, completed: f.pending.completed.splice(0), heartbeats: f.pending.heartbeats.splice(0) };
-    const r = step(f.cs, obs, params);
-    f.cs = r.state;
-    for (const a of r.actions) await perform(rig, f, load, newImg, rec, a);
-    await sleep(Math.max(20, nextDelayMs(f.cs, Date.now(), 200, params)));
+  let r: Awaited<ReturnType<typeof engine>>;
+  try {
+    r = await engine(rig, f, def);
+  } finally {
+    await stop();
   }
   rec.rollEndedAt = Date.now();
   rec.rollMs = rec.rollEndedAt - rollStart;
   if (load.trunk?.pid !== undefined && load.trunk.running) process.kill(load.trunk.pid, 'SIGUSR1');
-  event(rig, 'asg', f.cs.failed ? `roll failed: ${f.cs.failed}` : `every instance replaced in ${(rec.rollMs / 1000).toFixed(1)} s`);
-  return rec;
+  const outcome = outcomeOf(f, r.summary);
+  const failed = outcome === 'succeeded' ? undefined : [r.error ?? `sipbake roll: ${r.summary?.outcome ?? 'no outcome'}`, ...rec.launchFailures.values()].join('; ');
+  if (failed !== undefined) f.cs.failed = failed;
+  event(rig, 'asg', `sipbake roll: ${r.summary?.outcome ?? 'failed'}${failed ? ` (${failed})` : ''} in ${(rec.rollMs / 1000).toFixed(1)} s`);
+  return { rec, outcome, ...(failed !== undefined ? { failed } : {}) };
 }

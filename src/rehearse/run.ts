@@ -7,11 +7,11 @@ import { prepareImage, type RehearsalImage } from './image.js';
 import { awaitFirstCalls, loadUp } from './load.js';
 import { planRehearsal, type RehearsalPlan } from './plan.js';
 import { closeRig, event, openRig, type Rig } from './rig.js';
-import { roll } from './roll-phase.js';
+import { modelRegion, roll, rollDefinition } from './roll-phase.js';
 import type { RehearsalSummary, RehearseOptions } from './types.js';
 
 // The rehearsal, in phases: plan (pure timings), images, network up, fleet up (the old image's instances behind the
-// NLB), load (live calls and the trunk), roll (controller.ts until every instance runs the new image), measure and
+// NLB), load (live calls and the trunk), roll (`sipbake roll`'s engine on the region model, reflected onto the rig), measure and
 // report; the rig (rig.ts) removes every namespace and process it made in `finally`, on Ctrl-C and on errors.
 
 export type { RehearsalSummary, RehearseOptions, TimelineEntry } from './types.js';
@@ -39,16 +39,17 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   const plan = planRehearsal(o);
   const rig = await openRig(o);
   try {
+    const def = await rollDefinition(rig);
     const imgs = await images(rig, plan);
     // The callers dial the old image's port; the new image's Via and Record-Route advertise its own port.
     await networkUp(rig, plan, [imgs.old.port, imgs.new.port]);
-    const fleet = await serveRegion(rig, plan, imgs);
+    const fleet = await serveRegion(rig, plan, imgs, modelRegion(rig, def));
     await fleetUp(rig, fleet, imgs.old);
     const load = await loadUp(rig, plan, imgs.old, imgs.new);
     await awaitFirstCalls(rig, fleet, plan);
-    const rec = await roll(rig, fleet, load, plan, imgs);
+    const rolled = await roll(rig, fleet, load, def, imgs);
     const callsEnded = await awaitCalls(rig, plan, load);
-    return await summarize(rig, fleet, plan, load, rec, imgs, callsEnded);
+    return await summarize(rig, fleet, plan, load, rolled, imgs, callsEnded);
   } finally {
     await closeRig(rig);
   }

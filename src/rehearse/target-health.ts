@@ -8,7 +8,7 @@
 // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html):
 // HealthyThresholdCount 5, UnhealthyThresholdCount 2, HealthCheckIntervalSeconds 30.
 
-const NLB_HEALTH_CHECK = { intervalSeconds: 30, healthyThreshold: 5, unhealthyThreshold: 2 } as const;
+const NLB_HEALTH_CHECK = { HealthCheckIntervalSeconds: 30, HealthyThresholdCount: 5, UnhealthyThresholdCount: 2 } as const;
 
 export interface HealthCheckParams {
   /** Between two checks of one target (scaled). */
@@ -17,22 +17,30 @@ export interface HealthCheckParams {
   unhealthyThreshold: number;
 }
 
-export function scaledHealthCheck(scale: number): HealthCheckParams {
+type TargetGroupHealthCheck = Record<keyof typeof NLB_HEALTH_CHECK, number>;
+
+/** The target group's check (the TCP defaults unless given), its interval scaled. */
+export function scaledHealthCheck(scale: number, tg: TargetGroupHealthCheck = NLB_HEALTH_CHECK): HealthCheckParams {
   return {
-    intervalMs: (NLB_HEALTH_CHECK.intervalSeconds * 1000) / scale,
-    healthyThreshold: NLB_HEALTH_CHECK.healthyThreshold,
-    unhealthyThreshold: NLB_HEALTH_CHECK.unhealthyThreshold,
+    intervalMs: (tg.HealthCheckIntervalSeconds * 1000) / scale,
+    healthyThreshold: tg.HealthyThresholdCount,
+    unhealthyThreshold: tg.UnhealthyThresholdCount,
   };
 }
 
 export interface TargetHealth {
-  state: 'healthy' | 'unhealthy';
-  /** Consecutive checks that disagree with state. */
+  /** initial: just registered, not yet through either threshold (Elb.InitialHealthChecking). */
+  state: 'initial' | 'healthy' | 'unhealthy';
+  /** Consecutive checks that disagree with state (initial: that agree with lastOk). */
   streak: number;
+  lastOk?: boolean;
   lastCheckAt?: number;
 }
 
-/** A target registered after it passed its checks (the rehearsal's controller registers it then). */
+/** A target just registered: initial until HealthyThresholdCount passes or UnhealthyThresholdCount failures in a row. */
+export const initialTarget = (): TargetHealth => ({ state: 'initial', streak: 0 });
+
+/** A target that passed its checks (the old fleet, before the roll). */
 export const registeredHealthy = (): TargetHealth => ({ state: 'healthy', streak: 0 });
 
 export function checkDue(h: TargetHealth, now: number, p: HealthCheckParams): boolean {
@@ -40,7 +48,13 @@ export function checkDue(h: TargetHealth, now: number, p: HealthCheckParams): bo
 }
 
 /** One check's result: the next health, and the state it turned to, if it turned. */
-export function observeCheck(h: TargetHealth, ok: boolean, now: number, p: HealthCheckParams): { next: TargetHealth; turned?: TargetHealth['state'] } {
+export function observeCheck(h: TargetHealth, ok: boolean, now: number, p: HealthCheckParams): { next: TargetHealth; turned?: 'healthy' | 'unhealthy' } {
+  if (h.state === 'initial') {
+    const streak = h.lastOk === ok ? h.streak + 1 : 1;
+    const state = ok ? 'healthy' : 'unhealthy';
+    if (streak >= (ok ? p.healthyThreshold : p.unhealthyThreshold)) return { next: { state, streak: 0, lastCheckAt: now }, turned: state };
+    return { next: { ...h, streak, lastOk: ok, lastCheckAt: now } };
+  }
   const agrees = ok === (h.state === 'healthy');
   if (agrees) return { next: { ...h, streak: 0, lastCheckAt: now } };
   const streak = h.streak + 1;

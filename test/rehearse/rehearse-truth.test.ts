@@ -34,7 +34,7 @@ const noCalls = {
 
 function measured(p: Partial<Omit<RehearsalSummary, 'verdict'>> = {}): Omit<RehearsalSummary, 'verdict'> {
   return {
-    engine: 'rehearsal controller',
+    engine: 'sipbake roll',
     outcome: 'succeeded',
     image: 'twilio-relay',
     to: 'twilio-relay',
@@ -64,7 +64,7 @@ describe('rehearse: the verdict and the exit rule', () => {
     const v = verdict(measured());
     expect(v).toMatchObject({ ok: true, reasons: [] });
     expect(v.line).toBe(
-      'PASSED: twilio-relay → twilio-relay on 2 instance(s), engine: rehearsal controller, outcome: succeeded: 30 of 30 call(s) completed through the roll, 2 of 2 old instance(s) drained with calls up, 0 dropped, 0 refused',
+      'PASSED: twilio-relay → twilio-relay on 2 instance(s), engine: sipbake roll, outcome: succeeded: 30 of 30 call(s) completed through the roll, 2 of 2 old instance(s) drained with calls up, 0 dropped, 0 refused',
     );
   });
 
@@ -95,7 +95,7 @@ describe('rehearse: the verdict and the exit rule', () => {
     const v = verdict(measured(p));
     expect(v.ok).toBe(false);
     expect(v.reasons).toContain(reason);
-    expect(v.line).toMatch(/^FAILED: twilio-relay → twilio-relay( \(--break 503\))? on 2 instance\(s\), engine: rehearsal controller, outcome: \S+: /);
+    expect(v.line).toMatch(/^FAILED: twilio-relay → twilio-relay( \(--break 503\))? on 2 instance\(s\), engine: sipbake roll, outcome: \S+: /);
     expect(v.line).toContain(reason);
   });
 
@@ -202,6 +202,16 @@ describe('rehearse: the command line', () => {
     const reporter = new RecordingReporter();
     const code = await main(['rehearse', 'twilio-relay', '--instances', n], { reporter, signal: new AbortController().signal, cwd: repoRoot });
     expect(code).toBe(2);
+    expect(reporter.text()).toMatch(/--instances must be a whole number from 1 to 20/);
+  });
+
+  // Negative control: without `type: 'string'` on --break, yargs read 503 as a number and refused it
+  // ("Invalid values: Argument: break, Given: 503").
+  it.each(['start', '503', 'slow-boot'])('--break %s is accepted by the command line (it reaches the run)', async (b) => {
+    const reporter = new RecordingReporter();
+    const code = await main(['rehearse', 'twilio-relay', '--break', b, '--instances', '0'], { reporter, signal: new AbortController().signal, cwd: repoRoot });
+    expect(code).toBe(2);
+    expect(reporter.text()).not.toMatch(/Invalid values/);
     expect(reporter.text()).toMatch(/--instances must be a whole number from 1 to 20/);
   });
 });

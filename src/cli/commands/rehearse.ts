@@ -50,6 +50,8 @@ export default defineCommand({
           'Serve EC2 DescribeInstances to the drain agents, so a draining instance can hand new INVITEs to a serving peer (--no-peer-discovery: it refuses them)',
       })
       .option('break', {
+        // A string: yargs would read `--break 503` as the number 503, which no choice matches.
+        type: 'string',
         choices: ['start', '503', 'slow-boot'] as const,
         describe: 'Make the second image broken: its Kamailio never starts, it answers 503 to every request, or it boots slowly (but well)',
       })
