@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { nextDelayMs, step, type Action, type ControllerParams } from './controller.js';
 import { checkTargets, healthy, launch, setTargets, type Fleet } from './fleet.js';
 import type { RehearsalImage } from './image.js';
-import type { Load } from './load.js';
+import { endLoad, type Load } from './load.js';
 import { ADDR, instanceIp } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { check, ctlSocket, event, liveOf, run, sleep, type Rig } from './rig.js';
@@ -138,7 +138,7 @@ export async function roll(rig: Rig, f: Fleet, load: Load, plan: RehearsalPlan, 
   }
   rec.rollEndedAt = Date.now();
   rec.rollMs = rec.rollEndedAt - rollStart;
-  if (load.trunk?.pid !== undefined && load.trunk.running) process.kill(load.trunk.pid, 'SIGUSR1');
+  endLoad(load);
   event(rig, 'asg', f.cs.failed ? `roll failed: ${f.cs.failed}` : `every instance replaced in ${(rec.rollMs / 1000).toFixed(1)} s`);
   return rec;
 }

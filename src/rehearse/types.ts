@@ -131,6 +131,9 @@ export interface RehearsalSummary {
     /** Trunk calls placed while the target holding the trunk's flow was deregistered but its flows were kept. */
     placedWhileDraining: number;
   };
+  /** The holders (load.ts): per old instance, calls from a source the NLB hashes to it, placed until the roll ends,
+   *  so that every old instance holds calls when it is picked. sources: instance id → source address. */
+  holders?: CallCounts & { sources: Record<string, string> };
   /** Outbound INVITEs the destination received (they leave through the NAT gateway), how many had rport in the
    *  proxy's Via (needed for responses through a port-translating NAT), caller BYEs relayed to the callee; and the
    *  NAT gateway's translations seen in its conntrack table (source ports kept = not random). */

@@ -125,7 +125,7 @@ describe('NLB plan (pure)', () => {
     expect(mapScript([])).toBe('flush map ip nlb targets\nflush map ip nlb addrs\n');
   });
   it('hashes the source address only with stickiness, the 5-tuple without', () => {
-    expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: true, listenPorts: [5060] })).toMatch(/dnat ip to jhash ip saddr mod 60 map @targets/);
+    expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: true, listenPorts: [5060] })).toMatch(/dnat ip to jhash ip saddr mod 60 seed 43 map @targets/);
     expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: false, listenPorts: [5060] })).toMatch(/jhash ip saddr \. udp sport mod 60/);
   });
 
@@ -133,10 +133,10 @@ describe('NLB plan (pure)', () => {
     // twilio-relay (5060) → recorder-lb (5080): callers dial 5060; the new image advertises 5080 in Record-Route.
     const rules = nlbRuleset({ udpIdleSeconds: 12, stickiness: true, listenPorts: [5060, 5080, 5060] });
     for (const l4 of ['udp', 'tcp'])
-      expect(rules).toContain(`ip daddr ${ADDR.nlbEip} ${l4} dport { 5060, 5080 } dnat ip to jhash ip saddr mod 60 map @targets`);
+      expect(rules).toContain(`ip daddr ${ADDR.nlbEip} ${l4} dport { 5060, 5080 } dnat ip to jhash ip saddr mod 60 seed 43 map @targets`);
     expect(rules).toContain('map targets { typeof numgen inc mod 60 : ip daddr . udp dport; }');
     // Other ports (media) keep their port, to the same bucket's instance.
-    expect(rules).toMatch(/udp dport 1-65535 dnat to jhash ip saddr mod 60 map @addrs/);
+    expect(rules).toMatch(/udp dport 1-65535 dnat to jhash ip saddr mod 60 seed 43 map @addrs/);
     // A mixed fleet mid-roll: an old instance on 5060, a new one on 5080, each bucket to its own target's port.
     const script = mapScript([targetKey({ ip: '10.0.1.11', port: 5060 }), targetKey({ ip: '10.0.1.12', port: 5080 })]);
     expect(script).toContain('add element ip nlb targets { 0 : 10.0.1.11 . 5060, 1 : 10.0.1.12 . 5080 }');
