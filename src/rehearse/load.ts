@@ -5,7 +5,7 @@ import type { RehearsalImage } from './image.js';
 import { ADDR, instanceIp, targetKey } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { cancellableSleep, check, ctlSocket, event, run, sleep, start, type Rig } from './rig.js';
-import { uacCalleeBye, uacCallerBye, uacTrunk, uas } from './scenarios.js';
+import { uacCalleeBye, uacCallerBye, uacTrunk, uas, type Hold } from './scenarios.js';
 import type { Fleet } from './fleet.js';
 import { holderSources } from './sources.js';
 
@@ -21,6 +21,8 @@ export interface Load {
   trunk?: ManagedProcess;
   /** One holder caller per old instance (holderPlan): its SIPp and message log, and the source it calls from. */
   holders: Array<{ id: string; src: string; log: string; proc?: ManagedProcess }>;
+  /** TCP callers (tcpPlan), one per holder source: their SIPp and message log. */
+  tcp: Array<{ log: string; proc: ManagedProcess }>;
   /** While the instance holding the trunk's flow is deregistered and keeps it: [from, to) per such instance. */
   trunkDraining: Array<{ id: string; from: number; to?: number }>;
   /** NAT gateway translations seen (one line of tuples per flow). */
@@ -174,6 +176,40 @@ async function startHolders(rig: Rig, plan: RehearsalPlan, f: Fleet, img: Rehear
   );
 }
 
+/** Pure: the TCP calls. The NLB resets a deregistered target's TCP connections at the delay's end (connection
+ *  termination), so a TCP call outlives a drain only if it is shorter than the deregistration delay: TCP calls hold
+ *  at most 4/5 of it (a deployment with TCP sets the delay above its longest TCP call; docs/rehearse.md). A third
+ *  of --calls, spread over the roll from one source per old instance. */
+export function tcpPlan(plan: Pick<RehearsalPlan, 'hold' | 'deregMs' | 'estimateMs'>, calls: number, sources: number): { hold: Hold; perSource: number; periodMs: number } {
+  const maxMs = Math.max(200, Math.min(plan.hold.maxMs, Math.round((plan.deregMs * 4) / 5)));
+  const hold = { minMs: Math.min(plan.hold.minMs, Math.round(maxMs / 2)), maxMs };
+  const perSource = Math.max(1, Math.ceil(calls / 3 / Math.max(1, sources)));
+  return { hold, perSource, periodMs: Math.max(200, Math.round(plan.estimateMs / perSource)) };
+}
+
+/** Pure: one TCP caller's SIPp arguments: `-t tn`, a TCP connection per call (each call a new flow at the NLB). */
+export function tcpCallerArgs(plan: RehearsalPlan, ti: number, t: ReturnType<typeof tcpPlan>, src: string, target: string, file: string, log: string): string[] {
+  return [
+    'sipp',
+    target,
+    ...['-sf', file, '-s', 'callerbye', '-i', src, '-p', String(7200 + ti), '-mp', String(17500 + ti * 10), '-t', 'tn'],
+    ...['-m', String(t.perSource), '-l', String(t.perSource), '-r', '1', '-rp', String(t.periodMs)],
+    ...['-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', log],
+    ...['-recv_timeout', `${plan.waitMs}ms`, '-timeout', `${Math.round((t.perSource * t.periodMs + plan.waitMs * 2) / 1000) + 60}s`],
+  ];
+}
+
+/** TCP calls from the holders' sources (so some reach every old instance), each on its own connection. */
+async function startTcpCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, holders: Load['holders']): Promise<Load['tcp']> {
+  const t = tcpPlan(plan, rig.o.calls, holders.length);
+  const file = await writeScn(rig, 'uac-tcp', uacCallerBye(t.hold));
+  event(rig, 'calls', `TCP: ${t.perSource * holders.length} call(s) of ${t.hold.minMs / 1000}-${t.hold.maxMs / 1000} s, a connection each, from ${holders.length} source(s)`);
+  return holders.map((h, ti) => {
+    const log = path.join(rig.dir, `uac-tcp-${ti}.log`);
+    return { log, proc: start(rig, [...inetOf(rig), ...tcpCallerArgs(plan, ti, t, h.src, `${ADDR.nlbEip}:${img.port}`, file, log)], `sipp tcp from ${h.src}`) };
+  });
+}
+
 /** The roll ended: the trunk and the holders place no new call (SIGUSR1) and end when their calls have. */
 export function endLoad(load: Load): void {
   for (const p of [load.trunk, ...load.holders.map((h) => h.proc)]) if (p?.pid !== undefined && p.running) process.kill(p.pid, 'SIGUSR1');
@@ -203,7 +239,8 @@ export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage,
     `${rig.o.calls} call(s) from ${ADDR.sources.length} source address(es), one every ${(plan.periodMs / plan.groups.length / 1000).toFixed(1)} s; half end with a caller BYE, half with a callee BYE`,
   );
   const trunk = (rig.o.trunk ?? true) ? await startTrunk(rig, plan, img) : undefined;
-  return { peers, ...callers, holders, ...(trunk ? { trunk } : {}), trunkDraining: [], natFlows, natWatch };
+  const tcp = (rig.o.tcp ?? true) ? await startTcpCallers(rig, plan, img, holders) : [];
+  return { peers, ...callers, holders, tcp, ...(trunk ? { trunk } : {}), trunkDraining: [], natFlows, natWatch };
 }
 
 /** Active dialogs on instance k (kamcmd through its ctl socket). */

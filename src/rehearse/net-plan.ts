@@ -138,6 +138,17 @@ export function internetRuleset(): string {
 `;
 }
 
+/**
+ * The NLB's TCP side at a deregistration delay's end: with connection termination on, the NLB closes the target's
+ * remaining connections (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-attributes.html#deregistration-delay,
+ * "Connection termination on deregistration"). Deleting conntrack entries does not reset TCP, so the instance's
+ * established connections on its SIP ports are destroyed in its namespace (`ss -K`, SOCK_DESTROY: the kernel sends
+ * the peer a RST, which the NLB's conntrack, still there, un-NATs to the caller). Run before `conntrack -D`.
+ */
+export function tcpResetCommands(ns: string, sipPorts: readonly number[]): Cmd[] {
+  return [...new Set(sipPorts)].map((p) => ['ip', 'netns', 'exec', ns, 'ss', '-K', '-t', 'state', 'established', 'sport', '=', `:${p}`]);
+}
+
 /** "SIP/2.0 " — the first 8 bytes of a SIP response's UDP payload. */
 const SIP_RESPONSE = '0x5349502f322e3020';
 

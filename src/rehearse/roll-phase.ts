@@ -3,7 +3,7 @@ import { nextDelayMs, step, type Action, type ControllerParams } from './control
 import { checkTargets, healthy, launch, setTargets, type Fleet } from './fleet.js';
 import type { RehearsalImage } from './image.js';
 import { endLoad, type Load } from './load.js';
-import { ADDR, instanceIp } from './net-plan.js';
+import { ADDR, instanceIp, tcpResetCommands } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { check, ctlSocket, event, liveOf, run, sleep, type Rig } from './rig.js';
 
@@ -74,6 +74,8 @@ async function perform(rig: Rig, f: Fleet, load: Load, newImg: RehearsalImage, r
     }
     case 'cut-flows':
       for (const w of load.trunkDraining) if (w.id === a.id && w.to === undefined) w.to = Date.now();
+      // TCP first: conntrack -D does not reset a TCP connection; the RST goes out while the NLB still maps it.
+      for (const c of tcpResetCommands(liveOf(rig, a.id).ns, Object.values(f.sipPort))) await run(c).catch(() => '');
       await run(['ip', 'netns', 'exec', rig.names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(liveOf(rig, a.id).k)]).catch(() => '');
       return;
     case 'terminate': {

@@ -37,6 +37,7 @@ export function verdict(s: Omit<RehearsalSummary, 'verdict'>): Verdict {
     ...callReasons('callers', s.calls),
     ...(s.trunk ? callReasons('trunk', s.trunk) : []),
     ...(s.holders ? callReasons('holders', s.holders) : []),
+    ...(s.tcp ? callReasons('tcp', s.tcp) : []),
   ];
   if (s.hooksTimedOut) reasons.push(`${plural(s.hooksTimedOut, 'lifecycle hook')} timed out (the drain never completed its action)`);
   const exceeded = s.perInstance.filter((i) => i.withinBound === false).length;
@@ -49,8 +50,8 @@ export function verdict(s: Omit<RehearsalSummary, 'verdict'>): Verdict {
   if (idle.length) reasons.push(`${idle.length} of ${old.length} old instance(s) held no call when picked, so their drain proved nothing: ${idle.join(', ')}`);
   const late = s.calls.answeredAfterRetransmission + (s.trunk?.answeredAfterRetransmission ?? 0) + (s.holders?.answeredAfterRetransmission ?? 0);
   if (late) notes.push(`${plural(late, 'call')} answered only after INVITE retransmissions`);
-  const placed = s.calls.placed + (s.trunk?.placed ?? 0) + (s.holders?.placed ?? 0);
-  const completed = s.calls.completed + (s.trunk?.completed ?? 0) + (s.holders?.completed ?? 0);
+  const placed = s.calls.placed + (s.trunk?.placed ?? 0) + (s.holders?.placed ?? 0) + (s.tcp?.placed ?? 0);
+  const completed = s.calls.completed + (s.trunk?.completed ?? 0) + (s.holders?.completed ?? 0) + (s.tcp?.completed ?? 0);
   const ok = reasons.length === 0;
   const what = `${s.image} → ${s.to}${s.break ? ` (--break ${s.break})` : ''} on ${s.instances} instance(s), engine: ${s.engine}, outcome: ${s.outcome}`;
   const line = ok

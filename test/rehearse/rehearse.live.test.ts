@@ -103,7 +103,10 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       expect(s.holders?.completed, ctx).toBe(s.holders?.placed);
       // NAT path: every outbound INVITE reached the destination through the NAT gateway, whose translations changed
       // the source port (random ports); the caller's BYEs followed the same way; the proxy's Via asks for rport.
-      expect(s.natPath.outboundInvites, ctx).toBe(30 + t.placed + (s.holders?.placed ?? 0));
+      expect(s.natPath.outboundInvites, ctx).toBe(30 + t.placed + (s.holders?.placed ?? 0) + (s.tcp?.placed ?? 0));
+      // TCP calls (issue 19, what to build 4, item 2): through the NLB's TCP listener, none dropped or refused by the roll.
+      expect(s.tcp?.placed, ctx).toBeGreaterThan(0);
+      expect(s.tcp?.completed, ctx).toBe(s.tcp?.placed);
       expect(s.natPath.natFlows, ctx).toBeGreaterThan(0);
       expect(s.natPath.natPortsKept, ctx).toBe(0);
       expect(s.natPath.byesFromProxy, ctx).toBeGreaterThanOrEqual(s.calls.callerBye);

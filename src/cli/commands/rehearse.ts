@@ -43,6 +43,11 @@ export default defineCommand({
         default: true,
         describe: 'Also place calls as a busy SIP trunk: all from one address and port (one UDP flow) through the whole roll',
       })
+      .option('tcp', {
+        type: 'boolean',
+        default: true,
+        describe: "Also place TCP calls (a connection each) through the NLB's TCP listener; they hold at most 4/5 of the deregistration delay",
+      })
       .option('peer-discovery', {
         type: 'boolean',
         default: true,
@@ -75,6 +80,7 @@ export default defineCommand({
       deregistrationDelaySeconds: o['deregistration-delay'],
       hookTimeoutSeconds: o['hook-timeout'],
       trunk: o.trunk,
+      tcp: o.tcp,
       peerDiscovery: o['peer-discovery'],
       keepDir: o.keep,
       ...(o.break ? { break: o.break } : {}),
@@ -115,6 +121,11 @@ export function formatSummary(s: RehearsalSummary): string {
     ...(s.holders
       ? [
           `holders (a source per old instance, so each holds calls when picked): ${s.holders.placed} placed, ${s.holders.completed} completed, ${s.holders.dropped} dropped, ${s.holders.refused} refused, ${s.holders.unanswered} unanswered`,
+        ]
+      : []),
+    ...(s.tcp
+      ? [
+          `tcp (a connection per call): ${s.tcp.placed} placed, ${s.tcp.completed} completed, ${s.tcp.dropped} dropped, ${s.tcp.refused} refused, ${s.tcp.unanswered} unanswered`,
         ]
       : []),
     `NAT path: ${s.natPath.outboundInvites} INVITE(s) reached the destination (${s.natPath.invitesWithRport} with rport in the proxy's Via), ${s.natPath.byesFromProxy} BYE(s); ${s.natPath.natFlows} flow(s) translated to the NAT gateway's address, ${s.natPath.natPortsKept} kept their source port`,
