@@ -11,7 +11,7 @@ export const HOLDER_POOL: readonly string[] = Array.from({ length: 155 }, (_, i)
 const rol32 = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
 
 /** Linux's jhash() of one 4-byte key (include/linux/jhash.h: the tail case 4, then __jhash_final; returns c). */
-export function jhash4(bytes: readonly number[], seed: number): number {
+function jhash4(bytes: readonly number[], seed: number): number {
   const [k0 = 0, k1 = 0, k2 = 0, k3 = 0] = bytes;
   let a = (0xdeadbeef + 4 + seed) >>> 0;
   let b = a;
