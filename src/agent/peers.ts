@@ -17,7 +17,8 @@ interface PeerCandidate {
   HealthStatus?: string;
 }
 
-/** A peer found, or none (with why), or the lookup failed (with what to do). */
+/** A peer found (`peer`: its private address, `ADDRESS:PORT` when its target group names its port), or none (with
+ *  why), or the lookup failed (with what to do). */
 export type PeerResult = { peer: string; instanceId: string } | { none: string } | { failed: string };
 
 export interface PeerFinder {
@@ -113,8 +114,14 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
   };
   const now = o.now ?? Date.now;
   let cached: { at: number; result: PeerResult } | undefined;
-  /** Ids healthy in every target group (Auto Scaling's Healthy alone is not enough during the grace period). */
-  const healthyInTargetGroups = async (elbv2: NonNullable<PeerFinderOptions['elbv2']>, ids: string[], arns: string[]): Promise<string[]> => {
+  /** Ids healthy in every target group (Auto Scaling's Healthy alone is not enough during the grace period), and
+   *  the port each is registered with in the first (a target's own Port: images on different SIP ports). */
+  const healthyInTargetGroups = async (
+    elbv2: NonNullable<PeerFinderOptions['elbv2']>,
+    ids: string[],
+    arns: string[],
+    ports: Map<string, number>,
+  ): Promise<string[]> => {
     let keep = ids;
     for (const arn of arns) {
       if (keep.length === 0) break;
@@ -123,6 +130,7 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
         elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: ids.map((Id) => ({ Id })) }), { abortSignal }),
       );
       const healthy = new Set((out.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy').map((d) => d.Target?.Id));
+      for (const d of out.TargetHealthDescriptions ?? []) if (d.Target?.Id && d.Target.Port && !ports.has(d.Target.Id)) ports.set(d.Target.Id, d.Target.Port);
       keep = keep.filter((id) => healthy.has(id));
     }
     return keep;
@@ -143,7 +151,8 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
       const inService = servingPeers(g.AutoScalingGroups?.[0]?.Instances ?? [], o.instanceId);
       if (inService.length === 0) return { none: `no other InService, Healthy instance in ${name}` };
       const arns = g.AutoScalingGroups?.[0]?.TargetGroupARNs ?? [];
-      const ids = o.elbv2 && arns.length ? await healthyInTargetGroups(o.elbv2, inService, arns) : inService;
+      const ports = new Map<string, number>();
+      const ids = o.elbv2 && arns.length ? await healthyInTargetGroups(o.elbv2, inService, arns, ports) : inService;
       if (ids.length === 0) return { none: `no other InService instance in ${name} is healthy in its target groups` };
       const d = await call('ec2:DescribeInstances', (abortSignal) => o.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }), { abortSignal }));
       const addresses = new Map<string, string>();
@@ -151,7 +160,9 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
         for (const i of r.Instances ?? []) if (i.InstanceId && i.PrivateIpAddress) addresses.set(i.InstanceId, i.PrivateIpAddress);
       const chosen = choosePeer(ids, addresses, o.peerNet, o.spread ? o.instanceId : undefined);
       if (!chosen) return { none: `no serving instance in ${name} has a private address inside the peer network ${o.peerNet ?? ''}`.trim() };
-      return chosen;
+      const port = ports.get(chosen.instanceId);
+      // Kamailio hands off to the peer's own SIP port ($shv(handoff) ADDRESS:PORT); without it, to its own.
+      return port === undefined ? chosen : { ...chosen, peer: `${chosen.peer}:${port}` };
     } catch (e) {
       if (e instanceof LookupFailed) return { failed: e.message };
       return { failed: peerLookupProblem('peer lookup', e) };

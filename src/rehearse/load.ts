@@ -2,11 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ManagedProcess } from '../try/process.js';
 import type { RehearsalImage } from './image.js';
-import { ADDR } from './net-plan.js';
+import { ADDR, instanceIp, targetKey } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { cancellableSleep, check, ctlSocket, event, run, sleep, start, type Rig } from './rig.js';
-import { uacCalleeBye, uacCallerBye, uacTrunk, uas } from './scenarios.js';
+import { uacCalleeBye, uacCallerBye, uacTrunk, uas, type Hold } from './scenarios.js';
 import type { Fleet } from './fleet.js';
+import { holderSources } from './sources.js';
 
 // The load: the callees (the destination or the recorders), the callers (SIPp UACs from several source addresses,
 // half ending with a caller BYE, half with a callee BYE), the busy trunk, and a watch on the NAT gateway's flows.
@@ -18,6 +19,10 @@ export interface Load {
   /** Resolve once every caller group's SIPp started (they start staggered). */
   uacStarts: Promise<void>[];
   trunk?: ManagedProcess;
+  /** One holder caller per old instance (holderPlan): its SIPp and message log, and the source it calls from. */
+  holders: Array<{ id: string; src: string; log: string; proc?: ManagedProcess }>;
+  /** TCP callers (tcpPlan), one per holder source: their SIPp and message log. */
+  tcp: Array<{ log: string; proc: ManagedProcess }>;
   /** While the instance holding the trunk's flow is deregistered and keeps it: [from, to) per such instance. */
   trunkDraining: Array<{ id: string; from: number; to?: number }>;
   /** NAT gateway translations seen (one line of tuples per flow). */
@@ -130,14 +135,102 @@ function watchNat(rig: Rig, natFlows: string[]): NodeJS.Timeout {
   return natWatch;
 }
 
-/** The load for a roll from img (the callers dial its port) to newImg. */
-export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, newImg: RehearsalImage): Promise<Load> {
+/** Pure: a holder's pace. A call every half of the shortest hold, so once its first call is up one is always up on its
+ *  instance, until that instance is picked (then the source's calls go to others) or the roll ends (SIGUSR1). */
+export function holderPlan(plan: Pick<RehearsalPlan, 'hold' | 'estimateMs'>): { periodMs: number; cap: number } {
+  const periodMs = Math.max(200, Math.round(plan.hold.minMs / 2));
+  return { periodMs, cap: Math.ceil((plan.estimateMs * 4 + 60_000) / periodMs) };
+}
+
+/** Pure: one holder's SIPp arguments (caller-BYE calls; a new source port per call, as the callers). */
+export function holderArgs(plan: RehearsalPlan, hi: number, src: string, target: string, file: string, log: string): string[] {
+  const h = holderPlan(plan);
+  return [
+    'sipp',
+    target,
+    ...['-sf', file, '-s', 'callerbye', '-i', src, '-p', String(7100 + hi), '-mp', String(16500 + hi * 10), '-t', 'un'],
+    ...['-m', String(h.cap), '-l', String(h.cap), '-r', '1', '-rp', String(h.periodMs)],
+    ...['-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', log],
+    ...['-recv_timeout', `${plan.waitMs}ms`, '-timeout', `${Math.round((h.cap * h.periodMs + plan.waitMs * 2) / 1000) + 60}s`],
+  ];
+}
+
+/** Every old instance holds calls when it is picked: per old instance a holder caller from a source that hashes to
+ *  it (sources.ts), placing calls from now until the roll ends. */
+async function startHolders(rig: Rig, plan: RehearsalPlan, f: Fleet, img: RehearsalImage, file: string): Promise<Load['holders']> {
+  const olds = f.cs.instances.filter((i) => i.image === 'old' && i.registered);
+  const keyOf = (k: number) => targetKey({ ip: instanceIp(k), port: f.sipPort.old });
+  const srcs = holderSources(
+    f.buckets,
+    olds.map((i) => keyOf(i.k)),
+  );
+  return Promise.all(
+    olds.map(async (i, hi) => {
+      const src = srcs.get(keyOf(i.k));
+      if (src === undefined) throw new Error(`rehearsal: no holder source for ${i.id}`); // holderSources names every target
+      const log = path.join(rig.dir, `uac-hold-${i.k}.log`);
+      await run(['ip', '-n', rig.names.inet, 'addr', 'add', `${src}/32`, 'dev', 'lo']);
+      const proc = start(rig, [...inetOf(rig), ...holderArgs(plan, hi, src, `${ADDR.nlbEip}:${img.port}`, file, log)], `sipp holder for ${i.id} from ${src}`);
+      return { id: i.id, src, log, proc };
+    }),
+  );
+}
+
+/** Pure: the TCP calls. The NLB resets a deregistered target's TCP connections at the delay's end (connection
+ *  termination), so a TCP call outlives a drain only if it is shorter than the deregistration delay: TCP calls hold
+ *  at most 4/5 of it (a deployment with TCP sets the delay above its longest TCP call; docs/rehearse.md). A third
+ *  of --calls, spread over the roll from one source per old instance. */
+export function tcpPlan(plan: Pick<RehearsalPlan, 'hold' | 'deregMs' | 'estimateMs'>, calls: number, sources: number): { hold: Hold; perSource: number; periodMs: number } {
+  const maxMs = Math.max(200, Math.min(plan.hold.maxMs, Math.round((plan.deregMs * 4) / 5)));
+  const hold = { minMs: Math.min(plan.hold.minMs, Math.round(maxMs / 2)), maxMs };
+  const perSource = Math.max(1, Math.ceil(calls / 3 / Math.max(1, sources)));
+  return { hold, perSource, periodMs: Math.max(200, Math.round(plan.estimateMs / perSource)) };
+}
+
+/** Pure: one TCP caller's SIPp arguments: `-t tn`, a TCP connection per call (each call a new flow at the NLB). */
+export function tcpCallerArgs(plan: RehearsalPlan, ti: number, t: ReturnType<typeof tcpPlan>, src: string, target: string, file: string, log: string): string[] {
+  return [
+    'sipp',
+    target,
+    ...['-sf', file, '-s', 'callerbye', '-i', src, '-p', String(7200 + ti), '-mp', String(17500 + ti * 10), '-t', 'tn'],
+    ...['-m', String(t.perSource), '-l', String(t.perSource), '-r', '1', '-rp', String(t.periodMs)],
+    ...['-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', log],
+    ...['-recv_timeout', `${plan.waitMs}ms`, '-timeout', `${Math.round((t.perSource * t.periodMs + plan.waitMs * 2) / 1000) + 60}s`],
+  ];
+}
+
+/** TCP calls from the holders' sources (so some reach every old instance), each on its own connection. */
+async function startTcpCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, holders: Load['holders']): Promise<Load['tcp']> {
+  const t = tcpPlan(plan, rig.o.calls, holders.length);
+  const file = await writeScn(rig, 'uac-tcp', uacCallerBye(t.hold));
+  event(rig, 'calls', `TCP: ${t.perSource * holders.length} call(s) of ${t.hold.minMs / 1000}-${t.hold.maxMs / 1000} s, a connection each, from ${holders.length} source(s)`);
+  return holders.map((h, ti) => {
+    const log = path.join(rig.dir, `uac-tcp-${ti}.log`);
+    return { log, proc: start(rig, [...inetOf(rig), ...tcpCallerArgs(plan, ti, t, h.src, `${ADDR.nlbEip}:${img.port}`, file, log)], `sipp tcp from ${h.src}`) };
+  });
+}
+
+/** The roll ended: the trunk and the holders place no new call (SIGUSR1) and end when their calls have. */
+export function endLoad(load: Load): void {
+  for (const p of [load.trunk, ...load.holders.map((h) => h.proc)]) if (p?.pid !== undefined && p.running) process.kill(p.pid, 'SIGUSR1');
+}
+
+/** The load for a roll from img (the callers dial its port) to newImg; f: the fleet as it is up (its NLB buckets aim
+ *  the holders). */
+export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, newImg: RehearsalImage, f?: Fleet): Promise<Load> {
   const peers = await startPeers(rig, plan, img, newImg);
   const files = {
     caller: await writeScn(rig, 'uac-caller', uacCallerBye(plan.hold)),
     callee: await writeScn(rig, 'uac-callee', uacCalleeBye(plan.waitMs)),
   };
   const callers = startCallers(rig, plan, img, files);
+  const holders = f ? await startHolders(rig, plan, f, img, files.caller) : [];
+  if (holders.length)
+    event(
+      rig,
+      'calls',
+      `holders: ${holders.map((h) => `${h.id} ← ${h.src}`).join(', ')}, a call every ${(holderPlan(plan).periodMs / 1000).toFixed(1)} s each until the roll ends`,
+    );
   const natFlows: string[] = [];
   const natWatch = watchNat(rig, natFlows);
   event(
@@ -146,7 +239,8 @@ export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage,
     `${rig.o.calls} call(s) from ${ADDR.sources.length} source address(es), one every ${(plan.periodMs / plan.groups.length / 1000).toFixed(1)} s; half end with a caller BYE, half with a callee BYE`,
   );
   const trunk = (rig.o.trunk ?? true) ? await startTrunk(rig, plan, img) : undefined;
-  return { peers, ...callers, ...(trunk ? { trunk } : {}), trunkDraining: [], natFlows, natWatch };
+  const tcp = (rig.o.tcp ?? true) ? await startTcpCallers(rig, plan, img, holders) : [];
+  return { peers, ...callers, holders, tcp, ...(trunk ? { trunk } : {}), trunkDraining: [], natFlows, natWatch };
 }
 
 /** Active dialogs on instance k (kamcmd through its ctl socket). */
@@ -155,19 +249,19 @@ async function dialogsOn(rig: Rig, k: number): Promise<number> {
   return Number(/all:\s*(\d+)/.exec(out)?.[1] ?? 0);
 }
 
-/** The roll starts once calls are up on the first instance to leave (bounded: stickiness may leave an instance
- *  without callers). */
+/** The roll starts once calls are up on every old instance (bounded: without holders, stickiness may leave an
+ *  instance without callers). */
 export async function awaitFirstCalls(rig: Rig, f: Fleet, plan: RehearsalPlan): Promise<void> {
   if (rig.o.stopDrainAgents) {
     for (const l of rig.live.values()) await l.agent?.stop('SIGKILL', 500);
     event(rig, 'control', 'drain agents of the old instances stopped (negative control)');
   }
-  const [firstToLeave] = f.cs.instances;
-  if (firstToLeave === undefined) throw new Error('rehearsal: a group without instances (--instances is 1-20)');
+  if (f.cs.instances.length === 0) throw new Error('rehearsal: a group without instances (--instances is 1-20)');
   const readyBy = Date.now() + Math.round(plan.periodMs * 2);
   while (Date.now() < readyBy) {
     check(rig);
-    if ((await dialogsOn(rig, firstToLeave.k)) > 0) break;
+    const up = await Promise.all(f.cs.instances.map((i) => dialogsOn(rig, i.k)));
+    if (up.every((n) => n > 0)) break;
     await sleep(200);
   }
 }

@@ -25,6 +25,10 @@ export const ADDR = {
 /** Hash buckets of the NLB's flow table: more buckets than targets, so a deregistration moves only its own. */
 export const BUCKETS = 60;
 
+/** The flow hash's seed: fixed, so which bucket a source lands in can be computed (sources.ts aims callers with it).
+ *  Without one nft asks the kernel for a random seed. 43: sources.ts's holder pool hits every bucket with it. */
+export const NLB_HASH_SEED = 43;
+
 export interface NetNames {
   prefix: string;
   inet: string;
@@ -93,14 +97,14 @@ function parseTargetKey(key: string): Target {
 export function nlbRuleset(o: NetOptions): string {
   const hash = (l4: 'udp' | 'tcp') => (o.stickiness ? 'jhash ip saddr' : `jhash ip saddr . ${l4} sport`);
   const ports = [...new Set(o.listenPorts)].join(', ');
-  const sip = (l4: 'udp' | 'tcp') => `    ip daddr ${ADDR.nlbEip} ${l4} dport { ${ports} } dnat ip to ${hash(l4)} mod ${BUCKETS} map @targets\n`;
+  const sip = (l4: 'udp' | 'tcp') => `    ip daddr ${ADDR.nlbEip} ${l4} dport { ${ports} } dnat ip to ${hash(l4)} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @targets\n`;
   return `table ip nlb {
   map targets { typeof numgen inc mod ${BUCKETS} : ip daddr . udp dport; }
   map addrs { typeof numgen inc mod ${BUCKETS} : ip daddr; }
   chain pre {
     type nat hook prerouting priority dstnat; policy accept;
-${sip('udp')}${sip('tcp')}    ip daddr ${ADDR.nlbEip} udp dport 1-65535 dnat to ${hash('udp')} mod ${BUCKETS} map @addrs
-    ip daddr ${ADDR.nlbEip} tcp dport 1-65535 dnat to ${hash('tcp')} mod ${BUCKETS} map @addrs
+${sip('udp')}${sip('tcp')}    ip daddr ${ADDR.nlbEip} udp dport 1-65535 dnat to ${hash('udp')} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @addrs
+    ip daddr ${ADDR.nlbEip} tcp dport 1-65535 dnat to ${hash('tcp')} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @addrs
   }
   chain route_mark {
     type filter hook prerouting priority mangle; policy accept;
@@ -132,6 +136,17 @@ export function internetRuleset(): string {
   }
 }
 `;
+}
+
+/**
+ * The NLB's TCP side at a deregistration delay's end: with connection termination on, the NLB closes the target's
+ * remaining connections (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-attributes.html#deregistration-delay,
+ * "Connection termination on deregistration"). Deleting conntrack entries does not reset TCP, so the instance's
+ * established connections on its SIP ports are destroyed in its namespace (`ss -K`, SOCK_DESTROY: the kernel sends
+ * the peer a RST, which the NLB's conntrack, still there, un-NATs to the caller). Run before `conntrack -D`.
+ */
+export function tcpResetCommands(ns: string, sipPorts: readonly number[]): Cmd[] {
+  return [...new Set(sipPorts)].map((p) => ['ip', 'netns', 'exec', ns, 'ss', '-K', '-t', 'state', 'established', 'sport', '=', `:${p}`]);
 }
 
 /** "SIP/2.0 " — the first 8 bytes of a SIP response's UDP payload. */

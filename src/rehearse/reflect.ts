@@ -11,7 +11,7 @@ import { checkTargets, launch, setTargets, type Fleet, type FleetInstance } from
 import type { RehearsalImage } from './image.js';
 import type { Load } from './load.js';
 import { setModelTargetHealth } from './model-link.js';
-import { ADDR, instanceIp } from './net-plan.js';
+import { ADDR, instanceIp, tcpResetCommands } from './net-plan.js';
 import { ctlSocket, event, run, sleep, type Rig } from './rig.js';
 import { initialTarget } from './target-health.js';
 
@@ -122,6 +122,9 @@ async function carry(r: Reflection, e: { event: InstanceEvent; id: string }): Pr
   if (e.event === 'terminating') return picked(r, v);
   if (e.event === 'deregistered') {
     for (const w of r.load.trunkDraining) if (w.id === v.id && w.to === undefined) w.to = Date.now();
+    // TCP first: conntrack -D does not reset a TCP connection; the RST goes out while the NLB still maps it.
+    const live = r.rig.live.get(v.id);
+    if (live) for (const c of tcpResetCommands(live.ns, Object.values(r.f.sipPort))) await run(c).catch(() => '');
     await run(['ip', 'netns', 'exec', r.rig.names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(v.k)]).catch(() => '');
     return event(r.rig, v.id, 'deregistration delay over: remaining flows cut');
   }

@@ -21,6 +21,8 @@ const TM_WAIT_MS = 5000;
 interface Observed {
   outcomes: CallOutcome[];
   trunkOutcomes: CallOutcome[];
+  holderOutcomes: CallOutcome[];
+  tcpOutcomes: CallOutcome[];
   /** When each call ended (its BYE's 200 at the callee). */
   ends: Map<string, number>;
   uasLogs: string[];
@@ -32,7 +34,7 @@ interface Observed {
 export async function awaitCalls(rig: Rig, plan: RehearsalPlan, load: Load): Promise<boolean> {
   await Promise.race([Promise.all(load.uacStarts), rig.interrupted]);
   const cap = cancellableSleep(plan.windowMs + plan.waitMs + 10_000);
-  const callers = [...load.uacs, ...(load.trunk ? [load.trunk] : [])];
+  const callers = [...load.uacs, ...(load.trunk ? [load.trunk] : []), ...load.holders.flatMap((h) => (h.proc ? [h.proc] : [])), ...load.tcp.map((t) => t.proc)];
   const ended = await Promise.race([Promise.all(callers.map((u) => u.exited)).then(() => true), cap.done.then(() => false), rig.interrupted]).finally(
     cap.cancel,
   );
@@ -48,11 +50,13 @@ async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Obser
   const ends = callEnds([...uasLogs]);
   const trunkLog = load.trunk ? await read('uac-trunk.log') : '';
   const trunkOutcomes = load.trunk ? callOutcomes([trunkLog]) : [];
-  for (const c of [...outcomes, ...trunkOutcomes]) {
+  const holderOutcomes = callOutcomes(await Promise.all(load.holders.map((h) => readFile(h.log, 'utf8').catch(() => ''))));
+  const tcpOutcomes = callOutcomes(await Promise.all(load.tcp.map((t) => readFile(t.log, 'utf8').catch(() => ''))));
+  for (const c of [...outcomes, ...trunkOutcomes, ...holderOutcomes, ...tcpOutcomes]) {
     const e = ends.get(c.callId);
     if (e !== undefined) c.endedAt = e;
   }
-  return { outcomes, trunkOutcomes, ends, uasLogs, trunkLog };
+  return { outcomes, trunkOutcomes, holderOutcomes, tcpOutcomes, ends, uasLogs, trunkLog };
 }
 
 /** A call is cut when the instance that owned its dialog was terminated while the call was still up (its end, seen
@@ -60,7 +64,7 @@ async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Obser
 function markCut(seen: Observed, rec: RollRecord, callsEnded: boolean): Set<string> {
   const cut = new Set<string>();
   for (const [, h] of rec.heldAtTerminate) for (const c of h.calls) if ((seen.ends.get(c) ?? Infinity) > h.at) cut.add(c);
-  for (const c of [...seen.outcomes, ...seen.trunkOutcomes]) {
+  for (const c of [...seen.outcomes, ...seen.trunkOutcomes, ...seen.holderOutcomes, ...seen.tcpOutcomes]) {
     if (cut.has(c.callId) && c.result !== 'refused') c.result = 'dropped';
     // Up, never ended, on no terminated instance, and the rehearsal stopped waiting: the harness cut it.
     else if (!callsEnded && c.result === 'dropped') c.cutByRehearsal = true;
@@ -215,8 +219,10 @@ export async function summarize(
     times,
     hooksTimedOut: f.cs.instances.filter((i) => i.endedBy === 'timeout').length,
     timeline: rig.timeline,
-    droppedCalls: [...seen.outcomes, ...seen.trunkOutcomes].filter((c) => c.result === 'dropped'),
+    droppedCalls: [...seen.outcomes, ...seen.trunkOutcomes, ...seen.holderOutcomes, ...seen.tcpOutcomes].filter((c) => c.result === 'dropped'),
     ...(trunk ? { trunk } : {}),
+    ...(load.holders.length ? { holders: { ...countCalls(seen.holderOutcomes), sources: Object.fromEntries(load.holders.map((h) => [h.id, h.src])) } } : {}),
+    ...(load.tcp.length ? { tcp: countCalls(seen.tcpOutcomes) } : {}),
     natPath: { ...natPath(seen.uasLogs.join('\n')), ...natTranslations(load.natFlows) },
     ...(rolled.failed !== undefined ? { failed: rolled.failed } : {}),
   };

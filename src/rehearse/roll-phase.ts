@@ -11,7 +11,7 @@ import { runRoll, type RollSummary } from '../roll/run.js';
 import type { Fleet } from './fleet.js';
 import { SLOW_BOOT_AWS_SECONDS } from './fleet.js';
 import type { RehearsalImage } from './image.js';
-import type { Load } from './load.js';
+import { endLoad, type Load } from './load.js';
 import { reflectModel, type RollRecord } from './reflect.js';
 import { inProcessClients } from './region-clients.js';
 import { graceFromBoot, seedRegion, type SeededRegion } from './region-seed.js';
@@ -126,7 +126,7 @@ export async function roll(rig: Rig, f: Fleet, load: Load, def: ImageDefinition,
   }
   rec.rollEndedAt = Date.now();
   rec.rollMs = rec.rollEndedAt - rollStart;
-  if (load.trunk?.pid !== undefined && load.trunk.running) process.kill(load.trunk.pid, 'SIGUSR1');
+  endLoad(load);
   const outcome = outcomeOf(f, r.summary);
   const failed = outcome === 'succeeded' ? undefined : [r.error ?? `sipbake roll: ${r.summary?.outcome ?? 'no outcome'}`, ...rec.launchFailures.values()].join('; ');
   if (failed !== undefined) f.cs.failed = failed;

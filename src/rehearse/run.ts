@@ -45,7 +45,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     await networkUp(rig, plan, [imgs.old.port, imgs.new.port]);
     const fleet = await serveRegion(rig, plan, imgs, modelRegion(rig, def));
     await fleetUp(rig, fleet, imgs.old);
-    const load = await loadUp(rig, plan, imgs.old, imgs.new);
+    const load = await loadUp(rig, plan, imgs.old, imgs.new, fleet);
     await awaitFirstCalls(rig, fleet, plan);
     const rolled = await roll(rig, fleet, load, def, imgs);
     const callsEnded = await awaitCalls(rig, plan, load);

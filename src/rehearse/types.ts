@@ -19,6 +19,8 @@ export interface RehearseOptions {
   stopDrainAgents?: boolean;
   /** A busy SIP trunk besides the callers: all its calls from one address and port, through the whole roll (default on). */
   trunk?: boolean;
+  /** TCP calls besides the UDP ones (SIPp -t tn through the NLB's TCP listener; default on). */
+  tcp?: boolean;
   /** Serve EC2 DescribeInstances to the drain agents (SIPBAKE_EC2_ENDPOINT), so a draining instance can find the
    *  serving peers it hands new INVITEs to (default on). Off: nothing answers at that endpoint (the negative control:
    *  the lookup fails, a draining instance refuses them). */
@@ -131,6 +133,11 @@ export interface RehearsalSummary {
     /** Trunk calls placed while the target holding the trunk's flow was deregistered but its flows were kept. */
     placedWhileDraining: number;
   };
+  /** The holders (load.ts): per old instance, calls from a source the NLB hashes to it, placed until the roll ends,
+   *  so that every old instance holds calls when it is picked. sources: instance id → source address. */
+  holders?: CallCounts & { sources: Record<string, string> };
+  /** The TCP calls (a connection each, through the NLB's TCP listener), counted apart. */
+  tcp?: CallCounts;
   /** Outbound INVITEs the destination received (they leave through the NAT gateway), how many had rport in the
    *  proxy's Via (needed for responses through a port-translating NAT), caller BYEs relayed to the callee; and the
    *  NAT gateway's translations seen in its conntrack table (source ports kept = not random). */

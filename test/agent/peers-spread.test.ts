@@ -23,7 +23,8 @@ describe('hand-off peer choice', () => {
     const [self, p1, p2] = all as [FakeInstance, FakeInstance, FakeInstance];
     p1.healthAt = h.fake.nowMs + 120_000; // in its health-check grace: ASG Healthy, target initial
     const f = peerFinder({ autoScaling: h.clients.autoScaling, ec2: h.clients.ec2, elbv2: h.clients.elbv2, instanceId: self.InstanceId });
-    expect(await f.find()).toEqual({ peer: p2.PrivateIpAddress, instanceId: p2.InstanceId });
+    // With a target group the peer carries the port it is registered with (issue 19, item 3: handoff across ports).
+    expect(await f.find()).toEqual({ peer: `${p2.PrivateIpAddress}:5060`, instanceId: p2.InstanceId });
     p2.healthAt = h.fake.nowMs + 120_000;
     expect(await f.find()).toEqual({ none: 'no other InService instance in kamailio-lb-asg is healthy in its target groups' });
     expect(h.fake.iam!.denials).toEqual([]);

@@ -61,7 +61,7 @@ describe('rehearse: call outcomes from SIPp message logs', () => {
 describe('rehearse: summary', () => {
   it('prints the calls, the NAT path, the roll against its floor, and each replaced instance against its bound', () => {
     const measured: Omit<RehearsalSummary, 'verdict'> = {
-      engine: 'sipbake roll',
+      engine: 'rehearsal controller',
       outcome: 'succeeded',
       image: 'twilio-relay',
       to: 'twilio-relay',
@@ -120,7 +120,8 @@ describe('rehearse: summary', () => {
     expect(text).toMatch(/run 1\/10 as fast/);
     expect(text).toMatch(/roll: 60 s of scaled time \(sequential floor 55 s\) \+ 3\.0 s of launches \(wall clock, not scaled\)/);
     expect(text).toMatch(/^FAILED: twilio-relay → twilio-relay on 1 instance\(s\), engine: sipbake roll, outcome: succeeded: trunk: 3 calls refused$/m);
-    expect(text).toMatch(/i-1 +47 s +44 s +within +complete/);
+    // The calls each replaced instance held when it was picked (issue 19, what to build 4, item 1).
+    expect(text).toMatch(/i-1 +3 call\(s\) +47 s +44 s +within +complete/);
     expect(text).not.toMatch(/i-2/);
   });
 });

@@ -96,14 +96,17 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
       for (const i of old) expect(i.withinBound, `${i.id}\n${ctx}`).toBe(true);
       expect(old.map((i) => i.endedBy)).toEqual(['complete', 'complete', 'complete']);
       expect(s.hooksTimedOut).toBe(0);
-      // The drains had calls to wait for (otherwise the bound above proves nothing).
-      expect(
-        old.reduce((n, i) => n + (i.callsAtPick ?? 0), 0),
-        ctx,
-      ).toBeGreaterThan(0);
+      // Every drain had calls to wait for (otherwise the bound above proves nothing): the holders aim a source at each
+      // old instance (issue 19, what to build 4, item 1).
+      for (const i of old) expect(i.callsAtPick, `${i.id}\n${ctx}`).toBeGreaterThan(0);
+      expect(Object.keys(s.holders?.sources ?? {}).sort(), ctx).toEqual(old.map((i) => i.id).sort());
+      expect(s.holders?.completed, ctx).toBe(s.holders?.placed);
       // NAT path: every outbound INVITE reached the destination through the NAT gateway, whose translations changed
       // the source port (random ports); the caller's BYEs followed the same way; the proxy's Via asks for rport.
-      expect(s.natPath.outboundInvites, ctx).toBe(30 + t.placed);
+      expect(s.natPath.outboundInvites, ctx).toBe(30 + t.placed + (s.holders?.placed ?? 0) + (s.tcp?.placed ?? 0));
+      // TCP calls (issue 19, what to build 4, item 2): through the NLB's TCP listener, none dropped or refused by the roll.
+      expect(s.tcp?.placed, ctx).toBeGreaterThan(0);
+      expect(s.tcp?.completed, ctx).toBe(s.tcp?.placed);
       expect(s.natPath.natFlows, ctx).toBeGreaterThan(0);
       expect(s.natPath.natPortsKept, ctx).toBe(0);
       expect(s.natPath.byesFromProxy, ctx).toBeGreaterThanOrEqual(s.calls.callerBye);
@@ -154,8 +157,10 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     // Whatever was lost is counted, and a run that lost anything fails with its reasons.
     const lost =
       s.calls.dropped + s.calls.refused + s.calls.unanswered + s.calls.unplaced + (s.trunk ? s.trunk.dropped + s.trunk.refused + s.trunk.unanswered : 0);
-    expect(s.verdict.ok, ctx).toBe(lost === 0 && s.hooksTimedOut === 0 && s.failed === undefined);
-    if (!s.verdict.ok) expect(s.verdict.line, ctx).toMatch(/^FAILED: .*(dropped|refused|unanswered|timed out|failed)/);
+    // The killed instance holds no dialog when picked (its Kamailio is gone): the verdict says so too.
+    const idle = s.perInstance.filter((i) => i.callsAtPick === 0).length;
+    expect(s.verdict.ok, ctx).toBe(lost === 0 && idle === 0 && s.hooksTimedOut === 0 && s.failed === undefined);
+    if (!s.verdict.ok) expect(s.verdict.line, ctx).toMatch(/^FAILED: .*(dropped|refused|unanswered|timed out|failed|held no call)/);
     expect(leftovers()).toEqual([]);
   }, 300_000);
 

@@ -158,6 +158,23 @@ describe('a draining instance hands new INVITEs to a serving peer', () => {
     ).toHaveLength(10);
   }, 60_000);
 
+  // Issue 19, what to build 4, item 3: the agent names the peer ADDRESS:PORT when its target group registers it on
+  // its own port (images on different SIP ports); Kamailio relays to that port. Control: the template's old
+  // `$du = "sip:" + $var(peer) + ":" + $Rp` (the whole ADDRESS:PORT as the host) made every call here fail.
+  it('a peer named ADDRESS:PORT in $shv(handoff) gets the calls at that port', async () => {
+    const [ia, ib] = [inst[0]!, inst[1]!];
+    await ia.kamcmd('pv.shvSet', 'draining', 'int', '1');
+    await ia.kamcmd('pv.shvSet', 'handoff', 'str', `${B}:${port}`);
+    const before = await ib.processed();
+    const r = await trunkCalls('handoff-port', 4);
+    expect(r.stats?.successful, r.output).toBe(4);
+    expect(await ib.processed()).toBe(before + 4);
+    expect(ia.kam.text()).toContain(`to ${B}:${port}\n`);
+    // The handed-off INVITEs leave A's tm wait timer before the next test counts A's transactions.
+    const deadline = Date.now() + 15_000;
+    while (parseTmList(await ia.kamcmd('tm.list')) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+  }, 60_000);
+
   it('with no peer set, the draining A answers the same calls 503 (negative control)', async () => {
     const ia = inst[0]!;
     await ia.kamcmd('pv.shvSet', 'draining', 'int', '1');

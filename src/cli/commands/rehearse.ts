@@ -43,6 +43,11 @@ export default defineCommand({
         default: true,
         describe: 'Also place calls as a busy SIP trunk: all from one address and port (one UDP flow) through the whole roll',
       })
+      .option('tcp', {
+        type: 'boolean',
+        default: true,
+        describe: "Also place TCP calls (a connection each) through the NLB's TCP listener; they hold at most 4/5 of the deregistration delay",
+      })
       .option('peer-discovery', {
         type: 'boolean',
         default: true,
@@ -79,6 +84,7 @@ export default defineCommand({
       deregistrationDelaySeconds: o['deregistration-delay'],
       hookTimeoutSeconds: o['hook-timeout'],
       trunk: o.trunk,
+      tcp: o.tcp,
       peerDiscovery: o['peer-discovery'],
       keepDir: o.keep,
       ...(o.break ? { break: o.break } : {}),
@@ -116,18 +122,28 @@ export function formatSummary(s: RehearsalSummary): string {
           `trunk ${s.trunk.source} (one UDP flow): ${s.trunk.placed} placed, ${s.trunk.completed} completed (${s.trunk.callerBye} caller BYE, ${s.trunk.calleeBye} callee BYE), ${s.trunk.dropped} dropped, ${s.trunk.refused} refused, ${s.trunk.unanswered} unanswered; ${s.trunk.placedWhileDraining} placed while its flow's instance was draining, ${s.trunk.handedOff} handed off to a serving peer`,
         ]
       : []),
+    ...(s.holders
+      ? [
+          `holders (a source per old instance, so each holds calls when picked): ${s.holders.placed} placed, ${s.holders.completed} completed, ${s.holders.dropped} dropped, ${s.holders.refused} refused, ${s.holders.unanswered} unanswered`,
+        ]
+      : []),
+    ...(s.tcp
+      ? [
+          `tcp (a connection per call): ${s.tcp.placed} placed, ${s.tcp.completed} completed, ${s.tcp.dropped} dropped, ${s.tcp.refused} refused, ${s.tcp.unanswered} unanswered`,
+        ]
+      : []),
     `NAT path: ${s.natPath.outboundInvites} INVITE(s) reached the destination (${s.natPath.invitesWithRport} with rport in the proxy's Via), ${s.natPath.byesFromProxy} BYE(s); ${s.natPath.natFlows} flow(s) translated to the NAT gateway's address, ${s.natPath.natPortsKept} kept their source port`,
     `roll: ${s.rollSeconds.toFixed(0)} s of scaled time (sequential floor ${s.floorSeconds.toFixed(0)} s) + ${s.times.launchWallSeconds.toFixed(1)} s of launches (wall clock, not scaled); ${s.times.wallSeconds.toFixed(1)} s wall clock in all; hooks timed out: ${s.hooksTimedOut}`,
     `not scaled: ${s.times.unscaled.join('; ')}`,
     '',
-    'instance            drain   longest call   bound (+dereg +poll)   ended by',
+    'instance            held at pick   drain   longest call   bound (+dereg +poll)   ended by',
   ];
   for (const i of s.perInstance) {
     // The rehearsal sets both for an instance it picked and terminated; the others never drained.
     const { drainSeconds, longestRemainingCallSeconds } = i;
     if (drainSeconds === undefined || longestRemainingCallSeconds === undefined) continue;
     lines.push(
-      `${i.id.padEnd(18)} ${drainSeconds.toFixed(0).padStart(5)} s ${longestRemainingCallSeconds.toFixed(0).padStart(8)} s     ${i.withinBound ? 'within' : 'EXCEEDED'}               ${i.endedBy ?? '?'}`,
+      `${i.id.padEnd(18)} ${String(i.callsAtPick ?? 0).padStart(6)} call(s) ${drainSeconds.toFixed(0).padStart(5)} s ${longestRemainingCallSeconds.toFixed(0).padStart(8)} s     ${i.withinBound ? 'within' : 'EXCEEDED'}               ${i.endedBy ?? '?'}`,
     );
   }
   lines.push('', s.verdict.line);
