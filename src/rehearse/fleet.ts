@@ -184,7 +184,7 @@ export function healthy(f: Fleet, k: number, port: number): Promise<boolean> {
 }
 
 /** Routable: InService in the model (not leaving) and healthy at the NLB; new flows go to these only. */
-function routable(f: Fleet, id: string): boolean {
+export function routable(f: Fleet, id: string): boolean {
   return f.model.region.instances.get(id)?.LifecycleState === 'InService' && f.targetHealth.get(id)?.state === 'healthy';
 }
 

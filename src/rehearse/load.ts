@@ -6,7 +6,7 @@ import { ADDR, instanceIp, targetKey } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { cancellableSleep, check, ctlSocket, event, run, sleep, start, type Rig } from './rig.js';
 import { uacCalleeBye, uacCallerBye, uacTrunk, uas, type Hold } from './scenarios.js';
-import type { Fleet } from './fleet.js';
+import { routable, type Fleet } from './fleet.js';
 import { holderSources } from './sources.js';
 
 // The load: the callees (the destination or the recorders), the callers (SIPp UACs from several source addresses,
@@ -158,7 +158,7 @@ export function holderArgs(plan: RehearsalPlan, hi: number, src: string, target:
 /** Every old instance holds calls when it is picked: per old instance a holder caller from a source that hashes to
  *  it (sources.ts), placing calls from now until the roll ends. */
 async function startHolders(rig: Rig, plan: RehearsalPlan, f: Fleet, img: RehearsalImage, file: string): Promise<Load['holders']> {
-  const olds = f.cs.instances.filter((i) => i.image === 'old' && i.registered);
+  const olds = f.cs.instances.filter((i) => i.image === 'old' && routable(f, i.id));
   const keyOf = (k: number) => targetKey({ ip: instanceIp(k), port: f.sipPort.old });
   const srcs = holderSources(
     f.buckets,
