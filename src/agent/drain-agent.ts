@@ -13,6 +13,7 @@ import { peerFinder } from './peers.js';
 import { lifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
 import { readManifest } from '../contract/image-manifest.js';
+import { releaseBeforeComplete } from './media-address.js';
 
 /** A peer lookup is reused this long: three Describe calls per draining instance per 30 s, not per 10 s. */
 const PEER_CACHE_MS = 30_000;
@@ -80,13 +81,17 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
       spotInterruption: () => spotInterruptionAt(imds),
       kamailio: kamcmdRpc({ kamcmd, socket }),
       health: { open: () => port.open(), fail: () => port.fail(cfg.healthCheck.behaviour) },
-      lifecycle: lifecycleHook({
-        autoScaling,
-        instanceId,
-        hookName: cfg.lifecycleHookName,
-        fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
-        log,
-      }),
+      lifecycle: releaseBeforeComplete(
+        lifecycleHook({
+          autoScaling,
+          instanceId,
+          hookName: cfg.lifecycleHookName,
+          fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
+          log,
+        }),
+        // media.address elastic-ip-pool: the claimed address goes back to the pool once the calls are over.
+        m.rtpproxy && m.mediaAddress.source === 'elastic-ip-pool' ? { ec2, instanceId, pool: m.mediaAddress.pool, log } : undefined,
+      ),
       peers: peerFinder({
         autoScaling: lookupAutoScaling,
         ec2,

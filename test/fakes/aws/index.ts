@@ -8,6 +8,7 @@ import type { AwsClients } from '../../../src/aws/clients.js';
 import { FakeAws, type CallRecord, type FakeOptions } from './fake-aws.js';
 import { awsError } from '../../../src/region/faults.js';
 import { ec2Handlers } from '../../../src/region/handlers-ec2.js';
+import { ec2AddressHandlers } from '../../../src/region/handlers-ec2-address.js';
 import { asgHandlers } from '../../../src/region/handlers-asg.js';
 import { cloudwatchHandlers, elbHandlers } from '../../../src/region/handlers-elb-cw.js';
 
@@ -73,7 +74,7 @@ export function createFakeAws(opts: FakeOptions = {}): FakeAwsHandle {
     cloudwatch: new cwSdk.CloudWatchClient(cfg),
   };
   const mocks = [
-    wire(fake, clients.ec2, ec2Sdk, 'ec2', ec2Handlers(fake)),
+    wire(fake, clients.ec2, ec2Sdk, 'ec2', { ...ec2Handlers(fake), ...ec2AddressHandlers(fake) }),
     wire(fake, clients.autoScaling, asgSdk, 'autoscaling', asgHandlers(fake)),
     wire(fake, clients.elbv2, elbSdk, 'elbv2', elbHandlers(fake)),
     wire(fake, clients.cloudwatch, cwSdk, 'cloudwatch', cloudwatchHandlers(fake)),
@@ -88,7 +89,7 @@ export function createFakeAws(opts: FakeOptions = {}): FakeAwsHandle {
 export function installFakeAws(fake: FakeAws): () => void {
   failTestOnDenials(fake);
   const mocks = [
-    wire(fake, ec2Sdk.EC2Client, ec2Sdk, 'ec2', ec2Handlers(fake)),
+    wire(fake, ec2Sdk.EC2Client, ec2Sdk, 'ec2', { ...ec2Handlers(fake), ...ec2AddressHandlers(fake) }),
     wire(fake, asgSdk.AutoScalingClient, asgSdk, 'autoscaling', asgHandlers(fake)),
     wire(fake, elbSdk.ElasticLoadBalancingV2Client, elbSdk, 'elbv2', elbHandlers(fake)),
     wire(fake, cwSdk.CloudWatchClient, cwSdk, 'cloudwatch', cloudwatchHandlers(fake)),
