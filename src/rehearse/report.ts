@@ -1,3 +1,4 @@
+import { readRtpFigures } from './rtp-report.js';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
@@ -201,6 +202,7 @@ export async function summarize(
   const times = rollTimes(rec.rollMs, launchWallMs(f.cs.instances, rec.rollEndedAt), o.scale);
   const poll = imgs.old.pollSeconds;
   const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
+  const rtp = await readRtpFigures(rig.dir); // r3-media (rtp-report.ts)
   const measured: Omit<RehearsalSummary, 'verdict'> = {
     engine: 'rehearsal controller',
     ...(o.break ? { break: o.break } : {}),
@@ -224,6 +226,7 @@ export async function summarize(
     timeline: rig.timeline,
     droppedCalls: [...seen.outcomes, ...seen.trunkOutcomes].filter((c) => c.result === 'dropped'),
     ...(trunk ? { trunk } : {}),
+    ...(rtp ? { rtp } : {}),
     natPath: { ...natPath(seen.uasLogs.join('\n')), ...natTranslations(load.natFlows) },
     ...(f.cs.failed ? { failed: [f.cs.failed, ...rec.launchFailures.values()].join('; ') } : {}),
   };

@@ -2,9 +2,13 @@
 // with its two EnvironmentFiles (rtpproxy.env from the render, rtpproxy-boot.env from the boot agent), expanded as
 // systemd does ($VAR splits on white space; systemd.service "Command lines", systemd.exec "EnvironmentFile=").
 // Only the binary (the pinned build on PATH) and the pidfile (under the tree) change. Pure, except readRtpproxyUnit.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RTPPROXY_PIDFILE } from '../contract/rtpproxy-args.js';
+import { rtpproxyBinary } from '../try/upstream.js';
+import type { ManagedProcess } from '../try/process.js';
+import { sleep, start, type Rig } from './rig.js';
 
 const UNIT = 'etc/systemd/system/rtpproxy.service';
 
@@ -54,4 +58,21 @@ export async function readRtpproxyUnit(tree: string, bin: string): Promise<strin
   const unit = await readFile(path.join(tree, UNIT), 'utf8');
   const files = (directives(unit).EnvironmentFile ?? []).map((f) => path.join(tree, f.replace(/^-/, '')));
   return rtpproxyArgvFromUnit(unit, await Promise.all(files.map((f) => readFile(f, 'utf8'))), tree, bin);
+}
+
+/**
+ * Starts instance k's RTPProxy inside its namespace (nsx: `ip netns exec NS`) and waits until it wrote its pidfile
+ * (after its sockets are bound). undefined when this machine has no rtpproxy (then the stand-in serves: ns-helper).
+ */
+export async function startRtpproxy(rig: Rig, nsx: string[], tree: string, id: string, k: number): Promise<ManagedProcess | undefined> {
+  const bin = rtpproxyBinary();
+  if (!bin) return undefined;
+  const p = start(rig, [...nsx, ...(await readRtpproxyUnit(tree, bin))], `rtpproxy ${id}`, `rtpproxy-${k}.log`);
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(rtpproxyPidfile(tree))) {
+    if (!p.running) throw p.failure('exited during start-up', `read ${path.join(rig.dir, `rtpproxy-${k}.log`)}`);
+    if (Date.now() > deadline) throw p.failure('wrote no pidfile within 10 s', `read ${path.join(rig.dir, `rtpproxy-${k}.log`)}`);
+    await sleep(50);
+  }
+  return p;
 }
