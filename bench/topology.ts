@@ -81,6 +81,8 @@ async function main(): Promise<void> {
       floorSeconds: round(s.floorSeconds, 1),
       rollOverFloor: round(s.rollSeconds / s.floorSeconds),
       trunk: s.trunk,
+      // r3-media: recorder-lb runs carry the trunk calls' RTP (rtp-report.ts).
+      ...(s.rtp ? { rtp: { calls: s.rtp.calls, callsWithGap: s.rtp.callsWithGap, callsWithoutAudio: s.rtp.callsWithoutAudio, maxGapMs: s.rtp.maxGapMs } } : {}),
       ...(s.failed ? { failed: s.failed } : {}),
     });
   }

@@ -10,6 +10,8 @@ import { writeFilesAtomic, type AgentFile } from './atomic.js';
 import { silentLog, type Log } from './log.js';
 import { retry } from './retry.js';
 import { systemLookup, unresolvedHosts, type Lookup } from './resolve.js';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { mediaAddressFor } from './media-address.js';
 
 // `agent.mjs boot`: load (manifest, IMDS, secrets, DNS), plan the files (pure), write them atomically.
 
@@ -18,6 +20,8 @@ export interface BootFacts {
   publicIp: string;
   /** The VPC CIDR (IMDS network/interfaces/macs/MAC/vpc-ipv4-cidr-block). */
   peerNet?: string;
+  /** What RTPProxy advertises in SDP (media.address); absent: publicIp. */
+  mediaIp?: string;
 }
 
 export interface BootSecrets {
@@ -62,7 +66,8 @@ export function planBoot(m: AgentManifest, facts: BootFacts, secrets: BootSecret
     ...(m.tls ? { tls: { certificate: m.tls.certificate, privateKey: m.tls.privateKey } } : {}),
   });
   const files: AgentFile[] = [{ path: at(BOOT_INCLUDE_PATH), content: include, mode: 0o640, group: 'kamailio' }];
-  if (m.rtpproxy) files.push({ path: at(RTPPROXY_BOOT_ENV_PATH), content: renderRtpproxyBootEnv(facts), mode: 0o644 });
+  const media = { privateIp: facts.privateIp, publicIp: facts.mediaIp ?? facts.publicIp };
+  if (m.rtpproxy) files.push({ path: at(RTPPROXY_BOOT_ENV_PATH), content: renderRtpproxyBootEnv(media), mode: 0o644 });
   if (m.tls && secrets.tlsCertificate !== undefined) files.push({ path: at(m.tls.certificate), content: secrets.tlsCertificate, mode: 0o644 });
   if (m.tls && secrets.tlsPrivateKey !== undefined) files.push({ path: at(m.tls.privateKey), content: secrets.tlsPrivateKey, mode: 0o640, group: 'kamailio' });
   return files;
@@ -107,6 +112,26 @@ async function readAddresses(m: AgentManifest, imds: Imds): Promise<BootFacts> {
   }
 }
 
+/** media.address: the instance's public IPv4, or an Elastic IP claimed from the pool (src/agent/media-address.ts). */
+async function readMediaAddress(m: AgentManifest, facts: BootFacts, imds: Imds, o: BootOptions, log: Log): Promise<string> {
+  return mediaAddressFor(m.mediaAddress, facts.publicIp, {
+    publicIpv4: () => imds.findIpv4(META.publicIpv4),
+    pool: async () => {
+      const pool = m.mediaAddress.source === 'elastic-ip-pool' ? m.mediaAddress.pool : '';
+      const instanceId = await imds.get(META.instanceId);
+      const ec2 =
+        o.ec2 ??
+        new EC2Client({
+          region: o.region ?? (await imds.get(META.region)),
+          maxAttempts: 5,
+          ...(o.ec2Endpoint ? { endpoint: o.ec2Endpoint } : {}),
+          ...(o.credentials ? { credentials: o.credentials } : {}),
+        });
+      return { ec2, instanceId, pool, log };
+    },
+  });
+}
+
 export interface BootOptions {
   /** Filesystem root ('' on the instance). */
   root: string;
@@ -124,6 +149,9 @@ export interface BootOptions {
   /** Seconds from start after which boot stops retrying (secret reads, credentials). Default 150. */
   deadlineSeconds?: number;
   lookup?: Lookup;
+  /** EC2 for media.address elastic-ip-pool; by default a client with the region from IMDS and `credentials`. */
+  ec2?: Pick<EC2Client, 'send'>;
+  ec2Endpoint?: string;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -178,7 +206,9 @@ export async function runBoot(opts: BootOptions): Promise<BootResult> {
   const m = opts.manifest ?? (await readManifest(opts.root));
   const imds = opts.imds instanceof Imds ? opts.imds : new Imds(opts.imds);
   const facts = await readAddresses(m, imds);
-  log(`addresses: private ${facts.privateIp}, advertised ${facts.publicIp} (${m.advertise.source}), peer network ${facts.peerNet}`);
+  if (m.rtpproxy && m.mediaAddress.source !== 'signalling') facts.mediaIp = await readMediaAddress(m, facts, imds, opts, log);
+  const media = facts.mediaIp ? `, media ${facts.mediaIp} (${m.mediaAddress.source})` : '';
+  log(`addresses: private ${facts.privateIp}, advertised ${facts.publicIp} (${m.advertise.source})${media}, peer network ${facts.peerNet}`);
   await checkDestinations(m, opts.lookup ?? systemLookup, log);
   let secrets: BootSecrets = {};
   if (needsSecrets(m)) {

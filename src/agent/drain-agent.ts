@@ -14,6 +14,7 @@ import { peerFinder } from './peers.js';
 import { lifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
 import { readManifest } from '../contract/image-manifest.js';
+import { releaseBeforeComplete } from './media-address.js';
 
 // `agent.mjs drain`: wires the real effects (IMDS, kamcmd, a TCP port, the Auto Scaling API) into runDrain.
 
@@ -78,13 +79,17 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
       spotInterruption: () => spotInterruptionAt(imds),
       kamailio: kamcmdRpc({ kamcmd, socket }),
       health: { open: () => port.open(), fail: () => port.fail(cfg.healthCheck.behaviour) },
-      lifecycle: lifecycleHook({
-        autoScaling,
-        instanceId,
-        hookName: cfg.lifecycleHookName,
-        fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
-        log,
-      }),
+      lifecycle: releaseBeforeComplete(
+        lifecycleHook({
+          autoScaling,
+          instanceId,
+          hookName: cfg.lifecycleHookName,
+          fallbackHeartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
+          log,
+        }),
+        // media.address elastic-ip-pool: the claimed address goes back to the pool once the calls are over.
+        m.rtpproxy && m.mediaAddress.source === 'elastic-ip-pool' ? { ec2, instanceId, pool: m.mediaAddress.pool, log } : undefined,
+      ),
       peers: peerFinder({
         autoScaling: lookupAutoScaling,
         ec2,

@@ -25,6 +25,7 @@ async function boot(): Promise<number> {
       imds: { endpoint: env.imdsEndpoint, budgetMs: env.imdsBudgetSeconds * 1000, requestTimeoutMs: env.imdsRequestTimeoutSeconds * 1000 },
       ...(env.ssmEndpoint ? { ssmEndpoint: env.ssmEndpoint } : {}),
       ...(env.secretsManagerEndpoint ? { secretsManagerEndpoint: env.secretsManagerEndpoint } : {}),
+      ...(env.ec2Endpoint ? { ec2Endpoint: env.ec2Endpoint } : {}),
       // On the instance: the role's keys from IMDSv2, retried; static AWS_* keys win where set (tests).
       ...(creds.hasEnvironmentKeys(process.env) ? {} : { credentials: creds.instanceRoleCredentials({ endpoint: env.imdsEndpoint }) }),
       deadlineSeconds: env.bootDeadlineSeconds,

@@ -42,7 +42,8 @@ export async function loadDeploy(ctx: CommandContext, image: string, region?: st
     file,
     deploy: region ? { ...def.deploy, region } : def.deploy,
     drainMaxSeconds: def.drain.maxSeconds,
-    mediaAnchored: def.media.rtpproxy.enabled,
+    // RTP crosses the NLB only when SDP carries the signalling address (media.address, docs/media.md).
+    mediaAnchored: def.media.rtpproxy.enabled && def.media.address.source === 'signalling',
     drainPollSeconds: def.drain.pollSeconds,
   };
 }

@@ -82,7 +82,7 @@ export interface TimingAdvice {
 
 /**
  * What preflight should tell the user, given the real order. mediaAnchored: the instance relays RTP (RTPProxy) through
- * the NLB, whose UDP flows are closed when the deregistration delay ends (connection termination, on by default for
+ * the NLB (media.address signalling; with media on the instance's own address RTP never crosses the NLB), whose UDP flows are closed when the deregistration delay ends (connection termination, on by default for
  * UDP target groups), so the delay must cover the drain; signalling alone survives it (in-dialog requests are
  * re-hashed and forwarded to the dialog's owner).
  */
@@ -99,7 +99,7 @@ export function timingAdvice(i: Omit<DrainTimingInput, 'longestCallSeconds'> & {
     out.push({
       level: 'warning',
       field: 'deregistrationDelay',
-      message: `deregistration delay ${dereg} s is longer than drain.maxSeconds ${i.drainMaxSeconds} s: every replaced instance waits the whole delay before its hook even starts, ${dereg - i.drainMaxSeconds} s per instance with nothing to drain; the drain agent (not the delay) holds calls, so a short delay (e.g. 30 s) is enough`,
+      message: `deregistration delay ${dereg} s is longer than drain.maxSeconds ${i.drainMaxSeconds} s: every replaced instance waits the whole delay before its hook even starts, ${dereg - i.drainMaxSeconds} s per instance with nothing to drain; the drain agent (not the delay) holds calls, and no RTP crosses the NLB (no RTPProxy, or media.address on the instance's own address, which outlives deregistration), so a short delay (e.g. 30 s) is enough`,
     });
   } else if (dereg > 0) {
     out.push({

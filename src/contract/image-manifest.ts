@@ -35,7 +35,16 @@ const manifestSchema = z.looseObject({
       allowUnresolved: z.boolean().default(false),
     })
     .nullish(),
-  rtpproxy: z.looseObject({ enabled: z.boolean().default(false), controlSocket: z.string().optional() }).nullish(),
+  rtpproxy: z
+    .looseObject({
+      enabled: z.boolean().default(false),
+      controlSocket: z.string().optional(),
+      // Older manifests have none: media on the signalling address, as before.
+      address: z
+        .looseObject({ source: z.enum(['signalling', 'instance-public-ipv4', 'elastic-ip-pool']).default('signalling'), pool: z.string().min(1).optional() })
+        .prefault({}),
+    })
+    .nullish(),
   tls: z
     .looseObject({
       enabled: z.boolean().default(false),
@@ -67,6 +76,8 @@ interface TlsFiles {
   privateKeySecret?: SecretRef;
 }
 
+export type MediaAddress = { source: 'signalling' } | { source: 'instance-public-ipv4' } | { source: 'elastic-ip-pool'; pool: string };
+
 /** What the agent needs from the manifest, normalised. */
 export interface AgentManifest {
   name: string;
@@ -75,6 +86,8 @@ export interface AgentManifest {
   rtpproxy: boolean;
   /** RTPProxy's control socket (sipbake-status asks it for its sessions). */
   rtpproxyControlSocket?: string;
+  /** Where RTPProxy's advertised address comes from (src/agent/media-address.ts). */
+  mediaAddress: MediaAddress;
   tls?: TlsFiles;
   drain: DrainConfig;
   kamcmd?: string;
@@ -83,6 +96,14 @@ export interface AgentManifest {
   allowUnresolved: boolean;
   /** Kamailio's UDP SIP port, when it listens on UDP (the health port's SIP probe goes there). */
   sipUdpPort?: number;
+}
+
+function mediaAddressOf(a: { source: MediaAddress['source']; pool?: string } | undefined, file: string): MediaAddress {
+  if (a === undefined || a.source === 'signalling') return { source: 'signalling' };
+  if (a.source === 'instance-public-ipv4') return { source: a.source };
+  if (a.pool === undefined)
+    throw new UserError(`${file} rtpproxy.address.source is elastic-ip-pool but rtpproxy.address.pool is missing`, 'set media.address.pool in the image definition, render and bake again');
+  return { source: a.source, pool: a.pool };
 }
 
 /** Pure: JSON text → manifest, or a UserError naming the file and the field. */
@@ -143,6 +164,7 @@ export function parseManifest(text: string, file: string): AgentManifest {
     ...(postgres ? { postgres } : {}),
     rtpproxy: m.rtpproxy?.enabled ?? false,
     ...(m.rtpproxy?.enabled && m.rtpproxy.controlSocket ? { rtpproxyControlSocket: m.rtpproxy.controlSocket } : {}),
+    mediaAddress: mediaAddressOf(m.rtpproxy?.address, file),
     ...(tls ? { tls } : {}),
     drain: m.deploy?.lifecycleHook?.name ? { ...m.drain, lifecycleHookName: m.deploy.lifecycleHook.name } : m.drain,
     ...(m.kamailio?.kamcmd ? { kamcmd: m.kamailio.kamcmd } : {}),
@@ -174,6 +196,7 @@ export function imageManifest(image: ImageDefinition, modules: string[]): Record
       rtpPorts: image.media.rtpproxy.rtpPorts,
       logLevel: image.media.rtpproxy.logLevel,
       maxCalls: image.media.rtpproxy.maxCalls ?? null,
+      address: image.media.address,
     },
     tls: image.tls.enabled
       ? {

@@ -25,3 +25,6 @@ export const ASG_TAG = {
   /** `sipbake:rejected:<ami>`: an AMI the gate rejected, with time and reason. */
   rejectedPrefix: 'sipbake:rejected:',
 } as const;
+
+/** On Elastic IPs: the media pool (media.address.pool) the boot agent claims from; sipbake infra creates them with it. */
+export const MEDIA_POOL_TAG = 'sipbake:media-pool';

@@ -2,6 +2,7 @@ import { isIP, isIPv4 } from 'node:net';
 import { parseArn, partitionOf } from './partition.js';
 import type { ImageDefinition } from './schema.js';
 import type { PathSegment, PointAt } from './locate.js';
+import { MEDIA_RULE_SUMMARY, mediaAddressRules } from './media-rules.js';
 
 // Rules that span fields. Pure: they run on a definition that already passed the schema and
 // return every problem with the field path it is about; load.ts positions them in the file.
@@ -50,6 +51,7 @@ export const RULE_SUMMARIES: readonly string[] = [
   'No literal secrets: an unknown field named like a password, secret or token is reported as one, secret fields (`dispatcher.backend.password`, `tls.*Secret`) must be references `{ source: ssm|secretsmanager, name }` read at boot, and no URI may carry `user:password@`.',
   '`drain.pollSeconds` < `drain.maxSeconds`.',
   '`advertise.source: elastic-ip` needs `advertise.elasticIp`, and `elasticIp` needs that source.',
+  MEDIA_RULE_SUMMARY,
   '`deploy.refresh.checkpointPercentages` rise strictly and end at 100; `maxHealthyPercentage` > `minHealthyPercentage` and at most 100 apart (the AWS limit); `deploy.healthyDeadlineSeconds` > `instanceWarmup`.',
   '`bake.amiRegions` lists each region once and not `bake.region` itself (the AMI is built there).',
   '`advertise.elasticIp` is a public address (not in 10/8, 172.16/12, 192.168/16, 100.64/10, loopback, link-local, multicast or reserved ranges).',
@@ -636,6 +638,7 @@ const RULES: readonly Rule[] = [
   noLiteralSecrets,
   drainTiming,
   advertise,
+  mediaAddressRules,
   deployRefresh,
   amiRegions,
   elasticIpPublic,

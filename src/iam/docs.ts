@@ -2,6 +2,7 @@
 import { explainText } from './explain.js';
 import { keySharing, keySharingText } from './kms-sharing.js';
 import { policyFor, type IamRole, type PolicyOptions } from './policies.js';
+import { imageSchema, type ImageDefinition } from '../definition/schema.js';
 
 export const IAM_DOC = 'docs/iam.md';
 
@@ -12,7 +13,17 @@ interface Shown {
   command: string;
   role: IamRole;
   o: PolicyOptions;
+  image?: ImageDefinition;
 }
+
+/** An image whose media goes to an Elastic IP of a pool (docs/media.md): the instance role gains the pool. */
+const MEDIA_POOL_IMAGE = imageSchema.parse({
+  name: 'media-pool-example',
+  listen: { udp: 5060 },
+  relay: { destination: { domain: 'sip.example.com' } },
+  advertise: { source: 'elastic-ip', elasticIp: '44.199.36.104' },
+  media: { rtpproxy: { enabled: true }, address: { source: 'elastic-ip-pool', pool: 'media-pool-example' } },
+});
 
 const SHOWN: Shown[] = [
   { title: 'Build (bake)', command: 'sipbake iam build', role: 'build', o: {} },
@@ -24,6 +35,13 @@ const SHOWN: Shown[] = [
     o: EXAMPLE,
   },
   { title: 'Instance role', command: 'sipbake iam instance', role: 'instance', o: {} },
+  {
+    title: 'Instance role of an image with `media.address.source: elastic-ip-pool`',
+    command: 'sipbake iam instance --image media-pool-example',
+    role: 'instance',
+    o: {},
+    image: MEDIA_POOL_IMAGE,
+  },
 ];
 
 const INTRO = `# IAM policies sipbake prints
@@ -75,7 +93,7 @@ function keySharingSection(): string {
 
 export function iamMarkdown(): string {
   const parts = SHOWN.map((s) => {
-    const p = policyFor(s.role, undefined, s.o);
+    const p = policyFor(s.role, s.image, s.o);
     return [`## ${s.title}`, '', '```', `$ ${s.command} --explain`, explainText(p), '```', '', '```json', JSON.stringify(p, null, 2), '```', ''].join('\n');
   });
   return [INTRO, ...parts, keySharingSection()].join('\n');

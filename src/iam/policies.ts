@@ -4,6 +4,7 @@ import type { SecretRef } from '../definition/primitives.js';
 import type { ImageDefinition } from '../definition/schema.js';
 import { buildPolicy } from './build-policy.js';
 import { keySharing, type KeySharing } from './kms-sharing.js';
+import { MEDIA_POOL_TAG } from '../contract/tags.js';
 import { rollPolicy } from './roll-policy.js';
 import { asgArn, each, partitionOf, stringCondition, type IamRole, type Policy, type PolicyScope, type Statement } from './scope.js';
 
@@ -27,7 +28,7 @@ function secretArn(s: PolicyScope, region: string, id: string): string {
  * The instance role: what the on-instance agent calls at boot (secrets) and while draining
  * (lifecycle hook, and the group's serving peers for the INVITE hand-off). Attach AmazonSSMManagedInstanceCore beside it for Session Manager.
  */
-function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
+function instancePolicy(s: PolicyScope, secrets: SecretScope, mediaPool: string | undefined): Policy {
   const statements: Statement[] = [
     {
       Sid: 'FindOwnGroupAndHook',
@@ -51,6 +52,7 @@ function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
       Resource: each(s, (r) => asgArn(s, r)),
     },
   ];
+  if (mediaPool !== undefined) statements.push(...mediaPoolStatements(s, mediaPool));
   const ssm = s.regions.flatMap((r) => secrets.ssm.map((n) => ssmArn(s, r, n)));
   const sm = s.regions.flatMap((r) => secrets.secretsmanager.map((n) => secretArn(s, r, n)));
   if (ssm.length > 0)
@@ -81,6 +83,37 @@ function instancePolicy(s: PolicyScope, secrets: SecretScope): Policy {
     });
   }
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * media.address elastic-ip-pool: boot claims an Elastic IP of the pool, the drain gives it back
+ * (src/agent/media-address.ts). Only addresses tagged sipbake:media-pool=POOL; the instance side of
+ * AssociateAddress cannot name "this instance" in a policy, so it is any instance of the account in the region.
+ */
+function mediaPoolStatements(s: PolicyScope, pool: string): Statement[] {
+  return [
+    // DescribeAddresses has no resource-level permissions (Service Authorization Reference, Amazon EC2).
+    { Sid: 'MediaPoolFind', Effect: 'Allow', Action: ['ec2:DescribeAddresses'], Resource: '*' },
+    {
+      Sid: 'MediaPoolClaimAndRelease',
+      Effect: 'Allow',
+      Action: ['ec2:AssociateAddress', 'ec2:DisassociateAddress'],
+      Resource: each(s, (r) => `arn:${s.partition}:ec2:${r}:${s.account}:elastic-ip/*`),
+      Condition: stringCondition(`aws:ResourceTag/${MEDIA_POOL_TAG}`, pool),
+    },
+    {
+      Sid: 'MediaPoolOntoInstance',
+      Effect: 'Allow',
+      Action: ['ec2:AssociateAddress'],
+      Resource: each(s, (r) => `arn:${s.partition}:ec2:${r}:${s.account}:instance/*`),
+    },
+  ];
+}
+
+/** The pool the image's agent claims its media address from, if any. */
+function mediaPoolOf(image: ImageDefinition | undefined): string | undefined {
+  const a = image?.media.address;
+  return image?.media.rtpproxy.enabled && a?.source === 'elastic-ip-pool' ? a.pool : undefined;
 }
 
 /** Every secret the image's agent reads at boot. */
@@ -132,7 +165,7 @@ export function policyFor(role: IamRole, def: ImageDefinition | undefined, o: Po
   const scope = scopeFor(role, def, o);
   if (role === 'build') return buildPolicy(scope);
   if (role === 'roll') return rollPolicy(scope);
-  return instancePolicy(scope, def ? secretsOf(def) : { ssm: ['*'], secretsmanager: [] });
+  return instancePolicy(scope, def ? secretsOf(def) : { ssm: ['*'], secretsmanager: [] }, mediaPoolOf(def));
 }
 
 /** What bake.amiUsers need of bake.kmsKeyId (key policy, their policy, their grant); undefined unless both are set. */

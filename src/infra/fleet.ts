@@ -12,6 +12,7 @@ import { hookTimeoutFor } from '../roll/preflight-drain.js';
 import { fleetNetwork, type FleetNetworkProps } from './network.js';
 import { fleetRoles } from './roles.js';
 import { sipPorts } from './sip-ports.js';
+import { mediaPlacement, mediaPoolAddresses } from './media-pool.js';
 
 export interface SipbakeFleetProps {
   /** The loaded image definition (loadImageOrThrow); it needs a deploy: section. */
@@ -48,6 +49,8 @@ export class SipbakeFleet extends Construct {
     const net = fleetNetwork(this, props.network ?? { kind: 'new' });
     const ports = sipPorts(image);
     const roles = fleetRoles(this, image, props.ciPrincipalArn);
+    const media = mediaPlacement(image, props.maxSize ?? 10);
+    mediaPoolAddresses(this, media);
 
     const sg = new ec2.CfnSecurityGroup(this, 'InstanceSecurityGroup', {
       groupDescription: `sipbake ${image.name}: SIP from the allowed sources, the health port from the VPC`,
@@ -64,14 +67,18 @@ export class SipbakeFleet extends Construct {
         imageId,
         instanceType: props.instanceType ?? image.bake.instanceType,
         iamInstanceProfile: { arn: roles.instanceProfileArn },
-        securityGroupIds: [sg.attrGroupId],
+        // media.address on the instance's own address: a public IPv4 at launch (media-pool.ts).
+        ...(media.publicInstances
+          ? { networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: true, groups: [sg.attrGroupId] }] }
+          : { securityGroupIds: [sg.attrGroupId] }),
         // The drain agent reads its lifecycle state from IMDS; v2 only (the roll refuses anything else).
         metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 },
         tagSpecifications: [{ resourceType: 'instance', tags: [{ key: 'sipbake:image', value: image.name }] }],
       },
     });
 
-    const delay = Math.min(3600, image.drain.maxSeconds);
+    // RTP to the instance's own address never crosses the NLB: the delay need not cover the drain (drain-timing.ts).
+    const delay = media.publicInstances ? 30 : Math.min(3600, image.drain.maxSeconds);
     const groups = ports.map(
       (p) =>
         new elbv2.CfnTargetGroup(this, `TargetGroup${p.port}`, {
@@ -124,7 +131,8 @@ export class SipbakeFleet extends Construct {
       // No desiredCapacity: a stack update would reset what scaling and the roll set (docs/infra.md).
       // A numbered version: the roll refuses $Latest/$Default, and rolls back to this number.
       launchTemplate: { launchTemplateId: lt.ref, version: lt.attrLatestVersionNumber },
-      vpcZoneIdentifier: net.privateSubnetIds,
+      // RTP straight to each instance needs a route from the internet gateway: the public subnets (media-pool.ts).
+      vpcZoneIdentifier: media.publicInstances ? net.publicSubnetIds : net.privateSubnetIds,
       healthCheckType: 'ELB',
       healthCheckGracePeriod: 300,
       targetGroupArns: groups.map((g) => g.ref),

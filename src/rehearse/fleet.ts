@@ -6,7 +6,9 @@ import { UserError } from '../core/errors.js';
 import { agentEnv, bootInstance, instanceMac, type InstanceBoot } from './boot.js';
 import { instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall } from './endpoints.js';
 import { renderInstance, type RehearsalImage } from './image.js';
-import { ADDR, baseCommands, instanceCommands, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance, targetKey } from './net-plan.js';
+import { ADDR, baseCommands, instanceCommands, instanceEip, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance, targetKey } from './net-plan.js';
+import { startRtpproxy } from './rtp-proxy.js';
+import { rtpproxyBinary } from '../try/upstream.js';
 import type { RehearsalPlan } from './plan.js';
 import { asgBackend, ec2View, linkClock, setModelTargetHealth, type ClockLink } from './model-link.js';
 import type { SeededRegion } from './region-seed.js';
@@ -60,9 +62,10 @@ export interface Fleet {
 }
 
 /** listenPorts: the NLB's SIP listeners (the old image's port first). */
-export async function networkUp(rig: Rig, plan: RehearsalPlan, listenPorts: readonly number[]): Promise<void> {
+export async function networkUp(rig: Rig, plan: RehearsalPlan, listenPorts: readonly number[], mediaRtpPorts?: { min: number; max: number }): Promise<void> {
   const { names } = rig;
-  const net = { udpIdleSeconds: plan.udpIdleSeconds, stickiness: true, listenPorts };
+  // mediaRtpPorts (r3-media): each instance's own media Elastic IP, 1:1 NAT (net-plan.ts).
+  const net = { udpIdleSeconds: plan.udpIdleSeconds, stickiness: true, listenPorts, ...(mediaRtpPorts ? { mediaRtpPorts } : {}) };
   await sh(rig, baseCommands(names, net));
   await run(['ip', 'netns', 'exec', names.nlb, 'nft', '-f', '-'], nlbRuleset(net));
   await run(['ip', 'netns', 'exec', names.nat, 'nft', '-f', '-'], natRuleset());
@@ -124,6 +127,8 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
         privateIp: instanceIp(k),
         // A private subnet: no public IPv4 of its own, unless the image advertises it (then the NLB's EIP).
         ...(img.advertise === 'instance-public-ipv4' ? { publicIp: ADDR.nlbEip } : {}),
+        // r3-media: media on the instance's own address (media.address instance-public-ipv4): its media Elastic IP.
+        ...(img.mediaOwnAddress ? { publicIp: instanceEip(k) } : {}),
         mac: instanceMac(k),
         vpcCidr: ADDR.subnet,
         region: 'us-east-1',
@@ -138,7 +143,8 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
     '--forward',
     `127.0.0.1:1339=${f.asgSock}`,
     ...(f.peerDiscovery ? ['--forward', `127.0.0.1:1340=${f.ec2Sock}`] : []),
-    ...(img.rtpproxy ? ['--rtpproxy', '127.0.0.1:7722'] : []),
+    // r3-media: the stand-in only where this machine has no rtpproxy (rtp-proxy.ts starts the real one).
+    ...(img.rtpproxy && !rtpproxyBinary() ? ['--rtpproxy', '127.0.0.1:7722'] : []),
   ];
   const h = start(rig, [...nsx, process.execPath, rig.helper, ...helperArgs], `helper ${ns}`);
   await h.waitForLine(/^ready$/, 10_000);
@@ -149,6 +155,8 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
     event(rig, id, `slow boot (--break slow-boot): Kamailio starts ${SLOW_BOOT_AWS_SECONDS} s late`);
     await sleep((SLOW_BOOT_AWS_SECONDS * 1000) / rig.o.scale);
   }
+  // r3-media: the real RTPProxy from the tree's unit (rtp-proxy.ts), up before Kamailio as the unit orders it.
+  const rtp = img.rtpproxy ? await startRtpproxy(rig, nsx, tree, id, k) : undefined;
   const kam = start(rig, [...nsx, ...(await readKamailioUnit(tree))], `kamailio ${id}`, `kamailio-${k}.log`);
   const agent = start(
     rig,
@@ -167,7 +175,7 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
     `drain agent ${id}`,
     `agent-${k}.log`,
   );
-  rig.live.set(id, { k, id, ns, tree, procs: [h, kam, agent], agent, kamailio: kam });
+  rig.live.set(id, { k, id, ns, tree, procs: [h, ...(rtp ? [rtp] : []), kam, agent], agent, kamailio: kam });
 }
 
 /** One NLB health check of instance k's health port, from the NLB's namespace. */

@@ -8,8 +8,8 @@ import { renderImage } from '../render/index.js';
 import { ADDR } from './net-plan.js';
 
 // The image under rehearsal, pointed at the emulated world: the destination SIP domain / recorders are the SIPp
-// peers on the internet side, the allowed sources the internet side, the database a file, RTPProxy the responder
-// on each instance's loopback. Everything else (routing, drain, antiflood) stays as the definition says; sizes and
+// peers on the internet side, the allowed sources the internet side, the database a file, RTPProxy (the real one, from
+// the tree's unit: rtp-proxy.ts) on each instance's loopback with media on the instance's own address. Everything else (routing, drain, antiflood) stays as the definition says; sizes and
 // the drain's clocks are scaled down. The patched definition is written next to the trees, so it can be read.
 
 export interface RehearsalImage {
@@ -26,6 +26,18 @@ export interface RehearsalImage {
   hookName: string;
   /** Where the boot agent takes the advertised address from (the NLB's Elastic IP either way). */
   advertise: 'elastic-ip' | 'instance-public-ipv4';
+  /**
+   * RTPProxy advertises each instance's own media Elastic IP (net-plan instanceEip, 1:1 NAT), read by the boot agent
+   * from IMDS public-ipv4 (media.address instance-public-ipv4); false: the NLB's address, as before (the negative
+   * control: SIPBAKE_REHEARSE_MEDIA=signalling).
+   */
+  mediaOwnAddress: boolean;
+  rtpPorts: { min: number; max: number };
+}
+
+/** The rehearsal's media address: each instance's own (default) or the single NLB address (the negative control). */
+export function rehearsalMedia(env: NodeJS.ProcessEnv = process.env): 'own' | 'signalling' {
+  return env.SIPBAKE_REHEARSE_MEDIA === 'signalling' ? 'signalling' : 'own';
 }
 
 export interface ImagePatchOptions {
@@ -66,7 +78,12 @@ function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
       probing: { interval: 2 },
     };
   }
-  if (image.media?.rtpproxy?.enabled) p.media = { rtpproxy: { controlSocket: 'udp:127.0.0.1:7722' } };
+  if (image.media?.rtpproxy?.enabled)
+    p.media = {
+      rtpproxy: { controlSocket: 'udp:127.0.0.1:7722' },
+      // Signalling through the NLB, media straight to the instance (docs/media.md), unless asked for the old way.
+      address: rehearsalMedia() === 'own' && image.advertise.source !== 'instance-public-ipv4' ? { source: 'instance-public-ipv4' } : { source: 'signalling' },
+    };
   return p;
 }
 
@@ -94,6 +111,8 @@ export async function prepareImage(root: string, nameOrPath: string, dir: string
     definitionFile,
     hookName: patched.drain.lifecycleHookName,
     advertise: patched.advertise.source === 'instance-public-ipv4' ? 'instance-public-ipv4' : 'elastic-ip',
+    mediaOwnAddress: patched.media.rtpproxy.enabled && patched.media.address.source !== 'signalling',
+    rtpPorts: patched.media.rtpproxy.rtpPorts,
   };
 }
 

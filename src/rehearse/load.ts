@@ -8,6 +8,7 @@ import { cancellableSleep, check, ctlSocket, event, run, sleep, start, type Rig 
 import { uacCalleeBye, uacCallerBye, uacTrunk, uas, type Hold } from './scenarios.js';
 import { routable, type Fleet } from './fleet.js';
 import { holderSources } from './sources.js';
+import { rtpStatsFile } from './rtp-report.js';
 
 // The load: the callees (the destination or the recorders), the callers (SIPp UACs from several source addresses,
 // half ending with a caller BYE, half with a callee BYE), the busy trunk, and a watch on the NAT gateway's flows.
@@ -49,6 +50,8 @@ async function startPeers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, ne
   const peers = calleesOf([img, newImg]);
   for (const p of peers) {
     const argv = [...inetOf(rig), 'sipp', '-sf', uasFile, '-i', p, '-p', '5060', '-mp', '17000', '-t', 'u1', '-bind_local', ...sippCommon(rig, `uas-${p}.log`)];
+    // r3-media: with RTPProxy, the recorders echo the calls' RTP back to its sender (rtp-stream.ts counts it).
+    if (img.rtpproxy || newImg.rtpproxy) argv.push('-rtp_echo');
     start(rig, [...argv, '-timeout', '600s'], `sipp peer ${p}`);
   }
   return peers;
@@ -96,7 +99,15 @@ async function startTrunk(rig: Rig, plan: RehearsalPlan, img: RehearsalImage): P
   // came from, as a real trunk does by the Via's received/rport; SIPp sits behind it on loopback.
   const edge = start(
     rig,
-    [...inetOf(rig), process.execPath, rig.helper, '--trunk-edge', `${ADDR.trunk}:5060=127.0.0.1:5061=127.0.0.1:5062=${ADDR.nlbEip}:${img.port}`],
+    [
+      ...inetOf(rig),
+      process.execPath,
+      rig.helper,
+      // r3-media: the trunk's calls carry RTP from its media address, not its signalling one (rtp-stream.ts).
+      ...(img.rtpproxy ? ['--trunk-rtp', `${ADDR.mediaSources[0]}=${rtpStatsFile(rig.dir)}`] : []),
+      '--trunk-edge',
+      `${ADDR.trunk}:5060=127.0.0.1:5061=127.0.0.1:5062=${ADDR.nlbEip}:${img.port}`,
+    ],
     'trunk edge',
   );
   await edge.waitForLine(/^ready$/, 10_000);

@@ -9,6 +9,10 @@ export const ADDR = {
   trunk: '198.51.100.30',
   destination: '198.51.100.20',
   recorders: ['198.51.100.21', '198.51.100.22'],
+  /** Where the callers' RTP comes from: other addresses than their signalling (Twilio publishes separate ranges). */
+  mediaSources: ['198.51.100.41', '198.51.100.42', '198.51.100.43', '198.51.100.44', '198.51.100.45', '198.51.100.46'],
+  /** Each instance's own media Elastic IP (instanceEip(k)), 1:1 NAT at the subnet's router, as seed 004 does. */
+  mediaEips: '203.0.113.128/25',
   /** Elastic IP 1: the NLB. Elastic IP 2: the NAT gateway. */
   nlbEip: '203.0.113.10',
   natEip: '203.0.113.20',
@@ -53,6 +57,13 @@ export function instanceIp(k: number): string {
   return `10.0.1.${10 + k}`;
 }
 
+/** Instance k's own media Elastic IP (media.address; docs/media.md). */
+export function instanceEip(k: number): string {
+  if (k < 1 || k > MEDIA_EIP_MAX) throw new Error(`instance index ${k} has no media Elastic IP (1-${MEDIA_EIP_MAX})`);
+  return `203.0.113.${128 + k}`;
+}
+const MEDIA_EIP_MAX = 120;
+
 export type Cmd = string[];
 
 const ip = (ns: string, ...a: string[]): Cmd => ['ip', '-n', ns, ...a];
@@ -68,6 +79,32 @@ export interface NetOptions {
    * ports, the new image's (its Via and Record-Route advertise it, so in-dialog requests come back on it).
    */
   listenPorts: readonly number[];
+  /**
+   * media.address on each instance's own address: the RTP port range that instanceEip(k) maps 1:1 to instance k
+   * (DNAT in, SNAT out, routed straight to the internet: never through the NLB's flow hash nor the NAT gateway).
+   * Absent: no per-instance addresses (media on the NLB's address, as before).
+   */
+  mediaRtpPorts?: { min: number; max: number };
+}
+
+/** Pure: the 1:1 NAT of the instances' media Elastic IPs (nft map elements, both directions). */
+function mediaNat(r: { min: number; max: number }): { maps: string; pre: string; post: string; mark: string } {
+  const ks = Array.from({ length: MEDIA_EIP_MAX }, (_, n) => n + 1);
+  return {
+    maps: `  map eip_in { type ipv4_addr : ipv4_addr; elements = { ${ks.map((k) => `${instanceEip(k)} : ${instanceIp(k)}`).join(', ')} } }
+  map eip_out { type ipv4_addr : ipv4_addr; elements = { ${ks.map((k) => `${instanceIp(k)} : ${instanceEip(k)}`).join(', ')} } }
+`,
+    pre: `    ip daddr ${ADDR.mediaEips} dnat ip to ip daddr map @eip_in
+`,
+    post: `  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "inet" ip saddr ${ADDR.subnet} udp sport ${r.min}-${r.max} snat ip to ip saddr map @eip_out
+  }
+`,
+    // RTP the instance starts (RTPProxy sending first) leaves from its own address, not through the NAT gateway.
+    mark: `    iifname "br0" ip saddr ${ADDR.subnet} udp sport ${r.min}-${r.max} accept
+`,
+  };
 }
 
 /** A registered target: its address and the port it registered with (a target group keeps one port per target). */
@@ -97,18 +134,19 @@ function parseTargetKey(key: string): Target {
 export function nlbRuleset(o: NetOptions): string {
   const hash = (l4: 'udp' | 'tcp') => (o.stickiness ? 'jhash ip saddr' : `jhash ip saddr . ${l4} sport`);
   const ports = [...new Set(o.listenPorts)].join(', ');
+  const m = o.mediaRtpPorts ? mediaNat(o.mediaRtpPorts) : { maps: '', pre: '', post: '', mark: '' };
   const sip = (l4: 'udp' | 'tcp') => `    ip daddr ${ADDR.nlbEip} ${l4} dport { ${ports} } dnat ip to ${hash(l4)} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @targets\n`;
   return `table ip nlb {
   map targets { typeof numgen inc mod ${BUCKETS} : ip daddr . udp dport; }
   map addrs { typeof numgen inc mod ${BUCKETS} : ip daddr; }
-  chain pre {
+${m.maps}  chain pre {
     type nat hook prerouting priority dstnat; policy accept;
-${sip('udp')}${sip('tcp')}    ip daddr ${ADDR.nlbEip} udp dport 1-65535 dnat to ${hash('udp')} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @addrs
+${m.pre}${sip('udp')}${sip('tcp')}    ip daddr ${ADDR.nlbEip} udp dport 1-65535 dnat to ${hash('udp')} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @addrs
     ip daddr ${ADDR.nlbEip} tcp dport 1-65535 dnat to ${hash('tcp')} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @addrs
   }
-  chain route_mark {
+${m.post}  chain route_mark {
     type filter hook prerouting priority mangle; policy accept;
-    iifname "br0" ct direction original meta mark set 2
+${m.mark}    iifname "br0" ct direction original meta mark set 2
   }
 }
 `;
@@ -171,9 +209,11 @@ export function baseCommands(n: NetNames, o: NetOptions): Cmd[] {
   c.push(ip(n.inet, 'link', 'add', 'nlb', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nlb));
   c.push(ip(n.inet, 'link', 'add', 'nat', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nat));
   c.push(ip(n.inet, 'addr', 'add', `${ADDR.inetNlb[0]}/30`, 'dev', 'nlb'), ip(n.inet, 'addr', 'add', `${ADDR.inetNat[0]}/30`, 'dev', 'nat'));
-  for (const a of [...ADDR.sources, ADDR.trunk, ADDR.destination, ...ADDR.recorders]) c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
+  for (const a of [...ADDR.sources, ...ADDR.mediaSources, ADDR.trunk, ADDR.destination, ...ADDR.recorders]) c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
   c.push(ip(n.inet, 'link', 'set', 'nlb', 'up'), ip(n.inet, 'link', 'set', 'nat', 'up'));
   c.push(ip(n.inet, 'route', 'add', `${ADDR.nlbEip}/32`, 'via', ADDR.inetNlb[1]), ip(n.inet, 'route', 'add', `${ADDR.natEip}/32`, 'via', ADDR.inetNat[1]));
+  // The instances' media Elastic IPs sit at the subnet's edge too (the NLB namespace is also its router).
+  c.push(ip(n.inet, 'route', 'add', ADDR.mediaEips, 'via', ADDR.inetNlb[1]));
   // NLB: its Elastic IP, the subnet's bridge, the VPC link to the NAT gateway
   c.push(
     ip(n.nlb, 'addr', 'add', `${ADDR.inetNlb[1]}/30`, 'dev', 'inet'),

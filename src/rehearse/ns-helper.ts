@@ -7,6 +7,9 @@
 //                                leaves from PUBLIC (one socket: one 5-tuple to NEXT, the NLB); requests arriving at
 //                                PUBLIC go to the UA; the UA's responses go where their request came from (the top
 //                                Via's received/rport, RFC 3261 §18.2.2), not to NEXT — what SIPp cannot do itself
+//   --trunk-rtp MEDIA_IP=FILE    (before --trunk-edge) the trunk's calls carry RTP from MEDIA_IP, an address other than
+//                                its signalling one: the edge puts a per-call socket there into each offer, streams to
+//                                the answer's address and writes each call's figures to FILE (rtp-stream.ts)
 // It stops on SIGTERM/SIGINT, or when its parent (the controller) goes away (stdin closes).
 import http from 'node:http';
 import dgram from 'node:dgram';
@@ -14,6 +17,8 @@ import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { tcpOpen } from '../try/ports.js';
 import { RtpproxyResponder } from '../try/rtpproxy-responder.js';
+import { sdpAudio, sipHead, withSdpAudio } from './rtp-call.js';
+import { RtpStreams } from './rtp-stream.js';
 
 const hostPort = (v: string | undefined, what: string): { host: string; port: number } => {
   const [host, port] = (v ?? '').split(':');
@@ -24,7 +29,21 @@ const hostPort = (v: string | undefined, what: string): { host: string; port: nu
 /** The top Via's branch of a SIP message (a response carries its request's). */
 const topBranch = (msg: string): string | undefined => /^(?:Via|v)[ \t]*:[^\r\n]*?;\s*branch=([^;,\s]+)/im.exec(msg)?.[1];
 
-async function trunkEdge(spec: string): Promise<() => void> {
+/** The trunk's media: what the edge does to each SIP message on its way (rtp-call.ts, rtp-stream.ts). */
+async function trunkMedia(rtp: RtpStreams, text: string, outbound: boolean): Promise<string> {
+  const h = sipHead(text);
+  if (!h.callId) return text;
+  if (outbound && h.method === 'INVITE' && sdpAudio(text)) return withSdpAudio(text, await rtp.socketFor(h.callId));
+  if (!outbound && h.cseq === 'INVITE' && h.status !== undefined && h.status >= 200) {
+    const to = sdpAudio(text);
+    if (h.status < 300 && to) rtp.start(h.callId, to);
+    else if (h.status >= 300) rtp.end(h.callId);
+  }
+  if (h.method === 'BYE' || h.method === 'CANCEL') rtp.end(h.callId);
+  return text;
+}
+
+async function trunkEdge(spec: string, rtp?: RtpStreams): Promise<() => void> {
   const [pub, inner, ua, next] = spec.split('=').map((v, i) => hostPort(v, ['PUBLIC', 'INNER', 'UA', 'NEXT'][i] ?? ''));
   if (!pub || !inner || !ua || !next) throw new Error(`ns-helper: --trunk-edge wants PUBLIC=INNER=UA=NEXT, not "${spec}"`);
   const outside = dgram.createSocket('udp4');
@@ -38,22 +57,27 @@ async function trunkEdge(spec: string): Promise<() => void> {
       from.set(branch, { address: r.address, port: r.port });
       if (from.size > 5000) from.delete(from.keys().next().value ?? '');
     }
-    inside.send(m, ua.port, ua.host);
+    if (!rtp) return void inside.send(m, ua.port, ua.host);
+    void trunkMedia(rtp, text, false).then(() => inside.send(m, ua.port, ua.host));
   });
   inside.on('message', (m) => {
     const text = m.toString('latin1');
     const back = text.startsWith('SIP/2.0 ') ? from.get(topBranch(text) ?? '') : undefined;
-    outside.send(m, back?.port ?? next.port, back?.address ?? next.host);
+    const send = (b: Buffer) => outside.send(b, back?.port ?? next.port, back?.address ?? next.host);
+    if (!rtp) return void send(m);
+    void trunkMedia(rtp, text, true).then((t) => send(t === text ? m : Buffer.from(t, 'latin1')));
   });
   await Promise.all([new Promise<void>((r) => outside.bind(pub.port, pub.host, r)), new Promise<void>((r) => inside.bind(inner.port, inner.host, r))]);
   return () => {
     outside.close();
     inside.close();
+    rtp?.close();
   };
 }
 
 async function main(argv: string[]): Promise<void> {
   const closers: Array<() => void> = [];
+  let rtp: RtpStreams | undefined;
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
     const value = argv[i + 1] ?? '';
@@ -86,7 +110,11 @@ async function main(argv: string[]): Promise<void> {
       await new Promise<void>((r) => srv.listen(value, r));
       closers.push(() => srv.close());
     } else if (flag === '--trunk-edge') {
-      closers.push(await trunkEdge(value));
+      closers.push(await trunkEdge(value, rtp));
+    } else if (flag === '--trunk-rtp') {
+      const [mediaIp, file] = value.split('=');
+      if (!mediaIp || !file) throw new Error(`ns-helper: --trunk-rtp wants MEDIA_IP=FILE, not "${value}"`);
+      rtp = new RtpStreams(mediaIp, file);
     } else {
       throw new Error(`ns-helper: unknown option ${flag}`);
     }

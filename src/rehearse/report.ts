@@ -1,3 +1,4 @@
+import { readRtpFigures } from './rtp-report.js';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
@@ -198,6 +199,7 @@ export async function summarize(
   const times = rollTimes(rec.rollMs, launchWallMs(f.cs.instances, rec.rollEndedAt), o.scale);
   const poll = imgs.old.pollSeconds;
   const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
+  const rtp = await readRtpFigures(rig.dir); // r3-media (rtp-report.ts)
   const measured: Omit<RehearsalSummary, 'verdict'> = {
     engine: 'sipbake roll',
     ...(o.break ? { break: o.break } : {}),
@@ -223,6 +225,7 @@ export async function summarize(
     ...(trunk ? { trunk } : {}),
     ...(load.holders.length ? { holders: { ...countCalls(seen.holderOutcomes), sources: Object.fromEntries(load.holders.map((h) => [h.id, h.src])) } } : {}),
     ...(load.tcp.length ? { tcp: countCalls(seen.tcpOutcomes) } : {}),
+    ...(rtp ? { rtp } : {}),
     natPath: { ...natPath(seen.uasLogs.join('\n')), ...natTranslations(load.natFlows) },
     ...(rolled.failed !== undefined ? { failed: rolled.failed } : {}),
   };

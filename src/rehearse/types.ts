@@ -1,3 +1,4 @@
+import type { RtpFigures } from './rtp-report.js';
 import type { InstanceBoot } from './boot.js';
 import type { CallOutcome } from './calls.js';
 
@@ -126,6 +127,9 @@ export interface RehearsalSummary {
   /** The busy trunk: all its calls over one UDP 5-tuple (source port 5060), so the NLB keeps them on a target through
    *  its deregistration delay. handedOff: calls a draining instance relayed to a serving peer (seen at the callee);
    *  handoffsLogged: of those, the ones the instances' Kamailio logged ("handoff: INVITE Call-ID … to PEER"). */
+  /** r3-media: the trunk's calls' RTP (media from another address than signalling): per call packets sent, received,
+   *  longest gap; a call without audio counts as dropped (rtp-report.ts). Absent without RTPProxy. */
+  rtp?: RtpFigures;
   trunk?: CallCounts & {
     source: string;
     handedOff: number;

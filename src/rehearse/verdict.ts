@@ -1,3 +1,4 @@
+import { RTP_GAP_MS } from './rtp-call.js';
 import type { CallCounts, RehearsalSummary } from './types.js';
 
 // Pure: what a rehearsal proved, in one line, and whether it passed. Every call that did not complete counts
@@ -40,6 +41,9 @@ export function verdict(s: Omit<RehearsalSummary, 'verdict'>): Verdict {
     ...(s.tcp ? callReasons('tcp', s.tcp) : []),
   ];
   if (s.hooksTimedOut) reasons.push(`${plural(s.hooksTimedOut, 'lifecycle hook')} timed out (the drain never completed its action)`);
+  // A call whose audio stopped is dropped, even if its BYE went through (rtp-call.ts).
+  if (s.rtp?.callsWithoutAudio) reasons.push(`${plural(s.rtp.callsWithoutAudio, 'call')} had no audio back (RTP)`);
+  if (s.rtp?.callsWithGap) reasons.push(`${plural(s.rtp.callsWithGap, 'call')} had an audio gap over ${RTP_GAP_MS} ms (longest ${s.rtp.maxGapMs} ms)`);
   const exceeded = s.perInstance.filter((i) => i.withinBound === false).length;
   if (exceeded) reasons.push(`${plural(exceeded, 'drain')} exceeded its bound`);
   const old = s.perInstance.filter((i) => i.callsAtPick !== undefined);

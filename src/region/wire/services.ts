@@ -9,6 +9,7 @@ import * as cwSdk from '@aws-sdk/client-cloudwatch';
 import * as ec2Sdk from '@aws-sdk/client-ec2';
 import * as elbSdk from '@aws-sdk/client-elastic-load-balancing-v2';
 import { asgHandlers } from '../handlers-asg.js';
+import { ec2AddressHandlers } from '../handlers-ec2-address.js';
 import { ec2Handlers } from '../handlers-ec2.js';
 import { cloudwatchHandlers, elbHandlers } from '../handlers-elb-cw.js';
 import type { CallRecord, Region } from '../region.js';
@@ -58,7 +59,7 @@ export const WIRE_SERVICES: Record<ServiceName, WireService> = {
     protocol: 'ec2',
     xmlns: 'http://ec2.amazonaws.com/doc/2016-11-15/',
     sdk: ec2Sdk,
-    handlers: ec2Handlers,
+    handlers: (r: Region) => ({ ...ec2Handlers(r), ...ec2AddressHandlers(r) }),
   },
   elbv2: {
     name: 'elbv2',

@@ -3,6 +3,7 @@
 // ships); a command without an entry here fails loudly, so a new handler needs its IAM shape too.
 import type { FakeAws } from './fake-aws.js';
 import { partitionOf } from '../../../src/iam/policies.js';
+import { addressTags, allocationOf } from '../../../src/region/handlers-ec2-address.js';
 
 type In = Record<string, any>;
 
@@ -152,6 +153,16 @@ export function requestsFor(c: CallSite): AuthRequest[] {
     case 'DeleteSnapshot':
       return [req('ec2:DeleteSnapshot', snapshot(input.SnapshotId), tagContext(f.snapshots.get(input.SnapshotId)?.Tags))];
 
+    // ---- EC2: Elastic IPs (the boot agent's media pool; SAR: elastic-ip* and instance) ----
+    case 'AssociateAddress':
+      return [
+        req('ec2:AssociateAddress', `arn:${p}:ec2:${region}:${acct}:elastic-ip/${input.AllocationId}`, tagContext(addressTags(f, input.AllocationId))),
+        instanceReq('ec2:AssociateAddress', input.InstanceId),
+      ];
+    case 'DisassociateAddress': {
+      const alloc = allocationOf(f, input.AssociationId) ?? '*';
+      return [req('ec2:DisassociateAddress', `arn:${p}:ec2:${region}:${acct}:elastic-ip/${alloc}`, tagContext(addressTags(f, alloc)))];
+    }
     // ---- Auto Scaling ----
     case 'StartInstanceRefresh': {
       const out = onGroup(input.AutoScalingGroupName);
