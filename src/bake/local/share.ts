@@ -92,6 +92,9 @@ export function fitScript(i: FitInputs): string {
     lines.push('rm -f /etc/systemd/system/rtpproxy.service /etc/sipbake/rtpproxy.env');
     lines.push('if getent passwd rtpproxy >/dev/null; then userdel rtpproxy; fi');
     lines.push('if getent group rtpproxy >/dev/null; then groupdel rtpproxy; fi');
+    // shadow-utils' backups (/etc/passwd- …) hold the state before the last user change. In the image's own
+    // compile that change is 20-kamailio's `useradd kamailio`, so they are the files without the kamailio lines.
+    lines.push("for f in passwd group shadow gshadow; do grep -v '^kamailio:' \"/etc/$f\" >\"/etc/$f-\" || true; done");
   }
   if (lines.length === 0) return '';
   return ['#!/usr/bin/env bash', '# local bake: fit the shared compile to this image (src/bake/local/share.ts)', 'set -euo pipefail', ...lines, ''].join('\n');
