@@ -12,6 +12,7 @@ import type { RehearsalPlan } from './plan.js';
 import type { BreakKind } from './types.js';
 import { checkDue, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
 import { check, event, liveOf, run, sh, sleep, start, type Rig } from './rig.js';
+import { launch as launchBaked } from './baked-instance.js'; // r4-baked: --baked
 
 // The network (internet, NLB, NAT gateway), the Auto Scaling group's endpoints, and its instances: each one a
 // namespace with the image's own boot agent, Kamailio and drain agent.
@@ -121,6 +122,7 @@ const SLOW_BOOT_MS = 8000;
 
 /** One instance of img: its namespace, IMDS, boot agent, Kamailio and drain agent. */
 export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: RehearsalImage, brk?: BreakKind): Promise<void> {
+  if (rig.o.baked) return launchBaked(rig, f, k, id, img, brk); // r4-baked: the baked root booted instead
   const ns = rig.names.instance(k);
   await sh(rig, instanceCommands(rig.names, k));
   const tree = path.join(rig.dir, `i${k}`);
