@@ -87,7 +87,7 @@ export async function guestLeader(pid: number, exited: () => boolean, deadline: 
 }
 
 /** argv run in the guest (its namespaces and root) as root, with a plain PATH. */
-export const inGuest = (leader: number, argv: string[]): string[] => [
+export const inGuest = (leader: number, argv: string[]): ['nsenter', ...string[]] => [
   'nsenter',
   '-t',
   String(leader),
@@ -134,7 +134,7 @@ export async function bootMachine(o: BootOptions): Promise<Machine> {
     console: () => consoleText,
     exec: async (argv, x) => {
       const [bin, ...args] = inGuest(l, argv);
-      const r = await execa(bin!, args, {
+      const r = await execa(bin, args, {
         reject: false,
         timeout: x?.timeoutMs ?? 60_000,
       });

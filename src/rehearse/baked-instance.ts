@@ -135,10 +135,10 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
     throw new UserError(`instance ${id}: the baked root ${root} did not boot under systemd-nspawn`, `see ${path.join(rig.dir, `machine-${k}.log`)}`);
   const [bin, ...args] = inGuest(leader, ['systemctl', 'is-system-running', '--wait']);
   // running, or degraded when a unit failed (a broken config): the NLB's health check tells the roll which.
-  const state = String((await execa(bin!, args, { reject: false, timeout: 180_000 })).stdout).trim();
+  const state = String((await execa(bin, args, { reject: false, timeout: 180_000 })).stdout).trim();
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
-  if (!bootTimes.has(rig)) bootTimes.set(rig, new Map());
-  bootTimes.get(rig)!.set(id, seconds);
+  const times = bootTimes.get(rig) ?? new Map<string, number>();
+  bootTimes.set(rig, times.set(id, seconds));
   event(rig, id, `booted ${img.name} (baked root) in ${seconds} s: ${state}`);
   // The guest's root as the host sees it: the ctl socket (dialogs held), the boot include and the agent's record.
   const tree = `/proc/${leader}/root`;

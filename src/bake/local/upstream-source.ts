@@ -21,11 +21,12 @@ export type Source = 'archives' | 'git' | 'none';
 
 /** The git pins of the two sources (a tarball pin has none: only the archives can stand in for it). */
 export function gitPins(p: Pins): GitPin[] {
-  return (['KAMAILIO', 'RTPPROXY'] as const).flatMap((name) =>
-    p[`${name}_SOURCE`] === 'git' && p[`${name}_GIT_URL`] && p[`${name}_GIT_TAG`]
-      ? [{ name, version: p[`${name}_VERSION`] ?? '?', url: p[`${name}_GIT_URL`]!, tag: p[`${name}_GIT_TAG`]!, commit: p[`${name}_GIT_COMMIT`] ?? '' }]
-      : [],
-  );
+  return (['KAMAILIO', 'RTPPROXY'] as const).flatMap((name) => {
+    const url = p[`${name}_GIT_URL`];
+    const tag = p[`${name}_GIT_TAG`];
+    if (p[`${name}_SOURCE`] !== 'git' || !url || !tag) return [];
+    return [{ name, version: p[`${name}_VERSION`] ?? '?', url, tag, commit: p[`${name}_GIT_COMMIT`] ?? '' }];
+  });
 }
 
 export interface SourceInputs {
