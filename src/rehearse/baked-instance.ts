@@ -13,7 +13,7 @@ import { guestLeader, inGuest, nspawnArgs } from '../boot/machine.js';
 import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { UserError } from '../core/errors.js';
 import { RecordingReporter } from '../core/reporter.js';
-import { instanceMac, parseBootInclude } from './boot.js';
+import { agentEnv, instanceMac, parseBootInclude } from './boot.js';
 import { instanceMetadata, serveImds } from './endpoints.js';
 import type { Fleet } from './fleet.js';
 import type { RehearsalImage } from './image.js';
@@ -49,14 +49,15 @@ export async function bakeImages(rig: Rig, imgs: { old: RehearsalImage; new: Reh
   }
 }
 
-/** The guest's agent units read the rehearsal's endpoints, as the process launcher's agentEnv gives them. */
-function endpointsDropIn(): string {
+/**
+ * The guest's agent units (sipbake-boot, sipbake-drain) get the process launcher's agent environment (agentEnv,
+ * less SIPBAKE_ROOT: the guest's root is /) and the Auto Scaling and EC2 endpoints fleet.ts gives the drain agent.
+ */
+export function endpointsDropIn(): string {
   const env = [
-    'AWS_ACCESS_KEY_ID=rehearsal',
-    'AWS_SECRET_ACCESS_KEY=rehearsal',
-    'AWS_REGION=us-east-1',
-    'AWS_EC2_METADATA_DISABLED=true',
-    'SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338',
+    ...agentEnv('/')
+      .slice(1)
+      .filter((e) => !e.startsWith('SIPBAKE_ROOT=')),
     'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339',
     // Without peer discovery nothing listens there: the lookup fails (refused), never the real EC2 endpoint.
     'SIPBAKE_EC2_ENDPOINT=http://127.0.0.1:1340',
