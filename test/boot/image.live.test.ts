@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { buildImage } from '../../src/bake/index.js';
-import type { LocalBuildResult } from '../../src/bake/local/index.js';
+import { defaultSources, type LocalBuildResult } from '../../src/bake/local/index.js';
 import { sippFiles } from '../../src/try/sipp.js';
 import type { ManagedProcess } from '../../src/try/process.js';
 import { buildFixture } from '../bake/build-support.js';
@@ -19,7 +19,8 @@ import { call, farEnd } from './sipp.js';
 
 const LONG = 45 * 60_000;
 // A user's clone has no ../shared/upstream (the pinned archives): the local bake cannot run there, and says so.
-const SOURCES = path.resolve(import.meta.dirname, '../../../shared/upstream/SHA256SUMS');
+// Found as the local bake finds it (beside the clone, or beside the main checkout of a git worktree).
+const SOURCES = path.join(await defaultSources(path.resolve(import.meta.dirname, '../..')), 'SHA256SUMS');
 const HAVE_SOURCES = existsSync(SOURCES);
 if (!HAVE_SOURCES) console.log(`skipping the booted-image tests: no pinned source archives at ${SOURCES} (CI has them beside the clone)`);
 const SEEDS = ['twilio-relay', 'recorder-lb'] as const;

@@ -192,7 +192,7 @@ async function sharedSet(d: LocalBuildDeps, own: CompileSet, others: string[]): 
 }
 
 /** ../shared/upstream beside the repository; from a git worktree, beside its main checkout too. */
-async function defaultSources(root: string): Promise<string> {
+export async function defaultSources(root: string): Promise<string> {
   const common = await execa('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: root, reject: false });
   const roots = [root, ...(common.exitCode === 0 ? [path.dirname(String(common.stdout).trim())] : [])];
   const found = roots.map((r) => path.resolve(r, '../shared/upstream')).find((d) => existsSync(path.join(d, 'SHA256SUMS')));
