@@ -4,8 +4,10 @@
 # clone, keyed by the pins and the module set, so a second run compiles nothing:
 #   /var/cache/sipbake/upstream/KEY/{sbin/kamailio, lib64/kamailio/modules/*.so, bin/rtpproxy, sipbake-upstream.json}
 # The live tests, `sipbake try` and bench:sip find it by its sipbake-upstream.json (src/try/upstream.ts).
-# Where ../shared/upstream is absent (a user's clone), say so in one line: Debian's Kamailio and the stand-in stay.
-# Env: SIPBAKE_SHARED_UPSTREAM (the archives), SIPBAKE_UPSTREAM_CACHE (the cache root), SIPBAKE_JOBS.
+# Where ../shared/upstream is absent (a user's clone), the pinned git sources if this machine reaches them (the git
+# pins in scripts/pins.env), else one line: Debian's Kamailio and the stand-in stay (src/bake/local/upstream-source.ts).
+# Env: SIPBAKE_SHARED_UPSTREAM (the archives), SIPBAKE_UPSTREAM_CACHE (the cache root), SIPBAKE_JOBS,
+#      SIPBAKE_UPSTREAM_PINS (the pins file; default scripts/pins.env).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,22 +17,32 @@ if [ -z "${SIPBAKE_SHARED_UPSTREAM:-}" ] && [ ! -d "$shared" ] && common="$(git 
   shared="$(dirname "$(dirname "$common")")/shared/upstream"
 fi
 cache="${SIPBAKE_UPSTREAM_CACHE:-/var/cache/sipbake/upstream}"
-if [ ! -f "$shared/SHA256SUMS" ]; then
-  echo "==> pinned sources: $shared not found; live tests use this machine's kamailio ($(kamailio -v 2>/dev/null | head -n1 | cut -d' ' -f3 || echo none)) and the Node RTPProxy stand-in"
+pins="${SIPBAKE_UPSTREAM_PINS:-scripts/pins.env}"
+debian_kamailio="$(kamailio -v 2>/dev/null | head -n1 | cut -d' ' -f3 || true)"
+choice="$(npx --no-install tsx src/bake/local/upstream-source.ts "$shared" "$pins" "$debian_kamailio")"
+source="" line=""
+eval "$choice"
+if [ "$source" = none ]; then
+  echo "$line"
   exit 0
 fi
 
-# The versions come from the bake's own pins; the checksums from the archives' SHA256SUMS.
+# The versions come from the bake's own pins; the checksums from the archives' SHA256SUMS, or the pinned commits.
 # shellcheck source=/dev/null
-. scripts/pins.env
+. "$pins"
 kv="$KAMAILIO_VERSION" rv="$RTPPROXY_VERSION"
-karchive="kamailio-$kv.tar.xz" rarchive="rtpproxy-$rv.tar.xz"
-sum_of() { awk -v f="$1" '$2 == f || $2 == "*" f { print $1 }' "$shared/SHA256SUMS"; }
-ksha="$(sum_of "$karchive")" rsha="$(sum_of "$rarchive")"
-if [ -z "$ksha" ] || [ -z "$rsha" ]; then
-  echo "error: $shared/SHA256SUMS has no line for $karchive or $rarchive (pins.env pins Kamailio $kv, RTPProxy $rv)" >&2
-  echo "      fix: put the archives for the pinned versions there, or update pins.env" >&2
-  exit 1
+if [ "$source" = git ]; then
+  echo "$line"
+  ksha="git:$KAMAILIO_GIT_COMMIT" rsha="git:$RTPPROXY_GIT_COMMIT"
+else
+  karchive="kamailio-$kv.tar.xz" rarchive="rtpproxy-$rv.tar.xz"
+  sum_of() { awk -v f="$1" '$2 == f || $2 == "*" f { print $1 }' "$shared/SHA256SUMS"; }
+  ksha="$(sum_of "$karchive")" rsha="$(sum_of "$rarchive")"
+  if [ -z "$ksha" ] || [ -z "$rsha" ]; then
+    echo "error: $shared/SHA256SUMS has no line for $karchive or $rarchive (pins.env pins Kamailio $kv, RTPProxy $rv)" >&2
+    echo "      fix: put the archives for the pinned versions there, or update pins.env" >&2
+    exit 1
+  fi
 fi
 modules="$(npx --no-install tsx test/support/upstream-modules.ts)"
 key="$(printf 'sipbake-upstream v1\nkamailio %s %s\nrtpproxy %s %s\nmodules %s\n' "$kv" "$ksha" "$rv" "$rsha" "$modules" | sha256sum | cut -c1-16)"
@@ -59,7 +71,10 @@ node -e '
 ' "$tree/etc/sipbake/image.json" "$modules"
 for u in kamailio rtpproxy; do printf '[Service]\nExecStart=/bin/true\n' >"$tree/etc/systemd/system/$u.service"; done
 : >"$tree/etc/sipbake/rtpproxy.env"
-cat >"$scratch/pins.env" <<EOF
+if [ "$source" = git ]; then
+  cp "$pins" "$scratch/pins.env" # the git pins as they are: 10-sources.sh clones each tag and checks its commit
+else
+  cat >"$scratch/pins.env" <<EOF
 KAMAILIO_VERSION=$kv
 KAMAILIO_SOURCE=tarball
 KAMAILIO_TARBALL_URL=file://$shared/$karchive
@@ -69,6 +84,7 @@ RTPPROXY_SOURCE=tarball
 RTPPROXY_TARBALL_URL=file://$shared/$rarchive
 RTPPROXY_TARBALL_SHA256=$rsha
 EOF
+fi
 
 start=$(date +%s)
 for s in 00-base.sh 10-sources.sh 20-kamailio.sh 30-rtpproxy.sh; do

@@ -56,25 +56,55 @@ export interface BootOptions {
   timeoutMs?: number;
 }
 
+/** systemd-nspawn's arguments for a boot of o.root in o.netnsPath (after the program name). */
+export function nspawnArgs(o: BootOptions): string[] {
+  return [
+    ...['-D', o.root, '--boot', '--register=no', '--keep-unit', `--network-namespace-path=${o.netnsPath}`, '-M', o.name],
+    // The baked root stays as baked: what the guest writes (machine id, boot files, journal) goes to a tmpfs.
+    '--volatile=overlay',
+    ...(o.bindRo ?? []).map((b) => `--bind-ro=${b.host}:${b.guest}`),
+    // The guest's journal on the host (persistent: the directory exists), readable after the guest is gone.
+    ...(o.journalDir ? [`--bind=${o.journalDir}:/var/log/journal`] : []),
+    '--console=read-only',
+    '-q',
+    // To the guest's systemd: its start and stop lines on the console, which is how the shutdown order is read.
+    '--',
+    '--show-status=yes',
+  ];
+}
+
+// Found, and listening: systemctl in the guest talks to PID 1 on /run/systemd/private (no D-Bus needed).
+const listening = (p: number) => existsSync(`/proc/${p}/root/run/systemd/private`);
+
+/** The guest's systemd under nspawn's pid once it listens; undefined if nspawn exits or the deadline passes. */
+export async function guestLeader(pid: number, exited: () => boolean, deadline: number): Promise<number | undefined> {
+  let leader: number | undefined;
+  while (!(leader && listening(leader)) && !exited() && Date.now() < deadline) {
+    leader ??= await findLeader(pid);
+    await sleep(100);
+  }
+  return leader && listening(leader) ? leader : undefined;
+}
+
+/** argv run in the guest (its namespaces and root) as root, with a plain PATH. */
+export const inGuest = (leader: number, argv: string[]): ['nsenter', ...string[]] => [
+  'nsenter',
+  '-t',
+  String(leader),
+  '-a',
+  '-r',
+  '-w',
+  '--',
+  '/usr/bin/env',
+  '-i',
+  `PATH=${GUEST_PATH}`,
+  'LANG=C.UTF-8',
+  ...argv,
+];
+
 export async function bootMachine(o: BootOptions): Promise<Machine> {
   if (!existsSync(o.netnsPath)) throw new Error(`network namespace ${o.netnsPath} does not exist`);
-  const child: ResultPromise = execa(
-    'systemd-nspawn',
-    [
-      ...['-D', o.root, '--boot', '--register=no', '--keep-unit', `--network-namespace-path=${o.netnsPath}`, '-M', o.name],
-      // The baked root stays as baked: what the guest writes (machine id, boot files, journal) goes to a tmpfs.
-      '--volatile=overlay',
-      ...(o.bindRo ?? []).map((b) => `--bind-ro=${b.host}:${b.guest}`),
-      // The guest's journal on the host (persistent: the directory exists), readable after the guest is gone.
-      ...(o.journalDir ? [`--bind=${o.journalDir}:/var/log/journal`] : []),
-      '--console=read-only',
-      '-q',
-      // To the guest's systemd: its start and stop lines on the console, which is how the shutdown order is read.
-      '--',
-      '--show-status=yes',
-    ],
-    { reject: false, all: true, stdin: 'ignore', env: { SYSTEMD_LOG_COLOR: '0' } },
-  );
+  const child: ResultPromise = execa('systemd-nspawn', nspawnArgs(o), { reject: false, all: true, stdin: 'ignore', env: { SYSTEMD_LOG_COLOR: '0' } });
   let consoleText = '';
   child.all?.on('data', (b: Buffer) => {
     consoleText += b.toString('utf8');
@@ -84,14 +114,7 @@ export async function bootMachine(o: BootOptions): Promise<Machine> {
   void child.then((r) => (exited = { exitCode: r.exitCode }));
   const pid = child.pid;
   if (pid === undefined) throw new Error('systemd-nspawn did not start (is systemd-container installed?)');
-  const deadline = Date.now() + (o.timeoutMs ?? 30_000);
-  let leader: number | undefined;
-  // Found, and listening: systemctl in the guest talks to PID 1 on /run/systemd/private (no D-Bus needed).
-  const listening = (p: number) => existsSync(`/proc/${p}/root/run/systemd/private`);
-  while (!(leader && listening(leader)) && !exited && Date.now() < deadline) {
-    leader ??= await findLeader(pid);
-    await sleep(100);
-  }
+  const leader = await guestLeader(pid, () => exited !== undefined, Date.now() + (o.timeoutMs ?? 30_000));
   const halt = async (timeoutMs: number) => {
     if (exited) return;
     child.kill('SIGTERM');
@@ -100,7 +123,7 @@ export async function bootMachine(o: BootOptions): Promise<Machine> {
     if (!exited) child.kill('SIGKILL');
     await child;
   };
-  if (!leader || !listening(leader)) {
+  if (!leader) {
     await halt(5000);
     throw new Error(`systemd-nspawn ${o.root} did not start the guest's systemd:\n${consoleText.split('\n').slice(-30).join('\n')}`);
   }
@@ -110,7 +133,8 @@ export async function bootMachine(o: BootOptions): Promise<Machine> {
     leader: l,
     console: () => consoleText,
     exec: async (argv, x) => {
-      const r = await execa('nsenter', ['-t', String(l), '-a', '-r', '-w', '--', '/usr/bin/env', '-i', `PATH=${GUEST_PATH}`, 'LANG=C.UTF-8', ...argv], {
+      const [bin, ...args] = inGuest(l, argv);
+      const r = await execa(bin, args, {
         reject: false,
         timeout: x?.timeoutMs ?? 60_000,
       });

@@ -15,6 +15,8 @@ import type { SeededRegion } from './region-seed.js';
 import type { BreakKind } from './types.js';
 import { checkDue, initialTarget, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
 import { check, event, liveOf, run, sh, sleep, start, type Rig } from './rig.js';
+import { launch as launchBaked } from './baked-instance.js';
+import { serveInstanceImds } from './instance-imds.js'; // r4-baked: --baked
 
 // The network (internet, NLB, NAT gateway), the endpoints the instances reach (IMDS, Auto Scaling, EC2: each
 // answered from the region model), and the instances: each one a namespace with the image's own boot agent,
@@ -113,29 +115,14 @@ export const SLOW_BOOT_AWS_SECONDS = 90;
 
 /** One instance of img: its namespace, IMDS, boot agent, Kamailio and drain agent. */
 export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: RehearsalImage, brk?: BreakKind): Promise<void> {
+  if (rig.o.baked) return launchBaked(rig, f, k, id, img, brk); // r4-baked: the baked root booted instead
   const ns = rig.names.instance(k);
   await sh(rig, instanceCommands(rig.names, k));
   const tree = path.join(rig.dir, `i${k}`);
   await renderInstance(rig.o.root, img, tree);
   const cfgFile = path.join(tree, 'etc/kamailio/kamailio.cfg');
   if (brk === 'start' || brk === '503') await writeFile(cfgFile, breakConfig(await readFile(cfgFile, 'utf8'), brk));
-  const imdsSock = path.join(rig.dir, `imds-${k}.sock`);
-  rig.servers.push(
-    await serveImds(imdsSock, () =>
-      instanceMetadata({
-        instanceId: id,
-        privateIp: instanceIp(k),
-        // A private subnet: no public IPv4 of its own, unless the image advertises it (then the NLB's EIP).
-        ...(img.advertise === 'instance-public-ipv4' ? { publicIp: ADDR.nlbEip } : {}),
-        // r3-media: media on the instance's own address (media.address instance-public-ipv4): its media Elastic IP.
-        ...(img.mediaOwnAddress ? { publicIp: instanceEip(k) } : {}),
-        mac: instanceMac(k),
-        vpcCidr: ADDR.subnet,
-        region: 'us-east-1',
-        targetLifecycleState: f.model.region.instances.get(id)?.targetLifecycleState ?? 'InService',
-      }),
-    ),
-  );
+  const imdsSock = await serveInstanceImds(rig, f, k, id, img);
   const nsx = ['ip', 'netns', 'exec', ns];
   const helperArgs = [
     '--forward',

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
 import type { Fleet } from './fleet.js';
+import { bootSecondsOf } from './baked-instance.js'; // r4-baked: --baked
 import type { RehearsalImage } from './image.js';
 import type { Load } from './load.js';
 import { callEnds, handedOff, handoffsLogged, natPath, natTranslations } from './measure.js';
@@ -87,6 +88,8 @@ function perInstance(
     const s: InstanceSummary = { id: i.id, image: i.image, heartbeats: i.heartbeats, ...(i.endedBy ? { endedBy: i.endedBy } : {}) };
     const boot = f.boots.get(i.id);
     if (boot !== undefined) s.boot = boot;
+    const bootSeconds = bootSecondsOf(rig).get(i.id); // r4-baked: --baked
+    if (bootSeconds !== undefined) s.bootSeconds = bootSeconds;
     const { pickedAt, terminatedAt } = i;
     if (pickedAt === undefined || terminatedAt === undefined) return s;
     const held = rec.callsAtPick.get(i.id) ?? [];
@@ -202,6 +205,7 @@ export async function summarize(
   const rtp = await readRtpFigures(rig.dir); // r3-media (rtp-report.ts)
   const measured: Omit<RehearsalSummary, 'verdict'> = {
     engine: 'sipbake roll',
+    ...(o.baked ? { baked: true } : {}),
     ...(o.break ? { break: o.break } : {}),
     outcome: rolled.outcome,
     image: imgs.old.name,

@@ -5,6 +5,7 @@ import { fleetUp, networkUp, serveRegion } from './fleet.js';
 import { preflight, removeStale, removeStaleDirs, usePinnedBinaries } from './host.js';
 import { prepareImage, type RehearsalImage } from './image.js';
 import { awaitFirstCalls, loadUp } from './load.js';
+import { bakeImages } from './baked-instance.js'; // r4-baked: --baked
 import { planRehearsal, type RehearsalPlan } from './plan.js';
 import { closeRig, event, openRig, type Rig } from './rig.js';
 import { modelRegion, roll, rollDefinition } from './roll-phase.js';
@@ -27,6 +28,7 @@ async function images(rig: Rig, plan: RehearsalPlan): Promise<{ old: RehearsalIm
     'rehearsal',
     `${oldImg.name} → ${newImg.name}: ${o.instances} instance(s), ${o.calls} call(s) of ${plan.hold.minMs / 1000}-${plan.hold.maxMs / 1000} s, time scale 1/${o.scale}`,
   );
+  if (o.baked) await bakeImages(rig, { old: oldImg, new: newImg }); // r4-baked: two local bakes
   return { old: oldImg, new: newImg };
 }
 

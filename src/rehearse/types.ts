@@ -26,6 +26,8 @@ export interface RehearseOptions {
    *  serving peers it hands new INVITEs to (default on). Off: nothing answers at that endpoint (the negative control:
    *  the lookup fails, a draining instance refuses them). */
   peerDiscovery?: boolean;
+  /** r4-baked: each instance boots the locally baked root under systemd-nspawn (src/rehearse/baked-instance.ts). */
+  baked?: boolean;
   /** A broken second image: its Kamailio never starts, it answers 503 to every request (INVITEs and the health
    *  probe alike), or it boots slowly (but well). */
   break?: BreakKind;
@@ -53,6 +55,8 @@ export interface TimelineEntry {
 export interface InstanceSummary {
   id: string;
   image: 'old' | 'new';
+  /** r4-baked (--baked): seconds from systemd-nspawn's start to `systemctl is-system-running` (real time). */
+  bootSeconds?: number;
   /** Seconds (scaled) from the pick to termination. */
   drainSeconds?: number;
   /** Seconds (scaled) from the pick to the end of its last call. */
@@ -100,6 +104,8 @@ export interface RollTimes {
 export interface RehearsalSummary {
   /** What played AWS's part and drove the roll. */
   engine: string;
+  /** r4-baked: the instances were booted baked roots (--baked). */
+  baked?: boolean;
   break?: BreakKind;
   /** succeeded: every instance runs the new image; rolled-back: the roll stopped with every InService instance still
    *  on the old image (nothing rolled onto); failed: anything else (a mixed fleet). */

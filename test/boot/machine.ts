@@ -9,16 +9,26 @@ import { agentDropIn, serveInstance, type InstanceEndpoints } from '../../src/bo
 import { bootMachine, type Machine } from '../../src/boot/machine.js';
 import { createBootNet, destroyBootNet, pointImdsAt } from '../../src/boot/net.js';
 import { repoRoot } from '../bake/helpers.js';
-import { bootDefinition, type BootImage } from './images.js';
+import { BOOT_IMAGES, bootDefinition, type BootImage } from './images.js';
 
 const CACHE = process.env.SIPBAKE_CACHE_DIR ?? DEFAULT_CACHE;
 export const HOOK = 'sipbake-drain';
 
-export async function bakeBootImage(b: BootImage, defs: string, o: { force?: boolean } = {}): Promise<{ r: LocalBuildResult; file: string }> {
+/**
+ * Bakes one boot image; both boot images share one compile stage (the union of their module sets, compiled once:
+ * src/bake/local/share.ts), so CI compiles Kamailio and RTPProxy for them once, not twice.
+ */
+export async function bakeBootImage(
+  b: BootImage,
+  defs: string,
+  o: { force?: boolean; cacheDir?: string } = {},
+): Promise<{ r: LocalBuildResult; file: string }> {
+  const cache = o.cacheDir ?? CACHE;
   const file = await bootDefinition(b, defs);
+  const others = await Promise.all(Object.values(BOOT_IMAGES).filter((x) => x.seed !== b.seed).map((x) => bootDefinition(x, defs)));
   const r = await buildLocal(
-    { image: file, out: path.join(CACHE, 'local', 'boot-test', b.seed), ...(o.force ? { force: true } : {}) },
-    { root: repoRoot, reporter: new RecordingReporter(), signal: new AbortController().signal, cacheDir: CACHE },
+    { image: file, out: path.join(cache, 'local', 'boot-test', b.seed), shareCompileWith: others, ...(o.force ? { force: true } : {}) },
+    { root: repoRoot, reporter: new RecordingReporter(), signal: new AbortController().signal, cacheDir: cache },
   );
   return { r, file };
 }

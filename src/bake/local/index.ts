@@ -34,7 +34,9 @@ import {
   type LocalBakeRecord,
   type StandIn,
 } from './plan.js';
-import { buildOnce, copyRoot, debootstrap, runInRoot } from './root.js';
+import { buildOnce, copyRoot, debootstrap, listUnder, runInRoot } from './root.js';
+import { addedPaths, cannotShare, compileManifest, fitScript, unionSet, type CompileSet } from './share.js';
+import { modulesFor } from '../../render/view.js';
 
 export const DEFAULT_CACHE = '/var/cache/sipbake';
 /** What a bake directory holds; anything else means --out points at someone else's directory. */
@@ -48,6 +50,11 @@ export interface LocalBuildOptions {
   sources?: string;
   force?: boolean;
   jobs?: number;
+  /**
+   * Other images (names or files) that share this bake's compile stage: it compiles the union of their module
+   * sets once, and each image's config stage takes out what its own compile would not have installed (share.ts).
+   */
+  shareCompileWith?: string[];
 }
 
 export interface LocalBuildDeps {
@@ -72,7 +79,12 @@ export interface LocalBuildResult {
 
 interface Loaded {
   record: Omit<LocalBakeRecord, 'bakedAt'>;
+  own: CompileSet;
+  /** What the compile stage builds: the image's own set, or the union it shares. */
+  compiled: CompileSet;
   tree: string;
+  /** The tree the compile stage's scripts read: this image's, with the shared set's manifest when it shares. */
+  compileTree: string;
   placeholder: string;
   rtpproxy: boolean;
   standIns: StandIn[];
@@ -118,20 +130,26 @@ async function load(o: LocalBuildOptions, d: LocalBuildDeps, work: string): Prom
       'pass --sources DIR (a directory of NAME-VERSION.tar.* archives with a SHA256SUMS)',
     );
   const rtpproxy = image.media.rtpproxy.enabled;
-  const s = standIns(parsePins(await readFile(path.join(scriptsDir, 'pins.env'), 'utf8')), await readFile(sums, 'utf8'), sourcesDir, rtpproxy);
-  const base = baseKey();
   const modules = r.plan.modules;
+  const own: CompileSet = { modules, rtpproxy };
+  const compiled = await sharedSet(d, own, o.shareCompileWith ?? []);
+  const s = standIns(parsePins(await readFile(path.join(scriptsDir, 'pins.env'), 'utf8')), await readFile(sums, 'utf8'), sourcesDir, compiled.rtpproxy);
+  const base = baseKey();
   return {
     record: {
       image: image.name,
       contentHash: combineParts(parts),
       parts,
       base,
-      compileKey: compileKey({ base, standIns: s, modules, scripts: await compileScriptsHash(scriptsDir) }),
+      compileKey: compileKey({ base, standIns: s, modules: compiled.modules, scripts: await compileScriptsHash(scriptsDir) }),
       sources: s,
       modules,
+      ...(compiled === own ? {} : { compiled }),
     },
+    own,
+    compiled,
     tree,
+    compileTree: compiled === own ? tree : await compileTreeFor(tree, compiled, path.join(work, 'compile-tree')),
     placeholder,
     rtpproxy,
     standIns: s,
@@ -140,8 +158,41 @@ async function load(o: LocalBuildOptions, d: LocalBuildDeps, work: string): Prom
   };
 }
 
+/**
+ * The shared compile's tree: the manifest lists the union (20-kamailio builds exactly what it lists) and, when the
+ * image has no RTPProxy, stand-in unit and env files for 30-rtpproxy to install (the fit takes them out again).
+ */
+async function compileTreeFor(tree: string, s: CompileSet, dir: string): Promise<string> {
+  await cp(tree, dir, { recursive: true });
+  await writeFile(path.join(dir, 'etc/sipbake/image.json'), compileManifest(s));
+  for (const [f, text] of [
+    ['etc/systemd/system/rtpproxy.service', '[Service]\nExecStart=/bin/true\n'],
+    ['etc/sipbake/rtpproxy.env', ''],
+  ] as const)
+    if (s.rtpproxy && !existsSync(path.join(dir, f))) await writeFile(path.join(dir, f), text);
+  return dir;
+}
+
+/** The union with the other images' sets, or the image's own set when the union cannot be fitted back to it. */
+async function sharedSet(d: LocalBuildDeps, own: CompileSet, others: string[]): Promise<CompileSet> {
+  if (others.length === 0) return own;
+  const sets = [own];
+  for (const o of others) {
+    const { image } = await loadImageOrThrow(d.root, o);
+    sets.push({ modules: modulesFor(image), rtpproxy: image.media.rtpproxy.enabled });
+  }
+  const union = unionSet(sets);
+  const why = cannotShare(own, union);
+  if (why) {
+    d.reporter.line(`not sharing the compile with ${others.join(', ')}: ${why}`, 'warn');
+    return own;
+  }
+  const same = union.rtpproxy === own.rtpproxy && union.modules.join(' ') === [...own.modules].sort().join(' ');
+  return same ? own : union;
+}
+
 /** ../shared/upstream beside the repository; from a git worktree, beside its main checkout too. */
-async function defaultSources(root: string): Promise<string> {
+export async function defaultSources(root: string): Promise<string> {
   const common = await execa('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: root, reject: false });
   const roots = [root, ...(common.exitCode === 0 ? [path.dirname(String(common.stdout).trim())] : [])];
   const found = roots.map((r) => path.resolve(r, '../shared/upstream')).find((d) => existsSync(path.join(d, 'SHA256SUMS')));
@@ -149,11 +200,11 @@ async function defaultSources(root: string): Promise<string> {
 }
 
 /** What Packer uploads to /tmp/sipbake, laid into the root: tree, scripts, placeholder, and the stand-in pins. */
-async function layUploads(rootfs: string, l: Loaded, repo: string): Promise<void> {
+async function layUploads(rootfs: string, l: Loaded, repo: string, tree = l.tree): Promise<void> {
   const at = path.join(rootfs, REMOTE_DIR.slice(1));
   await rm(at, { recursive: true, force: true });
   await mkdir(path.join(at, 'upstream'), { recursive: true });
-  await cp(l.tree, path.join(at, 'tree'), { recursive: true });
+  await cp(tree, path.join(at, 'tree'), { recursive: true });
   await cp(path.join(repo, 'scripts'), path.join(at, 'scripts'), { recursive: true });
   await copyFile(l.placeholder, path.join(at, 'boot-placeholder.cfg'));
   await writeFile(path.join(at, 'pins.local.env'), standInPinsFile(l.standIns));
@@ -241,16 +292,18 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
       await mkdir(path.join(archives, 'partial'), { recursive: true });
       await buildOnce(compileDir, async (tmp) => {
         await copyRoot(baseDir, tmp);
-        await layUploads(tmp, l, d.root);
+        await layUploads(tmp, l, d.root, l.compileTree);
         // Only the package install reaches the network (Debian's mirror); its .debs are kept for the next base.
-        await writeFile(compileLog, `compile stage ${record.compileKey} (for ${record.image}, content ${record.contentHash})\n`);
-        await run(
-          tmp,
-          COMPILE_SCRIPTS,
-          compileLog,
-          (s) => s === '00-base.sh',
-          (s) => (s === '00-base.sh' ? [{ host: archives, inRoot: '/var/cache/apt/archives' }] : []),
-        );
+        const shares = l.compiled === l.own ? '' : `, shared: ${l.compiled.modules.join(' ')}${l.compiled.rtpproxy ? ' + RTPProxy' : ''}`;
+        await writeFile(compileLog, `compile stage ${record.compileKey} (for ${record.image}, content ${record.contentHash}${shares})\n`);
+        const [kamailio, rtpproxy] = [COMPILE_SCRIPTS.slice(0, -1), COMPILE_SCRIPTS.slice(-1)];
+        const aptBind = (s: string) => (s === '00-base.sh' ? [{ host: archives, inRoot: '/var/cache/apt/archives' }] : []);
+        await run(tmp, kamailio, compileLog, (s) => s === '00-base.sh', aptBind);
+        // What 30-rtpproxy installs under the prefix, kept beside the root: an image without RTPProxy that shares
+        // this compile takes exactly these out again.
+        const before = await listUnder(tmp, PREFIX);
+        await run(tmp, rtpproxy, compileLog, () => false);
+        await writeFile(rtpproxyFilesOf(compileDir), `${JSON.stringify(addedPaths(before, await listUnder(tmp, PREFIX)), null, 1)}\n`);
         await trimWork(tmp);
       });
       d.reporter.line(`compiled root ${compileDir} (its log: ${compileLog})`);
@@ -262,7 +315,9 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     try {
       await copyRoot(compileDir, fresh);
       await layUploads(fresh, l, d.root);
-      await run(fresh, CONFIG_SCRIPTS, log, () => false);
+      const fit = l.compiled === l.own ? '' : fitScript({ own: l.own, shared: l.compiled, rtpproxyFiles: await rtpproxyFiles(compileDir), moduleDir: `${PREFIX}/lib64/kamailio/modules` });
+      if (fit) await writeFile(path.join(fresh, REMOTE_DIR.slice(1), 'scripts', FIT_SCRIPT), fit);
+      await run(fresh, [...(fit ? [FIT_SCRIPT] : []), ...CONFIG_SCRIPTS], log, () => false);
       await rm(rootfs, { recursive: true, force: true });
       await rename(fresh, rootfs);
     } finally {
@@ -285,6 +340,21 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The scripts' SIPBAKE_PREFIX inside the root (scripts/lib/common.sh). */
+const PREFIX = '/usr/local';
+const FIT_SCRIPT = 'local-fit.sh';
+const rtpproxyFilesOf = (compileDir: string): string => `${compileDir}.rtpproxy-files.json`;
+
+async function rtpproxyFiles(compileDir: string): Promise<string[]> {
+  const f = rtpproxyFilesOf(compileDir);
+  if (!existsSync(f))
+    throw new UserError(
+      `the compiled root ${compileDir} has no record of RTPProxy's files (${f}), so it cannot be fitted to an image without RTPProxy`,
+      `remove ${compileDir} so that the next bake compiles it again`,
+    );
+  return JSON.parse(await readFile(f, 'utf8')) as string[];
 }
 
 /** The compiled root keeps only the build-dependency list from the work directory (90-cleanup.sh reads it). */

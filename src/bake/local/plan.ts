@@ -139,6 +139,8 @@ export interface LocalBakeRecord {
   base: string;
   sources: { name: string; version: string; file: string; sha256: string }[];
   modules: string[];
+  /** When the compile stage was shared: what it compiled (src/bake/local/share.ts). */
+  compiled?: { modules: string[]; rtpproxy: boolean };
   bakedAt: string;
 }
 /** Beside the root (not in it): what it is, for a second bake of the same content and for `--baked` rehearsals. */

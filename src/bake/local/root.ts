@@ -23,6 +23,17 @@ export async function buildOnce(dir: string, build: (tmp: string) => Promise<voi
   }
 }
 
+/** Every path under DIR of the root (DIR included), as absolute paths inside the root; [] when DIR is absent. */
+export async function listUnder(rootfs: string, dir: string): Promise<string[]> {
+  const at = path.join(rootfs, dir.slice(1));
+  if (!existsSync(at)) return [];
+  const r = await execa('find', [at, '-xdev'], { stripFinalNewline: true });
+  return String(r.stdout)
+    .split('\n')
+    .filter(Boolean)
+    .map((p) => `/${path.relative(rootfs, p)}`);
+}
+
 export async function debootstrap(o: {
   dir: string;
   release: string;

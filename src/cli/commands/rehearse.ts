@@ -65,6 +65,12 @@ export default defineCommand({
         describe: "Fault injection: SIGKILL old instance K's Kamailio as the roll starts (its NLB target turns unhealthy after the threshold)",
       })
       .option('keep', { type: 'boolean', default: false, describe: 'Keep the work directory (logs, rendered trees)' })
+      // r4-baked: the fidelity mode (src/rehearse/baked-instance.ts)
+      .option('baked', {
+        type: 'boolean',
+        default: false,
+        describe: 'Boot each instance from a local bake of the image (sipbake build --local) under systemd-nspawn',
+      })
       .example('$0 rehearse twilio-relay', 'as root: 3 instances, 30 calls, rolled onto the same image rendered again')
       .example('$0 rehearse recorder-lb --instances 6 --json', 'as root: 6 instances, the summary as JSON'),
   run: async (o, ctx) => {
@@ -87,6 +93,7 @@ export default defineCommand({
       tcp: o.tcp,
       peerDiscovery: o['peer-discovery'],
       keepDir: o.keep,
+      ...(o.baked ? { baked: true } : {}), // r4-baked
       ...(o.break ? { break: o.break } : {}),
       ...(o['kill-kamailio'] !== undefined ? { killKamailio: o['kill-kamailio'] } : {}),
       ...progress,
