@@ -1,50 +1,47 @@
-// Real SDK v3 clients served in-process by a Region: a middleware at the front of each client's stack hands the
-// command's input to the region's handler for it and returns its answer as the command's output, so everything
-// behind send() (the roll engine's retries, error mapping) sees what it would from AWS. The region's fault injector
-// (throttling) and its call record apply, as on the wire. Stands in until the rehearsal reaches the region over
-// the wire server (src/region/wire/).
+// The roll engine's four SDK v3 clients during a rehearsal: built as `sipbake roll` builds them (src/aws/clients.ts:
+// adaptive retry, 8 attempts), aimed at the region model's wire server (src/region/wire/: awsQuery, ec2Query,
+// awsJson1_0), so every call crosses the real protocols, signed, as it would to AWS. Each client gets its service's
+// endpoint as the SDK's `endpoint` setting (what AWS_ENDPOINT_URL_<SERVICE> sets: the server's env() names them),
+// so the rehearsal never changes process.env; static keys keep the credential chain off IMDS and profiles.
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { AwsClients } from '../aws/clients.js';
-import { awsError } from '../region/faults.js';
-import { asgHandlers } from '../region/handlers-asg.js';
-import { ec2Handlers } from '../region/handlers-ec2.js';
-import { cloudwatchHandlers, elbHandlers } from '../region/handlers-elb-cw.js';
-import type { CallRecord, Region } from '../region/region.js';
+import { clientConfig, type AwsClients } from '../aws/clients.js';
+import type { Region } from '../region/region.js';
+import { serveRegion, type RegionServer } from '../region/wire/server.js';
 
-type Handlers = ReturnType<typeof asgHandlers>;
-
-interface Stack {
-  middlewareStack: { add(mw: unknown, o: { step: 'initialize'; name: string; priority: 'high' }): void };
+export interface WireClients {
+  clients: AwsClients;
+  server: RegionServer;
+  close(): Promise<void>;
 }
 
-function serve(region: Region, client: Stack, service: CallRecord['service'], handlers: Handlers): void {
-  const mw = (_next: unknown, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
-    await Promise.resolve();
-    const name = (context.commandName ?? '').replace(/Command$/, '');
-    const handler = handlers[name];
-    if (handler === undefined) throw awsError('NotImplementedByRegion', `the region model does not serve ${service} ${name}; add it in src/region/`);
-    region.calls.push({ service, command: name, input: structuredClone(args.input), atMs: region.nowMs });
-    region.faults.check(name, region.nowMs);
-    return { output: { $metadata: {}, ...(structuredClone(handler(args.input)) as object) }, response: {} };
+/** Serves region on 127.0.0.1 (its time is moved by the rehearsal's clock link) and builds clients aimed at it. */
+export async function wireClients(region: Region): Promise<WireClients> {
+  const server = await serveRegion(region, { clock: 'manual' });
+  const env = server.env();
+  const base = {
+    ...clientConfig({ region: region.opts.region, env: {} }),
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'REHEARSAL', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'REHEARSAL' },
   };
-  client.middlewareStack.add(mw, { step: 'initialize', name: 'regionInProcess', priority: 'high' });
-}
-
-/** Four SDK clients whose every call the region answers (no network; credentials never read). */
-export function inProcessClients(region: Region): AwsClients {
-  const cfg = { region: region.opts.region, credentials: { accessKeyId: 'REHEARSAL', secretAccessKey: 'REHEARSAL' }, maxAttempts: 8 };
+  const at = (name: string): string => {
+    const url = env[name];
+    if (url === undefined) throw new Error(`rehearsal: the region's wire server names no ${name}`);
+    return url;
+  };
   const clients: AwsClients = {
-    ec2: new EC2Client(cfg),
-    autoScaling: new AutoScalingClient(cfg),
-    elbv2: new ElasticLoadBalancingV2Client(cfg),
-    cloudwatch: new CloudWatchClient(cfg),
+    autoScaling: new AutoScalingClient({ ...base, endpoint: at('AWS_ENDPOINT_URL_AUTO_SCALING') }),
+    ec2: new EC2Client({ ...base, endpoint: at('AWS_ENDPOINT_URL_EC2') }),
+    elbv2: new ElasticLoadBalancingV2Client({ ...base, endpoint: at('AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2') }),
+    cloudwatch: new CloudWatchClient({ ...base, endpoint: at('AWS_ENDPOINT_URL_CLOUDWATCH') }),
   };
-  serve(region, clients.ec2, 'ec2', ec2Handlers(region));
-  serve(region, clients.autoScaling, 'autoscaling', asgHandlers(region));
-  serve(region, clients.elbv2, 'elbv2', elbHandlers(region));
-  serve(region, clients.cloudwatch, 'cloudwatch', cloudwatchHandlers(region));
-  return clients;
+  return {
+    clients,
+    server,
+    close: async () => {
+      for (const c of Object.values(clients)) c.destroy();
+      await server.close();
+    },
+  };
 }

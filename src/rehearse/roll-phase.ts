@@ -13,7 +13,7 @@ import { SLOW_BOOT_AWS_SECONDS } from './fleet.js';
 import type { RehearsalImage } from './image.js';
 import { endLoad, type Load } from './load.js';
 import { reflectModel, type RollRecord } from './reflect.js';
-import { inProcessClients } from './region-clients.js';
+import { wireClients } from './region-clients.js';
 import { graceFromBoot, seedRegion, type SeededRegion } from './region-seed.js';
 import { event, run, type Rig } from './rig.js';
 import type { RehearsalSummary } from './types.js';
@@ -102,13 +102,16 @@ async function engine(rig: Rig, f: Fleet, def: ImageDefinition): Promise<{ summa
     ami: f.model.amis.new,
   };
   const signal = rig.o.signal ?? new AbortController().signal;
-  const deps = { clients: inProcessClients(f.model.region), clock: f.link.clock, reporter: rollReporter(rig), signal, renderer: 'silent' as const, owner: `sipbake-rehearse@${os.hostname()}:${process.pid}` };
+  const wire = await wireClients(f.model.region);
+  const deps = { clients: wire.clients, clock: f.link.clock, reporter: rollReporter(rig), signal, renderer: 'silent' as const, owner: `sipbake-rehearse@${os.hostname()}:${process.pid}` };
   try {
     const r = await runRoll(req, deps);
     return { summary: r.summary, ...(r.exitCode !== 0 ? { error: r.summary.reasons.join('; ') || r.summary.outcome } : {}) };
   } catch (e) {
     if (signal.aborted) throw e;
     return { error: e instanceof Error ? `${e.message}${e instanceof UserError && e.details.length ? `: ${e.details.join('; ')}` : ''}` : String(e) };
+  } finally {
+    await wire.close();
   }
 }
 

@@ -1,6 +1,6 @@
 // The rehearsal's AWS side without namespaces: the region seeded from twilio-relay's deploy section
-// (src/rehearse/region-seed.ts), `sipbake roll`'s engine (runRoll) through the in-process SDK clients
-// (region-clients.ts), and a stand-in for the rig that plays what reflect.ts does: each instance the model launches
+// (src/rehearse/region-seed.ts), `sipbake roll`'s engine (runRoll) through real SDK clients on the region's wire
+// server (region-clients.ts), and a stand-in for the rig that plays what reflect.ts does: each instance the model launches
 // is `initial` at the NLB, then healthy or unhealthy as its image behaves (setModelTargetHealth), and each
 // Terminating:Wait instance's drain agent completes its lifecycle action.
 // The model's documented behaviours stay on (eventual consistency, lifecycle order); bootSeconds is 0 as in the
@@ -12,7 +12,7 @@
 // - the "never healthy" image made healthy in play(): the 'rolled back' case failed (outcome succeeded).
 // - gateReasons() returning no reason (the gate off): the 'never turn healthy' case failed (the roll ran 2
 //   simulated days: the model keeps replacing the unhealthy instances, nobody rolls back).
-// - region-clients.ts with the region's fault check removed: the throttling case failed (no ThrottlingException).
+// - src/region/wire/dispatch.ts with the region's fault check removed: the throttling case failed (one request, ok).
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ import { loadImageOrThrow } from '../../src/definition/load.js';
 import { asgHandlers } from '../../src/region/handlers-asg.js';
 import { runRoll } from '../../src/roll/run.js';
 import { linkClock, setModelTargetHealth } from '../../src/rehearse/model-link.js';
-import { inProcessClients } from '../../src/rehearse/region-clients.js';
+import { wireClients } from '../../src/rehearse/region-clients.js';
 import { graceFromBoot, seedRegion, type SeededRegion } from '../../src/rehearse/region-seed.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -88,16 +88,17 @@ async function rollWith(behaviour: Behaviour, grace = graceFromBoot(BOOT_S, beha
   setGrace(s, grace);
   const reporter = new RecordingReporter();
   const deploy = def.deploy!;
+  const wire = await wireClients(s.region);
   const r = await runRoll(
     { kind: 'roll', image: def.name, deploy, drainMaxSeconds: def.drain.maxSeconds, ami: s.amis.new },
-    { clients: inProcessClients(s.region), clock: drivingClock(s, behaviour), reporter, signal: new AbortController().signal, renderer: 'silent', owner: `sipbake-rehearse@${os.hostname()}:${process.pid}` },
-  );
+    { clients: wire.clients, clock: drivingClock(s, behaviour), reporter, signal: new AbortController().signal, renderer: 'silent', owner: `sipbake-rehearse@${os.hostname()}:${process.pid}` },
+  ).finally(() => wire.close());
   const serving = s.region.instancesOf(s.asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService').map((i) => i.ImageId);
   return { r, s, serving, reporter };
 }
 
 describe('the rehearsal drives `sipbake roll` on the region model', () => {
-  it('a good image: the engine starts a refresh through the in-process clients and succeeds; every instance on the new AMI', async () => {
+  it('a good image: the engine starts a refresh through the wire clients and succeeds; every instance on the new AMI', async () => {
     const { r, s, serving } = await rollWith('good');
     expect(r.summary.outcome, r.summary.reasons.join('; ')).toBe('succeeded');
     expect(r.exitCode).toBe(0);
@@ -119,13 +120,19 @@ describe('the rehearsal drives `sipbake roll` on the region model', () => {
     expect(serving).toEqual([s.amis.new, s.amis.new]);
   });
 
-  it('throttling the region injects reaches the engine through the SDK clients as AWS errors', async () => {
+  it('the engine reaches the region over the wire: a throttled call crosses it as Throttling, and the SDK retries it', async () => {
     const { s } = await seeded();
-    s.region.faults.add({ command: 'DescribeAutoScalingGroups', error: 'ThrottlingException', message: 'Rate exceeded', times: 1 });
-    const clients = inProcessClients(s.region);
-    await expect(clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({}))).rejects.toMatchObject({ name: 'ThrottlingException' });
-    const out = await clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [s.asg.AutoScalingGroupName] }));
-    expect(out.AutoScalingGroups?.[0]?.Instances).toHaveLength(2);
+    s.region.faults.add({ command: 'DescribeAutoScalingGroups', error: 'Throttling', message: 'Rate exceeded', times: 1 });
+    const wire = await wireClients(s.region);
+    try {
+      const out = await wire.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [s.asg.AutoScalingGroupName] }));
+      expect(out.AutoScalingGroups?.[0]?.Instances).toHaveLength(2);
+      const asked = wire.server.requests.filter((q) => q.action === 'DescribeAutoScalingGroups');
+      expect(asked.map((q) => q.ok)).toEqual([false, true]);
+      expect(asked[0]).toMatchObject({ code: 'Throttling' });
+    } finally {
+      await wire.close();
+    }
   });
 
   it("the model's clock follows real time at the scale, and the engine's sleeps are scaled down", async () => {
