@@ -21,7 +21,14 @@ try {
       const before = await load();
       const t = performance.now();
       const { r } = await bakeBootImage(BOOT_IMAGES[seed], defs, { cacheDir });
-      const f = { pass, seed, action: r.action, cached: r.cached, seconds: { ...r.seconds, wall: Math.round((performance.now() - t) / 100) / 10 }, loadavg: `${before} .. ${await load()}` };
+      const f = {
+        pass,
+        seed,
+        action: r.action,
+        cached: r.cached,
+        seconds: { ...r.seconds, wall: Math.round((performance.now() - t) / 100) / 10 },
+        loadavg: `${before} .. ${await load()}`,
+      };
       console.log(JSON.stringify(f));
       figures.push(f);
     }
@@ -32,5 +39,9 @@ try {
 }
 const file = path.join(here, 'local-bake.json');
 const bench = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-bench.freshCache = { what: 'npx tsx bench/local-bake.ts: both boot images baked from an empty cache (one shared compile), then again', measuredAt: new Date().toISOString(), figures };
+bench.freshCache = {
+  what: 'npx tsx bench/local-bake.ts: both boot images baked from an empty cache (one shared compile), then again',
+  measuredAt: new Date().toISOString(),
+  figures,
+};
 await writeFile(file, `${JSON.stringify(bench, null, 2)}\n`);

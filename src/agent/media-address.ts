@@ -28,7 +28,9 @@ const poolFilter = (pool: string) => ({ Name: `tag:${MEDIA_POOL_TAG}`, Values: [
 export function claimOrder(addresses: Address[], instanceId: string): Address[] {
   const mine = addresses.filter((a) => a.InstanceId === instanceId);
   if (mine.length > 0) return mine.slice(0, 1);
-  const free = addresses.filter((a) => !a.AssociationId && a.AllocationId && a.PublicIp).sort((a, b) => a.AllocationId!.localeCompare(b.AllocationId!));
+  const free = addresses
+    .filter((a) => !a.AssociationId && a.AllocationId && a.PublicIp)
+    .sort((a, b) => (a.AllocationId ?? '').localeCompare(b.AllocationId ?? ''));
   if (free.length === 0) return [];
   let h = 0;
   for (const c of instanceId) h = (h * 31 + c.charCodeAt(0)) >>> 0;
@@ -47,12 +49,12 @@ export async function claimPoolAddress(c: MediaPoolContext): Promise<string> {
   for (const a of order) {
     if (a.InstanceId === c.instanceId) {
       c.log(`media address: ${a.PublicIp} (${a.AllocationId}) of pool ${c.pool} is already this instance's`);
-      return a.PublicIp!;
+      return a.PublicIp ?? '';
     }
     try {
       await c.ec2.send(new AssociateAddressCommand({ AllocationId: a.AllocationId, InstanceId: c.instanceId, AllowReassociation: false }));
       c.log(`media address: claimed ${a.PublicIp} (${a.AllocationId}) from pool ${c.pool}`);
-      return a.PublicIp!;
+      return a.PublicIp ?? '';
     } catch (e) {
       // Another instance associated it between our Describe and our Associate: try the next one.
       if (errorName(e) !== 'Resource.AlreadyAssociated') throw e;
@@ -67,10 +69,8 @@ export async function claimPoolAddress(c: MediaPoolContext): Promise<string> {
 }
 
 /** Gives this instance's pool address back (the drain's end). Returns the addresses released. */
-export async function releasePoolAddress(c: MediaPoolContext): Promise<string[]> {
-  const { Addresses = [] } = await c.ec2.send(
-    new DescribeAddressesCommand({ Filters: [poolFilter(c.pool), { Name: 'instance-id', Values: [c.instanceId] }] }),
-  );
+async function releasePoolAddress(c: MediaPoolContext): Promise<string[]> {
+  const { Addresses = [] } = await c.ec2.send(new DescribeAddressesCommand({ Filters: [poolFilter(c.pool), { Name: 'instance-id', Values: [c.instanceId] }] }));
   const released: string[] = [];
   for (const a of Addresses) {
     if (!a.AssociationId) continue;

@@ -102,7 +102,10 @@ function mediaAddressOf(a: { source: MediaAddress['source']; pool?: string } | u
   if (a === undefined || a.source === 'signalling') return { source: 'signalling' };
   if (a.source === 'instance-public-ipv4') return { source: a.source };
   if (a.pool === undefined)
-    throw new UserError(`${file} rtpproxy.address.source is elastic-ip-pool but rtpproxy.address.pool is missing`, 'set media.address.pool in the image definition, render and bake again');
+    throw new UserError(
+      `${file} rtpproxy.address.source is elastic-ip-pool but rtpproxy.address.pool is missing`,
+      'set media.address.pool in the image definition, render and bake again',
+    );
   return { source: a.source, pool: a.pool };
 }
 

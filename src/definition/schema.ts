@@ -132,9 +132,7 @@ const dispatcherSchema = z
   .describe('Seed 004: load-balance calls across recorders with the dispatcher module');
 
 /** The value of the sipbake:media-pool tag: what AWS allows in a tag value, short. */
-const poolName = z
-  .string()
-  .regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'must be 1-128 letters, digits, spaces and _.:/=+@- (an AWS tag value)');
+const poolName = z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'must be 1-128 letters, digits, spaces and _.:/=+@- (an AWS tag value)');
 
 const mediaAddressSchema = z
   .strictObject({
@@ -144,10 +142,10 @@ const mediaAddressSchema = z
       .describe(
         "Which address SDP (RTPProxy) carries: signalling: the advertised SIP address (behind an NLB, RTP crosses it); instance-public-ipv4: the instance's own public IPv4 (public subnets); elastic-ip-pool: an Elastic IP the boot agent claims from the tagged pool",
       ),
-    pool: poolName.optional().describe('With source: elastic-ip-pool, the value of the sipbake:media-pool tag on the pool\'s Elastic IPs'),
+    pool: poolName.optional().describe("With source: elastic-ip-pool, the value of the sipbake:media-pool tag on the pool's Elastic IPs"),
   })
   .prefault({})
-  .describe('Media on each instance\'s own address: signalling still goes to the NLB, RTP goes straight to the instance (docs/media.md)');
+  .describe("Media on each instance's own address: signalling still goes to the NLB, RTP goes straight to the instance (docs/media.md)");
 
 const mediaSchema = z
   .strictObject({

@@ -28,9 +28,10 @@ export function mediaPlacement(image: ImageDefinition, maxSize: number): MediaPl
 
 /** The pool's Elastic IPs, each tagged sipbake:media-pool=POOL. */
 export function mediaPoolAddresses(scope: Construct, p: MediaPlacement): ec2.CfnEIP[] {
-  if (p.pool === undefined) return [];
+  const pool = p.pool;
+  if (pool === undefined) return [];
   return Array.from(
     { length: p.poolSize },
-    (_, i) => new ec2.CfnEIP(scope, `MediaPoolEip${i}`, { domain: 'vpc', tags: [{ key: MEDIA_POOL_TAG, value: p.pool! }] }),
+    (_, i) => new ec2.CfnEIP(scope, `MediaPoolEip${i}`, { domain: 'vpc', tags: [{ key: MEDIA_POOL_TAG, value: pool }] }),
   );
 }

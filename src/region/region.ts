@@ -20,7 +20,7 @@ import { ACTIVE_REFRESH } from './model.js';
 import { stepRefresh } from './refresh-engine.js';
 
 /** The account the model plays (the tests' IAM evaluator uses the same). */
-export const REGION_ACCOUNT = '123456789012';
+const REGION_ACCOUNT = '123456789012';
 
 /** What a policy evaluator offers the region: one decision per call (AccessDenied is thrown). */
 export interface RegionIam {

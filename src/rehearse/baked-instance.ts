@@ -13,11 +13,11 @@ import { guestLeader, inGuest, nspawnArgs } from '../boot/machine.js';
 import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { UserError } from '../core/errors.js';
 import { RecordingReporter } from '../core/reporter.js';
-import { agentEnv, instanceMac, parseBootInclude } from './boot.js';
+import { agentEnv, parseBootInclude } from './boot.js';
 import { serveInstanceImds } from './instance-imds.js';
 import type { Fleet } from './fleet.js';
 import type { RehearsalImage } from './image.js';
-import { ADDR, instanceCommands, instanceIp } from './net-plan.js';
+import { instanceCommands } from './net-plan.js';
 import { event, sh, start, type Rig } from './rig.js';
 import type { BreakKind } from './types.js';
 

@@ -30,7 +30,7 @@ import { closeServer, listen } from '../region/wire/listen.js';
 //   <Response><Errors><Error> envelope (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/query-api-troubleshooting.html).
 
 // IMDSv2 and the wire encoding are the region model's (src/region/wire/): one wire module for the fake and the rehearsal.
-export { instanceMetadata, serveImds, type ImdsItems, type InstanceMetadata } from '../region/wire/imds.js';
+export { instanceMetadata, serveImds, type ImdsItems } from '../region/wire/imds.js';
 export { closeServer };
 
 export interface AutoScalingBackend {
@@ -83,7 +83,11 @@ function autoScalingAnswer(b: AutoScalingBackend, p: Readonly<Record<string, str
   const action = p.Action ?? '';
   const id = p.InstanceId ?? p['InstanceIds.member.1'] ?? '';
   const okWith = (out: unknown) => ({ a: renderAnswer('autoscaling', action, out, 'rehearse'), id });
-  const noAction = () => ({ a: renderError('autoscaling', 'ValidationError', `No active Lifecycle Action found with instance ID ${id}`), id, error: 'no-action' });
+  const noAction = () => ({
+    a: renderError('autoscaling', 'ValidationError', `No active Lifecycle Action found with instance ID ${id}`),
+    id,
+    error: 'no-action',
+  });
   const groupNames = Object.entries(p)
     .filter(([k]) => /^AutoScalingGroupNames\.member\.\d+$/.test(k))
     .map(([, v]) => v);
@@ -91,7 +95,19 @@ function autoScalingAnswer(b: AutoScalingBackend, p: Readonly<Record<string, str
   switch (action) {
     case 'DescribeAutoScalingInstances': {
       const st = b.stateOf(id);
-      const found = st === undefined ? [] : [{ InstanceId: id, AutoScalingGroupName: b.groupName, LifecycleState: st, HealthStatus: 'HEALTHY', AvailabilityZone: AZ, ProtectedFromScaleIn: false }];
+      const found =
+        st === undefined
+          ? []
+          : [
+              {
+                InstanceId: id,
+                AutoScalingGroupName: b.groupName,
+                LifecycleState: st,
+                HealthStatus: 'HEALTHY',
+                AvailabilityZone: AZ,
+                ProtectedFromScaleIn: false,
+              },
+            ];
       return okWith({ AutoScalingInstances: found });
     }
     case 'DescribeAutoScalingGroups': {
@@ -109,7 +125,18 @@ function autoScalingAnswer(b: AutoScalingBackend, p: Readonly<Record<string, str
       }));
       return okWith({
         AutoScalingGroups: [
-          { AutoScalingGroupName: b.groupName, MinSize: n, MaxSize: 2 * n, DesiredCapacity: n, DefaultCooldown: 300, AvailabilityZones: [AZ], HealthCheckType: 'ELB', HealthCheckGracePeriod: 300, CreatedTime: new Date('2026-01-01T00:00:00Z'), Instances },
+          {
+            AutoScalingGroupName: b.groupName,
+            MinSize: n,
+            MaxSize: 2 * n,
+            DesiredCapacity: n,
+            DefaultCooldown: 300,
+            AvailabilityZones: [AZ],
+            HealthCheckType: 'ELB',
+            HealthCheckGracePeriod: 300,
+            CreatedTime: new Date('2026-01-01T00:00:00Z'),
+            Instances,
+          },
         ],
       });
     }
@@ -117,7 +144,14 @@ function autoScalingAnswer(b: AutoScalingBackend, p: Readonly<Record<string, str
       if (wrongIds) return { a: renderError('autoscaling', 'ValidationError', `Group ${p.AutoScalingGroupName} not found`), id, error: 'no-group' };
       return okWith({
         LifecycleHooks: [
-          { LifecycleHookName: b.hookName, AutoScalingGroupName: b.groupName, LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: b.hookTimeoutSeconds, GlobalTimeout: globalTimeoutSeconds(b.hookTimeoutSeconds), DefaultResult: 'CONTINUE' },
+          {
+            LifecycleHookName: b.hookName,
+            AutoScalingGroupName: b.groupName,
+            LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+            HeartbeatTimeout: b.hookTimeoutSeconds,
+            GlobalTimeout: globalTimeoutSeconds(b.hookTimeoutSeconds),
+            DefaultResult: 'CONTINUE',
+          },
         ],
       });
     case 'RecordLifecycleActionHeartbeat':
@@ -207,7 +241,10 @@ function describeInstances(all: readonly Ec2Instance[], p: Readonly<Record<strin
 export async function serveEc2(socketPath: string, instances: () => readonly Ec2Instance[], calls: AsgCall[]): Promise<http.Server> {
   const server = formServer((p) => {
     const action = p.Action ?? '';
-    const a = action === 'DescribeInstances' ? describeInstances(instances(), p) : renderError('ec2', 'InvalidAction', `The action ${action} is not valid for this web service.`);
+    const a =
+      action === 'DescribeInstances'
+        ? describeInstances(instances(), p)
+        : renderError('ec2', 'InvalidAction', `The action ${action} is not valid for this web service.`);
     return { a, id: p['InstanceId.1'] ?? '' };
   }, calls);
   await listen(server, socketPath);

@@ -3,10 +3,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { readKamailioUnit } from '../contract/kamailio-args.js';
 import { UserError } from '../core/errors.js';
-import { agentEnv, bootInstance, instanceMac, type InstanceBoot } from './boot.js';
-import { instanceMetadata, serveAutoScaling, serveEc2, serveImds, type AsgCall } from './endpoints.js';
+import { agentEnv, bootInstance, type InstanceBoot } from './boot.js';
+import { serveAutoScaling, serveEc2, type AsgCall } from './endpoints.js';
 import { renderInstance, type RehearsalImage } from './image.js';
-import { ADDR, baseCommands, instanceCommands, instanceEip, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance, targetKey } from './net-plan.js';
+import { ADDR, baseCommands, instanceCommands, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance, targetKey } from './net-plan.js';
 import { startRtpproxy } from './rtp-proxy.js';
 import { rtpproxyBinary } from '../try/upstream.js';
 import type { RehearsalPlan } from './plan.js';
@@ -166,7 +166,7 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
 }
 
 /** One NLB health check of instance k's health port, from the NLB's namespace. */
-export function healthy(f: Fleet, k: number, port: number): Promise<boolean> {
+function healthy(f: Fleet, k: number, port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const req = http.get({ socketPath: f.probeSock, path: `/tcp?host=${instanceIp(k)}&port=${port}`, timeout: 3000 }, (res) => {
       let b = '';
@@ -202,7 +202,11 @@ async function checkOne(rig: Rig, f: Fleet, i: FleetInstance, port: number): Pro
   if (m !== undefined) setModelTargetHealth(m, r.turned, f.model.region.nowMs);
   if (r.turned === 'healthy') i.inServiceAt ??= Date.now();
   const n = r.turned === 'unhealthy' ? f.healthCheck.unhealthyThreshold : f.healthCheck.healthyThreshold;
-  event(rig, i.id, `NLB target ${r.turned} after ${n} consecutive health check(s): ${r.turned === 'unhealthy' ? 'no new flow goes to it' : 'new flows go to it'}`);
+  event(
+    rig,
+    i.id,
+    `NLB target ${r.turned} after ${n} consecutive health check(s): ${r.turned === 'unhealthy' ? 'no new flow goes to it' : 'new flows go to it'}`,
+  );
   return true;
 }
 
@@ -231,7 +235,10 @@ export async function fleetUp(rig: Rig, f: Fleet, oldImg: RehearsalImage): Promi
       const l = liveOf(rig, i.id);
       if (l.kamailio && !l.kamailio.running) throw l.kamailio.failure('Kamailio exited at start');
       if (Date.now() > until)
-        throw new UserError(`instance ${i.id} never passed its health check (port ${oldImg.healthPort})`, `see ${rig.dir}/kamailio-${i.k}.log and agent-${i.k}.log`);
+        throw new UserError(
+          `instance ${i.id} never passed its health check (port ${oldImg.healthPort})`,
+          `see ${rig.dir}/kamailio-${i.k}.log and agent-${i.k}.log`,
+        );
       await sleep(200);
     }
     f.targetHealth.set(i.id, registeredHealthy());

@@ -36,7 +36,7 @@ export interface RehearsalImage {
 }
 
 /** The rehearsal's media address: each instance's own (default) or the single NLB address (the negative control). */
-export function rehearsalMedia(env: NodeJS.ProcessEnv = process.env): 'own' | 'signalling' {
+function rehearsalMedia(env: NodeJS.ProcessEnv = process.env): 'own' | 'signalling' {
   return env.SIPBAKE_REHEARSE_MEDIA === 'signalling' ? 'signalling' : 'own';
 }
 

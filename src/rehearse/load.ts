@@ -191,7 +191,11 @@ async function startHolders(rig: Rig, plan: RehearsalPlan, f: Fleet, img: Rehear
  *  termination), so a TCP call outlives a drain only if it is shorter than the deregistration delay: TCP calls hold
  *  at most 4/5 of it (a deployment with TCP sets the delay above its longest TCP call; docs/rehearse.md). A third
  *  of --calls, spread over the roll from one source per old instance. */
-export function tcpPlan(plan: Pick<RehearsalPlan, 'hold' | 'deregMs' | 'estimateMs'>, calls: number, sources: number): { hold: Hold; perSource: number; periodMs: number } {
+export function tcpPlan(
+  plan: Pick<RehearsalPlan, 'hold' | 'deregMs' | 'estimateMs'>,
+  calls: number,
+  sources: number,
+): { hold: Hold; perSource: number; periodMs: number } {
   const maxMs = Math.max(200, Math.min(plan.hold.maxMs, Math.round((plan.deregMs * 4) / 5)));
   const hold = { minMs: Math.min(plan.hold.minMs, Math.round(maxMs / 2)), maxMs };
   const perSource = Math.max(1, Math.ceil(calls / 3 / Math.max(1, sources)));
@@ -199,7 +203,15 @@ export function tcpPlan(plan: Pick<RehearsalPlan, 'hold' | 'deregMs' | 'estimate
 }
 
 /** Pure: one TCP caller's SIPp arguments: `-t tn`, a TCP connection per call (each call a new flow at the NLB). */
-export function tcpCallerArgs(plan: RehearsalPlan, ti: number, t: ReturnType<typeof tcpPlan>, src: string, target: string, file: string, log: string): string[] {
+export function tcpCallerArgs(
+  plan: RehearsalPlan,
+  ti: number,
+  t: ReturnType<typeof tcpPlan>,
+  src: string,
+  target: string,
+  file: string,
+  log: string,
+): string[] {
   return [
     'sipp',
     target,
@@ -214,7 +226,11 @@ export function tcpCallerArgs(plan: RehearsalPlan, ti: number, t: ReturnType<typ
 async function startTcpCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, holders: Load['holders']): Promise<Load['tcp']> {
   const t = tcpPlan(plan, rig.o.calls, holders.length);
   const file = await writeScn(rig, 'uac-tcp', uacCallerBye(t.hold));
-  event(rig, 'calls', `TCP: ${t.perSource * holders.length} call(s) of ${t.hold.minMs / 1000}-${t.hold.maxMs / 1000} s, a connection each, from ${holders.length} source(s)`);
+  event(
+    rig,
+    'calls',
+    `TCP: ${t.perSource * holders.length} call(s) of ${t.hold.minMs / 1000}-${t.hold.maxMs / 1000} s, a connection each, from ${holders.length} source(s)`,
+  );
   return holders.map((h, ti) => {
     const log = path.join(rig.dir, `uac-tcp-${ti}.log`);
     return { log, proc: start(rig, [...inetOf(rig), ...tcpCallerArgs(plan, ti, t, h.src, `${ADDR.nlbEip}:${img.port}`, file, log)], `sipp tcp from ${h.src}`) };

@@ -135,7 +135,8 @@ export function nlbRuleset(o: NetOptions): string {
   const hash = (l4: 'udp' | 'tcp') => (o.stickiness ? 'jhash ip saddr' : `jhash ip saddr . ${l4} sport`);
   const ports = [...new Set(o.listenPorts)].join(', ');
   const m = o.mediaRtpPorts ? mediaNat(o.mediaRtpPorts) : { maps: '', pre: '', post: '', mark: '' };
-  const sip = (l4: 'udp' | 'tcp') => `    ip daddr ${ADDR.nlbEip} ${l4} dport { ${ports} } dnat ip to ${hash(l4)} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @targets\n`;
+  const sip = (l4: 'udp' | 'tcp') =>
+    `    ip daddr ${ADDR.nlbEip} ${l4} dport { ${ports} } dnat ip to ${hash(l4)} mod ${BUCKETS} seed ${NLB_HASH_SEED} map @targets\n`;
   return `table ip nlb {
   map targets { typeof numgen inc mod ${BUCKETS} : ip daddr . udp dport; }
   map addrs { typeof numgen inc mod ${BUCKETS} : ip daddr; }
@@ -209,7 +210,8 @@ export function baseCommands(n: NetNames, o: NetOptions): Cmd[] {
   c.push(ip(n.inet, 'link', 'add', 'nlb', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nlb));
   c.push(ip(n.inet, 'link', 'add', 'nat', 'type', 'veth', 'peer', 'name', 'inet', 'netns', n.nat));
   c.push(ip(n.inet, 'addr', 'add', `${ADDR.inetNlb[0]}/30`, 'dev', 'nlb'), ip(n.inet, 'addr', 'add', `${ADDR.inetNat[0]}/30`, 'dev', 'nat'));
-  for (const a of [...ADDR.sources, ...ADDR.mediaSources, ADDR.trunk, ADDR.destination, ...ADDR.recorders]) c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
+  for (const a of [...ADDR.sources, ...ADDR.mediaSources, ADDR.trunk, ADDR.destination, ...ADDR.recorders])
+    c.push(ip(n.inet, 'addr', 'add', `${a}/32`, 'dev', 'lo'));
   c.push(ip(n.inet, 'link', 'set', 'nlb', 'up'), ip(n.inet, 'link', 'set', 'nat', 'up'));
   c.push(ip(n.inet, 'route', 'add', `${ADDR.nlbEip}/32`, 'via', ADDR.inetNlb[1]), ip(n.inet, 'route', 'add', `${ADDR.natEip}/32`, 'via', ADDR.inetNat[1]));
   // The instances' media Elastic IPs sit at the subnet's edge too (the NLB namespace is also its router).

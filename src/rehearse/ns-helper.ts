@@ -57,14 +57,20 @@ async function trunkEdge(spec: string, rtp?: RtpStreams): Promise<() => void> {
       from.set(branch, { address: r.address, port: r.port });
       if (from.size > 5000) from.delete(from.keys().next().value ?? '');
     }
-    if (!rtp) return void inside.send(m, ua.port, ua.host);
+    if (!rtp) {
+      inside.send(m, ua.port, ua.host);
+      return;
+    }
     void trunkMedia(rtp, text, false).then(() => inside.send(m, ua.port, ua.host));
   });
   inside.on('message', (m) => {
     const text = m.toString('latin1');
     const back = text.startsWith('SIP/2.0 ') ? from.get(topBranch(text) ?? '') : undefined;
     const send = (b: Buffer) => outside.send(b, back?.port ?? next.port, back?.address ?? next.host);
-    if (!rtp) return void send(m);
+    if (!rtp) {
+      send(m);
+      return;
+    }
     void trunkMedia(rtp, text, true).then((t) => send(t === text ? m : Buffer.from(t, 'latin1')));
   });
   await Promise.all([new Promise<void>((r) => outside.bind(pub.port, pub.host, r)), new Promise<void>((r) => inside.bind(inner.port, inner.host, r))]);

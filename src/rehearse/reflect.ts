@@ -88,7 +88,11 @@ async function picked(r: Reflection, v: FleetInstance): Promise<void> {
   await setTargets(rig, f);
   const held = await dialogsHeld(rig, v.id);
   r.rec.callsAtPick.set(v.id, held);
-  event(rig, v.id, `picked for termination: IMDS target-lifecycle-state Terminated; deregistered from the NLB (new flows go elsewhere); holds ${held.length} call(s)`);
+  event(
+    rig,
+    v.id,
+    `picked for termination: IMDS target-lifecycle-state Terminated; deregistered from the NLB (new flows go elsewhere); holds ${held.length} call(s)`,
+  );
   if (load.trunk !== undefined && (await trunkTarget(rig)) === instanceIp(v.k)) {
     load.trunkDraining.push({ id: v.id, from: Date.now() });
     event(rig, v.id, `keeps the trunk's flow (${ADDR.trunk}:5060) through its deregistration delay`);
@@ -128,12 +132,13 @@ async function carry(r: Reflection, e: { event: InstanceEvent; id: string }): Pr
     await run(['ip', 'netns', 'exec', r.rig.names.nlb, 'conntrack', '-D', '--dst-nat', instanceIp(v.k)]).catch(() => '');
     return event(r.rig, v.id, 'deregistration delay over: remaining flows cut');
   }
-  if (e.event === 'wait') return event(r.rig, v.id, `Terminating:Wait (hook timeout ${m?.lifecycleAction ? (m.lifecycleAction.timeoutAt - r.f.model.region.nowMs) / 1000 : '?'} s)`);
+  if (e.event === 'wait')
+    return event(r.rig, v.id, `Terminating:Wait (hook timeout ${m?.lifecycleAction ? (m.lifecycleAction.timeoutAt - r.f.model.region.nowMs) / 1000 : '?'} s)`);
   return terminated(r, v, m);
 }
 
 /** One turn: the model's clock, its launches, the NLB's checks, then its events in order. */
-export async function turn(r: Reflection): Promise<void> {
+async function turn(r: Reflection): Promise<void> {
   const { f } = r;
   f.link.sync();
   const known = new Set(f.cs.instances.map((i) => i.id));

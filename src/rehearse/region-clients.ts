@@ -40,7 +40,10 @@ export async function wireClients(region: Region): Promise<WireClients> {
     clients,
     server,
     close: async () => {
-      for (const c of Object.values(clients)) c.destroy();
+      clients.autoScaling.destroy();
+      clients.ec2.destroy();
+      clients.elbv2.destroy();
+      clients.cloudwatch.destroy();
       await server.close();
     },
   };

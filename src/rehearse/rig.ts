@@ -51,7 +51,7 @@ export interface Rig {
 let pinned: NodeJS.ProcessEnv | undefined;
 /** The environment of every command the rig runs: the pinned Kamailio and RTPProxy (what the AMI runs) first on its
  *  PATH when this machine has them built; this process's own PATH is left alone. */
-export function spawnEnv(): NodeJS.ProcessEnv {
+function spawnEnv(): NodeJS.ProcessEnv {
   if (pinned === undefined) {
     const b = findUpstream();
     pinned = b ? { ...process.env, PATH: upstreamPath(b) } : process.env;

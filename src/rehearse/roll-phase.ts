@@ -25,7 +25,10 @@ export async function rollDefinition(rig: Rig): Promise<ImageDefinition> {
   const { loadImageOrThrow } = await import('../definition/load.js');
   const { image, file } = await loadImageOrThrow(rig.o.root, rig.o.to ?? rig.o.image);
   if (!image.deploy)
-    throw new UserError(`${file} has no deploy: section, so the rehearsal has no Auto Scaling group to model`, 'add deploy: (see the README, section "Rolling")');
+    throw new UserError(
+      `${file} has no deploy: section, so the rehearsal has no Auto Scaling group to model`,
+      'add deploy: (see the README, section "Rolling")',
+    );
   return image;
 }
 
@@ -34,7 +37,13 @@ export function modelRegion(rig: Rig, def: ImageDefinition): SeededRegion {
   const deploy = def.deploy;
   if (!deploy) throw new Error('rehearsal: a definition without deploy reached modelRegion');
   const { o } = rig;
-  return seedRegion({ image: def.name, deploy, instances: o.instances, deregistrationDelaySeconds: o.deregistrationDelaySeconds, hookTimeoutSeconds: o.hookTimeoutSeconds });
+  return seedRegion({
+    image: def.name,
+    deploy,
+    instances: o.instances,
+    deregistrationDelaySeconds: o.deregistrationDelaySeconds,
+    hookTimeoutSeconds: o.hookTimeoutSeconds,
+  });
 }
 
 /** The group's HealthCheckGracePeriod from the old fleet's measured boot (launch to healthy, × scale). */
@@ -103,7 +112,14 @@ async function engine(rig: Rig, f: Fleet, def: ImageDefinition): Promise<{ summa
   };
   const signal = rig.o.signal ?? new AbortController().signal;
   const wire = await wireClients(f.model.region);
-  const deps = { clients: wire.clients, clock: f.link.clock, reporter: rollReporter(rig), signal, renderer: 'silent' as const, owner: `sipbake-rehearse@${os.hostname()}:${process.pid}` };
+  const deps = {
+    clients: wire.clients,
+    clock: f.link.clock,
+    reporter: rollReporter(rig),
+    signal,
+    renderer: 'silent' as const,
+    owner: `sipbake-rehearse@${os.hostname()}:${process.pid}`,
+  };
   try {
     const r = await runRoll(req, deps);
     return { summary: r.summary, ...(r.exitCode !== 0 ? { error: r.summary.reasons.join('; ') || r.summary.outcome } : {}) };
@@ -131,7 +147,8 @@ export async function roll(rig: Rig, f: Fleet, load: Load, def: ImageDefinition,
   rec.rollMs = rec.rollEndedAt - rollStart;
   endLoad(load);
   const outcome = outcomeOf(f, r.summary);
-  const failed = outcome === 'succeeded' ? undefined : [r.error ?? `sipbake roll: ${r.summary?.outcome ?? 'no outcome'}`, ...rec.launchFailures.values()].join('; ');
+  const failed =
+    outcome === 'succeeded' ? undefined : [r.error ?? `sipbake roll: ${r.summary?.outcome ?? 'no outcome'}`, ...rec.launchFailures.values()].join('; ');
   if (failed !== undefined) f.cs.failed = failed;
   event(rig, 'asg', `sipbake roll: ${r.summary?.outcome ?? 'failed'}${failed ? ` (${failed})` : ''} in ${(rec.rollMs / 1000).toFixed(1)} s`);
   return { rec, outcome, ...(failed !== undefined ? { failed } : {}) };

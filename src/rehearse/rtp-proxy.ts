@@ -16,9 +16,9 @@ function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const raw of text.split('\n')) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(raw.trim());
-    if (!m) continue;
-    const v = m[2]!;
-    env[m[1]!] = /^(["']).*\1$/.test(v) ? v.slice(1, -1) : v;
+    const [, k, v] = m ?? [];
+    if (k === undefined || v === undefined) continue;
+    env[k] = /^(["']).*\1$/.test(v) ? v.slice(1, -1) : v;
   }
   return env;
 }
@@ -27,8 +27,8 @@ function parseEnvFile(text: string): Record<string, string> {
 function directives(unit: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const line of unit.split('\n')) {
-    const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
-    if (m) (out[m[1]!] ??= []).push(m[2]!);
+    const [, k, v] = /^([A-Za-z]+)=(.*)$/.exec(line.trim()) ?? [];
+    if (k !== undefined && v !== undefined) (out[k] ??= []).push(v);
   }
   return out;
 }
@@ -43,18 +43,19 @@ export function rtpproxyArgvFromUnit(unit: string, envFiles: readonly string[], 
     .split(/\s+/)
     .flatMap((w) => {
       const v = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(w);
-      return v ? (env[v[1]!] ?? '').split(/\s+/).filter(Boolean) : [w];
+      return v?.[1] !== undefined ? (env[v[1]] ?? '').split(/\s+/).filter(Boolean) : [w];
     });
-  if (!words.includes('-l')) throw new Error(`rtpproxy's command line has no -l: ${path.join(tree, 'etc/sipbake/rtpproxy-boot.env')} was not written by the boot agent`);
+  if (!words.includes('-l'))
+    throw new Error(`rtpproxy's command line has no -l: ${path.join(tree, 'etc/sipbake/rtpproxy-boot.env')} was not written by the boot agent`);
   return [bin, ...words.slice(1).map((w) => (w === RTPPROXY_PIDFILE ? rtpproxyPidfile(tree) : w))];
 }
 
-export function rtpproxyPidfile(tree: string): string {
+function rtpproxyPidfile(tree: string): string {
   return path.join(tree, 'run/rtpproxy.pid');
 }
 
 /** Reads the tree's unit and env files (the boot agent must have run). */
-export async function readRtpproxyUnit(tree: string, bin: string): Promise<string[]> {
+async function readRtpproxyUnit(tree: string, bin: string): Promise<string[]> {
   const unit = await readFile(path.join(tree, UNIT), 'utf8');
   const files = (directives(unit).EnvironmentFile ?? []).map((f) => path.join(tree, f.replace(/^-/, '')));
   return rtpproxyArgvFromUnit(unit, await Promise.all(files.map((f) => readFile(f, 'utf8'))), tree, bin);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 
-export const CTL_SOCKET_MAX = 104;
+const CTL_SOCKET_MAX = 104;
 /** The ctl socket inside a rendered tree (src/contract/boot-include.ts runDir). */
 export const CTL_SOCKET_IN_TREE = 'run/kamailio/kamailio_ctl';
 /** mkdtemp's six random characters. */

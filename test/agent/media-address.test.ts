@@ -26,7 +26,11 @@ const image = imageSchema.parse({
   relay: { destination: { domain: 'sip.example.com' } },
   advertise: { source: 'elastic-ip', elasticIp: NLB_EIP },
   media: { rtpproxy: { enabled: true }, address: { source: 'elastic-ip-pool', pool: POOL } },
-  deploy: { region: 'us-east-1', asgName: 'kamailio-lb', targetGroupArns: ['arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/kamailio-lb/0123456789abcdef'] },
+  deploy: {
+    region: 'us-east-1',
+    asgName: 'kamailio-lb',
+    targetGroupArns: ['arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/kamailio-lb/0123456789abcdef'],
+  },
 });
 
 function manifest(address: AgentManifest['mediaAddress']): AgentManifest {
@@ -115,12 +119,15 @@ describe('media address from an Elastic IP pool', () => {
     const i = w.instances[0]!;
     await claimPoolAddress({ ec2: w.ec2, instanceId: i.InstanceId, pool: POOL, log });
     const order: string[] = [];
-    const hook = releaseBeforeComplete({ complete: async () => void order.push(`complete, held: ${elasticIps(w.fake).filter((a) => a.InstanceId).length}`) }, {
-      ec2: w.ec2,
-      instanceId: i.InstanceId,
-      pool: POOL,
-      log,
-    });
+    const hook = releaseBeforeComplete(
+      { complete: async () => void order.push(`complete, held: ${elasticIps(w.fake).filter((a) => a.InstanceId).length}`) },
+      {
+        ec2: w.ec2,
+        instanceId: i.InstanceId,
+        pool: POOL,
+        log,
+      },
+    );
     await hook.complete();
     await hook.complete();
     expect(order).toEqual(['complete, held: 0', 'complete, held: 0']);
@@ -130,7 +137,9 @@ describe('media address from an Elastic IP pool', () => {
   it('the instance policy refuses an address outside the pool (tag-conditioned)', async () => {
     const w = world(1, 0);
     h!.fake.iam!.opts.expectDenials = true;
-    await expect(w.ec2.send(new AssociateAddressCommand({ AllocationId: w.foreign, InstanceId: w.instances[0]!.InstanceId }))).rejects.toThrow(/not authorized|AccessDenied/i);
+    await expect(w.ec2.send(new AssociateAddressCommand({ AllocationId: w.foreign, InstanceId: w.instances[0]!.InstanceId }))).rejects.toThrow(
+      /not authorized|AccessDenied/i,
+    );
   });
 });
 
@@ -143,8 +152,8 @@ describe('media address from the instance public IPv4', () => {
     expect(await readFile(path.join(tmp.path, RTPPROXY_BOOT_ENV_PATH), 'utf8')).toContain('-l 10.0.1.23=203.0.113.7');
     await imds.close();
     imds = await startImdsFake({ localIpv4: '10.0.1.23' });
-    await expect(runBoot({ root: tmp.path, imds: { endpoint: imds.endpoint, budgetMs: 2000 }, manifest: manifest({ source: 'instance-public-ipv4' }) })).rejects.toThrow(
-      /media\.address\.source is instance-public-ipv4, but this instance has no public IPv4/,
-    );
+    await expect(
+      runBoot({ root: tmp.path, imds: { endpoint: imds.endpoint, budgetMs: 2000 }, manifest: manifest({ source: 'instance-public-ipv4' }) }),
+    ).rejects.toThrow(/media\.address\.source is instance-public-ipv4, but this instance has no public IPv4/);
   });
 });

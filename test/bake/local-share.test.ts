@@ -69,7 +69,12 @@ describe('fitting the shared root to one image', () => {
         const shared = unionSet([a, b]);
         const s = fitScript({ own: a, shared, rtpproxyFiles: RTP_FILES, moduleDir: MODDIR });
         const gone = removed(s).filter((f) => f.startsWith(MODDIR));
-        expect(gone.sort()).toEqual(shared.modules.filter((m) => !a.modules.includes(m)).map((m) => `${MODDIR}/${m}.so`).sort());
+        expect(gone.sort()).toEqual(
+          shared.modules
+            .filter((m) => !a.modules.includes(m))
+            .map((m) => `${MODDIR}/${m}.so`)
+            .sort(),
+        );
         expect(s.includes('userdel rtpproxy')).toBe(shared.rtpproxy && !a.rtpproxy);
       }),
     );

@@ -10,8 +10,20 @@ import { parsePins } from '../../src/bake/pins.js';
 import { chooseSource, gitPins, needsProbe, type GitPin } from '../../src/bake/local/upstream-source.js';
 import { repoRoot } from './helpers.js';
 
-const K: GitPin = { name: 'KAMAILIO', version: '5.5.7', url: 'https://github.com/kamailio/kamailio.git', tag: '5.5.7', commit: '43eb13442166e1293b2188aa410173de9f9837fb' };
-const R: GitPin = { name: 'RTPPROXY', version: '3.2.0', url: 'https://github.com/sippy/rtpproxy.git', tag: 'v3.2.0', commit: 'b26b09b32481e4cb6350075a73784bc1a2503ca0' };
+const K: GitPin = {
+  name: 'KAMAILIO',
+  version: '5.5.7',
+  url: 'https://github.com/kamailio/kamailio.git',
+  tag: '5.5.7',
+  commit: '43eb13442166e1293b2188aa410173de9f9837fb',
+};
+const R: GitPin = {
+  name: 'RTPPROXY',
+  version: '3.2.0',
+  url: 'https://github.com/sippy/rtpproxy.git',
+  tag: 'v3.2.0',
+  commit: 'b26b09b32481e4cb6350075a73784bc1a2503ca0',
+};
 
 describe('choosing the pinned sources', () => {
   it('the archives when they are there, without probing git', () => {
@@ -22,7 +34,10 @@ describe('choosing the pinned sources', () => {
   it('no archives, both pinned tags reachable: the git sources, named by version and commit', () => {
     expect(needsProbe({ archives: false, pins: [K, R] })).toBe(true);
     const c = chooseSource({ archivesDir: '/s', archives: false, pins: [K, R], reachable: { KAMAILIO: true, RTPPROXY: true } });
-    expect(c).toEqual({ source: 'git', line: '==> pinned sources: no archives at /s; compiling Kamailio 5.5.7 (43eb13442166) and RTPProxy 3.2.0 (b26b09b32481) from the pinned git sources' });
+    expect(c).toEqual({
+      source: 'git',
+      line: '==> pinned sources: no archives at /s; compiling Kamailio 5.5.7 (43eb13442166) and RTPProxy 3.2.0 (b26b09b32481) from the pinned git sources',
+    });
   });
 
   it('no archives, one tag out of reach: none, saying which and what the tests keep', () => {
@@ -34,10 +49,17 @@ describe('choosing the pinned sources', () => {
   });
 
   it('a tarball pin without archives: none, without probing', () => {
-    const pins = gitPins(parsePins('KAMAILIO_VERSION=5.5.7\nKAMAILIO_SOURCE=tarball\nKAMAILIO_TARBALL_URL=https://x/k.tgz\n' + `RTPPROXY_VERSION=3.2.0\nRTPPROXY_SOURCE=git\nRTPPROXY_GIT_URL=${R.url}\nRTPPROXY_GIT_TAG=v3.2.0\n`));
+    const pins = gitPins(
+      parsePins(
+        'KAMAILIO_VERSION=5.5.7\nKAMAILIO_SOURCE=tarball\nKAMAILIO_TARBALL_URL=https://x/k.tgz\n' +
+          `RTPPROXY_VERSION=3.2.0\nRTPPROXY_SOURCE=git\nRTPPROXY_GIT_URL=${R.url}\nRTPPROXY_GIT_TAG=v3.2.0\n`,
+      ),
+    );
     expect(pins.map((p) => p.name)).toEqual(['RTPPROXY']);
     expect(needsProbe({ archives: false, pins })).toBe(false);
-    expect(chooseSource({ archivesDir: '/s', archives: false, pins, reachable: {} }).line).toMatch(/pins a tarball, which only the archives provide; .* stand-in/);
+    expect(chooseSource({ archivesDir: '/s', archives: false, pins, reachable: {} }).line).toMatch(
+      /pins a tarball, which only the archives provide; .* stand-in/,
+    );
   });
 
   it("the bake's own pins are git pins of both sources", async () => {
@@ -56,7 +78,10 @@ describe('.ci/upstream.sh without ../shared/upstream', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'sipbake-upstream-source-'));
     // Two local repositories carrying the pinned tags: "reachable" without leaving the machine.
-    for (const [repo, tag] of [['k', '5.5.7'], ['r', 'v3.2.0']] as const) {
+    for (const [repo, tag] of [
+      ['k', '5.5.7'],
+      ['r', 'v3.2.0'],
+    ] as const) {
       const at = path.join(dir, repo);
       const git = (...a: string[]) => execa('git', ['-C', at, '-c', 'user.email=t@t', '-c', 'user.name=t', ...a]);
       await execa('git', ['init', '-q', at]);
@@ -71,17 +96,25 @@ describe('.ci/upstream.sh without ../shared/upstream', () => {
     const r = await execa('bash', ['.ci/upstream.sh'], {
       cwd: repoRoot,
       reject: false,
-      env: { SIPBAKE_SHARED_UPSTREAM: path.join(dir, 'no-shared'), SIPBAKE_UPSTREAM_PINS: path.join(dir, 'gone.env'), SIPBAKE_UPSTREAM_CACHE: path.join(dir, 'cache') },
+      env: {
+        SIPBAKE_SHARED_UPSTREAM: path.join(dir, 'no-shared'),
+        SIPBAKE_UPSTREAM_PINS: path.join(dir, 'gone.env'),
+        SIPBAKE_UPSTREAM_CACHE: path.join(dir, 'cache'),
+      },
     });
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split('\n')).toHaveLength(1);
-    expect(r.stdout).toMatch(/^==> pinned sources: no archives at .*no-shared and .*absent-k and .*absent-r not reachable; the live tests keep .* and the Node RTPProxy stand-in/);
+    expect(r.stdout).toMatch(
+      /^==> pinned sources: no archives at .*no-shared and .*absent-k and .*absent-r not reachable; the live tests keep .* and the Node RTPProxy stand-in/,
+    );
     expect(r.stderr).toBe('');
   }, 60_000);
 
   it('pinned tags reachable: git is chosen (the probe, on local repositories)', async () => {
     await writeFile(path.join(dir, 'here.env'), pinsFile(`file://${dir}/k`, `file://${dir}/r`));
-    const r = await execa('npx', ['--no-install', 'tsx', 'src/bake/local/upstream-source.ts', path.join(dir, 'no-shared'), path.join(dir, 'here.env')], { cwd: repoRoot });
+    const r = await execa('npx', ['--no-install', 'tsx', 'src/bake/local/upstream-source.ts', path.join(dir, 'no-shared'), path.join(dir, 'here.env')], {
+      cwd: repoRoot,
+    });
     expect(r.stdout.split('\n')[0]).toBe('source=git');
   }, 60_000);
 });

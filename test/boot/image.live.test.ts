@@ -196,7 +196,9 @@ describe.skipIf(!HAVE_SOURCES)('the baked root booted under systemd-nspawn', () 
       const lines = await x.journal();
       const at = (unit: string) => lines.findIndex((l) => l.includes(`Stopped ${unit}`));
       // The reverse of the start order: rtpproxy.service starts before kamailio.service (Before=), so stops after it.
-      const order = ['sipbake-drain', 'kamailio', ...(b.rtpproxy ? ['rtpproxy'] : []), 'sipbake-boot'].map((u) => [`${u}.service`, at(`${u}.service`)] as const);
+      const order = ['sipbake-drain', 'kamailio', ...(b.rtpproxy ? ['rtpproxy'] : []), 'sipbake-boot'].map(
+        (u) => [`${u}.service`, at(`${u}.service`)] as const,
+      );
       const stops = lines.filter((l) => / Stopp(ed|ing) /.test(l)).join('\n');
       for (const [u, i] of order) expect(`${u} stopped: ${i >= 0}\n${stops}`).toBe(`${u} stopped: true\n${stops}`);
       expect(order.map(([u]) => u)).toEqual([...order].sort((p, q) => p[1] - q[1]).map(([u]) => u));

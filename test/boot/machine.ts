@@ -25,7 +25,11 @@ export async function bakeBootImage(
 ): Promise<{ r: LocalBuildResult; file: string }> {
   const cache = o.cacheDir ?? CACHE;
   const file = await bootDefinition(b, defs);
-  const others = await Promise.all(Object.values(BOOT_IMAGES).filter((x) => x.seed !== b.seed).map((x) => bootDefinition(x, defs)));
+  const others = await Promise.all(
+    Object.values(BOOT_IMAGES)
+      .filter((x) => x.seed !== b.seed)
+      .map((x) => bootDefinition(x, defs)),
+  );
   const r = await buildLocal(
     { image: file, out: path.join(cache, 'local', 'boot-test', b.seed), shareCompileWith: others, ...(o.force ? { force: true } : {}) },
     { root: repoRoot, reporter: new RecordingReporter(), signal: new AbortController().signal, cacheDir: cache },

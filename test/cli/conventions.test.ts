@@ -288,9 +288,9 @@ describe('confirm()', () => {
   });
 });
 
-describe('README', () => {
+describe('docs/commands.md', () => {
   it('shows JSON through npm only with -s (npm prints its banner on stdout otherwise)', async () => {
-    const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    const readme = await readFile(path.join(repoRoot, 'docs/commands.md'), 'utf8');
     const viaNpm = readme.split('\n').filter((l) => /npm run (?:-s )?image:build/.test(l) && l.includes('--json'));
     expect(viaNpm.length).toBeGreaterThan(0);
     for (const l of viaNpm) expect(l).toContain('npm run -s image:build');

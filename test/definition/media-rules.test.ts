@@ -25,7 +25,11 @@ describe('media.address rules', () => {
   });
 
   it.each([
-    ['an Elastic IP pool without media', media({ source: 'elastic-ip-pool', pool: 'p' }, false), /media\.address\.source: .*media\.rtpproxy\.enabled is false.*\| set media\.rtpproxy\.enabled: true/],
+    [
+      'an Elastic IP pool without media',
+      media({ source: 'elastic-ip-pool', pool: 'p' }, false),
+      /media\.address\.source: .*media\.rtpproxy\.enabled is false.*\| set media\.rtpproxy\.enabled: true/,
+    ],
     ['an Elastic IP pool without a pool', media({ source: 'elastic-ip-pool' }), /media\.address\.source: elastic-ip-pool needs the pool.*sipbake:media-pool/],
     ['a pool with another source', media({ source: 'instance-public-ipv4', pool: 'p' }), /media\.address\.pool: is only used with source: elastic-ip-pool/],
     [

@@ -12,7 +12,11 @@ afterEach(() => h?.restore());
 async function refresh(prefs: { ScaleInProtectedInstances?: 'Refresh' | 'Ignore' | 'Wait'; StandbyInstances?: 'Terminate' | 'Ignore' | 'Wait' }) {
   h = createFakeAws({ bootSeconds: 0 });
   const w = seedWorld(h.fake, { desired: 3 });
-  w.lt.versions.push({ VersionNumber: 2, CreateTime: new Date(h.fake.nowMs), data: { ImageId: w.newAmi.ImageId, InstanceType: 't3.small', HttpTokens: 'required' } });
+  w.lt.versions.push({
+    VersionNumber: 2,
+    CreateTime: new Date(h.fake.nowMs),
+    data: { ImageId: w.newAmi.ImageId, InstanceType: 't3.small', HttpTokens: 'required' },
+  });
   const [a, , c] = h.fake.instancesOf(w.asg.AutoScalingGroupName);
   h.fake.protect(a!.InstanceId);
   h.fake.enterStandby(c!.InstanceId);

@@ -38,26 +38,130 @@ const SCRIPT: [string, Step][] = [
   ['DescribeAutoScalingGroups', (c) => c.autoScaling.send(new asg.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['kamailio-lb-asg'] }))],
   ['DescribeAutoScalingInstances', (c, _w, f) => c.autoScaling.send(new asg.DescribeAutoScalingInstancesCommand({ InstanceIds: [...f.instances.keys()] }))],
   ['DescribeLifecycleHooks', (c) => c.autoScaling.send(new asg.DescribeLifecycleHooksCommand({ AutoScalingGroupName: 'kamailio-lb-asg' }))],
-  ['PutLifecycleHook', (c) => c.autoScaling.send(new asg.PutLifecycleHookCommand({ AutoScalingGroupName: 'kamailio-lb-asg', LifecycleHookName: 'sipbake-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 600, DefaultResult: 'CONTINUE' }))],
-  ['CreateOrUpdateTags', (c) => c.autoScaling.send(new asg.CreateOrUpdateTagsCommand({ Tags: [{ ResourceId: 'kamailio-lb-asg', ResourceType: 'auto-scaling-group', Key: 'sipbake:lease', Value: 'me', PropagateAtLaunch: false }] }))],
-  ['DeleteTags', (c) => c.autoScaling.send(new asg.DeleteTagsCommand({ Tags: [{ ResourceId: 'kamailio-lb-asg', ResourceType: 'auto-scaling-group', Key: 'sipbake:lease' }] }))],
+  [
+    'PutLifecycleHook',
+    (c) =>
+      c.autoScaling.send(
+        new asg.PutLifecycleHookCommand({
+          AutoScalingGroupName: 'kamailio-lb-asg',
+          LifecycleHookName: 'sipbake-drain',
+          LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+          HeartbeatTimeout: 600,
+          DefaultResult: 'CONTINUE',
+        }),
+      ),
+  ],
+  [
+    'CreateOrUpdateTags',
+    (c) =>
+      c.autoScaling.send(
+        new asg.CreateOrUpdateTagsCommand({
+          Tags: [{ ResourceId: 'kamailio-lb-asg', ResourceType: 'auto-scaling-group', Key: 'sipbake:lease', Value: 'me', PropagateAtLaunch: false }],
+        }),
+      ),
+  ],
+  [
+    'DeleteTags',
+    (c) =>
+      c.autoScaling.send(new asg.DeleteTagsCommand({ Tags: [{ ResourceId: 'kamailio-lb-asg', ResourceType: 'auto-scaling-group', Key: 'sipbake:lease' }] })),
+  ],
   ['DescribeImages', (c) => c.ec2.send(new ec2.DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'tag:sipbake:image', Values: ['twilio-*'] }] }))],
   ['CreateTags', (c, w) => c.ec2.send(new ec2.CreateTagsCommand({ Resources: [w.newAmi.ImageId], Tags: [{ Key: 'sipbake:status', Value: 'candidate' }] }))],
-  ['DescribeLaunchTemplateVersions', (c, w) => c.ec2.send(new ec2.DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: w.lt.LaunchTemplateId, Versions: ['$Latest'] }))],
-  ['CreateLaunchTemplateVersion', (c, w) => c.ec2.send(new ec2.CreateLaunchTemplateVersionCommand({ LaunchTemplateId: w.lt.LaunchTemplateId, SourceVersion: '1', VersionDescription: 'sipbake', LaunchTemplateData: { ImageId: w.newAmi.ImageId } }))],
+  [
+    'DescribeLaunchTemplateVersions',
+    (c, w) => c.ec2.send(new ec2.DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: w.lt.LaunchTemplateId, Versions: ['$Latest'] })),
+  ],
+  [
+    'CreateLaunchTemplateVersion',
+    (c, w) =>
+      c.ec2.send(
+        new ec2.CreateLaunchTemplateVersionCommand({
+          LaunchTemplateId: w.lt.LaunchTemplateId,
+          SourceVersion: '1',
+          VersionDescription: 'sipbake',
+          LaunchTemplateData: { ImageId: w.newAmi.ImageId },
+        }),
+      ),
+  ],
   ['DescribeInstances', (c, _w, f) => c.ec2.send(new ec2.DescribeInstancesCommand({ InstanceIds: [...f.instances.keys()] }))],
   ['DescribeTargetGroups', (c, w) => c.elbv2.send(new elb.DescribeTargetGroupsCommand({ TargetGroupArns: [w.tg.TargetGroupArn] }))],
   ['DescribeTargetGroupAttributes', (c, w) => c.elbv2.send(new elb.DescribeTargetGroupAttributesCommand({ TargetGroupArn: w.tg.TargetGroupArn }))],
-  ['ModifyTargetGroupAttributes', (c, w) => c.elbv2.send(new elb.ModifyTargetGroupAttributesCommand({ TargetGroupArn: w.tg.TargetGroupArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }] }))],
-  ['DescribeTargetHealth', (c, w, f) => c.elbv2.send(new elb.DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn, Targets: [...f.instances.keys()].map((Id) => ({ Id })) }))],
-  ['DescribeAlarms', (c) => c.cloudwatch.send(new cw.DescribeAlarmsCommand({ AlarmNames: ['sip-5xx', 'fleet'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }))],
-  ['StartInstanceRefresh', (c, w) => c.autoScaling.send(new asg.StartInstanceRefreshCommand({ AutoScalingGroupName: 'kamailio-lb-asg', DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: w.lt.LaunchTemplateId, Version: '2' } }, Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, AutoRollback: true, AlarmSpecification: { Alarms: ['sip-5xx'] }, CheckpointPercentages: [50, 100], CheckpointDelay: 60, SkipMatching: true, ScaleInProtectedInstances: 'Wait', StandbyInstances: 'Wait' } }))],
-  ['DescribeInstanceRefreshes', (c) => c.autoScaling.send(new asg.DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'kamailio-lb-asg', MaxRecords: 5 }))],
-  ['RecordLifecycleActionHeartbeat', (c, _w, f) => c.autoScaling.send(new asg.RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'kamailio-lb-asg', LifecycleHookName: 'sipbake-drain', InstanceId: waiting(f) }))],
-  ['CompleteLifecycleAction', (c, _w, f) => c.autoScaling.send(new asg.CompleteLifecycleActionCommand({ AutoScalingGroupName: 'kamailio-lb-asg', LifecycleHookName: 'sipbake-drain', InstanceId: waiting(f), LifecycleActionResult: 'CONTINUE' }))],
+  [
+    'ModifyTargetGroupAttributes',
+    (c, w) =>
+      c.elbv2.send(
+        new elb.ModifyTargetGroupAttributesCommand({
+          TargetGroupArn: w.tg.TargetGroupArn,
+          Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }],
+        }),
+      ),
+  ],
+  [
+    'DescribeTargetHealth',
+    (c, w, f) =>
+      c.elbv2.send(new elb.DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn, Targets: [...f.instances.keys()].map((Id) => ({ Id })) })),
+  ],
+  [
+    'DescribeAlarms',
+    (c) => c.cloudwatch.send(new cw.DescribeAlarmsCommand({ AlarmNames: ['sip-5xx', 'fleet'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] })),
+  ],
+  [
+    'StartInstanceRefresh',
+    (c, w) =>
+      c.autoScaling.send(
+        new asg.StartInstanceRefreshCommand({
+          AutoScalingGroupName: 'kamailio-lb-asg',
+          DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: w.lt.LaunchTemplateId, Version: '2' } },
+          Preferences: {
+            MinHealthyPercentage: 100,
+            MaxHealthyPercentage: 200,
+            AutoRollback: true,
+            AlarmSpecification: { Alarms: ['sip-5xx'] },
+            CheckpointPercentages: [50, 100],
+            CheckpointDelay: 60,
+            SkipMatching: true,
+            ScaleInProtectedInstances: 'Wait',
+            StandbyInstances: 'Wait',
+          },
+        }),
+      ),
+  ],
+  [
+    'DescribeInstanceRefreshes',
+    (c) => c.autoScaling.send(new asg.DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'kamailio-lb-asg', MaxRecords: 5 })),
+  ],
+  [
+    'RecordLifecycleActionHeartbeat',
+    (c, _w, f) =>
+      c.autoScaling.send(
+        new asg.RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'kamailio-lb-asg', LifecycleHookName: 'sipbake-drain', InstanceId: waiting(f) }),
+      ),
+  ],
+  [
+    'CompleteLifecycleAction',
+    (c, _w, f) =>
+      c.autoScaling.send(
+        new asg.CompleteLifecycleActionCommand({
+          AutoScalingGroupName: 'kamailio-lb-asg',
+          LifecycleHookName: 'sipbake-drain',
+          InstanceId: waiting(f),
+          LifecycleActionResult: 'CONTINUE',
+        }),
+      ),
+  ],
   ['RollbackInstanceRefresh', (c) => c.autoScaling.send(new asg.RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'kamailio-lb-asg' }))],
   ['CancelInstanceRefresh', (c) => c.autoScaling.send(new asg.CancelInstanceRefreshCommand({ AutoScalingGroupName: 'kamailio-lb-asg' }))],
-  ['UpdateAutoScalingGroup', (c, w) => c.autoScaling.send(new asg.UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'kamailio-lb-asg', LaunchTemplate: { LaunchTemplateId: w.lt.LaunchTemplateId, Version: '2' }, DesiredCapacity: 2 }))],
+  [
+    'UpdateAutoScalingGroup',
+    (c, w) =>
+      c.autoScaling.send(
+        new asg.UpdateAutoScalingGroupCommand({
+          AutoScalingGroupName: 'kamailio-lb-asg',
+          LaunchTemplate: { LaunchTemplateId: w.lt.LaunchTemplateId, Version: '2' },
+          DesiredCapacity: 2,
+        }),
+      ),
+  ],
   ['DisableImage', (c, w) => c.ec2.send(new ec2.DisableImageCommand({ ImageId: w.oldAmi.ImageId }))],
   ['EnableImage', (c, w) => c.ec2.send(new ec2.EnableImageCommand({ ImageId: w.oldAmi.ImageId }))],
   // The bake's calls (Packer's amazon-ebs order, abridged).
@@ -65,14 +169,66 @@ const SCRIPT: [string, Step][] = [
   ['DescribeSubnets', (c) => c.ec2.send(new ec2.DescribeSubnetsCommand({ SubnetIds: ['subnet-1'] }))],
   ['CreateKeyPair', (c) => c.ec2.send(new ec2.CreateKeyPairCommand({ KeyName: 'packer_1' }))],
   ['CreateSecurityGroup', (c) => c.ec2.send(new ec2.CreateSecurityGroupCommand({ GroupName: 'packer_1', Description: 'packer', VpcId: 'vpc-default' }))],
-  ['AuthorizeSecurityGroupIngress', (c, _w, f) => c.ec2.send(new ec2.AuthorizeSecurityGroupIngressCommand({ GroupId: [...f.securityGroups.keys()][0], IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '198.51.100.7/32' }] }] }))],
+  [
+    'AuthorizeSecurityGroupIngress',
+    (c, _w, f) =>
+      c.ec2.send(
+        new ec2.AuthorizeSecurityGroupIngressCommand({
+          GroupId: [...f.securityGroups.keys()][0],
+          IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '198.51.100.7/32' }] }],
+        }),
+      ),
+  ],
   ['DescribeSecurityGroups', (c, _w, f) => c.ec2.send(new ec2.DescribeSecurityGroupsCommand({ GroupIds: [...f.securityGroups.keys()] }))],
-  ['RunInstances', (c, w, f) => c.ec2.send(new ec2.RunInstancesCommand({ ImageId: w.oldAmi.ImageId, MinCount: 1, MaxCount: 1, InstanceType: 't3.small', KeyName: 'packer_1', SecurityGroupIds: [...f.securityGroups.keys()], MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' }, TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'Packer Builder' }] }] }))],
+  [
+    'RunInstances',
+    (c, w, f) =>
+      c.ec2.send(
+        new ec2.RunInstancesCommand({
+          ImageId: w.oldAmi.ImageId,
+          MinCount: 1,
+          MaxCount: 1,
+          InstanceType: 't3.small',
+          KeyName: 'packer_1',
+          SecurityGroupIds: [...f.securityGroups.keys()],
+          MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'Packer Builder' }] }],
+        }),
+      ),
+  ],
   ['StopInstances', (c, _w, f) => c.ec2.send(new ec2.StopInstancesCommand({ InstanceIds: [...f.ec2Instances.keys()] }))],
-  ['CreateImage', (c, _w, f) => c.ec2.send(new ec2.CreateImageCommand({ InstanceId: [...f.ec2Instances.keys()][0], Name: 'twilio-relay-3', TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'sipbake:image', Value: 'twilio-relay' }] }] }))],
-  ['CopyImage', (c, w) => c.ec2.send(new ec2.CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: w.newAmi.ImageId, Name: 'twilio-relay-3-enc', Encrypted: true, KmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }))],
-  ['EnableImageDeprecation', (c, _w, f) => c.ec2.send(new ec2.EnableImageDeprecationCommand({ ImageId: newest(f), DeprecateAt: new Date(Date.UTC(2027, 0, 1)) }))],
-  ['ModifyImageAttribute', (c, _w, f) => c.ec2.send(new ec2.ModifyImageAttributeCommand({ ImageId: newest(f), LaunchPermission: { Add: [{ UserId: '210987654321' }] } }))],
+  [
+    'CreateImage',
+    (c, _w, f) =>
+      c.ec2.send(
+        new ec2.CreateImageCommand({
+          InstanceId: [...f.ec2Instances.keys()][0],
+          Name: 'twilio-relay-3',
+          TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'sipbake:image', Value: 'twilio-relay' }] }],
+        }),
+      ),
+  ],
+  [
+    'CopyImage',
+    (c, w) =>
+      c.ec2.send(
+        new ec2.CopyImageCommand({
+          SourceRegion: 'us-east-1',
+          SourceImageId: w.newAmi.ImageId,
+          Name: 'twilio-relay-3-enc',
+          Encrypted: true,
+          KmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        }),
+      ),
+  ],
+  [
+    'EnableImageDeprecation',
+    (c, _w, f) => c.ec2.send(new ec2.EnableImageDeprecationCommand({ ImageId: newest(f), DeprecateAt: new Date(Date.UTC(2027, 0, 1)) })),
+  ],
+  [
+    'ModifyImageAttribute',
+    (c, _w, f) => c.ec2.send(new ec2.ModifyImageAttributeCommand({ ImageId: newest(f), LaunchPermission: { Add: [{ UserId: '210987654321' }] } })),
+  ],
   ['DeregisterImage', (c, _w, f) => c.ec2.send(new ec2.DeregisterImageCommand({ ImageId: [...f.images.values()].at(-2)!.ImageId }))],
   ['DeleteSnapshot', (c, _w, f) => c.ec2.send(new ec2.DeleteSnapshotCommand({ SnapshotId: [...f.snapshots.keys()][0] }))],
   ['TerminateInstances', (c, _w, f) => c.ec2.send(new ec2.TerminateInstancesCommand({ InstanceIds: [...f.ec2Instances.keys()] }))],
@@ -107,7 +263,7 @@ function comparable(x: unknown): unknown {
   const plain = JSON.parse(
     JSON.stringify(x, function (this: Record<string, unknown>, k: string, v: unknown) {
       if (k === '$metadata' || k === '$response' || k === '$retryable') return undefined;
-      return this[k] instanceof Date ? `date:${(this[k]).toISOString()}` : v;
+      return this[k] instanceof Date ? `date:${this[k].toISOString()}` : v;
     }),
   ) as unknown;
   return JSON.parse(JSON.stringify(plain).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')) as unknown;
@@ -155,10 +311,14 @@ describe('serveRegion: the region on the real wire protocols', () => {
     f.faults.add({ command: 'DescribeInstances', error: 'RequestLimitExceeded', message: 'Request limit exceeded.', status: 503, times: 1 });
     f.faults.add({ command: 'DescribeTargetHealth', error: 'InvalidTargetException', times: 1 });
     f.faults.add({ command: 'DescribeAlarms', error: 'InvalidParameterValue', message: 'bad', times: 1 });
-    const err = (p: Promise<unknown>) => p.then(() => undefined, (x: unknown) => {
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (x: unknown) => {
           const e = x as Error & { $metadata: { httpStatusCode: number }; $fault: string };
           return [e.name, e.message, e.$metadata.httpStatusCode, e.$fault];
-        });
+        },
+      );
     expect(await err(c.autoScaling.send(new asg.DescribeAutoScalingGroupsCommand({})))).toEqual(['Throttling', 'Rate exceeded', 400, 'client']);
     expect(await err(c.ec2.send(new ec2.DescribeInstancesCommand({})))).toEqual(['RequestLimitExceeded', 'Request limit exceeded.', 503, 'server']);
     expect(await err(c.elbv2.send(new elb.DescribeTargetHealthCommand({ TargetGroupArn: [...f.targetGroups.keys()][0] })))).toEqual([
@@ -176,7 +336,11 @@ describe('serveRegion: the region on the real wire protocols', () => {
   it('refuses a request without a SigV4 Authorization header', async () => {
     const { f } = world();
     server = await serveRegion(f, { clock: 'manual' });
-    const res = await fetch(server.endpoints.autoscaling, { method: 'POST', body: 'Action=DescribeAutoScalingGroups&Version=2011-01-01', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await fetch(server.endpoints.autoscaling, {
+      method: 'POST',
+      body: 'Action=DescribeAutoScalingGroups&Version=2011-01-01',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('<Code>MissingAuthenticationToken</Code>');
     expect(f.calls).toEqual([]);
@@ -189,7 +353,12 @@ describe('serveRegion: the region on the real wire protocols', () => {
     const c = wireClients(server);
     await c.autoScaling.send(new asg.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['kamailio-lb-asg'] }));
     expect(f.iam!.evaluated.length).toBeGreaterThan(0);
-    const other = new asg.AutoScalingClient({ region: 'eu-west-1', endpoint: server.endpoints.autoscaling, maxAttempts: 1, credentials: { accessKeyId: 'A', secretAccessKey: 'B' } });
+    const other = new asg.AutoScalingClient({
+      region: 'eu-west-1',
+      endpoint: server.endpoints.autoscaling,
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'A', secretAccessKey: 'B' },
+    });
     const e = await other.send(new asg.DescribeAutoScalingGroupsCommand({})).catch((x: unknown) => x);
     expect((e as Error).name).toBe('AccessDenied');
   });

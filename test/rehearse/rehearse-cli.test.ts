@@ -61,7 +61,7 @@ describe('rehearse: call outcomes from SIPp message logs', () => {
 describe('rehearse: summary', () => {
   it('prints the calls, the NAT path, the roll against its floor, and each replaced instance against its bound', () => {
     const measured: Omit<RehearsalSummary, 'verdict'> = {
-      engine: 'rehearsal controller',
+      engine: 'sipbake roll',
       outcome: 'succeeded',
       image: 'twilio-relay',
       to: 'twilio-relay',

@@ -91,9 +91,19 @@ async function rollWith(behaviour: Behaviour, grace = graceFromBoot(BOOT_S, beha
   const wire = await wireClients(s.region);
   const r = await runRoll(
     { kind: 'roll', image: def.name, deploy, drainMaxSeconds: def.drain.maxSeconds, ami: s.amis.new },
-    { clients: wire.clients, clock: drivingClock(s, behaviour), reporter, signal: new AbortController().signal, renderer: 'silent', owner: `sipbake-rehearse@${os.hostname()}:${process.pid}` },
+    {
+      clients: wire.clients,
+      clock: drivingClock(s, behaviour),
+      reporter,
+      signal: new AbortController().signal,
+      renderer: 'silent',
+      owner: `sipbake-rehearse@${os.hostname()}:${process.pid}`,
+    },
   ).finally(() => wire.close());
-  const serving = s.region.instancesOf(s.asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService').map((i) => i.ImageId);
+  const serving = s.region
+    .instancesOf(s.asg.AutoScalingGroupName)
+    .filter((i) => i.LifecycleState === 'InService')
+    .map((i) => i.ImageId);
   return { r, s, serving, reporter };
 }
 

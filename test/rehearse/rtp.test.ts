@@ -59,12 +59,35 @@ describe('RTPProxy from the tree’s unit', () => {
     const unit = 'ExecStart=/usr/local/bin/rtpproxy $RTPPROXY_OPTS $RTPPROXY_ADDR_OPTS\nEnvironmentFile=/etc/sipbake/rtpproxy.env\n';
     const argv = rtpproxyArgvFromUnit(
       unit,
-      ['RTPPROXY_OPTS="-f -F -s udp:127.0.0.1:7722 -m 20000 -M 30000 -d WARN -L 10256 -p /run/rtpproxy/rtpproxy.pid"', 'RTPPROXY_ADDR_OPTS="-l 10.0.1.11=203.0.113.129"'],
+      [
+        'RTPPROXY_OPTS="-f -F -s udp:127.0.0.1:7722 -m 20000 -M 30000 -d WARN -L 10256 -p /run/rtpproxy/rtpproxy.pid"',
+        'RTPPROXY_ADDR_OPTS="-l 10.0.1.11=203.0.113.129"',
+      ],
       '/tmp/t',
       '/opt/rtpproxy',
     );
-    expect(argv).toEqual(['/opt/rtpproxy', '-f', '-F', '-s', 'udp:127.0.0.1:7722', '-m', '20000', '-M', '30000', '-d', 'WARN', '-L', '10256', '-p', '/tmp/t/run/rtpproxy.pid', '-l', '10.0.1.11=203.0.113.129']);
-    expect(() => rtpproxyArgvFromUnit(unit, ['RTPPROXY_OPTS="-f"'], '/tmp/t', 'rtpproxy')).toThrow(/no -l: .*rtpproxy-boot\.env was not written by the boot agent/);
+    expect(argv).toEqual([
+      '/opt/rtpproxy',
+      '-f',
+      '-F',
+      '-s',
+      'udp:127.0.0.1:7722',
+      '-m',
+      '20000',
+      '-M',
+      '30000',
+      '-d',
+      'WARN',
+      '-L',
+      '10256',
+      '-p',
+      '/tmp/t/run/rtpproxy.pid',
+      '-l',
+      '10.0.1.11=203.0.113.129',
+    ]);
+    expect(() => rtpproxyArgvFromUnit(unit, ['RTPPROXY_OPTS="-f"'], '/tmp/t', 'rtpproxy')).toThrow(
+      /no -l: .*rtpproxy-boot\.env was not written by the boot agent/,
+    );
   });
 });
 

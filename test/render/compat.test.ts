@@ -29,12 +29,12 @@ describe.each(['twilio-relay', 'recorder-lb'])('%s stays within Kamailio 5.5', (
   });
 });
 
-describe('README', () => {
+describe('docs/image.md', () => {
   it('lists the modules each image loads, as rendered', async () => {
-    const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    const readme = await readFile(path.join(repoRoot, 'docs/image.md'), 'utf8');
     for (const name of ['twilio-relay', 'recorder-lb']) {
       const { modules } = await renderedCfg(name);
-      expect(readme, `README's module list for ${name} is stale; update it from \`sipbake render ${name} --json\``).toContain(
+      expect(readme, `docs/image.md's module list for ${name} is stale; update it from \`sipbake render ${name} --json\``).toContain(
         `| \`${name}\` | ${modules.join(' ')} |`,
       );
     }

@@ -18,7 +18,18 @@ describe('randomized roll simulation', () => {
     const sc: Scenario = {
       desired: 2,
       interruptAfter: 10,
-      faults: { lag: false, throttle: false, transient: false, slowBoot: false, badAmi: false, scaleOut: true, alarm: false, interrupt: false, protected: false, standby: false },
+      faults: {
+        lag: false,
+        throttle: false,
+        transient: false,
+        slowBoot: false,
+        badAmi: false,
+        scaleOut: true,
+        alarm: false,
+        interrupt: false,
+        protected: false,
+        standby: false,
+      },
     };
     expect(await simulate(sc)).toEqual([]);
     const caught = await simulate(sc, (r) => {

@@ -315,7 +315,10 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     try {
       await copyRoot(compileDir, fresh);
       await layUploads(fresh, l, d.root);
-      const fit = l.compiled === l.own ? '' : fitScript({ own: l.own, shared: l.compiled, rtpproxyFiles: await rtpproxyFiles(compileDir), moduleDir: `${PREFIX}/lib64/kamailio/modules` });
+      const fit =
+        l.compiled === l.own
+          ? ''
+          : fitScript({ own: l.own, shared: l.compiled, rtpproxyFiles: await rtpproxyFiles(compileDir), moduleDir: `${PREFIX}/lib64/kamailio/modules` });
       if (fit) await writeFile(path.join(fresh, REMOTE_DIR.slice(1), 'scripts', FIT_SCRIPT), fit);
       await run(fresh, [...(fit ? [FIT_SCRIPT] : []), ...CONFIG_SCRIPTS], log, () => false);
       await rm(rootfs, { recursive: true, force: true });

@@ -53,7 +53,8 @@ export function cannotShare(own: CompileSet, shared: CompileSet): string | undef
   if (unknown.length) return `taking ${unknown.join(', ')} out of a shared compile is not known to leave the same libraries`;
   const kept = new Set(own.modules.flatMap((m) => LIBS[m] ?? []));
   const onlyExtra = extra.flatMap((m) => LIBS[m] ?? []).filter((l) => !kept.has(l));
-  if (onlyExtra.length) return `${extra.join(', ')} bring${extra.length === 1 ? 's' : ''} ${onlyExtra.join(', ')}, which this image's own compile would not install`;
+  if (onlyExtra.length)
+    return `${extra.join(', ')} bring${extra.length === 1 ? 's' : ''} ${onlyExtra.join(', ')}, which this image's own compile would not install`;
   return undefined;
 }
 
@@ -86,15 +87,17 @@ export function fitScript(i: FitInputs): string {
   const extra = i.shared.modules.filter((m) => !i.own.modules.includes(m));
   for (const m of extra) lines.push(`rm -f ${quote(`${i.moduleDir}/${m}.so`)}`);
   if (i.shared.rtpproxy && !i.own.rtpproxy) {
-    if (i.rtpproxyFiles.length === 0) throw new UserError('the shared compile recorded no RTPProxy files', 'remove the compiled root so that it is compiled again');
+    if (i.rtpproxyFiles.length === 0)
+      throw new UserError('the shared compile recorded no RTPProxy files', 'remove the compiled root so that it is compiled again');
     // Deepest first, so that a directory RTPProxy made is empty by the time it is removed.
-    for (const f of [...i.rtpproxyFiles].sort().reverse()) lines.push(`if [ -d ${quote(f)} ] && [ ! -L ${quote(f)} ]; then rmdir ${quote(f)}; else rm -f ${quote(f)}; fi`);
+    for (const f of [...i.rtpproxyFiles].sort().reverse())
+      lines.push(`if [ -d ${quote(f)} ] && [ ! -L ${quote(f)} ]; then rmdir ${quote(f)}; else rm -f ${quote(f)}; fi`);
     lines.push('rm -f /etc/systemd/system/rtpproxy.service /etc/sipbake/rtpproxy.env');
     lines.push('if getent passwd rtpproxy >/dev/null; then userdel rtpproxy; fi');
     lines.push('if getent group rtpproxy >/dev/null; then groupdel rtpproxy; fi');
     // shadow-utils' backups (/etc/passwd- …) hold the state before the last user change. In the image's own
     // compile that change is 20-kamailio's `useradd kamailio`, so they are the files without the kamailio lines.
-    lines.push("for f in passwd group shadow gshadow; do grep -v '^kamailio:' \"/etc/$f\" >\"/etc/$f-\" || true; done");
+    lines.push('for f in passwd group shadow gshadow; do grep -v \'^kamailio:\' "/etc/$f" >"/etc/$f-" || true; done');
   }
   if (lines.length === 0) return '';
   return ['#!/usr/bin/env bash', '# local bake: fit the shared compile to this image (src/bake/local/share.ts)', 'set -euo pipefail', ...lines, ''].join('\n');

@@ -52,9 +52,13 @@ export const commandIndex: CommandEntry[] = [
   entry('unlock', 'unlock <image>', 'Release the roll lease a stopped roll left on the group (shows who held it)', () => import('./unlock.js'), [
     ['$0 unlock twilio-relay', 'after a cancelled CI job: free the group for the rollback'],
   ]),
-  entry('drain', 'drain <instance>', 'Drain one instance by hand: its calls end (or move to a peer), then Auto Scaling replaces it', () => import('./drain.js'), [
-    ['$0 drain i-0123456789abcdef0 --image twilio-relay', 'show the plan, confirm, then start the drain'],
-  ]),
+  entry(
+    'drain',
+    'drain <instance>',
+    'Drain one instance by hand: its calls end (or move to a peer), then Auto Scaling replaces it',
+    () => import('./drain.js'),
+    [['$0 drain i-0123456789abcdef0 --image twilio-relay', 'show the plan, confirm, then start the drain']],
+  ),
   entry('status', 'status <image>', 'Show the live AMI, every instance, last-known-good and the instance refresh state', () => import('./status.js'), [
     ['$0 status twilio-relay', 'what is live and whether a refresh runs'],
     ['$0 status twilio-relay --json', 'the same as one JSON document'],

@@ -53,7 +53,7 @@ export function macOf(instanceId: string): string {
  * The Region's instance as its IMDS shows it, read at each request: its address, lifecycle state (Auto Scaling's
  * target lifecycle state: InService, then Terminated from the moment it is selected to leave), Spot notice.
  */
-export function regionInstanceItems(region: () => Region, instanceId: string, vpcCidr = '10.0.0.0/16'): () => ImdsItems {
+function regionInstanceItems(region: () => Region, instanceId: string, vpcCidr = '10.0.0.0/16'): () => ImdsItems {
   return () => {
     const i = region().instances.get(instanceId);
     if (!i) return {};
@@ -110,7 +110,11 @@ export interface InstanceImds {
 }
 
 /** IMDSv2 of one Region instance, on 127.0.0.1 (a free port) or on `socketPath`. */
-export async function serveInstanceImds(region: Region | (() => Region), instanceId: string, o: { socketPath?: string; vpcCidr?: string } = {}): Promise<InstanceImds> {
+export async function serveInstanceImds(
+  region: Region | (() => Region),
+  instanceId: string,
+  o: { socketPath?: string; vpcCidr?: string } = {},
+): Promise<InstanceImds> {
   const current = typeof region === 'function' ? region : () => region;
   const server = http.createServer(imdsHandler(regionInstanceItems(current, instanceId, o.vpcCidr)));
   const endpoint = await listen(server, o.socketPath);

@@ -49,7 +49,8 @@ function jsonOf(v: unknown): string {
 export function answer(s: WireService, req: WireRequest, output: unknown, requestId: string): WireAnswer {
   const op = req.op;
   if (!op) throw new Error(`wire: no operation schema for ${req.action}`);
-  if (s.protocol === 'json1_0') return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId }, body: jsonOf(output ?? {}) };
+  if (s.protocol === 'json1_0')
+    return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId }, body: jsonOf(output ?? {}) };
   const members = encodeXml(op[5](), output ?? {});
   const a = req.action;
   const body =
@@ -100,7 +101,12 @@ export function errorAnswer(s: WireService, e: WireError, requestId: string): Wi
 export function renderAnswer(service: ServiceName, action: string, output: unknown, requestId = 'region'): WireAnswer {
   const s = WIRE_SERVICES[service];
   const op = operationOf(s, action);
-  if (!op) return errorAnswer(s, { code: 'InvalidAction', message: `The action ${action} is not valid for this web service.`, status: 400, fault: 'client' }, requestId);
+  if (!op)
+    return errorAnswer(
+      s,
+      { code: 'InvalidAction', message: `The action ${action} is not valid for this web service.`, status: 400, fault: 'client' },
+      requestId,
+    );
   return answer(s, { action, op, input: {} }, output, requestId);
 }
 

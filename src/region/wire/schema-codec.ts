@@ -82,7 +82,7 @@ export function encodeXml(schema: Schema, value: unknown): string {
     let out = '';
     for (const [name, member] of ns.structIterator()) {
       if (v[name] === undefined || v[name] === null) continue;
-      const key = (member.getMemberTraits().xmlName) ?? name;
+      const key = member.getMemberTraits().xmlName ?? name;
       const flatList = member.isListSchema() && !!member.getMergedTraits().xmlFlattened;
       const items = flatList ? (v[name] as unknown[]) : [v[name]];
       for (const item of items) out += `<${key}>${flatList ? encodeXml(member.getValueSchema(), item) : encodeXml(member, item)}</${key}>`;
@@ -91,12 +91,12 @@ export function encodeXml(schema: Schema, value: unknown): string {
   }
   if (ns.isListSchema()) {
     const member = ns.getValueSchema();
-    const tag = (member.getMergedTraits().xmlName) ?? 'member';
+    const tag = member.getMergedTraits().xmlName ?? 'member';
     return (value as unknown[]).map((x) => `<${tag}>${encodeXml(member, x)}</${tag}>`).join('');
   }
   if (ns.isMapSchema()) {
-    const k = (ns.getKeySchema().getMergedTraits().xmlName) ?? 'key';
-    const val = (ns.getValueSchema().getMergedTraits().xmlName) ?? 'value';
+    const k = ns.getKeySchema().getMergedTraits().xmlName ?? 'key';
+    const val = ns.getValueSchema().getMergedTraits().xmlName ?? 'value';
     return Object.entries(value as Record<string, unknown>)
       .map(([key, x]) => `<entry><${k}>${escapeXml(key)}</${k}><${val}>${encodeXml(ns.getValueSchema(), x)}</${val}></entry>`)
       .join('');

@@ -24,7 +24,7 @@ export interface ServeRegionOptions {
 }
 
 /** One request as it crossed the wire (region.calls has the calls the region served). */
-export interface WireRecord {
+interface WireRecord {
   service: ServiceName | undefined;
   action: string;
   /** The form parameters as sent (query protocols) or the JSON body's top-level fields. */
@@ -74,7 +74,8 @@ async function serveOne(region: Region, listener: Listener, req: http.IncomingMe
   const s: WireService | undefined = listener === 'any' ? serviceBySigningName(signed?.[2] ?? '') : WIRE_SERVICES[listener];
   const envelope = s ?? WIRE_SERVICES.autoscaling;
   // AWS refuses an unsigned request; the region of the signature is the one IAM sees as aws:RequestedRegion.
-  if (!signed) return { answer: errorAnswer(envelope, refuse('MissingAuthenticationToken', 'Request is missing Authentication Token', 403), requestId), action: '' };
+  if (!signed)
+    return { answer: errorAnswer(envelope, refuse('MissingAuthenticationToken', 'Request is missing Authentication Token', 403), requestId), action: '' };
   if (!s) return { answer: errorAnswer(envelope, refuse('UnknownService', `the region model does not serve ${signed[2]}`), requestId), action: '' };
   let parsed;
   try {

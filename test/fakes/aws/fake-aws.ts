@@ -1,9 +1,9 @@
 // The tests' face of the one AWS region model (src/region/): the same model, with the tests' IAM evaluator on by
 // default, so every call a test makes is checked against the policy sipbake prints.
 import { Region, type RegionOptions } from '../../../src/region/region.js';
-import { FAKE_ACCOUNT, FakeIam, type IamOptions } from './iam.js';
+import { FakeIam, type IamOptions } from './iam.js';
 
-export { FAKE_EPOCH, linkRegions, type CallRecord, type InstanceEvent } from '../../../src/region/region.js';
+export { FAKE_EPOCH, linkRegions, type CallRecord } from '../../../src/region/region.js';
 
 export interface FakeOptions extends Omit<RegionOptions, 'iam'> {
   /**
@@ -22,5 +22,3 @@ export class FakeAws extends Region {
     if (iam !== false) this.iam = new FakeIam({ ...iam, account: this.opts.account });
   }
 }
-
-export { FAKE_ACCOUNT };
