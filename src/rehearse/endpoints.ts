@@ -78,6 +78,32 @@ function formServer(route: (p: Record<string, string>) => { a: WireAnswer; id: s
   });
 }
 
+/** DescribeAutoScalingInstances' answer for one instance (none once it left the group). */
+function describeInstancesOut(b: AutoScalingBackend, id: string): unknown {
+  const st = b.stateOf(id);
+  const found =
+    st === undefined
+      ? []
+      : [{ InstanceId: id, AutoScalingGroupName: b.groupName, LifecycleState: st, HealthStatus: 'HEALTHY', AvailabilityZone: AZ, ProtectedFromScaleIn: false }];
+  return { AutoScalingInstances: found };
+}
+
+/** DescribeAutoScalingGroups' answer: this group and its members as the model has them. */
+function describeGroupOut(b: AutoScalingBackend): unknown {
+  const members = b.members();
+  const n = members.length;
+  const Instances = members.map((m) => ({
+    InstanceId: m.id,
+    InstanceType: 'c6i.large',
+    AvailabilityZone: AZ,
+    LifecycleState: m.lifecycleState,
+    HealthStatus: m.healthy ? 'Healthy' : 'Unhealthy',
+    ProtectedFromScaleIn: false,
+  }));
+  const group = { AutoScalingGroupName: b.groupName, MinSize: n, MaxSize: 2 * n, DesiredCapacity: n, DefaultCooldown: 300, AvailabilityZones: [AZ] };
+  return { AutoScalingGroups: [{ ...group, HealthCheckType: 'ELB', HealthCheckGracePeriod: 300, CreatedTime: new Date('2026-01-01T00:00:00Z'), Instances }] };
+}
+
 /** Pure: the Auto Scaling answer (SDK-shaped, encoded by the region's wire codec) to one drain-agent request. */
 function autoScalingAnswer(b: AutoScalingBackend, p: Readonly<Record<string, string>>): { a: WireAnswer; id: string; error?: string } {
   const action = p.Action ?? '';
@@ -93,53 +119,11 @@ function autoScalingAnswer(b: AutoScalingBackend, p: Readonly<Record<string, str
     .map(([, v]) => v);
   const wrongIds = p.AutoScalingGroupName !== undefined && p.AutoScalingGroupName !== b.groupName;
   switch (action) {
-    case 'DescribeAutoScalingInstances': {
-      const st = b.stateOf(id);
-      const found =
-        st === undefined
-          ? []
-          : [
-              {
-                InstanceId: id,
-                AutoScalingGroupName: b.groupName,
-                LifecycleState: st,
-                HealthStatus: 'HEALTHY',
-                AvailabilityZone: AZ,
-                ProtectedFromScaleIn: false,
-              },
-            ];
-      return okWith({ AutoScalingInstances: found });
-    }
-    case 'DescribeAutoScalingGroups': {
+    case 'DescribeAutoScalingInstances':
+      return okWith(describeInstancesOut(b, id));
+    case 'DescribeAutoScalingGroups':
       // No names: every group (this one); names that are not this group: an empty list, as AWS answers.
-      if (groupNames.length > 0 && !groupNames.includes(b.groupName)) return okWith({ AutoScalingGroups: [] });
-      const members = b.members();
-      const n = members.length;
-      const Instances = members.map((m) => ({
-        InstanceId: m.id,
-        InstanceType: 'c6i.large',
-        AvailabilityZone: AZ,
-        LifecycleState: m.lifecycleState,
-        HealthStatus: m.healthy ? 'Healthy' : 'Unhealthy',
-        ProtectedFromScaleIn: false,
-      }));
-      return okWith({
-        AutoScalingGroups: [
-          {
-            AutoScalingGroupName: b.groupName,
-            MinSize: n,
-            MaxSize: 2 * n,
-            DesiredCapacity: n,
-            DefaultCooldown: 300,
-            AvailabilityZones: [AZ],
-            HealthCheckType: 'ELB',
-            HealthCheckGracePeriod: 300,
-            CreatedTime: new Date('2026-01-01T00:00:00Z'),
-            Instances,
-          },
-        ],
-      });
-    }
+      return okWith(groupNames.length > 0 && !groupNames.includes(b.groupName) ? { AutoScalingGroups: [] } : describeGroupOut(b));
     case 'DescribeLifecycleHooks':
       if (wrongIds) return { a: renderError('autoscaling', 'ValidationError', `Group ${p.AutoScalingGroupName} not found`), id, error: 'no-group' };
       return okWith({

@@ -52,6 +52,8 @@ export interface Fleet {
   boots: Map<string, InstanceBoot>;
   /** The NLB's flow-hash buckets, each a registered target's targetKey() (address:port). */
   buckets: string[];
+  /** Buckets the holder callers' sources hash to (load.ts): never moved away from a registered target. */
+  pinnedBuckets: Map<number, string>;
   /** The SIP port each image's instances register with (a target group keeps one port per target). */
   sipPort: Record<'old' | 'new', number>;
   probeSock: string;
@@ -89,6 +91,7 @@ export async function serveRegion(rig: Rig, plan: RehearsalPlan, imgs: { old: Re
     asgCalls: [],
     boots: new Map(),
     buckets: [],
+    pinnedBuckets: new Map(),
     sipPort: { old: imgs.old.port, new: imgs.new.port },
     probeSock: path.join(rig.dir, 'probe.sock'),
     asgSock: path.join(rig.dir, 'autoscaling.sock'),
@@ -186,7 +189,7 @@ export function routable(f: Fleet, id: string): boolean {
 /** The NLB's map to the routable targets (flows of targets that stay keep their bucket). */
 export async function setTargets(rig: Rig, f: Fleet): Promise<void> {
   const keys = f.cs.instances.filter((i) => routable(f, i.id)).map((i) => targetKey({ ip: instanceIp(i.k), port: f.sipPort[i.image] }));
-  const next = rebalance(f.buckets, keys);
+  const next = rebalance(f.buckets, keys, f.pinnedBuckets);
   if (next.join() === f.buckets.join()) return;
   f.buckets = next;
   await run(['ip', 'netns', 'exec', rig.names.nlb, 'nft', '-f', '-'], mapScript(f.buckets));

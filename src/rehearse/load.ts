@@ -7,7 +7,7 @@ import type { RehearsalPlan } from './plan.js';
 import { cancellableSleep, check, ctlSocket, event, run, sleep, start, type Rig } from './rig.js';
 import { uacCalleeBye, uacCallerBye, uacTrunk, uas, type Hold } from './scenarios.js';
 import { routable, type Fleet } from './fleet.js';
-import { holderSources } from './sources.js';
+import { holderSources, nlbBucket } from './sources.js';
 import { rtpStatsFile } from './rtp-report.js';
 
 // The load: the callees (the destination or the recorders), the callers (SIPp UACs from several source addresses,
@@ -179,6 +179,7 @@ async function startHolders(rig: Rig, plan: RehearsalPlan, f: Fleet, img: Rehear
     olds.map(async (i, hi) => {
       const src = srcs.get(keyOf(i.k));
       if (src === undefined) throw new Error(`rehearsal: no holder source for ${i.id}`); // holderSources names every target
+      f.pinnedBuckets.set(nlbBucket(src), keyOf(i.k));
       const log = path.join(rig.dir, `uac-hold-${i.k}.log`);
       await run(['ip', '-n', rig.names.inet, 'addr', 'add', `${src}/32`, 'dev', 'lo']);
       const proc = start(rig, [...inetOf(rig), ...holderArgs(plan, hi, src, `${ADDR.nlbEip}:${img.port}`, file, log)], `sipp holder for ${i.id} from ${src}`);

@@ -265,7 +265,7 @@ export function instanceCommands(n: NetNames, k: number): Cmd[] {
  * buckets of targets still registered stay; a leaving target's buckets go to the least loaded; a new target takes
  * buckets from the most loaded until the spread is even.
  */
-export function rebalance(prev: readonly string[] | undefined, targets: readonly string[]): string[] {
+export function rebalance(prev: readonly string[] | undefined, targets: readonly string[], pinned: ReadonlyMap<number, string> = new Map()): string[] {
   if (targets.length === 0) return [];
   const map = Array.from({ length: BUCKETS }, (_, b) => {
     const t = prev?.[b];
@@ -291,7 +291,10 @@ export function rebalance(prev: readonly string[] | undefined, targets: readonly
     const [lo, nLo] = least();
     const [hi, nHi] = most();
     if (nHi - nLo <= 1) break;
-    map[map.lastIndexOf(hi)] = lo;
+    // A pinned bucket (a holder caller's, load.ts) stays with the target it was pinned to while that is registered.
+    const mine = map.flatMap((t, b) => (t === hi ? [b] : []));
+    const give = mine.filter((b) => pinned.get(b) !== hi).at(-1) ?? map.lastIndexOf(hi);
+    map[give] = lo;
     load.set(hi, nHi - 1);
     load.set(lo, nLo + 1);
   }

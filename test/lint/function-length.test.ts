@@ -11,8 +11,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const CHECKED = [
   'src/roll',
   'src/agent',
-  // TODO(lead): src/rehearse is being rewritten (issue 19); add it here once that lands.
-  // 'src/rehearse',
+  'src/rehearse',
 ];
 
 /**
