@@ -15,7 +15,7 @@ import { endLoad, type Load } from './load.js';
 import { reflectModel, type RollRecord } from './reflect.js';
 import { wireClients } from './region-clients.js';
 import { graceFromBoot, seedRegion, type SeededRegion } from './region-seed.js';
-import { event, run, type Rig } from './rig.js';
+import { check, event, run, type Rig } from './rig.js';
 import type { RehearsalSummary } from './types.js';
 
 export type { RollRecord } from './reflect.js';
@@ -124,7 +124,8 @@ async function engine(rig: Rig, f: Fleet, def: ImageDefinition): Promise<{ summa
     const r = await runRoll(req, deps);
     return { summary: r.summary, ...(r.exitCode !== 0 ? { error: r.summary.reasons.join('; ') || r.summary.outcome } : {}) };
   } catch (e) {
-    if (signal.aborted) throw e;
+    // Ctrl-C stops the engine through its signal: say so as the rest of the rehearsal does.
+    check(rig);
     return { error: e instanceof Error ? `${e.message}${e instanceof UserError && e.details.length ? `: ${e.details.join('; ')}` : ''}` : String(e) };
   } finally {
     await wire.close();

@@ -46,7 +46,8 @@ export function verdict(s: Omit<RehearsalSummary, 'verdict'>): Verdict {
   if (s.rtp?.callsWithGap) reasons.push(`${plural(s.rtp.callsWithGap, 'call')} had an audio gap over ${RTP_GAP_MS} ms (longest ${s.rtp.maxGapMs} ms)`);
   const exceeded = s.perInstance.filter((i) => i.withinBound === false).length;
   if (exceeded) reasons.push(`${plural(exceeded, 'drain')} exceeded its bound`);
-  const old = s.perInstance.filter((i) => i.callsAtPick !== undefined);
+  // Old-image instances only: a new one Auto Scaling replaced (a rollback, a health replacement) never took calls.
+  const old = s.perInstance.filter((i) => i.image === 'old' && i.callsAtPick !== undefined);
   const busy = old.filter((i) => (i.callsAtPick ?? 0) > 0).length;
   const notes: string[] = [];
   // An old instance picked idle proves nothing about its drain: the default load (holders) makes sure none is.
