@@ -225,7 +225,8 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     });
     const ctx = show(s);
     expect(s.hooksTimedOut, ctx).toBe(1);
-    expect(s.calls.dropped, ctx).toBeGreaterThan(0);
+    // The holder callers (aimed at each old instance) carry calls too: a cut one counts among theirs.
+    expect(s.calls.dropped + (s.holders?.dropped ?? 0), ctx).toBeGreaterThan(0);
     expect(
       s.perInstance.some((i) => (i.callsCut ?? 0) > 0),
       ctx,

@@ -100,8 +100,9 @@ describe('sipbake try', () => {
       expect(printed).toMatch(
         new RegExp(`^sipp ${net.replace(/\./g, '\\.')}\\.2:\\d+ -sf \\S+/share/sipp/sipbake-uac\\.xml -i ${net.replace(/\./g, '\\.')}\\.20 -m 1 `),
       );
-      // The README walkthrough shows the same command, with PORT and the checkout path as placeholders.
-      const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+      // The try walkthrough (docs/commands.md, moved from the README) shows the same command, with PORT and the
+      // checkout path as placeholders.
+      const readme = readFileSync(path.join(REPO_ROOT, 'docs/commands.md'), 'utf8');
       const shown = readme.match(/^sipp 127\.0\.20\.2:PORT .*$/m)?.[0];
       expect(shown, 'README try walkthrough').toBeDefined();
       const port = printed!.match(/^sipp [\d.]+:(\d+)/)![1]!;
@@ -117,11 +118,12 @@ describe('sipbake try', () => {
       expect(code).toBe(0);
     } finally {
       ctl.abort();
-      expect(await running).toBe(0);
+      // Stopped by its signal: 130, as Ctrl-C gives every command (src/cli/main.ts).
+      expect(await running).toBe(130);
     }
   });
 
-  it('Ctrl-C in a terminal: try stops its peers and Kamailio, removes its temp dir, and exits 0', async () => {
+  it('Ctrl-C in a terminal: try stops its peers and Kamailio, removes its temp dir, and exits 130', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
     delete env.CI;
     const run = underPty(['node', path.join(REPO_ROOT, 'bin/sipbake.js'), 'try', 'twilio-relay', '--address', '127.0.34.0/24', '--for', '60'], {
@@ -133,7 +135,7 @@ describe('sipbake try', () => {
     const pids = execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n').map(Number);
     expect(pids.length).toBeGreaterThan(0);
     run.press('\x03');
-    expect(await run.exited, run.output()).toBe(0);
+    expect(await run.exited, run.output()).toBe(130);
     expect(run.output()).toContain('stopping (interrupted)');
     expect(existsSync(dir)).toBe(false);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
