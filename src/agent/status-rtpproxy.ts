@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
+import { rtpproxyUdpCommand } from '../contract/rtpproxy-control.js';
 
 // sipbake-status's view of RTPProxy: its own counters through its control socket (the `I` command, RTPProxy 3.2.0
 // src/commands/rtpp_command_stats.c / doc/manpage.xml "Control protocol"), never from logs. A udp: socket takes
@@ -36,22 +35,7 @@ export function rtpproxyAsker(socket: string, timeoutMs = 2000): RtpproxyAsk {
 }
 
 function askUdp(w: { host: string; port: number; v6: boolean }, command: string, timeoutMs: number): Promise<string> {
-  const cookie = randomBytes(6).toString('hex');
-  const s = createSocket(w.v6 ? 'udp6' : 'udp4');
-  return new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer on udp:${w.host}:${w.port} within ${timeoutMs} ms`)), timeoutMs);
-    s.on('message', (msg) => {
-      const reply = msg.toString('utf8');
-      if (!reply.startsWith(`${cookie} `)) return;
-      clearTimeout(t);
-      resolve(reply.slice(cookie.length + 1).trim());
-    });
-    s.on('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-    s.send(`${cookie} ${command}`, w.port, w.host);
-  }).finally(() => s.close());
+  return rtpproxyUdpCommand({ ...w, command, timeoutMs, what: `no answer on udp:${w.host}:${w.port}` });
 }
 
 function askUnix(path: string, command: string, timeoutMs: number): Promise<string> {

@@ -1,9 +1,8 @@
 // The real RTPProxy (the pinned 3.2.0 build, src/try/upstream.ts) in the foreground on loopback, with the
 // image's own command line (src/contract/rtpproxy-args.ts) and only the pidfile moved into a temp dir.
 // Sessions are counted with RTPProxy's own control command `I` ("active sessions: N"), never from logs.
-import { createSocket } from 'node:dgram';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { rtpproxyUdpCommand } from '../contract/rtpproxy-control.js';
 import { rtpproxyArgv, RTPPROXY_PIDFILE, type RtpproxySettings } from '../contract/rtpproxy-args.js';
 import { startProcess, type ManagedProcess } from './process.js';
 import { parseRtpproxyArgv } from './rtpproxy-responder.js';
@@ -83,23 +82,14 @@ export class RealRtpproxy {
 
   /** One control command; resolves with the reply without its cookie. */
   command(text: string, timeoutMs = 2000): Promise<string> {
-    const cookie = randomBytes(6).toString('hex');
-    const s = createSocket('udp4');
     this.sent++;
-    return new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`rtpproxy ${this.url}: no answer to ${JSON.stringify(text)} within ${timeoutMs} ms`)), timeoutMs);
-      s.on('message', (msg) => {
-        const reply = msg.toString('utf8');
-        if (!reply.startsWith(`${cookie} `)) return;
-        clearTimeout(t);
-        resolve(reply.slice(cookie.length + 1).trim());
-      });
-      s.on('error', (e) => {
-        clearTimeout(t);
-        reject(e);
-      });
-      s.send(`${cookie} ${text}`, this.port, this.host);
-    }).finally(() => s.close());
+    return rtpproxyUdpCommand({
+      host: this.host,
+      port: this.port,
+      command: text,
+      timeoutMs,
+      what: `rtpproxy ${this.url}: no answer to ${JSON.stringify(text)}`,
+    });
   }
 
   /** RTPProxy's own session counters (the `I` command). */
