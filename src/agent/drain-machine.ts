@@ -298,62 +298,56 @@ function completing(s: DrainState, o: Observation, p: DrainParams): { state: Dra
   return { state: next, actions };
 }
 
-export function step(s: DrainState, o: Observation, p: DrainParams): { state: DrainState; actions: Action[] } {
-  if (s.phase === 'done') return { state: s, actions: [] };
-  if (s.phase === 'completing') return completing(s, o, p);
+type Stepped = { state: DrainState; actions: Action[] };
 
-  const rpcFailures = o.kamailioAlive && !o.statsFailed ? 0 : s.rpcFailures + 1;
-  const down = kamailioDown(rpcFailures, o, p);
+/** Serving, and the group just picked this instance (or a Spot notice came): the drain starts. */
+function startDrain(s: DrainState, o: Observation, rpcFailures: number, down: boolean): Stepped {
+  const dialogs = o.dialogs ?? 0;
+  const next: DrainState = {
+    ...s,
+    rpcFailures,
+    phase: 'draining',
+    healthOpen: false,
+    drainStartedAt: o.now,
+    peakDialogs: dialogs,
+    ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}),
+    ...(o.transactions !== undefined ? { lastTransactions: o.transactions } : {}),
+  };
+  const actions: Action[] = [];
+  noteSpot(s, o, next, actions);
+  actions.push({
+    type: 'log',
+    line: `lifecycle state ${o.lifecycle ?? 'unknown'}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs handed to a peer or turned away, health-check port failing`,
+  });
+  // The peer first, so no INVITE meets the drain flag without it.
+  handoff(s, o, next, actions);
+  actions.push({ type: 'set-draining' }, { type: 'health-fail' });
+  const reason: EndReason | undefined = down ? 'kamailio-down' : callsOver(o) ? 'no-calls-left' : undefined;
+  if (reason === undefined) return { state: next, actions };
+  const c = drainOver(next, o, reason, 0);
+  return { state: c.state, actions: [...actions, ...c.actions] };
+}
 
-  if (s.phase === 'serving') {
-    if (leavingNow(o)) {
-      const dialogs = o.dialogs ?? 0;
-      const next: DrainState = {
-        ...s,
-        rpcFailures,
-        phase: 'draining',
-        healthOpen: false,
-        drainStartedAt: o.now,
-        peakDialogs: dialogs,
-        ...(o.dialogs !== undefined ? { lastDialogs: o.dialogs } : {}),
-        ...(o.transactions !== undefined ? { lastTransactions: o.transactions } : {}),
-      };
-      const actions: Action[] = [];
-      noteSpot(s, o, next, actions);
-      actions.push({
-        type: 'log',
-        line: `lifecycle state ${o.lifecycle ?? 'unknown'}: draining ${o.dialogs ?? 'an unknown number of'} call(s); new INVITEs handed to a peer or turned away, health-check port failing`,
-      });
-      // The peer first, so no INVITE meets the drain flag without it.
-      handoff(s, o, next, actions);
-      actions.push({ type: 'set-draining' }, { type: 'health-fail' });
-      if (down) {
-        const c = drainOver(next, o, 'kamailio-down', 0);
-        return { state: c.state, actions: [...actions, ...c.actions] };
-      }
-      if (callsOver(o)) {
-        const c = drainOver(next, o, 'no-calls-left', 0);
-        return { state: c.state, actions: [...actions, ...c.actions] };
-      }
-      return { state: next, actions };
-    }
-    const next = { ...s, rpcFailures };
-    if (o.kamailioAlive && !s.healthOpen)
-      return {
-        state: { ...next, healthOpen: true },
-        actions: [{ type: 'health-open' }, { type: 'log', line: 'Kamailio is up: health-check port open' }],
-      };
-    // The health port closes after consecutive misses (a wedged Kamailio is unhealthy even if its process lives).
-    if (rpcFailures >= p.downAfterFailures && s.healthOpen) {
-      return {
-        state: { ...next, healthOpen: false },
-        actions: [{ type: 'health-fail' }, { type: 'log', line: `Kamailio did not answer ${rpcFailures} RPCs in a row: health-check port closed` }],
-      };
-    }
-    return { state: next, actions: [] };
+/** Serving and staying: the health-check port follows Kamailio's answers. */
+function serving(s: DrainState, o: Observation, p: DrainParams, rpcFailures: number): Stepped {
+  const next = { ...s, rpcFailures };
+  if (o.kamailioAlive && !s.healthOpen)
+    return {
+      state: { ...next, healthOpen: true },
+      actions: [{ type: 'health-open' }, { type: 'log', line: 'Kamailio is up: health-check port open' }],
+    };
+  // The health port closes after consecutive misses (a wedged Kamailio is unhealthy even if its process lives).
+  if (rpcFailures >= p.downAfterFailures && s.healthOpen) {
+    return {
+      state: { ...next, healthOpen: false },
+      actions: [{ type: 'health-fail' }, { type: 'log', line: `Kamailio did not answer ${rpcFailures} RPCs in a row: health-check port closed` }],
+    };
   }
+  return { state: next, actions: [] };
+}
 
-  // draining
+/** Draining: the drain ends (Kamailio down, no calls left, deadline) or waits on, re-asserting the drain flag. */
+function draining(s: DrainState, o: Observation, p: DrainParams, rpcFailures: number, down: boolean): Stepped {
   const started = s.drainStartedAt ?? o.now;
   const next: DrainState = {
     ...s,
@@ -364,7 +358,7 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
   };
   const spotNote: Action[] = [];
   noteSpot(s, o, next, spotNote);
-  const withPeers = (r: { state: DrainState; actions: Action[] }) => {
+  const withPeers = (r: Stepped): Stepped => {
     const pre: Action[] = [...spotNote];
     handoff(s, o, r.state, pre);
     return { state: r.state, actions: [...pre, ...r.actions] };
@@ -384,6 +378,15 @@ export function step(s: DrainState, o: Observation, p: DrainParams): { state: Dr
   const tx = next.lastTransactions ? ` and ${next.lastTransactions} INVITE transaction(s)` : '';
   heartbeatIfDue(s, o, p, next, actions, `still waiting for ${next.lastDialogs ?? '?'} call(s)${tx}`);
   return { state: next, actions };
+}
+
+export function step(s: DrainState, o: Observation, p: DrainParams): Stepped {
+  if (s.phase === 'done') return { state: s, actions: [] };
+  if (s.phase === 'completing') return completing(s, o, p);
+  const rpcFailures = o.kamailioAlive && !o.statsFailed ? 0 : s.rpcFailures + 1;
+  const down = kamailioDown(rpcFailures, o, p);
+  if (s.phase === 'serving') return leavingNow(o) ? startDrain(s, o, rpcFailures, down) : serving(s, o, p, rpcFailures);
+  return draining(s, o, p, rpcFailures, down);
 }
 
 /** Pure: how long to sleep before the next observation (never past the deadline or a heartbeat). */

@@ -144,33 +144,25 @@ function resumeOf(obs: Observed): { resume?: ActiveRoll } {
   return obs.active && d?.marker ? { resume: { refreshId: obs.active.refresh.id, ltId: d.ltId, toVersion: d.version, marker: d.marker } } : {};
 }
 
-export function planRoll(i: PlanInput): RollPlan {
-  const { obs, deploy, image, amiId } = i;
-  const g: GuardInput = { ...i, kind: i.kind ?? 'roll', force: i.force ?? false };
-  const undo = g.kind === 'rollback' ? activeRollFrom(obs, image, amiId) : undefined;
-  const finish = g.kind === 'roll' ? unfinishedRoll(obs, image, amiId) : undefined;
-  const resumeId = resumableRefresh(i);
-  // Undoing our own active roll is what a rollback is for: the "refresh active" refusal does not apply to it; nor
-  // does "rejected" to the re-run of the interrupted roll that rejected the AMI (it records that roll's end).
-  const findings = [...preflight(i), ...guards(g)].filter(
-    (f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse') && !((finish || resumeId) && f.check === 'notRejected'),
+/** Undoing our own active roll is what a rollback is for: the "refresh active" refusal does not apply to it; nor
+ *  does "rejected" to the re-run of the interrupted roll that rejected the AMI (it records that roll's end). */
+function findingsOf(i: PlanInput, g: GuardInput, undo: boolean, rerun: boolean): Finding[] {
+  return [...preflight(i), ...guards(g)].filter(
+    (f) => !(undo && f.check === 'noActiveRefresh' && f.level === 'refuse') && !(rerun && f.check === 'notRejected'),
   );
-  const prefs = refreshPreferences(deploy);
-  const desired = obs.group?.desired ?? 0;
-  const healthSeconds = i.healthSeconds ?? Math.max(0, ...obs.targetGroups.map((t) => t.intervalSeconds * t.healthyThreshold));
-  const live = obs.currentAmi?.imageId ?? obs.current?.imageId;
-  const serving = inService(obs.fleet ?? []);
+}
+
+/** AMI → InService instances running it. */
+function fleetOf(serving: { ami?: string }[]): Record<string, number> {
   const fleet: Record<string, number> = {};
   for (const f of serving) fleet[f.ami ?? 'unknown'] = (fleet[f.ami ?? 'unknown'] ?? 0) + 1;
-  const off = serving.filter((f) => f.ami !== amiId).length;
-  const total = live === amiId && deploy.refresh.skipMatching ? off : desired;
-  const batches = planBatches(
-    desired,
-    total,
-    deploy.refresh.minHealthyPercentage,
-    deploy.refresh.maxHealthyPercentage,
-    deploy.refresh.checkpointPercentages ?? [],
-  );
+  return fleet;
+}
+
+/** The floor and the worst case of the roll's duration, batch by batch. */
+function durationOf(i: PlanInput, batches: Batch[]): Pick<RollPlan, 'expectedSeconds' | 'worstCaseSeconds'> {
+  const { obs, deploy } = i;
+  const healthSeconds = i.healthSeconds ?? Math.max(0, ...obs.targetGroups.map((t) => t.intervalSeconds * t.healthyThreshold));
   const cps = (deploy.refresh.checkpointPercentages ?? []).filter((c) => c < 100).length;
   // Each batch's old instances leave in AWS's order (drain-timing.ts): the whole deregistration delay, then the
   // hook until the agent completes: about the delay plus a poll when idle, up to drain.maxSeconds with calls up.
@@ -186,29 +178,60 @@ export function planRoll(i: PlanInput): RollPlan {
     batches.length * (deploy.refresh.instanceWarmup + healthSeconds + idleLeave) +
     cps * deploy.refresh.checkpointDelay +
     (batches.length ? deploy.refresh.bakeTime : 0);
-  const drain = busyLeave - idleLeave;
+  return { expectedSeconds, worstCaseSeconds: expectedSeconds + batches.length * (busyLeave - idleLeave) };
+}
+
+interface ModeInput {
+  obs: Observed;
+  amiId: string;
+  findings: Finding[];
+  finish: RollPlan['finish'];
+  undo: RollPlan['undo'];
+  resumeId: string | undefined;
+  live: string | undefined;
+  off: number;
+  fleet: Record<string, number>;
+}
+
+/** Which mode, and why, in sentences: refuse, then finish, undo, resume, noop, start. */
+function modeOf(x: ModeInput): Pick<RollPlan, 'mode' | 'reasons'> {
+  const { obs, amiId, live } = x;
+  const refused = x.findings.filter((f) => f.level === 'refuse');
+  if (refused.length > 0) return { mode: 'refuse', reasons: refused.map((f) => f.message) };
+  if (x.finish) return { mode: 'finish', reasons: [`the interrupted roll's refresh ${x.finish.refreshId} ended ${x.finish.status}: ${x.finish.rejected}`] };
+  if (x.undo)
+    return {
+      mode: 'undo',
+      reasons: [`rollback to ${amiId} requested while sipbake's roll to ${x.undo.marker.ami} (refresh ${x.undo.refreshId}) was active`],
+    };
+  if (x.resumeId) return { mode: 'resume', reasons: [`refresh ${x.resumeId} (sipbake's roll to ${amiId}) is still active`] };
+  if (live === amiId && x.off === 0)
+    return { mode: 'noop', reasons: [`launch template version ${obs.current?.version} and every instance in service run ${amiId}`] };
   const fleetText =
-    Object.entries(fleet)
+    Object.entries(x.fleet)
       .map(([a, n]) => `${n} on ${a}`)
       .join(', ') || 'no instance in service';
-  let mode: RollPlan['mode'] = 'start';
-  let reasons: string[] = [`launch template version ${obs.current?.version ?? '?'} runs ${live ?? 'an unknown AMI'}; instances: ${fleetText}`];
-  if (findings.some((f) => f.level === 'refuse')) {
-    mode = 'refuse';
-    reasons = findings.filter((f) => f.level === 'refuse').map((f) => f.message);
-  } else if (finish) {
-    mode = 'finish';
-    reasons = [`the interrupted roll's refresh ${finish.refreshId} ended ${finish.status}: ${finish.rejected}`];
-  } else if (undo) {
-    mode = 'undo';
-    reasons = [`rollback to ${amiId} requested while sipbake's roll to ${undo.marker.ami} (refresh ${undo.refreshId}) was active`];
-  } else if (resumeId) {
-    mode = 'resume';
-    reasons = [`refresh ${resumeId} (sipbake's roll to ${amiId}) is still active`];
-  } else if (live === amiId && off === 0) {
-    mode = 'noop';
-    reasons = [`launch template version ${obs.current?.version} and every instance in service run ${amiId}`];
-  } else if (live === amiId) reasons.push(`the launch template already runs ${amiId} but ${off} instance(s) do not: refresh them onto it`);
+  const reasons = [`launch template version ${obs.current?.version ?? '?'} runs ${live ?? 'an unknown AMI'}; instances: ${fleetText}`];
+  if (live === amiId) reasons.push(`the launch template already runs ${amiId} but ${x.off} instance(s) do not: refresh them onto it`);
+  return { mode: 'start', reasons };
+}
+
+export function planRoll(i: PlanInput): RollPlan {
+  const { obs, deploy, image, amiId } = i;
+  const g: GuardInput = { ...i, kind: i.kind ?? 'roll', force: i.force ?? false };
+  const undo = g.kind === 'rollback' ? activeRollFrom(obs, image, amiId) : undefined;
+  const finish = g.kind === 'roll' ? unfinishedRoll(obs, image, amiId) : undefined;
+  const resumeId = resumableRefresh(i);
+  const findings = findingsOf(i, g, undo !== undefined, finish !== undefined || resumeId !== undefined);
+  const desired = obs.group?.desired ?? 0;
+  const live = obs.currentAmi?.imageId ?? obs.current?.imageId;
+  const serving = inService(obs.fleet ?? []);
+  const fleet = fleetOf(serving);
+  const off = serving.filter((f) => f.ami !== amiId).length;
+  const total = live === amiId && deploy.refresh.skipMatching ? off : desired;
+  const r = deploy.refresh;
+  const batches = planBatches(desired, total, r.minHealthyPercentage, r.maxHealthyPercentage, r.checkpointPercentages ?? []);
+  const { mode, reasons } = modeOf({ obs, amiId, findings, finish, undo, resumeId, live, off, fleet });
   return {
     image,
     asgName: deploy.asgName,
@@ -223,10 +246,9 @@ export function planRoll(i: PlanInput): RollPlan {
     to: { ami: amiId },
     amiDiff: amiDiff(obs.currentAmi, obs.target),
     ltDiff: live === amiId ? [] : [{ field: 'ImageId', ...(live ? { from: live } : {}), to: amiId }],
-    preferences: prefs,
+    preferences: refreshPreferences(deploy),
     batches,
-    expectedSeconds,
-    worstCaseSeconds: expectedSeconds + batches.length * drain,
+    ...durationOf(i, batches),
     findings,
   };
 }
