@@ -14,6 +14,7 @@ import { loadImageOrThrow } from '../definition/load.js';
 import { renderDefinition } from '../render/index.js';
 import { templateFor } from './generate.js';
 import { execaPacker, type PackerRunner } from './packer-run.js';
+import { checkPacker } from './packer-check.js';
 import { stageOf, uiText } from './machine-readable.js';
 import { PLUGINS_FILE, TEMPLATE_FILE } from './template.js';
 import { packerVars, varFile } from './vars.js';
@@ -80,6 +81,14 @@ async function gitCommit(root: string): Promise<string> {
 
 function prepareSteps(o: BuildOptions, d: BuildDeps): Step[] {
   return [
+    {
+      // Before any AWS call, for --plan too: the plan never promises a bake this machine's Packer cannot run.
+      title: 'Check Packer',
+      run: async (_s, out) => {
+        const p = await checkPacker(d.env, d.signal);
+        out(`Packer ${p.version} (${p.path}), amazon plugin ${p.amazonPlugin}`);
+      },
+    },
     {
       title: `Validate and render ${o.image}`,
       run: async (s, out) => {

@@ -9,6 +9,7 @@ import type { InterruptHooks } from '../core/interrupt.js';
 import { mapFailure } from './failures.js';
 import { parseLine, uiText, type PackerLine } from './machine-readable.js';
 import { leftoverLines, trackResources } from './packer-leftovers.js';
+import { INSTALL_PACKER } from './packer-check.js';
 
 interface PackerRunOptions {
   cwd: string;
@@ -30,9 +31,6 @@ export interface PackerRunner {
 }
 
 const TAIL = 20;
-
-const NOT_INSTALLED_FIX =
-  "install Packer >= 1.8 (https://developer.hashicorp.com/packer/install) and make sure `packer` is on PATH; Debian's packer 1.6.6 can only check the template";
 
 function openLog(file: string | undefined): WriteStream | undefined {
   return file ? createWriteStream(file, { flags: 'a' }) : undefined;
@@ -82,7 +80,7 @@ export const execaPacker: PackerRunner = {
     const name = `packer ${args[0] ?? ''}`.trim();
     if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ''))) {
       unregister?.();
-      throw new UserError('packer is not installed (no `packer` on PATH)', NOT_INSTALLED_FIX);
+      throw new UserError('packer is not installed (no `packer` on PATH)', INSTALL_PACKER);
     }
     if (o.signal.aborted || r.isCanceled) {
       const finished = !r.isForcefullyTerminated;

@@ -6,6 +6,10 @@ import { attr, blank, block, comment, expr, writeHcl, type HclItem } from './hcl
 export const TEMPLATE_FILE = 'packer.pkr.hcl';
 /** `packer { required_plugins }` lives in its own file: Packer 1.6.6 rejects the block even under -syntax-only. */
 export const PLUGINS_FILE = 'packer-plugins.pkr.hcl';
+/** The oldest Packer that can bake: `packer init`, required_plugins and `packer plugins` came in 1.8. */
+export const PACKER_MIN = '1.8.0';
+/** The oldest packer-plugin-amazon the template is written for. */
+export const AMAZON_PLUGIN_MIN = '1.2.0';
 const SOURCE_NAME = 'sipbake';
 /** Debian's official AWS account, which publishes the debian-12-* AMIs. */
 const DEBIAN_OWNER = '136693071363';
@@ -187,7 +191,10 @@ export function packerTemplate(input: TemplateInput): { template: string; plugin
     block(
       'packer',
       [],
-      [attr('required_version', '>= 1.8.0'), block('required_plugins', [], [attr('amazon', { version: '>= 1.2.0', source: 'github.com/hashicorp/amazon' })])],
+      [
+        attr('required_version', `>= ${PACKER_MIN}`),
+        block('required_plugins', [], [attr('amazon', { version: `>= ${AMAZON_PLUGIN_MIN}`, source: 'github.com/hashicorp/amazon' })]),
+      ],
     ),
   ]);
   return { template, plugins };

@@ -214,7 +214,7 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
     expect(await ownBakeDirsLeft()).toEqual([]);
   });
 
-  it('packer not installed is its own message', async () => {
+  it('packer not installed is its own message, before any AWS call', async () => {
     fx = await buildFixture({ regions: ['us-east-1'] });
     const reporter = new RecordingReporter();
     const err = await buildImage(
@@ -229,7 +229,8 @@ describe('sipbake build (fake packer on PATH, stateful EC2 fake per region)', ()
       },
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).toBe('packer is not installed (no `packer` on PATH)');
-    expect((err as UserError).fix).toContain('install Packer');
+    expect((err as UserError).message).toBe('packer is not installed: no `packer` on PATH, and a bake runs Packer');
+    expect((err as UserError).fix).toContain("install HashiCorp's Packer >= 1.8");
+    expect(fx.regions.get('us-east-1')!.fake.calls).toEqual([]);
   });
 });

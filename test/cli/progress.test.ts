@@ -56,6 +56,8 @@ describe('build --json progress', () => {
     for (const e of events) expect(e.at).toMatch(/^\d{4}-\d\d-\d\dT/);
     const stages = events.filter((e) => e.event === 'stage').map((e) => `${e.stage}:${e.state}`);
     expect(stages).toEqual([
+      'Check Packer:started',
+      'Check Packer:done',
       'Validate and render twilio-relay:started',
       'Validate and render twilio-relay:done',
       'Content hash:started',

@@ -85,6 +85,23 @@ describe('docs/examples/github-actions.yml', () => {
     for (const line of r.split('\n').filter((l) => /npx sipbake (build|roll|rollback)/.test(l))) expect(line).toContain('--plan');
   });
 
+  it('the plan and build jobs install a Packer that can bake, and its amazon plugin, before sipbake build runs', async () => {
+    const { wf } = await load();
+    const env = (wf as unknown as { env: Record<string, string> }).env;
+    const [major, minor] = (env.PACKER_VERSION ?? '').split('.').map(Number);
+    expect((major ?? 0) > 1 || (major === 1 && (minor ?? 0) >= 8), `PACKER_VERSION ${env.PACKER_VERSION}`).toBe(true);
+    for (const name of ['plan', 'build']) {
+      const steps = wf.jobs[name]!.steps;
+      const setup = steps.findIndex((s) => /^hashicorp\/setup-packer@/.test(s.uses ?? ''));
+      const init = steps.findIndex((s) => /^packer init \.$/.test(s.run ?? ''));
+      const build = steps.findIndex((s) => /npx sipbake build/.test(s.run ?? ''));
+      expect(setup, `${name}: hashicorp/setup-packer`).toBeGreaterThanOrEqual(0);
+      expect(steps[setup]!.with?.version).toBe('${{ env.PACKER_VERSION }}');
+      expect(init, `${name}: packer init after setup-packer`).toBeGreaterThan(setup);
+      expect(build, `${name}: sipbake build after packer init`).toBeGreaterThan(init);
+    }
+  });
+
   it('uses exactly the roles docs/ci.md documents, each job the one meant for it', async () => {
     const { wf } = await load();
     const doc = await readFile(path.join(repoRoot, 'docs/ci.md'), 'utf8');

@@ -5,20 +5,31 @@
 //                   | hang (waits; on SIGINT "cleans up", touches FAKE_PACKER_CLEANED, exits 1) | nomanifest
 //                   | stubborn (waits and ignores SIGINT: a Packer that never finishes its clean-up)
 // FAKE_PACKER_SIGINTS: file that gets one line per SIGINT received (a second one makes real Packer give up cleaning).
+// FAKE_PACKER_VERSION: what `packer version` reports (default 1.11.2); FAKE_PACKER_PLUGINS: what `packer plugins
+// installed` lists, comma-separated amazon plugin versions (default 1.3.3; empty: none). These queries (sipbake's
+// check before a bake) go to FAKE_PACKER_QUERIES, not to FAKE_PACKER_LOG, which holds the runs that change things.
 // On `build`, reads -var-file for region, ami_regions, manifest_path, content_hash, image_name, and writes the
 // manifest the manifest post-processor would, with ami-<n> per region.
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const argv = process.argv.slice(2);
-if (process.env.FAKE_PACKER_LOG) appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid })}\n`);
+const query = argv[0] === 'version' || (argv[0] === 'plugins' && argv[1] === 'installed');
+if (query && process.env.FAKE_PACKER_QUERIES) appendFileSync(process.env.FAKE_PACKER_QUERIES, `${JSON.stringify({ argv, at: Date.now() })}\n`);
+if (!query && process.env.FAKE_PACKER_LOG) appendFileSync(process.env.FAKE_PACKER_LOG, `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid })}\n`);
 const mode = process.env.FAKE_PACKER_MODE ?? 'ok';
 const ts = () => Math.floor(Date.now() / 1000);
 const esc = (s) => s.replace(/,/g, '%!(PACKER_COMMA)').replace(/\n/g, '\\n');
 const ui = (text, kind = 'say') => console.log(`${ts()},,ui,${kind},${esc(text)}`);
 
 if (argv[0] === 'version') {
-  console.log('Packer v1.11.2 (fake)');
+  console.log(`Packer v${process.env.FAKE_PACKER_VERSION ?? '1.11.2'}`);
+  process.exit(0);
+}
+if (argv[0] === 'plugins' && argv[1] === 'installed') {
+  const home = process.env.PACKER_PLUGIN_PATH ?? `${process.env.HOME ?? '/root'}/.config/packer/plugins`;
+  for (const v of (process.env.FAKE_PACKER_PLUGINS ?? '1.3.3').split(',').filter(Boolean))
+    console.log(`${home}/github.com/hashicorp/amazon/packer-plugin-amazon_v${v}_x5.0_linux_amd64`);
   process.exit(0);
 }
 if (argv[0] === 'init') {
