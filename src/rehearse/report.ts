@@ -206,6 +206,7 @@ export async function summarize(
   const measured: Omit<RehearsalSummary, 'verdict'> = {
     engine: 'sipbake roll',
     ...(o.baked ? { baked: true } : {}),
+    ...(imgs.old.rtpproxy || imgs.new.rtpproxy ? { mediaAddress: o.mediaAddress ?? 'instance' } : {}),
     ...(o.break ? { break: o.break } : {}),
     outcome: rolled.outcome,
     image: imgs.old.name,

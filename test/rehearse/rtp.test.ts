@@ -5,6 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { newCall, onEnded, onReceived, onSent, sdpAudio, sipHead, summarize, withSdpAudio } from '../../src/rehearse/rtp-call.js';
 import { rtpproxyArgvFromUnit } from '../../src/rehearse/rtp-proxy.js';
 import { ADDR, instanceEip, instanceIp, nlbRuleset } from '../../src/rehearse/net-plan.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareImage } from '../../src/rehearse/image.js';
 
 /** A call that sends every 20 ms for `ms` and gets back each packet whose send time `back` accepts. */
 function call(id: string, ms: number, back: (t: number) => boolean) {
@@ -99,5 +104,22 @@ describe('each instance’s own media Elastic IP', () => {
     expect(r).toMatch(/ip daddr 203\.0\.113\.128\/25 dnat ip to ip daddr map @eip_in/);
     expect(r).toMatch(/udp sport 20000-30000 snat ip to ip saddr map @eip_out/);
     expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: true, listenPorts: [5060] })).not.toContain('eip_in');
+  });
+});
+
+describe("--media-address: where the rehearsal's RTPProxy advertises media", () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  it("instance (the default): each instance's own address; signalling: the NLB's single address (the negative control)", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-media-address-'));
+    try {
+      const own = await prepareImage(root, 'recorder-lb', path.join(dir, 'a'), { scale: 10, hookTimeoutSeconds: 120 });
+      expect(own.mediaOwnAddress).toBe(true);
+      expect(await readFile(own.definitionFile, 'utf8')).toMatch(/address:\s+source: instance-public-ipv4/);
+      const single = await prepareImage(root, 'recorder-lb', path.join(dir, 'b'), { scale: 10, hookTimeoutSeconds: 120, mediaAddress: 'signalling' });
+      expect(single.mediaOwnAddress).toBe(false);
+      expect(await readFile(single.definitionFile, 'utf8')).toMatch(/address:\s+source: signalling/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
