@@ -118,6 +118,8 @@ export interface RehearsalSummary {
   /** succeeded: every instance runs the new image; rolled-back: the roll stopped with every InService instance still
    *  on the old image (nothing rolled onto); failed: anything else (a mixed fleet). */
   outcome: 'succeeded' | 'rolled-back' | 'failed';
+  /** The group's InService instances when the roll ended, by AMI (old, new, any other). */
+  fleetAtEnd?: { old: number; new: number; other: number };
   image: string;
   to: string;
   instances: number;

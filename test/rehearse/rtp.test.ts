@@ -10,6 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareImage } from '../../src/rehearse/image.js';
+import { markAudioLost } from '../../src/rehearse/rtp-report.js';
+import { countCalls } from '../../src/rehearse/report.js';
+import type { CallOutcome } from '../../src/rehearse/calls.js';
 
 /** A call that sends every 20 ms for `ms` and gets back each packet whose send time `back` accepts. */
 function call(id: string, ms: number, back: (t: number) => boolean) {
@@ -34,6 +37,23 @@ describe('RTP figures per call', () => {
 
   it('audio that stops before the BYE is a gap up to the BYE', () => {
     expect(call('d', 2000, (t) => t < 1000).longestGapMs).toBe(1015);
+  });
+
+  it('a call whose SIP completed but whose audio stopped counts as dropped', () => {
+    const outcomes: CallOutcome[] = ['a', 'b', 'c', 'x'].map((callId) => ({ callId, result: 'completed' as const }));
+    const perCall = [
+      { callId: 'a', sent: 100, received: 100, longestGapMs: 20 },
+      { callId: 'b', sent: 100, received: 85, longestGapMs: 320 },
+      { callId: 'c', sent: 100, received: 0, longestGapMs: 2000 },
+    ];
+    expect(markAudioLost(outcomes, { perCall })).toBe(2);
+    expect(outcomes.map((o) => [o.result, o.audioLost])).toEqual([
+      ['completed', undefined],
+      ['dropped', 'gap'],
+      ['dropped', 'none'],
+      ['completed', undefined],
+    ]);
+    expect(countCalls(outcomes)).toMatchObject({ placed: 4, completed: 2, dropped: 2 });
   });
 });
 
