@@ -1,104 +1,234 @@
-// npm run bench:topology (root, Linux) — the rehearsal (src/rehearse) with 3 and 6 instances of twilio-relay, 30
-// live calls of 20-60 s (scaled 1/10), and writes bench/topology.json:
-//   dropped calls (target 0);
-//   per replaced instance: drain time ÷ (longest remaining call + deregistration delay + one poll) — ≤ 1 is within the
-//   bound the drain promises; and drain time ÷ longest remaining call, as the issue asks (∞ when it held no call);
-//   total roll time ÷ the AWS floor (Σ launch-to-healthy + deregistration delay + what was left of each drain);
-//   the busy trunk (every call from one address and port: one UDP flow the NLB keeps on a deregistered target for the
-//   deregistration delay): placed / completed / refused / dropped, placed while its flow's instance drained, handed
-//   off — and, for comparison, 3 instances without peer discovery (no EC2 endpoint: the draining instance refuses);
-//   then the three --break cases on 2 instances (start, 503: must not be rolled onto; slow-boot: must be).
-// Each run carries engine, break, outcome, calls { placed, completed, dropped, refused, unanswered, unplaced }, the
-// verdict, and the machine's load (/proc/loadavg) before and after it.
+// npm run bench:topology [-- --only SUBSTRING] (root, Linux) — the rehearsal (src/rehearse: `sipbake roll`'s engine on
+// the region model, behind an nftables NLB and a random-port NAT gateway) under live calls, and writes
+// bench/topology.json. The runs (each named by `case`):
+//   twilio-relay/3, twilio-relay/6: the default rehearsal (UDP callers, holders, the busy trunk, TCP calls);
+//   twilio-relay/break-start, /break-503 (must be rolled back, every InService instance on the old AMI),
+//   twilio-relay/break-slow-boot (must succeed);
+//   recorder-lb/3, recorder-lb/6: RTP from media addresses other than the callers' signalling ones, to each
+//   instance's own media address (--media-address instance); rtp: { calls, callsWithGap, callsWithoutAudio, maxGapMs };
+//   recorder-lb/3/media-signalling: the negative control (--media-address signalling: today's single advertised
+//   address), which must show calls without audio.
+// Each run carries what `sipbake rehearse --json` reports: image, engine, break, outcome, calls { placed, completed,
+// dropped, refused, unanswered, unplaced } (all callers: UDP groups, holders, trunk, TCP; and each apart), instances,
+// perInstance, the verdict, and the machine's load (/proc/loadavg) before and after it.
+// The file is written after every run, so an interrupted bench keeps what finished. Runs with `baked: true` (written
+// by `rehearse --baked`, not by this bench) are kept; so are this engine's runs of cases not re-run (--only).
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rehearse } from '../src/rehearse/run.js';
-import type { BreakKind } from '../src/rehearse/types.js';
+import type { BreakKind, CallCounts, MediaAddressMode, RehearsalSummary } from '../src/rehearse/types.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(root, 'bench/topology.json');
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-async function main(): Promise<void> {
-  const runs = [];
-  const loadavg = () =>
-    readFile('/proc/loadavg', 'utf8').then(
-      (t) => t.trim(),
-      () => 'unknown',
-    );
-  const cases: Array<{ instances: number; peerDiscovery: boolean; calls: number; break?: BreakKind }> = [
-    { instances: 3, peerDiscovery: true, calls: 30 },
-    { instances: 6, peerDiscovery: true, calls: 30 },
-    { instances: 3, peerDiscovery: false, calls: 30 },
-    { instances: 2, peerDiscovery: true, calls: 12, break: 'start' },
-    { instances: 2, peerDiscovery: true, calls: 12, break: '503' },
-    { instances: 2, peerDiscovery: true, calls: 12, break: 'slow-boot' },
-  ];
-  for (const c of cases) {
-    const { instances, peerDiscovery } = c;
-    const deregistrationDelaySeconds = 30;
-    const loadBefore = await loadavg();
-    const s = await rehearse({
-      root,
-      image: 'twilio-relay',
-      instances,
-      calls: c.calls,
-      callSeconds: 60,
-      scale: 10,
-      deregistrationDelaySeconds,
-      hookTimeoutSeconds: 120,
-      peerDiscovery,
-      ...(c.break ? { break: c.break } : {}),
-      tag: `b${instances}${peerDiscovery ? '' : 'n'}${c.break ? c.break[0] : ''}`,
-      log: (l) => process.stderr.write(`${l}\n`),
-    });
-    const old = s.perInstance.filter((i) => i.drainSeconds !== undefined);
-    const { placed, completed, dropped, refused, unanswered, unplaced } = s.calls;
-    runs.push({
-      engine: s.engine,
-      ...(s.break ? { break: s.break } : {}),
-      outcome: s.outcome,
-      verdict: s.verdict.line,
-      load: { before: loadBefore, after: await loadavg() },
-      instances,
-      peerDiscovery,
-      calls: { placed, completed, dropped, refused, unanswered, unplaced },
-      callDetail: s.calls,
-      times: s.times,
-      droppedCalls: s.calls.dropped,
-      hooksTimedOut: s.hooksTimedOut,
-      perInstance: old.map((i) => ({
-        id: i.id,
-        callsAtPick: i.callsAtPick,
-        drainSeconds: round(i.drainSeconds!, 1),
-        longestRemainingCallSeconds: round(i.longestRemainingCallSeconds!, 1),
-        drainOverLongestCall: i.longestRemainingCallSeconds! > 0 ? round(i.drainSeconds! / i.longestRemainingCallSeconds!) : null,
-        drainOverBound: round(i.drainSeconds! / (i.longestRemainingCallSeconds! + deregistrationDelaySeconds + s.pollSeconds * s.scale)),
-        endedBy: i.endedBy,
-      })),
-      rollSeconds: round(s.rollSeconds, 1),
-      floorSeconds: round(s.floorSeconds, 1),
-      rollOverFloor: round(s.rollSeconds / s.floorSeconds),
-      trunk: s.trunk,
-      // r3-media: recorder-lb runs carry the trunk calls' RTP (rtp-report.ts).
-      ...(s.rtp ? { rtp: { calls: s.rtp.calls, callsWithGap: s.rtp.callsWithGap, callsWithoutAudio: s.rtp.callsWithoutAudio, maxGapMs: s.rtp.maxGapMs } } : {}),
-      ...(s.failed ? { failed: s.failed } : {}),
-    });
-  }
-  const out = {
-    what: 'sipbake rehearse twilio-relay: roll under live calls and a busy trunk (one UDP flow) behind an nftables NLB and a random-port NAT gateway, and the three --break cases; rollSeconds/floorSeconds are AWS seconds (the scaled part × 10, launches apart in times.launchWallSeconds)',
-    machine: { cpus: os.cpus().length, node: process.version },
-    at: new Date().toISOString(),
-    runs,
-  };
-  await writeFile(path.join(root, 'bench/topology.json'), `${JSON.stringify(out, null, 2)}\n`);
-  process.stdout.write(
-    `${JSON.stringify(runs.map((r) => ({ instances: r.instances, break: r.break, outcome: r.outcome, calls: r.calls, verdict: r.verdict, rollOverFloor: r.rollOverFloor })))}\n`,
-  );
+interface Case {
+  name: string;
+  image: string;
+  instances: number;
+  calls: number;
+  callSeconds: number;
+  break?: BreakKind;
+  mediaAddress?: MediaAddressMode;
+  /** What the run must show (the control's verdict fails on purpose). */
+  expect: string;
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+const DEREG = 30;
+export const CASES: Case[] = [
+  { name: 'twilio-relay/3', image: 'twilio-relay', instances: 3, calls: 20, callSeconds: 40, expect: 'succeeded, 0 dropped, 0 refused' },
+  { name: 'twilio-relay/6', image: 'twilio-relay', instances: 6, calls: 20, callSeconds: 40, expect: 'succeeded, 0 dropped, 0 refused' },
+  ...(['start', '503'] as const).map((b) => ({
+    name: `twilio-relay/break-${b}`,
+    image: 'twilio-relay',
+    instances: 2,
+    calls: 12,
+    callSeconds: 40,
+    break: b,
+    expect: 'rolled-back, every InService instance on the old AMI, 0 dropped, 0 refused',
+  })),
+  {
+    name: 'twilio-relay/break-slow-boot',
+    image: 'twilio-relay',
+    instances: 2,
+    calls: 12,
+    callSeconds: 40,
+    break: 'slow-boot',
+    expect: 'succeeded, 0 dropped, 0 refused',
+  },
+  {
+    name: 'recorder-lb/3',
+    image: 'recorder-lb',
+    instances: 3,
+    calls: 20,
+    callSeconds: 40,
+    mediaAddress: 'instance',
+    expect: 'succeeded, 0 dropped, 0 calls with an audio gap over 200 ms or without audio',
+  },
+  {
+    name: 'recorder-lb/6',
+    image: 'recorder-lb',
+    instances: 6,
+    calls: 20,
+    callSeconds: 40,
+    mediaAddress: 'instance',
+    expect: 'succeeded, 0 dropped, 0 calls with an audio gap over 200 ms or without audio',
+  },
+  {
+    name: 'recorder-lb/3/media-signalling',
+    image: 'recorder-lb',
+    instances: 3,
+    calls: 20,
+    callSeconds: 40,
+    mediaAddress: 'signalling',
+    expect: 'negative control: calls without audio (media to the NLB address reaches instances without the session)',
+  },
+];
+
+const loadavg = () =>
+  readFile('/proc/loadavg', 'utf8').then(
+    (t) => t.trim(),
+    () => 'unknown',
+  );
+
+const counts = ({ placed, completed, dropped, refused, unanswered, unplaced }: CallCounts) => ({ placed, completed, dropped, refused, unanswered, unplaced });
+
+/** Pure: every caller's calls together (the UDP groups, the holders, the trunk, the TCP calls). */
+export function allCalls(s: { calls: CallCounts; holders?: CallCounts; trunk?: CallCounts; tcp?: CallCounts }): ReturnType<typeof counts> {
+  const parts = [s.calls, s.holders, s.trunk, s.tcp].filter((c): c is CallCounts => c !== undefined).map(counts);
+  const sum = (k: keyof ReturnType<typeof counts>) => parts.reduce((n, c) => n + c[k], 0);
+  return {
+    placed: sum('placed'),
+    completed: sum('completed'),
+    dropped: sum('dropped'),
+    refused: sum('refused'),
+    unanswered: sum('unanswered'),
+    unplaced: sum('unplaced'),
+  };
+}
+
+/** Pure: one bench/topology.json run from a rehearsal's summary (the object `sipbake rehearse --json` prints). */
+export function runRecord(c: Case, s: RehearsalSummary, load: { before: string; after: string }): Record<string, unknown> {
+  return {
+    case: c.name,
+    command: `sipbake rehearse ${c.image} --instances ${c.instances} --calls ${c.calls} --call-seconds ${c.callSeconds}${c.break ? ` --break ${c.break}` : ''}${c.mediaAddress ? ` --media-address ${c.mediaAddress}` : ''} --json`,
+    image: s.image,
+    engine: s.engine,
+    ...(s.break ? { break: s.break } : {}),
+    ...(s.mediaAddress ? { mediaAddress: s.mediaAddress } : {}),
+    expect: c.expect,
+    outcome: s.outcome,
+    ...(s.fleetAtEnd ? { fleetAtEnd: s.fleetAtEnd } : {}),
+    verdict: s.verdict.line,
+    load,
+    instances: s.instances,
+    calls: allCalls(s),
+    callsBy: {
+      udp: counts(s.calls),
+      ...(s.holders ? { holders: counts(s.holders) } : {}),
+      ...(s.trunk ? { trunk: { ...counts(s.trunk), handedOff: s.trunk.handedOff, placedWhileDraining: s.trunk.placedWhileDraining } } : {}),
+      ...(s.tcp ? { tcp: counts(s.tcp) } : {}),
+    },
+    cutByRehearsal: s.calls.cutByRehearsal + (s.trunk?.cutByRehearsal ?? 0) + (s.holders?.cutByRehearsal ?? 0) + (s.tcp?.cutByRehearsal ?? 0),
+    ...(s.rtp ? { rtp: { calls: s.rtp.calls, callsWithGap: s.rtp.callsWithGap, callsWithoutAudio: s.rtp.callsWithoutAudio, maxGapMs: s.rtp.maxGapMs } } : {}),
+    hooksTimedOut: s.hooksTimedOut,
+    perInstance: s.perInstance.map((i) => ({
+      id: i.id,
+      image: i.image,
+      ...(i.callsAtPick !== undefined ? { callsAtPick: i.callsAtPick } : {}),
+      ...(i.drainSeconds !== undefined ? { drainSeconds: round(i.drainSeconds, 1) } : {}),
+      ...(i.longestRemainingCallSeconds !== undefined ? { longestRemainingCallSeconds: round(i.longestRemainingCallSeconds, 1) } : {}),
+      ...(i.drainSeconds !== undefined && i.longestRemainingCallSeconds !== undefined
+        ? { drainOverBound: round(i.drainSeconds / (i.longestRemainingCallSeconds + s.deregistrationDelaySeconds + s.pollSeconds * s.scale)) }
+        : {}),
+      ...(i.withinBound !== undefined ? { withinBound: i.withinBound } : {}),
+      ...(i.callsCut ? { callsCut: i.callsCut } : {}),
+      ...(i.endedBy ? { endedBy: i.endedBy } : {}),
+    })),
+    times: s.times,
+    rollSeconds: round(s.rollSeconds, 1),
+    floorSeconds: round(s.floorSeconds, 1),
+    ...(s.failed ? { failed: s.failed } : {}),
+  };
+}
+
+type Run = Record<string, unknown>;
+
+/** Pure: the runs to keep from the file as it was: a baked run (another writer's), and this bench's runs (named by
+ *  `case`) of cases not re-run now. The old controller's runs (no `case`) go. */
+export function keptRuns(previous: readonly Run[], rerun: ReadonlySet<string>): Run[] {
+  return previous.filter((r) => r.baked === true || (typeof r.case === 'string' && !rerun.has(r.case)));
+}
+
+async function write(runs: Run[]): Promise<void> {
+  const order = (r: Run) => {
+    const i = CASES.findIndex((c) => c.name === r.case);
+    return i < 0 ? CASES.length : i;
+  };
+  const out = {
+    what: 'sipbake rehearse under `sipbake roll`: a roll under live calls (UDP callers, holders on every old instance, a busy trunk on one UDP flow, TCP calls) behind an nftables NLB and a random-port NAT gateway; the three --break cases; recorder-lb with RTP to each instance’s own media address, and the negative control with the single advertised address. rollSeconds/floorSeconds are AWS seconds (the scaled part × 10, launches apart in times.launchWallSeconds). Each run’s load is /proc/loadavg before and after it.',
+    machine: { cpus: os.cpus().length, node: process.version },
+    at: new Date().toISOString(),
+    runs: [...runs].sort((a, b) => order(a) - order(b)),
+  };
+  await writeFile(OUT, `${JSON.stringify(out, null, 2)}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const at = argv.indexOf('--only');
+  const only = at >= 0 ? argv[at + 1] : undefined;
+  if (at >= 0 && !only) throw new Error('bench:topology: --only wants a part of a case name, e.g. --only recorder-lb');
+  const cases = CASES.filter((c) => only === undefined || c.name.includes(only));
+  if (!cases.length) throw new Error(`bench:topology: no case matches --only ${only}; the cases: ${CASES.map((c) => c.name).join(', ')}`);
+  const previous = await readFile(OUT, 'utf8').then(
+    (t) => (JSON.parse(t) as { runs?: Run[] }).runs ?? [],
+    () => [],
+  );
+  const runs = keptRuns(previous, new Set(cases.map((c) => c.name)));
+  let failed = 0;
+  for (const c of cases) {
+    const before = await loadavg();
+    process.stderr.write(`bench:topology: ${c.name} (load ${before})\n`);
+    try {
+      const s = await rehearse({
+        root,
+        image: c.image,
+        instances: c.instances,
+        calls: c.calls,
+        callSeconds: c.callSeconds,
+        scale: 10,
+        deregistrationDelaySeconds: DEREG,
+        hookTimeoutSeconds: 120,
+        ...(c.break ? { break: c.break } : {}),
+        ...(c.mediaAddress ? { mediaAddress: c.mediaAddress } : {}),
+        tag: `t${CASES.indexOf(c)}`,
+        log: (l) => process.stderr.write(`${l}\n`),
+      });
+      runs.push(runRecord(c, s, { before, after: await loadavg() }));
+      process.stdout.write(
+        `${c.name}: ${s.outcome}; ${JSON.stringify(allCalls(s))}${s.rtp ? `; rtp ${JSON.stringify({ ...s.rtp, perCall: undefined })}` : ''}\n  ${s.verdict.line}\n`,
+      );
+    } catch (e) {
+      failed++;
+      const why = e instanceof Error ? e.message : String(e);
+      runs.push({
+        case: c.name,
+        image: c.image,
+        outcome: 'failed',
+        error: `the rehearsal stopped before its report: ${why}`,
+        load: { before, after: await loadavg() },
+      });
+      process.stdout.write(`${c.name}: the rehearsal failed: ${why}\n`);
+    }
+    await write(runs);
+  }
+  if (failed) process.exitCode = 1;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });

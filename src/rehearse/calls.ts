@@ -12,6 +12,9 @@ export interface CallOutcome {
   inviteRetransmissions?: number;
   /** Still up when the rehearsal stopped waiting for the calls (set by report.ts): the harness, not the roll, cut it. */
   cutByRehearsal?: boolean;
+  /** Its SIP completed but its audio did not (no packet back, or a gap over RTP_GAP_MS): counted as dropped
+   *  (set by rtp-report.ts markAudioLost). */
+  audioLost?: 'none' | 'gap';
   /** When its BYE got its 200 at the callee (filled in by the caller of callOutcomes). */
   endedAt?: number;
 }

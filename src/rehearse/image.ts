@@ -6,6 +6,7 @@ import { deepMerge, type Plain } from '../definition/merge.js';
 import type { ImageDefinition } from '../definition/schema.js';
 import { renderImage } from '../render/index.js';
 import { ADDR } from './net-plan.js';
+import type { MediaAddressMode } from './types.js';
 
 // The image under rehearsal, pointed at the emulated world: the destination SIP domain / recorders are the SIPp
 // peers on the internet side, the allowed sources the internet side, the database a file, RTPProxy (the real one, from
@@ -29,21 +30,19 @@ export interface RehearsalImage {
   /**
    * RTPProxy advertises each instance's own media Elastic IP (net-plan instanceEip, 1:1 NAT), read by the boot agent
    * from IMDS public-ipv4 (media.address instance-public-ipv4); false: the NLB's address, as before (the negative
-   * control: SIPBAKE_REHEARSE_MEDIA=signalling).
+   * control: --media-address signalling).
    */
   mediaOwnAddress: boolean;
   rtpPorts: { min: number; max: number };
-}
-
-/** The rehearsal's media address: each instance's own (default) or the single NLB address (the negative control). */
-function rehearsalMedia(env: NodeJS.ProcessEnv = process.env): 'own' | 'signalling' {
-  return env.SIPBAKE_REHEARSE_MEDIA === 'signalling' ? 'signalling' : 'own';
 }
 
 export interface ImagePatchOptions {
   /** The drain's clocks are divided by this (drain.maxSeconds). */
   scale: number;
   hookTimeoutSeconds: number;
+  /** Where RTPProxy's advertised address comes from: each instance's own (default) or the single signalling address
+   *  (the NLB's; the negative control). */
+  mediaAddress?: MediaAddressMode;
 }
 
 function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
@@ -82,7 +81,10 @@ function rehearsalPatch(image: ImageDefinition, o: ImagePatchOptions): Plain {
     p.media = {
       rtpproxy: { controlSocket: 'udp:127.0.0.1:7722' },
       // Signalling through the NLB, media straight to the instance (docs/media.md), unless asked for the old way.
-      address: rehearsalMedia() === 'own' && image.advertise.source !== 'instance-public-ipv4' ? { source: 'instance-public-ipv4' } : { source: 'signalling' },
+      address:
+        (o.mediaAddress ?? 'instance') === 'instance' && image.advertise.source !== 'instance-public-ipv4'
+          ? { source: 'instance-public-ipv4' }
+          : { source: 'signalling' },
     };
   return p;
 }

@@ -1,4 +1,4 @@
-import { readRtpFigures } from './rtp-report.js';
+import { markAudioLost, readRtpFigures } from './rtp-report.js';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
@@ -201,13 +201,17 @@ export async function summarize(
   const cut = markCut(seen, rec, callsEnded);
   const times = rollTimes(rec.rollMs, launchWallMs(f.cs.instances, rec.rollEndedAt), o.scale);
   const poll = imgs.old.pollSeconds;
-  const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
   const rtp = await readRtpFigures(rig.dir); // r3-media (rtp-report.ts)
+  // A call whose audio stopped is dropped, even if its BYE went through.
+  for (const list of [seen.outcomes, seen.trunkOutcomes, seen.holderOutcomes, seen.tcpOutcomes]) markAudioLost(list, rtp);
+  const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
   const measured: Omit<RehearsalSummary, 'verdict'> = {
     engine: 'sipbake roll',
     ...(o.baked ? { baked: true } : {}),
+    ...(imgs.old.rtpproxy || imgs.new.rtpproxy ? { mediaAddress: o.mediaAddress ?? 'instance' } : {}),
     ...(o.break ? { break: o.break } : {}),
     outcome: rolled.outcome,
+    fleetAtEnd: rolled.fleetAtEnd,
     image: imgs.old.name,
     to: imgs.new.name,
     instances: o.instances,

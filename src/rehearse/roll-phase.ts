@@ -87,6 +87,16 @@ export interface RollResult {
   outcome: RehearsalSummary['outcome'];
   /** Why the roll did not succeed (the engine's reasons), absent on success. */
   failed?: string;
+  /** The group's InService instances when the roll ended, by AMI (the model's state). */
+  fleetAtEnd: { old: number; new: number; other: number };
+}
+
+function fleetAtEnd(f: Fleet): RollResult['fleetAtEnd'] {
+  const { region, asg, amis } = f.model;
+  const serving = region.instancesOf(asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService');
+  const old = serving.filter((i) => i.ImageId === amis.old).length;
+  const fresh = serving.filter((i) => i.ImageId === amis.new).length;
+  return { old, new: fresh, other: serving.length - old - fresh };
 }
 
 /** The engine's outcome, checked against the model: every InService instance on the AMI the outcome claims. */
@@ -152,5 +162,5 @@ export async function roll(rig: Rig, f: Fleet, load: Load, def: ImageDefinition,
     outcome === 'succeeded' ? undefined : [r.error ?? `sipbake roll: ${r.summary?.outcome ?? 'no outcome'}`, ...rec.launchFailures.values()].join('; ');
   if (failed !== undefined) f.cs.failed = failed;
   event(rig, 'asg', `sipbake roll: ${r.summary?.outcome ?? 'failed'}${failed ? ` (${failed})` : ''} in ${(rec.rollMs / 1000).toFixed(1)} s`);
-  return { rec, outcome, ...(failed !== undefined ? { failed } : {}) };
+  return { rec, outcome, fleetAtEnd: fleetAtEnd(f), ...(failed !== undefined ? { failed } : {}) };
 }

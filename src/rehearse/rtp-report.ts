@@ -1,7 +1,8 @@
 // The RTP figures of a rehearsal: what the trunk edge's streams wrote (rtp-stream.ts), read back for the summary.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { RtpCall, RtpSummary } from './rtp-call.js';
+import { RTP_GAP_MS, type RtpCall, type RtpSummary } from './rtp-call.js';
+import type { CallOutcome } from './calls.js';
 
 export function rtpStatsFile(dir: string): string {
   return path.join(dir, 'rtp-trunk.json');
@@ -21,4 +22,22 @@ export async function readRtpFigures(dir: string): Promise<RtpFigures | undefine
     ...summary,
     perCall: calls.map((c) => ({ callId: c.callId, sent: c.sent, received: c.received, longestGapMs: Math.round(c.longestGapMs) })),
   };
+}
+
+/** Pure: a call whose SIP completed but whose audio stopped (nothing came back, or a gap over RTP_GAP_MS) is
+ *  dropped, even though its BYE went through. Marks the outcomes in place; returns how many it turned. */
+export function markAudioLost(outcomes: CallOutcome[], rtp: Pick<RtpFigures, 'perCall'> | undefined): number {
+  if (!rtp) return 0;
+  const byId = new Map(rtp.perCall.map((c) => [c.callId, c]));
+  let turned = 0;
+  for (const o of outcomes) {
+    const m = byId.get(o.callId);
+    if (o.result !== 'completed' || !m || m.sent === 0) continue;
+    const lost = m.received === 0 ? 'none' : m.longestGapMs > RTP_GAP_MS ? 'gap' : undefined;
+    if (!lost) continue;
+    o.result = 'dropped';
+    o.audioLost = lost;
+    turned++;
+  }
+  return turned;
 }

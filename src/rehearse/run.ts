@@ -20,7 +20,7 @@ export type { RehearsalSummary, RehearseOptions, TimelineEntry } from './types.j
 /** The old image and the new one (default: the same definition rendered again). */
 async function images(rig: Rig, plan: RehearsalPlan): Promise<{ old: RehearsalImage; new: RehearsalImage }> {
   const { o } = rig;
-  const patch = { scale: o.scale, hookTimeoutSeconds: o.hookTimeoutSeconds };
+  const patch = { scale: o.scale, hookTimeoutSeconds: o.hookTimeoutSeconds, ...(o.mediaAddress ? { mediaAddress: o.mediaAddress } : {}) };
   const oldImg = await prepareImage(o.root, o.image, path.join(rig.dir, 'old'), patch);
   const newImg = await prepareImage(o.root, o.to ?? o.image, path.join(rig.dir, 'new'), patch);
   event(

@@ -28,6 +28,10 @@ export interface RehearseOptions {
   peerDiscovery?: boolean;
   /** r4-baked: each instance boots the locally baked root under systemd-nspawn (src/rehearse/baked-instance.ts). */
   baked?: boolean;
+  /** Where RTPProxy advertises media: `instance` (default), each instance's own media Elastic IP, so RTP never
+   *  crosses the NLB; `signalling`, the NLB's single address for signalling and media alike (the negative control:
+   *  media hashed by the NLB to an instance that may hold no session, so calls without audio). */
+  mediaAddress?: MediaAddressMode;
   /** A broken second image: its Kamailio never starts, it answers 503 to every request (INVITEs and the health
    *  probe alike), or it boots slowly (but well). */
   break?: BreakKind;
@@ -45,6 +49,8 @@ export interface RehearseOptions {
 }
 
 export type BreakKind = 'start' | '503' | 'slow-boot';
+
+export type MediaAddressMode = 'instance' | 'signalling';
 
 export interface TimelineEntry {
   t: number;
@@ -104,12 +110,16 @@ export interface RollTimes {
 export interface RehearsalSummary {
   /** What played AWS's part and drove the roll. */
   engine: string;
+  /** Where RTPProxy advertised media (--media-address; only with an RTPProxy image). */
+  mediaAddress?: MediaAddressMode;
   /** r4-baked: the instances were booted baked roots (--baked). */
   baked?: boolean;
   break?: BreakKind;
   /** succeeded: every instance runs the new image; rolled-back: the roll stopped with every InService instance still
    *  on the old image (nothing rolled onto); failed: anything else (a mixed fleet). */
   outcome: 'succeeded' | 'rolled-back' | 'failed';
+  /** The group's InService instances when the roll ended, by AMI (old, new, any other). */
+  fleetAtEnd?: { old: number; new: number; other: number };
   image: string;
   to: string;
   instances: number;

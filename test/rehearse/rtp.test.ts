@@ -5,6 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { newCall, onEnded, onReceived, onSent, sdpAudio, sipHead, summarize, withSdpAudio } from '../../src/rehearse/rtp-call.js';
 import { rtpproxyArgvFromUnit } from '../../src/rehearse/rtp-proxy.js';
 import { ADDR, instanceEip, instanceIp, nlbRuleset } from '../../src/rehearse/net-plan.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareImage } from '../../src/rehearse/image.js';
+import { markAudioLost } from '../../src/rehearse/rtp-report.js';
+import { countCalls } from '../../src/rehearse/report.js';
+import type { CallOutcome } from '../../src/rehearse/calls.js';
 
 /** A call that sends every 20 ms for `ms` and gets back each packet whose send time `back` accepts. */
 function call(id: string, ms: number, back: (t: number) => boolean) {
@@ -29,6 +37,23 @@ describe('RTP figures per call', () => {
 
   it('audio that stops before the BYE is a gap up to the BYE', () => {
     expect(call('d', 2000, (t) => t < 1000).longestGapMs).toBe(1015);
+  });
+
+  it('a call whose SIP completed but whose audio stopped counts as dropped', () => {
+    const outcomes: CallOutcome[] = ['a', 'b', 'c', 'x'].map((callId) => ({ callId, result: 'completed' as const }));
+    const perCall = [
+      { callId: 'a', sent: 100, received: 100, longestGapMs: 20 },
+      { callId: 'b', sent: 100, received: 85, longestGapMs: 320 },
+      { callId: 'c', sent: 100, received: 0, longestGapMs: 2000 },
+    ];
+    expect(markAudioLost(outcomes, { perCall })).toBe(2);
+    expect(outcomes.map((o) => [o.result, o.audioLost])).toEqual([
+      ['completed', undefined],
+      ['dropped', 'gap'],
+      ['dropped', 'none'],
+      ['completed', undefined],
+    ]);
+    expect(countCalls(outcomes)).toMatchObject({ placed: 4, completed: 2, dropped: 2 });
   });
 });
 
@@ -99,5 +124,22 @@ describe('each instance’s own media Elastic IP', () => {
     expect(r).toMatch(/ip daddr 203\.0\.113\.128\/25 dnat ip to ip daddr map @eip_in/);
     expect(r).toMatch(/udp sport 20000-30000 snat ip to ip saddr map @eip_out/);
     expect(nlbRuleset({ udpIdleSeconds: 12, stickiness: true, listenPorts: [5060] })).not.toContain('eip_in');
+  });
+});
+
+describe("--media-address: where the rehearsal's RTPProxy advertises media", () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  it("instance (the default): each instance's own address; signalling: the NLB's single address (the negative control)", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-media-address-'));
+    try {
+      const own = await prepareImage(root, 'recorder-lb', path.join(dir, 'a'), { scale: 10, hookTimeoutSeconds: 120 });
+      expect(own.mediaOwnAddress).toBe(true);
+      expect(await readFile(own.definitionFile, 'utf8')).toMatch(/address:\s+source: instance-public-ipv4/);
+      const single = await prepareImage(root, 'recorder-lb', path.join(dir, 'b'), { scale: 10, hookTimeoutSeconds: 120, mediaAddress: 'signalling' });
+      expect(single.mediaOwnAddress).toBe(false);
+      expect(await readFile(single.definitionFile, 'utf8')).toMatch(/address:\s+source: signalling/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

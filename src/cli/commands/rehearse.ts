@@ -60,6 +60,13 @@ export default defineCommand({
         choices: ['start', '503', 'slow-boot'] as const,
         describe: 'Make the second image broken: its Kamailio never starts, it answers 503 to every request, or it boots slowly (but well)',
       })
+      .option('media-address', {
+        type: 'string',
+        choices: ['instance', 'signalling'] as const,
+        default: 'instance',
+        describe:
+          "Where an RTPProxy image advertises media: each instance's own address (RTP never crosses the NLB), or the NLB's single signalling address (the negative control: calls without audio)",
+      })
       .option('kill-kamailio', {
         type: 'number',
         describe: "Fault injection: SIGKILL old instance K's Kamailio as the roll starts (its NLB target turns unhealthy after the threshold)",
@@ -95,6 +102,7 @@ export default defineCommand({
       keepDir: o.keep,
       ...(o.baked ? { baked: true } : {}), // r4-baked
       ...(o.break ? { break: o.break } : {}),
+      mediaAddress: o['media-address'] === 'signalling' ? 'signalling' : 'instance',
       ...(o['kill-kamailio'] !== undefined ? { killKamailio: o['kill-kamailio'] } : {}),
       ...progress,
       signal: ctx.signal,
@@ -122,7 +130,7 @@ export function progressSink(reporter: Reporter): { log: (line: string) => void;
 export function formatSummary(s: RehearsalSummary): string {
   const lines = [
     '',
-    `rehearsal: ${s.image} → ${s.to}, ${s.instances} instance(s), engine: ${s.engine}; times below in AWS seconds (run 1/${s.scale} as fast) unless marked wall clock`,
+    `rehearsal: ${s.image} → ${s.to}, ${s.instances} instance(s), engine: ${s.engine}${s.mediaAddress ? `, media on ${s.mediaAddress === 'instance' ? "each instance's own address" : "the NLB's signalling address"}` : ''}; times below in AWS seconds (run 1/${s.scale} as fast) unless marked wall clock`,
     `calls: ${s.calls.placed} placed, ${s.calls.completed} completed (${s.calls.callerBye} caller BYE, ${s.calls.calleeBye} callee BYE, ${s.calls.answeredAfterRetransmission} answered only after INVITE retransmissions), ${s.calls.dropped} dropped (${s.calls.cutByRehearsal} by the rehearsal's own wait limit), ${s.calls.refused} refused, ${s.calls.unanswered} unanswered, ${s.calls.unplaced} never placed`,
     ...(s.trunk
       ? [

@@ -1,0 +1,54 @@
+// bench/topology.ts's pure parts: which runs of the old file survive a (partial) re-run, and every caller's calls
+// summed into one `calls`.
+import { describe, expect, it } from 'vitest';
+import { allCalls, CASES, keptRuns } from '../../bench/topology.js';
+import type { CallCounts } from '../../src/rehearse/types.js';
+
+const c = (placed: number, completed: number, dropped = 0, refused = 0): CallCounts => ({
+  placed,
+  completed,
+  dropped,
+  refused,
+  unanswered: 0,
+  unplaced: 0,
+  cutByRehearsal: 0,
+  answeredAfterRetransmission: 0,
+  callerBye: 0,
+  calleeBye: 0,
+});
+
+describe('bench:topology', () => {
+  it('keeps a baked run and the cases not re-run; drops the old controller runs and the re-run cases', () => {
+    const previous = [
+      { engine: 'rehearsal controller', instances: 3 },
+      { engine: 'rehearsal controller', baked: true, instances: 2 },
+      { case: 'twilio-relay/3', engine: 'sipbake roll' },
+      { case: 'recorder-lb/3', engine: 'sipbake roll' },
+    ];
+    expect(keptRuns(previous, new Set(['recorder-lb/3']))).toEqual([previous[1], previous[2]]);
+  });
+
+  it('sums the UDP callers, holders, trunk and TCP calls into calls', () => {
+    expect(allCalls({ calls: c(20, 20), holders: c(30, 29, 1), trunk: c(100, 99, 0, 1), tcp: c(6, 6) })).toEqual({
+      placed: 156,
+      completed: 154,
+      dropped: 1,
+      refused: 1,
+      unanswered: 0,
+      unplaced: 0,
+    });
+  });
+
+  it('runs the issue’s cases: the default on 3 and 6, the three breaks, recorder-lb on 3 and 6 and the media control', () => {
+    expect(CASES.map((k) => k.name)).toEqual([
+      'twilio-relay/3',
+      'twilio-relay/6',
+      'twilio-relay/break-start',
+      'twilio-relay/break-503',
+      'twilio-relay/break-slow-boot',
+      'recorder-lb/3',
+      'recorder-lb/6',
+      'recorder-lb/3/media-signalling',
+    ]);
+  });
+});
