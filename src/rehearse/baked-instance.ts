@@ -37,7 +37,8 @@ export async function bakeImages(rig: Rig, imgs: { old: RehearsalImage; new: Reh
   ] as const) {
     const t = performance.now();
     const r = await buildLocal(
-      { image: img.definitionFile, out: path.join(cacheDir, 'local', 'rehearse', `${img.name}-${which}`) },
+      // reuseCompiled: the compile the boot test (or any bake) cached when it covers this image: never a second compile.
+      { image: img.definitionFile, out: path.join(cacheDir, 'local', 'rehearse', `${img.name}-${which}`), reuseCompiled: true },
       { root: rig.o.root, reporter: new RecordingReporter(), signal: rig.o.signal ?? new AbortController().signal, cacheDir },
     );
     roots.set(img, r.rootfs);

@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { findUpstream } from '../try/upstream.js';
@@ -60,6 +60,65 @@ export async function removeStale(log: (l: string) => void): Promise<void> {
     await run(['ip', 'netns', 'del', ns]).catch(() => '');
     log(`removed namespace ${ns} left by an earlier rehearsal (process ${pid} is gone)`);
   }
+}
+
+/** nspawn's per-machine directory; a machine whose nspawn was killed leaves its own behind. */
+const NSPAWN_PROPAGATE = '/run/systemd/nspawn/propagate';
+
+/**
+ * Pure: the --baked machines (`-M sipbake-NS`, NS a rehearsal namespace, baked-instance.ts) of rehearsals whose
+ * process is gone, among machine names (nspawn's -M, or its propagate directory's names).
+ */
+export function staleMachines(names: readonly string[], alive: (pid: number) => boolean, self = process.pid): string[] {
+  return names.filter((n) => {
+    const pid = Number(/^sipbake-sbr(\d+)[a-z]*-/.exec(n)?.[1]);
+    return pid > 0 && pid !== self && !alive(pid);
+  });
+}
+
+/** Pure: the machine name of a systemd-nspawn command line (NUL-separated, as /proc/PID/cmdline), if any. */
+export function nspawnMachine(cmdline: string): string | undefined {
+  const argv = cmdline.split('\0');
+  if (!/(^|\/)systemd-nspawn$/.test(argv[0] ?? '')) return undefined;
+  const i = argv.findIndex((a) => a === '-M' || a === '--machine');
+  const eq = argv.find((a) => a.startsWith('--machine='));
+  return i >= 0 ? argv[i + 1] : eq?.slice('--machine='.length);
+}
+
+/**
+ * --baked machines a killed rehearsal left: a systemd-nspawn still running (removeStale ends its guest through its
+ * namespace; this catches one whose namespace is already gone: two SIGTERMs, a halt then nspawn's immediate exit),
+ * and the propagate directory a killed nspawn leaves in /run.
+ */
+export async function removeStaleMachines(
+  log: (l: string) => void,
+  o: { isAlive?: (pid: number) => boolean; proc?: string; propagate?: string; kill?: (pid: number, sig: NodeJS.Signals) => void; pauseMs?: number } = {},
+): Promise<string[]> {
+  const isAlive = o.isAlive ?? alive;
+  const proc = o.proc ?? '/proc';
+  const propagate = o.propagate ?? NSPAWN_PROPAGATE;
+  const found: string[] = [];
+  for (const p of await readdir(proc).catch(() => [] as string[])) {
+    if (!/^\d+$/.test(p)) continue;
+    const name = nspawnMachine(await readFile(path.join(proc, p, 'cmdline'), 'utf8').catch(() => ''));
+    if (name === undefined || staleMachines([name], isAlive).length === 0) continue;
+    for (const sig of ['SIGTERM', 'SIGTERM'] as const) {
+      try {
+        (o.kill ?? process.kill)(Number(p), sig);
+      } catch {
+        /* gone */
+      }
+      await new Promise((r) => setTimeout(r, o.pauseMs ?? 1000));
+    }
+    found.push(name);
+    log(`stopped machine ${name} (systemd-nspawn ${p}) left by an earlier rehearsal`);
+  }
+  for (const d of staleMachines(await readdir(propagate).catch(() => []), isAlive)) {
+    await rm(path.join(propagate, d), { recursive: true, force: true });
+    log(`removed ${path.join(propagate, d)} left by an earlier rehearsal's machine`);
+    found.push(d);
+  }
+  return [...new Set(found)];
 }
 
 /** Pure: the work directories (names in the temporary directory) of rehearsals whose process is gone. */

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { awaitCalls, summarize } from './report.js';
 import { fleetUp, networkUp, serveRegion } from './fleet.js';
-import { preflight, removeStale, removeStaleDirs, usePinnedBinaries } from './host.js';
+import { preflight, removeStale, removeStaleDirs, removeStaleMachines, usePinnedBinaries } from './host.js';
 import { prepareImage, type RehearsalImage } from './image.js';
 import { awaitFirstCalls, loadUp } from './load.js';
 import { bakeImages } from './baked-instance.js'; // r4-baked: --baked
@@ -36,6 +36,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
   usePinnedBinaries(o.log ?? (() => undefined));
   await preflight();
   await removeStale(o.log ?? (() => undefined));
+  await removeStaleMachines(o.log ?? (() => undefined));
   // Work directories live under TMPDIR, or /tmp when TMPDIR is too long for a ctl socket (src/try/run-dir.ts).
   for (const tmp of new Set([os.tmpdir(), '/tmp'])) await removeStaleDirs(tmp, o.log ?? (() => undefined));
   const plan = planRehearsal(o);

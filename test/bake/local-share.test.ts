@@ -2,7 +2,7 @@
 // shared compile reads, and the script that fits the shared root back to one image.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addedPaths, cannotShare, compileManifest, fitScript, unionSet, type CompileSet } from '../../src/bake/local/share.js';
+import { addedPaths, cannotShare, compileManifest, coveringCompile, fitScript, unionSet, type CompileSet } from '../../src/bake/local/share.js';
 
 const CORE = ['kex', 'corex', 'tm', 'tmx', 'sl', 'rr', 'pv', 'maxfwd', 'textops', 'siputils', 'xlog', 'sanity', 'ctl', 'cfgutils', 'dialog'];
 const relay: CompileSet = { modules: [...CORE, 'ipops', 'htable', 'pike'], rtpproxy: false };
@@ -82,5 +82,38 @@ describe('fitting the shared root to one image', () => {
 
   it('what 30-rtpproxy added: the paths after it and not before', () => {
     expect(addedPaths(['/usr/local', '/usr/local/bin'], ['/usr/local/bin/rtpproxy', '/usr/local', '/usr/local/bin'])).toEqual(['/usr/local/bin/rtpproxy']);
+  });
+});
+
+describe('a cached compile that covers an image (rehearse --baked after the boot test)', () => {
+  // The key a bake computes for a set: here a stand-in over the set, as compileKey is over base, sources, set, scripts.
+  const keyOf = (s: CompileSet): string => `k:${[...s.modules].sort().join(',')}:${s.rtpproxy}`;
+  const union = unionSet([relay, recorder]);
+  const postgres = unionSet([recorder, { modules: [...CORE, 'db_postgres'], rtpproxy: true }]);
+
+  it("the relay takes the boot test's shared compile (the union) rather than compiling its own set", () => {
+    expect(coveringCompile(relay, [{ key: keyOf(union), set: union }], keyOf)).toEqual({ key: keyOf(union), set: union });
+  });
+
+  it('never a compile made from other sources or scripts: its key is not the one this bake computes for its set', () => {
+    expect(coveringCompile(relay, [{ key: 'made-by-older-scripts', set: union }], keyOf)).toBeUndefined();
+  });
+
+  it('never a compile that cannot be fitted back (lacks a module, or brings a library: db_postgres)', () => {
+    expect(coveringCompile(recorder, [{ key: keyOf(relay), set: relay }], keyOf)).toBeUndefined();
+    expect(coveringCompile(relay, [{ key: keyOf(postgres), set: postgres }], keyOf)).toBeUndefined();
+  });
+
+  it('the smallest covering set, so the fit takes out least', () => {
+    const bigger = unionSet([union, { modules: ['tls'], rtpproxy: true }]);
+    const cached = [
+      { key: keyOf(bigger), set: bigger },
+      { key: keyOf(union), set: union },
+    ];
+    expect(coveringCompile(relay, cached, keyOf)?.set).toEqual(union);
+  });
+
+  it('a key that cannot be computed (sources missing from SHA256SUMS) is not a match', () => {
+    expect(coveringCompile(relay, [{ key: keyOf(union), set: union }], () => undefined)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -7,7 +7,7 @@ import { main } from '../../src/cli/main.js';
 import { progressSink } from '../../src/cli/commands/rehearse.js';
 import { ConsoleReporter, RecordingReporter } from '../../src/core/reporter.js';
 import { callOutcomes } from '../../src/rehearse/calls.js';
-import { removeStaleDirs, staleWorkDirs } from '../../src/rehearse/host.js';
+import { nspawnMachine, removeStaleDirs, removeStaleMachines, staleMachines, staleWorkDirs } from '../../src/rehearse/host.js';
 import { callerArgs } from '../../src/rehearse/load.js';
 import { planRehearsal } from '../../src/rehearse/plan.js';
 import { countCalls, launchWallMs, rollTimes } from '../../src/rehearse/report.js';
@@ -238,6 +238,36 @@ describe('rehearse: leftovers', () => {
     expect(removed).toEqual(['sipbake-rehearse-999991-abc']);
     expect((await readdir(tmp)).sort()).toEqual(['other', 'sipbake-rehearse-999992-def', 'sipbake-rehearse-xyz']);
     expect(staleWorkDirs([`sipbake-rehearse-${process.pid}-q`], () => false)).toEqual([]);
+  });
+
+  it("a killed --baked run's machines: its systemd-nspawn is stopped and its propagate directory removed; a live run's are kept", async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'h3-machines-'));
+    const proc = path.join(tmp, 'proc');
+    const propagate = path.join(tmp, 'propagate');
+    const nspawn = (ns: string) => ['systemd-nspawn', '-D', '/r', '--boot', '-M', `sipbake-${ns}`, '--volatile=overlay', ''].join('\0');
+    for (const [pid, cmdline] of [
+      ['41', nspawn('sbr999991-i1')],
+      ['42', nspawn('sbr999991bk-i2')],
+      ['43', nspawn('sbr999992-i1')],
+      ['44', ['sleep', '-M', 'sipbake-sbr999991-i3', ''].join('\0')],
+    ] as const) {
+      await mkdir(path.join(proc, pid), { recursive: true });
+      await writeFile(path.join(proc, pid, 'cmdline'), cmdline);
+    }
+    for (const d of ['sipbake-sbr999991-i4', 'sipbake-sbr999992-i4', 'other-machine']) await mkdir(path.join(propagate, d), { recursive: true });
+    const killed: string[] = [];
+    const found = await removeStaleMachines(() => undefined, {
+      isAlive: (pid) => pid === 999992,
+      proc,
+      propagate,
+      kill: (pid, sig) => void killed.push(`${pid} ${sig}`),
+      pauseMs: 0,
+    });
+    expect(killed).toEqual(['41 SIGTERM', '41 SIGTERM', '42 SIGTERM', '42 SIGTERM']);
+    expect(found.sort()).toEqual(['sipbake-sbr999991-i1', 'sipbake-sbr999991-i4', 'sipbake-sbr999991bk-i2']);
+    expect((await readdir(propagate)).sort()).toEqual(['other-machine', 'sipbake-sbr999992-i4']);
+    expect(staleMachines([`sipbake-sbr${process.pid}-i1`], () => false)).toEqual([]);
+    expect(nspawnMachine(['/usr/bin/systemd-nspawn', '--machine=sipbake-sbr7-i1', ''].join('\0'))).toBe('sipbake-sbr7-i1');
   });
 
   it('a forced exit (second Ctrl-C) kills what runs in every namespace and deletes the namespaces', () => {

@@ -35,7 +35,7 @@ import {
   type StandIn,
 } from './plan.js';
 import { buildOnce, copyRoot, debootstrap, listUnder, runInRoot } from './root.js';
-import { addedPaths, cannotShare, compileManifest, fitScript, unionSet, type CompileSet } from './share.js';
+import { addedPaths, cannotShare, compileManifest, coveringCompile, fitScript, unionSet, type CachedCompile, type CompileSet } from './share.js';
 import { modulesFor } from '../../render/view.js';
 
 export const DEFAULT_CACHE = '/var/cache/sipbake';
@@ -55,6 +55,12 @@ export interface LocalBuildOptions {
    * sets once, and each image's config stage takes out what its own compile would not have installed (share.ts).
    */
   shareCompileWith?: string[];
+  /**
+   * When this image's own compile is not cached, take the root from a cached compile that covers its set (a
+   * shared compile made for other images, fitted back as share.ts does) instead of compiling. `rehearse --baked`
+   * sets it, so that it reuses the boot test's compile rather than compiling again.
+   */
+  reuseCompiled?: boolean;
 }
 
 export interface LocalBuildDeps {
@@ -132,16 +138,20 @@ async function load(o: LocalBuildOptions, d: LocalBuildDeps, work: string): Prom
   const rtpproxy = image.media.rtpproxy.enabled;
   const modules = r.plan.modules;
   const own: CompileSet = { modules, rtpproxy };
-  const compiled = await sharedSet(d, own, o.shareCompileWith ?? []);
-  const s = standIns(parsePins(await readFile(path.join(scriptsDir, 'pins.env'), 'utf8')), await readFile(sums, 'utf8'), sourcesDir, compiled.rtpproxy);
+  const pins = parsePins(await readFile(path.join(scriptsDir, 'pins.env'), 'utf8'));
+  const sumsText = await readFile(sums, 'utf8');
   const base = baseKey();
+  const scripts = await compileScriptsHash(scriptsDir);
+  const keyOf = (set: CompileSet): string => compileKey({ base, standIns: standIns(pins, sumsText, sourcesDir, set.rtpproxy), modules: set.modules, scripts });
+  const compiled = o.shareCompileWith?.length ? await sharedSet(d, own, o.shareCompileWith) : o.reuseCompiled ? await cachedCover(d, own, keyOf) : own;
+  const s = standIns(pins, sumsText, sourcesDir, compiled.rtpproxy);
   return {
     record: {
       image: image.name,
       contentHash: combineParts(parts),
       parts,
       base,
-      compileKey: compileKey({ base, standIns: s, modules: compiled.modules, scripts: await compileScriptsHash(scriptsDir) }),
+      compileKey: keyOf(compiled),
       sources: s,
       modules,
       ...(compiled === own ? {} : { compiled }),
@@ -189,6 +199,38 @@ async function sharedSet(d: LocalBuildDeps, own: CompileSet, others: string[]): 
   }
   const same = union.rtpproxy === own.rtpproxy && union.modules.join(' ') === [...own.modules].sort().join(' ');
   return same ? own : union;
+}
+
+const compiledRoot = (cache: string, key: string): string => path.join(cache, 'local-bake', 'compiled', key);
+/** Beside each compiled root: the set it compiled, so that a later bake can tell whether it covers its own. */
+const setFileOf = (compileDir: string): string => `${compileDir}.set.json`;
+
+/**
+ * The image's own set when its compile is cached or no cached compile covers it; else the covering compile's set
+ * (share.ts coveringCompile: its key recomputed from this bake's base, sources and scripts).
+ */
+async function cachedCover(d: LocalBuildDeps, own: CompileSet, keyOf: (s: CompileSet) => string): Promise<CompileSet> {
+  const cache = d.cacheDir ?? DEFAULT_CACHE;
+  if (existsSync(compiledRoot(cache, keyOf(own)))) return own;
+  const dir = compiledRoot(cache, '');
+  const cached: CachedCompile[] = [];
+  for (const f of existsSync(dir) ? await readdir(dir) : []) {
+    const key = f.endsWith('.set.json') ? f.slice(0, -'.set.json'.length) : '';
+    if (!key || !existsSync(path.join(dir, key))) continue;
+    const set = JSON.parse(await readFile(path.join(dir, f), 'utf8').catch(() => 'null')) as CompileSet | null;
+    if (set && Array.isArray(set.modules) && typeof set.rtpproxy === 'boolean') cached.push({ key, set });
+  }
+  const safeKey = (s: CompileSet): string | undefined => {
+    try {
+      return keyOf(s);
+    } catch {
+      return undefined; // its sources are not all in this bake's SHA256SUMS: not the same compile
+    }
+  };
+  const c = coveringCompile(own, cached, safeKey);
+  if (!c) return own;
+  d.reporter.line(`reusing the cached compile ${c.key} (${c.set.modules.length} modules${c.set.rtpproxy ? ' + RTPProxy' : ''}): it covers this image's set`);
+  return c.set;
 }
 
 /** ../shared/upstream beside the repository; from a git worktree, beside its main checkout too. */
@@ -282,7 +324,7 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     } else d.reporter.line(`base ${baseDir} (cached)`);
     const baseSeconds = since(tBase);
 
-    const compileDir = path.join(cache, 'local-bake', 'compiled', record.compileKey);
+    const compileDir = compiledRoot(cache, record.compileKey);
     // The compile stage's output stays beside its root: later bakes reuse the root and may need to read how it was made.
     const compileLog = `${compileDir}.log`;
     const tCompile = performance.now();
@@ -308,6 +350,9 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
       });
       d.reporter.line(`compiled root ${compileDir} (its log: ${compileLog})`);
     } else d.reporter.line(`compiled root ${compileDir} (cached: same base, sources, modules and scripts; its log: ${compileLog})`);
+    // Written after the compile, or added to a compile made before these records existed.
+    if (!existsSync(setFileOf(compileDir)))
+      await writeFile(setFileOf(compileDir), `${JSON.stringify({ modules: [...l.compiled.modules].sort(), rtpproxy: l.compiled.rtpproxy })}\n`);
     const compileSeconds = since(tCompile);
 
     const tConfig = performance.now();

@@ -108,3 +108,21 @@ export function addedPaths(before: string[], after: string[]): string[] {
   const had = new Set(before);
   return after.filter((p) => !had.has(p)).sort();
 }
+
+/** A compiled root in the cache and the set it compiled (its `KEY.set.json`, written beside it by the compile). */
+export interface CachedCompile {
+  key: string;
+  set: CompileSet;
+}
+
+/**
+ * The cached compile an image can take its root from when its own compile is not cached: one whose key is the key
+ * this bake would give its set (same base, sources, scripts: keyOf recomputes it, so a stale or foreign record is
+ * never trusted) and that fits back to the image (cannotShare). The smallest such set, so the fit takes out least.
+ */
+export function coveringCompile(own: CompileSet, cached: CachedCompile[], keyOf: (s: CompileSet) => string | undefined): CachedCompile | undefined {
+  const size = (s: CompileSet) => s.modules.length + (s.rtpproxy ? 1 : 0);
+  return cached
+    .filter((c) => cannotShare(own, c.set) === undefined && keyOf(c.set) === c.key)
+    .sort((a, b) => size(a.set) - size(b.set) || a.key.localeCompare(b.key))[0];
+}
