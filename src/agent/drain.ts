@@ -116,9 +116,7 @@ export async function runDrain(cfg: DrainConfig, fx: DrainEffects): Promise<Drai
       try {
         const hook = await fx.lifecycle.prepare();
         Object.assign(params, agentTiming(hook.heartbeatTimeoutSeconds, cfg.pollSeconds));
-        fx.log(
-          `leaving ${hook.asgName}: hook ${cfg.lifecycleHookName}, heartbeat every ${Math.round(params.heartbeatEveryMs / 1000)} s, at most ${cfg.maxSeconds} s`,
-        );
+        fx.log(`leaving ${hook.asgName}: hook ${hook.hookName}, heartbeat every ${Math.round(params.heartbeatEveryMs / 1000)} s, at most ${cfg.maxSeconds} s`);
       } catch (e) {
         fx.log(`cannot resolve the Auto Scaling group yet: ${errText(e)} (draining anyway)`);
       }

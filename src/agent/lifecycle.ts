@@ -9,11 +9,11 @@ import { UserError } from '../core/errors.js';
 import type { Log } from './log.js';
 
 // The instance's side of the termination lifecycle hook. The ASG name is not in IMDS, so it comes from
-// DescribeAutoScalingInstances with our instance id; the hook name from the manifest (drain.lifecycleHookName).
+// DescribeAutoScalingInstances with our instance id; the hook name from the manifest (render writes deploy.lifecycleHook.name there).
 
 export interface LifecycleHook {
   /** Resolves the ASG and the hook's HeartbeatTimeout (falls back to the configured one). */
-  prepare(): Promise<{ asgName: string; heartbeatTimeoutSeconds: number }>;
+  prepare(): Promise<{ asgName: string; hookName: string; heartbeatTimeoutSeconds: number }>;
   heartbeat(): Promise<void>;
   complete(): Promise<void>;
 }
@@ -54,14 +54,14 @@ export function lifecycleHook(o: LifecycleOptions): LifecycleHook {
         if (!hook) {
           o.log(`lifecycle hook ${o.hookName} not found on ${name}: Auto Scaling may not wait for the drain; run sipbake roll to create it`);
         } else if (hook.HeartbeatTimeout) {
-          return { asgName: name, heartbeatTimeoutSeconds: hook.HeartbeatTimeout };
+          return { asgName: name, hookName: o.hookName, heartbeatTimeoutSeconds: hook.HeartbeatTimeout };
         }
       } catch (e) {
         o.log(
           `cannot read lifecycle hook ${o.hookName} on ${name} (${e instanceof Error ? e.name : String(e)}): assuming a ${o.fallbackHeartbeatTimeoutSeconds} s heartbeat timeout`,
         );
       }
-      return { asgName: name, heartbeatTimeoutSeconds: o.fallbackHeartbeatTimeoutSeconds };
+      return { asgName: name, hookName: o.hookName, heartbeatTimeoutSeconds: o.fallbackHeartbeatTimeoutSeconds };
     },
     async heartbeat() {
       await o.autoScaling.send(new RecordLifecycleActionHeartbeatCommand(await ids()));

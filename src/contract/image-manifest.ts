@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { ImageDefinition } from '../definition/schema.js';
 import { z } from 'zod';
-import { drainSchema, type DrainConfig } from '../definition/drain-schema.js';
+import { DEFAULT_LIFECYCLE_HOOK_NAME } from '../definition/deploy-schema.js';
+import { drainFields, type DrainConfig } from '../definition/drain-schema.js';
 import { secretRef, type SecretRef } from '../definition/primitives.js';
 import { UserError } from '../core/errors.js';
 
@@ -54,11 +55,11 @@ const manifestSchema = z.looseObject({
       privateKeySecret: secretRef.nullish(),
     })
     .nullish(),
-  drain: drainSchema,
+  // The drain section as the definition has it, plus the one name of the hook the agent completes: render writes
+  // deploy.lifecycleHook.name there (or its default without a deploy section).
+  drain: z.object({ ...drainFields, lifecycleHookName: z.string().min(1).default(DEFAULT_LIFECYCLE_HOOK_NAME) }).prefault({}),
   listen: z.looseObject({ udp: z.number().int().optional() }).nullish(),
   kamailio: z.looseObject({ kamcmd: z.string().optional() }).nullish(),
-  // The roll names the hook in deploy.lifecycleHook.name; when the manifest carries it, it wins.
-  deploy: z.looseObject({ lifecycleHook: z.looseObject({ name: z.string().min(1).optional() }).nullish() }).nullish(),
 });
 
 interface PostgresRef {
@@ -89,7 +90,8 @@ export interface AgentManifest {
   /** Where RTPProxy's advertised address comes from (src/agent/media-address.ts). */
   mediaAddress: MediaAddress;
   tls?: TlsFiles;
-  drain: DrainConfig;
+  /** The drain section, with the termination hook the agent completes (deploy.lifecycleHook.name). */
+  drain: DrainConfig & { lifecycleHookName: string };
   kamcmd?: string;
   /** Dispatcher destination hosts (names or addresses) boot resolves, and whether one may fail to. */
   destinationHosts: string[];
@@ -169,7 +171,7 @@ export function parseManifest(text: string, file: string): AgentManifest {
     ...(m.rtpproxy?.enabled && m.rtpproxy.controlSocket ? { rtpproxyControlSocket: m.rtpproxy.controlSocket } : {}),
     mediaAddress: mediaAddressOf(m.rtpproxy?.address, file),
     ...(tls ? { tls } : {}),
-    drain: m.deploy?.lifecycleHook?.name ? { ...m.drain, lifecycleHookName: m.deploy.lifecycleHook.name } : m.drain,
+    drain: m.drain,
     ...(m.kamailio?.kamcmd ? { kamcmd: m.kamailio.kamcmd } : {}),
     destinationHosts: [...new Set((m.dispatcher?.destinations ?? []).map((d) => d.host))],
     allowUnresolved: m.dispatcher?.allowUnresolved ?? false,
@@ -187,7 +189,8 @@ export function imageManifest(image: ImageDefinition, modules: string[]): Record
     listen: image.listen,
     advertise: image.advertise,
     memory: image.memory,
-    drain: image.drain,
+    // The drain agent completes the lifecycle hook the roll checks or creates.
+    drain: { ...image.drain, lifecycleHookName: image.deploy?.lifecycleHook.name ?? DEFAULT_LIFECYCLE_HOOK_NAME },
     kamailio: {
       binary: '/usr/local/sbin/kamailio',
       kamcmd: '/usr/local/sbin/kamcmd',
@@ -221,8 +224,6 @@ export function imageManifest(image: ImageDefinition, modules: string[]): Record
         }
       : null,
     relay: image.relay ? { destination: image.relay.destination } : null,
-    // The drain agent completes the lifecycle hook the roll checks or creates.
-    deploy: image.deploy ? { lifecycleHook: { name: image.deploy.lifecycleHook.name } } : null,
   };
 }
 

@@ -89,13 +89,16 @@ const refreshSchema = z
   })
   .prefault({});
 
+/** The termination lifecycle hook's name when the definition names none (deploy.lifecycleHook.name). */
+export const DEFAULT_LIFECYCLE_HOOK_NAME = 'sipbake-drain';
+
 const lifecycleHookSchema = z
   .strictObject({
     name: z
       .string()
       .regex(/^[A-Za-z0-9\-_/]{1,255}$/, 'must be 1-255 letters, digits, -, _ or / (PutLifecycleHook LifecycleHookName)')
-      .default('sipbake-drain')
-      .describe('Termination lifecycle hook the drain agent completes'),
+      .default(DEFAULT_LIFECYCLE_HOOK_NAME)
+      .describe('Termination lifecycle hook the roll creates or checks and the drain agent completes (without a deploy section: sipbake-drain)'),
     create: z.boolean().default(true).describe('Create the hook during roll when missing (false: only warn)'),
   })
   .prefault({});

@@ -139,6 +139,14 @@ function misplaced(root: z.ZodType, path: readonly PathSegment[], key: string): 
   };
 }
 
+/** Fields that moved, by their old path: where they live now and how to move them. */
+const MOVED: Record<string, { to: string; how: string }> = {
+  'drain.lifecycleHookName': {
+    to: 'deploy.lifecycleHook.name',
+    how: 'write the name as deploy.lifecycleHook.name (the one hook name: the roll creates or checks that hook and the drain agent completes it), or remove it to use sipbake-drain',
+  },
+};
+
 function dataAt(data: unknown, path: readonly PathSegment[]): unknown {
   return path.reduce<unknown>((d, seg) => (d as Record<string, unknown> | null | undefined)?.[seg as string], data);
 }
@@ -229,6 +237,8 @@ export function explain(issue: RawIssue, root: z.ZodType, data: unknown): Explai
         const at = [...path, k];
         const guess = didYouMean(k, allowed);
         const where = path.length ? path.join('.') : 'the top level';
+        const old = MOVED[at.join('.')];
+        if (old) return { path: at, at: 'key', message: `'${k}' moved to ${old.to}`, fix: old.how };
         // A real field written at the wrong level (weight beside host, rtpproxy: at the top level).
         const moved = SECRET_KEY.test(k) ? undefined : misplaced(root, path, k);
         if (moved)

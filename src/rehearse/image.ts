@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { DEFAULT_LIFECYCLE_HOOK_NAME } from '../definition/deploy-schema.js';
 import { loadImageOrThrow } from '../definition/load.js';
 import { deepMerge, type Plain } from '../definition/merge.js';
 import type { ImageDefinition } from '../definition/schema.js';
@@ -111,7 +112,7 @@ export async function prepareImage(root: string, nameOrPath: string, dir: string
     pollSeconds: patched.drain.pollSeconds,
     healthPort: patched.drain.healthCheck.port,
     definitionFile,
-    hookName: patched.drain.lifecycleHookName,
+    hookName: patched.deploy?.lifecycleHook.name ?? DEFAULT_LIFECYCLE_HOOK_NAME,
     advertise: patched.advertise.source === 'instance-public-ipv4' ? 'instance-public-ipv4' : 'elastic-ip',
     mediaOwnAddress: patched.media.rtpproxy.enabled && patched.media.address.source !== 'signalling',
     rtpPorts: patched.media.rtpproxy.rtpPorts,

@@ -19,8 +19,6 @@ export interface PreflightInput {
   drainMaxSeconds: number;
   /** The AMI requested; `obs.target` is what EC2 said about it. */
   amiId: string;
-  /** drain.lifecycleHookName: the hook the on-instance agent completes (default: deploy.lifecycleHook.name). */
-  drainHookName?: string;
   /** The image relays RTP itself (RTPProxy): the NLB's flow cut at the end of the delay would cut audio. Default true. */
   mediaAnchored?: boolean;
   /** drain.pollSeconds: how late the agent sees its lifecycle action. Default 5. */

@@ -20,15 +20,10 @@ export function hookTimeoutFor(drainMaxSeconds: number): number {
 }
 
 export const terminationHook: Check = (input) => {
-  const { obs, deploy, drainMaxSeconds, drainHookName } = input;
+  const { obs, deploy, drainMaxSeconds } = input;
   if (!obs.group) return undefined;
+  // The one name (deploy.lifecycleHook.name): render writes it into the image manifest for the drain agent.
   const ours = deploy.lifecycleHook.name;
-  if (drainHookName !== undefined && drainHookName !== ours)
-    return refuse(
-      'terminationHook',
-      `the drain agent completes lifecycle hook ${drainHookName} (drain.lifecycleHookName) but the roll manages ${ours} (deploy.lifecycleHook.name): instances would wait out the hook's timeout`,
-      `give both the same name in the image definition (drain.lifecycleHookName and deploy.lifecycleHook.name)`,
-    );
   const terminating = obs.hooks.filter((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
   const hook = terminating.find((h) => h.name === ours);
   const want = hookTimeoutFor(drainMaxSeconds);
@@ -37,7 +32,7 @@ export const terminationHook: Check = (input) => {
     return refuse(
       'terminationHook',
       `${deploy.asgName}'s termination hook ${terminating.map((h) => h.name).join(', ')} is not the one the drain agent completes (${ours}): every leaving instance would wait out that hook's timeout`,
-      `name it in the image definition (deploy.lifecycleHook.name and drain.lifecycleHookName: ${other.name}), or delete it: aws autoscaling delete-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${other.name}`,
+      `name it in the image definition (deploy.lifecycleHook.name: ${other.name}), render and bake again, or delete it: aws autoscaling delete-lifecycle-hook --auto-scaling-group-name ${deploy.asgName} --lifecycle-hook-name ${other.name}`,
     );
   if (!hook) {
     if (deploy.lifecycleHook.create)

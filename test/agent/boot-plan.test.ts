@@ -48,9 +48,10 @@ describe('boot plan (pure)', () => {
     expect(m.drain).toMatchObject({ lifecycleHookName: 'sipbake-drain', pollSeconds: 5 });
   });
 
-  it('takes the hook name from deploy.lifecycleHook.name when the manifest carries it', () => {
-    const m = parseManifest(JSON.stringify({ name: 'x', drain: {}, deploy: { lifecycleHook: { name: 'custom-hook' } } }), 'image.json');
+  it('reads the one hook name the manifest carries (drain.lifecycleHookName), sipbake-drain without one', () => {
+    const m = parseManifest(JSON.stringify({ name: 'x', drain: { lifecycleHookName: 'custom-hook' } }), 'image.json');
     expect(m.drain.lifecycleHookName).toBe('custom-hook');
+    expect(parseManifest(JSON.stringify({ name: 'x', drain: {} }), 'image.json').drain.lifecycleHookName).toBe('sipbake-drain');
   });
 
   it("follows the renderer's manifest: the roll's deploy.lifecycleHook.name reaches the agent", async () => {

@@ -39,7 +39,7 @@ function manifest(address: AgentManifest['mediaAddress']): AgentManifest {
     advertise: { source: 'elastic-ip', elasticIp: NLB_EIP },
     rtpproxy: true,
     mediaAddress: address,
-    drain: image.drain,
+    drain: { ...image.drain, lifecycleHookName: 'sipbake-drain' },
     destinationHosts: [],
     allowUnresolved: false,
   };

@@ -17,7 +17,7 @@ describe('seed images: deploy sections', () => {
     const { image: def } = await loadImageOrThrow(root, image);
     const deploy = def.deploy!;
     expect(deploy).toBeDefined();
-    expect(deploy.lifecycleHook.name).toBe(def.drain.lifecycleHookName);
+    expect(deploy.lifecycleHook.name).toBe('sipbake-drain');
     const fake = new FakeAws({ iam: { role: 'roll', image } });
     seedWorld(fake, {
       image,

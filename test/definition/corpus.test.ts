@@ -131,6 +131,13 @@ const cases: Record<string, Case> = {
     path: 'antiflod',
     says: `unknown field 'antiflod'; did you mean 'antiflood'?`,
   },
+  'drain.lifecycleHookName moved to deploy.lifecycleHook.name': {
+    yaml: RELAY + 'drain:\n  lifecycleHookName: calls-drain\n',
+    line: 7,
+    col: 3,
+    path: 'drain.lifecycleHookName',
+    says: `drain.lifecycleHookName: 'lifecycleHookName' moved to deploy.lifecycleHook.name; write the name as deploy.lifecycleHook.name`,
+  },
   'unknown key, nothing close': {
     yaml: RELAY + 'diagnostics:\n  colour: red\n',
     line: 7,

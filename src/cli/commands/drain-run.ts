@@ -25,7 +25,7 @@ export interface DrainTarget {
   region: string;
   /** drain.maxSeconds of the image: the longest the agent waits for calls before it cuts them. */
   drainMaxSeconds: number;
-  /** drain.lifecycleHookName (the hook the agent completes). */
+  /** deploy.lifecycleHook.name (the hook the agent completes). */
   hookName: string;
 }
 
