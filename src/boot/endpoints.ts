@@ -1,20 +1,27 @@
 // What a booted image talks to, served on the host's end of its veth: IMDSv2 (reached in the guest at
 // 169.254.169.254 through the namespace's DNAT) with instance-role credentials, and the Auto Scaling API the drain
-// agent calls. The servers are the rehearsal's (src/rehearse/endpoints.ts, on unix sockets); a TCP listener on the
-// host's end pipes each to its socket.
+// agent calls. Both are the region model's (src/region): a group of one InService instance (this machine) with the
+// termination hook; its IMDS and the region's wire server listen on unix sockets, and a TCP listener on the host's
+// end pipes each to its socket. The region's clock follows real time, so the hook's heartbeat timeout runs as on AWS.
 import { randomBytes } from 'node:crypto';
-import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { closeServer, instanceMetadata, serveAutoScaling, serveImds, type AsgCall, type ImdsItems } from '../rehearse/endpoints.js';
+import type { FakeInstance } from '../region/model.js';
+import { Region } from '../region/region.js';
+import { serveInstanceImds, type InstanceImds } from '../region/wire/imds.js';
+import { serveRegion, type RegionServer, type WireRecord } from '../region/wire/server.js';
 import type { BootNet } from './net.js';
 
 export interface InstanceEndpoints {
   imdsPort: number;
   autoScalingEndpoint: string;
-  /** IMDS autoscaling/target-lifecycle-state, and the group's view of the instance (Terminating:Wait has a hook action). */
-  setLifecycle(state: 'InService' | 'Terminated'): void;
-  calls: AsgCall[];
+  /**
+   * The group selects the instance to leave (as a scale-in or TerminateInstanceInAutoScalingGroup does): IMDS
+   * autoscaling/target-lifecycle-state Terminated at once, then Terminating:Wait with the hook's lifecycle action.
+   */
+  terminate(): void;
+  /** Every Auto Scaling request the instance made, with its answer's status. */
+  calls: WireRecord[];
   close(): Promise<void>;
 }
 
@@ -47,62 +54,72 @@ function forward(host: string, socketPath: string): Promise<net.Server> {
 
 const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;
 
-export async function serveInstance(n: BootNet, dir: string, id: InstanceIdentity): Promise<InstanceEndpoints> {
-  let state: 'InService' | 'Terminated' = 'InService';
-  const calls: AsgCall[] = [];
+/** The region of one booted machine: its group (one InService instance, id and address the machine's) and hook. */
+export function bootRegion(n: Pick<BootNet, 'guestIp'>, id: InstanceIdentity): { region: Region; instance: FakeInstance } {
+  // No simulated drain agent: the machine's own drain agent completes the lifecycle action (or the timeout does).
+  const region = new Region({ region: id.region, bootSeconds: 0, drainAgent: false });
+  const image = region.addImage({ Name: `${id.groupName}-image` });
+  const lt = region.addLaunchTemplate(`${id.groupName}-lt`, { ImageId: image.ImageId });
+  region.addAsg({
+    AutoScalingGroupName: id.groupName,
+    desired: 1,
+    launchTemplate: { LaunchTemplateId: lt.LaunchTemplateId, Version: '1' },
+    hooks: [
+      {
+        LifecycleHookName: id.hookName,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        HeartbeatTimeout: id.hookTimeoutSeconds,
+        DefaultResult: 'CONTINUE',
+      },
+    ],
+  });
+  // The model numbered its instance; the machine has its own id and address.
+  const [instance] = region.instancesOf(id.groupName);
+  if (!instance) throw new Error(`bootRegion: the model launched no instance in ${id.groupName}`);
+  region.instances.delete(instance.InstanceId);
+  instance.InstanceId = id.instanceId;
+  instance.PrivateIpAddress = n.guestIp;
+  region.instances.set(id.instanceId, instance);
+  return { region, instance };
+}
+
+/** Instance-role credentials as IMDS serves them (instance-metadata-security-credentials.html). */
+function roleItems(): Record<string, string> {
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const creds = {
     Code: 'Success',
-    LastUpdated: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    LastUpdated: iso(Date.now()),
     Type: 'AWS-HMAC',
     AccessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
     SecretAccessKey: randomBytes(30).toString('base64'),
     Token: randomBytes(32).toString('base64'),
-    Expiration: new Date(Date.now() + 6 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    Expiration: iso(Date.now() + 6 * 3600_000),
   };
-  const items = (): ImdsItems => ({
-    ...instanceMetadata({
-      instanceId: id.instanceId,
-      privateIp: n.guestIp,
-      mac: '0e:49:61:0f:c3:11',
-      vpcCidr: n.cidr,
-      region: id.region,
-      targetLifecycleState: state,
-    }),
-    'iam/security-credentials/': ROLE,
-    [`iam/security-credentials/${ROLE}`]: JSON.stringify(creds),
-  });
-  const servers: http.Server[] = [];
+  return { 'iam/security-credentials/': ROLE, [`iam/security-credentials/${ROLE}`]: JSON.stringify(creds) };
+}
+
+export async function serveInstance(n: BootNet, dir: string, id: InstanceIdentity): Promise<InstanceEndpoints> {
+  const { region, instance } = bootRegion(n, id);
+  let imds: InstanceImds | undefined;
+  let wire: RegionServer | undefined;
   const listeners: net.Server[] = [];
   const close = async () => {
     for (const l of listeners) await new Promise<void>((r) => l.close(() => r()));
-    for (const s of servers) await closeServer(s);
+    await imds?.close();
+    await wire?.close();
   };
   try {
-    servers.push(await serveImds(path.join(dir, 'imds.sock'), items));
-    servers.push(
-      await serveAutoScaling(
-        path.join(dir, 'asg.sock'),
-        {
-          groupName: id.groupName,
-          hookName: id.hookName,
-          hookTimeoutSeconds: id.hookTimeoutSeconds,
-          stateOf: (i) => (i === id.instanceId ? (state === 'Terminated' ? 'Terminating:Wait' : 'InService') : undefined),
-          members: () => [{ id: id.instanceId, lifecycleState: state === 'Terminated' ? 'Terminating:Wait' : 'InService', healthy: true }],
-          heartbeat: (i) => i === id.instanceId && state === 'Terminated',
-          complete: (i) => i === id.instanceId && state === 'Terminated',
-        },
-        calls,
-      ),
-    );
-    const imds = await forward(n.hostIp, path.join(dir, 'imds.sock'));
-    listeners.push(imds);
-    const asg = await forward(n.hostIp, path.join(dir, 'asg.sock'));
-    listeners.push(asg);
+    imds = await serveInstanceImds(region, id.instanceId, { socketPath: path.join(dir, 'imds.sock'), vpcCidr: n.cidr, extra: roleItems() });
+    wire = await serveRegion(region, { sockets: { autoscaling: path.join(dir, 'asg.sock') } });
+    const imdsFwd = await forward(n.hostIp, imds.endpoint);
+    listeners.push(imdsFwd);
+    const asgFwd = await forward(n.hostIp, wire.endpoints.autoscaling);
+    listeners.push(asgFwd);
     return {
-      imdsPort: portOf(imds),
-      autoScalingEndpoint: `http://${n.hostIp}:${portOf(asg)}`,
-      setLifecycle: (s) => void (state = s),
-      calls,
+      imdsPort: portOf(imdsFwd),
+      autoScalingEndpoint: `http://${n.hostIp}:${portOf(asgFwd)}`,
+      terminate: () => region.beginTermination(instance),
+      calls: wire.requests,
       close,
     };
   } catch (e) {

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { readKamailioUnit } from '../contract/kamailio-args.js';
 import { UserError } from '../core/errors.js';
 import { agentEnv, bootInstance, type InstanceBoot } from './boot.js';
-import { serveAutoScaling, serveEc2, type AsgCall } from './endpoints.js';
+import { serveRegion as serveRegionWire, type RegionServer } from '../region/wire/server.js';
 import { renderInstance, type RehearsalImage } from './image.js';
 import { ADDR, baseCommands, instanceCommands, instanceIp, internetRuleset, mapScript, natRuleset, nlbRuleset, rebalance, targetKey } from './net-plan.js';
 import { startRtpproxy } from './rtp-proxy.js';
 import { rtpproxyBinary } from '../try/upstream.js';
 import type { RehearsalPlan } from './plan.js';
-import { asgBackend, ec2View, linkClock, setModelTargetHealth, type ClockLink } from './model-link.js';
+import { agentView, linkClock, setModelTargetHealth, type ClockLink } from './model-link.js';
 import type { SeededRegion } from './region-seed.js';
 import type { BreakKind } from './types.js';
 import { checkDue, initialTarget, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
@@ -48,7 +48,8 @@ export interface Fleet {
   link: ClockLink;
   /** A model instance still booting on the rig: its launch. */
   launching: Map<string, Promise<void>>;
-  asgCalls: AsgCall[];
+  /** The region's own wire server the instances' agents reach (Auto Scaling, EC2 on unix sockets); its requests. */
+  agentWire?: RegionServer;
   boots: Map<string, InstanceBoot>;
   /** The NLB's flow-hash buckets, each a registered target's targetKey() (address:port). */
   buckets: string[];
@@ -82,13 +83,12 @@ export async function networkUp(rig: Rig, plan: RehearsalPlan, listenPorts: read
 }
 
 /** The group's AWS side on the rig: the NLB's health checker, and the endpoints the instances' agents reach. */
-export async function serveRegion(rig: Rig, plan: RehearsalPlan, imgs: { old: RehearsalImage; new: RehearsalImage }, model: SeededRegion): Promise<Fleet> {
+export async function serveRegion(rig: Rig, imgs: { old: RehearsalImage; new: RehearsalImage }, model: SeededRegion): Promise<Fleet> {
   const f: Fleet = {
     cs: { instances: [] },
     model,
     link: linkClock(model.region, rig.o.scale),
     launching: new Map(),
-    asgCalls: [],
     boots: new Map(),
     buckets: [],
     pinnedBuckets: new Map(),
@@ -101,8 +101,13 @@ export async function serveRegion(rig: Rig, plan: RehearsalPlan, imgs: { old: Re
     healthCheck: scaledHealthCheck(rig.o.scale, model.tg),
   };
   start(rig, ['ip', 'netns', 'exec', rig.names.nlb, process.execPath, rig.helper, '--probe', f.probeSock], 'nlb health checker');
-  rig.servers.push(await serveAutoScaling(f.asgSock, asgBackend(f, Math.max(1, Math.round(plan.hookTimeoutMs / 1000))), f.asgCalls));
-  if (f.peerDiscovery) rig.servers.push(await serveEc2(f.ec2Sock, () => ec2View(f), f.asgCalls));
+  // The agents' Auto Scaling and EC2 calls cross the region's own wire server (src/region/wire): the model's handlers,
+  // its throttling and eventual consistency, as the roll engine's calls do; its clock follows this machine's first,
+  // and the hook's durations are shown to the agents in this machine's seconds (agentView).
+  // Without peer discovery the EC2 socket is absent: the forwarder is not started, the lookup's connection is refused.
+  const sockets = { autoscaling: f.asgSock, ...(f.peerDiscovery ? { ec2: f.ec2Sock } : {}) };
+  f.agentWire = await serveRegionWire(model.region, { sockets, clock: () => f.link.sync(), view: agentView(rig.o.scale) });
+  rig.servers.push(f.agentWire);
   return f;
 }
 

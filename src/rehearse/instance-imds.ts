@@ -1,6 +1,6 @@
 // An instance's IMDSv2 during a rehearsal, as the region model sees it (both launchers serve it the same way).
 import path from 'node:path';
-import { instanceMetadata, serveImds } from './endpoints.js';
+import { instanceMetadata, serveImds } from '../region/wire/imds.js';
 import type { Fleet } from './fleet.js';
 import type { RehearsalImage } from './image.js';
 import { instanceMac } from './boot.js';

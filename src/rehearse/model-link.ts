@@ -1,14 +1,10 @@
 // What ties the region model to the rig, besides the events reflect.ts carries: the model's clock following this
-// machine's at --scale (and the roll engine's Clock on it), the model's target health following the NLB's real
-// checks, and the instances' Auto Scaling and EC2 calls answered by the model.
+// machine's at --scale (and the roll engine's Clock on it), and the model's target health following the NLB's real
+// checks. (The instances' Auto Scaling and EC2 calls reach the model through its own wire server: fleet.ts.)
 import type { Clock } from '../aws/clock.js';
 import { realClock } from '../aws/clock.js';
 import type { FakeInstance } from '../region/model.js';
-import { asgHandlers } from '../region/handlers-asg.js';
 import type { Region } from '../region/region.js';
-import type { AutoScalingBackend, Ec2Instance } from './endpoints.js';
-import type { Fleet } from './fleet.js';
-import { instanceIp } from './net-plan.js';
 
 export interface ClockLink {
   /** Moves the model to now × scale (its timers, refreshes and lifecycle timeouts run on the way). */
@@ -51,48 +47,19 @@ export function setModelTargetHealth(i: FakeInstance, state: 'initial' | 'health
   i.healthAt = state === 'healthy' ? nowMs : Number.POSITIVE_INFINITY;
 }
 
-/** The Auto Scaling calls the drain agents make, answered by the model (its lifecycle actions, its group). */
-export function asgBackend(f: Fleet, hookTimeoutSeconds: number): AutoScalingBackend {
-  const { region, asg } = f.model;
-  const group = asg.AutoScalingGroupName;
-  const hookName = asg.hooks[0]?.LifecycleHookName ?? 'sipbake-drain';
-  const call = (name: 'RecordLifecycleActionHeartbeat' | 'CompleteLifecycleAction', id: string, extra: Record<string, string> = {}) => {
-    f.link.sync();
-    try {
-      asgHandlers(region)[name]?.({ AutoScalingGroupName: group, LifecycleHookName: hookName, InstanceId: id, ...extra });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  return {
-    groupName: group,
-    hookName,
-    hookTimeoutSeconds,
-    stateOf: (id) => {
-      const i = region.instances.get(id);
-      return i?.asg === group && i.LifecycleState !== 'Terminated' ? i.LifecycleState : undefined;
-    },
-    members: () =>
-      region.instancesOf(group).map((i) => ({
-        id: i.InstanceId,
-        lifecycleState: i.LifecycleState,
-        healthy: f.targetHealth.get(i.InstanceId)?.state !== 'unhealthy',
-      })),
-    heartbeat: (id) => call('RecordLifecycleActionHeartbeat', id),
-    complete: (id, result) => call('CompleteLifecycleAction', id, { LifecycleActionResult: result }),
-  };
-}
-
-/** EC2 DescribeInstances for the agents' peer discovery: the model's instances at their rig addresses. */
-export function ec2View(f: Fleet): Ec2Instance[] {
-  return f.cs.instances.map((v) => {
-    const m = f.model.region.instances.get(v.id);
+/**
+ * The agents' view of the model's answers: they run on this machine's clock while the model runs × scale, so the
+ * durations they plan by are divided by scale. DescribeLifecycleHooks' HeartbeatTimeout and GlobalTimeout (seconds,
+ * API_LifecycleHook) are the only ones the drain agent reads (its heartbeat cadence and its wait for the action).
+ */
+export function agentView(scale: number): (service: string, action: string, out: unknown) => unknown {
+  const scaled = (s: number | undefined) => (s === undefined ? undefined : Math.max(1, Math.round(s / scale)));
+  return (service, action, out) => {
+    if (service !== 'autoscaling' || action !== 'DescribeLifecycleHooks') return out;
+    const o = out as { LifecycleHooks?: Array<{ HeartbeatTimeout?: number; GlobalTimeout?: number }> };
     return {
-      id: v.id,
-      imageId: m?.ImageId ?? '',
-      privateIp: instanceIp(v.k),
-      state: m === undefined || m.LifecycleState === 'Terminated' ? ('terminated' as const) : ('running' as const),
+      ...o,
+      LifecycleHooks: (o.LifecycleHooks ?? []).map((h) => ({ ...h, HeartbeatTimeout: scaled(h.HeartbeatTimeout), GlobalTimeout: scaled(h.GlobalTimeout) })),
     };
-  });
+  };
 }

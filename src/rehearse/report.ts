@@ -238,8 +238,9 @@ export async function summarize(
     ...(rolled.failed !== undefined ? { failed: rolled.failed } : {}),
   };
   const summary = { ...measured, verdict: verdict(measured) };
-  const completes = f.asgCalls.filter((c) => c.action === 'CompleteLifecycleAction');
-  if (f.asgCalls.length)
+  const agentCalls = f.agentWire?.requests ?? [];
+  const completes = agentCalls.filter((c) => c.action === 'CompleteLifecycleAction');
+  if (agentCalls.length)
     event(
       rig,
       'asg',

@@ -46,7 +46,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalSummary> {
     const imgs = await images(rig, plan);
     // The callers dial the old image's port; the new image's Via and Record-Route advertise its own port.
     await networkUp(rig, plan, [imgs.old.port, imgs.new.port], imgs.old.mediaOwnAddress ? imgs.old.rtpPorts : undefined);
-    const fleet = await serveRegion(rig, plan, imgs, modelRegion(rig, def));
+    const fleet = await serveRegion(rig, imgs, modelRegion(rig, def));
     await fleetUp(rig, fleet, imgs.old);
     const load = await loadUp(rig, plan, imgs.old, imgs.new, fleet);
     await awaitFirstCalls(rig, fleet, plan);

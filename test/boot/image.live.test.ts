@@ -177,7 +177,7 @@ describe.skipIf(!HAVE_SOURCES)('the baked root booted under systemd-nspawn', () 
         // The call is up once the caller has sent its ACK.
         const log = sippFiles({ dir: c.dir, name: c.sipp.opts.name.replace(/^sipp /, '') }).messages;
         await until('call established', 30_000, async () => existsSync(log) && /^ACK /m.test(await readFile(log, 'utf8')));
-        x.endpoints.setLifecycle('Terminated');
+        x.endpoints.terminate();
         // Draining: the health port closes while the call is still up.
         await until('health port closed', 30_000, async () => !(await tcpOpen(b.net.guestIp, b.healthPort)));
         expect(ended).toBe(false);

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeServer, instanceMetadata, serveImds } from '../../src/rehearse/endpoints.js';
+import { instanceMetadata, serveImds } from '../../src/region/wire/imds.js';
+import { closeServer } from '../../src/region/wire/listen.js';
 import { instanceMac, parseBootInclude } from '../../src/rehearse/boot.js';
 import { renderBootInclude } from '../../src/contract/boot-include.js';
 

@@ -53,21 +53,24 @@ export function macOf(instanceId: string): string {
  * The Region's instance as its IMDS shows it, read at each request: its address, lifecycle state (Auto Scaling's
  * target lifecycle state: InService, then Terminated from the moment it is selected to leave), Spot notice.
  */
-function regionInstanceItems(region: () => Region, instanceId: string, vpcCidr = '10.0.0.0/16'): () => ImdsItems {
+function regionInstanceItems(region: () => Region, instanceId: string, vpcCidr = '10.0.0.0/16', extra: ImdsItems = {}): () => ImdsItems {
   return () => {
     const i = region().instances.get(instanceId);
     if (!i) return {};
     const target = i.targetLifecycleState ?? (i.LifecycleState === 'InService' ? 'InService' : undefined);
-    return instanceMetadata({
-      instanceId,
-      privateIp: i.PrivateIpAddress ?? '',
-      ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
-      mac: macOf(instanceId),
-      vpcCidr,
-      region: region().opts.region,
-      ...(target ? { targetLifecycleState: target } : {}),
-      ...(i.spotInstanceAction ? { spotInstanceAction: i.spotInstanceAction } : {}),
-    });
+    return {
+      ...extra,
+      ...instanceMetadata({
+        instanceId,
+        privateIp: i.PrivateIpAddress ?? '',
+        ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
+        mac: macOf(instanceId),
+        vpcCidr,
+        region: region().opts.region,
+        ...(target ? { targetLifecycleState: target } : {}),
+        ...(i.spotInstanceAction ? { spotInstanceAction: i.spotInstanceAction } : {}),
+      }),
+    };
   };
 }
 
@@ -109,14 +112,14 @@ export interface InstanceImds {
   close(): Promise<void>;
 }
 
-/** IMDSv2 of one Region instance, on 127.0.0.1 (a free port) or on `socketPath`. */
+/** IMDSv2 of one Region instance, on 127.0.0.1 (a free port) or on `socketPath`; `extra`: items the model does not hold (an instance role's credentials). */
 export async function serveInstanceImds(
   region: Region | (() => Region),
   instanceId: string,
-  o: { socketPath?: string; vpcCidr?: string } = {},
+  o: { socketPath?: string; vpcCidr?: string; extra?: ImdsItems } = {},
 ): Promise<InstanceImds> {
   const current = typeof region === 'function' ? region : () => region;
-  const server = http.createServer(imdsHandler(regionInstanceItems(current, instanceId, o.vpcCidr)));
+  const server = http.createServer(imdsHandler(regionInstanceItems(current, instanceId, o.vpcCidr, o.extra)));
   const endpoint = await listen(server, o.socketPath);
   return { endpoint, close: () => closeServer(server) };
 }

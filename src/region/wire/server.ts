@@ -18,13 +18,19 @@ export interface ServeRegionOptions {
   /**
    * 'real' (default): before each request the region's simulated clock is advanced by the real time elapsed
    * (whole seconds), so a child process that sleeps for real sees hook timeouts as on AWS. 'manual': the
-   * caller moves the clock (region.advance) itself.
+   * caller moves the clock (region.advance) itself. A function: called before each request, to move the clock
+   * (the rehearsal's link: the model's time follows this machine's at --scale).
    */
-  clock?: 'real' | 'manual';
+  clock?: 'real' | 'manual' | (() => void);
+  /**
+   * The caller's view of a successful answer, before it is encoded (default: as the region answers). The rehearsal
+   * divides durations by --scale here: its agents run on this machine's clock while the model runs scaled.
+   */
+  view?: (service: ServiceName, action: string, out: unknown) => unknown;
 }
 
 /** One request as it crossed the wire (region.calls has the calls the region served). */
-interface WireRecord {
+export interface WireRecord {
   service: ServiceName | undefined;
   action: string;
   /** The form parameters as sent (query protocols) or the JSON body's top-level fields. */
@@ -69,7 +75,14 @@ interface Served {
 }
 
 /** Answers one request; the region's own errors travel in the protocol's error envelope. */
-async function serveOne(region: Region, listener: Listener, req: http.IncomingMessage, body: string, requestId: string): Promise<Served> {
+async function serveOne(
+  region: Region,
+  listener: Listener,
+  req: http.IncomingMessage,
+  body: string,
+  requestId: string,
+  view: NonNullable<ServeRegionOptions['view']>,
+): Promise<Served> {
   const signed = SIGV4.exec(String(req.headers.authorization ?? ''));
   const s: WireService | undefined = listener === 'any' ? serviceBySigningName(signed?.[2] ?? '') : WIRE_SERVICES[listener];
   const envelope = s ?? WIRE_SERVICES.autoscaling;
@@ -88,7 +101,7 @@ async function serveOne(region: Region, listener: Listener, req: http.IncomingMe
   try {
     if (!handlersOf(region, s.name)[parsed.action]) throw notModelled(s.name, parsed.action);
     const out = await dispatch(region, { service: s.name, command: parsed.action, input: parsed.input, signedRegion: signed[1] ?? '' });
-    return done(answer(s, parsed, out, requestId));
+    return done(answer(s, parsed, view(s.name, parsed.action, out), requestId));
   } catch (e) {
     return done(errorAnswer(s, wireErrorOf(e), requestId));
   }
@@ -106,8 +119,10 @@ export async function serveRegion(initial: Region, opts: ServeRegionOptions = {}
   let region = initial;
   let realMs = Date.now();
   const requests: WireRecord[] = [];
+  const { clock, view = (_s: ServiceName, _a: string, out: unknown): unknown => out } = opts;
   const follow = () => {
-    if (opts.clock === 'manual') return;
+    if (typeof clock === 'function') return clock();
+    if (clock === 'manual') return;
     const elapsed = Math.floor((Date.now() - realMs) / 1000) * 1000;
     realMs += elapsed;
     if (elapsed > 0) region.advance(elapsed);
@@ -116,7 +131,7 @@ export async function serveRegion(initial: Region, opts: ServeRegionOptions = {}
     void readBody(req).then(async (body) => {
       follow();
       const requestId = randomUUID();
-      const { answer: a, service, action } = await serveOne(region, listener, req, body, requestId);
+      const { answer: a, service, action } = await serveOne(region, listener, req, body, requestId, view);
       const code = a.status === 200 ? undefined : (/<Code>([^<]*)<\/Code>/.exec(a.body)?.[1] ?? a.headers['x-amzn-query-error']?.split(';')[0]);
       let params: Record<string, string> = {};
       try {
