@@ -19,7 +19,7 @@ import type { Fleet } from './fleet.js';
 import type { RehearsalImage } from './image.js';
 import { instanceCommands } from './net-plan.js';
 import { event, sh, start, type Rig } from './rig.js';
-import type { BreakKind } from './types.js';
+import type { BreakKind, LocalBakeFigures } from './types.js';
 
 /** Each image's baked root (set by bakeImages). */
 const roots = new WeakMap<RehearsalImage, string>();
@@ -27,6 +27,9 @@ const roots = new WeakMap<RehearsalImage, string>();
 const bootTimes = new WeakMap<Rig, Map<string, number>>();
 
 export const bootSecondsOf = (rig: Rig): Map<string, number> => bootTimes.get(rig) ?? new Map<string, number>();
+/** Per rig: the two local bakes, for the summary. */
+const bakeFigures = new WeakMap<Rig, LocalBakeFigures[]>();
+export const bakesOf = (rig: Rig): LocalBakeFigures[] | undefined => bakeFigures.get(rig);
 
 /** Bakes the old and the new image locally (cached: a second rehearsal only checks the content hash). */
 export async function bakeImages(rig: Rig, imgs: { old: RehearsalImage; new: RehearsalImage }): Promise<void> {
@@ -42,6 +45,9 @@ export async function bakeImages(rig: Rig, imgs: { old: RehearsalImage; new: Reh
       { root: rig.o.root, reporter: new RecordingReporter(), signal: rig.o.signal ?? new AbortController().signal, cacheDir },
     );
     roots.set(img, r.rootfs);
+    const figures = bakeFigures.get(rig) ?? [];
+    figures.push({ which, image: img.name, contentHash: r.contentHash, action: r.action, compileCached: r.cached.compile, seconds: r.seconds });
+    bakeFigures.set(rig, figures);
     event(
       rig,
       'bake',

@@ -60,6 +60,17 @@ export function seedRegion(p: SeedParams): SeededRegion {
 }
 
 /**
+ * The old fleet's measured boot in real seconds: the slowest launch to InService (healthy and registered), and at
+ * least the slowest booted image's own boot (--baked: nspawn's start to `systemctl is-system-running`, the report's
+ * perInstance[].bootSeconds), so the figure the report shows is one the grace covers.
+ */
+export function fleetBootSeconds(instances: { id: string; launchedAt: number; inServiceAt?: number }[], bootSeconds: ReadonlyMap<string, number>): number {
+  const launched = instances.map((i) => ((i.inServiceAt ?? i.launchedAt) - i.launchedAt) / 1000);
+  const booted = instances.map((i) => bootSeconds.get(i.id) ?? 0);
+  return Math.max(0, ...launched, ...booted);
+}
+
+/**
  * HealthCheckGracePeriod from the old fleet's measured boot (AWS seconds): twice the boot, plus the NLB's checks
  * to turn a late starter unhealthy and healthy again (UnhealthyThresholdCount, then HealthyThresholdCount
  * intervals), plus one more interval. An operator sets it to cover the slowest good boot ("Set the health check

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
 import type { Fleet } from './fleet.js';
-import { bootSecondsOf } from './baked-instance.js'; // r4-baked: --baked
+import { bakesOf, bootSecondsOf } from './baked-instance.js'; // r4-baked: --baked
 import type { RehearsalImage } from './image.js';
 import type { Load } from './load.js';
 import { callEnds, handedOff, handoffsLogged, natPath, natTranslations } from './measure.js';
@@ -207,7 +207,7 @@ export async function summarize(
   const trunk = load.trunk ? await trunkSummary(rig, load, seen) : undefined;
   const measured: Omit<RehearsalSummary, 'verdict'> = {
     engine: 'sipbake roll',
-    ...(o.baked ? { baked: true } : {}),
+    ...(o.baked ? { baked: true, ...(bakesOf(rig) ? { bakes: bakesOf(rig) } : {}) } : {}),
     ...(imgs.old.rtpproxy || imgs.new.rtpproxy ? { mediaAddress: o.mediaAddress ?? 'instance' } : {}),
     ...(o.break ? { break: o.break } : {}),
     outcome: rolled.outcome,

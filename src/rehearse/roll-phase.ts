@@ -14,7 +14,8 @@ import type { RehearsalImage } from './image.js';
 import { endLoad, type Load } from './load.js';
 import { reflectModel, type RollRecord } from './reflect.js';
 import { wireClients } from './region-clients.js';
-import { graceFromBoot, seedRegion, type SeededRegion } from './region-seed.js';
+import { fleetBootSeconds, graceFromBoot, seedRegion, type SeededRegion } from './region-seed.js';
+import { bootSecondsOf } from './baked-instance.js';
 import { check, event, run, type Rig } from './rig.js';
 import type { RehearsalSummary } from './types.js';
 
@@ -48,11 +49,13 @@ export function modelRegion(rig: Rig, def: ImageDefinition): SeededRegion {
 
 /** The group's HealthCheckGracePeriod from the old fleet's measured boot (launch to healthy, × scale). */
 function setGrace(rig: Rig, f: Fleet): void {
-  const boots = f.cs.instances.map((i) => (i.inServiceAt ?? i.launchedAt) - i.launchedAt);
-  const bootAws = (Math.max(0, ...boots) / 1000) * rig.o.scale;
+  const booted = bootSecondsOf(rig);
+  const bootAws = fleetBootSeconds(f.cs.instances, booted) * rig.o.scale;
   const grace = graceFromBoot(bootAws, rig.o.break === 'slow-boot' ? SLOW_BOOT_AWS_SECONDS : 0);
   f.model.asg.HealthCheckGracePeriod = grace;
-  event(rig, 'asg', `HealthCheckGracePeriod ${grace} s (measured boot ${Math.round(bootAws)} s)`);
+  const nspawn = f.cs.instances.map((i) => booted.get(i.id)).filter((x) => x !== undefined);
+  const detail = nspawn.length ? `; booted images: ${Math.max(...nspawn)} s real, nspawn to running` : '';
+  event(rig, 'asg', `HealthCheckGracePeriod ${grace} s (measured boot ${Math.round(bootAws)} s${detail})`);
 }
 
 /** The engine's lines join the rehearsal's timeline; its progress events stay out (the timeline has the model's). */

@@ -107,6 +107,18 @@ export interface RollTimes {
   unscaled: string[];
 }
 
+/** One local bake of a --baked rehearsal: skipped when the bake already held this content. */
+export interface LocalBakeFigures {
+  which: 'old' | 'new';
+  image: string;
+  contentHash: string;
+  action: 'built' | 'skipped';
+  /** The compile stage came from the cache (no compile ran). */
+  compileCached: boolean;
+  /** Wall-clock seconds (base, compile, config, total), as buildLocal measured them. */
+  seconds: { base: number; compile: number; config: number; total: number };
+}
+
 export interface RehearsalSummary {
   /** What played AWS's part and drove the roll. */
   engine: string;
@@ -114,6 +126,8 @@ export interface RehearsalSummary {
   mediaAddress?: MediaAddressMode;
   /** r4-baked: the instances were booted baked roots (--baked). */
   baked?: boolean;
+  /** --baked: the two local bakes (old and new image), as buildLocal reported them. */
+  bakes?: LocalBakeFigures[];
   break?: BreakKind;
   /** succeeded: every instance runs the new image; rolled-back: the roll stopped with every InService instance still
    *  on the old image (nothing rolled onto); failed: anything else (a mixed fleet). */

@@ -24,7 +24,7 @@ import { asgHandlers } from '../../src/region/handlers-asg.js';
 import { runRoll } from '../../src/roll/run.js';
 import { linkClock, setModelTargetHealth } from '../../src/rehearse/model-link.js';
 import { wireClients } from '../../src/rehearse/region-clients.js';
-import { graceFromBoot, seedRegion, type SeededRegion } from '../../src/rehearse/region-seed.js';
+import { fleetBootSeconds, graceFromBoot, seedRegion, type SeededRegion } from '../../src/rehearse/region-seed.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 type Behaviour = 'good' | 'never-healthy' | 'slow';
@@ -156,5 +156,22 @@ describe('the rehearsal drives `sipbake roll` on the region model', () => {
     expect(link.clock.now() - t0).toBeGreaterThanOrEqual(5000);
     expect(link.clock.now() - t0).toBeGreaterThanOrEqual(real * 100 - 1000);
     expect(realClock).toBeDefined();
+  });
+});
+
+describe("the grace follows the old fleet's measured boot (--baked: the report's bootSeconds)", () => {
+  const fleet = [
+    { id: 'i-1', launchedAt: 0, inServiceAt: 4000 },
+    { id: 'i-2', launchedAt: 0, inServiceAt: 6500 },
+  ];
+  it('the slowest launch to InService, without booted images', () => {
+    expect(fleetBootSeconds(fleet, new Map())).toBe(6.5);
+  });
+  it("at least the slowest image's own boot, so the grace covers the reported bootSeconds", () => {
+    expect(fleetBootSeconds(fleet, new Map([['i-1', 9.2]]))).toBe(9.2);
+    expect(graceFromBoot(fleetBootSeconds(fleet, new Map([['i-1', 9.2]])) * 10, 0)).toBeGreaterThan(2 * 92);
+  });
+  it('an instance never InService counts as booted at launch (0), not as a negative time', () => {
+    expect(fleetBootSeconds([{ id: 'i-1', launchedAt: 5000 }], new Map())).toBe(0);
   });
 });
