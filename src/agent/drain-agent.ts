@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
+import { ctlSocket } from '../contract/boot-include.js';
+import { readBootResult } from '../contract/boot-result.js';
 import { runDrain } from './drain.js';
 import { drainProgressFile } from './drain-progress.js';
 import type { AgentEnv } from './env.js';
 import { healthPort, sipHealthProbe } from './health-port.js';
 import { Imds, META, spotInterruptionAt } from './imds.js';
-import { findCtlSocket, kamcmdRpc, peerNetFromInclude, privateIpFromInclude } from './kamailio-rpc.js';
+import { kamcmdRpc } from './kamailio-rpc.js';
 import { peerFinder } from './peers.js';
 import { lifecycleHook, type LifecycleHook } from './lifecycle.js';
 import type { Log } from './log.js';
@@ -117,15 +117,16 @@ export async function runDrainAgent(env: AgentEnv, log: Log): Promise<number> {
   const m = await readManifest(env.root);
   const cfg = m.drain;
   const kamcmd = env.kamcmd ?? (m.kamcmd && existsSync(m.kamcmd) ? m.kamcmd : 'kamcmd');
-  const socket = await findCtlSocket(env.root);
+  const socket = ctlSocket(env.root);
   const imdsOptions = { endpoint: env.imdsEndpoint, requestTimeoutMs: env.imdsRequestTimeoutSeconds * 1000 };
   // Drain polls must not stall on IMDS: a short budget per read, retried at the next poll.
   const imds = new Imds({ ...imdsOptions, budgetMs: Math.min(env.imdsBudgetSeconds * 1000, cfg.pollSeconds * 1000) });
   const instanceId = await new Imds({ ...imdsOptions, budgetMs: env.imdsBudgetSeconds * 1000 }).get(META.instanceId);
   const clients = awsClients(env, await imds.get(META.region));
-  const include = await readFile(`${env.root}/${BOOT_INCLUDE_PATH}`, 'utf8').catch(() => '');
-  const w: Wiring = { m, log, imds, instanceId, clients, peerNet: peerNetFromInclude(include) };
-  const port = healthPort(cfg.healthCheck.port, '0.0.0.0', sipHealthProbe(m.sipUdpPort, privateIpFromInclude(include), cfg.pollSeconds, log));
+  // What boot decided (boot.json): the address Kamailio listens on, for the SIP health probe, and the peer network.
+  const boot = await readBootResult(env.root);
+  const w: Wiring = { m, log, imds, instanceId, clients, peerNet: boot?.peerNet };
+  const port = healthPort(cfg.healthCheck.port, '0.0.0.0', sipHealthProbe(m.sipUdpPort, boot?.privateIp, cfg.pollSeconds, log));
   const { signal, sleep } = signals();
   log(
     `instance ${instanceId}: health-check port ${cfg.healthCheck.port} (${cfg.healthCheck.behaviour} on drain), ctl ${socket}, polling every ${cfg.pollSeconds} s`,

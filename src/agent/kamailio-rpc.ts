@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { BOOT_INCLUDE_PATH, runDir } from '../contract/boot-include.js';
 
 // Kamailio over its ctl socket with kamcmd (BinRPC), argv arrays only. The contract is in
 // docs/design.md: pv.shvSet draining int 1, pv.shvSet handoff str IP (int 0: none), dlg.stats_active,
@@ -55,31 +53,6 @@ export function parseTmList(out: string): number {
     else if (/^\s*uas_request:\s*yes\s*$/.test(line) && method === 'INVITE') n++;
   }
   return n;
-}
-
-/** Pure: SIPBAKE_PEER_NET from the boot include text, if present. */
-export function peerNetFromInclude(text: string): string | undefined {
-  return /^#!define\s+SIPBAKE_PEER_NET\s+"([^"]+)"/m.exec(text)?.[1];
-}
-
-/** Pure: SIPBAKE_PRIVATE_IP (the address Kamailio listens on) from the boot include text, if present. */
-export function privateIpFromInclude(text: string): string | undefined {
-  return /^#!define\s+SIPBAKE_PRIVATE_IP\s+"?([0-9.]+)"?\s*$/m.exec(text)?.[1];
-}
-
-/** Pure: SIPBAKE_CTL_SOCK from the boot include text, if present. */
-export function ctlSocketFromInclude(text: string): string | undefined {
-  return /^#!define\s+SIPBAKE_CTL_SOCK\s+"([^"]+)"/m.exec(text)?.[1];
-}
-
-export async function findCtlSocket(root: string): Promise<string> {
-  try {
-    const s = ctlSocketFromInclude(await readFile(`${root}/${BOOT_INCLUDE_PATH}`, 'utf8'));
-    if (s) return s;
-  } catch {
-    /* not written yet: fall back to the contract's default */
-  }
-  return `unix:${runDir(root)}/kamailio_ctl`;
 }
 
 export interface KamcmdOptions {

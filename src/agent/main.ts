@@ -15,7 +15,7 @@ function oneLine(e: unknown): string {
 }
 
 async function boot(): Promise<number> {
-  const [{ runBoot }, { writeBootResult }, creds] = await Promise.all([import('./boot.js'), import('./boot-result.js'), import('./credentials.js')]);
+  const [{ runBoot }, { writeBootResult }, creds] = await Promise.all([import('./boot.js'), import('../contract/boot-result.js'), import('./credentials.js')]);
   const env = agentEnv(process.env);
   const log = stderrLog('sipbake-boot');
   const started = Date.now();
@@ -55,10 +55,10 @@ async function boot(): Promise<number> {
 }
 
 async function status(): Promise<number> {
-  const [{ observeStatus, formatStatus, kamcmdRunner, statusArgs }, { readManifest }, { findCtlSocket }, { rtpproxyAsker }] = await Promise.all([
+  const [{ observeStatus, formatStatus, kamcmdRunner, statusArgs }, { readManifest }, { ctlSocket }, { rtpproxyAsker }] = await Promise.all([
     import('./status.js'),
     import('../contract/image-manifest.js'),
-    import('./kamailio-rpc.js'),
+    import('../contract/boot-include.js'),
     import('./status-rtpproxy.js'),
   ]);
   const args = statusArgs(rest);
@@ -68,7 +68,7 @@ async function status(): Promise<number> {
   }
   const env = agentEnv(process.env);
   const m = await readManifest(env.root).catch(() => undefined);
-  const kam = kamcmdRunner(env.kamcmd ?? m?.kamcmd ?? 'kamcmd', await findCtlSocket(env.root));
+  const kam = kamcmdRunner(env.kamcmd ?? m?.kamcmd ?? 'kamcmd', ctlSocket(env.root));
   const rtp = m?.rtpproxyControlSocket;
   const o = await observeStatus(env.root, kam, m ? m.destinationHosts.length > 0 : true, {
     ...(rtp ? { rtpproxy: { socket: rtp, ask: rtpproxyAsker(rtp) } } : {}),

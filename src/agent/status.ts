@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readBootResult, type BootResultFile } from './boot-result.js';
+import { readBootResult, type BootResult } from '../contract/boot-result.js';
 import { DRAIN_PROGRESS_PATH, type DrainProgress } from './drain-progress.js';
 import { formatCall, lookupCall, type CallLookup } from './status-call.js';
 import { formatRtpproxy, observeRtpproxy, type RtpproxyAsk, type RtpproxyStatus } from './status-rtpproxy.js';
@@ -31,7 +31,7 @@ export interface StatusObservation {
   rtpproxy?: RtpproxyStatus;
   /** --call: whether this instance holds that Call-ID. */
   call?: CallLookup;
-  boot?: BootResultFile;
+  boot?: BootResult;
 }
 
 export interface StatusAsks {

@@ -32,6 +32,11 @@ export function runDir(root: string): string {
   return `${root}/run/kamailio`;
 }
 
+/** Kamailio's ctl socket under `root` (the include's SIPBAKE_CTL_SOCK): kamcmd, the drain agent and sipbake-status use it. */
+export function ctlSocket(root: string): string {
+  return `unix:${runDir(root.replace(/\/+$/, ''))}/kamailio_ctl`;
+}
+
 function checkIp(ip: string): void {
   if (!/^[0-9a-fA-F.:]+$/.test(ip)) throw new Error(`refusing to write ${JSON.stringify(ip)} as an address into the boot include`);
 }
@@ -51,7 +56,7 @@ export function renderBootInclude(v: BootValues): string {
     `#!define SIPBAKE_PUBLIC_IP_STR ${str(v.publicIp)}`,
     `#!define SIPBAKE_PEER_NET ${str(peerNet)}`,
     `#!define SIPBAKE_RUN_DIR ${str(runDir(r))}`,
-    `#!define SIPBAKE_CTL_SOCK ${str(`unix:${runDir(r)}/kamailio_ctl`)}`,
+    `#!define SIPBAKE_CTL_SOCK ${str(ctlSocket(r))}`,
     `#!define SIPBAKE_JSONRPC_FIFO ${str(`${runDir(r)}/kamailio_rpc.fifo`)}`,
     `#!define SIPBAKE_DS_LIST ${str(`${r}/etc/kamailio/dispatcher.list`)}`,
   ];

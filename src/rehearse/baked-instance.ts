@@ -11,6 +11,7 @@ import path from 'node:path';
 import { buildLocal, DEFAULT_CACHE } from '../bake/local/index.js';
 import { guestLeader, inGuest, nspawnArgs } from '../boot/machine.js';
 import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
+import { readBootResult } from '../contract/boot-result.js';
 import { UserError } from '../core/errors.js';
 import { RecordingReporter } from '../core/reporter.js';
 import { agentEnv, parseBootInclude } from './boot.js';
@@ -138,8 +139,8 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   const tree = `/proc/${leader}/root`;
   const include = path.join(tree, BOOT_INCLUDE_PATH);
   if (existsSync(include)) {
-    const result = JSON.parse(await readFile(path.join(tree, 'run/sipbake/boot.json'), 'utf8').catch(() => '{}')) as { files?: string[] };
-    f.boots.set(id, { ...parseBootInclude(await readFile(include, 'utf8')), files: (result.files ?? []).map((x) => x.replace(/^\//, '')) });
+    const result = await readBootResult(tree);
+    f.boots.set(id, { ...parseBootInclude(await readFile(include, 'utf8')), files: (result?.files ?? []).map((x) => x.replace(/^\//, '')) });
   }
   // Kamailio and the drain agent are units of the guest's systemd, not processes of the rehearsal: the machine is
   // the one process (SIGTERM halts it cleanly, as a terminated instance shuts down).

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
+import { readBootResult } from '../contract/boot-result.js';
 import { AbortError, UserError } from '../core/errors.js';
 
 // An instance's boot in the rehearsal: the rendered tree's own agent (`agent.mjs boot`, what sipbake-boot.service
@@ -83,6 +84,6 @@ export async function bootInstance(nsx: string[], tree: string, id: string, logF
     );
   }
   const text = await readFile(path.join(tree, BOOT_INCLUDE_PATH), 'utf8');
-  const result = JSON.parse(await readFile(path.join(tree, 'run/sipbake/boot.json'), 'utf8').catch(() => '{}')) as { files?: string[] };
-  return { ...parseBootInclude(text), files: (result.files ?? []).map((f) => path.relative(tree, f)) };
+  const result = await readBootResult(tree);
+  return { ...parseBootInclude(text), files: (result?.files ?? []).map((f) => path.relative(tree, f)) };
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { imageManifest, MANIFEST_PATH } from '../contract/image-manifest.js';
 import { kamailioUnitCommands } from '../contract/kamailio-args.js';
 import type { ImageDefinition } from '../definition/schema.js';
@@ -6,6 +7,7 @@ import { kamailioView } from './view.js';
 import { dispatcherRows, renderDispatcherList } from './dispatcher.js';
 import { commentText, envValue, sqlIdentifier, sqlLiteral, systemdValue } from '../contract/escape.js';
 import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
+import { BOOT_RESULT_PATH, renderBootResult } from '../contract/boot-result.js';
 import { RTPPROXY_PIDFILE, rtpproxyFdLimit, rtpproxyMaxCalls, rtpproxyOptsLine } from '../contract/rtpproxy-args.js';
 
 /** What the rtpproxy templates print: every flag comes from src/contract/rtpproxy-args.ts. */
@@ -107,6 +109,9 @@ export function planRender(image: ImageDefinition, inputs: RenderInputs): Render
   return { image, files, modules: view.modules, dirs: [] };
 }
 
+/** On loopback every instance is a peer (the topology rehearsal runs several on 127.x). */
+const LOCAL_PEER_NET = '127.0.0.0/8';
+
 /** Adds what the boot agent would write on an instance, for running the tree on loopback. */
 export function withLocalBoot(plan: RenderPlan, local: LocalBoot): RenderPlan {
   const image = plan.image;
@@ -117,8 +122,7 @@ export function withLocalBoot(plan: RenderPlan, local: LocalBoot): RenderPlan {
         privateIp: local.privateIp,
         publicIp: local.publicIp,
         root: local.root,
-        // On loopback every instance is a peer (the topology rehearsal runs several on 127.x).
-        peerNet: '127.0.0.0/8',
+        peerNet: LOCAL_PEER_NET,
         ...(local.dbUrl !== undefined ? { dbUrl: local.dbUrl } : {}),
         ...(image.tls.enabled ? { tls: { certificate: image.tls.certificate, privateKey: image.tls.privateKey } } : {}),
       }),
@@ -128,6 +132,21 @@ export function withLocalBoot(plan: RenderPlan, local: LocalBoot): RenderPlan {
   if (image.media.rtpproxy.enabled) {
     extra.push({ path: RTPPROXY_BOOT_ENV_PATH, content: renderRtpproxyBootEnv(local), mode: 0o644 });
   }
+  // The boot result the drain agent and sipbake-status read; `at` is fixed so a render stays reproducible.
+  extra.push({
+    path: BOOT_RESULT_PATH,
+    content: renderBootResult({
+      ok: true,
+      at: new Date(0).toISOString(),
+      durationMs: 0,
+      privateIp: local.privateIp,
+      publicIp: local.publicIp,
+      advertise: image.advertise.source,
+      peerNet: LOCAL_PEER_NET,
+      files: extra.map((f) => path.posix.join(local.root, f.path)),
+    }),
+    mode: 0o644,
+  });
   const files = [...plan.files, ...extra].sort((a, b) => a.path.localeCompare(b.path));
   return { ...plan, files, dirs: [...plan.dirs, 'run/kamailio'] };
 }

@@ -9,6 +9,7 @@ import type { FakeInstance } from '../../src/region/model.js';
 import { seedWorld } from '../../src/region/scenario.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { agentNode, agentRoot, FAKE_AWS_ENV, image, type TempRoot } from './support.js';
+import { writeBootResult, type BootResult } from '../../src/contract/boot-result.js';
 
 // The bundled drain agent as a child process: IMDSv2 and Auto Scaling fakes on loopback (the latter a wire
 // front for the shared AWS fake, its simulated drain agent off, clock following real time), and a stand-in
@@ -77,9 +78,10 @@ afterEach(async () => {
   await r?.cleanup();
 });
 
-async function startAgent(drain: Record<string, unknown>) {
+async function startAgent(drain: Record<string, unknown>, boot?: BootResult) {
   const port = await freePort();
   r = await agentRoot(await image('twilio-relay', { drain: { pollSeconds: 1, healthCheck: { port }, ...drain } }));
+  if (boot) await writeBootResult(r.root, boot);
   const kamcmd = path.join(r.root, 'kamcmd');
   await writeFile(kamcmd, KAMCMD);
   await chmod(kamcmd, 0o755);
@@ -163,6 +165,17 @@ describe('agent.mjs drain (bundled, child process)', () => {
     expect(res.all).toMatch(/3 call\(s\) ended normally, 0 cut/);
     expect(res.all).toContain(`handing new INVITEs to ${peer.InstanceId} (${peer.PrivateIpAddress})`);
     expect(res.exitCode).toBe(0);
+  });
+
+  it('takes the peer network from boot.json: a peer outside it gets no hand-off, and the log names that network', async () => {
+    const boot = { ok: true, at: new Date().toISOString(), durationMs: 1, peerNet: '192.0.2.0/24', files: [] };
+    const { child: c } = await startAgent({ maxSeconds: 2 }, boot);
+    terminate();
+    await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
+    c.kill('SIGTERM');
+    const res = await c;
+    expect(res.all).toContain('inside the peer network 192.0.2.0/24');
+    expect(res.all).not.toContain(`handing new INVITEs to ${peer.InstanceId}`);
   });
 
   it('completes at drain.maxSeconds and reports the calls it cut', async () => {

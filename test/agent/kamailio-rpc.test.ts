@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ctlAccepts, ctlSocketFromInclude, kamcmdRpc, parseStatsActive, parseTmList, peerNetFromInclude } from '../../src/agent/kamailio-rpc.js';
-import { renderBootInclude } from '../../src/contract/boot-include.js';
+import { ctlAccepts, kamcmdRpc, parseStatsActive, parseTmList } from '../../src/agent/kamailio-rpc.js';
 
 describe('kamailio rpc', () => {
   it('reads "all" from dlg.stats_active as kamcmd 5.6 prints it', () => {
@@ -29,16 +28,6 @@ describe('kamailio rpc', () => {
 
   it('refuses tm.list output it does not understand', () => {
     expect(() => parseTmList('error: 500 - command tm.list not found')).toThrow(/unexpected tm.list output/);
-  });
-
-  it('finds the peer network in the boot include the agent writes', () => {
-    const inc = renderBootInclude({ privateIp: '10.0.0.1', publicIp: '10.0.0.1', root: '/tmp/x', peerNet: '10.0.0.0/16' });
-    expect(peerNetFromInclude(inc)).toBe('10.0.0.0/16');
-  });
-
-  it('finds the ctl socket in the boot include the agent writes', () => {
-    const inc = renderBootInclude({ privateIp: '10.0.0.1', publicIp: '10.0.0.1', root: '/tmp/x' });
-    expect(ctlSocketFromInclude(inc)).toBe('unix:/tmp/x/run/kamailio/kamailio_ctl');
   });
 
   it('reports Kamailio as not alive when the ctl socket is missing, and says so on a call', async () => {
