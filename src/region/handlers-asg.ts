@@ -1,7 +1,7 @@
 // Auto Scaling commands of the fake: groups, instance refreshes (start, describe, rollback, cancel), hooks, tags.
 import type { Region } from './region.js';
 import { awsError } from './faults.js';
-import type { FakeRefresh, RefreshPrefs } from './model.js';
+import type { FakeInstance, FakeRefresh, RefreshPrefs } from './model.js';
 import { gracePeriodOf, progressOf, startRollback, stepRefresh } from './refresh-engine.js';
 
 type In = Record<string, any>;
@@ -17,8 +17,9 @@ function prefsOf(p: In = {}): RefreshPrefs {
     AutoRollback: p.AutoRollback ?? false,
     BakeTime: p.BakeTime ?? 0,
     Alarms: p.AlarmSpecification?.Alarms ?? [],
-    ScaleInProtectedInstances: p.ScaleInProtectedInstances ?? 'Ignore',
-    StandbyInstances: p.StandbyInstances ?? 'Ignore',
+    // AWS's defaults are Wait for both (API_RefreshPreferences).
+    ScaleInProtectedInstances: p.ScaleInProtectedInstances ?? 'Wait',
+    StandbyInstances: p.StandbyInstances ?? 'Wait',
     raw: p,
   };
 }
@@ -70,20 +71,27 @@ function groupOrThrow(f: Region, name: string) {
 }
 
 /**
- * The instances a refresh replaces ("Understand the default values for an instance refresh" / RefreshPreferences
- * in the API reference): InService and Pending ones, except
- * - scale-in protected ones with ScaleInProtectedInstances `Ignore` (the default): they stay on the old
- *   configuration; `Refresh` replaces them; `Wait` is modelled as `Refresh` (AWS waits up to an hour for the
- *   protection to be removed, then fails: not modelled);
- * - Standby ones are never replaced in place: `Terminate` terminates them when the refresh starts, `Ignore` (the
- *   default) and `Wait` leave them on the old configuration.
+ * The instances a refresh replaces (RefreshPreferences, https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html):
+ * InService and Pending ones, except
+ * - scale-in protected ones: `Refresh` replaces them; `Ignore` leaves them on the old configuration; `Wait` (AWS's
+ *   default) "waits one hour for you to remove scale-in protection. Otherwise, the instance refresh will fail."
+ *   They are in `waitFor` (refresh-engine.ts waitForProtected);
+ * - Standby ones are never replaced in place: `Terminate` terminates them when the refresh starts, `Ignore` leaves
+ *   them on the old configuration; `Wait` (AWS's default) "waits one hour for you to return the instances to
+ *   service. Otherwise, the instance refresh will fail." They are in `waitFor` too.
  */
-function refreshCandidates(f: Region, asgName: string, prefs: RefreshPrefs) {
+function refreshCandidates(f: Region, asgName: string, prefs: RefreshPrefs): { replace: FakeInstance[]; waitFor: FakeInstance[] } {
   const group = f.instancesOf(asgName);
   if (prefs.StandbyInstances === 'Terminate') for (const i of group.filter((x) => x.LifecycleState === 'Standby')) f.beginTermination(i);
-  return group.filter(
-    (i) => (i.LifecycleState === 'InService' || i.LifecycleState === 'Pending') && !(i.ProtectedFromScaleIn && prefs.ScaleInProtectedInstances === 'Ignore'),
-  );
+  const serving = group.filter((i) => i.LifecycleState === 'InService' || i.LifecycleState === 'Pending');
+  const held = (i: FakeInstance) => i.ProtectedFromScaleIn && prefs.ScaleInProtectedInstances !== 'Refresh';
+  return {
+    replace: serving.filter((i) => !held(i)),
+    waitFor: [
+      ...(prefs.ScaleInProtectedInstances === 'Wait' ? serving.filter(held) : []),
+      ...(prefs.StandbyInstances === 'Wait' ? group.filter((i) => i.LifecycleState === 'Standby') : []),
+    ],
+  };
 }
 
 export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
@@ -165,7 +173,8 @@ export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
         ImageId: resolved.v.data.ImageId,
       };
       const live = refreshCandidates(f, asg.AutoScalingGroupName, prefs);
-      const toReplace = live.filter((i) => !prefs.SkipMatching || i.ltId !== target.LaunchTemplateId || i.ltVersion !== target.version);
+      const differs = (i: FakeInstance) => !prefs.SkipMatching || i.ltId !== target.LaunchTemplateId || i.ltVersion !== target.version;
+      const toReplace = live.replace.filter(differs);
       const r: FakeRefresh = {
         InstanceRefreshId: crypto.randomUUID(),
         asg: asg.AutoScalingGroupName,
@@ -178,6 +187,7 @@ export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
         toReplace: new Set(toReplace.map((i) => i.InstanceId)),
         checkpointIndex: 0,
         pendingUntil: f.nowMs + f.opts.pendingSeconds * 1000,
+        waitFor: new Set(live.waitFor.filter(differs).map((i) => i.InstanceId)),
       };
       f.refreshes.push(r);
       stepRefresh(f, r, f.nowMs);

@@ -214,4 +214,11 @@ export interface FakeRefresh {
   bakeStartedAt?: number;
   rollback?: { reason: string; startTime: number; target: ReplaceTarget; total: number; toReplace: Set<string> };
   pendingUntil: number;
+  /**
+   * Instances the refresh waits for (ScaleInProtectedInstances / StandbyInstances `Wait`): protected from scale in,
+   * or in Standby, when it started. Replaced once protection is removed / the instance is back in service.
+   */
+  waitFor: Set<string>;
+  /** When only those were left: the refresh fails an hour later if any is still protected or in Standby. */
+  waitingSince?: number;
 }

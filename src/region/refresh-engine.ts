@@ -157,6 +157,7 @@ export function stepRefresh(f: Region, r: FakeRefresh, now: number): void {
       checkpoints: r.prefs.CheckpointPercentages,
     };
     const { done, atCheckpoint } = replaceStep(f, r, pass, now);
+    if (done && waitForHeld(f, r, now)) return;
     if (done) {
       if (r.prefs.BakeTime > 0) {
         r.Status = 'Baking';
@@ -187,6 +188,45 @@ export function stepRefresh(f: Region, r: FakeRefresh, now: number): void {
     const pass: Pass = { target: rb.target, total: rb.total, toReplace: rb.toReplace, checkpoints: [100] };
     if (replaceStep(f, r, pass, now).done) finish(f, r, 'RollbackSuccessful', r.StatusReason, now);
   }
+}
+
+/** One hour: how long a refresh waits for protected or Standby instances (`Wait`) before it fails. */
+export const WAIT_FOR_HELD_SECONDS = 3600;
+
+/**
+ * ScaleInProtectedInstances / StandbyInstances `Wait` (API_RefreshPreferences): "Amazon EC2 Auto Scaling waits one
+ * hour for you to remove scale-in protection" / "to return the instances to service. Otherwise, the instance refresh
+ * will fail." Called when everything else is replaced. An instance freed (protection removed, back InService) joins
+ * the refresh and is replaced; a terminated one is forgotten. True while the refresh still waits (or has just
+ * failed, or started its rollback: AutoRollback covers a failed refresh too).
+ */
+function waitForHeld(f: Region, r: FakeRefresh, now: number): boolean {
+  let freed = false;
+  for (const id of [...r.waitFor]) {
+    const i = f.instances.get(id);
+    if (!i || i.asg !== r.asg || i.LifecycleState === 'Terminated' || i.LifecycleState.startsWith('Terminating')) r.waitFor.delete(id);
+    else if (i.LifecycleState === 'InService' && !(i.ProtectedFromScaleIn && r.prefs.ScaleInProtectedInstances === 'Wait')) {
+      r.waitFor.delete(id);
+      r.toReplace.add(id);
+      r.total++;
+      freed = true;
+    }
+  }
+  if (freed) {
+    r.waitingSince = undefined;
+    return true;
+  }
+  if (r.waitFor.size === 0) return false;
+  r.waitingSince ??= now;
+  const held = [...r.waitFor].map((id) => `${id} (${f.instances.get(id)?.LifecycleState === 'Standby' ? 'in Standby' : 'protected from scale in'})`);
+  if (now - r.waitingSince < WAIT_FOR_HELD_SECONDS * sec) {
+    r.StatusReason = `Waiting for instances protected from scale in or in Standby: ${held.join(', ')}`;
+    return true;
+  }
+  const reason = `The instance refresh waited ${WAIT_FOR_HELD_SECONDS} seconds for ${held.join(', ')}`;
+  if (r.prefs.AutoRollback && r.desired) startRollback(f, r, reason, now);
+  else finish(f, r, 'Failed', reason, now);
+  return true;
 }
 
 function succeed(f: Region, r: FakeRefresh, now: number): void {

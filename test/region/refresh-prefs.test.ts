@@ -1,6 +1,8 @@
-// A refresh honours ScaleInProtectedInstances and StandbyInstances (RefreshPreferences, Auto Scaling API reference).
-// Negative control: dropping the `ProtectedFromScaleIn && Ignore` filter in refreshCandidates() (handlers-asg.ts)
-// makes the first test fail (the protected instance is replaced).
+// A refresh honours ScaleInProtectedInstances and StandbyInstances (RefreshPreferences, Auto Scaling API reference,
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html).
+// Negative controls: dropping the `held` filter in refreshCandidates() (handlers-asg.ts) makes the Ignore test fail
+// (the protected instance is replaced); `if (done && waitForHeld(…)) return;` removed from stepRefresh
+// (refresh-engine.ts) makes both Wait tests fail (the refresh succeeds at once with both left on the old AMI).
 import { StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seedWorld } from '../../src/region/scenario.js';
@@ -9,7 +11,10 @@ import { createFakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
 let h: FakeAwsHandle | undefined;
 afterEach(() => h?.restore());
 
-async function refresh(prefs: { ScaleInProtectedInstances?: 'Refresh' | 'Ignore' | 'Wait'; StandbyInstances?: 'Terminate' | 'Ignore' | 'Wait' }) {
+async function refresh(
+  prefs: { ScaleInProtectedInstances?: 'Refresh' | 'Ignore' | 'Wait'; StandbyInstances?: 'Terminate' | 'Ignore' | 'Wait'; AutoRollback?: boolean },
+  advanceMs = 3600_000,
+) {
   h = createFakeAws({ bootSeconds: 0 });
   const w = seedWorld(h.fake, { desired: 3 });
   w.lt.versions.push({
@@ -27,13 +32,13 @@ async function refresh(prefs: { ScaleInProtectedInstances?: 'Refresh' | 'Ignore'
       Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, ...prefs },
     }),
   );
-  h.fake.advance(3600_000);
+  h.fake.advance(advanceMs);
   return { w, protectedOne: h.fake.instances.get(a!.InstanceId)!, standbyOne: h.fake.instances.get(c!.InstanceId)!, status: h.fake.refreshes[0]!.Status };
 }
 
 describe('refresh preferences for protected and standby instances', () => {
-  it('Ignore (the defaults): both stay on the old AMI and the refresh still succeeds', async () => {
-    const { w, protectedOne, standbyOne, status } = await refresh({});
+  it('Ignore: both stay on the old AMI and the refresh still succeeds', async () => {
+    const { w, protectedOne, standbyOne, status } = await refresh({ ScaleInProtectedInstances: 'Ignore', StandbyInstances: 'Ignore' });
     expect(status).toBe('Successful');
     expect([protectedOne.LifecycleState, protectedOne.ImageId]).toEqual(['InService', w.oldAmi.ImageId]);
     expect([standbyOne.LifecycleState, standbyOne.ImageId]).toEqual(['Standby', w.oldAmi.ImageId]);
@@ -44,5 +49,31 @@ describe('refresh preferences for protected and standby instances', () => {
     expect(status).toBe('Successful');
     expect(protectedOne.LifecycleState).toBe('Terminated');
     expect(standbyOne.LifecycleState).toBe('Terminated');
+  });
+
+  it('Wait (the defaults): the rest is replaced, then the refresh waits an hour for the protected and Standby instances and fails', async () => {
+    const { w, protectedOne, standbyOne } = await refresh({}, 600_000);
+    const r = h!.fake.refreshes[0]!;
+    // Everything else is on the new AMI; the refresh is still in progress, saying what it waits for.
+    const others = h!.fake.instancesOf(w.asg.AutoScalingGroupName).filter((i) => i.LifecycleState === 'InService' && !i.ProtectedFromScaleIn);
+    expect(new Set(others.map((i) => i.ImageId))).toEqual(new Set([w.newAmi.ImageId]));
+    expect([r.Status, r.StatusReason]).toEqual([
+      'InProgress',
+      expect.stringMatching(/protected from scale in.*in Standby|in Standby.*protected from scale in/),
+    ]);
+    h!.fake.advance(3600_000);
+    expect([r.Status, r.StatusReason]).toEqual(['Failed', expect.stringContaining('waited 3600 seconds')]);
+    expect([protectedOne.ImageId, standbyOne.ImageId]).toEqual([w.oldAmi.ImageId, w.oldAmi.ImageId]);
+  });
+
+  it('Wait: protection removed and the Standby instance back in service within the hour: both are replaced, the refresh succeeds', async () => {
+    const { w, protectedOne, standbyOne } = await refresh({ ScaleInProtectedInstances: 'Wait', StandbyInstances: 'Wait' }, 600_000);
+    h!.fake.protect(protectedOne.InstanceId, false);
+    standbyOne.LifecycleState = 'InService'; // ExitStandby: back in service, desired + 1
+    h!.fake.asgs.get(w.asg.AutoScalingGroupName)!.DesiredCapacity++;
+    h!.fake.advance(1800_000);
+    expect(h!.fake.refreshes[0]!.Status).toBe('Successful');
+    expect([protectedOne.LifecycleState, standbyOne.LifecycleState]).toEqual(['Terminated', 'Terminated']);
+    expect(h!.fake.amisOf(w.asg.AutoScalingGroupName)).toEqual([w.newAmi.ImageId, w.newAmi.ImageId, w.newAmi.ImageId]);
   });
 });

@@ -21,4 +21,19 @@ describe('roll: success means every InService instance runs the new AMI', () => 
     expect(text).toMatch(/sipbake roll twilio-relay --ami ami-\w+/);
     expect(h.world.asg.tags['sipbake:last-roll']).toMatch(/^mixed twilio-relay/);
   });
+
+  it('reports a mixed fleet when the refresh ignored a scale-in protected instance (ScaleInProtectedInstances: Ignore)', async () => {
+    const h = harness({ desired: 2 });
+    const asg = h.world.asg.AutoScalingGroupName;
+    const kept = h.fake.instancesOf(asg)[0]!.InstanceId;
+    h.fake.protect(kept);
+    const r = await run(h);
+    // The deploy section's default preference (Ignore): AWS replaces the others and calls the refresh Successful.
+    expect(h.fake.refreshes[0]!.prefs.ScaleInProtectedInstances).toBe('Ignore');
+    expect(h.fake.refreshes[0]!.Status).toBe('Successful');
+    expect(r.summary?.outcome).not.toBe('succeeded');
+    expect(r.exitCode).toBe(1);
+    expect(r.reporter.text()).not.toMatch(/is live and last-known-good/);
+    expect(r.summary?.reasons.join(' ')).toMatch(new RegExp(`1 instance\\(s\\) in service still run another AMI: ${kept} ${h.world.oldAmi.ImageId}`));
+  });
 });

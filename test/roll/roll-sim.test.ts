@@ -14,6 +14,11 @@ describe('randomized roll simulation', () => {
     );
   });
 
+  it("AWS's Wait preference with a protected and a Standby instance: the refresh waits for them (an hour, then it fails); every invariant holds", async () => {
+    const none = { lag: false, throttle: false, transient: false, slowBoot: false, badAmi: false, scaleOut: false, alarm: false, interrupt: false };
+    expect(await simulate({ desired: 3, interruptAfter: 10, faults: { ...none, protected: true, standby: true, waitHeld: true } })).toEqual([]);
+  });
+
   it('negative control: a planted "succeeded" on a mixed fleet is caught', async () => {
     const sc: Scenario = {
       desired: 2,
@@ -29,6 +34,7 @@ describe('randomized roll simulation', () => {
         interrupt: false,
         protected: false,
         standby: false,
+        waitHeld: false,
       },
     };
     expect(await simulate(sc)).toEqual([]);

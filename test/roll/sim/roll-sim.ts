@@ -5,7 +5,19 @@ import fc from 'fast-check';
 import { AbortError } from '../../../src/core/errors.js';
 import { harness, run, type Harness, type RunResult } from '../helpers.js';
 
-export const FAULT_KINDS = ['lag', 'throttle', 'transient', 'slowBoot', 'badAmi', 'scaleOut', 'alarm', 'interrupt', 'protected', 'standby'] as const;
+export const FAULT_KINDS = [
+  'lag',
+  'throttle',
+  'transient',
+  'slowBoot',
+  'badAmi',
+  'scaleOut',
+  'alarm',
+  'interrupt',
+  'protected',
+  'standby',
+  'waitHeld',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Scenario {
@@ -29,13 +41,19 @@ function build(sc: Scenario): Harness {
     desired: sc.desired,
     // lag off: 0 s; on: up to 20 s, as the fake's README documents (EC2 "Eventual consistency").
     fake: { consistencyLagSeconds: f.lag ? 20 : 0, iam: false },
-    refresh: f.alarm ? { alarms: [ALARM] } : {},
+    refresh: {
+      ...(f.alarm ? { alarms: [ALARM] } : {}),
+      // waitHeld: AWS's default preferences (Wait): the refresh waits an hour for a protected or Standby instance,
+      // then fails (and AutoRollback rolls it back) unless it was freed.
+      ...(f.waitHeld ? { scaleInProtectedInstances: 'Wait' as const, standbyInstances: 'Wait' as const } : {}),
+    },
   });
   const asg = h.world.asg.AutoScalingGroupName;
   const started = () => h.fake.refreshes.length > 0;
   if (f.slowBoot) h.world.newAmi.appSeconds = 60;
-  // One old instance protected from scale-in / put in Standby before the roll; the refresh's default preferences
-  // (ScaleInProtectedInstances / StandbyInstances: Ignore) leave it on the old AMI.
+  // One old instance protected from scale-in / put in Standby before the roll; the deploy section's default
+  // preferences (ScaleInProtectedInstances / StandbyInstances: Ignore) leave it on the old AMI; with waitHeld (Wait)
+  // the refresh waits for it.
   const first = () => h.fake.instancesOf(asg)[0]!.InstanceId;
   if (f.protected) h.fake.protect(first());
   if (f.standby && sc.desired > 1) h.fake.enterStandby(h.fake.instancesOf(asg).at(-1)!.InstanceId);
