@@ -5,10 +5,10 @@ import type { RehearsalImage } from './image.js';
 import { ADDR, instanceIp, targetKey } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { cancellableSleep, check, ctlSocket, event, run, sleep, start, type Rig } from './rig.js';
-import { uacCalleeBye, uacCallerBye, uacTrunk, uas, type Hold } from './scenarios.js';
+import { uacCalleeBye, uacCallerBye, uacTrunk, uas, withCallerMedia, type Hold } from './scenarios.js';
 import { routable, type Fleet } from './fleet.js';
 import { holderSources, nlbBucket } from './sources.js';
-import { rtpStatsFile } from './rtp-report.js';
+import { callerMediaCtlFile, callerRtpStatsFile, rtpStatsFile } from './rtp-report.js';
 
 // The load: the callees (the destination or the recorders), the callers (SIPp UACs from several source addresses,
 // half ending with a caller BYE, half with a callee BYE), the busy trunk, and a watch on the NAT gateway's flows.
@@ -34,6 +34,13 @@ export interface Load {
 const inetOf = (rig: Rig) => ['ip', 'netns', 'exec', rig.names.inet];
 const sippCommon = (rig: Rig, logName: string) => ['-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(rig.dir, logName)];
 
+/** The callers' scenario files; media: their calls carry RTP (withCallerMedia). */
+interface CallerFiles {
+  caller: string;
+  callee: string;
+  media: boolean;
+}
+
 async function writeScn(rig: Rig, name: string, xml: string): Promise<string> {
   const f = path.join(rig.dir, `${name}.xml`);
   await writeFile(f, xml);
@@ -57,15 +64,23 @@ async function startPeers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, ne
   return peers;
 }
 
+/** Pure: the media address of caller n (a group, a holder, a TCP caller) when its calls carry RTP: one of the media
+ *  sources, never its signalling address (the trunk's media address, mediaSources[0], stays the trunk's). */
+export function callerMediaIp(n: number): string {
+  const pool = ADDR.mediaSources.slice(1);
+  return pool[n % pool.length] ?? ADDR.mediaSources[0] ?? '';
+}
+
 /** Pure: one caller group's SIPp arguments. `-l` is the group's whole count: SIPp's default limit on simultaneous
  *  calls (3 × call length × rate) would hold calls back, unplaced and unseen, when calls are long. */
-export function callerArgs(plan: RehearsalPlan, gi: number, target: string, file: string, dir: string): string[] {
+export function callerArgs(plan: RehearsalPlan, gi: number, target: string, file: string, dir: string, mediaIp?: string): string[] {
   const g = plan.groups[gi];
   if (g === undefined) throw new Error(`callerArgs: no caller group ${gi}`);
   return [
     'sipp',
     target,
     ...['-sf', file, '-s', g.service, '-i', g.src, '-p', String(7000 + gi), '-mp', String(16000 + gi * 10), '-t', 'un'],
+    ...(mediaIp ? ['-mi', mediaIp] : []),
     ...['-m', String(g.calls), '-l', String(Math.max(1, g.calls)), '-r', '1', '-rp', String(plan.periodMs)],
     ...['-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', path.join(dir, `uac-${gi}.log`)],
     ...['-trace_stat', '-stf', path.join(dir, `uac-${gi}.csv`), '-fd', '1'],
@@ -73,12 +88,12 @@ export function callerArgs(plan: RehearsalPlan, gi: number, target: string, file
   ];
 }
 
-function startCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, files: Record<'caller' | 'callee', string>): Pick<Load, 'uacs' | 'uacStarts'> {
+function startCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, files: CallerFiles): Pick<Load, 'uacs' | 'uacStarts'> {
   const uacs: ManagedProcess[] = [];
   const uacStarts: Promise<void>[] = [];
   plan.groups.forEach((g, gi) => {
     if (g.calls === 0) return;
-    const argv = [...inetOf(rig), ...callerArgs(plan, gi, `${ADDR.nlbEip}:${img.port}`, files[g.kind], rig.dir)];
+    const argv = [...inetOf(rig), ...callerArgs(plan, gi, `${ADDR.nlbEip}:${img.port}`, files[g.kind], rig.dir, files.media ? callerMediaIp(gi) : undefined)];
     const staggered = cancellableSleep(g.delayMs);
     rig.cancels.push(staggered.cancel);
     uacStarts.push(
@@ -128,6 +143,18 @@ async function startTrunk(rig: Rig, plan: RehearsalPlan, img: RehearsalImage): P
   return trunk;
 }
 
+/** The SIPp callers' RTP (ns-helper --caller-rtp in the internet namespace): their exec actions name each call's
+ *  media address and answer in the control file; the helper streams and counts (rtp-stream.ts followMediaCtl). */
+async function startCallerRtp(rig: Rig): Promise<void> {
+  const p = start(
+    rig,
+    [...inetOf(rig), process.execPath, rig.helper, '--caller-rtp', `${callerMediaCtlFile(rig.dir)}=${callerRtpStatsFile(rig.dir)}`],
+    'caller rtp',
+  );
+  await p.waitForLine(/^ready$/, 10_000);
+  event(rig, 'calls', `RTP: every caller's calls stream 50 packets/s from ${ADDR.mediaSources.slice(1).join(', ')} (not their signalling addresses)`);
+}
+
 /** The NAT gateway's translations, polled once a second (conntrack forgets a flow when it ends). */
 function watchNat(rig: Rig, natFlows: string[]): NodeJS.Timeout {
   const natWatch = setInterval(() => {
@@ -154,12 +181,13 @@ export function holderPlan(plan: Pick<RehearsalPlan, 'hold' | 'estimateMs'>): { 
 }
 
 /** Pure: one holder's SIPp arguments (caller-BYE calls; a new source port per call, as the callers). */
-export function holderArgs(plan: RehearsalPlan, hi: number, src: string, target: string, file: string, log: string): string[] {
+export function holderArgs(plan: RehearsalPlan, hi: number, src: string, target: string, file: string, log: string, mediaIp?: string): string[] {
   const h = holderPlan(plan);
   return [
     'sipp',
     target,
     ...['-sf', file, '-s', 'callerbye', '-i', src, '-p', String(7100 + hi), '-mp', String(16500 + hi * 10), '-t', 'un'],
+    ...(mediaIp ? ['-mi', mediaIp] : []),
     ...['-m', String(h.cap), '-l', String(h.cap), '-r', '1', '-rp', String(h.periodMs)],
     ...['-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', log],
     ...['-recv_timeout', `${plan.waitMs}ms`, '-timeout', `${Math.round((h.cap * h.periodMs + plan.waitMs * 2) / 1000) + 60}s`],
@@ -168,7 +196,7 @@ export function holderArgs(plan: RehearsalPlan, hi: number, src: string, target:
 
 /** Every old instance holds calls when it is picked: per old instance a holder caller from a source that hashes to
  *  it (sources.ts), placing calls from now until the roll ends. */
-async function startHolders(rig: Rig, plan: RehearsalPlan, f: Fleet, img: RehearsalImage, file: string): Promise<Load['holders']> {
+async function startHolders(rig: Rig, plan: RehearsalPlan, f: Fleet, img: RehearsalImage, files: CallerFiles): Promise<Load['holders']> {
   const olds = f.cs.instances.filter((i) => i.image === 'old' && routable(f, i.id));
   const keyOf = (k: number) => targetKey({ ip: instanceIp(k), port: f.sipPort.old });
   const srcs = holderSources(
@@ -182,7 +210,8 @@ async function startHolders(rig: Rig, plan: RehearsalPlan, f: Fleet, img: Rehear
       f.pinnedBuckets.set(nlbBucket(src), keyOf(i.k));
       const log = path.join(rig.dir, `uac-hold-${i.k}.log`);
       await run(['ip', '-n', rig.names.inet, 'addr', 'add', `${src}/32`, 'dev', 'lo']);
-      const proc = start(rig, [...inetOf(rig), ...holderArgs(plan, hi, src, `${ADDR.nlbEip}:${img.port}`, file, log)], `sipp holder for ${i.id} from ${src}`);
+      const argv = holderArgs(plan, hi, src, `${ADDR.nlbEip}:${img.port}`, files.caller, log, files.media ? callerMediaIp(hi) : undefined);
+      const proc = start(rig, [...inetOf(rig), ...argv], `sipp holder for ${i.id} from ${src}`);
       return { id: i.id, src, log, proc };
     }),
   );
@@ -212,11 +241,13 @@ export function tcpCallerArgs(
   target: string,
   file: string,
   log: string,
+  mediaIp?: string,
 ): string[] {
   return [
     'sipp',
     target,
     ...['-sf', file, '-s', 'callerbye', '-i', src, '-p', String(7200 + ti), '-mp', String(17500 + ti * 10), '-t', 'tn'],
+    ...(mediaIp ? ['-mi', mediaIp] : []),
     ...['-m', String(t.perSource), '-l', String(t.perSource), '-r', '1', '-rp', String(t.periodMs)],
     ...['-nostdin', '-skip_rlimit', '-trace_msg', '-message_file', log],
     ...['-recv_timeout', `${plan.waitMs}ms`, '-timeout', `${Math.round((t.perSource * t.periodMs + plan.waitMs * 2) / 1000) + 60}s`],
@@ -224,9 +255,10 @@ export function tcpCallerArgs(
 }
 
 /** TCP calls from the holders' sources (so some reach every old instance), each on its own connection. */
-async function startTcpCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, holders: Load['holders']): Promise<Load['tcp']> {
+async function startTcpCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, holders: Load['holders'], media: boolean): Promise<Load['tcp']> {
   const t = tcpPlan(plan, rig.o.calls, holders.length);
-  const file = await writeScn(rig, 'uac-tcp', uacCallerBye(t.hold));
+  const scn = uacCallerBye(t.hold);
+  const file = await writeScn(rig, 'uac-tcp', media ? withCallerMedia(scn, callerMediaCtlFile(rig.dir)) : scn);
   event(
     rig,
     'calls',
@@ -234,7 +266,8 @@ async function startTcpCallers(rig: Rig, plan: RehearsalPlan, img: RehearsalImag
   );
   return holders.map((h, ti) => {
     const log = path.join(rig.dir, `uac-tcp-${ti}.log`);
-    return { log, proc: start(rig, [...inetOf(rig), ...tcpCallerArgs(plan, ti, t, h.src, `${ADDR.nlbEip}:${img.port}`, file, log)], `sipp tcp from ${h.src}`) };
+    const argv = tcpCallerArgs(plan, ti, t, h.src, `${ADDR.nlbEip}:${img.port}`, file, log, media ? callerMediaIp(ti) : undefined);
+    return { log, proc: start(rig, [...inetOf(rig), ...argv], `sipp tcp from ${h.src}`) };
   });
 }
 
@@ -247,12 +280,17 @@ export function endLoad(load: Load): void {
  *  the holders). */
 export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage, newImg: RehearsalImage, f?: Fleet): Promise<Load> {
   const peers = await startPeers(rig, plan, img, newImg);
-  const files = {
-    caller: await writeScn(rig, 'uac-caller', uacCallerBye(plan.hold)),
-    callee: await writeScn(rig, 'uac-callee', uacCalleeBye(plan.waitMs)),
+  // r3-media: with RTPProxy every caller's calls carry RTP, from a media address other than their signalling one.
+  const media = img.rtpproxy;
+  if (media) await startCallerRtp(rig);
+  const scn = (xml: string) => (media ? withCallerMedia(xml, callerMediaCtlFile(rig.dir)) : xml);
+  const files: CallerFiles = {
+    caller: await writeScn(rig, 'uac-caller', scn(uacCallerBye(plan.hold))),
+    callee: await writeScn(rig, 'uac-callee', scn(uacCalleeBye(plan.waitMs))),
+    media,
   };
   const callers = startCallers(rig, plan, img, files);
-  const holders = f ? await startHolders(rig, plan, f, img, files.caller) : [];
+  const holders = f ? await startHolders(rig, plan, f, img, files) : [];
   if (holders.length)
     event(
       rig,
@@ -267,7 +305,7 @@ export async function loadUp(rig: Rig, plan: RehearsalPlan, img: RehearsalImage,
     `${rig.o.calls} call(s) from ${ADDR.sources.length} source address(es), one every ${(plan.periodMs / plan.groups.length / 1000).toFixed(1)} s; half end with a caller BYE, half with a callee BYE`,
   );
   const trunk = (rig.o.trunk ?? true) ? await startTrunk(rig, plan, img) : undefined;
-  const tcp = (rig.o.tcp ?? true) ? await startTcpCallers(rig, plan, img, holders) : [];
+  const tcp = (rig.o.tcp ?? true) ? await startTcpCallers(rig, plan, img, holders, media) : [];
   return { peers, ...callers, holders, tcp, ...(trunk ? { trunk } : {}), trunkDraining: [], natFlows, natWatch };
 }
 

@@ -10,6 +10,9 @@
 //   --trunk-rtp MEDIA_IP=FILE    (before --trunk-edge) the trunk's calls carry RTP from MEDIA_IP, an address other than
 //                                its signalling one: the edge puts a per-call socket there into each offer, streams to
 //                                the answer's address and writes each call's figures to FILE (rtp-stream.ts)
+//   --caller-rtp CTL=FILE        the SIPp callers' RTP: follows CTL, where their exec actions append a line per call
+//                                start and end (rtp-call.ts parseMediaCtl), streams from the call's media address to the
+//                                answer's and writes each call's figures to FILE (rtp-stream.ts followMediaCtl)
 // It stops on SIGTERM/SIGINT, or when its parent (the controller) goes away (stdin closes).
 import http from 'node:http';
 import dgram from 'node:dgram';
@@ -18,7 +21,7 @@ import { rmSync } from 'node:fs';
 import { tcpOpen } from '../try/ports.js';
 import { RtpproxyResponder } from '../try/rtpproxy-responder.js';
 import { sdpAudio, sipHead, withSdpAudio } from './rtp-call.js';
-import { RtpStreams } from './rtp-stream.js';
+import { followMediaCtl, RtpStreams } from './rtp-stream.js';
 
 const hostPort = (v: string | undefined, what: string): { host: string; port: number } => {
   const [host, port] = (v ?? '').split(':');
@@ -117,6 +120,11 @@ async function main(argv: string[]): Promise<void> {
       closers.push(() => srv.close());
     } else if (flag === '--trunk-edge') {
       closers.push(await trunkEdge(value, rtp));
+    } else if (flag === '--caller-rtp') {
+      const [ctl, file] = value.split('=');
+      if (!ctl || !file) throw new Error(`ns-helper: --caller-rtp wants CTL_FILE=STATS_FILE, not "${value}"`);
+      // Each call binds on the media address its control line names; the set's own address is never used.
+      closers.push(followMediaCtl(ctl, new RtpStreams('0.0.0.0', file)));
     } else if (flag === '--trunk-rtp') {
       const [mediaIp, file] = value.split('=');
       if (!mediaIp || !file) throw new Error(`ns-helper: --trunk-rtp wants MEDIA_IP=FILE, not "${value}"`);

@@ -59,6 +59,21 @@ export function summarize(calls: readonly RtpCall[]): RtpSummary {
   };
 }
 
+// ---- The callers' media control ------------------------------------------------------------------------------
+
+/** What the SIPp callers' exec actions append to the media control file, one line each (scenarios.ts withCallerMedia):
+ *  `start CALL_ID MEDIA_IP ANSWER_IP ANSWER_PORT` once the 200 named where to send, `end CALL_ID EPOCH_MS` at the BYE. */
+export type MediaCtl = { kind: 'start'; callId: string; mediaIp: string; to: { ip: string; port: number } } | { kind: 'end'; callId: string; at: number };
+
+export function parseMediaCtl(line: string): MediaCtl | undefined {
+  const w = line.trim().split(/\s+/);
+  const ipv4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+  if (w[0] === 'start' && w.length === 5 && w[1] && w[2] && ipv4.test(w[2]) && w[3] && ipv4.test(w[3]) && Number(w[4]) > 0)
+    return { kind: 'start', callId: w[1], mediaIp: w[2], to: { ip: w[3], port: Number(w[4]) } };
+  if (w[0] === 'end' && w.length === 3 && w[1] && Number(w[2]) > 0) return { kind: 'end', callId: w[1], at: Number(w[2]) };
+  return undefined;
+}
+
 // ---- SDP ----------------------------------------------------------------------------------------------------
 
 /** The SIP message's Call-ID, CSeq method, and the status of a response (undefined for a request). */

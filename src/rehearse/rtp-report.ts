@@ -1,11 +1,21 @@
 // The RTP figures of a rehearsal: what the trunk edge's streams wrote (rtp-stream.ts), read back for the summary.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RTP_GAP_MS, type RtpCall, type RtpSummary } from './rtp-call.js';
+import { RTP_GAP_MS, summarize, type RtpCall, type RtpSummary } from './rtp-call.js';
 import type { CallOutcome } from './calls.js';
 
 export function rtpStatsFile(dir: string): string {
   return path.join(dir, 'rtp-trunk.json');
+}
+
+/** The SIPp callers' (UDP groups, holders, TCP) RTP figures, written by ns-helper --caller-rtp. */
+export function callerRtpStatsFile(dir: string): string {
+  return path.join(dir, 'rtp-callers.json');
+}
+
+/** The control file the SIPp callers' exec actions append to (rtp-call.ts parseMediaCtl). */
+export function callerMediaCtlFile(dir: string): string {
+  return path.join(dir, 'rtp-callers.ctl');
 }
 
 export interface RtpFigures extends RtpSummary {
@@ -13,14 +23,16 @@ export interface RtpFigures extends RtpSummary {
   perCall: { callId: string; sent: number; received: number; longestGapMs: number }[];
 }
 
-/** undefined when no call carried RTP (no RTPProxy in either image). */
+/** Every call's RTP (the trunk's and the SIPp callers'); undefined when no call carried RTP (no RTPProxy in either
+ *  image). */
 export async function readRtpFigures(dir: string): Promise<RtpFigures | undefined> {
-  const text = await readFile(rtpStatsFile(dir), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  const { summary, calls } = JSON.parse(text) as { summary: RtpSummary; calls: RtpCall[] };
+  const files = await Promise.all([rtpStatsFile(dir), callerRtpStatsFile(dir)].map((f) => readFile(f, 'utf8').catch(() => undefined)));
+  const texts = files.filter((t): t is string => t !== undefined);
+  if (!texts.length) return undefined;
+  const calls = texts.flatMap((t) => (JSON.parse(t) as { calls: RtpCall[] }).calls);
   return {
-    ...summary,
-    perCall: calls.map((c) => ({ callId: c.callId, sent: c.sent, received: c.received, longestGapMs: Math.round(c.longestGapMs) })),
+    ...summarize(calls),
+    perCall: calls.filter((c) => c.sent > 0).map((c) => ({ callId: c.callId, sent: c.sent, received: c.received, longestGapMs: Math.round(c.longestGapMs) })),
   };
 }
 

@@ -2,8 +2,8 @@
 // to the address the answer's SDP names, counting what comes back (the recorder echoes: SIPp -rtp_echo). Bounded:
 // every stream stops at its BYE, at MAX_CALL_MS, or when the set closes.
 import dgram from 'node:dgram';
-import { renameSync, writeFileSync } from 'node:fs';
-import { newCall, onEnded, onReceived, onSent, RTP_PTIME_MS, summarize, type RtpCall } from './rtp-call.js';
+import { closeSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { newCall, onEnded, onReceived, onSent, parseMediaCtl, RTP_PTIME_MS, summarize, type RtpCall } from './rtp-call.js';
 
 const MAX_CALL_MS = 10 * 60_000;
 const PAYLOAD = 160;
@@ -29,17 +29,18 @@ export class RtpStreams {
     this.flush = setInterval(() => this.write(), 1000);
   }
 
-  /** The caller's media socket for this call (bound once); its port goes into the offer. */
-  async socketFor(callId: string): Promise<{ ip: string; port: number }> {
+  /** The caller's media socket for this call (bound once, on `ip`: by default the set's media address); its port
+   *  goes into the offer. */
+  async socketFor(callId: string, ip = this.mediaIp): Promise<{ ip: string; port: number }> {
     const have = this.streams.get(callId);
-    if (have) return { ip: this.mediaIp, port: have.port };
+    if (have) return { ip, port: have.port };
     const socket = dgram.createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, this.mediaIp, r));
+    await new Promise<void>((r) => socket.bind(0, ip, r));
     const s: Stream = { call: newCall(callId), socket, port: socket.address().port, stopAt: Date.now() + MAX_CALL_MS };
     socket.on('message', () => onReceived(s.call, Date.now()));
     socket.on('error', () => undefined);
     this.streams.set(callId, s);
-    return { ip: this.mediaIp, port: s.port };
+    return { ip, port: s.port };
   }
 
   /** The answer named where to send: start the stream (once). */
@@ -63,13 +64,13 @@ export class RtpStreams {
     }, RTP_PTIME_MS);
   }
 
-  /** The call's BYE: stop sending, close the socket, keep the figures. */
-  end(callId: string): void {
+  /** The call's BYE (at: when it was seen, default now): stop sending, close the socket, keep the figures. */
+  end(callId: string, at = Date.now()): void {
     const s = this.streams.get(callId);
     if (!s) return;
     this.streams.delete(callId);
     if (s.timer) clearInterval(s.timer);
-    onEnded(s.call, Date.now());
+    onEnded(s.call, Math.min(at, Date.now()));
     s.socket.close();
     this.done.push(s.call);
   }
@@ -90,4 +91,38 @@ export class RtpStreams {
     if (this.flush) clearInterval(this.flush);
     this.write();
   }
+}
+
+/**
+ * The SIPp callers' media: follows the control file their exec actions append to (parseMediaCtl), every 20 ms from
+ * where it left off; a `start` binds the call's socket on its media address and streams to the answer's address
+ * (RTPProxy latches onto the socket's address: symmetric RTP), an `end` stops it at the BYE's time. Returns the stop.
+ */
+export function followMediaCtl(ctlFile: string, rtp: RtpStreams): () => void {
+  writeFileSync(ctlFile, '', { flag: 'a' });
+  const fd = openSync(ctlFile, 'r');
+  const buf = Buffer.alloc(64 * 1024);
+  let offset = 0;
+  let rest = '';
+  const poll = () => {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, offset);
+      if (n <= 0) return;
+      offset += n;
+      const lines = (rest + buf.subarray(0, n).toString('latin1')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) {
+        const m = parseMediaCtl(l);
+        if (m?.kind === 'start') void rtp.socketFor(m.callId, m.mediaIp).then(() => rtp.start(m.callId, m.to));
+        else if (m?.kind === 'end') rtp.end(m.callId, m.at);
+      }
+    }
+  };
+  const timer = setInterval(poll, RTP_PTIME_MS);
+  return () => {
+    clearInterval(timer);
+    poll();
+    closeSync(fd);
+    rtp.close();
+  };
 }

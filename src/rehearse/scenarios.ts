@@ -109,3 +109,29 @@ Content-Length: 0
   <recv response="200" next="done"/>
 ${OPTIONS_ANSWER_END}`;
 }
+
+/**
+ * A caller scenario whose calls carry RTP (recorder-lb): SIPp cannot count packets or gaps, so its exec actions
+ * tell ns-helper --caller-rtp (rtp-stream.ts followMediaCtl) by appending to ctlFile: on the 200, the call's media
+ * address (SIPp -mi, another address than its signalling) and the answer's audio address; at its BYE (sent or
+ * received), the time. The offer's c= names the media address; RTPProxy latches onto the helper's socket.
+ */
+export function withCallerMedia(xml: string, ctlFile: string): string {
+  if (!/^[\w./-]+$/.test(ctlFile)) throw new Error(`withCallerMedia: ${ctlFile} is not a plain path (it goes into a shell command)`);
+  // SIPp's XML reader does not decode entities (&gt; stays as is), so no redirection: dd appends (one write per line).
+  const append = (line: string) => `<exec command="echo ${line} | dd of=${ctlFile} oflag=append conv=notrunc status=none"/>`;
+  const end = append('end [call_id] $(date +%s%3N)');
+  const answered = `<recv response="200" rtd="true" rrs="true">
+    <action>
+      <ereg regexp="c=IN IP4 ([0-9.]+)" search_in="msg" check_it="false" assign_to="sdpline,aip"/>
+      <ereg regexp="m=audio ([0-9]+)" search_in="msg" check_it="false" assign_to="sdpline,aport"/>
+      ${append('start [call_id] [media_ip] [$aip] [$aport]')}
+    </action>
+  </recv>`;
+  const out = xml
+    .replace('<recv response="200" rtd="true" rrs="true"/>', answered)
+    .replace(/( {2}<send retrans="500">\s*<!\[CDATA\[\s*BYE )/, `  <nop>\n    <action>\n      ${end}\n    </action>\n  </nop>\n$1`)
+    .replace(/<recv request="BYE" timeout="(\d+)"\/>/, `<recv request="BYE" timeout="$1">\n    <action>\n      ${end}\n    </action>\n  </recv>`);
+  if (!out.includes('start [call_id]') || !out.includes('end [call_id]')) throw new Error('withCallerMedia: not a caller scenario (no 200 or no BYE)');
+  return out;
+}

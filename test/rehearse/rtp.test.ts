@@ -2,15 +2,20 @@
 // edit that moves the caller's media to another address, RTPProxy's argv from the tree's unit, and the per-instance
 // media Elastic IPs (1:1 NAT) of the NLB namespace's ruleset.
 import { describe, expect, it } from 'vitest';
-import { newCall, onEnded, onReceived, onSent, sdpAudio, sipHead, summarize, withSdpAudio } from '../../src/rehearse/rtp-call.js';
+import { newCall, onEnded, onReceived, onSent, parseMediaCtl, sdpAudio, sipHead, summarize, withSdpAudio } from '../../src/rehearse/rtp-call.js';
+import { followMediaCtl, RtpStreams } from '../../src/rehearse/rtp-stream.js';
+import { uacCalleeBye, uacCallerBye, withCallerMedia } from '../../src/rehearse/scenarios.js';
+import { callerArgs, callerMediaIp } from '../../src/rehearse/load.js';
+import type { RehearsalPlan } from '../../src/rehearse/plan.js';
 import { rtpproxyArgvFromUnit } from '../../src/rehearse/rtp-proxy.js';
 import { ADDR, instanceEip, instanceIp, nlbRuleset } from '../../src/rehearse/net-plan.js';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import dgram from 'node:dgram';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareImage } from '../../src/rehearse/image.js';
-import { markAudioLost } from '../../src/rehearse/rtp-report.js';
+import { callerRtpStatsFile, markAudioLost, readRtpFigures, rtpStatsFile } from '../../src/rehearse/rtp-report.js';
 import { countCalls } from '../../src/rehearse/report.js';
 import type { CallOutcome } from '../../src/rehearse/calls.js';
 
@@ -141,5 +146,91 @@ describe("--media-address: where the rehearsal's RTPProxy advertises media", () 
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('every caller’s calls carry RTP (not just the trunk’s)', () => {
+  it('parses the control lines the SIPp callers append, and refuses malformed ones', () => {
+    expect(parseMediaCtl('start 12-34@198.51.100.11 198.51.100.42 203.0.113.129 35000')).toEqual({
+      kind: 'start',
+      callId: '12-34@198.51.100.11',
+      mediaIp: '198.51.100.42',
+      to: { ip: '203.0.113.129', port: 35000 },
+    });
+    expect(parseMediaCtl('end 12-34@198.51.100.11 1765112345678')).toEqual({ kind: 'end', callId: '12-34@198.51.100.11', at: 1765112345678 });
+    // A 200 without SDP leaves SIPp's variables empty: no stream.
+    expect(parseMediaCtl('start 12-34@198.51.100.11 198.51.100.42  ')).toBeUndefined();
+    expect(parseMediaCtl('end 12-34@x')).toBeUndefined();
+  });
+
+  it('the caller scenarios tell the helper the answer at the 200 and the time at either BYE', () => {
+    const ctl = '/tmp/sipbake-rehearse-1/rtp-callers.ctl';
+    const caller = withCallerMedia(uacCallerBye({ minMs: 1000, maxMs: 2000 }), ctl);
+    expect(caller).toContain(`<exec command="echo start [call_id] [media_ip] [$aip] [$aport] | dd of=${ctl} oflag=append conv=notrunc status=none"/>`);
+    expect(caller).not.toMatch(/&|>>/); // SIPp's XML reader decodes no entities
+    expect(caller.indexOf('echo end [call_id]')).toBeLessThan(caller.indexOf('BYE [next_url]'));
+    const callee = withCallerMedia(uacCalleeBye(5000), ctl);
+    expect(callee).toMatch(/<recv request="BYE" timeout="5000">\s*<action>\s*<exec command="echo end \[call_id\] \$\(date \+%s%3N\)/);
+    expect(() => withCallerMedia(uacCallerBye({ minMs: 1, maxMs: 2 }), '/tmp/a b; rm -rf x')).toThrow(/not a plain path/);
+  });
+
+  it('a caller’s media address is never its signalling address, nor the trunk’s media address', () => {
+    for (let n = 0; n < 12; n++) {
+      expect(ADDR.sources).not.toContain(callerMediaIp(n));
+      expect(ADDR.mediaSources).toContain(callerMediaIp(n));
+      expect(callerMediaIp(n)).not.toBe(ADDR.mediaSources[0]);
+    }
+  });
+
+  it('the SIPp callers get -mi with their media address', () => {
+    const plan = {
+      groups: [{ service: 'callerbye', src: ADDR.sources[0], calls: 3 }],
+      periodMs: 1000,
+      waitMs: 5000,
+      windowMs: 10000,
+    } as unknown as RehearsalPlan;
+    const argv = callerArgs(plan, 0, '203.0.113.10:5060', 'f.xml', '/tmp', callerMediaIp(0));
+    expect(argv[argv.indexOf('-mi') + 1]).toBe(callerMediaIp(0));
+    expect(callerArgs(plan, 0, '203.0.113.10:5060', 'f.xml', '/tmp')).not.toContain('-mi');
+  });
+
+  it('followMediaCtl streams from the named address to the answer, counts the echo, and ends at the BYE’s time', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-caller-rtp-'));
+    const echo = dgram.createSocket('udp4');
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+    await new Promise<void>((r) => echo.bind(0, '127.0.0.1', r));
+    const ctl = path.join(dir, 'ctl');
+    const stats = path.join(dir, 'stats.json');
+    const stop = followMediaCtl(ctl, new RtpStreams('0.0.0.0', stats));
+    try {
+      await appendFile(ctl, `start call-1 127.0.0.1 127.0.0.1 ${echo.address().port}\nstart call-2 127.0.0.1 127.0.0.1 9\n`);
+      await new Promise((r) => setTimeout(r, 400));
+      await appendFile(ctl, `end call-1 ${Date.now()}\nend call-2 ${Date.now()}\n`);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      stop();
+      echo.close();
+    }
+    const { calls } = JSON.parse(await readFile(stats, 'utf8')) as { calls: Array<{ callId: string; sent: number; received: number; longestGapMs: number }> };
+    const one = calls.find((c) => c.callId === 'call-1');
+    const two = calls.find((c) => c.callId === 'call-2');
+    expect(one?.sent).toBeGreaterThan(5);
+    expect(one?.received).toBeGreaterThan(5);
+    expect(one?.longestGapMs).toBeLessThan(200);
+    expect(two?.sent).toBeGreaterThan(5);
+    expect(two?.received).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the summary’s figures hold the trunk’s calls and the callers’ together', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-rtp-figures-'));
+    const ok = { callId: 't1', sent: 100, received: 100, longestGapMs: 21 };
+    const none = { callId: 'c1', sent: 100, received: 0, longestGapMs: 2000 };
+    await writeFile(rtpStatsFile(dir), JSON.stringify({ calls: [ok] }));
+    await writeFile(callerRtpStatsFile(dir), JSON.stringify({ calls: [none, { callId: 'c2', sent: 0, received: 0, longestGapMs: 0 }] }));
+    const f = await readRtpFigures(dir);
+    expect(f).toMatchObject({ calls: 2, callsWithGap: 0, callsWithoutAudio: 1, maxGapMs: 2000 });
+    expect(f?.perCall.map((c) => c.callId)).toEqual(['t1', 'c1']);
+    await rm(dir, { recursive: true, force: true });
   });
 });
