@@ -11,6 +11,7 @@ import { rehearse, type RehearsalSummary } from '../src/rehearse/run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FILE = path.join(root, 'bench/topology.json');
+const LAST = path.join(root, 'bench/topology-baked.last.json');
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
 /** The case: as bench/topology.ts's 2-instance cases (12 calls of 20-60 s, scaled 1/10). */
@@ -102,10 +103,21 @@ const loadavg = () =>
   );
 
 async function main(): Promise<void> {
+  // --upsert RUN.json: put a recorded run (this script's last, bench/topology-baked.last.json) back into
+  // bench/topology.json without running again, e.g. after bench/topology.ts rewrote the file.
+  const i = process.argv.indexOf('--upsert');
+  if (i > 0) {
+    const file = process.argv[i + 1];
+    if (!file) throw new Error('--upsert needs the file of a recorded run (bench/topology-baked.last.json)');
+    const recorded = JSON.parse(await readFile(file, 'utf8')) as BakedRun;
+    await writeFile(FILE, upsertBakedRun(await readFile(FILE, 'utf8'), recorded));
+    return;
+  }
   const before = await loadavg();
   const s = await rehearse({ root, ...CASE, baked: true, tag: 'bk', log: (l) => process.stderr.write(`${l}\n`) });
   const run = bakedRun(s, { before, after: await loadavg() }, new Date().toISOString());
   await writeFile(FILE, upsertBakedRun(await readFile(FILE, 'utf8'), run));
+  await writeFile(LAST, `${JSON.stringify(run, null, 2)}\n`);
   process.stdout.write(
     `${JSON.stringify({ outcome: run.outcome, calls: run.calls, bootSeconds: run.perInstance.map((i) => i.bootSeconds), verdict: run.verdict })}\n`,
   );

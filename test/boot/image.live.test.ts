@@ -3,6 +3,7 @@
 // booted under systemd-nspawn in a namespace where IMDSv2 answers at 169.254.169.254. One bake per image: the
 // compile is cached by sources and module set, a second bake of the same content does nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { buildImage } from '../../src/bake/index.js';
 import { defaultSources, type LocalBuildResult } from '../../src/bake/local/index.js';
+import { rehearse } from '../../src/rehearse/run.js';
 import { sippFiles } from '../../src/try/sipp.js';
 import type { ManagedProcess } from '../../src/try/process.js';
 import { buildFixture } from '../bake/build-support.js';
@@ -222,5 +224,75 @@ describe.skipIf(!HAVE_SOURCES)('the baked root booted under systemd-nspawn', () 
       await x.close();
     },
     10 * 60_000,
+  );
+});
+
+// sipbake rehearse --baked (issue 21, what to build 3): each instance the rehearsal's local bake, booted under
+// systemd-nspawn in its namespace, rolled by `sipbake roll`'s engine. Last in this file, after the seeds' bakes:
+// its two bakes take their root from the compile those cached (reuseCompiled), so CI compiles once.
+const REHEARSE_TOOLS = ['systemd-nspawn', 'debootstrap', 'ip', 'nft', 'conntrack', 'kamailio', 'sipp'];
+const missingTools = REHEARSE_TOOLS.filter((t) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${t}`]);
+    return false;
+  } catch {
+    return true;
+  }
+});
+const rehearseSkip = !HAVE_SOURCES
+  ? `no pinned source archives at ${SOURCES}`
+  : process.getuid?.() !== 0
+    ? 'not root'
+    : missingTools.length
+      ? `missing ${missingTools.join(', ')} (sudo bash .ci/local-bake.sh; .ci/setup)`
+      : undefined;
+if (rehearseSkip) console.log(`skipping rehearse --baked: ${rehearseSkip}`);
+
+describe.skipIf(rehearseSkip !== undefined)('sipbake rehearse twilio-relay --baked', () => {
+  it(
+    "2 booted instances rolled by sipbake roll's engine: 0 calls lost, every instance's boot time reported, no compile",
+    async () => {
+      const root = path.resolve(import.meta.dirname, '../..');
+      if (!existsSync(path.join(root, 'dist/rehearse/ns-helper.js'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+      const lines: string[] = [];
+      const s = await rehearse({
+        root,
+        image: 'twilio-relay',
+        instances: 2,
+        calls: 6,
+        callSeconds: 30,
+        scale: 10,
+        deregistrationDelaySeconds: 30,
+        hookTimeoutSeconds: 120,
+        baked: true,
+        tag: 'bt',
+        log: (l) => lines.push(l),
+      });
+      const ctx = JSON.stringify({ calls: s.calls, perInstance: s.perInstance, bakes: s.bakes, verdict: s.verdict, tail: lines.slice(-20) }, null, 1);
+      expect(s.engine, ctx).toBe('sipbake roll');
+      expect(s.baked, ctx).toBe(true);
+      expect(s.outcome, ctx).toBe('succeeded');
+      expect(s.calls.completed, ctx).toBe(6);
+      expect(s.calls.dropped + s.calls.refused + s.calls.unanswered + s.calls.unplaced, ctx).toBe(0);
+      expect(s.verdict.ok, ctx).toBe(true);
+      // Every instance, old and new, booted as an image and says how long that took.
+      expect(
+        s.perInstance.filter((i) => i.image === 'new'),
+        ctx,
+      ).toHaveLength(2);
+      for (const i of s.perInstance) expect(i.bootSeconds, `${i.id}\n${ctx}`).toBeGreaterThan(0);
+      // The old and the new image are two local bakes, neither of which compiled.
+      expect(
+        s.bakes?.map((b) => b.which),
+        ctx,
+      ).toEqual(['old', 'new']);
+      for (const b of s.bakes ?? []) expect(b.compileCached, ctx).toBe(true);
+      figures['rehearse --baked'] = {
+        bootSeconds: s.perInstance.map((i) => i.bootSeconds),
+        bakes: s.bakes?.map((b) => b.seconds.total),
+        wallSeconds: s.times.wallSeconds,
+      };
+    },
+    20 * 60_000,
   );
 });

@@ -32,4 +32,13 @@ describe('README Layout', () => {
     expect(/```bash\n((?:npx sipbake .*\n){3})```/.exec(second)?.[1]).toMatch(/infra[\s\S]*build[\s\S]*roll/);
     expect(readme.slice(0, readme.indexOf('## Contents'))).toContain('docs/getting-started.md');
   });
+  it('the second section (without an AWS account) shows the local bake and the rehearsal of booted images', async () => {
+    const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+    const contents = readme.slice(readme.indexOf('## Contents')).split('\n## ')[0] ?? '';
+    expect(/^2\. \[([^\]]+)\]/m.exec(contents)?.[1]).toBe('Without an AWS account');
+    const section = readme.slice(readme.indexOf('\n## Without an AWS account')).split('\n## ')[1] ?? '';
+    const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    expect(block).toMatch(/sipbake build twilio-relay --local\s/);
+    expect(block).toMatch(/sipbake rehearse twilio-relay --baked\s/);
+  });
 });
