@@ -126,7 +126,7 @@ describe('repository discovery', () => {
     expect(out.reporter.lines.find((l) => l.level === 'note')?.message).toMatch(/no images\/ in .* or above: using sipbake's sample images/);
   });
 
-  it('a repository without scripts/ renders and checks; build says how to get the scripts (not an internal error)', async () => {
+  it('a repository without scripts/ renders and checks; build and packer say how to get the scripts (not an internal error)', async () => {
     const { root, sub } = await userRepo();
     const out = path.join(root, 'tree');
     const render = await cli(['render', 'edge', '--out', out], { cwd: sub });
@@ -136,6 +136,10 @@ describe('repository discovery', () => {
     expect(build.text).not.toContain('internal error');
     expect(build.text).toContain(`${root} has no scripts/`);
     expect(build.text).toMatch(/fix: copy sipbake's provisioning scripts .*cp -r \S+\/scripts \S+\/scripts/);
+    const packer = await cli(['packer'], { cwd: sub });
+    expect(packer.code, packer.text).toBe(1);
+    expect(packer.text).toContain(`${root} has no scripts/`);
+    expect(packer.text).toMatch(/fix: copy sipbake's provisioning scripts .*cp -r \S+\/scripts \S+\/scripts/);
   });
 });
 

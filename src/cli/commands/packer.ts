@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { defineCommand } from '../command.js';
 import { UserError } from '../../core/errors.js';
 import { generatePacker } from '../../bake/generate.js';
+import { scriptsFix } from '../repository.js';
 
 export default defineCommand({
   command: 'packer',
@@ -15,6 +18,9 @@ export default defineCommand({
       .example('$0 packer', 'regenerate after changing scripts/ or sipbake itself')
       .example('$0 packer --check', 'in CI: fail when packer.pkr.hcl is stale'),
   run: async (opts, ctx) => {
+    if (!existsSync(path.join(ctx.root, 'scripts'))) {
+      throw new UserError(`${ctx.root} has no scripts/: the template runs the provisioning scripts from there, in order`, scriptsFix(ctx.root));
+    }
     const r = await generatePacker(ctx.root, { check: opts.check });
     const stale = r.files.filter((f) => f.changed).map((f) => f.path);
     ctx.reporter.result({ ok: !(opts.check && stale.length), files: r.files });
