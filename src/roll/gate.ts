@@ -35,13 +35,14 @@ export function isHealthyEverywhere(i: FleetInstance): boolean {
 }
 
 /**
- * InService instances not on the new AMI once AWS called the refresh Successful: a scale-out from the old
- * configuration, or a protected or standby instance the refresh ignored (ScaleInProtectedInstances/StandbyInstances
- * Ignore, "Understand the default values for an instance refresh"). Instances whose AMI EC2 does not report yet
- * count by their launch template version.
+ * InService and Standby instances not on the new AMI once AWS called the refresh Successful: a scale-out from the
+ * old configuration, or a protected or standby instance the refresh ignored (ScaleInProtectedInstances/
+ * StandbyInstances Ignore, API_RefreshPreferences). A Standby instance counts: ExitStandby puts it back in service
+ * as it is ("Temporarily remove instances from your Auto Scaling group"), on the old AMI. Instances whose AMI EC2
+ * does not report yet count by their launch template version.
  */
 export function offTarget(instances: FleetInstance[], p: Pick<GateParams, 'targetAmi' | 'toVersion'>): FleetInstance[] {
-  return instances.filter((i) => i.lifecycleState === 'InService' && !isNew(i, p));
+  return instances.filter((i) => (i.lifecycleState === 'InService' || i.lifecycleState === 'Standby') && !isNew(i, p));
 }
 
 /** New-AMI instances newly seen unhealthy, leaving, or gone while the refresh goes forward. */

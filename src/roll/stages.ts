@@ -24,7 +24,8 @@ async function run(ctx: RollCtx, setOutput: (t: string) => void, until: (s: Mach
 /** AWS called the refresh Successful but some instances in service run another AMI: say which, record it. */
 async function recordMixed(ctx: RollCtx, ami: string, off: FleetInstance[]): Promise<void> {
   const state = need(ctx.state, 'the machine state');
-  const reason = `${off.length} instance(s) in service still run another AMI: ${off.map((i) => `${i.id} ${i.ami ?? `version ${i.ltVersion ?? '?'}`}`).join(', ')} (launched from the old configuration during the refresh, or protected/standby instances it ignored)`;
+  const where = (i: FleetInstance) => `${i.id} ${i.ami ?? `version ${i.ltVersion ?? '?'}`}${i.lifecycleState === 'Standby' ? ' (Standby)' : ''}`;
+  const reason = `${off.length} instance(s) in service or in Standby still run another AMI: ${off.map(where).join(', ')} (launched from the old configuration during the refresh, or protected/standby instances it ignored)`;
   ctx.state = { ...state, outcome: 'mixed', reasons: [...state.reasons, reason] };
   const at = new Date(ctx.deps.clock.now()).toISOString();
   await tagWithRetry(

@@ -17,7 +17,9 @@ describe('roll: success means every InService instance runs the new AMI', () => 
     expect(r.exitCode).toBe(1);
     const text = r.reporter.text();
     expect(text).not.toMatch(/is live and last-known-good/);
-    expect(r.summary?.reasons.join(' ')).toMatch(new RegExp(`1 instance\\(s\\) in service still run another AMI: i-\\w+ ${h.world.oldAmi.ImageId}`));
+    expect(r.summary?.reasons.join(' ')).toMatch(
+      new RegExp(`1 instance\\(s\\) in service or in Standby still run another AMI: i-\\w+ ${h.world.oldAmi.ImageId}`),
+    );
     expect(text).toMatch(/sipbake roll twilio-relay --ami ami-\w+/);
     expect(h.world.asg.tags['sipbake:last-roll']).toMatch(/^mixed twilio-relay/);
   });
@@ -34,6 +36,20 @@ describe('roll: success means every InService instance runs the new AMI', () => 
     expect(r.summary?.outcome).not.toBe('succeeded');
     expect(r.exitCode).toBe(1);
     expect(r.reporter.text()).not.toMatch(/is live and last-known-good/);
-    expect(r.summary?.reasons.join(' ')).toMatch(new RegExp(`1 instance\\(s\\) in service still run another AMI: ${kept} ${h.world.oldAmi.ImageId}`));
+    expect(r.summary?.reasons.join(' ')).toMatch(
+      new RegExp(`1 instance\\(s\\) in service or in Standby still run another AMI: ${kept} ${h.world.oldAmi.ImageId}`),
+    );
+  });
+
+  it('reports a mixed fleet when the refresh ignored a Standby instance (StandbyInstances: Ignore): it would return to service on the old AMI', async () => {
+    const h = harness({ desired: 3 });
+    const asg = h.world.asg.AutoScalingGroupName;
+    const parked = h.fake.instancesOf(asg).at(-1)!.InstanceId;
+    h.fake.enterStandby(parked);
+    const r = await run(h);
+    expect(h.fake.refreshes[0]!.Status).toBe('Successful');
+    expect(r.summary?.outcome).not.toBe('succeeded');
+    expect(r.exitCode).toBe(1);
+    expect(r.summary?.reasons.join(' ')).toMatch(new RegExp(`${parked} ${h.world.oldAmi.ImageId} \\(Standby\\)`));
   });
 });
