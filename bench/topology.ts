@@ -1,4 +1,4 @@
-// npm run bench:topology [-- --only SUBSTRING] (root, Linux) — the rehearsal (src/rehearse: `sipbake roll`'s engine on
+// npm run bench:topology [-- --only NAME|PART[,…]] (root, Linux) — the rehearsal (src/rehearse: `sipbake roll`'s engine on
 // the region model, behind an nftables NLB and a random-port NAT gateway) under live calls, and writes
 // bench/topology.json. The runs (each named by `case`):
 //   twilio-relay/3, twilio-relay/6: the default rehearsal (UDP callers, holders, the busy trunk, TCP calls);
@@ -176,11 +176,17 @@ async function write(runs: Run[]): Promise<void> {
   await writeFile(OUT, `${JSON.stringify(out, null, 2)}\n`);
 }
 
+/** Pure: --only A,B: per term, the case of that exact name, or else every case whose name contains it. */
+export function selectCases(only: string): Case[] {
+  const terms = only.split(',').filter(Boolean);
+  return CASES.filter((c) => terms.some((t) => (CASES.some((k) => k.name === t) ? c.name === t : c.name.includes(t))));
+}
+
 async function main(argv: string[]): Promise<void> {
   const at = argv.indexOf('--only');
   const only = at >= 0 ? argv[at + 1] : undefined;
   if (at >= 0 && !only) throw new Error('bench:topology: --only wants a part of a case name, e.g. --only recorder-lb');
-  const cases = CASES.filter((c) => only === undefined || c.name.includes(only));
+  const cases = only === undefined ? CASES : selectCases(only);
   if (!cases.length) throw new Error(`bench:topology: no case matches --only ${only}; the cases: ${CASES.map((c) => c.name).join(', ')}`);
   const previous = await readFile(OUT, 'utf8').then(
     (t) => (JSON.parse(t) as { runs?: Run[] }).runs ?? [],

@@ -12,6 +12,8 @@ export interface RtpCall {
   received: number;
   /** Longest time without a packet back, from the first packet sent until the call ended. */
   longestGapMs: number;
+  /** Of which the silence from the last packet back to the end (the BYE): audio that stopped before it. */
+  endSilenceMs?: number;
   startedAt?: number;
   lastReceivedAt?: number;
   endedAt?: number;
@@ -45,7 +47,9 @@ export function onReceived(c: RtpCall, now: number): void {
 export function onEnded(c: RtpCall, now: number): void {
   if (c.endedAt !== undefined) return;
   c.endedAt = now;
-  if (c.startedAt !== undefined) c.longestGapMs = Math.max(c.longestGapMs, now - (c.lastReceivedAt ?? c.startedAt));
+  if (c.startedAt === undefined) return;
+  c.endSilenceMs = Math.max(0, now - (c.lastReceivedAt ?? c.startedAt));
+  c.longestGapMs = Math.max(c.longestGapMs, c.endSilenceMs);
 }
 
 /** A call counts as dropped when its audio stopped: nothing came back, or a gap past RTP_GAP_MS. */

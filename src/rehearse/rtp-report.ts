@@ -20,7 +20,7 @@ export function callerMediaCtlFile(dir: string): string {
 
 export interface RtpFigures extends RtpSummary {
   /** Per call: packets sent and received, the longest gap (ms, real time). */
-  perCall: { callId: string; sent: number; received: number; longestGapMs: number }[];
+  perCall: { callId: string; sent: number; received: number; longestGapMs: number; endSilenceMs?: number }[];
 }
 
 /** Every call's RTP (the trunk's and the SIPp callers'); undefined when no call carried RTP (no RTPProxy in either
@@ -32,7 +32,15 @@ export async function readRtpFigures(dir: string): Promise<RtpFigures | undefine
   const calls = texts.flatMap((t) => (JSON.parse(t) as { calls: RtpCall[] }).calls);
   return {
     ...summarize(calls),
-    perCall: calls.filter((c) => c.sent > 0).map((c) => ({ callId: c.callId, sent: c.sent, received: c.received, longestGapMs: Math.round(c.longestGapMs) })),
+    perCall: calls
+      .filter((c) => c.sent > 0)
+      .map((c) => ({
+        callId: c.callId,
+        sent: c.sent,
+        received: c.received,
+        longestGapMs: Math.round(c.longestGapMs),
+        ...(c.endSilenceMs !== undefined ? { endSilenceMs: Math.round(c.endSilenceMs) } : {}),
+      })),
   };
 }
 

@@ -116,6 +116,8 @@ ${OPTIONS_ANSWER_END}`;
  * address (SIPp -mi, another address than its signalling) and the answer's audio address; at its BYE (sent or
  * received), the time. The offer's c= names the media address; RTPProxy latches onto the helper's socket.
  */
+const END_MARK_MS = 300;
+
 export function withCallerMedia(xml: string, ctlFile: string): string {
   if (!/^[\w./-]+$/.test(ctlFile)) throw new Error(`withCallerMedia: ${ctlFile} is not a plain path (it goes into a shell command)`);
   // SIPp's XML reader does not decode entities (&gt; stays as is), so no redirection: dd appends (one write per line).
@@ -130,7 +132,12 @@ export function withCallerMedia(xml: string, ctlFile: string): string {
   </recv>`;
   const out = xml
     .replace('<recv response="200" rtd="true" rrs="true"/>', answered)
-    .replace(/( {2}<send retrans="500">\s*<!\[CDATA\[\s*BYE )/, `  <nop>\n    <action>\n      ${end}\n    </action>\n  </nop>\n$1`)
+    // The caller's BYE: the end time is taken, then the BYE waits END_MARK_MS, so the shell's start-up (exec forks
+    // twice, then sh and date) falls while the audio still flows, not after the BYE closed the session.
+    .replace(
+      /( {2}<send retrans="500">\s*<!\[CDATA\[\s*BYE )/,
+      `  <nop>\n    <action>\n      ${end}\n    </action>\n  </nop>\n  <pause milliseconds="${END_MARK_MS}"/>\n$1`,
+    )
     .replace(/<recv request="BYE" timeout="(\d+)"\/>/, `<recv request="BYE" timeout="$1">\n    <action>\n      ${end}\n    </action>\n  </recv>`);
   if (!out.includes('start [call_id]') || !out.includes('end [call_id]')) throw new Error('withCallerMedia: not a caller scenario (no 200 or no BYE)');
   return out;

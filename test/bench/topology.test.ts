@@ -1,7 +1,7 @@
 // bench/topology.ts's pure parts: which runs of the old file survive a (partial) re-run, and every caller's calls
 // summed into one `calls`.
 import { describe, expect, it } from 'vitest';
-import { allCalls, CASES, keptRuns } from '../../bench/topology.js';
+import { allCalls, CASES, keptRuns, selectCases } from '../../bench/topology.js';
 import type { CallCounts } from '../../src/rehearse/types.js';
 
 const c = (placed: number, completed: number, dropped = 0, refused = 0): CallCounts => ({
@@ -50,5 +50,11 @@ describe('bench:topology', () => {
       'recorder-lb/6',
       'recorder-lb/3/media-signalling',
     ]);
+  });
+
+  it('--only: an exact name picks that case alone, a part every case containing it', () => {
+    expect(selectCases('recorder-lb/3').map((k) => k.name)).toEqual(['recorder-lb/3']);
+    expect(selectCases('recorder-lb/3,recorder-lb/6').map((k) => k.name)).toEqual(['recorder-lb/3', 'recorder-lb/6']);
+    expect(selectCases('break').length).toBe(3);
   });
 });

@@ -41,7 +41,9 @@ describe('RTP figures per call', () => {
   });
 
   it('audio that stops before the BYE is a gap up to the BYE', () => {
-    expect(call('d', 2000, (t) => t < 1000).longestGapMs).toBe(1015);
+    const d = call('d', 2000, (t) => t < 1000);
+    expect([d.longestGapMs, d.endSilenceMs]).toEqual([1015, 1015]);
+    expect(call('e', 2000, () => true).endSilenceMs).toBe(15);
   });
 
   it('a call whose SIP completed but whose audio stopped counts as dropped', () => {
@@ -168,7 +170,8 @@ describe('every caller’s calls carry RTP (not just the trunk’s)', () => {
     const caller = withCallerMedia(uacCallerBye({ minMs: 1000, maxMs: 2000 }), ctl);
     expect(caller).toContain(`<exec command="echo start [call_id] [media_ip] [$aip] [$aport] | dd of=${ctl} oflag=append conv=notrunc status=none"/>`);
     expect(caller).not.toMatch(/&|>>/); // SIPp's XML reader decodes no entities
-    expect(caller.indexOf('echo end [call_id]')).toBeLessThan(caller.indexOf('BYE [next_url]'));
+    // The end time is taken while the audio still flows: the BYE waits after it.
+    expect(caller).toMatch(/echo end \[call_id\][^\n]*\n\s*<\/action>\s*<\/nop>\s*<pause milliseconds="300"\/>\s*<send retrans="500">\s*<!\[CDATA\[\s*BYE /);
     const callee = withCallerMedia(uacCalleeBye(5000), ctl);
     expect(callee).toMatch(/<recv request="BYE" timeout="5000">\s*<action>\s*<exec command="echo end \[call_id\] \$\(date \+%s%3N\)/);
     expect(() => withCallerMedia(uacCallerBye({ minMs: 1, maxMs: 2 }), '/tmp/a b; rm -rf x')).toThrow(/not a plain path/);
