@@ -48,4 +48,17 @@ describe('rendered systemd units', () => {
     const relay = await readFile(path.join(trees['twilio-relay']!, 'etc/systemd/system/sipbake-boot.service'), 'utf8');
     expect(relay).toMatch(/^ExecStartPost=\/bin\/systemctl --no-block start kamailio\.service$/m);
   });
+
+  // A broken image's Kamailio never starts; a rollback still terminates its instances, and the drain agent must be
+  // running to complete their termination lifecycle action (else each waits out the hook timeout in Terminating:Wait).
+  // With BindsTo= (or Requires=/Requisite=/PartOf=) on kamailio.service and After=, systemd never starts the agent
+  // while Kamailio is not active, and stops it when Kamailio stops.
+  it.each(['twilio-relay', 'recorder-lb'])('%s: sipbake-drain runs whether or not Kamailio started: ordered after it, never bound to it', async (name) => {
+    const unit = await readFile(path.join(trees[name]!, 'etc/systemd/system/sipbake-drain.service'), 'utf8');
+    const keys = unit.split('\n').filter((l) => /^[A-Za-z]+=/.test(l));
+    expect(keys.filter((l) => /^(BindsTo|Requires|Requisite|PartOf)=/.test(l))).toEqual([]);
+    expect(unit).toMatch(/^After=.*\bsipbake-boot\.service\b.*$/m);
+    expect(unit).toMatch(/^After=.*\bkamailio\.service\b.*$/m);
+    expect(unit).toMatch(/^Restart=always$/m);
+  });
 });
