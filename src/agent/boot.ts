@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
+import { BOOT_INCLUDE_PATH, renderBootInclude } from '../contract/boot-include.js';
+import { RTPPROXY_BOOT_ENV_PATH, renderRtpproxyBootEnv } from '../contract/rtpproxy-args.js';
 import { DbUrlError, postgresDbUrl } from '../contract/db-url.js';
 import { UserError } from '../core/errors.js';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { ProcessError, UserError } from '../core/errors.js';
+import { kamailioCheckArgs } from '../contract/kamailio-args.js';
 
 export interface CheckOutcome {
   ok: boolean;
@@ -20,7 +21,7 @@ export function kamailioErrorLines(output: string): string[] {
 export async function kamailioCheck(cfg: string, opts: { kamailio?: string; signal?: AbortSignal } = {}): Promise<CheckOutcome> {
   const bin = opts.kamailio ?? 'kamailio';
   try {
-    const r = await execa(bin, ['-c', '-f', cfg], {
+    const r = await execa(bin, kamailioCheckArgs(cfg), {
       reject: false,
       all: true,
       timeout: 60_000,

@@ -6,7 +6,7 @@
 // that contains the text of a token would be rewritten. A define is replaced only where the whole token
 // stands on its own (listen=udp:SIPBAKE_PRIVATE_IP:5060, modparam(..., SIPBAKE_DB_URL)).
 
-import { kamailioString } from './escape.js';
+import { checkAddress, kamailioString } from './escape.js';
 
 export interface BootValues {
   privateIp: string;
@@ -26,7 +26,6 @@ export interface BootValues {
 }
 
 export const BOOT_INCLUDE_PATH = 'etc/kamailio/sipbake-boot.cfg';
-export const RTPPROXY_BOOT_ENV_PATH = 'etc/sipbake/rtpproxy-boot.env';
 
 export function runDir(root: string): string {
   return `${root}/run/kamailio`;
@@ -37,12 +36,8 @@ export function ctlSocket(root: string): string {
   return `unix:${runDir(root.replace(/\/+$/, ''))}/kamailio_ctl`;
 }
 
-function checkIp(ip: string): void {
-  if (!/^[0-9a-fA-F.:]+$/.test(ip)) throw new Error(`refusing to write ${JSON.stringify(ip)} as an address into the boot include`);
-}
-
 export function renderBootInclude(v: BootValues): string {
-  for (const ip of [v.privateIp, v.publicIp]) checkIp(ip);
+  for (const ip of [v.privateIp, v.publicIp]) checkAddress(ip, 'the boot include');
   const peerNet = v.peerNet ?? `${v.privateIp}/32`;
   if (!/^[0-9.]+\/\d{1,2}$/.test(peerNet)) throw new Error(`refusing to write ${JSON.stringify(peerNet)} as the peer network CIDR into the boot include`);
   const r = v.root.replace(/\/+$/, '');
@@ -65,24 +60,4 @@ export function renderBootInclude(v: BootValues): string {
   }
   if (v.dbUrl !== undefined) lines.push(`#!define SIPBAKE_DB_URL ${str(v.dbUrl)}`);
   return `${lines.join('\n')}\n`;
-}
-
-export interface RtpproxyBootValues {
-  privateIp: string;
-  publicIp: string;
-}
-
-/**
- * RTPProxy 3.2.0's listen argument (doc/manpage.xml, src/rtpp_bindargs.c bindarg_parse): the advertised
- * address rides inside it as `-l PRIVATE=PUBLIC`. `-A` is only the bridge-mode pair (`-l a/b -A x/y`)
- * and is ignored without a word with a single `-l`.
- */
-export function rtpproxyListenArgs(v: RtpproxyBootValues): string[] {
-  checkIp(v.privateIp);
-  checkIp(v.publicIp);
-  return ['-l', v.publicIp === v.privateIp ? v.privateIp : `${v.privateIp}=${v.publicIp}`];
-}
-
-export function renderRtpproxyBootEnv(v: RtpproxyBootValues): string {
-  return `RTPPROXY_ADDR_OPTS="${rtpproxyListenArgs(v).join(' ')}"\n`;
 }

@@ -111,3 +111,8 @@ export function envValue(s: string): string {
   if (/[\x00-\x1f\x7f]/.test(s)) throw new UnsafeValueError(lang, s, 'a line break or control character would end the assignment');
   return `"${s.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
 }
+
+/** An IP address written unquoted into a generated file (`what`): hex digits, dots and colons only. */
+export function checkAddress(ip: string, what: string): void {
+  if (!/^[0-9a-fA-F.:]+$/.test(ip)) throw new Error(`refusing to write ${JSON.stringify(ip)} as an address into ${what}`);
+}

@@ -1,7 +1,8 @@
 // Kamailio's command line, in one place. The unit (templates/systemd/kamailio.service.eta) is rendered from here,
 // and everything else that starts Kamailio from a rendered tree (try, check --start, the rehearsal) reads the
 // unit's own ExecStart= back from the tree with `kamailioArgvFromUnit`: the memory sizes a runner uses are the
-// image's (memory.sharedMb/privateMb), never a number of its own. Pure, except `readKamailioUnit`.
+// image's (memory.sharedMb/privateMb), never a number of its own. `check`'s `kamailio -c` and render's "run it"
+// hint are built here too. Pure, except `readKamailioUnit`.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -18,10 +19,15 @@ export interface KamailioMemory {
 
 const memoryArgs = (m: KamailioMemory): string[] => ['-m', String(m.sharedMb), '-M', String(m.privateMb)];
 
+/** `kamailio -c`: parse and check the config `cfg`, start nothing. */
+export function kamailioCheckArgs(cfg: string): string[] {
+  return ['-c', '-f', cfg];
+}
+
 /** The unit's two command lines: the config check before the start, and the foreground daemon. */
 export function kamailioUnitCommands(m: KamailioMemory): { execStartPre: string; execStart: string } {
   return {
-    execStartPre: [KAMAILIO_BIN, '-c', '-f', KAMAILIO_CFG, ...memoryArgs(m)].join(' '),
+    execStartPre: [KAMAILIO_BIN, ...kamailioCheckArgs(KAMAILIO_CFG), ...memoryArgs(m)].join(' '),
     execStart: [KAMAILIO_BIN, '-DD', '-f', KAMAILIO_CFG, ...memoryArgs(m)].join(' '),
   };
 }
@@ -37,6 +43,11 @@ export function kamailioArgvFromUnit(unit: string, tree: string, bin = 'kamailio
   const out = args.map((a) => (a === KAMAILIO_CFG ? path.join(tree, KAMAILIO_CFG) : a));
   if (!out.includes('-E')) out.splice(out.indexOf('-DD') + 1, 0, '-E');
   return [bin, ...out];
+}
+
+/** The runner's argv for a tree rendered with these memory sizes, without reading its unit (render's hint). */
+export function kamailioTreeArgv(m: KamailioMemory, tree: string, bin = 'kamailio'): string[] {
+  return kamailioArgvFromUnit(`ExecStart=${kamailioUnitCommands(m).execStart}\n`, tree, bin);
 }
 
 /** Reads TREE/etc/systemd/system/kamailio.service and returns the runner's argv (see kamailioArgvFromUnit). */

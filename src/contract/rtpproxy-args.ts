@@ -1,8 +1,27 @@
 // RTPProxy's command line, built in one place, as RTPProxy 3.2.0 reads it (sippy/rtpproxy at the pinned
 // commit b26b09b3: doc/manpage.xml, src/main.c getopt "vf2Rl:6:s:S:t:r:p:T:L:m:M:u:Fin:Pad:Vc:A:w:bW:DC",
 // src/rtpp_bindargs.c). The render writes the static part (rtpproxy.env) and the unit's LimitNOFILE from
-// here; the boot agent writes the addresses (rtpproxy-boot.env) from here. Pure.
-import { rtpproxyListenArgs, type RtpproxyBootValues } from './boot-include.js';
+// here; the boot agent writes the addresses (rtpproxy-boot.env) from here. All of RTPProxy's argv lives here. Pure.
+import { checkAddress } from './escape.js';
+
+/** The boot agent's half of the argv (the addresses), read by the unit as $RTPPROXY_ADDR_OPTS. */
+export const RTPPROXY_BOOT_ENV_PATH = 'etc/sipbake/rtpproxy-boot.env';
+
+export interface RtpproxyBootValues {
+  privateIp: string;
+  publicIp: string;
+}
+
+/**
+ * RTPProxy 3.2.0's listen argument (doc/manpage.xml, src/rtpp_bindargs.c bindarg_parse): the advertised
+ * address rides inside it as `-l PRIVATE=PUBLIC`. `-A` is only the bridge-mode pair (`-l a/b -A x/y`)
+ * and is ignored without a word with a single `-l`.
+ */
+export function rtpproxyListenArgs(v: RtpproxyBootValues): string[] {
+  checkAddress(v.privateIp, 'the RTPProxy boot env');
+  checkAddress(v.publicIp, 'the RTPProxy boot env');
+  return ['-l', v.publicIp === v.privateIp ? v.privateIp : `${v.privateIp}=${v.publicIp}`];
+}
 
 type RtpproxyLogLevel = 'DBUG' | 'INFO' | 'WARN' | 'ERR' | 'CRIT';
 
@@ -70,4 +89,9 @@ export function rtpproxyOptsLine(s: RtpproxySettings): string {
   const args = rtpproxyStaticArgs(s);
   for (const a of args) if (/[\s"'\\$%]/.test(a)) throw new Error(`rtpproxy argument ${JSON.stringify(a)} cannot be written into an environment file`);
   return `RTPPROXY_OPTS="${args.join(' ')}"`;
+}
+
+/** rtpproxy-boot.env: the addresses half of the argv, written at boot (and by `render --local`). */
+export function renderRtpproxyBootEnv(v: RtpproxyBootValues): string {
+  return `RTPPROXY_ADDR_OPTS="${rtpproxyListenArgs(v).join(' ')}"\n`;
 }

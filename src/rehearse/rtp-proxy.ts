@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RTPPROXY_PIDFILE } from '../contract/rtpproxy-args.js';
+import { RTPPROXY_BOOT_ENV_PATH, RTPPROXY_PIDFILE } from '../contract/rtpproxy-args.js';
 import { rtpproxyBinary } from '../try/upstream.js';
 import type { ManagedProcess } from '../try/process.js';
 import { sleep, start, type Rig } from './rig.js';
@@ -45,8 +45,7 @@ export function rtpproxyArgvFromUnit(unit: string, envFiles: readonly string[], 
       const v = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(w);
       return v?.[1] !== undefined ? (env[v[1]] ?? '').split(/\s+/).filter(Boolean) : [w];
     });
-  if (!words.includes('-l'))
-    throw new Error(`rtpproxy's command line has no -l: ${path.join(tree, 'etc/sipbake/rtpproxy-boot.env')} was not written by the boot agent`);
+  if (!words.includes('-l')) throw new Error(`rtpproxy's command line has no -l: ${path.join(tree, RTPPROXY_BOOT_ENV_PATH)} was not written by the boot agent`);
   return [bin, ...words.slice(1).map((w) => (w === RTPPROXY_PIDFILE ? rtpproxyPidfile(tree) : w))];
 }
 

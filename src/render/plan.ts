@@ -6,9 +6,16 @@ import { renderTemplate, type TemplateSet } from './templates.js';
 import { kamailioView } from './view.js';
 import { dispatcherRows, renderDispatcherList } from './dispatcher.js';
 import { commentText, envValue, sqlIdentifier, sqlLiteral, systemdValue } from '../contract/escape.js';
-import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH, renderBootInclude, renderRtpproxyBootEnv } from '../contract/boot-include.js';
+import { BOOT_INCLUDE_PATH, renderBootInclude } from '../contract/boot-include.js';
 import { BOOT_RESULT_PATH, renderBootResult } from '../contract/boot-result.js';
-import { RTPPROXY_PIDFILE, rtpproxyFdLimit, rtpproxyMaxCalls, rtpproxyOptsLine } from '../contract/rtpproxy-args.js';
+import {
+  RTPPROXY_BOOT_ENV_PATH,
+  RTPPROXY_PIDFILE,
+  renderRtpproxyBootEnv,
+  rtpproxyFdLimit,
+  rtpproxyMaxCalls,
+  rtpproxyOptsLine,
+} from '../contract/rtpproxy-args.js';
 
 /** What the rtpproxy templates print: every flag comes from src/contract/rtpproxy-args.ts. */
 function rtpproxyTemplateData(image: ImageDefinition) {

@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderRtpproxyBootEnv } from '../../src/contract/boot-include.js';
+import { renderRtpproxyBootEnv } from '../../src/contract/rtpproxy-args.js';
 import { RtpproxyResponder } from '../fakes/rtpproxy.js';
 import { RealRtpproxy } from '../../src/try/rtpproxy.js';
 import { rtpproxyBinary } from '../../src/try/upstream.js';

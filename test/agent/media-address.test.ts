@@ -7,7 +7,7 @@ import path from 'node:path';
 import { runBoot } from '../../src/agent/boot.js';
 import { claimOrder, claimPoolAddress, releaseBeforeComplete } from '../../src/agent/media-address.js';
 import type { AgentManifest } from '../../src/contract/image-manifest.js';
-import { RTPPROXY_BOOT_ENV_PATH } from '../../src/contract/boot-include.js';
+import { RTPPROXY_BOOT_ENV_PATH } from '../../src/contract/rtpproxy-args.js';
 import { imageSchema } from '../../src/definition/schema.js';
 import { policyFor } from '../../src/iam/policies.js';
 import { addElasticIp, ec2AddressHandlers, elasticIps } from '../../src/region/handlers-ec2-address.js';

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { renderImage } from '../../src/render/index.js';
-import { KAMAILIO_UNIT, kamailioArgvFromUnit, readKamailioUnit } from '../../src/contract/kamailio-args.js';
+import { KAMAILIO_UNIT, kamailioArgvFromUnit, kamailioCheckArgs, kamailioTreeArgv, readKamailioUnit } from '../../src/contract/kamailio-args.js';
 import { kamailioArgv } from '../../src/try/kamailio.js';
 import { repoRoot } from '../bake/helpers.js';
 
@@ -30,6 +30,9 @@ describe('Kamailio argv contract', () => {
     const want = ['kamailio', '-DD', '-E', '-f', cfg, '-m', m, '-M', M];
     expect(kamailioArgv({ tree: tree(seed) })).toEqual(want);
     expect(await readKamailioUnit(tree(seed))).toEqual(want);
+    // render --local's "run it" hint, and check's `kamailio -c` (the unit's ExecStartPre, less the memory sizes).
+    expect(kamailioTreeArgv({ sharedMb: Number(m), privateMb: Number(M) }, tree(seed))).toEqual(want);
+    expect(unit).toContain(`ExecStartPre=/usr/local/sbin/kamailio ${kamailioCheckArgs('/etc/kamailio/kamailio.cfg').join(' ')} -m`);
   });
 
   it('a unit without ExecStart= is an error, not a default', () => {

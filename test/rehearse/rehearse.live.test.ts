@@ -4,7 +4,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalSummary } from '../../src/rehearse/run.js';
 import { ADDR, netNames } from '../../src/rehearse/net-plan.js';
-import { BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH } from '../../src/contract/boot-include.js';
+import { BOOT_INCLUDE_PATH } from '../../src/contract/boot-include.js';
+import { RTPPROXY_BOOT_ENV_PATH } from '../../src/contract/rtpproxy-args.js';
 
 // Issue 10 end to end, as root: the seed's network from network namespaces and nftables (NLB with flow hash and
 // source-IP stickiness, NAT gateway with random ports), three real Kamailio instances of each seed image with their

@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { defineCommand } from '../command.js';
 import { UserError } from '../../core/errors.js';
+import { kamailioTreeArgv } from '../../contract/kamailio-args.js';
 
 export default defineCommand({
   command: 'render <image>',
@@ -61,10 +62,7 @@ export default defineCommand({
       ...(o.local ? { local: { privateIp, publicIp, ...(dbPassword !== undefined ? { dbPassword } : {}) } } : {}),
     });
     ctx.reporter.line(`rendered ${r.file} → ${r.outDir} (${r.plan.files.length} files, modules: ${r.plan.modules.join(' ')})`, 'success');
-    if (o.local)
-      ctx.reporter.line(
-        `run it: kamailio -DD -E -m ${r.plan.image.memory.sharedMb} -M ${r.plan.image.memory.privateMb} -f ${r.outDir}/etc/kamailio/kamailio.cfg`,
-      );
+    if (o.local) ctx.reporter.line(`run it: ${kamailioTreeArgv(r.plan.image.memory, r.outDir).join(' ')}`);
     ctx.reporter.result({
       ok: true,
       image: r.plan.image.name,
