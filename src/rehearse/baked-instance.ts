@@ -145,4 +145,7 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   // Kamailio and the drain agent are units of the guest's systemd, not processes of the rehearsal: the machine is
   // the one process (SIGTERM halts it cleanly, as a terminated instance shuts down).
   rig.live.set(id, { k, id, ns, tree, procs: [h, machine] });
+  // The guest's sipbake-drain has started by now (is-system-running waits for the boot's start jobs).
+  const v = f.cs.instances.find((i) => i.id === id);
+  if (v !== undefined) v.agentStartedAt = Date.now();
 }

@@ -34,6 +34,12 @@ export interface FleetInstance {
   /** When the NLB first saw its target healthy. */
   inServiceAt?: number;
   pickedAt?: number;
+  /**
+   * When its drain agent started (after the boot agent and Kamailio, as sipbake-drain.service is ordered). A new
+   * instance picked while still booting (a rollback) has no agent to read IMDS until then; the rig's boot is not
+   * scaled, so that wait is this machine's, not AWS's (report.ts drainWithinBound).
+   */
+  agentStartedAt?: number;
   terminatedAt?: number;
   endedBy?: 'complete' | 'timeout';
   heartbeats: number;
@@ -171,6 +177,8 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
     `agent-${k}.log`,
   );
   rig.live.set(id, { k, id, ns, tree, procs: [h, ...(rtp ? [rtp] : []), kam, agent], agent, kamailio: kam });
+  const v = f.cs.instances.find((i) => i.id === id);
+  if (v !== undefined) v.agentStartedAt = Date.now();
 }
 
 /** One NLB health check of instance k's health port, from the NLB's namespace. */

@@ -74,6 +74,31 @@ function markCut(seen: Observed, rec: RollRecord, callsEnded: boolean): Set<stri
   return cut;
 }
 
+export interface DrainTimes {
+  pickedAt: number;
+  /** When the instance's drain agent started; later than pickedAt for an instance picked while still booting. */
+  agentStartedAt?: number;
+  terminatedAt: number;
+  /** The end of the last call it held at the pick (pickedAt when none). */
+  lastEnd: number;
+  /** Until when handed-off INVITE transactions could hold it (0: none). */
+  handoffsUntil: number;
+  deregMs: number;
+  pollMs: number;
+}
+
+/**
+ * Pure: the drain's bound: termination within the deregistration delay + one poll + 1 s of the later of the pick,
+ * its last call's end and its hand-offs. It counts from when the agent could first read IMDS target-lifecycle-state:
+ * the pick, or, for an instance picked before its drain agent ran (a new one a rollback terminates mid-boot), the
+ * agent's start. Before that nothing on the instance can act; and the rig's boot runs at this machine's speed, not
+ * scaled (launches are in UNSCALED below), so 10 s of boot under load would otherwise count as 100 AWS seconds of drain.
+ */
+export function drainWithinBound(t: DrainTimes): boolean {
+  const from = Math.max(t.pickedAt, t.agentStartedAt ?? t.pickedAt);
+  return t.terminatedAt - from <= Math.max(from, t.lastEnd, t.handoffsUntil) - from + t.deregMs + t.pollMs + 1000;
+}
+
 function perInstance(
   rig: Rig,
   f: Fleet,
@@ -102,7 +127,16 @@ function perInstance(
     // those INVITE transactions, which Kamailio keeps for its wait timer after the answer (tm wt_timer, 5 s,
     // not scaled: the rehearsal scales AWS's timers and the calls, not Kamailio's).
     const handoffsUntil = Math.max(0, ...load.trunkDraining.filter((w) => w.id === i.id).map((w) => (w.to ?? terminatedAt) + TM_WAIT_MS));
-    s.withinBound = terminatedAt - pickedAt <= Math.max(lastEnd, handoffsUntil) - pickedAt + plan.deregMs + pollSeconds * 1000 + 1000;
+    s.withinBound = drainWithinBound({
+      pickedAt,
+      ...(i.agentStartedAt !== undefined ? { agentStartedAt: i.agentStartedAt } : {}),
+      terminatedAt,
+      lastEnd,
+      handoffsUntil,
+      deregMs: plan.deregMs,
+      pollMs: pollSeconds * 1000,
+    });
+    if (i.agentStartedAt !== undefined && i.agentStartedAt > pickedAt) s.agentAfterPickSeconds = Math.round(i.agentStartedAt - pickedAt) / 1000;
     return s;
   });
 }

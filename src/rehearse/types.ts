@@ -72,8 +72,10 @@ export interface InstanceSummary {
   callsCut?: number;
   endedBy?: 'complete' | 'timeout';
   heartbeats: number;
-  /** drainSeconds within longest remaining call + deregistration delay + one poll. */
+  /** drainSeconds within longest remaining call + deregistration delay + one poll (from the agent's start when later: report.ts drainWithinBound). */
   withinBound?: boolean;
+  /** Real seconds from the pick to its drain agent's start: picked while still booting (not scaled: the rig's boot). */
+  agentAfterPickSeconds?: number;
   /** What the image's boot agent wrote in this instance's namespace, read back from its boot include. */
   boot?: InstanceBoot;
 }
