@@ -2,6 +2,7 @@
 // CDK: those load inside `run`. Checked on the static import graph (esbuild's metafile), not on a timing; the
 // timings are in bench/cli.json.
 import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandIndex } from '../../src/cli/commands/index.js';
@@ -48,5 +49,18 @@ describe('--help and completion load no SDK', () => {
   });
   it.each(commandIndex.map((c) => c.name).filter((n) => !NOT_YET.has(n)))('%s', async (name) => {
     expect(await staticHeavyImports(path.join(root, `src/cli/commands/${name}.ts`))).toEqual([]);
+  });
+});
+
+// The figures live in bench/cli.json (npm run bench:cli), never in a timed test: this only checks that the file
+// covers every command's --help, each with its ratio over `node -e 0` and the load beside it.
+describe('bench/cli.json', () => {
+  it('has every command of the index, each with a ratio, and records the slowest', async () => {
+    const bench = JSON.parse(await readFile(path.join(root, 'bench/cli.json'), 'utf8')) as Record<string, { ratio?: number; loadavg?: string; case?: string }>;
+    for (const c of commandIndex) {
+      const e = bench[`help:${c.name}`];
+      expect(e, `help:${c.name} (run npm run build && npm run bench:cli)`).toMatchObject({ ratio: expect.any(Number), loadavg: expect.any(String) });
+    }
+    expect(bench.slowestHelp).toMatchObject({ case: expect.stringMatching(/^help/), ratio: expect.any(Number) });
   });
 });
