@@ -55,7 +55,7 @@ function forward(host: string, socketPath: string): Promise<net.Server> {
 const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;
 
 /** The region of one booted machine: its group (one InService instance, id and address the machine's) and hook. */
-export function bootRegion(n: Pick<BootNet, 'guestIp'>, id: InstanceIdentity): { region: Region; instance: FakeInstance } {
+function bootRegion(n: Pick<BootNet, 'guestIp'>, id: InstanceIdentity): { region: Region; instance: FakeInstance } {
   // No simulated drain agent: the machine's own drain agent completes the lifecycle action (or the timeout does).
   const region = new Region({ region: id.region, bootSeconds: 0, drainAgent: false });
   const image = region.addImage({ Name: `${id.groupName}-image` });

@@ -191,7 +191,7 @@ export function stepRefresh(f: Region, r: FakeRefresh, now: number): void {
 }
 
 /** One hour: how long a refresh waits for protected or Standby instances (`Wait`) before it fails. */
-export const WAIT_FOR_HELD_SECONDS = 3600;
+const WAIT_FOR_HELD_SECONDS = 3600;
 
 /**
  * ScaleInProtectedInstances / StandbyInstances `Wait` (API_RefreshPreferences): "Amazon EC2 Auto Scaling waits one

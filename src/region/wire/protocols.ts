@@ -8,7 +8,7 @@
 // - awsJson1_0 (CloudWatch in SDK 3.116x): `X-Amz-Target: GraniteServiceVersion20100801.Action`, a JSON body;
 //   errors as `{"__type": …}` with `x-amzn-query-error: Code;Sender` because CloudWatch is awsQueryCompatible.
 import { decodeQuery, encodeXml, escapeXml } from './schema-codec.js';
-import { operationOf, WIRE_SERVICES, type OperationSchema, type ServiceName, type WireService } from './services.js';
+import { operationOf, type OperationSchema, type WireService } from './services.js';
 
 export interface WireRequest {
   action: string;
@@ -95,22 +95,4 @@ export function errorAnswer(s: WireService, e: WireError, requestId: string): Wi
       ? `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${msg}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`
       : `<ErrorResponse xmlns="${s.xmlns}"><Error><Type>${e.fault === 'server' ? 'Receiver' : 'Sender'}</Type><Code>${code}</Code><Message>${msg}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
   return { status: e.status, headers: { ...headers, 'content-type': 'text/xml' }, body };
-}
-
-/** An SDK-shaped output as `service` answers `action` on the wire (for servers that keep their own state). */
-export function renderAnswer(service: ServiceName, action: string, output: unknown, requestId = 'region'): WireAnswer {
-  const s = WIRE_SERVICES[service];
-  const op = operationOf(s, action);
-  if (!op)
-    return errorAnswer(
-      s,
-      { code: 'InvalidAction', message: `The action ${action} is not valid for this web service.`, status: 400, fault: 'client' },
-      requestId,
-    );
-  return answer(s, { action, op, input: {} }, output, requestId);
-}
-
-/** An error as `service` sends it on the wire. */
-export function renderError(service: ServiceName, code: string, message: string, status = 400, requestId = 'region'): WireAnswer {
-  return errorAnswer(WIRE_SERVICES[service], { code, message, status, fault: status >= 500 ? 'server' : 'client' }, requestId);
 }
