@@ -1,4 +1,5 @@
 // Auto Scaling commands of the fake: groups, instance refreshes (start, describe, rollback, cancel), hooks, tags.
+import { globalTimeoutSeconds } from '../contract/drain-timing.js';
 import type { Region } from './region.js';
 import { awsError } from './faults.js';
 import type { FakeInstance, FakeRefresh, RefreshPrefs } from './model.js';
@@ -227,7 +228,7 @@ export function asgHandlers(f: Region): Record<string, (input: In) => unknown> {
         LifecycleHooks: asg.hooks.map((h) => ({
           ...h,
           AutoScalingGroupName: asg.AutoScalingGroupName,
-          GlobalTimeout: Math.min(h.HeartbeatTimeout * 100, 172800),
+          GlobalTimeout: globalTimeoutSeconds(h.HeartbeatTimeout),
         })),
       };
     },

@@ -1,6 +1,7 @@
 // The one stateful AWS fake: EC2 images and launch templates, Auto Scaling groups with instance refreshes and
 // lifecycle hooks, ELBv2 target groups with target health, CloudWatch alarms. Simulated clock, no real sleeps.
 // Behaviour is written down in README.md beside this file.
+import { globalTimeoutSeconds } from '../contract/drain-timing.js';
 import { Faults } from './faults.js';
 import { Throttle } from './throttle.js';
 import type {
@@ -411,7 +412,7 @@ export class Region {
       AutoScalingGroupName: asg.AutoScalingGroupName,
       startedAt: this.nowMs,
       timeoutAt: this.nowMs + hook.HeartbeatTimeout * sec,
-      globalTimeoutAt: this.nowMs + Math.min(100 * hook.HeartbeatTimeout, 172800) * sec,
+      globalTimeoutAt: this.nowMs + globalTimeoutSeconds(hook.HeartbeatTimeout) * sec,
       defaultResult: hook.DefaultResult,
       heartbeats: [],
     };

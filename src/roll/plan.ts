@@ -8,7 +8,7 @@ import { guards, type GuardInput } from './guards.js';
 import type { Finding } from './finding.js';
 import { hookTimeoutFor } from './preflight-drain.js';
 import { preflight, resumableRefresh } from './preflight.js';
-import { rejectionsOf } from './tags.js';
+import { parseLastRoll, rejectionsOf } from './tags.js';
 import { ACTIVE_STATUSES, AMI_TAGS, TAG_LAST_ROLL, type AmiInfo, type Observed, type RollMarker } from './types.js';
 
 export interface Batch {
@@ -132,9 +132,9 @@ function activeRollFrom(obs: Observed, image: string, ami: string): RollPlan['un
 
 /** The interrupted roll of this AMI whose refresh has ended since, when its AMI was rejected on the way. */
 function unfinishedRoll(obs: Observed, image: string, ami: string): RollPlan['finish'] {
-  const m = /^started (\S+) (ami-[0-9a-f]+) version \d+ refresh (\S+)/.exec(obs.group?.tags[TAG_LAST_ROLL] ?? '');
+  const last = parseLastRoll(obs.group?.tags[TAG_LAST_ROLL]);
   const rejected = rejectionsOf(obs.group?.tags ?? {}).find((r) => r.ami === ami);
-  const r = m && m[1] === image && m[2] === ami ? obs.refreshes.find((x) => x.id === m[3]) : undefined;
+  const r = last && last.image === image && last.ami === ami ? obs.refreshes.find((x) => x.id === last.refreshId) : undefined;
   if (!r || !rejected || ACTIVE_STATUSES.includes(r.status)) return undefined;
   return { refreshId: r.id, status: r.status, rejected: rejected.reason };
 }

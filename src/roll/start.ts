@@ -8,6 +8,7 @@ import { tagWithRetry } from './perform.js';
 import { pruneRejections, recordLkgIfMissing } from './record.js';
 import { TAG_LAST_ROLL } from './types.js';
 import { duration } from './format.js';
+import { formatLastRoll } from './tags.js';
 
 import { need, performDeps, type RollCtx, type Started } from './roll-ctx.js';
 
@@ -69,7 +70,7 @@ async function startNew(ctx: RollCtx): Promise<Started> {
   await aws(`tagging ${d.asgName}`, () =>
     tagWithRetry(
       performDeps(ctx, () => undefined),
-      { [TAG_LAST_ROLL]: `started ${req.image} ${plan.to.ami} version ${toVersion} refresh ${refreshId}` },
+      { [TAG_LAST_ROLL]: formatLastRoll({ image: req.image, ami: plan.to.ami, version: toVersion, refreshId }) },
     ),
   ).catch((e: unknown) => ctx.tagFailures.push(`${TAG_LAST_ROLL}: ${e instanceof Error ? e.message : String(e)}`));
   return {

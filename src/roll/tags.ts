@@ -85,3 +85,22 @@ export function parseGate(v: string | undefined): GateRecord | undefined {
     ids: g['ids'] ? g['ids'].split(',') : [],
   };
 }
+
+/** The group's last-roll tag as `roll` writes it when its refresh starts (what a re-run of an interrupted roll reads). */
+export interface LastRoll {
+  image: string;
+  ami: string;
+  version: number;
+  refreshId: string;
+}
+
+export function formatLastRoll(r: LastRoll): string {
+  return `started ${r.image} ${r.ami} version ${r.version} refresh ${r.refreshId}`;
+}
+
+export function parseLastRoll(v: string | undefined): LastRoll | undefined {
+  const m = /^started (\S+) (ami-[0-9a-f]+) version (\d+) refresh (\S+)/.exec(v ?? '');
+  const [, image, ami, version, refreshId] = m ?? [];
+  if (image === undefined || ami === undefined || version === undefined || refreshId === undefined) return undefined;
+  return { image, ami, version: Number(version), refreshId };
+}
