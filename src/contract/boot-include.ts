@@ -27,7 +27,7 @@ export interface BootValues {
 
 export const BOOT_INCLUDE_PATH = 'etc/kamailio/sipbake-boot.cfg';
 
-export function runDir(root: string): string {
+function runDir(root: string): string {
   return `${root}/run/kamailio`;
 }
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 
 export const BOOT_RESULT_PATH = 'run/sipbake/boot.json';
 
-export const bootResultSchema = z.looseObject({
+const bootResultSchema = z.looseObject({
   ok: z.boolean(),
   at: z.string(),
   durationMs: z.number(),

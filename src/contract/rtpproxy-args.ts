@@ -17,7 +17,7 @@ export interface RtpproxyBootValues {
  * address rides inside it as `-l PRIVATE=PUBLIC`. `-A` is only the bridge-mode pair (`-l a/b -A x/y`)
  * and is ignored without a word with a single `-l`.
  */
-export function rtpproxyListenArgs(v: RtpproxyBootValues): string[] {
+function rtpproxyListenArgs(v: RtpproxyBootValues): string[] {
   checkAddress(v.privateIp, 'the RTPProxy boot env');
   checkAddress(v.publicIp, 'the RTPProxy boot env');
   return ['-l', v.publicIp === v.privateIp ? v.privateIp : `${v.privateIp}=${v.publicIp}`];
