@@ -35,7 +35,7 @@ export interface FleetInstance {
   inServiceAt?: number;
   pickedAt?: number;
   /**
-   * When its drain agent started (after the boot agent and Kamailio, as sipbake-drain.service is ordered). A new
+   * When its drain agent started polling (after the boot agent and Kamailio, as sipbake-drain.service is ordered). A new
    * instance picked while still booting (a rollback) has no agent to read IMDS until then; the rig's boot is not
    * scaled, so that wait is this machine's, not AWS's (report.ts drainWithinBound).
    */
@@ -177,8 +177,15 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
     `agent-${k}.log`,
   );
   rig.live.set(id, { k, id, ns, tree, procs: [h, ...(rtp ? [rtp] : []), kam, agent], agent, kamailio: kam });
+  // Its first line: the agent has read its manifest and IMDS and starts polling (node's own start, unscaled, apart).
+  // No such line: the bound counts from the pick.
   const v = f.cs.instances.find((i) => i.id === id);
-  if (v !== undefined) v.agentStartedAt = Date.now();
+  void agent.waitForLine(/health-check port \d+/, 60_000).then(
+    () => {
+      if (v !== undefined) v.agentStartedAt = Date.now();
+    },
+    () => undefined,
+  );
 }
 
 /** One NLB health check of instance k's health port, from the NLB's namespace. */
