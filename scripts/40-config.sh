@@ -113,8 +113,13 @@ elif grep -q 'SIPBAKE_DB_URL' "$run/kamailio.cfg"; then
     "fix: keep modparam(\"dispatcher\", \"db_url\", SIPBAKE_DB_URL) on a line of its own in templates/kamailio/kamailio.cfg.eta"
 fi
 
-log "starting $bin on $addr until its ctl socket answers (at most ${timeout_s}s)"
-setsid "$bin" -DD -E -m 64 -M 8 -Y "$run" -w "$run" -f "$run/kamailio.cfg" >"$run/kamailio.log" 2>&1 &
+# The memory sizes are the unit's own (rendered from src/contract/kamailio-args.ts), so the check starts Kamailio
+# as an instance will: a size too small for the image's modules fails here, not on every instance.
+unit="$SIPBAKE_ROOT/etc/systemd/system/kamailio.service"
+read -r -a mem <<<"$(sed -n 's/^ExecStart=.* \(-m [0-9][0-9]* -M [0-9][0-9]*\)$/\1/p' "$unit")"
+[ "${#mem[@]}" -eq 4 ] || die "$unit has no ExecStart= line ending in -m SIZE -M SIZE" "fix: render the image again with this sipbake (templates/systemd/kamailio.service.eta)"
+log "starting $bin (${mem[*]}) on $addr until its ctl socket answers (at most ${timeout_s}s)"
+setsid "$bin" -DD -E "${mem[@]}" -Y "$run" -w "$run" -f "$run/kamailio.cfg" >"$run/kamailio.log" 2>&1 &
 pid=$!
 up=false
 deadline=$((SECONDS + timeout_s))
