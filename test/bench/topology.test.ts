@@ -3,19 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { allCalls, CASES, keptRuns, selectCases } from '../../bench/topology.js';
 import type { CallCounts } from '../../src/rehearse/types.js';
+import { callCounts } from '../support/call-counts.js';
 
-const c = (placed: number, completed: number, dropped = 0, refused = 0): CallCounts => ({
-  placed,
-  completed,
-  dropped,
-  refused,
-  unanswered: 0,
-  unplaced: 0,
-  cutByRehearsal: 0,
-  answeredAfterRetransmission: 0,
-  callerBye: 0,
-  calleeBye: 0,
-});
+const c = (placed: number, completed: number, dropped = 0, refused = 0): CallCounts => callCounts({ placed, completed, dropped, refused });
 
 describe('bench:topology', () => {
   it('keeps a baked run and the cases not re-run; drops the old controller runs and the re-run cases', () => {

@@ -6,19 +6,9 @@ import { handedOff, handoffsLogged } from '../../src/rehearse/measure.js';
 import { uacTrunk } from '../../src/rehearse/scenarios.js';
 import { rollTimes } from '../../src/rehearse/report.js';
 import { verdict } from '../../src/rehearse/verdict.js';
+import { callCounts } from '../support/call-counts.js';
 
-const noCalls = {
-  placed: 0,
-  completed: 0,
-  dropped: 0,
-  refused: 0,
-  unanswered: 0,
-  unplaced: 0,
-  cutByRehearsal: 0,
-  answeredAfterRetransmission: 0,
-  callerBye: 0,
-  calleeBye: 0,
-};
+const noCalls = callCounts();
 
 // The rehearsal's pure parts that do not need root: the summary a person reads, and the call outcomes from SIPp logs.
 

@@ -14,23 +14,13 @@ import { countCalls, launchWallMs, rollTimes } from '../../src/rehearse/report.j
 import { forcedCleanup } from '../../src/rehearse/rig.js';
 import type { RehearsalSummary } from '../../src/rehearse/types.js';
 import { verdict } from '../../src/rehearse/verdict.js';
+import { callCounts } from '../support/call-counts.js';
 
 // Issue 19 items 7, 9 and 10: the rehearsal tells the truth about its calls, its times and its leftovers (the pure
 // parts; rehearse.live.test.ts runs the whole thing as root).
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const noCalls = {
-  placed: 0,
-  completed: 0,
-  dropped: 0,
-  refused: 0,
-  unanswered: 0,
-  unplaced: 0,
-  cutByRehearsal: 0,
-  answeredAfterRetransmission: 0,
-  callerBye: 0,
-  calleeBye: 0,
-};
+const noCalls = callCounts();
 
 function measured(p: Partial<Omit<RehearsalSummary, 'verdict'>> = {}): Omit<RehearsalSummary, 'verdict'> {
   return {

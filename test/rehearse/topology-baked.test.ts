@@ -3,19 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { bakedRun, upsertBakedRun } from '../../bench/topology-baked.js';
 import type { RehearsalSummary } from '../../src/rehearse/run.js';
+import { callCounts } from '../support/call-counts.js';
 
-const counts = {
-  placed: 12,
-  completed: 12,
-  dropped: 0,
-  refused: 0,
-  unanswered: 0,
-  unplaced: 0,
-  cutByRehearsal: 0,
-  answeredAfterRetransmission: 0,
-  callerBye: 6,
-  calleeBye: 6,
-};
+const counts = callCounts({ placed: 12, completed: 12, callerBye: 6, calleeBye: 6 });
 const summary = {
   engine: 'sipbake roll',
   baked: true,
