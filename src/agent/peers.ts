@@ -125,9 +125,10 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
     let keep = ids;
     for (const arn of arns) {
       if (keep.length === 0) break;
-      const ids = keep;
+      // The whole target group, not `Targets: ids`: one id ELBv2 does not know yet (an instance just launched,
+      // eventual consistency) fails a by-id call with InvalidTarget, and with it the whole peer lookup.
       const out = await call('elasticloadbalancing:DescribeTargetHealth', (abortSignal) =>
-        elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: ids.map((Id) => ({ Id })) }), { abortSignal }),
+        elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }), { abortSignal }),
       );
       const healthy = new Set((out.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy').map((d) => d.Target?.Id));
       for (const d of out.TargetHealthDescriptions ?? []) if (d.Target?.Id && d.Target.Port && !ports.has(d.Target.Id)) ports.set(d.Target.Id, d.Target.Port);

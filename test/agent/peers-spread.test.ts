@@ -30,6 +30,16 @@ describe('hand-off peer choice', () => {
     expect(h.fake.iam!.denials).toEqual([]);
   });
 
+  it('finds a peer while another is still unknown to ELBv2 (a by-id DescribeTargetHealth would fail with InvalidTarget)', async () => {
+    const { h, all } = world(3);
+    const [self, p1, p2] = all as [FakeInstance, FakeInstance, FakeInstance];
+    // p2 just launched: InService and Healthy in its grace, but not yet a valid target (the model's consistency lag).
+    p2.knownAt = h.fake.nowMs + 10_000;
+    p2.healthAt = h.fake.nowMs + 120_000;
+    const f = peerFinder({ autoScaling: h.clients.autoScaling, ec2: h.clients.ec2, elbv2: h.clients.elbv2, instanceId: self.InstanceId });
+    expect(await f.find()).toEqual({ peer: `${p1.PrivateIpAddress}:5060`, instanceId: p1.InstanceId });
+  });
+
   it('spreads draining instances over the peers instead of all taking the first', () => {
     const peers = Array.from({ length: 8 }, (_, i) => `i-peer${i}`);
     const addresses = new Map(peers.map((id, i) => [id, `10.0.0.${i + 1}`]));
