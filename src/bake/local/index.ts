@@ -42,6 +42,12 @@ export const DEFAULT_CACHE = '/var/cache/sipbake';
 /** What a bake directory holds; anything else means --out points at someone else's directory. */
 const OURS = new Set(['root', 'bake.log', RECORD_FILE]);
 
+/** Pure: the names in a bake's directory that a local bake did not write. systemd-nspawn's lock of the root it
+ *  boots (`.#root.lck`, beside the root) counts as ours: a killed nspawn leaves it behind, and the next boot takes it. */
+export function foreignFiles(names: readonly string[]): string[] {
+  return names.filter((f) => !OURS.has(f) && !f.startsWith('root.tmp-') && f !== '.#root.lck');
+}
+
 export interface LocalBuildOptions {
   image: string;
   /** The bake's directory: the root in DIR/root, its record in DIR/sipbake-local.json. */
@@ -279,7 +285,7 @@ export async function buildLocal(o: LocalBuildOptions, d: LocalBuildDeps): Promi
     const rootfs = path.join(out, 'root');
     const log = path.join(out, 'bake.log');
     const previous = await readRecord(out);
-    const foreign = existsSync(out) ? (await readdir(out)).filter((f) => !OURS.has(f) && !f.startsWith('root.tmp-')) : [];
+    const foreign = existsSync(out) ? foreignFiles(await readdir(out)) : [];
     if (foreign.length > 0)
       throw new UserError(
         `${out} holds files a local bake does not write (${foreign.slice(0, 3).join(', ')}); refusing to replace its root`,
