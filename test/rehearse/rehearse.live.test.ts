@@ -128,10 +128,12 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
           files: expect.arrayContaining(image === 'recorder-lb' ? [BOOT_INCLUDE_PATH, RTPPROXY_BOOT_ENV_PATH] : [BOOT_INCLUDE_PATH]),
         })),
       );
-      // recorder-lb (r3-media): the trunk's calls carry RTP from another address than their signalling, to each
-      // instance's own media Elastic IP through the real RTPProxy: audio both ways on every call, no gap over 200 ms.
+      // recorder-lb: every call (UDP callers, holders, the trunk, TCP) carries RTP from another address than its
+      // signalling, to each instance's own media Elastic IP through the real RTPProxy: audio both ways on every
+      // call, no gap over 200 ms.
       if (image === 'recorder-lb') {
-        expect(s.rtp, ctx).toMatchObject({ calls: t.placed, callsWithGap: 0, callsWithoutAudio: 0 });
+        const placed = s.calls.placed + t.placed + (s.holders?.placed ?? 0) + (s.tcp?.placed ?? 0);
+        expect(s.rtp, ctx).toMatchObject({ calls: placed, callsWithGap: 0, callsWithoutAudio: 0 });
         for (const c of s.rtp!.perCall) expect(c.received, `${c.callId}\n${ctx}`).toBeGreaterThan(0);
       }
       expect(leftovers()).toEqual([]);
