@@ -125,8 +125,7 @@ export function peerFinder(o: PeerFinderOptions): PeerFinder {
     let keep = ids;
     for (const arn of arns) {
       if (keep.length === 0) break;
-      // The whole target group, not `Targets: ids`: one id ELBv2 does not know yet (an instance just launched,
-      // eventual consistency) fails a by-id call with InvalidTarget, and with it the whole peer lookup.
+      // The whole group, not `Targets: ids`: one id ELBv2 does not know yet (just launched) fails a by-id call.
       const out = await call('elasticloadbalancing:DescribeTargetHealth', (abortSignal) =>
         elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }), { abortSignal }),
       );
