@@ -11,8 +11,10 @@
 // Each run carries what `sipbake rehearse --json` reports: image, engine, break, outcome, calls { placed, completed,
 // dropped, refused, unanswered, unplaced } (all callers: UDP groups, holders, trunk, TCP; and each apart), instances,
 // perInstance, the verdict, and the machine's load (/proc/loadavg) before and after it.
-// The file is written after every run, so an interrupted bench keeps what finished. Runs with `baked: true` (written
-// by `rehearse --baked`, not by this bench) are kept; so are this engine's runs of cases not re-run (--only).
+//   twilio-relay/baked (only with --only, npm run bench:topology:baked): rehearse --baked, each instance its local
+//   bake booted under systemd-nspawn; perInstance[].bootSeconds and the two bakes.
+// The file is written after every run, so an interrupted bench keeps what finished; the runs of cases not re-run
+// (--only) are kept.
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +34,9 @@ interface Case {
   callSeconds: number;
   break?: BreakKind;
   mediaAddress?: MediaAddressMode;
+  /** Each instance the local bake of its image booted under systemd-nspawn (rehearse --baked): run only when named
+   *  with --only (it needs systemd-nspawn and the bakes; npm run bench:topology:baked). */
+  baked?: boolean;
   /** What the run must show (the control's verdict fails on purpose). */
   expect: string;
 }
@@ -85,6 +90,15 @@ export const CASES: Case[] = [
     mediaAddress: 'signalling',
     expect: 'negative control: calls without audio (media to the NLB address reaches instances without the session)',
   },
+  {
+    name: 'twilio-relay/baked',
+    image: 'twilio-relay',
+    instances: 2,
+    calls: 12,
+    callSeconds: 60,
+    baked: true,
+    expect: 'succeeded, 0 dropped, 0 refused, every instance its boot time',
+  },
 ];
 
 const loadavg = () =>
@@ -113,9 +127,10 @@ export function allCalls(s: { calls: CallCounts; holders?: CallCounts; trunk?: C
 export function runRecord(c: Case, s: RehearsalSummary, load: { before: string; after: string }): Record<string, unknown> {
   return {
     case: c.name,
-    command: `sipbake rehearse ${c.image} --instances ${c.instances} --calls ${c.calls} --call-seconds ${c.callSeconds}${c.break ? ` --break ${c.break}` : ''}${c.mediaAddress ? ` --media-address ${c.mediaAddress}` : ''} --json`,
+    command: `sipbake rehearse ${c.image}${c.baked ? ' --baked' : ''} --instances ${c.instances} --calls ${c.calls} --call-seconds ${c.callSeconds}${c.break ? ` --break ${c.break}` : ''}${c.mediaAddress ? ` --media-address ${c.mediaAddress}` : ''} --json`,
     image: s.image,
     engine: s.engine,
+    ...(s.baked ? { baked: true, ...(s.bakes ? { bakes: s.bakes } : {}) } : {}),
     ...(s.break ? { break: s.break } : {}),
     ...(s.mediaAddress ? { mediaAddress: s.mediaAddress } : {}),
     expect: c.expect,
@@ -137,6 +152,7 @@ export function runRecord(c: Case, s: RehearsalSummary, load: { before: string; 
     perInstance: s.perInstance.map((i) => ({
       id: i.id,
       image: i.image,
+      ...(i.bootSeconds !== undefined ? { bootSeconds: i.bootSeconds } : {}),
       ...(i.callsAtPick !== undefined ? { callsAtPick: i.callsAtPick } : {}),
       ...(i.drainSeconds !== undefined ? { drainSeconds: round(i.drainSeconds, 1) } : {}),
       ...(i.longestRemainingCallSeconds !== undefined ? { longestRemainingCallSeconds: round(i.longestRemainingCallSeconds, 1) } : {}),
@@ -156,10 +172,10 @@ export function runRecord(c: Case, s: RehearsalSummary, load: { before: string; 
 
 type Run = Record<string, unknown>;
 
-/** Pure: the runs to keep from the file as it was: a baked run (another writer's), and this bench's runs (named by
- *  `case`) of cases not re-run now. The old controller's runs (no `case`) go. */
+/** Pure: the runs to keep from the file as it was: this bench's runs (named by `case`) of cases not re-run now.
+ *  The old controller's runs (no `case`) go. */
 export function keptRuns(previous: readonly Run[], rerun: ReadonlySet<string>): Run[] {
-  return previous.filter((r) => r.baked === true || (typeof r.case === 'string' && !rerun.has(r.case)));
+  return previous.filter((r) => typeof r.case === 'string' && !rerun.has(r.case));
 }
 
 async function write(runs: Run[]): Promise<void> {
@@ -186,7 +202,7 @@ async function main(argv: string[]): Promise<void> {
   const at = argv.indexOf('--only');
   const only = at >= 0 ? argv[at + 1] : undefined;
   if (at >= 0 && !only) throw new Error('bench:topology: --only wants a part of a case name, e.g. --only recorder-lb');
-  const cases = only === undefined ? CASES : selectCases(only);
+  const cases = only === undefined ? CASES.filter((c) => !c.baked) : selectCases(only);
   if (!cases.length) throw new Error(`bench:topology: no case matches --only ${only}; the cases: ${CASES.map((c) => c.name).join(', ')}`);
   const previous = await readFile(OUT, 'utf8').then(
     (t) => (JSON.parse(t) as { runs?: Run[] }).runs ?? [],
@@ -209,6 +225,7 @@ async function main(argv: string[]): Promise<void> {
         hookTimeoutSeconds: 120,
         ...(c.break ? { break: c.break } : {}),
         ...(c.mediaAddress ? { mediaAddress: c.mediaAddress } : {}),
+        ...(c.baked ? { baked: true } : {}),
         tag: `t${CASES.indexOf(c)}`,
         log: (l) => process.stderr.write(`${l}\n`),
       });

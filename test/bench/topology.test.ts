@@ -8,14 +8,21 @@ import { callCounts } from '../support/call-counts.js';
 const c = (placed: number, completed: number, dropped = 0, refused = 0): CallCounts => callCounts({ placed, completed, dropped, refused });
 
 describe('bench:topology', () => {
-  it('keeps a baked run and the cases not re-run; drops the old controller runs and the re-run cases', () => {
+  it('keeps the baked run and the cases not re-run; drops the old controller runs and the re-run cases', () => {
     const previous = [
       { engine: 'rehearsal controller', instances: 3 },
-      { engine: 'rehearsal controller', baked: true, instances: 2 },
+      { case: 'twilio-relay/baked', engine: 'sipbake roll', baked: true, instances: 2 },
       { case: 'twilio-relay/3', engine: 'sipbake roll' },
       { case: 'recorder-lb/3', engine: 'sipbake roll' },
     ];
     expect(keptRuns(previous, new Set(['recorder-lb/3']))).toEqual([previous[1], previous[2]]);
+    // Re-running the baked case replaces its one run (bench:topology:baked).
+    expect(keptRuns(previous, new Set(['twilio-relay/baked']))).toEqual([previous[2], previous[3]]);
+  });
+
+  it('runs the baked case only when named (it needs systemd-nspawn and the local bakes)', () => {
+    expect(selectCases('twilio-relay/baked').map((k) => ({ name: k.name, baked: k.baked }))).toEqual([{ name: 'twilio-relay/baked', baked: true }]);
+    expect(CASES.filter((k) => !k.baked).some((k) => k.name.includes('baked'))).toBe(false);
   });
 
   it('sums the UDP callers, holders, trunk and TCP calls into calls', () => {
@@ -39,6 +46,7 @@ describe('bench:topology', () => {
       'recorder-lb/3',
       'recorder-lb/6',
       'recorder-lb/3/media-signalling',
+      'twilio-relay/baked',
     ]);
   });
 
