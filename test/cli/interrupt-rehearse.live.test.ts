@@ -4,12 +4,12 @@
 // work directory, no sipbake-* directory. As root (namespaces, nftables); a live suite: run it under the heavy lock.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../bake/helpers.js';
-import { underPty, until } from './pty.js';
+import { processesUnder, underPty, until } from './pty.js';
 
 const have = (bin: string): boolean => {
   try {
@@ -39,16 +39,6 @@ const namespaces = (): string[] =>
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => /^sbr\d/.test(n));
-
-/** Processes whose command line names a path under `dir` (Kamailio, SIPp, the namespace helper), not sipbake itself. */
-async function processesUnder(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(dir) && !cmd.includes('pty-main.ts')) found.push(`${pid}: ${cmd.replace(/\0/g, ' ')}`);
-  }
-  return found;
-}
 
 describe.skipIf(!canRun)('rehearse: Ctrl-C during start-up, under a pseudo-terminal', () => {
   for (const press of [0.2, 1, 3, 'children'] as const)

@@ -4,12 +4,12 @@
 // SIPp die of the same signal; their failures must not be reported as the cause ("internal error: The service
 // was stopped", "kamailio rejected the rendered config"). The press times are when to press, not assertions.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildFixture, type BuildFixture } from '../bake/build-support.js';
 import { repoRoot } from '../bake/helpers.js';
-import { underPty, until, type PtyRun } from './pty.js';
+import { processesUnder, underPty, until, type PtyRun } from './pty.js';
 
 let fx: BuildFixture | undefined;
 let tmp: string | undefined;
@@ -21,17 +21,6 @@ afterEach(async () => {
 });
 
 const harness = path.join(repoRoot, 'test/cli/pty-main.ts');
-
-/** Processes whose command line names a path under `dir`: what the command started from its temporary directory. */
-async function processesUnder(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    // sipbake itself (and `script` around it) name the directory in their arguments too: not children.
-    if (cmd.includes(dir) && !cmd.includes('pty-main.ts')) found.push(`${pid}: ${cmd.replace(/\0/g, ' ')}`);
-  }
-  return found;
-}
 
 const leftovers = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((d) => d.startsWith('sipbake-'));
 

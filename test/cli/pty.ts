@@ -1,6 +1,7 @@
 // A command under a pseudo-terminal: util-linux `script` gives it a pty; writing ^C (0x03) into it makes the
 // line discipline send SIGINT to the foreground process group, as a person's Ctrl-C does.
 import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 
 export interface PtyRun {
   output: () => string;
@@ -40,4 +41,15 @@ export async function until(what: () => Promise<boolean> | boolean, run: PtyRun,
     if (Date.now() > end) throw new Error(`timed out; the terminal showed:\n${run.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Processes whose command line names a path under `dir`: what the command started from its temporary directory.
+ *  sipbake itself (and `script` around it) name the directory in their arguments too: not children. */
+export async function processesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.includes(dir) && !cmd.includes('pty-main.ts')) found.push(`${pid}: ${cmd.replace(/\0/g, ' ')}`);
+  }
+  return found;
 }
