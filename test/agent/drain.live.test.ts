@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readKamailioUnit } from '../../src/contract/kamailio-args.js';
 import { renderImage } from '../../src/render/index.js';
 import { seed, repoRoot, variant } from '../render/fixtures.js';
 import { startAutoScalingHttpFake, type AutoScalingHttpFake } from '../fakes/autoscaling-http.js';
@@ -72,8 +73,10 @@ async function rig(drain: Record<string, unknown>): Promise<Rig> {
     throw new Error(`render failed: ${String(e)} ${JSON.stringify((e as { details?: unknown }).details)}`);
   });
   const ctl = `unix:${out}/run/kamailio/kamailio_ctl`;
+  // The image unit's own command line (memory.sharedMb/privateMb of the definition above), as on an instance.
+  const [kamBin = 'kamailio', ...kamArgs] = await readKamailioUnit(out);
   const kam = track(
-    execa('kamailio', ['-DD', '-E', '-m', '256', '-M', '16', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], {
+    execa(kamBin, kamArgs, {
       reject: false,
       all: true,
       detached: true,

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { readKamailioUnit } from '../../src/contract/kamailio-args.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { gitRepo, tarball, writeStandInProject } from './helpers.js';
 import { DEBIAN_KAMAILIO, debianKamailioTarball } from './debian-source.js';
@@ -187,9 +188,9 @@ describe('seed 000 relay from the tarball pin: compile, -c, start-up check, boot
       expect(await readFile(path.join(r.root, 'etc/kamailio/sipbake-boot.cfg'), 'utf8')).toContain('#!define SIPBAKE_PRIVATE_IP 127.0.0.1');
       await mkdir(path.join(r.root, 'run/kamailio'), { recursive: true });
 
-      const bin = path.join(r.root, 'usr/local/sbin/kamailio');
-      const cfg = path.join(r.root, 'etc/kamailio/kamailio.cfg');
-      kamailio = execa(bin, ['-DD', '-E', '-f', cfg, '-m', '64', '-M', '8'], { reject: false, all: true });
+      // The baked unit's ExecStart= (the image's memory sizes), with the baked binary and the root's config.
+      const [bin = 'kamailio', ...args] = await readKamailioUnit(r.root, path.join(r.root, 'usr/local/sbin/kamailio'));
+      kamailio = execa(bin, args, { reject: false, all: true });
       const scenario = path.join(r.dir, 'options.xml');
       await writeFile(scenario, OPTIONS_SCENARIO);
       let sipp: Awaited<ReturnType<typeof execa>> | undefined;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readKamailioUnit } from '../../src/contract/kamailio-args.js';
 import { renderImage } from '../../src/render/index.js';
 import { RealRtpproxy } from '../../src/try/rtpproxy.js';
 import { rtpproxyBinary } from '../../src/try/upstream.js';
@@ -71,9 +72,9 @@ describe('sipbake-status on a draining instance', () => {
     expect(await rtp.command('U ops-live-call 127.0.0.1 40000 ftag1')).toMatch(/^\d+/);
 
     const ctl = `unix:${out}/run/kamailio/kamailio_ctl`;
-    void track(
-      execa('kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], { reject: false, all: true, detached: true }),
-    );
+    // The image unit's own command line (memory.sharedMb/privateMb of the definition above), as on an instance.
+    const [kam = 'kamailio', ...kamArgs] = await readKamailioUnit(out);
+    void track(execa(kam, kamArgs, { reject: false, all: true, detached: true }));
     await until('Kamailio to answer on its ctl socket', async () => (await activeDialogs(ctl)) !== undefined, 20_000);
     void track(
       execa('sipp', ['-sf', path.join(SCENARIOS, 'uas-rr.xml'), '-i', UAS_HOST, '-p', String(uasPort), '-nostdin', '-timeout', '120s'], {

@@ -7,6 +7,7 @@ import { loadImage } from '../../src/definition/load.js';
 import { planImage, renderImage } from '../../src/render/index.js';
 import { UserError } from '../../src/core/errors.js';
 import { kamailioCheck } from '../../src/check/kamailio-check.js';
+import { readKamailioUnit } from '../../src/contract/kamailio-args.js';
 import { dispatcherRows } from '../../src/render/dispatcher.js';
 import type { ImageDefinition } from '../../src/definition/schema.js';
 import { freePort } from '../../src/try/ports.js';
@@ -121,7 +122,9 @@ describe('accepted payloads, as Kamailio and PostgreSQL read them', () => {
     const out = path.join(root, 'tree');
     await renderImage(root, 'img', { out, local: { privateIp: '127.0.0.1', publicIp: '127.0.0.1' } });
     const sock = `unix:${out}/run/kamailio/kamailio_ctl`;
-    const kam = execa('kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-f', path.join(out, 'etc/kamailio/kamailio.cfg')], { reject: false, all: true });
+    // The image unit's own command line (the definition's default memory), as on an instance.
+    const [kamBin = 'kamailio', ...kamArgs] = await readKamailioUnit(out);
+    const kam = execa(kamBin, kamArgs, { reject: false, all: true });
     try {
       let listing = '';
       for (let i = 0; i < 75 && !listing; i++) {
