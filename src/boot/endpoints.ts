@@ -62,7 +62,8 @@ function bootRegion(n: Pick<BootNet, 'guestIp'>, id: InstanceIdentity): { region
   const lt = region.addLaunchTemplate(`${id.groupName}-lt`, { ImageId: image.ImageId });
   region.addAsg({
     AutoScalingGroupName: id.groupName,
-    desired: 1,
+    desired: 0, // seedInstance below adds the machine: desired 1
+    MinSize: 1,
     launchTemplate: { LaunchTemplateId: lt.LaunchTemplateId, Version: '1' },
     hooks: [
       {
@@ -73,13 +74,8 @@ function bootRegion(n: Pick<BootNet, 'guestIp'>, id: InstanceIdentity): { region
       },
     ],
   });
-  // The model numbered its instance; the machine has its own id and address.
-  const [instance] = region.instancesOf(id.groupName);
-  if (!instance) throw new Error(`bootRegion: the model launched no instance in ${id.groupName}`);
-  region.instances.delete(instance.InstanceId);
-  instance.InstanceId = id.instanceId;
-  instance.PrivateIpAddress = n.guestIp;
-  region.instances.set(id.instanceId, instance);
+  // The group's one instance is the machine itself: its id and address, not ones the model would number.
+  const instance = region.seedInstance(id.groupName, { InstanceId: id.instanceId, PrivateIpAddress: n.guestIp });
   return { region, instance };
 }
 

@@ -306,15 +306,38 @@ export class Region {
     this.asgs.set(asg.AutoScalingGroupName, asg);
     if (asg.launchTemplate) {
       const target = this.resolveGroupTarget(asg);
-      for (let n = 0; n < a.desired; n++) {
-        const i = this.launchInstance(asg.AutoScalingGroupName, target);
-        i.LifecycleState = 'InService';
-        i.inServiceAt = this.nowMs;
-        i.healthAt = this.nowMs;
-        i.knownAt = this.nowMs; // running before the scenario starts
-      }
+      for (let n = 0; n < a.desired; n++) this.runningSince(this.launchInstance(asg.AutoScalingGroupName, target));
     }
     return asg;
+  }
+
+  /**
+   * One more InService instance of the group with the caller's instance id and primary private address (a machine
+   * that exists already, such as a booted image): launched from the group's own configuration, healthy, and known to
+   * EC2 and ELB at once (eventual consistency delays only ids that are new to the region). It counts in the group's
+   * desired capacity. An id or a live instance's address already in the region is refused.
+   */
+  seedInstance(asgName: string, as: { InstanceId: string; PrivateIpAddress: string }): FakeInstance {
+    const asg = this.asgs.get(asgName);
+    if (!asg?.launchTemplate) throw new Error(`seedInstance: no group ${asgName} with a launch template`);
+    if (this.instances.has(as.InstanceId)) throw new Error(`seedInstance: instance ${as.InstanceId} exists already`);
+    if (this.addressTaken(as.PrivateIpAddress)) throw new Error(`seedInstance: ${as.PrivateIpAddress} is another instance's address`);
+    asg.DesiredCapacity++;
+    asg.MaxSize = Math.max(asg.MaxSize, asg.DesiredCapacity);
+    return this.runningSince(this.launchInstance(asgName, this.resolveGroupTarget(asg), as));
+  }
+
+  /** Running before the scenario starts: InService, healthy and known from now. */
+  private runningSince(i: FakeInstance): FakeInstance {
+    i.LifecycleState = 'InService';
+    i.inServiceAt = this.nowMs;
+    i.healthAt = this.nowMs;
+    i.knownAt = this.nowMs;
+    return i;
+  }
+
+  private addressTaken(ip: string): boolean {
+    return [...this.instances.values()].some((i) => i.PrivateIpAddress === ip && i.LifecycleState !== 'Terminated');
   }
 
   setAlarm(name: string, state: FakeAlarm['StateValue'], o: { composite?: boolean } = {}): void {
@@ -345,7 +368,8 @@ export class Region {
     };
   }
 
-  launchInstance(asgName: string, t: ReplaceTarget): FakeInstance {
+  /** `as`: the id and address of an instance that exists already (seedInstance); otherwise the region assigns them. */
+  launchInstance(asgName: string, t: ReplaceTarget, as?: { InstanceId: string; PrivateIpAddress: string }): FakeInstance {
     const image = this.images.get(t.ImageId);
     const tgs = this.asgs
       .get(asgName)!
@@ -360,11 +384,9 @@ export class Region {
     const healthAt = health === 'healthy' ? appAt + worst((g) => g.HealthyThresholdCount) : inServiceAt + failing;
     // A good image that boots slowly fails its first checks: unhealthy until it has passed enough of them.
     const unhealthyFrom = health === 'healthy' && appAt > inServiceAt + failing ? inServiceAt + failing : undefined;
-    // Primary private IPv4 from the subnet (10.0.0.0/16), never reused: .1-.3 of a subnet are AWS's.
-    const n = this.instances.size;
     const i: FakeInstance = {
-      PrivateIpAddress: `10.0.${Math.floor(n / 250)}.${(n % 250) + 4}`,
-      InstanceId: this.nextId('i'),
+      PrivateIpAddress: as?.PrivateIpAddress ?? this.freeAddress(),
+      InstanceId: as?.InstanceId ?? this.nextId('i'),
       asg: asgName,
       ltId: t.LaunchTemplateId,
       ltVersion: t.version,
@@ -380,6 +402,14 @@ export class Region {
     };
     this.instances.set(i.InstanceId, i);
     return i;
+  }
+
+  /** Primary private IPv4 from the subnet (10.0.0.0/16), never reused (.1-.3 of a subnet are AWS's); a seeded one is skipped. */
+  private freeAddress(): string {
+    for (let n = this.instances.size; ; n++) {
+      const ip = `10.0.${Math.floor(n / 250)}.${(n % 250) + 4}`;
+      if (![...this.instances.values()].some((i) => i.PrivateIpAddress === ip)) return ip;
+    }
   }
 
   /**
