@@ -3,7 +3,8 @@
 // elsewhere the marker buys nothing. And: an in-dialog request whose Record-Route token names an instance that is gone
 // (terminated, or its Kamailio killed) gets a prompt 481 from the instance that would forward it, instead of 100 and
 // then 408 when tm's fr_timer (30 s) fires. One twilio-relay instance; the dead owner is an address inside the peer
-// network where nothing listens.
+// network where nothing listens. The mechanism (shortened timer, failure route, 481) is checked route by route in both
+// seeds' rendered configs by test/render/owner-gone.test.ts.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
