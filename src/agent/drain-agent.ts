@@ -30,13 +30,14 @@ interface Clients {
 function awsClients(env: AgentEnv, region: string): Clients {
   const endpoint = env.autoScalingEndpoint ? { endpoint: env.autoScalingEndpoint } : {};
   // Peer lookups only: few retries, so a poll never waits long on them (a failure means 503, not a broken drain).
-  // Target health of the peers. Pointed at a test endpoint for Auto Scaling (the loopback fake serves Auto Scaling
-  // and EC2 only), the agent goes without it and trusts Auto Scaling's health.
+  // The peers' target health (ELBv2) on AWS, or at SIPBAKE_ELBV2_ENDPOINT. Pointed at a test endpoint for Auto
+  // Scaling without one for ELBv2, the agent goes without it and trusts Auto Scaling's health.
+  const elbv2 = env.elbv2Endpoint ? { endpoint: env.elbv2Endpoint } : env.autoScalingEndpoint ? undefined : {};
   return {
     autoScaling: new AutoScalingClient({ region, maxAttempts: 5, ...endpoint }),
     lookupAutoScaling: new AutoScalingClient({ region, maxAttempts: 2, ...endpoint }),
     ec2: new EC2Client({ region, maxAttempts: 2, ...(env.ec2Endpoint ? { endpoint: env.ec2Endpoint } : {}) }),
-    ...(env.autoScalingEndpoint ? {} : { elbv2: new ElasticLoadBalancingV2Client({ region, maxAttempts: 2 }) }),
+    ...(elbv2 ? { elbv2: new ElasticLoadBalancingV2Client({ region, maxAttempts: 2, ...elbv2 }) } : {}),
   };
 }
 

@@ -15,6 +15,8 @@ export interface AgentEnv {
   autoScalingEndpoint?: string;
   /** EC2 API endpoint (DescribeInstances: the peers' private addresses for the drain's hand-off). */
   ec2Endpoint?: string;
+  /** ELBv2 API endpoint (DescribeTargetHealth: a peer must be healthy in its target groups). */
+  elbv2Endpoint?: string;
   /** kamcmd binary; default: the manifest's, else `kamcmd` on PATH. */
   kamcmd?: string;
 }
@@ -39,11 +41,13 @@ export function agentEnv(env: NodeJS.ProcessEnv): AgentEnv {
   const sm = opt('SIPBAKE_SECRETSMANAGER_ENDPOINT');
   const asg = opt('SIPBAKE_AUTOSCALING_ENDPOINT');
   const ec2 = opt('SIPBAKE_EC2_ENDPOINT');
+  const elbv2 = opt('SIPBAKE_ELBV2_ENDPOINT');
   const kamcmd = opt('SIPBAKE_KAMCMD');
   if (ssm) e.ssmEndpoint = ssm;
   if (sm) e.secretsManagerEndpoint = sm;
   if (asg) e.autoScalingEndpoint = asg;
   if (ec2) e.ec2Endpoint = ec2;
+  if (elbv2) e.elbv2Endpoint = elbv2;
   if (kamcmd) e.kamcmd = kamcmd;
   return e;
 }

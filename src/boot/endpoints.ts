@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { FakeInstance } from '../region/model.js';
 import { Region } from '../region/region.js';
-import { serveInstanceImds, type InstanceImds } from '../region/wire/imds.js';
+import { instanceRoleItems, serveInstanceImds, type ImdsItems, type InstanceImds } from '../region/wire/imds.js';
 import { serveRegion, type RegionServer, type WireRecord } from '../region/wire/server.js';
 import type { BootNet } from './net.js';
 
@@ -79,19 +79,14 @@ function bootRegion(n: Pick<BootNet, 'guestIp'>, id: InstanceIdentity): { region
   return { region, instance };
 }
 
-/** Instance-role credentials as IMDS serves them (instance-metadata-security-credentials.html). */
-function roleItems(): Record<string, string> {
-  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const creds = {
-    Code: 'Success',
-    LastUpdated: iso(Date.now()),
-    Type: 'AWS-HMAC',
-    AccessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
-    SecretAccessKey: randomBytes(30).toString('base64'),
-    Token: randomBytes(32).toString('base64'),
-    Expiration: iso(Date.now() + 6 * 3600_000),
-  };
-  return { 'iam/security-credentials/': ROLE, [`iam/security-credentials/${ROLE}`]: JSON.stringify(creds) };
+/** Instance-role credentials as IMDS serves them (instance-metadata-security-credentials.html): fresh random keys. */
+function roleItems(): ImdsItems {
+  return instanceRoleItems({
+    role: ROLE,
+    accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64'),
+    token: randomBytes(32).toString('base64'),
+  });
 }
 
 export async function serveInstance(n: BootNet, dir: string, id: InstanceIdentity): Promise<InstanceEndpoints> {

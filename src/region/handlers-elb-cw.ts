@@ -1,7 +1,7 @@
 // ELBv2 (target groups, target health, deregistration delay) and CloudWatch (alarms) commands of the fake.
 import type { Region } from './region.js';
 import { awsError } from './faults.js';
-import type { FakeInstance } from './model.js';
+import type { FakeInstance, FakeTargetGroup } from './model.js';
 
 type In = Record<string, any>;
 
@@ -17,6 +17,16 @@ function targetState(f: Region, i: FakeInstance): { State: string; Reason?: stri
       ? { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' }
       : { State: 'initial', Reason: 'Elb.InitialHealthChecking' };
   return i.health === 'healthy' ? { State: 'healthy' } : { State: 'unhealthy', Reason: 'Target.FailedHealthChecks' };
+}
+
+/**
+ * The port a target is registered on. Auto Scaling registers an instance on the target group's port ("Use Elastic
+ * Load Balancing to distribute incoming application traffic in your Auto Scaling group", Auto Scaling user guide);
+ * RegisterTargets may give a target its own Port (API_RegisterTargets, API_TargetDescription), which
+ * DescribeTargetHealth then answers (a rehearsal's images on different SIP ports).
+ */
+function targetPortOf(tg: FakeTargetGroup, i: FakeInstance | undefined): number {
+  return i?.targetPort ?? tg.Port;
 }
 
 function tgOrThrow(f: Region, arn: string) {
@@ -36,6 +46,7 @@ export function elbHandlers(f: Region): Record<string, (input: In) => unknown> {
             TargetGroupArn: tg.TargetGroupArn,
             TargetGroupName: tg.TargetGroupName,
             Protocol: 'TCP_UDP',
+            Port: tg.Port,
             HealthCheckProtocol: 'TCP',
             HealthCheckIntervalSeconds: tg.HealthCheckIntervalSeconds,
             HealthyThresholdCount: tg.HealthyThresholdCount,
@@ -69,8 +80,9 @@ export function elbHandlers(f: Region): Record<string, (input: In) => unknown> {
       const out = (wanted ?? members.map((i) => i.InstanceId)).flatMap((id) => {
         const i = f.instances.get(id);
         const s = i && members.includes(i) ? targetState(f, i) : undefined;
-        if (!s) return wanted ? [{ Target: { Id: id, Port: 5060 }, TargetHealth: { State: 'unused', Reason: 'Target.NotRegistered' } }] : [];
-        return [{ Target: { Id: id, Port: 5060 }, TargetHealth: s }];
+        const Target = { Id: id, Port: targetPortOf(tg, i) };
+        if (!s) return wanted ? [{ Target, TargetHealth: { State: 'unused', Reason: 'Target.NotRegistered' } }] : [];
+        return [{ Target, TargetHealth: s }];
       });
       return { TargetHealthDescriptions: out };
     },

@@ -125,6 +125,8 @@ export interface FakeInstance {
   PublicIpAddress?: string;
   /** A Spot interruption notice (IMDS spot/instance-action), once issued. */
   spotInstanceAction?: { action: 'hibernate' | 'stop' | 'terminate'; time: string };
+  /** The port its targets are registered on when it is not the target group's (RegisterTargets' per-target Port). */
+  targetPort?: number;
 }
 
 interface FakeHook {
@@ -160,6 +162,8 @@ export interface FakeTargetGroup {
   HealthyThresholdCount: number;
   UnhealthyThresholdCount: number;
   deregistrationDelay: number;
+  /** The group's port: Auto Scaling registers each instance on it (see targetPortOf). */
+  Port: number;
 }
 
 export interface FakeAlarm {

@@ -282,6 +282,7 @@ export class Region {
       HealthyThresholdCount: 3,
       UnhealthyThresholdCount: 3,
       deregistrationDelay: 0,
+      Port: 5060,
       ...hc,
     };
     this.targetGroups.set(tg.TargetGroupArn, tg);

@@ -14,6 +14,7 @@ import { BOOT_INCLUDE_PATH } from '../contract/boot-include.js';
 import { readBootResult } from '../contract/boot-result.js';
 import { UserError } from '../core/errors.js';
 import { RecordingReporter } from '../core/reporter.js';
+import { AGENT_ENDPOINTS, agentForwards } from './agent-endpoints.js';
 import { agentEnv, parseBootInclude } from './boot.js';
 import { serveInstanceImds } from './instance-imds.js';
 import type { Fleet } from './fleet.js';
@@ -59,16 +60,14 @@ export async function bakeImages(rig: Rig, imgs: { old: RehearsalImage; new: Reh
 
 /**
  * The guest's agent units (sipbake-boot, sipbake-drain) get the process launcher's agent environment (agentEnv,
- * less SIPBAKE_ROOT: the guest's root is /) and the Auto Scaling and EC2 endpoints fleet.ts gives the drain agent.
+ * less SIPBAKE_ROOT: the guest's root is /) and the AWS endpoints fleet.ts gives the drain agent (AGENT_ENDPOINTS).
  */
 export function endpointsDropIn(): string {
   const env = [
     ...agentEnv('/')
       .slice(1)
       .filter((e) => !e.startsWith('SIPBAKE_ROOT=')),
-    'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339',
-    // Without peer discovery nothing listens there: the lookup fails (refused), never the real EC2 endpoint.
-    'SIPBAKE_EC2_ENDPOINT=http://127.0.0.1:1340',
+    ...AGENT_ENDPOINTS,
   ];
   return `[Service]\n${env.map((e) => `Environment=${e}`).join('\n')}\n`;
 }
@@ -101,14 +100,7 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   const dir = path.join(rig.dir, `i${k}`);
   await mkdir(dir, { recursive: true });
   const imdsSock = await serveInstanceImds(rig, f, k, id, img);
-  const helperArgs = [
-    '--forward',
-    `127.0.0.1:1338=${imdsSock}`,
-    '--forward',
-    `127.0.0.1:1339=${f.asgSock}`,
-    ...(f.peerDiscovery ? ['--forward', `127.0.0.1:1340=${f.ec2Sock}`] : []),
-  ];
-  const h = start(rig, ['ip', 'netns', 'exec', ns, process.execPath, rig.helper, ...helperArgs], `helper ${ns}`);
+  const h = start(rig, ['ip', 'netns', 'exec', ns, process.execPath, rig.helper, ...agentForwards(f, imdsSock)], `helper ${ns}`);
   await h.waitForLine(/^ready$/, 10_000);
   const dropIn = path.join(dir, 'rehearsal-endpoints.conf');
   await writeFile(dropIn, endpointsDropIn());

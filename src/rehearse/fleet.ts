@@ -16,6 +16,7 @@ import type { BreakKind } from './types.js';
 import { checkDue, initialTarget, observeCheck, registeredHealthy, scaledHealthCheck, type HealthCheckParams, type TargetHealth } from './target-health.js';
 import { check, event, liveOf, run, sh, sleep, start, type Rig } from './rig.js';
 import { launch as launchBaked } from './baked-instance.js';
+import { AGENT_ENDPOINTS, agentForwards } from './agent-endpoints.js';
 import { serveInstanceImds } from './instance-imds.js'; // r4-baked: --baked
 
 // The network (internet, NLB, NAT gateway), the endpoints the instances reach (IMDS, Auto Scaling, EC2: each
@@ -66,6 +67,7 @@ export interface Fleet {
   probeSock: string;
   asgSock: string;
   ec2Sock: string;
+  elbv2Sock: string;
   peerDiscovery: boolean;
   /** The NLB's view of each target (target-health.ts); the model's target health follows it. */
   targetHealth: Map<string, TargetHealth>;
@@ -102,6 +104,7 @@ export async function serveRegion(rig: Rig, imgs: { old: RehearsalImage; new: Re
     probeSock: path.join(rig.dir, 'probe.sock'),
     asgSock: path.join(rig.dir, 'autoscaling.sock'),
     ec2Sock: path.join(rig.dir, 'ec2.sock'),
+    elbv2Sock: path.join(rig.dir, 'elbv2.sock'),
     peerDiscovery: rig.o.peerDiscovery ?? true,
     targetHealth: new Map(),
     healthCheck: scaledHealthCheck(rig.o.scale, model.tg),
@@ -110,8 +113,8 @@ export async function serveRegion(rig: Rig, imgs: { old: RehearsalImage; new: Re
   // The agents' Auto Scaling and EC2 calls cross the region's own wire server (src/region/wire): the model's handlers,
   // its throttling and eventual consistency, as the roll engine's calls do; its clock follows this machine's first,
   // and the hook's durations are shown to the agents in this machine's seconds (agentView).
-  // Without peer discovery the EC2 socket is absent: the forwarder is not started, the lookup's connection is refused.
-  const sockets = { autoscaling: f.asgSock, ...(f.peerDiscovery ? { ec2: f.ec2Sock } : {}) };
+  // Without peer discovery the EC2 and ELBv2 sockets are absent: no forwarder, the lookup's connection is refused.
+  const sockets = { autoscaling: f.asgSock, ...(f.peerDiscovery ? { ec2: f.ec2Sock, elbv2: f.elbv2Sock } : {}) };
   f.agentWire = await serveRegionWire(model.region, { sockets, clock: () => f.link.sync(), view: agentView(rig.o.scale) });
   rig.servers.push(f.agentWire);
   return f;
@@ -139,11 +142,7 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   const imdsSock = await serveInstanceImds(rig, f, k, id, img);
   const nsx = ['ip', 'netns', 'exec', ns];
   const helperArgs = [
-    '--forward',
-    `127.0.0.1:1338=${imdsSock}`,
-    '--forward',
-    `127.0.0.1:1339=${f.asgSock}`,
-    ...(f.peerDiscovery ? ['--forward', `127.0.0.1:1340=${f.ec2Sock}`] : []),
+    ...agentForwards(f, imdsSock),
     // r3-media: the stand-in only where this machine has no rtpproxy (rtp-proxy.ts starts the real one).
     ...(img.rtpproxy && !rtpproxyBinary() ? ['--rtpproxy', '127.0.0.1:7722'] : []),
   ];
@@ -161,18 +160,7 @@ export async function launch(rig: Rig, f: Fleet, k: number, id: string, img: Reh
   const kam = start(rig, [...nsx, ...(await readKamailioUnit(tree))], `kamailio ${id}`, `kamailio-${k}.log`);
   const agent = start(
     rig,
-    [
-      ...nsx,
-      ...agentEnv(tree),
-      'SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339',
-      // Without peer discovery nothing listens there (no forwarder): the lookup fails (connection refused) and a
-      // draining instance refuses new INVITEs. Never left unset: the SDK would aim at the real EC2 endpoint.
-      'SIPBAKE_EC2_ENDPOINT=http://127.0.0.1:1340',
-      'SIPBAKE_KAMCMD=kamcmd',
-      process.execPath,
-      path.join(tree, 'usr/local/lib/sipbake/agent.mjs'),
-      'drain',
-    ],
+    [...nsx, ...agentEnv(tree), ...AGENT_ENDPOINTS, 'SIPBAKE_KAMCMD=kamcmd', process.execPath, path.join(tree, 'usr/local/lib/sipbake/agent.mjs'), 'drain'],
     `drain agent ${id}`,
     `agent-${k}.log`,
   );
@@ -248,6 +236,7 @@ export async function fleetUp(rig: Rig, f: Fleet, oldImg: RehearsalImage): Promi
   const seeded = f.model.region.instancesOf(f.model.asg.AutoScalingGroupName);
   f.cs.instances = seeded.map((m, n) => {
     m.PrivateIpAddress = instanceIp(n + 1);
+    m.targetPort = oldImg.port;
     return { id: m.InstanceId, k: n + 1, image: 'old' as const, state: m.LifecycleState, launchedAt: Date.now(), heartbeats: 0 };
   });
   await Promise.all(f.cs.instances.map((i) => launch(rig, f, i.k, i.id, oldImg)));

@@ -58,6 +58,12 @@ export function handedOff(calleeLog: string, callIds: ReadonlySet<string>): stri
   return [...out];
 }
 
+/** The peers a drain agent handed new INVITEs to, in order: its log's "handing new INVITEs to ID (PEER)" lines
+ *  (src/agent/drain-machine.ts). */
+export function handoffPeers(agentLog: string): string[] {
+  return [...new Set([...agentLog.matchAll(/handing new INVITEs to (i-[0-9a-z]+) \(/g)].map((m) => m[1] ?? ''))];
+}
+
 /** Trunk calls Kamailio logged as handed off: the handoff route's xlog line (templates/kamailio/kamailio.cfg.eta,
  *  route[HANDOFF]) "handoff: INVITE Call-ID X from SRC to PEER". */
 export function handoffsLogged(kamailioLogs: string[], callIds: ReadonlySet<string>): number {

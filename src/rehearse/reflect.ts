@@ -64,6 +64,7 @@ function reflectLaunch(r: Reflection, m: FakeInstance): void {
   setModelTargetHealth(m, 'initial', f.model.region.nowMs);
   f.targetHealth.set(m.InstanceId, initialTarget());
   const img = image === 'new' ? r.imgs.new : r.imgs.old;
+  m.targetPort = img.port;
   event(rig, m.InstanceId, `launched by Auto Scaling from ${m.ImageId} (${img.name}${image === 'new' && rig.o.break ? `, --break ${rig.o.break}` : ''})`);
   const booting = launch(rig, f, k, m.InstanceId, img, image === 'new' ? rig.o.break : undefined).catch((e: unknown) => {
     r.rec.launchFailures.set(m.InstanceId, `launch failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -2,11 +2,11 @@ import { markAudioLost, readRtpFigures } from './rtp-report.js';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { callOutcomes, timedMessages, type CallOutcome } from './calls.js';
-import type { Fleet } from './fleet.js';
+import type { Fleet, FleetInstance } from './fleet.js';
 import { bakesOf, bootSecondsOf } from './baked-instance.js'; // r4-baked: --baked
 import type { RehearsalImage } from './image.js';
 import type { Load } from './load.js';
-import { callEnds, handedOff, handoffsLogged, natPath, natTranslations } from './measure.js';
+import { callEnds, handedOff, handoffPeers, handoffsLogged, natPath, natTranslations } from './measure.js';
 import { ADDR } from './net-plan.js';
 import type { RehearsalPlan } from './plan.js';
 import { cancellableSleep, event, type Rig } from './rig.js';
@@ -29,6 +29,8 @@ interface Observed {
   ends: Map<string, number>;
   uasLogs: string[];
   trunkLog: string;
+  /** Per instance, the peers its drain agent handed new INVITEs to (handoffPeers). */
+  handoffs: Map<string, string[]>;
 }
 
 /** The calls end by themselves (bounded by the plan's window). Returns false when the rehearsal stopped waiting
@@ -45,8 +47,9 @@ export async function awaitCalls(rig: Rig, plan: RehearsalPlan, load: Load): Pro
   return ended;
 }
 
-async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Observed> {
+async function observe(rig: Rig, plan: RehearsalPlan, load: Load, instances: readonly FleetInstance[]): Promise<Observed> {
   const read = (f: string) => readFile(path.join(rig.dir, f), 'utf8').catch(() => '');
+  const handoffs = new Map(await Promise.all(instances.map(async (i) => [i.id, handoffPeers(await read(`agent-${i.k}.log`))] as const)));
   const outcomes = callOutcomes(await Promise.all(plan.groups.map((_, gi) => read(`uac-${gi}.log`))));
   const uasLogs = await Promise.all(load.peers.map((p) => read(`uas-${p}.log`)));
   const ends = callEnds([...uasLogs]);
@@ -58,7 +61,7 @@ async function observe(rig: Rig, plan: RehearsalPlan, load: Load): Promise<Obser
     const e = ends.get(c.callId);
     if (e !== undefined) c.endedAt = e;
   }
-  return { outcomes, trunkOutcomes, holderOutcomes, tcpOutcomes, ends, uasLogs, trunkLog };
+  return { outcomes, trunkOutcomes, holderOutcomes, tcpOutcomes, ends, uasLogs, trunkLog, handoffs };
 }
 
 /** A call is cut when the instance that owned its dialog was terminated while the call was still up (its end, seen
@@ -115,6 +118,8 @@ function perInstance(
     if (boot !== undefined) s.boot = boot;
     const bootSeconds = bootSecondsOf(rig).get(i.id); // r4-baked: --baked
     if (bootSeconds !== undefined) s.bootSeconds = bootSeconds;
+    const handedTo = seen.handoffs.get(i.id) ?? [];
+    if (handedTo.length) s.handedTo = handedTo;
     const { pickedAt, terminatedAt } = i;
     if (pickedAt === undefined || terminatedAt === undefined) return s;
     const held = rec.callsAtPick.get(i.id) ?? [];
@@ -231,7 +236,7 @@ export async function summarize(
 ): Promise<RehearsalSummary> {
   const { o } = rig;
   const { rec } = rolled;
-  const seen = await observe(rig, plan, load);
+  const seen = await observe(rig, plan, load, f.cs.instances);
   const cut = markCut(seen, rec, callsEnded);
   const times = rollTimes(rec.rollMs, launchWallMs(f.cs.instances, rec.rollEndedAt), o.scale);
   const poll = imgs.old.pollSeconds;

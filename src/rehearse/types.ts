@@ -22,7 +22,8 @@ export interface RehearseOptions {
   trunk?: boolean;
   /** TCP calls besides the UDP ones (SIPp -t tn through the NLB's TCP listener; default on). */
   tcp?: boolean;
-  /** Serve EC2 DescribeInstances to the drain agents (SIPBAKE_EC2_ENDPOINT), so a draining instance can find the
+  /** Serve EC2 DescribeInstances and ELBv2 DescribeTargetHealth to the drain agents (SIPBAKE_EC2_ENDPOINT,
+   *  SIPBAKE_ELBV2_ENDPOINT), so a draining instance can find the
    *  serving peers it hands new INVITEs to (default on). Off: nothing answers at that endpoint (the negative control:
    *  the lookup fails, a draining instance refuses them). */
   peerDiscovery?: boolean;
@@ -78,6 +79,8 @@ export interface InstanceSummary {
   agentAfterPickSeconds?: number;
   /** What the image's boot agent wrote in this instance's namespace, read back from its boot include. */
   boot?: InstanceBoot;
+  /** The peers (instance ids) its drain agent handed new INVITEs to, from its log; absent when none. */
+  handedTo?: string[];
 }
 
 /** Calls by outcome. unplaced: planned but never placed by the caller; cutByRehearsal: still up when the rehearsal

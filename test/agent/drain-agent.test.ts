@@ -78,7 +78,7 @@ afterEach(async () => {
   await r?.cleanup();
 });
 
-async function startAgent(drain: Record<string, unknown>, boot?: BootResult) {
+async function startAgent(drain: Record<string, unknown>, boot?: BootResult, env: Record<string, string> = {}) {
   const port = await freePort();
   r = await agentRoot(await image('twilio-relay', { drain: { pollSeconds: 1, healthCheck: { port }, ...drain } }));
   if (boot) await writeBootResult(r.root, boot);
@@ -101,6 +101,7 @@ async function startAgent(drain: Record<string, unknown>, boot?: BootResult) {
       SIPBAKE_AUTOSCALING_ENDPOINT: asg.endpoint,
       SIPBAKE_EC2_ENDPOINT: asg.endpoint,
       SIPBAKE_KAMCMD: kamcmd,
+      ...env,
     },
     reject: false,
     timeout: 60_000,
@@ -175,6 +176,30 @@ describe('agent.mjs drain (bundled, child process)', () => {
     c.kill('SIGTERM');
     const res = await c;
     expect(res.all).toContain('inside the peer network 192.0.2.0/24');
+    expect(res.all).not.toContain(`handing new INVITEs to ${peer.InstanceId}`);
+  });
+
+  it("with SIPBAKE_ELBV2_ENDPOINT, reads the peers' target health and hands off to the peer's registered port", async () => {
+    const { child: c } = await startAgent({ maxSeconds: 2 }, undefined, { SIPBAKE_ELBV2_ENDPOINT: asg.endpoint });
+    peer.targetPort = 5080; // an image on another SIP port: the target is registered on it
+    terminate();
+    await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
+    expect(await readFile(path.join(r.root, 'handoff'), 'utf8')).toBe(`${peer.PrivateIpAddress}:5080\n`);
+    expect(asg.calls.some((x) => x.action === 'DescribeTargetHealth' && x.ok)).toBe(true);
+    c.kill('SIGTERM');
+    await c;
+  });
+
+  it('with SIPBAKE_ELBV2_ENDPOINT, hands no call to a peer its target group marks unhealthy while Auto Scaling still says Healthy', async () => {
+    const { child: c } = await startAgent({ maxSeconds: 2 }, undefined, { SIPBAKE_ELBV2_ENDPOINT: asg.endpoint });
+    // The NLB's checks failed (a killed Kamailio); Auto Scaling waits out its grace period (model-link.ts).
+    peer.unhealthyFrom = asg.fake.nowMs;
+    peer.healthAt = Number.POSITIVE_INFINITY;
+    terminate();
+    await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
+    c.kill('SIGTERM');
+    const res = await c;
+    expect(res.all).toContain('is healthy in its target groups');
     expect(res.all).not.toContain(`handing new INVITEs to ${peer.InstanceId}`);
   });
 

@@ -303,6 +303,20 @@ describe('serveRegion: the region on the real wire protocols', () => {
     expect(b.f.calls.map((c) => c.command)).toEqual(SCRIPT.map(([n]) => n));
   });
 
+  it("answers each target's registered port: the target group's, or the one a target was registered on", async () => {
+    const { f, w } = world();
+    server = await serveRegion(f, { clock: 'manual' });
+    const c = wireClients(server);
+    const [a, b] = [...f.instances.values()];
+    b!.targetPort = 5080; // an image on another SIP port (RegisterTargets' per-target Port)
+    const out = await c.elbv2.send(new elb.DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn }));
+    const ports = Object.fromEntries((out.TargetHealthDescriptions ?? []).map((d) => [d.Target?.Id, d.Target?.Port]));
+    expect(ports).toEqual({ [a!.InstanceId]: 5060, [b!.InstanceId]: 5080 });
+    w.tg.Port = 5070;
+    const again = await c.elbv2.send(new elb.DescribeTargetHealthCommand({ TargetGroupArn: w.tg.TargetGroupArn, Targets: [{ Id: a!.InstanceId }] }));
+    expect(again.TargetHealthDescriptions?.[0]?.Target?.Port).toBe(5070);
+  });
+
   it("sends the region's errors in each protocol's envelope, with the fault's HTTP status", async () => {
     const { f } = world();
     server = await serveRegion(f, { clock: 'manual' });

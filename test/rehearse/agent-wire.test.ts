@@ -13,9 +13,10 @@ import {
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Region } from '../../src/region/region.js';
 import { serveRegion, type RegionServer } from '../../src/region/wire/server.js';
-import { agentView } from '../../src/rehearse/model-link.js';
+import { agentView, setModelTargetHealth } from '../../src/rehearse/model-link.js';
 import { serveInstance, type InstanceEndpoints } from '../../src/boot/endpoints.js';
 
 // What the instances' drain agents reach during a rehearsal (and a booted image on the host's veth): the region
@@ -28,6 +29,8 @@ let wire: RegionServer;
 let syncs = 0;
 let asg: AutoScalingClient;
 let ec2c: EC2Client;
+let elbc: ElasticLoadBalancingV2Client;
+let tgArn: string;
 const GROUP = 'rehearsal-asg';
 const HOOK = 'sipbake-drain';
 
@@ -45,13 +48,15 @@ beforeAll(async () => {
   region = new Region({ bootSeconds: 0, drainAgent: false });
   const image = region.addImage({ Name: 'old' });
   const lt = region.addLaunchTemplate('lt', { ImageId: image.ImageId });
+  tgArn = region.addTargetGroup('rehearsal-tg').TargetGroupArn;
   region.addAsg({
+    TargetGroupARNs: [tgArn],
     AutoScalingGroupName: GROUP,
     desired: 3,
     launchTemplate: { LaunchTemplateId: lt.LaunchTemplateId, Version: '1' },
     hooks: [{ LifecycleHookName: HOOK, LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 120, DefaultResult: 'CONTINUE' }],
   });
-  const sockets = { autoscaling: path.join(dir, 'autoscaling.sock'), ec2: path.join(dir, 'ec2.sock') };
+  const sockets = { autoscaling: path.join(dir, 'autoscaling.sock'), ec2: path.join(dir, 'ec2.sock'), elbv2: path.join(dir, 'elbv2.sock') };
   wire = await serveRegion(region, {
     sockets,
     clock: () => {
@@ -61,15 +66,33 @@ beforeAll(async () => {
   });
   asg = new AutoScalingClient({ ...common, endpoint: 'http://127.0.0.1:1339', requestHandler: overSocket(sockets.autoscaling) });
   ec2c = new EC2Client({ ...common, endpoint: 'http://127.0.0.1:1340', requestHandler: overSocket(sockets.ec2) });
+  elbc = new ElasticLoadBalancingV2Client({ ...common, endpoint: 'http://127.0.0.1:1341', requestHandler: overSocket(sockets.elbv2) });
 });
 afterAll(async () => {
   asg.destroy();
   ec2c.destroy();
+  elbc.destroy();
   await wire.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-describe("the drain agents' Auto Scaling and EC2 calls, answered by the region model over its wire", () => {
+describe("the drain agents' Auto Scaling, EC2 and ELBv2 calls, answered by the region model over its wire", () => {
+  it("DescribeTargetHealth: the NLB's verdict the rig writes (unhealthy while Auto Scaling still says Healthy), each target on its image's port", async () => {
+    const [a, b] = ids().map((id) => region.instances.get(id)!);
+    b!.targetPort = 5080;
+    setModelTargetHealth(b!, 'unhealthy', region.nowMs);
+    const out = await elbc.send(new DescribeTargetHealthCommand({ TargetGroupArn: tgArn }));
+    const byId = new Map((out.TargetHealthDescriptions ?? []).map((d) => [d.Target?.Id, [d.Target?.Port, d.TargetHealth?.State]]));
+    expect([byId.get(a!.InstanceId), byId.get(b!.InstanceId)]).toEqual([
+      [5060, 'healthy'],
+      [5080, 'unhealthy'],
+    ]);
+    const g = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }))).AutoScalingGroups?.[0];
+    expect(g?.Instances?.find((i) => i.InstanceId === b!.InstanceId)?.HealthStatus).toBe('Healthy');
+    setModelTargetHealth(b!, 'healthy', region.nowMs);
+    wire.requests.length = 0;
+  });
+
   it('DescribeAutoScalingInstances (own id → group) and DescribeAutoScalingGroups (InService, Healthy peers); the clock link runs before each request', async () => {
     const before = syncs;
     const [a, b] = ids();

@@ -19,6 +19,7 @@ describe("the booted instance's agent environment", () => {
     expect(env).toContain('SIPBAKE_IMDS_ENDPOINT=http://127.0.0.1:1338');
     expect(env).toContain('SIPBAKE_AUTOSCALING_ENDPOINT=http://127.0.0.1:1339');
     expect(env).toContain('SIPBAKE_EC2_ENDPOINT=http://127.0.0.1:1340');
+    expect(env).toContain('SIPBAKE_ELBV2_ENDPOINT=http://127.0.0.1:1341');
     // Never the real AWS: the SDK's own IMDS lookup is off, the credentials are the rehearsal's.
     expect(env).toContain('AWS_EC2_METADATA_DISABLED=true');
   });

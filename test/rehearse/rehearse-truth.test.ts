@@ -10,6 +10,7 @@ import { callOutcomes } from '../../src/rehearse/calls.js';
 import { nspawnMachine, removeStaleDirs, removeStaleMachines, staleMachines, staleWorkDirs } from '../../src/rehearse/host.js';
 import { callerArgs } from '../../src/rehearse/load.js';
 import { planRehearsal } from '../../src/rehearse/plan.js';
+import { handoffPeers } from '../../src/rehearse/measure.js';
 import { countCalls, launchWallMs, rollTimes } from '../../src/rehearse/report.js';
 import { forcedCleanup } from '../../src/rehearse/rig.js';
 import type { RehearsalSummary } from '../../src/rehearse/types.js';
@@ -274,5 +275,19 @@ describe('rehearse: leftovers', () => {
       'ip netns pids sbr1-inet',
       'ip netns del sbr1-inet',
     ]);
+  });
+});
+
+describe('handoffPeers: the peers a drain agent handed new INVITEs to, from its log', () => {
+  it('lists each peer once, in order, ignoring the other lines', () => {
+    const log = [
+      '2026-12-07T16:00:00Z drain: health-check port 8080 closed',
+      'handing new INVITEs to i-0000000000000002 (10.0.1.2:5060)',
+      'peer lookup failed: no other InService instance in g is healthy in its target groups',
+      'handing new INVITEs to i-0000000000000005 (10.0.1.5:5080) instead of 10.0.1.2:5060',
+      'handing new INVITEs to i-0000000000000002 (10.0.1.2:5060) instead of 10.0.1.5:5080',
+    ].join('\n');
+    expect(handoffPeers(log)).toEqual(['i-0000000000000002', 'i-0000000000000005']);
+    expect(handoffPeers('')).toEqual([]);
   });
 });

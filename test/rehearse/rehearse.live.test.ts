@@ -164,6 +164,12 @@ describe.skipIf(!canRun)('rehearse: a roll under live calls behind an emulated N
     expect(unhealthyAt, ctx).toBeDefined();
     // Flows moved before the dead instance's turn came: it was unrouted while still InService.
     expect(unhealthyAt ?? Infinity, ctx).toBeLessThan(at(/picked for termination/) ?? Infinity);
+    // No peer hands calls to it: a draining agent takes a peer only when its target is healthy (ELBv2's
+    // DescribeTargetHealth, which follows the NLB's checks), though Auto Scaling still says Healthy in its grace period.
+    // Hand-offs happened (else this proves nothing); none went to the killed instance.
+    const handedTo = s.perInstance.flatMap((i) => i.handedTo ?? []);
+    expect(handedTo.length, ctx).toBeGreaterThan(0);
+    expect(handedTo, ctx).not.toContain(killed);
     // Whatever was lost is counted, and a run that lost anything fails with its reasons.
     const lost =
       s.calls.dropped + s.calls.refused + s.calls.unanswered + s.calls.unplaced + (s.trunk ? s.trunk.dropped + s.trunk.refused + s.trunk.unanswered : 0);
