@@ -34,6 +34,7 @@ async function get(endpoint: string, path: string, token?: string): Promise<[num
 
 describe('serveInstanceImds', () => {
   it("serves the Region instance's metadata, live, behind an IMDSv2 token", async () => {
+    // IMDS is answered without IAM (no signed request), and the seeded instance is up at once.
     const f = new FakeAws({ bootSeconds: 0, iam: false });
     seedWorld(f, { desired: 1 });
     const i = [...f.instances.values()][0]!;

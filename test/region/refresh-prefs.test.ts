@@ -15,6 +15,7 @@ async function refresh(
   prefs: { ScaleInProtectedInstances?: 'Refresh' | 'Ignore' | 'Wait'; StandbyInstances?: 'Terminate' | 'Ignore' | 'Wait'; AutoRollback?: boolean },
   advanceMs = 3600_000,
 ) {
+  // No launch time: the cases count the refresh's hour-long Wait in simulated time, not boots.
   h = createFakeAws({ bootSeconds: 0 });
   const w = seedWorld(h.fake, { desired: 3 });
   w.lt.versions.push({

@@ -7,6 +7,7 @@ import { createFakeAws } from '../fakes/aws/index.js';
 
 describe('throttling (on by default)', () => {
   it('answers RequestLimitExceeded once a burst empties the action’s bucket, and refills 20 tokens a second', async () => {
+    // No launch time: only the token bucket is under test.
     const h = createFakeAws({ bootSeconds: 0 });
     seedWorld(h.fake, { desired: 1 });
     const burst = await Promise.allSettled(Array.from({ length: 110 }, () => h.clients.ec2.send(new DescribeInstancesCommand({}))));

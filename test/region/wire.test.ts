@@ -12,6 +12,8 @@ import { seedWorld, type World } from '../../src/region/scenario.js';
 import { createFakeAws, FakeAws, type FakeAwsHandle } from '../fakes/aws/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 
+// Both sides run one script and must answer alike at each step: no launch time and no lag for the script to race
+// (each is on by default and tested on its own: test/region, test/roll). IAM is evaluated in its own test below.
 const FIXED = { bootSeconds: 0, consistencyLagSeconds: 0, iam: false as const };
 
 let savedEnv: NodeJS.ProcessEnv | undefined;
@@ -361,6 +363,7 @@ describe('serveRegion: the region on the real wire protocols', () => {
   });
 
   it('evaluates IAM with the region the request was signed for', async () => {
+    // No launch time: only the signature's region reaches IAM here.
     const f = new FakeAws({ bootSeconds: 0, iam: { role: 'roll', image: 'twilio-relay', expectDenials: true } });
     seedWorld(f, { desired: 1 });
     server = await serveRegion(f, { clock: 'manual' });

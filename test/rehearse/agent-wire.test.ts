@@ -45,6 +45,7 @@ const ids = () => region.instancesOf(GROUP).map((i) => i.InstanceId);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-agent-wire-'));
+  // As the rehearsal seeds it (region-seed.ts): the rig boots the instances, their own agents complete the hooks.
   region = new Region({ bootSeconds: 0, drainAgent: false });
   const image = region.addImage({ Name: 'old' });
   const lt = region.addLaunchTemplate('lt', { ImageId: image.ImageId });

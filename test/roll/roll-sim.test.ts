@@ -15,6 +15,7 @@ describe('randomized roll simulation', () => {
   });
 
   it("AWS's Wait preference with a protected and a Standby instance: the refresh waits for them (an hour, then it fails); every invariant holds", async () => {
+    // The other faults off: this case isolates the Wait preference (the property test above draws them all together).
     const none = { lag: false, throttle: false, transient: false, slowBoot: false, badAmi: false, scaleOut: false, alarm: false, interrupt: false };
     expect(await simulate({ desired: 3, interruptAfter: 10, faults: { ...none, protected: true, standby: true, waitHeld: true } })).toEqual([]);
   });
