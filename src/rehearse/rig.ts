@@ -2,14 +2,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { findUpstream, upstreamPath } from '../try/upstream.js';
 import { existsSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import type http from 'node:http';
 import path from 'node:path';
 import { CTL_SOCKET_IN_TREE, shortRunDir } from '../try/run-dir.js';
 import { fileURLToPath } from 'node:url';
 import { AbortError, UserError } from '../core/errors.js';
 import { startProcess, type ManagedProcess } from '../try/process.js';
-import { closeServer } from '../region/wire/listen.js';
-import type { RegionServer } from '../region/wire/server.js';
 import { netNames, type Cmd, type NetNames } from './net-plan.js';
 import type { RehearseOptions, TimelineEntry } from './types.js';
 
@@ -38,7 +35,8 @@ export interface Rig {
   procs: ManagedProcess[];
   timers: NodeJS.Timeout[];
   cancels: Array<() => void>;
-  servers: Array<http.Server | RegionServer>;
+  /** The region's wire server and the instances' IMDS: closed at cleanup. */
+  servers: Array<{ close(): Promise<void> }>;
   nsCreated: string[];
   live: Map<string, Live>;
   /** Set when cleanup starts: nothing new is started after it. */
@@ -182,7 +180,7 @@ export async function closeRig(rig: Rig): Promise<void> {
   for (const c of rig.cancels) c();
   for (const t of rig.timers) clearInterval(t);
   await Promise.all(rig.procs.map((p) => p.stop('SIGTERM', 1500).catch(() => undefined)));
-  for (const s of rig.servers) await ('endpoints' in s ? s.close() : closeServer(s)).catch(() => undefined);
+  for (const s of rig.servers) await s.close().catch(() => undefined);
   for (const ns of [...rig.nsCreated].reverse()) await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
   if (!rig.o.keepDir) await rm(rig.dir, { recursive: true, force: true }).catch(() => undefined);
   else rig.log(`files kept in ${rig.dir}`);

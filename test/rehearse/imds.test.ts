@@ -3,8 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instanceMetadata, serveImds } from '../../src/region/wire/imds.js';
-import { closeServer } from '../../src/region/wire/listen.js';
+import { instanceMetadata, serveImdsItems, type InstanceImds } from '../../src/region/wire/imds.js';
 import { instanceMac, parseBootInclude } from '../../src/rehearse/boot.js';
 import { renderBootInclude } from '../../src/contract/boot-include.js';
 
@@ -12,7 +11,7 @@ import { renderBootInclude } from '../../src/contract/boot-include.js';
 // public-ipv4 only when the instance has one), with a token, over the unix socket the namespace forwards to.
 
 let dir: string;
-let server: http.Server;
+let server: InstanceImds;
 const sock = () => path.join(dir, 'imds.sock');
 
 function req(method: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -29,19 +28,21 @@ function req(method: string, p: string, headers: Record<string, string> = {}): P
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'sipbake-imds-'));
-  server = await serveImds(sock(), () =>
-    instanceMetadata({
-      instanceId: 'i-1',
-      privateIp: '10.0.1.11',
-      mac: instanceMac(1),
-      vpcCidr: '10.0.1.0/24',
-      region: 'us-east-1',
-      targetLifecycleState: 'InService',
-    }),
+  server = await serveImdsItems(
+    () =>
+      instanceMetadata({
+        instanceId: 'i-1',
+        privateIp: '10.0.1.11',
+        mac: instanceMac(1),
+        vpcCidr: '10.0.1.0/24',
+        region: 'us-east-1',
+        targetLifecycleState: 'InService',
+      }),
+    { socketPath: sock() },
   );
 });
 afterAll(async () => {
-  await closeServer(server);
+  await server.close();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -210,13 +210,6 @@ function imdsHandler(items: () => ImdsItems, c?: ImdsControls): http.RequestList
   };
 }
 
-/** IMDSv2 on a unix socket (the rehearsal forwards 169.254.169.254 / 127.0.0.1:1338 in the namespace to it). */
-export async function serveImds(socketPath: string, items: () => ImdsItems): Promise<http.Server> {
-  const server = http.createServer(imdsHandler(items));
-  await listen(server, socketPath);
-  return server;
-}
-
 export interface InstanceImds {
   /** `http://127.0.0.1:PORT`, or the socket path. */
   endpoint: string;
@@ -230,7 +223,8 @@ export interface ImdsServeOptions {
   controls?: ImdsControls;
 }
 
-/** IMDSv2 serving `items` (read at each request) on 127.0.0.1 (a free port) or on `socketPath`. */
+/** IMDSv2 serving `items` (read at each request) on 127.0.0.1 (a free port) or on `socketPath` (the rehearsal
+ *  forwards 169.254.169.254 / 127.0.0.1:1338 in an instance's namespace to it). */
 export async function serveImdsItems(items: () => ImdsItems, o: ImdsServeOptions = {}): Promise<InstanceImds> {
   const server = http.createServer(imdsHandler(items, o.controls));
   const endpoint = await listen(server, o.socketPath);
