@@ -15,6 +15,7 @@ import { readBootResult } from '../contract/boot-result.js';
 import { UserError } from '../core/errors.js';
 import { RecordingReporter } from '../core/reporter.js';
 import { AGENT_ENDPOINTS, agentForwards } from './agent-endpoints.js';
+import { breakConfig } from './break-config.js';
 import { agentEnv, parseBootInclude } from './boot.js';
 import { serveInstanceImds } from './instance-imds.js';
 import type { Fleet } from './fleet.js';
@@ -82,12 +83,7 @@ async function breakBinds(dir: string, root: string, brk: BreakKind | undefined)
   if (brk !== 'start' && brk !== '503') return [];
   const cfg = await readFile(path.join(root, 'etc/kamailio/kamailio.cfg'), 'utf8');
   const f = path.join(dir, 'kamailio.cfg');
-  await writeFile(
-    f,
-    brk === 'start'
-      ? `${cfg}\n# --break start\nthis is not kamailio.cfg syntax;\n`
-      : cfg.replace(/^request_route \{\n/m, 'request_route {\n\t# --break 503\n\tsl_send_reply("503", "Service Unavailable");\n\texit;\n'),
-  );
+  await writeFile(f, breakConfig(cfg, brk));
   return [{ host: f, guest: '/etc/kamailio/kamailio.cfg' }];
 }
 

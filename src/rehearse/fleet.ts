@@ -17,6 +17,7 @@ import { checkDue, initialTarget, observeCheck, registeredHealthy, scaledHealthC
 import { check, event, liveOf, run, sh, sleep, start, type Rig } from './rig.js';
 import { launch as launchBaked } from './baked-instance.js';
 import { AGENT_ENDPOINTS, agentForwards } from './agent-endpoints.js';
+import { breakConfig } from './break-config.js';
 import { serveInstanceImds } from './instance-imds.js'; // r4-baked: --baked
 
 // The network (internet, NLB, NAT gateway), the endpoints the instances reach (IMDS, Auto Scaling, EC2: each
@@ -118,13 +119,6 @@ export async function serveRegion(rig: Rig, imgs: { old: RehearsalImage; new: Re
   f.agentWire = await serveRegionWire(model.region, { sockets, clock: () => f.link.sync(), view: agentView(rig.o.scale) });
   rig.servers.push(f.agentWire);
   return f;
-}
-
-/** --break: the second image's Kamailio configuration made unusable (start) or refusing every request (503). */
-function breakConfig(cfg: string, kind: BreakKind): string {
-  if (kind === 'start') return `${cfg}\n# --break start: not a configuration Kamailio accepts\nthis is not kamailio.cfg syntax;\n`;
-  if (kind === '503') return cfg.replace(/^request_route \{\n/m, 'request_route {\n\t# --break 503\n\tsl_send_reply("503", "Service Unavailable");\n\texit;\n');
-  return cfg;
 }
 
 /** A slow but good boot (--break slow-boot): Kamailio starts this many AWS seconds (scaled) after the boot agent. */
