@@ -10,6 +10,7 @@ import { seedWorld } from '../../src/region/scenario.js';
 import { startImdsFake, type ImdsFake } from '../fakes/imds.js';
 import { agentNode, agentRoot, FAKE_AWS_ENV, image, type TempRoot } from './support.js';
 import { writeBootResult, type BootResult } from '../../src/contract/boot-result.js';
+import { setModelTargetHealth } from '../../src/rehearse/model-link.js';
 
 // The bundled drain agent as a child process: IMDSv2 and Auto Scaling fakes on loopback (the latter a wire
 // front for the shared AWS fake, its simulated drain agent off, clock following real time), and a stand-in
@@ -117,6 +118,14 @@ function terminate() {
   asg.fake.beginTermination(inst);
 }
 
+/** Terminates the instance, waits for its drain to complete the lifecycle action, stops the agent: its output. */
+async function drainToCompletion(c: ResultPromise) {
+  terminate();
+  await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
+  c.kill('SIGTERM');
+  return c;
+}
+
 describe('agent.mjs drain (bundled, child process)', () => {
   it('closes the health port at once, completes the hook only after the last call, and logs the count', async () => {
     const { port, child: c } = await startAgent({ maxSeconds: 60 });
@@ -171,10 +180,7 @@ describe('agent.mjs drain (bundled, child process)', () => {
   it('takes the peer network from boot.json: a peer outside it gets no hand-off, and the log names that network', async () => {
     const boot = { ok: true, at: new Date().toISOString(), durationMs: 1, peerNet: '192.0.2.0/24', files: [] };
     const { child: c } = await startAgent({ maxSeconds: 2 }, boot);
-    terminate();
-    await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
-    c.kill('SIGTERM');
-    const res = await c;
+    const res = await drainToCompletion(c);
     expect(res.all).toContain('inside the peer network 192.0.2.0/24');
     expect(res.all).not.toContain(`handing new INVITEs to ${peer.InstanceId}`);
   });
@@ -182,23 +188,17 @@ describe('agent.mjs drain (bundled, child process)', () => {
   it("with SIPBAKE_ELBV2_ENDPOINT, reads the peers' target health and hands off to the peer's registered port", async () => {
     const { child: c } = await startAgent({ maxSeconds: 2 }, undefined, { SIPBAKE_ELBV2_ENDPOINT: asg.endpoint });
     peer.targetPort = 5080; // an image on another SIP port: the target is registered on it
-    terminate();
-    await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
+    await drainToCompletion(c);
     expect(await readFile(path.join(r.root, 'handoff'), 'utf8')).toBe(`${peer.PrivateIpAddress}:5080\n`);
     expect(asg.calls.some((x) => x.action === 'DescribeTargetHealth' && x.ok)).toBe(true);
-    c.kill('SIGTERM');
-    await c;
   });
 
   it('with SIPBAKE_ELBV2_ENDPOINT, hands no call to a peer its target group marks unhealthy while Auto Scaling still says Healthy', async () => {
     const { child: c } = await startAgent({ maxSeconds: 2 }, undefined, { SIPBAKE_ELBV2_ENDPOINT: asg.endpoint });
-    // The NLB's checks failed (a killed Kamailio); Auto Scaling waits out its grace period (model-link.ts).
-    peer.unhealthyFrom = asg.fake.nowMs;
-    peer.healthAt = Number.POSITIVE_INFINITY;
-    terminate();
-    await until('CompleteLifecycleAction', () => asg.calls.some((x) => x.action === 'CompleteLifecycleAction' && x.ok));
-    c.kill('SIGTERM');
-    const res = await c;
+    // The NLB's checks failed (a killed Kamailio), written as the rehearsal writes them; Auto Scaling waits out its
+    // grace period, so the peer still reads Healthy there.
+    setModelTargetHealth(peer, 'unhealthy', asg.fake.nowMs);
+    const res = await drainToCompletion(c);
     expect(res.all).toContain('is healthy in its target groups');
     expect(res.all).not.toContain(`handing new INVITEs to ${peer.InstanceId}`);
   });
